@@ -1,0 +1,85 @@
+"""The asyncio face of a node: one writer task serialises every command (so ``seq`` is
+gap-free and totally ordered), batches whatever queued up while the previous batch was being
+made durable (group commit), and a timer task turns due switch timers into commands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from cti.app.node import Node, Outcome
+from cti.domain import commands as cmd
+from cti.store import StoreError
+
+log = structlog.get_logger(__name__)
+
+
+class Engine:
+    def __init__(self, node: Node, *, max_batch: int = 1000) -> None:
+        self.node = node
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[cmd.Command, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timers_changed = asyncio.Event()
+        node.subscribe(self._on_commit)
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._writer(), name="cti-writer"),
+            asyncio.create_task(self._timers(), name="cti-timers"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def execute(self, command: cmd.Command) -> Outcome:
+        """Run a command; returns once its events are durable (or it was refused)."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put((command, future))
+        return await future
+
+    def _on_commit(self, committed: object) -> None:
+        # Any committed timer change may move the next deadline.
+        self._timers_changed.set()
+
+    async def _writer(self) -> None:
+        while True:
+            items = [await self._queue.get()]
+            while len(items) < self.max_batch and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            batch = self.node.prepare([c for c, _ in items])
+            failure: StoreError | None = None
+            try:
+                # The fsync runs off the loop; commands arriving meanwhile form the next batch.
+                await asyncio.to_thread(self.node.append, batch)
+            except StoreError as exc:
+                failure = exc
+            outcomes = self.node.commit(batch, failure)
+            for (_, future), outcome in zip(items, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+
+    async def _timers(self) -> None:
+        clock = self.node.clock
+        while True:
+            self._timers_changed.clear()
+            for fire in self.node.due_timers():
+                await self.execute(fire)
+            due = self.node.next_timer_ms()
+            waiters: list[asyncio.Future[object]] = [
+                asyncio.ensure_future(self._timers_changed.wait())
+            ]
+            if due is not None:
+                waiters.append(asyncio.ensure_future(clock.sleep_until(due)))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()

@@ -1,0 +1,191 @@
+"""The single writer of a node: decide -> append (durable) -> apply -> notify.
+
+A batch of commands is decided one after another against the evolving state, its events are
+appended to the store in one transaction (group commit), and only then does the new state
+become current and the commands get their answers. If the append fails, every command of the
+batch is refused and the state stays as it was: nothing half-applied, nothing acknowledged lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+import structlog
+
+from cti.app import codec
+from cti.app.clock import Clock
+from cti.domain import commands as cmd
+from cti.domain import events as ev
+from cti.domain.errors import CstaError
+from cti.domain.evolve import evolve
+from cti.domain.services import Result, decide
+from cti.domain.site import Site
+from cti.domain.state import SwitchState
+from cti.store import EventStore, Snapshot, StoredEvent, StoreError
+
+log = structlog.get_logger(__name__)
+
+
+@attrs.frozen
+class Committed:
+    """An event as recorded: its global sequence number and time."""
+
+    seq: int
+    ts_ms: int
+    event: ev.Event
+
+
+@attrs.frozen
+class Accepted:
+    result: Result
+    events: tuple[Committed, ...]
+
+    ok = True
+
+
+@attrs.frozen
+class Refused:
+    error: CstaError
+
+    ok = False
+
+
+Outcome = Accepted | Refused
+
+
+@attrs.define
+class Batch:
+    """Commands decided together and committed in one append."""
+
+    state: SwitchState = attrs.field(factory=SwitchState)
+    staged: list[Committed] = attrs.field(factory=list)
+    slots: list[tuple[int, int, Result]] = attrs.field(factory=list)  # per command: event range
+    refusals: dict[int, Refused] = attrs.field(factory=dict)
+
+
+Listener = Callable[[Sequence[Committed]], None]
+
+
+def replay(store: EventStore, *, use_snapshot: bool = True) -> SwitchState:
+    """State from the latest snapshot plus the events after it (or the whole log)."""
+    state = SwitchState()
+    snap = store.latest_snapshot() if use_snapshot else None
+    if snap is not None:
+        state = codec.decode_state(snap.data)
+    for rec in store.iter_from(state.seq + 1):
+        state = evolve(state, codec.decode_event(rec.kind, rec.data))
+    last = store.last_seq()
+    return attrs.evolve(state, seq=last) if state.seq != last else state
+
+
+class Node:
+    def __init__(
+        self,
+        site: Site,
+        store: EventStore,
+        clock: Clock,
+        *,
+        snapshot_every: int = 100_000,
+    ) -> None:
+        self.site = site
+        self.store = store
+        self.clock = clock
+        self.snapshot_every = snapshot_every
+        self._listeners: list[Listener] = []
+        self.state = replay(store)
+        self._last_snapshot = self.state.seq
+        log.info("node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls))
+
+    def subscribe(self, listener: Listener) -> None:
+        """``listener`` gets every committed batch, in seq order, after it is durable."""
+        self._listeners.append(listener)
+
+    # -- the write path ---------------------------------------------------------------------
+    def prepare(self, commands: Iterable[cmd.Command]) -> Batch:
+        """Decide a batch against the current state without touching it."""
+        state = self.state
+        now = self.clock.now_ms()
+        batch = Batch()
+        for command in commands:
+            try:
+                decision = decide(self.site, state, command, now)
+            except CstaError as err:
+                batch.refusals[len(batch.slots)] = Refused(err)
+                batch.slots.append((0, 0, {}))
+                continue
+            except Exception:  # a bug must cost one command, never the node
+                log.exception("decide.crashed", command=repr(command))
+                batch.refusals[len(batch.slots)] = Refused(
+                    CstaError("generic", "internal error; see the server log")
+                )
+                batch.slots.append((0, 0, {}))
+                continue
+            first = len(batch.staged)
+            for event in decision.events:
+                batch.staged.append(Committed(self.state.seq + len(batch.staged) + 1, now, event))
+            batch.slots.append((first, len(batch.staged), decision.result))
+            state = decision.state
+        batch.state = (
+            attrs.evolve(state, seq=self.state.seq + len(batch.staged)) if batch.staged else state
+        )
+        return batch
+
+    def append(self, batch: Batch) -> None:
+        """Make the batch durable (may run in a worker thread)."""
+        if batch.staged:
+            self.store.append(
+                [
+                    StoredEvent(c.seq, c.ts_ms, c.event.KIND, codec.encode_event(c.event))
+                    for c in batch.staged
+                ]
+            )
+
+    def commit(self, batch: Batch, failure: StoreError | None = None) -> list[Outcome]:
+        """Answer the batch; on success its state becomes current and listeners hear of it."""
+        if failure is not None:
+            log.error("store.append_failed", error=str(failure))
+            err = Refused(CstaError("resourceOutOfService", f"event store write failed: {failure}"))
+            return [batch.refusals.get(i, err) for i in range(len(batch.slots))]
+        self.state = batch.state
+        outcomes: list[Outcome] = []
+        for i, (first, end, result) in enumerate(batch.slots):
+            refusal = batch.refusals.get(i)
+            outcomes.append(refusal or Accepted(result, tuple(batch.staged[first:end])))
+        if batch.staged:
+            for listener in self._listeners:
+                listener(batch.staged)
+            if self.state.seq - self._last_snapshot >= self.snapshot_every:
+                self.snapshot()
+        return outcomes
+
+    def execute_batch(self, commands: Sequence[cmd.Command]) -> list[Outcome]:
+        batch = self.prepare(commands)
+        try:
+            self.append(batch)
+        except StoreError as exc:
+            return self.commit(batch, exc)
+        return self.commit(batch)
+
+    def execute(self, command: cmd.Command) -> Outcome:
+        return self.execute_batch([command])[0]
+
+    # -- time and snapshots -----------------------------------------------------------------
+    def due_timers(self) -> list[cmd.FireTimer]:
+        now = self.clock.now_ms()
+        return [
+            cmd.FireTimer(call=c, device=d, purpose=p)
+            for (c, d, p), due in sorted(self.state.timers.items(), key=lambda kv: kv[1])
+            if due <= now
+        ]
+
+    def next_timer_ms(self) -> int | None:
+        return min(self.state.timers.values(), default=None)
+
+    def fire_due_timers(self) -> list[Outcome]:
+        return self.execute_batch(self.due_timers())
+
+    def snapshot(self) -> None:
+        self.store.save_snapshot(Snapshot(self.state.seq, codec.encode_state(self.state)))
+        self._last_snapshot = self.state.seq
+        log.info("node.snapshot", seq=self.state.seq)

@@ -1,0 +1,61 @@
+"""The ``cti`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cti import log
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--site",
+        type=Path,
+        default=None,
+        help="site configuration (TOML); default: the built-in example office",
+    )
+    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of console text")
+    p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cti", description="Event-sourced CSTA call-control middleware."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo", help="run a scripted office day through the engine and print the event stream"
+    )
+    _common(demo)
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data"),
+        help="where the SQLite event log lives (default: ./data)",
+    )
+    demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
+    replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
+    _common(replay)
+    replay.add_argument("--data-dir", type=Path, default=Path("data"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log.configure(json=args.log_json, level=args.log_level)
+    if args.command == "demo":
+        from cti.tools.demo import run_demo
+
+        return run_demo(args.site, None if args.memory else args.data_dir)
+    if args.command == "replay":
+        from cti.tools.replay import run_replay
+
+        return run_replay(args.site, args.data_dir)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

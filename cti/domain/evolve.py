@@ -1,0 +1,192 @@
+"""Where an event changes state: ``evolve(state, event) -> state``, pure and total.
+
+Call events set the call's connections from the event's ``local`` list (null entries leave), keep
+the per-device call index in step, and drop a call once it has no connection left. Events are
+facts already decided, so evolve never refuses one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import immutables
+
+from cti.domain import events as ev
+from cti.domain.state import DEFAULT_DEVICE, Call, DeviceRuntime, Forward, Party, SwitchState
+from cti.domain.values import ConnectionState
+
+_NULL = ConnectionState.NULL
+
+
+def evolve(state: SwitchState, event: ev.Event) -> SwitchState:
+    handler = _HANDLERS[type(event)]
+    return handler(state, event)
+
+
+def evolve_all(state: SwitchState, events: Iterable[ev.Event]) -> SwitchState:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _set_device(
+    devices: immutables.Map[str, DeviceRuntime], number: str, runtime: DeviceRuntime
+) -> immutables.Map[str, DeviceRuntime]:
+    # Idle devices have no entry, so 10,000 configured phones cost nothing until used.
+    if runtime.is_default():
+        return devices.delete(number) if number in devices else devices
+    return devices.set(number, runtime)
+
+
+def _apply_call_event(
+    state: SwitchState, event: ev.CallEvent, base: Call, drop_call: int | None = None
+) -> SwitchState:
+    """Set ``base``'s parties from ``event.local`` and update the device index."""
+    order = {p.device: i for i, p in enumerate(base.parties)}
+    parties = sorted(
+        (Party(e.device, e.state) for e in event.local if e.state is not _NULL),
+        key=lambda p: order.get(p.device, len(order)),
+    )
+    call = Call(
+        id=base.id,
+        parties=tuple(parties),
+        calling=base.calling,
+        called=base.called,
+        pending=base.pending,
+        group=base.group,
+        answered_by=base.answered_by,
+    )
+    calls = state.calls
+    if drop_call is not None and drop_call in calls:
+        calls = calls.delete(drop_call)
+    alive = bool(call.parties) and not isinstance(event, ev.CallCleared)
+    calls = (
+        calls.set(call.id, call)
+        if alive
+        else (calls.delete(call.id) if call.id in calls else calls)
+    )
+    present = {p.device for p in call.parties} if alive else set()
+    devices = state.devices
+    for entry in event.local:
+        rt = devices.get(entry.device, DEFAULT_DEVICE)
+        ids = [c for c in rt.calls if c != drop_call]
+        if entry.device in present:
+            if call.id not in ids:
+                ids.append(call.id)
+        elif call.id in ids:
+            ids.remove(call.id)
+        if tuple(ids) != rt.calls:
+            devices = _set_device(
+                devices, entry.device, DeviceRuntime(tuple(ids), rt.dnd, rt.forwarding)
+            )
+    return SwitchState(
+        calls=calls,
+        devices=devices,
+        timers=state.timers,
+        next_call_id=max(state.next_call_id, event.call + 1),
+        seq=state.seq,
+    )
+
+
+def _existing(state: SwitchState, event: ev.CallEvent) -> Call:
+    call = state.calls.get(event.call)
+    if call is None:
+        # Events are decided against state; an unknown call here means a corrupt log.
+        raise ValueError(f"{event.KIND} for unknown call {event.call}")
+    return call
+
+
+def _generic(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.CallEvent)
+    return _apply_call_event(state, event, _existing(state, event))
+
+
+def _service_initiated(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.ServiceInitiated)
+    base = Call(event.call, (), event.calling, event.called, pending=event.pending)
+    return _apply_call_event(state, event, base)
+
+
+def _originated(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.Originated)
+    call = _existing(state, event)
+    base = Call(call.id, call.parties, call.calling, event.called, None, call.group)
+    return _apply_call_event(state, event, base)
+
+
+def _delivered(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.Delivered)
+    call = _existing(state, event)
+    if event.group is not None and call.group != event.group:
+        call = Call(call.id, call.parties, call.calling, call.called, call.pending, event.group)
+    return _apply_call_event(state, event, call)
+
+
+def _established(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.Established)
+    call = _existing(state, event)
+    base = Call(
+        call.id, call.parties, call.calling, call.called, call.pending, call.group, event.answering
+    )
+    return _apply_call_event(state, event, base)
+
+
+def _merged(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.Transferred | ev.Conferenced)
+    return _apply_call_event(state, event, _existing(state, event), drop_call=event.secondary_call)
+
+
+def _forwarding(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.Forwarding)
+    rt = state.device(event.device)
+    if event.on and event.destination is not None:
+        fwd = rt.forwarding.set(event.forwarding_type, Forward(event.destination, event.ring_time))
+    else:
+        fwd = (
+            rt.forwarding.delete(event.forwarding_type)
+            if event.forwarding_type in rt.forwarding
+            else rt.forwarding
+        )
+    devices = _set_device(state.devices, event.device, DeviceRuntime(rt.calls, rt.dnd, fwd))
+    return SwitchState(state.calls, devices, state.timers, state.next_call_id, state.seq)
+
+
+def _dnd(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.DoNotDisturb)
+    rt = state.device(event.device)
+    runtime = DeviceRuntime(rt.calls, event.on, rt.forwarding)
+    devices = _set_device(state.devices, event.device, runtime)
+    return SwitchState(state.calls, devices, state.timers, state.next_call_id, state.seq)
+
+
+def _timer_set(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.TimerSet)
+    timers = state.timers.set(event.key, event.due_ms)
+    return SwitchState(state.calls, state.devices, timers, state.next_call_id, state.seq)
+
+
+def _timer_cleared(state: SwitchState, event: ev.Event) -> SwitchState:
+    assert isinstance(event, ev.TimerCleared)
+    timers = state.timers.delete(event.key) if event.key in state.timers else state.timers
+    return SwitchState(state.calls, state.devices, timers, state.next_call_id, state.seq)
+
+
+_HANDLERS = {
+    ev.ServiceInitiated: _service_initiated,
+    ev.Originated: _originated,
+    ev.NetworkReached: _generic,
+    ev.Delivered: _delivered,
+    ev.Established: _established,
+    ev.Held: _generic,
+    ev.Retrieved: _generic,
+    ev.ConnectionCleared: _generic,
+    ev.CallCleared: _generic,
+    ev.Failed: _generic,
+    ev.Diverted: _generic,
+    ev.Transferred: _merged,
+    ev.Conferenced: _merged,
+    ev.Forwarding: _forwarding,
+    ev.DoNotDisturb: _dnd,
+    ev.TimerSet: _timer_set,
+    ev.TimerCleared: _timer_cleared,
+}

@@ -1,0 +1,1 @@
+"""Read models computed from the log: device connection-state summaries, redial lists."""

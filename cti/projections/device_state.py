@@ -1,0 +1,122 @@
+"""Connection-state summary of a device (CALL-11) with the services allowed on each of its
+connections (CALL-12), as UIs show it next to favourites and in the internal directory.
+
+Computed from the node state, which is itself a replay of the log, so the summary can never
+drift from the calls it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+import attrs
+
+from cti.domain import events as ev
+from cti.domain.services.allowed import allowed_services
+from cti.domain.site import Site
+from cti.domain.state import Call, SwitchState
+from cti.domain.values import ConnectionState
+
+
+class Summary(StrEnum):
+    IDLE = "idle"
+    INCOMING_INTERNAL = "incoming-internal"
+    INCOMING_EXTERNAL = "incoming-external"
+    OUTGOING = "outgoing"
+    TALKING_INTERNAL = "talking-internal"
+    TALKING_EXTERNAL = "talking-external"
+    HELD = "held"
+    DND = "dnd"
+
+
+# When a device has several connections the most urgent one names its summary.
+_PRIORITY = [
+    Summary.INCOMING_EXTERNAL,
+    Summary.INCOMING_INTERNAL,
+    Summary.TALKING_EXTERNAL,
+    Summary.TALKING_INTERNAL,
+    Summary.OUTGOING,
+    Summary.HELD,
+]
+
+
+@attrs.frozen
+class ConnectionView:
+    call: int
+    state: ConnectionState
+    peer: str  # the number of the other party ("" for a lone or conference connection)
+    peer_name: str
+    parties: tuple[str, ...]  # every other device in the call
+    summary: Summary
+    allowed: tuple[str, ...]
+
+
+@attrs.frozen
+class DeviceView:
+    device: str
+    summary: Summary
+    connections: tuple[ConnectionView, ...]
+    dnd: bool
+    forwarding: tuple[tuple[str, str, int], ...]  # (type, destination, ring_time)
+
+
+def _connection(site: Site, state: SwitchState, call: Call, device: str) -> ConnectionView:
+    st = call.state_of(device)
+    others = call.others(device)
+    if st is ConnectionState.ALERTING or len(others) != 1:
+        peer = call.calling if call.calling != device else (call.called if len(others) == 1 else "")
+    else:
+        peer = others[0].device
+    if st is ConnectionState.ALERTING and call.pending is None:
+        external = site.is_external(call.calling)
+        summary = Summary.INCOMING_EXTERNAL if external else Summary.INCOMING_INTERNAL
+    elif st is ConnectionState.HOLD:
+        summary = Summary.HELD
+    elif st is ConnectionState.CONNECTED and any(
+        p.state in (ConnectionState.CONNECTED, ConnectionState.HOLD) for p in others
+    ):
+        external = any(site.is_external(p.device) for p in others)
+        summary = Summary.TALKING_EXTERNAL if external else Summary.TALKING_INTERNAL
+    else:
+        summary = Summary.OUTGOING
+    dev = site.device(peer) if peer else None
+    return ConnectionView(
+        call=call.id,
+        state=st,
+        peer=peer,
+        peer_name=dev.name if dev is not None else "",
+        parties=tuple(p.device for p in others),
+        summary=summary,
+        allowed=allowed_services(site, state, device, call),
+    )
+
+
+def device_view(site: Site, state: SwitchState, device: str) -> DeviceView:
+    runtime = state.device(device)
+    conns = tuple(_connection(site, state, call, device) for call, _ in state.connections(device))
+    summaries = {c.summary for c in conns}
+    summary = next((s for s in _PRIORITY if s in summaries), None)
+    if summary is None:
+        summary = Summary.DND if runtime.dnd else Summary.IDLE
+    return DeviceView(
+        device=device,
+        summary=summary,
+        connections=conns,
+        dnd=runtime.dnd,
+        forwarding=tuple(
+            (str(kind), fwd.destination, fwd.ring_time)
+            for kind, fwd in sorted(runtime.forwarding.items())
+        ),
+    )
+
+
+def touched_devices(events: Iterable[ev.Event]) -> set[str]:
+    """Devices whose view may have changed through these events."""
+    out: set[str] = set()
+    for event in events:
+        if isinstance(event, ev.CallEvent):
+            out.update(entry.device for entry in event.local)
+        elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
+            out.add(event.device)
+    return out

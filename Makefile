@@ -1,5 +1,7 @@
 # Every target builds its own virtual environment on first use, so a fresh clone needs only python3.
 PY ?= python3
+# The state-machine test runs 500 examples here and in CI (issue: >= 500 in CI).
+export HYPOTHESIS_PROFILE ?= ci
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

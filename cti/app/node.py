@@ -19,7 +19,7 @@ from cti.domain import commands as cmd
 from cti.domain import events as ev
 from cti.domain.errors import CstaError
 from cti.domain.evolve import evolve
-from cti.domain.services import Result, decide
+from cti.domain.services import Result, decide, queries
 from cti.domain.site import Site
 from cti.domain.state import SwitchState
 from cti.store import EventStore, Snapshot, StoredEvent, StoreError
@@ -169,6 +169,15 @@ class Node:
 
     def execute(self, command: cmd.Command) -> Outcome:
         return self.execute_batch([command])[0]
+
+    # -- queries (snapshotDevice / snapshotCall): read the committed state, record nothing --
+    def snapshot_device(self, device: str) -> list[dict[str, object]]:
+        if self.site.device(device) is None:
+            raise CstaError("invalidDeviceID", f"unknown device {device!r}")
+        return queries.snapshot_device(self.state, device)
+
+    def snapshot_call(self, call: int) -> list[dict[str, object]]:
+        return queries.snapshot_call(self.state, call)
 
     # -- time and snapshots -----------------------------------------------------------------
     def due_timers(self) -> list[cmd.FireTimer]:

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cti demo
+	$(BIN)/cti serve --broker embedded --log-level info
 
 lint: $(STAMP)
 	$(BIN)/ruff check cti phone_sim tests

@@ -37,6 +37,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the SQLite event log lives (default: ./data)",
     )
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
+    serve = sub.add_parser(
+        "serve", help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)"
+    )
+    _common(serve)
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data"),
+        help="where the SQLite event log lives (default: ./data)",
+    )
+    serve.add_argument(
+        "--mqtt-url",
+        default="mqtt://127.0.0.1:1883",
+        help="broker to use with --broker external (default mqtt://127.0.0.1:1883)",
+    )
+    serve.add_argument(
+        "--broker",
+        choices=["embedded", "external"],
+        default="external",
+        help="embedded: start our own broker (mosquitto child, else amqtt)",
+    )
+    serve.add_argument(
+        "--broker-port",
+        type=int,
+        default=1883,
+        help="port for the embedded broker; a free one is used if taken",
+    )
+    request = sub.add_parser(
+        "request", help="send one request to a running node over MQTT and print the reply"
+    )
+    _common(request)
+    request.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
+    request.add_argument("--node", default="node1")
+    request.add_argument("service", help="e.g. makeCall, answerCall, snapshotDevice, replay")
+    request.add_argument("fields", nargs="*", help="key=value (numbers and true/false typed)")
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     _common(replay)
     replay.add_argument("--data-dir", type=Path, default=Path("data"))
@@ -50,6 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cti.tools.demo import run_demo
 
         return run_demo(args.site, None if args.memory else args.data_dir)
+    if args.command == "serve":
+        import asyncio
+
+        from cti.tools.serve import serve
+
+        return asyncio.run(
+            serve(args.site, args.data_dir, args.mqtt_url, args.broker, args.broker_port)
+        )
+    if args.command == "request":
+        import asyncio
+
+        from cti.tools.request import request
+
+        return asyncio.run(request(args.mqtt_url, args.node, args.service, args.fields))
     if args.command == "replay":
         from cti.tools.replay import run_replay
 

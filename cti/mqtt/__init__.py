@@ -1,0 +1,1 @@
+"""The MQTT face: topics, payloads, requests in, the outbox publisher out, the broker we manage."""

@@ -1,0 +1,104 @@
+"""The embedded broker of `cti serve --broker embedded`: a managed ``mosquitto`` child process
+when the binary exists, otherwise an in-process Python broker (amqtt, MQTT 3.1.1 only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+def free_port(preferred: int | None = None) -> int:
+    """``preferred`` if nothing listens there, else a free loopback port."""
+    if preferred is not None:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port}") from None
+            await asyncio.sleep(0.05)
+
+
+class EmbeddedBroker:
+    """Start with :meth:`start`; ``kind`` is "mosquitto" or "amqtt", ``version`` the MQTT
+    protocol level our clients use with it."""
+
+    def __init__(self, port: int | None = None, *, prefer: str = "mosquitto") -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port(port)
+        self.kind = "mosquitto" if prefer == "mosquitto" and shutil.which("mosquitto") else "amqtt"
+        self.version = 5 if self.kind == "mosquitto" else 4
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._amqtt: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        if self.kind == "mosquitto":
+            self._dir = tempfile.TemporaryDirectory(prefix="cti-mosquitto-")
+            conf = Path(self._dir.name) / "mosquitto.conf"
+            conf.write_text(
+                f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+                "max_queued_messages 100000\n"
+            )
+            self._proc = subprocess.Popen(
+                ["mosquitto", "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        else:
+            from amqtt.broker import Broker
+
+            config = {
+                "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+                "plugins": {
+                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+                },
+            }
+            self._amqtt = Broker(config)
+            await self._amqtt.start()
+        await wait_listening(self.host, self.port)
+        log.info("broker.started", kind=self.kind, url=self.url)
+
+    async def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(self._proc.wait, 5)
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc = None
+        if self._amqtt is not None:
+            await self._amqtt.shutdown()
+            self._amqtt = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None

@@ -1,0 +1,112 @@
+"""JSON payloads of the MQTT face: events (per device and per call), device states, status.
+
+Field names are camelCase, event names are the ECMA-269 ones; every event payload carries
+``seq`` (global log position), ``ts`` (ISO-8601 UTC) and ``event``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cti.app import codec
+from cti.app.node import Committed
+from cti.domain import events as ev
+from cti.domain.site import Site
+from cti.domain.values import ConnectionState
+from cti.projections.device_state import DeviceView
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def iso(ts_ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ts_ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def dumps(doc: Any) -> bytes:
+    return _dumps(doc).encode()
+
+
+def event_doc(item: Committed) -> dict[str, Any]:
+    """The event as every consumer sees it; ``connections`` is the call after the event."""
+    raw = codec.event_to_dict(item.event)
+    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": raw.pop("event")}
+    local = raw.pop("local", None)
+    for key, value in raw.items():
+        doc[camel(key)] = value
+    if local is not None:
+        doc["connections"] = [{"device": d, "state": s} for d, s in local]
+    return doc
+
+
+def device_event(doc: dict[str, Any], device: str, state: ConnectionState) -> bytes:
+    """The event as ``device``'s monitor sees it, with its localConnectionInfo."""
+    return dumps({**doc, "monitoredDevice": device, "localConnectionInfo": str(state)})
+
+
+def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
+    """Retained summary for busy-lamp fields and favourites (CALL-11/12).
+
+    Privacy (CALL-10): this topic is what *other* users watch, so a call still ringing shows
+    no caller number or name; the device's own event topic carries them.
+    """
+    dev = site.device(view.device)
+    connections = []
+    for conn in view.connections:
+        hidden = conn.state is ConnectionState.ALERTING
+        connections.append(
+            {
+                "call": conn.call,
+                "state": str(conn.state),
+                "summary": str(conn.summary),
+                "peer": None if hidden else conn.peer,
+                "peerName": None if hidden else conn.peer_name,
+                "parties": [] if hidden else list(conn.parties),
+                "allowed": list(conn.allowed),
+            }
+        )
+    return dumps(
+        {
+            "seq": seq,
+            "ts": iso(ts_ms),
+            "event": "deviceState",
+            "device": view.device,
+            "name": dev.name if dev is not None else "",
+            "kind": str(dev.kind) if dev is not None else "",
+            "summary": str(view.summary),
+            "connections": connections,
+            "dnd": view.dnd,
+            "forwarding": [
+                {"type": t, "destination": d, "ringTime": r} for t, d, r in view.forwarding
+            ],
+        }
+    )
+
+
+def status(node: str, state: str, **extra: Any) -> bytes:
+    return dumps({"node": node, "state": state, **extra})
+
+
+def reply_ok(result: Any, seq: int | None = None) -> bytes:
+    doc: dict[str, Any] = {"ok": True, "result": result}
+    if seq is not None:
+        doc["seq"] = seq
+    return dumps(doc)
+
+
+def reply_error(code: str, message: str) -> bytes:
+    return dumps({"ok": False, "error": {"code": code, "message": message}})
+
+
+def is_call_event(event: ev.Event) -> bool:
+    return isinstance(event, ev.CallEvent)

@@ -1,0 +1,42 @@
+"""The topic contract (specs/mqtt.md). Base ``cti/{node}/``."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Topics:
+    node: str
+
+    @property
+    def base(self) -> str:
+        return f"cti/{self.node}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    def device_state(self, device: str) -> str:
+        return f"{self.base}/devices/{device}/state"
+
+    def device_events(self, device: str) -> str:
+        return f"{self.base}/devices/{device}/events"
+
+    def call_events(self, call: int) -> str:
+        return f"{self.base}/calls/{call}/events"
+
+    @property
+    def requests(self) -> str:
+        return f"{self.base}/requests/+"
+
+    def request(self, service: str) -> str:
+        return f"{self.base}/requests/{service}"
+
+    @property
+    def replay(self) -> str:
+        return f"{self.base}/replay"
+
+    def service_of(self, topic: str) -> str | None:
+        prefix = f"{self.base}/requests/"
+        return topic[len(prefix) :] if topic.startswith(prefix) else None

@@ -1,0 +1,85 @@
+"""`cti serve`: the engine with its SQLite log, the MQTT face and (optionally) its own broker."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from urllib.parse import urlparse
+
+import structlog
+from rich.console import Console
+
+from cti.app.clock import SystemClock
+from cti.app.config import load_site
+from cti.app.engine import Engine
+from cti.app.node import Node
+from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.payloads import iso
+from cti.mqtt.service import MqttFace
+from cti.store import SqliteStore
+
+log = structlog.get_logger(__name__)
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+        raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
+    return parsed.hostname, parsed.port or 1883
+
+
+async def serve(
+    site_path: Path | None, data_dir: Path, mqtt_url: str, broker_mode: str, broker_port: int
+) -> int:
+    console = Console(stderr=True, highlight=False)
+    site = load_site(site_path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"{site.node}.db"
+    store = SqliteStore(path)
+    reader = SqliteStore(path)  # the outbox's own connection: pages of the log, its position
+    broker: EmbeddedBroker | None = None
+    version = 5
+    if broker_mode == "embedded":
+        broker = EmbeddedBroker(broker_port)
+        await broker.start()
+        host, port, version = broker.host, broker.port, broker.version
+    else:
+        host, port = parse_mqtt_url(mqtt_url)
+    clock = SystemClock()
+    node = Node(site, store, clock)
+    engine = Engine(node)
+    await engine.start()
+    face = MqttFace(engine, reader, host, port, version=version, started=iso(clock.now_ms()))
+    runner = asyncio.create_task(face.run(), name="mqtt-face")
+    try:
+        await asyncio.wait_for(face.connected.wait(), 10)
+    except TimeoutError:
+        console.print(f"[yellow]broker {host}:{port} not reachable yet; retrying[/]")
+    where = f"mqtt://{host}:{port}"
+    console.print(
+        f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
+        f"log {path} at seq {node.state.seq}\n"
+        f"  MQTT broker  {where}"
+        + (f" (embedded {broker.kind}, MQTT {'5' if version == 5 else '3.1.1'})" if broker else "")
+        + f"\n  watch        mosquitto_sub -h {host} -p {port} -v -t 'cti/#'\n"
+        f"  requests     cti/{site.node}/requests/<service>  (see specs/mqtt.md)\n"
+        f"  place a call cti request --mqtt-url {where} makeCall calling=330 called=331\n"
+        "Ctrl-C stops."
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    console.print("stopping ...")
+    await face.stop()
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    await engine.stop()
+    store.close()
+    reader.close()
+    if broker is not None:
+        await broker.stop()
+    console.print(f"stopped at seq {node.state.seq}")
+    return 0

@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Final
 
 import structlog
 
-from cti.app.node import Node, Outcome
+from cti.app.node import Node, Outcome, Refused
 from cti.domain import commands as cmd
+from cti.domain.errors import CstaError
 from cti.store import StoreError
 
 log = structlog.get_logger(__name__)
+_STOP: Final = None  # queued by stop(): the writer finishes what is before it, then returns
+_Item = tuple[cmd.Command, "asyncio.Future[Outcome]"] | None
 
 
 class Engine:
     def __init__(self, node: Node, *, max_batch: int = 1000) -> None:
         self.node = node
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[cmd.Command, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._timers_changed = asyncio.Event()
         node.subscribe(self._on_commit)
@@ -32,16 +37,33 @@ class Engine:
         ]
 
     async def stop(self) -> None:
+        """Finish the batch being committed, refuse what is still queued, then stop."""
+        writer = next((t for t in self._tasks if t.get_name() == "cti-writer"), None)
         for task in self._tasks:
-            task.cancel()
+            if task is not writer:
+                task.cancel()
+        if writer is not None and not writer.done():
+            self._stopping = True
+            await self._queue.put(_STOP)
+            await asyncio.gather(writer, return_exceptions=True)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._stopping = False
+        self._refuse_queued()
+
+    def _refuse_queued(self) -> None:
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not _STOP and not item[1].done():
+                item[1].set_result(Refused(CstaError("resourceOutOfService", "node stopping")))
 
     async def execute(self, command: cmd.Command) -> Outcome:
         """Run a command; returns once its events are durable (or it was refused)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        if not self._tasks or self._stopping:
+            return Refused(CstaError("resourceOutOfService", "node not running"))
         await self._queue.put((command, future))
         return await future
 
@@ -51,9 +73,16 @@ class Engine:
 
     async def _writer(self) -> None:
         while True:
-            items = [await self._queue.get()]
+            first = await self._queue.get()
+            if first is _STOP:
+                return
+            items = [first]
             while len(items) < self.max_batch and not self._queue.empty():
-                items.append(self._queue.get_nowait())
+                item = self._queue.get_nowait()
+                if item is _STOP:
+                    await self._queue.put(_STOP)  # after this batch
+                    break
+                items.append(item)
             batch = self.node.prepare([c for c, _ in items])
             failure: StoreError | None = None
             try:

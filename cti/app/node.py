@@ -154,7 +154,10 @@ class Node:
             outcomes.append(refusal or Accepted(result, tuple(batch.staged[first:end])))
         if batch.staged:
             for listener in self._listeners:
-                listener(batch.staged)
+                try:
+                    listener(batch.staged)
+                except Exception:  # a broken projection must not cost the node its writer
+                    log.exception("listener.failed", listener=repr(listener))
             if self.state.seq - self._last_snapshot >= self.snapshot_every:
                 self.snapshot()
         return outcomes

@@ -44,6 +44,14 @@ async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def mosquitto_binary() -> str | None:
+    """The mosquitto executable; Debian puts it in /usr/sbin, often not on a user's PATH."""
+    found = shutil.which("mosquitto")
+    if found is None and Path("/usr/sbin/mosquitto").exists():
+        found = "/usr/sbin/mosquitto"
+    return found
+
+
 class EmbeddedBroker:
     """Start with :meth:`start`; ``kind`` is "mosquitto" or "amqtt", ``version`` the MQTT
     protocol level our clients use with it."""
@@ -51,7 +59,8 @@ class EmbeddedBroker:
     def __init__(self, port: int | None = None, *, prefer: str = "mosquitto") -> None:
         self.host = "127.0.0.1"
         self.port = free_port(port)
-        self.kind = "mosquitto" if prefer == "mosquitto" and shutil.which("mosquitto") else "amqtt"
+        self.binary = mosquitto_binary() if prefer == "mosquitto" else None
+        self.kind = "mosquitto" if self.binary else "amqtt"
         self.version = 5 if self.kind == "mosquitto" else 4
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -70,7 +79,7 @@ class EmbeddedBroker:
                 "max_queued_messages 100000\n"
             )
             self._proc = subprocess.Popen(
-                ["mosquitto", "-c", str(conf)],
+                [str(self.binary), "-c", str(conf)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -61,22 +61,47 @@ class DeviceView:
     forwarding: tuple[tuple[str, str, int], ...]  # (type, destination, ring_time)
 
 
+def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
+    """The one party this connection is with, as a UI should name it; "" for a conference."""
+    others = call.others(device)
+    if st is ConnectionState.ALERTING:
+        # Ring-mates of a group call are not the peer; the party ringing us is.
+        others = tuple(p for p in others if p.state is not ConnectionState.ALERTING)
+    elif (
+        call.group is not None
+        and others
+        and all(p.state is ConnectionState.ALERTING for p in others)
+    ):
+        return call.group  # the caller of a group that is still ringing (CALL-14)
+    if len(others) != 1:
+        return ""
+    peer = others[0].device
+    presented = site.device(call.calling)
+    if (
+        presented is not None
+        and peer != call.calling
+        and (site.mulap_of(peer) == call.calling or presented.mobile == peer)
+    ):
+        return call.calling  # the MULAP / mobility number, not the phone behind it
+    return peer
+
+
 def _connection(site: Site, state: SwitchState, call: Call, device: str) -> ConnectionView:
     st = call.state_of(device)
     others = call.others(device)
-    if st is ConnectionState.ALERTING or len(others) != 1:
-        peer = call.calling if call.calling != device else (call.called if len(others) == 1 else "")
-    else:
-        peer = others[0].device
+    peer = _peer(site, call, device, st)
     if st is ConnectionState.ALERTING and call.pending is None:
-        external = site.is_external(call.calling)
+        external = site.is_external(peer or call.calling)
         summary = Summary.INCOMING_EXTERNAL if external else Summary.INCOMING_INTERNAL
     elif st is ConnectionState.HOLD:
         summary = Summary.HELD
     elif st is ConnectionState.CONNECTED and any(
         p.state in (ConnectionState.CONNECTED, ConnectionState.HOLD) for p in others
     ):
-        external = any(site.is_external(p.device) for p in others)
+        # Named by the peer as presented: a mobility user's mobile talks as the user (CALL-15).
+        external = (
+            site.is_external(peer) if peer else any(site.is_external(p.device) for p in others)
+        )
         summary = Summary.TALKING_EXTERNAL if external else Summary.TALKING_INTERNAL
     else:
         summary = Summary.OUTGOING

@@ -35,7 +35,7 @@ def set_forwarding(d: Decision, c: cmd.SetForwarding) -> None:
     if dest == c.device:
         raise CstaError("invalidForwardingDestination", f"{c.device} cannot forward to itself")
     ring_time = 0
-    if c.forwarding_type is ForwardingType.NO_ANSWER:
+    if c.forwarding_type == ForwardingType.NO_ANSWER:
         ring_time = DEFAULT_RING_TIME if c.ring_time is None else c.ring_time
         if ring_time not in RING_TIME_RANGE:
             raise CstaError(

@@ -1,0 +1,374 @@
+"""The node's write path across restarts and failures.
+
+A node reopened on the same SQLite file must have exactly the state of the node that wrote it
+(calls, device features, pending timers, the next call id), whether it replays the whole log or
+starts from a snapshot, and must continue the log without a gap. A failed store write refuses
+the whole batch and changes nothing; a crashing service costs one command, never the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from cti.app import codec
+from cti.app.clock import ManualClock
+from cti.app.node import Accepted, Committed, Node, Refused, replay
+from cti.domain import commands as c
+from cti.domain import services
+from cti.domain.errors import CstaError
+from cti.domain.services import basic
+from cti.domain.site import Site
+from cti.domain.state import SwitchState
+from cti.domain.values import ConnectionState, ForwardingType, TimerPurpose
+from cti.store import MemoryStore, SqliteStore, StoredEvent, StoreError
+
+EXTERNAL = "+4930123456"
+MOBILE = "+491701234567"
+
+
+def ok(node: Node, command: c.Command) -> Accepted:
+    outcome = node.execute(command)
+    assert isinstance(outcome, Accepted), f"{command!r} refused: {outcome}"
+    return outcome
+
+
+def call_of(node: Node, command: c.Command) -> int:
+    call = ok(node, command).result["call"]
+    assert isinstance(call, int)
+    return call
+
+
+def first_half(node: Node) -> None:
+    """Calls, a consultation turned conference, DND, a MULAP group call."""
+    call = call_of(node, c.MakeCall(calling="330", called="331"))
+    ok(node, c.AnswerCall(call=call, device="331"))
+    consult = call_of(node, c.ConsultationCall(call=call, device="330", consulted="332"))
+    ok(node, c.AnswerCall(call=consult, device="332"))
+    ok(node, c.ConferenceCall(device="330"))
+    ok(node, c.SetDoNotDisturb(device="336", on=True))
+    assert node.execute(c.MakeCall(calling="335", called="336")).ok  # callback prompt at mobile
+    call_of(node, c.Dial(device="+4930999999", digits="340"))  # rings 337 and 338
+
+
+def second_half(node: Node) -> None:
+    """No-answer forwarding with a pending timer, a held call, a call that ends."""
+    ok(
+        node,
+        c.SetForwarding(
+            device="333",
+            forwarding_type=ForwardingType.NO_ANSWER,
+            on=True,
+            destination="351",
+            ring_time=20,
+        ),
+    )
+    call_of(node, c.Dial(device=EXTERNAL, digits="333"))  # 333 rings, timer pending
+    held = call_of(node, c.MakeCall(calling="300", called="334"))
+    ok(node, c.AnswerCall(call=held, device="334"))
+    ok(node, c.HoldCall(call=held, device="300"))
+    gone = call_of(node, c.Dial(device="+4930555555", digits="351"))
+    ok(node, c.ClearCall(call=gone))
+
+
+def check_rich(state: SwitchState) -> None:
+    """The scenario left every kind of state behind (so equality below means something)."""
+    assert dict(state.timers) == {
+        (5, "333", TimerPurpose.NO_ANSWER): ManualClock().now_ms() + 20_000
+    }
+    assert state.next_call_id == 8
+    assert state.device("336").dnd
+    assert ForwardingType.NO_ANSWER in state.device("333").forwarding
+    assert len(state.calls[1].parties) == 3  # the conference
+    assert state.calls[3].pending == "336"  # the callback prompt
+    assert state.calls[4].group == "340"
+    assert state.calls[6].state_of("300") is ConnectionState.HOLD
+    assert 7 not in state.calls
+
+
+def stored_seqs(store: MemoryStore | SqliteStore) -> list[int]:
+    return [r.seq for r in store.read(1)]
+
+
+def continue_after_restart(node: Node, before: SwitchState) -> None:
+    """The next command continues the log at seq+1 and uses the next call id."""
+    outcome = ok(node, c.Dial(device="+4930666666", digits="351"))
+    assert outcome.result["call"] == before.next_call_id
+    assert [x.seq for x in outcome.events] == list(
+        range(before.seq + 1, before.seq + 1 + len(outcome.events))
+    )
+    assert stored_seqs(node.store) == list(range(1, node.state.seq + 1))  # type: ignore[arg-type]
+
+
+# -- restart ---------------------------------------------------------------------------------
+
+
+def test_reopened_node_has_the_same_state_and_continues_the_log(site: Site, tmp_path: Path) -> None:
+    """CALL-03..CALL-16: state (calls, features, timers, next call id) survives a restart."""
+    path = tmp_path / "node.db"
+    store = SqliteStore(path)
+    node = Node(site, store, ManualClock())
+    first_half(node)
+    second_half(node)
+    before = node.state
+    check_rich(before)
+    assert before.seq == store.last_seq() > 0
+    store.close()
+
+    store2 = SqliteStore(path)
+    node2 = Node(site, store2, ManualClock())
+    assert node2.state == before
+    assert store2.latest_snapshot() is None
+    continue_after_restart(node2, before)
+    store2.close()
+
+
+def test_timer_pending_at_restart_fires_after_it(site: Site, tmp_path: Path) -> None:
+    """CALL-16: a no-answer timer recorded before the restart forwards the call after it."""
+    path = tmp_path / "node.db"
+    store = SqliteStore(path)
+    node = Node(site, store, ManualClock())
+    first_half(node)
+    second_half(node)
+    store.close()
+
+    clock = ManualClock()
+    node2 = Node(site, SqliteStore(path), clock)
+    clock.advance(19.999)
+    assert node2.due_timers() == []
+    clock.advance(0.001)
+    assert node2.due_timers() == [c.FireTimer(call=5, device="333", purpose=TimerPurpose.NO_ANSWER)]
+    [outcome] = node2.fire_due_timers()
+    assert outcome.ok
+    assert node2.state.calls[5].state_of("351") is ConnectionState.CONNECTED
+    assert not node2.state.timers
+    assert replay(node2.store, use_snapshot=False) == node2.state
+    node2.store.close()
+
+
+def test_restart_from_a_snapshot_taken_midway(site: Site, tmp_path: Path) -> None:
+    """A snapshot plus the events after it gives the same state as the node that wrote it."""
+    path = tmp_path / "node.db"
+    store = SqliteStore(path)
+    node = Node(site, store, ManualClock())
+    first_half(node)
+    node.snapshot()
+    snap_seq = node.state.seq
+    second_half(node)
+    before = node.state
+    assert before.seq > snap_seq
+    store.close()
+
+    store2 = SqliteStore(path)
+    snap = store2.latest_snapshot()
+    assert snap is not None and snap.seq == snap_seq
+    read_from: list[int] = []
+    real_iter = store2.iter_from
+
+    def iter_from(from_seq: int, batch: int = 10_000) -> Iterator[StoredEvent]:
+        read_from.append(from_seq)
+        return real_iter(from_seq, batch)
+
+    store2.iter_from = iter_from  # type: ignore[method-assign]
+    node2 = Node(site, store2, ManualClock())
+    assert read_from == [snap_seq + 1]  # only the tail after the snapshot was read
+    assert node2.state == before
+    assert replay(store2, use_snapshot=False) == before
+    continue_after_restart(node2, before)
+    store2.close()
+
+
+def test_snapshot_only_load_equals_full_replay(site: Site, tmp_path: Path) -> None:
+    """A snapshot at the end of the log loads to exactly the fully replayed state."""
+    path = tmp_path / "node.db"
+    store = SqliteStore(path)
+    node = Node(site, store, ManualClock())
+    first_half(node)
+    second_half(node)
+    node.snapshot()
+    store.close()
+
+    store2 = SqliteStore(path)
+    from_snapshot = replay(store2)
+    full = replay(store2, use_snapshot=False)
+    assert from_snapshot == full == node.state
+    snap = store2.latest_snapshot()
+    assert snap is not None
+    assert codec.decode_state(snap.data) == full
+    check_rich(full)
+    store2.close()
+
+
+def test_automatic_snapshots(site: Site) -> None:
+    """Every ``snapshot_every`` events the node saves a snapshot that loads to its state."""
+    store = MemoryStore()
+    node = Node(site, store, ManualClock(), snapshot_every=10)
+    first_half(node)
+    snap = store.latest_snapshot()
+    assert snap is not None
+    assert node.state.seq - 10 < snap.seq <= node.state.seq
+    prefix = MemoryStore()  # the log as it was when the snapshot was taken
+    prefix.append(store.read(1, limit=snap.seq))
+    assert codec.decode_state(snap.data) == replay(prefix)
+    assert Node(site, store, ManualClock()).state == node.state
+
+
+# -- a failed store write ---------------------------------------------------------------------
+
+
+def test_store_failure_refuses_the_whole_batch_and_changes_nothing(site: Site) -> None:
+    """Accepted commands of a batch whose append fails are refused with resourceOutOfService;
+    commands refused on their own keep their error; state, log and listeners see nothing."""
+    store = MemoryStore()
+    node = Node(site, store, ManualClock())
+    heard: list[Sequence[Committed]] = []
+    node.subscribe(heard.append)
+    ok(node, c.MakeCall(calling="330", called="331"))
+    before, log_before, heard_before = node.state, store.read(1), len(heard)
+    batch = [
+        c.MakeCall(calling="332", called="333"),
+        c.HoldCall(call=99, device="330"),
+        c.AnswerCall(call=2, device="333"),  # the call made two commands earlier
+        c.SetDoNotDisturb(device="334", on=True),
+        c.MakeCall(calling="300", called="999"),
+    ]
+    store.fail_next_append = StoreError("disk on fire")
+    outcomes = node.execute_batch(batch)
+    assert [o.ok for o in outcomes] == [False] * 5
+    errors = [o.error for o in outcomes if isinstance(o, Refused)]
+    assert [e.name for e in errors] == [
+        "resourceOutOfService",
+        "invalidCallID",
+        "resourceOutOfService",
+        "resourceOutOfService",
+        "invalidDestination",
+    ]
+    assert "disk on fire" in errors[0].message
+    assert node.state is before
+    assert store.read(1) == log_before
+    assert len(heard) == heard_before
+
+    outcomes = node.execute_batch(batch)
+    assert [o.ok for o in outcomes] == [True, False, True, True, False]
+    assert isinstance(outcomes[0], Accepted) and outcomes[0].result["call"] == 2
+    seqs = [x.seq for o in outcomes if isinstance(o, Accepted) for x in o.events]
+    assert seqs == list(range(before.seq + 1, node.state.seq + 1))
+    assert stored_seqs(store) == list(range(1, node.state.seq + 1))
+    assert node.state.device("334").dnd
+    assert node.state.calls[2].state_of("333") is ConnectionState.CONNECTED
+    assert replay(store, use_snapshot=False) == node.state
+    assert len(heard) == heard_before + 1  # one batch, one notification
+
+
+def test_store_failure_on_sqlite_leaves_file_and_node_in_step(site: Site, tmp_path: Path) -> None:
+    """A failing SQLite append (the store is closed under the node) refuses the batch and the
+    node's state stays that of the file."""
+    store = SqliteStore(tmp_path / "node.db")
+    node = Node(site, store, ManualClock())
+    ok(node, c.MakeCall(calling="330", called="331"))
+    before = node.state
+    store.close()
+    [outcome] = node.execute_batch([c.AnswerCall(call=1, device="331")])
+    assert isinstance(outcome, Refused) and outcome.error.name == "resourceOutOfService"
+    assert node.state is before
+    reopened = SqliteStore(tmp_path / "node.db")
+    assert replay(reopened) == before
+    reopened.close()
+
+
+# -- a crashing service -------------------------------------------------------------------------
+
+
+def test_crashing_service_costs_one_command_not_the_node(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception in decide refuses that command with 'generic'; the rest of the
+    batch and later commands are served."""
+
+    def boom(_d: object, _c: object) -> None:
+        raise RuntimeError("bug")
+
+    store = MemoryStore()
+    node = Node(site, store, ManualClock())
+    call = call_of(node, c.MakeCall(calling="330", called="331"))
+    ok(node, c.AnswerCall(call=call, device="331"))
+    monkeypatch.setitem(services._SERVICES, c.HoldCall, boom)
+    before = node.state
+    outcome = node.execute(c.HoldCall(call=call, device="330"))
+    assert isinstance(outcome, Refused)
+    assert outcome.error == CstaError("generic", "internal error; see the server log")
+    assert node.state is before and store.last_seq() == before.seq
+    outcomes = node.execute_batch(
+        [
+            c.SetDoNotDisturb(device="332", on=True),
+            c.HoldCall(call=call, device="331"),
+            c.SetDoNotDisturb(device="333", on=True),
+        ]
+    )
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1], Refused) and outcomes[1].error.name == "generic"
+    assert node.state.device("332").dnd and node.state.device("333").dnd
+    monkeypatch.undo()
+    ok(node, c.HoldCall(call=call, device="330"))
+    assert replay(store, use_snapshot=False) == node.state
+
+
+def test_service_crashing_after_emitting_leaves_nothing(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that emitted events before crashing commits none of them."""
+
+    def half_done(d: services.Decision, command: c.MakeCall) -> None:
+        basic.make_call(d, command)
+        assert d.events  # it did emit
+        raise RuntimeError("bug after emitting")
+
+    store = MemoryStore()
+    node = Node(site, store, ManualClock())
+    monkeypatch.setitem(services._SERVICES, c.MakeCall, half_done)
+    outcome = node.execute(c.MakeCall(calling="330", called="331"))
+    assert isinstance(outcome, Refused) and outcome.error.name == "generic"
+    assert node.state == SwitchState() and store.last_seq() == 0
+    monkeypatch.undo()
+    assert call_of(node, c.MakeCall(calling="330", called="331")) == 1
+
+
+# -- snapshotDevice / snapshotCall ------------------------------------------------------------
+
+
+def test_snapshot_queries(site: Site) -> None:
+    """CALL-11: snapshotDevice and snapshotCall read the committed state and record nothing."""
+    store = MemoryStore()
+    node = Node(site, store, ManualClock())
+    call = call_of(node, c.Dial(device=EXTERNAL, digits="331"))
+    consult_from = call_of(node, c.MakeCall(calling="330", called="332"))
+    ok(node, c.AnswerCall(call=consult_from, device="332"))
+    ok(node, c.HoldCall(call=consult_from, device="330"))
+    seq = store.last_seq()
+    assert node.snapshot_device("331") == [{"call": call, "state": "alerting"}]
+    assert node.snapshot_device(EXTERNAL) == [{"call": call, "state": "connected"}]
+    assert node.snapshot_device("330") == [{"call": consult_from, "state": "hold"}]
+    assert node.snapshot_device("334") == []
+    assert node.snapshot_device("340") == []
+    assert node.snapshot_call(call) == [
+        {"device": EXTERNAL, "state": "connected"},
+        {"device": "331", "state": "alerting"},
+    ]
+    assert node.snapshot_call(consult_from) == [
+        {"device": "330", "state": "hold"},
+        {"device": "332", "state": "connected"},
+    ]
+    with pytest.raises(CstaError) as err:
+        node.snapshot_device("999")
+    assert err.value.name == "invalidDeviceID"
+    with pytest.raises(CstaError) as err:
+        node.snapshot_call(42)
+    assert err.value.name == "invalidCallID"
+    ok(node, c.ClearCall(call=call))
+    with pytest.raises(CstaError) as err:
+        node.snapshot_call(call)
+    assert err.value.name == "invalidCallID"
+    assert node.snapshot_device("331") == []
+    assert store.last_seq() == seq + 1  # only the clearCall was recorded

@@ -26,6 +26,18 @@ def _no_sip(site: Site, device: str, service: str) -> None:
         )
 
 
+def _held(d: Decision, call: Call, device: str, cause: Cause) -> None:
+    d.emit(ev.Held(call=call.id, cause=cause, local=d.local(call, {device: HOLD}), device=device))
+
+
+def _retrieved(d: Decision, call: Call, device: str, cause: Cause) -> None:
+    d.emit(
+        ev.Retrieved(
+            call=call.id, cause=cause, local=d.local(call, {device: CONNECTED}), device=device
+        )
+    )
+
+
 def check_hold(state: SwitchState, call: Call, device: str) -> None:
     if call.state_of(device) is not CONNECTED:
         raise CstaError(
@@ -40,11 +52,7 @@ def check_hold(state: SwitchState, call: Call, device: str) -> None:
 def hold_call(d: Decision, c: cmd.HoldCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_hold(d.state, call, c.device)
-    d.emit(
-        ev.Held(
-            call=call.id, cause=Cause.NORMAL, local=d.local(call, {c.device: HOLD}), device=c.device
-        )
-    )
+    _held(d, call, c.device, Cause.NORMAL)
 
 
 def check_retrieve(state: SwitchState, call: Call, device: str) -> None:
@@ -58,14 +66,7 @@ def check_retrieve(state: SwitchState, call: Call, device: str) -> None:
 def retrieve_call(d: Decision, c: cmd.RetrieveCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_retrieve(d.state, call, c.device)
-    d.emit(
-        ev.Retrieved(
-            call=call.id,
-            cause=Cause.NORMAL,
-            local=d.local(call, {c.device: CONNECTED}),
-            device=c.device,
-        )
-    )
+    _retrieved(d, call, c.device, Cause.NORMAL)
 
 
 def check_consultation(site: Site, state: SwitchState, call: Call, device: str) -> None:
@@ -83,14 +84,7 @@ def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
     dest = d.resolve(c.consulted)
     if dest == c.device or call.state_of(dest) is not ConnectionState.NULL:
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
-    d.emit(
-        ev.Held(
-            call=call.id,
-            cause=Cause.CONSULTATION,
-            local=d.local(call, {c.device: HOLD}),
-            device=c.device,
-        )
-    )
+    _held(d, call, c.device, Cause.CONSULTATION)
     new_id = d.new_call_id()
     d.emit(
         ev.ServiceInitiated(
@@ -184,22 +178,8 @@ def check_two(site: Site, service: str, held: Call, active: Call, device: str) -
 def alternate_call(d: Decision, c: cmd.AlternateCall) -> None:
     held, active = pick_two(d.state, c)
     check_two(d.site, c.SERVICE, held, active, c.device)
-    d.emit(
-        ev.Held(
-            call=active.id,
-            cause=Cause.ALTERNATE,
-            local=d.local(active, {c.device: HOLD}),
-            device=c.device,
-        )
-    )
-    d.emit(
-        ev.Retrieved(
-            call=held.id,
-            cause=Cause.ALTERNATE,
-            local=d.local(held, {c.device: CONNECTED}),
-            device=c.device,
-        )
-    )
+    _held(d, active, c.device, Cause.ALTERNATE)
+    _retrieved(d, held, c.device, Cause.ALTERNATE)
 
 
 def reconnect_call(d: Decision, c: cmd.ReconnectCall) -> None:
@@ -207,14 +187,7 @@ def reconnect_call(d: Decision, c: cmd.ReconnectCall) -> None:
     check_two(d.site, c.SERVICE, held, active, c.device)
     leave(d, active.id, c.device)
     held = d.call(held.id)
-    d.emit(
-        ev.Retrieved(
-            call=held.id,
-            cause=Cause.NORMAL,
-            local=d.local(held, {c.device: CONNECTED}),
-            device=c.device,
-        )
-    )
+    _retrieved(d, held, c.device, Cause.NORMAL)
 
 
 def transfer_call(d: Decision, c: cmd.TransferCall) -> None:

@@ -140,6 +140,8 @@ def subscribe(packet_id: int, filters: list[tuple[str, int]], version: int = 5) 
     return _packet(0x82, body)
 
 
+NO_LOCAL = 0x04  # MQTT 5 subscription option: do not send us our own messages
+
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"
 

@@ -65,7 +65,12 @@ class MqttFace:
             )
             try:
                 await client.connect()
-                await client.subscribe([(self.topics.requests, 1), (self.topics.replay, 1)])
+                filters = [(self.topics.requests, 1), (self.topics.replay, 1)]
+                if self.version == 5:
+                    # Retained states of devices no longer configured arrive once, here, and
+                    # are cleared (no ghost devices); our own state publishes are not echoed.
+                    filters.append((self.topics.device_states, p.NO_LOCAL))
+                await client.subscribe(filters)
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
@@ -134,6 +139,12 @@ class MqttFace:
 
     # -- requests -------------------------------------------------------------------------
     def _on_message(self, message: p.Message) -> None:
+        device = self.topics.device_of_state(message.topic)
+        if device is not None:
+            if message.payload and device not in self.node.site.devices and self.client:
+                log.info("mqtt.clear_stale_state", device=device)
+                self.client.publish(message.topic, b"", retain=True)
+            return
         task = asyncio.create_task(self._handle(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

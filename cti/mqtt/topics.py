@@ -27,6 +27,16 @@ class Topics:
         return f"{self.base}/calls/{call}/events"
 
     @property
+    def device_states(self) -> str:
+        return f"{self.base}/devices/+/state"
+
+    def device_of_state(self, topic: str) -> str | None:
+        prefix, suffix = f"{self.base}/devices/", "/state"
+        if topic.startswith(prefix) and topic.endswith(suffix):
+            return topic[len(prefix) : -len(suffix)]
+        return None
+
+    @property
     def requests(self) -> str:
         return f"{self.base}/requests/+"
 

@@ -63,8 +63,8 @@ class Outbox:
             if self._live and self._live[0].seq == next_seq:
                 batch = list(self._live)
                 self._live.clear()
-            elif self.node.state.seq >= next_seq:
-                batch = self._read(next_seq)
+            elif self.node.state.seq >= next_seq and (batch := self._read(next_seq)):
+                pass
             else:
                 self._wake.clear()
                 await self._wait(client, self._wake)

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,8 @@ run: $(STAMP)
 	$(BIN)/cti serve --broker embedded --log-level info
 
 lint: $(STAMP)
-	$(BIN)/ruff check cti phone_sim tests
-	$(BIN)/ruff format --check cti phone_sim tests
+	$(BIN)/ruff check cti phone_sim tests bench
+	$(BIN)/ruff format --check cti phone_sim tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -31,3 +31,7 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Benchmarks: a table on the console and bench/results.json (numbers in BENCHMARKS.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench

@@ -1,0 +1,198 @@
+"""Section 2: end to end through a private mosquitto, next to raw baselines in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.office import big_site, pair
+from bench.sections import Row
+from cti.app.clock import SystemClock
+from cti.app.engine import Engine
+from cti.app.node import Node
+from cti.mqtt import protocol as p
+from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.client import MqttClient
+from cti.mqtt.service import MqttFace
+from cti.store import SqliteStore
+
+PAYLOAD = b"x" * 300
+
+
+async def raw_baseline(port: int, n: int = 60_000) -> float:
+    """Our client straight through the broker: the ceiling for anything we publish."""
+    done = asyncio.Event()
+    got = 0
+
+    def count(_m: p.Message) -> None:
+        nonlocal got
+        got += 1
+        if got == n:
+            done.set()
+
+    sub = MqttClient("127.0.0.1", port, "raw-sub", on_message=count)
+    pub = MqttClient("127.0.0.1", port, "raw-pub")
+    await sub.connect()
+    await sub.subscribe([("raw/#", 1)])
+    await pub.connect()
+    started = time.perf_counter()
+    for i in range(n):
+        pub.publish(f"raw/{i % 64}", PAYLOAD)
+        if i % 2000 == 0:
+            await asyncio.sleep(0)
+    await asyncio.wait_for(done.wait(), 120)
+    took = time.perf_counter() - started
+    await pub.disconnect()
+    await sub.disconnect()
+    return n / took
+
+
+async def aiomqtt_baseline(port: int, n: int = 3_000) -> float:
+    """aiomqtt, one awaited QoS 1 publish at a time (the client the issue measured)."""
+    import aiomqtt
+
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        started = time.perf_counter()
+        for i in range(n):
+            await client.publish(f"rawaio/{i % 64}", PAYLOAD, qos=1)
+        return n / (time.perf_counter() - started)
+
+
+class Requester:
+    def __init__(self, port: int, node: str) -> None:
+        self.node = node
+        self.inbox = f"cti/{node}/replies/bench"
+        self.client = MqttClient("127.0.0.1", port, "bench-req", on_message=self._reply)
+        self.pending: dict[bytes, asyncio.Future[dict[str, object]]] = {}
+        self.n = 0
+
+    async def start(self) -> None:
+        await self.client.connect()
+        await self.client.subscribe([(self.inbox, 1)])
+
+    def _reply(self, m: p.Message) -> None:
+        fut = self.pending.pop(m.properties.get(p.CORRELATION_DATA, b""), None)  # type: ignore[arg-type]
+        if fut is not None and not fut.done():
+            fut.set_result(json.loads(m.payload))
+
+    async def __call__(self, service: str, **fields: object) -> dict[str, object]:
+        self.n += 1
+        key = str(self.n).encode()
+        fut: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
+        self.pending[key] = fut
+        self.client.publish(
+            f"cti/{self.node}/requests/{service}",
+            json.dumps(fields).encode(),
+            props={p.RESPONSE_TOPIC: self.inbox, p.CORRELATION_DATA: key},
+        )
+        return await asyncio.wait_for(fut, 30)
+
+
+async def end_to_end(tmp: Path) -> list[Row]:
+    broker = EmbeddedBroker(None)
+    await broker.start()
+    rows: list[Row] = []
+    try:
+        raw = statistics.median([await raw_baseline(broker.port) for _ in range(3)])
+        aio = await aiomqtt_baseline(broker.port)
+        site = big_site(2_000)
+        store = SqliteStore(tmp / "e2e.db")
+        node = Node(site, store, SystemClock())
+        engine = Engine(node)
+        await engine.start()
+        face = MqttFace(engine, SqliteStore(tmp / "e2e.db"), "127.0.0.1", broker.port)
+        runner = asyncio.create_task(face.run())
+        await face.connected.wait()
+        received = 0
+        delivered_at: dict[str, float] = {}
+
+        def on_event(m: p.Message) -> None:
+            nonlocal received
+            received += 1
+            if m.topic.endswith("/events") and b'"delivered"' in m.payload:
+                doc = json.loads(m.payload)
+                if doc.get("monitoredDevice") == doc.get("alerting"):
+                    delivered_at[doc["alerting"]] = time.perf_counter()
+
+        sub = MqttClient("127.0.0.1", broker.port, "bench-sub", on_message=on_event)
+        await sub.connect()
+        await sub.subscribe(
+            [(f"cti/{site.node}/devices/+/events", 1), (f"cti/{site.node}/calls/+/events", 1)]
+        )
+        request = Requester(broker.port, site.node)
+        await request.start()
+
+        async def worker(i: int, calls: int) -> None:
+            a, b = pair(i)
+            for _ in range(calls):
+                made = await request("makeCall", calling=a, called=b)
+                call = made["result"]["call"]  # type: ignore[index]
+                await request("answerCall", call=call, device=b)
+                await request("clearConnection", call=call, device=a)
+
+        seq0 = node.state.seq
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i, 20) for i in range(200)))
+        while face.outbox.acked < node.state.seq:
+            await asyncio.sleep(0.01)
+        took = time.perf_counter() - started
+        events = node.state.seq - seq0
+        ours = received / took
+        rows += [
+            ("raw baseline: our client -> mosquitto -> subscriber", raw, "msg/s", None),
+            ("raw baseline: aiomqtt, one awaited QoS 1 publish", aio, "msg/s", None),
+            ("engine events committed end to end", events / took, "events/s", None),
+            ("event messages received by a subscriber", ours, "msg/s", None),
+            ("  as share of the raw baseline", 100 * ours / raw, "%", ">= 50"),
+        ]
+        # Latency at a fixed 500 calls/s: makeCall request -> delivered on the callee's topic.
+        latencies: list[float] = []
+        sent: dict[str, float] = {}
+        interval = 1 / 500
+        start = time.perf_counter()
+        calls = 1000
+        tasks = []
+        for k in range(calls):
+            a, b = pair(k % 1000)
+            due = start + k * interval
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent[b] = time.perf_counter()
+            tasks.append(asyncio.create_task(request("makeCall", calling=a, called=b)))
+        await asyncio.gather(*tasks)
+        while len(delivered_at) < calls and time.perf_counter() - start < 30:
+            await asyncio.sleep(0.01)
+        for b, t0 in sent.items():
+            if b in delivered_at:
+                latencies.append((delivered_at[b] - t0) * 1000)
+        latencies.sort()
+        rows += [
+            (
+                "latency p50 request -> delivered, 500 calls/s",
+                latencies[len(latencies) // 2],
+                "ms",
+                None,
+            ),
+            (
+                "latency p99 request -> delivered, 500 calls/s",
+                latencies[int(len(latencies) * 0.99) - 1],
+                "ms",
+                "< 10",
+            ),
+        ]
+        await face.stop()
+        runner.cancel()
+        await engine.stop()
+        await sub.disconnect()
+        store.close()
+    finally:
+        await broker.stop()
+    return rows
+
+
+def run(tmp: Path | None = None) -> list[Row]:
+    with tempfile.TemporaryDirectory() as d:
+        return asyncio.run(end_to_end(Path(tmp or d)))

@@ -1,0 +1,155 @@
+"""The benchmark sections. Each returns a list of rows: (name, value, unit, target or None)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.office import big_site, pair
+from cti.app.clock import ManualClock, SystemClock
+from cti.app.engine import Engine
+from cti.app.node import Node, replay
+from cti.domain import commands as c
+from cti.store import EventStore, MemoryStore, SqliteStore
+
+Row = tuple[str, float, str, str | None]
+
+
+def median_of(reps: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(reps))
+
+
+# -- 1. engine alone ---------------------------------------------------------------------------
+async def _calls(store: EventStore, pairs: int, calls_each: int) -> tuple[float, float]:
+    node = Node(big_site(2 * pairs), store, ManualClock())
+    engine = Engine(node)
+    await engine.start()
+
+    async def worker(i: int) -> None:
+        a, b = pair(i)
+        for _ in range(calls_each):
+            made = await engine.execute(c.MakeCall(calling=a, called=b))
+            call = made.result["call"]  # type: ignore[union-attr]
+            await engine.execute(c.AnswerCall(call=call, device=b))  # type: ignore[arg-type]
+            await engine.execute(c.ClearConnection(call=call, device=a))  # type: ignore[arg-type]
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(pairs)))
+    took = time.perf_counter() - started
+    await engine.stop()
+    return pairs * calls_each / took, node.state.seq / took
+
+
+def engine_alone(reps: int) -> list[Row]:
+    rows: list[Row] = []
+    for name, make in (
+        ("SQLite, durable group commit", lambda: SqliteStore(tempfile.mktemp(suffix=".db"))),
+        ("in-memory store", MemoryStore),
+    ):
+        results = [asyncio.run(_calls(make(), pairs=100, calls_each=40)) for _ in range(reps)]
+        target_calls, target_events = (
+            (">= 2,000", ">= 20,000") if "SQLite" in name else (None, None)
+        )
+        rows.append(
+            (f"calls/s, {name}", statistics.median(r[0] for r in results), "calls/s", target_calls)
+        )
+        rows.append(
+            (
+                f"events/s, {name}",
+                statistics.median(r[1] for r in results),
+                "events/s",
+                target_events,
+            )
+        )
+    return rows
+
+
+# -- 3. replay ---------------------------------------------------------------------------------
+def build_log(path: Path, events: int, progress: Callable[[int], None]) -> SqliteStore:
+    store = SqliteStore(path, synchronous="NORMAL")
+    node = Node(big_site(200), store, ManualClock(), snapshot_every=10**12)
+    i = 0
+    while node.state.seq < events:
+        batch: list[c.Command] = []
+        for k in range(100):
+            a, b = pair(k)
+            call = node.state.next_call_id + len(batch) // 3
+            batch += [
+                c.MakeCall(calling=a, called=b),
+                c.AnswerCall(call=call, device=b),
+                c.ClearConnection(call=call, device=a),
+            ]
+        node.execute_batch(batch)
+        i += 1
+        progress(node.state.seq)
+    return store
+
+
+def replay_rows(store: SqliteStore) -> list[Row]:
+    started = time.perf_counter()
+    state = replay(store, use_snapshot=False)
+    took = time.perf_counter() - started
+    node_seq = state.seq
+    # A snapshot at the end: loading it is what a restart costs.
+    from cti.app import codec
+    from cti.store import Snapshot
+
+    store.save_snapshot(Snapshot(state.seq, codec.encode_state(state)))
+    started = time.perf_counter()
+    replay(store)
+    snap = time.perf_counter() - started
+    return [
+        (f"replay {node_seq:,} events from the log", took, "s", "< 15"),
+        ("replay rate", node_seq / took, "events/s", None),
+        ("restart from snapshot (+ 0 events)", snap * 1000, "ms", None),
+    ]
+
+
+# -- 4. scale ----------------------------------------------------------------------------------
+def rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scale_rows() -> list[Row]:
+    gc.collect()
+    before = rss_mb()
+    site = big_site(10_000)
+    node = Node(site, MemoryStore(), ManualClock())
+    gc.collect()
+    idle = rss_mb()
+    # 1,000 concurrent two-party calls (2,000 of the phones busy).
+    cmds: list[c.Command] = []
+    for i in range(1000):
+        a, b = pair(i)
+        cmds.append(c.MakeCall(calling=a, called=b))
+    node.execute_batch(cmds)
+    node.execute_batch([c.AnswerCall(call=i + 1, device=pair(i)[1]) for i in range(1000)])
+    assert len(node.state.calls) == 1000
+    started = time.perf_counter()
+    n = 2000
+    for k in range(n // 2):
+        a, b = pair(1000 + k % 2000)
+        made = node.execute(c.MakeCall(calling=a, called=b))
+        node.execute(c.ClearCall(call=made.result["call"]))  # type: ignore[union-attr,arg-type]
+    took = time.perf_counter() - started
+    gc.collect()
+    return [
+        ("RSS: process with 10,000 idle configured devices", idle, "MB", "< 200"),
+        ("of which the site and node", idle - before, "MB", None),
+        ("RSS with 1,000 concurrent calls", rss_mb(), "MB", None),
+        ("commands/s beside 1,000 concurrent calls (one per commit)", n / took, "cmd/s", None),
+    ]
+
+
+__all__ = ["SystemClock", "engine_alone", "median_of", "replay_rows", "scale_rows"]

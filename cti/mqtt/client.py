@@ -215,30 +215,48 @@ class MqttClient:
         return p.Packet(kind, first & 0x0F, body)
 
     async def _read_loop(self) -> None:
+        # Read big chunks and cut packets out of them: at tens of thousands of PUBACKs a
+        # second, one await per packet (or per header byte) would cost more than the work.
+        assert self._reader is not None
+        buffer = bytearray()
         try:
             while True:
-                packet = await self._read_packet()
-                if packet.type is p.PacketType.PUBACK:
-                    (pid,) = struct.unpack_from("!H", packet.body, 0)
-                    on_ack = self._inflight.pop(pid, None)
-                    while self._waiting and len(self._inflight) < self._window:
-                        self._send_qos1(*self._waiting.popleft())
-                    if on_ack is not None:
-                        on_ack()
-                elif packet.type is p.PacketType.PUBLISH:
-                    message = p.decode_publish(packet, version=self.version)
-                    if message.qos == 1:
-                        self._send(p.puback(message.packet_id))
-                    if self.on_message is not None:
-                        self.on_message(message)
-                elif packet.type is p.PacketType.SUBACK:
-                    (pid,) = struct.unpack_from("!H", packet.body, 0)
-                    fut = self._subacks.get(pid)
-                    if fut is not None and not fut.done():
-                        fut.set_result(packet.body[2:])
-        except (asyncio.IncompleteReadError, ConnectionError, p.ProtocolError) as exc:
+                chunk = await self._reader.read(1 << 16)
+                if not chunk:
+                    raise ConnectionError("broker closed the connection")
+                buffer += chunk
+                pos = 0
+                end = len(buffer)
+                while pos < end:
+                    parsed = p.split_packet(buffer, pos)
+                    if parsed is None:
+                        break
+                    packet, pos = parsed
+                    self._dispatch(packet)
+                del buffer[:pos]
+        except (ConnectionError, p.ProtocolError) as exc:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
             await self._close(ConnectionError(str(exc) or "connection lost"))
+
+    def _dispatch(self, packet: p.Packet) -> None:
+        if packet.type is p.PacketType.PUBACK:
+            pid = (packet.body[0] << 8) | packet.body[1]
+            on_ack = self._inflight.pop(pid, None)
+            while self._waiting and len(self._inflight) < self._window:
+                self._send_qos1(*self._waiting.popleft())
+            if on_ack is not None:
+                on_ack()
+        elif packet.type is p.PacketType.PUBLISH:
+            message = p.decode_publish(packet, version=self.version)
+            if message.qos == 1:
+                self._send(p.puback(message.packet_id))
+            if self.on_message is not None:
+                self.on_message(message)
+        elif packet.type is p.PacketType.SUBACK:
+            (pid,) = struct.unpack_from("!H", packet.body, 0)
+            fut = self._subacks.get(pid)
+            if fut is not None and not fut.done():
+                fut.set_result(packet.body[2:])
 
     async def _ping_loop(self) -> None:
         while True:

@@ -163,6 +163,36 @@ class Message:
     properties: dict[int, object]
 
 
+_TYPES = {t.value: t for t in PacketType}
+
+
+def split_packet(buffer: bytearray, pos: int) -> tuple[Packet, int] | None:
+    """The packet starting at ``pos`` and the position after it, or None if incomplete."""
+    end = len(buffer)
+    if end - pos < 2:
+        return None
+    first = buffer[pos]
+    length = shift = 0
+    i = pos + 1
+    while True:
+        if i >= end:
+            return None
+        byte = buffer[i]
+        i += 1
+        length |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            break
+        shift += 7
+        if shift > 21:
+            raise ProtocolError("malformed remaining length")
+    if i + length > end:
+        return None
+    kind = _TYPES.get(first >> 4)
+    if kind is None:
+        raise ProtocolError(f"unexpected packet type {first >> 4}")
+    return Packet(kind, first & 0x0F, bytes(buffer[i : i + length])), i + length
+
+
 def decode_properties(data: bytes, pos: int) -> tuple[dict[int, object], int]:
     length, pos = read_varint(data, pos)
     end = pos + length

@@ -4,6 +4,7 @@ applies and a message that says exactly what is wrong."""
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -99,10 +100,15 @@ def _check(name: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def _fields(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Field types, attrs fields and camelCase aliases of a command class (computed once)."""
     by_name = {f.name: f for f in attrs.fields(cls)}
-    aliases = {camel(n): n for n in by_name}
+    return typing.get_type_hints(cls), by_name, {camel(n): n for n in by_name}
+
+
+def _fields(cls: type, doc: dict[str, Any]) -> dict[str, Any]:
+    hints, by_name, aliases = _schema(cls)
     values: dict[str, Any] = {}
     for key, value in doc.items():
         if key in REPLY_KEYS:

@@ -6,20 +6,25 @@ cattrs generates the (un)structuring code for the attrs classes; only the compac
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import cattrs
 import immutables
+import orjson
 
 from cti.domain import events as ev
 from cti.domain.state import Call, DeviceRuntime, Forward, SwitchState
 from cti.domain.values import ConnectionState, ForwardingType, TimerPurpose
 
 _conv = cattrs.Converter()
+_STATES = {s.value: s for s in ConnectionState}
 _conv.register_unstructure_hook(ev.Local, lambda e: [e.device, e.state.value])
-_conv.register_structure_hook(ev.Local, lambda v, _: ev.Local(v[0], ConnectionState(v[1])))
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_conv.register_structure_hook(ev.Local, lambda v, _: ev.Local(v[0], _STATES[v[1]]))
+# The connection list is on every call event: build it directly, it is the hot path of replay.
+_LOCALS = tuple[ev.Local, ...]
+_conv.register_structure_hook_func(
+    lambda t: t == _LOCALS, lambda v, _: tuple([ev.Local(d, _STATES[s]) for d, s in v])
+)
 
 
 def event_to_dict(event: ev.Event) -> dict[str, Any]:
@@ -30,7 +35,7 @@ def event_to_dict(event: ev.Event) -> dict[str, Any]:
 
 
 def encode_event(event: ev.Event) -> bytes:
-    return _dumps(_conv.unstructure(event)).encode()
+    return orjson.dumps(_conv.unstructure(event))
 
 
 def decode_event(kind: str, data: bytes) -> ev.Event:
@@ -38,7 +43,7 @@ def decode_event(kind: str, data: bytes) -> ev.Event:
         cls = ev.EVENT_TYPES[kind]
     except KeyError:
         raise ValueError(f"unknown event kind {kind!r} in the log") from None
-    return _conv.structure(json.loads(data), cls)
+    return _conv.structure(orjson.loads(data), cls)
 
 
 def encode_state(state: SwitchState) -> bytes:
@@ -56,11 +61,11 @@ def encode_state(state: SwitchState) -> bytes:
         },
         "timers": [[c, d, p.value, due] for (c, d, p), due in state.timers.items()],
     }
-    return _dumps(doc).encode()
+    return orjson.dumps(doc)
 
 
 def decode_state(data: bytes) -> SwitchState:
-    doc = json.loads(data)
+    doc = orjson.loads(data)
     calls = immutables.Map({c["id"]: _conv.structure(c, Call) for c in doc["calls"]})
     devices = immutables.Map(
         {

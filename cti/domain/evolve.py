@@ -42,43 +42,45 @@ def _apply_call_event(
     state: SwitchState, event: ev.CallEvent, base: Call, drop_call: int | None = None
 ) -> SwitchState:
     """Set ``base``'s parties from ``event.local`` and update the device index."""
-    order = {p.device: i for i, p in enumerate(base.parties)}
-    parties = sorted(
-        (Party(e.device, e.state) for e in event.local if e.state is not _NULL),
-        key=lambda p: order.get(p.device, len(order)),
-    )
-    call = Call(
-        id=base.id,
-        parties=tuple(parties),
-        calling=base.calling,
-        called=base.called,
-        pending=base.pending,
-        group=base.group,
-        answered_by=base.answered_by,
-    )
+    new_states = {e.device: e.state for e in event.local}
+    parties: list[Party] = []
+    for p in base.parties:  # existing parties keep their order
+        st = new_states.pop(p.device, p.state)
+        if st is not _NULL:
+            parties.append(p if st is p.state else Party(p.device, st))
+    parties.extend(Party(d, st) for d, st in new_states.items() if st is not _NULL)
+    alive = bool(parties) and not isinstance(event, ev.CallCleared)
+    cid = base.id
     calls = state.calls
     if drop_call is not None and drop_call in calls:
         calls = calls.delete(drop_call)
-    alive = bool(call.parties) and not isinstance(event, ev.CallCleared)
-    calls = (
-        calls.set(call.id, call)
-        if alive
-        else (calls.delete(call.id) if call.id in calls else calls)
-    )
-    present = {p.device for p in call.parties} if alive else set()
+    if alive:
+        calls = calls.set(
+            cid,
+            Call(
+                cid,
+                tuple(parties),
+                base.calling,
+                base.called,
+                base.pending,
+                base.group,
+                base.answered_by,
+            ),
+        )
+    elif cid in calls:
+        calls = calls.delete(cid)
+    present = {p.device for p in parties} if alive else set()
     devices = state.devices
     for entry in event.local:
-        rt = devices.get(entry.device, DEFAULT_DEVICE)
-        ids = [c for c in rt.calls if c != drop_call]
-        if entry.device in present:
-            if call.id not in ids:
-                ids.append(call.id)
-        elif call.id in ids:
-            ids.remove(call.id)
-        if tuple(ids) != rt.calls:
-            devices = _set_device(
-                devices, entry.device, DeviceRuntime(tuple(ids), rt.dnd, rt.forwarding)
-            )
+        device = entry.device
+        rt = devices.get(device, DEFAULT_DEVICE)
+        member = device in present
+        if (cid in rt.calls) is member and (drop_call is None or drop_call not in rt.calls):
+            continue  # the common case: membership unchanged
+        ids = [c for c in rt.calls if c != drop_call and c != cid]
+        if member:
+            ids.append(cid)
+        devices = _set_device(devices, device, DeviceRuntime(tuple(ids), rt.dnd, rt.forwarding))
     return SwitchState(
         calls=calls,
         devices=devices,

@@ -6,9 +6,11 @@ Field names are camelCase, event names are the ECMA-269 ones; every event payloa
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from cti.app import codec
 from cti.app.node import Committed
@@ -17,14 +19,14 @@ from cti.domain.site import Site
 from cti.domain.values import ConnectionState
 from cti.projections.device_state import DeviceView
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
-
+@lru_cache(maxsize=256)
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(w.title() for w in rest)
 
 
+@lru_cache(maxsize=64)  # a commit batch shares one timestamp
 def iso(ts_ms: int) -> str:
     return (
         datetime.fromtimestamp(ts_ms / 1000, UTC)
@@ -34,7 +36,7 @@ def iso(ts_ms: int) -> str:
 
 
 def dumps(doc: Any) -> bytes:
-    return _dumps(doc).encode()
+    return orjson.dumps(doc)
 
 
 def event_doc(item: Committed) -> dict[str, Any]:

@@ -93,8 +93,9 @@ class Outbox:
         ]
 
     def _publish(self, client: MqttClient, batch: list[Committed]) -> None:
+        docs: list[dict[str, object]] = []
         for item in batch:
-            messages = self._event_messages(item)
+            messages = self._event_messages(item, docs)
             entry = [item.seq, len(messages)]
             self._tracking.append(entry)
             for topic, body in messages:
@@ -102,7 +103,11 @@ class Outbox:
         # Device states are coalesced per batch and reflect the node state right now.
         touched = touched_devices(x.event for x in batch) & self.site.devices.keys()
         last = self._tracking[-1]
-        last[1] += len(touched)
+        last[1] += len(touched) + bool(docs)
+        if docs:
+            client.publish(
+                self.topics.events, payloads.dumps(docs), on_ack=partial(self._ack, last)
+            )
         for device in sorted(touched):
             client.publish(
                 self.topics.device_state(device),
@@ -112,11 +117,14 @@ class Outbox:
             )
         self._advance()
 
-    def _event_messages(self, item: Committed) -> list[tuple[str, bytes]]:
+    def _event_messages(
+        self, item: Committed, docs: list[dict[str, object]]
+    ) -> list[tuple[str, bytes]]:
         event = item.event
         if event.KIND in ev.INTERNAL_KINDS:
             return []
         doc = payloads.event_doc(item)
+        docs.append(doc)
         out: list[tuple[str, bytes]] = []
         if isinstance(event, ev.CallEvent):
             out.append((self.topics.call_events(event.call), payloads.dumps(doc)))

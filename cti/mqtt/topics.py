@@ -17,6 +17,11 @@ class Topics:
     def status(self) -> str:
         return f"{self.base}/status"
 
+    @property
+    def events(self) -> str:
+        """Node-wide, one message per commit batch: for recorders and high-rate consumers."""
+        return f"{self.base}/events"
+
     def device_state(self, device: str) -> str:
         return f"{self.base}/devices/{device}/state"
 

@@ -83,6 +83,7 @@ class EmbeddedBroker:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+            await wait_listening(self.host, self.port)
         else:
             from amqtt.broker import Broker
 
@@ -93,8 +94,7 @@ class EmbeddedBroker:
                 },
             }
             self._amqtt = Broker(config)
-            await self._amqtt.start()
-        await wait_listening(self.host, self.port)
+            await self._amqtt.start()  # listening once this returns
         log.info("broker.started", kind=self.kind, url=self.url)
 
     async def stop(self) -> None:

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 import attrs
+import orjson
 
 from cti.domain import commands as cmd
 from cti.mqtt.payloads import camel
@@ -50,8 +51,9 @@ def parse_json(payload: bytes) -> dict[str, Any]:
             f"payload of {len(payload)} bytes exceeds the limit of {MAX_PAYLOAD}",
         )
     try:
-        doc = json.loads(payload.decode("utf-8")) if payload.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # orjson also refuses nesting deeper than 1024 levels instead of hitting recursion.
+        doc = orjson.loads(payload) if payload.strip() else {}
+    except orjson.JSONDecodeError as exc:
         raise BadRequest("invalidParameterValue", f"payload is not UTF-8 JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise BadRequest("invalidParameterValue", "payload must be a JSON object")

@@ -212,6 +212,10 @@ class MqttFace:
         for name, value in (("fromSeq", start), ("limit", limit)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise BadRequest("invalidParameterValue", f"{name} must be a non-negative integer")
+            if value >= 2**62:
+                raise BadRequest("invalidParameterValue", f"{name} must be below 2**62")
+        if limit == 0:
+            raise BadRequest("invalidParameterValue", "limit must be at least 1")
         limit = min(limit, REPLAY_LIMIT)
         records = self.store.read(max(start, 1), limit)
         events = [

@@ -21,8 +21,8 @@ log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
 
 
-class ConnectionRefused(Exception):
-    pass
+class ConnectionRefused(ConnectionError):
+    """The broker answered CONNACK with a failure reason; worth retrying later."""
 
 
 class MqttClient:

@@ -50,6 +50,7 @@ class MqttFace:
         self.client: MqttClient | None = None
         self.connected = asyncio.Event()
         self._stopping = False
+        self._announced = 0  # the seq the retained status shows
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -97,6 +98,7 @@ class MqttFace:
                 self.outbox.save_position()
 
     def _publish_status(self, client: MqttClient) -> None:
+        self._announced = self.outbox.acked
         client.publish(
             self.topics.status,
             payloads.status(
@@ -111,14 +113,12 @@ class MqttFace:
 
     async def _save_position(self, client: MqttClient) -> None:
         """Store the outbox position often, and keep the retained status's seq fresh."""
-        announced = self.node.state.seq
         ticks = 0
         while client.connected:
             await asyncio.sleep(0.2)
             self.outbox.save_position()
             ticks += 1
-            if ticks % 5 == 0 and self.outbox.acked != announced:
-                announced = self.outbox.acked
+            if ticks % 5 == 0 and self.outbox.acked != self._announced:
                 self._publish_status(client)
 
     async def stop(self) -> None:

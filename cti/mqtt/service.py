@@ -145,6 +145,12 @@ class MqttFace:
                 log.info("mqtt.clear_stale_state", device=device)
                 self.client.publish(message.topic, b"", retain=True)
             return
+        if message.retain:
+            # A retained request would fire again on every reconnect: never run it, clear it.
+            log.warning("mqtt.retained_request_dropped", topic=message.topic)
+            if self.client is not None and message.payload:
+                self.client.publish(message.topic, b"", retain=True)
+            return
         task = asyncio.create_task(self._handle(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

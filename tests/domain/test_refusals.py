@@ -28,6 +28,10 @@ def _nothing(o: Office) -> None:
     pass
 
 
+def _voicemail(o: Office) -> None:
+    o.do(c.MakeCall(calling="330", called="351"))  # call 1, answered by voicemail at once
+
+
 CASES = [
     # makeCall (CALL-01, CALL-13)
     (_nothing, c.MakeCall(calling="999", called="331"), "invalidCallingDeviceID"),
@@ -43,6 +47,18 @@ CASES = [
     (_ringing, c.AnswerCall(call=1, device="330"), "noCallToAnswer"),
     (_ringing, c.ClearConnection(call=1, device="332"), "invalidConnectionID"),
     (_nothing, c.ClearCall(call=1), "invalidCallID"),
+    # voicemail takes calls; it does not hold or hand them on (CALL-13)
+    (_voicemail, c.HoldCall(call=1, device="351"), "requestIncompatibleWithDevice"),
+    (
+        _voicemail,
+        c.ConsultationCall(call=1, device="351", consulted="331"),
+        "requestIncompatibleWithDevice",
+    ),
+    (
+        _voicemail,
+        c.SingleStepTransferCall(call=1, device="351", to="331"),
+        "requestIncompatibleWithDevice",
+    ),
     # hold / retrieve (CALL-04)
     (_ringing, c.HoldCall(call=1, device="331"), "invalidConnectionState"),
     (_talking, c.RetrieveCall(call=1, device="330"), "noHeldCall"),

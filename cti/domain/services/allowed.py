@@ -33,10 +33,10 @@ def allowed_services(site: Site, state: SwitchState, device: str, call: Call) ->
     out: list[str] = []
     single: list[tuple[str, Callable[[], None]]] = [
         ("answerCall", lambda: basic.check_answer(state, call, device)),
-        ("holdCall", lambda: holding.check_hold(state, call, device)),
+        ("holdCall", lambda: holding.check_hold(site, state, call, device)),
         ("retrieveCall", lambda: holding.check_retrieve(state, call, device)),
         ("consultationCall", lambda: holding.check_consultation(site, state, call, device)),
-        ("singleStepTransferCall", lambda: redirect.check_single_step(call, device)),
+        ("singleStepTransferCall", lambda: redirect.check_single_step(site, call, device)),
         ("deflectCall", lambda: redirect.check_deflect(call, device)),
     ]
     out.extend(name for name, check in single if _ok(check))

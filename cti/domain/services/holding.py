@@ -8,7 +8,7 @@ from cti.domain import events as ev
 from cti.domain.errors import CstaError
 from cti.domain.services.context import Decision
 from cti.domain.services.routing import leave, originate, viable
-from cti.domain.site import DeviceKind, Site
+from cti.domain.site import AUTO_ANSWER_KINDS, DeviceKind, Site
 from cti.domain.state import Call, SwitchState
 from cti.domain.values import Cause, ConnectionState, TimerPurpose
 
@@ -38,7 +38,18 @@ def _retrieved(d: Decision, call: Call, device: str, cause: Cause) -> None:
     )
 
 
-def check_hold(state: SwitchState, call: Call, device: str) -> None:
+def check_controllable(site: Site, device: str, service: str) -> None:
+    """Voicemail and conference bridges take calls; they do not hold or hand them on."""
+    dev = site.device(device)
+    if dev is not None and dev.kind in AUTO_ANSWER_KINDS:
+        raise CstaError(
+            "requestIncompatibleWithDevice",
+            f"{service} is not available on the {dev.kind} {device}",
+        )
+
+
+def check_hold(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    check_controllable(site, device, "holdCall")
     if call.state_of(device) is not CONNECTED:
         raise CstaError(
             "invalidConnectionState",
@@ -51,7 +62,7 @@ def check_hold(state: SwitchState, call: Call, device: str) -> None:
 
 def hold_call(d: Decision, c: cmd.HoldCall) -> None:
     call, _ = d.connection(c.call, c.device)
-    check_hold(d.state, call, c.device)
+    check_hold(d.site, d.state, call, c.device)
     _held(d, call, c.device, Cause.NORMAL)
 
 
@@ -70,6 +81,7 @@ def retrieve_call(d: Decision, c: cmd.RetrieveCall) -> None:
 
 
 def check_consultation(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    check_controllable(site, device, "consultationCall")
     _no_sip(site, device, "consultationCall")
     if call.state_of(device) is not CONNECTED:
         raise CstaError("invalidConnectionState", f"{device} is not connected in call {call.id}")

@@ -7,8 +7,9 @@ from cti.domain import commands as cmd
 from cti.domain import events as ev
 from cti.domain.errors import CstaError
 from cti.domain.services.context import Decision
+from cti.domain.services.holding import check_controllable
 from cti.domain.services.routing import answer, offer
-from cti.domain.site import PHONE_KINDS
+from cti.domain.site import PHONE_KINDS, Site
 from cti.domain.state import Call, SwitchState
 from cti.domain.values import Cause, ConnectionState
 
@@ -17,7 +18,8 @@ ALERTING = ConnectionState.ALERTING
 CONNECTED = ConnectionState.CONNECTED
 
 
-def check_single_step(call: Call, device: str) -> None:
+def check_single_step(site: Site, call: Call, device: str) -> None:
+    check_controllable(site, device, "singleStepTransferCall")
     if call.state_of(device) is not CONNECTED:
         raise CstaError("invalidConnectionState", f"{device} is not connected in call {call.id}")
     if not any(p.state in (CONNECTED, ConnectionState.HOLD) for p in call.others(device)):
@@ -27,7 +29,7 @@ def check_single_step(call: Call, device: str) -> None:
 
 def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     call, _ = d.connection(c.call, c.device)
-    check_single_step(call, c.device)
+    check_single_step(d.site, call, c.device)
     dest = d.resolve(c.to)
     if call.state_of(dest) is not NULL or dest == c.device:
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")

@@ -1,0 +1,485 @@
+"""Fixtures of the MQTT integration tests.
+
+- ``broker``: a private mosquitto (MQTT 5) on a free loopback port with its own config and
+  persistence off, which a test may SIGKILL and restart on the same port.
+- ``node_face``: an in-process node (SQLite log in ``tmp_path``, system clock), its engine and
+  the MQTT face running against ``broker``.
+- :class:`CtiClient`: an independent MQTT client (aiomqtt/paho) as a UI would use it: it
+  collects everything under ``cti/node1/#`` and does request/response with MQTT 5 Response
+  Topic + Correlation Data, or MQTT 3.1.1 style with ``reply_to`` in the payload.
+
+Nothing here sleeps for timing: every wait is for a condition, bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import attrs
+import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cti.app.clock import SystemClock
+from cti.app.config import load_site
+from cti.app.engine import Engine
+from cti.app.node import Node
+from cti.domain.site import Site
+from cti.mqtt.broker import free_port, mosquitto_binary, wait_listening
+from cti.mqtt.service import MqttFace
+from cti.store import SqliteStore
+
+NODE = "node1"
+BASE = f"cti/{NODE}"
+TIMEOUT = 5.0  # seconds any single awaited condition may take before the test fails
+REPO = Path(__file__).resolve().parents[2]
+
+
+# -- the broker ----------------------------------------------------------------------------
+class Mosquitto:
+    """A private mosquitto child process; ``kill`` (SIGKILL) and ``start`` reuse the port."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = mosquitto_binary()
+        if binary is None:  # pragma: no cover - the test machine has it
+            pytest.skip("mosquitto is not installed")
+        self.binary = binary
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.conf = workdir / "mosquitto.conf"
+        self.configure()
+        self.log = workdir / "mosquitto.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def configure(self, *, allow_anonymous: bool = True) -> None:
+        """Write the config the next :meth:`start` uses (persistence always off)."""
+        self.conf.write_text(
+            f"listener {self.port} {self.host}\n"
+            f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+        )
+
+    async def start(self) -> None:
+        assert self.proc is None, "already running"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf), "-v"], stdout=out, stderr=out
+            )
+        await wait_listening(self.host, self.port, timeout=TIMEOUT)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, every connection drops, retained messages are lost."""
+        assert self.proc is not None, "not running"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(TIMEOUT)
+        self.proc = None
+
+    async def restart(self) -> None:
+        """A fresh mosquitto on the same port (after :meth:`kill`)."""
+        if self.proc is not None:
+            self.kill()
+        await self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(TIMEOUT)
+            self.proc = None
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    workdir = tmp_path / "broker"
+    workdir.mkdir()
+    mosq = Mosquitto(workdir)
+    await mosq.start()
+    try:
+        yield mosq
+    finally:
+        mosq.stop()
+
+
+# -- the node with its MQTT face ------------------------------------------------------------
+@attrs.define
+class NodeFace:
+    site: Site
+    node: Node
+    engine: Engine
+    face: MqttFace
+    task: asyncio.Task[None]
+    store: SqliteStore
+    reader: SqliteStore
+    path: Path
+
+
+@pytest.fixture
+async def node_face(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[NodeFace]:
+    site = load_site()
+    path = tmp_path / f"{site.node}.db"
+    store = SqliteStore(path)
+    reader = SqliteStore(path)
+    node = Node(site, store, SystemClock())
+    engine = Engine(node)
+    await engine.start()
+    face = MqttFace(engine, reader, broker.host, broker.port)
+    task = asyncio.create_task(face.run(), name="mqtt-face")
+    try:
+        await asyncio.wait_for(face.connected.wait(), TIMEOUT)
+        yield NodeFace(site, node, engine, face, task, store, reader, path)
+    finally:
+        await asyncio.wait_for(face.stop(), TIMEOUT)
+        if broker.proc is not None:
+            # With the broker up, a stopped face leaves its run loop by itself.
+            done, _ = await asyncio.wait([task], timeout=TIMEOUT)
+            assert task in done, "MqttFace.run did not return after stop()"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.stop()
+        store.close()
+        reader.close()
+
+
+# -- the test client -------------------------------------------------------------------------
+@attrs.frozen
+class Msg:
+    topic: str
+    payload: bytes
+    retain: bool
+    correlation: bytes | None
+
+    @property
+    def doc(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+def matches(topic: str, pattern: str) -> bool:
+    """MQTT topic filter matching (``+`` one level, ``#`` the rest)."""
+    t, f = topic.split("/"), pattern.split("/")
+    for i, part in enumerate(f):
+        if part == "#":
+            return True
+        if i >= len(t) or (part != "+" and part != t[i]):
+            return False
+    return len(t) == len(f)
+
+
+class CtiClient:
+    """A UI-like MQTT client on aiomqtt. Use as ``async with CtiClient(host, port) as c``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        filters: Iterable[str] = (f"{BASE}/#",),
+        version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+        name: str = "ui",
+    ) -> None:
+        self.host, self.port, self.version = host, port, version
+        self.filters = list(filters)
+        self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
+        self.inbox = f"{BASE}/replies/{self.id}"
+        self.messages: list[Msg] = []
+        self._changed = asyncio.Condition()
+        self._client: aiomqtt.Client | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self.lost: BaseException | None = None
+
+    async def __aenter__(self) -> CtiClient:
+        self._client = aiomqtt.Client(
+            self.host, self.port, identifier=self.id, protocol=self.version, timeout=TIMEOUT
+        )
+        await self._client.__aenter__()
+        self._reader = asyncio.create_task(self._read())
+        await self._client.subscribe(self.inbox, qos=1)
+        for pattern in self.filters:
+            await self._client.subscribe(pattern, qos=1)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.__aexit__(None, None, None)
+
+    @property
+    def client(self) -> aiomqtt.Client:
+        assert self._client is not None
+        return self._client
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.client.messages:
+                props = message.properties
+                corr = getattr(props, "CorrelationData", None) if props is not None else None
+                payload = message.payload
+                assert isinstance(payload, bytes | bytearray)
+                msg = Msg(str(message.topic), bytes(payload), bool(message.retain), corr)
+                async with self._changed:
+                    self.messages.append(msg)
+                    self._changed.notify_all()
+        except aiomqtt.MqttError as exc:
+            self.lost = exc
+            async with self._changed:
+                self._changed.notify_all()
+
+    # -- reading what arrived --------------------------------------------------------------
+    def on(self, pattern: str) -> list[Msg]:
+        """Messages received on topics matching ``pattern``, in arrival order."""
+        return [m for m in self.messages if matches(m.topic, pattern)]
+
+    def docs(self, pattern: str) -> list[Any]:
+        return [m.doc for m in self.on(pattern)]
+
+    async def wait_for(
+        self,
+        pattern: str,
+        predicate: Callable[[Any], bool] = lambda doc: True,
+        *,
+        start: int = 0,
+        timeout: float = TIMEOUT,
+    ) -> Any:
+        """The decoded payload of the first message at index >= ``start`` on ``pattern`` that
+        satisfies ``predicate``, waiting for it to arrive."""
+        found: list[Msg] = []
+
+        def check() -> bool:
+            for m in self.messages[start:]:
+                if matches(m.topic, pattern) and predicate(m.doc):
+                    found.append(m)
+                    return True
+            if self.lost is not None:
+                raise AssertionError(f"connection lost: {self.lost}")
+            return False
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(check), timeout)
+            except TimeoutError:
+                seen = [m.payload[:200] for m in self.on(pattern)][-5:]
+                raise AssertionError(
+                    f"nothing on {pattern} matched in {timeout} s; last: {seen}"
+                ) from None
+        return found[0].doc
+
+    async def wait_for_msg(
+        self, predicate: Callable[[Msg], bool], *, timeout: float = TIMEOUT
+    ) -> Msg:
+        found: list[Msg] = []
+
+        def check() -> bool:
+            found.extend(m for m in self.messages if predicate(m))
+            if not found and self.lost is not None:
+                raise AssertionError(f"connection lost: {self.lost}")
+            return bool(found)
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        return found[0]
+
+    # -- requests ----------------------------------------------------------------------------
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        response_topic: str | None = None,
+        correlation: bytes | None = None,
+        expiry: int | None = None,
+    ) -> None:
+        props = None
+        if self.version == aiomqtt.ProtocolVersion.V5 and (response_topic or correlation):
+            props = Properties(PacketTypes.PUBLISH)
+            if response_topic is not None:
+                props.ResponseTopic = response_topic
+            if correlation is not None:
+                props.CorrelationData = correlation
+            if expiry is not None:
+                props.MessageExpiryInterval = expiry
+        await self.client.publish(topic, payload, qos=1, properties=props)
+
+    async def raw_request(
+        self, topic: str, payload: bytes, *, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
+        """Publish ``payload`` to ``topic`` with an MQTT 5 reply address; the decoded reply."""
+        corr = uuid.uuid4().bytes
+        await self.publish(topic, payload, response_topic=self.inbox, correlation=corr)
+        msg = await self.wait_for_msg(
+            lambda m: m.topic == self.inbox and m.correlation == corr, timeout=timeout
+        )
+        doc = msg.doc
+        assert isinstance(doc, dict)
+        return doc
+
+    async def request(self, service: str, **fields: Any) -> dict[str, Any]:
+        """An MQTT 5 request to ``cti/node1/requests/{service}``; the decoded reply."""
+        return await self.raw_request(f"{BASE}/requests/{service}", json.dumps(fields).encode())
+
+    async def ok(self, service: str, **fields: Any) -> dict[str, Any]:
+        """A request that must succeed; the reply."""
+        reply = await self.request(service, **fields)
+        assert reply.get("ok") is True, f"{service} {fields} refused: {reply}"
+        return reply
+
+    async def request_in_payload(
+        self, service: str, correlation: Any, *, topic: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """An MQTT 3.1.1-style request: ``reply_to`` and ``correlation`` in the payload."""
+        topic = topic or f"{BASE}/requests/{service}"
+        body = {**fields, "reply_to": self.inbox, "correlation": correlation}
+        await self.publish(topic, json.dumps(body).encode())
+        doc = await self.wait_for(self.inbox, lambda d: d.get("correlation") == correlation)
+        assert isinstance(doc, dict)
+        return doc
+
+    async def replay(self, from_seq: int, limit: int | None = None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"fromSeq": from_seq}
+        if limit is not None:
+            fields["limit"] = limit
+        return await self.raw_request(f"{BASE}/replay", json.dumps(fields).encode())
+
+    async def replay_all(self, from_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every event from ``from_seq`` to the end of the log, page by page."""
+        events: list[dict[str, Any]] = []
+        while True:
+            reply = await self.replay(from_seq, limit)
+            assert reply["ok"] is True, reply
+            result = reply["result"]
+            events += result["events"]
+            assert result["nextSeq"] > from_seq or result["complete"], result
+            from_seq = result["nextSeq"]
+            if result["complete"]:
+                return events
+
+
+async def retained(
+    host: str,
+    port: int,
+    pattern: str,
+    expected: Iterable[str],
+    *,
+    version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+) -> dict[str, Any]:
+    """What a fresh subscriber to ``pattern`` gets as retained messages: {topic: doc}, once
+    every topic of ``expected`` has arrived."""
+    want = set(expected)
+    async with CtiClient(host, port, filters=[pattern], version=version, name="late") as late:
+        await late.wait_for_msg(lambda _: want <= {m.topic for m in late.on(pattern)})
+        msgs = late.on(pattern)
+        assert all(m.retain for m in msgs if m.topic in want), "expected retained messages"
+        return {m.topic: m.doc for m in msgs}
+
+
+async def retained_states(
+    host: str,
+    port: int,
+    site: Site,
+    *,
+    version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+) -> dict[str, dict[str, Any]]:
+    """The retained ``devices/{d}/state`` of every configured device, as a late UI sees it."""
+    topics = {f"{BASE}/devices/{d}/state": d for d in site.devices}
+    got = await retained(host, port, f"{BASE}/devices/+/state", topics, version=version)
+    return {topics[t]: doc for t, doc in got.items() if t in topics}
+
+
+@pytest.fixture
+async def ui(broker: Mosquitto, node_face: NodeFace) -> AsyncIterator[CtiClient]:
+    """A client subscribed to everything of node1, connected after the face is online."""
+    async with CtiClient(broker.host, broker.port) as client:
+        yield client
+
+
+# -- `cti serve` as a child process ----------------------------------------------------------
+class Server:
+    """``python -m cti.cli serve ...`` as a child process; stderr is collected line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = [sys.executable, "-m", "cti.cli", "serve", *args]
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lines: list[str] = []
+        self._changed = asyncio.Condition()
+        self._pump: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", "NO_COLOR": "1"}
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.args,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._pump = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        async for raw in self.proc.stderr:
+            async with self._changed:
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._changed.notify_all()
+
+    async def wait_line(self, predicate: Callable[[str], bool], timeout: float = 15) -> str:
+        found: list[str] = []
+
+        def check() -> bool:
+            found.extend(line for line in self.lines if predicate(line))
+            return bool(found) or (self.proc is not None and self.proc.returncode is not None)
+
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(check), timeout)
+            except TimeoutError:
+                raise AssertionError(f"no such line in {timeout} s:\n{self.output}") from None
+        assert found, f"server exited ({self.proc and self.proc.returncode}):\n{self.output}"
+        return found[0]
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    async def wait(self, timeout: float = 15) -> int:
+        assert self.proc is not None
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        if self._pump is not None:
+            await asyncio.wait_for(self._pump, timeout)
+        return code
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        if self._pump is not None:
+            await asyncio.gather(self._pump, return_exceptions=True)
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[list[Server]]:
+    """Servers a test starts are appended here and killed at teardown if still running."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        await server.kill()

@@ -1,0 +1,288 @@
+"""Untrusted input on the request and replay topics: every bad request gets a precise error
+reply, nothing reaches the log, and the node keeps serving (specs/mqtt.md "Errors")."""
+
+from __future__ import annotations
+
+import json
+
+import aiomqtt
+
+from tests.mqtt.conftest import BASE, CtiClient, Mosquitto, NodeFace
+
+ANSWER = b'{"call":1,"device":"331"}'
+
+# (case, topic below cti/node1/, payload, error code, text the message must contain)
+CASES: list[tuple[str, str, bytes, str, str]] = [
+    ("not JSON", "requests/answerCall", ANSWER[:-1], "invalidParameterValue", "not UTF-8 JSON"),
+    ("not UTF-8", "requests/answerCall", b"\xff\xfe{}", "invalidParameterValue", "not UTF-8"),
+    (
+        "JSON array",
+        "requests/answerCall",
+        b"[" + ANSWER + b"]",
+        "invalidParameterValue",
+        "payload must be a JSON object",
+    ),
+    (
+        "JSON string",
+        "requests/answerCall",
+        b'"answer"',
+        "invalidParameterValue",
+        "must be a JSON object",
+    ),
+    (
+        "unknown service",
+        "requests/answerCal",
+        ANSWER,
+        "serviceNotSupported",
+        "unknown service 'answerCal'",
+    ),
+    (
+        "internal command",
+        "requests/fireTimer",
+        b'{"call":1,"device":"331","purpose":"noAnswer"}',
+        "serviceNotSupported",
+        "unknown service 'fireTimer'",
+    ),
+    (
+        "missing field",
+        "requests/answerCall",
+        b'{"call":1}',
+        "invalidParameterValue",
+        "missing field 'device'",
+    ),
+    (
+        "empty payload",
+        "requests/makeCall",
+        b"",
+        "invalidParameterValue",
+        "missing field 'calling'",
+    ),
+    (
+        "string call id",
+        "requests/answerCall",
+        b'{"call":"1","device":"331"}',
+        "invalidParameterValue",
+        "call must be an integer",
+    ),
+    (
+        "float call id",
+        "requests/answerCall",
+        b'{"call":1.0,"device":"331"}',
+        "invalidParameterValue",
+        "call must be an integer",
+    ),
+    (
+        "bool call id",
+        "requests/answerCall",
+        b'{"call":true,"device":"331"}',
+        "invalidParameterValue",
+        "call must be an integer",
+    ),
+    (
+        "bool device",
+        "requests/answerCall",
+        b'{"call":1,"device":true}',
+        "invalidParameterValue",
+        "device must be a non-empty string",
+    ),
+    (
+        "null device",
+        "requests/answerCall",
+        b'{"call":1,"device":null}',
+        "invalidParameterValue",
+        "device must be a non-empty string",
+    ),
+    (
+        "negative number device",
+        "requests/answerCall",
+        b'{"call":1,"device":-331}',
+        "invalidParameterValue",
+        "device must be a non-empty string",
+    ),
+    (
+        "object device",
+        "requests/answerCall",
+        b'{"call":1,"device":{"n":"331"}}',
+        "invalidParameterValue",
+        "device must be a non-empty string",
+    ),
+    (
+        "unknown field",
+        "requests/answerCall",
+        b'{"call":1,"device":"331","force":true}',
+        "invalidParameterValue",
+        "unknown field 'force'",
+    ),
+    (
+        "oversized payload",
+        "requests/answerCall",
+        ANSWER[:-1] + b" " * (17 * 1024) + b"}",  # valid JSON but > 16 KiB
+        "invalidParameterValue",
+        "exceeds the limit of 16384",
+    ),
+    (
+        "invalid enum",
+        "requests/setForwarding",
+        b'{"device":"332","forwardingType":"forwardAlways","on":true,"destination":"351"}',
+        "invalidParameterValue",
+        "forwardingType must be one of forwardImmediate, forwardBusy, forwardNoAns",
+    ),
+    (
+        "engine refusal: no such call",
+        "requests/answerCall",
+        b'{"call":99,"device":"331"}',
+        "invalidCallID",
+        "99",
+    ),
+    (
+        "engine refusal: calls itself",
+        "requests/makeCall",
+        b'{"calling":"332","called":"332"}',
+        "notDifferentDevices",
+        "332",
+    ),
+    (
+        "engine refusal: DND on a MULAP",
+        "requests/setDoNotDisturb",
+        b'{"device":"340","on":true}',
+        "requestIncompatibleWithDevice",
+        "340",
+    ),
+    (
+        "query of an unknown device",
+        "requests/snapshotDevice",
+        b'{"device":"999"}',
+        "invalidDeviceID",
+        "999",
+    ),
+    (
+        "replay: negative fromSeq",
+        "replay",
+        b'{"fromSeq":-1}',
+        "invalidParameterValue",
+        "fromSeq must be a non-negative integer",
+    ),
+    (
+        "replay: string fromSeq",
+        "replay",
+        b'{"fromSeq":"1"}',
+        "invalidParameterValue",
+        "fromSeq must be a non-negative integer",
+    ),
+    (
+        "replay: bool limit",
+        "replay",
+        b'{"fromSeq":1,"limit":true}',
+        "invalidParameterValue",
+        "limit must be a non-negative integer",
+    ),
+    ("replay: not JSON", "replay", b"fromSeq=1", "invalidParameterValue", "not UTF-8 JSON"),
+    (
+        "replay: fromSeq beyond 64 bits",
+        "replay",
+        b'{"fromSeq":18446744073709551616}',
+        "invalidParameterValue",
+        "fromSeq",
+    ),
+    (
+        # A client that asks again from nextSeq until complete would never finish.
+        "replay: limit 0",
+        "replay",
+        b'{"fromSeq":1,"limit":0}',
+        "invalidParameterValue",
+        "limit",
+    ),
+    (
+        "deeply nested JSON under the size limit",
+        "requests/makeCall",
+        b"[" * 10_000,
+        "invalidParameterValue",
+        "not UTF-8 JSON",
+    ),
+]
+
+
+def unchanged(node_face: NodeFace, seq: int) -> bool:
+    return node_face.node.state.seq == seq and node_face.store.last_seq() == seq
+
+
+async def test_bad_requests_get_precise_errors_and_change_nothing(
+    ui: CtiClient, node_face: NodeFace
+) -> None:
+    """CALL-03 and the request contract: each bad request is answered with
+    ``{"ok": false, "error": {"code", "message"}}``, the log does not move, and afterwards the
+    node still serves valid requests with gap-free seqs. A call rings at 331 throughout, so a
+    wrongly accepted answerCall would show."""
+    ringing = await ui.ok("makeCall", calling="330", called="331")
+    seq = ringing["seq"]
+    assert ringing["result"] == {"call": 1, "device": "330"}
+    await ui.wait_for(f"{BASE}/events", lambda batch: batch[-1]["seq"] == seq)
+
+    failures: list[str] = []
+    for case, topic, payload, code, text in CASES:
+        reply = await ui.raw_request(f"{BASE}/{topic}", payload)
+        if (
+            set(reply) != {"ok", "error"}
+            or reply["ok"] is not False
+            or set(reply["error"]) != {"code", "message"}
+            or reply["error"]["code"] != code
+            or text not in reply["error"]["message"]
+        ):
+            failures.append(f"{case}: {json.dumps(reply)[:300]}")
+        if not unchanged(node_face, seq):
+            failures.append(f"{case}: the log moved to {node_face.node.state.seq}")
+    assert not failures, "\n".join(failures)
+
+    # Nothing was published for any of them, and the node still works, gap-free.
+    assert [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b] == [1, 2, 3]
+    answered = await ui.ok("answerCall", call=1, device="331")
+    assert answered == {"ok": True, "result": {"call": 1, "device": "331"}, "seq": seq + 1}
+    made = await ui.ok("makeCall", calling="332", called="333")
+    assert made["seq"] == seq + 4 and made["result"]["call"] == 2
+    await ui.wait_for(f"{BASE}/events", lambda batch: batch[-1]["seq"] == seq + 4)
+    assert [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b] == list(range(1, seq + 5))
+
+
+async def test_request_without_reply_address(ui: CtiClient, node_face: NodeFace) -> None:
+    """A bad request without any reply address is dropped without a reply and without harm; a
+    valid one is executed without a reply (spec: "executed, no reply"). CALL-01."""
+    await ui.publish(f"{BASE}/requests/makeCall", b"{not json")
+    await ui.publish(f"{BASE}/requests/answerCall", b'{"call":"x"}')
+    await ui.publish(f"{BASE}/requests/nonsense", b"[]")
+    await ui.publish(f"{BASE}/replay", b'{"fromSeq":-5}')
+    # A reply_to that is not a usable topic is no reply address either.
+    await ui.publish(f"{BASE}/requests/makeCal", b'{"reply_to":"cti/node1/replies/+"}')
+    await ui.publish(f"{BASE}/requests/makeCall", b'{"calling":"330","called":"331"}')
+    # The valid one ran: its events arrive although nobody got a reply.
+    delivered = await ui.wait_for(f"{BASE}/calls/1/events", lambda d: d["event"] == "delivered")
+    assert delivered["seq"] == 3
+    # A later request with a reply address is answered; the only reply is that one.
+    reply = await ui.request("snapshotDevice", device="331")
+    assert reply == {"ok": True, "result": [{"call": 1, "state": "alerting"}], "seq": 3}
+    assert [m.topic for m in ui.on(f"{BASE}/replies/#")] == [ui.inbox]
+    assert not node_face.task.done()
+    assert node_face.node.state.seq == 3
+
+
+async def test_retained_request_is_not_executed_again_after_reconnect(
+    ui: CtiClient, node_face: NodeFace, broker: Mosquitto
+) -> None:
+    """CALL-01: a request runs at most once. A client that wrongly publishes it retained must
+    not make the node place the call again each time the face reconnects."""
+    await ui.client.publish(
+        f"{BASE}/requests/makeCall", b'{"calling":"330","called":"331"}', qos=1, retain=True
+    )
+    await ui.wait_for(f"{BASE}/calls/1/events", lambda d: d["event"] == "delivered")
+    assert (await ui.ok("clearCall", call=1))["seq"] == 4
+    # Take over the face's client id: the broker drops the face, which reconnects by itself
+    # and subscribes again (receiving whatever is retained on its request topics).
+    mark = len(ui.messages)
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier="cti-node1", protocol=aiomqtt.ProtocolVersion.V5
+    ):
+        await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "offline", start=mark)
+    await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online", start=mark)
+    # A command queued behind anything the reconnect delivered.
+    dnd = await ui.ok("setDoNotDisturb", device="333", on=True)
+    assert dnd["seq"] == 5, "the retained makeCall was executed again"
+    assert ui.on(f"{BASE}/calls/2/events") == []

@@ -1,0 +1,136 @@
+"""`cti serve --broker embedded` (a mosquitto child) and the in-process amqtt fallback
+(MQTT 3.1.1 only: reply address in the payload)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from cti.app.clock import SystemClock
+from cti.app.config import load_site
+from cti.app.engine import Engine
+from cti.app.node import Node
+from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.service import MqttFace
+from cti.store import SqliteStore
+from tests.mqtt.conftest import BASE, TIMEOUT, CtiClient, Mosquitto, Server, retained_states
+
+BROKER_LINE = re.compile(r"MQTT broker\s+mqtt://127\.0\.0\.1:(\d+)\b")
+
+
+async def refused(host: str, port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return True
+    writer.close()
+    return False
+
+
+async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
+    broker: Mosquitto, tmp_path: Path, servers: list[Server]
+) -> None:
+    """CALL-01, CALL-03: the console names the embedded broker's URL; asked for a port that
+    is taken (our private broker's), it takes a free one and says which; a client places and
+    answers a call through it; SIGTERM stops node and broker."""
+    server = Server(
+        "--broker", "embedded", "--broker-port", str(broker.port), "--data-dir", str(tmp_path)
+    )
+    servers.append(server)
+    await server.start()
+    line = await server.wait_line(lambda text: BROKER_LINE.search(text) is not None)
+    port = int(BROKER_LINE.search(line).group(1))  # type: ignore[union-attr]
+    assert port != broker.port, "a busy port must not be reused"
+    assert "(embedded mosquitto, MQTT 5)" in line
+    await server.wait_line(lambda text: "Ctrl-C stops." in text)
+
+    async with CtiClient("127.0.0.1", port) as ui:
+        status = await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
+        assert status["seq"] == 0
+        made = await ui.ok("makeCall", calling="330", called="331")
+        assert made == {"ok": True, "result": {"call": 1, "device": "330"}, "seq": 3}
+        delivered = await ui.wait_for(f"{BASE}/devices/331/events")
+        assert (delivered["event"], delivered["localConnectionInfo"]) == ("delivered", "alerting")
+        assert (await ui.ok("answerCall", call=1, device="331"))["seq"] == 4
+        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 4)
+        states = await retained_states("127.0.0.1", port, load_site())
+        assert states["331"]["summary"] == "talking-internal"
+        assert states["331"]["connections"][0]["peer"] == "330"
+    # Our private broker saw none of it.
+    assert "cti-node1" not in broker.log.read_text()
+
+    server.signal(signal.SIGTERM)
+    assert await server.wait() == 0
+    assert "stopped at seq 4" in server.output
+    assert await refused("127.0.0.1", port), "the embedded broker outlived the server"
+
+
+@pytest.fixture
+async def amqtt_broker() -> AsyncIterator[EmbeddedBroker]:
+    embedded = EmbeddedBroker(prefer="amqtt")
+    assert (embedded.kind, embedded.version) == ("amqtt", 4)
+    await embedded.start()
+    try:
+        yield embedded
+    finally:
+        await embedded.stop()
+
+
+async def test_amqtt_fallback_with_mqtt311_clients(
+    amqtt_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    """CALL-01, CALL-03, CALL-10: without mosquitto the node runs on amqtt in-process with
+    MQTT 3.1.1; a 3.1.1 client with ``reply_to`` in the payload places and answers a call
+    and sees the events and retained states."""
+    site = load_site()
+    path = tmp_path / "node1.db"
+    store, reader = SqliteStore(path), SqliteStore(path)
+    node = Node(site, store, SystemClock())
+    engine = Engine(node)
+    await engine.start()
+    face = MqttFace(engine, reader, amqtt_broker.host, amqtt_broker.port, version=4)
+    task = asyncio.create_task(face.run())
+    v311 = aiomqtt.ProtocolVersion.V311
+    try:
+        await asyncio.wait_for(face.connected.wait(), TIMEOUT)
+        async with CtiClient(amqtt_broker.host, amqtt_broker.port, version=v311) as ui:
+            reply = await ui.request_in_payload("makeCall", "c1", calling="330", called="331")
+            assert reply == {
+                "ok": True,
+                "result": {"call": 1, "device": "330"},
+                "seq": 3,
+                "correlation": "c1",
+            }
+            events = f"{BASE}/devices/331/events"
+            delivered = await ui.wait_for(events, lambda d: d["event"] == "delivered")
+            assert (delivered["seq"], delivered["calling"]) == (3, "330")
+            assert delivered["localConnectionInfo"] == "alerting"
+            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 3)
+            ringing = (await retained_states(ui.host, ui.port, site, version=v311))["331"]
+            assert ringing["connections"][0]["peer"] is None  # CALL-10 privacy
+            reply = await ui.request_in_payload("answerCall", 2, call=1, device="331")
+            assert (reply["ok"], reply["seq"], reply["correlation"]) == (True, 4, 2)
+            established = await ui.wait_for(events, lambda d: d["event"] == "established")
+            assert established["seq"] == 4
+            assert [d["seq"] for d in ui.docs(f"{BASE}/calls/1/events")] == [1, 2, 3, 4]
+            bad = await ui.request_in_payload("answerCall", [3], call="1", device="331")
+            assert bad["error"]["code"] == "invalidParameterValue"
+            assert bad["correlation"] == [3]
+            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 4)
+            answered = (await retained_states(ui.host, ui.port, site, version=v311))["331"]
+            assert answered["connections"][0]["peer"] == "330"
+            status = await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
+            assert status["epoch"] == reader.epoch
+    finally:
+        await asyncio.wait_for(face.stop(), TIMEOUT)
+        await asyncio.wait_for(task, TIMEOUT)
+        await engine.stop()
+        store.close()
+        reader.close()
+    assert node.state.seq == 4

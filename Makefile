@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean bench
+.PHONY: run test lint typecheck unit clean bench soak
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,3 +35,7 @@ clean:
 # Benchmarks: a table on the console and bench/results.json (numbers in BENCHMARKS.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Soak (not in CI): SOAK_MINUTES of calls while memory is watched.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak

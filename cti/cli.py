@@ -21,6 +21,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
 
 
+def _data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data"),
+        help="where the SQLite event log <node>.db lives (default: ./data)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cti", description="Event-sourced CSTA call-control middleware."
@@ -30,23 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted office day through the engine and print the event stream"
     )
     _common(demo)
-    demo.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path("data"),
-        help="where the SQLite event log lives (default: ./data)",
-    )
+    _data_dir(demo)
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
     serve = sub.add_parser(
         "serve", help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)"
     )
     _common(serve)
-    serve.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path("data"),
-        help="where the SQLite event log lives (default: ./data)",
-    )
+    _data_dir(serve)
     serve.add_argument(
         "--mqtt-url",
         default="mqtt://127.0.0.1:1883",
@@ -74,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument("fields", nargs="*", help="key=value (numbers and true/false typed)")
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     _common(replay)
-    replay.add_argument("--data-dir", type=Path, default=Path("data"))
+    _data_dir(replay)
     return parser
 
 

@@ -14,14 +14,13 @@ import structlog
 
 from cti.app import codec
 from cti.app.engine import Engine
-from cti.app.node import Accepted, Committed
-from cti.domain.errors import CstaError
+from cti.app.node import Committed
 from cti.domain.events import INTERNAL_KINDS
-from cti.mqtt import payloads
+from cti.mqtt import payloads, replies
 from cti.mqtt import protocol as p
 from cti.mqtt.client import MqttClient
 from cti.mqtt.outbox import Outbox
-from cti.mqtt.requests import BadRequest, Query, Request, parse_json, parse_request, reply_address
+from cti.mqtt.requests import BadRequest, Request, parse_json, parse_request, reply_address
 from cti.mqtt.topics import Topics
 from cti.store import EventStore
 
@@ -171,16 +170,16 @@ class MqttFace:
                 request: Request = parse_request(service, message.payload)
                 if reply_to is None:
                     reply_to, correlation, in_payload = request.reply_to, request.correlation, True
-                body = await self._execute(request)
+                body = await replies.execute(self.engine, request.action)
         except BadRequest as bad:
-            body = {"ok": False, "error": {"code": bad.code, "message": bad.message}}
+            body = replies.error(bad.code, bad.message)
             if reply_to is None:
                 with contextlib.suppress(BadRequest):
                     reply_to, correlation = reply_address(parse_json(message.payload))
                     in_payload = True
         except Exception:  # input must never take the node down
             log.exception("mqtt.request_crashed", topic=message.topic)
-            body = {"ok": False, "error": {"code": "generic", "message": "internal error"}}
+            body = replies.error("generic", "internal error")
         log.debug("mqtt.request", topic=message.topic, ok=body.get("ok"))
         if not isinstance(reply_to, str) or self.client is None:
             return
@@ -191,26 +190,6 @@ class MqttFace:
             else:
                 props[p.CORRELATION_DATA] = correlation
         self.client.publish(reply_to, payloads.dumps(body), props=props or None)
-
-    async def _execute(self, request: Request) -> dict[str, Any]:
-        action = request.action
-        if isinstance(action, Query):
-            try:
-                if action.service == "snapshotDevice":
-                    assert action.device is not None
-                    result: Any = self.node.snapshot_device(action.device)
-                else:
-                    assert action.call is not None
-                    result = self.node.snapshot_call(action.call)
-            except CstaError as err:
-                return {"ok": False, "error": {"code": err.name, "message": err.message}}
-            return {"ok": True, "result": result, "seq": self.node.state.seq}
-        outcome = await self.engine.execute(action)
-        if isinstance(outcome, Accepted):
-            last = outcome.events[-1].seq if outcome.events else self.node.state.seq
-            return {"ok": True, "result": dict(outcome.result), "seq": last}
-        refusal = outcome.error
-        return {"ok": False, "error": {"code": refusal.name, "message": refusal.message}}
 
     def _replay(self, doc: dict[str, Any]) -> dict[str, Any]:
         start = doc.get("fromSeq", doc.get("from_seq", 1))

@@ -63,6 +63,11 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     no caller number or name; the device's own event topic carries them.
     """
     dev = site.device(view.device)
+    extra: dict[str, Any] = {}
+    if dev is not None and dev.mobile is not None:  # CALL-15: phones show the user's mobile
+        extra = {"mobile": dev.mobile, "dialMethod": str(dev.dial_method)}
+    elif dev is not None and dev.members:  # CALL-14: the phones of a MULAP
+        extra = {"members": list(dev.members), "assignedPhone": dev.assigned_phone}
     connections = []
     for conn in view.connections:
         hidden = conn.state is ConnectionState.ALERTING
@@ -91,6 +96,7 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
             "forwarding": [
                 {"type": t, "destination": d, "ringTime": r} for t, d, r in view.forwarding
             ],
+            **extra,
         }
     )
 

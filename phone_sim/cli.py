@@ -1,0 +1,75 @@
+"""The ``phone-sim`` command line: scenarios, load, a console phone, physical phones."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from cti import log
+from cti.tools.serve import parse_mqtt_url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phone-sim", description="Simulated phones for a running `cti serve` (over MQTT)."
+    )
+    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="the node's broker")
+    parser.add_argument("--node", default="node1", help="node name (base topic cti/NODE)")
+    parser.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenario files (YAML/TOML) against the node")
+    run.add_argument("files", nargs="+", type=Path)
+    load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
+    load.add_argument("--devices", type=int, default=20, help="parties taking part (default 20)")
+    load.add_argument("--calls-per-second", type=float, default=5.0)
+    load.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
+    console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
+    console.add_argument("number", help="the phone's number, e.g. 330")
+    phones = sub.add_parser(
+        "phones", help="host phones whose hook/dial/keys and display/LEDs are MQTT topics"
+    )
+    phones.add_argument("numbers", nargs="*", help="phones to host (default: every phone)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log.configure(level=args.log_level)
+    console = Console(stderr=False, highlight=False)
+    try:
+        host, port = parse_mqtt_url(args.mqtt_url)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    try:
+        if args.command == "run":
+            from phone_sim.runner import run_files
+
+            return asyncio.run(run_files(host, port, args.node, args.files, console))
+        if args.command == "load":
+            from phone_sim.load import LoadPlan, run_load
+
+            plan = LoadPlan(args.devices, args.calls_per_second, args.duration, args.seed)
+            return asyncio.run(run_load(host, port, args.node, plan, console))
+        if args.command == "console":
+            from phone_sim.console import run_console
+
+            return asyncio.run(run_console(host, port, args.node, args.number, console))
+        from phone_sim.physical import run_phones
+
+        return asyncio.run(run_phones(host, port, args.node, args.numbers, console))
+    except (ConnectionError, OSError, TimeoutError) as exc:
+        console.print(f"[red]cannot reach the node's broker at {args.mqtt_url}: {exc}[/]")
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

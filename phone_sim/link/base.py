@@ -1,0 +1,38 @@
+"""The one interface phones need from a node: send a request, hear events and device states.
+
+Both links deliver the documents of specs/mqtt.md (event docs with ``connections``, retained
+``deviceState`` docs), so the phone model cannot tell how it is connected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+EventsListener = Callable[[list[Doc]], None]
+StateListener = Callable[[Doc], None]
+
+
+class Refusal(Exception):
+    """The node refused a request; ``code`` is the CSTA error name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Link(Protocol):
+    node: str
+
+    def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
+        """Register the listeners; call before :meth:`start`."""
+
+    async def start(self) -> None:
+        """Connect; every configured device's state is delivered once before this returns."""
+
+    async def close(self) -> None: ...
+
+    async def request(self, service: str, fields: Doc) -> Doc:
+        """The reply document ``{"ok":..,"result":..,"seq":..}``; never raises Refusal."""
+        ...

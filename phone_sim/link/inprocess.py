@@ -1,0 +1,60 @@
+"""Phones in the same process as the engine: requests go through the same parser and reply
+shaping as MQTT requests, events and states are the same documents, without a broker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from cti.app.engine import Engine
+from cti.app.node import Committed
+from cti.domain.events import INTERNAL_KINDS
+from cti.mqtt import payloads, replies
+from cti.mqtt.requests import BadRequest, parse_request
+from cti.projections.device_state import device_view, touched_devices
+from phone_sim.link.base import Doc, EventsListener, StateListener
+
+
+class InProcessLink:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.node = engine.node.site.node
+        self._on_events: EventsListener | None = None
+        self._on_state: StateListener | None = None
+        engine.node.subscribe(self._on_commit)
+
+    def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
+        self._on_events, self._on_state = on_events, on_state
+
+    async def start(self) -> None:
+        for device in sorted(self.engine.node.site.devices):
+            self._publish_state(device)
+
+    async def close(self) -> None:
+        self._on_events = self._on_state = None
+
+    async def request(self, service: str, fields: Doc) -> Doc:
+        try:
+            request = parse_request(service, orjson.dumps(fields))
+        except BadRequest as bad:
+            return replies.error(bad.code, bad.message)
+        return await replies.execute(self.engine, request.action)
+
+    def _on_commit(self, batch: Sequence[Committed]) -> None:
+        if self._on_events is None:
+            return
+        docs = [payloads.event_doc(c) for c in batch if c.event.KIND not in INTERNAL_KINDS]
+        if docs:
+            self._on_events(docs)
+        site = self.engine.node.site
+        for device in sorted(touched_devices(c.event for c in batch) & site.devices.keys()):
+            self._publish_state(device)
+
+    def _publish_state(self, device: str) -> None:
+        if self._on_state is None:
+            return
+        node = self.engine.node
+        view = device_view(node.site, node.state, device)
+        body = payloads.device_state(node.site, view, node.state.seq, node.clock.now_ms())
+        self._on_state(orjson.loads(body))

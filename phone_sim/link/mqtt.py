@@ -1,0 +1,185 @@
+"""Phones in their own process, talking to a running ``cti serve`` through the broker.
+
+Events come from the node-wide batched topic ``cti/{node}/events`` (one message per commit
+batch, deduplicated by ``seq``), states from the retained ``devices/+/state`` topics. After a
+reconnect the events missed meanwhile are fetched with ``replay``, so a phone never misses a
+hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+
+from cti.mqtt import protocol as p
+from cti.mqtt.client import ConnectionRefused, MqttClient
+from cti.mqtt.topics import Topics
+from phone_sim.link.base import Doc, EventsListener, StateListener
+
+log = structlog.get_logger(__name__)
+REQUEST_EXPIRY = 10  # seconds: a request stuck in the broker is dropped, not run late
+TIMEOUT = 10.0
+
+
+class MqttLink:
+    def __init__(self, host: str, port: int, node: str = "node1", *, name: str = "sim") -> None:
+        self.host, self.port, self.node = host, port, node
+        self.topics = Topics(node)
+        self.id = f"phone-sim-{name}-{uuid.uuid4().hex[:8]}"
+        self.inbox = f"{self.topics.base}/replies/{self.id}"
+        self.version = 5
+        self.last_seq = 0
+        self._client: MqttClient | None = None
+        self._on_events: EventsListener | None = None
+        self._on_state: StateListener | None = None
+        self._pending: dict[bytes, asyncio.Future[Doc]] = {}
+        self._ids = itertools.count(1)
+        self._synced: asyncio.Event | None = None
+        self._closing = False
+        self._keeper: asyncio.Task[None] | None = None
+
+    def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
+        self._on_events, self._on_state = on_events, on_state
+
+    async def start(self) -> None:
+        await self._connect()
+        self._keeper = asyncio.create_task(self._keep_connected(), name="phone-sim-link")
+
+    async def _connect(self) -> None:
+        for version in (self.version, 4):
+            client = MqttClient(
+                self.host, self.port, self.id, on_message=self._on_message, version=version
+            )
+            try:
+                await client.connect(TIMEOUT)
+            except (ConnectionRefused, p.ProtocolError):
+                if version == 4:
+                    raise
+                continue  # a 3.1.1-only broker (the embedded amqtt): fall back
+            self.version = version
+            break
+        self._client = client
+        self._synced = asyncio.Event()
+        await client.subscribe(
+            [(self.inbox, 1), (self.topics.events, 1), (self.topics.device_states, 1)]
+        )
+        # Retained states of the subscription above are sent before the broker handles the
+        # next SUBSCRIBE, so the retained status arriving means every state has arrived.
+        await client.subscribe([(self.topics.status, 1)])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._synced.wait(), TIMEOUT)
+
+    async def _keep_connected(self) -> None:
+        while not self._closing:
+            client = self._client
+            assert client is not None and client.closed is not None
+            with contextlib.suppress(ConnectionError):
+                await asyncio.shield(client.closed)
+            if self._closing:
+                return
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("connection to the broker lost"))
+            delay = 0.1
+            while not self._closing:
+                try:
+                    await self._connect()
+                    break
+                except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
+                    log.warning("phone_sim.reconnect_failed", error=str(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Events published while we were away, from the node's log."""
+        while not self._closing:
+            try:
+                reply = await self._call(self.topics.replay, {"fromSeq": self.last_seq + 1})
+            except (ConnectionError, TimeoutError):
+                return
+            if not reply.get("ok"):
+                return
+            result = reply["result"]
+            self._deliver(result["events"])
+            if result["complete"]:
+                return
+            self.last_seq = max(self.last_seq, result["nextSeq"] - 1)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+        if self._client is not None and self._client.connected:
+            await self._client.disconnect()
+
+    async def request(self, service: str, fields: Doc) -> Doc:
+        return await self._call(self.topics.request(service), fields)
+
+    async def publish(self, topic: str, body: bytes, *, retain: bool = False) -> None:
+        """Outputs of the physical-phone bridge (displays, lamps, ringers)."""
+        if self._client is not None and self._client.connected:
+            self._client.publish(topic, body, retain=retain)
+
+    async def subscribe(self, topic: str) -> None:
+        assert self._client is not None
+        await self._client.subscribe([(topic, 1)])
+
+    on_other: Any = None  # callable(topic, payload) for topics the link does not own
+
+    async def _call(self, topic: str, fields: Doc) -> Doc:
+        client = self._client
+        if client is None or not client.connected:
+            raise ConnectionError("not connected to the broker")
+        correlation = str(next(self._ids)).encode()
+        future: asyncio.Future[Doc] = asyncio.get_running_loop().create_future()
+        self._pending[correlation] = future
+        try:
+            if self.version == 5:
+                props: dict[int, object] = {
+                    p.RESPONSE_TOPIC: self.inbox,
+                    p.CORRELATION_DATA: correlation,
+                    p.MESSAGE_EXPIRY: REQUEST_EXPIRY,
+                }
+                client.publish(topic, orjson.dumps(fields), props=props)
+            else:
+                body = {**fields, "reply_to": self.inbox, "correlation": correlation.decode()}
+                client.publish(topic, orjson.dumps(body))
+            return await asyncio.wait_for(future, TIMEOUT)
+        finally:
+            self._pending.pop(correlation, None)
+
+    def _on_message(self, message: p.Message) -> None:
+        topic = message.topic
+        if topic == self.topics.events:
+            self._deliver(orjson.loads(message.payload))
+        elif topic == self.inbox:
+            doc = orjson.loads(message.payload)
+            corr = message.properties.get(p.CORRELATION_DATA)
+            if corr is None and "correlation" in doc:
+                corr = str(doc.pop("correlation")).encode()
+            future = self._pending.get(corr) if isinstance(corr, bytes) else None
+            if future is not None and not future.done():
+                future.set_result(doc)
+        elif topic == self.topics.status:
+            if self._synced is not None:
+                self._synced.set()
+        elif self.topics.device_of_state(topic) is not None:
+            if message.payload and self._on_state is not None:
+                self._on_state(orjson.loads(message.payload))
+        elif self.on_other is not None:
+            self.on_other(topic, message.payload)
+
+    def _deliver(self, docs: list[Doc]) -> None:
+        fresh = [d for d in docs if d["seq"] > self.last_seq]
+        if not fresh:
+            return
+        self.last_seq = fresh[-1]["seq"]
+        if self._on_events is not None:
+            self._on_events(fresh)

@@ -1,0 +1,220 @@
+"""What a person does with a phone, as the requests the phone sends (pure: no I/O).
+
+A verb is resolved against the phone's own legs: "holds" holds the call it is talking on,
+"answers" takes the call that rings. A verb that needs a call the phone does not have raises
+:class:`NotPossible` with the CSTA error name the node would give."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from phone_sim.model.phone import Leg, Phone
+
+FORWARDING_TYPES = {
+    "immediate": "forwardImmediate",
+    "busy": "forwardBusy",
+    "no-answer": "forwardNoAns",
+}
+
+
+@attrs.frozen
+class Req:
+    service: str
+    fields: dict[str, Any]
+    lifts: bool = False  # the user takes the handset for this (not the speaker)
+
+
+class NotPossible(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def _need(leg: Leg | None, code: str, message: str) -> Leg:
+    if leg is None:
+        raise NotPossible(code, message)
+    return leg
+
+
+def plan(
+    phone: Phone, verb: str, args: list[str], summaries: Mapping[str, str] | None = None
+) -> list[Req]:
+    """The requests for ``verb`` (see specs/phone-sim.md for the verbs)."""
+    handler = VERBS.get(verb)
+    if handler is None:
+        raise NotPossible("invalidParameterValue", f"unknown action {verb!r}")
+    return handler(phone, args, summaries or {})
+
+
+def _arg(args: list[str], i: int, what: str) -> str:
+    if len(args) <= i:
+        raise NotPossible("invalidParameterValue", f"missing {what}")
+    return args[i]
+
+
+def calls(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    return [Req("makeCall", {"calling": phone.number, "called": _arg(args, 0, "number")})]
+
+
+def dials(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    digits = _arg(args, 0, "number")
+    lift = [] if phone.off_hook else [Req("offHook", {"device": phone.number}, lifts=True)]
+    return [*lift, Req("dial", {"device": phone.number, "digits": digits})]
+
+
+def lifts(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    return [Req("offHook", {"device": phone.number}, lifts=True)]
+
+
+def hangs_up(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    return [Req("onHook", {"device": phone.number})]
+
+
+def answers(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    leg = _need(phone.alerting, "noCallToAnswer", f"nothing rings at {phone.number}")
+    if phone.external:
+        return [Req("offHook", {"device": phone.number}, lifts=True)]  # a trunk party lifts
+    return [Req("answerCall", {"call": leg.call, "device": phone.number})]
+
+
+def _call_leg(phone: Phone) -> Leg:
+    leg = phone.active or phone.held or phone.alerting
+    return _need(leg, "noConnectionToClear", f"{phone.number} has no call")
+
+
+def clears(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    leg = _call_leg(phone)
+    if args == ["call"]:
+        return [Req("clearCall", {"call": leg.call})]
+    return [Req("clearConnection", {"call": leg.call, "device": phone.number})]
+
+
+def _talking(phone: Phone) -> Leg:
+    leg = phone.active
+    if leg is None or leg.state != "connected":
+        raise NotPossible("invalidConnectionID", f"{phone.number} has no active call")
+    return leg
+
+
+def holds(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    return [Req("holdCall", {"call": _talking(phone).call, "device": phone.number})]
+
+
+def retrieves(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    leg = _need(phone.held, "invalidConnectionID", f"{phone.number} has no held call")
+    return [Req("retrieveCall", {"call": leg.call, "device": phone.number})]
+
+
+def consults(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    fields = {"call": _talking(phone).call, "device": phone.number}
+    return [Req("consultationCall", {**fields, "consulted": _arg(args, 0, "number")})]
+
+
+def _two_calls(service: str) -> Callable[[Phone, list[str], Mapping[str, str]], list[Req]]:
+    def handler(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+        return [Req(service, {"device": phone.number})]
+
+    return handler
+
+
+def transfers(phone: Phone, args: list[str], s: Mapping[str, str]) -> list[Req]:
+    if args:  # "transfers to N": single-step (blind) transfer of the active call (CALL-07)
+        to = _arg(args, 1, "number") if args[0] == "to" else args[0]
+        leg = _talking(phone)
+        return [Req("singleStepTransferCall", {"call": leg.call, "device": phone.number, "to": to})]
+    return [Req("transferCall", {"device": phone.number})]
+
+
+def deflects(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    to = _arg(args, 1, "number") if args and args[0] == "to" else _arg(args, 0, "number")
+    leg = _need(phone.alerting, "invalidCallID", f"nothing rings at {phone.number}")
+    return [Req("deflectCall", {"call": leg.call, "device": phone.number, "to": to})]
+
+
+def picks_up(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    if args:
+        return [Req("directedPickupCall", {"picked": args[0], "device": phone.number})]
+    return [Req("groupPickupCall", {"device": phone.number})]
+
+
+def forwards(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """forwards immediate|busy|no-answer to N [after S s] / forwards TYPE off."""
+    kind = FORWARDING_TYPES.get(_arg(args, 0, "forwarding type"))
+    if kind is None:
+        raise NotPossible(
+            "invalidForwardingType", f"forwarding type must be one of {sorted(FORWARDING_TYPES)}"
+        )
+    fields: dict[str, Any] = {"device": phone.number, "forwardingType": kind}
+    if args[1:] == ["off"]:
+        return [Req("setForwarding", {**fields, "on": False})]
+    rest = args[2:] if args[1:2] == ["to"] else args[1:]
+    fields.update(on=True, destination=_arg(rest, 0, "destination"))
+    if len(rest) >= 3 and rest[1] == "after":
+        fields["ringTime"] = int(rest[2].rstrip("s"))
+    return [Req("setForwarding", fields)]
+
+
+def dnd(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    on = _arg(args, 0, "on or off")
+    if on not in ("on", "off"):
+        raise NotPossible("invalidParameterValue", "dnd takes on or off")
+    return [Req("setDoNotDisturb", {"device": phone.number, "on": on == "on"})]
+
+
+def presses(phone: Phone, args: list[str], summaries: Mapping[str, str]) -> list[Req]:
+    """A function key, as the phone's firmware interprets it."""
+    key = _arg(args, 0, "key")
+    if key.startswith("dss:"):
+        target = key[4:]
+        if summaries.get(target, "").startswith("incoming") and phone.active is None:
+            return picks_up(phone, [target], summaries)  # a flashing BLF key picks up
+        if phone.active is not None and phone.active.state == "connected":
+            return consults(phone, [target], summaries)
+        return dials(phone, [target], summaries)
+    if key == "dnd":
+        return dnd(phone, ["off" if phone.dnd else "on"], summaries)
+    if key == "fwd":
+        if len(args) > 1:
+            return forwards(phone, ["immediate", "to", args[1]], summaries)
+        return forwards(phone, ["immediate", "off"], summaries)
+    if key == "hold":
+        return (
+            retrieves(phone, [], summaries)
+            if phone.held and not phone.active
+            else holds(phone, [], summaries)
+        )
+    if key == "release":
+        return hangs_up(phone, [], summaries)
+    if key == "speaker":
+        return (
+            hangs_up(phone, [], summaries)
+            if phone.off_hook
+            else [Req("offHook", {"device": phone.number})]
+        )
+    raise NotPossible("invalidParameterValue", f"phone {phone.number} has no key {key!r}")
+
+
+VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
+    "calls": calls,
+    "dials": dials,
+    "lifts": lifts,
+    "hangs-up": hangs_up,
+    "answers": answers,
+    "clears": clears,
+    "holds": holds,
+    "retrieves": retrieves,
+    "consults": consults,
+    "alternates": _two_calls("alternateCall"),
+    "reconnects": _two_calls("reconnectCall"),
+    "conferences": _two_calls("conferenceCall"),
+    "transfers": transfers,
+    "deflects": deflects,
+    "picks-up": picks_up,
+    "forwards": forwards,
+    "dnd": dnd,
+    "presses": presses,
+}

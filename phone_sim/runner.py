@@ -1,0 +1,36 @@
+"""`phone-sim run`: scenario files against a live node over MQTT, with a line per step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from phone_sim.link.mqtt import MqttLink
+from phone_sim.scenario import ScenarioError, ScenarioFailed, load, run
+from phone_sim.sim import Simulator
+
+
+async def run_files(host: str, port: int, node: str, files: list[Path], console: Console) -> int:
+    """0 when every scenario passed, 1 when one failed, 2 when a file is not understood."""
+    try:
+        scenarios = [load(f) for f in files]
+    except (ScenarioError, OSError) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    failed = 0
+    for scenario in scenarios:
+        sim = Simulator(MqttLink(host, port, node, name="run"))
+        await sim.start()
+        reqs = ", ".join(scenario.requirements)
+        console.print(f"[bold]{scenario.name}[/] [dim]{reqs} ({scenario.source})[/]")
+        try:
+            await run(sim, scenario, on_step=lambda i, text: console.print(f"  [green]✓[/] {text}"))
+        except ScenarioFailed as exc:
+            failed += 1
+            console.print(f"  [red]✗ {exc.text}[/]\n    {exc.detail}")
+        finally:
+            await sim.close()
+    verdict = "[green]passed[/]" if not failed else f"[red]{failed} failed[/]"
+    console.print(f"{len(scenarios)} scenario(s): {verdict}")
+    return 1 if failed else 0

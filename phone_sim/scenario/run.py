@@ -1,0 +1,127 @@
+"""Runs a scenario step by step on a :class:`Simulator`; the first step that does not hold
+stops the run with :class:`ScenarioFailed` saying what was expected and what was there."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from phone_sim.link.base import Refusal
+from phone_sim.scenario.parse import Action, Advance, Expect, Scenario, Step
+from phone_sim.sim import Simulator
+
+Advancer = Callable[[float], Awaitable[None]]
+StepDone = Callable[[int, str], None]
+
+
+class ScenarioFailed(AssertionError):
+    def __init__(self, scenario: Scenario, index: int, text: str, detail: str) -> None:
+        super().__init__(f"{scenario.name}: step {index} '{text}': {detail}")
+        self.index, self.text, self.detail = index, text, detail
+
+
+async def real_time(seconds: float) -> None:
+    """Against a live server time passes for real."""
+    await asyncio.sleep(seconds)
+
+
+async def run(
+    sim: Simulator,
+    scenario: Scenario,
+    *,
+    advance: Advancer = real_time,
+    on_step: StepDone | None = None,
+) -> None:
+    for number, behaviour in scenario.parties.items():
+        sim.set_behaviour(number, behaviour)
+    cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
+    for index, (text, step) in enumerate(scenario.steps, 1):
+        try:
+            await _step(sim, step, advance, cursors)
+        except _StepFailed as exc:
+            raise ScenarioFailed(scenario, index, text, exc.detail) from None
+        except Refusal as exc:
+            raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
+        if on_step is not None:
+            on_step(index, text)
+
+
+class _StepFailed(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _fail(detail: str) -> _StepFailed:
+    return _StepFailed(detail)
+
+
+async def _step(sim: Simulator, step: Step, advance: Advancer, cursors: dict[str, int]) -> None:
+    if isinstance(step, Advance):
+        await advance(step.seconds)
+    elif isinstance(step, Action):
+        try:
+            await sim.act(step.device, step.verb, *step.args)
+        except Refusal as exc:
+            if step.fails_with is None:
+                raise
+            if exc.code != step.fails_with:
+                raise _fail(f"refused with {exc.code}, expected {step.fails_with}") from None
+            return
+        if step.fails_with is not None:
+            raise _fail(f"succeeded, expected it to fail with {step.fails_with}")
+    else:
+        await _expect(sim, step, cursors)
+
+
+def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool, str]:
+    """(holds, what is there now) for an expectation."""
+    phone = sim.phone(step.device)
+    check, args = step.check, step.args
+    if check == "display":
+        lines = sim.display(step.device)
+        return any(args[0] in line for line in lines), " | ".join(lines)
+    if check == "lamp":
+        state = sim.lamp(step.device, args[0])
+        return state == args[1], state
+    if check == "ringer":
+        want = args[0]
+        return (phone.ringer != "off" if want == "on" else phone.ringer == want), phone.ringer
+    if check == "speaker":
+        return phone.speaker == (args[0] == "on"), "on" if phone.speaker else "off"
+    if check == "calls":
+        return len(phone.legs) == int(args[0]), str(len(phone.legs))
+    if check == "talking-to":
+        leg = phone.active
+        talking = leg is not None and leg.state == "connected" and leg.answered
+        peer = phone.peer_of(leg)[0] if leg is not None and talking else ""
+        return peer == args[0], peer or "no active call"
+    if check == "allows":  # CALL-12: services offered on the active (or "on held") call
+        on_held = args[-2:] == ("on", "held")
+        leg = phone.held if on_held else phone.active
+        want = set(args[:-2] if on_held else args)
+        have = set(phone.allowed.get(leg.call, [])) if leg is not None else set()
+        return want <= have, ", ".join(sorted(have)) or "nothing"
+    if check == "saw":
+        start = cursors.get(step.device, 0)
+        got = phone.seen[start:]
+        return list(args) == got, ", ".join(got) or "nothing"
+    if check == "ringing":
+        return phone.ringer != "off", phone.ringer
+    if check in ("off-hook", "on-hook"):
+        hook = "off-hook" if phone.off_hook else "on-hook"
+        return hook == check, hook
+    status = phone.status()
+    return status == check, status
+
+
+async def _expect(sim: Simulator, step: Expect, cursors: dict[str, int]) -> None:
+    try:
+        await sim.until(lambda: observe(sim, step, cursors)[0])
+    except TimeoutError:
+        _, now = observe(sim, step, cursors)
+        raise _fail(
+            f"expected {step.check} {' '.join(step.args)}, found {now}".replace("  ", " ")
+        ) from None
+    if step.check == "saw":
+        cursors[step.device] = len(sim.phone(step.device).seen)

@@ -1,0 +1,219 @@
+"""The simulator: every phone the node tells about, kept current from its documents, and the
+hands that press their keys. Tests, the scenario runner, the load generator, the console and
+the physical-phone bridge all drive phones through :class:`Simulator`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from cti.app.clock import Clock, SystemClock
+from phone_sim.behaviour import RING_SECONDS, Behaviour
+from phone_sim.link.base import Doc, Link, Refusal
+from phone_sim.model import display, lamps
+from phone_sim.model.actions import NotPossible, plan
+from phone_sim.model.phone import Phone
+
+log = structlog.get_logger(__name__)
+Predicate = Callable[[], bool]
+
+
+class Simulator:
+    def __init__(self, link: Link, clock: Clock | None = None, *, timeout: float = 5.0) -> None:
+        self.link = link
+        self.clock = clock or SystemClock()
+        self.timeout = timeout
+        self.phones: dict[str, Phone] = {}
+        self.directory: dict[str, str] = {}  # number -> name, from the node's device states
+        self.kinds: dict[str, str] = {}
+        self.summaries: dict[str, str] = {}  # number -> CALL-11 summary (BLF)
+        self.owners: dict[str, str] = {}  # mobile number -> mobility user (CALL-15)
+        self.behaviours: dict[str, Behaviour] = {}
+        self.seq = 0  # the newest log position any document showed
+        self.watchers: list[Callable[[set[str]], None]] = []  # told which phones changed
+        self._waiters: list[tuple[Predicate, asyncio.Future[None]]] = []
+        self._reacting: set[tuple[str, int]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        link.listen(self._on_events, self._on_state)
+
+    async def start(self) -> None:
+        await self.link.start()
+        for number, behaviour in self.behaviours.items():
+            if behaviour.busy:
+                await self._occupy(number)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.link.close()
+
+    # -- phones -------------------------------------------------------------------------------
+    def phone(self, number: str) -> Phone:
+        found = self.phones.get(number)
+        if found is None:
+            kind = self.kinds.get(number)
+            if kind is None and number.startswith("+"):
+                kind = "mobile" if number in self.owners else "external"
+            found = self.phones[number] = Phone(number, kind or "system_phone")
+            found.name = self.directory.get(number, "")
+        return found
+
+    def display(self, number: str) -> tuple[str, str]:
+        return display.render(self.phone(number), self.directory)
+
+    def keys(self, number: str) -> list[str]:
+        phone = self.phone(number)
+        if phone.kind != "system_phone":
+            return []
+        return lamps.default_keys(phone, self.directory, self.kinds)
+
+    def lamp(self, number: str, key: str) -> str:
+        return lamps.lamp(self.phone(number), key, self.summaries)
+
+    def set_behaviour(self, number: str, behaviour: Behaviour) -> None:
+        self.behaviours[number] = behaviour
+
+    # -- what the node tells ------------------------------------------------------------------
+    def _on_events(self, docs: list[Doc]) -> None:
+        changed: set[str] = set()
+        for doc in docs:
+            self.seq = max(self.seq, doc["seq"])
+            if "connections" in doc:
+                devices = {c["device"] for c in doc["connections"]}
+                call, secondary = doc["call"], doc.get("secondaryCall")
+                devices.update(
+                    n for n, ph in self.phones.items() if call in ph.legs or secondary in ph.legs
+                )
+            else:
+                devices = {doc["device"]}
+            for number in devices:
+                self.phone(number).on_event(doc)
+            changed |= devices
+        self._react(changed)
+        self._notify(changed)
+
+    def _on_state(self, doc: Doc) -> None:
+        number = doc["device"]
+        self.seq = max(self.seq, doc["seq"])
+        self.directory[number] = doc.get("name", "")
+        self.kinds[number] = doc.get("kind", "")
+        self.summaries[number] = doc["summary"]
+        if doc.get("mobile"):
+            self.owners[doc["mobile"]] = number
+            self.directory.setdefault(doc["mobile"], doc.get("name", ""))
+        self.phone(number).on_state(doc)
+        self._notify({number})
+
+    def _notify(self, changed: set[str]) -> None:
+        for predicate, future in list(self._waiters):
+            if not future.done():
+                try:
+                    if predicate():
+                        future.set_result(None)
+                except Exception as exc:  # a broken predicate fails its waiter, not the link
+                    future.set_exception(exc)
+        self._waiters = [(p, f) for p, f in self._waiters if not f.done()]
+        for watcher in self.watchers:
+            watcher(changed)
+
+    async def until(self, predicate: Predicate, timeout: float | None = None) -> None:
+        """Return once ``predicate`` holds; re-checked on every document, never polled."""
+        if predicate():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, future))
+        await asyncio.wait_for(future, self.timeout if timeout is None else timeout)
+
+    # -- hands ----------------------------------------------------------------------------------
+    async def request(self, service: str, **fields: Any) -> dict[str, Any]:
+        """Send a request; return its result once every event it caused has been seen."""
+        reply = await self.link.request(service, fields)
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            raise Refusal(error.get("code", "generic"), error.get("message", ""))
+        seq = reply.get("seq") or 0
+        try:
+            await self.until(lambda: self.seq >= seq)
+        except TimeoutError:
+            log.warning("phone_sim.events_late", service=service, seq=seq, seen=self.seq)
+        result: dict[str, Any] = reply.get("result") or {}
+        return result
+
+    async def act(self, number: str, verb: str, *args: str) -> dict[str, Any]:
+        """A person at ``number`` does ``verb`` (see specs/phone-sim.md); raises Refusal."""
+        phone = self.phone(number)
+        try:
+            requests = plan(phone, verb, list(args), self.summaries)
+        except NotPossible as exc:
+            raise Refusal(exc.code, exc.message) from None
+        result: dict[str, Any] = {}
+        for req in requests:
+            lifted = req.lifts and not phone.handset
+            if lifted:
+                phone.handset = True
+            try:
+                result = await self.request(req.service, **req.fields)
+            except Refusal:
+                if lifted and not phone.off_hook:
+                    phone.handset = False
+                raise
+            if req.service == "dial" and phone.active is not None:
+                phone.active.digits = req.fields["digits"]
+        return result
+
+    # -- trunk parties and automatic users ------------------------------------------------------
+    def _react(self, changed: set[str]) -> None:
+        for number in changed:
+            behaviour = self.behaviours.get(number)
+            phone = self.phones[number]
+            if behaviour is None:
+                continue
+            leg = phone.alerting
+            if leg is not None and behaviour.answer_after is not None:
+                self._spawn(number, leg.call, self._answer_later(number, leg.call, behaviour))
+
+    def _spawn(self, number: str, call: int, coro: Any) -> None:
+        key = (number, call)
+        if key in self._reacting:
+            coro.close()
+            return
+        self._reacting.add(key)
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._reacting.discard(key)
+
+        task.add_done_callback(done)
+
+    async def _answer_later(self, number: str, call: int, behaviour: Behaviour) -> None:
+        assert behaviour.answer_after is not None
+        await self.clock.sleep_until(
+            self.clock.now_ms() + int(behaviour.answer_after * RING_SECONDS * 1000)
+        )
+        phone = self.phone(number)
+        leg = phone.legs.get(call)
+        if leg is None or leg.state != "alerting":
+            return
+        try:
+            await self.act(number, "answers")
+        except (Refusal, ConnectionError, TimeoutError) as exc:
+            log.info("phone_sim.auto_answer_failed", device=number, call=call, error=str(exc))
+            return
+        if behaviour.hang_up_after is not None:
+            await self.clock.sleep_until(self.clock.now_ms() + int(behaviour.hang_up_after * 1000))
+            if call in phone.legs:
+                with contextlib.suppress(Refusal, ConnectionError, TimeoutError):
+                    await self.act(number, "hangs-up")
+
+    async def _occupy(self, number: str) -> None:
+        """A busy line: the party is off-hook on a call of its own."""
+        phone = self.phone(number)
+        if not phone.off_hook:
+            await self.act(number, "lifts")

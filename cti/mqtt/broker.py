@@ -77,6 +77,7 @@ class EmbeddedBroker:
             conf.write_text(
                 f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
                 "max_queued_messages 100000\n"
+                "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
             )
             self._proc = subprocess.Popen(
                 [str(self.binary), "-c", str(conf)],

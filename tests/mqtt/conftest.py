@@ -73,6 +73,7 @@ class Mosquitto:
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             "persistence false\n"
             "max_queued_messages 100000\n"
+            "set_tcp_nodelay true\n"
         )
 
     async def start(self) -> None:

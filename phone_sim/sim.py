@@ -42,9 +42,22 @@ class Simulator:
 
     async def start(self) -> None:
         await self.link.start()
+        await self._learn_running_calls()
         for number, behaviour in self.behaviours.items():
             if behaviour.busy:
                 await self._occupy(number)
+
+    async def _learn_running_calls(self) -> None:
+        """Calls that were up before we connected: events only tell what changes next."""
+        calls = {c for phone in self.phones.values() for c in phone.state_calls}
+        for call in sorted(calls):
+            try:
+                reply = await self.link.request("snapshotCall", {"call": call})
+            except (ConnectionError, TimeoutError):
+                return
+            if reply.get("ok"):
+                for conn in reply["result"]:
+                    self.phone(conn["device"]).on_snapshot(call, reply["result"])
 
     async def close(self) -> None:
         for task in list(self._tasks):

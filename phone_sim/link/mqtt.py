@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 import structlog
@@ -42,6 +42,8 @@ class MqttLink:
         self._synced: asyncio.Event | None = None
         self._closing = False
         self._keeper: asyncio.Task[None] | None = None
+        # Messages on topics the link does not own (the physical-phone inputs).
+        self.on_other: Callable[[str, bytes], None] | None = None
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
@@ -130,8 +132,6 @@ class MqttLink:
     async def subscribe(self, topic: str) -> None:
         assert self._client is not None
         await self._client.subscribe([(topic, 1)])
-
-    on_other: Any = None  # callable(topic, payload) for topics the link does not own
 
     async def _call(self, topic: str, fields: Doc) -> Doc:
         client = self._client

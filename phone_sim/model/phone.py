@@ -64,6 +64,7 @@ class Phone:
     members: tuple[str, ...] = ()  # MULAP member phones (CALL-14)
     seen: list[str] = attrs.Factory(list)  # event names this device received, in order
     state_seq: int = 0
+    state_calls: list[int] = attrs.Factory(list)  # calls the node's device state lists
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:
@@ -105,6 +106,13 @@ class Phone:
         if name == "transferred" and doc.get("transferring") != self.number:
             leg.redirecting = doc.get("transferring")
 
+    def on_snapshot(self, call: int, connections: list[Doc]) -> None:
+        """A call already running when the simulator started (from snapshotCall)."""
+        conns = {c["device"]: c["state"] for c in connections}
+        state = conns.pop(self.number, "null")
+        if state != "null" and call not in self.legs:
+            self.legs[call] = Leg(call, state, conns)
+
     def on_state(self, doc: Doc) -> None:
         """The retained busy-lamp state of this device."""
         if doc["seq"] < self.state_seq:
@@ -118,6 +126,7 @@ class Phone:
         self.mobile = doc.get("mobile")
         self.members = tuple(doc.get("members") or ())
         self.allowed = {c["call"]: list(c["allowed"]) for c in doc["connections"]}
+        self.state_calls = [c["call"] for c in doc["connections"]]
         self.peers = {
             c["call"]: (c["peer"], c["peerName"] or "") for c in doc["connections"] if c["peer"]
         }

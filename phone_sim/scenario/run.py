@@ -32,6 +32,7 @@ async def run(
     advance: Advancer = real_time,
     on_step: StepDone | None = None,
 ) -> None:
+    await reset(sim, scenario.devices)
     for number, behaviour in scenario.parties.items():
         sim.set_behaviour(number, behaviour)
     cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
@@ -44,6 +45,23 @@ async def run(
             raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
         if on_step is not None:
             on_step(index, text)
+
+
+async def reset(sim: Simulator, devices: set[str]) -> None:
+    """Start from idle phones, whatever an earlier run on a live node left behind: calls
+    cleared, do-not-disturb and forwarding off."""
+    for number in sorted(devices):
+        phone = sim.phone(number)
+        for call in list(phone.legs):
+            try:
+                await sim.request("clearConnection", call=call, device=number)
+            except Refusal:
+                phone.legs.pop(call, None)
+        if phone.dnd:
+            await sim.request("setDoNotDisturb", device=number, on=False)
+        for fwd in list(phone.forwarding):
+            await sim.request("setForwarding", device=number, forwardingType=fwd["type"], on=False)
+        phone.handset = False
 
 
 class _StepFailed(Exception):
@@ -99,9 +117,9 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
     if check == "allows":  # CALL-12: services offered on the active (or "on held") call
         on_held = args[-2:] == ("on", "held")
         leg = phone.held if on_held else phone.active
-        want = set(args[:-2] if on_held else args)
-        have = set(phone.allowed.get(leg.call, [])) if leg is not None else set()
-        return want <= have, ", ".join(sorted(have)) or "nothing"
+        wanted = set(args[:-2] if on_held else args)
+        offered = set(phone.allowed.get(leg.call, [])) if leg is not None else set()
+        return wanted <= offered, ", ".join(sorted(offered)) or "nothing"
     if check == "saw":
         start = cursors.get(step.device, 0)
         got = phone.seen[start:]

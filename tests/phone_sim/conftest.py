@@ -19,7 +19,7 @@ from cti.store import SqliteStore
 from phone_sim.link.inprocess import InProcessLink
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
-from tests.mqtt.conftest import TIMEOUT, Mosquitto, broker  # noqa: F401  (fixture)
+from tests.mqtt.conftest import TIMEOUT, Mosquitto, broker, servers  # noqa: F401  (fixtures)
 
 
 @attrs.define

@@ -1,0 +1,284 @@
+"""`phone-sim load`: a realistic call mix against a live node, paced at a target rate.
+
+Every call is one flow of the mix (answered, no answer, busy, consultation + transfer,
+conference, deflect, pickup) played by parties taken from a pool of idle ones: the site's
+system phones, plus trunk parties (+49301000…) as callers up to ``--devices``. A flow that
+finds no idle party is counted as skipped, never forced onto a busy phone. Every request's
+latency is measured from sending it to having seen every event it caused."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+import attrs
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from phone_sim.link.base import Link, Refusal
+from phone_sim.link.mqtt import MqttLink
+from phone_sim.sim import Simulator
+
+MIX: dict[str, int] = {  # relative weights of the flows
+    "answered": 40,
+    "no-answer": 10,
+    "busy": 10,
+    "consult-transfer": 15,
+    "conference": 10,
+    "deflect": 10,
+    "pickup": 5,
+}
+TALK_SECONDS = 0.2  # short calls: the point is switching, not waiting
+
+
+@attrs.frozen
+class LoadPlan:
+    devices: int
+    rate: float  # flows (calls) started per second
+    duration: float
+    seed: int | None = None
+
+
+@attrs.define
+class Stats:
+    started: int = 0
+    completed: int = 0
+    skipped: int = 0
+    flows: Counter[str] = attrs.Factory(Counter)
+    errors: Counter[str] = attrs.Factory(Counter)
+    latencies: list[float] = attrs.Factory(list)  # seconds per request
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Timed:
+    """Wraps a simulator's ``act`` to record each request's latency."""
+
+    def __init__(self, sim: Simulator, stats: Stats) -> None:
+        self.sim, self.stats = sim, stats
+
+    async def __call__(self, number: str, verb: str, *args: str) -> None:
+        start = time.perf_counter()
+        await self.sim.act(number, verb, *args)
+        self.stats.latencies.append(time.perf_counter() - start)
+
+
+class Pool:
+    """Idle parties: phones take calls, trunk parties place them."""
+
+    def __init__(self, phones: list[str], callers: list[str], rng: random.Random) -> None:
+        self.free_phones, self.free_callers, self.rng = list(phones), list(callers), rng
+
+    def take(self, phones: int, callers: int = 1) -> tuple[list[str], list[str]] | None:
+        if len(self.free_phones) < phones or len(self.free_callers) < callers:
+            return None
+        self.rng.shuffle(self.free_phones)
+        got = [self.free_phones.pop() for _ in range(phones)]
+        return got, [self.free_callers.pop() for _ in range(callers)]
+
+    def give(self, phones: list[str], callers: list[str]) -> None:
+        self.free_phones += phones
+        self.free_callers += callers
+
+
+Flow = Callable[[Simulator, Timed, list[str], str], Awaitable[None]]
+
+
+async def _settle(sim: Simulator, parties: list[str]) -> None:
+    """Leave nothing behind: whoever is still in a call hangs up."""
+    for number in parties:
+        phone = sim.phone(number)
+        while phone.legs:
+            leg = phone.active or phone.held or phone.alerting
+            assert leg is not None
+            try:
+                await sim.request("clearConnection", call=leg.call, device=number)
+            except Refusal:
+                phone.legs.pop(leg.call, None)  # already gone at the node
+
+
+async def answered(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await act(phones[0], "answers")
+    await asyncio.sleep(TALK_SECONDS)
+    await act(caller, "hangs-up")
+
+
+async def no_answer(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await asyncio.sleep(TALK_SECONDS)
+    await act(caller, "hangs-up")
+
+
+async def busy(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(phones[0], "dials", phones[1])  # phones[1] is now busy with phones[0]'s call
+    await act(phones[1], "answers")
+    await act(caller, "dials", phones[1])
+    await act(caller, "hangs-up")
+    await act(phones[0], "hangs-up")
+
+
+async def consult_transfer(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await act(phones[0], "answers")
+    await act(phones[0], "consults", phones[1])
+    await act(phones[1], "answers")
+    await act(phones[0], "transfers")
+    await asyncio.sleep(TALK_SECONDS)
+    await act(caller, "hangs-up")
+
+
+async def conference(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await act(phones[0], "answers")
+    await act(phones[0], "consults", phones[1])
+    await act(phones[1], "answers")
+    await act(phones[0], "conferences")
+    await asyncio.sleep(TALK_SECONDS)
+    await act(phones[1], "hangs-up")
+    await act(caller, "hangs-up")  # the last two: the call ends, phones[0] is idle again
+
+
+async def deflect(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await act(phones[0], "deflects", "to", phones[1])
+    await act(phones[1], "answers")
+    await act(caller, "hangs-up")
+
+
+async def pickup(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
+    await act(caller, "dials", phones[0])
+    await act(phones[1], "picks-up", phones[0])
+    await act(caller, "hangs-up")
+
+
+FLOWS: dict[str, tuple[Flow, int]] = {  # flow, internal phones it needs
+    "answered": (answered, 1),
+    "no-answer": (no_answer, 1),
+    "busy": (busy, 2),
+    "consult-transfer": (consult_transfer, 2),
+    "conference": (conference, 2),
+    "deflect": (deflect, 2),
+    "pickup": (pickup, 2),
+}
+
+
+def parties(sim: Simulator, devices: int) -> tuple[list[str], list[str]]:
+    """The system phones that take part and the trunk parties that call them."""
+    phones = sorted(
+        n
+        for n, kind in sim.kinds.items()
+        if kind == "system_phone" and not sim.phone(n).mobile and sim.summaries.get(n) == "idle"
+    )[: max(2, devices // 2)]
+    callers = [f"+49301000{i:04d}" for i in range(max(1, devices - len(phones)))]
+    return phones, callers
+
+
+async def generate(sim: Simulator, plan: LoadPlan, stats: Stats, tick: Callable[[], None]) -> None:
+    rng = random.Random(plan.seed)
+    phones, callers = parties(sim, plan.devices)
+    pool = Pool(phones, callers, rng)
+    act = Timed(sim, stats)
+    running: set[asyncio.Task[None]] = set()
+    names, weights = list(MIX), list(MIX.values())
+
+    async def play(name: str, flow: Flow, got: list[str], caller: str) -> None:
+        try:
+            await flow(sim, act, got, caller)
+            stats.completed += 1
+        except Refusal as exc:
+            stats.errors[f"{name}: {exc.code}"] += 1
+        except (TimeoutError, ConnectionError) as exc:
+            stats.errors[f"{name}: {type(exc).__name__}"] += 1
+        finally:
+            await _settle(sim, [*got, caller])
+            pool.give(got, [caller])
+
+    start = loop_time = asyncio.get_running_loop().time()
+    n = 0
+    while loop_time - start < plan.duration:
+        n += 1
+        name = rng.choices(names, weights)[0]
+        flow, need = FLOWS[name]
+        taken = pool.take(need)
+        if taken is None:
+            stats.skipped += 1
+        else:
+            stats.started += 1
+            stats.flows[name] += 1
+            task = asyncio.create_task(play(name, flow, taken[0], taken[1][0]))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        tick()
+        due = start + n / plan.rate
+        loop_time = asyncio.get_running_loop().time()
+        if due > loop_time:
+            await asyncio.sleep(due - loop_time)
+            loop_time = asyncio.get_running_loop().time()
+    if running:
+        await asyncio.wait(running, timeout=30)
+
+
+def report(stats: Stats, plan: LoadPlan, elapsed: float) -> Table:
+    table = Table(title=f"phone-sim load: {plan.rate:g} calls/s for {plan.duration:g} s")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("calls started", f"{stats.started}"),
+        ("calls completed", f"{stats.completed}"),
+        ("achieved calls/s", f"{stats.completed / elapsed:.1f}" if elapsed else "0"),
+        ("skipped (no idle party)", f"{stats.skipped}"),
+        ("errors", f"{sum(stats.errors.values())}"),
+        ("requests", f"{len(stats.latencies)}"),
+        ("latency p50", f"{stats.percentile(0.5) * 1000:.1f} ms"),
+        ("latency p99", f"{stats.percentile(0.99) * 1000:.1f} ms"),
+        ("latency max", f"{max(stats.latencies, default=0) * 1000:.1f} ms"),
+        ("mix", ", ".join(f"{k} {v}" for k, v in sorted(stats.flows.items()))),
+    ]
+    rows += [(f"  {k}", f"{v}") for k, v in sorted(stats.errors.items())]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+async def load_with(link: Link, plan: LoadPlan, console: Console) -> Stats:
+    sim = Simulator(link)
+    await sim.start()
+    stats = Stats()
+    total = max(1, int(plan.rate * plan.duration))
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]load"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} calls"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+    try:
+        with progress:
+            bar = progress.add_task("load", total=total, info="")
+
+            def tick() -> None:
+                info = f"done {stats.completed} err {sum(stats.errors.values())}"
+                progress.update(bar, advance=1, info=info)
+
+            await generate(sim, plan, stats, tick)
+    finally:
+        await sim.close()
+    console.print(report(stats, plan, time.perf_counter() - started))
+    return stats
+
+
+async def run_load(host: str, port: int, node: str, plan: LoadPlan, console: Console) -> int:
+    stats = await load_with(MqttLink(host, port, node, name="load"), plan, console)
+    return 1 if stats.errors or not stats.completed else 0

@@ -1,0 +1,129 @@
+"""Physical phones over MQTT: `phone-sim phones` hosts simulated phones whose hook, keypad
+and function keys are topics a person, a test or a UI can press, and whose display, LEDs and
+ringer are retained topics (specs/phone-sim.md).
+
+    in   cti/{node}/phones/{n}/hook    "off" | "on"
+         cti/{node}/phones/{n}/dial    digits
+         cti/{node}/phones/{n}/key     a key name, e.g. "dss:331", "hold", "fwd 351"
+    out  cti/{node}/phones/{n}/display {"lines": [line1, line2]}          retained
+         cti/{node}/phones/{n}/lamps   {"dnd": "off", "dss:331": "flash"}  retained
+         cti/{node}/phones/{n}/ringer  {"ringer": "ring"}                  retained
+         cti/{node}/phones/{n}/feedback {"input": ..., "ok": false, "error": {...}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from rich.console import Console
+
+from phone_sim.link.base import Refusal
+from phone_sim.link.mqtt import MqttLink
+from phone_sim.sim import Simulator
+
+INPUTS = ("hook", "dial", "key")
+
+
+def topic(node: str, number: str, leaf: str) -> str:
+    return f"cti/{node}/phones/{number}/{leaf}"
+
+
+def outputs(sim: Simulator, number: str) -> dict[str, dict[str, Any]]:
+    """What a phone shows right now, by output topic leaf."""
+    return {
+        "display": {"lines": list(sim.display(number))},
+        "lamps": {key: sim.lamp(number, key) for key in sim.keys(number)},
+        "ringer": {"ringer": sim.phone(number).ringer},
+    }
+
+
+def action_for(leaf: str, payload: str) -> tuple[str, list[str]]:
+    """The verb and arguments an input message means."""
+    text = payload.strip()
+    if leaf == "hook":
+        if text not in ("on", "off"):
+            raise Refusal("invalidParameterValue", 'hook takes "off" or "on"')
+        return ("lifts" if text == "off" else "hangs-up"), []
+    if leaf == "dial":
+        if not text:
+            raise Refusal("invalidParameterValue", "dial needs digits")
+        return "dials", [text]
+    words = text.split()
+    if not words:
+        raise Refusal("invalidParameterValue", "key needs a key name")
+    return "presses", words
+
+
+class PhonePanel:
+    """Bridges the hosted phones' physical topics to the simulator."""
+
+    def __init__(self, sim: Simulator, link: MqttLink, numbers: list[str]) -> None:
+        self.sim, self.link, self.numbers = sim, link, numbers
+        self._shown: dict[tuple[str, str], bytes] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        link.on_other = self._on_input
+        sim.watchers.append(lambda _: self.refresh())
+
+    async def start(self) -> None:
+        for leaf in INPUTS:
+            await self.link.subscribe(topic(self.link.node, "+", leaf))
+        self.refresh()
+
+    def refresh(self) -> None:
+        for number in self.numbers:
+            for leaf, doc in outputs(self.sim, number).items():
+                body = orjson.dumps(doc)
+                if self._shown.get((number, leaf)) != body:
+                    self._shown[(number, leaf)] = body
+                    task = asyncio.ensure_future(
+                        self.link.publish(topic(self.link.node, number, leaf), body, retain=True)
+                    )
+                    self._keep(task)
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_input(self, name: str, payload: bytes) -> None:
+        parts = name.split("/")
+        if len(parts) != 5 or parts[4] not in INPUTS or parts[3] not in self.numbers:
+            return
+        self._keep(asyncio.ensure_future(self._press(parts[3], parts[4], payload)))
+
+    async def _press(self, number: str, leaf: str, payload: bytes) -> None:
+        text = payload.decode(errors="replace")
+        feedback: dict[str, Any] = {"input": leaf, "value": text, "ok": True}
+        try:
+            verb, args = action_for(leaf, text)
+            await self.sim.act(number, verb, *args)
+        except Refusal as exc:
+            feedback.update(ok=False, error={"code": exc.code, "message": exc.message})
+        except (ConnectionError, TimeoutError) as exc:
+            feedback.update(ok=False, error={"code": "generic", "message": str(exc)})
+        await self.link.publish(topic(self.link.node, number, "feedback"), orjson.dumps(feedback))
+
+
+async def run_phones(host: str, port: int, node: str, numbers: list[str], console: Console) -> int:
+    link = MqttLink(host, port, node, name="phones")
+    sim = Simulator(link)
+    await sim.start()
+    hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
+    unknown = [n for n in hosted if n not in sim.kinds]
+    if unknown:
+        console.print(f"[red]not configured on {node}: {', '.join(unknown)}[/]")
+        await sim.close()
+        return 2
+    panel = PhonePanel(sim, link, hosted)
+    await panel.start()
+    console.print(
+        f"hosting {len(hosted)} phones of {node}: {' '.join(hosted)}\n"
+        f"  press   mosquitto_pub -p {port} -t cti/{node}/phones/330/key -m dss:331\n"
+        f"  watch   mosquitto_sub -p {port} -v -t 'cti/{node}/phones/#'\nCtrl-C stops."
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.close()
+    return 0

@@ -1,0 +1,165 @@
+"""The scenario language, the runner's verdicts and the phone model's reading of documents."""
+
+from __future__ import annotations
+
+import pytest
+
+from cti.app.clock import ManualClock
+from cti.app.engine import Engine
+from cti.domain.commands import MakeCall
+from phone_sim.behaviour import Behaviour
+from phone_sim.link.base import Refusal
+from phone_sim.link.inprocess import InProcessLink
+from phone_sim.model import display
+from phone_sim.model.actions import NotPossible, plan
+from phone_sim.model.phone import Phone
+from phone_sim.scenario import ScenarioError, ScenarioFailed, parse_step, run
+from phone_sim.scenario.parse import Action, Advance, Expect, from_dict
+from phone_sim.sim import Simulator
+from tests.phone_sim.conftest import Office
+
+
+def test_steps_read_as_written() -> None:
+    assert parse_step("330 dials 331") == Action("330", "dials", ("331",))
+    assert parse_step("331 hangs up") == Action("331", "hangs-up", ())
+    assert parse_step("336 picks up 331 fails with noCallToAnswer") == Action(
+        "336", "picks-up", ("331",), "noCallToAnswer"
+    )
+    assert parse_step('330 calls "+49 (30) 1234-567"') == Action(
+        "330", "calls", ("+49 (30) 1234-567",)
+    )
+    assert parse_step("expect 331 talking-internal") == Expect("331", "talking-internal")
+    assert parse_step("expect 330 saw held, retrieved") == Expect(
+        "330", "saw", ("held", "retrieved")
+    )
+    assert parse_step('expect 330 display "On hold"') == Expect("330", "display", ("On hold",))
+    assert parse_step("advance 10s") == Advance(10.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("330 juggles", "unknown action"),
+        ("expect 330 happy", "unknown check"),
+        ("advance soon", "advance 20s"),
+        ("330 calls 331 fails", "fails with"),
+        ("", "empty step"),
+    ],
+)
+def test_bad_steps_say_what_is_wrong(text: str, says: str) -> None:
+    with pytest.raises(ScenarioError, match=says):
+        parse_step(text)
+
+
+def test_bad_files_name_the_step() -> None:
+    with pytest.raises(ScenarioError, match="step 2"):
+        from_dict({"name": "x", "steps": ["330 calls 331", "330 flies"]}, "x.yaml")
+    with pytest.raises(ScenarioError, match="quote the number"):
+        from_dict({"name": "x", "steps": [], "parties": {4930111: "busy"}}, "x.yaml")
+    with pytest.raises(ScenarioError, match="unknown behaviour"):
+        from_dict({"name": "x", "steps": [], "parties": {"+4930111": "sings"}}, "x.yaml")
+
+
+def test_behaviours() -> None:
+    assert Behaviour.parse("answers after 2 rings") == Behaviour(answer_after=2)
+    assert Behaviour.parse("answers, hangs up after 30s") == Behaviour(0, False, 30.0)
+    assert Behaviour.parse("busy") == Behaviour(busy=True)
+    assert Behaviour.parse("no answer") == Behaviour()
+
+
+def test_a_phone_without_a_call_cannot_hold_or_answer() -> None:
+    phone = Phone("330")
+    with pytest.raises(NotPossible) as held:
+        plan(phone, "holds", [])
+    assert held.value.code == "invalidConnectionID"
+    with pytest.raises(NotPossible) as answered:
+        plan(phone, "answers", [])
+    assert answered.value.code == "noCallToAnswer"
+
+
+def test_a_flashing_busy_lamp_key_picks_up() -> None:
+    (req,) = plan(Phone("330"), "presses", ["dss:331"], {"331": "incoming-internal"})
+    assert (req.service, req.fields) == (
+        "directedPickupCall",
+        {"picked": "331", "device": "330"},
+    )
+    lift, dial = plan(Phone("330"), "presses", ["dss:331"], {"331": "idle"})
+    assert (lift.service, dial.service, dial.fields["digits"]) == ("offHook", "dial", "331")
+
+
+def test_a_phone_is_rebuilt_from_the_connection_list_of_any_event() -> None:
+    """A phone that missed the start of a call still shows it from the next event."""
+    phone = Phone("331", name="Bernd Vogel")
+    phone.on_event(
+        {
+            "seq": 7,
+            "event": "established",
+            "call": 4,
+            "cause": "newCall",
+            "calling": "330",
+            "called": "331",
+            "connections": [
+                {"device": "330", "state": "connected"},
+                {"device": "331", "state": "connected"},
+            ],
+        }
+    )
+    assert phone.off_hook and phone.speaker
+    assert display.render(phone, {"330": "Anna Berger"}) == ("Anna Berger", "Connected")
+    phone.on_event(
+        {
+            "seq": 8,
+            "event": "connectionCleared",
+            "call": 4,
+            "cause": "normalClearing",
+            "device": "330",
+            "connections": [{"device": "330", "state": "null"}, {"device": "331", "state": "null"}],
+        }
+    )
+    assert not phone.legs and not phone.off_hook
+    assert display.render(phone, {}) == ("331 Bernd Vogel", "")
+    assert phone.seen == ["established", "connectionCleared"]
+
+
+async def test_a_wrong_expectation_fails_the_scenario_with_what_was_there(
+    local_office: Office,
+) -> None:
+    scenario = from_dict(
+        {"name": "wrong", "steps": ["330 calls 331", "expect 331 talking-internal"]}, "w"
+    )
+    local_office.sim.timeout = 0.2
+    with pytest.raises(ScenarioFailed) as failed:
+        await run(local_office.sim, scenario, advance=local_office.advance)
+    assert failed.value.index == 2
+    assert "found incoming-internal" in failed.value.detail
+
+
+async def test_an_unexpected_refusal_fails_and_an_expected_one_must_match(
+    local_office: Office,
+) -> None:
+    sim = local_office.sim
+    with pytest.raises(Refusal) as refused:
+        await sim.act("330", "calls", "330")
+    assert refused.value.code == "notDifferentDevices"
+    scenario = from_dict({"name": "x", "steps": ["330 calls 330 fails with invalidCallID"]}, "x")
+    with pytest.raises(ScenarioFailed, match="refused with notDifferentDevices"):
+        await run(sim, scenario)
+    scenario = from_dict({"name": "y", "steps": ["330 calls 331 fails with invalidCallID"]}, "y")
+    with pytest.raises(ScenarioFailed, match="succeeded"):
+        await run(sim, scenario)
+
+
+async def test_a_simulator_started_mid_call_knows_the_call(
+    node: tuple[Engine, ManualClock],
+) -> None:
+    engine, clock = node
+    await engine.execute(MakeCall(calling="330", called="331"))
+    sim = Simulator(InProcessLink(engine), clock)
+    await sim.start()
+    try:
+        assert sim.phone("331").ringer == "ring"
+        assert sim.phone("330").status() == "outgoing"
+        await sim.act("331", "answers")  # it knows which call to answer
+        assert sim.phone("331").status() == "talking-internal"
+    finally:
+        await sim.close()

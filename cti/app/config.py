@@ -10,6 +10,10 @@ from cti.domain.site import Site, SiteError
 
 EXAMPLE_SITE = "example.toml"
 
+# The configuration error raised for a bad site file: its message names the file, then the
+# offending section, entry and key (specs/site.md, "Validation").
+ConfigError = SiteError
+
 
 def load_site(path: str | Path | None = None) -> Site:
     """The site from ``path``, or the example site shipped with the package."""

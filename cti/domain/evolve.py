@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import attrs
 import immutables
 
 from cti.domain import events as ev
-from cti.domain.state import DEFAULT_DEVICE, Call, DeviceRuntime, Forward, Party, SwitchState
-from cti.domain.values import ConnectionState
+from cti.domain.state import (
+    DEFAULT_DEVICE,
+    Call,
+    DeviceRuntime,
+    Forward,
+    Offer,
+    Party,
+    SwitchState,
+)
+from cti.domain.values import Cause, ConnectionState
 
 _NULL = ConnectionState.NULL
+_ALERTING = ConnectionState.ALERTING
 
 
 def evolve(state: SwitchState, event: ev.Event) -> SwitchState:
@@ -55,6 +65,11 @@ def _apply_call_event(
     if drop_call is not None and drop_call in calls:
         calls = calls.delete(drop_call)
     if alive:
+        # Only devices still ringing keep how the call was offered to them.
+        offers = base.offers
+        if offers:
+            ringing = {p.device for p in parties if p.state is _ALERTING}
+            offers = tuple(o for o in offers if o[0] in ringing)
         calls = calls.set(
             cid,
             Call(
@@ -65,6 +80,7 @@ def _apply_call_event(
                 base.pending,
                 base.group,
                 base.answered_by,
+                offers,
             ),
         )
     elif cid in calls:
@@ -112,30 +128,43 @@ def _service_initiated(state: SwitchState, event: ev.Event) -> SwitchState:
 def _originated(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.Originated)
     call = _existing(state, event)
-    base = Call(call.id, call.parties, call.calling, event.called, None, call.group)
+    base = attrs.evolve(call, called=event.called, pending=None, answered_by=None)
     return _apply_call_event(state, event, base)
 
 
 def _delivered(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.Delivered)
     call = _existing(state, event)
-    if event.group is not None and call.group != event.group:
-        call = Call(call.id, call.parties, call.calling, call.called, call.pending, event.group)
-    return _apply_call_event(state, event, call)
+    offer = Offer(event.calling, event.called, event.cause, event.redirecting)
+    offers = (*(o for o in call.offers if o[0] != event.alerting), (event.alerting, offer))
+    group = call.group if event.group is None else event.group
+    return _apply_call_event(state, event, attrs.evolve(call, group=group, offers=offers))
 
 
 def _established(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.Established)
     call = _existing(state, event)
-    base = Call(
-        call.id, call.parties, call.calling, call.called, call.pending, call.group, event.answering
-    )
-    return _apply_call_event(state, event, base)
+    return _apply_call_event(state, event, attrs.evolve(call, answered_by=event.answering))
 
 
 def _merged(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.Transferred | ev.Conferenced)
-    return _apply_call_event(state, event, _existing(state, event), drop_call=event.secondary_call)
+    call = _existing(state, event)
+    if isinstance(event, ev.Transferred) and event.moved:
+        # A party still ringing when the call is transferred is now offered the call by the
+        # party on the other side of the transfer, redirected by the transferring device
+        # (CALL-07): the consulted party sees the transferred party and vice versa.
+        ringing = {e.device for e in event.local if e.state is _ALERTING}
+        stay = [p for p in call.parties if p.device != event.transferring]
+        moved = [e for e in event.local if e.device in event.moved]
+        offers = dict(call.offers)
+        for dev in ringing:
+            side = stay if dev in event.moved else moved
+            answered = [p.device for p in side if p.state is not _ALERTING]
+            if answered:
+                offers[dev] = Offer(answered[0], dev, Cause.TRANSFER, event.transferring)
+        call = attrs.evolve(call, offers=tuple(offers.items()))
+    return _apply_call_event(state, event, call, drop_call=event.secondary_call)
 
 
 def _forwarding(state: SwitchState, event: ev.Event) -> SwitchState:

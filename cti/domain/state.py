@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import attrs
 import immutables
 
-from cti.domain.values import ACTIVE_STATES, ConnectionState, ForwardingType, TimerPurpose
+from cti.domain.values import ACTIVE_STATES, Cause, ConnectionState, ForwardingType, TimerPurpose
 
 
 @attrs.frozen
@@ -23,6 +23,17 @@ class Party:
 
 
 @attrs.frozen
+class Offer:
+    """How the call was presented to a device it alerts (its last ``delivered``): the
+    callingDevice, calledDevice, cause and lastRedirectionDevice its ``established`` repeats."""
+
+    calling: str
+    called: str
+    cause: Cause = Cause.NEW_CALL
+    redirecting: str | None = None
+
+
+@attrs.frozen
 class Call:
     id: int
     parties: tuple[Party, ...]
@@ -31,6 +42,14 @@ class Call:
     pending: str | None = None  # destination still to dial once the prompted leg answers
     group: str | None = None  # MULAP number the call was offered to
     answered_by: str | None = None
+    offers: tuple[tuple[str, Offer], ...] = ()  # (alerting device, how it was offered the call)
+
+    def offer_to(self, device: str) -> Offer:
+        """How the call was offered to ``device`` (a plain new call if it never alerted)."""
+        for dev, offer in self.offers:
+            if dev == device:
+                return offer
+        return Offer(self.calling, self.called)
 
     def state_of(self, device: str) -> ConnectionState:
         for p in self.parties:

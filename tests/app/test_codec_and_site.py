@@ -355,10 +355,187 @@ def test_load_site_missing_key_names_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(SiteError) as err:
         load_site(path)
-    assert str(err.value).startswith(f"{path}: KeyError")
+    assert str(err.value) == f"{path}: MULAP 340: missing key 'members'"
 
 
 def test_load_example_site() -> None:
     site = load_site()
     assert site.node == "node1" and site.voicemail == "351"
     assert site.pickup_group_of("331") == ("330", "331", "332")
+
+
+# -- site validation gaps: every problem is a SiteError naming section, entry and key ---------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # extensions that could never be dialled (CALL-01)
+        (
+            {"devices": [{"number": "3301"}]},
+            "number 3301 has more digits than internal_number_length (3): it could not be dialled",
+        ),
+        (
+            {"mulap": [{"number": "3400", "members": ["330"]}]},
+            "number 3400 has more digits than internal_number_length (3): it could not be dialled",
+        ),
+        (
+            {"voicemail": "3510"},
+            "number 3510 has more digits than internal_number_length (3): it could not be dialled",
+        ),
+        ({"devices": [{"number": "33a"}]}, "[[devices]]: number '33a' must be digits"),
+        ({"devices": [{"number": 1.5}]}, "[[devices]]: number 1.5 must be a string of digits"),
+        # a phone in two groups (CALL-14, CALL-10)
+        (
+            {
+                "mulap": [
+                    {"number": "340", "members": ["330", "331"]},
+                    {"number": "341", "members": ["331"]},
+                ]
+            },
+            "phone 331 is a member of MULAP 340 and 341",
+        ),
+        (
+            {"mulap": [{"number": "340", "members": ["330", "330"]}]},
+            "MULAP 340 lists member 330 twice",
+        ),
+        (
+            {"pickup_groups": [["330", "331"], ["331", "333"]]},
+            "phone 331 is in more than one pickup group",
+        ),
+        ({"pickup_groups": ["330"]}, "pickup_groups must be a list of lists of phone numbers"),
+        # unknown keys anywhere
+        (
+            {"voicemial": "351"},
+            "the site file: unknown key 'voicemial' (allowed: conference_bridges, devices,"
+            " location, mulap, node, pickup_groups, trunk, voicemail)",
+        ),
+        (
+            {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},
+            "device 335: unknown key 'dial-method' (allowed: attendant, dial_method, kind,"
+            " mobile, name, number)",
+        ),
+        (
+            {"mulap": [{"number": "340", "members": ["330"], "assigned": "330"}]},
+            "MULAP 340: unknown key 'assigned' (allowed: assigned_phone, members, name, number)",
+        ),
+        (
+            {"conference_bridges": [{"number": "390", "pin": "1234"}]},
+            "conference bridge 390: unknown key 'pin' (allowed: name, number)",
+        ),
+        # internal-only kinds and unknown values
+        (
+            {"devices": [{"number": "351", "kind": "voicemail"}], "voicemail": None},
+            "device 351: kind 'voicemail' is configured with the top-level key voicemail,"
+            " not in [[devices]]",
+        ),
+        (
+            {"devices": [{"number": "340", "kind": "mulap"}]},
+            "device 340: kind 'mulap' is configured in [[mulap]], not in [[devices]]",
+        ),
+        (
+            {"devices": [{"number": "390", "kind": "conference_bridge"}]},
+            "device 390: kind 'conference_bridge' is configured in [[conference_bridges]],"
+            " not in [[devices]]",
+        ),
+        (
+            {"devices": [{"number": "399", "kind": "external"}]},
+            "device 399: kind 'external' cannot be configured: external parties exist from"
+            " their first use",
+        ),
+        (
+            {"devices": [{"number": "330", "kind": "fax"}]},
+            "device 330: unknown kind 'fax' (one of analog_phone, conference_bridge, external,"
+            " mobile, mulap, sip_phone, system_phone, voicemail)",
+        ),
+        (
+            {"devices": [{"number": "330", "dial_method": "callback"}]},
+            "device 330: unknown dial_method 'callback' (one of callback_preferred,"
+            " cti_associated)",
+        ),
+        (
+            {"devices": [{"number": "330", "dial_method": "callback_preferred"}]},
+            "device 330: dial_method callback_preferred needs a mobile",
+        ),
+        (
+            {"devices": [{"number": "330", "attendant": "yes"}]},
+            "device 330: attendant must be true or false, not 'yes'",
+        ),
+        ({"devices": [{"number": "330", "name": 7}]}, "device 330: name must be a string, not 7"),
+        ({"devices": [{"name": "Anna"}]}, "[[devices]] entry 1: missing key 'number'"),
+        ({"mulap": [{"number": "340"}]}, "MULAP 340: missing key 'members'"),
+        (
+            {"mulap": [{"number": "340", "members": "330"}]},
+            "MULAP 340: members must be a list of phone numbers",
+        ),
+        ({"devices": {"number": "330"}}, "devices must be an array of tables ([[devices]])"),
+        # mobiles (CALL-15)
+        (
+            {
+                "devices": [
+                    {"number": "335", "mobile": "+491701234567"},
+                    {"number": "336", "mobile": "+491701234567"},
+                ]
+            },
+            "mobile +491701234567 is configured for both 335 and 336",
+        ),
+        (
+            {"devices": [{"number": "335", "mobile": 491701234567}]},
+            'device 335: mobile must be a string such as "+491701234567"',
+        ),
+        # [location]: no raw TypeError / attrs ValueError
+        ({"location": None}, "[location]: missing table (country_code, area_code, base_number)"),
+        (
+            {"location": {"country_code": "49", "area_code": "89"}},
+            "[location]: missing key 'base_number'",
+        ),
+        (
+            {"location": {**LOCATION, "country": "DE"}},
+            "[location]: unknown key 'country' (allowed: area_code, base_number, country_code,"
+            " internal_number_length, international_prefix, national_prefix, region,"
+            " trunk_access_code)",
+        ),
+        (
+            {"location": {**LOCATION, "country_code": "+49"}},
+            "[location]: country_code must be digits, not '+49'",
+        ),
+        (
+            {"location": {**LOCATION, "country_code": 49}},
+            '[location]: country_code must be a string such as "49", not 49',
+        ),
+        (
+            {"location": {**LOCATION, "internal_number_length": 0}},
+            "[location]: internal_number_length must be a whole number >= 1, not 0",
+        ),
+        (
+            {"location": {**LOCATION, "country_code": "999"}},
+            "[location]: unknown country code 999",
+        ),
+    ],
+)
+def test_site_validation_names_the_offending_key(extra: dict[str, Any], message: str) -> None:
+    """CALL-01, CALL-10, CALL-13, CALL-14, CALL-15: a clear SiteError, never a raw exception."""
+    raw = site_dict(**extra)  # a given "devices" list replaces the default phones
+    if raw["voicemail"] is None:
+        del raw["voicemail"]
+    with pytest.raises(SiteError) as err:
+        Site.from_dict(raw)
+    assert str(err.value) == message
+
+
+def test_load_site_unknown_key_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(
+        '[location]\ncountry_code = "49"\narea_code = "89"\nbase_number = "7007"\n'
+        '[[devices]]\nnumber = "330"\ndial-method = "callback_preferred"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SiteError) as err:
+        load_site(path)
+    assert str(err.value).startswith(f"{path}: device 330: unknown key 'dial-method'")
+
+
+def test_shorter_extensions_and_integer_numbers_are_accepted() -> None:
+    raw = site_dict(devices=[{"number": 30}, {"number": "331"}], pickup_groups=[[30, "331"]])
+    site = Site.from_dict(raw)
+    assert site.device("30") is not None and site.pickup_group_of("331") == ("30", "331")

@@ -81,7 +81,7 @@ def test_consultation_alternate_reconnect(office: Office) -> None:  # CALL-05, C
         "held(consultation) call=1 device=330 | 330:hold 331:connected",
         "serviceInitiated(consultation) call=2 device=330 calling=330 called=332 | 330:initiated",
         "originated(consultation) call=2 calling=330 called=332 | 330:connected",
-        "delivered(newCall) call=2 alerting=332 calling=330 called=332"
+        "delivered(consultation) call=2 alerting=332 calling=330 called=332"
         " | 330:connected 332:alerting",
     ]
     office.do(c.AnswerCall(call=2, device="332"))
@@ -117,7 +117,7 @@ def test_transfer_while_consulted_party_rings(office: Office) -> None:  # CALL-0
     office.do(c.TransferCall(device="330"))
     assert office.connections("332") == [(1, "alerting")]
     assert office.do(c.AnswerCall(call=1, device="332")) == [
-        "established(newCall) call=1 answering=332 calling=330 called=331"
+        "established(transfer) call=1 answering=332 calling=331 called=332 redirecting=330"
         " | 331:connected 332:connected",
     ]
 
@@ -235,7 +235,8 @@ def test_mobility_callback_preferred(office: Office) -> None:  # CALL-15
         " | +491701234567:alerting",
     ]
     assert office.do(c.AnswerCall(call=1, device="+491701234567")) == [
-        "established(newCall) call=1 answering=+491701234567 calling=335 called=331"
+        "established(callBack) call=1 answering=+491701234567 calling=335"
+        " called=+491701234567"
         " | +491701234567:connected",
         "originated(newCall) call=1 calling=+491701234567 called=331 | +491701234567:connected",
         "delivered(newCall) call=1 alerting=331 calling=335 called=331"

@@ -53,8 +53,8 @@ DEVICE_330 = [
     "5 held(consultation) call=1 hold",
     "6 serviceInitiated(consultation) call=2 initiated",
     "7 originated(consultation) call=2 connected",
-    "8 delivered(newCall) call=2 connected",
-    "9 established(newCall) call=2 connected",
+    "8 delivered(consultation) call=2 connected",
+    "9 established(consultation) call=2 connected",
     "10 transferred(transfer) call=1 null",
     "13 serviceInitiated(makeCall) call=3 initiated",
     "14 originated(newCall) call=3 connected",
@@ -63,8 +63,8 @@ DEVICE_330 = [
     "17 held(consultation) call=3 hold",
     "18 serviceInitiated(consultation) call=4 initiated",
     "19 originated(consultation) call=4 connected",
-    "20 delivered(newCall) call=4 connected",
-    "21 established(newCall) call=4 connected",
+    "20 delivered(consultation) call=4 connected",
+    "21 established(consultation) call=4 connected",
     "22 conferenced(conference) call=3 connected",
     "23 callCleared(normalClearing) call=3 null",
     "24 serviceInitiated(makeCall) call=5 initiated",
@@ -89,13 +89,13 @@ DEVICE_331 = [
     "27 diverted(redirected) call=5 null",
 ]
 DEVICE_332 = [
-    "8 delivered(newCall) call=2 alerting",
-    "9 established(newCall) call=2 connected",
+    "8 delivered(consultation) call=2 alerting",
+    "9 established(consultation) call=2 connected",
     "10 transferred(transfer) call=1 connected",
     "11 connectionCleared(normalClearing) call=1 connected",
     "12 callCleared(normalClearing) call=1 null",
-    "20 delivered(newCall) call=4 alerting",
-    "21 established(newCall) call=4 connected",
+    "20 delivered(consultation) call=4 alerting",
+    "21 established(consultation) call=4 connected",
     "22 conferenced(conference) call=3 connected",
     "23 callCleared(normalClearing) call=3 null",
 ]
@@ -117,8 +117,8 @@ CALLS = {
     2: [
         "6 serviceInitiated(consultation) call=2 | 330:initiated",
         "7 originated(consultation) call=2 | 330:connected",
-        "8 delivered(newCall) call=2 | 330:connected 332:alerting",
-        "9 established(newCall) call=2 | 330:connected 332:connected",
+        "8 delivered(consultation) call=2 | 330:connected 332:alerting",
+        "9 established(consultation) call=2 | 330:connected 332:connected",
     ],
     3: [
         "13 serviceInitiated(makeCall) call=3 | 330:initiated",
@@ -132,8 +132,8 @@ CALLS = {
     4: [
         "18 serviceInitiated(consultation) call=4 | 330:initiated",
         "19 originated(consultation) call=4 | 330:connected",
-        "20 delivered(newCall) call=4 | 330:connected 332:alerting",
-        "21 established(newCall) call=4 | 330:connected 332:connected",
+        "20 delivered(consultation) call=4 | 330:connected 332:alerting",
+        "21 established(consultation) call=4 | 330:connected 332:connected",
     ],
     5: [
         "24 serviceInitiated(makeCall) call=5 | 330:initiated",

@@ -73,6 +73,12 @@ def make_call(d: Decision, c: cmd.MakeCall) -> None:
         raise CstaError("notDifferentDevices", f"{c.calling} cannot call itself")
     if dev.mobile is not None and dev.dial_method is DialMethod.CALLBACK_PREFERRED:
         # CALL-15: ring the user's mobile first; the destination is dialled once it answers.
+        busy_on = d.state.device(dev.mobile).calls
+        if busy_on:
+            raise CstaError(
+                "invalidCallingDeviceState",
+                f"the mobile {dev.mobile} of {dev.number} is busy on call {busy_on[0]}",
+            )
         call_id = _start(d, dev.mobile, dev.number, Cause.MAKE_CALL, pending=dest, called=dest)
         ring_external(d, call_id, dev.mobile, dev.number, dev.mobile, Cause.CALL_BACK)
         d.result = {"call": call_id, "device": dev.mobile}

@@ -34,6 +34,13 @@ def set_forwarding(d: Decision, c: cmd.SetForwarding) -> None:
     dest = d.resolve(c.destination, "invalidForwardingDestination")
     if dest == c.device:
         raise CstaError("invalidForwardingDestination", f"{c.device} cannot forward to itself")
+    group = d.site.mulap_of(c.device)
+    if dest == group:
+        # The group would ring the forwarding phone itself (CALL-14).
+        raise CstaError(
+            "invalidForwardingDestination",
+            f"{c.device} cannot forward to its own MULAP group {group}",
+        )
     ring_time = 0
     if c.forwarding_type == ForwardingType.NO_ANSWER:
         ring_time = DEFAULT_RING_TIME if c.ring_time is None else c.ring_time
@@ -81,6 +88,7 @@ def fire_timer(d: Decision, c: cmd.FireTimer) -> None:
     fwd = d.state.device(c.device).forwarding.get(ForwardingType.NO_ANSWER)
     if call is None or fwd is None or call.state_of(c.device) is not ConnectionState.ALERTING:
         return
+    offered = call.offer_to(c.device)  # the caller actually connected, e.g. after a transfer
     # If the target cannot take the call it keeps ringing here: nothing but the timer changes.
     d.attempt(
         lambda: divert(
@@ -90,8 +98,8 @@ def fire_timer(d: Decision, c: cmd.FireTimer) -> None:
             fwd.destination,
             ForwardingType.NO_ANSWER,
             origin=None,
-            calling=call.calling,
-            called=call.called,
+            calling=offered.calling,
+            called=offered.called,
             refuse=True,
             visited=(),
         )

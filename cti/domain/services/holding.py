@@ -104,7 +104,7 @@ def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
             cause=Cause.CONSULTATION,
             local=(ev.Local(c.device, ConnectionState.INITIATED),),
             device=c.device,
-            calling=c.device,
+            calling=d.site.mulap_of(c.device) or c.device,  # a MULAP member presents the group
             called=dest,
         )
     )
@@ -154,6 +154,9 @@ def check_two(site: Site, service: str, held: Call, active: Call, device: str) -
         return
     if act is not CONNECTED:
         raise CstaError("invalidActiveConnectionState", f"{device} is {act} in call {active.id}")
+    if service == "alternateCall":
+        # Alternating only swaps which call is on hold: a party in both calls is fine (ECMA-269).
+        return
     others = active.others(device)
     shared = {p.device for p in others} & {p.device for p in held.others(device)}
     if shared:  # e.g. voicemail in both calls: merging would fold two connections into one
@@ -172,6 +175,12 @@ def check_two(site: Site, service: str, held: Call, active: Call, device: str) -
             )
         if any(p.state not in (CONNECTED, ALERTING, HOLD) for p in others):
             raise CstaError("invalidActiveConnectionState", f"call {active.id} has failed")
+        size = len(held.parties) - 1 + len(others)  # the transferring device drops out
+        if size > MAX_CONFERENCE:
+            raise CstaError(
+                "conferenceMemberLimitExceeded",
+                f"a call has at most {MAX_CONFERENCE} parties, the transfer would give {size}",
+            )
     elif service == "conferenceCall":
         _no_sip(site, device, "conferenceCall")
         if not others or any(p.state is not CONNECTED for p in others):

@@ -9,8 +9,8 @@ from cti.domain.errors import CstaError
 from cti.domain.services.context import Decision
 from cti.domain.services.holding import check_controllable
 from cti.domain.services.routing import answer, offer
-from cti.domain.site import PHONE_KINDS, Site
-from cti.domain.state import Call, SwitchState
+from cti.domain.site import EXTERNAL_KINDS, PHONE_KINDS, Site
+from cti.domain.state import Call, Offer, SwitchState
 from cti.domain.values import Cause, ConnectionState
 
 NULL = ConnectionState.NULL
@@ -73,6 +73,7 @@ def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:
     dest = d.resolve(c.to)
     if call.state_of(dest) is not NULL or dest == c.device:
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
+    offered = call.offer_to(c.device)
     d.emit(
         ev.Diverted(
             call=call.id,
@@ -82,13 +83,25 @@ def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:
             new_destination=dest,
         )
     )
+    if call.group is not None and d.site.mulap_of(c.device) == call.group:
+        # A member deflects the group call: it leaves the whole group (CALL-14).
+        for party in d.call(call.id).parties:
+            if party.state is ALERTING and d.site.mulap_of(party.device) == call.group:
+                d.emit(
+                    ev.ConnectionCleared(
+                        call=call.id,
+                        cause=Cause.REDIRECTED,
+                        local=d.local(d.call(call.id), {party.device: NULL}),
+                        device=party.device,
+                    )
+                )
     offer(
         d,
         call.id,
         dest,
         origin=None,
-        calling=call.calling,
-        called=call.called,
+        calling=offered.calling,
+        called=offered.called,
         cause=Cause.REDIRECTED,
         redirecting=c.device,
         refuse=True,
@@ -114,6 +127,7 @@ def pickable(state: SwitchState, picked: str, picker: str) -> list[Call]:
 
 
 def _pick_up(d: Decision, call: Call, picked: str, picker: str) -> None:
+    offered = call.offer_to(picked)
     d.emit(
         ev.Diverted(
             call=call.id,
@@ -123,13 +137,21 @@ def _pick_up(d: Decision, call: Call, picked: str, picker: str) -> None:
             new_destination=picker,
         )
     )
-    answer(d, call.id, picker, Cause.CALL_PICKUP, redirecting=picked)
+    answer(d, call.id, picker, Offer(offered.calling, offered.called, Cause.CALL_PICKUP, picked))
     d.result = {"call": call.id, "device": picker}
 
 
 def directed_pickup(d: Decision, c: cmd.DirectedPickupCall) -> None:
     check_picker(d, c.device)
-    picked = d.device(c.picked, "invalidPickUpDeviceID").number
+    picked_dev = d.device(c.picked, "invalidPickUpDeviceID")
+    picked = picked_dev.number
+    if picked_dev.kind in EXTERNAL_KINDS:
+        # Only the site's own phones can be picked from; a trunk party rings outside (CALL-10).
+        raise CstaError(
+            "invalidPickUpDeviceID",
+            f"{picked} is an external party: only calls ringing at phones of the site can be"
+            " picked up",
+        )
     if picked == c.device:
         raise CstaError("notDifferentDevices", f"{picked} cannot pick up its own call")
     calls = pickable(d.state, picked, c.device)

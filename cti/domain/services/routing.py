@@ -7,7 +7,7 @@ from cti.domain import events as ev
 from cti.domain.errors import CstaError
 from cti.domain.services.context import Decision
 from cti.domain.site import AUTO_ANSWER_KINDS, EXTERNAL_KINDS, DeviceKind
-from cti.domain.state import Call, Party
+from cti.domain.state import Call, Offer, Party
 from cti.domain.values import Cause, ConnectionState, ForwardingType, TimerPurpose
 
 NULL = ConnectionState.NULL
@@ -49,6 +49,12 @@ def offer(
     if call.state_of(dest) is not NULL:
         raise CstaError("invalidDestination", f"{dest} is already in call {call_id}")
     if dev.kind in EXTERNAL_KINDS:
+        if d.state.is_busy(dest):
+            # A trunk party with a connection (talking, ringing, off-hook) is busy: the call
+            # reaches the network, which reports busy (CALL-13, CALL-15).
+            _network_reached(d, call_id, dest, calling, cause)
+            _fail(d, d.call(call_id), dest, origin, calling, called, Cause.BUSY, refuse)
+            return
         ring_external(d, call_id, dest, calling, called, cause, redirecting)
         return
     if dev.kind in AUTO_ANSWER_KINDS:
@@ -67,7 +73,8 @@ def offer(
         )
         return
     if dev.kind is DeviceKind.MULAP:
-        free = [m for m in dev.members if not d.state.is_busy(m)]
+        # Members that forwarded this call here are not rung again (no forwarding loop).
+        free = [m for m in dev.members if not d.state.is_busy(m) and m not in visited]
         if not free:
             _fail(d, call, dest, origin, calling, called, Cause.BUSY, refuse)
             return
@@ -77,11 +84,22 @@ def offer(
     runtime = d.state.device(dest)
 
     def forward_to(kind: ForwardingType) -> str | None:
-        """The forwarding target, unless it would loop or reach a party of this call."""
+        """The forwarding target, unless it would loop back to a device that already
+        forwarded this call (or to ``dest`` itself, also through a MULAP group of them) or
+        reach a party of this call: then ``dest`` keeps the call."""
         fwd = runtime.forwarding.get(kind)
         if fwd is None or dest in visited or len(visited) >= MAX_FORWARD_HOPS:
             return None
-        return fwd.destination if call.state_of(fwd.destination) is NULL else None
+        target = fwd.destination
+        loop = {*visited, dest}
+        target_dev = d.site.device(target)
+        if target in loop or (
+            target_dev is not None
+            and target_dev.kind is DeviceKind.MULAP
+            and set(target_dev.members) <= loop
+        ):
+            return None
+        return target if call.state_of(target) is NULL else None
 
     def forward(kind: ForwardingType, target: str) -> None:
         divert(
@@ -134,6 +152,11 @@ def ring_external(
     redirecting: str | None = None,
 ) -> None:
     """The call leaves through the trunk (networkReached) and rings the party there."""
+    _network_reached(d, call_id, dest, calling, cause)
+    _deliver(d, call_id, dest, calling, called, cause, redirecting)
+
+
+def _network_reached(d: Decision, call_id: int, dest: str, calling: str, cause: Cause) -> None:
     d.emit(
         ev.NetworkReached(
             call=call_id,
@@ -144,7 +167,6 @@ def ring_external(
             trunk=d.site.trunk,
         )
     )
-    _deliver(d, call_id, dest, calling, called, cause, redirecting)
 
 
 def divert(
@@ -251,27 +273,29 @@ def originate(d: Decision, call_id: int, device: str, dest: str, cause: Cause) -
             called=dest,
         )
     )
-    offer(d, call_id, dest, origin=device, calling=call.calling, called=dest)
+    # The offer keeps the origination's cause: a consultation rings as ``consultation``.
+    offer_cause = Cause.CONSULTATION if cause is Cause.CONSULTATION else Cause.NEW_CALL
+    offer(d, call_id, dest, origin=device, calling=call.calling, called=dest, cause=offer_cause)
 
 
-def answer(
-    d: Decision,
-    call_id: int,
-    device: str,
-    cause: Cause = Cause.NEW_CALL,
-    redirecting: str | None = None,
-) -> None:
-    """``device`` answers (or picks up) the call; the rest of a ringing group stops."""
+def answer(d: Decision, call_id: int, device: str, offered: Offer | None = None) -> None:
+    """``device`` answers (or picks up) the call; the rest of a ringing group stops.
+
+    ``established`` repeats how the call was offered to ``device`` (its last ``delivered``):
+    after a transfer, forwarding or deflection it names the party actually connected, the
+    redirection cause and the last redirecting device. A pickup passes its own ``offered``."""
     call = d.call(call_id)
+    if offered is None:
+        offered = call.offer_to(device)
     d.emit(
         ev.Established(
             call=call_id,
-            cause=cause,
+            cause=offered.cause,
             local=d.local(call, {device: CONNECTED}),
             answering=device,
-            calling=call.calling,
-            called=call.called,
-            redirecting=redirecting,
+            calling=offered.calling,
+            called=offered.called,
+            redirecting=offered.redirecting,
         )
     )
     if call.group is not None:

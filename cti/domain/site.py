@@ -118,6 +118,10 @@ class Site:
             return Device(number, DeviceKind.EXTERNAL)
         return None
 
+    def owner_of(self, mobile: str) -> str | None:
+        """The mobility user whose mobile this is (CALL-15)."""
+        return self._mobile_owner.get(mobile)
+
     def mulap_of(self, phone: str) -> str | None:
         return self._mulap_of.get(phone)
 

@@ -101,7 +101,7 @@ class Outbox:
             for topic, body in messages:
                 client.publish(topic, body, on_ack=partial(self._ack, entry))
         # Device states are coalesced per batch and reflect the node state right now.
-        touched = touched_devices(x.event for x in batch) & self.site.devices.keys()
+        touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
         last = self._tracking[-1]
         last[1] += len(touched) + bool(docs)
         if docs:

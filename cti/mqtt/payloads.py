@@ -71,8 +71,10 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     connections = []
     for conn in view.connections:
         hidden = conn.state is ConnectionState.ALERTING
+        via = {"via": conn.via} if conn.via is not None else {}
         connections.append(
             {
+                **via,
                 "call": conn.call,
                 "state": str(conn.state),
                 "summary": str(conn.summary),

@@ -50,6 +50,7 @@ class ConnectionView:
     parties: tuple[str, ...]  # every other device in the call
     summary: Summary
     allowed: tuple[str, ...]
+    via: str | None = None  # the mobility user's mobile holding this connection (CALL-15)
 
 
 @attrs.frozen
@@ -120,6 +121,14 @@ def _connection(site: Site, state: SwitchState, call: Call, device: str) -> Conn
 def device_view(site: Site, state: SwitchState, device: str) -> DeviceView:
     runtime = state.device(device)
     conns = tuple(_connection(site, state, call, device) for call, _ in state.connections(device))
+    dev = site.devices.get(device)
+    if dev is not None and dev.mobile is not None:
+        # CALL-15: a mobility user's calls on the mobile are the user's calls; the office
+        # device shows them (and watchers see the user busy) although the mobile holds them.
+        conns += tuple(
+            attrs.evolve(_connection(site, state, call, dev.mobile), via=dev.mobile)
+            for call, _ in state.connections(dev.mobile)
+        )
     summaries = {c.summary for c in conns}
     summary = next((s for s in _PRIORITY if s in summaries), None)
     if summary is None:
@@ -136,12 +145,15 @@ def device_view(site: Site, state: SwitchState, device: str) -> DeviceView:
     )
 
 
-def touched_devices(events: Iterable[ev.Event]) -> set[str]:
-    """Devices whose view may have changed through these events."""
+def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set[str]:
+    """Devices whose view may have changed through these events (with ``site``: also the
+    mobility users whose mobile took part)."""
     out: set[str] = set()
     for event in events:
         if isinstance(event, ev.CallEvent):
             out.update(entry.device for entry in event.local)
         elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
             out.add(event.device)
+    if site is not None:
+        out.update(owner for d in list(out) if (owner := site.owner_of(d)) is not None)
     return out

@@ -48,7 +48,8 @@ class InProcessLink:
         if docs:
             self._on_events(docs)
         site = self.engine.node.site
-        for device in sorted(touched_devices(c.event for c in batch) & site.devices.keys()):
+        touched = touched_devices((c.event for c in batch), site) & site.devices.keys()
+        for device in sorted(touched):
             self._publish_state(device)
 
     def _publish_state(self, device: str) -> None:

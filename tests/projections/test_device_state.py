@@ -313,6 +313,26 @@ def test_callback_call_presents_the_mobility_user(office: Office) -> None:
     assert conn(office, MOBILE, call).peer == "331"
 
 
+def test_mobility_users_office_number_shows_the_call_on_the_mobile(office: Office) -> None:
+    """CALL-15: during a callback the office number 335 is not idle: it shows the call its
+    mobile holds (``via``), so colleagues' busy lamps see Eva busy; and it is touched by the
+    mobile's events so its retained state is republished."""
+    assert view(office, "335").summary is Summary.IDLE
+    call = office.call_of(c.MakeCall(calling="335", called="331"))
+    ringing = view(office, "335")
+    assert ringing.summary is Summary.OUTGOING
+    assert [(x.call, x.via) for x in ringing.connections] == [(call, MOBILE)]
+    outcome = office.node.execute(c.AnswerCall(call=call, device=MOBILE))
+    events = [x.event for x in outcome.events]  # type: ignore[union-attr]
+    assert "335" in touched_devices(events, office.site)
+    assert "335" not in touched_devices(events)
+    office.do(c.AnswerCall(call=call, device="331"))
+    x = conn(office, "335", call)
+    assert (x.summary, x.peer, x.via) == (Summary.TALKING_INTERNAL, "331", MOBILE)
+    office.do(c.ClearConnection(call=call, device="331"))
+    assert view(office, "335").summary is Summary.IDLE
+
+
 def test_callback_call_keeps_its_internal_or_external_kind(office: Office) -> None:
     """CALL-11, CALL-15: the same connection does not switch between internal and external
     when it is answered."""

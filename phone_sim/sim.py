@@ -160,6 +160,8 @@ class Simulator:
     async def act(self, number: str, verb: str, *args: str) -> dict[str, Any]:
         """A person at ``number`` does ``verb`` (see specs/phone-sim.md); raises Refusal."""
         phone = self.phone(number)
+        if verb == "redials":
+            args = tuple((await self.redial_list(number))[:1])
         try:
             requests = plan(phone, verb, list(args), self.summaries)
         except NotPossible as exc:
@@ -178,6 +180,11 @@ class Simulator:
             if req.service == "dial" and phone.active is not None:
                 phone.active.digits = req.fields["digits"]
         return result
+
+    async def redial_list(self, number: str) -> list[str]:
+        """CALL-02: the numbers the user dialled last, newest first (kept by the node)."""
+        result = await self.request("redialList", device=number)
+        return list(result["numbers"])
 
     # -- trunk parties and automatic users ------------------------------------------------------
     def _react(self, changed: set[str]) -> None:

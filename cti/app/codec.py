@@ -56,6 +56,7 @@ def encode_state(state: SwitchState) -> bytes:
                 "calls": list(rt.calls),
                 "dnd": rt.dnd,
                 "forwarding": {k.value: _conv.unstructure(f) for k, f in rt.forwarding.items()},
+                "redial": list(rt.redial),
             }
             for number, rt in state.devices.items()
         },
@@ -78,6 +79,7 @@ def decode_state(data: bytes) -> SwitchState:
                         for k, f in rt["forwarding"].items()
                     }
                 ),
+                tuple(rt.get("redial", ())),  # snapshots written before CALL-02 lack it
             )
             for number, rt in doc["devices"].items()
         }

@@ -179,6 +179,13 @@ class Node:
             raise CstaError("invalidDeviceID", f"unknown device {device!r}")
         return queries.snapshot_device(self.state, device)
 
+    def redial_list(self, user: str) -> list[str]:
+        """CALL-02: the last numbers ``user`` dialled, newest first."""
+        dev = self.site.device(user)
+        if dev is None or self.site.is_external(user):
+            raise CstaError("invalidDeviceID", f"{user!r} is not a user of this site")
+        return list(self.state.device(user).redial)
+
     def snapshot_call(self, call: int) -> list[dict[str, object]]:
         return queries.snapshot_call(self.state, call)
 

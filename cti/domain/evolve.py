@@ -15,6 +15,7 @@ import immutables
 from cti.domain import events as ev
 from cti.domain.state import (
     DEFAULT_DEVICE,
+    REDIAL_SIZE,
     Call,
     DeviceRuntime,
     Forward,
@@ -96,7 +97,9 @@ def _apply_call_event(
         ids = [c for c in rt.calls if c != drop_call and c != cid]
         if member:
             ids.append(cid)
-        devices = _set_device(devices, device, DeviceRuntime(tuple(ids), rt.dnd, rt.forwarding))
+        devices = _set_device(
+            devices, device, DeviceRuntime(tuple(ids), rt.dnd, rt.forwarding, rt.redial)
+        )
     return SwitchState(
         calls=calls,
         devices=devices,
@@ -129,7 +132,19 @@ def _originated(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.Originated)
     call = _existing(state, event)
     base = attrs.evolve(call, called=event.called, pending=None, answered_by=None)
-    return _apply_call_event(state, event, base)
+    return _redial(_apply_call_event(state, event, base), call.calling, event.called)
+
+
+def _redial(state: SwitchState, user: str, number: str) -> SwitchState:
+    """CALL-02: ``number`` goes to the top of the user's redial list, once. The user is the
+    number the call was presented from (a MULAP or mobility user, not the phone behind it);
+    trunk parties keep no list."""
+    if user.startswith("+"):
+        return state
+    runtime = state.device(user)
+    numbers = (number, *(n for n in runtime.redial if n != number))[:REDIAL_SIZE]
+    devices = _set_device(state.devices, user, attrs.evolve(runtime, redial=numbers))
+    return SwitchState(state.calls, devices, state.timers, state.next_call_id, state.seq)
 
 
 def _delivered(state: SwitchState, event: ev.Event) -> SwitchState:
@@ -178,14 +193,16 @@ def _forwarding(state: SwitchState, event: ev.Event) -> SwitchState:
             if event.forwarding_type in rt.forwarding
             else rt.forwarding
         )
-    devices = _set_device(state.devices, event.device, DeviceRuntime(rt.calls, rt.dnd, fwd))
+    devices = _set_device(
+        state.devices, event.device, DeviceRuntime(rt.calls, rt.dnd, fwd, rt.redial)
+    )
     return SwitchState(state.calls, devices, state.timers, state.next_call_id, state.seq)
 
 
 def _dnd(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.DoNotDisturb)
     rt = state.device(event.device)
-    runtime = DeviceRuntime(rt.calls, event.on, rt.forwarding)
+    runtime = DeviceRuntime(rt.calls, event.on, rt.forwarding, rt.redial)
     devices = _set_device(state.devices, event.device, runtime)
     return SwitchState(state.calls, devices, state.timers, state.next_call_id, state.seq)
 

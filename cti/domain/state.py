@@ -74,12 +74,14 @@ class DeviceRuntime:
     calls: tuple[int, ...] = ()  # calls with a non-null connection of this device, oldest first
     dnd: bool = False
     forwarding: immutables.Map[ForwardingType, Forward] = attrs.field(factory=immutables.Map)
+    redial: tuple[str, ...] = ()  # CALL-02: the last numbers this user dialled, newest first
 
     def is_default(self) -> bool:
-        return not self.calls and not self.dnd and not self.forwarding
+        return not self.calls and not self.dnd and not self.forwarding and not self.redial
 
 
 DEFAULT_DEVICE = DeviceRuntime()
+REDIAL_SIZE = 10
 
 TimerKey = tuple[int, str, TimerPurpose]  # (call, device, purpose)
 

@@ -25,6 +25,9 @@ async def execute(engine: Engine, action: cmd.Command | Query) -> dict[str, Any]
             if action.service == "snapshotDevice":
                 assert action.device is not None
                 result: Any = node.snapshot_device(action.device)
+            elif action.service == "redialList":
+                assert action.device is not None
+                result = {"numbers": node.redial_list(action.device)}
             else:
                 assert action.call is not None
                 result = node.snapshot_call(action.call)

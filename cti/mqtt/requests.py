@@ -18,7 +18,7 @@ from cti.domain import commands as cmd
 from cti.mqtt.payloads import camel
 
 MAX_PAYLOAD = 16 * 1024
-QUERIES = ("snapshotDevice", "snapshotCall")
+QUERIES = ("snapshotDevice", "snapshotCall", "redialList")
 CLIENT_SERVICES = {k: v for k, v in cmd.COMMAND_TYPES.items() if v is not cmd.FireTimer}
 REPLY_KEYS = {"reply_to", "replyTo", "correlation"}
 
@@ -131,7 +131,7 @@ def parse_request(service: str, payload: bytes) -> Request:
     if service in QUERIES:
         cls: type = Query
         values = _fields(Query, {**doc, "service": service})
-        if service == "snapshotDevice" and values.get("device") is None:
+        if service in ("snapshotDevice", "redialList") and values.get("device") is None:
             raise BadRequest("invalidParameterValue", "missing field 'device'")
         if service == "snapshotCall" and values.get("call") is None:
             raise BadRequest("invalidParameterValue", "missing field 'call'")

@@ -1,1 +1,1 @@
-"""Read models computed from the log: device connection-state summaries, redial lists."""
+"""Read models computed from the node state: device connection-state summaries."""

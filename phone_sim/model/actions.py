@@ -60,6 +60,14 @@ def calls(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     return [Req("makeCall", {"calling": phone.number, "called": _arg(args, 0, "number")})]
 
 
+def redials(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """The redial key (CALL-02): calls the newest number of the user's list, which the
+    simulator fetches from the node and passes as the argument."""
+    if not args:
+        raise NotPossible("invalidDestination", f"{phone.number} has dialled nothing yet")
+    return [Req("makeCall", {"calling": phone.number, "called": args[0]})]
+
+
 def dials(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     digits = _arg(args, 0, "number")
     lift = [] if phone.off_hook else [Req("offHook", {"device": phone.number}, lifts=True)]
@@ -201,6 +209,7 @@ def presses(phone: Phone, args: list[str], summaries: Mapping[str, str]) -> list
 VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
     "calls": calls,
     "dials": dials,
+    "redials": redials,
     "lifts": lifts,
     "hangs-up": hangs_up,
     "answers": answers,

@@ -15,7 +15,17 @@ import yaml
 from phone_sim.behaviour import Behaviour
 from phone_sim.model.actions import VERBS
 
-CHECKS = ("display", "lamp", "ringer", "speaker", "saw", "talking-to", "calls", "allows")
+CHECKS = (
+    "display",
+    "lamp",
+    "ringer",
+    "speaker",
+    "saw",
+    "talking-to",
+    "calls",
+    "allows",
+    "redial",
+)
 STATUSES = (
     "idle",
     "incoming-internal",
@@ -100,7 +110,7 @@ def parse_step(text: str) -> Step:
         if len(words) < 3:
             raise ScenarioError(f"{text!r}: write 'expect DEVICE STATUS' (or display/lamp/...)")
         device, check, args = words[1], words[2], tuple(words[3:])
-        if check in ("saw", "allows"):
+        if check in ("saw", "allows", "redial"):
             args = tuple(a.strip(",") for a in " ".join(args).replace(",", " ").split())
         if check not in CHECKS and check not in STATUSES:
             raise ScenarioError(

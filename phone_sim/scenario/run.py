@@ -134,6 +134,11 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
 
 
 async def _expect(sim: Simulator, step: Expect, cursors: dict[str, int]) -> None:
+    if step.check == "redial":  # the list lives in the node: ask it (CALL-02)
+        numbers = await sim.redial_list(step.device)
+        if numbers != list(step.args):
+            raise _fail(f"expected redial list {', '.join(step.args)}, found {numbers}")
+        return
     try:
         await sim.until(lambda: observe(sim, step, cursors)[0])
     except TimeoutError:

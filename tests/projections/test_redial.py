@@ -1,35 +1,38 @@
 """Redial lists (CALL-02): the last 10 numbers per presenting user, newest first, no repeats.
 
-The live projection is fed the committed batches through ``Node.subscribe``, exactly as a
-service of the node would be; a second one is rebuilt from the store's log.
+They are part of the node state (``DeviceRuntime.redial``, set where ``originated`` is
+applied), so they survive restarts with the snapshot; a replay of the whole log must give the
+same lists as the live node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cti.app import codec
-from cti.app.node import Committed
+from cti.app.node import replay
 from cti.domain import commands as c
-from cti.projections.redial import REDIAL_SIZE, RedialLists
+from cti.domain.errors import CstaError
+from cti.domain.state import REDIAL_SIZE, SwitchState
 from tests.office import Office
 
 MOBILE = "+491701234567"
 
 
+class Lists:
+    def __init__(self, state: SwitchState) -> None:
+        self.state = state
+
+    def numbers(self, user: str) -> list[str]:
+        return list(self.state.device(user).redial)
+
+
 class Watched(Office):
-    """The office with a live redial projection fed by the node's committed batches."""
+    """The office; ``redial`` reads the live node state."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.redial = RedialLists()
-        self.node.subscribe(self._feed)
-
-    def _feed(self, batch: Sequence[Committed]) -> None:
-        self.redial.apply_all(x.event for x in batch)
+    @property
+    def redial(self) -> Lists:
+        return Lists(self.node.state)
 
     def dial(self, user: str, number: str) -> int:
         """``user`` calls ``number`` and the call is cleared again."""
@@ -37,10 +40,8 @@ class Watched(Office):
         self.do(c.ClearCall(call=call))
         return call
 
-    def rebuilt(self) -> RedialLists:
-        lists = RedialLists()
-        lists.apply_all(codec.decode_event(r.kind, r.data) for r in self.store.iter_from(1))
-        return lists
+    def rebuilt(self) -> Lists:
+        return Lists(replay(self.store, use_snapshot=False))
 
 
 def external(i: int) -> str:
@@ -84,12 +85,20 @@ def test_repeats_do_not_push_older_numbers_out() -> None:
     assert office.redial.numbers("330") == [numbers[0], *numbers[:0:-1]]
 
 
-def test_returned_list_is_a_copy() -> None:
-    """CALL-02: a caller mutating the returned list does not change the projection."""
+def test_returned_list_is_a_copy_and_unknown_users_are_refused() -> None:
+    """CALL-02: a caller mutating the returned list changes nothing; trunk parties and unknown
+    numbers have no list (invalidDeviceID)."""
     office = Watched()
     office.dial("330", "331")
-    office.redial.numbers("330").clear()
-    assert office.redial.numbers("330") == ["331"]
+    office.node.redial_list("330").clear()
+    assert office.node.redial_list("330") == ["331"]
+    for nobody in ("999", "+4930100001"):
+        try:
+            office.node.redial_list(nobody)
+        except CstaError as err:
+            assert err.name == "invalidDeviceID"
+        else:
+            raise AssertionError(f"{nobody} has a redial list")
 
 
 def test_mulap_call_is_listed_for_the_mulap_number() -> None:
@@ -162,7 +171,7 @@ def test_rebuild_from_the_log_equals_the_live_projection() -> None:
     lists = {u: office.redial.numbers(u) for u in users_of(office)}
     assert {u: rebuilt.numbers(u) for u in users_of(office)} == lists
     assert lists["335"] == ["332"] and lists["336"] == ["334", "333"]
-    assert lists[external(3)] == ["337"]
+    assert lists[external(3)] == []  # trunk parties keep no list
     assert lists["330"] == [external(i) for i in (4, 2, 0, 5, 3, 1)]
     assert lists["331"] == [external(i) for i in (5, 3, 1, 6, 4, 2, 0)]
     assert lists["340"] == ["330"]
@@ -185,7 +194,7 @@ def test_random_traffic_live_equals_rebuilt_and_lists_stay_valid(
     commands: list[c.Command],
 ) -> None:
     """CALL-02: whatever happens, lists have at most 10 distinct numbers and the live
-    projection equals the rebuilt one."""
+    lists equal the ones rebuilt from the log."""
     office = Watched()
     for command in commands:
         office.node.execute(command)

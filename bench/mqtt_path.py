@@ -160,6 +160,9 @@ async def end_to_end(tmp: Path) -> list[Row]:
     try:
         raw = statistics.median([await raw_baseline(broker.port) for _ in range(3)])
         aio = await aiomqtt_baseline(broker.port)
+        published = statistics.median(
+            [await outbox_rate(broker.port, tmp / str(i)) for i in range(3)]
+        )
         site = big_site(2_000)
         store = SqliteStore(tmp / "e2e.db")
         node = Node(site, store, SystemClock())
@@ -187,6 +190,13 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ("raw baseline: our client -> mosquitto -> subscriber", raw, "msg/s", None),
         ("raw baseline: aiomqtt, one awaited QoS 1 publish", aio, "msg/s", None),
         (
+            "outbox -> mosquitto, QoS 1, all topics: events/s at a consumer",
+            published,
+            "events/s",
+            ">= 20000",
+        ),
+        ("  as share of the raw baseline", 100 * published / raw, "%", ">= 50"),
+        (
             "two-party calls through MQTT requests (UI in a 2nd process)",
             result["calls_per_s"],
             "calls/s",
@@ -202,3 +212,84 @@ async def end_to_end(tmp: Path) -> list[Row]:
 def run(tmp: Path | None = None) -> list[Row]:
     with tempfile.TemporaryDirectory() as d:
         return asyncio.run(end_to_end(Path(tmp or d)))
+
+
+def _count_events(port: int, node: str, total: int, out: multiprocessing.Queue[float]) -> None:
+    """A high-rate consumer in its own process: the batched node-wide topic, events counted
+    without parsing; reports the monotonic time when the last one arrived."""
+
+    async def main() -> None:
+        done = asyncio.Event()
+        got = 0
+
+        def on_batch(m: p.Message) -> None:
+            nonlocal got
+            got += m.payload.count(b'"seq":')
+            if got >= total:
+                done.set()
+
+        sub = MqttClient("127.0.0.1", port, "bench-batched", on_message=on_batch)
+        await sub.connect()
+        await sub.subscribe([(f"cti/{node}/events", 1)])
+        out.put(-1.0)  # subscribed
+        await asyncio.wait_for(done.wait(), 120)
+        out.put(time.perf_counter())
+        await sub.disconnect()
+
+    asyncio.run(main())
+
+
+def _fill_log(node: Node, calls: int, pairs: int = 500) -> None:
+    """Two-party calls committed straight through the node, one batch per step."""
+    from cti.domain import commands as cmd
+
+    for first in range(0, calls, pairs):
+        span = range(first, min(calls, first + pairs))
+        made = node.execute_batch(
+            [cmd.MakeCall(calling=pair(i % pairs)[0], called=pair(i % pairs)[1]) for i in span]
+        )
+        ids = [o.result["call"] for o in made]  # type: ignore[union-attr]
+        node.execute_batch(
+            [
+                cmd.AnswerCall(call=c, device=pair(i % pairs)[1])
+                for c, i in zip(ids, span, strict=True)
+            ]
+        )
+        node.execute_batch(
+            [
+                cmd.ClearConnection(call=c, device=pair(i % pairs)[0])
+                for c, i in zip(ids, span, strict=True)
+            ]
+        )
+
+
+async def outbox_rate(port: int, tmp: Path, calls: int = 10_000) -> float:
+    """Events/s the outbox publishes QoS 1 into mosquitto — every per-device, per-call and
+    batched topic, as in production — measured until a consumer in a second process has all
+    of them. The log is filled first, so this is the publisher, not the engine."""
+    site = big_site(2_000)
+    store = SqliteStore(tmp / "outbox.db")
+    node = Node(site, store, SystemClock())
+    _fill_log(node, calls)
+    total = node.state.seq
+    ctx = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[float] = ctx.Queue()
+    proc = ctx.Process(target=_count_events, args=(port, site.node, total, out))
+    proc.start()
+    while out.empty():
+        await asyncio.sleep(0.02)
+    out.get()
+    engine = Engine(node)
+    await engine.start()
+    face = MqttFace(engine, SqliteStore(tmp / "outbox.db"), "127.0.0.1", port)
+    started = time.perf_counter()
+    runner = asyncio.create_task(face.run())
+    while out.empty():
+        await asyncio.sleep(0.01)
+    finished = out.get()
+    proc.join(10)
+    await face.stop()
+    runner.cancel()
+    await engine.stop()
+    store.close()
+    return total / (finished - started)

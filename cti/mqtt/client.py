@@ -228,6 +228,15 @@ class MqttClient:
                 pos = 0
                 end = len(buffer)
                 while pos < end:
+                    # PUBACKs are most of what a publisher reads (one per message at tens of
+                    # thousands a second): take them without building a Packet.
+                    if buffer[pos] == 0x40 and pos + 1 < end and 2 <= buffer[pos + 1] <= 4:
+                        nxt = pos + 2 + buffer[pos + 1]
+                        if nxt > end:
+                            break
+                        self._puback((buffer[pos + 2] << 8) | buffer[pos + 3])
+                        pos = nxt
+                        continue
                     parsed = p.split_packet(buffer, pos)
                     if parsed is None:
                         break
@@ -238,14 +247,16 @@ class MqttClient:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
             await self._close(ConnectionError(str(exc) or "connection lost"))
 
+    def _puback(self, pid: int) -> None:
+        on_ack = self._inflight.pop(pid, None)
+        while self._waiting and len(self._inflight) < self._window:
+            self._send_qos1(*self._waiting.popleft())
+        if on_ack is not None:
+            on_ack()
+
     def _dispatch(self, packet: p.Packet) -> None:
         if packet.type is p.PacketType.PUBACK:
-            pid = (packet.body[0] << 8) | packet.body[1]
-            on_ack = self._inflight.pop(pid, None)
-            while self._waiting and len(self._inflight) < self._window:
-                self._send_qos1(*self._waiting.popleft())
-            if on_ack is not None:
-                on_ack()
+            self._puback((packet.body[0] << 8) | packet.body[1])
         elif packet.type is p.PacketType.PUBLISH:
             message = p.decode_publish(packet, version=self.version)
             if message.qos == 1:

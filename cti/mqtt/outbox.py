@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
-from functools import partial
 
 import structlog
 
@@ -42,7 +41,7 @@ class Outbox:
         self._live: deque[Committed] = deque()
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
-        self._tracking: deque[list[int]] = deque()  # [seq, messages not yet acked]
+        self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
         node.subscribe(self._on_commit)
 
     def _on_commit(self, batch: Sequence[Committed]) -> None:
@@ -93,29 +92,30 @@ class Outbox:
         ]
 
     def _publish(self, client: MqttClient, batch: list[Committed]) -> None:
+        """Every message of the batch; only the last one asks for its acknowledgement: a
+        broker acknowledges QoS 1 messages of a connection in the order it received them
+        (MQTT 5 §4.6), so that ack covers the whole batch and everything before it."""
         docs: list[dict[str, object]] = []
         for item in batch:
-            messages = self._event_messages(item, docs)
-            entry = [item.seq, len(messages)]
-            self._tracking.append(entry)
-            for topic, body in messages:
-                client.publish(topic, body, on_ack=partial(self._ack, entry))
+            for topic, body in self._event_messages(item, docs):
+                client.publish(topic, body)
         # Device states are coalesced per batch and reflect the node state right now.
         touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
-        last = self._tracking[-1]
-        last[1] += len(touched) + bool(docs)
+        last = [(self.topics.device_state(d), self._state(d), True) for d in sorted(touched)]
         if docs:
-            client.publish(
-                self.topics.events, payloads.dumps(docs), on_ack=partial(self._ack, last)
-            )
-        for device in sorted(touched):
-            client.publish(
-                self.topics.device_state(device),
-                self._state(device),
-                retain=True,
-                on_ack=partial(self._ack, last),
-            )
-        self._advance()
+            last.insert(0, (self.topics.events, payloads.dumps(docs), False))
+        seq = batch[-1].seq
+        if not last:  # only internal (timer) events: nothing to send, nothing to wait for
+            if self._tracking:
+                self._tracking[-1] = seq  # the pending batch's ack covers this one too
+            else:
+                self.acked = seq
+            return
+        *rest, (topic, body, retain) = last
+        for t, b, r in rest:
+            client.publish(t, b, retain=r)
+        self._tracking.append(seq)
+        client.publish(topic, body, retain=retain, on_ack=self._ack)
 
     def _event_messages(
         self, item: Committed, docs: list[dict[str, object]]
@@ -150,14 +150,11 @@ class Outbox:
         for device in sorted(self.site.devices):
             client.publish(self.topics.device_state(device), self._state(device), retain=True)
 
-    def _ack(self, entry: list[int]) -> None:
-        entry[1] -= 1
-        self._advance()
+    def _ack(self) -> None:
+        """The last message of the oldest unacknowledged batch has been acknowledged."""
+        if self._tracking:
+            self.acked = self._tracking.popleft()
         self._progress.set()
-
-    def _advance(self) -> None:
-        while self._tracking and self._tracking[0][1] <= 0:
-            self.acked = self._tracking.popleft()[0]
 
     def save_position(self) -> None:
         if self.acked != self._saved:

@@ -7,12 +7,13 @@ Field names are camelCase, event names are the ECMA-269 ones; every event payloa
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+import attrs
 import orjson
 
-from cti.app import codec
 from cti.app.node import Committed
 from cti.domain import events as ev
 from cti.domain.site import Site
@@ -39,15 +40,29 @@ def dumps(doc: Any) -> bytes:
     return orjson.dumps(doc)
 
 
+# (attribute, camelCase key) of every event class, ``local`` excluded.
+_FIELDS = {
+    cls: tuple((f.name, camel(f.name)) for f in attrs.fields(cls) if f.name != "local")
+    for cls in ev.EVENT_TYPES.values()
+}
+
+
 def event_doc(item: Committed) -> dict[str, Any]:
-    """The event as every consumer sees it; ``connections`` is the call after the event."""
-    raw = codec.event_to_dict(item.event)
-    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": raw.pop("event")}
-    local = raw.pop("local", None)
-    for key, value in raw.items():
-        doc[camel(key)] = value
-    if local is not None:
-        doc["connections"] = [{"device": d, "state": s} for d, s in local]
+    """The event as every consumer sees it; ``connections`` is the call after the event.
+
+    Built field by field (not through the generic converter): it runs for every published
+    event and is the largest cost of the outbox."""
+    event = item.event
+    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": event.KIND}
+    for name, key in _FIELDS[type(event)]:
+        value = getattr(event, name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = list(value)
+        doc[key] = value
+    if isinstance(event, ev.CallEvent):
+        doc["connections"] = [{"device": x.device, "state": x.state.value} for x in event.local]
     return doc
 
 

@@ -1,0 +1,57 @@
+"""Event documents are built field by field for speed; they must equal the generic
+converter's rendering (the store's JSON, camelCased) for every kind of event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from cti.app import codec
+from cti.app.node import Committed
+from cti.domain import commands as c
+from cti.domain.values import ForwardingType
+from cti.mqtt.payloads import camel, event_doc, iso
+from tests.office import Office
+
+
+def reference(item: Committed) -> dict[str, Any]:
+    raw = codec.event_to_dict(item.event)
+    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": raw.pop("event")}
+    local = raw.pop("local", None)
+    doc.update({camel(k): v for k, v in raw.items()})
+    if local is not None:
+        doc["connections"] = [{"device": d, "state": s} for d, s in local]
+    return doc
+
+
+def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
+    office = Office()
+    seen: list[Committed] = []
+    office.node.subscribe(seen.extend)
+    held = office.talking("330", "331")
+    consult = office.call_of(c.ConsultationCall(call=held, device="330", consulted="332"))
+    office.do(c.AnswerCall(call=consult, device="332"))
+    office.do(c.ConferenceCall(device="330"))
+    office.do(c.ClearConnection(call=held, device="332"))
+    office.do(c.ClearCall(call=held))
+    office.do(
+        c.SetForwarding(
+            device="331", forwarding_type=ForwardingType.NO_ANSWER, on=True, destination="332"
+        )
+    )
+    office.do(c.SetDoNotDisturb(device="333", on=True))
+    ringing = office.call_of(c.MakeCall(calling="330", called="331"))
+    office.do(c.DeflectCall(call=ringing, device="331", to="+4930123456"))
+    office.do(c.ClearCall(call=ringing))
+    office.call_of(c.MakeCall(calling="330", called="333"))  # DND: failed
+    a = office.talking("336", "337")
+    b = office.call_of(c.ConsultationCall(call=a, device="336", consulted="338"))
+    office.do(c.AnswerCall(call=b, device="338"))
+    office.do(c.TransferCall(device="336"))
+    kinds = {x.event.KIND for x in seen}
+    assert {"transferred", "conferenced", "diverted", "failed", "forwarding"} <= kinds, kinds
+    for item in seen:
+        doc = event_doc(item)
+        assert doc == reference(item), item.event
+        assert orjson.loads(orjson.dumps(doc)) == reference(item)

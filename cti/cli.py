@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=1883,
         help="port for the embedded broker; a free one is used if taken",
     )
+    serve.add_argument(
+        "--csta-port",
+        type=int,
+        default=None,
+        help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it",
+    )
+    from cti.tools.csta import add_parser as add_csta_parser
+
+    add_csta_parser(sub)
     request = sub.add_parser(
         "request", help="send one request to a running node over MQTT and print the reply"
     )
@@ -90,7 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cti.tools.serve import serve
 
         return asyncio.run(
-            serve(args.site, args.data_dir, args.mqtt_url, args.broker, args.broker_port)
+            serve(
+                args.site,
+                args.data_dir,
+                args.mqtt_url,
+                args.broker,
+                args.broker_port,
+                args.csta_port,
+            )
         )
     if args.command == "request":
         import asyncio
@@ -98,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cti.tools.request import request
 
         return asyncio.run(request(args.mqtt_url, args.node, args.service, args.fields))
+    if args.command == "csta":
+        from cti.tools.csta import run_csta
+
+        return run_csta(args)
     if args.command == "replay":
         from cti.tools.replay import run_replay
 

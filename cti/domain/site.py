@@ -56,6 +56,22 @@ class SiteError(ValueError):
     """The site configuration is inconsistent; the message names the offending entry."""
 
 
+CSTA_FRAMINGS = ("siemens", "length2")
+
+
+@attrs.frozen
+class CstaSettings:
+    """The ``[csta]`` section: where the CSTA link listens and the one account it accepts.
+
+    Configuration of an adapter, not of the switch: services never read it."""
+
+    user: str = "cti"
+    password: str = "cti"
+    host: str = "127.0.0.1"  # loopback unless the site says otherwise
+    port: int = 8800
+    framing: str = "siemens"
+
+
 @attrs.frozen
 class Site:
     node: str
@@ -64,6 +80,7 @@ class Site:
     pickup_groups: tuple[tuple[str, ...], ...] = ()
     voicemail: str | None = None
     trunk: str = "trunk1"
+    csta: CstaSettings = attrs.field(factory=CstaSettings)
     plan: NumberPlan = attrs.field(init=False, eq=False, repr=False)
     _mulap_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _mobile_owner: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
@@ -219,6 +236,7 @@ class Site:
                 pickup_groups=tuple(tuple(_number(m, "pickup_groups") for m in g) for g in groups),
                 voicemail=voicemail,
                 trunk=_text(raw, "trunk", "the site file", "trunk1"),
+                csta=_csta(raw.get("csta")),
             )
         except SiteError:
             raise
@@ -250,8 +268,10 @@ _TOP_KEYS = frozenset(
         "devices",
         "mulap",
         "conference_bridges",
+        "csta",
     }
 )
+_CSTA_KEYS = frozenset({"user", "password", "host", "port", "framing"})
 _DEVICE_KEYS = frozenset({"number", "name", "kind", "attendant", "mobile", "dial_method"})
 _MULAP_KEYS = frozenset({"number", "name", "members", "assigned_phone"})
 _BRIDGE_KEYS = frozenset({"number", "name"})
@@ -344,3 +364,28 @@ def _location(loc: Any) -> Location:
         attribute = exc.args[1].name if len(exc.args) > 1 else "a field"
         value = exc.args[3] if len(exc.args) > 3 else ""
         raise SiteError(f"[location]: {attribute} must be digits, not {value!r}") from None
+
+
+def _csta(section: Any) -> CstaSettings:
+    if section is None:
+        return CstaSettings()
+    if not isinstance(section, Mapping):
+        raise SiteError("csta must be a table ([csta])")
+    _keys(section, _CSTA_KEYS, "[csta]")
+    default = CstaSettings()
+    port = section.get("port", default.port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise SiteError(f"[csta]: port must be a whole number 0..65535, not {port!r}")
+    framing = _text(section, "framing", "[csta]", default.framing)
+    if framing not in CSTA_FRAMINGS:
+        raise SiteError(f"[csta]: unknown framing {framing!r} (one of {', '.join(CSTA_FRAMINGS)})")
+    settings = CstaSettings(
+        user=_text(section, "user", "[csta]", default.user),
+        password=_text(section, "password", "[csta]", default.password),
+        host=_text(section, "host", "[csta]", default.host),
+        port=port,
+        framing=framing,
+    )
+    if not settings.user or not settings.password:
+        raise SiteError("[csta]: user and password must not be empty")
+    return settings

@@ -1,4 +1,5 @@
-"""`cti serve`: the engine with its SQLite log, the MQTT face and (optionally) its own broker."""
+"""`cti serve`: the engine with its SQLite log, the MQTT face, the CSTA link (specs/csta.md)
+and (optionally) its own broker."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
+from cti.csta.server import CstaServer
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.payloads import iso
 from cti.mqtt.service import MqttFace
@@ -30,7 +32,12 @@ def parse_mqtt_url(url: str) -> tuple[str, int]:
 
 
 async def serve(
-    site_path: Path | None, data_dir: Path, mqtt_url: str, broker_mode: str, broker_port: int
+    site_path: Path | None,
+    data_dir: Path,
+    mqtt_url: str,
+    broker_mode: str,
+    broker_port: int,
+    csta_port: int | None = None,
 ) -> int:
     console = Console(stderr=True, highlight=False)
     site = load_site(site_path)
@@ -57,12 +64,35 @@ async def serve(
     except TimeoutError:
         console.print(f"[yellow]broker {host}:{port} not reachable yet; retrying[/]")
     where = f"mqtt://{host}:{port}"
+    csta: CstaServer | None = None
+    csta_line = "  CSTA link    disabled (--csta-port 0)\n"
+    if csta_port != 0:
+        csta = CstaServer(engine, site.csta)
+        try:
+            await csta.start(csta_port)
+        except OSError as exc:
+            if csta_port is not None:  # asked for on the command line: a hard error
+                console.print(f"[red]CSTA link: cannot listen on {site.csta.host}: {exc}[/]")
+                await _shutdown(face, runner, engine, store, reader, broker)
+                return 1
+            # The site's default port is taken (say, a second node on this host): MQTT still
+            # serves, the banner says why CSTA does not.
+            csta = None
+            csta_line = f"  CSTA link    NOT started: {exc} (use --csta-port)\n"
+        if csta is not None:
+            csta_host, csta_bound = csta.address
+            csta_line = (
+                f"  CSTA link    {csta_host}:{csta_bound} (ECMA-285 BER, {site.csta.framing} "
+                f"framing, user {site.csta.user}; see specs/csta.md)\n"
+            )
     console.print(
         f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
         f"log {path} at seq {node.state.seq}\n"
         f"  MQTT broker  {where}"
         + (f" (embedded {broker.kind}, MQTT {'5' if version == 5 else '3.1.1'})" if broker else "")
-        + f"\n  watch        mosquitto_sub -h {host} -p {port} -v -t 'cti/#'\n"
+        + "\n"
+        + csta_line
+        + f"  watch        mosquitto_sub -h {host} -p {port} -v -t 'cti/#'\n"
         f"  requests     cti/{site.node}/requests/<service>  (see specs/mqtt.md)\n"
         f"  place a call cti request --mqtt-url {where} makeCall calling=330 called=331\n"
         "Ctrl-C stops."
@@ -73,6 +103,21 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     console.print("stopping ...")
+    if csta is not None:
+        await csta.stop()
+    await _shutdown(face, runner, engine, store, reader, broker)
+    console.print(f"stopped at seq {node.state.seq}")
+    return 0
+
+
+async def _shutdown(
+    face: MqttFace,
+    runner: asyncio.Task[None],
+    engine: Engine,
+    store: SqliteStore,
+    reader: SqliteStore,
+    broker: EmbeddedBroker | None,
+) -> None:
     await face.stop()
     runner.cancel()
     await asyncio.gather(runner, return_exceptions=True)
@@ -81,5 +126,3 @@ async def serve(
     reader.close()
     if broker is not None:
         await broker.stop()
-    console.print(f"stopped at seq {node.state.seq}")
-    return 0

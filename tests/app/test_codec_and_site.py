@@ -407,7 +407,7 @@ def test_load_example_site() -> None:
         # unknown keys anywhere
         (
             {"voicemial": "351"},
-            "the site file: unknown key 'voicemial' (allowed: conference_bridges, devices,"
+            "the site file: unknown key 'voicemial' (allowed: conference_bridges, csta, devices,"
             " location, mulap, node, pickup_groups, trunk, voicemail)",
         ),
         (

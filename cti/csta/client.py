@@ -1,0 +1,250 @@
+"""An asyncio CSTA application: associate, invoke services, monitor devices, read reports.
+
+Used by ``cti csta`` and the tests; it speaks exactly what :mod:`cti.csta.server` expects
+(ACSE password authentication as in :func:`cti.csta.codec.aarq`) and answers the switch's
+systemStatus invoke itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import structlog
+
+from cti.csta import codec
+from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
+from cti.csta.errors import CodecError, FramingError
+from cti.csta.framing import FrameDecoder, Style, encode_frame
+from cti.csta.ids import device_id
+
+log = structlog.get_logger(__name__)
+
+
+class CstaClientError(Exception):
+    """Base of what the client raises."""
+
+
+class CstaRefused(CstaClientError):
+    """The service was refused: returnError universalFailure ``(branch, value)``."""
+
+    def __init__(self, branch: str, value: Any) -> None:
+        super().__init__(f"{branch}/{value}")
+        self.branch, self.value = branch, value
+
+
+class CstaRejected(CstaClientError):
+    """The switch rejected the invoke (X.880 Reject ``problem``)."""
+
+    def __init__(self, problem: tuple[str, Any]) -> None:
+        super().__init__(f"rejected: {problem[0]}/{problem[1]}")
+        self.problem = problem
+
+
+class AssociationRefused(CstaClientError):
+    def __init__(self, diagnostic: Any) -> None:
+        super().__init__(f"association refused: {diagnostic}")
+        self.diagnostic = diagnostic
+
+
+class LinkClosed(CstaClientError):
+    """The connection ended (ABRT, EOF, release)."""
+
+
+@attrs.frozen
+class EventReport:
+    xref: bytes
+    category: str
+    name: str
+    value: dict[str, Any]
+    received: float  # time.time() at arrival
+
+
+class CstaClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str = "cti",
+        password: str = "cti",
+        framing: Style = "siemens",
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.user, self.password = user, password
+        self.framing: Style = framing
+        self.timeout = timeout
+        self.events: asyncio.Queue[EventReport] = asyncio.Queue()
+        self.system_status = asyncio.Event()  # the switch's systemStatus arrived
+        self.closed = asyncio.Event()
+        self.abort: dict[str, Any] | None = None  # the ABRT that ended the link, if any
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._decoder = FrameDecoder(framing)
+        self._frames: list[bytes] = []
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._released: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> CstaClient:
+        await self.associate()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        with contextlib.suppress(CstaClientError, OSError, TimeoutError):
+            await self.release()
+        await self.close()
+
+    # -- association ----------------------------------------------------------------------
+    async def associate(self) -> None:
+        self._reader, self._writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.timeout
+        )
+        self.send(codec.encode_acse(codec.aarq(self.user, self.password)))
+        frame = await asyncio.wait_for(self._next_frame(), self.timeout)
+        kind, body = codec.decode_acse(frame)
+        if kind != "aare":
+            raise AssociationRefused(f"{kind} instead of aare")
+        if body.get("result") != 0:
+            await self.close()
+            raise AssociationRefused(body.get("result-source-diagnostic"))
+        self._task = asyncio.create_task(self._read_loop(), name="csta-client")
+
+    async def release(self) -> None:
+        """RLRQ, wait for RLRE, close."""
+        if self.closed.is_set():
+            return
+        self._released = asyncio.get_running_loop().create_future()
+        self.send(codec.encode_acse(("rlrq", {"reason": 0})))
+        await asyncio.wait_for(asyncio.shield(self._released), self.timeout)
+        await self.close()
+
+    async def close(self) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._closed()
+
+    # -- services ---------------------------------------------------------------------------
+    async def invoke(self, operation: str, argument: Any) -> Any:
+        """The operation's result; raises CstaRefused / CstaRejected / LinkClosed."""
+        if self.closed.is_set():
+            raise LinkClosed("link closed")
+        invoke_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[invoke_id] = future
+        try:
+            self.send(codec.encode_rose(Invoke(invoke_id, operation, argument)))
+            return await asyncio.wait_for(future, self.timeout)
+        finally:
+            self._pending.pop(invoke_id, None)
+
+    async def monitor_start(self, device: str, monitor_filter: Any = None) -> bytes:
+        argument: dict[str, Any] = {"monitorObject": ("deviceObject", device_id(device))}
+        if monitor_filter is not None:
+            argument["requestedMonitorFilter"] = monitor_filter
+        result = await self.invoke("monitorStart", argument)
+        xref: bytes = result["crossRefIdentifier"]
+        return xref
+
+    async def monitor_stop(self, xref: bytes) -> None:
+        await self.invoke("monitorStop", {"crossRefIdentifier": xref})
+
+    async def next_event(self, timeout: float | None = None) -> EventReport:
+        return await asyncio.wait_for(self.events.get(), timeout or self.timeout)
+
+    async def reports(self) -> AsyncIterator[EventReport]:
+        """Event reports until the link closes."""
+        while not (self.closed.is_set() and self.events.empty()):
+            getter = asyncio.ensure_future(self.events.get())
+            closer = asyncio.ensure_future(self.closed.wait())
+            await asyncio.wait([getter, closer], return_when=asyncio.FIRST_COMPLETED)
+            closer.cancel()
+            if getter.done():
+                yield getter.result()
+            else:
+                getter.cancel()
+
+    # -- the wire ---------------------------------------------------------------------------
+    def send(self, payload: bytes) -> None:
+        if self._writer is None or self._writer.is_closing():
+            raise LinkClosed("not connected")
+        self._writer.write(encode_frame(payload, self.framing))
+
+    async def _next_frame(self) -> bytes:
+        assert self._reader is not None
+        while not self._frames:
+            data = await self._reader.read(65536)
+            if not data:
+                raise LinkClosed("connection closed by the switch")
+            self._frames += self._decoder.feed(data)
+        return self._frames.pop(0)
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                self._dispatch(await self._next_frame())
+        except (LinkClosed, FramingError, OSError, CodecError) as exc:
+            log.debug("csta_client.closed", reason=str(exc))
+        finally:
+            self._closed()
+
+    def _dispatch(self, frame: bytes) -> None:
+        if codec.classify(frame) == "acse":
+            kind, body = codec.decode_acse(frame)
+            if kind == "rlre" and self._released is not None and not self._released.done():
+                self._released.set_result(None)
+            elif kind == "abrt":
+                self.abort = body
+                raise LinkClosed(f"aborted: {body}")
+            return
+        try:
+            pdu = codec.decode_rose(frame)
+        except CodecError as exc:
+            self.send(codec.encode_rose(Reject(exc.invoke_id, exc.problem)))
+            return
+        if isinstance(pdu, Invoke):
+            self._on_invoke(pdu)
+            return
+        future = self._pending.get(pdu.invoke_id) if pdu.invoke_id is not None else None
+        if future is None or future.done():
+            return
+        if isinstance(pdu, ReturnResult):
+            future.set_result(pdu.result)
+        elif isinstance(pdu, ReturnError):
+            branch, value = pdu.parameter
+            future.set_exception(CstaRefused(branch, value))
+        else:
+            future.set_exception(CstaRejected(pdu.problem))
+
+    def _on_invoke(self, pdu: Invoke) -> None:
+        if pdu.opcode == "cSTAEventReport":
+            category, (name, value) = pdu.argument["eventSpecificInfo"]
+            xref = pdu.argument["crossRefIdentifier"]
+            self.events.put_nowait(EventReport(xref, category, name, value, time.time()))
+        elif pdu.opcode == "systemStatus":
+            self.send(
+                codec.encode_rose(ReturnResult(pdu.invoke_id, "systemStatus", ("noData", None)))
+            )
+            self.system_status.set()
+        else:
+            self.send(codec.encode_rose(Reject(pdu.invoke_id, ("invoke", "unrecognizedOperation"))))
+
+    def _closed(self) -> None:
+        self.closed.set()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(LinkClosed("link closed"))
+        if self._released is not None and not self._released.done():
+            self._released.set_result(None)  # a close after RLRQ is a release too

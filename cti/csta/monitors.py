@@ -1,0 +1,83 @@
+"""Device monitors of one association: crossRefIdentifier -> (device, suppressed events).
+
+MonitorFilter semantics (ECMA-269 12.2.x): a set bit *suppresses* that event class, the empty
+filter means every event. Cross-reference ids are 4-byte octet strings, unique per server so a
+trace of several links never shows the same id for two monitors.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import attrs
+
+from cti.csta.codec import bit_names
+from cti.csta.refusals import ServiceRefused
+
+# MonitorFilter fields that name events we can emit, with their BIT STRING type.
+FILTER_FIELDS = (
+    ("callControl", "CallControlEvents"),
+    ("logicalDeviceFeature", "LogicalDeviceFeatureEvents"),
+)
+_next_xref = itertools.count(1)
+
+
+@attrs.frozen
+class Monitor:
+    xref: bytes
+    device: str
+    suppressed: frozenset[str]  # event names (ECMA-269) this monitor does not want
+
+    def wants(self, event: str) -> bool:
+        return event not in self.suppressed
+
+
+def suppressed_events(monitor_filter: dict[str, Any] | None) -> frozenset[str]:
+    if not monitor_filter:
+        return frozenset()
+    names: set[str] = set()
+    for field, type_name in FILTER_FIELDS:
+        value = monitor_filter.get(field)
+        if value is not None:
+            names |= bit_names(value, type_name)
+    return frozenset(names)
+
+
+class Monitors:
+    """The monitors of one association (at most ``limit``)."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = limit
+        self._by_xref: dict[bytes, Monitor] = {}
+        self._by_device: dict[str, list[Monitor]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_xref)
+
+    def start(self, device: str, monitor_filter: dict[str, Any] | None) -> Monitor:
+        if len(self._by_xref) >= self.limit:
+            raise ServiceRefused(
+                "subscribedResourceAvailability",
+                "objectMonitorLimitExceeded",
+                f"at most {self.limit} monitors per association",
+            )
+        xref = (next(_next_xref) % 2**32).to_bytes(4, "big")
+        monitor = Monitor(xref, device, suppressed_events(monitor_filter))
+        self._by_xref[xref] = monitor
+        self._by_device.setdefault(device, []).append(monitor)
+        return monitor
+
+    def stop(self, xref: bytes) -> Monitor:
+        monitor = self._by_xref.pop(xref, None)
+        if monitor is None:
+            raise ServiceRefused("operation", "invalidMonitorCrossRefID", f"no monitor {xref!r}")
+        remaining = [m for m in self._by_device[monitor.device] if m.xref != xref]
+        if remaining:
+            self._by_device[monitor.device] = remaining
+        else:
+            del self._by_device[monitor.device]
+        return monitor
+
+    def on(self, device: str) -> list[Monitor]:
+        return self._by_device.get(device, [])

@@ -1,0 +1,203 @@
+"""Our events -> CSTAEventReport arguments (opcode 21), one per interested monitor.
+
+A call event goes to the monitors of every device in its ``local`` list (each party before
+and after the event, as the MQTT face publishes it), with that device's state as
+localConnectionInfo; forwarding and doNotDisturb go to the monitors of their device.
+``networkReached`` has no type in the codec subset (specs/csta-codec.md), so it is not
+reported: the ``delivered`` at the external party follows it at once. Timer events are internal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cti.csta.ids import connection, device_id, subject
+from cti.csta.monitors import Monitors
+from cti.domain import events as ev
+from cti.domain.values import ConnectionState
+
+Fields = dict[str, Any]
+LOGICAL = {"doNotDisturb", "forwarding"}
+SKIPPED = frozenset({ev.NetworkReached.KIND, *ev.INTERNAL_KINDS})
+
+
+def _redirection(number: str | None) -> tuple[str, Any]:
+    return ("numberdialed", device_id(number)) if number else ("notRequired", None)
+
+
+def _parties(calling: str, called: str) -> Fields:
+    return {"callingDevice": subject(calling), "calledDevice": subject(called)}
+
+
+def _service_initiated(e: ev.ServiceInitiated) -> Fields:
+    out: Fields = {
+        "initiatedConnection": connection(e.call, e.device),
+        "initiatingDevice": subject(e.device),
+    }
+    if e.called:
+        out["calledDevice"] = subject(e.called)
+    return out
+
+
+def _originated(e: ev.Originated) -> Fields:
+    return {"originatedConnection": connection(e.call, e.calling), **_parties(e.calling, e.called)}
+
+
+def _delivered(e: ev.Delivered) -> Fields:
+    return {
+        "connection": connection(e.call, e.alerting),
+        "alertingDevice": subject(e.alerting),
+        **_parties(e.calling, e.called),
+        "lastRedirectionDevice": _redirection(e.redirecting),
+    }
+
+
+def _established(e: ev.Established) -> Fields:
+    return {
+        "establishedConnection": connection(e.call, e.answering),
+        "answeringDevice": subject(e.answering),
+        **_parties(e.calling, e.called),
+        "lastRedirectionDevice": _redirection(e.redirecting),
+    }
+
+
+def _held(e: ev.Held) -> Fields:
+    return {"heldConnection": connection(e.call, e.device), "holdingDevice": subject(e.device)}
+
+
+def _retrieved(e: ev.Retrieved) -> Fields:
+    return {
+        "retrievedConnection": connection(e.call, e.device),
+        "retrievingDevice": subject(e.device),
+    }
+
+
+def _connection_cleared(e: ev.ConnectionCleared) -> Fields:
+    return {
+        "droppedConnection": connection(e.call, e.device),
+        "releasingDevice": subject(e.device),
+    }
+
+
+def _call_cleared(e: ev.CallCleared) -> Fields:
+    return {"clearedCall": connection(e.call)}
+
+
+def _failed(e: ev.Failed) -> Fields:
+    return {
+        "failedConnection": connection(e.call, e.failing),
+        "failingDevice": subject(e.failing),
+        **_parties(e.calling, e.called),
+        "lastRedirectionDevice": ("notRequired", None),
+    }
+
+
+def _diverted(e: ev.Diverted) -> Fields:
+    return {
+        "connection": connection(e.call, e.diverting),
+        "divertingDevice": subject(e.diverting),
+        "newDestination": subject(e.new_destination),
+        "lastRedirectionDevice": _redirection(e.diverting),
+    }
+
+
+def _connection_list(e: ev.Transferred | ev.Conferenced, moved: tuple[str, ...]) -> list[Fields]:
+    """The resulting connections; devices that came over from the secondary call name it."""
+    out = []
+    for entry in e.local:
+        if entry.state is ConnectionState.NULL:
+            continue
+        item: Fields = {"newConnection": connection(e.call, entry.device)}
+        if entry.device in moved and e.secondary_call is not None:
+            item["oldConnection"] = connection(e.secondary_call, entry.device)
+        item["endpoint"] = ("deviceID", device_id(entry.device))
+        out.append(item)
+    return out
+
+
+def _transferred(e: ev.Transferred) -> Fields:
+    out: Fields = {"primaryOldCall": connection(e.call, e.transferring)}
+    if e.secondary_call is not None:
+        out["secondaryOldCall"] = connection(e.secondary_call, e.transferring)
+    out["transferringDevice"] = subject(e.transferring)
+    out["transferredToDevice"] = subject(e.transferred_to)
+    out["transferredConnections"] = _connection_list(e, e.moved)
+    return out
+
+
+def _conferenced(e: ev.Conferenced) -> Fields:
+    added = e.added[0] if e.added else e.conferencing
+    return {
+        "primaryOldCall": connection(e.call, e.conferencing),
+        "secondaryOldCall": connection(e.secondary_call, e.conferencing),
+        "conferencingDevice": subject(e.conferencing),
+        "addedParty": subject(added),
+        "conferenceConnections": _connection_list(e, e.added),
+    }
+
+
+def _do_not_disturb(e: ev.DoNotDisturb) -> Fields:
+    return {"device": subject(e.device), "doNotDisturbOn": e.on}
+
+
+def _forwarding(e: ev.Forwarding) -> Fields:
+    out: Fields = {
+        "device": subject(e.device),
+        "forwardingType": str(e.forwarding_type),
+        "forwardStatus": e.on,
+    }
+    if e.destination:
+        out["forwardTo"] = device_id(e.destination)
+    if e.ring_time:
+        out["ringDuration"] = e.ring_time
+    return out
+
+
+_RENDER: dict[type[ev.Event], Callable[[Any], Fields]] = {
+    ev.ServiceInitiated: _service_initiated,
+    ev.Originated: _originated,
+    ev.Delivered: _delivered,
+    ev.Established: _established,
+    ev.Held: _held,
+    ev.Retrieved: _retrieved,
+    ev.ConnectionCleared: _connection_cleared,
+    ev.CallCleared: _call_cleared,
+    ev.Failed: _failed,
+    ev.Diverted: _diverted,
+    ev.Transferred: _transferred,
+    ev.Conferenced: _conferenced,
+    ev.DoNotDisturb: _do_not_disturb,
+    ev.Forwarding: _forwarding,
+}
+# Events whose CSTA type has no localConnectionInfo field.
+_NO_LOCAL_INFO = {"callCleared"}
+
+
+def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
+    """CSTAEventReportArgument values for ``event`` at the monitors of one association."""
+    render = _RENDER.get(type(event))
+    if render is None or event.KIND in SKIPPED:
+        return
+    name = event.KIND
+    if isinstance(event, ev.CallEvent):
+        body: Fields | None = None
+        for entry in event.local:
+            targets = [m for m in monitors.on(entry.device) if m.wants(name)]
+            if not targets:
+                continue
+            body = body or {**render(event), "cause": str(event.cause)}
+            value = dict(body)
+            if name not in _NO_LOCAL_INFO:
+                value["localConnectionInfo"] = str(entry.state)
+            for monitor in targets:
+                yield _report(monitor.xref, name, value)
+    elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):
+        for monitor in monitors.on(event.device):
+            if monitor.wants(name):
+                yield _report(monitor.xref, name, render(event))
+
+
+def _report(xref: bytes, name: str, value: Fields) -> Fields:
+    category = "logicalDeviceFeatureEvents" if name in LOGICAL else "callControlEvents"
+    return {"crossRefIdentifier": xref, "eventSpecificInfo": (category, (name, value))}

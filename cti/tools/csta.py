@@ -1,0 +1,182 @@
+"""`cti csta`: a small CSTA application for integrators (specs/csta.md).
+
+``cti csta monitor HOST:PORT DEVICE…`` associates, starts a monitor per device and prints one
+line per event report until Ctrl-C, then releases the association.
+``cti csta call HOST:PORT FROM TO`` places a makeCall and prints the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the codec (pyasn1) loads only when a csta command runs, not for `cti -h`
+    from cti.csta.client import CstaClient, EventReport
+    from cti.csta.framing import Style
+
+# Event fields worth a column, in this order, and how they are labelled.
+KEY_FIELDS = (
+    ("callingDevice", "calling"),
+    ("calledDevice", "called"),
+    ("alertingDevice", "alerting"),
+    ("answeringDevice", "answering"),
+    ("initiatingDevice", "initiating"),
+    ("holdingDevice", "holding"),
+    ("retrievingDevice", "retrieving"),
+    ("releasingDevice", "releasing"),
+    ("failingDevice", "failing"),
+    ("divertingDevice", "diverting"),
+    ("newDestination", "to"),
+    ("transferringDevice", "transferring"),
+    ("transferredToDevice", "transferredTo"),
+    ("conferencingDevice", "conferencing"),
+    ("addedParty", "added"),
+    ("doNotDisturbOn", "dnd"),
+    ("forwardingType", "type"),
+    ("forwardStatus", "on"),
+    ("forwardTo", "to"),
+    ("localConnectionInfo", "state"),
+)
+CONNECTION_FIELDS = (
+    "connection",
+    "establishedConnection",
+    "originatedConnection",
+    "initiatedConnection",
+    "heldConnection",
+    "retrievedConnection",
+    "droppedConnection",
+    "failedConnection",
+    "clearedCall",
+    "primaryOldCall",
+)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    csta = sub.add_parser("csta", help="talk to a CSTA link (ECMA-285 over TCP) as an application")
+    actions = csta.add_subparsers(dest="csta_command", required=True)
+    monitor = actions.add_parser("monitor", help="monitor devices and print their event reports")
+    monitor.add_argument("address", help="HOST:PORT of the CSTA link")
+    monitor.add_argument("devices", nargs="+", help="device numbers to monitor")
+    call = actions.add_parser("call", help="place a call (makeCall) and print the result")
+    call.add_argument("address", help="HOST:PORT of the CSTA link")
+    call.add_argument("calling", help="the calling device, e.g. 330")
+    call.add_argument("called", help="the number to call, e.g. 331 or +4930123456")
+    for p in (monitor, call):
+        p.add_argument("--log-json", action="store_true", help="log JSON lines")
+        p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+        p.add_argument("--user", default="cti", help="ACSE user name (default cti)")
+        p.add_argument("--password", default="cti", help="ACSE password (default cti)")
+        p.add_argument("--framing", choices=["siemens", "length2"], default="siemens")
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"address must look like HOST:PORT, not {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def run_csta(args: argparse.Namespace) -> int:
+    from cti.csta.client import CstaClient, CstaClientError
+
+    try:
+        host, port = parse_address(args.address)
+    except ValueError as exc:
+        print(f"cti csta: {exc}", file=sys.stderr)
+        return 2
+    framing: Style = "length2" if args.framing == "length2" else "siemens"
+    client = CstaClient(host, port, args.user, args.password, framing)
+    try:
+        if args.csta_command == "call":
+            return asyncio.run(_call(client, args.calling, args.called))
+        return asyncio.run(_monitor(client, args.devices))
+    except (CstaClientError, OSError, TimeoutError) as exc:
+        print(f"cti csta: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _call(client: CstaClient, calling: str, called: str) -> int:
+    from cti.csta.ids import device_id
+
+    async with client:
+        result = await client.invoke(
+            "makeCall",
+            {"callingDevice": device_id(calling), "calledDirectoryNumber": device_id(called)},
+        )
+    call, device = _connection(result["callingDevice"])
+    print(f"makeCall {calling} -> {called}: call {call} at {device}", flush=True)
+    return 0
+
+
+async def _monitor(client: CstaClient, devices: list[str]) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await client.associate()
+    where: dict[bytes, str] = {}
+    for device in devices:
+        where[await client.monitor_start(device)] = device
+        print(f"monitoring {device}", flush=True)
+    stopper = asyncio.ensure_future(stop.wait())
+    closed = asyncio.ensure_future(client.closed.wait())
+    while True:
+        getter = asyncio.ensure_future(client.events.get())
+        await asyncio.wait([getter, stopper, closed], return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            print(format_report(getter.result(), where), flush=True)
+            continue
+        getter.cancel()
+        break
+    if closed.done():
+        print("link closed by the switch", flush=True)
+        return 1
+    closed.cancel()
+    await client.release()
+    print("released", flush=True)
+    return 0
+
+
+def _device(value: Any) -> str:
+    """The number in a SubjectDeviceID / DeviceID value, or the CHOICE name (restricted...)."""
+    if isinstance(value, tuple):
+        kind, inner = value
+        return _device(inner) if isinstance(inner, dict) else kind
+    if isinstance(value, dict) and "deviceIdentifier" in value:
+        return str(value["deviceIdentifier"][1])
+    return str(value)
+
+
+def _connection(value: Any) -> tuple[str, str]:
+    kind, body = value
+    if kind == "callID":
+        return body.decode(errors="replace"), ""
+    if kind == "deviceID":
+        return "", _device(body[1])
+    return body["callID"].decode(errors="replace"), _device(body["deviceID"][1])
+
+
+def format_report(report: EventReport, where: dict[bytes, str]) -> str:
+    """One line: time, monitored device, event, cause, call, key fields."""
+    value = report.value
+    stamp = time.strftime("%H:%M:%S", time.localtime(report.received))
+    millis = int(report.received * 1000) % 1000
+    call = next((_connection(value[f])[0] for f in CONNECTION_FIELDS if f in value), "-")
+    parts = [
+        f"{stamp}.{millis:03d}",
+        f"{where.get(report.xref, report.xref.hex()):<6}",
+        f"{report.name:<18}",
+        f"cause={value.get('cause', '-')}",
+        f"call={call or '-'}",
+    ]
+    for field, label in KEY_FIELDS:
+        if field in value:
+            shown = value[field]
+            if field.endswith(("Device", "Party", "Destination", "To")):
+                shown = _device(shown)
+            parts.append(f"{label}={shown}")
+    return "  ".join(parts)

@@ -196,6 +196,9 @@ class Site:
                     dial_method=dial_method,
                 )
             )
+        for i, r in enumerate(_entries(raw, "phone_ranges"), 1):
+            for dev in _phone_range(r, f"[[phone_ranges]] entry {i}"):
+                add(dev)
         for i, g in enumerate(_entries(raw, "mulap"), 1):
             number = _number(_required(g, "number", f"[[mulap]] entry {i}"), "[[mulap]]")
             where = f"MULAP {number}"
@@ -269,8 +272,11 @@ _TOP_KEYS = frozenset(
         "mulap",
         "conference_bridges",
         "csta",
+        "phone_ranges",
     }
 )
+_RANGE_KEYS = frozenset({"first", "count", "kind", "name"})
+MAX_RANGE = 10_000
 _CSTA_KEYS = frozenset({"user", "password", "host", "port", "framing"})
 _DEVICE_KEYS = frozenset({"number", "name", "kind", "attendant", "mobile", "dial_method"})
 _MULAP_KEYS = frozenset({"number", "name", "members", "assigned_phone"})
@@ -286,6 +292,26 @@ _NOT_A_DEVICE_KIND = {
 
 
 _E = TypeVar("_E", bound=StrEnum)
+
+
+def _phone_range(r: Mapping[str, Any], where: str) -> list[Device]:
+    """``count`` phones numbered from ``first`` (load tests, big offices): names from the
+    template ``name`` with ``{n}`` standing for the number."""
+    _keys(r, _RANGE_KEYS, where)
+    first = _number(_required(r, "first", where), where)
+    count = r.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_RANGE:
+        raise SiteError(f"{where}: count must be a whole number from 1 to {MAX_RANGE}")
+    kind = _enum(DeviceKind, r.get("kind", "system_phone"), where, "kind")
+    if kind not in PHONE_KINDS:
+        raise SiteError(f"{where}: kind must be a phone kind, not {kind.value!r}")
+    template = _text(r, "name", where, "Phone {n}")
+    width, start = len(first), int(first)
+    last = str(start + count - 1).zfill(width)
+    if len(last) > width:
+        raise SiteError(f"{where}: {count} numbers from {first} do not fit in {width} digits")
+    numbers = [str(start + k).zfill(width) for k in range(count)]
+    return [Device(n, kind, name=template.replace("{n}", n)) for n in numbers]
 
 
 def _keys(table: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:

@@ -539,3 +539,33 @@ def test_shorter_extensions_and_integer_numbers_are_accepted() -> None:
     raw = site_dict(devices=[{"number": 30}, {"number": "331"}], pickup_groups=[[30, "331"]])
     site = Site.from_dict(raw)
     assert site.device("30") is not None and site.pickup_group_of("331") == ("30", "331")
+
+
+def test_phone_ranges_expand_to_numbered_phones() -> None:
+    """Big offices and load sites: [[phone_ranges]] gives count phones from first."""
+    site = Site.from_dict(
+        site_dict(phone_ranges=[{"first": "400", "count": 3, "kind": "sip_phone", "name": "L{n}"}])
+    )
+    assert [(d.number, d.kind, d.name) for d in site.devices.values() if d.number >= "400"] == [
+        ("400", DeviceKind.SIP_PHONE, "L400"),
+        ("401", DeviceKind.SIP_PHONE, "L401"),
+        ("402", DeviceKind.SIP_PHONE, "L402"),
+    ]
+    big = load_site(Path(__file__).parents[2] / "cti" / "sites" / "load.toml")
+    assert sum(d.kind is DeviceKind.SYSTEM_PHONE for d in big.devices.values()) == 200
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"first": "990", "count": 20}, "20 numbers from 990 do not fit in 3 digits"),
+        ({"first": "400", "count": 0}, "count must be a whole number from 1 to 10000"),
+        ({"first": "400", "count": True}, "count must be a whole number from 1 to 10000"),
+        ({"first": "400", "count": 2, "kind": "mulap"}, "kind must be a phone kind, not 'mulap'"),
+        ({"count": 2}, "missing key 'first'"),
+        ({"first": "330", "count": 2}, "number 330 is configured twice"),
+    ],
+)
+def test_bad_phone_ranges_are_named(entry: dict[str, Any], message: str) -> None:
+    with pytest.raises(SiteError, match=message):
+        Site.from_dict(site_dict(phone_ranges=[entry]))

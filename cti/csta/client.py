@@ -17,11 +17,14 @@ from typing import Any
 import attrs
 import structlog
 
-from cti.csta import codec
+from cti.csta import arguments, codec
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
 from cti.csta.errors import CodecError, FramingError
 from cti.csta.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
+from cti.domain import commands as cmd
+from cti.domain.errors import CstaError
+from cti.mqtt.requests import BadRequest
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +39,14 @@ class CstaRefused(CstaClientError):
     def __init__(self, branch: str, value: Any) -> None:
         super().__init__(f"{branch}/{value}")
         self.branch, self.value = branch, value
+
+
+class RequestFailed(CstaClientError):
+    """:meth:`CstaClient.request` was refused; ``code`` is our error name (specs/mqtt.md)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
 
 
 class CstaRejected(CstaClientError):
@@ -149,6 +160,33 @@ class CstaClient:
             return await asyncio.wait_for(future, self.timeout)
         finally:
             self._pending.pop(invoke_id, None)
+
+    async def request(self, service: str, fields: dict[str, Any]) -> Any:
+        """Our service with our fields (as in an MQTT request) -> our result, through CSTA.
+
+        :mod:`cti.csta.arguments` builds the invoke and reads the result back. Raises
+        RequestFailed with our error name for a refusal (universalFailure mapped back, or a
+        bad field, as the MQTT face would refuse it), CstaRejected / LinkClosed otherwise.
+        Two-call services without heldCall/activeCall first ask snapshotDevice."""
+        if service in arguments.NOT_CSTA:
+            raise RequestFailed("serviceNotSupported", f"{service} is not a CSTA service")
+        try:
+            action = arguments.parse(service, fields)
+            if isinstance(action, cmd.TwoCallCommand) and None in (
+                action.held_call,
+                action.active_call,
+            ):
+                rows = await self.request("snapshotDevice", {"device": action.device})
+                action = arguments.two_calls_at(action, rows)
+            operation, argument = arguments.invoke_of(action)
+            return arguments.result_of(action, await self.invoke(operation, argument))
+        except BadRequest as bad:
+            raise RequestFailed(bad.code, bad.message) from None
+        except CstaError as err:
+            raise RequestFailed(err.name, err.message) from None
+        except CstaRefused as refused:
+            code = arguments.error_name(refused.branch, refused.value)
+            raise RequestFailed(code, f"{service} refused: {refused}") from None
 
     async def monitor_start(self, device: str, monitor_filter: Any = None) -> bytes:
         argument: dict[str, Any] = {"monitorObject": ("deviceObject", device_id(device))}

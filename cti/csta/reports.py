@@ -3,8 +3,7 @@
 A call event goes to the monitors of every device in its ``local`` list (each party before
 and after the event, as the MQTT face publishes it), with that device's state as
 localConnectionInfo; forwarding and doNotDisturb go to the monitors of their device.
-``networkReached`` has no type in the codec subset (specs/csta-codec.md), so it is not
-reported: the ``delivered`` at the external party follows it at once. Timer events are internal.
+Timer events are internal and never reported.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from cti.domain.values import ConnectionState
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}
-SKIPPED = frozenset({ev.NetworkReached.KIND, *ev.INTERNAL_KINDS})
+SKIPPED = frozenset(ev.INTERNAL_KINDS)
 
 
 def _redirection(number: str | None) -> tuple[str, Any]:
@@ -42,6 +41,16 @@ def _service_initiated(e: ev.ServiceInitiated) -> Fields:
 
 def _originated(e: ev.Originated) -> Fields:
     return {"originatedConnection": connection(e.call, e.calling), **_parties(e.calling, e.called)}
+
+
+def _network_reached(e: ev.NetworkReached) -> Fields:
+    """The call left the site: the outbound connection is the trunk party's."""
+    return {
+        "outboundConnection": connection(e.call, e.called),
+        "networkInterfaceUsed": subject(e.trunk),
+        **_parties(e.calling, e.called),
+        "lastRedirectionDevice": ("notRequired", None),
+    }
 
 
 def _delivered(e: ev.Delivered) -> Fields:
@@ -157,6 +166,7 @@ def _forwarding(e: ev.Forwarding) -> Fields:
 _RENDER: dict[type[ev.Event], Callable[[Any], Fields]] = {
     ev.ServiceInitiated: _service_initiated,
     ev.Originated: _originated,
+    ev.NetworkReached: _network_reached,
     ev.Delivered: _delivered,
     ev.Established: _established,
     ev.Held: _held,

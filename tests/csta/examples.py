@@ -291,6 +291,20 @@ EVENTS: dict[str, Any] = {
         "localConnectionInfo": "connected",
         "cause": "newCall",
     },
+    "networkReached": {
+        "outboundConnection": CONN_B,
+        "networkInterfaceUsed": (
+            "deviceIdentifier",
+            {"deviceIdentifier": ("dialingNumber", "trunk1")},
+        ),
+        **_CALL_PARTIES,
+        "localConnectionInfo": "connected",
+        "networkCapability": {
+            "networkType": "iSDNPublic",
+            "eventsProvided": named_bits(["delivered", "established"], "EventsProvided"),
+        },
+        "cause": "newCall",
+    },
     "delivered": {
         "connection": CONN_A,
         "alertingDevice": SUBJ_A,

@@ -122,8 +122,8 @@ def test_every_operation_has_examples() -> None:
 def test_all_required_events_have_examples() -> None:
     required = {
         "originated delivered established held retrieved connectionCleared callCleared diverted"
-        " failed transferred conferenced offered serviceInitiated digitsDialed queued"
-        " doNotDisturb forwarding"
+        " failed networkReached transferred conferenced offered serviceInitiated digitsDialed"
+        " queued doNotDisturb forwarding"
     }
     assert set(next(iter(required)).split()) == set(EVENTS)
 

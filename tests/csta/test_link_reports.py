@@ -46,9 +46,10 @@ EXPECTED: dict[str, list[tuple[str, str, str | None]]] = {
         ("331", "connectionCleared", "normalClearing"),
         ("331", "callCleared", "normalClearing"),
     ],
-    "external_call": [  # networkReached is not reported (no CSTA type in the codec subset)
+    "external_call": [
         ("330", "serviceInitiated", "makeCall"),
         ("330", "originated", "newCall"),
+        ("330", "networkReached", "newCall"),
         ("330", "delivered", "newCall"),
         ("330", "callCleared", "normalClearing"),
     ],
@@ -119,14 +120,13 @@ async def test_flow_reports_exact_csta_sequence(link: Link, name: str) -> None:
 async def test_every_mqtt_event_has_exactly_one_csta_report(link: Link, name: str) -> None:
     """What the MQTT face publishes on cti/node1/devices/{d}/events (event_doc plus one copy
     per device in ``connections``; forwarding/DND on their device) is what the monitors get,
-    one report per event and device, in the same order. networkReached has no CSTA type in
-    the codec subset and is the one documented exception (specs/csta.md)."""
+    one report per event and device, in the same order."""
     trace = await _trace(link)
     start = len(link.committed)
     await FLOWS[name](trace)
     expected: list[tuple[str, str]] = []
     for item in link.committed[start:]:
-        if item.event.KIND in ev.INTERNAL_KINDS or item.event.KIND == "networkReached":
+        if item.event.KIND in ev.INTERNAL_KINDS:
             continue
         doc = event_doc(item)
         devices = [c["device"] for c in doc.get("connections", [])] or [doc.get("device")]

@@ -7,7 +7,7 @@ events and states from the in-process link. A second association monitors every 
 device; per device, its reports (event, cause, call) must be exactly the MQTT event documents
 for that device (``cti.mqtt.payloads.event_doc`` of the committed events whose
 ``connections`` include it, forwarding/doNotDisturb on their device), one report per event,
-in order. networkReached is the documented exception (specs/csta.md)."""
+in order."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ SCENARIOS = sorted((Path(__file__).parents[2] / "phone_sim" / "scenarios").glob(
 CALL_FIELDS = (
     "initiatedConnection",
     "originatedConnection",
+    "outboundConnection",
     "connection",
     "establishedConnection",
     "heldConnection",
@@ -67,7 +68,7 @@ def _call(value: dict[str, Any]) -> int | None:
 def _mqtt_rows(link: Link, monitored: set[str]) -> dict[str, list[Row]]:
     rows: dict[str, list[Row]] = {d: [] for d in monitored}
     for item in link.committed:
-        if item.event.KIND in ev.INTERNAL_KINDS or item.event.KIND == "networkReached":
+        if item.event.KIND in ev.INTERNAL_KINDS:
             continue
         doc = event_doc(item)
         devices = [c["device"] for c in doc.get("connections", [])] or [doc.get("device")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyasn1.type import namedtype, univ
+from pyasn1.type import namedtype, namedval, univ
 
 from cti.csta.types.base import explicit, extensions, implicit
 from cti.csta.types.bits import CallCharacteristics, CallOrigination
@@ -117,6 +117,73 @@ FailedEvent = _call_event(
 )
 QueuedEvent = _call_event(
     "QueuedEvent", "queuedConnection", "queue", "queuedConnectionInfo", queued=True
+)
+
+
+class NetworkType(univ.Enumerated):
+    namedValues = namedval.NamedValues(
+        ("iSDNPublic", 0),
+        ("nonISDNPublic", 1),
+        ("iSDNPrivate", 2),
+        ("nonISDNPrivate", 3),
+        ("other", 4),
+    )
+
+
+class EventsProvided(univ.BitString):
+    namedValues = namedval.NamedValues(
+        ("bridged", 0),
+        ("allCleared", 1),
+        ("conferenced", 2),
+        ("connectionCleared", 3),
+        ("delivered", 4),
+        ("digitsDialed", 5),
+        ("diverted", 6),
+        ("established", 7),
+        ("failed", 8),
+        ("held", 9),
+        ("networkCapabilitiesChange", 10),
+        ("networkReached", 11),
+        ("offered", 12),
+        ("originated", 13),
+        ("queued", 14),
+        ("retrieved", 15),
+        ("serviceInitiated", 16),
+        ("transferred", 17),
+    )
+
+
+NetworkCapability = _seq(
+    "NetworkCapability",
+    N("networkType", NetworkType()),
+    O("eventsProvided", EventsProvided()),
+)
+
+NetworkReachedEvent = _seq(
+    "NetworkReachedEvent",
+    N("outboundConnection", ConnectionID()),
+    N("networkInterfaceUsed", SubjectDeviceID()),
+    N("callingDevice", CallingDeviceID()),
+    N("calledDevice", CalledDeviceID()),
+    N("lastRedirectionDevice", RedirectionDeviceID()),
+    O("originatingNIDConneciton", ConnectionID()),  # sic: the standard's spelling
+    O("localConnectionInfo", LocalConnectionState()),
+    O("correlatorData", implicit(CorrelatorData(), 0)),
+    O("userData", UserData()),
+    O("networkCapability", implicit(NetworkCapability(), 1)),
+    N("cause", EventCause()),
+    O("servicesPermitted", implicit(ServicesPermitted(), 2)),
+    O("mediaCallCharacteristics", implicit(MediaCallCharacteristics(), 3)),
+    O("callCharacteristics", implicit(CallCharacteristics(), 4)),
+    O("outboundConnectionInfo", implicit(ConnectionInformation(), 5)),
+    O("networkCallingDevice", NetworkCallingDeviceID()),
+    O("networkCalledDevice", NetworkCalledDeviceID()),
+    O("associatedCallingDevice", AssociatedCallingDeviceID()),
+    O("callLinkageData", implicit(CallLinkageData(), 6)),
+    O("languagePreferences", implicit(LanguagePreferences(), 7)),
+    O("deviceHistory", implicit(DeviceHistory(), 8)),
+    O("locationInfo", location_info(9)),
+    _ext(),
 )
 
 OfferedEvent = _seq(
@@ -373,6 +440,7 @@ CallControlEvents = _choice(
     N("established", implicit(EstablishedEvent(), 7)),
     N("failed", implicit(FailedEvent(), 8)),
     N("held", implicit(HeldEvent(), 9)),
+    N("networkReached", implicit(NetworkReachedEvent(), 11)),
     N("offered", implicit(OfferedEvent(), 12)),
     N("originated", implicit(OriginatedEvent(), 13)),
     N("queued", implicit(QueuedEvent(), 14)),

@@ -16,6 +16,7 @@ from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import base as asn1_base
 
+from cti.csta import fast_ber
 from cti.csta.errors import (
     CodecError,
     MistypedArgument,
@@ -140,9 +141,25 @@ def _decode_spec(spec: Any, data: bytes) -> Any:
         raise CodecError(f"cannot decode {type(spec).__name__}: {exc!r}") from exc
 
 
+def _encode_type(cls: type, value: Any) -> bytes:
+    """The compiled encoder (:mod:`cti.csta.fast_ber`) when it can, else pyasn1."""
+    try:
+        return fast_ber.encode(cls, value)
+    except fast_ber.Unsupported:
+        return _encode_spec(cls(), value)
+
+
+def _pyasn1_encode(type_name: str, value: Any) -> bytes:
+    """:func:`encode` on the pyasn1 path only (reference for the fast encoder)."""
+    return _encode_spec(_spec(type_name), value)
+
+
 def encode(type_name: str, value: Any) -> bytes:
     """BER-encode ``value`` (value notation) as ASN.1 type ``type_name``."""
-    return _encode_spec(_spec(type_name), value)
+    cls = _registry().get(type_name)
+    if cls is None:
+        return _pyasn1_encode(type_name, value)  # raises "unknown type"
+    return _encode_type(cls, value)
 
 
 def decode(type_name: str, data: bytes) -> Any:
@@ -305,7 +322,7 @@ def encode_rose(pdu: RosePdu) -> bytes:
         value = ("reject", {"invokeId": invoke_id, "problem": (kind, number)})
     else:
         raise CodecError(f"not a ROSE PDU: {pdu!r}")
-    return _encode_spec(rose.ROS(), value)
+    return _encode_type(rose.ROS, value)
 
 
 def decode_rose(data: bytes) -> RosePdu:
@@ -413,7 +430,7 @@ def classify(data: bytes) -> str:
 
 def encode_acse(pdu: tuple[str, dict[str, Any]]) -> bytes:
     """Encode an ACSE APDU given as ``("aarq" | "aare" | "rlrq" | "rlre" | "abrt", {...})``."""
-    return _encode_spec(acse.ACSE_apdu(), pdu)
+    return _encode_type(acse.ACSE_apdu, pdu)
 
 
 def decode_acse(data: bytes) -> tuple[str, dict[str, Any]]:

@@ -122,12 +122,17 @@ async def load(port: int, node: str, out: multiprocessing.Queue[dict[str, float]
 
     pairs, calls_each = 200, 20
     started = time.perf_counter()
+    cpu = time.process_time()
     await asyncio.gather(*(worker(i, calls_each) for i in range(pairs)))
     expected = pairs * calls_each * 15  # 6 events on the call topic, 9 on the two device topics
     while received < expected and time.perf_counter() - started < 60:
         await asyncio.sleep(0.005)
     took = time.perf_counter() - started
-    result = {"received_per_s": received / took, "calls_per_s": pairs * calls_each / took}
+    result = {
+        "received_per_s": received / took,
+        "calls_per_s": pairs * calls_each / took,
+        "ui_cpu": 100 * (time.process_time() - cpu) / took,
+    }
     # Latency at a fixed 500 calls/s: makeCall request -> delivered on the callee's topic.
     delivered_at.clear()
     sent: dict[str, float] = {}
@@ -175,8 +180,10 @@ async def end_to_end(tmp: Path) -> list[Row]:
         out: multiprocessing.Queue[dict[str, float]] = ctx.Queue()
         proc = ctx.Process(target=_load_process, args=(broker.port, site.node, out))
         proc.start()
+        cpu, wall = time.process_time(), time.perf_counter()
         while out.empty():
             await asyncio.sleep(0.05)
+        engine_cpu = 100 * (time.process_time() - cpu) / (time.perf_counter() - wall)
         result = out.get()
         proc.join(10)
         await face.stop()
@@ -204,6 +211,8 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ),
         ("event messages received by that UI process", ours, "msg/s", None),
         ("  as share of the raw baseline", 100 * ours / raw, "%", ">= 50"),
+        ("  CPU of the UI process during that run", result["ui_cpu"], "% of a core", None),
+        ("  CPU of the engine process (whole run)", engine_cpu, "% of a core", None),
         ("latency p50 request -> delivered, 500 calls/s", result["p50"], "ms", None),
         ("latency p99 request -> delivered, 500 calls/s", result["p99"], "ms", "< 10"),
     ]
@@ -268,6 +277,7 @@ async def outbox_rate(port: int, tmp: Path, calls: int = 10_000) -> float:
     batched topic, as in production — measured until a consumer in a second process has all
     of them. The log is filled first, so this is the publisher, not the engine."""
     site = big_site(2_000)
+    tmp.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(tmp / "outbox.db")
     node = Node(site, store, SystemClock())
     _fill_log(node, calls)

@@ -127,13 +127,14 @@ class Outbox:
         docs.append(doc)
         out: list[tuple[str, bytes]] = []
         if isinstance(event, ev.CallEvent):
-            out.append((self.topics.call_events(event.call), payloads.dumps(doc)))
+            body = payloads.dumps(doc)
+            out.append((self.topics.call_events(event.call), body))
             for entry in event.local:
                 if entry.device in self.site.devices:
                     out.append(
                         (
                             self.topics.device_events(entry.device),
-                            payloads.device_event(doc, entry.device, entry.state),
+                            payloads.device_event(body, entry.device, entry.state),
                         )
                     )
         elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):

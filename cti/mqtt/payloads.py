@@ -66,9 +66,12 @@ def event_doc(item: Committed) -> dict[str, Any]:
     return doc
 
 
-def device_event(doc: dict[str, Any], device: str, state: ConnectionState) -> bytes:
-    """The event as ``device``'s monitor sees it, with its localConnectionInfo."""
-    return dumps({**doc, "monitoredDevice": device, "localConnectionInfo": str(state)})
+def device_event(body: bytes, device: str, state: ConnectionState) -> bytes:
+    """The event (``body``: its call-topic JSON) as ``device``'s monitor sees it, with its
+    localConnectionInfo: the two fields are spliced onto the serialized object, which is
+    cheaper than serializing a copy for every party."""
+    extra = dumps({"monitoredDevice": device, "localConnectionInfo": state.value})
+    return body[:-1] + b"," + extra[1:]
 
 
 def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:

@@ -70,6 +70,11 @@ class EmbeddedBroker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The mosquitto child's process id (None for the in-process amqtt)."""
+        return self._proc.pid if self._proc is not None else None
+
     async def start(self) -> None:
         if self.kind == "mosquitto":
             self._dir = tempfile.TemporaryDirectory(prefix="cti-mosquitto-")

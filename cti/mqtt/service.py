@@ -115,7 +115,9 @@ class MqttFace:
         ticks = 0
         while client.connected:
             await asyncio.sleep(0.2)
-            self.outbox.save_position()
+            # A commit waits for fsync (and now and then a WAL checkpoint): never on the
+            # event loop, where it would hold up every request and event for that long.
+            await asyncio.to_thread(self.outbox.save_position)
             ticks += 1
             if ticks % 5 == 0 and self.outbox.acked != self._announced:
                 self._publish_status(client)

@@ -45,7 +45,7 @@ class Simulator:
         await self._learn_running_calls()
         for number, behaviour in self.behaviours.items():
             if behaviour.busy:
-                await self._occupy(number)
+                await self.occupy(number)
 
     async def _learn_running_calls(self) -> None:
         """Calls that were up before we connected: events only tell what changes next."""
@@ -232,7 +232,7 @@ class Simulator:
                 with contextlib.suppress(Refusal, ConnectionError, TimeoutError):
                     await self.act(number, "hangs-up")
 
-    async def _occupy(self, number: str) -> None:
+    async def occupy(self, number: str) -> None:
         """A busy line: the party is off-hook on a call of its own."""
         phone = self.phone(number)
         if not phone.off_hook:

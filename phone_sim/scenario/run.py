@@ -35,6 +35,8 @@ async def run(
     await reset(sim, scenario.devices)
     for number, behaviour in scenario.parties.items():
         sim.set_behaviour(number, behaviour)
+        if behaviour.busy:
+            await sim.occupy(number)
     cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
     for index, (text, step) in enumerate(scenario.steps, 1):
         try:

@@ -71,35 +71,11 @@ async def _make_call(s: Services, a: dict[str, Any]) -> Any:
     return {"callingDevice": connection(r["call"], r["device"])}
 
 
-async def _answer(s: Services, a: dict[str, Any]) -> Any:
-    call, device = full_connection(a["callToBeAnswered"])
-    await s.run(cmd.AnswerCall(call=call, device=device))
-    return NO_DATA
-
-
-async def _clear_connection(s: Services, a: dict[str, Any]) -> Any:
-    call, device = full_connection(a["connectionToBeCleared"])
-    await s.run(cmd.ClearConnection(call=call, device=device))
-    return NO_DATA
-
-
 async def _clear_call(s: Services, a: dict[str, Any]) -> Any:
     call, _ = parse_connection(a["callToBeCleared"])
     if call is None:
         raise ServiceRefused.named("invalidCallID", "callToBeCleared names no call")
     await s.run(cmd.ClearCall(call=call))
-    return NO_DATA
-
-
-async def _hold(s: Services, a: dict[str, Any]) -> Any:
-    call, device = full_connection(a["callToBeHeld"])
-    await s.run(cmd.HoldCall(call=call, device=device))
-    return NO_DATA
-
-
-async def _retrieve(s: Services, a: dict[str, Any]) -> Any:
-    call, device = full_connection(a["callToBeRetrieved"])
-    await s.run(cmd.RetrieveCall(call=call, device=device))
     return NO_DATA
 
 
@@ -110,6 +86,27 @@ async def _consult(s: Services, a: dict[str, Any]) -> Any:
     return {"initiatedCall": connection(r["call"], r["device"])}
 
 
+def _on_connection(field: str, command: Callable[..., cmd.Command]) -> Handler:
+    """A service whose argument is one connection and whose result is noData."""
+
+    async def handler(s: Services, a: dict[str, Any]) -> Any:
+        call, device = full_connection(a[field])
+        await s.run(command(call=call, device=device))
+        return NO_DATA
+
+    return handler
+
+
+def _on_two_calls(command: Callable[..., cmd.Command]) -> Handler:
+    """alternateCall / reconnectCall: a device's held and active call, result noData."""
+
+    async def handler(s: Services, a: dict[str, Any]) -> Any:
+        await s.run(command(**_two_calls(a)))
+        return NO_DATA
+
+    return handler
+
+
 def _two_calls(a: dict[str, Any]) -> dict[str, Any]:
     held, held_dev = full_connection(a["heldCall"])
     active, active_dev = full_connection(a["activeCall"])
@@ -118,16 +115,6 @@ def _two_calls(a: dict[str, Any]) -> dict[str, Any]:
             "invalidConnectionID", "heldCall and activeCall must be connections of one device"
         )
     return {"device": held_dev, "held_call": held, "active_call": active}
-
-
-async def _alternate(s: Services, a: dict[str, Any]) -> Any:
-    await s.run(cmd.AlternateCall(**_two_calls(a)))
-    return NO_DATA
-
-
-async def _reconnect(s: Services, a: dict[str, Any]) -> Any:
-    await s.run(cmd.ReconnectCall(**_two_calls(a)))
-    return NO_DATA
 
 
 def _connections_of(s: Services, call: int) -> list[dict[str, Any]]:
@@ -289,14 +276,14 @@ async def _system_status(s: Services, a: dict[str, Any]) -> Any:
 
 _HANDLERS: dict[str, Handler] = {
     "makeCall": _make_call,
-    "answerCall": _answer,
-    "clearConnection": _clear_connection,
+    "answerCall": _on_connection("callToBeAnswered", cmd.AnswerCall),
+    "clearConnection": _on_connection("connectionToBeCleared", cmd.ClearConnection),
     "clearCall": _clear_call,
-    "holdCall": _hold,
-    "retrieveCall": _retrieve,
+    "holdCall": _on_connection("callToBeHeld", cmd.HoldCall),
+    "retrieveCall": _on_connection("callToBeRetrieved", cmd.RetrieveCall),
     "consultationCall": _consult,
-    "alternateCall": _alternate,
-    "reconnectCall": _reconnect,
+    "alternateCall": _on_two_calls(cmd.AlternateCall),
+    "reconnectCall": _on_two_calls(cmd.ReconnectCall),
     "transferCall": _transfer,
     "conferenceCall": _conference,
     "singleStepTrans": _single_step,

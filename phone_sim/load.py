@@ -60,15 +60,15 @@ class Stats:
 
 
 class Timed:
-    """Wraps a simulator's ``act`` to record each request's latency."""
+    """A person acting through the simulator (``act``); latencies are recorded per request
+    by the simulator itself (``Simulator.on_request``)."""
 
     def __init__(self, sim: Simulator, stats: Stats) -> None:
-        self.sim, self.stats = sim, stats
+        self.sim = sim
+        sim.on_request = lambda _service, seconds: stats.latencies.append(seconds)
 
     async def __call__(self, number: str, verb: str, *args: str) -> None:
-        start = time.perf_counter()
         await self.sim.act(number, verb, *args)
-        self.stats.latencies.append(time.perf_counter() - start)
 
 
 class Pool:
@@ -96,13 +96,13 @@ async def _settle(sim: Simulator, parties: list[str]) -> None:
     """Leave nothing behind: whoever is still in a call hangs up."""
     for number in parties:
         phone = sim.phone(number)
-        while phone.legs:
-            leg = phone.active or phone.held or phone.alerting
-            assert leg is not None
+        for call in list(phone.legs):
             try:
-                await sim.request("clearConnection", call=leg.call, device=number)
+                await sim.request("clearConnection", call=call, device=number)
             except Refusal:
-                phone.legs.pop(leg.call, None)  # already gone at the node
+                phone.legs.pop(call, None)  # already gone at the node
+            except (ConnectionError, TimeoutError):
+                return  # the link is down: nothing to clear with
 
 
 async def answered(sim: Simulator, act: Timed, phones: list[str], caller: str) -> None:
@@ -199,8 +199,10 @@ async def generate(sim: Simulator, plan: LoadPlan, stats: Stats, tick: Callable[
         except (TimeoutError, ConnectionError) as exc:
             stats.errors[f"{name}: {type(exc).__name__}"] += 1
         finally:
-            await _settle(sim, [*got, caller])
-            pool.give(got, [caller])
+            try:
+                await _settle(sim, [*got, caller])
+            finally:
+                pool.give(got, [caller])
 
     start = loop_time = asyncio.get_running_loop().time()
     n = 0
@@ -224,7 +226,11 @@ async def generate(sim: Simulator, plan: LoadPlan, stats: Stats, tick: Callable[
             await asyncio.sleep(due - loop_time)
             loop_time = asyncio.get_running_loop().time()
     if running:
-        await asyncio.wait(running, timeout=30)
+        _, unfinished = await asyncio.wait(running, timeout=30)
+        for task in unfinished:  # a hung flow is an error, not a success left uncounted
+            task.cancel()
+        if unfinished:
+            stats.errors["unfinished after 30 s"] += len(unfinished)
 
 
 def report(stats: Stats, plan: LoadPlan, elapsed: float) -> Table:

@@ -62,6 +62,7 @@ class PhonePanel:
     def __init__(self, sim: Simulator, link: MqttLink, numbers: list[str]) -> None:
         self.sim, self.link, self.numbers = sim, link, numbers
         self._shown: dict[tuple[str, str], bytes] = {}
+        self._connects = 0
         self._tasks: set[asyncio.Task[None]] = set()
         link.on_other = self._on_input
         sim.watchers.append(lambda _: self.refresh())
@@ -72,15 +73,16 @@ class PhonePanel:
         self.refresh()
 
     def refresh(self) -> None:
+        if self._connects != self.link.connects:  # a new connection (maybe a new broker)
+            self._connects, self._shown = self.link.connects, {}
         for number in self.numbers:
             for leaf, doc in outputs(self.sim, number).items():
                 body = orjson.dumps(doc)
-                if self._shown.get((number, leaf)) != body:
+                # Remembered only once sent: what a disconnect swallowed goes out next time.
+                if self._shown.get((number, leaf)) != body and self.link.publish(
+                    topic(self.link.node, number, leaf), body, retain=True
+                ):
                     self._shown[(number, leaf)] = body
-                    task = asyncio.ensure_future(
-                        self.link.publish(topic(self.link.node, number, leaf), body, retain=True)
-                    )
-                    self._keep(task)
 
     def _keep(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -102,7 +104,7 @@ class PhonePanel:
             feedback.update(ok=False, error={"code": exc.code, "message": exc.message})
         except (ConnectionError, TimeoutError) as exc:
             feedback.update(ok=False, error={"code": "generic", "message": str(exc)})
-        await self.link.publish(topic(self.link.node, number, "feedback"), orjson.dumps(feedback))
+        self.link.publish(topic(self.link.node, number, "feedback"), orjson.dumps(feedback))
 
 
 async def run_phones(host: str, port: int, node: str, numbers: list[str], console: Console) -> int:

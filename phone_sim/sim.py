@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ class Simulator:
         self.behaviours: dict[str, Behaviour] = {}
         self.seq = 0  # the newest log position any document showed
         self.watchers: list[Callable[[set[str]], None]] = []  # told which phones changed
+        # Told each request's service and seconds from sending it to seeing all its events.
+        self.on_request: Callable[[str, float], None] | None = None
         self._waiters: list[tuple[Predicate, asyncio.Future[None]]] = []
         self._reacting: set[tuple[str, int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -43,9 +46,6 @@ class Simulator:
     async def start(self) -> None:
         await self.link.start()
         await self._learn_running_calls()
-        for number, behaviour in self.behaviours.items():
-            if behaviour.busy:
-                await self.occupy(number)
 
     async def _learn_running_calls(self) -> None:
         """Calls that were up before we connected: events only tell what changes next."""
@@ -143,8 +143,9 @@ class Simulator:
         await asyncio.wait_for(future, self.timeout if timeout is None else timeout)
 
     # -- hands ----------------------------------------------------------------------------------
-    async def request(self, service: str, **fields: Any) -> dict[str, Any]:
+    async def request(self, service: str, **fields: Any) -> Any:
         """Send a request; return its result once every event it caused has been seen."""
+        started = time.perf_counter()
         reply = await self.link.request(service, fields)
         if not reply.get("ok"):
             error = reply.get("error") or {}
@@ -154,8 +155,9 @@ class Simulator:
             await self.until(lambda: self.seq >= seq)
         except TimeoutError:
             log.warning("phone_sim.events_late", service=service, seq=seq, seen=self.seq)
-        result: dict[str, Any] = reply.get("result") or {}
-        return result
+        if self.on_request is not None:
+            self.on_request(service, time.perf_counter() - started)
+        return reply.get("result") or {}
 
     async def act(self, number: str, verb: str, *args: str) -> dict[str, Any]:
         """A person at ``number`` does ``verb`` (see specs/phone-sim.md); raises Refusal."""
@@ -228,7 +230,7 @@ class Simulator:
             return
         if behaviour.hang_up_after is not None:
             await self.clock.sleep_until(self.clock.now_ms() + int(behaviour.hang_up_after * 1000))
-            if call in phone.legs:
+            if phone.off_hook:  # the call may have been merged into another one meanwhile
                 with contextlib.suppress(Refusal, ConnectionError, TimeoutError):
                     await self.act(number, "hangs-up")
 
@@ -237,3 +239,13 @@ class Simulator:
         phone = self.phone(number)
         if not phone.off_hook:
             await self.act(number, "lifts")
+
+    async def learn(self, number: str) -> None:
+        """Calls of ``number`` the simulator has not seen start (a trunk party has no state
+        topic, so a call it was left in by an earlier run is only known by asking)."""
+        result = await self.request("snapshotDevice", device=number)
+        for row in result:
+            if row["call"] not in self.phone(number).legs:
+                snapshot = await self.request("snapshotCall", call=row["call"])
+                for conn in snapshot:
+                    self.phone(conn["device"]).on_snapshot(row["call"], snapshot)

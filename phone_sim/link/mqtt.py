@@ -44,6 +44,10 @@ class MqttLink:
         self._keeper: asyncio.Task[None] | None = None
         # Messages on topics the link does not own (the physical-phone inputs).
         self.on_other: Callable[[str, bytes], None] | None = None
+        self.connects = 0  # how many times connected: retained outputs are republished after
+        self._extra: list[str] = []  # topics subscribed for on_other, again on every connect
+        # While catching up after a reconnect, live batches wait here so nothing is skipped.
+        self._held: list[Doc] | None = None
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
@@ -66,9 +70,11 @@ class MqttLink:
             self.version = version
             break
         self._client = client
+        self.connects += 1
         self._synced = asyncio.Event()
         await client.subscribe(
             [(self.inbox, 1), (self.topics.events, 1), (self.topics.device_states, 1)]
+            + [(t, 1) for t in self._extra]
         )
         # Retained states of the subscription above are sent before the broker handles the
         # next SUBSCRIBE, so the retained status arriving means every state has arrived.
@@ -87,6 +93,8 @@ class MqttLink:
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionError("connection to the broker lost"))
+            resume = self.last_seq + 1
+            self._held = []
             delay = 0.1
             while not self._closing:
                 try:
@@ -96,22 +104,31 @@ class MqttLink:
                     log.warning("phone_sim.reconnect_failed", error=str(exc))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
-            await self._catch_up()
+            await self._catch_up(resume)
 
-    async def _catch_up(self) -> None:
-        """Events published while we were away, from the node's log."""
+    async def _catch_up(self, resume: int) -> None:
+        """Events published while we were away, from the node's log, then the live batches
+        that arrived meanwhile (duplicates dropped by seq)."""
+        attempts = 0
         while not self._closing:
             try:
-                reply = await self._call(self.topics.replay, {"fromSeq": self.last_seq + 1})
-            except (ConnectionError, TimeoutError):
-                return
+                reply = await self._call(self.topics.replay, {"fromSeq": resume})
+            except (ConnectionError, TimeoutError) as exc:
+                attempts += 1
+                if attempts >= 5:
+                    log.warning("phone_sim.catch_up_failed", from_seq=resume, error=str(exc))
+                    break
+                continue
             if not reply.get("ok"):
-                return
+                log.warning("phone_sim.catch_up_refused", error=reply.get("error"))
+                break
             result = reply["result"]
             self._deliver(result["events"])
+            resume = max(resume, result["nextSeq"])
             if result["complete"]:
-                return
-            self.last_seq = max(self.last_seq, result["nextSeq"] - 1)
+                break
+        held, self._held = self._held or [], None
+        self._deliver(held)
 
     async def close(self) -> None:
         self._closing = True
@@ -124,14 +141,19 @@ class MqttLink:
     async def request(self, service: str, fields: Doc) -> Doc:
         return await self._call(self.topics.request(service), fields)
 
-    async def publish(self, topic: str, body: bytes, *, retain: bool = False) -> None:
-        """Outputs of the physical-phone bridge (displays, lamps, ringers)."""
-        if self._client is not None and self._client.connected:
-            self._client.publish(topic, body, retain=retain)
+    def publish(self, topic: str, body: bytes, *, retain: bool = False) -> bool:
+        """Outputs of the physical-phone bridge (displays, lamps, ringers); False when not
+        connected (the caller publishes again after the reconnect)."""
+        if self._client is None or not self._client.connected:
+            return False
+        self._client.publish(topic, body, retain=retain)
+        return True
 
     async def subscribe(self, topic: str) -> None:
-        assert self._client is not None
-        await self._client.subscribe([(topic, 1)])
+        """A topic for ``on_other``, kept across reconnects."""
+        self._extra.append(topic)
+        if self._client is not None and self._client.connected:
+            await self._client.subscribe([(topic, 1)])
 
     async def _call(self, topic: str, fields: Doc) -> Doc:
         client = self._client
@@ -158,7 +180,11 @@ class MqttLink:
     def _on_message(self, message: p.Message) -> None:
         topic = message.topic
         if topic == self.topics.events:
-            self._deliver(orjson.loads(message.payload))
+            docs = orjson.loads(message.payload)
+            if self._held is not None:
+                self._held.extend(docs)
+            else:
+                self._deliver(docs)
         elif topic == self.inbox:
             doc = orjson.loads(message.payload)
             corr = message.properties.get(p.CORRELATION_DATA)

@@ -17,6 +17,11 @@ PHONE_KINDS = ("system_phone", "sip_phone", "analog_phone")
 ACTIVE = ("initiated", "connected", "fail")  # the states in which a phone is off-hook
 
 
+def _connections(entries: list[Doc]) -> dict[str, str]:
+    """device -> state of a call's connection list; parties that left (null) are gone."""
+    return {c["device"]: c["state"] for c in entries if c["state"] != "null"}
+
+
 @attrs.define
 class Leg:
     """This phone's connection to one call."""
@@ -76,7 +81,7 @@ class Phone:
             self.seen.append(name)
             return
         call = doc["call"]
-        conns = {c["device"]: c["state"] for c in doc["connections"]}
+        conns = _connections(doc["connections"])
         if self.number not in conns and call not in self.legs:
             return
         self.seen.append(name)
@@ -104,11 +109,19 @@ class Phone:
         if name == "delivered" and doc.get("group"):
             leg.group = doc["group"]
         if name == "transferred" and doc.get("transferring") != self.number:
+            # No new delivered follows a transfer: who is on the other side now is the party
+            # the transfer joined us with (ECMA-269), presented via the transferring device.
             leg.redirecting = doc.get("transferring")
+            joined = [d for d, s in conns.items() if s in ("connected", "hold", "alerting")]
+            if len(joined) == 1:
+                if state == "alerting":
+                    leg.calling = joined[0]
+                else:
+                    leg.called = joined[0]
 
     def on_snapshot(self, call: int, connections: list[Doc]) -> None:
         """A call already running when the simulator started (from snapshotCall)."""
-        conns = {c["device"]: c["state"] for c in connections}
+        conns = _connections(connections)
         state = conns.pop(self.number, "null")
         if state != "null" and call not in self.legs:
             self.legs[call] = Leg(call, state, conns)

@@ -87,10 +87,11 @@ class Scenario:
 
 
 def _words(text: str) -> list[str]:
+    quoted = re.findall(r'"([^"]*)"', text)
+    text = re.sub(r'"[^"]*"', "\x00", text)  # quoted text stays as written
     for phrase, token in _PHRASES:
         text = text.replace(phrase, token)
-    quoted = re.findall(r'"([^"]*)"', text)
-    words = re.sub(r'"[^"]*"', "\x00", text).split()
+    words = text.split()
     out, q = [], iter(quoted)
     for w in words:
         out.append(w.replace("\x00", next(q)) if "\x00" in w else w)

@@ -4,6 +4,7 @@ stops the run with :class:`ScenarioFailed` saying what was expected and what was
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from phone_sim.link.base import Refusal
@@ -32,21 +33,31 @@ async def run(
     advance: Advancer = real_time,
     on_step: StepDone | None = None,
 ) -> None:
-    await reset(sim, scenario.devices)
-    for number, behaviour in scenario.parties.items():
-        sim.set_behaviour(number, behaviour)
-        if behaviour.busy:
-            await sim.occupy(number)
+    try:
+        await reset(sim, scenario.devices)
+        for number, behaviour in scenario.parties.items():
+            sim.set_behaviour(number, behaviour)
+            if behaviour.busy:
+                await sim.occupy(number)
+    except (Refusal, ConnectionError, TimeoutError) as exc:
+        raise ScenarioFailed(scenario, 0, "(setting up the devices)", str(exc)) from None
     cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
-    for index, (text, step) in enumerate(scenario.steps, 1):
-        try:
-            await _step(sim, step, advance, cursors)
-        except _StepFailed as exc:
-            raise ScenarioFailed(scenario, index, text, exc.detail) from None
-        except Refusal as exc:
-            raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
-        if on_step is not None:
-            on_step(index, text)
+    try:
+        for index, (text, step) in enumerate(scenario.steps, 1):
+            try:
+                await _step(sim, step, advance, cursors)
+            except _StepFailed as exc:
+                raise ScenarioFailed(scenario, index, text, exc.detail) from None
+            except Refusal as exc:
+                raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
+            if on_step is not None:
+                on_step(index, text)
+    finally:
+        for number, behaviour in scenario.parties.items():
+            sim.behaviours.pop(number, None)
+            if behaviour.busy and sim.phone(number).off_hook:  # free the line we occupied
+                with contextlib.suppress(Refusal, ConnectionError, TimeoutError):
+                    await sim.act(number, "hangs-up")
 
 
 async def reset(sim: Simulator, devices: set[str]) -> None:
@@ -54,6 +65,8 @@ async def reset(sim: Simulator, devices: set[str]) -> None:
     cleared, do-not-disturb and forwarding off."""
     for number in sorted(devices):
         phone = sim.phone(number)
+        if phone.external:
+            await sim.learn(number)  # trunk parties have no state topic to learn calls from
         for call in list(phone.legs):
             try:
                 await sim.request("clearConnection", call=call, device=number)

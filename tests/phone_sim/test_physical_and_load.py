@@ -3,11 +3,16 @@ reading of typed lines, and the load generator against a node behind a real brok
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 
 import pytest
 from rich.console import Console
 
+from cti.app.clock import ManualClock
+from cti.app.engine import Engine
+from cti.domain.commands import AnswerCall, ClearConnection, SetDoNotDisturb
 from cti.mqtt.service import MqttFace
 from phone_sim.console import parse_line, render
 from phone_sim.link.base import Refusal
@@ -15,7 +20,7 @@ from phone_sim.link.mqtt import MqttLink
 from phone_sim.load import LoadPlan, load_with
 from phone_sim.physical import PhonePanel
 from phone_sim.sim import Simulator
-from tests.mqtt.conftest import CtiClient
+from tests.mqtt.conftest import TIMEOUT, CtiClient
 from tests.phone_sim.conftest import Office
 
 PHONES = "cti/node1/phones"
@@ -86,3 +91,50 @@ async def test_load_generator_runs_a_mix_without_errors(face: MqttFace) -> None:
     assert len(stats.latencies) >= 3 * stats.completed
     assert "achieved calls/s" in out.file.getvalue()  # type: ignore[attr-defined]
     assert not any(c for c in face.node.state.calls.values()), "calls left behind"
+
+
+async def test_events_missed_while_disconnected_are_replayed(
+    face: MqttFace, node: tuple[Engine, ManualClock]
+) -> None:
+    """A phone must not keep a call that ended while its link was away: after reconnecting,
+    the link replays from the last event it had, then delivers what arrived meanwhile."""
+    engine, clock = node
+    link = MqttLink(face.host, face.port, "node1", name="flaky")
+    sim = Simulator(link, clock)
+    await sim.start()
+    try:
+        await sim.act("330", "calls", "331")
+        assert sim.phone("331").ringer == "ring"
+        gate = asyncio.Event()
+        connect = link._connect
+
+        async def after_gate() -> None:
+            await gate.wait()
+            await connect()
+
+        link._connect = after_gate  # type: ignore[method-assign]
+        catch_up = link._catch_up
+
+        async def live_event_first(resume: int) -> None:
+            # A live event reaches the new connection before the replay of the gap has run.
+            await engine.execute(SetDoNotDisturb(device="332", on=True))
+            await sim.until(lambda: sim.phone("332").dnd)
+            await catch_up(resume)
+
+        link._catch_up = live_event_first  # type: ignore[method-assign]
+        client = link._client
+        assert client is not None and client._writer is not None
+        client._writer.close()  # the connection drops
+        with contextlib.suppress(ConnectionError):
+            await asyncio.wait_for(asyncio.shield(client.closed), TIMEOUT)  # type: ignore[arg-type]
+        # Meanwhile the call is answered and ended; the face publishes it to nobody we know.
+        await engine.execute(AnswerCall(call=1, device="331"))
+        await engine.execute(ClearConnection(call=1, device="330"))
+        while face.outbox.acked < engine.node.state.seq:
+            await asyncio.sleep(0.01)  # the broker has every event (polled, bounded below)
+        gate.set()
+        await sim.until(lambda: not sim.phone("331").legs and not sim.phone("330").legs)
+        assert sim.phone("331").seen[-3:] == ["established", "connectionCleared", "callCleared"]
+        await sim.until(lambda: sim.phone("332").dnd)
+    finally:
+        await sim.close()

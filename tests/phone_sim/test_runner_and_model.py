@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cti.app.clock import ManualClock
@@ -13,7 +15,7 @@ from phone_sim.link.inprocess import InProcessLink
 from phone_sim.model import display
 from phone_sim.model.actions import NotPossible, plan
 from phone_sim.model.phone import Phone
-from phone_sim.scenario import ScenarioError, ScenarioFailed, parse_step, run
+from phone_sim.scenario import ScenarioError, ScenarioFailed, load, parse_step, run
 from phone_sim.scenario.parse import Action, Advance, Expect, from_dict
 from phone_sim.sim import Simulator
 from tests.phone_sim.conftest import Office
@@ -33,6 +35,7 @@ def test_steps_read_as_written() -> None:
         "330", "saw", ("held", "retrieved")
     )
     assert parse_step('expect 330 display "On hold"') == Expect("330", "display", ("On hold",))
+    assert parse_step('expect 330 display "picks up"') == Expect("330", "display", ("picks up",))
     assert parse_step("advance 10s") == Advance(10.0)
 
 
@@ -163,3 +166,12 @@ async def test_a_simulator_started_mid_call_knows_the_call(
         assert sim.phone("331").status() == "talking-internal"
     finally:
         await sim.close()
+
+
+async def test_a_scenario_runs_again_on_a_used_node(local_office: Office) -> None:
+    """specs/phone-sim.md: devices are reset first, and a busy trunk party the scenario
+    occupied is freed at the end, so the same scenario passes twice on one node."""
+    path = Path(__file__).parents[2] / "phone_sim" / "scenarios" / "call-01-make-call.yaml"
+    for _ in range(2):
+        await run(local_office.sim, load(path), advance=local_office.advance)
+    assert not local_office.sim.phone("+4930555111").off_hook

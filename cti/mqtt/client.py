@@ -234,7 +234,8 @@ class MqttClient:
                         nxt = pos + 2 + buffer[pos + 1]
                         if nxt > end:
                             break
-                        self._puback((buffer[pos + 2] << 8) | buffer[pos + 3])
+                        reason = buffer[pos + 4] if buffer[pos + 1] >= 3 else 0
+                        self._puback((buffer[pos + 2] << 8) | buffer[pos + 3], reason)
                         pos = nxt
                         continue
                     parsed = p.split_packet(buffer, pos)
@@ -247,7 +248,14 @@ class MqttClient:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
             await self._close(ConnectionError(str(exc) or "connection lost"))
 
-    def _puback(self, pid: int) -> None:
+    def _puback(self, pid: int, reason: int = 0) -> None:
+        # The outbox counts one ack as covering everything sent before it, which holds only
+        # if the broker took the message and acks in order (MQTT 5 4.6): anything else ends
+        # the connection, and the outbox publishes again from what was confirmed.
+        if reason >= 0x80:
+            raise p.ProtocolError(f"broker refused message {pid} (reason {reason:#x})")
+        if self._inflight and pid != next(iter(self._inflight)):
+            raise p.ProtocolError(f"PUBACK {pid} out of order")
         on_ack = self._inflight.pop(pid, None)
         while self._waiting and len(self._inflight) < self._window:
             self._send_qos1(*self._waiting.popleft())
@@ -256,7 +264,8 @@ class MqttClient:
 
     def _dispatch(self, packet: p.Packet) -> None:
         if packet.type is p.PacketType.PUBACK:
-            self._puback((packet.body[0] << 8) | packet.body[1])
+            reason = packet.body[2] if len(packet.body) >= 3 else 0
+            self._puback((packet.body[0] << 8) | packet.body[1], reason)
         elif packet.type is p.PacketType.PUBLISH:
             message = p.decode_publish(packet, version=self.version)
             if message.qos == 1:

@@ -1,7 +1,9 @@
 """Where events are published from: the transactional outbox.
 
 Events reach MQTT only after they are durable, in ``seq`` order, at QoS 1. The outbox tracks
-which seqs the broker has acknowledged on every topic they go to, and stores that position
+which seqs the broker has acknowledged on every topic they go to (the broker acknowledges a
+connection's messages in order, so the last message of a batch stands for all of it; the
+client drops the connection if that ever does not hold), and stores that position
 beside the log, so after a broker outage or an engine restart it resumes from there: every
 subscriber sees every event at least once and drops duplicates by ``seq``.
 """
@@ -95,15 +97,15 @@ class Outbox:
         """Every message of the batch; only the last one asks for its acknowledgement: a
         broker acknowledges QoS 1 messages of a connection in the order it received them
         (MQTT 5 §4.6), so that ack covers the whole batch and everything before it."""
-        docs: list[dict[str, object]] = []
+        bodies: list[bytes] = []  # each event's JSON, serialized once for every topic
         for item in batch:
-            for topic, body in self._event_messages(item, docs):
+            for topic, body in self._event_messages(item, bodies):
                 client.publish(topic, body)
         # Device states are coalesced per batch and reflect the node state right now.
         touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
         last = [(self.topics.device_state(d), self._state(d), True) for d in sorted(touched)]
-        if docs:
-            last.insert(0, (self.topics.events, payloads.dumps(docs), False))
+        if bodies:
+            last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
         seq = batch[-1].seq
         if not last:  # only internal (timer) events: nothing to send, nothing to wait for
             if self._tracking:
@@ -117,17 +119,14 @@ class Outbox:
         self._tracking.append(seq)
         client.publish(topic, body, retain=retain, on_ack=self._ack)
 
-    def _event_messages(
-        self, item: Committed, docs: list[dict[str, object]]
-    ) -> list[tuple[str, bytes]]:
+    def _event_messages(self, item: Committed, bodies: list[bytes]) -> list[tuple[str, bytes]]:
         event = item.event
         if event.KIND in ev.INTERNAL_KINDS:
             return []
-        doc = payloads.event_doc(item)
-        docs.append(doc)
+        body = payloads.dumps(payloads.event_doc(item))
+        bodies.append(body)
         out: list[tuple[str, bytes]] = []
         if isinstance(event, ev.CallEvent):
-            body = payloads.dumps(doc)
             out.append((self.topics.call_events(event.call), body))
             for entry in event.local:
                 if entry.device in self.site.devices:
@@ -138,7 +137,7 @@ class Outbox:
                         )
                     )
         elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
-            out.append((self.topics.device_events(event.device), payloads.dumps(doc)))
+            out.append((self.topics.device_events(event.device), body))
         return out
 
     def _state(self, device: str) -> bytes:

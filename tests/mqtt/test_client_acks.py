@@ -1,0 +1,92 @@
+"""The outbox takes one PUBACK as covering every message sent before it on the connection.
+That holds only if the broker accepted them and acknowledges in order (MQTT 5 4.6); a
+broker that does otherwise must cost the connection, never an acknowledged position."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from cti.mqtt import protocol as p
+from cti.mqtt.client import MqttClient
+
+CONNACK_V5 = b"\x20\x03\x00\x00\x00"
+
+
+async def broker_acking(answer: list[bytes]) -> tuple[asyncio.Server, int]:
+    """A fake broker: CONNACK, then after two PUBLISHes the given PUBACK bodies."""
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        buffer = bytearray(await reader.read(1024))  # CONNECT
+        writer.write(CONNACK_V5)
+        buffer.clear()
+        pids: list[int] = []
+        while len(pids) < 2:
+            buffer += await reader.read(1024)
+            while (parsed := p.split_packet(buffer, 0)) is not None:
+                packet, end = parsed
+                del buffer[:end]
+                if packet.type is p.PacketType.PUBLISH:
+                    pids.append(p.decode_publish(packet).packet_id)
+        for body in answer:
+            writer.write(
+                b"\x40"
+                + bytes([len(body)])
+                + body.replace(b"P1", pids[0].to_bytes(2, "big")).replace(
+                    b"P2", pids[1].to_bytes(2, "big")
+                )
+            )
+        await writer.drain()
+        with contextlib.suppress(ConnectionError):
+            await reader.read(1024)
+
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def acks_for(answer: list[bytes]) -> tuple[list[str], BaseException | None]:
+    server, port = await broker_acking(answer)
+    acked: list[str] = []
+    client = MqttClient("127.0.0.1", port, "t")
+    try:
+        await client.connect()
+        both = asyncio.Event()
+
+        def ack(name: str) -> None:
+            acked.append(name)
+            if len(acked) == 2:
+                both.set()
+
+        client.publish("a", b"1", on_ack=lambda: ack("first"))
+        client.publish("b", b"2", on_ack=lambda: ack("second"))
+        assert client.closed is not None
+        acks = asyncio.ensure_future(both.wait())
+        await asyncio.wait([acks, client.closed], timeout=5, return_when="FIRST_COMPLETED")
+        acks.cancel()
+        if client.closed.done():
+            return acked, client.closed.exception()
+        return acked, None
+    finally:
+        await client.disconnect()
+        server.close()
+
+
+async def test_in_order_acks_are_taken() -> None:
+    acked, error = await acks_for([b"P1", b"P2"])
+    assert (acked, error) == (["first", "second"], None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ([b"P2", b"P1"], "out of order"),
+        ([b"P1\x80", b"P2"], "refused"),  # MQTT 5 reason code: unspecified error
+    ],
+)
+async def test_out_of_order_or_refused_acks_cost_the_connection(
+    answer: list[bytes], says: str
+) -> None:
+    acked, error = await acks_for(answer)
+    assert acked == [] and error is not None and says in str(error)

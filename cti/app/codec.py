@@ -46,8 +46,18 @@ def decode_event(kind: str, data: bytes) -> ev.Event:
     return _conv.structure(orjson.loads(data), cls)
 
 
+# Bumped whenever SwitchState gains or changes a field: a snapshot of another format is not
+# read at all (the log is replayed instead), so it can never yield a state the log would not.
+STATE_FORMAT = 2  # 2: redial lists and per-device call offers
+
+
+class StaleSnapshot(ValueError):
+    """A snapshot written in another state format."""
+
+
 def encode_state(state: SwitchState) -> bytes:
     doc = {
+        "format": STATE_FORMAT,
         "seq": state.seq,
         "next_call_id": state.next_call_id,
         "calls": [_conv.unstructure(c) for c in state.calls.values()],
@@ -67,6 +77,8 @@ def encode_state(state: SwitchState) -> bytes:
 
 def decode_state(data: bytes) -> SwitchState:
     doc = orjson.loads(data)
+    if doc.get("format") != STATE_FORMAT:
+        raise StaleSnapshot(f"snapshot format {doc.get('format')}, expected {STATE_FORMAT}")
     calls = immutables.Map({c["id"]: _conv.structure(c, Call) for c in doc["calls"]})
     devices = immutables.Map(
         {
@@ -79,7 +91,7 @@ def decode_state(data: bytes) -> SwitchState:
                         for k, f in rt["forwarding"].items()
                     }
                 ),
-                tuple(rt.get("redial", ())),  # snapshots written before CALL-02 lack it
+                tuple(rt["redial"]),
             )
             for number, rt in doc["devices"].items()
         }

@@ -72,7 +72,10 @@ def replay(store: EventStore, *, use_snapshot: bool = True) -> SwitchState:
     state = SwitchState()
     snap = store.latest_snapshot() if use_snapshot else None
     if snap is not None:
-        state = codec.decode_state(snap.data)
+        try:
+            state = codec.decode_state(snap.data)
+        except codec.StaleSnapshot as exc:  # written by an older version: replay it all
+            log.info("node.snapshot_ignored", reason=str(exc))
     for rec in store.iter_from(state.seq + 1):
         state = evolve(state, codec.decode_event(rec.kind, rec.data))
     last = store.last_seq()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import attrs
+import orjson
 import pytest
 
 from cti.app import codec
@@ -199,6 +201,26 @@ def test_snapshot_only_load_equals_full_replay(site: Site, tmp_path: Path) -> No
     assert codec.decode_state(snap.data) == full
     check_rich(full)
     store2.close()
+
+
+def test_a_snapshot_of_an_older_state_format_is_ignored(site: Site) -> None:
+    """A snapshot written before the state gained fields (redial lists, offers) would load
+    to a state the log does not give: it is not read, the whole log is replayed instead."""
+    store = MemoryStore()
+    node = Node(site, store, ManualClock())
+    first_half(node)
+    node.snapshot()
+    snap = store.latest_snapshot()
+    assert snap is not None
+    old = orjson.loads(snap.data)
+    del old["format"]
+    for runtime in old["devices"].values():
+        del runtime["redial"]
+    store.save_snapshot(attrs.evolve(snap, data=orjson.dumps(old)))
+    with pytest.raises(codec.StaleSnapshot):
+        codec.decode_state(store.latest_snapshot().data)  # type: ignore[union-attr]
+    assert replay(store) == replay(store, use_snapshot=False) == node.state
+    assert node.state.device("330").redial  # what the old snapshot would have lost
 
 
 def test_automatic_snapshots(site: Site) -> None:

@@ -30,13 +30,18 @@ def topic(node: str, number: str, leaf: str) -> str:
     return f"cti/{node}/phones/{number}/{leaf}"
 
 
-def outputs(sim: Simulator, number: str) -> dict[str, dict[str, Any]]:
-    """What a phone shows right now, by output topic leaf."""
-    return {
-        "display": {"lines": list(sim.display(number))},
-        "lamps": {key: sim.lamp(number, key) for key in sim.keys(number)},
-        "ringer": {"ringer": sim.phone(number).ringer},
-    }
+def outputs(
+    sim: Simulator, number: str, *, own: bool = True, lamps: bool = True
+) -> dict[str, dict[str, Any]]:
+    """What a phone shows right now, by output topic leaf: its display and ringer (``own``),
+    its keys' LEDs (``lamps``)."""
+    out: dict[str, dict[str, Any]] = {}
+    if own:
+        out["display"] = {"lines": list(sim.display(number))}
+        out["ringer"] = {"ringer": sim.phone(number).ringer}
+    if lamps:
+        out["lamps"] = {key: sim.lamp(number, key) for key in sim.keys(number)}
+    return out
 
 
 def action_for(leaf: str, payload: str) -> tuple[str, list[str]]:
@@ -65,18 +70,24 @@ class PhonePanel:
         self._connects = 0
         self._tasks: set[asyncio.Task[None]] = set()
         link.on_other = self._on_input
-        sim.watchers.append(lambda _: self.refresh())
+        sim.watchers.append(self.refresh)
 
     async def start(self) -> None:
         for leaf in INPUTS:
             await self.link.subscribe(topic(self.link.node, "+", leaf))
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, changed: set[str] | None = None) -> None:
+        """Publish what changed. A phone's display and ringer change only with its own
+        documents; its busy-lamp keys with any configured device's state."""
         if self._connects != self.link.connects:  # a new connection (maybe a new broker)
-            self._connects, self._shown = self.link.connects, {}
+            self._connects, self._shown, changed = self.link.connects, {}, None
+        every_lamp = changed is None or any(d in self.sim.kinds for d in changed)
         for number in self.numbers:
-            for leaf, doc in outputs(self.sim, number).items():
+            own = changed is None or number in changed
+            if not own and not every_lamp:
+                continue
+            for leaf, doc in outputs(self.sim, number, own=own, lamps=every_lamp).items():
                 body = orjson.dumps(doc)
                 # Remembered only once sent: what a disconnect swallowed goes out next time.
                 if self._shown.get((number, leaf)) != body and self.link.publish(

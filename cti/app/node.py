@@ -104,6 +104,10 @@ class Node:
         """``listener`` gets every committed batch, in seq order, after it is durable."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop notifying ``listener`` (no-op if it is not subscribed); safe from a listener."""
+        self._listeners = [known for known in self._listeners if known != listener]
+
     # -- the write path ---------------------------------------------------------------------
     def prepare(self, commands: Iterable[cmd.Command]) -> Batch:
         """Decide a batch against the current state without touching it."""

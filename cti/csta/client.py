@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -118,14 +117,17 @@ class CstaClient:
         self._reader, self._writer = await asyncio.wait_for(
             asyncio.open_connection(self.host, self.port), self.timeout
         )
-        self.send(codec.encode_acse(codec.aarq(self.user, self.password)))
-        frame = await asyncio.wait_for(self._next_frame(), self.timeout)
-        kind, body = codec.decode_acse(frame)
-        if kind != "aare":
-            raise AssociationRefused(f"{kind} instead of aare")
-        if body.get("result") != 0:
+        try:
+            self.send(codec.encode_acse(codec.aarq(self.user, self.password)))
+            frame = await asyncio.wait_for(self._next_frame(), self.timeout)
+            kind, body = codec.decode_acse(frame)
+            if kind != "aare":
+                raise AssociationRefused(f"{kind} instead of aare")
+            if body.get("result") != 0:
+                raise AssociationRefused(body.get("result-source-diagnostic"))
+        except BaseException:  # timeout, undecodable AARE, refusal, cancellation: no leak
             await self.close()
-            raise AssociationRefused(body.get("result-source-diagnostic"))
+            raise
         self._task = asyncio.create_task(self._read_loop(), name="csta-client")
 
     async def release(self) -> None:
@@ -201,18 +203,6 @@ class CstaClient:
 
     async def next_event(self, timeout: float | None = None) -> EventReport:
         return await asyncio.wait_for(self.events.get(), timeout or self.timeout)
-
-    async def reports(self) -> AsyncIterator[EventReport]:
-        """Event reports until the link closes."""
-        while not (self.closed.is_set() and self.events.empty()):
-            getter = asyncio.ensure_future(self.events.get())
-            closer = asyncio.ensure_future(self.closed.wait())
-            await asyncio.wait([getter, closer], return_when=asyncio.FIRST_COMPLETED)
-            closer.cancel()
-            if getter.done():
-                yield getter.result()
-            else:
-                getter.cancel()
 
     # -- the wire ---------------------------------------------------------------------------
     def send(self, payload: bytes) -> None:

@@ -7,7 +7,7 @@ Every failure surfaces as :class:`~cti.csta.errors.CodecError` (or a subclass).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +24,7 @@ from cti.csta.errors import (
     MistypedResult,
     UnknownOperation,
     UnrecognizedError,
+    UnrecognizedInvocation,
     UnrecognizedPDU,
 )
 from cti.csta.types import (
@@ -325,13 +326,18 @@ def encode_rose(pdu: RosePdu) -> bytes:
     return _encode_type(rose.ROS, value)
 
 
-def decode_rose(data: bytes) -> RosePdu:
+def decode_rose(data: bytes, outstanding: Mapping[int, str] | None = None) -> RosePdu:
     """Decode a ROSE PDU and its argument/result/parameter (by operation code).
 
     Raises UnknownOperation / MistypedArgument / MistypedResult /
     MistypedParameter / UnrecognizedError when the PDU is sound but its content
     is not (they carry ``invoke_id`` and the matching Reject ``problem``), and
     plain CodecError when the PDU itself is broken.
+
+    With ``outstanding`` (invoke id -> operation name of the invokes awaiting an answer), a
+    ReturnResult / ReturnError is first matched against it (X.880): an unknown invoke id
+    raises UnrecognizedInvocation before anything else is decoded, and a result is decoded
+    as that invoke's operation (another opcode is a mistypedResult).
     """
     if classify(data) != "rose":
         raise UnrecognizedPDU("not a ROSE PDU")
@@ -346,10 +352,17 @@ def decode_rose(data: bytes) -> RosePdu:
         raise CodecError(f"{kind} without invoke id")
     if kind == "invoke":
         return _decode_invoke(invoke_id, body)
+    if outstanding is not None and invoke_id not in outstanding:
+        raise UnrecognizedInvocation(invoke_id, kind)
     if kind == "returnResult":
         if "result" not in body:
             return ReturnResult(invoke_id)
-        op = _local_operation(invoke_id, body["result"]["opcode"])
+        if outstanding is not None:
+            op = OPERATIONS[outstanding[invoke_id]]
+            if body["result"]["opcode"] != ("local", op.code):
+                raise MistypedResult(invoke_id, f"opcode {body['result']['opcode']} for {op.name}")
+        else:
+            op = _local_operation(invoke_id, body["result"]["opcode"])
         if op.result is None:
             raise MistypedResult(invoke_id, f"{op.name} has no result")
         try:

@@ -46,6 +46,14 @@ class UnknownOperation(_InvokeError):
         self.opcode = opcode
 
 
+class UnrecognizedInvocation(_InvokeError):
+    """ReturnResult / ReturnError whose invoke id names no invoke of ours awaiting an answer."""
+
+    def __init__(self, invoke_id: int, kind: str) -> None:
+        super().__init__(invoke_id, f"{kind} for invoke {invoke_id}, which is not outstanding")
+        self.problem = (kind, "unrecognizedInvocation")
+
+
 class MistypedArgument(_InvokeError):
     problem = ("invoke", "mistypedArgument")
 

@@ -54,7 +54,7 @@ class FrameDecoder:
     def __init__(self, style: Style = "siemens", max_length: int = MAX_PAYLOAD) -> None:
         self._header = _header_size(style)
         self._style = style
-        self._max = max_length
+        self.max_length = max_length  # may change between feeds (before/after association)
         self._buffer = bytearray()
         self._error: FramingError | None = None
 
@@ -63,17 +63,20 @@ class FrameDecoder:
             raise self._error
         self._buffer += data
         frames: list[bytes] = []
-        while len(self._buffer) >= self._header:
-            try:
-                size = self._length()
-            except FramingError as exc:
-                self._error = exc
-                raise
-            end = self._header + size
-            if len(self._buffer) < end:
-                break
-            frames.append(bytes(self._buffer[self._header : end]))
-            del self._buffer[:end]
+        start = 0  # consumed prefix; deleted once per feed (not once per frame)
+        try:
+            while len(self._buffer) - start >= self._header:
+                size = self._length(start)
+                end = start + self._header + size
+                if len(self._buffer) < end:
+                    break
+                frames.append(bytes(self._buffer[start + self._header : end]))
+                start = end
+        except FramingError as exc:
+            self._error = exc
+            raise
+        finally:
+            del self._buffer[:start]
         return frames
 
     @property
@@ -81,16 +84,16 @@ class FrameDecoder:
         """Bytes buffered towards the next frame."""
         return len(self._buffer)
 
-    def _length(self) -> int:
+    def _length(self, at: int) -> int:
         buf = self._buffer
         if self._style == "siemens":
-            if buf[0] != SIEMENS_MARKER:
-                raise FramingError(f"bad frame marker 0x{buf[0]:02x}, expected 0x26")
-            if not buf[1] & 0x80:
+            if buf[at] != SIEMENS_MARKER:
+                raise FramingError(f"bad frame marker 0x{buf[at]:02x}, expected 0x26")
+            if not buf[at + 1] & 0x80:
                 raise FramingError("length without the 0x8000 flag")
-            size = (buf[1] & 0x7F) << 8 | buf[2]
+            size = (buf[at + 1] & 0x7F) << 8 | buf[at + 2]
         else:
-            size = buf[0] << 8 | buf[1]
-        if size > self._max:
-            raise FramingError(f"frame of {size} bytes exceeds the limit of {self._max}")
+            size = buf[at] << 8 | buf[at + 1]
+        if size > self.max_length:
+            raise FramingError(f"frame of {size} bytes exceeds the limit of {self.max_length}")
         return size

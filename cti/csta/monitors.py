@@ -21,6 +21,17 @@ FILTER_FIELDS = (
     ("logicalDeviceFeature", "LogicalDeviceFeatureEvents"),
 )
 _next_xref = itertools.count(1)
+_in_use: set[bytes] = set()  # crossRefIdentifiers of every live monitor of this process
+
+
+def _new_xref() -> bytes:
+    """The next 4-byte crossRefIdentifier: never 0, never one still in use (after a wrap)."""
+    while True:
+        value = next(_next_xref) % 2**32
+        xref = value.to_bytes(4, "big")
+        if value and xref not in _in_use:
+            _in_use.add(xref)
+            return xref
 
 
 @attrs.frozen
@@ -62,7 +73,7 @@ class Monitors:
                 "objectMonitorLimitExceeded",
                 f"at most {self.limit} monitors per association",
             )
-        xref = (next(_next_xref) % 2**32).to_bytes(4, "big")
+        xref = _new_xref()
         monitor = Monitor(xref, device, suppressed_events(monitor_filter))
         self._by_xref[xref] = monitor
         self._by_device.setdefault(device, []).append(monitor)
@@ -77,7 +88,15 @@ class Monitors:
             self._by_device[monitor.device] = remaining
         else:
             del self._by_device[monitor.device]
+        _in_use.discard(xref)
         return monitor
+
+    def clear(self) -> None:
+        """End every monitor (the association is gone); their ids become free."""
+        for xref in self._by_xref:
+            _in_use.discard(xref)
+        self._by_xref.clear()
+        self._by_device.clear()
 
     def on(self, device: str) -> list[Monitor]:
         return self._by_device.get(device, [])

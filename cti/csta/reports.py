@@ -8,6 +8,7 @@ Timer events are internal and never reported.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -111,8 +112,12 @@ def _diverted(e: ev.Diverted) -> Fields:
     }
 
 
-def _connection_list(e: ev.Transferred | ev.Conferenced, moved: tuple[str, ...]) -> list[Fields]:
-    """The resulting connections; devices that came over from the secondary call name it."""
+def connection_list(e: ev.Transferred | ev.Conferenced) -> list[Fields]:
+    """The resulting connections; devices that came over from the secondary call name it.
+
+    Used by the transferred / conferenced reports and by the transferCall / conferenceCall
+    results, so both show the same connections (those of the committed event)."""
+    moved = e.moved if isinstance(e, ev.Transferred) else e.added
     out = []
     for entry in e.local:
         if entry.state is ConnectionState.NULL:
@@ -131,7 +136,7 @@ def _transferred(e: ev.Transferred) -> Fields:
         out["secondaryOldCall"] = connection(e.secondary_call, e.transferring)
     out["transferringDevice"] = subject(e.transferring)
     out["transferredToDevice"] = subject(e.transferred_to)
-    out["transferredConnections"] = _connection_list(e, e.moved)
+    out["transferredConnections"] = connection_list(e)
     return out
 
 
@@ -142,7 +147,7 @@ def _conferenced(e: ev.Conferenced) -> Fields:
         "secondaryOldCall": connection(e.secondary_call, e.conferencing),
         "conferencingDevice": subject(e.conferencing),
         "addedParty": subject(added),
-        "conferenceConnections": _connection_list(e, e.added),
+        "conferenceConnections": connection_list(e),
     }
 
 
@@ -184,6 +189,26 @@ _RENDER: dict[type[ev.Event], Callable[[Any], Fields]] = {
 _NO_LOCAL_INFO = {"callCleared"}
 
 
+# Rendered bodies of the latest events, shared by every association that reports them: an
+# event is rendered once per commit, not once per session. Keyed by id(); the event is kept
+# alongside so a reused id never matches. The bodies are read only (encoding never mutates).
+_BODIES: OrderedDict[int, tuple[ev.Event, Fields]] = OrderedDict()
+_BODIES_KEPT = 1024
+
+
+def _body(event: ev.Event, render: Callable[[Any], Fields]) -> Fields:
+    hit = _BODIES.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    body = render(event)
+    if isinstance(event, ev.CallEvent):
+        body = {**body, "cause": str(event.cause)}
+    _BODIES[id(event)] = (event, body)
+    if len(_BODIES) > _BODIES_KEPT:
+        _BODIES.popitem(last=False)
+    return body
+
+
 def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
     """CSTAEventReportArgument values for ``event`` at the monitors of one association."""
     render = _RENDER.get(type(event))
@@ -191,13 +216,11 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
         return
     name = event.KIND
     if isinstance(event, ev.CallEvent):
-        body: Fields | None = None
         for entry in event.local:
             targets = [m for m in monitors.on(entry.device) if m.wants(name)]
             if not targets:
                 continue
-            body = body or {**render(event), "cause": str(event.cause)}
-            value = dict(body)
+            value = dict(_body(event, render))
             if name not in _NO_LOCAL_INFO:
                 value["localConnectionInfo"] = str(entry.state)
             for monitor in targets:
@@ -205,7 +228,7 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
     elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):
         for monitor in monitors.on(event.device):
             if monitor.wants(name):
-                yield _report(monitor.xref, name, render(event))
+                yield _report(monitor.xref, name, _body(event, render))
 
 
 def _report(xref: bytes, name: str, value: Fields) -> Fields:

@@ -16,16 +16,24 @@ import structlog
 
 from cti.app.engine import Engine
 from cti.app.node import Committed
-from cti.csta.framing import MAX_PAYLOAD, Style
+from cti.csta.framing import Style
 from cti.csta.session import Session
 from cti.domain.site import CstaSettings
 
 log = structlog.get_logger(__name__)
 
 
+class UnsafeSettings(ValueError):
+    """The [csta] settings would expose the link (see CstaSettings.unsafe); not started."""
+
+
 @attrs.frozen
 class Limits:
-    max_frame: int = MAX_PAYLOAD  # larger frames are a framing error (ABRT, close)
+    # Frames over these sizes are a framing error (ABRT, close). Before the association only
+    # an AARQ (~100 bytes) is acceptable; a CSTA invoke is a few hundred bytes at most.
+    max_frame_unassociated: int = 2048
+    max_frame: int = 4096
+    max_rejects: int = 16  # consecutive Rejects (nothing usable in between): ABRT, close
     max_write_buffer: int = 1 << 20  # bytes queued for a slow reader before it is cut off
     max_connections: int = 256
     max_monitors: int = 1000  # per association
@@ -40,11 +48,10 @@ class CstaServer:
         self.engine = engine
         self.settings = settings
         self.limits = limits or Limits()
-        self.framing: Style = "length2" if settings.framing == "length2" else "siemens"
+        self.framing: Style = settings.framing  # validated with the site
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
-        engine.node.subscribe(self._on_commit)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -53,25 +60,38 @@ class CstaServer:
         return str(host), int(port)
 
     async def start(self, port: int | None = None) -> None:
-        """Listen on ``settings.host`` and ``port`` (default ``settings.port``; 0 = any free)."""
+        """Listen on ``settings.host`` and ``port`` (default ``settings.port``; 0 = any free).
+
+        The node's commits are followed from here until :meth:`stop` (not when listening
+        fails). Raises UnsafeSettings for the default password on a non-loopback host."""
+        reason = self.settings.unsafe()
+        if reason is not None:
+            raise UnsafeSettings(reason)
+        if not self.settings.host:
+            raise UnsafeSettings("[csta]: host must not be empty")
         self._server = await asyncio.start_server(
             self._accept, self.settings.host, self.settings.port if port is None else port
         )
+        self.engine.node.subscribe(self._on_commit)
         log.info("csta.listening", address=self.address, framing=self.framing)
 
-    async def stop(self) -> None:
-        """Stop accepting, abort every association (ABRT), wait for the sessions to end."""
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, abort every association (ABRT), wait for the sessions to end
+        (those still running after ``timeout`` seconds are cancelled and awaited)."""
+        self.engine.node.unsubscribe(self._on_commit)
         if self._server is not None:
             self._server.close()
         for session in list(self.sessions):
             session.abort("no-reason-given")
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-        for task in self._tasks:
-            task.cancel()
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+                await asyncio.wait_for(self._server.wait_closed(), timeout)
             self._server = None
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -79,11 +99,16 @@ class CstaServer:
             log.warning("csta.too_many_connections", limit=self.limits.max_connections)
             writer.close()
             return
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.limits.send_buffer is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)
+        try:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.limits.send_buffer is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)
+        except OSError as exc:
+            log.warning("csta.socket_options_failed", error=str(exc))
+            writer.close()
+            return
         session = Session(self, reader, writer)
         self.sessions.add(session)
         task = asyncio.current_task()
@@ -93,8 +118,8 @@ class CstaServer:
             await session.run()
         except Exception:  # whatever a peer sends, the server and other links stay up
             log.exception("csta.session_crashed", peer=session.peer)
-            session.close()
         finally:
+            session.close()
             self.sessions.discard(session)
             if task is not None:
                 self._tasks.discard(task)

@@ -10,7 +10,9 @@ accepted and ignored.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
+
+import attrs
 
 from cti.app.engine import Engine
 from cti.app.node import Accepted
@@ -24,16 +26,45 @@ from cti.csta.ids import (
 )
 from cti.csta.monitors import Monitors
 from cti.csta.refusals import ServiceRefused
+from cti.csta.reports import connection_list
 from cti.domain import commands as cmd
+from cti.domain import events as ev
 from cti.domain.errors import CstaError
 from cti.domain.values import ForwardingType
 
 NO_DATA = ("noData", None)
-Handler = Callable[["Services", dict[str, Any]], Awaitable[Any]]
+E = TypeVar("E", ev.Transferred, ev.Conferenced)
+Query = Callable[["Services", dict[str, Any]], Awaitable[Any]]
+Build = Callable[["Services", dict[str, Any]], cmd.Command]
+Render = Callable[[Accepted, Any], Any]
 
 
 class NotOffered(Exception):
     """An operation of the codec that an application may not invoke on us (Reject it)."""
+
+
+@attrs.frozen
+class Executed:
+    """An invoke carried out; its result is rendered separately by :meth:`result`.
+
+    ``accepted`` is True when a command was accepted: its events are durable, so whatever
+    happens while rendering, the application must get a ReturnResult (never a ReturnError
+    that would make it retry a service that took place).
+    """
+
+    render: Callable[[], Any]
+    accepted: bool = False
+
+    def result(self) -> Any:
+        return self.render()
+
+
+@attrs.frozen
+class CommandService:
+    """A service that is one core command: build it from the argument, render the outcome."""
+
+    build: Build
+    render: Render = attrs.field(default=lambda outcome, command: NO_DATA)
 
 
 class Services:
@@ -44,17 +75,24 @@ class Services:
         self.node = engine.node
         self.monitors = monitors
 
-    async def invoke(self, operation: str, argument: dict[str, Any]) -> Any:
-        """The operation's result value; raises ServiceRefused or NotOffered."""
+    async def invoke(self, operation: str, argument: dict[str, Any]) -> Executed:
+        """Carry the operation out; raises ServiceRefused or NotOffered (nothing happened)."""
         handler = _HANDLERS.get(operation)
         if handler is None:
             raise NotOffered(operation)
-        return await handler(self, argument)
+        if isinstance(handler, CommandService):
+            command = handler.build(self, argument)
+            outcome = await self.run(command)
+            render = handler.render
+            return Executed(lambda: render(outcome, command), accepted=True)
+        value = await handler(self, argument)
+        return Executed(lambda: value)
 
-    async def run(self, command: cmd.Command) -> dict[str, Any]:
+    async def run(self, command: cmd.Command) -> Accepted:
+        """The accepted outcome (result and committed events); raises ServiceRefused."""
         outcome = await self.engine.execute(command)
         if isinstance(outcome, Accepted):
-            return dict(outcome.result)
+            return outcome
         raise ServiceRefused.from_error(outcome.error)
 
     def known_device(self, number: str) -> str:
@@ -64,47 +102,52 @@ class Services:
 
 
 # -- call control ------------------------------------------------------------------------------
-async def _make_call(s: Services, a: dict[str, Any]) -> Any:
+def _new_connection(field: str) -> Render:
+    """The result names the (call, device) connection of the core's result as ``field``."""
+
+    def render(outcome: Accepted, command: Any) -> Any:
+        result: dict[str, Any] = dict(outcome.result)
+        return {field: connection(result["call"], result["device"])}
+
+    return render
+
+
+def _make_call(s: Services, a: dict[str, Any]) -> cmd.Command:
     calling = number_of(a["callingDevice"], "invalidCallingDeviceID")
     called = number_of(a["calledDirectoryNumber"], "invalidCalledDeviceID")
-    r = await s.run(cmd.MakeCall(calling=calling, called=called))
-    return {"callingDevice": connection(r["call"], r["device"])}
+    return cmd.MakeCall(calling=calling, called=called)
 
 
-async def _clear_call(s: Services, a: dict[str, Any]) -> Any:
+def _clear_call(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, _ = parse_connection(a["callToBeCleared"])
     if call is None:
         raise ServiceRefused.named("invalidCallID", "callToBeCleared names no call")
-    await s.run(cmd.ClearCall(call=call))
-    return NO_DATA
+    return cmd.ClearCall(call=call)
 
 
-async def _consult(s: Services, a: dict[str, Any]) -> Any:
+def _consult(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, device = full_connection(a["existingCall"])
     consulted = number_of(a["consultedDevice"], "invalidCalledDeviceID")
-    r = await s.run(cmd.ConsultationCall(call=call, device=device, consulted=consulted))
-    return {"initiatedCall": connection(r["call"], r["device"])}
+    return cmd.ConsultationCall(call=call, device=device, consulted=consulted)
 
 
-def _on_connection(field: str, command: Callable[..., cmd.Command]) -> Handler:
+def _on_connection(field: str, command: Callable[..., cmd.Command]) -> CommandService:
     """A service whose argument is one connection and whose result is noData."""
 
-    async def handler(s: Services, a: dict[str, Any]) -> Any:
+    def build(s: Services, a: dict[str, Any]) -> cmd.Command:
         call, device = full_connection(a[field])
-        await s.run(command(call=call, device=device))
-        return NO_DATA
+        return command(call=call, device=device)
 
-    return handler
+    return CommandService(build)
 
 
-def _on_two_calls(command: Callable[..., cmd.Command]) -> Handler:
-    """alternateCall / reconnectCall: a device's held and active call, result noData."""
+def _on_two_calls(command: Callable[..., cmd.Command]) -> Build:
+    """alternate/reconnect/transfer/conferenceCall: a device's held and active call."""
 
-    async def handler(s: Services, a: dict[str, Any]) -> Any:
-        await s.run(command(**_two_calls(a)))
-        return NO_DATA
+    def build(s: Services, a: dict[str, Any]) -> cmd.Command:
+        return command(**_two_calls(a))
 
-    return handler
+    return build
 
 
 def _two_calls(a: dict[str, Any]) -> dict[str, Any]:
@@ -117,60 +160,53 @@ def _two_calls(a: dict[str, Any]) -> dict[str, Any]:
     return {"device": held_dev, "held_call": held, "active_call": active}
 
 
-def _connections_of(s: Services, call: int) -> list[dict[str, Any]]:
-    found = s.node.state.call(call)
-    parties = found.parties if found is not None else ()
-    return [
-        {"newConnection": connection(call, p.device), "endpoint": ("deviceID", device_id(p.device))}
-        for p in parties
-    ]
+def _merged(outcome: Accepted, kind: type[E]) -> E:
+    """The Transferred / Conferenced event the command committed."""
+    for item in outcome.events:
+        if isinstance(item.event, kind):
+            return item.event
+    raise LookupError(f"no {kind.KIND} event among the committed events")
 
 
-async def _transfer(s: Services, a: dict[str, Any]) -> Any:
-    r = await s.run(cmd.TransferCall(**_two_calls(a)))
-    return {"transferredCall": connection(r["call"]), "connections": _connections_of(s, r["call"])}
+def _transferred(outcome: Accepted, command: Any) -> Any:
+    e = _merged(outcome, ev.Transferred)
+    return {"transferredCall": connection(e.call), "connections": connection_list(e)}
 
 
-async def _conference(s: Services, a: dict[str, Any]) -> Any:
-    args = _two_calls(a)
-    r = await s.run(cmd.ConferenceCall(**args))
+def _conferenced(outcome: Accepted, command: Any) -> Any:
+    e = _merged(outcome, ev.Conferenced)
     return {
-        "conferenceCall": connection(r["call"], args["device"]),
-        "connections": _connections_of(s, r["call"]),
+        "conferenceCall": connection(e.call, command.device),
+        "connections": connection_list(e),
     }
 
 
-async def _single_step(s: Services, a: dict[str, Any]) -> Any:
+def _single_step(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, device = full_connection(a["activeCall"])
     to = number_of(a["transferredTo"], "invalidDestination")
-    r = await s.run(cmd.SingleStepTransferCall(call=call, device=device, to=to))
-    return {"transferredCall": connection(r["call"], r["device"])}
+    return cmd.SingleStepTransferCall(call=call, device=device, to=to)
 
 
-async def _deflect(s: Services, a: dict[str, Any]) -> Any:
+def _deflect(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, device = full_connection(a["callToBeDiverted"])
     to = number_of(a["newDestination"], "invalidDestination")
-    await s.run(cmd.DeflectCall(call=call, device=device, to=to))
-    return NO_DATA
+    return cmd.DeflectCall(call=call, device=device, to=to)
 
 
-async def _directed_pickup(s: Services, a: dict[str, Any]) -> Any:
+def _directed_pickup(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, picked = parse_connection(a["callToBePickedUp"])
     if picked is None:
         raise ServiceRefused.named("invalidConnectionID", "callToBePickedUp names no device")
     device = number_of(a["requestingDevice"])
-    r = await s.run(cmd.DirectedPickupCall(picked=picked, device=device, call=call))
-    return {"pickedCall": connection(r["call"], r["device"])}
+    return cmd.DirectedPickupCall(picked=picked, device=device, call=call)
 
 
-async def _group_pickup(s: Services, a: dict[str, Any]) -> Any:
-    device = number_of(a["newDestination"])
-    r = await s.run(cmd.GroupPickupCall(device=device))
-    return {"pickedCall": connection(r["call"], r["device"])}
+def _group_pickup(s: Services, a: dict[str, Any]) -> cmd.Command:
+    return cmd.GroupPickupCall(device=number_of(a["newDestination"]))
 
 
 # -- logical device features -------------------------------------------------------------------
-async def _set_forwarding(s: Services, a: dict[str, Any]) -> Any:
+def _set_forwarding(s: Services, a: dict[str, Any]) -> cmd.Command:
     device = number_of(a["device"])
     try:
         kind = ForwardingType(a.get("forwardingType", ""))
@@ -180,18 +216,15 @@ async def _set_forwarding(s: Services, a: dict[str, Any]) -> Any:
             "forwardingType must be forwardImmediate, forwardBusy or forwardNoAns",
         ) from None
     destination = a.get("forwardDN")
-    await s.run(
-        cmd.SetForwarding(
-            device=device,
-            forwarding_type=kind,
-            on=bool(a["activateForward"]),
-            destination=None
-            if destination is None
-            else number_of(destination, "invalidForwardingDestination"),
-            ring_time=a.get("ringDuration"),
-        )
+    return cmd.SetForwarding(
+        device=device,
+        forwarding_type=kind,
+        on=bool(a["activateForward"]),
+        destination=None
+        if destination is None
+        else number_of(destination, "invalidForwardingDestination"),
+        ring_time=a.get("ringDuration"),
     )
-    return NO_DATA
 
 
 async def _get_forwarding(s: Services, a: dict[str, Any]) -> Any:
@@ -209,10 +242,8 @@ async def _get_forwarding(s: Services, a: dict[str, Any]) -> Any:
     return {"forwardingList": entries}
 
 
-async def _set_dnd(s: Services, a: dict[str, Any]) -> Any:
-    device = number_of(a["device"])
-    await s.run(cmd.SetDoNotDisturb(device=device, on=bool(a["doNotDisturbOn"])))
-    return NO_DATA
+def _set_dnd(s: Services, a: dict[str, Any]) -> cmd.Command:
+    return cmd.SetDoNotDisturb(device=number_of(a["device"]), on=bool(a["doNotDisturbOn"]))
 
 
 # -- snapshots, monitors, status --------------------------------------------------------------
@@ -274,29 +305,28 @@ async def _system_status(s: Services, a: dict[str, Any]) -> Any:
     return NO_DATA  # an application may report its status too; we only acknowledge it
 
 
-_HANDLERS: dict[str, Handler] = {
-    "makeCall": _make_call,
+_HANDLERS: dict[str, CommandService | Query] = {
+    "makeCall": CommandService(_make_call, _new_connection("callingDevice")),
     "answerCall": _on_connection("callToBeAnswered", cmd.AnswerCall),
     "clearConnection": _on_connection("connectionToBeCleared", cmd.ClearConnection),
-    "clearCall": _clear_call,
+    "clearCall": CommandService(_clear_call),
     "holdCall": _on_connection("callToBeHeld", cmd.HoldCall),
     "retrieveCall": _on_connection("callToBeRetrieved", cmd.RetrieveCall),
-    "consultationCall": _consult,
-    "alternateCall": _on_two_calls(cmd.AlternateCall),
-    "reconnectCall": _on_two_calls(cmd.ReconnectCall),
-    "transferCall": _transfer,
-    "conferenceCall": _conference,
-    "singleStepTrans": _single_step,
-    "deflectCall": _deflect,
-    "directedPickupCall": _directed_pickup,
-    "groupPickupCall": _group_pickup,
-    "setForwarding": _set_forwarding,
+    "consultationCall": CommandService(_consult, _new_connection("initiatedCall")),
+    "alternateCall": CommandService(_on_two_calls(cmd.AlternateCall)),
+    "reconnectCall": CommandService(_on_two_calls(cmd.ReconnectCall)),
+    "transferCall": CommandService(_on_two_calls(cmd.TransferCall), _transferred),
+    "conferenceCall": CommandService(_on_two_calls(cmd.ConferenceCall), _conferenced),
+    "singleStepTrans": CommandService(_single_step, _new_connection("transferredCall")),
+    "deflectCall": CommandService(_deflect),
+    "directedPickupCall": CommandService(_directed_pickup, _new_connection("pickedCall")),
+    "groupPickupCall": CommandService(_group_pickup, _new_connection("pickedCall")),
+    "setForwarding": CommandService(_set_forwarding),
     "getForwarding": _get_forwarding,
-    "setDoNotDisturb": _set_dnd,
+    "setDoNotDisturb": CommandService(_set_dnd),
     "snapshotDevice": _snapshot_device,
     "snapshotCall": _snapshot_call,
     "monitorStart": _monitor_start,
     "monitorStop": _monitor_stop,
     "systemStatus": _system_status,
 }
-SERVICES = frozenset(_HANDLERS)

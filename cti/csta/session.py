@@ -4,9 +4,11 @@ States: ``awaiting`` (only an AARQ is acceptable; anything else is answered with
 connection is closed, X.227), ``associated`` (ROSE flows; RLRQ -> RLRE and close; ABRT closes),
 ``closed``. After accepting, the switch invokes systemStatus(normal), as the PBX family does.
 Per X.880 a broken PDU is answered with a Reject and the association carries on: the framing
-still tells where the next PDU starts. Only a framing error (no way to resynchronise) or a
-write queue over its limit (a reader too slow to keep up) closes the connection; both affect
-this connection only.
+still tells where the next PDU starts; ``max_rejects`` Rejects in a row end it (ABRT). Frames
+are size-limited (tighter before the association) and the session yields to the event loop
+after each frame, so one peer's flood never holds up the others. Otherwise only a framing
+error (no way to resynchronise) or a write queue over its limit (a reader too slow to keep up)
+closes the connection; all of these affect this connection only.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cti.csta.framing import FrameDecoder, Style, encode_frame
 from cti.csta.monitors import Monitors
 from cti.csta.refusals import ServiceRefused
 from cti.csta.reports import reports
-from cti.csta.services import NotOffered, Services
+from cti.csta.services import Executed, NotOffered, Services
 
 if TYPE_CHECKING:
     from cti.csta.server import CstaServer
@@ -53,8 +55,11 @@ class Session:
         self.framing: Style = server.framing
         self._ids = itertools.count(1)
         self._status_invoke: int | None = None
+        self._outstanding: dict[int, str] = {}  # our invokes awaiting an answer -> operation
         self.status_acknowledged = asyncio.Event()
         self._unreported: deque[Sequence[Committed]] = deque()
+        self._flush_scheduled = False
+        self._rejects = 0  # consecutive Rejects sent (reset by any usable PDU)
         self.log = log.bind(peer=self.peer)
 
     @property
@@ -63,11 +68,19 @@ class Session:
 
     # -- reading ------------------------------------------------------------------------------
     async def run(self) -> None:
-        decoder = FrameDecoder(self.framing, self.limits.max_frame)
+        limits = self.limits
+        decoder = FrameDecoder(self.framing, limits.max_frame_unassociated)
+        # One deadline from connect for the whole pre-association phase: a peer dripping a
+        # byte now and then does not restart it.
+        deadline = asyncio.get_running_loop().time() + limits.associate_timeout
         try:
             while self.state != "closed":
-                timeout = None if self.associated else self.limits.associate_timeout
-                data = await asyncio.wait_for(self.reader.read(READ_CHUNK), timeout)
+                if self.associated:
+                    decoder.max_length = limits.max_frame
+                    data = await self.reader.read(READ_CHUNK)
+                else:
+                    async with asyncio.timeout_at(deadline):
+                        data = await self.reader.read(READ_CHUNK)
                 if not data:  # EOF; a truncated frame still buffered is dropped with it
                     self.log.info("csta.eof", pending=decoder.pending)
                     break
@@ -81,6 +94,9 @@ class Session:
                     await self.handle(frame)
                     if self.state == "closed":
                         break
+                    # A burst of pipelined frames from one peer must not hold the event loop:
+                    # the other associations (and the node) get their turn between frames.
+                    await asyncio.sleep(0)
         except TimeoutError:
             self.log.warning("csta.associate_timeout")
             self.abort("no-reason-given")
@@ -96,7 +112,7 @@ class Session:
             if not self.associated:
                 self.abort("protocol-error")
             else:
-                self.send_rose(Reject(None, exc.problem))
+                self.reject(None, exc.problem, str(exc))
             return
         if kind == "acse":
             self.on_acse(frame)
@@ -105,6 +121,20 @@ class Session:
             self.abort("protocol-error")
         else:
             await self.on_rose(frame)
+
+    def reject(self, invoke_id: int | None, problem: tuple[str, Any], error: str = "") -> None:
+        """Send a Reject; ``max_rejects`` in a row (nothing usable in between) abort.
+
+        Only the first Reject of a run is logged, so a flood costs one line, not one per frame.
+        """
+        self._rejects += 1
+        if self._rejects == 1:
+            self.log.info("csta.reject", problem=problem, error=error)
+        if self._rejects >= self.limits.max_rejects:
+            self.log.warning("csta.too_many_rejects", rejects=self._rejects)
+            self.abort("protocol-error")
+            return
+        self.send_rose(Reject(invoke_id, problem))
 
     # -- ACSE ---------------------------------------------------------------------------------
     def on_acse(self, frame: bytes) -> None:
@@ -147,6 +177,7 @@ class Session:
         self.log = self.log.bind(user=user)
         self.log.info("csta.associated")
         self._status_invoke = self.next_id()
+        self._outstanding[self._status_invoke] = "systemStatus"
         self.send_rose(Invoke(self._status_invoke, "systemStatus", {"systemStatus": "normal"}))
 
     def refuse_association(self, diagnostic: str, user: str = "") -> None:
@@ -156,49 +187,67 @@ class Session:
 
     # -- ROSE ---------------------------------------------------------------------------------
     async def on_rose(self, frame: bytes) -> None:
-        try:
-            pdu = codec.decode_rose(frame)
+        try:  # results and errors are matched to our outstanding invokes before decoding
+            pdu = codec.decode_rose(frame, self._outstanding)
         except CodecError as exc:
-            self.log.info("csta.reject", problem=exc.problem, error=str(exc))
-            self.send_rose(Reject(exc.invoke_id, exc.problem))
+            self.reject(exc.invoke_id, exc.problem, str(exc))
             return
+        self._rejects = 0
         if isinstance(pdu, Invoke):
             await self.on_invoke(pdu)
-        elif isinstance(pdu, ReturnResult | ReturnError):
-            if pdu.invoke_id == self._status_invoke:
-                self._status_invoke = None
-                self.status_acknowledged.set()
-                if isinstance(pdu, ReturnError):
-                    self.log.warning("csta.system_status_error", parameter=pdu.parameter)
-            else:
-                kind = "returnResult" if isinstance(pdu, ReturnResult) else "returnError"
-                self.send_rose(Reject(pdu.invoke_id, (kind, "unrecognizedInvocation")))
-        else:
+            return
+        if pdu.invoke_id is None or self._outstanding.pop(pdu.invoke_id, None) is None:
+            # a Reject of something we never invoked (or without invoke id): nothing to settle
+            if isinstance(pdu, Reject):
+                self.log.warning(
+                    "csta.rejected_by_peer", invoke_id=pdu.invoke_id, problem=pdu.problem
+                )
+            return
+        if pdu.invoke_id == self._status_invoke:
+            self._status_invoke = None
+            self.status_acknowledged.set()
+        if isinstance(pdu, ReturnError):
+            self.log.warning("csta.system_status_error", parameter=pdu.parameter)
+        elif isinstance(pdu, Reject):
             self.log.warning("csta.rejected_by_peer", invoke_id=pdu.invoke_id, problem=pdu.problem)
 
     async def on_invoke(self, pdu: Invoke) -> None:
         operation = str(pdu.opcode)
         self.flush_reports()  # what was committed before this invoke meets today's monitors
         try:
-            result = await self.services.invoke(operation, pdu.argument)
-            reply: Any = ReturnResult(pdu.invoke_id, operation, result)
+            executed = await self.services.invoke(operation, pdu.argument)
         except NotOffered:
-            reply = Reject(pdu.invoke_id, ("invoke", "unrecognizedOperation"))
+            reply: Any = Reject(pdu.invoke_id, ("invoke", "unrecognizedOperation"))
         except ServiceRefused as refused:
             self.log.info("csta.refused", operation=operation, error=str(refused))
             reply = ReturnError(pdu.invoke_id, "universalFailure", refused.parameter)
         except Exception:  # a bug costs this invoke, never the link
             self.log.exception("csta.invoke_crashed", operation=operation)
             reply = ReturnError(pdu.invoke_id, "universalFailure", ("operation", "generic"))
-        try:
-            data = codec.encode_rose(reply)
-        except CodecError:
-            self.log.exception("csta.result_unencodable", operation=operation)
-            data = codec.encode_rose(
-                ReturnError(pdu.invoke_id, "universalFailure", ("operation", "generic"))
-            )
+        else:
+            data = self.render_result(pdu.invoke_id, operation, executed)
+            self.flush_reports()
+            self.send(data)
+            return
         self.flush_reports()
-        self.send(data)
+        self.send(codec.encode_rose(reply))
+
+    def render_result(self, invoke_id: int, operation: str, executed: Executed) -> bytes:
+        """The encoded ReturnResult of a carried-out invoke.
+
+        Once a command was accepted its events are durable: a failure to render or encode the
+        result is logged and answered with a ReturnResult without result data (X.880 allows
+        it), never a ReturnError that would make the application do the service again.
+        """
+        try:
+            return codec.encode_rose(ReturnResult(invoke_id, operation, executed.result()))
+        except Exception:
+            self.log.exception("csta.result_failed", operation=operation)
+        if executed.accepted:
+            return codec.encode_rose(ReturnResult(invoke_id))
+        return codec.encode_rose(
+            ReturnError(invoke_id, "universalFailure", ("operation", "generic"))
+        )
 
     # -- event reports ------------------------------------------------------------------------
     def on_commit(self, batch: Sequence[Committed]) -> None:
@@ -212,17 +261,27 @@ class Session:
         if not self.associated or not len(self.monitors):
             return
         self._unreported.append(batch)
-        if len(self._unreported) == 1:
-            asyncio.get_running_loop().call_soon(self.flush_reports)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._flush_scheduled = False
+        self.flush_reports()
 
     def flush_reports(self) -> None:
+        """Write the queued reports. A report that cannot be rendered or encoded (a bug) is
+        logged and dropped; the others, and every later batch, still go out."""
         while self._unreported and self.state != "closed":
             for item in self._unreported.popleft():
-                for report in reports(item.event, self.monitors):
-                    try:
-                        self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
-                    except CodecError:
-                        self.log.exception("csta.report_unencodable", event=item.event.KIND)
+                try:
+                    for report in reports(item.event, self.monitors):
+                        try:
+                            self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
+                        except Exception:
+                            self.log.exception("csta.report_unencodable", event=item.event.KIND)
+                except Exception:
+                    self.log.exception("csta.report_failed", event=item.event.KIND)
         self._unreported.clear()
 
     # -- writing ------------------------------------------------------------------------------
@@ -253,5 +312,7 @@ class Session:
     def close(self) -> None:
         if self.state != "closed":
             self.state = "closed"
+        self.monitors.clear()  # monitors end with their association
+        self._unreported.clear()
         if not self.writer.is_closing():
             self.writer.close()

@@ -88,7 +88,7 @@ def run_csta(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"cti csta: {exc}", file=sys.stderr)
         return 2
-    framing: Style = "length2" if args.framing == "length2" else "siemens"
+    framing: Style = args.framing  # argparse choices: siemens or length2
     client = CstaClient(host, port, args.user, args.password, framing)
     try:
         if args.csta_command == "call":
@@ -118,24 +118,34 @@ async def _monitor(client: CstaClient, devices: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await client.associate()
+    try:
+        return await _report_until_stopped(client, devices, stop)
+    finally:
+        await client.close()  # also when monitorStart is refused or the link fails
+
+
+async def _report_until_stopped(client: CstaClient, devices: list[str], stop: asyncio.Event) -> int:
     where: dict[bytes, str] = {}
     for device in devices:
         where[await client.monitor_start(device)] = device
         print(f"monitoring {device}", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     closed = asyncio.ensure_future(client.closed.wait())
-    while True:
-        getter = asyncio.ensure_future(client.events.get())
-        await asyncio.wait([getter, stopper, closed], return_when=asyncio.FIRST_COMPLETED)
-        if getter.done():
-            print(format_report(getter.result(), where), flush=True)
-            continue
-        getter.cancel()
-        break
-    if closed.done():
-        print("link closed by the switch", flush=True)
-        return 1
-    closed.cancel()
+    try:
+        while True:
+            getter = asyncio.ensure_future(client.events.get())
+            await asyncio.wait([getter, stopper, closed], return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                print(format_report(getter.result(), where), flush=True)
+                continue
+            getter.cancel()
+            break
+        if closed.done():
+            print("link closed by the switch", flush=True)
+            return 1
+    finally:
+        stopper.cancel()
+        closed.cancel()
     await client.release()
     print("released", flush=True)
     return 0

@@ -10,12 +10,13 @@ from urllib.parse import urlparse
 
 import structlog
 from rich.console import Console
+from rich.markup import escape
 
 from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.csta.server import CstaServer
+from cti.csta.server import CstaServer, UnsafeSettings
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.payloads import iso
 from cti.mqtt.service import MqttFace
@@ -66,10 +67,16 @@ async def serve(
     where = f"mqtt://{host}:{port}"
     csta: CstaServer | None = None
     csta_line = "  CSTA link    disabled (--csta-port 0)\n"
-    if csta_port != 0:
+    if csta_port is None and site.csta.port == 0:
+        csta_line = "  CSTA link    disabled (\\[csta] port = 0)\n"
+    elif csta_port != 0:
         csta = CstaServer(engine, site.csta)
         try:
             await csta.start(csta_port)
+        except UnsafeSettings as exc:
+            console.print(f"[red]CSTA link refused to start: {escape(str(exc))}[/]")
+            await _shutdown(face, runner, engine, store, reader, broker)
+            return 1
         except OSError as exc:
             if csta_port is not None:  # asked for on the command line: a hard error
                 console.print(f"[red]CSTA link: cannot listen on {site.csta.host}: {exc}[/]")

@@ -11,13 +11,16 @@ import pytest
 
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
-from cti.app.node import Node
+from cti.app.node import Accepted, Committed, Node
 from cti.csta import arguments, codec
 from cti.csta.client import RequestFailed
 from cti.csta.codec import Invoke
 from cti.csta.refusals import ERROR_TABLE
 from cti.csta.services import Services
 from cti.domain import commands as cmd
+from cti.domain import events as ev
+from cti.domain.events import Local
+from cti.domain.values import Cause, ConnectionState
 from cti.mqtt import replies
 from cti.mqtt.requests import BadRequest, parse_request
 from cti.store import MemoryStore
@@ -86,9 +89,35 @@ class Capture(Services):
         self.result = result
         self.commands: list[cmd.Command] = []
 
-    async def run(self, command: cmd.Command) -> dict[str, Any]:
+    async def run(self, command: cmd.Command) -> Accepted:
         self.commands.append(command)
-        return dict(self.result)
+        return Accepted(self.result, _merge_events(command))
+
+
+def _merge_events(command: cmd.Command) -> tuple[Committed, ...]:
+    """The Transferred / Conferenced event the transfer/conference results are built from."""
+    local = (Local(device="331", state=ConnectionState.CONNECTED),)
+    if isinstance(command, cmd.TransferCall):
+        event: ev.Event = ev.Transferred(
+            call=command.held_call,
+            cause=Cause.TRANSFER,
+            local=local,
+            secondary_call=command.active_call,
+            transferring=command.device,
+            transferred_to="331",
+        )
+    elif isinstance(command, cmd.ConferenceCall):
+        event = ev.Conferenced(
+            call=command.held_call,
+            cause=Cause.CONFERENCE,
+            local=local,
+            secondary_call=command.active_call,
+            conferencing=command.device,
+            added=("331",),
+        )
+    else:
+        return ()
+    return (Committed(1, 0, event),)
 
 
 @pytest.fixture
@@ -112,7 +141,7 @@ async def test_arguments_give_the_command_of_the_mqtt_parser(
     assert action == expected
     operation, argument = _on_the_wire(*arguments.invoke_of(action))
     server = Capture(node, core_result)
-    value = await server.invoke(operation, argument)
+    value = (await server.invoke(operation, argument)).result()
     assert server.commands == [expected]
     result = arguments.result_of(action, _on_the_wire_result(operation, value))
     dropped = NOT_RETURNED.get(service, set())

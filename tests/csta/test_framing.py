@@ -84,3 +84,14 @@ def test_encode_limits() -> None:
         encode_frame(b"x" * 0x10000, style="length2")
     with pytest.raises(ValueError):
         encode_frame(b"x", style="bogus")  # type: ignore[arg-type]
+
+
+def test_many_frames_in_one_feed_with_a_partial_tail() -> None:
+    frames = [bytes((n % 256,)) * (n % 7) for n in range(5000)]
+    data = b"".join(encode_frame(f) for f in frames)
+    decoder = FrameDecoder()
+    tail = encode_frame(b"xyz")
+    assert decoder.feed(data + tail[:2]) == frames
+    assert decoder.pending == 2
+    assert decoder.feed(tail[2:]) == [b"xyz"]
+    assert decoder.pending == 0

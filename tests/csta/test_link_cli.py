@@ -92,3 +92,45 @@ async def test_csta_call_with_wrong_password_fails(
     assert await servers[0].wait() == 0
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+def _site(tmp_path: Path, csta: str) -> Path:
+    text = (Path(REPO) / "cti" / "sites" / "example.toml").read_text("utf-8")
+    head, sep, _ = text.partition("[csta]")
+    assert sep, "the example site has a [csta] table"
+    path = tmp_path / "site.toml"
+    path.write_text(head + "[csta]\n" + csta, "utf-8")
+    return path
+
+
+async def test_site_port_zero_disables_the_link(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    site = _site(tmp_path, 'password = "pw"\nport = 0\n')
+    server = Server(
+        "--broker", "external", "--mqtt-url", broker.url, "--site", str(site),
+        "--data-dir", str(tmp_path / "data"),
+    )  # fmt: skip
+    servers.append(server)
+    await server.start()
+    line = await server.wait_line(lambda text: "CSTA link" in text)
+    assert "disabled ([csta] port = 0)" in line, server.output
+
+
+async def test_default_password_on_a_public_host_refuses_to_start(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    site = _site(tmp_path, 'host = "0.0.0.0"\n')
+    server = Server(
+        "--broker", "external", "--mqtt-url", broker.url, "--site", str(site),
+        "--data-dir", str(tmp_path / "data"), "--csta-port", str(free_port()),
+    )  # fmt: skip
+    servers.append(server)
+    await server.start()
+    line = await server.wait_line(lambda text: "CSTA link refused" in text)
+    assert "not loopback" in line and "default" in line, server.output
+    assert await server.wait() == 1

@@ -323,6 +323,8 @@ def test_csta_section_defaults_and_values() -> None:
         ({"framing": "x"}, "[csta]: unknown framing 'x'"),
         ({"password": ""}, "[csta]: user and password must not be empty"),
         ({"user": 7}, "[csta]: user must be a string"),
+        ({"host": ""}, "[csta]: host must not be empty"),
+        ({"host": " "}, "[csta]: host must not be empty"),
     ],
 )
 def test_csta_section_validation(section: dict[str, Any], message: str) -> None:

@@ -17,6 +17,7 @@ from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.csta.server import CstaServer, UnsafeSettings
+from cti.domain.site import PHONE_KINDS
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.payloads import iso
 from cti.mqtt.service import MqttFace
@@ -92,6 +93,8 @@ async def serve(
                 f"  CSTA link    {csta_host}:{csta_bound} (ECMA-285 BER, {site.csta.framing} "
                 f"framing, user {site.csta.user}; see specs/csta.md)\n"
             )
+    phones = sorted(n for n, d in site.devices.items() if d.kind in PHONE_KINDS)
+    a, b = [*phones, "330", "331"][:2]  # two phones of this site for the examples
     console.print(
         f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
         f"log {path} at seq {node.state.seq}\n"
@@ -101,8 +104,10 @@ async def serve(
         + csta_line
         + f"  watch        mosquitto_sub -h {host} -p {port} -v -t 'cti/#'\n"
         f"  requests     cti/{site.node}/requests/<service>  (see specs/mqtt.md)\n"
-        f"  place a call cti request --mqtt-url {where} makeCall calling=330 called=331\n"
-        "Ctrl-C stops."
+        f"  place a call cti request --mqtt-url {where} makeCall calling={a} called={b}\n"
+        f"  phones       phone-sim --mqtt-url {where} console {a}   (or: load, run, phones)\n"
+        "Ctrl-C stops.",
+        soft_wrap=True,  # copyable commands, not wrapped at the terminal width
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

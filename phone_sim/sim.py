@@ -113,13 +113,14 @@ class Simulator:
     def _on_state(self, doc: Doc) -> None:
         number = doc["device"]
         self.seq = max(self.seq, doc["seq"])
-        self.directory[number] = doc.get("name", "")
-        self.kinds[number] = doc.get("kind", "")
-        self.summaries[number] = doc["summary"]
-        if doc.get("mobile"):
-            self.owners[doc["mobile"]] = number
-            self.directory.setdefault(doc["mobile"], doc.get("name", ""))
-        self.phone(number).on_state(doc)
+        phone = self.phone(number)
+        phone.on_state(doc)  # ignores a state older than the one it has
+        # The site-wide views follow the phone, so lamps and statuses never disagree.
+        self.directory[number], self.kinds[number] = phone.name, phone.kind
+        self.summaries[number] = phone.summary
+        if phone.mobile:
+            self.owners[phone.mobile] = number
+            self.directory.setdefault(phone.mobile, phone.name)
         self._notify({number})
 
     def _notify(self, changed: set[str]) -> None:

@@ -16,7 +16,7 @@ from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import base as asn1_base
 
-from cti.csta import fast_ber
+from cti.csta import fast_ber, fast_ber_decode
 from cti.csta.errors import (
     CodecError,
     MistypedArgument,
@@ -163,9 +163,27 @@ def encode(type_name: str, value: Any) -> bytes:
     return _encode_type(cls, value)
 
 
+def _decode_type(cls: type, data: bytes) -> Any:
+    """The compiled decoder (:mod:`cti.csta.fast_ber_decode`) when it can, else pyasn1."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            return fast_ber_decode.decode(cls, bytes(data))
+        except fast_ber_decode.Unsupported:
+            pass
+    return _decode_spec(cls(), data)
+
+
+def _pyasn1_decode(type_name: str, data: bytes) -> Any:
+    """:func:`decode` on the pyasn1 path only (reference for the fast decoder)."""
+    return _decode_spec(_spec(type_name), data)
+
+
 def decode(type_name: str, data: bytes) -> Any:
     """Decode BER ``data`` holding exactly one ``type_name``."""
-    return _decode_spec(_spec(type_name), data)
+    cls = _registry().get(type_name)
+    if cls is None:
+        return _pyasn1_decode(type_name, data)  # raises "unknown type"
+    return _decode_type(cls, data)
 
 
 # -- BIT STRING helpers ---------------------------------------------------------
@@ -341,7 +359,7 @@ def decode_rose(data: bytes, outstanding: Mapping[int, str] | None = None) -> Ro
     """
     if classify(data) != "rose":
         raise UnrecognizedPDU("not a ROSE PDU")
-    kind, body = _decode_spec(rose.ROS(), data)
+    kind, body = _decode_type(rose.ROS, data)
     invoke_id = _pdu_invoke_id(body)
     if kind == "reject":
         problem_kind, number = body["problem"]
@@ -449,7 +467,7 @@ def encode_acse(pdu: tuple[str, dict[str, Any]]) -> bytes:
 def decode_acse(data: bytes) -> tuple[str, dict[str, Any]]:
     if classify(data) != "acse":
         raise UnrecognizedPDU("not an ACSE APDU")
-    result: tuple[str, dict[str, Any]] = _decode_spec(acse.ACSE_apdu(), data)
+    result: tuple[str, dict[str, Any]] = _decode_type(acse.ACSE_apdu, data)
     return result
 
 

@@ -167,3 +167,20 @@ async def events_until(
 
 async def drain(client: CstaClient, count: int) -> list[EventReport]:
     return await events_until(client, lambda got: len(got) >= count)
+
+
+SNAPSHOT_330 = {"snapshotObject": device_id("330")}
+
+
+def abrt_of(frame: bytes) -> dict[str, Any]:
+    """The body of an ABRT frame (fails the test if it is anything else)."""
+    kind, body = codec.decode_acse(frame)
+    assert kind == "abrt"
+    return body
+
+
+async def associated(link: Link) -> Raw:
+    """A raw connection that has completed the association."""
+    raw = await Raw.connect(link.port)
+    await raw.associate()
+    return raw

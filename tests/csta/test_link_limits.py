@@ -4,47 +4,41 @@ cost that peer its connection, never the other associations their turn."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from cti.csta import codec
 from cti.csta.framing import encode_frame
-from cti.csta.ids import device_id
 from cti.csta.server import Limits
 from cti.csta.session import Session
 from cti.csta.types import rose
-from tests.csta.conftest import SETTINGS, TIMEOUT, Link, LinkFactory, Raw, assert_serving
-
-SNAPSHOT_330 = {"snapshotObject": device_id("330")}
-
-
-def _abrt(frame: bytes) -> dict[str, Any]:
-    kind, body = codec.decode_acse(frame)
-    assert kind == "abrt"
-    return body
-
-
-async def _associated(link: Link) -> Raw:
-    raw = await Raw.connect(link.port)
-    await raw.associate()
-    return raw
+from tests.csta.conftest import (
+    SETTINGS,
+    SNAPSHOT_330,
+    TIMEOUT,
+    Link,
+    LinkFactory,
+    Raw,
+    abrt_of,
+    assert_serving,
+    associated,
+)
 
 
 async def test_pipelined_garbage_is_aborted_after_max_rejects(link: Link) -> None:
-    flood = await _associated(link)
+    flood = await associated(link)
     flood.send_raw(b"".join(b"\x26\x80\x02\xa1\x00" for _ in range(20_000)))
     async with link.client() as other:  # meanwhile another association is served
         await other.invoke("snapshotDevice", SNAPSHOT_330)
     frames = await flood.eof()
     rejects = [f for f in frames if codec.classify(f) == "rose"]
     assert len(rejects) == link.server.limits.max_rejects - 1
-    assert _abrt(frames[-1])["abort-diagnostic"] == "protocol-error"
+    assert abrt_of(frames[-1])["abort-diagnostic"] == "protocol-error"
     await assert_serving(link)
 
 
 async def test_a_usable_pdu_resets_the_reject_count(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     limit = link.server.limits.max_rejects
     for n in range(3):
         raw.send_raw(b"".join(b"\x26\x80\x02\xa1\x00" for _ in range(limit - 1)))
@@ -58,9 +52,9 @@ async def test_a_usable_pdu_resets_the_reject_count(link: Link) -> None:
 async def test_pipelined_invokes_do_not_starve_other_associations(
     link: Link, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    flood = await _associated(link)
+    flood = await associated(link)
     (flooding,) = link.server.sessions
-    other = await _associated(link)
+    other = await associated(link)
     sent: list[bool] = []  # per frame written: was it to the flooding association?
     original = Session.send
 
@@ -86,18 +80,18 @@ async def test_big_frame_before_association_is_aborted(link: Link) -> None:
     raw = await Raw.connect(link.port)
     raw.send(b"\x60" + bytes(link.server.limits.max_frame_unassociated))
     frames = await raw.eof()
-    assert _abrt(frames[-1])["abort-diagnostic"] == "protocol-error"
+    assert abrt_of(frames[-1])["abort-diagnostic"] == "protocol-error"
     assert not any(s.associated for s in link.server.sessions)
 
 
 async def test_frame_limit_after_association(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     big = link.server.limits.max_frame_unassociated + 100  # fine once associated
     raw.send(b"\xa1" + bytes(big))
     assert isinstance(await raw.rose(), codec.Reject)
     raw.send(b"\xa1" + bytes(link.server.limits.max_frame))  # over max_frame
     frames = await raw.eof()
-    assert _abrt(frames[-1])["abort-diagnostic"] == "protocol-error"
+    assert abrt_of(frames[-1])["abort-diagnostic"] == "protocol-error"
 
 
 async def test_associate_deadline_counts_from_connect(make_link: LinkFactory) -> None:
@@ -113,13 +107,13 @@ async def test_associate_deadline_counts_from_connect(make_link: LinkFactory) ->
             await asyncio.wait([closed], timeout=0.1)
         assert closed.done(), "still unassociated after dripping the whole AARQ but one byte"
         frames = await closed
-        assert _abrt(frames[-1])["abort-source"] == 1
+        assert abrt_of(frames[-1])["abort-source"] == 1
         assert not link.server.sessions or all(not s.associated for s in link.server.sessions)
 
 
 # -- ROSE answers are matched to our invokes first (X.880) --------------------------------------
 async def test_result_with_unknown_opcode_for_no_invoke_of_ours(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     result = {"opcode": ("local", 9999), "result": b"\x05\x00"}
     body = {"invokeId": ("present", 4243), "result": result}
     raw.send(codec._encode_type(rose.ROS, ("returnResult", body)))

@@ -12,21 +12,17 @@ from cti.csta.framing import FrameDecoder, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.server import Limits
 from cti.domain.site import CstaSettings
-from tests.csta.conftest import SETTINGS, TIMEOUT, Link, LinkFactory, Raw, assert_serving
-
-SNAPSHOT_330 = {"snapshotObject": device_id("330")}
-
-
-def _abrt(frame: bytes) -> dict[str, object]:
-    kind, body = codec.decode_acse(frame)
-    assert kind == "abrt"
-    return body
-
-
-async def _associated(link: Link) -> Raw:
-    raw = await Raw.connect(link.port)
-    await raw.associate()
-    return raw
+from tests.csta.conftest import (
+    SETTINGS,
+    SNAPSHOT_330,
+    TIMEOUT,
+    Link,
+    LinkFactory,
+    Raw,
+    abrt_of,
+    assert_serving,
+    associated,
+)
 
 
 # -- association --------------------------------------------------------------------------------
@@ -96,19 +92,19 @@ async def test_invoke_before_association_is_aborted(link: Link) -> None:
     raw = await Raw.connect(link.port)
     raw.send(codec.encode_rose(codec.Invoke(1, "snapshotDevice", SNAPSHOT_330)))
     frames = await raw.eof()
-    assert _abrt(frames[0])["abort-diagnostic"] == "protocol-error"
+    assert abrt_of(frames[0])["abort-diagnostic"] == "protocol-error"
     await assert_serving(link)
 
 
 async def test_second_aarq_is_aborted(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send(codec.encode_acse(codec.aarq("cti", SETTINGS.password)))
     frames = await raw.eof()
-    assert _abrt(frames[-1])["abort-source"] == 1
+    assert abrt_of(frames[-1])["abort-source"] == 1
 
 
 async def test_release_answers_rlre_and_closes(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send(codec.encode_acse(("rlrq", {"reason": 0})))
     frames = await raw.eof()
     assert [codec.decode_acse(f)[0] for f in frames] == ["rlre"]
@@ -123,7 +119,7 @@ async def test_client_release(link: Link) -> None:
 
 
 async def test_abort_from_the_application_closes(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send(codec.encode_acse(("abrt", {"abort-source": 0})))
     assert await raw.eof() == []
     await assert_serving(link)
@@ -133,7 +129,7 @@ async def test_silent_peer_is_aborted_after_the_associate_timeout(make_link: Lin
     async with make_link(Limits(associate_timeout=0.05)) as link:
         raw = await Raw.connect(link.port)
         frames = await raw.eof()
-        assert _abrt(frames[0])["abort-source"] == 1
+        assert abrt_of(frames[0])["abort-source"] == 1
 
 
 async def test_length2_framing(make_link: LinkFactory) -> None:
@@ -147,7 +143,7 @@ async def test_length2_framing(make_link: LinkFactory) -> None:
 
 # -- robustness: framing --------------------------------------------------------------------------
 async def test_truncated_frame_waits_for_the_rest(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     frame = codec.encode_rose(codec.Invoke(7, "snapshotDevice", SNAPSHOT_330))
     data = bytes((0x26, 0x80 | len(frame) >> 8, len(frame) & 0xFF)) + frame
     raw.send_raw(data[:5])
@@ -159,7 +155,7 @@ async def test_truncated_frame_waits_for_the_rest(link: Link) -> None:
 
 
 async def test_truncated_frame_then_eof_closes(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send_raw(b"\x26\x80\x20\xa1\x05")
     raw.writer.write_eof()
     assert await raw.eof() == []
@@ -168,25 +164,25 @@ async def test_truncated_frame_then_eof_closes(link: Link) -> None:
 
 
 async def test_wrong_header_byte_aborts(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send_raw(b"\x27\x80\x03\x01\x02\x03")
     frames = await raw.eof()
-    assert _abrt(frames[-1])["abort-diagnostic"] == "protocol-error"
+    assert abrt_of(frames[-1])["abort-diagnostic"] == "protocol-error"
     await assert_serving(link)
 
 
 async def test_oversized_length_aborts(make_link: LinkFactory) -> None:
     async with make_link(Limits(max_frame=1024)) as link:
-        raw = await _associated(link)
+        raw = await associated(link)
         raw.send_raw(b"\x26\x87\xff")  # 2047 bytes announced
         frames = await raw.eof()
-        assert _abrt(frames[-1])["abort-diagnostic"] == "protocol-error"
+        assert abrt_of(frames[-1])["abort-diagnostic"] == "protocol-error"
         await assert_serving(link)
 
 
 # -- robustness: ROSE -----------------------------------------------------------------------------
 async def test_garbage_ber_is_rejected_and_the_association_goes_on(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send(b"\xa1\x05\xff\xff\xff")
     assert await raw.rose() == codec.Reject(None, ("general", "badlyStructuredPDU"))
     raw.send(b"\x30\x00")  # not a ROSE APDU at all
@@ -196,7 +192,7 @@ async def test_garbage_ber_is_rejected_and_the_association_goes_on(link: Link) -
 
 
 async def test_unknown_opcode_is_rejected(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     pdu = (
         "invoke",
         {"invokeId": ("present", 5), "opcode": ("local", 999), "argument": b"\x30\x00"},
@@ -206,7 +202,7 @@ async def test_unknown_opcode_is_rejected(link: Link) -> None:
 
 
 async def test_event_report_invoked_by_the_application_is_rejected(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     report = {
         "crossRefIdentifier": b"\x00\x00\x00\x01",
         "eventSpecificInfo": (
@@ -222,7 +218,7 @@ async def test_event_report_invoked_by_the_application_is_rejected(link: Link) -
 
 
 async def test_mistyped_argument_is_rejected(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     argument = codec.encode("SystemStatusArg", {"systemStatus": "normal"})
     pdu = ("invoke", {"invokeId": ("present", 9), "opcode": ("local", 10), "argument": argument})
     raw.send(codec.encode("ROS", pdu))
@@ -230,7 +226,7 @@ async def test_mistyped_argument_is_rejected(link: Link) -> None:
 
 
 async def test_four_byte_invoke_ids(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     for invoke_id in (2**31 - 1, -(2**31)):
         raw.send(codec.encode_rose(codec.Invoke(invoke_id, "snapshotDevice", SNAPSHOT_330)))
         reply = await raw.rose()
@@ -242,7 +238,7 @@ async def test_four_byte_invoke_ids(link: Link) -> None:
 
 
 async def test_unexpected_result_is_rejected(link: Link) -> None:
-    raw = await _associated(link)
+    raw = await associated(link)
     raw.send(codec.encode_rose(codec.ReturnResult(4242)))
     assert await raw.rose() == codec.Reject(4242, ("returnResult", "unrecognizedInvocation"))
 
@@ -300,7 +296,7 @@ async def test_slow_reader_is_cut_off_alone(make_link: LinkFactory) -> None:
 async def test_other_connections_unaffected(link: Link) -> None:
     async with link.client() as good:
         await good.monitor_start("331")
-        bad = await _associated(link)
+        bad = await associated(link)
         bad.send(b"\xa1\x02\x99\x99")  # garbage: rejected
         bad.send_raw(b"\x00\x00\x00")  # broken framing: aborted
         await bad.eof()

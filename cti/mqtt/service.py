@@ -115,9 +115,9 @@ class MqttFace:
         ticks = 0
         while client.connected:
             await asyncio.sleep(0.2)
-            # A commit waits for fsync (and now and then a WAL checkpoint): never on the
-            # event loop, where it would hold up every request and event for that long.
-            await asyncio.to_thread(self.outbox.save_position)
+            # On the loop, not in a thread: the outbox's store connection is also used here
+            # (reads, the final save on stop), and two threads must not interleave on it.
+            self.outbox.save_position()
             ticks += 1
             if ticks % 5 == 0 and self.outbox.acked != self._announced:
                 self._publish_status(client)

@@ -9,13 +9,11 @@ import asyncio
 import functools
 from typing import Any
 
-import pytest
+import asn1tools
 
 from cti.domain import events as ev
+from tests.csta.asn1tools_check import compiled
 from tests.csta.conftest import SETTINGS, TIMEOUT, Link
-
-asn1tools = pytest.importorskip("asn1tools")
-from tests.csta.asn1tools_check import compiled  # noqa: E402
 
 ROSE_ACSE = """
 Link-ROSE DEFINITIONS IMPLICIT TAGS ::= BEGIN

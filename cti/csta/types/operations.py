@@ -1,6 +1,6 @@
 """Operation and error codes of the supported subset (ECMA-285 ``CODE local: n``).
 
-Mirrors /work/shared/csta/opcodes.json (a test keeps them in sync); argument,
+Mirrors specs/csta/opcodes.json (a test keeps them in sync); argument,
 result and parameter names are type names known to :func:`cti.csta.codec.encode`.
 """
 

@@ -14,6 +14,7 @@ closes the connection; all of these affect this connection only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import itertools
 from collections import deque
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 READ_CHUNK = 65536
+LINGER = 2.0  # seconds a closed connection keeps dropping what the peer still sends
 ABORT_SERVICE_USER, ABORT_SERVICE_PROVIDER = 0, 1
 
 
@@ -104,6 +106,7 @@ class Session:
             self.log.info("csta.connection_lost", error=str(exc))
         finally:
             self.close()
+            await self._drain()
 
     async def handle(self, frame: bytes) -> None:
         try:
@@ -314,5 +317,26 @@ class Session:
             self.state = "closed"
         self.monitors.clear()  # monitors end with their association
         self._unreported.clear()
-        if not self.writer.is_closing():
+        if self.writer.is_closing():
+            return
+        if self.writer.can_write_eof() and self._half_close():
+            # Half-close: the peer reads what we sent (an ABRT, say), then EOF. Closing with
+            # its bytes unread would make the kernel answer with a RST, which can destroy the
+            # ABRT still in flight; the peer gets LINGER seconds to close its side.
+            asyncio.get_running_loop().call_later(LINGER, self.writer.close)
+        else:
             self.writer.close()
+
+    def _half_close(self) -> bool:
+        try:
+            self.writer.write_eof()
+        except OSError:  # the peer is gone already
+            return False
+        return True
+
+    async def _drain(self) -> None:
+        """After :meth:`close`: drop input until the peer closes too (or LINGER passes)."""
+        with contextlib.suppress(ConnectionError, OSError):
+            while not self.writer.is_closing() and await self.reader.read(READ_CHUNK):
+                pass
+        self.writer.close()

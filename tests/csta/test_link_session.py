@@ -96,6 +96,17 @@ async def test_invoke_before_association_is_aborted(link: Link) -> None:
     await assert_serving(link)
 
 
+async def test_abort_reaches_a_peer_that_keeps_sending(link: Link) -> None:
+    """The ABRT must not be destroyed by a RST: the server half-closes and drops the rest of
+    what the peer sends instead of closing with unread bytes in its socket."""
+    raw = await Raw.connect(link.port)
+    invoke = codec.encode_rose(codec.Invoke(1, "snapshotDevice", SNAPSHOT_330))
+    raw.send_raw(encode_frame(invoke) + b"\x26\x80\x02\xa1\x00" * 100_000)  # 500 kB behind it
+    frames = await raw.eof()
+    assert abrt_of(frames[0])["abort-diagnostic"] == "protocol-error"
+    await assert_serving(link)
+
+
 async def test_second_aarq_is_aborted(link: Link) -> None:
     raw = await associated(link)
     raw.send(codec.encode_acse(codec.aarq("cti", SETTINGS.password)))

@@ -16,10 +16,10 @@ from bench.sections import Row
 from cti.app.clock import SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.mqtt import protocol as p
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.client import MqttClient
-from cti.mqtt.service import MqttFace
+from cti.mqtt.client import protocol as p
+from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 
 PAYLOAD = b"x" * 300
@@ -280,7 +280,7 @@ def _count_events(port: int, node: str, total: int, out: multiprocessing.Queue[f
 
 def _fill_log(node: Node, calls: int, pairs: int = 500) -> None:
     """Two-party calls committed straight through the node, one batch per step."""
-    from cti.domain import commands as cmd
+    from cti.calls import commands as cmd
 
     for first in range(0, calls, pairs):
         span = range(first, min(calls, first + pairs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from cti.app.config import load_site
-from cti.domain.site import Device, DeviceKind, Site
+from cti.site.model import Device, DeviceKind, Site
 
 
 def big_site(phones: int, node: str = "bench") -> Site:

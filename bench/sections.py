@@ -17,7 +17,7 @@ from bench.office import big_site, pair
 from cti.app.clock import ManualClock, SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node, replay
-from cti.domain import commands as c
+from cti.calls import commands as c
 from cti.store import EventStore, MemoryStore, SqliteStore
 
 Row = tuple[str, float, str, str | None]
@@ -81,7 +81,7 @@ def build_log(path: Path, events: int, progress: Callable[[int], None]) -> Sqlit
         batch: list[c.Command] = []
         for k in range(100):
             a, b = pair(k)
-            call = node.state.next_call_id + len(batch) // 3
+            call = node.state.calls.next_call_id + len(batch) // 3
             batch += [
                 c.MakeCall(calling=a, called=b),
                 c.AnswerCall(call=call, device=b),
@@ -99,10 +99,10 @@ def replay_rows(store: SqliteStore) -> list[Row]:
     took = time.perf_counter() - started
     node_seq = state.seq
     # A snapshot at the end: loading it is what a restart costs.
-    from cti.app import codec
+    from cti.domain import snapshot
     from cti.store import Snapshot
 
-    store.save_snapshot(Snapshot(state.seq, codec.encode_state(state)))
+    store.save_snapshot(Snapshot(state.seq, snapshot.encode(state)))
     started = time.perf_counter()
     replay(store)
     snap = time.perf_counter() - started
@@ -110,7 +110,7 @@ def replay_rows(store: SqliteStore) -> list[Row]:
         (f"replay {node_seq:,} events from the log", took, "s", "< 15"),
         ("replay rate", node_seq / took, "events/s", None),
         (
-            f"restart from a snapshot ({len(state.calls)} open calls, 0 events after)",
+            f"restart from a snapshot ({len(state.calls.calls)} open calls, 0 events after)",
             snap * 1000,
             "ms",
             None,
@@ -148,7 +148,7 @@ def _scale_rows() -> list[Row]:
         cmds.append(c.MakeCall(calling=a, called=b))
     node.execute_batch(cmds)
     node.execute_batch([c.AnswerCall(call=i + 1, device=pair(i)[1]) for i in range(1000)])
-    assert len(node.state.calls) == 1000
+    assert len(node.state.calls.calls) == 1000
     started = time.perf_counter()
     n = 2000
     for k in range(n // 2):

@@ -23,7 +23,7 @@ from bench.sections import rss_mb
 from cti.app.clock import SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.domain import commands as c
+from cti.calls import commands as c
 from cti.store import SqliteStore
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

@@ -1,5 +1,5 @@
 """Simulated phones, trunk parties, MULAP groups and mobility users that drive the engine.
 
 The physical-device inputs they use (off-hook, on-hook, dial) are engine commands today
-(``cti.domain.commands``); the phone models themselves follow.
+(``cti.calls.commands``); the phone models themselves follow.
 """

@@ -11,10 +11,12 @@ import attrs
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
 from cti.app.node import Accepted, Node, Refused, replay
-from cti.domain import commands as c
-from cti.domain import events as ev
-from cti.domain.errors import CstaError
-from cti.domain.site import Site
+from cti.calls import commands as c
+from cti.calls import events as ev
+from cti.calls.state import SwitchState
+from cti.domain import NodeState
+from cti.kernel.refusal import Refusal
+from cti.site.model import Site
 from cti.store import MemoryStore
 
 HIDDEN = {"call", "cause", "local", "secondary_call"}
@@ -54,8 +56,13 @@ class Office:
         self.last_result: dict[str, object] = {}
 
     @property
-    def state(self):  # type: ignore[no-untyped-def]
+    def state(self) -> NodeState:
         return self.node.state
+
+    @property
+    def switch(self) -> SwitchState:
+        """The call-control part of the state."""
+        return self.node.state.calls
 
     def do(self, command: c.Command) -> list[str]:
         outcome = self.node.execute(command)
@@ -70,7 +77,7 @@ class Office:
         assert isinstance(call, int)
         return call
 
-    def refuse(self, command: c.Command) -> CstaError:
+    def refuse(self, command: c.Command) -> Refusal:
         before, seq = self.node.state, self.store.last_seq()
         outcome = self.node.execute(command)
         assert isinstance(outcome, Refused), f"{command!r} was accepted"
@@ -78,7 +85,7 @@ class Office:
         return outcome.error
 
     def connections(self, device: str) -> list[tuple[int, str]]:
-        return [(call.id, str(st)) for call, st in self.node.state.connections(device)]
+        return [(call.id, str(st)) for call, st in self.node.state.calls.connections(device)]
 
     def assert_replays(self) -> None:
         assert replay(self.store, use_snapshot=False) == self.node.state

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cti.domain import commands
-from cti.domain.values import ForwardingType, TimerPurpose
+from cti.calls import commands
+from cti.calls.values import ForwardingType, TimerPurpose
 from tests.office import Office
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "call-model.md"

@@ -6,7 +6,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from cti.domain.site import Site, SiteError
+from cti.site.model import Site, SiteError
 
 EXAMPLE_SITE = "example.toml"
 

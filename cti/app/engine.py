@@ -11,8 +11,8 @@ from typing import Final
 import structlog
 
 from cti.app.node import Node, Outcome, Refused
-from cti.domain import commands as cmd
-from cti.domain.errors import CstaError
+from cti.calls import commands as cmd
+from cti.calls.errors import CstaError
 from cti.store import StoreError
 
 log = structlog.get_logger(__name__)

@@ -13,15 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 import attrs
 import structlog
 
-from cti.app import codec
 from cti.app.clock import Clock
-from cti.domain import commands as cmd
-from cti.domain import events as ev
-from cti.domain.errors import CstaError
-from cti.domain.evolve import evolve
-from cti.domain.services import Result, decide, queries
-from cti.domain.site import Site
-from cti.domain.state import SwitchState
+from cti.calls.commands import FireTimer
+from cti.domain import CODEC, NodeState, answer, decide, evolve, snapshot
+from cti.kernel.decision import Result
+from cti.kernel.messages import Command, Event, Query
+from cti.kernel.refusal import Refusal
+from cti.site import Site
 from cti.store import EventStore, Snapshot, StoredEvent, StoreError
 
 log = structlog.get_logger(__name__)
@@ -33,7 +31,7 @@ class Committed:
 
     seq: int
     ts_ms: int
-    event: ev.Event
+    event: Event
 
 
 @attrs.frozen
@@ -46,7 +44,7 @@ class Accepted:
 
 @attrs.frozen
 class Refused:
-    error: CstaError
+    error: Refusal
 
     ok = False
 
@@ -58,7 +56,7 @@ Outcome = Accepted | Refused
 class Batch:
     """Commands decided together and committed in one append."""
 
-    state: SwitchState = attrs.field(factory=SwitchState)
+    state: NodeState = attrs.field(factory=NodeState)
     staged: list[Committed] = attrs.field(factory=list)
     slots: list[tuple[int, int, Result]] = attrs.field(factory=list)  # per command: event range
     refusals: dict[int, Refused] = attrs.field(factory=dict)
@@ -67,17 +65,24 @@ class Batch:
 Listener = Callable[[Sequence[Committed]], None]
 
 
-def replay(store: EventStore, *, use_snapshot: bool = True) -> SwitchState:
+def decode(record: StoredEvent) -> Committed:
+    """A stored event as the domain knows it (upcast from an older version if need be)."""
+    return Committed(
+        record.seq, record.ts_ms, CODEC.decode(record.kind, record.version, record.data)
+    )
+
+
+def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
     """State from the latest snapshot plus the events after it (or the whole log)."""
-    state = SwitchState()
+    state = NodeState()
     snap = store.latest_snapshot() if use_snapshot else None
     if snap is not None:
         try:
-            state = codec.decode_state(snap.data)
-        except codec.StaleSnapshot as exc:  # written by an older version: replay it all
+            state = snapshot.decode(snap.data)
+        except snapshot.StaleSnapshot as exc:  # written by an older version: replay it all
             log.info("node.snapshot_ignored", reason=str(exc))
     for rec in store.iter_from(state.seq + 1):
-        state = evolve(state, codec.decode_event(rec.kind, rec.data))
+        state = evolve(state, CODEC.decode(rec.kind, rec.version, rec.data))
     last = store.last_seq()
     return attrs.evolve(state, seq=last) if state.seq != last else state
 
@@ -98,7 +103,9 @@ class Node:
         self._listeners: list[Listener] = []
         self.state = replay(store)
         self._last_snapshot = self.state.seq
-        log.info("node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls))
+        log.info(
+            "node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls.calls)
+        )
 
     def subscribe(self, listener: Listener) -> None:
         """``listener`` gets every committed batch, in seq order, after it is durable."""
@@ -109,7 +116,7 @@ class Node:
         self._listeners = [known for known in self._listeners if known != listener]
 
     # -- the write path ---------------------------------------------------------------------
-    def prepare(self, commands: Iterable[cmd.Command]) -> Batch:
+    def prepare(self, commands: Iterable[Command]) -> Batch:
         """Decide a batch against the current state without touching it."""
         state = self.state
         now = self.clock.now_ms()
@@ -117,14 +124,14 @@ class Node:
         for command in commands:
             try:
                 decision = decide(self.site, state, command, now)
-            except CstaError as err:
+            except Refusal as err:
                 batch.refusals[len(batch.slots)] = Refused(err)
                 batch.slots.append((0, 0, {}))
                 continue
             except Exception:  # a bug must cost one command, never the node
                 log.exception("decide.crashed", command=repr(command))
                 batch.refusals[len(batch.slots)] = Refused(
-                    CstaError("generic", "internal error; see the server log")
+                    Refusal("generic", "internal error; see the server log")
                 )
                 batch.slots.append((0, 0, {}))
                 continue
@@ -143,7 +150,9 @@ class Node:
         if batch.staged:
             self.store.append(
                 [
-                    StoredEvent(c.seq, c.ts_ms, c.event.KIND, codec.encode_event(c.event))
+                    StoredEvent(
+                        c.seq, c.ts_ms, c.event.KIND, CODEC.encode(c.event), c.event.VERSION
+                    )
                     for c in batch.staged
                 ]
             )
@@ -152,7 +161,7 @@ class Node:
         """Answer the batch; on success its state becomes current and listeners hear of it."""
         if failure is not None:
             log.error("store.append_failed", error=str(failure))
-            err = Refused(CstaError("resourceOutOfService", f"event store write failed: {failure}"))
+            err = Refused(Refusal("resourceOutOfService", f"event store write failed: {failure}"))
             return [batch.refusals.get(i, err) for i in range(len(batch.slots))]
         self.state = batch.state
         outcomes: list[Outcome] = []
@@ -169,7 +178,7 @@ class Node:
                 self.snapshot()
         return outcomes
 
-    def execute_batch(self, commands: Sequence[cmd.Command]) -> list[Outcome]:
+    def execute_batch(self, commands: Sequence[Command]) -> list[Outcome]:
         batch = self.prepare(commands)
         try:
             self.append(batch)
@@ -177,41 +186,31 @@ class Node:
             return self.commit(batch, exc)
         return self.commit(batch)
 
-    def execute(self, command: cmd.Command) -> Outcome:
+    def execute(self, command: Command) -> Outcome:
         return self.execute_batch([command])[0]
 
-    # -- queries (snapshotDevice / snapshotCall): read the committed state, record nothing --
-    def snapshot_device(self, device: str) -> list[dict[str, object]]:
-        if self.site.device(device) is None:
-            raise CstaError("invalidDeviceID", f"unknown device {device!r}")
-        return queries.snapshot_device(self.state, device)
-
-    def redial_list(self, user: str) -> list[str]:
-        """CALL-02: the last numbers ``user`` dialled, newest first."""
-        dev = self.site.device(user)
-        if dev is None or self.site.is_external(user):
-            raise CstaError("invalidDeviceID", f"{user!r} is not a user of this site")
-        return list(self.state.device(user).redial)
-
-    def snapshot_call(self, call: int) -> list[dict[str, object]]:
-        return queries.snapshot_call(self.state, call)
+    # -- queries: read the committed state, record nothing ---------------------------------
+    def query(self, query: Query) -> object:
+        """The answer to ``query`` from the committed state; raises Refusal."""
+        return answer(self.site, self.state, query)
 
     # -- time and snapshots -----------------------------------------------------------------
-    def due_timers(self) -> list[cmd.FireTimer]:
+    def due_timers(self) -> list[FireTimer]:
         now = self.clock.now_ms()
+        timers = self.state.calls.timers
         return [
-            cmd.FireTimer(call=c, device=d, purpose=p)
-            for (c, d, p), due in sorted(self.state.timers.items(), key=lambda kv: kv[1])
+            FireTimer(call=c, device=d, purpose=p)
+            for (c, d, p), due in sorted(timers.items(), key=lambda kv: kv[1])
             if due <= now
         ]
 
     def next_timer_ms(self) -> int | None:
-        return min(self.state.timers.values(), default=None)
+        return min(self.state.calls.timers.values(), default=None)
 
     def fire_due_timers(self) -> list[Outcome]:
         return self.execute_batch(self.due_timers())
 
     def snapshot(self) -> None:
-        self.store.save_snapshot(Snapshot(self.state.seq, codec.encode_state(self.state)))
+        self.store.save_snapshot(Snapshot(self.state.seq, snapshot.encode(self.state)))
         self._last_snapshot = self.state.seq
         log.info("node.snapshot", seq=self.state.seq)

@@ -5,13 +5,14 @@ service names and fields (the JSON fields of MQTT requests, see specs/mqtt.md) g
 operation and argument value (value notation of :mod:`cti.csta.codec`) that the server turns
 back into the very command the MQTT face would have built, and the result dict the MQTT face
 would have replied. Fields are checked by the MQTT request parser itself
-(:func:`cti.mqtt.requests.parse_request`), so a bad field is refused with the same error
+(:func:`cti.api.requests.parse_request`), so a bad field is refused with the same error
 whichever door it is sent to.
 
 What does not map:
 
-* ``offHook``, ``onHook``, ``dial`` (a phone's hook and keypad are not CTI) and
-  ``redialList`` (a feature of our node, not an ECMA-269 service): :data:`NOT_CSTA`.
+* ``offHook``, ``onHook``, ``dial`` (a phone's hook and keypad are not CTI),
+  ``redialList`` (a feature of our node, not an ECMA-269 service) and ``getDoNotDisturb``
+  (not offered by the link yet): :data:`NOT_CSTA`.
 * alternate/reconnect/transfer/conferenceCall without ``heldCall`` / ``activeCall``: CSTA
   needs both connections; :func:`two_calls_at` fills them in from a snapshotDevice the way
   the engine would pick them.
@@ -24,22 +25,26 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import orjson
 
+from cti.api.requests import parse_action
+from cti.calls import commands as cmd
+from cti.calls.errors import CstaError
+from cti.calls.services.queries import GetForwarding, SnapshotCall, SnapshotDevice
+from cti.calls.values import ACTIVE_STATES, ConnectionState
 from cti.csta.ids import connection, device_id, parse_connection
 from cti.csta.refusals import ERROR_TABLE
-from cti.domain import commands as cmd
-from cti.domain.errors import CstaError
-from cti.domain.values import ACTIVE_STATES, ConnectionState
-from cti.mqtt.requests import Query, parse_request
+from cti.kernel.messages import Query
 
 Action = cmd.Command | Query
 
-NOT_CSTA = frozenset({"offHook", "onHook", "dial", "redialList"})
+NOT_CSTA = frozenset({"offHook", "onHook", "dial", "redialList", "getDoNotDisturb"})
 TWO_CALL_SERVICES = frozenset({"alternateCall", "reconnectCall", "transferCall", "conferenceCall"})
 OPERATION_OF = {"singleStepTransferCall": "singleStepTrans"}  # ECMA-285 spells it short
 
-ERROR_NAMES: dict[tuple[str, str], str] = {pair: name for name, pair in ERROR_TABLE.items()}
+# Reverse of the standard entries: a refusal of another context arrives as its closest value.
+ERROR_NAMES: dict[tuple[str, str], str] = {
+    pair: name for name, pair in ERROR_TABLE.items() if pair[1] == name
+}
 
 
 def error_name(branch: str, value: Any) -> str:
@@ -53,8 +58,8 @@ def error_name(branch: str, value: Any) -> str:
 
 
 def parse(service: str, fields: dict[str, Any]) -> Action:
-    """The command or query of a request; raises ``cti.mqtt.requests.BadRequest``."""
-    return parse_request(service, orjson.dumps(fields)).action
+    """The command or query of a request; raises ``cti.api.requests.BadRequest``."""
+    return parse_action(service, fields)
 
 
 def operation_name(service: str) -> str:
@@ -80,11 +85,13 @@ def invoke_of(action: Action) -> tuple[str, dict[str, Any]]:
 
 
 def _query(q: Query) -> tuple[str, dict[str, Any]]:
-    if q.service == "snapshotDevice" and q.device is not None:
+    if isinstance(q, SnapshotDevice):
         return "snapshotDevice", {"snapshotObject": device_id(q.device)}
-    if q.service == "snapshotCall" and q.call is not None:
+    if isinstance(q, SnapshotCall):
         return "snapshotCall", {"snapshotObject": connection(q.call)}
-    raise ValueError(f"{q.service!r} is not a CSTA service")
+    if isinstance(q, GetForwarding):
+        return "getForwarding", {"device": device_id(q.device)}
+    raise ValueError(f"{q.SERVICE!r} is not a CSTA service")
 
 
 def _forwarding(c: cmd.SetForwarding) -> dict[str, Any]:
@@ -158,9 +165,20 @@ def two_calls_at(command: cmd.TwoCallCommand, rows: list[dict[str, Any]]) -> cmd
 
 def result_of(action: Action, value: Any) -> Any:
     """Our result (what the MQTT face replies as ``result``) from the CSTA result ``value``."""
+    if isinstance(action, GetForwarding):
+        return {
+            "forwarding": [
+                {
+                    "type": f["forwardingType"],
+                    "destination": _number(f["forwardDN"]),
+                    "ringTime": f.get("ringDuration", 0),
+                }
+                for f in value["forwardingList"]
+            ]
+        }
     if isinstance(action, Query):
         rows = value["crossRefIDorSnapshotData"][1]
-        if action.service == "snapshotDevice":
+        if isinstance(action, SnapshotDevice):
             return [
                 {
                     "call": _call_device(r["connectionIdentifier"])["call"],

@@ -16,14 +16,14 @@ from typing import Any
 import attrs
 import structlog
 
+from cti.api.requests import BadRequest
+from cti.calls import commands as cmd
+from cti.calls.errors import CstaError
 from cti.csta import arguments, codec
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
 from cti.csta.errors import CodecError, FramingError
 from cti.csta.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
-from cti.domain import commands as cmd
-from cti.domain.errors import CstaError
-from cti.mqtt.requests import BadRequest
 
 log = structlog.get_logger(__name__)
 

@@ -1,21 +1,64 @@
 """How a refused service travels: returnError universalFailure (error code 1).
 
-``ERROR_TABLE`` maps the core's CstaError names to the UniversalFailure CHOICE branch and
-enumeration identifier of ECMA-285 ``CSTA-error-definition``; it is derived from the core's
-CATALOGUE (a test checks every entry against the ASN.1 enumerations).
+``ERROR_TABLE`` maps every refusal name of every context to the UniversalFailure CHOICE branch
+and enumeration identifier of ECMA-285 ``CSTA-error-definition``. Call control refuses with the
+standard's own names, which keep their branch; refusals of the other contexts (accounts,
+presence, ...) travel as the closest standard value. A test checks that every name a context
+declares is here and that every value exists in the ASN.1 enumerations.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cti.domain.errors import CATALOGUE, CstaError
+from cti.kernel.refusal import Refusal
 
-# The core's catalogue already names each error's UniversalFailure branch; on the wire the
-# enumeration identifier is the error's own name.
-ERROR_TABLE: dict[str, tuple[str, str]] = {
-    name: (str(category), name) for name, (category, _code) in CATALOGUE.items()
+_STANDARD: dict[str, tuple[str, ...]] = {
+    "operation": (
+        "generic",
+        "invalidParameterValue",
+        "invalidDestination",
+        "invalidForwardingDestination",
+        "invalidForwardingType",
+        "invalidCallID",
+        "invalidConnectionID",
+        "invalidDeviceID",
+        "invalidCalledDeviceID",
+        "invalidCallingDeviceID",
+        "invalidPickUpDeviceID",
+        "notDifferentDevices",
+        "requestIncompatibleWithObject",
+        "requestIncompatibleWithDevice",
+        "requestIncompatibleWithCallingDevice",
+        "serviceNotSupported",
+    ),
+    "stateIncompatibility": (
+        "invalidObjectState",
+        "invalidDeviceState",
+        "connectedCallExists",
+        "invalidCallingDeviceState",
+        "invalidDestinationDeviceState",
+        "invalidConnectionState",
+        "invalidActiveConnectionState",
+        "invalidHeldConnectionState",
+        "noActiveCall",
+        "noHeldCall",
+        "noCallToClear",
+        "noConnectionToClear",
+        "noCallToAnswer",
+    ),
+    "systemResourceAvailability": (
+        "resourceBusy",
+        "resourceOutOfService",
+        "conferenceMemberLimitExceeded",
+    ),
 }
+# Refusals that are not CSTA errors: (their name) -> the closest universalFailure value.
+_CLOSEST: dict[str, tuple[str, str]] = {}
+
+ERROR_TABLE: dict[str, tuple[str, str]] = {
+    name: (branch, name) for branch, names in _STANDARD.items() for name in names
+} | _CLOSEST
 
 
 class ServiceRefused(Exception):
@@ -33,10 +76,10 @@ class ServiceRefused(Exception):
 
     @classmethod
     def named(cls, name: str, message: str) -> ServiceRefused:
-        """By core error name (``ERROR_TABLE``)."""
+        """By refusal name (``ERROR_TABLE``)."""
         branch, value = ERROR_TABLE.get(name, ERROR_TABLE["generic"])
         return cls(branch, value, message)
 
     @classmethod
-    def from_error(cls, err: CstaError) -> ServiceRefused:
+    def from_error(cls, err: Refusal) -> ServiceRefused:
         return cls.named(err.name, err.message)

@@ -12,10 +12,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from cti.calls import events as ev
+from cti.calls.values import ConnectionState
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.monitors import Monitors
-from cti.domain import events as ev
-from cti.domain.values import ConnectionState
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}

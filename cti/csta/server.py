@@ -18,7 +18,7 @@ from cti.app.engine import Engine
 from cti.app.node import Committed
 from cti.csta.framing import Style
 from cti.csta.session import Session
-from cti.domain.site import CstaSettings
+from cti.site.model import CstaSettings
 
 log = structlog.get_logger(__name__)
 

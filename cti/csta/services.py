@@ -16,6 +16,10 @@ import attrs
 
 from cti.app.engine import Engine
 from cti.app.node import Accepted
+from cti.calls import commands as cmd
+from cti.calls import events as ev
+from cti.calls.services.queries import GetForwarding, SnapshotCall, SnapshotDevice
+from cti.calls.values import ForwardingType
 from cti.csta.ids import (
     connection,
     device_id,
@@ -27,14 +31,12 @@ from cti.csta.ids import (
 from cti.csta.monitors import Monitors
 from cti.csta.refusals import ServiceRefused
 from cti.csta.reports import connection_list
-from cti.domain import commands as cmd
-from cti.domain import events as ev
-from cti.domain.errors import CstaError
-from cti.domain.values import ForwardingType
+from cti.kernel.messages import Query
+from cti.kernel.refusal import Refusal
 
 NO_DATA = ("noData", None)
 E = TypeVar("E", ev.Transferred, ev.Conferenced)
-Query = Callable[["Services", dict[str, Any]], Awaitable[Any]]
+QueryService = Callable[["Services", dict[str, Any]], Awaitable[Any]]
 Build = Callable[["Services", dict[str, Any]], cmd.Command]
 Render = Callable[[Accepted, Any], Any]
 
@@ -94,6 +96,13 @@ class Services:
         if isinstance(outcome, Accepted):
             return outcome
         raise ServiceRefused.from_error(outcome.error)
+
+    def query(self, query: Query) -> Any:
+        """The answer of the node to a query; raises ServiceRefused."""
+        try:
+            return self.node.query(query)
+        except Refusal as err:
+            raise ServiceRefused.from_error(err) from None
 
     def known_device(self, number: str) -> str:
         if self.node.site.device(number) is None:
@@ -228,16 +237,16 @@ def _set_forwarding(s: Services, a: dict[str, Any]) -> cmd.Command:
 
 
 async def _get_forwarding(s: Services, a: dict[str, Any]) -> Any:
-    device = s.known_device(number_of(a["device"]))
+    answer = s.query(GetForwarding(device=number_of(a["device"])))
     entries = []
-    for kind, fwd in sorted(s.node.state.device(device).forwarding.items()):
+    for fwd in answer["forwarding"]:
         entry: dict[str, Any] = {
-            "forwardingType": str(kind),
+            "forwardingType": fwd["type"],
             "forwardStatus": True,
-            "forwardDN": device_id(fwd.destination),
+            "forwardDN": device_id(fwd["destination"]),
         }
-        if kind is ForwardingType.NO_ANSWER and fwd.ring_time:
-            entry["ringDuration"] = fwd.ring_time
+        if fwd["type"] == ForwardingType.NO_ANSWER and fwd["ringTime"]:
+            entry["ringDuration"] = fwd["ringTime"]
         entries.append(entry)
     return {"forwardingList": entries}
 
@@ -249,10 +258,7 @@ def _set_dnd(s: Services, a: dict[str, Any]) -> cmd.Command:
 # -- snapshots, monitors, status --------------------------------------------------------------
 async def _snapshot_device(s: Services, a: dict[str, Any]) -> Any:
     device = number_of(a["snapshotObject"])
-    try:
-        rows = s.node.snapshot_device(device)
-    except CstaError as err:
-        raise ServiceRefused.from_error(err) from None
+    rows = s.query(SnapshotDevice(device=device))
     data = [
         {
             "connectionIdentifier": connection(int(str(r["call"])), device),
@@ -267,10 +273,7 @@ async def _snapshot_call(s: Services, a: dict[str, Any]) -> Any:
     call, _ = parse_connection(a["snapshotObject"])
     if call is None:
         raise ServiceRefused.named("invalidCallID", "snapshotObject names no call")
-    try:
-        rows = s.node.snapshot_call(call)
-    except CstaError as err:
-        raise ServiceRefused.from_error(err) from None
+    rows = s.query(SnapshotCall(call=call))
     data = [
         {
             "deviceOnCall": subject(str(r["device"])),
@@ -305,7 +308,7 @@ async def _system_status(s: Services, a: dict[str, Any]) -> Any:
     return NO_DATA  # an application may report its status too; we only acknowledge it
 
 
-_HANDLERS: dict[str, CommandService | Query] = {
+_HANDLERS: dict[str, CommandService | QueryService] = {
     "makeCall": CommandService(_make_call, _new_connection("callingDevice")),
     "answerCall": _on_connection("callToBeAnswered", cmd.AnswerCall),
     "clearConnection": _on_connection("connectionToBeCleared", cmd.ClearConnection),

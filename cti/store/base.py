@@ -32,6 +32,7 @@ class StoredEvent:
     ts_ms: int  # wall-clock ms since the Unix epoch (UTC) when recorded
     kind: str  # event type name, e.g. "delivered"
     data: bytes  # serialized event (JSON bytes), opaque to the store
+    version: int = 1  # the version of the event's fields when it was written
 
 
 @attrs.frozen

@@ -35,17 +35,21 @@ from cti.store.base import (
 )
 
 #: Stored in ``PRAGMA user_version``; a file with a higher number is refused, not guessed at.
-SCHEMA_VERSION = 1
+#: 2: each event records the version of its fields (a file of version 1 is upgraded on open
+#: for writing: its events were all written at version 1).
+SCHEMA_VERSION = 2
 
 _SCHEMA = (
     "CREATE TABLE events (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
-    " kind TEXT NOT NULL, data BLOB NOT NULL)",
+    " kind TEXT NOT NULL, data BLOB NOT NULL, version INTEGER NOT NULL DEFAULT 1)",
     "CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)",
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"  # max of the rowid: one b-tree descent
-_SELECT_EVENTS = "SELECT seq, ts_ms, kind, data FROM events WHERE seq >= ? ORDER BY seq"
-_INSERT_EVENT = "INSERT INTO events (seq, ts_ms, kind, data) VALUES (?, ?, ?, ?)"
+_SELECT_EVENTS = "SELECT seq, ts_ms, kind, data, version FROM events WHERE seq >= ? ORDER BY seq"
+# A version-1 file opened read-only is not upgraded: its events are all of version 1.
+_SELECT_EVENTS_V1 = "SELECT seq, ts_ms, kind, data, 1 FROM events WHERE seq >= ? ORDER BY seq"
+_INSERT_EVENT = "INSERT INTO events (seq, ts_ms, kind, data, version) VALUES (?, ?, ?, ?, ?)"
 _PRUNE_SNAPSHOTS = (
     "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)"
 )
@@ -119,7 +123,10 @@ class SqliteStore:
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 conn.execute("INSERT INTO meta VALUES (?, ?)", (EPOCH_META_KEY, uuid.uuid4().hex))
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif version == 1:  # adding a column with a default rewrites nothing
+                conn.execute("ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._select = _SELECT_EVENTS
         return self._read_epoch()
 
     def _open_for_reading(self) -> str:
@@ -128,6 +135,7 @@ class SqliteStore:
             if version == 0:
                 raise StoreError(f"{self.path} is not an event store (no schema)")
             self._check_version(version)
+        self._select = _SELECT_EVENTS_V1 if version == 1 else _SELECT_EVENTS
         return self._read_epoch()
 
     def _user_version(self) -> int:
@@ -199,13 +207,15 @@ class SqliteStore:
         with self._transaction(f"append of seq {events[0].seq}..{events[-1].seq}") as conn:
             # Read under the write lock rather than cached: a second writer cannot slip in.
             check_sequence(events, conn.execute(_LAST_SEQ).fetchone()[0])
-            conn.executemany(_INSERT_EVENT, [(e.seq, e.ts_ms, e.kind, e.data) for e in events])
+            conn.executemany(
+                _INSERT_EVENT, [(e.seq, e.ts_ms, e.kind, e.data, e.version) for e in events]
+            )
 
     def read(self, from_seq: int, limit: int | None = None) -> list[StoredEvent]:
         check_limit(limit)
         with self._guard("read"):
             rows = self._conn.execute(
-                _SELECT_EVENTS + " LIMIT ?", (from_seq, -1 if limit is None else limit)
+                self._select + " LIMIT ?", (from_seq, -1 if limit is None else limit)
             ).fetchall()
         return list(starmap(StoredEvent, rows))
 
@@ -217,7 +227,7 @@ class SqliteStore:
 
     def _stream(self, from_seq: int, batch: int) -> Iterator[StoredEvent]:
         with self._guard("read"):
-            cursor = self._conn.execute(_SELECT_EVENTS, (from_seq,))
+            cursor = self._conn.execute(self._select, (from_seq,))
             try:
                 # starmap keeps the per-row work in C apart from building the StoredEvent.
                 while rows := cursor.fetchmany(batch):

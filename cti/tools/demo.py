@@ -15,9 +15,9 @@ from rich.console import Console
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
 from cti.app.node import Accepted, Committed, Node
-from cti.domain import commands as c
-from cti.domain import events as ev
-from cti.domain.values import ForwardingType
+from cti.calls import commands as c
+from cti.calls import events as ev
+from cti.calls.values import ForwardingType
 from cti.store import EventStore, MemoryStore, SqliteStore
 
 console = Console(highlight=False)
@@ -101,7 +101,7 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
         "Eva (335, callback preferred) calls +44 20 7946 0958",
         c.MakeCall(calling="335", called="+44 20 7946 0958"),
     )
-    mobile = node.state.device("+491701234567").calls
+    mobile = node.state.calls.device("+491701234567").calls
     if mobile:
         step(
             "Eva answers on her mobile; now the destination rings",
@@ -131,7 +131,8 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
         c.SetForwarding(device="331", forwarding_type=ForwardingType.NO_ANSWER, on=False),
     )
     console.print(
-        f"\n[bold]done[/]: log at seq {node.state.seq}, {len(node.state.calls)} calls left open"
+        f"\n[bold]done[/]: log at seq {node.state.seq}, "
+        f"{len(node.state.calls.calls)} calls left open"
     )
     store.close()
     return 0

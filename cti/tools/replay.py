@@ -8,21 +8,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cti.app import codec
 from cti.app.config import load_site
-from cti.domain.evolve import evolve
-from cti.domain.state import SwitchState
+from cti.domain import CODEC, NodeState, evolve
 from cti.store import SqliteStore
 
 
-def replay_with_progress(store: SqliteStore, console: Console) -> SwitchState:
-    state = SwitchState()
+def replay_with_progress(store: SqliteStore, console: Console) -> NodeState:
+    state = NodeState()
     total = store.last_seq()
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("replay", total=total)
         for rec in store.iter_from(1):
-            state = evolve(state, codec.decode_event(rec.kind, rec.data))
+            state = evolve(state, CODEC.decode(rec.kind, rec.version, rec.data))
             if rec.seq % 10_000 == 0:
                 progress.update(task, completed=rec.seq)
         progress.update(task, completed=total)
@@ -38,7 +36,7 @@ def run_replay(site_path: Path | None, data_dir: Path) -> int:
         return 1
     store = SqliteStore.open_readonly(path)
     started = time.perf_counter()
-    state = replay_with_progress(store, console)
+    state = replay_with_progress(store, console).calls
     took = time.perf_counter() - started
     console.print(
         f"replayed {store.last_seq()} events of epoch {store.epoch} in {took:.2f} s: "

@@ -8,8 +8,8 @@ import sys
 import uuid
 from typing import Any
 
-from cti.mqtt import protocol as p
 from cti.mqtt.client import MqttClient
+from cti.mqtt.client import protocol as p
 from cti.tools.serve import parse_mqtt_url
 
 

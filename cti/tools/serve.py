@@ -12,15 +12,15 @@ import structlog
 from rich.console import Console
 from rich.markup import escape
 
+from cti.api.documents import iso
 from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.csta.server import CstaServer, UnsafeSettings
-from cti.domain.site import PHONE_KINDS
 from cti.mqtt.broker import EmbeddedBroker
-from cti.mqtt.payloads import iso
-from cti.mqtt.service import MqttFace
+from cti.mqtt.face.service import MqttFace
+from cti.site.model import PHONE_KINDS
 from cti.store import SqliteStore
 
 log = structlog.get_logger(__name__)

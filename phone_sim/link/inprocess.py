@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 import orjson
 
+from cti.api import documents as payloads
+from cti.api import execute as replies
+from cti.api.requests import BadRequest, parse_action
 from cti.app.engine import Engine
 from cti.app.node import Committed
-from cti.domain.events import INTERNAL_KINDS
-from cti.mqtt import payloads, replies
-from cti.mqtt.requests import BadRequest, parse_request
-from cti.projections.device_state import device_view, touched_devices
+from cti.calls.events import INTERNAL_KINDS
+from cti.calls.views import device_view, touched_devices
 from phone_sim.link.base import Doc, EventsListener, StateListener
 
 
@@ -36,10 +37,10 @@ class InProcessLink:
 
     async def request(self, service: str, fields: Doc) -> Doc:
         try:
-            request = parse_request(service, orjson.dumps(fields))
+            action = parse_action(service, fields)
         except BadRequest as bad:
             return replies.error(bad.code, bad.message)
-        return await replies.execute(self.engine, request.action)
+        return await replies.execute(self.engine, action)
 
     def _on_commit(self, batch: Sequence[Committed]) -> None:
         if self._on_events is None:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt import protocol as p
 from cti.mqtt.client import ConnectionRefused, MqttClient
+from cti.mqtt.client import protocol as p
 from cti.mqtt.topics import Topics
 from phone_sim.link.base import Doc, EventsListener, StateListener
 

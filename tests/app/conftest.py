@@ -6,7 +6,7 @@ import pytest
 
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
-from cti.domain.site import Site
+from cti.site.model import Site
 
 
 @pytest.fixture(scope="session")

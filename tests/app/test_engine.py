@@ -17,10 +17,10 @@ import pytest
 from cti.app.clock import ManualClock
 from cti.app.engine import Engine
 from cti.app.node import Accepted, Batch, Committed, Node, Outcome, Refused, replay
-from cti.domain import commands as c
-from cti.domain import events as ev
-from cti.domain.site import Site
-from cti.domain.values import Cause, ConnectionState, ForwardingType
+from cti.calls import commands as c
+from cti.calls import events as ev
+from cti.calls.values import Cause, ConnectionState, ForwardingType
+from cti.site.model import Site
 from cti.store import EventStore, MemoryStore, SqliteStore, StoredEvent, StoreError
 
 WAIT = 10  # seconds; only a safety net against a hang, never a timing assumption
@@ -97,7 +97,7 @@ async def test_concurrent_commands_all_answered_gap_free_and_in_order(
     total = tasks * rounds * (4 + 2)  # initiated/originated/delivered/established + 2 clears
     assert heard == list(range(1, total + 1))
     assert [r.seq for r in store.read(1)] == heard
-    assert node.state.seq == total and not node.state.calls
+    assert node.state.seq == total and not node.state.calls.calls
     for outcomes in results:
         seqs = [x.seq for o in outcomes if isinstance(o, Accepted) for x in o.events]
         assert seqs == sorted(seqs) and len(seqs) == rounds * 6
@@ -214,15 +214,15 @@ async def test_no_answer_timer_fires_when_the_clock_passes_due(
         assert (await engine.execute(c.SetDoNotDisturb(device="333", on=True))).ok
         assert not forwarded.is_set()
         assert not any(isinstance(x, c.FireTimer) for x in prepared)
-        assert node.state.calls[call].state_of("331") is ConnectionState.ALERTING
+        assert node.state.calls.calls[call].state_of("331") is ConnectionState.ALERTING
 
         clock.advance(0.001)
         await asyncio.wait_for(forwarded.wait(), WAIT)
     fired = [x for x in prepared if isinstance(x, c.FireTimer)]
     assert [(x.call, x.device) for x in fired] == [(call, "331")]
-    assert node.state.calls[call].state_of("332") is ConnectionState.ALERTING
-    assert node.state.calls[call].state_of("331") is ConnectionState.NULL
-    assert not node.state.timers
+    assert node.state.calls.calls[call].state_of("332") is ConnectionState.ALERTING
+    assert node.state.calls.calls[call].state_of("331") is ConnectionState.NULL
+    assert not node.state.calls.timers
 
 
 async def test_answered_call_cancels_its_timer_in_the_engine(site: Site) -> None:
@@ -249,7 +249,7 @@ async def test_answered_call_cancels_its_timer_in_the_engine(site: Site) -> None
         clock.advance(60)
         assert (await engine.execute(c.SetDoNotDisturb(device="333", on=True))).ok
     assert store.last_seq() == seq + 1  # only the DND
-    assert node.state.calls[1].state_of("331") is ConnectionState.CONNECTED
+    assert node.state.calls.calls[1].state_of("331") is ConnectionState.CONNECTED
 
 
 async def test_stop_is_clean(site: Site) -> None:
@@ -267,7 +267,7 @@ async def test_stop_is_clean(site: Site) -> None:
     await engine.stop()  # harmless
     async with running(engine):
         assert (await engine.execute(c.SetDoNotDisturb(device="330", on=False))).ok
-    assert not node.state.device("330").dnd
+    assert not node.state.calls.device("330").dnd
 
 
 async def test_stop_during_an_append_loses_nothing(site: Site) -> None:
@@ -335,7 +335,7 @@ async def test_store_failure_through_the_engine(site: Site) -> None:
         assert isinstance(refused, Refused)
         assert refused.error.name == "resourceOutOfService"
         assert "disk full" in refused.error.message
-        assert store.last_seq() == 0 and not node.state.device("330").dnd
+        assert store.last_seq() == 0 and not node.state.calls.device("330").dnd
         accepted = await engine.execute(c.SetDoNotDisturb(device="330", on=True))
         assert isinstance(accepted, Accepted) and [x.seq for x in accepted.events] == [1]
-    assert node.state.device("330").dnd
+    assert node.state.calls.device("330").dnd

@@ -15,16 +15,16 @@ import attrs
 import orjson
 import pytest
 
-from cti.app import codec
 from cti.app.clock import ManualClock
 from cti.app.node import Accepted, Committed, Node, Refused, replay
-from cti.domain import commands as c
-from cti.domain import services
-from cti.domain.errors import CstaError
-from cti.domain.services import basic
-from cti.domain.site import Site
-from cti.domain.state import SwitchState
-from cti.domain.values import ConnectionState, ForwardingType, TimerPurpose
+from cti.calls import commands as c
+from cti.calls.decision import CallDecision
+from cti.calls.errors import CstaError
+from cti.calls.services import basic
+from cti.calls.services.queries import SnapshotCall, SnapshotDevice
+from cti.calls.values import ConnectionState, ForwardingType, TimerPurpose
+from cti.domain import NodeState, model, snapshot
+from cti.site.model import Site
 from cti.store import MemoryStore, SqliteStore, StoredEvent, StoreError
 
 EXTERNAL = "+4930123456"
@@ -75,8 +75,9 @@ def second_half(node: Node) -> None:
     ok(node, c.ClearCall(call=gone))
 
 
-def check_rich(state: SwitchState) -> None:
+def check_rich(node_state: NodeState) -> None:
     """The scenario left every kind of state behind (so equality below means something)."""
+    state = node_state.calls
     assert dict(state.timers) == {
         (5, "333", TimerPurpose.NO_ANSWER): ManualClock().now_ms() + 20_000
     }
@@ -94,10 +95,10 @@ def stored_seqs(store: MemoryStore | SqliteStore) -> list[int]:
     return [r.seq for r in store.read(1)]
 
 
-def continue_after_restart(node: Node, before: SwitchState) -> None:
+def continue_after_restart(node: Node, before: NodeState) -> None:
     """The next command continues the log at seq+1 and uses the next call id."""
     outcome = ok(node, c.Dial(device="+4930666666", digits="351"))
-    assert outcome.result["call"] == before.next_call_id
+    assert outcome.result["call"] == before.calls.next_call_id
     assert [x.seq for x in outcome.events] == list(
         range(before.seq + 1, before.seq + 1 + len(outcome.events))
     )
@@ -144,8 +145,8 @@ def test_timer_pending_at_restart_fires_after_it(site: Site, tmp_path: Path) -> 
     assert node2.due_timers() == [c.FireTimer(call=5, device="333", purpose=TimerPurpose.NO_ANSWER)]
     [outcome] = node2.fire_due_timers()
     assert outcome.ok
-    assert node2.state.calls[5].state_of("351") is ConnectionState.CONNECTED
-    assert not node2.state.timers
+    assert node2.state.calls.calls[5].state_of("351") is ConnectionState.CONNECTED
+    assert not node2.state.calls.timers
     assert replay(node2.store, use_snapshot=False) == node2.state
     node2.store.close()
 
@@ -198,7 +199,7 @@ def test_snapshot_only_load_equals_full_replay(site: Site, tmp_path: Path) -> No
     assert from_snapshot == full == node.state
     snap = store2.latest_snapshot()
     assert snap is not None
-    assert codec.decode_state(snap.data) == full
+    assert snapshot.decode(snap.data) == full
     check_rich(full)
     store2.close()
 
@@ -213,14 +214,15 @@ def test_a_snapshot_of_an_older_state_format_is_ignored(site: Site) -> None:
     snap = store.latest_snapshot()
     assert snap is not None
     old = orjson.loads(snap.data)
-    del old["format"]
-    for runtime in old["devices"].values():
+    calls = old["parts"]["calls"]
+    calls["format"] = 1  # as written before redial lists existed
+    for runtime in calls["data"]["devices"].values():
         del runtime["redial"]
     store.save_snapshot(attrs.evolve(snap, data=orjson.dumps(old)))
-    with pytest.raises(codec.StaleSnapshot):
-        codec.decode_state(store.latest_snapshot().data)  # type: ignore[union-attr]
+    with pytest.raises(snapshot.StaleSnapshot):
+        snapshot.decode(store.latest_snapshot().data)  # type: ignore[union-attr]
     assert replay(store) == replay(store, use_snapshot=False) == node.state
-    assert node.state.device("330").redial  # what the old snapshot would have lost
+    assert node.state.calls.device("330").redial  # what the old snapshot would have lost
 
 
 def test_automatic_snapshots(site: Site) -> None:
@@ -233,7 +235,7 @@ def test_automatic_snapshots(site: Site) -> None:
     assert node.state.seq - 10 < snap.seq <= node.state.seq
     prefix = MemoryStore()  # the log as it was when the snapshot was taken
     prefix.append(store.read(1, limit=snap.seq))
-    assert codec.decode_state(snap.data) == replay(prefix)
+    assert snapshot.decode(snap.data) == replay(prefix)
     assert Node(site, store, ManualClock()).state == node.state
 
 
@@ -278,8 +280,8 @@ def test_store_failure_refuses_the_whole_batch_and_changes_nothing(site: Site) -
     seqs = [x.seq for o in outcomes if isinstance(o, Accepted) for x in o.events]
     assert seqs == list(range(before.seq + 1, node.state.seq + 1))
     assert stored_seqs(store) == list(range(1, node.state.seq + 1))
-    assert node.state.device("334").dnd
-    assert node.state.calls[2].state_of("333") is ConnectionState.CONNECTED
+    assert node.state.calls.device("334").dnd
+    assert node.state.calls.calls[2].state_of("333") is ConnectionState.CONNECTED
     assert replay(store, use_snapshot=False) == node.state
     assert len(heard) == heard_before + 1  # one batch, one notification
 
@@ -316,7 +318,7 @@ def test_crashing_service_costs_one_command_not_the_node(
     node = Node(site, store, ManualClock())
     call = call_of(node, c.MakeCall(calling="330", called="331"))
     ok(node, c.AnswerCall(call=call, device="331"))
-    monkeypatch.setitem(services._SERVICES, c.HoldCall, boom)
+    monkeypatch.setitem(model._DECIDE, c.HoldCall, (CallDecision, boom))
     before = node.state
     outcome = node.execute(c.HoldCall(call=call, device="330"))
     assert isinstance(outcome, Refused)
@@ -331,7 +333,7 @@ def test_crashing_service_costs_one_command_not_the_node(
     )
     assert [o.ok for o in outcomes] == [True, False, True]
     assert isinstance(outcomes[1], Refused) and outcomes[1].error.name == "generic"
-    assert node.state.device("332").dnd and node.state.device("333").dnd
+    assert node.state.calls.device("332").dnd and node.state.calls.device("333").dnd
     monkeypatch.undo()
     ok(node, c.HoldCall(call=call, device="330"))
     assert replay(store, use_snapshot=False) == node.state
@@ -342,17 +344,17 @@ def test_service_crashing_after_emitting_leaves_nothing(
 ) -> None:
     """A service that emitted events before crashing commits none of them."""
 
-    def half_done(d: services.Decision, command: c.MakeCall) -> None:
+    def half_done(d: CallDecision, command: c.MakeCall) -> None:
         basic.make_call(d, command)
         assert d.events  # it did emit
         raise RuntimeError("bug after emitting")
 
     store = MemoryStore()
     node = Node(site, store, ManualClock())
-    monkeypatch.setitem(services._SERVICES, c.MakeCall, half_done)
+    monkeypatch.setitem(model._DECIDE, c.MakeCall, (CallDecision, half_done))
     outcome = node.execute(c.MakeCall(calling="330", called="331"))
     assert isinstance(outcome, Refused) and outcome.error.name == "generic"
-    assert node.state == SwitchState() and store.last_seq() == 0
+    assert node.state == NodeState() and store.last_seq() == 0
     monkeypatch.undo()
     assert call_of(node, c.MakeCall(calling="330", called="331")) == 1
 
@@ -369,28 +371,28 @@ def test_snapshot_queries(site: Site) -> None:
     ok(node, c.AnswerCall(call=consult_from, device="332"))
     ok(node, c.HoldCall(call=consult_from, device="330"))
     seq = store.last_seq()
-    assert node.snapshot_device("331") == [{"call": call, "state": "alerting"}]
-    assert node.snapshot_device(EXTERNAL) == [{"call": call, "state": "connected"}]
-    assert node.snapshot_device("330") == [{"call": consult_from, "state": "hold"}]
-    assert node.snapshot_device("334") == []
-    assert node.snapshot_device("340") == []
-    assert node.snapshot_call(call) == [
+    assert node.query(SnapshotDevice(device="331")) == [{"call": call, "state": "alerting"}]
+    assert node.query(SnapshotDevice(device=EXTERNAL)) == [{"call": call, "state": "connected"}]
+    assert node.query(SnapshotDevice(device="330")) == [{"call": consult_from, "state": "hold"}]
+    assert node.query(SnapshotDevice(device="334")) == []
+    assert node.query(SnapshotDevice(device="340")) == []
+    assert node.query(SnapshotCall(call=call)) == [
         {"device": EXTERNAL, "state": "connected"},
         {"device": "331", "state": "alerting"},
     ]
-    assert node.snapshot_call(consult_from) == [
+    assert node.query(SnapshotCall(call=consult_from)) == [
         {"device": "330", "state": "hold"},
         {"device": "332", "state": "connected"},
     ]
     with pytest.raises(CstaError) as err:
-        node.snapshot_device("999")
+        node.query(SnapshotDevice(device="999"))
     assert err.value.name == "invalidDeviceID"
     with pytest.raises(CstaError) as err:
-        node.snapshot_call(42)
+        node.query(SnapshotCall(call=42))
     assert err.value.name == "invalidCallID"
     ok(node, c.ClearCall(call=call))
     with pytest.raises(CstaError) as err:
-        node.snapshot_call(call)
+        node.query(SnapshotCall(call=call))
     assert err.value.name == "invalidCallID"
-    assert node.snapshot_device("331") == []
+    assert node.query(SnapshotDevice(device="331")) == []
     assert store.last_seq() == seq + 1  # only the clearCall was recorded

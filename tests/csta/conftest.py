@@ -22,7 +22,7 @@ from cti.csta.client import CstaClient, EventReport
 from cti.csta.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.server import CstaServer, Limits
-from cti.domain.site import CstaSettings
+from cti.site.model import CstaSettings
 from cti.store import MemoryStore
 
 TIMEOUT = 5.0

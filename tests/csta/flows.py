@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cti.app.clock import ManualClock
+from cti.calls.values import ConnectionState
 from cti.csta.client import CstaClient, EventReport
 from cti.csta.ids import connection, device_id
-from cti.domain.values import ConnectionState
 
 MONITORED = ("330", "331", "332")
 TIMEOUT = 5.0

@@ -11,7 +11,7 @@ from typing import Any
 
 import asn1tools
 
-from cti.domain import events as ev
+from cti.calls import events as ev
 from tests.csta.asn1tools_check import compiled
 from tests.csta.conftest import SETTINGS, TIMEOUT, Link
 

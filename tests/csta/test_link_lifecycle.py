@@ -18,7 +18,7 @@ from cti.csta.errors import CodecError
 from cti.csta.framing import encode_frame
 from cti.csta.server import CstaServer, UnsafeSettings
 from cti.csta.session import Session
-from cti.domain.site import CstaSettings
+from cti.site.model import CstaSettings
 from cti.store import MemoryStore
 from cti.tools.csta import _monitor
 from tests.csta.conftest import TIMEOUT, Link, Raw

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from cti.api.documents import event_doc
+from cti.calls import events as ev
 from cti.csta.codec import named_bits
 from cti.csta.ids import connection, device_id, subject
-from cti.domain import events as ev
-from cti.mqtt.payloads import event_doc
 from tests.csta.conftest import Link, LinkFactory
 from tests.csta.flows import FLOWS, MONITORED, Trace
 

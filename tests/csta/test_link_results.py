@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from cti.calls import events as ev
 from cti.csta import reports as reports_module
 from cti.csta import services
 from cti.csta import session as session_module
 from cti.csta.client import CstaClient
 from cti.csta.ids import device_id
-from cti.domain import events as ev
 from tests.csta.conftest import Link, events_until
 from tests.csta.flows import Trace
 
@@ -48,7 +48,7 @@ async def test_merge_result_lists_the_connections_of_its_event(
 
 
 def _calls(link: Link) -> int:
-    return len(link.node.state.calls)
+    return len(link.node.state.calls.calls)
 
 
 async def test_render_failure_after_acceptance_still_returns_a_result(

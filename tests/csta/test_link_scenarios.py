@@ -5,7 +5,7 @@ The phones send their CTI services over a CSTA association (:class:`CstaLink`; h
 keypad inputs and the redial list go to the in-process link, they are not CSTA) and read
 events and states from the in-process link. A second association monitors every configured
 device; per device, its reports (event, cause, call) must be exactly the MQTT event documents
-for that device (``cti.mqtt.payloads.event_doc`` of the committed events whose
+for that device (``cti.api.documents.event_doc`` of the committed events whose
 ``connections`` include it, forwarding/doNotDisturb on their device), one report per event,
 in order."""
 
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from cti.api.documents import event_doc
+from cti.calls import events as ev
 from cti.csta.client import CstaClient, EventReport
-from cti.domain import events as ev
-from cti.mqtt.payloads import event_doc
 from phone_sim import scenario
 from phone_sim.link.csta import CstaLink
 from phone_sim.link.inprocess import InProcessLink

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from cti.app.config import ConfigError
+from cti.calls.services.queries import SnapshotCall
 from cti.csta import codec
 from cti.csta.client import CstaClient, CstaRefused
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.refusals import ERROR_TABLE
 from cti.csta.types import errors as asn1_errors
-from cti.domain.errors import CATALOGUE
-from cti.domain.site import CstaSettings, Site
+from cti.domain import CONTEXTS
+from cti.site.model import CstaSettings, Site
 from tests.csta.conftest import Link
 from tests.csta.flows import Trace
 
@@ -26,13 +27,16 @@ ENUMS = {
 }
 
 
-def test_error_table_matches_the_core_catalogue_and_the_standard() -> None:
-    assert set(ERROR_TABLE) == set(CATALOGUE)
+def test_every_refusal_of_every_context_has_a_csta_value() -> None:
+    """Each refusal name travels as a universalFailure value the standard defines; call
+    control's own names keep their name on the wire."""
+    names = set().union(*(ctx.refusals for ctx in CONTEXTS))
+    assert names == set(ERROR_TABLE)
     for name, (branch, value) in ERROR_TABLE.items():
-        category, code = CATALOGUE[name]
-        assert branch == str(category), name
-        assert ENUMS[branch].namedValues[value] == code, name
+        assert value in ENUMS[branch].namedValues, name
         codec.encode("UniversalFailure", (branch, value))
+    for name in CONTEXTS[0].refusals:  # the calls context speaks ECMA-269 names
+        assert ERROR_TABLE[name][1] == name
 
 
 async def _refused(client: CstaClient, operation: str, argument: dict[str, Any]) -> tuple[str, Any]:
@@ -48,7 +52,7 @@ def _dial(calling: str, called: str) -> dict[str, Any]:
 async def test_make_call_result_names_the_calling_connection(link: Link, app: CstaClient) -> None:
     result = await app.invoke("makeCall", _dial("330", "331"))
     assert result == {"callingDevice": connection(1, "330")}
-    assert link.node.snapshot_call(1) == [
+    assert link.node.query(SnapshotCall(call=1)) == [
         {"device": "330", "state": "connected"},
         {"device": "331", "state": "alerting"},
     ]
@@ -56,7 +60,7 @@ async def test_make_call_result_names_the_calling_connection(link: Link, app: Cs
 
 async def test_make_call_to_external_e164(link: Link, app: CstaClient) -> None:
     await app.invoke("makeCall", _dial("330", "+4930123456"))
-    assert [p["device"] for p in link.node.snapshot_call(1)] == ["330", "+4930123456"]
+    assert [p["device"] for p in link.node.query(SnapshotCall(call=1))] == ["330", "+4930123456"]
 
 
 async def test_refused_answer_changes_nothing(link: Link, app: CstaClient) -> None:
@@ -151,7 +155,7 @@ async def test_call_services_end_to_end(link: Link, app: CstaClient) -> None:
     t = Trace(app, link.clock)
 
     def states(call: int) -> dict[str, str]:
-        return {str(r["device"]): str(r["state"]) for r in link.node.snapshot_call(call)}
+        return {str(r["device"]): str(r["state"]) for r in link.node.query(SnapshotCall(call=call))}
 
     call = await t.make_call("330", "331")
     await t.answer(call, "331")
@@ -173,7 +177,7 @@ async def test_call_services_end_to_end(link: Link, app: CstaClient) -> None:
     await t.clear(call, "330")
     assert states(call) == {"331": "connected", "332": "connected"}
     await t.do("clearCall", {"callToBeCleared": connection(call)})
-    assert link.node.state.call(call) is None
+    assert link.node.state.calls.call(call) is None
 
 
 async def test_single_step_transfer(link: Link, app: CstaClient) -> None:
@@ -185,7 +189,7 @@ async def test_single_step_transfer(link: Link, app: CstaClient) -> None:
         {"activeCall": connection(call, "331"), "transferredTo": device_id("332")},
     )
     assert result["transferredCall"][1]["callID"] == str(call).encode()
-    assert {str(r["device"]) for r in link.node.snapshot_call(call)} == {"330", "332"}
+    assert {str(r["device"]) for r in link.node.query(SnapshotCall(call=call))} == {"330", "332"}
 
 
 async def test_deflect_and_pickups(link: Link, app: CstaClient) -> None:
@@ -195,7 +199,7 @@ async def test_deflect_and_pickups(link: Link, app: CstaClient) -> None:
         "deflectCall",
         {"callToBeDiverted": connection(call, "331"), "newDestination": device_id("332")},
     ) == ("noData", None)
-    assert link.node.snapshot_call(call)[-1] == {"device": "332", "state": "alerting"}
+    assert link.node.query(SnapshotCall(call=call))[-1] == {"device": "332", "state": "alerting"}
     picked = await t.do(
         "directedPickupCall",
         {"callToBePickedUp": connection(call, "332"), "requestingDevice": device_id("331")},
@@ -258,7 +262,7 @@ async def test_forwarding_and_dnd(link: Link, app: CstaClient) -> None:
         == 1
     )
     await t.do("setDoNotDisturb", {"device": device_id("330"), "doNotDisturbOn": True})
-    assert link.node.state.device("330").dnd
+    assert link.node.state.calls.device("330").dnd
 
 
 async def test_snapshots(link: Link, app: CstaClient) -> None:

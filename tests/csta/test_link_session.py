@@ -11,7 +11,7 @@ from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
 from cti.csta.framing import FrameDecoder, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.server import Limits
-from cti.domain.site import CstaSettings
+from cti.site.model import CstaSettings
 from tests.csta.conftest import (
     SETTINGS,
     SNAPSHOT_330,

@@ -35,9 +35,9 @@ from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.domain.site import Site
 from cti.mqtt.broker import free_port, mosquitto_binary, wait_listening
-from cti.mqtt.service import MqttFace
+from cti.mqtt.face.service import MqttFace
+from cti.site.model import Site
 from cti.store import SqliteStore
 
 NODE = "node1"

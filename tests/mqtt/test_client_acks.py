@@ -9,8 +9,8 @@ import contextlib
 
 import pytest
 
-from cti.mqtt import protocol as p
 from cti.mqtt.client import MqttClient
+from cti.mqtt.client import protocol as p
 
 CONNACK_V5 = b"\x20\x03\x00\x00\x00"
 

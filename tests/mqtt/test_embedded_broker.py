@@ -17,7 +17,7 @@ from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.mqtt.broker import EmbeddedBroker
-from cti.mqtt.service import MqttFace
+from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from tests.mqtt.conftest import BASE, TIMEOUT, CtiClient, Mosquitto, Server, retained_states
 

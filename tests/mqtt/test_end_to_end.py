@@ -14,7 +14,7 @@ from typing import Any
 
 import aiomqtt
 
-from cti.domain.events import INTERNAL_KINDS
+from cti.calls.events import INTERNAL_KINDS
 from cti.store import SqliteStore
 from tests.mqtt.conftest import BASE, CtiClient, Mosquitto, NodeFace, retained, retained_states
 

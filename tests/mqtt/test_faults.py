@@ -16,13 +16,13 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
+from cti.api import documents as payloads
 from cti.app.config import load_site
 from cti.app.node import Committed
-from cti.domain import commands as c
-from cti.domain.site import Site
-from cti.mqtt import payloads
-from cti.mqtt.outbox import POSITION_KEY
-from cti.projections.device_state import device_view
+from cti.calls import commands as c
+from cti.calls.views import device_view
+from cti.mqtt.face.outbox import POSITION_KEY
+from cti.site.model import Site
 from cti.store import SqliteStore
 from tests.mqtt.conftest import (
     BASE,

@@ -7,10 +7,9 @@ import asyncio
 import signal
 from pathlib import Path
 
-from cti.app import codec
-from cti.app.node import replay
-from cti.domain import events as ev
-from cti.domain.services import queries
+from cti.app.node import decode, replay
+from cti.calls import events as ev
+from cti.calls.services import queries
 from cti.store import SqliteStore
 from tests.mqtt.conftest import CtiClient, Mosquitto, Server
 
@@ -77,9 +76,9 @@ async def test_sigkill_under_load_loses_no_acknowledged_command(
             for service, result, seq in acked:
                 assert seq <= last, (service, seq, last)
                 [record] = log.read(seq, 1)
-                event = codec.decode_event(record.kind, record.data)
+                event = decode(record).event
                 assert isinstance(event, ev.CallEvent) and event.call == result["call"], service
-            state = replay(log, use_snapshot=False)
+            state = replay(log, use_snapshot=False).calls
         assert len(acked) >= 300
 
     # Restarted: online, the same state as a replay of the log, and seq goes on. (A fresh

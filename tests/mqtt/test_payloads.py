@@ -7,17 +7,17 @@ from typing import Any
 
 import orjson
 
-from cti.app import codec
+from cti.api.documents import camel, event_doc, iso
 from cti.app.node import Committed
-from cti.domain import commands as c
-from cti.domain.values import ForwardingType
-from cti.mqtt.payloads import camel, event_doc, iso
+from cti.calls import commands as c
+from cti.calls.values import ForwardingType
+from cti.domain import CODEC
 from tests.office import Office
 
 
 def reference(item: Committed) -> dict[str, Any]:
-    raw = codec.event_to_dict(item.event)
-    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": raw.pop("event")}
+    raw = CODEC.unstructure(item.event)
+    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": item.event.KIND}
     local = raw.pop("local", None)
     doc.update({camel(k): v for k, v in raw.items()})
     if local is not None:

@@ -14,7 +14,7 @@ from cti.app.clock import ManualClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.mqtt.service import MqttFace
+from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from phone_sim.link.inprocess import InProcessLink
 from phone_sim.link.mqtt import MqttLink

@@ -12,8 +12,8 @@ from rich.console import Console
 
 from cti.app.clock import ManualClock
 from cti.app.engine import Engine
-from cti.domain.commands import AnswerCall, ClearConnection, SetDoNotDisturb
-from cti.mqtt.service import MqttFace
+from cti.calls.commands import AnswerCall, ClearConnection, SetDoNotDisturb
+from cti.mqtt.face.service import MqttFace
 from phone_sim.console import parse_line, render
 from phone_sim.link.base import Refusal
 from phone_sim.link.mqtt import MqttLink
@@ -90,7 +90,7 @@ async def test_load_generator_runs_a_mix_without_errors(face: MqttFace) -> None:
     assert len(stats.flows) >= 4  # a mix, not one kind of call
     assert len(stats.latencies) >= 3 * stats.completed
     assert "achieved calls/s" in out.file.getvalue()  # type: ignore[attr-defined]
-    assert not any(c for c in face.node.state.calls.values()), "calls left behind"
+    assert not any(c for c in face.node.state.calls.calls.values()), "calls left behind"
 
 
 async def test_events_missed_while_disconnected_are_replayed(

@@ -8,7 +8,7 @@ import pytest
 
 from cti.app.clock import ManualClock
 from cti.app.engine import Engine
-from cti.domain.commands import MakeCall
+from cti.calls.commands import MakeCall
 from phone_sim.behaviour import Behaviour
 from phone_sim.link.base import Refusal
 from phone_sim.link.inprocess import InProcessLink

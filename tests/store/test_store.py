@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cti.store import (
+    SCHEMA_VERSION,
     EventStore,
     MemoryStore,
     SequenceGap,
@@ -268,7 +269,7 @@ def test_sqlite_file_layout(tmp_path: Path) -> None:
     SqliteStore(path).close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert {"events", "snapshots", "meta"} <= tables
@@ -286,13 +287,52 @@ def test_sqlite_recreated_file_gets_new_epoch(tmp_path: Path) -> None:
 def test_sqlite_newer_schema_refused(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     SqliteStore(path).close()
+    newer = SCHEMA_VERSION + 1
     with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA user_version = 2")
+        conn.execute(f"PRAGMA user_version = {newer}")
     conn.close()
-    with pytest.raises(StoreError, match="schema version 2, newer"):
+    with pytest.raises(StoreError, match=f"schema version {newer}, newer"):
         SqliteStore(path)
-    with pytest.raises(StoreError, match="schema version 2, newer"):
+    with pytest.raises(StoreError, match=f"schema version {newer}, newer"):
         SqliteStore.open_readonly(path)
+
+
+def _schema_1_file(path: Path) -> None:
+    """An event log as version 1 of the schema wrote it (no per-event version)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+            " kind TEXT NOT NULL, data BLOB NOT NULL)"
+        )
+        conn.execute("CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('store.epoch', 'e1')")
+        conn.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?)",
+            [(e.seq, e.ts_ms, e.kind, e.data) for e in events(1, 3)],
+        )
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+
+def test_sqlite_schema_1_is_read_as_version_1_events_and_upgraded_for_writing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    _schema_1_file(path)
+    with SqliteStore.open_readonly(path) as tool:  # a reader changes nothing
+        assert [e.version for e in tool.iter_from(1)] == [1, 1, 1]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    conn.close()
+    with SqliteStore(path) as store:
+        assert store.epoch == "e1" and store.read(1) == events(1, 3)
+        store.append([StoredEvent(4, 0, "delivered", b"{}", version=3)])
+        assert [e.version for e in store.iter_from(1)] == [1, 1, 1, 3]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    conn.close()
 
 
 def test_sqlite_foreign_files_refused(tmp_path: Path) -> None:

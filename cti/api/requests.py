@@ -1,0 +1,121 @@
+"""Requests in, commands and queries out: every check an untrusted client needs, before the
+engine sees anything. Bad input raises :class:`BadRequest` with a refusal name (the CSTA error
+name where one applies) and a message that says exactly what is wrong.
+
+Which services exist is not listed here: every context registers its commands and queries
+(cti.domain), and their attrs fields are the request fields (camelCase or snake_case).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import attrs
+import orjson
+
+from cti.api.documents import camel
+from cti.domain import COMMAND_TYPES, QUERY_TYPES
+from cti.kernel.messages import Command, Query
+
+MAX_PAYLOAD = 16 * 1024
+MAX_TEXT = 64  # longest string field (numbers, names of things)
+Action = Command | Query
+# What a client may request: every query, every command but the node's own (timers).
+SERVICES: dict[str, type[Command] | type[Query]] = {
+    **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
+    **QUERY_TYPES,
+}
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_json(payload: bytes) -> dict[str, Any]:
+    """A request payload as a JSON object (at most MAX_PAYLOAD bytes)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise BadRequest(
+            "invalidParameterValue",
+            f"payload of {len(payload)} bytes exceeds the limit of {MAX_PAYLOAD}",
+        )
+    try:
+        # orjson also refuses nesting deeper than 1024 levels instead of hitting recursion.
+        doc = orjson.loads(payload) if payload.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("invalidParameterValue", f"payload is not UTF-8 JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("invalidParameterValue", "payload must be a JSON object")
+    return doc
+
+
+def _check(name: str, value: Any, hint: Any) -> Any:
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(o for o in options if o is not type(None))
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in hint)
+            raise BadRequest(
+                "invalidParameterValue", f"{camel(name)} must be one of {allowed}"
+            ) from None
+    if hint is bool:
+        ok = isinstance(value, bool)
+    elif hint is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif hint is str:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            value = str(value)  # a number typed as a JSON number is still that number
+        ok = isinstance(value, str) and bool(value) and len(value) <= MAX_TEXT
+    else:  # pragma: no cover - a request field of a type this table does not know
+        raise TypeError(f"unsupported field type {hint!r}")
+    if not ok:
+        what = {bool: "true or false", int: "an integer", str: "a non-empty string"}[hint]
+        raise BadRequest("invalidParameterValue", f"{camel(name)} must be {what}")
+    return value
+
+
+@functools.cache
+def fields_of(cls: type) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Field types, attrs fields and camelCase aliases of a request class (computed once)."""
+    by_name = {f.name: f for f in attrs.fields(cls)}
+    return typing.get_type_hints(cls), by_name, {camel(n): n for n in by_name}
+
+
+def _fields(cls: type, doc: Mapping[str, Any]) -> dict[str, Any]:
+    hints, by_name, aliases = fields_of(cls)
+    values: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = aliases.get(key, key)
+        if name not in by_name:
+            raise BadRequest("invalidParameterValue", f"unknown field {key!r}")
+        values[name] = _check(name, value, hints[name])
+    for name, field in by_name.items():
+        if name not in values and field.default is attrs.NOTHING:
+            raise BadRequest("invalidParameterValue", f"missing field {camel(name)!r}")
+    return values
+
+
+def parse_action(service: str, doc: Mapping[str, Any]) -> Action:
+    """The command or query ``service`` with the fields of ``doc``."""
+    cls = SERVICES.get(service)
+    if cls is None:
+        raise BadRequest("serviceNotSupported", f"unknown service {service!r}")
+    action: Action = cls(**_fields(cls, doc))
+    return action
+
+
+def parse_request(service: str, payload: bytes) -> Action:
+    """A request as it arrives over a wire: JSON bytes."""
+    return parse_action(service, parse_json(payload))

@@ -1,0 +1,1 @@
+"""The pure call model: values, events, commands, services (decide) and evolve. No I/O."""

@@ -1,0 +1,198 @@
+"""Commands: CSTA services and physical-device inputs, as requested by adapters.
+
+``SERVICE`` is the ECMA-269 service name; adapters look commands up by it (``COMMAND_TYPES``).
+Calls are identified by ``call`` (the callID) and connections by (``call``, ``device``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+from cti.calls.values import ForwardingType, TimerPurpose
+from cti.kernel.messages import Command as Command  # re-exported: cmd.Command
+
+
+@attrs.frozen(kw_only=True)
+class MakeCall(Command):
+    SERVICE: ClassVar[str] = "makeCall"
+    calling: str  # a phone, a MULAP number (its assigned phone calls) or a mobility user
+    called: str  # internal, dialable or canonical number (CALL-01)
+
+
+@attrs.frozen(kw_only=True)
+class AnswerCall(Command):
+    SERVICE: ClassVar[str] = "answerCall"
+    call: int
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class ClearConnection(Command):
+    SERVICE: ClassVar[str] = "clearConnection"
+    call: int
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class ClearCall(Command):
+    SERVICE: ClassVar[str] = "clearCall"
+    call: int
+
+
+@attrs.frozen(kw_only=True)
+class HoldCall(Command):
+    SERVICE: ClassVar[str] = "holdCall"
+    call: int
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class RetrieveCall(Command):
+    SERVICE: ClassVar[str] = "retrieveCall"
+    call: int
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class ConsultationCall(Command):
+    SERVICE: ClassVar[str] = "consultationCall"
+    call: int  # the active call that is put on hold
+    device: str
+    consulted: str
+
+
+@attrs.frozen(kw_only=True)
+class TwoCallCommand(Command):
+    """A service on a device's held and active call; omitted ids are taken from the device."""
+
+    device: str
+    held_call: int | None = None
+    active_call: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AlternateCall(TwoCallCommand):
+    SERVICE: ClassVar[str] = "alternateCall"
+
+
+@attrs.frozen(kw_only=True)
+class ReconnectCall(TwoCallCommand):
+    SERVICE: ClassVar[str] = "reconnectCall"
+
+
+@attrs.frozen(kw_only=True)
+class TransferCall(TwoCallCommand):
+    SERVICE: ClassVar[str] = "transferCall"
+
+
+@attrs.frozen(kw_only=True)
+class ConferenceCall(TwoCallCommand):
+    SERVICE: ClassVar[str] = "conferenceCall"
+
+
+@attrs.frozen(kw_only=True)
+class SingleStepTransferCall(Command):
+    SERVICE: ClassVar[str] = "singleStepTransferCall"
+    call: int
+    device: str
+    to: str
+
+
+@attrs.frozen(kw_only=True)
+class DeflectCall(Command):
+    SERVICE: ClassVar[str] = "deflectCall"
+    call: int
+    device: str  # the alerting device
+    to: str
+
+
+@attrs.frozen(kw_only=True)
+class DirectedPickupCall(Command):
+    SERVICE: ClassVar[str] = "directedPickupCall"
+    picked: str  # the alerting device whose call is taken
+    device: str  # the device that picks up
+    call: int | None = None  # which call, when several alert at ``picked``
+
+
+@attrs.frozen(kw_only=True)
+class GroupPickupCall(Command):
+    SERVICE: ClassVar[str] = "groupPickupCall"
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class SetForwarding(Command):
+    SERVICE: ClassVar[str] = "setForwarding"
+    device: str
+    forwarding_type: ForwardingType
+    on: bool
+    destination: str | None = None
+    ring_time: int | None = None  # seconds, no-answer forwarding only (default 15)
+
+
+@attrs.frozen(kw_only=True)
+class SetDoNotDisturb(Command):
+    SERVICE: ClassVar[str] = "setDoNotDisturb"
+    device: str
+    on: bool
+
+
+# Physical-device inputs, used by simulated phones and trunk parties.
+@attrs.frozen(kw_only=True)
+class OffHook(Command):
+    SERVICE: ClassVar[str] = "offHook"
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class OnHook(Command):
+    SERVICE: ClassVar[str] = "onHook"
+    device: str
+
+
+@attrs.frozen(kw_only=True)
+class Dial(Command):
+    SERVICE: ClassVar[str] = "dial"
+    device: str
+    digits: str
+
+
+@attrs.frozen(kw_only=True)
+class FireTimer(Command):
+    """Sent by the scheduler when a timer is due; never by clients."""
+
+    SERVICE: ClassVar[str] = "fireTimer"
+    INTERNAL: ClassVar[bool] = True
+    call: int
+    device: str
+    purpose: TimerPurpose
+
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.SERVICE: cls
+    for cls in (
+        MakeCall,
+        AnswerCall,
+        ClearConnection,
+        ClearCall,
+        HoldCall,
+        RetrieveCall,
+        ConsultationCall,
+        AlternateCall,
+        ReconnectCall,
+        TransferCall,
+        ConferenceCall,
+        SingleStepTransferCall,
+        DeflectCall,
+        DirectedPickupCall,
+        GroupPickupCall,
+        SetForwarding,
+        SetDoNotDisturb,
+        OffHook,
+        OnHook,
+        Dial,
+        FireTimer,
+    )
+}

@@ -1,0 +1,253 @@
+"""Hold, retrieve and the two-call services at one device: consultation (CALL-05), alternate
+(CALL-06), reconnect, transfer (CALL-07) and conference (CALL-08, at most 8 parties)."""
+
+from __future__ import annotations
+
+from cti.calls import commands as cmd
+from cti.calls import events as ev
+from cti.calls.decision import CallDecision as Decision
+from cti.calls.errors import CstaError
+from cti.calls.routing import leave, originate, viable
+from cti.calls.state import Call, SwitchState
+from cti.calls.values import Cause, ConnectionState, TimerPurpose
+from cti.site.model import AUTO_ANSWER_KINDS, DeviceKind, Site
+
+HOLD = ConnectionState.HOLD
+CONNECTED = ConnectionState.CONNECTED
+ALERTING = ConnectionState.ALERTING
+MAX_CONFERENCE = 8
+
+
+def _no_sip(site: Site, device: str, service: str) -> None:
+    dev = site.device(device)
+    if dev is not None and dev.kind is DeviceKind.SIP_PHONE:
+        raise CstaError(
+            "serviceNotSupported", f"{service} is not available for SIP phone {device} (CALL-13)"
+        )
+
+
+def _held(d: Decision, call: Call, device: str, cause: Cause) -> None:
+    d.emit(ev.Held(call=call.id, cause=cause, local=d.local(call, {device: HOLD}), device=device))
+
+
+def _retrieved(d: Decision, call: Call, device: str, cause: Cause) -> None:
+    d.emit(
+        ev.Retrieved(
+            call=call.id, cause=cause, local=d.local(call, {device: CONNECTED}), device=device
+        )
+    )
+
+
+def check_controllable(site: Site, device: str, service: str) -> None:
+    """Voicemail and conference bridges take calls; they do not hold or hand them on."""
+    dev = site.device(device)
+    if dev is not None and dev.kind in AUTO_ANSWER_KINDS:
+        raise CstaError(
+            "requestIncompatibleWithDevice",
+            f"{service} is not available on the {dev.kind} {device}",
+        )
+
+
+def check_hold(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    check_controllable(site, device, "holdCall")
+    if call.state_of(device) is not CONNECTED:
+        raise CstaError(
+            "invalidConnectionState",
+            f"{device} is {call.state_of(device)} in call {call.id}, not connected",
+        )
+    held = [c.id for c in state.with_state(device, HOLD)]
+    if held:
+        raise CstaError("invalidDeviceState", f"{device} already holds call {held[0]}")
+
+
+def hold_call(d: Decision, c: cmd.HoldCall) -> None:
+    call, _ = d.connection(c.call, c.device)
+    check_hold(d.site, d.switch, call, c.device)
+    _held(d, call, c.device, Cause.NORMAL)
+
+
+def check_retrieve(state: SwitchState, call: Call, device: str) -> None:
+    if call.state_of(device) is not HOLD:
+        raise CstaError("noHeldCall", f"call {call.id} is not held at {device}")
+    active = state.active_call(device)
+    if active is not None:
+        raise CstaError("connectedCallExists", f"{device} is busy on call {active.id}")
+
+
+def retrieve_call(d: Decision, c: cmd.RetrieveCall) -> None:
+    call, _ = d.connection(c.call, c.device)
+    check_retrieve(d.switch, call, c.device)
+    _retrieved(d, call, c.device, Cause.NORMAL)
+
+
+def check_consultation(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    check_controllable(site, device, "consultationCall")
+    _no_sip(site, device, "consultationCall")
+    if call.state_of(device) is not CONNECTED:
+        raise CstaError("invalidConnectionState", f"{device} is not connected in call {call.id}")
+    others = [cid for cid in state.device(device).calls if cid != call.id]
+    if others:
+        raise CstaError("invalidDeviceState", f"{device} already has call {others[0]}")
+
+
+def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
+    call, _ = d.connection(c.call, c.device)
+    check_consultation(d.site, d.switch, call, c.device)
+    dest = d.resolve(c.consulted)
+    if dest == c.device or call.state_of(dest) is not ConnectionState.NULL:
+        raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
+    _held(d, call, c.device, Cause.CONSULTATION)
+    new_id = d.new_call_id()
+    d.emit(
+        ev.ServiceInitiated(
+            call=new_id,
+            cause=Cause.CONSULTATION,
+            local=(ev.Local(c.device, ConnectionState.INITIATED),),
+            device=c.device,
+            calling=d.site.mulap_of(c.device) or c.device,  # a MULAP member presents the group
+            called=dest,
+        )
+    )
+    originate(d, new_id, c.device, dest, Cause.CONSULTATION)
+    d.result = {"call": new_id, "device": c.device}
+
+
+def pick_two(state: SwitchState, c: cmd.TwoCallCommand) -> tuple[Call, Call]:
+    """The held and the active call of ``c.device``, as named or as found at the device."""
+    device = c.device
+
+    def named(call_id: int) -> Call:
+        call = state.call(call_id)
+        if call is None:
+            raise CstaError("invalidCallID", f"no call {call_id}")
+        if call.state_of(device) is ConnectionState.NULL:
+            raise CstaError("invalidConnectionID", f"device {device} is not in call {call_id}")
+        return call
+
+    if c.held_call is not None:
+        held = named(c.held_call)
+    else:
+        candidates = state.with_state(device, HOLD)
+        if not candidates:
+            raise CstaError("noHeldCall", f"{device} has no held call")
+        held = candidates[0]
+    if c.active_call is not None:
+        active = named(c.active_call)
+    else:
+        found = state.active_call(device)
+        if found is None:
+            raise CstaError("noActiveCall", f"{device} has no active call")
+        active = found
+    if held.id == active.id:
+        raise CstaError("invalidParameterValue", "held and active call are the same call")
+    return held, active
+
+
+def check_two(site: Site, service: str, held: Call, active: Call, device: str) -> None:
+    """Pre-conditions of alternate/reconnect/transfer/conference on (held, active)."""
+    if held.state_of(device) is not HOLD:
+        raise CstaError("invalidHeldConnectionState", f"call {held.id} is not held at {device}")
+    act = active.state_of(device)
+    if service == "reconnectCall":
+        if act is HOLD:
+            raise CstaError("invalidActiveConnectionState", f"call {active.id} is held too")
+        return
+    if act is not CONNECTED:
+        raise CstaError("invalidActiveConnectionState", f"{device} is {act} in call {active.id}")
+    if service == "alternateCall":
+        # Alternating only swaps which call is on hold: a party in both calls is fine (ECMA-269).
+        return
+    others = active.others(device)
+    shared = {p.device for p in others} & {p.device for p in held.others(device)}
+    if shared:  # e.g. voicemail in both calls: merging would fold two connections into one
+        raise CstaError(
+            "requestIncompatibleWithObject",
+            f"{min(shared)} is a party of both call {held.id} and call {active.id}",
+        )
+    if service == "transferCall":
+        if not others or not held.others(device):
+            raise CstaError("invalidActiveConnectionState", "nobody to transfer to")
+        if not viable((*held.others(device), *others)):
+            raise CstaError(
+                "invalidActiveConnectionState",
+                "neither remaining party has answered: transfer would leave a "
+                "call of ringing phones",
+            )
+        if any(p.state not in (CONNECTED, ALERTING, HOLD) for p in others):
+            raise CstaError("invalidActiveConnectionState", f"call {active.id} has failed")
+        size = len(held.parties) - 1 + len(others)  # the transferring device drops out
+        if size > MAX_CONFERENCE:
+            raise CstaError(
+                "conferenceMemberLimitExceeded",
+                f"a call has at most {MAX_CONFERENCE} parties, the transfer would give {size}",
+            )
+    elif service == "conferenceCall":
+        _no_sip(site, device, "conferenceCall")
+        if not others or any(p.state is not CONNECTED for p in others):
+            raise CstaError(
+                "invalidActiveConnectionState",
+                f"the consulted party of call {active.id} has not answered",
+            )
+        size = len(held.parties) + len(others)
+        if size > MAX_CONFERENCE:
+            raise CstaError(
+                "conferenceMemberLimitExceeded",
+                f"a conference has at most {MAX_CONFERENCE} parties, this would have {size}",
+            )
+
+
+def alternate_call(d: Decision, c: cmd.AlternateCall) -> None:
+    held, active = pick_two(d.switch, c)
+    check_two(d.site, c.SERVICE, held, active, c.device)
+    _held(d, active, c.device, Cause.ALTERNATE)
+    _retrieved(d, held, c.device, Cause.ALTERNATE)
+
+
+def reconnect_call(d: Decision, c: cmd.ReconnectCall) -> None:
+    held, active = pick_two(d.switch, c)
+    check_two(d.site, c.SERVICE, held, active, c.device)
+    leave(d, active.id, c.device)
+    held = d.call(held.id)
+    _retrieved(d, held, c.device, Cause.NORMAL)
+
+
+def transfer_call(d: Decision, c: cmd.TransferCall) -> None:
+    held, active = pick_two(d.switch, c)
+    check_two(d.site, c.SERVICE, held, active, c.device)
+    moved = tuple(p.device for p in active.others(c.device))
+    # Ringing no-answer timers follow their connection into the resulting call.
+    for dev in moved:
+        key = (active.id, dev, TimerPurpose.NO_ANSWER)
+        due = d.switch.timers.get(key)
+        if due is not None:
+            d.emit(ev.TimerCleared(call=active.id, device=dev, purpose=key[2]))
+            d.emit(ev.TimerSet(call=held.id, device=dev, purpose=key[2], due_ms=due))
+    d.emit(
+        ev.Transferred(
+            call=held.id,
+            cause=Cause.TRANSFER,
+            local=d.local(held, {c.device: ConnectionState.NULL}, merge=(active,)),
+            secondary_call=active.id,
+            transferring=c.device,
+            transferred_to=moved[0],
+            moved=moved,
+        )
+    )
+    d.result = {"call": held.id}
+
+
+def conference_call(d: Decision, c: cmd.ConferenceCall) -> None:
+    held, active = pick_two(d.switch, c)
+    check_two(d.site, c.SERVICE, held, active, c.device)
+    added = tuple(p.device for p in active.others(c.device))
+    d.emit(
+        ev.Conferenced(
+            call=held.id,
+            cause=Cause.CONFERENCE,
+            local=d.local(held, {c.device: CONNECTED}, merge=(active,)),
+            secondary_call=active.id,
+            conferencing=c.device,
+            added=added,
+        )
+    )
+    d.result = {"call": held.id}

@@ -1,0 +1,91 @@
+"""The composition: which contexts the node has, and dispatch of commands, queries and events
+to the context that owns them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from cti.calls.context import CONTEXT as CALLS
+from cti.domain.state import SETTERS, NodeState
+from cti.kernel.codec import EventCodec
+from cti.kernel.context import Context, Handler, QueryHandler
+from cti.kernel.decision import Decision
+from cti.kernel.messages import Command, Event, Query
+from cti.kernel.refusal import Refusal
+from cti.site import Site
+
+CONTEXTS: tuple[Context[Any], ...] = (CALLS,)
+
+_EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
+_DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}
+_ANSWER: dict[type[Query], QueryHandler] = {}
+
+
+def _compose() -> None:
+    names: set[str] = set()
+    for ctx in CONTEXTS:
+        if ctx.name not in SETTERS or ctx.name not in attrs.fields_dict(NodeState):
+            raise TypeError(f"NodeState has no part for context {ctx.name!r}")
+        setter, name = SETTERS[ctx.name], ctx.name
+
+        for cls, fn in ctx.events.items():
+            if cls in _EVOLVE:
+                raise TypeError(f"event {cls.KIND} belongs to two contexts")
+
+            def step(
+                state: NodeState,
+                event: Event,
+                fn: Callable[[Any, Any], Any] = fn,
+                setter: Callable[[NodeState, Any], NodeState] = setter,
+                name: str = name,
+            ) -> NodeState:
+                return setter(state, fn(getattr(state, name), event))
+
+            _EVOLVE[cls] = step
+        for command, handler in ctx.commands.items():
+            if command in _DECIDE or command.SERVICE in names:
+                raise TypeError(f"service {command.SERVICE} belongs to two contexts")
+            names.add(command.SERVICE)
+            _DECIDE[command] = (ctx.decision, handler)
+        for query, answer_fn in ctx.queries.items():
+            if query.SERVICE in names:
+                raise TypeError(f"service {query.SERVICE} belongs to two contexts")
+            names.add(query.SERVICE)
+            _ANSWER[query] = answer_fn
+
+
+_compose()
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.KIND: cls for cls in _EVOLVE}
+INTERNAL_KINDS = frozenset(kind for kind, cls in EVENT_TYPES.items() if cls.INTERNAL)
+COMMAND_TYPES: dict[str, type[Command]] = {cls.SERVICE: cls for cls in _DECIDE}
+QUERY_TYPES: dict[str, type[Query]] = {cls.SERVICE: cls for cls in _ANSWER}
+CODEC = EventCodec(
+    EVENT_TYPES.values(),
+    upcasters={key: fn for ctx in CONTEXTS for key, fn in ctx.upcasters.items()},
+    hooks=[hook for ctx in CONTEXTS for hook in ctx.codec_hooks],
+)
+
+
+def evolve(state: NodeState, event: Event) -> NodeState:
+    """Where an event changes state: the owning context's evolve, on its part only."""
+    return _EVOLVE[type(event)](state, event)
+
+
+def decide(site: Site, state: NodeState, command: Command, now_ms: int) -> Decision[NodeState]:
+    """Decide ``command`` against ``state``; raises Refusal when it is refused."""
+    decision_type, handler = _DECIDE[type(command)]
+    decision: Decision[NodeState] = decision_type(site, state, now_ms, evolve)
+    handler(decision, command)
+    return decision
+
+
+def answer(site: Site, state: NodeState, query: Query) -> object:
+    """The result of a query against the committed state; raises Refusal."""
+    handler = _ANSWER.get(type(query))
+    if handler is None:
+        raise Refusal("serviceNotSupported", f"unknown query {query.SERVICE!r}")
+    return handler(site, state, query)

@@ -1,0 +1,48 @@
+"""A bounded context as the node composes it: what it decides, answers, records and keeps.
+
+Each context folder (cti/calls, cti/accounts, ...) builds one :class:`Context`. The node state is
+the composition of every context's state part (cti/domain); a command is decided by the context
+that owns it, an event changes only its own context's part, a snapshot holds every part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from cti.kernel.codec import ConverterHook
+from cti.kernel.decision import Decision
+from cti.kernel.messages import Command, Event, Query
+from cti.kernel.versions import Upcaster, UpcasterKey
+
+S = TypeVar("S")
+# A service handler reads the decision's state and emits events or raises Refusal.
+Handler = Callable[[Any, Any], None]
+# A query handler answers from (site, node state, query); raises Refusal.
+QueryHandler = Callable[[Any, Any, Any], object]
+
+
+@attrs.frozen
+class SnapshotPart(Generic[S]):
+    """How a context's state part goes into a snapshot. ``format`` is raised whenever the
+    encoding changes: a snapshot with another format is ignored and the log replayed."""
+
+    format: int
+    encode: Callable[[S], object]
+    decode: Callable[[Any], S]
+
+
+@attrs.frozen
+class Context(Generic[S]):
+    name: str  # also the attribute of the node state that holds this context's part
+    initial: Callable[[], S]
+    decision: type[Decision[Any]]  # the decision class the handlers expect
+    commands: Mapping[type[Command], Handler]
+    events: Mapping[type[Event], Callable[[S, Any], S]]  # the evolve table
+    snapshot: SnapshotPart[S]
+    refusals: frozenset[str]  # every refusal name the context may raise
+    queries: Mapping[type[Query], QueryHandler] = attrs.field(factory=dict)
+    upcasters: Mapping[UpcasterKey, Upcaster] = attrs.field(factory=dict)
+    codec_hooks: tuple[ConverterHook, ...] = ()

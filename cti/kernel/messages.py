@@ -1,0 +1,38 @@
+"""The three kinds of message a context defines: commands, queries and events.
+
+``SERVICE`` is the name a client requests a command or query by (ECMA-269 names for call
+control); ``KIND`` is an event's name in the log and in every document; ``VERSION`` is the
+version of the event's fields, raised whenever they change (see :mod:`cti.kernel.versions`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """A request to change something; decided by exactly one context. ``INTERNAL`` commands
+    come from the node itself (timers, seeding), never from a client."""
+
+    SERVICE: ClassVar[str] = ""
+    INTERNAL: ClassVar[bool] = False
+
+
+@attrs.frozen(kw_only=True)
+class Query:
+    """A request to read something; answered from the committed state, records nothing."""
+
+    SERVICE: ClassVar[str] = ""
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """A fact recorded in the log; the only thing that changes state. ``INTERNAL`` events are
+    the node's bookkeeping (timers): recorded and replayed, never published."""
+
+    KIND: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    INTERNAL: ClassVar[bool] = False

@@ -1,0 +1,284 @@
+"""A small asyncio MQTT client for the engine: pipelined QoS 1 publishing with per-message
+ack callbacks, subscriptions, keep-alive. MQTT 5 by default, 3.1.1 for brokers without it.
+
+It never retries by itself: when the connection drops, unacked messages are simply not acked,
+and the outbox publisher, which knows what the broker confirmed, publishes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections import deque
+from collections.abc import Callable
+
+import structlog
+
+from cti.mqtt.client import protocol as p
+
+log = structlog.get_logger(__name__)
+Ack = Callable[[], None]
+
+
+class ConnectionRefused(ConnectionError):
+    """The broker answered CONNACK with a failure reason; worth retrying later."""
+
+
+class MqttClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        *,
+        keepalive: int = 30,
+        will: tuple[str, bytes, bool] | None = None,
+        on_message: Callable[[p.Message], None] | None = None,
+        version: int = 5,
+    ) -> None:
+        self.host, self.port, self.client_id = host, port, client_id
+        self.keepalive, self.will, self.on_message = keepalive, will, on_message
+        self.version = version
+        self.closed: asyncio.Future[None] | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._out = bytearray()
+        self._flush_scheduled = False
+        self._next_id = 0
+        self._window = 65535
+        self._inflight: dict[int, Ack | None] = {}
+        self._waiting: deque[tuple[str, bytes, bool, dict[int, object] | None, Ack | None]] = (
+            deque()
+        )
+        self._subacks: dict[int, asyncio.Future[bytes]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def connected(self) -> bool:
+        return self.closed is not None and not self.closed.done()
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight) + len(self._waiting)
+
+    async def connect(self, timeout: float = 5.0) -> None:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), timeout
+        )
+        self._reader, self._writer = reader, writer
+        writer.write(
+            p.connect(
+                self.client_id, keepalive=self.keepalive, will=self.will, version=self.version
+            )
+        )
+        packet = await asyncio.wait_for(self._read_packet(), timeout)
+        if packet.type is not p.PacketType.CONNACK:
+            raise p.ProtocolError(f"expected CONNACK, got {packet.type.name}")
+        code = packet.body[1]
+        if code:
+            writer.close()
+            raise ConnectionRefused(f"broker refused the connection (reason {code:#x})")
+        if self.version == 5:
+            props, _ = p.decode_properties(packet.body, 2)
+            self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
+        self.closed = asyncio.get_running_loop().create_future()
+        self._tasks = [
+            asyncio.create_task(self._read_loop(), name="mqtt-read"),
+            asyncio.create_task(self._ping_loop(), name="mqtt-ping"),
+        ]
+
+    async def disconnect(self) -> None:
+        if self._writer is not None and self.connected:
+            self._send(p.DISCONNECT)
+            self._flush()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.drain()
+        await self._close(None)
+
+    async def _close(self, exc: BaseException | None) -> None:
+        for task in self._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+        if self.closed is not None and not self.closed.done():
+            if exc is None:
+                self.closed.set_result(None)
+            else:
+                self.closed.set_exception(exc)
+                self.closed.exception()  # retrieved here; the owner reads it from `closed`
+        for fut in self._subacks.values():
+            if not fut.done():
+                fut.set_exception(ConnectionError("connection closed"))
+        self._inflight.clear()
+        self._waiting.clear()
+
+    # -- publishing ---------------------------------------------------------------------------
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        props: dict[int, object] | None = None,
+        on_ack: Ack | None = None,
+    ) -> None:
+        """Queue a message; ``on_ack`` runs when the broker has it (QoS 1) or once written."""
+        if self.version != 5:
+            props = None
+        if qos == 0:
+            self._send(
+                p.publish(topic, payload, qos=0, retain=retain, props=props, version=self.version)
+            )
+            if on_ack is not None:
+                on_ack()
+            return
+        if len(self._inflight) >= self._window:
+            self._waiting.append((topic, payload, retain, props, on_ack))
+            return
+        self._send_qos1(topic, payload, retain, props, on_ack)
+
+    def _send_qos1(
+        self,
+        topic: str,
+        payload: bytes,
+        retain: bool,
+        props: dict[int, object] | None,
+        on_ack: Ack | None,
+    ) -> None:
+        pid = self._packet_id()
+        self._inflight[pid] = on_ack
+        self._send(
+            p.publish(
+                topic,
+                payload,
+                qos=1,
+                retain=retain,
+                packet_id=pid,
+                props=props,
+                version=self.version,
+            )
+        )
+
+    def _packet_id(self) -> int:
+        while True:
+            self._next_id = self._next_id % 65535 + 1
+            if self._next_id not in self._inflight and self._next_id not in self._subacks:
+                return self._next_id
+
+    async def subscribe(self, filters: list[tuple[str, int]], timeout: float = 5.0) -> bytes:
+        pid = self._packet_id()
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._subacks[pid] = fut
+        self._send(p.subscribe(pid, filters, version=self.version))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self._subacks.pop(pid, None)
+
+    async def drain(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            await self._writer.drain()
+
+    def _send(self, data: bytes) -> None:
+        # Many small packets become one write per loop iteration.
+        self._out += data
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._out and self._writer is not None and not self._writer.is_closing():
+            self._writer.write(bytes(self._out))
+        self._out.clear()
+
+    # -- reading ------------------------------------------------------------------------------
+    async def _read_packet(self) -> p.Packet:
+        assert self._reader is not None
+        first = (await self._reader.readexactly(1))[0]
+        length = shift = 0
+        for _ in range(4):
+            byte = (await self._reader.readexactly(1))[0]
+            length |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+            shift += 7
+        body = await self._reader.readexactly(length) if length else b""
+        try:
+            kind = p.PacketType(first >> 4)
+        except ValueError:
+            raise p.ProtocolError(f"unexpected packet type {first >> 4}") from None
+        return p.Packet(kind, first & 0x0F, body)
+
+    async def _read_loop(self) -> None:
+        # Read big chunks and cut packets out of them: at tens of thousands of PUBACKs a
+        # second, one await per packet (or per header byte) would cost more than the work.
+        assert self._reader is not None
+        buffer = bytearray()
+        try:
+            while True:
+                chunk = await self._reader.read(1 << 16)
+                if not chunk:
+                    raise ConnectionError("broker closed the connection")
+                buffer += chunk
+                pos = 0
+                end = len(buffer)
+                while pos < end:
+                    # PUBACKs are most of what a publisher reads (one per message at tens of
+                    # thousands a second): take them without building a Packet.
+                    if buffer[pos] == 0x40 and pos + 1 < end and 2 <= buffer[pos + 1] <= 4:
+                        nxt = pos + 2 + buffer[pos + 1]
+                        if nxt > end:
+                            break
+                        reason = buffer[pos + 4] if buffer[pos + 1] >= 3 else 0
+                        self._puback((buffer[pos + 2] << 8) | buffer[pos + 3], reason)
+                        pos = nxt
+                        continue
+                    parsed = p.split_packet(buffer, pos)
+                    if parsed is None:
+                        break
+                    packet, pos = parsed
+                    self._dispatch(packet)
+                del buffer[:pos]
+        except (ConnectionError, p.ProtocolError) as exc:
+            log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
+            await self._close(ConnectionError(str(exc) or "connection lost"))
+
+    def _puback(self, pid: int, reason: int = 0) -> None:
+        # The outbox counts one ack as covering everything sent before it, which holds only
+        # if the broker took the message and acks in order (MQTT 5 4.6): anything else ends
+        # the connection, and the outbox publishes again from what was confirmed.
+        if reason >= 0x80:
+            raise p.ProtocolError(f"broker refused message {pid} (reason {reason:#x})")
+        if self._inflight and pid != next(iter(self._inflight)):
+            raise p.ProtocolError(f"PUBACK {pid} out of order")
+        on_ack = self._inflight.pop(pid, None)
+        while self._waiting and len(self._inflight) < self._window:
+            self._send_qos1(*self._waiting.popleft())
+        if on_ack is not None:
+            on_ack()
+
+    def _dispatch(self, packet: p.Packet) -> None:
+        if packet.type is p.PacketType.PUBACK:
+            reason = packet.body[2] if len(packet.body) >= 3 else 0
+            self._puback((packet.body[0] << 8) | packet.body[1], reason)
+        elif packet.type is p.PacketType.PUBLISH:
+            message = p.decode_publish(packet, version=self.version)
+            if message.qos == 1:
+                self._send(p.puback(message.packet_id))
+            if self.on_message is not None:
+                self.on_message(message)
+        elif packet.type is p.PacketType.SUBACK:
+            (pid,) = struct.unpack_from("!H", packet.body, 0)
+            fut = self._subacks.get(pid)
+            if fut is not None and not fut.done():
+                fut.set_result(packet.body[2:])
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive / 2)
+            self._send(p.PINGREQ)

@@ -1,0 +1,158 @@
+"""Where events are published from: the transactional outbox.
+
+Events reach MQTT only after they are durable, in ``seq`` order, at QoS 1. The outbox tracks
+which seqs the broker has acknowledged on every topic they go to (the broker acknowledges a
+connection's messages in order, so the last message of a batch stands for all of it; the
+client drops the connection if that ever does not hold), and stores that position
+beside the log, so after a broker outage or an engine restart it resumes from there: every
+subscriber sees every event at least once and drops duplicates by ``seq``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+
+import structlog
+
+from cti.api import documents as payloads
+from cti.app.node import Committed, Node, decode
+from cti.calls import events as ev
+from cti.calls.views import device_view, touched_devices
+from cti.mqtt.client import MqttClient
+from cti.mqtt.topics import Topics
+from cti.store import EventStore
+
+log = structlog.get_logger(__name__)
+POSITION_KEY = "outbox.published_seq"
+MAX_PENDING = 200_000  # beyond this the live queue is dropped; the store has everything
+MAX_INFLIGHT = 20_000
+PAGE = 5_000
+
+
+class Outbox:
+    def __init__(self, node: Node, store: EventStore, topics: Topics) -> None:
+        self.node = node
+        self.site = node.site
+        self.store = store  # a connection of its own: reads pages, writes the position
+        self.topics = topics
+        self.acked = int(store.get_meta(POSITION_KEY) or 0)
+        self._saved = self.acked
+        self._live: deque[Committed] = deque()
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
+        node.subscribe(self._on_commit)
+
+    def _on_commit(self, batch: Sequence[Committed]) -> None:
+        if len(self._live) < MAX_PENDING:
+            self._live.extend(batch)
+        self._wake.set()
+
+    # -- publishing -----------------------------------------------------------------------
+    async def run(self, client: MqttClient) -> None:
+        """Publish until the connection drops; starts again from the last acked seq."""
+        self._tracking.clear()
+        next_seq = self.acked + 1
+        self.publish_all_states(client)
+        while client.connected:
+            while self._live and self._live[0].seq < next_seq:
+                self._live.popleft()
+            batch: list[Committed]
+            if self._live and self._live[0].seq == next_seq:
+                batch = list(self._live)
+                self._live.clear()
+            elif self.node.state.seq >= next_seq and (batch := self._read(next_seq)):
+                pass
+            else:
+                self._wake.clear()
+                await self._wait(client, self._wake)
+                continue
+            self._publish(client, batch)
+            next_seq = batch[-1].seq + 1
+            while client.connected and client.inflight > MAX_INFLIGHT:
+                self._progress.clear()
+                await self._wait(client, self._progress)
+
+    async def _wait(self, client: MqttClient, event: asyncio.Event) -> None:
+        assert client.closed is not None
+        waiter: asyncio.Future[object] = asyncio.ensure_future(event.wait())
+        closed: asyncio.Future[object] = client.closed  # type: ignore[assignment]
+        try:
+            await asyncio.wait([waiter, closed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    def _read(self, from_seq: int) -> list[Committed]:
+        upto = self._live[0].seq if self._live else None
+        limit = PAGE if upto is None else min(PAGE, upto - from_seq)
+        return [decode(r) for r in self.store.read(from_seq, limit)]
+
+    def _publish(self, client: MqttClient, batch: list[Committed]) -> None:
+        """Every message of the batch; only the last one asks for its acknowledgement: a
+        broker acknowledges QoS 1 messages of a connection in the order it received them
+        (MQTT 5 §4.6), so that ack covers the whole batch and everything before it."""
+        bodies: list[bytes] = []  # each event's JSON, serialized once for every topic
+        for item in batch:
+            for topic, body in self._event_messages(item, bodies):
+                client.publish(topic, body)
+        # Device states are coalesced per batch and reflect the node state right now.
+        touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
+        last = [(self.topics.device_state(d), self._state(d), True) for d in sorted(touched)]
+        if bodies:
+            last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
+        seq = batch[-1].seq
+        if not last:  # only internal (timer) events: nothing to send, nothing to wait for
+            if self._tracking:
+                self._tracking[-1] = seq  # the pending batch's ack covers this one too
+            else:
+                self.acked = seq
+            return
+        *rest, (topic, body, retain) = last
+        for t, b, r in rest:
+            client.publish(t, b, retain=r)
+        self._tracking.append(seq)
+        client.publish(topic, body, retain=retain, on_ack=self._ack)
+
+    def _event_messages(self, item: Committed, bodies: list[bytes]) -> list[tuple[str, bytes]]:
+        event = item.event
+        if event.INTERNAL:
+            return []
+        body = payloads.dumps(payloads.event_doc(item))
+        bodies.append(body)
+        out: list[tuple[str, bytes]] = []
+        if isinstance(event, ev.CallEvent):
+            out.append((self.topics.call_events(event.call), body))
+            for entry in event.local:
+                if entry.device in self.site.devices:
+                    out.append(
+                        (
+                            self.topics.device_events(entry.device),
+                            payloads.device_event(body, entry.device, entry.state),
+                        )
+                    )
+        elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
+            out.append((self.topics.device_events(event.device), body))
+        return out
+
+    def _state(self, device: str) -> bytes:
+        state = self.node.state
+        view = device_view(self.site, state, device)
+        return payloads.device_state(self.site, view, state.seq, self.node.clock.now_ms())
+
+    def publish_all_states(self, client: MqttClient) -> None:
+        """Retained states of every configured device, rebuilt from the node state."""
+        for device in sorted(self.site.devices):
+            client.publish(self.topics.device_state(device), self._state(device), retain=True)
+
+    def _ack(self) -> None:
+        """The last message of the oldest unacknowledged batch has been acknowledged."""
+        if self._tracking:
+            self.acked = self._tracking.popleft()
+        self._progress.set()
+
+    def save_position(self) -> None:
+        if self.acked != self._saved:
+            self.store.set_meta(POSITION_KEY, str(self.acked))
+            self._saved = self.acked

@@ -1,1 +1,0 @@
-"""Read models computed from the node state: device connection-state summaries."""

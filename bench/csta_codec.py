@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.sections import Row
 from cti.csta import codec
-from cti.csta.framing import FrameDecoder, encode_frame
+from cti.csta.codec.framing import FrameDecoder, encode_frame
 
 
 def _device(number: str) -> Any:

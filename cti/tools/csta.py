@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the codec (pyasn1) loads only when a csta command runs, not for `cti -h`
     from cti.csta.client import CstaClient, EventReport
-    from cti.csta.framing import Style
+    from cti.csta.codec.framing import Style
 
 # Event fields worth a column, in this order, and how they are labelled.
 KEY_FIELDS = (

@@ -17,7 +17,7 @@ from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.csta.server import CstaServer, UnsafeSettings
+from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.face.service import MqttFace
 from cti.site.model import PHONE_KINDS

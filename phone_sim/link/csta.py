@@ -4,7 +4,7 @@ Events and device states come from an ``inner`` link (an :class:`InProcessLink` 
 an MQTT link): CSTA event reports carry no busy-lamp summaries, names or allowed services, so
 the phone model keeps reading the documents of specs/mqtt.md. CTI services go through a
 :class:`~cti.csta.client.CstaClient` (:meth:`CstaClient.request`, built on
-:mod:`cti.csta.arguments`); a universalFailure comes back as our error name, so scenarios
+:mod:`cti.csta.client.arguments`); a universalFailure comes back as our error name, so scenarios
 expecting ``fails with noActiveCall`` read the same either way.
 
 ``offHook``, ``onHook`` and ``dial`` are a phone's hook and keypad, physical inputs and not
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 
-from cti.csta.arguments import NOT_CSTA
 from cti.csta.client import CstaClient, CstaClientError, CstaRejected, RequestFailed
+from cti.csta.client.arguments import NOT_CSTA
 from phone_sim.link.base import Doc, EventsListener, Link, StateListener
 
 

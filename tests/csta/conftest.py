@@ -19,9 +19,9 @@ from cti.app.engine import Engine
 from cti.app.node import Committed, Node
 from cti.csta import codec
 from cti.csta.client import CstaClient, EventReport
-from cti.csta.framing import FrameDecoder, Style, encode_frame
+from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
-from cti.csta.server import CstaServer, Limits
+from cti.csta.link.server import CstaServer, Limits
 from cti.site.model import CstaSettings
 from cti.store import MemoryStore
 

@@ -484,7 +484,7 @@ _NOT_INFO = {"localConnectionInfo"}
 def full(type_cls: Any, base: dict[str, Any]) -> dict[str, Any]:
     """``base`` plus every OPTIONAL field of ``type_cls`` with a sample above
     (ConnectionInformation fields are recognised by their ``...Info`` name)."""
-    from cti.csta.types.base import Opaque
+    from cti.csta.codec.types.base import Opaque
 
     value = dict(base)
     for field in type_cls.componentType.namedTypes:

@@ -1,5 +1,5 @@
-"""cti.csta.arguments: our service + fields -> CSTA invoke is the exact inverse of what the
-server (cti.csta.services) decodes, the CSTA result reads back as the MQTT face's result,
+"""cti.csta.client.arguments: our service + fields -> CSTA invoke is the exact inverse of what the
+server (cti.csta.link.services) decodes, the CSTA result reads back as the MQTT face's result,
 and universalFailure maps back to our error names."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from cti.calls import events as ev
 from cti.calls.events import Local
 from cti.calls.services.queries import SnapshotDevice
 from cti.calls.values import Cause, ConnectionState
-from cti.csta import arguments, codec
-from cti.csta.client import RequestFailed
+from cti.csta import codec
+from cti.csta.client import RequestFailed, arguments
 from cti.csta.codec import Invoke
+from cti.csta.link.services import Services
 from cti.csta.refusals import ERROR_TABLE
-from cti.csta.services import Services
 from cti.store import MemoryStore
 from tests.csta.conftest import Link
 

@@ -13,15 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.csta import codec
-from cti.csta.errors import (
+from cti.csta.codec.errors import (
     CodecError,
     MistypedArgument,
     MistypedParameter,
     UnknownOperation,
     UnrecognizedError,
 )
-from cti.csta.types import events, services
-from cti.csta.types.operations import ERRORS, OPERATIONS
+from cti.csta.codec.types import events, services
+from cti.csta.codec.types.operations import ERRORS, OPERATIONS
 from tests.csta import asn1tools_check
 from tests.csta.examples import (
     ARGUMENTS,
@@ -180,7 +180,7 @@ def test_known_make_call_invoke_bytes() -> None:
 
 def test_spec_example_bytes() -> None:
     """specs/csta-codec.md shows the encoded and framed makeCall invoke."""
-    from cti.csta.framing import encode_frame
+    from cti.csta.codec.framing import encode_frame
 
     spec = (Path(__file__).resolve().parents[2] / "specs" / "csta-codec.md").read_text("utf-8")
     blocks = [bytes.fromhex(b) for b in re.findall(r"```text\n(.*?)```", spec, re.S)]

@@ -1,4 +1,4 @@
-"""cti.csta.fast_ber: the compiled encoder gives the pyasn1 path's bytes, or falls back."""
+"""cti.csta.codec.fast_ber: the compiled encoder gives the pyasn1 path's bytes, or falls back."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyasn1.type import char, univ, useful
 
-from cti.csta import codec, fast_ber
-from cti.csta.errors import CodecError
-from cti.csta.types import acse, rose
-from cti.csta.types.base import Opaque
+from cti.csta import codec
+from cti.csta.codec import fast_ber
+from cti.csta.codec import pdu as codec_pdu
+from cti.csta.codec.errors import CodecError
+from cti.csta.codec.types import acse, rose
+from cti.csta.codec.types.base import Opaque
 from tests.csta.examples import CONN_A, DEV_A, DEV_B, EVENTS, event_report
 from tests.csta.test_codec import (
     ALL_EXAMPLES,
@@ -22,7 +24,7 @@ from tests.csta.test_codec import (
     reports,
 )
 
-REGISTRY = codec._registry()
+REGISTRY = codec_pdu._registry()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -31,7 +33,7 @@ def fast(type_name: str, value: Any) -> bytes:
 
 
 def slow(type_name: str, value: Any) -> bytes:
-    return codec._pyasn1_encode(type_name, value)
+    return codec_pdu._pyasn1_encode(type_name, value)
 
 
 def outcome(encode: Any, *args: Any) -> tuple[str, Any]:
@@ -76,7 +78,7 @@ ACSE_PDUS = [
 
 @pytest.mark.parametrize("pdu", ACSE_PDUS, ids=repr)
 def test_acse_pdus_encode_as_pyasn1_does(pdu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fast_ber.encode(acse.ACSE_apdu, pdu) == codec._encode_spec(acse.ACSE_apdu(), pdu)
+    assert fast_ber.encode(acse.ACSE_apdu, pdu) == codec_pdu._encode_spec(acse.ACSE_apdu(), pdu)
     data = codec.encode_acse(pdu)
     monkeypatch.setattr(codec.fast_ber, "encode", _switched_off)
     assert codec.encode_acse(pdu) == data
@@ -113,7 +115,7 @@ def test_event_reports(report: dict[str, Any], invoke_id: int) -> None:
     pdu = codec.Invoke(invoke_id, "cSTAEventReport", report)
     value = ("invoke", {"invokeId": ("present", invoke_id), "opcode": ("local", 21)})
     value[1]["argument"] = data
-    assert codec.encode_rose(pdu) == codec._encode_spec(rose.ROS(), value)
+    assert codec.encode_rose(pdu) == codec_pdu._encode_spec(rose.ROS(), value)
 
 
 # -- property based: values drawn from the schema itself ---------------------------------
@@ -281,4 +283,4 @@ def test_integers_match_pyasn1(value: int) -> None:
 def test_bit_strings_match_pyasn1(bits: tuple[bytes, int]) -> None:
     value = ("arbitrary", bits)
     spec = acse.EXTERNAL.componentType["encoding"].asn1Object
-    assert fast_ber.encode(type(spec), value) == codec._encode_spec(type(spec)(), value)
+    assert fast_ber.encode(type(spec), value) == codec_pdu._encode_spec(type(spec)(), value)

@@ -1,4 +1,4 @@
-"""cti.csta.fast_ber_decode: the compiled decoder gives the pyasn1 path's value, or falls back."""
+"""cti.csta.codec.fast_ber_decode: the compiled decoder gives what pyasn1 gives, or falls back."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cti.csta import codec, fast_ber_decode
-from cti.csta.errors import CodecError
-from cti.csta.types import acse, rose
-from cti.csta.types.base import Opaque
-from cti.csta.types.operations import OPERATIONS_BY_CODE
+from cti.csta import codec
+from cti.csta.codec import fast_ber_decode, pdu
+from cti.csta.codec.errors import CodecError
+from cti.csta.codec.types import acse, rose
+from cti.csta.codec.types.base import Opaque
+from cti.csta.codec.types.operations import OPERATIONS_BY_CODE
 from tests.csta.test_codec import (
     ALL_EXAMPLES,
     ROSE_PDUS,
@@ -26,7 +27,7 @@ from tests.csta.test_codec import (
 )
 from tests.csta.test_fast_ber import ACSE_PDUS, _schema_values
 
-REGISTRY = codec._registry()
+REGISTRY = pdu._registry()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.ber"))
@@ -37,7 +38,7 @@ def fast(type_name: str, data: bytes) -> Any:
 
 
 def slow(type_name: str, data: bytes) -> Any:
-    return codec._pyasn1_decode(type_name, data)
+    return pdu._pyasn1_decode(type_name, data)
 
 
 def outcome(decode: Callable[..., Any], *args: Any) -> tuple[str, Any]:
@@ -97,7 +98,7 @@ def check_pdu(data: bytes) -> None:
 # -- examples ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("type_name", "value"), ALL_EXAMPLES)
 def test_examples_decode_as_pyasn1_does(type_name: str, value: Any) -> None:
-    data = codec._pyasn1_encode(type_name, value)
+    data = pdu._pyasn1_encode(type_name, value)
     check(type_name, data, must_be_fast=True)
     assert codec.decode(type_name, data) == value
 
@@ -166,7 +167,7 @@ def test_schema_values_decode_as_pyasn1_does(data: st.DataObject) -> None:
     type_name = data.draw(st.sampled_from(_TOP_TYPES))
     value = data.draw(_schema_values(REGISTRY[type_name]()))
     try:
-        encoded = codec._pyasn1_encode(type_name, value)
+        encoded = pdu._pyasn1_encode(type_name, value)
     except CodecError:
         return
     check(type_name, encoded)
@@ -175,8 +176,7 @@ def test_schema_values_decode_as_pyasn1_does(data: st.DataObject) -> None:
 # -- hostile input ----------------------------------------------------------------------------
 def _example_encodings() -> list[tuple[str, bytes]]:
     out = [
-        (str(p.values[0]), codec._pyasn1_encode(str(p.values[0]), p.values[1]))
-        for p in ALL_EXAMPLES
+        (str(p.values[0]), pdu._pyasn1_encode(str(p.values[0]), p.values[1])) for p in ALL_EXAMPLES
     ]
     out += [("ROS", codec.encode_rose(pdu)) for pdu in ROSE_PDUS]
     out += [("ACSE-apdu", codec.encode_acse(pdu)) for pdu in ACSE_PDUS]

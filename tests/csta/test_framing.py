@@ -1,10 +1,10 @@
-"""cti.csta.framing: both header styles, split and coalesced input, bad headers."""
+"""cti.csta.codec.framing: both header styles, split and coalesced input, bad headers."""
 
 from __future__ import annotations
 
 import pytest
 
-from cti.csta.framing import FrameDecoder, FramingError, Style, encode_frame
+from cti.csta.codec.framing import FrameDecoder, FramingError, Style, encode_frame
 
 PAYLOADS = [b"\xa1\x03\x02\x01\x01", b"", b"x" * 300, bytes(range(256)) * 3]
 

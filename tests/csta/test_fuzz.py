@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.csta import codec
-from cti.csta.errors import CodecError, MistypedArgument, UnknownOperation
-from cti.csta.framing import FrameDecoder, FramingError, Style, encode_frame
+from cti.csta.codec.errors import CodecError, MistypedArgument, UnknownOperation
+from cti.csta.codec.framing import FrameDecoder, FramingError, Style, encode_frame
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.ber"))
 SAMPLES = [path.read_bytes() for path in CORPUS]

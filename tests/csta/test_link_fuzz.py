@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.csta import codec
-from cti.csta.framing import encode_frame
-from cti.csta.types.operations import OPERATIONS
+from cti.csta.codec.framing import encode_frame
+from cti.csta.codec.types.operations import OPERATIONS
 from tests.csta.conftest import SETTINGS, TIMEOUT, Link, Raw, assert_serving
 from tests.csta.examples import ARGUMENTS
 

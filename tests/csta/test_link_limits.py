@@ -8,10 +8,11 @@ import asyncio
 import pytest
 
 from cti.csta import codec
-from cti.csta.framing import encode_frame
-from cti.csta.server import Limits
-from cti.csta.session import Session
-from cti.csta.types import rose
+from cti.csta.codec import pdu
+from cti.csta.codec.framing import encode_frame
+from cti.csta.codec.types import rose
+from cti.csta.link.server import Limits
+from cti.csta.link.session import Session
 from tests.csta.conftest import (
     SETTINGS,
     SNAPSHOT_330,
@@ -116,10 +117,10 @@ async def test_result_with_unknown_opcode_for_no_invoke_of_ours(link: Link) -> N
     raw = await associated(link)
     result = {"opcode": ("local", 9999), "result": b"\x05\x00"}
     body = {"invokeId": ("present", 4243), "result": result}
-    raw.send(codec._encode_type(rose.ROS, ("returnResult", body)))
+    raw.send(pdu._encode_type(rose.ROS, ("returnResult", body)))
     assert await raw.rose() == codec.Reject(4243, ("returnResult", "unrecognizedInvocation"))
     body = {"invokeId": ("present", 4244), "errcode": ("local", 9999), "parameter": b"\x05\x00"}
-    raw.send(codec._encode_type(rose.ROS, ("returnError", body)))
+    raw.send(pdu._encode_type(rose.ROS, ("returnError", body)))
     assert await raw.rose() == codec.Reject(4244, ("returnError", "unrecognizedInvocation"))
 
 

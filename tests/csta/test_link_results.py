@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from cti.calls import events as ev
-from cti.csta import reports as reports_module
-from cti.csta import services
-from cti.csta import session as session_module
 from cti.csta.client import CstaClient
 from cti.csta.ids import device_id
+from cti.csta.link import reports as reports_module
+from cti.csta.link import services
+from cti.csta.link import session as session_module
 from tests.csta.conftest import Link, events_until
 from tests.csta.flows import Trace
 

@@ -12,9 +12,9 @@ from cti.app.config import ConfigError
 from cti.calls.services.queries import SnapshotCall
 from cti.csta import codec
 from cti.csta.client import CstaClient, CstaRefused
+from cti.csta.codec.types import errors as asn1_errors
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.refusals import ERROR_TABLE
-from cti.csta.types import errors as asn1_errors
 from cti.domain import CONTEXTS
 from cti.site.model import CstaSettings, Site
 from tests.csta.conftest import Link

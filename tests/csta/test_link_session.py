@@ -8,9 +8,9 @@ import socket
 
 from cti.csta import codec
 from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
-from cti.csta.framing import FrameDecoder, encode_frame
+from cti.csta.codec.framing import FrameDecoder, encode_frame
 from cti.csta.ids import device_id
-from cti.csta.server import Limits
+from cti.csta.link.server import Limits
 from cti.site.model import CstaSettings
 from tests.csta.conftest import (
     SETTINGS,

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from cti.csta import monitors as monitors_module
-from cti.csta.monitors import Monitors
+from cti.csta.link import monitors as monitors_module
+from cti.csta.link.monitors import Monitors
 from tests.csta.conftest import Link
 from tests.csta.test_link_session import _wait
 

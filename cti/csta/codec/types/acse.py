@@ -11,7 +11,7 @@ from typing import Any
 
 from pyasn1.type import char, namedtype, namedval, tag, univ, useful
 
-from cti.csta.types.base import app_tagset, explicit, implicit, opaque_ctx
+from cti.csta.codec.types.base import app_tagset, explicit, implicit, opaque_ctx
 
 __all__ = [
     "AARE_apdu",

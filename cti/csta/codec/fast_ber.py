@@ -1,8 +1,8 @@
 """Compiled BER encoder: value notation straight to bytes, no pyasn1 objects.
 
-For each pyasn1 schema type of :mod:`cti.csta.types` a closure is built once
+For each pyasn1 schema type of :mod:`cti.csta.codec.types` a closure is built once
 (from the schema's ``tagSet``, ``componentType``, ``namedValues``...) that
-encodes a value given in value notation (see :mod:`cti.csta.values`). It
+encodes a value given in value notation (see :mod:`cti.csta.codec.values`). It
 reproduces, byte for byte, what ``pyasn1.codec.ber.encoder.encode(
 values.from_python(spec, value), omitEmptyOptionals=True)`` produces:
 
@@ -23,7 +23,7 @@ Whatever the fast encoder is not sure to encode exactly like the pyasn1 path
 (bad values of any kind, missing mandatory fields, opaque placeholders,
 constrained types it does not check itself, unusual pyasn1 types) raises
 :class:`Unsupported`; the caller then runs the pyasn1 path, which yields the
-bytes or the usual :class:`~cti.csta.errors.CodecError`. The fast encoder
+bytes or the usual :class:`~cti.csta.codec.errors.CodecError`. The fast encoder
 never raises anything else.
 """
 
@@ -36,8 +36,8 @@ from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import base as asn1_base
 from pyasn1.type import char, univ
 
-from cti.csta.types.base import Opaque
-from cti.csta.values import from_python
+from cti.csta.codec.types.base import Opaque
+from cti.csta.codec.values import from_python
 
 __all__ = ["Unsupported", "encode", "encoder_for"]
 

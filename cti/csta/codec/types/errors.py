@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyasn1.type import constraint, namedtype, namedval, univ
 
-from cti.csta.types.base import explicit
+from cti.csta.codec.types.base import explicit
 
 __all__ = [
     "OperationErrors",

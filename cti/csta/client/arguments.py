@@ -1,6 +1,6 @@
 """Our services -> CSTA invokes, and CSTA results and refusals -> our results and error names.
 
-The client-side inverse of :mod:`cti.csta.services`: an application that thinks in our
+The client-side inverse of :mod:`cti.csta.link.services`: an application that thinks in our
 service names and fields (the JSON fields of MQTT requests, see specs/mqtt.md) gets the CSTA
 operation and argument value (value notation of :mod:`cti.csta.codec`) that the server turns
 back into the very command the MQTT face would have built, and the result dict the MQTT face

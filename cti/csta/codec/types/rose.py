@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyasn1.type import namedtype, univ
 
-from cti.csta.types.base import ctx, implicit
+from cti.csta.codec.types.base import ctx, implicit
 
 __all__ = ["ROS", "Code", "Invoke", "InvokeId", "Reject", "ReturnError", "ReturnResult"]
 

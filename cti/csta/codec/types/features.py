@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from pyasn1.type import char, constraint, namedtype, namedval, univ, useful
 
-from cti.csta.types.base import app_tagset, explicit, implicit, opaque_ctx
-from cti.csta.types.bits import (
+from cti.csta.codec.types.base import app_tagset, explicit, implicit, opaque_ctx
+from cti.csta.codec.types.bits import (
     CallAssociatedServices,
     CallControlServices,
     MediaAttachmentServices,
     RouteingServices,
     VoiceUnitServices,
 )
-from cti.csta.types.causes import EventCause
-from cti.csta.types.identifiers import ConnectionID, DeviceID
-from cti.csta.types.media import ConnectionInformation
+from cti.csta.codec.types.causes import EventCause
+from cti.csta.codec.types.identifiers import ConnectionID, DeviceID
+from cti.csta.codec.types.media import ConnectionInformation
 
 __all__ = [
     "AccountInfo",

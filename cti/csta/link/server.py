@@ -16,8 +16,8 @@ import structlog
 
 from cti.app.engine import Engine
 from cti.app.node import Committed
-from cti.csta.framing import Style
-from cti.csta.session import Session
+from cti.csta.codec.framing import Style
+from cti.csta.link.session import Session
 from cti.site.model import CstaSettings
 
 log = structlog.get_logger(__name__)

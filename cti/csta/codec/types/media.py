@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pyasn1.type import char, namedtype, namedval, univ
 
-from cti.csta.types.base import implicit
-from cti.csta.types.bits import MediaClass
+from cti.csta.codec.types.base import implicit
+from cti.csta.codec.types.bits import MediaClass
 
 __all__ = ["ConnectionInformation", "MediaCallCharacteristics"]
 

@@ -16,7 +16,7 @@ IA5String, ... Time    ``str`` (GeneralizedTime as its ASN.1 text)
 OBJECT IDENTIFIER      dotted ``str``
 =====================  =========================================================
 
-Opaque fields (:class:`~cti.csta.types.base.Opaque`) are dropped on decode
+Opaque fields (:class:`~cti.csta.codec.types.base.Opaque`) are dropped on decode
 (a CHOICE landing on one gives ``(branch, None)``) and refused on encode.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 from pyasn1.type import char, univ
 
-from cti.csta.errors import CodecError
-from cti.csta.types.base import Opaque
+from cti.csta.codec.errors import CodecError
+from cti.csta.codec.types.base import Opaque
 
 __all__ = ["from_python", "to_python"]
 

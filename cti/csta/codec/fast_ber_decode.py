@@ -1,7 +1,7 @@
 """Compiled BER decoder: bytes straight to value notation, no pyasn1 objects.
 
-The counterpart of :mod:`cti.csta.fast_ber`. For each pyasn1 schema type of
-:mod:`cti.csta.types` a closure ``decode(data, pos, end) -> (value, new_pos)``
+The counterpart of :mod:`cti.csta.codec.fast_ber`. For each pyasn1 schema type of
+:mod:`cti.csta.codec.types` a closure ``decode(data, pos, end) -> (value, new_pos)``
 is built once (from the schema's ``tagSet``, ``componentType``,
 ``namedValues``, ``subtypeSpec``...). It yields exactly what
 ``values.to_python(pyasn1.codec.ber.decoder.decode(data, asn1Spec=spec)[0])``
@@ -18,7 +18,7 @@ within the type's constraints, ENUMERATED numbers with a name. Anything else
 (indefinite lengths, unknown or unexpected tags, constructed strings, empty
 INTEGERs, ambiguous schemas...) raises :class:`Unsupported`; the caller then
 runs the pyasn1 path, which gives the value or the usual
-:class:`~cti.csta.errors.CodecError`. The fast decoder never raises anything
+:class:`~cti.csta.codec.errors.CodecError`. The fast decoder never raises anything
 else.
 """
 
@@ -32,9 +32,9 @@ from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.type import base as asn1_base
 from pyasn1.type import char, tag, univ
 
-from cti.csta.fast_ber import Unsupported, _headers
-from cti.csta.types.base import Opaque
-from cti.csta.values import to_python
+from cti.csta.codec.fast_ber import Unsupported, _headers
+from cti.csta.codec.types.base import Opaque
+from cti.csta.codec.values import to_python
 
 __all__ = ["Unsupported", "decode", "decoder_for"]
 

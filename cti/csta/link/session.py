@@ -26,15 +26,15 @@ import structlog
 from cti.app.node import Committed
 from cti.csta import codec
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
-from cti.csta.errors import CodecError, FramingError
-from cti.csta.framing import FrameDecoder, Style, encode_frame
-from cti.csta.monitors import Monitors
+from cti.csta.codec.errors import CodecError, FramingError
+from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
+from cti.csta.link.monitors import Monitors
+from cti.csta.link.reports import reports
+from cti.csta.link.services import Executed, NotOffered, Services
 from cti.csta.refusals import ServiceRefused
-from cti.csta.reports import reports
-from cti.csta.services import Executed, NotOffered, Services
 
 if TYPE_CHECKING:
-    from cti.csta.server import CstaServer
+    from cti.csta.link.server import CstaServer
 
 log = structlog.get_logger(__name__)
 READ_CHUNK = 65536

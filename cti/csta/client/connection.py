@@ -1,6 +1,6 @@
 """An asyncio CSTA application: associate, invoke services, monitor devices, read reports.
 
-Used by ``cti csta`` and the tests; it speaks exactly what :mod:`cti.csta.server` expects
+Used by ``cti csta`` and the tests; it speaks exactly what :mod:`cti.csta.link.server` expects
 (ACSE password authentication as in :func:`cti.csta.codec.aarq`) and answers the switch's
 systemStatus invoke itself.
 """
@@ -19,10 +19,11 @@ import structlog
 from cti.api.requests import BadRequest
 from cti.calls import commands as cmd
 from cti.calls.errors import CstaError
-from cti.csta import arguments, codec
+from cti.csta import codec
+from cti.csta.client import arguments
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
-from cti.csta.errors import CodecError, FramingError
-from cti.csta.framing import FrameDecoder, Style, encode_frame
+from cti.csta.codec.errors import CodecError, FramingError
+from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
 
 log = structlog.get_logger(__name__)
@@ -166,7 +167,7 @@ class CstaClient:
     async def request(self, service: str, fields: dict[str, Any]) -> Any:
         """Our service with our fields (as in an MQTT request) -> our result, through CSTA.
 
-        :mod:`cti.csta.arguments` builds the invoke and reads the result back. Raises
+        :mod:`cti.csta.client.arguments` builds the invoke and reads the result back. Raises
         RequestFailed with our error name for a refusal (universalFailure mapped back, or a
         bad field, as the MQTT face would refuse it), CstaRejected / LinkClosed otherwise.
         Two-call services without heldCall/activeCall first ask snapshotDevice."""

@@ -8,10 +8,10 @@ from typing import Any
 
 from pyasn1.type import namedtype, namedval, univ
 
-from cti.csta.types.base import explicit, extensions, implicit
-from cti.csta.types.bits import CallCharacteristics, CallOrigination
-from cti.csta.types.causes import EventCause
-from cti.csta.types.features import (
+from cti.csta.codec.types.base import explicit, extensions, implicit
+from cti.csta.codec.types.bits import CallCharacteristics, CallOrigination
+from cti.csta.codec.types.causes import EventCause
+from cti.csta.codec.types.features import (
     CallLinkageData,
     CallLinkageDataList,
     ConnectionList,
@@ -28,7 +28,7 @@ from cti.csta.types.features import (
     charging_info,
     location_info,
 )
-from cti.csta.types.identifiers import (
+from cti.csta.codec.types.identifiers import (
     AssociatedCalledDeviceID,
     AssociatedCallingDeviceID,
     CalledDeviceID,
@@ -42,8 +42,8 @@ from cti.csta.types.identifiers import (
     RedirectionDeviceID,
     SubjectDeviceID,
 )
-from cti.csta.types.media import ConnectionInformation, MediaCallCharacteristics
-from cti.csta.types.services import DeviceIDList
+from cti.csta.codec.types.media import ConnectionInformation, MediaCallCharacteristics
+from cti.csta.codec.types.services import DeviceIDList
 
 N = namedtype.NamedType
 O = namedtype.OptionalNamedType  # noqa: E741 - reads like the ASN.1 keyword

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pyasn1.type import namedtype, namedval, univ
 
-from cti.csta.types.base import app_tagset, implicit, opaque_ctx
-from cti.csta.types.bits import (
+from cti.csta.codec.types.base import app_tagset, implicit, opaque_ctx
+from cti.csta.codec.types.bits import (
     CallAssociatedEvents,
     CallControlEvents,
     DeviceMaintenanceEvents,
@@ -15,9 +15,9 @@ from cti.csta.types.bits import (
     VendorSpecEvents,
     VoiceUnitEvents,
 )
-from cti.csta.types.features import CallLinkageData, ServicesPermitted
-from cti.csta.types.identifiers import ConnectionID, LocalConnectionState, SubjectDeviceID
-from cti.csta.types.media import MediaCallCharacteristics
+from cti.csta.codec.types.features import CallLinkageData, ServicesPermitted
+from cti.csta.codec.types.identifiers import ConnectionID, LocalConnectionState, SubjectDeviceID
+from cti.csta.codec.types.media import MediaCallCharacteristics
 
 __all__ = [
     "MonitorFilter",

@@ -12,8 +12,8 @@ from typing import Any
 
 from pyasn1.type import char, namedtype, namedval, univ
 
-from cti.csta.types.base import app_tagset, explicit, implicit
-from cti.csta.types.media import MediaCallCharacteristics
+from cti.csta.codec.types.base import app_tagset, explicit, implicit
+from cti.csta.codec.types.media import MediaCallCharacteristics
 
 __all__ = [
     "AssociatedCalledDeviceID",

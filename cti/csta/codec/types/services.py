@@ -1,7 +1,7 @@
 """Arguments and results of the supported CSTA services (one ECMA-285 module
 each: CSTA-make-call, CSTA-monitor-start, ...). Field order, tags and
 OPTIONAL/DEFAULT follow the modules; ``extensions`` (CSTACommonArguments) and
-a few exotic fields are :class:`~cti.csta.types.base.Opaque`."""
+a few exotic fields are :class:`~cti.csta.codec.types.base.Opaque`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 from pyasn1.type import namedtype, univ
 
-from cti.csta.types.base import explicit, extensions, implicit
-from cti.csta.types.bits import CallCharacteristics, CallOrigination, MonitorMediaClass
-from cti.csta.types.causes import EventCause
-from cti.csta.types.features import (
+from cti.csta.codec.types.base import explicit, extensions, implicit
+from cti.csta.codec.types.bits import CallCharacteristics, CallOrigination, MonitorMediaClass
+from cti.csta.codec.types.causes import EventCause
+from cti.csta.codec.types.features import (
     AccountInfo,
     AuthCode,
     AutoOriginate,
@@ -30,9 +30,9 @@ from cti.csta.types.features import (
     SystemStatus,
     UserData,
 )
-from cti.csta.types.identifiers import ConnectionID, CSTAObject, DeviceID, MonitorCrossRefID
-from cti.csta.types.media import ConnectionInformation, MediaCallCharacteristics
-from cti.csta.types.status import (
+from cti.csta.codec.types.identifiers import ConnectionID, CSTAObject, DeviceID, MonitorCrossRefID
+from cti.csta.codec.types.media import ConnectionInformation, MediaCallCharacteristics
+from cti.csta.codec.types.status import (
     MonitorFilter,
     MonitorType,
     ServiceCrossRefID,
@@ -126,8 +126,8 @@ class _CallRefOrData(univ.Choice):
 
 
 def _snapshot_call_result() -> Any:
-    from cti.csta.types.features import DeviceHistory, MessageInfo
-    from cti.csta.types.identifiers import (
+    from cti.csta.codec.types.features import DeviceHistory, MessageInfo
+    from cti.csta.codec.types.identifiers import (
         AssociatedCalledDeviceID,
         AssociatedCallingDeviceID,
         CalledDeviceID,

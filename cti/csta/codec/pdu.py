@@ -1,7 +1,7 @@
 """ECMA-285 BER codec: CSTA types, ROSE PDUs and ACSE APDUs in value notation.
 
-Value notation is described in :mod:`cti.csta.values` and specs/csta-codec.md.
-Every failure surfaces as :class:`~cti.csta.errors.CodecError` (or a subclass).
+Value notation is described in :mod:`cti.csta.codec.values` and specs/csta-codec.md.
+Every failure surfaces as :class:`~cti.csta.codec.errors.CodecError` (or a subclass).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import base as asn1_base
 
-from cti.csta import fast_ber, fast_ber_decode
-from cti.csta.errors import (
+from cti.csta.codec import fast_ber, fast_ber_decode
+from cti.csta.codec.errors import (
     CodecError,
     MistypedArgument,
     MistypedParameter,
@@ -27,7 +27,7 @@ from cti.csta.errors import (
     UnrecognizedInvocation,
     UnrecognizedPDU,
 )
-from cti.csta.types import (
+from cti.csta.codec.types import (
     acse,
     bits,
     causes,
@@ -40,8 +40,8 @@ from cti.csta.types import (
     services,
     status,
 )
-from cti.csta.types.operations import ERRORS, ERRORS_BY_CODE, OPERATIONS, OPERATIONS_BY_CODE
-from cti.csta.values import from_python, to_python
+from cti.csta.codec.types.operations import ERRORS, ERRORS_BY_CODE, OPERATIONS, OPERATIONS_BY_CODE
+from cti.csta.codec.values import from_python, to_python
 
 __all__ = [
     "CSTA_CONTEXT",
@@ -143,7 +143,7 @@ def _decode_spec(spec: Any, data: bytes) -> Any:
 
 
 def _encode_type(cls: type, value: Any) -> bytes:
-    """The compiled encoder (:mod:`cti.csta.fast_ber`) when it can, else pyasn1."""
+    """The compiled encoder (:mod:`cti.csta.codec.fast_ber`) when it can, else pyasn1."""
     try:
         return fast_ber.encode(cls, value)
     except fast_ber.Unsupported:
@@ -164,7 +164,7 @@ def encode(type_name: str, value: Any) -> bytes:
 
 
 def _decode_type(cls: type, data: bytes) -> Any:
-    """The compiled decoder (:mod:`cti.csta.fast_ber_decode`) when it can, else pyasn1."""
+    """The compiled decoder (:mod:`cti.csta.codec.fast_ber_decode`) when it can, else pyasn1."""
     if isinstance(data, bytes | bytearray | memoryview):
         try:
             return fast_ber_decode.decode(cls, bytes(data))

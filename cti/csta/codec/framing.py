@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cti.csta.errors import FramingError
+from cti.csta.codec.errors import FramingError
 
 __all__ = ["MAX_PAYLOAD", "FrameDecoder", "FramingError", "Style", "encode_frame"]
 

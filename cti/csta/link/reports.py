@@ -15,7 +15,7 @@ from typing import Any
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState
 from cti.csta.ids import connection, device_id, subject
-from cti.csta.monitors import Monitors
+from cti.csta.link.monitors import Monitors
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}

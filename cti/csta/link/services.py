@@ -28,9 +28,9 @@ from cti.csta.ids import (
     parse_connection,
     subject,
 )
-from cti.csta.monitors import Monitors
+from cti.csta.link.monitors import Monitors
+from cti.csta.link.reports import connection_list
 from cti.csta.refusals import ServiceRefused
-from cti.csta.reports import connection_list
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from cti.api.documents import iso
 from cti.app.clock import SystemClock
-from cti.app.config import load_site
+from cti.app.config import load_config
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.csta.link.server import CstaServer, UnsafeSettings
@@ -42,7 +42,8 @@ async def serve(
     csta_port: int | None = None,
 ) -> int:
     console = Console(stderr=True, highlight=False)
-    site = load_site(site_path)
+    config = load_config(site_path)
+    site = config.site
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{site.node}.db"
     store = SqliteStore(path)
@@ -68,10 +69,10 @@ async def serve(
     where = f"mqtt://{host}:{port}"
     csta: CstaServer | None = None
     csta_line = "  CSTA link    disabled (--csta-port 0)\n"
-    if csta_port is None and site.csta.port == 0:
+    if csta_port is None and config.csta.port == 0:
         csta_line = "  CSTA link    disabled (\\[csta] port = 0)\n"
     elif csta_port != 0:
-        csta = CstaServer(engine, site.csta)
+        csta = CstaServer(engine, config.csta)
         try:
             await csta.start(csta_port)
         except UnsafeSettings as exc:
@@ -80,7 +81,7 @@ async def serve(
             return 1
         except OSError as exc:
             if csta_port is not None:  # asked for on the command line: a hard error
-                console.print(f"[red]CSTA link: cannot listen on {site.csta.host}: {exc}[/]")
+                console.print(f"[red]CSTA link: cannot listen on {config.csta.host}: {exc}[/]")
                 await _shutdown(face, runner, engine, store, reader, broker)
                 return 1
             # The site's default port is taken (say, a second node on this host): MQTT still
@@ -90,8 +91,8 @@ async def serve(
         if csta is not None:
             csta_host, csta_bound = csta.address
             csta_line = (
-                f"  CSTA link    {csta_host}:{csta_bound} (ECMA-285 BER, {site.csta.framing} "
-                f"framing, user {site.csta.user}; see specs/csta.md)\n"
+                f"  CSTA link    {csta_host}:{csta_bound} (ECMA-285 BER, {config.csta.framing} "
+                f"framing, user {config.csta.user}; see specs/csta.md)\n"
             )
     phones = sorted(n for n, d in site.devices.items() if d.kind in PHONE_KINDS)
     a, b = [*phones, "330", "331"][:2]  # two phones of this site for the examples

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from cti.app.clock import ManualClock
-from cti.app.config import load_site
+from cti.app.config import CstaSettings, load_site
 from cti.app.engine import Engine
 from cti.app.node import Committed, Node
 from cti.csta import codec
@@ -22,7 +22,6 @@ from cti.csta.client import CstaClient, EventReport
 from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.link.server import CstaServer, Limits
-from cti.site.model import CstaSettings
 from cti.store import MemoryStore
 
 TIMEOUT = 5.0

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from cti.app.clock import ManualClock
-from cti.app.config import load_site
+from cti.app.config import CstaSettings, load_site
 from cti.app.node import Committed, Node
 from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
 from cti.csta.codec.errors import CodecError
@@ -18,7 +18,6 @@ from cti.csta.codec.framing import encode_frame
 from cti.csta.link import server as server_module
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.csta.link.session import Session
-from cti.site.model import CstaSettings
 from cti.store import MemoryStore
 from cti.tools.csta import _monitor
 from tests.csta.conftest import TIMEOUT, Link, Raw

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cti.app.config import ConfigError
+from cti.app.config import ConfigError, CstaSettings, config_from_dict
 from cti.calls.services.queries import SnapshotCall
 from cti.csta import codec
 from cti.csta.client import CstaClient, CstaRefused
@@ -16,7 +16,6 @@ from cti.csta.codec.types import errors as asn1_errors
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.refusals import ERROR_TABLE
 from cti.domain import CONTEXTS
-from cti.site.model import CstaSettings, Site
 from tests.csta.conftest import Link
 from tests.csta.flows import Trace
 
@@ -304,7 +303,7 @@ _SITE: dict[str, Any] = {
 
 
 def test_csta_section_defaults_and_values() -> None:
-    assert Site.from_dict(_SITE).csta == CstaSettings()
+    assert config_from_dict(_SITE).csta == CstaSettings()
     raw = {
         **_SITE,
         "csta": {
@@ -315,7 +314,7 @@ def test_csta_section_defaults_and_values() -> None:
             "framing": "length2",
         },
     }
-    assert Site.from_dict(raw).csta == CstaSettings("app", "pw", "0.0.0.0", 9000, "length2")
+    assert config_from_dict(raw).csta == CstaSettings("app", "pw", "0.0.0.0", 9000, "length2")
 
 
 @pytest.mark.parametrize(
@@ -333,4 +332,4 @@ def test_csta_section_defaults_and_values() -> None:
 )
 def test_csta_section_validation(section: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        Site.from_dict({**_SITE, "csta": section})
+        config_from_dict({**_SITE, "csta": section})

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from cti.app.config import CstaSettings
 from cti.csta import codec
 from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
 from cti.csta.codec.framing import FrameDecoder, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.link.server import Limits
-from cti.site.model import CstaSettings
 from tests.csta.conftest import (
     SETTINGS,
     SNAPSHOT_330,

@@ -18,7 +18,7 @@ from cti.app.engine import Engine
 from cti.app.node import Committed
 from cti.csta.codec.framing import Style
 from cti.csta.link.session import Session
-from cti.site.model import CstaSettings
+from cti.app.config import CstaSettings
 
 log = structlog.get_logger(__name__)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cti.calls import commands
+from cti.calls.routing import RULES
 from cti.calls.values import ForwardingType, TimerPurpose
 from tests.office import Office
 
@@ -41,3 +42,26 @@ def test_sequence_in_the_spec_is_what_the_engine_does(example: dict[str, str]) -
         office.clock.advance(10)
     events = office.do(eval(example["request"], NAMESPACE))
     assert events == example["events"].strip().splitlines()
+
+
+PYTHON_EXAMPLE = re.compile(
+    r"### Example: a node in Python.*?```python\n(?P<code>.*?)```.*?```text\n(?P<output>.*?)```",
+    re.DOTALL,
+)
+
+
+def test_the_python_example_prints_what_the_spec_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    match = PYTHON_EXAMPLE.search(SPEC.read_text("utf-8"))
+    assert match is not None, "the Python example of call-model.md is gone"
+    exec(compile(match["code"], "call-model.md", "exec"), {})  # noqa: S102 - our own spec
+    printed = [line for line in capsys.readouterr().out.splitlines() if "node.loaded" not in line]
+    assert printed == match["output"].strip().splitlines()
+
+
+def test_the_routing_rules_are_listed_in_the_spec_in_their_order() -> None:
+    section = SPEC.read_text("utf-8").split("### How an offered call is routed")[1]
+    section = section.split("\n## ")[0]
+    named = re.findall(r"\(`(\w+)`", section)
+    assert named == [rule.__name__ for rule in RULES]

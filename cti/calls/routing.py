@@ -1,14 +1,22 @@
-"""Call routing shared by the services: offering a call to a destination (forwarding, DND,
-busy, MULAP groups, auto-answering devices, trunks), originating, answering and leaving."""
+"""Call routing shared by the services: offering a call to a destination, originating,
+answering and leaving.
+
+An offer runs through an ordered list of routing rules (:data:`RULES`: trunk parties,
+auto-answering devices, MULAP groups, then a phone's immediate forwarding, do-not-disturb,
+busy and ringing); the first rule that applies routes the call."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
 
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
 from cti.calls.state import Call, Offer, Party
 from cti.calls.values import Cause, ConnectionState, ForwardingType, TimerPurpose
-from cti.site.model import AUTO_ANSWER_KINDS, EXTERNAL_KINDS, DeviceKind
+from cti.site.model import AUTO_ANSWER_KINDS, EXTERNAL_KINDS, Device, DeviceKind
 
 NULL = ConnectionState.NULL
 ALERTING = ConnectionState.ALERTING
@@ -29,6 +37,190 @@ def viable(parties: tuple[Party, ...]) -> bool:
     )
 
 
+@attrs.frozen
+class Routing:
+    """One offer of a call to ``dest`` being routed: what every routing rule reads."""
+
+    d: Decision
+    call_id: int
+    dest: str
+    device: Device
+    origin: str | None  # whose connection fails when ``dest`` cannot take the call
+    calling: str
+    called: str
+    cause: Cause
+    redirecting: str | None
+    refuse: bool  # refuse the whole service instead of failing (transfer, deflect)
+    visited: tuple[str, ...]  # devices that already forwarded this call here
+
+    @property
+    def call(self) -> Call:
+        return self.d.call(self.call_id)
+
+    def forward_target(self, kind: ForwardingType) -> str | None:
+        """The device's forwarding target of ``kind``, unless it would loop back to a device
+        that already forwarded this call (or to ``dest`` itself, also through a MULAP group
+        of them) or reach a party of this call: then ``dest`` keeps the call."""
+        fwd = self.d.switch.device(self.dest).forwarding.get(kind)
+        if fwd is None or self.dest in self.visited or len(self.visited) >= MAX_FORWARD_HOPS:
+            return None
+        target = fwd.destination
+        loop = {*self.visited, self.dest}
+        target_dev = self.d.site.device(target)
+        if target in loop or (
+            target_dev is not None
+            and target_dev.kind is DeviceKind.MULAP
+            and set(target_dev.members) <= loop
+        ):
+            return None
+        return target if self.call.state_of(target) is NULL else None
+
+    def divert(self, kind: ForwardingType, target: str) -> None:
+        divert(
+            self.d,
+            self.call_id,
+            self.dest,
+            target,
+            kind,
+            origin=self.origin,
+            calling=self.calling,
+            called=self.called,
+            refuse=self.refuse,
+            visited=self.visited,
+        )
+
+    def fail(self, cause: Cause) -> None:
+        _fail(
+            self.d,
+            self.call,
+            self.dest,
+            self.origin,
+            self.calling,
+            self.called,
+            cause,
+            self.refuse,
+        )
+
+    def deliver(self, device: str | None = None, group: str | None = None) -> None:
+        _deliver(
+            self.d,
+            self.call_id,
+            device or self.dest,
+            self.calling,
+            self.called,
+            self.cause,
+            self.redirecting,
+            group,
+        )
+
+
+# A rule routes the offer (emits its events, returns True) or passes it on (returns False).
+Rule = Callable[[Routing], bool]
+
+
+def trunk_party(r: Routing) -> bool:
+    """An external party is reached through the trunk; one with a connection (talking,
+    ringing, off-hook) is busy: the network reports busy (CALL-13, CALL-15)."""
+    if r.device.kind not in EXTERNAL_KINDS:
+        return False
+    if r.d.switch.is_busy(r.dest):
+        _network_reached(r.d, r.call_id, r.dest, r.calling, r.cause)
+        r.fail(Cause.BUSY)
+    else:
+        ring_external(r.d, r.call_id, r.dest, r.calling, r.called, r.cause, r.redirecting)
+    return True
+
+
+def auto_answer(r: Routing) -> bool:
+    """Voicemail and conference bridges answer at once."""
+    if r.device.kind not in AUTO_ANSWER_KINDS:
+        return False
+    r.deliver()
+    r.d.emit(
+        ev.Established(
+            call=r.call_id,
+            cause=r.cause,
+            local=r.d.local(r.call, {r.dest: CONNECTED}),
+            answering=r.dest,
+            calling=r.calling,
+            called=r.called,
+            redirecting=r.redirecting,
+        )
+    )
+    return True
+
+
+def mulap_group(r: Routing) -> bool:
+    """A MULAP number rings every free member (CALL-14); members that forwarded this call
+    here are not rung again (no forwarding loop). No free member: busy."""
+    if r.device.kind is not DeviceKind.MULAP:
+        return False
+    free = [m for m in r.device.members if not r.d.switch.is_busy(m) and m not in r.visited]
+    if not free:
+        r.fail(Cause.BUSY)
+        return True
+    for member in free:
+        r.deliver(member, group=r.dest)
+    return True
+
+
+def forward_immediate(r: Routing) -> bool:
+    """Immediate forwarding of the phone (CALL-16) wins over everything it has."""
+    target = r.forward_target(ForwardingType.IMMEDIATE)
+    if target is None:
+        return False
+    r.divert(ForwardingType.IMMEDIATE, target)
+    return True
+
+
+def do_not_disturb(r: Routing) -> bool:
+    if not r.d.switch.device(r.dest).dnd:
+        return False
+    r.fail(Cause.DO_NOT_DISTURB)
+    return True
+
+
+def busy(r: Routing) -> bool:
+    """A busy phone forwards on busy if it can, else the caller hears busy."""
+    if not r.d.switch.is_busy(r.dest):
+        return False
+    target = r.forward_target(ForwardingType.BUSY)
+    if target is not None:
+        r.divert(ForwardingType.BUSY, target)
+    else:
+        r.fail(Cause.BUSY)
+    return True
+
+
+def ring(r: Routing) -> bool:
+    """The phone rings; with no-answer forwarding a timer starts (fired by the scheduler)."""
+    r.deliver()
+    no_answer = r.d.switch.device(r.dest).forwarding.get(ForwardingType.NO_ANSWER)
+    if no_answer is not None and r.forward_target(ForwardingType.NO_ANSWER) is not None:
+        r.d.emit(
+            ev.TimerSet(
+                call=r.call_id,
+                device=r.dest,
+                purpose=TimerPurpose.NO_ANSWER,
+                due_ms=r.d.now_ms + no_answer.ring_time * 1000,
+            )
+        )
+    return True
+
+
+# The order in which the rules see an offer (specs/call-model.md, "Routing"): the first that
+# routes it wins. Status-based forwarding (PRES-03) and voicemail plug in here as rules.
+RULES: tuple[Rule, ...] = (
+    trunk_party,
+    auto_answer,
+    mulap_group,
+    forward_immediate,
+    do_not_disturb,
+    busy,
+    ring,
+)
+
+
 def offer(
     d: Decision,
     call_id: int,
@@ -42,104 +234,19 @@ def offer(
     refuse: bool = False,
     visited: tuple[str, ...] = (),
 ) -> None:
-    """Offer the call to ``dest``. If it cannot take it, ``origin``'s connection fails, or with
-    ``refuse`` the whole service is refused (transfers and deflections must not strand a call)."""
+    """Offer the call to ``dest``: the first of :data:`RULES` that applies routes it. If
+    ``dest`` cannot take the call, ``origin``'s connection fails, or with ``refuse`` the whole
+    service is refused (transfers and deflections must not strand a call)."""
     dev = d.device(dest, "invalidDestination")
-    call = d.call(call_id)
-    if call.state_of(dest) is not NULL:
+    if d.call(call_id).state_of(dest) is not NULL:
         raise CstaError("invalidDestination", f"{dest} is already in call {call_id}")
-    if dev.kind in EXTERNAL_KINDS:
-        if d.switch.is_busy(dest):
-            # A trunk party with a connection (talking, ringing, off-hook) is busy: the call
-            # reaches the network, which reports busy (CALL-13, CALL-15).
-            _network_reached(d, call_id, dest, calling, cause)
-            _fail(d, d.call(call_id), dest, origin, calling, called, Cause.BUSY, refuse)
+    routing = Routing(
+        d, call_id, dest, dev, origin, calling, called, cause, redirecting, refuse, visited
+    )
+    for rule in RULES:
+        if rule(routing):
             return
-        ring_external(d, call_id, dest, calling, called, cause, redirecting)
-        return
-    if dev.kind in AUTO_ANSWER_KINDS:
-        _deliver(d, call_id, dest, calling, called, cause, redirecting)
-        call = d.call(call_id)
-        d.emit(
-            ev.Established(
-                call=call_id,
-                cause=cause,
-                local=d.local(call, {dest: CONNECTED}),
-                answering=dest,
-                calling=calling,
-                called=called,
-                redirecting=redirecting,
-            )
-        )
-        return
-    if dev.kind is DeviceKind.MULAP:
-        # Members that forwarded this call here are not rung again (no forwarding loop).
-        free = [m for m in dev.members if not d.switch.is_busy(m) and m not in visited]
-        if not free:
-            _fail(d, call, dest, origin, calling, called, Cause.BUSY, refuse)
-            return
-        for member in free:
-            _deliver(d, call_id, member, calling, called, cause, redirecting, group=dest)
-        return
-    runtime = d.switch.device(dest)
-
-    def forward_to(kind: ForwardingType) -> str | None:
-        """The forwarding target, unless it would loop back to a device that already
-        forwarded this call (or to ``dest`` itself, also through a MULAP group of them) or
-        reach a party of this call: then ``dest`` keeps the call."""
-        fwd = runtime.forwarding.get(kind)
-        if fwd is None or dest in visited or len(visited) >= MAX_FORWARD_HOPS:
-            return None
-        target = fwd.destination
-        loop = {*visited, dest}
-        target_dev = d.site.device(target)
-        if target in loop or (
-            target_dev is not None
-            and target_dev.kind is DeviceKind.MULAP
-            and set(target_dev.members) <= loop
-        ):
-            return None
-        return target if call.state_of(target) is NULL else None
-
-    def forward(kind: ForwardingType, target: str) -> None:
-        divert(
-            d,
-            call_id,
-            dest,
-            target,
-            kind,
-            origin=origin,
-            calling=calling,
-            called=called,
-            refuse=refuse,
-            visited=visited,
-        )
-
-    target = forward_to(ForwardingType.IMMEDIATE)
-    if target is not None:
-        forward(ForwardingType.IMMEDIATE, target)
-        return
-    if runtime.dnd:
-        _fail(d, call, dest, origin, calling, called, Cause.DO_NOT_DISTURB, refuse)
-        return
-    if d.switch.is_busy(dest):
-        target = forward_to(ForwardingType.BUSY)
-        if target is not None:
-            forward(ForwardingType.BUSY, target)
-        else:
-            _fail(d, call, dest, origin, calling, called, Cause.BUSY, refuse)
-        return
-    _deliver(d, call_id, dest, calling, called, cause, redirecting)
-    no_answer = runtime.forwarding.get(ForwardingType.NO_ANSWER)
-    if no_answer is not None and forward_to(ForwardingType.NO_ANSWER) is not None:
-        d.emit(
-            ev.TimerSet(
-                call=call_id,
-                device=dest,
-                purpose=TimerPurpose.NO_ANSWER,
-                due_ms=d.now_ms + no_answer.ring_time * 1000,
-            )
-        )
+    raise AssertionError("the last routing rule routes every offer")  # pragma: no cover
 
 
 def ring_external(

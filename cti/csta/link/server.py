@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import attrs
 import structlog
 
+from cti.app.config import CstaSettings
 from cti.app.engine import Engine
 from cti.app.node import Committed
 from cti.csta.codec.framing import Style
 from cti.csta.link.session import Session
-from cti.app.config import CstaSettings
 
 log = structlog.get_logger(__name__)
 

@@ -84,9 +84,9 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     dev = site.device(view.device)
     extra: dict[str, Any] = {}
     if dev is not None and dev.mobile is not None:  # CALL-15: phones show the user's mobile
-        extra = {"mobile": dev.mobile, "dialMethod": str(dev.dial_method)}
+        extra = {"mobile": dev.mobile, "dialMethod": str(view.dial_method)}
     elif dev is not None and dev.members:  # CALL-14: the phones of a MULAP
-        extra = {"members": list(dev.members), "assignedPhone": dev.assigned_phone}
+        extra = {"members": list(dev.members), "assignedPhone": view.assigned_phone}
     connections = []
     for conn in view.connections:
         hidden = conn.state is ConnectionState.ALERTING

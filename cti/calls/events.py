@@ -36,6 +36,9 @@ class CallEvent(Event):
                 return entry.state
         return ConnectionState.NULL
 
+    def devices(self) -> tuple[str, ...]:
+        return tuple(entry.device for entry in self.local)
+
 
 @attrs.frozen(kw_only=True)
 class ServiceInitiated(CallEvent):
@@ -149,12 +152,18 @@ class Forwarding(Event):
     destination: str | None = None
     ring_time: int = 0
 
+    def devices(self) -> tuple[str, ...]:
+        return (self.device,)
+
 
 @attrs.frozen(kw_only=True)
 class DoNotDisturb(Event):
     KIND: ClassVar[str] = "doNotDisturb"
     device: str
     on: bool
+
+    def devices(self) -> tuple[str, ...]:
+        return (self.device,)
 
 
 @attrs.frozen(kw_only=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from cti.accounts import settings
 from cti.calls import events as ev
 from cti.calls.services.allowed import allowed_services
 from cti.calls.state import Call, SwitchState
@@ -20,7 +21,7 @@ from cti.calls.state import Call, SwitchState
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
 from cti.calls.values import ConnectionState
-from cti.site.model import Site
+from cti.site.model import DeviceKind, DialMethod, Site
 
 
 class Summary(StrEnum):
@@ -64,6 +65,8 @@ class DeviceView:
     connections: tuple[ConnectionView, ...]
     dnd: bool
     forwarding: tuple[tuple[str, str, int], ...]  # (type, destination, ring_time)
+    assigned_phone: str | None = None  # MULAP: the phone in force for CTI calls (CALL-14)
+    dial_method: DialMethod | None = None  # mobility user: the method in force (CALL-15)
 
 
 def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
@@ -143,6 +146,12 @@ def device_view(site: Site, node: NodeState, device: str) -> DeviceView:
         summary=summary,
         connections=conns,
         dnd=runtime.dnd,
+        assigned_phone=None
+        if dev is None or dev.kind is not DeviceKind.MULAP
+        else settings.assigned_phone(node.accounts, dev),
+        dial_method=None
+        if dev is None or dev.mobile is None
+        else settings.dial_method(node.accounts, dev),
         forwarding=tuple(
             (str(kind), fwd.destination, fwd.ring_time)
             for kind, fwd in sorted(runtime.forwarding.items())
@@ -155,10 +164,7 @@ def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set
     mobility users whose mobile took part)."""
     out: set[str] = set()
     for event in events:
-        if isinstance(event, ev.CallEvent):
-            out.update(entry.device for entry in event.local)
-        elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
-            out.add(event.device)
+        out.update(event.devices())
     if site is not None:
         out.update(owner for d in list(out) if (owner := site.owner_of(d)) is not None)
     return out

@@ -54,7 +54,12 @@ _STANDARD: dict[str, tuple[str, ...]] = {
     ),
 }
 # Refusals that are not CSTA errors: (their name) -> the closest universalFailure value.
-_CLOSEST: dict[str, tuple[str, str]] = {}
+_CLOSEST: dict[str, tuple[str, str]] = {
+    "unknownUser": ("operation", "invalidDeviceID"),
+    "notAMulapUser": ("operation", "requestIncompatibleWithDevice"),
+    "notAMember": ("operation", "invalidParameterValue"),
+    "notAMobilityUser": ("operation", "requestIncompatibleWithDevice"),
+}
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {
     name: (branch, name) for branch, names in _STANDARD.items() for name in names

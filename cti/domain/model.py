@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
 from cti.domain.state import SETTERS, NodeState
 from cti.kernel.codec import EventCodec
@@ -17,7 +18,7 @@ from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS,)
+CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}

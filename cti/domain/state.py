@@ -11,16 +11,19 @@ from typing import Any
 
 import attrs
 
+from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
 
 
 @attrs.frozen
 class NodeState:
     calls: SwitchState = attrs.field(factory=SwitchState)
+    accounts: AccountsState = attrs.field(factory=AccountsState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, part: NodeState(part, s.seq),
+    "calls": lambda s, part: NodeState(part, s.accounts, s.seq),
+    "accounts": lambda s, part: NodeState(s.calls, part, s.seq),
 }

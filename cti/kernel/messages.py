@@ -36,3 +36,8 @@ class Event:
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
     INTERNAL: ClassVar[bool] = False
+
+    def devices(self) -> tuple[str, ...]:
+        """The devices this event is about: whose event topic and monitors receive it and
+        whose state documents it may change."""
+        return ()

@@ -438,3 +438,31 @@ async def test_retained_state_of_an_unknown_device_is_cleared(
     late = await retained(broker.host, broker.port, f"{BASE}/devices/+/state", expected)
     assert ghost not in late
     assert set(late) == set(expected)
+
+
+async def test_user_settings_change_the_retained_state_and_reach_the_device_topic(
+    ui: CtiClient, node_face: NodeFace, broker: Mosquitto
+) -> None:
+    """USER-04 over MQTT: a MULAP user picks another assigned phone; watchers see it in the
+    retained state, the group's event topic carries the change, the next call uses it."""
+    r = await ui.ok("setAssignedPhone", user="340", phone="338")
+    state = await ui.wait_for(f"{BASE}/devices/340/state", lambda d: d["seq"] >= r["seq"])
+    assert (state["assignedPhone"], state["members"]) == ("338", ["337", "338"])
+    event = await ui.wait_for(f"{BASE}/devices/340/events")
+    assert (event["event"], event["user"], event["phone"], event["seq"]) == (
+        "assignedPhoneSet",
+        "340",
+        "338",
+        r["seq"],
+    )
+    made = await ui.ok("makeCall", calling="340", called="331")
+    assert made["result"] == {"call": 1, "device": "338"}
+    refused = await ui.request("setAssignedPhone", user="340", phone="330")
+    assert refused == {
+        "ok": False,
+        "error": {
+            "code": "notAMember",
+            "message": "330 is not a phone of MULAP 340",
+            "details": {"members": ["337", "338"]},
+        },
+    }

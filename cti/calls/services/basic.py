@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from cti.accounts import settings
 from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
@@ -61,7 +62,7 @@ def check_calling_free(state: SwitchState, phone: str) -> None:
 def make_call(d: Decision, c: cmd.MakeCall) -> None:
     dev = d.device(c.calling, "invalidCallingDeviceID")
     if dev.kind is DeviceKind.MULAP:
-        phone = dev.assigned_phone or dev.members[0]  # CALL-14: the user's assigned phone
+        phone = settings.assigned_phone(d.state.accounts, dev)  # CALL-14, USER-04
     elif dev.kind in PHONE_KINDS:
         phone = dev.number
     else:
@@ -71,7 +72,8 @@ def make_call(d: Decision, c: cmd.MakeCall) -> None:
     dest = d.resolve(c.called)
     if dest in (phone, dev.number, dev.mobile):
         raise CstaError("notDifferentDevices", f"{c.calling} cannot call itself")
-    if dev.mobile is not None and dev.dial_method is DialMethod.CALLBACK_PREFERRED:
+    method = settings.dial_method(d.state.accounts, dev)
+    if dev.mobile is not None and method is DialMethod.CALLBACK_PREFERRED:
         # CALL-15: ring the user's mobile first; the destination is dialled once it answers.
         busy_on = d.switch.device(dev.mobile).calls
         if busy_on:

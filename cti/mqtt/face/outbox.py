@@ -132,8 +132,11 @@ class Outbox:
                             payloads.device_event(body, entry.device, entry.state),
                         )
                     )
-        elif isinstance(event, ev.Forwarding | ev.DoNotDisturb):
-            out.append((self.topics.device_events(event.device), body))
+        else:
+            devices = self.site.devices
+            out.extend(
+                (self.topics.device_events(d), body) for d in event.devices() if d in devices
+            )
         return out
 
     def _state(self, device: str) -> bytes:

@@ -199,7 +199,7 @@ async def end_to_end(tmp: Path) -> list[Row]:
         node = Node(site, store, SystemClock())
         engine = Engine(node)
         await engine.start()
-        face = MqttFace(engine, SqliteStore(tmp / "e2e.db"), "127.0.0.1", broker.port)
+        face = MqttFace(engine, store.sibling(), "127.0.0.1", broker.port)
         runner = asyncio.create_task(face.run())
         await face.connected.wait()
         ctx = multiprocessing.get_context("spawn")
@@ -321,7 +321,7 @@ async def outbox_rate(port: int, tmp: Path, calls: int = 10_000) -> float:
     out.get()
     engine = Engine(node)
     await engine.start()
-    face = MqttFace(engine, SqliteStore(tmp / "outbox.db"), "127.0.0.1", port)
+    face = MqttFace(engine, store.sibling(), "127.0.0.1", port)
     started = time.perf_counter()
     runner = asyncio.create_task(face.run())
     while out.empty():

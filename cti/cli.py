@@ -21,12 +21,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
 
 
-def _data_dir(p: argparse.ArgumentParser) -> None:
+def _data_dir(p: argparse.ArgumentParser, default: str = "data") -> None:
     p.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("data"),
-        help="where the SQLite event log <node>.db lives (default: ./data)",
+        default=Path(default),
+        help=f"where the SQLite event log <node>.db lives (default: ./{default})",
     )
 
 
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted office day through the engine and print the event stream"
     )
     _common(demo)
-    _data_dir(demo)
+    _data_dir(demo, "data/demo")  # never the log `cti serve` writes
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
     serve = sub.add_parser(
         "serve", help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)"
@@ -96,18 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         import asyncio
 
+        from cti.app.bootstrap import ServeOptions
         from cti.tools.serve import serve
 
-        return asyncio.run(
-            serve(
-                args.site,
-                args.data_dir,
-                args.mqtt_url,
-                args.broker,
-                args.broker_port,
-                args.csta_port,
-            )
+        options = ServeOptions(
+            site=args.site,
+            data_dir=args.data_dir,
+            broker=args.broker,
+            mqtt_url=args.mqtt_url,
+            broker_port=args.broker_port,
+            csta_port=args.csta_port,
         )
+        return asyncio.run(serve(options))
     if args.command == "request":
         import asyncio
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from cti import log
-from cti.tools.serve import parse_mqtt_url
+from cti.mqtt.client import parse_url as parse_mqtt_url
 
 
 def build_parser() -> argparse.ArgumentParser:

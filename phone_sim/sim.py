@@ -198,7 +198,10 @@ class Simulator:
                 continue
             leg = phone.alerting
             if leg is not None and behaviour.answer_after is not None:
-                self._spawn(number, leg.call, self._answer_later(number, leg.call, behaviour))
+                # The rings count from now, when the call was seen ringing, not from whenever
+                # the task first runs (switch time may have moved on by then).
+                due = self.clock.now_ms() + int(behaviour.answer_after * RING_SECONDS * 1000)
+                self._spawn(number, leg.call, self._answer_later(number, leg.call, behaviour, due))
 
     def _spawn(self, number: str, call: int, coro: Any) -> None:
         key = (number, call)
@@ -215,11 +218,10 @@ class Simulator:
 
         task.add_done_callback(done)
 
-    async def _answer_later(self, number: str, call: int, behaviour: Behaviour) -> None:
-        assert behaviour.answer_after is not None
-        await self.clock.sleep_until(
-            self.clock.now_ms() + int(behaviour.answer_after * RING_SECONDS * 1000)
-        )
+    async def _answer_later(
+        self, number: str, call: int, behaviour: Behaviour, due_ms: int
+    ) -> None:
+        await self.clock.sleep_until(due_ms)
         phone = self.phone(number)
         leg = phone.legs.get(call)
         if leg is None or leg.state != "alerting":

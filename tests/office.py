@@ -10,7 +10,7 @@ import attrs
 
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
-from cti.app.node import Accepted, Node, Refused, replay
+from cti.app.node import Accepted, Committed, Node, Refused, decode, replay
 from cti.calls import commands as c
 from cti.calls import events as ev
 from cti.calls.state import SwitchState
@@ -63,6 +63,10 @@ class Office:
     def switch(self) -> SwitchState:
         """The call-control part of the state."""
         return self.node.state.calls
+
+    def committed(self) -> list[Committed]:
+        """Every event of the log so far, in order."""
+        return [decode(r) for r in self.store.read(1)]
 
     def do(self, command: c.Command) -> list[str]:
         outcome = self.node.execute(command)

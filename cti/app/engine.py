@@ -27,8 +27,6 @@ class Engine:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._timers_changed = asyncio.Event()
-        node.subscribe(self._on_commit)
 
     async def start(self) -> None:
         self._tasks = [
@@ -67,10 +65,6 @@ class Engine:
         await self._queue.put((command, future))
         return await future
 
-    def _on_commit(self, committed: object) -> None:
-        # Any committed timer change may move the next deadline.
-        self._timers_changed.set()
-
     async def _writer(self) -> None:
         while True:
             first = await self._queue.get()
@@ -96,15 +90,14 @@ class Engine:
                     future.set_result(outcome)
 
     async def _timers(self) -> None:
-        clock = self.node.clock
+        clock, feed = self.node.clock, self.node.feed
         while True:
-            self._timers_changed.clear()
+            seen = feed.last_seq
             for fire in self.node.due_timers():
                 await self.execute(fire)
             due = self.node.next_timer_ms()
-            waiters: list[asyncio.Future[object]] = [
-                asyncio.ensure_future(self._timers_changed.wait())
-            ]
+            # Any commit may move the next deadline (a timer set or cleared): wake on either.
+            waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(feed.wait_beyond(seen))]
             if due is not None:
                 waiters.append(asyncio.ensure_future(clock.sleep_until(due)))
             try:

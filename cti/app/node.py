@@ -1,37 +1,33 @@
-"""The single writer of a node: decide -> append (durable) -> apply -> notify.
+"""The single writer of a node: decide -> append (durable) -> apply -> hand to the followers.
 
 A batch of commands is decided one after another against the evolving state, its events are
 appended to the store in one transaction (group commit), and only then does the new state
-become current and the commands get their answers. If the append fails, every command of the
-batch is refused and the state stays as it was: nothing half-applied, nothing acknowledged lost.
+become current, the batch goes to the commit feed the log followers read (cti.app.feed) and
+the commands get their answers. If the append fails, every command of the batch is refused and
+the state stays as it was: nothing half-applied, nothing acknowledged lost. Nothing but this
+runs in the writer: whatever reacts to events is a follower on a task of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 import structlog
 
 from cti.app.clock import Clock
+from cti.app.committed import Committed as Committed  # re-exported: the followers' unit
+from cti.app.committed import decode as decode
+from cti.app.feed import CommitFeed
 from cti.calls.commands import FireTimer
 from cti.domain import CODEC, NodeState, answer, decide, evolve, snapshot
 from cti.kernel.decision import Result
-from cti.kernel.messages import Command, Event, Query
+from cti.kernel.messages import Command, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
 from cti.store import EventStore, Snapshot, StoredEvent, StoreError
 
 log = structlog.get_logger(__name__)
-
-
-@attrs.frozen
-class Committed:
-    """An event as recorded: its global sequence number and time."""
-
-    seq: int
-    ts_ms: int
-    event: Event
 
 
 @attrs.frozen
@@ -62,16 +58,6 @@ class Batch:
     refusals: dict[int, Refused] = attrs.field(factory=dict)
 
 
-Listener = Callable[[Sequence[Committed]], None]
-
-
-def decode(record: StoredEvent) -> Committed:
-    """A stored event as the domain knows it (upcast from an older version if need be)."""
-    return Committed(
-        record.seq, record.ts_ms, CODEC.decode(record.kind, record.version, record.data)
-    )
-
-
 def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
     """State from the latest snapshot plus the events after it (or the whole log)."""
     state = NodeState()
@@ -100,20 +86,12 @@ class Node:
         self.store = store
         self.clock = clock
         self.snapshot_every = snapshot_every
-        self._listeners: list[Listener] = []
         self.state = replay(store)
         self._last_snapshot = self.state.seq
+        self.feed = CommitFeed(self.state.seq)
         log.info(
             "node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls.calls)
         )
-
-    def subscribe(self, listener: Listener) -> None:
-        """``listener`` gets every committed batch, in seq order, after it is durable."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Listener) -> None:
-        """Stop notifying ``listener`` (no-op if it is not subscribed); safe from a listener."""
-        self._listeners = [known for known in self._listeners if known != listener]
 
     # -- the write path ---------------------------------------------------------------------
     def prepare(self, commands: Iterable[Command]) -> Batch:
@@ -169,11 +147,7 @@ class Node:
             refusal = batch.refusals.get(i)
             outcomes.append(refusal or Accepted(result, tuple(batch.staged[first:end])))
         if batch.staged:
-            for listener in self._listeners:
-                try:
-                    listener(batch.staged)
-                except Exception:  # a broken projection must not cost the node its writer
-                    log.exception("listener.failed", listener=repr(listener))
+            self.feed.extend(batch.staged)
             if self.state.seq - self._last_snapshot >= self.snapshot_every:
                 self.snapshot()
         return outcomes

@@ -41,3 +41,13 @@ class Event:
         """The devices this event is about: whose event topic and monitors receive it and
         whose state documents it may change."""
         return ()
+
+
+@attrs.frozen
+class Committed:
+    """An event as recorded in the log: its global, gap-free sequence number and the time
+    (ms since the Unix epoch, UTC) it was committed. What every follower of the log reads."""
+
+    seq: int
+    ts_ms: int
+    event: Event

@@ -11,6 +11,7 @@ from cti.store.base import (
     Snapshot,
     StoredEvent,
     StoreError,
+    StoreLocked,
 )
 from cti.store.memory import MemoryStore
 from cti.store.sqlite import SCHEMA_VERSION, SqliteStore
@@ -24,5 +25,6 @@ __all__ = [
     "Snapshot",
     "SqliteStore",
     "StoreError",
+    "StoreLocked",
     "StoredEvent",
 ]

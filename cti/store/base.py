@@ -51,6 +51,10 @@ class SequenceGap(StoreError):
     """An append whose first seq is not last_seq()+1, or whose seqs are not consecutive."""
 
 
+class StoreLocked(StoreError):
+    """Another process writes this log: a log has one writer (readers are welcome)."""
+
+
 class EventStore(Protocol):
     """Where events are stored. Used by a single writer; see the implementations for threads."""
 
@@ -92,6 +96,11 @@ class EventStore(Protocol):
 
     def set_meta(self, key: str, value: str) -> None:
         """Set a small value durably."""
+        ...
+
+    def sibling(self) -> EventStore:
+        """Another connection to the same log for a follower of this process: it reads pages
+        of the log and keeps its own meta keys (its position); it never appends."""
         ...
 
     def close(self) -> None:

@@ -94,6 +94,9 @@ class MemoryStore:
         check_meta_key(key)
         self._meta[key] = value
 
+    def sibling(self) -> MemoryStore:
+        return self  # one thread, one object: nothing to keep apart
+
     def close(self) -> None:
         self._closed = True
 

@@ -7,12 +7,18 @@ batch is either entirely in the file or not at all.
 Threads: the connection is opened with ``check_same_thread=False`` because the engine calls the
 store through ``asyncio.to_thread``, so successive calls may come from different worker threads.
 Exactly one thread may use a ``SqliteStore`` at a time; the engine's single writer guarantees
-that. Other processes may read the file meanwhile (WAL), e.g. through ``open_readonly``.
+that. Followers of the same process get connections of their own (``sibling``).
+
+One writer per log: opening for writing takes an exclusive OS lock (``flock`` on
+``<file>.lock``, which holds the writer's pid) until ``close``; a second writer, in this process
+or another, is refused with :class:`StoreLocked` instead of corrupting the sequence. Readers
+(``open_readonly``, ``cti replay``) take no lock; WAL lets them read while the writer writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import uuid
@@ -28,6 +34,7 @@ from cti.store.base import (
     Snapshot,
     StoredEvent,
     StoreError,
+    StoreLocked,
     check_batch,
     check_limit,
     check_meta_key,
@@ -55,8 +62,32 @@ _PRUNE_SNAPSHOTS = (
 )
 
 
+def _lock(path: str) -> int:
+    """Take the writer's lock of the log at ``path``; the file descriptor holds it."""
+    lock_path = path + ".lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open event store {path}: {exc.strerror} ({lock_path})") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreLocked(
+            f"event log {path} is in use by another writer (pid {holder}): a log has one "
+            "writer; stop that process, or give this one its own --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class SqliteStore:
     """Events, snapshots and meta in one SQLite file; see the module docstring for threads."""
+
+    _select: str
+    _lock_fd: int | None = None
 
     def __init__(
         self,
@@ -66,12 +97,32 @@ class SqliteStore:
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', not {synchronous!r}")
-        self._setup(path, readonly=False)
+        self._lock_fd = _lock(os.fspath(path))
+        try:
+            self._setup(path, readonly=False)
+        except BaseException:
+            self._release()
+            raise
         try:
             self._epoch = self._open_for_writing(synchronous)
         except BaseException:
             self._conn.close()
+            self._release()
             raise
+
+    def sibling(self) -> SqliteStore:
+        """A second connection for a follower of this process (under this writer's lock)."""
+        self._check_open("sibling")
+        other = SqliteStore.__new__(SqliteStore)
+        other._setup(self.path, readonly=self.readonly)
+        other._epoch = self._epoch
+        other._select = self._select
+        return other
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     @classmethod
     def open_readonly(cls, path: str | os.PathLike[str]) -> SqliteStore:
@@ -274,6 +325,8 @@ class SqliteStore:
             self._conn.close()
         except sqlite3.Error as exc:
             raise StoreError(f"closing event store {self.path} failed: {exc}") from exc
+        finally:
+            self._release()
 
     def __enter__(self) -> SqliteStore:
         return self

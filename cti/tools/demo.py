@@ -6,7 +6,6 @@ with its global sequence number, as a monitor of the devices would receive it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -49,11 +48,15 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
     clock = ManualClock()
     node = Node(site, store, clock)
 
-    def show(batch: Sequence[Committed]) -> None:
-        for item in batch:
-            console.print(_describe(item))
+    printed = node.state.seq
 
-    node.subscribe(show)
+    def show_new() -> None:
+        """Print what was committed since the last call (the node's commit feed)."""
+        nonlocal printed
+        for item in node.feed.read(printed + 1, node.feed.capacity) or []:
+            console.print(_describe(item))
+            printed = item.seq
+
     console.print(
         f"[bold]cti demo[/] node={site.node} log={data_dir or 'memory'} "
         f"starting at seq {node.state.seq}\n"
@@ -62,6 +65,7 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
     def step(title: str, command: c.Command) -> int | None:
         console.print(f"\n[yellow]» {title}[/]  [dim]{command!r}[/]")
         outcome = node.execute(command)
+        show_new()
         if isinstance(outcome, Accepted):
             call = outcome.result.get("call")
             return call if isinstance(call, int) else None
@@ -123,6 +127,7 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
     console.print("\n[yellow]» 10 seconds pass[/]")
     clock.advance(10)
     node.fire_due_timers()
+    show_new()
     if ring is not None:
         step("Clara picks up the forwarded call", c.AnswerCall(call=ring, device="332"))
         step("Anna hangs up", c.ClearConnection(call=ring, device="330"))

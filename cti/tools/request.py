@@ -9,8 +9,8 @@ import uuid
 from typing import Any
 
 from cti.mqtt.client import MqttClient
+from cti.mqtt.client import parse_url as parse_mqtt_url
 from cti.mqtt.client import protocol as p
-from cti.tools.serve import parse_mqtt_url
 
 
 def parse_fields(fields: list[str]) -> dict[str, Any]:

@@ -1,8 +1,14 @@
 """Phones in the same process as the engine: requests go through the same parser and reply
-shaping as MQTT requests, events and states are the same documents, without a broker."""
+shaping as MQTT requests, events and states are the same documents, without a broker.
+
+The link is a live follower of the node's log. Before a request's reply is returned it
+catches up with the log, so a phone has heard the events of its own request (and of every
+command before it) by the time it reads the reply: scenarios run in-process deterministically.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import orjson
@@ -11,8 +17,9 @@ from cti.api import documents as payloads
 from cti.api import execute as replies
 from cti.api.requests import BadRequest, parse_action
 from cti.app.engine import Engine
+from cti.app.feed import LogReader
+from cti.app.follower import supervised
 from cti.app.node import Committed
-from cti.calls.events import INTERNAL_KINDS
 from cti.calls.views import device_view, touched_devices
 from phone_sim.link.base import Doc, EventsListener, StateListener
 
@@ -23,29 +30,51 @@ class InProcessLink:
         self.node = engine.node.site.node
         self._on_events: EventsListener | None = None
         self._on_state: StateListener | None = None
-        engine.node.subscribe(self._on_commit)
+        self._reader = LogReader(engine.node.feed, engine.node.store)
+        self._next = engine.node.feed.last_seq + 1
+        self._follower: asyncio.Task[None] | None = None
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
 
     async def start(self) -> None:
+        self._next = self.engine.node.feed.last_seq + 1
         for device in sorted(self.engine.node.site.devices):
             self._publish_state(device)
+        self._follower = asyncio.create_task(supervised("phone-sim-link", self._follow))
 
     async def close(self) -> None:
         self._on_events = self._on_state = None
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
+            self._follower = None
+
+    async def _follow(self) -> None:
+        feed = self.engine.node.feed
+        while True:
+            await feed.wait_beyond(self._next - 1)
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Deliver every batch committed since the last delivery, in order."""
+        while batch := self._reader.read(self._next):
+            self._next = batch[-1].seq + 1
+            self._on_commit(batch)
 
     async def request(self, service: str, fields: Doc) -> Doc:
         try:
             action = parse_action(service, fields)
         except BadRequest as bad:
             return replies.error(bad.code, bad.message)
-        return await replies.execute(self.engine, action)
+        reply = await replies.execute(self.engine, action)
+        self.catch_up()
+        return reply
 
     def _on_commit(self, batch: Sequence[Committed]) -> None:
         if self._on_events is None:
             return
-        docs = [payloads.event_doc(c) for c in batch if c.event.KIND not in INTERNAL_KINDS]
+        docs = [payloads.event_doc(c) for c in batch if not c.event.INTERNAL]
         if docs:
             self._on_events(docs)
         site = self.engine.node.site

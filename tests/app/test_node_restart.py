@@ -8,7 +8,7 @@ the whole batch and changes nothing; a crashing service costs one command, never
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from cti.app.clock import ManualClock
-from cti.app.node import Accepted, Committed, Node, Refused, replay
+from cti.app.node import Accepted, Node, Refused, replay
 from cti.calls import commands as c
 from cti.calls.decision import CallDecision
 from cti.calls.errors import CstaError
@@ -244,13 +244,11 @@ def test_automatic_snapshots(site: Site) -> None:
 
 def test_store_failure_refuses_the_whole_batch_and_changes_nothing(site: Site) -> None:
     """Accepted commands of a batch whose append fails are refused with resourceOutOfService;
-    commands refused on their own keep their error; state, log and listeners see nothing."""
+    commands refused on their own keep their error; state, log and followers see nothing."""
     store = MemoryStore()
     node = Node(site, store, ManualClock())
-    heard: list[Sequence[Committed]] = []
-    node.subscribe(heard.append)
     ok(node, c.MakeCall(calling="330", called="331"))
-    before, log_before, heard_before = node.state, store.read(1), len(heard)
+    before, log_before, fed_before = node.state, store.read(1), node.feed.last_seq
     batch = [
         c.MakeCall(calling="332", called="333"),
         c.HoldCall(call=99, device="330"),
@@ -272,7 +270,7 @@ def test_store_failure_refuses_the_whole_batch_and_changes_nothing(site: Site) -
     assert "disk on fire" in errors[0].message
     assert node.state is before
     assert store.read(1) == log_before
-    assert len(heard) == heard_before
+    assert node.feed.last_seq == fed_before and node.feed.read(fed_before + 1, 10) == []
 
     outcomes = node.execute_batch(batch)
     assert [o.ok for o in outcomes] == [True, False, True, True, False]
@@ -283,7 +281,8 @@ def test_store_failure_refuses_the_whole_batch_and_changes_nothing(site: Site) -
     assert node.state.calls.device("334").dnd
     assert node.state.calls.calls[2].state_of("333") is ConnectionState.CONNECTED
     assert replay(store, use_snapshot=False) == node.state
-    assert len(heard) == heard_before + 1  # one batch, one notification
+    fed = node.feed.read(fed_before + 1, 100)  # followers now see the batch, in order
+    assert fed is not None and [x.seq for x in fed] == seqs
 
 
 def test_store_failure_on_sqlite_leaves_file_and_node_in_step(site: Site, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from cti.app.clock import ManualClock
 from cti.app.config import CstaSettings, load_site
 from cti.app.engine import Engine
-from cti.app.node import Committed, Node
+from cti.app.node import Committed, Node, decode
 from cti.csta import codec
 from cti.csta.client import CstaClient, EventReport
 from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
@@ -34,7 +34,11 @@ class Link:
     node: Node
     engine: Engine
     server: CstaServer
-    committed: list[Committed]
+
+    @property
+    def committed(self) -> list[Committed]:
+        """Every event the node committed so far, in order (read from its log)."""
+        return [decode(r) for r in self.node.store.read(1)]
 
     @property
     def port(self) -> int:
@@ -52,14 +56,12 @@ async def running_link(
 ) -> AsyncIterator[Link]:
     clock = ManualClock()
     node = Node(load_site(), MemoryStore(), clock)
-    committed: list[Committed] = []
-    node.subscribe(committed.extend)
     engine = Engine(node)
     await engine.start()
     server = CstaServer(engine, settings, limits)
     await server.start()
     try:
-        yield Link(clock, node, engine, server, committed)
+        yield Link(clock, node, engine, server)
     finally:
         await server.stop()
         await engine.stop()

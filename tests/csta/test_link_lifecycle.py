@@ -9,53 +9,31 @@ import types
 
 import pytest
 
-from cti.app.clock import ManualClock
-from cti.app.config import CstaSettings, load_site
-from cti.app.node import Committed, Node
+from cti.app.config import CstaSettings
 from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
 from cti.csta.codec.errors import CodecError
 from cti.csta.codec.framing import encode_frame
 from cti.csta.link import server as server_module
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.csta.link.session import Session
-from cti.store import MemoryStore
 from cti.tools.csta import _monitor
 from tests.csta.conftest import TIMEOUT, Link, Raw
 
 
-def test_node_unsubscribe() -> None:
-    node = Node(load_site(), MemoryStore(), ManualClock())
-    seen: list[str] = []
-
-    def first(batch: list[Committed]) -> None:
-        seen.append("first")
-        node.unsubscribe(first)  # from inside a notification
-        node.unsubscribe(first)  # twice: no-op
-
-    def second(batch: list[Committed]) -> None:
-        seen.append("second")
-
-    node.subscribe(first)
-    node.subscribe(second)
-    for listener in list(node._listeners):
-        listener([])
-    assert seen == ["first", "second"]
-    assert node._listeners == [second]
-
-
-async def test_stop_unsubscribes_from_the_node(link: Link) -> None:
+async def test_stop_ends_the_report_follower(link: Link) -> None:
     server = link.server
-    assert server._on_commit in link.node._listeners
+    follower = server._follower
+    assert follower is not None and not follower.done()
     await server.stop()
-    assert server._on_commit not in link.node._listeners
+    assert server._follower is None and follower.done()
 
 
-async def test_failed_start_leaves_no_subscription(link: Link) -> None:
+async def test_failed_start_leaves_no_follower(link: Link) -> None:
     settings = CstaSettings(password="secret", host="127.0.0.1", port=link.port)
     second = CstaServer(link.engine, settings)
     with pytest.raises(OSError):
         await second.start()
-    assert second._on_commit not in link.node._listeners
+    assert second._follower is None
 
 
 async def test_socket_option_failure_closes_the_connection(
@@ -152,7 +130,7 @@ async def test_default_password_is_refused_off_loopback(link: Link, host: str) -
     server = CstaServer(link.engine, settings)
     with pytest.raises(UnsafeSettings):
         await server.start()
-    assert server._on_commit not in link.node._listeners
+    assert server._follower is None
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])

@@ -134,7 +134,7 @@ async def node_face(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[NodeFace
     site = load_site()
     path = tmp_path / f"{site.node}.db"
     store = SqliteStore(path)
-    reader = SqliteStore(path)
+    reader = store.sibling()
     node = Node(site, store, SystemClock())
     engine = Engine(node)
     await engine.start()

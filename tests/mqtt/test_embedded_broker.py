@@ -90,7 +90,8 @@ async def test_amqtt_fallback_with_mqtt311_clients(
     and sees the events and retained states."""
     site = load_site()
     path = tmp_path / "node1.db"
-    store, reader = SqliteStore(path), SqliteStore(path)
+    store = SqliteStore(path)
+    reader = store.sibling()
     node = Node(site, store, SystemClock())
     engine = Engine(node)
     await engine.start()

@@ -10,7 +10,7 @@ import json
 import signal
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ import paho.mqtt.client as paho
 
 from cti.api import documents as payloads
 from cti.app.config import load_site
-from cti.app.node import Committed
 from cti.calls import commands as c
 from cti.calls.views import device_view
 from cti.mqtt.face.outbox import POSITION_KEY
@@ -68,19 +67,9 @@ class Progress:
 
     def __init__(self, nf: NodeFace) -> None:
         self.nf = nf
-        self.changed = asyncio.Event()
-        nf.node.subscribe(self._on_commit)
-
-    def _on_commit(self, batch: Sequence[Committed]) -> None:
-        self.changed.set()
 
     async def reach(self, seq: int) -> None:
-        async def wait() -> None:
-            while self.nf.node.state.seq < seq:
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(wait(), TIMEOUT)
+        await asyncio.wait_for(self.nf.node.feed.wait_beyond(seq - 1), TIMEOUT)
 
 
 async def drive(nf: NodeFace, stop: asyncio.Event) -> int:

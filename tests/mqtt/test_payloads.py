@@ -7,11 +7,13 @@ from typing import Any
 
 import orjson
 
+from cti.accounts.commands import SetAssignedPhone, SetDialMethod
 from cti.api.documents import camel, event_doc, iso
 from cti.app.node import Committed
 from cti.calls import commands as c
 from cti.calls.values import ForwardingType
-from cti.domain import CODEC
+from cti.domain import CODEC, EVENT_TYPES, INTERNAL_KINDS
+from cti.site import DialMethod
 from tests.office import Office
 
 
@@ -27,9 +29,9 @@ def reference(item: Committed) -> dict[str, Any]:
 
 def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
     office = Office()
-    seen: list[Committed] = []
-    office.node.subscribe(seen.extend)
     held = office.talking("330", "331")
+    office.do(c.HoldCall(call=held, device="331"))
+    office.do(c.RetrieveCall(call=held, device="331"))
     consult = office.call_of(c.ConsultationCall(call=held, device="330", consulted="332"))
     office.do(c.AnswerCall(call=consult, device="332"))
     office.do(c.ConferenceCall(device="330"))
@@ -49,8 +51,11 @@ def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
     b = office.call_of(c.ConsultationCall(call=a, device="336", consulted="338"))
     office.do(c.AnswerCall(call=b, device="338"))
     office.do(c.TransferCall(device="336"))
+    office.do(SetAssignedPhone(user="340", phone="338"))
+    office.do(SetDialMethod(user="335", dial_method=DialMethod.CTI_ASSOCIATED))
+    seen = office.committed()
     kinds = {x.event.KIND for x in seen}
-    assert {"transferred", "conferenced", "diverted", "failed", "forwarding"} <= kinds, kinds
+    assert set(EVENT_TYPES) - INTERNAL_KINDS <= kinds, set(EVENT_TYPES) - kinds
     for item in seen:
         doc = event_doc(item)
         assert doc == reference(item), item.event

@@ -54,7 +54,7 @@ async def face(
     tmp_path: Path,
 ) -> AsyncIterator[MqttFace]:
     engine, _ = node
-    reader = SqliteStore(tmp_path / "node1.db")
+    reader = engine.node.store.sibling()
     face = MqttFace(engine, reader, broker.host, broker.port)
     task = asyncio.create_task(face.run())
     await asyncio.wait_for(face.connected.wait(), TIMEOUT)

@@ -9,7 +9,10 @@ the transaction (so the rollback really matters). Disk full is simulated with SQ
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +31,7 @@ from cti.store import (
     SqliteStore,
     StoredEvent,
     StoreError,
+    StoreLocked,
 )
 
 Heal = Callable[[], None]
@@ -406,14 +410,43 @@ def test_sqlite_disk_full_stores_nothing(tmp_path: Path) -> None:
     store.close()
 
 
-def test_sqlite_second_writer_cannot_break_the_sequence(tmp_path: Path) -> None:
+def test_sqlite_second_writer_is_refused_at_open(tmp_path: Path) -> None:
+    """One writer per log: a second one, in this process or another, is refused with a
+    message naming the holder; readers are welcome; closing releases the lock."""
     path = tmp_path / "events.db"
-    with SqliteStore(path) as one, SqliteStore(path) as two:
+    with SqliteStore(path) as one:
         one.append(events(1, 2))
+        with pytest.raises(StoreLocked, match=rf"in use by another writer \(pid {os.getpid()}\)"):
+            SqliteStore(path)
+        with SqliteStore.open_readonly(path) as reader:
+            assert reader.read(1) == events(1, 2)
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from cti.store import SqliteStore; SqliteStore({str(path)!r})",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert other.returncode != 0 and "in use by another writer" in other.stderr
+    with SqliteStore(path) as again:
+        assert again.read(1) == events(1, 2)
+
+
+def test_sqlite_sibling_connections_share_the_writer(tmp_path: Path) -> None:
+    """A follower's connection reads what the writer committed and keeps its own meta keys;
+    the writer still refuses appends that break the sequence."""
+    path = tmp_path / "events.db"
+    with SqliteStore(path) as store:
+        sibling = store.sibling()
+        store.append(events(1, 3))
+        assert sibling.read(2) == events(2, 2) and sibling.epoch == store.epoch
+        sibling.set_meta("follower.x", "3")
+        assert store.get_meta("follower.x") == "3"
         with pytest.raises(SequenceGap):
-            two.append(events(1, 1))
-        two.append(events(3, 1))
-        assert one.read(1) == events(1, 3)
+            store.append(events(2, 1))
+        sibling.close()
 
 
 # -- property: whatever valid appends happen, the log reads back identically ------------------

@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Sequence
 
 import attrs
 import structlog
 
 from cti.app.config import CstaSettings
 from cti.app.engine import Engine
-from cti.app.node import Committed
+from cti.app.feed import LogReader
+from cti.app.follower import supervised
 from cti.csta.codec.framing import Style
 from cti.csta.link.session import Session
+from cti.store import EventStore
 
 log = structlog.get_logger(__name__)
 
@@ -42,9 +43,17 @@ class Limits:
 
 
 class CstaServer:
+    name = "csta"
+
     def __init__(
-        self, engine: Engine, settings: CstaSettings, limits: Limits | None = None
+        self,
+        engine: Engine,
+        settings: CstaSettings,
+        limits: Limits | None = None,
+        store: EventStore | None = None,
     ) -> None:
+        """``store``: a connection of the link's own to the log, read when the link falls
+        behind the in-memory tail (default: the node's, for in-memory stores)."""
         self.engine = engine
         self.settings = settings
         self.limits = limits or Limits()
@@ -52,6 +61,9 @@ class CstaServer:
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
+        self._reader = LogReader(engine.node.feed, store or engine.node.store)
+        self._next = engine.node.feed.last_seq + 1  # the first seq not yet handed to sessions
+        self._follower: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -72,13 +84,19 @@ class CstaServer:
         self._server = await asyncio.start_server(
             self._accept, self.settings.host, self.settings.port if port is None else port
         )
-        self.engine.node.subscribe(self._on_commit)
+        self._next = self.engine.node.feed.last_seq + 1  # reports are live: from now on
+        self._follower = asyncio.create_task(
+            supervised("csta-reports", self._follow), name="csta-reports"
+        )
         log.info("csta.listening", address=self.address, framing=self.framing)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, abort every association (ABRT), wait for the sessions to end
         (those still running after ``timeout`` seconds are cancelled and awaited)."""
-        self.engine.node.unsubscribe(self._on_commit)
+        if self._follower is not None:
+            self._follower.cancel()
+            await asyncio.gather(self._follower, return_exceptions=True)
+            self._follower = None
         if self._server is not None:
             self._server.close()
         for session in list(self.sessions):
@@ -124,10 +142,24 @@ class CstaServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    def _on_commit(self, batch: Sequence[Committed]) -> None:
-        for session in list(self.sessions):
-            try:
-                session.on_commit(batch)
-            except Exception:
-                log.exception("csta.report_failed", peer=session.peer)
-                session.close()
+    # -- event reports: a live follower of the log -----------------------------------------------
+    async def _follow(self) -> None:
+        feed = self.engine.node.feed
+        while True:
+            await feed.wait_beyond(self._next - 1)
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Hand every batch committed since the last call to the sessions, in order.
+
+        The follower task does this after each commit; a session also does it before it
+        handles an invoke or writes a result, so a result never overtakes the reports of
+        what was committed before it."""
+        while batch := self._reader.read(self._next):
+            self._next = batch[-1].seq + 1
+            for session in list(self.sessions):
+                try:
+                    session.on_commit(batch)
+                except Exception:  # one association's failure costs that association only
+                    log.exception("csta.report_failed", peer=session.peer)
+                    session.close()

@@ -254,12 +254,12 @@ class Session:
 
     # -- event reports ------------------------------------------------------------------------
     def on_commit(self, batch: Sequence[Committed]) -> None:
-        """Called by the node's writer after each commit: only queue, encode later.
+        """A committed batch from the server's follower: only queue, encode later.
 
-        Encoding (pyasn1) runs in a callback right after the writer's step, not inside it, so
-        the writer answers its commands without waiting for every link's encoder. Queued
-        reports are flushed before any invoke is handled and before any result is written,
-        so a result always follows the reports of what was committed before it.
+        Encoding runs in a callback, so one association's reports do not hold the others up.
+        Queued reports are flushed (after catching up with the log) before any invoke is
+        handled and before any result is written, so a result always follows the reports of
+        what was committed before it.
         """
         if not self.associated or not len(self.monitors):
             return
@@ -275,6 +275,7 @@ class Session:
     def flush_reports(self) -> None:
         """Write the queued reports. A report that cannot be rendered or encoded (a bug) is
         logged and dropped; the others, and every later batch, still go out."""
+        self.server.catch_up()
         while self._unreported and self.state != "closed":
             for item in self._unreported.popleft():
                 try:

@@ -12,6 +12,7 @@ import contextlib
 import struct
 from collections import deque
 from collections.abc import Callable
+from urllib.parse import urlparse
 
 import structlog
 
@@ -19,6 +20,14 @@ from cti.mqtt.client import protocol as p
 
 log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
+
+
+def parse_url(url: str) -> tuple[str, int]:
+    """(host, port) of ``mqtt://HOST[:PORT]``; ValueError with a message for people."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
+        raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
+    return parsed.hostname, parsed.port or 1883
 
 
 class ConnectionRefused(ConnectionError):

@@ -1,4 +1,4 @@
-"""Where events are published from: the transactional outbox.
+"""Where events are published from: the transactional outbox, a follower of the log.
 
 Events reach MQTT only after they are durable, in ``seq`` order, at QoS 1. The outbox tracks
 which seqs the broker has acknowledged on every topic they go to (the broker acknowledges a
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable
 
 import structlog
 
 from cti.api import documents as payloads
-from cti.app.node import Committed, Node, decode
+from cti.app.feed import LogReader
+from cti.app.node import Committed, Node
 from cti.calls import events as ev
 from cti.calls.views import device_view, touched_devices
 from cti.mqtt.client import MqttClient
@@ -26,9 +27,7 @@ from cti.store import EventStore
 
 log = structlog.get_logger(__name__)
 POSITION_KEY = "outbox.published_seq"
-MAX_PENDING = 200_000  # beyond this the live queue is dropped; the store has everything
 MAX_INFLIGHT = 20_000
-PAGE = 5_000
 
 
 class Outbox:
@@ -36,58 +35,39 @@ class Outbox:
         self.node = node
         self.site = node.site
         self.store = store  # a connection of its own: reads pages, writes the position
+        self.reader = LogReader(node.feed, store)
         self.topics = topics
         self.acked = int(store.get_meta(POSITION_KEY) or 0)
         self._saved = self.acked
-        self._live: deque[Committed] = deque()
-        self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
-        node.subscribe(self._on_commit)
-
-    def _on_commit(self, batch: Sequence[Committed]) -> None:
-        if len(self._live) < MAX_PENDING:
-            self._live.extend(batch)
-        self._wake.set()
 
     # -- publishing -----------------------------------------------------------------------
     async def run(self, client: MqttClient) -> None:
-        """Publish until the connection drops; starts again from the last acked seq."""
+        """Follow the log from the last acknowledged seq until the connection drops."""
         self._tracking.clear()
         next_seq = self.acked + 1
         self.publish_all_states(client)
         while client.connected:
-            while self._live and self._live[0].seq < next_seq:
-                self._live.popleft()
-            batch: list[Committed]
-            if self._live and self._live[0].seq == next_seq:
-                batch = list(self._live)
-                self._live.clear()
-            elif self.node.state.seq >= next_seq and (batch := self._read(next_seq)):
-                pass
-            else:
-                self._wake.clear()
-                await self._wait(client, self._wake)
+            batch = self.reader.read(next_seq)
+            if not batch:
+                await self._wait(client, self.node.feed.wait_beyond(next_seq - 1))
                 continue
             self._publish(client, batch)
             next_seq = batch[-1].seq + 1
             while client.connected and client.inflight > MAX_INFLIGHT:
                 self._progress.clear()
-                await self._wait(client, self._progress)
+                await self._wait(client, self._progress.wait())
 
-    async def _wait(self, client: MqttClient, event: asyncio.Event) -> None:
+    async def _wait(self, client: MqttClient, what: Awaitable[object]) -> None:
+        """Until ``what`` happens or the connection closes."""
         assert client.closed is not None
-        waiter: asyncio.Future[object] = asyncio.ensure_future(event.wait())
+        waiter: asyncio.Future[object] = asyncio.ensure_future(what)
         closed: asyncio.Future[object] = client.closed  # type: ignore[assignment]
         try:
             await asyncio.wait([waiter, closed], return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-
-    def _read(self, from_seq: int) -> list[Committed]:
-        upto = self._live[0].seq if self._live else None
-        limit = PAGE if upto is None else min(PAGE, upto - from_seq)
-        return [decode(r) for r in self.store.read(from_seq, limit)]
 
     def _publish(self, client: MqttClient, batch: list[Committed]) -> None:
         """Every message of the batch; only the last one asks for its acknowledgement: a

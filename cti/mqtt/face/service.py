@@ -16,13 +16,14 @@ from cti.api import documents as payloads
 from cti.api import execute as replies
 from cti.api.requests import BadRequest, parse_action, parse_json
 from cti.app.engine import Engine
+from cti.app.follower import supervised
 from cti.app.node import decode
 from cti.domain import INTERNAL_KINDS
 from cti.mqtt.client import MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox
 from cti.mqtt.topics import Topics
-from cti.store import EventStore
+from cti.store import EventStore, StoreError
 
 log = structlog.get_logger(__name__)
 REPLAY_LIMIT = 1000
@@ -64,6 +65,14 @@ class MqttFace:
         self._stopping = False
         self._announced = 0  # the seq the retained status shows
         self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+
+    name = "mqtt"
+
+    async def start(self) -> None:
+        """Connect and serve in the background (reconnecting with back-off); see ``connected``."""
+        self._stopping = False
+        self._runner = asyncio.create_task(supervised("mqtt-face", self.run), name="mqtt-face")
 
     async def run(self) -> None:
         delay = 0.2
@@ -107,7 +116,15 @@ class MqttFace:
             finally:
                 saver.cancel()
                 self.connected.clear()
-                self.outbox.save_position()
+                self._save_position_now()
+
+    def _save_position_now(self) -> None:
+        """Store the outbox position; a store that cannot (disk full) is logged and tried again
+        later: publishing goes on, a crash meanwhile only repeats events (at least once)."""
+        try:
+            self.outbox.save_position()
+        except StoreError as exc:
+            log.error("mqtt.position_not_saved", acked=self.outbox.acked, error=str(exc))
 
     def _publish_status(self, client: MqttClient) -> None:
         self._announced = self.outbox.acked
@@ -130,7 +147,7 @@ class MqttFace:
             await asyncio.sleep(0.2)
             # On the loop, not in a thread: the outbox's store connection is also used here
             # (reads, the final save on stop), and two threads must not interleave on it.
-            self.outbox.save_position()
+            self._save_position_now()
             ticks += 1
             if ticks % 5 == 0 and self.outbox.acked != self._announced:
                 self._publish_status(client)
@@ -149,7 +166,11 @@ class MqttFace:
             )
             await client.drain()
             await client.disconnect()
-        self.outbox.save_position()
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+        self._save_position_now()
 
     # -- requests -------------------------------------------------------------------------
     def _on_message(self, message: p.Message) -> None:

@@ -1,0 +1,194 @@
+"""Wiring: build what ``cti serve`` runs from its options, start it in order, stop it in order.
+
+The store (the one writer of the node's log), the node and its engine, the embedded broker if
+asked for, and the faces behind the :class:`Face` protocol: the MQTT face, the CSTA link and the
+read models that follow the log. The command line only parses and prints (cti/tools/serve.py);
+everything a user can get wrong here is a :class:`StartupError` with one line to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Literal, Protocol
+
+import attrs
+import structlog
+
+from cti.api.documents import iso
+from cti.app.clock import Clock, SystemClock
+from cti.app.config import Config, load_config
+from cti.app.engine import Engine
+from cti.app.feed import LogReader
+from cti.app.follower import ReadModel, follow
+from cti.app.node import Node
+from cti.calls.records_db import CallRecordsDb
+from cti.csta.link.server import CstaServer, UnsafeSettings
+from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.client import parse_url
+from cti.mqtt.face.service import MqttFace
+from cti.site import SiteError
+from cti.store import SqliteStore, StoreError
+
+log = structlog.get_logger(__name__)
+CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
+
+
+class StartupError(Exception):
+    """The node cannot start as asked; the message is one line for the operator."""
+
+
+class Face(Protocol):
+    """Something the node serves or feeds while it runs."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class ReadModelFace:
+    """A read model following the log on a task of its own (cti.app.follower)."""
+
+    def __init__(self, model: ReadModel, reader: LogReader) -> None:
+        self.model, self.reader = model, reader
+        self.name = model.name
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(follow(self.model, self.reader), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self.model.close()
+
+
+@attrs.frozen
+class ServeOptions:
+    site: Path | None = None  # the site file; None: the example office
+    data_dir: Path = Path("data")
+    broker: Literal["embedded", "external"] = "external"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    broker_port: int = 1883
+    csta_port: int | None = None  # None: the site's [csta] port; 0: no CSTA link
+
+
+def records_path(data_dir: Path, node: str) -> Path:
+    return data_dir / f"{node}.calls.db"
+
+
+@attrs.define
+class Running:
+    """A started node: what ``cti serve`` reports on and stops."""
+
+    config: Config
+    log_path: Path
+    store: SqliteStore
+    node: Node
+    engine: Engine
+    broker: EmbeddedBroker | None
+    mqtt: MqttFace
+    csta: CstaServer | None
+    faces: list[Face] = attrs.field(factory=list)  # in start order
+    notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
+    _siblings: list[SqliteStore] = attrs.field(factory=list)
+
+    async def stop(self) -> None:
+        """Stop the faces (last started first), then the writer, the log and the broker."""
+        for face in reversed(self.faces):
+            await face.stop()
+        await self.engine.stop()
+        for store in (*self._siblings, self.store):
+            store.close()
+        if self.broker is not None:
+            await self.broker.stop()
+
+
+async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
+    """Start the node; raises StartupError (having stopped whatever it started)."""
+    try:
+        config = load_config(options.site)
+    except SiteError as exc:
+        raise StartupError(str(exc)) from None
+    site = config.site
+    try:
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create the data directory {options.data_dir}: {exc}") from None
+    log_path = options.data_dir / f"{site.node}.db"
+    try:
+        store = SqliteStore(log_path)
+    except StoreError as exc:
+        raise StartupError(str(exc)) from None
+    broker: EmbeddedBroker | None = None
+    version = 5
+    try:
+        if options.broker == "embedded":
+            broker = EmbeddedBroker(options.broker_port)
+            await broker.start()
+            host, port, version = broker.host, broker.port, broker.version
+        else:
+            host, port = parse_url(options.mqtt_url)
+    except ValueError as exc:
+        store.close()
+        raise StartupError(str(exc)) from None
+    except BaseException:
+        store.close()
+        raise
+    clock = clock or SystemClock()
+    node = Node(site, store, clock)
+    engine = Engine(node)
+    await engine.start()
+    siblings = [store.sibling() for _ in range(3)]
+    outbox_store, csta_store, records_store = siblings
+    mqtt = MqttFace(engine, outbox_store, host, port, version=version, started=iso(clock.now_ms()))
+    running = Running(config, log_path, store, node, engine, broker, mqtt, None)
+    running._siblings = siblings
+    records = CallRecordsDb(records_path(options.data_dir, site.node), store.epoch)
+    try:
+        await _start_face(running, ReadModelFace(records, LogReader(node.feed, records_store)))
+        await _start_face(running, mqtt)
+        try:
+            await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)
+        except TimeoutError:
+            running.notes.append(f"broker {host}:{port} not reachable yet; retrying")
+        await _start_csta(running, options, csta_store)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def _start_face(running: Running, face: Face) -> None:
+    await face.start()
+    running.faces.append(face)
+
+
+async def _start_csta(running: Running, options: ServeOptions, store: SqliteStore) -> None:
+    settings = running.config.csta
+    if options.csta_port == 0 or (options.csta_port is None and settings.port == 0):
+        why = "--csta-port 0" if options.csta_port == 0 else "[csta] port = 0"
+        running.notes.append(f"CSTA link disabled ({why})")
+        return
+    if options.csta_port is not None:
+        settings = attrs.evolve(settings, port=options.csta_port)
+    csta = CstaServer(running.engine, settings, store=store)
+    try:
+        await csta.start()
+    except UnsafeSettings as exc:
+        raise StartupError(f"CSTA link refused to start: {exc}") from None
+    except OSError as exc:
+        if options.csta_port is not None:  # asked for on the command line: a hard error
+            raise StartupError(
+                f"CSTA link: cannot listen on {settings.host}:{settings.port}: {exc}"
+            ) from None
+        # The site's default port is taken (say, a second node on this host): MQTT still
+        # serves, the banner says why CSTA does not.
+        running.notes.append(f"CSTA link NOT started: {exc} (use --csta-port)")
+        return
+    running.csta = csta
+    running.faces.append(csta)

@@ -1,0 +1,93 @@
+"""Log followers: everything that reacts to committed events runs as one, on its own task.
+
+A follower reads the log from its own position (:class:`~cti.app.feed.LogReader`), so a slow or
+failing follower never holds up the writer, and resumes after a crash from what it made
+durable. Two kinds:
+
+- a **read model** (:class:`ReadModel`) keeps tables of its own and stores its position in the
+  same transaction as the rows that position covers: after a crash it resumes exactly where
+  it stopped, and equals a rebuild from the log;
+- a **live follower** (the CSTA reports, phone_sim's in-process link) starts at the current end
+  of the log and keeps no position; the MQTT outbox keeps the broker's acknowledgements as its
+  position (at least once).
+
+Every follower runs :func:`supervised`: a failure is logged with the follower's name and the
+follower restarts from its position after a growing pause, so a broken follower never leaves
+a half-alive node behind it (specs/architecture.md, "Log followers").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+import structlog
+
+from cti.app.committed import Committed
+from cti.app.feed import LogReader
+
+log = structlog.get_logger(__name__)
+FIRST_PAUSE = 0.2  # seconds before the first restart; doubles up to MAX_PAUSE
+MAX_PAUSE = 30.0
+HEALTHY = 60.0  # a run this long resets the pause
+
+
+class ReadModel(Protocol):
+    """A checkpointed follower with tables of its own."""
+
+    name: str
+
+    def position(self) -> int:
+        """The last seq applied (durably); 0 for an empty read model."""
+        ...
+
+    def apply(self, batch: Sequence[Committed]) -> None:
+        """Apply ``batch`` and store its last seq as the position, in one transaction.
+
+        Runs in a worker thread; raises on failure (then nothing of the batch is applied)."""
+        ...
+
+    def close(self) -> None:
+        """Release the read model's storage (its follower has stopped)."""
+        ...
+
+
+async def supervised(
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    *,
+    first_pause: float = FIRST_PAUSE,
+    max_pause: float = MAX_PAUSE,
+    clock: Callable[[], float] = lambda: asyncio.get_running_loop().time(),
+) -> None:
+    """Run ``run`` until it is cancelled; when it fails, log it and start it again after a
+    pause that grows while it keeps failing (with jitter, so followers do not restart in step).
+    """
+    pause = first_pause
+    while True:
+        started = clock()
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if clock() - started >= HEALTHY:
+                pause = first_pause
+            log.exception("follower.failed", follower=name, restart_in=round(pause, 2))
+            await asyncio.sleep(pause * random.uniform(0.8, 1.2))
+            pause = min(pause * 2, max_pause)
+        else:
+            log.warning("follower.returned", follower=name)
+            return
+
+
+async def follow(model: ReadModel, reader: LogReader) -> None:
+    """Keep ``model`` up to date with the log, forever; supervised."""
+
+    async def run() -> None:
+        async for batch in reader.batches(model.position() + 1):
+            await asyncio.to_thread(model.apply, batch)
+
+    await supervised(model.name, run)

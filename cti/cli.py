@@ -69,9 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it",
     )
+    from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
 
     add_csta_parser(sub)
+    add_calls_parser(sub)
     request = sub.add_parser(
         "request", help="send one request to a running node over MQTT and print the reply"
     )
@@ -88,7 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    log.configure(json=args.log_json, level=args.log_level)
+    log.configure(
+        json=getattr(args, "log_json", False), level=getattr(args, "log_level", "warning")
+    )
+    from cti.site import SiteError
+    from cti.store import StoreError
+
+    try:
+        return _run(args)
+    except (StoreError, SiteError) as exc:  # the user's to fix: one line, no traceback
+        print(f"cti {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from cti.tools.demo import run_demo
 
@@ -118,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cti.tools.csta import run_csta
 
         return run_csta(args)
+    if args.command == "calls":
+        from cti.tools.calls import run_calls
+
+        return run_calls(args)
     if args.command == "replay":
         from cti.tools.replay import run_replay
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 import pytest
 import structlog
 
+from cti.app.clock import ManualClock
+from cti.app.committed import decode
+from cti.app.config import load_site
+from cti.app.node import Accepted, Node
+from cti.calls import commands as c
+from cti.calls.records_db import CallRecordsDb
 from cti.cli import main
+from cti.store import SqliteStore
 
 EVENT_LINE = re.compile(r"^\s*(\d+) (\w+)", re.MULTILINE)
 
@@ -113,3 +121,54 @@ def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main([])
     assert exc.value.code == 2
     assert "usage: cti" in capsys.readouterr().err
+
+
+def test_demo_has_its_own_place_and_a_second_writer_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cti demo writes data/demo/, never the log cti serve uses (data/); pointed at a log
+    another process writes, it stops with one line naming the holder, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    assert (tmp_path / "data" / "demo" / "node1.db").exists()
+    assert not (tmp_path / "data" / "node1.db").exists()
+    capsys.readouterr()
+    with SqliteStore(tmp_path / "data" / "node1.db"):  # as cti serve holds it
+        assert main(["demo", "--data-dir", "data"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"is in use by another writer (pid {os.getpid()})" in err
+    assert main(["replay", "--data-dir", "data"]) == 0  # readers are welcome (lock released)
+
+
+def test_calls_lists_records_and_shows_a_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cti calls list / show read the call records read model and the log."""
+    monkeypatch.setenv("COLUMNS", "200")  # the table fits the terminal; give it room
+    log = SqliteStore(tmp_path / "node1.db")
+    node = Node(load_site(), log, ManualClock())
+    made = node.execute(c.MakeCall(calling="330", called="331"))
+    assert isinstance(made, Accepted)
+    node.execute(c.AnswerCall(call=1, device="331"))
+    node.execute(c.ClearCall(call=1))
+    records = CallRecordsDb(tmp_path / "node1.calls.db", log.epoch)
+    records.apply([decode(r) for r in log.read(1)])
+    records.close()
+    log.close()
+    assert main(["calls", "--data-dir", str(tmp_path), "list"]) == 0
+    text = flat(capsys.readouterr().out)
+    assert "330 331" in text and "normalClearing" in text
+    assert main(["calls", "--data-dir", str(tmp_path), "show", "1"]) == 0
+    out = capsys.readouterr().out
+    kinds = re.findall(r"^\s+\d+ \S+ (\w+)\(", out, re.MULTILINE)
+    assert kinds == [
+        "ServiceInitiated",
+        "Originated",
+        "Delivered",
+        "Established",
+        "CallCleared",
+    ]
+    assert main(["calls", "--data-dir", str(tmp_path), "show", "9"]) == 1
+    assert "no call 9" in capsys.readouterr().out
+    assert main(["calls", "--data-dir", str(tmp_path / "nothing"), "list"]) == 1

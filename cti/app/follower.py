@@ -88,6 +88,13 @@ async def follow(model: ReadModel, reader: LogReader) -> None:
 
     async def run() -> None:
         async for batch in reader.batches(model.position() + 1):
-            await asyncio.to_thread(model.apply, batch)
+            applying = asyncio.ensure_future(asyncio.to_thread(model.apply, batch))
+            try:
+                await asyncio.shield(applying)
+            except asyncio.CancelledError:
+                # A thread cannot be cancelled: let the batch finish (or fail) before the
+                # caller closes the model under it.
+                await asyncio.gather(applying, return_exceptions=True)
+                raise
 
     await supervised(model.name, run)

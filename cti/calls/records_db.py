@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -53,6 +54,23 @@ def _record(row: Sequence[Any]) -> CallRecord:
 
 class CallRecordsDb:
     name = "call-records"
+
+    @classmethod
+    def open_readonly(cls, path: str | os.PathLike[str]) -> CallRecordsDb:
+        """For tools: read what the follower wrote, change nothing (FileNotFoundError if
+        there is no such file)."""
+        db = cls.__new__(cls)
+        db.path = os.fspath(path)
+        if not os.path.exists(db.path):
+            raise FileNotFoundError(db.path)
+        uri = Path(db.path).resolve().as_uri() + "?mode=ro"
+        db._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return db
+
+    def epoch(self) -> str | None:
+        """The epoch of the log these records were made from."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+        return None if row is None else str(row[0])
 
     def __init__(self, path: str | os.PathLike[str], epoch: str) -> None:
         self.path = os.fspath(path)

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from cti.app.node import decode, replay
 from cti.calls import events as ev
+from cti.calls.records_db import CallRecordsDb
 from cti.calls.services import queries
 from cti.store import SqliteStore
+from tests.app.test_followers import rebuild
 from tests.mqtt.conftest import CtiClient, Mosquitto, Server
 
 STATUS = "cti/node1/status"
@@ -95,3 +97,12 @@ async def test_sigkill_under_load_loses_no_acknowledged_command(
         assert dnd["seq"] == last + 1, (dnd, last)
         second.signal(signal.SIGTERM)
         assert await second.wait() == 0
+
+    # The call records read model, killed with the node mid-stream, resumed after the restart:
+    # it holds exactly what a rebuild of the log up to its position gives.
+    with SqliteStore.open_readonly(data / "node1.db") as log:
+        records = CallRecordsDb(data / "node1.calls.db", log.epoch)
+        position = records.position()
+        assert position > 0
+        assert records.records() == rebuild(log, upto=position)
+        records.close()

@@ -1,0 +1,85 @@
+"""`cti calls`: the call records of a node (list) and one call's events from the log (show).
+
+Reads the files ``cti serve`` writes (``<data-dir>/<node>.calls.db`` and ``<node>.db``) and
+changes nothing, so it may run beside the node.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from cti.api.documents import iso
+from cti.app.committed import decode
+from cti.app.config import load_site
+from cti.calls.records import CallRecord
+from cti.calls.records_db import CallRecordsDb
+from cti.store import SqliteStore, StoreError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    calls = sub.add_parser("calls", help="call records of a node: list them, show one call")
+    calls.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
+    calls.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+    what = calls.add_subparsers(dest="action", required=True)
+    listing = what.add_parser("list", help="the newest calls, one line each")
+    listing.add_argument("--last", type=int, default=20, help="how many (default 20)")
+    show = what.add_parser("show", help="one call: its record and every event of it")
+    show.add_argument("call", type=int)
+
+
+def run_calls(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    site = load_site(args.site)
+    log_path = args.data_dir / f"{site.node}.db"
+    try:
+        db = CallRecordsDb.open_readonly(args.data_dir / f"{site.node}.calls.db")
+    except FileNotFoundError as exc:
+        console.print(f"[red]no call records at {exc} (cti serve writes them)[/]")
+        return 1
+    try:
+        if args.action == "list":
+            console.print(_table(db.records(last=args.last)))
+            return 0
+        record = db.record(args.call)
+        if record is None:
+            console.print(f"[red]no call {args.call} in the records[/]")
+            return 1
+        console.print(_table([record]))
+        try:
+            log = SqliteStore.open_readonly(log_path)
+        except StoreError as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+        with log:
+            for raw in log.read(record.first_seq, record.last_seq - record.first_seq + 1):
+                item = decode(raw)
+                calls = (
+                    getattr(item.event, "call", None),
+                    getattr(item.event, "secondary_call", None),
+                )
+                if record.call in calls:
+                    console.print(f"{item.seq:>8} {iso(item.ts_ms)} {item.event!r}")
+        return 0
+    finally:
+        db.close()
+
+
+def _table(records: list[CallRecord]) -> Table:
+    table = Table("call", "started", "from", "to", "answered by", "parties", "ended", "how")
+    for r in records:
+        how = f"merged into {r.merged_into}" if r.merged_into is not None else (r.end_cause or "")
+        table.add_row(
+            str(r.call),
+            iso(r.started_ms),
+            r.calling,
+            r.called + (f" (group {r.group})" if r.group else ""),
+            r.answered_by or "-",
+            " ".join(r.parties),
+            iso(r.ended_ms) if r.ended_ms is not None else "open",
+            how,
+        )
+    return table

@@ -1,0 +1,92 @@
+"""How tests/frozen/v1/node1.db was made (kept for the record; the test never runs this).
+
+A day of the example office that leaves one event of every kind in the log and a rich state
+behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
+DND, forwarding, redial lists and changed user settings.
+
+    python -m tests.frozen.make_log tests/frozen/v1/node1.db
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cti.accounts.commands import SetAssignedPhone, SetDialMethod
+from cti.app.clock import ManualClock
+from cti.app.config import load_site
+from cti.app.node import Accepted, Node
+from cti.calls import commands as c
+from cti.calls.values import ForwardingType
+from cti.site import DialMethod
+from cti.store import SqliteStore
+
+
+def make(path: Path) -> None:
+    node = Node(load_site(), SqliteStore(path), ManualClock())
+
+    def do(command: c.Command) -> int:
+        outcome = node.execute(command)
+        assert isinstance(outcome, Accepted), (command, outcome)
+        call = outcome.result.get("call", 0)
+        assert isinstance(call, int)
+        return call
+
+    fwd = ForwardingType
+    # A transfer (held, retrieved, transferred) and a conference that stays up.
+    a = do(c.MakeCall(calling="330", called="331"))
+    do(c.AnswerCall(call=a, device="331"))
+    do(c.HoldCall(call=a, device="330"))
+    do(c.RetrieveCall(call=a, device="330"))
+    b = do(c.ConsultationCall(call=a, device="330", consulted="332"))
+    do(c.AnswerCall(call=b, device="332"))
+    do(c.TransferCall(device="330"))
+    do(c.ClearConnection(call=a, device="332"))
+    conf = do(c.MakeCall(calling="335", called="336"))  # callback preferred: the mobile first
+    do(c.AnswerCall(call=conf, device="+491701234567"))
+    do(c.AnswerCall(call=conf, device="336"))
+    do(c.ClearCall(call=conf))
+    x = do(c.MakeCall(calling="300", called="333"))
+    do(c.AnswerCall(call=x, device="333"))
+    do(c.ConsultationCall(call=x, device="300", consulted="334"))
+    do(c.OffHook(device="334"))  # an analogue phone answers by lifting
+    do(c.ConferenceCall(device="300"))
+    # A call from outside to a MULAP group, answered there, then deflected elsewhere.
+    ext = do(c.Dial(device="+4930111111", digits="340"))
+    do(c.AnswerCall(call=ext, device="338"))
+    do(c.SingleStepTransferCall(call=ext, device="338", to="351"))
+    do(c.ClearConnection(call=ext, device="+4930111111"))
+    # Features: DND (a refused call), forwarding busy, no-answer forwarding with a timer.
+    do(c.SetDoNotDisturb(device="330", on=True))
+    do(c.MakeCall(calling="332", called="330"))  # failed: DND
+    do(c.OnHook(device="332"))
+    do(c.SetForwarding(device="331", forwarding_type=fwd.BUSY, on=True, destination="351"))
+    do(
+        c.SetForwarding(
+            device="336", forwarding_type=fwd.NO_ANSWER, on=True, destination="351", ring_time=20
+        )
+    )
+    ring = do(c.MakeCall(calling="332", called="336"))
+    node.clock.advance(20)  # type: ignore[attr-defined]
+    [fired] = node.fire_due_timers()  # timerCleared, diverted on no answer to voicemail
+    assert fired.ok
+    do(c.ClearCall(call=ring))
+    deflected = do(c.Dial(device="+4930555555", digits="331"))
+    do(c.DeflectCall(call=deflected, device="331", to="+4930222222"))
+    pick = do(c.Dial(device="+4930333333", digits="331"))
+    do(c.DirectedPickupCall(picked="331", device="330"))
+    do(c.ClearCall(call=pick))
+    do(c.SetForwarding(device="331", forwarding_type=fwd.BUSY, on=False))
+    # What stays open: a ringing call with its no-answer timer, a held call.
+    do(c.MakeCall(calling="330", called="336"))
+    held = do(c.MakeCall(calling="331", called="+4930444444"))
+    do(c.AnswerCall(call=held, device="+4930444444"))
+    do(c.HoldCall(call=held, device="331"))
+    # Accounts: changed user settings (USER-04).
+    do(SetAssignedPhone(user="340", phone="338"))
+    do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
+    node.store.close()
+
+
+if __name__ == "__main__":
+    make(Path(sys.argv[1]))

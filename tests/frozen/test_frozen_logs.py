@@ -1,0 +1,110 @@
+"""Old logs replay forever (specs/versioning.md).
+
+``tests/frozen/v1/node1.db`` is a log written by the release that introduced event versions
+(made by tests/frozen/make_log.py, never regenerated). It holds every event kind of that
+release and leaves a rich state behind; ``expected.json`` is that state in a plain rendering.
+Each future version must read it to the same state: renaming or dropping a field without
+raising the event's VERSION and registering an upcaster fails here. When an event kind or
+version is added, freeze a new log beside this one (v2/, ...) that contains it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.app.node import replay
+from cti.domain import CODEC, EVENT_TYPES, NodeState
+from cti.store import SqliteStore
+
+HERE = Path(__file__).parent
+FROZEN = sorted(p for p in HERE.glob("v*/node1.db"))
+
+
+def render(state: NodeState) -> dict[str, Any]:
+    """The state in plain data, from public attributes only (so it outlives refactorings)."""
+    calls = state.calls
+    return {
+        "seq": state.seq,
+        "next_call_id": calls.next_call_id,
+        "calls": {
+            str(call.id): {
+                "parties": [[p.device, p.state.value] for p in call.parties],
+                "calling": call.calling,
+                "called": call.called,
+                "pending": call.pending,
+                "group": call.group,
+                "answered_by": call.answered_by,
+                "offers": {
+                    dev: [o.calling, o.called, o.cause.value, o.redirecting]
+                    for dev, o in call.offers
+                },
+            }
+            for call in sorted(calls.calls.values(), key=lambda c: c.id)
+        },
+        "devices": {
+            number: {
+                "calls": list(rt.calls),
+                "dnd": rt.dnd,
+                "forwarding": {
+                    kind.value: [f.destination, f.ring_time]
+                    for kind, f in sorted(rt.forwarding.items())
+                },
+                "redial": list(rt.redial),
+            }
+            for number, rt in sorted(calls.devices.items())
+        },
+        "timers": sorted([c, d, p.value, due] for (c, d, p), due in calls.timers.items()),
+        "accounts": {
+            user: {
+                "assigned_phone": s.assigned_phone,
+                "dial_method": None if s.dial_method is None else s.dial_method.value,
+            }
+            for user, s in sorted(state.accounts.settings.items())
+        },
+    }
+
+
+@pytest.fixture(params=FROZEN, ids=[p.parent.name for p in FROZEN])
+def frozen(request: pytest.FixtureRequest, tmp_path: Path) -> SqliteStore:
+    copy = tmp_path / "node1.db"
+    shutil.copy(request.param, copy)  # the committed file is never opened in place
+    store = SqliteStore.open_readonly(copy)
+    store.expected = request.param.parent / "expected.json"  # type: ignore[attr-defined]
+    return store
+
+
+def test_there_is_a_frozen_log() -> None:
+    assert FROZEN, f"no frozen logs under {HERE}"
+
+
+def test_a_frozen_log_replays_to_the_state_it_was_frozen_with(frozen: SqliteStore) -> None:
+    expected = json.loads(frozen.expected.read_text())  # type: ignore[attr-defined]
+    assert render(replay(frozen, use_snapshot=False)) == expected
+
+
+def test_every_event_of_a_frozen_log_decodes_and_current_ones_encode_back(
+    frozen: SqliteStore,
+) -> None:
+    """An event stored at its class's current version encodes back to the very bytes stored:
+    a field added, renamed or dropped without a new version shows up here."""
+    for record in frozen.iter_from(1):
+        event = CODEC.decode(record.kind, record.version, record.data)
+        if record.version == type(event).VERSION:
+            assert json.loads(CODEC.encode(event)) == json.loads(record.data), record.kind
+
+
+def test_the_frozen_logs_hold_every_event_kind_and_version(tmp_path: Path) -> None:
+    """A new event kind or version needs a frozen log that contains it."""
+    seen: set[tuple[str, int]] = set()
+    for i, path in enumerate(FROZEN):
+        copy = tmp_path / f"{i}.db"
+        shutil.copy(path, copy)
+        with SqliteStore.open_readonly(copy) as store:
+            seen |= {(r.kind, r.version) for r in store.iter_from(1)}
+    current = {(kind, cls.VERSION) for kind, cls in EVENT_TYPES.items()}
+    assert current <= seen, f"freeze a log with {sorted(current - seen)}"

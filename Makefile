@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean bench soak
+.PHONY: run test lint typecheck unit clean bench soak schema mutants
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,3 +39,22 @@ bench: $(STAMP)
 # Soak (not in CI): SOAK_MINUTES of calls while memory is watched.
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
+
+# Mutation testing (not in CI, about an hour on one core): mutmut mutates the pure call model
+# (cti/calls/ without records_db.py, see [tool.mutmut] in pyproject.toml) and runs the fast
+# calls tests against each mutant, one worker. Always a fresh run; working files in mutants/
+# (git-ignored). Prints the survivors and killed/survived/timeout/total per module; the
+# reasons for the survivors are in TESTING.md.
+mutants: $(STAMP)
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=dev $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut results
+	@printf "%-32s %7s %8s %7s %5s\n" module killed survived timeout total
+	@$(BIN)/mutmut results --all true | awk -F': ' \
+	  '{ m = $$1; sub(/^ +/, "", m); sub(/\.x[^.]*$$/, "", m); n[m]++; c[m, $$2]++ } \
+	   END { for (m in n) printf "%-32s %7d %8d %7d %5d\n", m, c[m, "killed"], \
+	           c[m, "survived"], c[m, "timeout"], n[m] }' | sort
+
+# The JSON Schema contract is generated from the types (a test checks it is current).
+schema: $(STAMP)
+	$(BIN)/python -m cti.api.schema > specs/api.schema.json

@@ -9,17 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 import attrs
 import orjson
 
 from cti.app.node import Committed
 from cti.calls import events as ev
-from cti.calls.values import ConnectionState
-from cti.calls.views import DeviceView
+from cti.calls.values import ConnectionState, ForwardingType
+from cti.calls.views import DeviceView, Summary
 from cti.domain import EVENT_TYPES
-from cti.site import Site
+from cti.site import DeviceKind, DialMethod, Site
 
 
 @lru_cache(maxsize=256)
@@ -75,6 +75,54 @@ def device_event(body: bytes, device: str, state: ConnectionState) -> bytes:
     return body[:-1] + b"," + extra[1:]
 
 
+class ConnectionDoc(TypedDict):
+    """One connection of a device in its state document (CALL-11, CALL-12)."""
+
+    call: int
+    state: ConnectionState
+    summary: Summary
+    peer: str | None  # the one other party; None while ringing (CALL-10) or in a conference
+    peerName: str | None
+    parties: list[str]  # every other device in the call; [] while ringing (CALL-10)
+    allowed: list[str]  # the services the engine accepts on this connection now (CALL-12)
+    via: NotRequired[str]  # the mobility user's mobile that holds it (CALL-15)
+
+
+class ForwardingDoc(TypedDict):
+    type: ForwardingType
+    destination: str
+    ringTime: int
+
+
+class DeviceStateDoc(TypedDict):
+    """The retained ``devices/{device}/state`` document."""
+
+    seq: int
+    ts: str
+    event: Literal["deviceState"]
+    device: str
+    name: str
+    kind: DeviceKind
+    summary: Summary
+    connections: list[ConnectionDoc]
+    dnd: bool
+    forwarding: list[ForwardingDoc]
+    mobile: NotRequired[str]  # mobility users (CALL-15)
+    dialMethod: NotRequired[DialMethod]
+    members: NotRequired[list[str]]  # MULAP groups (CALL-14)
+    assignedPhone: NotRequired[str]
+
+
+class StatusDoc(TypedDict):
+    """The retained ``status`` document; the Last Will has ``node`` and ``state`` only."""
+
+    node: str
+    state: Literal["online", "offline"]
+    seq: NotRequired[int]  # how far events have been published
+    epoch: NotRequired[str]  # changes only when the log is recreated
+    started: NotRequired[str]
+
+
 def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     """Retained summary for busy-lamp fields and favourites (CALL-11/12).
 
@@ -82,45 +130,46 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     no caller number or name; the device's own event topic carries them.
     """
     dev = site.device(view.device)
-    extra: dict[str, Any] = {}
-    if dev is not None and dev.mobile is not None:  # CALL-15: phones show the user's mobile
-        extra = {"mobile": dev.mobile, "dialMethod": str(view.dial_method)}
-    elif dev is not None and dev.members:  # CALL-14: the phones of a MULAP
-        extra = {"members": list(dev.members), "assignedPhone": view.assigned_phone}
-    connections = []
+    connections: list[ConnectionDoc] = []
     for conn in view.connections:
         hidden = conn.state is ConnectionState.ALERTING
-        via = {"via": conn.via} if conn.via is not None else {}
-        connections.append(
-            {
-                **via,
-                "call": conn.call,
-                "state": str(conn.state),
-                "summary": str(conn.summary),
-                "peer": None if hidden else conn.peer,
-                "peerName": None if hidden else conn.peer_name,
-                "parties": [] if hidden else list(conn.parties),
-                "allowed": list(conn.allowed),
-            }
+        doc = ConnectionDoc(
+            call=conn.call,
+            state=conn.state,
+            summary=conn.summary,
+            peer=None if hidden or not conn.peer else conn.peer,
+            peerName=None if hidden or not conn.peer else conn.peer_name,
+            parties=[] if hidden else list(conn.parties),
+            allowed=list(conn.allowed),
         )
-    return dumps(
-        {
-            "seq": seq,
-            "ts": iso(ts_ms),
-            "event": "deviceState",
-            "device": view.device,
-            "name": dev.name if dev is not None else "",
-            "kind": str(dev.kind) if dev is not None else "",
-            "summary": str(view.summary),
-            "connections": connections,
-            "dnd": view.dnd,
-            "forwarding": [
-                {"type": t, "destination": d, "ringTime": r} for t, d, r in view.forwarding
-            ],
-            **extra,
-        }
+        if conn.via is not None:
+            doc["via"] = conn.via
+        connections.append(doc)
+    state = DeviceStateDoc(
+        seq=seq,
+        ts=iso(ts_ms),
+        event="deviceState",
+        device=view.device,
+        name=dev.name if dev is not None else "",
+        kind=dev.kind if dev is not None else DeviceKind.EXTERNAL,
+        summary=view.summary,
+        connections=connections,
+        dnd=view.dnd,
+        forwarding=[
+            ForwardingDoc(type=ForwardingType(t), destination=d, ringTime=r)
+            for t, d, r in view.forwarding
+        ],
     )
+    if dev is not None and dev.mobile is not None and view.dial_method is not None:
+        state["mobile"] = dev.mobile  # CALL-15: phones show the user's mobile
+        state["dialMethod"] = view.dial_method
+    elif dev is not None and dev.members and view.assigned_phone is not None:
+        state["members"] = list(dev.members)  # CALL-14: the phones of a MULAP
+        state["assignedPhone"] = view.assigned_phone
+    return dumps(state)
 
 
-def status(node: str, state: str, **extra: Any) -> bytes:
-    return dumps({"node": node, "state": state, **extra})
+def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:
+    doc: StatusDoc = {"node": node, "state": state}
+    doc.update(extra)  # type: ignore[typeddict-item]
+    return dumps(doc)

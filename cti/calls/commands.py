@@ -6,7 +6,7 @@ Calls are identified by ``call`` (the callID) and connections by (``call``, ``de
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 import attrs
 
@@ -14,9 +14,23 @@ from cti.calls.values import ForwardingType, TimerPurpose
 from cti.kernel.messages import Command as Command  # re-exported: cmd.Command
 
 
+class ConnectionResult(TypedDict):
+    """The connection the service made, answered or moved the call to: (call, device)."""
+
+    call: int
+    device: str
+
+
+class CallResult(TypedDict):
+    """The call the parties are in now (the held call keeps its id, CALL-07/08)."""
+
+    call: int
+
+
 @attrs.frozen(kw_only=True)
 class MakeCall(Command):
     SERVICE: ClassVar[str] = "makeCall"
+    RESULT: ClassVar[type] = ConnectionResult
     calling: str  # a phone, a MULAP number (its assigned phone calls) or a mobility user
     called: str  # internal, dialable or canonical number (CALL-01)
 
@@ -24,6 +38,7 @@ class MakeCall(Command):
 @attrs.frozen(kw_only=True)
 class AnswerCall(Command):
     SERVICE: ClassVar[str] = "answerCall"
+    RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str
 
@@ -58,6 +73,7 @@ class RetrieveCall(Command):
 @attrs.frozen(kw_only=True)
 class ConsultationCall(Command):
     SERVICE: ClassVar[str] = "consultationCall"
+    RESULT: ClassVar[type] = ConnectionResult
     call: int  # the active call that is put on hold
     device: str
     consulted: str
@@ -85,16 +101,19 @@ class ReconnectCall(TwoCallCommand):
 @attrs.frozen(kw_only=True)
 class TransferCall(TwoCallCommand):
     SERVICE: ClassVar[str] = "transferCall"
+    RESULT: ClassVar[type] = CallResult
 
 
 @attrs.frozen(kw_only=True)
 class ConferenceCall(TwoCallCommand):
     SERVICE: ClassVar[str] = "conferenceCall"
+    RESULT: ClassVar[type] = CallResult
 
 
 @attrs.frozen(kw_only=True)
 class SingleStepTransferCall(Command):
     SERVICE: ClassVar[str] = "singleStepTransferCall"
+    RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str
     to: str
@@ -103,6 +122,7 @@ class SingleStepTransferCall(Command):
 @attrs.frozen(kw_only=True)
 class DeflectCall(Command):
     SERVICE: ClassVar[str] = "deflectCall"
+    RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str  # the alerting device
     to: str
@@ -111,6 +131,7 @@ class DeflectCall(Command):
 @attrs.frozen(kw_only=True)
 class DirectedPickupCall(Command):
     SERVICE: ClassVar[str] = "directedPickupCall"
+    RESULT: ClassVar[type] = ConnectionResult
     picked: str  # the alerting device whose call is taken
     device: str  # the device that picks up
     call: int | None = None  # which call, when several alert at ``picked``
@@ -119,6 +140,7 @@ class DirectedPickupCall(Command):
 @attrs.frozen(kw_only=True)
 class GroupPickupCall(Command):
     SERVICE: ClassVar[str] = "groupPickupCall"
+    RESULT: ClassVar[type] = ConnectionResult
     device: str
 
 
@@ -143,6 +165,7 @@ class SetDoNotDisturb(Command):
 @attrs.frozen(kw_only=True)
 class OffHook(Command):
     SERVICE: ClassVar[str] = "offHook"
+    RESULT: ClassVar[type] = ConnectionResult
     device: str
 
 
@@ -155,6 +178,7 @@ class OnHook(Command):
 @attrs.frozen(kw_only=True)
 class Dial(Command):
     SERVICE: ClassVar[str] = "dial"
+    RESULT: ClassVar[type] = ConnectionResult
     device: str
     digits: str
 

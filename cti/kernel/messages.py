@@ -7,9 +7,13 @@ version of the event's fields, raised whenever they change (see :mod:`cti.kernel
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import attrs
+
+
+class NoResult(TypedDict):
+    """A service with nothing to report answers ``{}``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -19,6 +23,7 @@ class Command:
 
     SERVICE: ClassVar[str] = ""
     INTERNAL: ClassVar[bool] = False
+    RESULT: ClassVar[Any] = NoResult  # the type of the service's result (the API contract)
 
 
 @attrs.frozen(kw_only=True)
@@ -26,6 +31,7 @@ class Query:
     """A request to read something; answered from the committed state, records nothing."""
 
     SERVICE: ClassVar[str] = ""
+    RESULT: ClassVar[Any] = NoResult  # the type of the answer (the API contract)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,189 @@
+"""The JSON Schema contract (specs/api.schema.json) is generated from the types, and the specs
+and the node keep to it: every JSON example in specs/ validates, and so does what a running
+node answers and publishes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from jsonschema import Draft202012Validator
+
+from cti.api import documents, execute
+from cti.api.requests import SERVICES, parse_action
+from cti.api.schema import contract, dumps
+from cti.app.clock import ManualClock
+from cti.app.committed import decode
+from cti.app.config import load_site
+from cti.app.engine import Engine
+from cti.app.node import Node
+from cti.calls.views import device_view
+from cti.store import MemoryStore
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+SCHEMA = json.loads((SPECS / "api.schema.json").read_text())
+BLOCK = re.compile(r"^```json(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
+ROW = re.compile(
+    r"^\| (?P<service>[a-zA-Z]+) \| `(?P<payload>\{.*?\})` \| (?P<result>.*?) \|$", re.M
+)
+
+
+def validator(name: str) -> Draft202012Validator:
+    assert name in SCHEMA["$defs"], f"no schema {name!r} in specs/api.schema.json"
+    return Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{name}"})
+
+
+def check(name: str, doc: Any) -> None:
+    errors = sorted(validator(name).iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].path)} in {doc}"
+
+
+def documents_in(text: str) -> list[Any]:
+    """The JSON documents of a block, one after another (one per line or spread over lines)."""
+    decoder, out, pos = json.JSONDecoder(), [], 0
+    text = text.strip()
+    while pos < len(text):
+        doc, end = decoder.raw_decode(text, pos)
+        out.append(doc)
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
+def examples() -> list[Any]:
+    found = []
+    for path in sorted(SPECS.glob("*.md")):
+        for m in BLOCK.finditer(path.read_text("utf-8")):
+            found.append(pytest.param(m["info"].strip(), m["body"], id=f"{path.name}:{m.start()}"))
+    return found
+
+
+def test_the_checked_in_contract_is_what_the_types_give() -> None:
+    assert (SPECS / "api.schema.json").read_text() == dumps(), "run: make schema"
+    Draft202012Validator.check_schema(contract())
+
+
+def test_every_service_has_a_request_and_a_reply_schema() -> None:
+    names = set(SCHEMA["$defs"])
+    for service in (*SERVICES, "replay"):
+        assert {f"request.{service}", f"reply.{service}"} <= names, service
+
+
+@pytest.mark.parametrize(("name", "body"), examples())
+def test_every_json_example_in_the_specs_follows_the_contract(name: str, body: str) -> None:
+    assert name, "name the schema of each ```json block in specs/, e.g. ```json reply.makeCall"
+    docs = documents_in(body)
+    assert docs
+    for doc in docs:
+        check(name, doc)
+
+
+def table_rows() -> list[Any]:
+    rows = []
+    for path in sorted(SPECS.glob("*.md")):
+        for m in ROW.finditer(path.read_text("utf-8")):
+            if m["service"] in SERVICES:
+                rows.append(pytest.param(m["service"], m["payload"], m["result"], id=m["service"]))
+    return rows
+
+
+@pytest.mark.parametrize(("service", "payload", "result"), table_rows())
+def test_request_tables_in_the_specs_follow_the_contract(
+    service: str, payload: str, result: str
+) -> None:
+    check(f"request.{service}", json.loads(payload))
+    parse_action(service, json.loads(payload))  # and the node accepts it as a request
+    shown = re.match(r"`(\{.*?\}|\[.*?\])`", result.strip())
+    if shown is None:
+        return  # prose, e.g. "external call (CALL-01)"
+    check(f"reply.{service}", {"ok": True, "result": json.loads(shown[1]), "seq": 1})
+
+
+def test_the_request_tables_cover_every_service() -> None:
+    covered = {p.values[0] for p in table_rows()}
+    assert set(SERVICES) <= covered, sorted(set(SERVICES) - covered)
+
+
+async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
+    """Requests of every service through the API, refusals included: each reply validates
+    against reply.<service>, every committed event against event, every device's state
+    document against document.deviceState."""
+    node = Node(load_site(), MemoryStore(), ManualClock())
+    engine = Engine(node)
+    await engine.start()
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("makeCall", {"calling": "330", "called": "331"}),
+        ("snapshotDevice", {"device": "331"}),
+        ("answerCall", {"call": 1, "device": "331"}),
+        ("holdCall", {"call": 1, "device": "330"}),
+        ("retrieveCall", {"call": 1, "device": "330"}),
+        ("consultationCall", {"call": 1, "device": "330", "consulted": "332"}),
+        ("answerCall", {"call": 2, "device": "332"}),
+        ("alternateCall", {"device": "330"}),
+        ("alternateCall", {"device": "330"}),
+        ("conferenceCall", {"device": "330"}),
+        ("snapshotCall", {"call": 1}),
+        ("clearConnection", {"call": 1, "device": "332"}),
+        ("consultationCall", {"call": 1, "device": "330", "consulted": "+49 30 1234567"}),
+        ("reconnectCall", {"device": "330"}),
+        ("consultationCall", {"call": 1, "device": "330", "consulted": "336"}),
+        ("transferCall", {"device": "330"}),
+        ("clearCall", {"call": 1}),
+        ("offHook", {"device": "333"}),
+        ("dial", {"device": "333", "digits": "334"}),
+        ("offHook", {"device": "334"}),  # the analogue phone answers by lifting
+        ("singleStepTransferCall", {"call": 5, "device": "333", "to": "351"}),
+        ("makeCall", {"calling": "330", "called": "331"}),
+        ("deflectCall", {"call": 6, "device": "331", "to": "332"}),
+        ("directedPickupCall", {"picked": "332", "device": "331"}),
+        ("clearCall", {"call": 6}),
+        ("makeCall", {"calling": "336", "called": "330"}),
+        ("groupPickupCall", {"device": "332"}),
+        ("onHook", {"device": "332"}),
+        (
+            "setForwarding",
+            {
+                "device": "331",
+                "forwardingType": "forwardNoAns",
+                "on": True,
+                "destination": "351",
+                "ringTime": 10,
+            },
+        ),
+        ("getForwarding", {"device": "331"}),
+        ("setDoNotDisturb", {"device": "333", "on": True}),
+        ("getDoNotDisturb", {"device": "333"}),
+        ("redialList", {"device": "330"}),
+        ("setAssignedPhone", {"user": "340", "phone": "338"}),
+        ("setDialMethod", {"user": "335", "dialMethod": "cti_associated"}),
+        ("makeCall", {"calling": "335", "called": "331"}),
+        # refusals
+        ("answerCall", {"call": 99, "device": "331"}),
+        ("setAssignedPhone", {"user": "340", "phone": "330"}),
+        ("holdCall", {"call": 7, "device": "333"}),
+    ]
+    done: set[str] = set()
+    try:
+        for service, fields in requests:
+            reply = await execute.execute(engine, parse_action(service, fields))
+            check(f"reply.{service}", orjson.loads(orjson.dumps(reply)))
+            if reply["ok"]:
+                done.add(service)
+        assert done == set(SERVICES), sorted(set(SERVICES) - done)
+        for raw in node.store.read(1):
+            item = decode(raw)
+            if not item.event.INTERNAL:
+                check("event", orjson.loads(orjson.dumps(documents.event_doc(item))))
+        for device in node.site.devices:
+            view = device_view(node.site, node.state, device)
+            doc = documents.device_state(node.site, view, node.state.seq, 0)
+            check("document.deviceState", orjson.loads(doc))
+        check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
+        check("document.status", orjson.loads(documents.status("node1", "offline")))
+    finally:
+        await engine.stop()

@@ -6,13 +6,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit clean bench soak schema mutants
+.PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# Mosquitto: the tests start private brokers; Debian installs it to /usr/sbin.
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+	  echo "mosquitto is not installed: run 'make deps' (apt-get, as root)"; exit 1; }
+
+deps:
+	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  { apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients; }
 
 run: $(STAMP)
 	$(BIN)/cti serve --broker embedded --log-level info
@@ -24,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) mosquitto
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -1,6 +1,8 @@
-"""Event-sourced CSTA (ECMA-269) call-control middleware.
+"""cti: an event-sourced CTI/UC server, call control after ECMA-269 (CSTA).
 
-Folders: ``domain`` (pure call model: ``services`` decide, ``evolve`` changes state),
-``store`` (where events are stored), ``projections`` (read models rebuilt from the log),
-``app`` (the single writer that runs commands and commits events).
+Layout (specs/architecture.md): ``kernel`` (what every context builds on), one folder per
+context (``calls``, ``accounts``), ``domain`` (their composition), ``site`` (the switch plan),
+``store`` (the log), ``app`` (the single writer, log followers, wiring), ``api`` (requests,
+replies, documents for every face), ``mqtt`` and ``csta`` (the faces), ``tools`` (the command
+line).
 """

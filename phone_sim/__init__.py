@@ -1,5 +1,7 @@
-"""Simulated phones, trunk parties, MULAP groups and mobility users that drive the engine.
+"""Simulated phones, trunk parties, MULAP groups and mobility users that drive a node.
 
-The physical-device inputs they use (off-hook, on-hook, dial) are engine commands today
-(``cti.calls.commands``); the phone models themselves follow.
+Phones are built only from the documents the node publishes (``model/``), reach it through a
+link (``link/``: in-process, MQTT or CSTA) and are scripted by scenarios (``scenario/``), loaded
+(``load``), played by hand (``console``) or exposed as MQTT devices (``physical``). See
+specs/phone-sim.md.
 """

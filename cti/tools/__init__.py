@@ -1,1 +1,1 @@
-"""Command-line tools built on the engine: the demo and log replay."""
+"""The ``cti`` commands behind cti/cli.py: serve, request, csta, demo, replay, calls."""

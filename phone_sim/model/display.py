@@ -7,11 +7,6 @@ from collections.abc import Mapping
 from phone_sim.model.phone import Leg, Phone
 
 WIDTH = 24
-FORWARDING_LABELS = {
-    "forwardImmediate": "Forwarded to",
-    "forwardBusy": "Busy fwd to",
-    "forwardNoAns": "No-answer fwd to",
-}
 FAILURE_LABELS = {
     "busy": "Busy",
     "doNotDisturb": "Do not disturb",

@@ -84,10 +84,6 @@ class DeviceID(univ.Sequence):
     )
 
 
-def _nulls(*pairs: tuple[str, int]) -> list[Any]:
-    return [namedtype.NamedType(name, implicit(univ.Null(), n)) for name, n in pairs]
-
-
 def _device_choice(name: str, app_n: int, first: str = "deviceIdentifier", **nulls: int) -> Any:
     """``name ::= [APPLICATION n] CHOICE { first DeviceID, notKnown [7] IMPLICIT NULL, ... }``:
     nine types share this shape, so they are built here instead of spelt out."""

@@ -9,6 +9,7 @@ everything a user can get wrong here is a :class:`StartupError` with one line to
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -125,22 +126,23 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
     except StoreError as exc:
         raise StartupError(str(exc)) from None
     broker: EmbeddedBroker | None = None
-    version = 5
     try:
+        version = 5
         if options.broker == "embedded":
             broker = EmbeddedBroker(options.broker_port)
             await broker.start()
             host, port, version = broker.host, broker.port, broker.version
         else:
             host, port = parse_url(options.mqtt_url)
-    except ValueError as exc:
+        clock = clock or SystemClock()
+        node = Node(site, store, clock)  # replays the log
+    except BaseException as exc:
         store.close()
-        raise StartupError(str(exc)) from None
-    except BaseException:
-        store.close()
+        if broker is not None:
+            await broker.stop()
+        if isinstance(exc, ValueError | StoreError | OSError):  # a bad URL, log, broker
+            raise StartupError(str(exc)) from None
         raise
-    clock = clock or SystemClock()
-    node = Node(site, store, clock)
     engine = Engine(node)
     await engine.start()
     siblings = [store.sibling() for _ in range(3)]
@@ -148,8 +150,12 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
     mqtt = MqttFace(engine, outbox_store, host, port, version=version, started=iso(clock.now_ms()))
     running = Running(config, log_path, store, node, engine, broker, mqtt, None)
     running._siblings = siblings
-    records = CallRecordsDb(records_path(options.data_dir, site.node), store.epoch)
     try:
+        records_file = records_path(options.data_dir, site.node)
+        try:
+            records = CallRecordsDb(records_file, store.epoch)
+        except sqlite3.Error as exc:
+            raise StartupError(f"call records {records_file}: {exc}") from None
         await _start_face(running, ReadModelFace(records, LogReader(node.feed, records_store)))
         await _start_face(running, mqtt)
         try:

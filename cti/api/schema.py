@@ -35,7 +35,7 @@ SCHEMA_ID = "https://cti.example/specs/api.schema.json"
 REQUEST_TEXT: Schema = {
     "anyOf": [
         {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-        {"type": "integer", "minimum": 0},
+        {"type": "integer", "minimum": 0, "maximum": 10**MAX_TEXT - 1},
     ]
 }
 # MQTT 3.1.1 clients put the reply address into the payload (specs/mqtt.md).

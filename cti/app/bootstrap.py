@@ -9,7 +9,9 @@ everything a user can get wrong here is a :class:`StartupError` with one line to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -96,17 +98,28 @@ class Running:
     csta: CstaServer | None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
-    _siblings: list[SqliteStore] = attrs.field(factory=list)
 
     async def stop(self) -> None:
-        """Stop the faces (last started first), then the writer, the log and the broker."""
-        for face in reversed(self.faces):
-            await face.stop()
-        await self.engine.stop()
-        for store in (*self._siblings, self.store):
-            store.close()
-        if self.broker is not None:
-            await self.broker.stop()
+        """Stop the faces (last started first), then the writer, the log and the broker.
+
+        Each part is stopped whatever the others do: one that fails is logged, and the log
+        (with its writer's lock) and the broker child are released in any case."""
+        try:
+            for face in reversed(self.faces):
+                await _stopping(face.name, face.stop())
+            await _stopping("engine", self.engine.stop())
+        finally:
+            with contextlib.suppress(StoreError):
+                self.store.close()  # and the followers' connections with it
+            if self.broker is not None:
+                await _stopping("broker", self.broker.stop())
+
+
+async def _stopping(what: str, stop: Awaitable[None]) -> None:
+    try:
+        await stop
+    except Exception:
+        log.exception("node.stop_failed", part=what)
 
 
 async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
@@ -136,33 +149,33 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             host, port = parse_url(options.mqtt_url)
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
+        engine = Engine(node)
+        outbox = store.sibling()  # the outbox's: pages of the log and its position
+        started = iso(clock.now_ms())
+        mqtt = MqttFace(engine, outbox, host, port, version=version, started=started)
     except BaseException as exc:
-        store.close()
+        store.close()  # with its siblings
         if broker is not None:
             await broker.stop()
         if isinstance(exc, ValueError | StoreError | OSError):  # a bad URL, log, broker
             raise StartupError(str(exc)) from None
         raise
-    engine = Engine(node)
-    await engine.start()
-    siblings = [store.sibling() for _ in range(3)]
-    outbox_store, csta_store, records_store = siblings
-    mqtt = MqttFace(engine, outbox_store, host, port, version=version, started=iso(clock.now_ms()))
     running = Running(config, log_path, store, node, engine, broker, mqtt, None)
-    running._siblings = siblings
     try:
+        await engine.start()
         records_file = records_path(options.data_dir, site.node)
         try:
             records = CallRecordsDb(records_file, store.epoch)
         except sqlite3.Error as exc:
             raise StartupError(f"call records {records_file}: {exc}") from None
-        await _start_face(running, ReadModelFace(records, LogReader(node.feed, records_store)))
+        reader = LogReader(node.feed, store.sibling(readonly=True))
+        await _start_face(running, ReadModelFace(records, reader))
         await _start_face(running, mqtt)
         try:
             await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)
         except TimeoutError:
             running.notes.append(f"broker {host}:{port} not reachable yet; retrying")
-        await _start_csta(running, options, csta_store)
+        await _start_csta(running, options)
     except BaseException:
         await running.stop()
         raise
@@ -174,7 +187,7 @@ async def _start_face(running: Running, face: Face) -> None:
     running.faces.append(face)
 
 
-async def _start_csta(running: Running, options: ServeOptions, store: SqliteStore) -> None:
+async def _start_csta(running: Running, options: ServeOptions) -> None:
     settings = running.config.csta
     if options.csta_port == 0 or (options.csta_port is None and settings.port == 0):
         why = "--csta-port 0" if options.csta_port == 0 else "[csta] port = 0"
@@ -182,7 +195,7 @@ async def _start_csta(running: Running, options: ServeOptions, store: SqliteStor
         return
     if options.csta_port is not None:
         settings = attrs.evolve(settings, port=options.csta_port)
-    csta = CstaServer(running.engine, settings, store=store)
+    csta = CstaServer(running.engine, settings, store=running.store.sibling(readonly=True))
     try:
         await csta.start()
     except UnsafeSettings as exc:

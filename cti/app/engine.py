@@ -1,11 +1,17 @@
 """The asyncio face of a node: one writer task serialises every command (so ``seq`` is
 gap-free and totally ordered), batches whatever queued up while the previous batch was being
-made durable (group commit), and a timer task turns due switch timers into commands."""
+made durable (group commit), and a timer task turns due switch timers into commands.
+
+A bug that ends either task is not survivable in place (the writer's state is in doubt): it is
+logged, every waiting command is refused, new ones too, and ``failed`` resolves so that the
+process exits non-zero and its supervisor restarts it; the log makes the restart exact.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import structlog
@@ -18,6 +24,7 @@ from cti.store import StoreError
 log = structlog.get_logger(__name__)
 _STOP: Final = None  # queued by stop(): the writer finishes what is before it, then returns
 _Item = tuple[cmd.Command, "asyncio.Future[Outcome]"] | None
+TIMER_RETRY = 0.5  # seconds before due timers are tried again after a refusal
 
 
 class Engine:
@@ -27,12 +34,34 @@ class Engine:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: list[asyncio.Future[Outcome]] = []  # the batch being committed
+        self.failed: asyncio.Future[BaseException] | None = None  # resolves if a task dies
+        self.failure: BaseException | None = None
 
     async def start(self) -> None:
+        self.failure = None
+        self.failed = asyncio.get_running_loop().create_future()
         self._tasks = [
-            asyncio.create_task(self._writer(), name="cti-writer"),
-            asyncio.create_task(self._timers(), name="cti-timers"),
+            asyncio.create_task(self._guard("cti-writer", self._writer), name="cti-writer"),
+            asyncio.create_task(self._guard("cti-timers", self._timers), name="cti-timers"),
         ]
+
+    async def _guard(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.critical("engine.failed", task=name, exc_info=True)
+            self.failure = exc
+            self._stopping = True  # nothing more is accepted
+            reason = f"the node failed ({type(exc).__name__}); it must be restarted"
+            for future in self._inflight:
+                if not future.done():
+                    future.set_result(Refused(CstaError("resourceOutOfService", reason)))
+            self._refuse_queued(reason)
+            if self.failed is not None and not self.failed.done():
+                self.failed.set_result(exc)
 
     async def stop(self) -> None:
         """Finish the batch being committed, refuse what is still queued, then stop."""
@@ -51,17 +80,18 @@ class Engine:
         self._stopping = False
         self._refuse_queued()
 
-    def _refuse_queued(self) -> None:
+    def _refuse_queued(self, reason: str = "node stopping") -> None:
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if item is not _STOP and not item[1].done():
-                item[1].set_result(Refused(CstaError("resourceOutOfService", "node stopping")))
+                item[1].set_result(Refused(CstaError("resourceOutOfService", reason)))
 
     async def execute(self, command: cmd.Command) -> Outcome:
         """Run a command; returns once its events are durable (or it was refused)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         if not self._tasks or self._stopping:
-            return Refused(CstaError("resourceOutOfService", "node not running"))
+            why = "node not running" if self.failure is None else "the node failed"
+            return Refused(CstaError("resourceOutOfService", why))
         await self._queue.put((command, future))
         return await future
 
@@ -77,6 +107,7 @@ class Engine:
                     await self._queue.put(_STOP)  # after this batch
                     break
                 items.append(item)
+            self._inflight = [future for _, future in items]
             batch = self.node.prepare([c for c, _ in items])
             failure: StoreError | None = None
             try:
@@ -88,13 +119,24 @@ class Engine:
             for (_, future), outcome in zip(items, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
+            self._inflight = []
 
     async def _timers(self) -> None:
         clock, feed = self.node.clock, self.node.feed
+        pause = TIMER_RETRY
         while True:
             seen = feed.last_seq
-            for fire in self.node.due_timers():
-                await self.execute(fire)
+            refused = [
+                o for o in [await self.execute(f) for f in self.node.due_timers()] if not o.ok
+            ]
+            if refused:
+                # The store failed (or a bug): the timers stay due. Retry after a growing pause
+                # instead of spinning; they fire as soon as the store takes them again.
+                log.error("engine.timers_refused", error=str(refused[0]), retry_in=pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            pause = TIMER_RETRY
             due = self.node.next_timer_ms()
             # Any commit may move the next deadline (a timer set or cleared): wake on either.
             waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(feed.wait_beyond(seen))]

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from cti.app.committed import Committed, decode
 from cti.store import EventStore
 
-TAIL = 50_000  # events kept in memory (about a minute at full rate)
+TAIL = 10_000  # events kept in memory: between TAIL and 2 * TAIL (a few MB)
 PAGE = 5_000  # the most events handed to a follower at once
 
 
@@ -24,7 +24,9 @@ class CommitFeed:
         self.capacity = capacity
         self.last_seq = last_seq  # the last committed seq
         self._tail: list[Committed] = []  # contiguous seqs ending at last_seq
-        self._waiters: list[asyncio.Future[None]] = []
+        # One future per commit that every waiter shields: a waiter that is cancelled (a
+        # follower stopping, a timer firing first) leaves nothing behind.
+        self._next: asyncio.Future[None] | None = None
 
     def extend(self, batch: Sequence[Committed]) -> None:
         """Called by the writer with a batch that is durable; wakes every waiting follower."""
@@ -34,10 +36,9 @@ class CommitFeed:
         self.last_seq = batch[-1].seq
         if len(self._tail) > 2 * self.capacity:  # trim in halves: amortised O(1) per event
             del self._tail[: len(self._tail) - self.capacity]
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)
+        self._next = None
 
     @property
     def first_seq(self) -> int | None:
@@ -58,14 +59,16 @@ class CommitFeed:
     async def wait_beyond(self, seq: int) -> None:
         """Return once an event after ``seq`` has been committed."""
         while self.last_seq <= seq:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
+            loop = asyncio.get_running_loop()
+            if self._next is None or self._next.get_loop() is not loop:
+                self._next = loop.create_future()
+            await asyncio.shield(self._next)
 
 
 class LogReader:
     """One follower's view of the log: ``store`` is its own connection (SQLite allows one
-    thread per connection; the writer has its own)."""
+    thread per connection at a time; the writer has its own). Use either :meth:`read` on the
+    loop or :meth:`batches`, not both with the same reader."""
 
     def __init__(self, feed: CommitFeed, store: EventStore, page: int = PAGE) -> None:
         self.feed = feed
@@ -77,19 +80,29 @@ class LogReader:
         events = self.feed.read(from_seq, self.page)
         if events is not None:
             return events
+        return self._from_store(from_seq, self._store_limit(from_seq))
+
+    def _store_limit(self, from_seq: int) -> int:
         # Older than the tail: from the store, never beyond what the tail starts with (or
-        # what is committed), so the two sources join without a gap or an overlap.
+        # what is committed), so the two sources join without a gap or an overlap. The tail
+        # only moves forward, so a limit computed now stays safe while the page is read.
         first = self.feed.first_seq
         upto = (first - 1) if first is not None else self.feed.last_seq
-        limit = min(self.page, upto - from_seq + 1)
+        return min(self.page, upto - from_seq + 1)
+
+    def _from_store(self, from_seq: int, limit: int) -> list[Committed]:
         return [decode(r) for r in self.store.read(from_seq, limit)] if limit > 0 else []
 
     async def batches(self, from_seq: int) -> AsyncIterator[list[Committed]]:
         """Every committed event from ``from_seq`` on, in order, in batches; waits for more
-        when it has given everything (runs until cancelled)."""
+        when it has given everything (runs until cancelled). Pages from the store are read in
+        a worker thread, so a follower catching up never holds the event loop."""
         next_seq = max(from_seq, 1)
         while True:
-            batch = self.read(next_seq)
+            batch = self.feed.read(next_seq, self.page)
+            if batch is None:
+                limit = self._store_limit(next_seq)
+                batch = await asyncio.to_thread(self._from_store, next_seq, limit)
             if batch:
                 yield batch
                 next_seq = batch[-1].seq + 1

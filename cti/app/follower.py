@@ -49,6 +49,10 @@ class ReadModel(Protocol):
         Runs in a worker thread; raises on failure (then nothing of the batch is applied)."""
         ...
 
+    def reset(self) -> None:
+        """Empty the read model (position 0): it is rebuilt from the log."""
+        ...
+
     def close(self) -> None:
         """Release the read model's storage (its follower has stopped)."""
         ...
@@ -87,14 +91,68 @@ async def follow(model: ReadModel, reader: LogReader) -> None:
     """Keep ``model`` up to date with the log, forever; supervised."""
 
     async def run() -> None:
+        if model.position() > reader.feed.last_seq:
+            # Ahead of the log: the log was restored from an older backup (same epoch). Its
+            # seqs will be reissued with other events, so what the model holds is not theirs.
+            log.warning("follower.ahead_of_the_log", follower=model.name, log=reader.feed.last_seq)
+            await _finish(asyncio.ensure_future(asyncio.to_thread(model.reset)))
         async for batch in reader.batches(model.position() + 1):
-            applying = asyncio.ensure_future(asyncio.to_thread(model.apply, batch))
-            try:
-                await asyncio.shield(applying)
-            except asyncio.CancelledError:
-                # A thread cannot be cancelled: let the batch finish (or fail) before the
-                # caller closes the model under it.
-                await asyncio.gather(applying, return_exceptions=True)
-                raise
+            await _finish(asyncio.ensure_future(asyncio.to_thread(model.apply, batch)))
 
     await supervised(model.name, run)
+
+
+async def _finish(work: asyncio.Future[None]) -> None:
+    """Wait for work running in a thread, which cannot be cancelled: however often the waiter
+    is cancelled meanwhile, return (or raise CancelledError) only once the thread is done, so
+    nobody closes the model under it."""
+    interrupted = False
+    while not work.done():
+        try:
+            await asyncio.shield(work)
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
+    work.result()  # the work's own failure, if any
+
+
+class LiveFollower:
+    """Hands every batch committed from ``start`` on to ``deliver``, in order and once: on a
+    task of its own after each commit, and synchronously whenever :meth:`catch_up` is called
+    (by a face about to answer a request, so the answer never overtakes earlier events).
+    Keeps no position: live consumers (CSTA reports, in-process phones) start from now."""
+
+    def __init__(
+        self, name: str, reader: LogReader, deliver: Callable[[Sequence[Committed]], None]
+    ) -> None:
+        self.name = name
+        self.reader = reader
+        self.deliver = deliver
+        self._next = reader.feed.last_seq + 1  # the first seq not yet delivered
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        self._next = self.reader.feed.last_seq + 1
+        self._task = asyncio.create_task(supervised(self.name, self._follow), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _follow(self) -> None:
+        while True:
+            await self.reader.feed.wait_beyond(self._next - 1)
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Deliver every batch committed since the last delivery."""
+        while batch := self.reader.read(self._next):
+            self._next = batch[-1].seq + 1
+            self.deliver(batch)

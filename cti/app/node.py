@@ -149,7 +149,11 @@ class Node:
         if batch.staged:
             self.feed.extend(batch.staged)
             if self.state.seq - self._last_snapshot >= self.snapshot_every:
-                self.snapshot()
+                try:
+                    self.snapshot()
+                except StoreError as exc:  # a snapshot only saves replay time: try later
+                    log.error("node.snapshot_failed", seq=self.state.seq, error=str(exc))
+                    self._last_snapshot = self.state.seq
         return outcomes
 
     def execute_batch(self, commands: Sequence[Command]) -> list[Outcome]:

@@ -84,12 +84,7 @@ class CallRecordsDb:
                 conn.execute(statement)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("epoch") != epoch or meta.get("format") != FORMAT:
-                conn.execute("DELETE FROM calls")  # another log, or another layout: rebuild
-                conn.execute("DELETE FROM meta")
-                conn.executemany(
-                    "INSERT INTO meta VALUES (?, ?)",
-                    [("epoch", epoch), ("format", FORMAT), ("position", "0")],
-                )
+                self._empty(conn, epoch)  # another log, or another layout: rebuild
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -102,7 +97,21 @@ class CallRecordsDb:
                 self._conn.execute("ROLLBACK")
             raise
 
+    @staticmethod
+    def _empty(conn: sqlite3.Connection, epoch: str) -> None:
+        conn.execute("DELETE FROM calls")
+        conn.execute("DELETE FROM meta")
+        conn.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("epoch", epoch), ("format", FORMAT), ("position", "0")],
+        )
+
     # -- ReadModel ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        epoch = self.epoch() or ""
+        with self._transaction() as conn:
+            self._empty(conn, epoch)
+
     def position(self) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE key = 'position'").fetchone()
         return int(row[0])

@@ -37,9 +37,6 @@ class EventCodec:
         for hook in hooks:
             hook(self.converter)
 
-    def version(self, event: Event) -> int:
-        return event.VERSION
-
     def unstructure(self, event: Event) -> dict[str, Any]:
         data: dict[str, Any] = self.converter.unstructure(event)
         return data

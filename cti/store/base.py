@@ -98,9 +98,10 @@ class EventStore(Protocol):
         """Set a small value durably."""
         ...
 
-    def sibling(self) -> EventStore:
+    def sibling(self, *, readonly: bool = False) -> EventStore:
         """Another connection to the same log for a follower of this process: it reads pages
-        of the log and keeps its own meta keys (its position); it never appends."""
+        of the log and (unless ``readonly``) keeps its own meta keys, such as its position;
+        it never appends, and it is closed with this store."""
         ...
 
     def close(self) -> None:

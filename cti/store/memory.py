@@ -94,7 +94,7 @@ class MemoryStore:
         check_meta_key(key)
         self._meta[key] = value
 
-    def sibling(self) -> MemoryStore:
+    def sibling(self, *, readonly: bool = False) -> MemoryStore:
         return self  # one thread, one object: nothing to keep apart
 
     def close(self) -> None:

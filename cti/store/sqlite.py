@@ -88,6 +88,7 @@ class SqliteStore:
 
     _select: str
     _lock_fd: int | None = None
+    _writer: SqliteStore | None = None  # set on a sibling: the connection that holds the lock
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class SqliteStore:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', not {synchronous!r}")
         self._lock_fd = _lock(os.fspath(path))
+        self._siblings: list[SqliteStore] = []
         try:
             self._setup(path, readonly=False)
         except BaseException:
@@ -110,13 +112,17 @@ class SqliteStore:
             self._release()
             raise
 
-    def sibling(self) -> SqliteStore:
-        """A second connection for a follower of this process (under this writer's lock)."""
+    def sibling(self, *, readonly: bool = False) -> SqliteStore:
+        """A second connection for a follower of this process, living under this writer's
+        lock: it reads pages of the log and (unless ``readonly``) keeps its own meta keys,
+        but never appends; it is closed with this store."""
         self._check_open("sibling")
         other = SqliteStore.__new__(SqliteStore)
-        other._setup(self.path, readonly=self.readonly)
+        other._setup(self.path, readonly=readonly or self.readonly)
         other._epoch = self._epoch
         other._select = self._select
+        other._writer = self
+        self._siblings.append(other)
         return other
 
     def _release(self) -> None:
@@ -128,6 +134,7 @@ class SqliteStore:
     def open_readonly(cls, path: str | os.PathLike[str]) -> SqliteStore:
         """Open an existing store for tools (replay, inspection); every write raises."""
         store = cls.__new__(cls)
+        store._siblings = []
         store._setup(path, readonly=True)
         try:
             store._epoch = store._open_for_reading()
@@ -252,6 +259,8 @@ class SqliteStore:
             return int(self._conn.execute(_LAST_SEQ).fetchone()[0])
 
     def append(self, events: Sequence[StoredEvent]) -> None:
+        if self._writer is not None:
+            raise StoreError(f"append on a follower's connection to {self.path}: one writer")
         if not events:
             self._check_writable("append")
             return
@@ -321,6 +330,8 @@ class SqliteStore:
         if self._closed:
             return
         self._closed = True
+        for sibling in getattr(self, "_siblings", ()):
+            sibling.close()  # a follower's connection does not outlive the writer's lock
         try:
             self._conn.close()
         except sqlite3.Error as exc:

@@ -55,7 +55,12 @@ def run_calls(args: argparse.Namespace) -> int:
             console.print(f"[red]{exc}[/]")
             return 1
         with log:
-            for raw in log.read(record.first_seq, record.last_seq - record.first_seq + 1):
+            if db.epoch() != log.epoch:
+                console.print(f"[red]the records were made from another log than {log_path}[/]")
+                return 1
+            for raw in log.iter_from(record.first_seq, batch=1000):
+                if raw.seq > record.last_seq:
+                    break
                 item = decode(raw)
                 calls = (
                     getattr(item.event, "call", None),

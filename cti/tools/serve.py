@@ -25,9 +25,17 @@ async def serve(options: ServeOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    failed = running.engine.failed
+    assert failed is not None
+    signalled: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    ended: asyncio.Future[object] = failed  # type: ignore[assignment]
+    await asyncio.wait([signalled, ended], return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
     console.print("stopping ...")
     await running.stop()
+    if running.engine.failure is not None:  # never a half-alive node: exit for a restart
+        console.print(f"[red]cti serve: the node failed: {running.engine.failure!r}[/]")
+        return 1
     console.print(f"stopped at seq {running.node.state.seq}")
     return 0
 

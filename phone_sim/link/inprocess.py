@@ -8,7 +8,6 @@ command before it) by the time it reads the reply: scenarios run in-process dete
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import orjson
@@ -18,7 +17,7 @@ from cti.api import execute as replies
 from cti.api.requests import BadRequest, parse_action
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
-from cti.app.follower import supervised
+from cti.app.follower import LiveFollower
 from cti.app.node import Committed
 from cti.calls.views import device_view, touched_devices
 from phone_sim.link.base import Doc, EventsListener, StateListener
@@ -30,37 +29,20 @@ class InProcessLink:
         self.node = engine.node.site.node
         self._on_events: EventsListener | None = None
         self._on_state: StateListener | None = None
-        self._reader = LogReader(engine.node.feed, engine.node.store)
-        self._next = engine.node.feed.last_seq + 1
-        self._follower: asyncio.Task[None] | None = None
+        reader = LogReader(engine.node.feed, engine.node.store.sibling(readonly=True))
+        self._follower = LiveFollower("phone-sim-link", reader, self._on_commit)
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
 
     async def start(self) -> None:
-        self._next = self.engine.node.feed.last_seq + 1
+        self._follower.start()
         for device in sorted(self.engine.node.site.devices):
             self._publish_state(device)
-        self._follower = asyncio.create_task(supervised("phone-sim-link", self._follow))
 
     async def close(self) -> None:
         self._on_events = self._on_state = None
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
-            self._follower = None
-
-    async def _follow(self) -> None:
-        feed = self.engine.node.feed
-        while True:
-            await feed.wait_beyond(self._next - 1)
-            self.catch_up()
-
-    def catch_up(self) -> None:
-        """Deliver every batch committed since the last delivery, in order."""
-        while batch := self._reader.read(self._next):
-            self._next = batch[-1].seq + 1
-            self._on_commit(batch)
+        await self._follower.stop()
 
     async def request(self, service: str, fields: Doc) -> Doc:
         try:
@@ -68,7 +50,7 @@ class InProcessLink:
         except BadRequest as bad:
             return replies.error(bad.code, bad.message)
         reply = await replies.execute(self.engine, action)
-        self.catch_up()
+        self._follower.catch_up()  # its events reach the phones before its reply
         return reply
 
     def _on_commit(self, batch: Sequence[Committed]) -> None:

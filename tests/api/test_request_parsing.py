@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cti.api import requests as api_requests
 from cti.api.requests import MAX_PAYLOAD, BadRequest, parse_request
 from cti.calls import commands as c
 from cti.calls.values import ForwardingType
@@ -124,3 +125,37 @@ def test_bad_input_table(service: str, payload: bytes, code: str, message: str) 
 def test_camel_and_snake_case_and_numbers_as_device_numbers() -> None:
     a = parse_request("transferCall", b'{"device": 330, "heldCall": 1, "active_call": 2}')
     assert a == c.TransferCall(device="330", held_call=1, active_call=2)
+
+
+def test_the_public_services_are_exactly_these() -> None:
+    """Every command a context defines is public unless it is INTERNAL: adding one to a context
+    puts it on MQTT and in the schema. This list makes that a decision, not an accident."""
+    assert sorted(api_requests.SERVICES) == [
+        "alternateCall",
+        "answerCall",
+        "clearCall",
+        "clearConnection",
+        "conferenceCall",
+        "consultationCall",
+        "deflectCall",
+        "dial",
+        "directedPickupCall",
+        "getDoNotDisturb",
+        "getForwarding",
+        "groupPickupCall",
+        "holdCall",
+        "makeCall",
+        "offHook",
+        "onHook",
+        "reconnectCall",
+        "redialList",
+        "retrieveCall",
+        "setAssignedPhone",
+        "setDialMethod",
+        "setDoNotDisturb",
+        "setForwarding",
+        "singleStepTransferCall",
+        "snapshotCall",
+        "snapshotDevice",
+        "transferCall",
+    ]

@@ -358,3 +358,63 @@ async def test_store_failure_through_the_engine(site: Site) -> None:
         accepted = await engine.execute(c.SetDoNotDisturb(device="330", on=True))
         assert isinstance(accepted, Accepted) and [x.seq for x in accepted.events] == [1]
     assert node.state.calls.device("330").dnd
+
+
+async def test_a_dead_writer_refuses_everything_and_says_so(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that ends the writer task cannot be survived in place: the command being
+    committed and every later one are refused (never left hanging), and ``failed`` resolves so
+    that cti serve exits non-zero for its supervisor to restart it."""
+    node = Node(site, MemoryStore(), ManualClock())
+    engine = Engine(node)
+
+    def broken(batch: object) -> None:
+        raise RuntimeError("writer bug")
+
+    monkeypatch.setattr(node, "append", broken)
+    await engine.start()
+    try:
+        first = await asyncio.wait_for(
+            engine.execute(c.SetDoNotDisturb(device="330", on=True)), WAIT
+        )
+        assert isinstance(first, Refused) and first.error.name == "resourceOutOfService"
+        assert engine.failed is not None and engine.failed.done()
+        assert isinstance(engine.failure, RuntimeError)
+        later = await engine.execute(c.SetDoNotDisturb(device="331", on=True))
+        assert isinstance(later, Refused) and "failed" in later.error.message
+    finally:
+        await engine.stop()
+
+
+async def test_a_failed_snapshot_costs_nothing_but_the_snapshot(site: Site) -> None:
+    store = MemoryStore()
+    node = Node(site, store, ManualClock(), snapshot_every=2)
+
+    def full(snapshot: object) -> None:
+        raise StoreError("disk full")
+
+    store.save_snapshot = full  # type: ignore[assignment]
+    engine = Engine(node)
+    async with running(engine):
+        for device in ("330", "331", "332"):
+            assert (await engine.execute(c.SetDoNotDisturb(device=device, on=True))).ok
+        assert engine.failure is None
+    assert store.latest_snapshot() is None and node.state.seq == 3
+
+
+async def test_cancelled_waiters_leave_nothing_behind_in_the_feed(site: Site) -> None:
+    """Followers and the timer task wait on the feed and are often cancelled (a timer fired
+    first, a follower stopped): they all shield one future per commit, so none accumulate."""
+    node = Node(site, MemoryStore(), ManualClock())
+    for _ in range(1000):
+        waiter = asyncio.create_task(node.feed.wait_beyond(node.feed.last_seq))
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+    assert node.feed._next is not None and not node.feed._next.cancelled()
+    woken = asyncio.create_task(node.feed.wait_beyond(node.feed.last_seq))
+    await asyncio.sleep(0)
+    node.execute(c.SetDoNotDisturb(device="330", on=True))
+    await asyncio.wait_for(woken, WAIT)
+    assert node.feed._next is None

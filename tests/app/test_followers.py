@@ -190,3 +190,64 @@ async def test_stopping_a_read_model_waits_for_the_batch_being_applied() -> None
     release.set()
     await stopping
     assert log == ["applied", "closed"]
+
+
+async def test_a_read_model_waits_out_repeated_cancellation_of_its_apply() -> None:
+    """Cancelled twice while a batch is applied in its thread, the follower still ends only
+    after the thread is done, so no caller can close the model under it."""
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    class Slow:
+        name = "slow"
+        applied = 0
+
+        def position(self) -> int:
+            return self.applied
+
+        def apply(self, batch: object) -> None:
+            started.set()
+            release.wait(5)
+            self.applied = 1
+
+        def reset(self) -> None:
+            self.applied = 0
+
+        def close(self) -> None:
+            pass
+
+    store = MemoryStore()
+    node = Node(load(), store, ManualClock())
+    node.execute(c.SetDoNotDisturb(device="330", on=True))
+    model = Slow()
+    task = asyncio.create_task(follow(model, LogReader(node.feed, store)))
+    await asyncio.to_thread(started.wait, 5)
+    for _ in range(2):
+        task.cancel()
+        await asyncio.sleep(0)
+        assert not task.done()
+    release.set()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled() and model.applied == 1
+
+
+async def test_a_read_model_ahead_of_the_log_is_rebuilt(tmp_path: Path) -> None:
+    """The log was restored from an older backup (same epoch): the model's position is beyond
+    the log, its rows belong to seqs the log will reissue. It is emptied and rebuilt."""
+    store = MemoryStore()
+    node = Node(load(), store, ManualClock())
+    office_traffic(node, 2)
+    db = CallRecordsDb(tmp_path / "x.calls.db", store.epoch)
+    db.apply([decode(r) for r in store.read(1)])
+    older = MemoryStore()
+    older._meta = dict(store._meta)  # the same epoch: a backup of this very log
+    older.append(store.read(1, limit=10))
+    restored = Node(load(), older, ManualClock())
+    task = asyncio.create_task(follow(db, LogReader(restored.feed, older)))
+    while db.position() != 10:
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert db.records() == rebuild(older)
+    db.close()

@@ -22,10 +22,9 @@ from tests.csta.conftest import TIMEOUT, Link, Raw
 
 async def test_stop_ends_the_report_follower(link: Link) -> None:
     server = link.server
-    follower = server._follower
-    assert follower is not None and not follower.done()
+    assert server.reports.running
     await server.stop()
-    assert server._follower is None and follower.done()
+    assert not server.reports.running
 
 
 async def test_failed_start_leaves_no_follower(link: Link) -> None:
@@ -33,7 +32,7 @@ async def test_failed_start_leaves_no_follower(link: Link) -> None:
     second = CstaServer(link.engine, settings)
     with pytest.raises(OSError):
         await second.start()
-    assert second._follower is None
+    assert not second.reports.running
 
 
 async def test_socket_option_failure_closes_the_connection(
@@ -130,7 +129,7 @@ async def test_default_password_is_refused_off_loopback(link: Link, host: str) -
     server = CstaServer(link.engine, settings)
     with pytest.raises(UnsafeSettings):
         await server.start()
-    assert server._follower is None
+    assert not server.reports.running
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])

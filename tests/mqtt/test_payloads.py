@@ -60,3 +60,20 @@ def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
         doc = event_doc(item)
         assert doc == reference(item), item.event
         assert orjson.loads(orjson.dumps(doc)) == reference(item)
+
+
+def test_late_acknowledgements_of_an_abandoned_connection_are_ignored() -> None:
+    """After a reconnect the outbox tracks the new connection's batches only: an
+    acknowledgement still arriving on the old one must not move the saved position."""
+    from cti.mqtt.face.outbox import Outbox
+    from cti.mqtt.topics import Topics
+    from cti.store import MemoryStore
+
+    office = Office()
+    outbox = Outbox(office.node, MemoryStore(), Topics("node1"))
+    outbox._run = 2  # the second connection
+    outbox._tracking.append(7)
+    outbox._ack(1)  # from the first connection
+    assert outbox.acked == 0 and list(outbox._tracking) == [7]
+    outbox._ack(2)
+    assert outbox.acked == 7 and not outbox._tracking

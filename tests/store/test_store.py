@@ -491,3 +491,21 @@ def test_valid_appends_read_back_identically(
         assert store.read(from_seq, limit) == expected
         assert list(store.iter_from(from_seq, batch=7)) == written[start:]
         store.close()
+
+
+def test_sqlite_siblings_never_append_and_close_with_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = SqliteStore(path)
+    follower, reader = store.sibling(), store.sibling(readonly=True)
+    with pytest.raises(StoreError, match="follower's connection"):
+        follower.append(events(1, 1))
+    with pytest.raises(StoreError, match="read-only"):
+        reader.set_meta("x", "1")
+    store.append(events(1, 2))
+    assert reader.read(1) == events(1, 2)
+    store.close()
+    for sibling in (follower, reader):
+        with pytest.raises(StoreError, match="closed"):
+            sibling.read(1)
+    with SqliteStore(path) as again:  # the lock went with the writer, the siblings with it
+        assert again.last_seq() == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Sequence
 
 import attrs
 import structlog
@@ -16,9 +17,10 @@ import structlog
 from cti.app.config import CstaSettings
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
-from cti.app.follower import supervised
+from cti.app.follower import LiveFollower
 from cti.csta.codec.framing import Style
 from cti.csta.link.session import Session
+from cti.kernel.messages import Committed
 from cti.store import EventStore
 
 log = structlog.get_logger(__name__)
@@ -53,7 +55,7 @@ class CstaServer:
         store: EventStore | None = None,
     ) -> None:
         """``store``: a connection of the link's own to the log, read when the link falls
-        behind the in-memory tail (default: the node's, for in-memory stores)."""
+        behind the in-memory tail (default: a sibling of the node's)."""
         self.engine = engine
         self.settings = settings
         self.limits = limits or Limits()
@@ -61,9 +63,8 @@ class CstaServer:
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
-        self._reader = LogReader(engine.node.feed, store or engine.node.store)
-        self._next = engine.node.feed.last_seq + 1  # the first seq not yet handed to sessions
-        self._follower: asyncio.Task[None] | None = None
+        reader = LogReader(engine.node.feed, store or engine.node.store.sibling(readonly=True))
+        self.reports = LiveFollower("csta-reports", reader, self._deliver)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -84,19 +85,13 @@ class CstaServer:
         self._server = await asyncio.start_server(
             self._accept, self.settings.host, self.settings.port if port is None else port
         )
-        self._next = self.engine.node.feed.last_seq + 1  # reports are live: from now on
-        self._follower = asyncio.create_task(
-            supervised("csta-reports", self._follow), name="csta-reports"
-        )
+        self.reports.start()  # reports are live: from now on
         log.info("csta.listening", address=self.address, framing=self.framing)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, abort every association (ABRT), wait for the sessions to end
         (those still running after ``timeout`` seconds are cancelled and awaited)."""
-        if self._follower is not None:
-            self._follower.cancel()
-            await asyncio.gather(self._follower, return_exceptions=True)
-            self._follower = None
+        await self.reports.stop()
         if self._server is not None:
             self._server.close()
         for session in list(self.sessions):
@@ -143,23 +138,18 @@ class CstaServer:
                 self._tasks.discard(task)
 
     # -- event reports: a live follower of the log -----------------------------------------------
-    async def _follow(self) -> None:
-        feed = self.engine.node.feed
-        while True:
-            await feed.wait_beyond(self._next - 1)
-            self.catch_up()
-
     def catch_up(self) -> None:
         """Hand every batch committed since the last call to the sessions, in order.
 
-        The follower task does this after each commit; a session also does it before it
-        handles an invoke or writes a result, so a result never overtakes the reports of
-        what was committed before it."""
-        while batch := self._reader.read(self._next):
-            self._next = batch[-1].seq + 1
-            for session in list(self.sessions):
-                try:
-                    session.on_commit(batch)
-                except Exception:  # one association's failure costs that association only
-                    log.exception("csta.report_failed", peer=session.peer)
-                    session.close()
+        The follower does this after each commit; a session also does it before it handles an
+        invoke or writes a result, so a result never overtakes the reports of what was
+        committed before it."""
+        self.reports.catch_up()
+
+    def _deliver(self, batch: Sequence[Committed]) -> None:
+        for session in list(self.sessions):
+            try:
+                session.on_commit(batch)
+            except Exception:  # one association's failure costs that association only
+                log.exception("csta.report_failed", peer=session.peer)
+                session.close()

@@ -11,6 +11,7 @@ subscriber sees every event at least once and drops duplicates by ``seq``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Awaitable
 
@@ -41,11 +42,13 @@ class Outbox:
         self._saved = self.acked
         self._progress = asyncio.Event()
         self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
+        self._run = 0  # which connection's acknowledgements count (older ones are ignored)
 
     # -- publishing -----------------------------------------------------------------------
     async def run(self, client: MqttClient) -> None:
         """Follow the log from the last acknowledged seq until the connection drops."""
         self._tracking.clear()
+        self._run += 1
         next_seq = self.acked + 1
         self.publish_all_states(client)
         while client.connected:
@@ -93,7 +96,7 @@ class Outbox:
         for t, b, r in rest:
             client.publish(t, b, retain=r)
         self._tracking.append(seq)
-        client.publish(topic, body, retain=retain, on_ack=self._ack)
+        client.publish(topic, body, retain=retain, on_ack=functools.partial(self._ack, self._run))
 
     def _event_messages(self, item: Committed, bodies: list[bytes]) -> list[tuple[str, bytes]]:
         event = item.event
@@ -129,8 +132,10 @@ class Outbox:
         for device in sorted(self.site.devices):
             client.publish(self.topics.device_state(device), self._state(device), retain=True)
 
-    def _ack(self) -> None:
+    def _ack(self, run: int) -> None:
         """The last message of the oldest unacknowledged batch has been acknowledged."""
+        if run != self._run:
+            return  # a late acknowledgement on a connection given up: it tracks nothing now
         if self._tracking:
             self.acked = self._tracking.popleft()
         self._progress.set()

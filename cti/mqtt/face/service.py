@@ -116,6 +116,9 @@ class MqttFace:
             finally:
                 saver.cancel()
                 self.connected.clear()
+                if client.connected:  # the outbox failed: this connection must not linger
+                    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                        await client.disconnect()
                 self._save_position_now()
 
     def _save_position_now(self) -> None:
@@ -150,7 +153,10 @@ class MqttFace:
             self._save_position_now()
             ticks += 1
             if ticks % 5 == 0 and self.outbox.acked != self._announced:
-                self._publish_status(client)
+                try:
+                    self._publish_status(client)
+                except Exception:  # the status waits for the next tick; the position does not
+                    log.exception("mqtt.status_not_published")
 
     async def stop(self) -> None:
         """Publish what is committed, mark the node offline, disconnect."""
@@ -164,8 +170,12 @@ class MqttFace:
             client.publish(
                 self.topics.status, payloads.status(self.node.site.node, "offline"), retain=True
             )
-            await client.drain()
-            await client.disconnect()
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError):  # broker gone
+                await client.drain()
+                await client.disconnect()
+        for task in list(self._tasks):  # requests still being answered
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import json
 import os
 import signal
@@ -66,14 +67,18 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    def configure(self, *, allow_anonymous: bool = True) -> None:
-        """Write the config the next :meth:`start` uses (persistence always off)."""
+    def configure(self, *, allow_anonymous: bool = True, extra: str = "") -> None:
+        """Write the config the next :meth:`start` uses (persistence always off); ``extra``
+        is appended (say, a password_file or a second listener)."""
         self.conf.write_text(
             f"listener {self.port} {self.host}\n"
+            # Started by root, mosquitto drops to the user "mosquitto", who cannot read files
+            # in a private directory (password files, keys): stay who started it.
+            f"user {getpass.getuser()}\n"
             f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
             "persistence false\n"
             "max_queued_messages 100000\n"
-            "set_tcp_nodelay true\n"
+            "set_tcp_nodelay true\n" + extra
         )
 
     async def start(self) -> None:

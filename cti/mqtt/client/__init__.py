@@ -1,9 +1,22 @@
-"""Our MQTT 5 / 3.1.1 client: pipelined QoS 1 publishing with per-message PUBACK tracking.
+"""Our MQTT 5 / 3.1.1 client: pipelined QoS 1 publishing with per-message PUBACK tracking,
+user name and password, TLS.
 
-Used where publishing speed matters (the node's outbox, load generators); see specs/mqtt.md.
+Used where publishing speed matters (the node's outbox, load generators) and by our tools;
+see specs/mqtt.md. UI programs may prefer :mod:`cti.client`, built on aiomqtt.
 """
 
-from cti.mqtt.client.connection import ConnectionRefused, MqttClient, parse_url
-from cti.mqtt.client.protocol import Message, ProtocolError
+from cti.mqtt.client.connection import MqttClient, Tls, Will, parse_url
+from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused, MqttError, ProtocolError
+from cti.mqtt.client.protocol import Message
 
-__all__ = ["ConnectionRefused", "Message", "MqttClient", "ProtocolError", "parse_url"]
+__all__ = [
+    "ConnectionLost",
+    "ConnectionRefused",
+    "Message",
+    "MqttClient",
+    "MqttError",
+    "ProtocolError",
+    "Tls",
+    "Will",
+    "parse_url",
+]

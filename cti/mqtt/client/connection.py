@@ -1,25 +1,36 @@
 """A small asyncio MQTT client for the engine: pipelined QoS 1 publishing with per-message
-ack callbacks, subscriptions, keep-alive. MQTT 5 by default, 3.1.1 for brokers without it.
+ack callbacks, subscriptions, keep-alive, user name and password, TLS. MQTT 5 by default,
+3.1.1 for brokers without it.
 
 It never retries by itself: when the connection drops, unacked messages are simply not acked,
 and the outbox publisher, which knows what the broker confirmed, publishes them again.
+
+    async with MqttClient("broker", 8883, "me", username="330", password=..., tls=Tls(ca)) as c:
+        await c.subscribe([("cti/node1/status", 1)])
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import struct
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
 from urllib.parse import urlparse
 
+import attrs
 import structlog
 
 from cti.mqtt.client import protocol as p
+from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused
 
 log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
+# MQTT 3.1.1 CONNACK return codes as the MQTT 5 reason codes of the same meaning.
+_V311_REASONS = {1: 0x84, 2: 0x85, 3: 0x88, 4: 0x86, 5: 0x87}
 
 
 def parse_url(url: str) -> tuple[str, int]:
@@ -30,8 +41,27 @@ def parse_url(url: str) -> tuple[str, int]:
     return parsed.hostname, parsed.port or 1883
 
 
-class ConnectionRefused(ConnectionError):
-    """The broker answered CONNACK with a failure reason; worth retrying later."""
+@attrs.frozen
+class Will:
+    """The message the broker publishes for us if the connection dies (QoS 1)."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+@attrs.frozen
+class Tls:
+    """TLS to the broker, verifying its certificate against ``ca_file`` (default: the
+    system's CAs) and its name against ``server_hostname`` (default: the host we dial)."""
+
+    ca_file: Path | None = None
+    server_hostname: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(
+            cafile=None if self.ca_file is None else str(self.ca_file)
+        )
 
 
 class MqttClient:
@@ -41,14 +71,20 @@ class MqttClient:
         port: int,
         client_id: str,
         *,
+        username: str | None = None,
+        password: str | None = None,
+        tls: Tls | None = None,
         keepalive: int = 30,
-        will: tuple[str, bytes, bool] | None = None,
+        will: Will | None = None,
         on_message: Callable[[p.Message], None] | None = None,
         version: int = 5,
+        max_packet_size: int | None = None,
     ) -> None:
         self.host, self.port, self.client_id = host, port, client_id
+        self.username, self.password, self.tls = username, password, tls
         self.keepalive, self.will, self.on_message = keepalive, will, on_message
         self.version = version
+        self.max_packet_size = max_packet_size  # announced: the broker drops bigger messages
         self.closed: asyncio.Future[None] | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -71,23 +107,57 @@ class MqttClient:
     def inflight(self) -> int:
         return len(self._inflight) + len(self._waiting)
 
+    async def __aenter__(self) -> MqttClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
     async def connect(self, timeout: float = 5.0) -> None:
+        """Connect; raises ConnectionRefused (CONNACK failure), OSError / TimeoutError (no
+        broker there) or ssl.SSLError (its certificate does not verify)."""
+        ssl_context = None if self.tls is None else self.tls.context()
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), timeout
+            asyncio.open_connection(
+                self.host,
+                self.port,
+                ssl=ssl_context,
+                server_hostname=None if self.tls is None else self.tls.server_hostname,
+            ),
+            timeout,
         )
         self._reader, self._writer = reader, writer
+        will = None if self.will is None else (self.will.topic, self.will.payload, self.will.retain)
         writer.write(
             p.connect(
-                self.client_id, keepalive=self.keepalive, will=self.will, version=self.version
+                self.client_id,
+                keepalive=self.keepalive,
+                will=will,
+                version=self.version,
+                username=self.username,
+                password=self.password,
+                max_packet_size=self.max_packet_size,
             )
         )
-        packet = await asyncio.wait_for(self._read_packet(), timeout)
+        try:
+            packet = await asyncio.wait_for(self._read_packet(), timeout)
+        except asyncio.IncompleteReadError:
+            writer.close()
+            raise ConnectionLost("the broker closed the connection before CONNACK") from None
         if packet.type is not p.PacketType.CONNACK:
+            writer.close()
             raise p.ProtocolError(f"expected CONNACK, got {packet.type.name}")
         code = packet.body[1]
         if code:
             writer.close()
-            raise ConnectionRefused(f"broker refused the connection (reason {code:#x})")
+            code = _V311_REASONS.get(code, code) if self.version != 5 else code
+            raise ConnectionRefused(code, f"broker refused the connection (reason {code:#x})")
         if self.version == 5:
             props, _ = p.decode_properties(packet.body, 2)
             self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
@@ -119,7 +189,7 @@ class MqttClient:
                 self.closed.exception()  # retrieved here; the owner reads it from `closed`
         for fut in self._subacks.values():
             if not fut.done():
-                fut.set_exception(ConnectionError("connection closed"))
+                fut.set_exception(ConnectionLost("connection closed"))
         self._inflight.clear()
         self._waiting.clear()
 
@@ -255,7 +325,7 @@ class MqttClient:
                 del buffer[:pos]
         except (ConnectionError, p.ProtocolError) as exc:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
-            await self._close(ConnectionError(str(exc) or "connection lost"))
+            await self._close(ConnectionLost(str(exc) or "connection lost"))
 
     def _puback(self, pid: int, reason: int = 0) -> None:
         # The outbox counts one ack as covering everything sent before it, which holds only

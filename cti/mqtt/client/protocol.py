@@ -14,6 +14,8 @@ from enum import IntEnum
 
 import attrs
 
+from cti.mqtt.client.errors import ProtocolError as ProtocolError  # re-exported: p.ProtocolError
+
 
 class PacketType(IntEnum):
     CONNECT = 1
@@ -27,10 +29,6 @@ class PacketType(IntEnum):
     DISCONNECT = 14
 
 
-class ProtocolError(Exception):
-    """The peer sent something that is not valid MQTT 5."""
-
-
 # Property identifiers (MQTT 5.0, 2.2.2.2).
 PAYLOAD_FORMAT = 0x01
 MESSAGE_EXPIRY = 0x02
@@ -39,6 +37,7 @@ CORRELATION_DATA = 0x09
 SESSION_EXPIRY = 0x11
 RECEIVE_MAXIMUM = 0x21
 TOPIC_ALIAS_MAXIMUM = 0x22
+MAXIMUM_PACKET_SIZE = 0x27
 REASON_STRING = 0x1F
 USER_PROPERTY = 0x26
 
@@ -99,17 +98,31 @@ def connect(
     will: tuple[str, bytes, bool] | None = None,
     clean_start: bool = True,
     version: int = 5,
+    username: str | None = None,
+    password: str | None = None,
+    max_packet_size: int | None = None,
 ) -> bytes:
     flags = 0x02 if clean_start else 0
     if will is not None:
         flags |= 0x04 | (0x08)  # will flag, will QoS 1
         if will[2]:
             flags |= 0x20
+    if username is not None:
+        flags |= 0x80
+    if password is not None:
+        flags |= 0x40
+    props: dict[int, object] = {RECEIVE_MAXIMUM: 65535}
+    if max_packet_size is not None:
+        props[MAXIMUM_PACKET_SIZE] = max_packet_size  # the broker drops bigger messages for us
     body = _str("MQTT") + bytes([version, flags]) + struct.pack("!H", keepalive)
-    body += encode_properties({RECEIVE_MAXIMUM: 65535}, version)
+    body += encode_properties(props, version)
     body += _str(client_id)
     if will is not None:
         body += encode_properties(None, version) + _str(will[0]) + _bin(will[1])
+    if username is not None:
+        body += _str(username)
+    if password is not None:
+        body += _bin(password.encode("utf-8"))
     return _packet(0x10, body)
 
 

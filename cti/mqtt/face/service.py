@@ -19,7 +19,7 @@ from cti.app.engine import Engine
 from cti.app.follower import supervised
 from cti.app.node import decode
 from cti.domain import INTERNAL_KINDS
-from cti.mqtt.client import MqttClient
+from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox
 from cti.mqtt.topics import Topics
@@ -81,7 +81,9 @@ class MqttFace:
                 self.host,
                 self.port,
                 f"cti-{self.node.site.node}",
-                will=(self.topics.status, payloads.status(self.node.site.node, "offline"), True),
+                will=Will(
+                    self.topics.status, payloads.status(self.node.site.node, "offline"), True
+                ),
                 on_message=self._on_message,
                 version=self.version,
             )

@@ -1,0 +1,33 @@
+"""What our MQTT client raises. Every error is an :class:`MqttError`; the connection-level
+ones are also ``ConnectionError``, so code that retries on a lost connection catches them."""
+
+from __future__ import annotations
+
+
+class MqttError(Exception):
+    """Base of the client's errors."""
+
+
+class ProtocolError(MqttError):
+    """The peer sent something that is not valid MQTT (the connection is closed)."""
+
+
+class ConnectionRefused(MqttError, ConnectionError):
+    """The broker answered CONNACK with a failure; ``reason`` is its reason code."""
+
+    # MQTT 5 CONNACK reason codes (3.1.1 return codes map onto the same meaning).
+    NOT_AUTHORIZED = 0x87
+    BAD_CREDENTIALS = 0x86
+
+    def __init__(self, reason: int, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def credentials(self) -> bool:
+        """Refused for who we are (user name, password): retrying will not help."""
+        return self.reason in (self.BAD_CREDENTIALS, self.NOT_AUTHORIZED)
+
+
+class ConnectionLost(MqttError, ConnectionError):
+    """The connection ended (broker closed it, network, keep-alive)."""

@@ -1,10 +1,13 @@
-"""The accounts part of the node state: what users changed of the site's per-user settings."""
+"""The accounts part of the node state: the accounts, and what users changed of the site's
+per-user settings (kept by number, as settings exist for site users with or without an
+account)."""
 
 from __future__ import annotations
 
 import attrs
 import immutables
 
+from cti.accounts.model import Account
 from cti.site.model import DialMethod
 
 
@@ -22,9 +25,13 @@ class UserSettings:
 @attrs.frozen
 class AccountsState:
     settings: immutables.Map[str, UserSettings] = attrs.field(factory=immutables.Map)
+    accounts: immutables.Map[str, Account] = attrs.field(factory=immutables.Map)
 
     def of(self, user: str) -> UserSettings:
         return self.settings.get(user, _DEFAULT)
+
+    def account(self, name: str) -> Account | None:
+        return self.accounts.get(name)
 
 
 _DEFAULT = UserSettings()

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cti.api import passwords
+from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
 from cti.api.requests import Action
 from cti.app.engine import Engine
-from cti.app.node import Accepted
+from cti.app.node import Accepted, Outcome
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
 
@@ -29,16 +31,26 @@ def refused(refusal: Refusal) -> dict[str, Any]:
     return error(refusal.name, refusal.message, refusal.details)
 
 
-async def execute(engine: Engine, action: Action) -> dict[str, Any]:
+async def execute(
+    engine: Engine, action: Action, principal: str | None = None, *, secure: bool = False
+) -> dict[str, Any]:
+    """Run ``action`` for the account ``principal`` (None: a face without accounts);
+    ``secure``: it came over an encrypted connection (the broker's TLS listener)."""
     node = engine.node
+    if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
+        outcome = await passwords.execute(engine, action, principal, secure=secure)
+        return _reply(node.state.seq, outcome)
     if isinstance(action, Query):
         try:
-            result = node.query(action)
+            result = node.query(action, principal)
         except Refusal as refusal:
             return refused(refusal)
         return {"ok": True, "result": result, "seq": node.state.seq}
-    outcome = await engine.execute(action)
+    return _reply(node.state.seq, await engine.execute(action, principal))
+
+
+def _reply(seq: int, outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Accepted):
-        last = outcome.events[-1].seq if outcome.events else node.state.seq
+        last = outcome.events[-1].seq if outcome.events else seq
         return {"ok": True, "result": dict(outcome.result), "seq": last}
     return refused(outcome.error)

@@ -19,16 +19,21 @@ import attrs
 import orjson
 
 from cti.api.documents import camel
+from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
+from cti.api.passwords import PasswordRequest
 from cti.domain import COMMAND_TYPES, QUERY_TYPES
 from cti.kernel.messages import Command, Query
 
 MAX_PAYLOAD = 16 * 1024
 MAX_TEXT = 64  # longest string field (numbers, names of things)
-Action = Command | Query
-# What a client may request: every query, every command but the node's own (timers).
-SERVICES: dict[str, type[Command] | type[Query]] = {
+MAX_ITEMS = 32  # longest list field
+Action = Command | Query | PasswordRequest
+# What a client may request: every query, every command but the node's own (timers, the ones
+# that carry password hashes), and the services that take a password (hashed on arrival).
+SERVICES: dict[str, type[Command] | type[Query] | type[PasswordRequest]] = {
     **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
     **QUERY_TYPES,
+    **{cls.SERVICE: cls for cls in PASSWORD_REQUESTS},
 }
 
 
@@ -62,6 +67,13 @@ def _check(name: str, value: Any, hint: Any) -> Any:
         if value is None and type(None) in options:
             return None
         hint = next(o for o in options if o is not type(None))
+    if typing.get_origin(hint) is tuple:  # a list of values of one type
+        if not isinstance(value, list) or len(value) > MAX_ITEMS:
+            raise BadRequest(
+                "invalidParameterValue", f"{camel(name)} must be a list of at most {MAX_ITEMS}"
+            )
+        item = typing.get_args(hint)[0]
+        return tuple(_check(name, v, item) for v in value)
     if isinstance(hint, type) and issubclass(hint, Enum):
         try:
             return hint(value)

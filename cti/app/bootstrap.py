@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
 import attrs
 import structlog
 
+from cti.accounts.commands import SeedAccounts
 from cti.api.documents import iso
 from cti.app.clock import Clock, SystemClock
-from cti.app.config import Config, load_config
+from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
 from cti.app.follower import ReadModel, follow
@@ -149,6 +150,7 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             host, port = parse_url(options.mqtt_url)
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
+        seed_accounts(node, config.users)
         engine = Engine(node)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())
@@ -180,6 +182,18 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         await running.stop()
         raise
     return running
+
+
+def seed_accounts(node: Node, users: Sequence[UserSpec]) -> None:
+    """Create the site file's accounts the log does not have yet (the log wins for the ones
+    it has, specs/configuration.md); their passwords are hashed now, only theirs."""
+    missing = [u for u in users if node.state.accounts.account(u.name) is None]
+    if not missing:
+        return
+    outcome = node.execute(SeedAccounts(accounts=tuple(u.seed() for u in missing)))
+    if not outcome.ok:
+        raise StartupError(f"the site's [[users]] cannot be created: {outcome}")
+    log.info("accounts.seeded", accounts=[u.name for u in missing])
 
 
 async def _start_face(running: Running, face: Face) -> None:

@@ -23,7 +23,7 @@ from cti.store import StoreError
 
 log = structlog.get_logger(__name__)
 _STOP: Final = None  # queued by stop(): the writer finishes what is before it, then returns
-_Item = tuple[cmd.Command, "asyncio.Future[Outcome]"] | None
+_Item = tuple[cmd.Command, str | None, "asyncio.Future[Outcome]"] | None
 TIMER_RETRY = 0.5  # seconds before due timers are tried again after a refusal
 
 
@@ -83,16 +83,17 @@ class Engine:
     def _refuse_queued(self, reason: str = "node stopping") -> None:
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if item is not _STOP and not item[1].done():
-                item[1].set_result(Refused(CstaError("resourceOutOfService", reason)))
+            if item is not _STOP and not item[2].done():
+                item[2].set_result(Refused(CstaError("resourceOutOfService", reason)))
 
-    async def execute(self, command: cmd.Command) -> Outcome:
-        """Run a command; returns once its events are durable (or it was refused)."""
+    async def execute(self, command: cmd.Command, principal: str | None = None) -> Outcome:
+        """Run a command sent by the account ``principal`` (None: the node itself); returns
+        once its events are durable (or it was refused)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         if not self._tasks or self._stopping:
             why = "node not running" if self.failure is None else "the node failed"
             return Refused(CstaError("resourceOutOfService", why))
-        await self._queue.put((command, future))
+        await self._queue.put((command, principal, future))
         return await future
 
     async def _writer(self) -> None:
@@ -107,8 +108,8 @@ class Engine:
                     await self._queue.put(_STOP)  # after this batch
                     break
                 items.append(item)
-            self._inflight = [future for _, future in items]
-            batch = self.node.prepare([c for c, _ in items])
+            self._inflight = [future for _, _, future in items]
+            batch = self.node.prepare([c for c, _, _ in items], [p for _, p, _ in items])
             failure: StoreError | None = None
             try:
                 # The fsync runs off the loop; commands arriving meanwhile form the next batch.
@@ -116,7 +117,7 @@ class Engine:
             except StoreError as exc:
                 failure = exc
             outcomes = self.node.commit(batch, failure)
-            for (_, future), outcome in zip(items, outcomes, strict=True):
+            for (_, _, future), outcome in zip(items, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)
             self._inflight = []

@@ -94,14 +94,18 @@ class Node:
         )
 
     # -- the write path ---------------------------------------------------------------------
-    def prepare(self, commands: Iterable[Command]) -> Batch:
-        """Decide a batch against the current state without touching it."""
+    def prepare(
+        self, commands: Iterable[Command], principals: Sequence[str | None] | None = None
+    ) -> Batch:
+        """Decide a batch against the current state without touching it; ``principals`` name
+        the account that sent each command (None: the node itself)."""
         state = self.state
         now = self.clock.now_ms()
         batch = Batch()
-        for command in commands:
+        for i, command in enumerate(commands):
+            principal = None if principals is None else principals[i]
             try:
-                decision = decide(self.site, state, command, now)
+                decision = decide(self.site, state, command, now, principal)
             except Refusal as err:
                 batch.refusals[len(batch.slots)] = Refused(err)
                 batch.slots.append((0, 0, {}))
@@ -156,21 +160,23 @@ class Node:
                     self._last_snapshot = self.state.seq
         return outcomes
 
-    def execute_batch(self, commands: Sequence[Command]) -> list[Outcome]:
-        batch = self.prepare(commands)
+    def execute_batch(
+        self, commands: Sequence[Command], principals: Sequence[str | None] | None = None
+    ) -> list[Outcome]:
+        batch = self.prepare(commands, principals)
         try:
             self.append(batch)
         except StoreError as exc:
             return self.commit(batch, exc)
         return self.commit(batch)
 
-    def execute(self, command: Command) -> Outcome:
-        return self.execute_batch([command])[0]
+    def execute(self, command: Command, principal: str | None = None) -> Outcome:
+        return self.execute_batch([command], [principal])[0]
 
     # -- queries: read the committed state, record nothing ---------------------------------
-    def query(self, query: Query) -> object:
+    def query(self, query: Query, principal: str | None = None) -> object:
         """The answer to ``query`` from the committed state; raises Refusal."""
-        return answer(self.site, self.state, query)
+        return answer(self.site, self.state, query, principal)
 
     # -- time and snapshots -----------------------------------------------------------------
     def due_timers(self) -> list[FireTimer]:

@@ -30,6 +30,7 @@ class CallResult(TypedDict):
 @attrs.frozen(kw_only=True)
 class MakeCall(Command):
     SERVICE: ClassVar[str] = "makeCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("calling",)
     RESULT: ClassVar[type] = ConnectionResult
     calling: str  # a phone, a MULAP number (its assigned phone calls) or a mobility user
     called: str  # internal, dialable or canonical number (CALL-01)
@@ -38,6 +39,7 @@ class MakeCall(Command):
 @attrs.frozen(kw_only=True)
 class AnswerCall(Command):
     SERVICE: ClassVar[str] = "answerCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str
@@ -46,6 +48,7 @@ class AnswerCall(Command):
 @attrs.frozen(kw_only=True)
 class ClearConnection(Command):
     SERVICE: ClassVar[str] = "clearConnection"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     call: int
     device: str
 
@@ -53,12 +56,14 @@ class ClearConnection(Command):
 @attrs.frozen(kw_only=True)
 class ClearCall(Command):
     SERVICE: ClassVar[str] = "clearCall"
+    ON_CALL: ClassVar[str | None] = "call"
     call: int
 
 
 @attrs.frozen(kw_only=True)
 class HoldCall(Command):
     SERVICE: ClassVar[str] = "holdCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     call: int
     device: str
 
@@ -66,6 +71,7 @@ class HoldCall(Command):
 @attrs.frozen(kw_only=True)
 class RetrieveCall(Command):
     SERVICE: ClassVar[str] = "retrieveCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     call: int
     device: str
 
@@ -73,6 +79,7 @@ class RetrieveCall(Command):
 @attrs.frozen(kw_only=True)
 class ConsultationCall(Command):
     SERVICE: ClassVar[str] = "consultationCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     call: int  # the active call that is put on hold
     device: str
@@ -82,6 +89,8 @@ class ConsultationCall(Command):
 @attrs.frozen(kw_only=True)
 class TwoCallCommand(Command):
     """A service on a device's held and active call; omitted ids are taken from the device."""
+
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
 
     device: str
     held_call: int | None = None
@@ -113,6 +122,7 @@ class ConferenceCall(TwoCallCommand):
 @attrs.frozen(kw_only=True)
 class SingleStepTransferCall(Command):
     SERVICE: ClassVar[str] = "singleStepTransferCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str
@@ -122,6 +132,7 @@ class SingleStepTransferCall(Command):
 @attrs.frozen(kw_only=True)
 class DeflectCall(Command):
     SERVICE: ClassVar[str] = "deflectCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     call: int
     device: str  # the alerting device
@@ -131,6 +142,7 @@ class DeflectCall(Command):
 @attrs.frozen(kw_only=True)
 class DirectedPickupCall(Command):
     SERVICE: ClassVar[str] = "directedPickupCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     picked: str  # the alerting device whose call is taken
     device: str  # the device that picks up
@@ -140,6 +152,7 @@ class DirectedPickupCall(Command):
 @attrs.frozen(kw_only=True)
 class GroupPickupCall(Command):
     SERVICE: ClassVar[str] = "groupPickupCall"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     device: str
 
@@ -147,6 +160,7 @@ class GroupPickupCall(Command):
 @attrs.frozen(kw_only=True)
 class SetForwarding(Command):
     SERVICE: ClassVar[str] = "setForwarding"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     device: str
     forwarding_type: ForwardingType
     on: bool
@@ -157,6 +171,7 @@ class SetForwarding(Command):
 @attrs.frozen(kw_only=True)
 class SetDoNotDisturb(Command):
     SERVICE: ClassVar[str] = "setDoNotDisturb"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     device: str
     on: bool
 
@@ -165,6 +180,7 @@ class SetDoNotDisturb(Command):
 @attrs.frozen(kw_only=True)
 class OffHook(Command):
     SERVICE: ClassVar[str] = "offHook"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     device: str
 
@@ -172,12 +188,14 @@ class OffHook(Command):
 @attrs.frozen(kw_only=True)
 class OnHook(Command):
     SERVICE: ClassVar[str] = "onHook"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     device: str
 
 
 @attrs.frozen(kw_only=True)
 class Dial(Command):
     SERVICE: ClassVar[str] = "dial"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[type] = ConnectionResult
     device: str
     digits: str

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,17 @@ class CallRecordsDb:
             raise FileNotFoundError(db.path)
         uri = Path(db.path).resolve().as_uri() + "?mode=ro"
         db._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        db._lock = threading.Lock()
         return db
 
     def epoch(self) -> str | None:
         """The epoch of the log these records were made from."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        return None if row is None else str(row[0])
+        rows = self._query("SELECT value FROM meta WHERE key = 'epoch'")
+        return None if not rows else str(rows[0][0])
 
     def __init__(self, path: str | os.PathLike[str], epoch: str) -> None:
         self.path = os.fspath(path)
+        self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a power cut may lose the newest transactions, never consistency; the
@@ -88,14 +91,21 @@ class CallRecordsDb:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        # One connection, used from the loop and from the follower's worker thread: a reader
+        # never sees a batch half-applied (a connection sees its own open transaction).
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
 
     @staticmethod
     def _empty(conn: sqlite3.Connection, epoch: str) -> None:
@@ -113,8 +123,7 @@ class CallRecordsDb:
             self._empty(conn, epoch)
 
     def position(self) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'position'").fetchone()
-        return int(row[0])
+        return int(self._query("SELECT value FROM meta WHERE key = 'position'")[0][0])
 
     def apply(self, batch: Sequence[Committed]) -> None:
         with self._transaction() as conn:
@@ -148,15 +157,16 @@ class CallRecordsDb:
     def records(self, *, last: int | None = None) -> list[CallRecord]:
         """Records by call id (the ``last`` newest only, if given), oldest first."""
         if last is None:
-            rows = self._conn.execute(f"{_SELECT} ORDER BY call").fetchall()
+            rows = self._query(f"{_SELECT} ORDER BY call")
         else:
-            rows = self._conn.execute(f"{_SELECT} ORDER BY call DESC LIMIT ?", (last,)).fetchall()
+            rows = self._query(f"{_SELECT} ORDER BY call DESC LIMIT ?", (last,))
             rows.reverse()
         return [_record(r) for r in rows]
 
     def record(self, call: int) -> CallRecord | None:
-        row = self._conn.execute(f"{_SELECT} WHERE call = ?", (call,)).fetchone()
-        return None if row is None else _record(row)
+        rows = self._query(f"{_SELECT} WHERE call = ?", (call,))
+        return None if not rows else _record(rows[0])
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()

@@ -59,6 +59,17 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "notAMulapUser": ("operation", "requestIncompatibleWithDevice"),
     "notAMember": ("operation", "invalidParameterValue"),
     "notAMobilityUser": ("operation", "requestIncompatibleWithDevice"),
+    "invalidAccountName": ("operation", "invalidParameterValue"),
+    "accountExists": ("operation", "invalidParameterValue"),
+    "unknownDevice": ("operation", "invalidDeviceID"),
+    "lastAdministrator": ("operation", "requestIncompatibleWithObject"),
+    "passwordPolicy": ("operation", "invalidParameterValue"),
+    "wrongPassword": ("operation", "securityViolation"),
+    "passwordChangeRequired": ("operation", "securityViolation"),
+    "notPermitted": ("operation", "securityViolation"),
+    "notYourDevice": ("operation", "privilegeViolationSpecifiedDevice"),
+    "encryptionRequired": ("operation", "securityViolation"),
+    "notLicensed": ("operation", "serviceNotSupported"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

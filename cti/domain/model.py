@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from cti.accounts.access import authorize
 from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
 from cti.domain.state import SETTERS, NodeState
@@ -76,17 +77,25 @@ def evolve(state: NodeState, event: Event) -> NodeState:
     return _EVOLVE[type(event)](state, event)
 
 
-def decide(site: Site, state: NodeState, command: Command, now_ms: int) -> Decision[NodeState]:
-    """Decide ``command`` against ``state``; raises Refusal when it is refused."""
+def decide(
+    site: Site, state: NodeState, command: Command, now_ms: int, principal: str | None = None
+) -> Decision[NodeState]:
+    """Decide ``command`` against ``state``; raises Refusal when it is refused. ``principal``
+    is the account that sent it (None: the node itself, or a face without accounts), checked
+    first against the same state (cti.accounts.access)."""
+    if principal is not None:
+        authorize(site, state, principal, command)
     decision_type, handler = _DECIDE[type(command)]
     decision: Decision[NodeState] = decision_type(site, state, now_ms, evolve)
     handler(decision, command)
     return decision
 
 
-def answer(site: Site, state: NodeState, query: Query) -> object:
+def answer(site: Site, state: NodeState, query: Query, principal: str | None = None) -> object:
     """The result of a query against the committed state; raises Refusal."""
     handler = _ANSWER.get(type(query))
     if handler is None:
         raise Refusal("serviceNotSupported", f"unknown query {query.SERVICE!r}")
+    if principal is not None:
+        authorize(site, state, principal, query)
     return handler(site, state, query)

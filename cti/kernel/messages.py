@@ -23,6 +23,10 @@ class Command:
 
     SERVICE: ClassVar[str] = ""
     INTERNAL: ClassVar[bool] = False
+    ADMIN: ClassVar[bool] = False  # only administrators (and integrators) may send it
+    ACTS_AS: ClassVar[tuple[str, ...]] = ()  # fields naming devices the sender must control
+    ON_CALL: ClassVar[str | None] = None  # a field naming a call the sender must be in
+    SELF: ClassVar[str | None] = None  # a field naming an account: its owner may send it too
     RESULT: ClassVar[Any] = NoResult  # the type of the service's result (the API contract)
 
 
@@ -31,6 +35,8 @@ class Query:
     """A request to read something; answered from the committed state, records nothing."""
 
     SERVICE: ClassVar[str] = ""
+    ACTS_AS: ClassVar[tuple[str, ...]] = ()  # fields naming devices the asker must control
+    ON_CALL: ClassVar[str | None] = None  # a field naming a call the asker must be in
     RESULT: ClassVar[Any] = NoResult  # the type of the answer (the API contract)
 
 

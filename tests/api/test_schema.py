@@ -162,6 +162,11 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("setAssignedPhone", {"user": "340", "phone": "338"}),
         ("setDialMethod", {"user": "335", "dialMethod": "cti_associated"}),
         ("makeCall", {"calling": "335", "called": "331"}),
+        ("createAccount", {"name": "332", "password": "Start-2026!", "licences": ["voicemail"]}),
+        ("setPassword", {"name": "332", "password": "Reset-2026!"}),
+        ("updateAccount", {"name": "332", "licences": ["voicemail", "conference"]}),
+        ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
+        ("removeAccount", {"name": "bridge"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
@@ -174,6 +179,13 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
             check(f"reply.{service}", orjson.loads(orjson.dumps(reply)))
             if reply["ok"]:
                 done.add(service)
+        change = {"oldPassword": "Reset-2026!", "newPassword": "Mine-2026?"}
+        for secure in (False, True):  # refused in clear (USER-02), then done
+            action = parse_action("changePassword", change)
+            reply = await execute.execute(engine, action, "332", secure=secure)
+            check("reply.changePassword", orjson.loads(orjson.dumps(reply)))
+            assert reply["ok"] is secure, reply
+        done.add("changePassword")
         assert done == set(SERVICES), sorted(set(SERVICES) - done)
         for raw in node.store.read(1):
             item = decode(raw)

@@ -186,10 +186,10 @@ async def test_no_answer_timer_fires_when_the_clock_passes_due(
     prepared: list[c.Command] = []
     real_prepare = node.prepare
 
-    def prepare(commands: Iterable[c.Command]) -> Batch:
+    def prepare(commands: Iterable[c.Command], principals: object = None) -> Batch:
         commands = list(commands)
         prepared.extend(commands)
-        return real_prepare(commands)
+        return real_prepare(commands, principals)  # type: ignore[arg-type]
 
     node.prepare = prepare  # type: ignore[method-assign]
     forwarded = asyncio.Event()

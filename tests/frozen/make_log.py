@@ -1,15 +1,21 @@
-"""How tests/frozen/v1/node1.db was made (kept for the record; the test never runs this).
+"""How the frozen logs were made (kept for the record; the tests never run this).
+
+v1 (tests/frozen/v1/node1.db): the release that introduced event versions; v2: the same day,
+then the accounts of the users issue (created from the site's seeds, changed, a password set,
+one removed).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
 DND, forwarding, redial lists and changed user settings.
 
-    python -m tests.frozen.make_log tests/frozen/v1/node1.db
+    python -m tests.frozen.make_log v1 tests/frozen/v1/node1.db
+    python -m tests.frozen.make_log v2 tests/frozen/v2/node1.db
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from cti.accounts.commands import SetAssignedPhone, SetDialMethod
@@ -18,11 +24,12 @@ from cti.app.config import load_site
 from cti.app.node import Accepted, Node
 from cti.calls import commands as c
 from cti.calls.values import ForwardingType
+from cti.kernel.messages import Command
 from cti.site import DialMethod
 from cti.store import SqliteStore
 
 
-def make(path: Path) -> None:
+def make(path: Path, version: str = "v1") -> None:
     node = Node(load_site(), SqliteStore(path), ManualClock())
 
     def do(command: c.Command) -> int:
@@ -85,8 +92,33 @@ def make(path: Path) -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
+    if version == "v2":
+        accounts(do)
     node.store.close()
 
 
+def accounts(do: Callable[[Command], int]) -> None:
+    """Accounts (USER-01..05): seeded, changed, a password set, one removed."""
+    from cti.accounts.commands import RemoveAccount, SeedAccounts, SetPasswordHash, UpdateAccount
+    from cti.accounts.model import Licence, Role
+    from cti.app.config import load_config
+
+    users = {u.name: u for u in load_config().users}
+    seeds = tuple(users[name].seed() for name in ("330", "331", "phone-sim"))
+    do(SeedAccounts(accounts=seeds))
+    do(UpdateAccount(name="331", role=Role.ADMIN, licences=(Licence.VOICEMAIL, Licence.MOBILITY)))
+    fresh = users["332"].seed()
+    assert fresh.password is not None and fresh.broker_password is not None
+    do(
+        SetPasswordHash(
+            name="331",
+            password=fresh.password,
+            broker_password=fresh.broker_password,
+            must_change=True,
+        )
+    )
+    do(RemoveAccount(name="phone-sim"))
+
+
 if __name__ == "__main__":
-    make(Path(sys.argv[1]))
+    make(Path(sys.argv[2]), sys.argv[1])

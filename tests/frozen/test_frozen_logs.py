@@ -66,6 +66,18 @@ def render(state: NodeState) -> dict[str, Any]:
             }
             for user, s in sorted(state.accounts.settings.items())
         },
+        "users": {
+            name: {
+                "display_name": a.display_name,
+                "role": a.role.value,
+                "devices": list(a.devices),
+                "licences": sorted(a.licences),
+                "password": a.password,
+                "broker_password": a.broker_password,
+                "must_change": a.must_change,
+            }
+            for name, a in sorted(state.accounts.accounts.items())
+        },
     }
 
 

@@ -47,6 +47,17 @@ TIMEOUT = 5.0  # seconds any single awaited condition may take before the test f
 REPO = Path(__file__).resolve().parents[2]
 
 
+def site_without_users(directory: Path) -> Path:
+    """The example office without its [[users]]: for tests of the log's exact seqs, which
+    the seeded accounts (internal events) would shift."""
+    text = (REPO / "cti" / "sites" / "example.toml").read_text()
+    head, _, rest = text.partition("[[users]]")
+    rest = rest[rest.index("[csta]") :] if "[csta]" in rest else ""
+    path = directory / "site-without-users.toml"
+    path.write_text(head + rest)
+    return path
+
+
 # -- the broker ----------------------------------------------------------------------------
 class Mosquitto:
     """A private mosquitto child process; ``kill`` (SIGKILL) and ``start`` reuse the port."""

@@ -19,7 +19,15 @@ from cti.app.node import Node
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
-from tests.mqtt.conftest import BASE, TIMEOUT, CtiClient, Mosquitto, Server, retained_states
+from tests.mqtt.conftest import (
+    BASE,
+    TIMEOUT,
+    CtiClient,
+    Mosquitto,
+    Server,
+    retained_states,
+    site_without_users,
+)
 
 BROKER_LINE = re.compile(r"MQTT broker\s+mqtt://127\.0\.0\.1:(\d+)\b")
 
@@ -39,8 +47,10 @@ async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
     """CALL-01, CALL-03: the console names the embedded broker's URL; asked for a port that
     is taken (our private broker's), it takes a free one and says which; a client places and
     answers a call through it; SIGTERM stops node and broker."""
+    site = site_without_users(tmp_path)
     server = Server(
-        "--broker", "embedded", "--broker-port", str(broker.port), "--data-dir", str(tmp_path)
+        *("--broker", "embedded", "--broker-port", str(broker.port), "--data-dir", str(tmp_path)),
+        *("--site", str(site)),
     )
     servers.append(server)
     await server.start()

@@ -32,6 +32,7 @@ from tests.mqtt.conftest import (
     Server,
     retained,
     retained_states,
+    site_without_users,
 )
 
 CALL_EVENTS = f"{BASE}/calls/+/events"
@@ -286,7 +287,9 @@ async def test_face_keeps_retrying_while_the_broker_refuses_it(
 
 # -- `cti serve` as a process ---------------------------------------------------------------
 def serve_args(broker: Mosquitto, data: Path) -> list[str]:
-    return ["--broker", "external", "--mqtt-url", broker.url, "--data-dir", str(data)]
+    site = site_without_users(data.parent)
+    args = ["--broker", "external", "--mqtt-url", broker.url, "--data-dir", str(data)]
+    return [*args, "--site", str(site)]
 
 
 def stored_position(data: Path) -> tuple[int, int]:

@@ -19,6 +19,7 @@ import attrs
 
 from cti.app.config.csta import CstaSettings, csta_from_dict
 from cti.app.config.site_file import site_from_dict
+from cti.app.config.users import UserSpec, users_from_dict
 from cti.site import Site, SiteError
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CstaSettings",
+    "UserSpec",
     "config_from_dict",
     "load_config",
     "load_site",
@@ -43,11 +45,13 @@ ConfigError = SiteError
 class Config:
     site: Site
     csta: CstaSettings = attrs.field(factory=CstaSettings)
+    users: tuple[UserSpec, ...] = ()
 
 
 def config_from_dict(raw: Mapping[str, Any]) -> Config:
     """The configuration from a parsed site file; raises SiteError naming the problem."""
-    return Config(site=site_from_dict(raw), csta=csta_from_dict(raw.get("csta")))
+    site = site_from_dict(raw)
+    return Config(site=site, csta=csta_from_dict(raw.get("csta")), users=users_from_dict(raw, site))
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -135,6 +135,7 @@ _TOP_KEYS = frozenset(
         "mulap",
         "conference_bridges",
         "csta",  # the CSTA link's settings (cti.app.config.csta)
+        "users",  # the accounts the node starts with (cti.app.config.users)
         "phone_ranges",
     }
 )

@@ -51,6 +51,7 @@ class DoNotDisturbOn(TypedDict):
 @attrs.frozen(kw_only=True)
 class SnapshotDevice(Query):
     SERVICE: ClassVar[str] = "snapshotDevice"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[object] = list[DeviceConnection]
     device: str
 
@@ -58,6 +59,7 @@ class SnapshotDevice(Query):
 @attrs.frozen(kw_only=True)
 class SnapshotCall(Query):
     SERVICE: ClassVar[str] = "snapshotCall"
+    ON_CALL: ClassVar[str | None] = "call"
     RESULT: ClassVar[object] = list[CallConnection]
     call: int
 
@@ -65,6 +67,7 @@ class SnapshotCall(Query):
 @attrs.frozen(kw_only=True)
 class RedialList(Query):
     SERVICE: ClassVar[str] = "redialList"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[object] = RedialNumbers
     device: str  # the user: a phone, a MULAP or a mobility number
 
@@ -72,6 +75,7 @@ class RedialList(Query):
 @attrs.frozen(kw_only=True)
 class GetForwarding(Query):
     SERVICE: ClassVar[str] = "getForwarding"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[object] = Forwardings
     device: str
 
@@ -79,6 +83,7 @@ class GetForwarding(Query):
 @attrs.frozen(kw_only=True)
 class GetDoNotDisturb(Query):
     SERVICE: ClassVar[str] = "getDoNotDisturb"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     RESULT: ClassVar[object] = DoNotDisturbOn
     device: str
 

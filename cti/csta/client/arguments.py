@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from cti.api.requests import parse_action
+from cti.api.requests import BadRequest, parse_action
 from cti.calls import commands as cmd
 from cti.calls.errors import CstaError
 from cti.calls.services.queries import GetForwarding, SnapshotCall, SnapshotDevice
@@ -59,7 +59,10 @@ def error_name(branch: str, value: Any) -> str:
 
 def parse(service: str, fields: dict[str, Any]) -> Action:
     """The command or query of a request; raises ``cti.api.requests.BadRequest``."""
-    return parse_action(service, fields)
+    action = parse_action(service, fields)
+    if not isinstance(action, cmd.Command | Query):
+        raise BadRequest("serviceNotSupported", f"{service} is not offered over CSTA")
+    return action
 
 
 def operation_name(service: str) -> str:

@@ -1,0 +1,81 @@
+"""Who may send what (USER-01, USER-04, USER-05): the authorization of every request.
+
+Decided inside the node's writer against the same state the request is then decided on, so a
+check and its use cannot drift apart. Each command and query says what it acts as
+(``ACTS_AS``: fields naming devices, ``ON_CALL``: a field naming a call), whether it is for
+administrators (``ADMIN``) and which licence it needs (``LICENCE``).
+
+- integrators: everything; monitors: queries only;
+- administrators: everything a user may, and the administration of accounts;
+- users: their own devices only: the numbers of their account, the phones of their MULAP
+  groups (CALL-14) and their mobile (CALL-15); a call only if one of those is in it. Until a
+  user has changed an administrator-set password, nothing else (USER-01).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cti.accounts.model import Account, Licence, Role
+from cti.kernel.messages import Command, Query
+from cti.kernel.refusal import Refusal
+from cti.site import Site
+
+if TYPE_CHECKING:
+    from cti.domain.state import NodeState
+
+
+def controlled(site: Site, account: Account) -> frozenset[str]:
+    """The devices a user acts as: their numbers, their groups' phones, their mobiles."""
+    out: set[str] = set()
+    for number in account.devices:
+        out.add(number)
+        dev = site.devices.get(number)
+        if dev is None:
+            continue
+        out.update(dev.members)
+        if dev.mobile is not None:
+            out.add(dev.mobile)
+    return frozenset(out)
+
+
+def authorize(site: Site, state: NodeState, principal: str, action: Command | Query) -> None:
+    """Refuse ``action`` unless the account ``principal`` may send it."""
+    account = state.accounts.account(principal)
+    if account is None:
+        raise Refusal("notPermitted", f"there is no account {principal}")
+    owner_field = action.SELF if isinstance(action, Command) else None
+    if owner_field is not None and getattr(action, owner_field) == principal:
+        return  # an account's owner may change what is theirs (their password, say)
+    if account.must_change:
+        raise Refusal(
+            "passwordChangeRequired",
+            "change the password an administrator set first (changePassword)",
+        )
+    role = account.role
+    if role is Role.INTEGRATOR:
+        return
+    if role is Role.MONITOR:
+        if isinstance(action, Query):
+            return
+        raise Refusal("notPermitted", f"{principal} may read, not change (monitor account)")
+    if isinstance(action, Command) and action.ADMIN and role is not Role.ADMIN:
+        raise Refusal("notPermitted", f"{action.SERVICE} is for administrators")
+    if role is Role.ADMIN and isinstance(action, Command) and action.ADMIN:
+        return
+    licence: Licence | None = getattr(action, "LICENCE", None)
+    if licence is not None and licence not in account.licences:
+        raise Refusal("notLicensed", f"{action.SERVICE} needs the {licence} licence (USER-05)")
+    own = controlled(site, account)
+    for field in action.ACTS_AS:
+        number = getattr(action, field)
+        if number is not None and number not in own:
+            raise Refusal(
+                "notYourDevice",
+                f"{principal} may not act as {number}",
+                {"device": number, "yours": sorted(own)},
+            )
+    if action.ON_CALL is not None:
+        call = state.calls.call(getattr(action, action.ON_CALL))
+        if call is None or not any(p.device in own for p in call.parties):
+            raise Refusal("notYourDevice", f"{principal} is not in that call")

@@ -113,6 +113,20 @@ class DeviceStateDoc(TypedDict):
     assignedPhone: NotRequired[str]
 
 
+class LampDoc(TypedDict):
+    """The retained ``lamps/{device}`` document: the busy lamp every user sees next to a
+    favourite; no numbers, nothing of the call (CALL-10, CALL-11)."""
+
+    seq: int
+    ts: str
+    event: Literal["lamp"]
+    device: str
+    name: str
+    kind: DeviceKind
+    summary: Summary
+    dnd: bool
+
+
 class StatusDoc(TypedDict):
     """The retained ``status`` document; the Last Will has ``node`` and ``state`` only."""
 
@@ -124,10 +138,10 @@ class StatusDoc(TypedDict):
 
 
 def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
-    """Retained summary for busy-lamp fields and favourites (CALL-11/12).
+    """The retained full state of a device for its own user (CALL-11/12).
 
-    Privacy (CALL-10): this topic is what *other* users watch, so a call still ringing shows
-    no caller number or name; the device's own event topic carries them.
+    Privacy (CALL-10): a call still ringing shows no caller number or name here (the
+    device's own event topic carries them); others see only the lamp (:func:`lamp`).
     """
     dev = site.device(view.device)
     connections: list[ConnectionDoc] = []
@@ -167,6 +181,21 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
         state["members"] = list(dev.members)  # CALL-14: the phones of a MULAP
         state["assignedPhone"] = view.assigned_phone
     return dumps(state)
+
+
+def lamp(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
+    dev = site.device(view.device)
+    doc = LampDoc(
+        seq=seq,
+        ts=iso(ts_ms),
+        event="lamp",
+        device=view.device,
+        name=dev.name if dev is not None else "",
+        kind=dev.kind if dev is not None else DeviceKind.EXTERNAL,
+        summary=view.summary,
+        dnd=view.dnd,
+    )
+    return dumps(doc)
 
 
 def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from cti.api.documents import DeviceStateDoc, StatusDoc, camel
+from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc, camel
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -234,6 +234,7 @@ def contract() -> Schema:
     defs["event"] = {"oneOf": [{"$ref": f"#/$defs/event.{kind}"} for kind in events]}
     defs["document.deviceState"] = b.of(DeviceStateDoc)
     defs["document.status"] = b.of(StatusDoc)
+    defs["document.lamp"] = b.of(LampDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import weakref
 from collections.abc import Sequence
 
 import attrs
@@ -20,6 +21,7 @@ from cti.app.feed import LogReader
 from cti.app.follower import LiveFollower
 from cti.csta.codec.framing import Style
 from cti.csta.link.session import Session
+from cti.csta.link.throttle import Throttle
 from cti.kernel.messages import Committed
 from cti.store import EventStore
 
@@ -41,6 +43,7 @@ class Limits:
     max_connections: int = 256
     max_monitors: int = 1000  # per association
     associate_timeout: float = 30.0  # seconds from connect to AARQ
+    max_password_checks: int = 4  # argon2 verifications at a time (64 MiB each)
     send_buffer: int | None = None  # SO_SNDBUF of accepted sockets (None: the OS default)
 
 
@@ -53,12 +56,18 @@ class CstaServer:
         settings: CstaSettings,
         limits: Limits | None = None,
         store: EventStore | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         """``store``: a connection of the link's own to the log, read when the link falls
-        behind the in-memory tail (default: a sibling of the node's)."""
+        behind the in-memory tail (default: a sibling of the node's). ``throttle``: the
+        delays of failed associations per address (default: on the node's clock)."""
         self.engine = engine
         self.settings = settings
         self.limits = limits or Limits()
+        self.throttle = throttle or Throttle(engine.node.clock)
+        self.password_checks = asyncio.Semaphore(self.limits.max_password_checks)
+        # one credential check at a time per source address: parallel guesses wait their turn
+        self._gates: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.framing: Style = settings.framing  # validated with the site
         self.sessions: set[Session] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,6 +80,15 @@ class CstaServer:
         assert self._server is not None, "not started"
         host, port = self._server.sockets[0].getsockname()[:2]
         return str(host), int(port)
+
+    def gate(self, address: str) -> asyncio.Lock:
+        """The lock a session holds while it checks credentials from ``address`` and while
+        the answer of a failure waits (forgotten when no session holds or waits for it)."""
+        lock = self._gates.get(address)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._gates[address] = lock
+        return lock
 
     async def start(self, port: int | None = None) -> None:
         """Listen on ``settings.host`` and ``port`` (default ``settings.port``; 0 = any free).

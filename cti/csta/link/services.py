@@ -4,7 +4,9 @@ An adapter: it translates arguments into the same commands the MQTT face builds 
 outcome; every decision (and every refusal) comes from the engine. Arguments the engine never
 sees (unsupported identifier forms, forwarding types) are refused here with the CSTA error an
 application expects. Fields we do not model (userData, correlatorData, accountCode, ...) are
-accepted and ignored.
+accepted and ignored. Every command and query goes with the association's account (its
+principal), so the node authorizes it as it does an MQTT request (cti.accounts.access); a
+monitor on a device is allowed exactly when reading the device (snapshotDevice) is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from cti.accounts.access import authorize
 from cti.app.engine import Engine
 from cti.app.node import Accepted
 from cti.calls import commands as cmd
@@ -72,10 +75,11 @@ class CommandService:
 class Services:
     """The services of one association (its monitors live here too)."""
 
-    def __init__(self, engine: Engine, monitors: Monitors) -> None:
+    def __init__(self, engine: Engine, monitors: Monitors, principal: str | None = None) -> None:
         self.engine = engine
         self.node = engine.node
         self.monitors = monitors
+        self.principal = principal  # the association's account; None: the [csta] account
 
     async def invoke(self, operation: str, argument: dict[str, Any]) -> Executed:
         """Carry the operation out; raises ServiceRefused or NotOffered (nothing happened)."""
@@ -92,7 +96,7 @@ class Services:
 
     async def run(self, command: cmd.Command) -> Accepted:
         """The accepted outcome (result and committed events); raises ServiceRefused."""
-        outcome = await self.engine.execute(command)
+        outcome = await self.engine.execute(command, self.principal)
         if isinstance(outcome, Accepted):
             return outcome
         raise ServiceRefused.from_error(outcome.error)
@@ -100,7 +104,18 @@ class Services:
     def query(self, query: Query) -> Any:
         """The answer of the node to a query; raises ServiceRefused."""
         try:
-            return self.node.query(query)
+            return self.node.query(query, self.principal)
+        except Refusal as err:
+            raise ServiceRefused.from_error(err) from None
+
+    def may_read(self, device: str) -> None:
+        """Refuse (ServiceRefused) unless the association's account may read ``device``:
+        integrators and monitors every device, users their own (as snapshotDevice)."""
+        if self.principal is None:
+            return
+        try:
+            read = SnapshotDevice(device=device)
+            authorize(self.node.site, self.node.state, self.principal, read)
         except Refusal as err:
             raise ServiceRefused.from_error(err) from None
 
@@ -292,6 +307,7 @@ async def _monitor_start(s: Services, a: dict[str, Any]) -> Any:
     device = number_of(target, "invalidDeviceID")
     if s.node.site.device(device) is None:
         raise ServiceRefused("operation", "invalidMonitorObject", f"unknown device {device!r}")
+    s.may_read(device)
     monitor = s.monitors.start(device, a.get("requestedMonitorFilter"))
     result: dict[str, Any] = {"crossRefIdentifier": monitor.xref}
     if "requestedMonitorFilter" in a:

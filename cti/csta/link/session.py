@@ -3,6 +3,9 @@
 States: ``awaiting`` (only an AARQ is acceptable; anything else is answered with ABRT and the
 connection is closed, X.227), ``associated`` (ROSE flows; RLRQ -> RLRE and close; ABRT closes),
 ``closed``. After accepting, the switch invokes systemStatus(normal), as the PBX family does.
+An AARQ's credentials are checked against the node's accounts or the ``[csta]`` account
+(:mod:`auth`); failures from one address are answered ever later (:mod:`throttle`), and the
+association's account (its principal) goes with every service it sends.
 Per X.880 a broken PDU is answered with a Reject and the association carries on: the framing
 still tells where the next PDU starts; ``max_rejects`` Rejects in a row end it (ABRT). Frames
 are size-limited (tighter before the association) and the session yields to the event loop
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import itertools
 from collections import deque
 from collections.abc import Sequence
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from cti.accounts.model import Account
 from cti.app.node import Committed
 from cti.csta import codec
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
 from cti.csta.codec.errors import CodecError, FramingError
 from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
+from cti.csta.link.auth import authenticate
 from cti.csta.link.monitors import Monitors
 from cti.csta.link.reports import reports
 from cti.csta.link.services import Executed, NotOffered, Services
@@ -49,11 +53,15 @@ class Session:
         self.server = server
         self.limits = server.limits
         self.reader, self.writer = reader, writer
-        self.peer = str(writer.get_extra_info("peername"))
+        peername = writer.get_extra_info("peername")
+        self.peer = str(peername)
+        # the throttle's key: the source address without the port
+        self.address = str(peername[0]) if isinstance(peername, tuple) else self.peer
         self.state = "awaiting"
         self.user = ""
+        self.principal: str | None = None  # the account; None: the [csta] account
         self.monitors = Monitors(self.limits.max_monitors)
-        self.services = Services(server.engine, self.monitors)
+        self.services = Services(server.engine, self.monitors)  # principal: on association
         self.framing: Style = server.framing
         self._ids = itertools.count(1)
         self._status_invoke: int | None = None
@@ -62,6 +70,10 @@ class Session:
         self._unreported: deque[Sequence[Committed]] = deque()
         self._flush_scheduled = False
         self._rejects = 0  # consecutive Rejects sent (reset by any usable PDU)
+        self._closed = asyncio.Event()
+        # One deadline from connect for the whole pre-association phase: a peer dripping a
+        # byte now and then does not restart it.
+        self._deadline = asyncio.get_running_loop().time() + self.limits.associate_timeout
         self.log = log.bind(peer=self.peer)
 
     @property
@@ -72,16 +84,13 @@ class Session:
     async def run(self) -> None:
         limits = self.limits
         decoder = FrameDecoder(self.framing, limits.max_frame_unassociated)
-        # One deadline from connect for the whole pre-association phase: a peer dripping a
-        # byte now and then does not restart it.
-        deadline = asyncio.get_running_loop().time() + limits.associate_timeout
         try:
             while self.state != "closed":
                 if self.associated:
                     decoder.max_length = limits.max_frame
                     data = await self.reader.read(READ_CHUNK)
                 else:
-                    async with asyncio.timeout_at(deadline):
+                    async with asyncio.timeout_at(self._deadline):
                         data = await self.reader.read(READ_CHUNK)
                 if not data:  # EOF; a truncated frame still buffered is dropped with it
                     self.log.info("csta.eof", pending=decoder.pending)
@@ -118,7 +127,7 @@ class Session:
                 self.reject(None, exc.problem, str(exc))
             return
         if kind == "acse":
-            self.on_acse(frame)
+            await self.on_acse(frame)
         elif not self.associated:  # X.227: no ROSE before the association is up
             self.log.warning("csta.rose_before_association")
             self.abort("protocol-error")
@@ -140,7 +149,7 @@ class Session:
         self.send_rose(Reject(invoke_id, problem))
 
     # -- ACSE ---------------------------------------------------------------------------------
-    def on_acse(self, frame: bytes) -> None:
+    async def on_acse(self, frame: bytes) -> None:
         try:
             kind, body = codec.decode_acse(frame)
         except CodecError as exc:
@@ -148,7 +157,7 @@ class Session:
             self.abort("protocol-error")
             return
         if kind == "aarq" and self.state == "awaiting":
-            self.on_aarq(body)
+            await self.on_aarq(body)
         elif kind == "rlrq" and self.associated:
             self.send(codec.encode_acse(("rlre", {"reason": 0})))  # normal
             self.log.info("csta.released", user=self.user)
@@ -160,7 +169,7 @@ class Session:
             self.log.warning("csta.unexpected_acse", apdu=kind, state=self.state)
             self.abort("protocol-error")
 
-    def on_aarq(self, body: dict[str, Any]) -> None:
+    async def on_aarq(self, body: dict[str, Any]) -> None:
         if body.get("aSO-context-name") != codec.CSTA_CONTEXT:
             self.refuse_association("application-context-name-not-supported")
             return
@@ -169,22 +178,70 @@ class Session:
             self.refuse_association("authentication-required")
             return
         user, password = credentials
-        settings = self.server.settings
-        ok = hmac.compare_digest(user.encode(), settings.user.encode())
-        ok &= hmac.compare_digest(password.encode(), settings.password.encode())
-        if not ok:
-            self.refuse_association("authentication-failure", user)
-            return
+        throttle = self.server.throttle
+        gate = self.server.gate(self.address)
+        # Waiting for the checks and failures of this address before ours counts against
+        # the association deadline (TimeoutError: ABRT, see run).
+        async with asyncio.timeout_at(self._deadline):
+            await gate.acquire()
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                await self.pause_until(throttle.not_before_ms(self.address))
+            if self.state == "closed":
+                return
+            verdict = await authenticate(
+                self.server.settings, self._account, user, password, self.server.password_checks
+            )
+            if not verdict.accepted:
+                delay = throttle.failed(self.address)
+                self.log.warning(  # never the password
+                    "csta.association_refused",
+                    diagnostic="authentication-failure",
+                    reason=verdict.reason,
+                    address=self.address,
+                    user=user,
+                    failures=throttle.failures(self.address),
+                    delay=delay / 1000,
+                    **({"hint": verdict.hint} if verdict.hint else {}),
+                )
+                await self.pause_until(throttle.clock.now_ms() + delay)
+                self._send_refusal("authentication-failure")
+                return
+            throttle.succeeded(self.address)
+        finally:
+            gate.release()
         self.send(codec.encode_acse(codec.aare(True)))
-        self.state, self.user = "associated", user
+        self.state, self.user, self.principal = "associated", user, verdict.principal
+        self.services.principal = verdict.principal
         self.log = self.log.bind(user=user)
-        self.log.info("csta.associated")
+        self.log.info("csta.associated", principal=verdict.principal)
         self._status_invoke = self.next_id()
         self._outstanding[self._status_invoke] = "systemStatus"
         self.send_rose(Invoke(self._status_invoke, "systemStatus", {"systemStatus": "normal"}))
 
-    def refuse_association(self, diagnostic: str, user: str = "") -> None:
-        self.log.warning("csta.association_refused", diagnostic=diagnostic, user=user)
+    def _account(self, name: str) -> Account | None:
+        return self.server.engine.node.state.accounts.account(name)
+
+    async def pause_until(self, due_ms: int) -> None:
+        """Wait until the throttle's clock reaches ``due_ms``, or the connection closes."""
+        clock = self.server.throttle.clock
+        if clock.now_ms() >= due_ms or self.state == "closed":
+            return
+        waits = [
+            asyncio.ensure_future(clock.sleep_until(due_ms)),
+            asyncio.ensure_future(self._closed.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    def refuse_association(self, diagnostic: str) -> None:
+        self.log.warning("csta.association_refused", diagnostic=diagnostic, address=self.address)
+        self._send_refusal(diagnostic)
+
+    def _send_refusal(self, diagnostic: str) -> None:
         self.send(codec.encode_acse(codec.aare(False, diagnostic)))
         self.close()
 
@@ -316,6 +373,7 @@ class Session:
     def close(self) -> None:
         if self.state != "closed":
             self.state = "closed"
+        self._closed.set()
         self.monitors.clear()  # monitors end with their association
         self._unreported.clear()
         if self.writer.is_closing():

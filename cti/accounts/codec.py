@@ -48,5 +48,6 @@ def decode(doc: Any) -> AccountsState:
     return AccountsState(settings, accounts)
 
 
-# 2: accounts (1 held the settings alone).
-SNAPSHOT = SnapshotPart(format=2, encode=encode, decode=decode)
+# 2: accounts (1 held the settings alone). 3: each account with its profile (USER-03); a
+# format 2 snapshot reads as accounts with empty profiles, which is what its release had.
+SNAPSHOT = SnapshotPart(format=3, encode=encode, decode=decode, older=frozenset({2}))

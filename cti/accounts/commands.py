@@ -2,7 +2,9 @@
 
 The commands that carry password hashes are INTERNAL: clients send the password itself to a
 service of the API (createAccount, setPassword, changePassword in cti/api/passwords.py), which
-checks the policy and hashes it outside the node's writer, then sends one of these.
+checks the policy and hashes it outside the node's writer, then sends one of these. So is the
+one that carries a profile photo: the API's setProfile (cti/api/profile.py) checks and scales
+the uploaded image outside the writer and sends SetProfileChecked with the result.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import ClassVar
 
 import attrs
 
-from cti.accounts.model import Licence, Role
+from cti.accounts.model import Licence, Photo, ProfileField, Role
 from cti.kernel.messages import Command
 from cti.site.model import DialMethod
 
@@ -99,3 +101,22 @@ class SetDialMethod(Command):
     LICENCE: ClassVar[Licence | None] = Licence.MOBILITY
     user: str
     dial_method: DialMethod
+
+
+@attrs.frozen(kw_only=True)
+class SetProfileChecked(Command):
+    """Change a user's profile (USER-03): the fields given change, those named in ``clear``
+    are emptied, the others stay. The account's owner or an administrator sends it."""
+
+    SERVICE: ClassVar[str] = "setProfileChecked"
+    INTERNAL: ClassVar[bool] = True  # the photo must be one the node made (cti.accounts.photos)
+    ADMIN: ClassVar[bool] = True
+    SELF: ClassVar[str | None] = "name"  # and the account's owner
+    name: str
+    mobile: str | None = None  # as typed: the node makes numbers and addresses canonical
+    external: str | None = None
+    email: str | None = None
+    photo: Photo | None = None  # already checked and scaled to 200x200
+    presence_visible: bool | None = None
+    voicemail_to_email: bool | None = None
+    clear: tuple[ProfileField, ...] = ()

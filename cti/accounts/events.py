@@ -2,6 +2,15 @@
 
 Account administration events are INTERNAL (stored, replayed, never published): they hold
 password hashes, and nothing on a topic needs them.
+
+A profile change (USER-03) is public: other users' directories and favourites show it. It is
+two events. ProfileChanged is the profile as it now is, its photo named by the SHA-256 of the
+image: small, published like any event. ProfilePhotoSet, just before it when the photo
+changed, carries the image itself (the node's 200x200 JPEG or PNG, base64, 5 to 40 kB): it is
+INTERNAL, so the log stays the one source of truth of the photo (replay, snapshots, a restore
+give it back; there is no second store to keep in step) while no published event, replay page
+or in-memory commit feed carries kilobytes of image. Clients fetch the image with getProfile
+when the hash they see is not the one they have cached.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from typing import ClassVar
 
 import attrs
 
-from cti.accounts.model import Licence, Role
+from cti.accounts.model import Licence, PhotoType, Role
 from cti.kernel.messages import Event
 from cti.site.model import DialMethod
 
@@ -76,6 +85,35 @@ class AccountRemoved(Event):
     name: str
 
 
+@attrs.frozen(kw_only=True)
+class ProfilePhotoSet(Event):
+    """The photo a profile shows from now on; a ProfileChanged with its sha256 follows."""
+
+    KIND: ClassVar[str] = "profilePhotoSet"
+    INTERNAL: ClassVar[bool] = True  # kilobytes of image: kept in the log, never published
+    name: str
+    content_type: PhotoType
+    data: str = attrs.field(repr=False)  # base64 of the image file
+    sha256: str
+
+
+@attrs.frozen(kw_only=True)
+class ProfileChanged(Event):
+    """A user's profile as it is now (USER-03). No secret is in it: it is published."""
+
+    KIND: ClassVar[str] = "profileChanged"
+    name: str  # the account
+    mobile: str | None  # E.164
+    external: str | None  # E.164
+    email: str | None
+    photo_sha256: str | None  # the photo of the last profilePhotoSet; None: no photo
+    presence_visible: bool
+    voicemail_to_email: bool
+
+    def devices(self) -> tuple[str, ...]:
+        return (self.name,)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
@@ -85,5 +123,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountUpdated,
         PasswordSet,
         AccountRemoved,
+        ProfilePhotoSet,
+        ProfileChanged,
     )
 }

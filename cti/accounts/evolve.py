@@ -9,7 +9,7 @@ import attrs
 import immutables
 
 from cti.accounts import events as ev
-from cti.accounts.model import Account
+from cti.accounts.model import Account, Photo
 from cti.accounts.state import AccountsState, UserSettings
 
 
@@ -65,6 +65,28 @@ def _account_removed(state: AccountsState, e: ev.AccountRemoved) -> AccountsStat
     return _accounts(state, state.accounts.delete(e.name))
 
 
+def _profile_photo_set(state: AccountsState, e: ev.ProfilePhotoSet) -> AccountsState:
+    account = state.accounts[e.name]
+    photo = Photo(content_type=e.content_type, data=e.data, sha256=e.sha256)
+    profile = attrs.evolve(account.profile, photo=photo)
+    return _accounts(state, state.accounts.set(e.name, attrs.evolve(account, profile=profile)))
+
+
+def _profile_changed(state: AccountsState, e: ev.ProfileChanged) -> AccountsState:
+    account = state.accounts[e.name]
+    profile = attrs.evolve(
+        account.profile,
+        mobile=e.mobile,
+        external=e.external,
+        email=e.email,
+        # The photo named is the one the profilePhotoSet before it set (or kept from before).
+        photo=None if e.photo_sha256 is None else account.profile.photo,
+        presence_visible=e.presence_visible,
+        voicemail_to_email=e.voicemail_to_email,
+    )
+    return _accounts(state, state.accounts.set(e.name, attrs.evolve(account, profile=profile)))
+
+
 HANDLERS: dict[type[Any], Callable[[AccountsState, Any], AccountsState]] = {
     ev.AssignedPhoneSet: _assigned_phone,
     ev.DialMethodSet: _dial_method,
@@ -72,4 +94,6 @@ HANDLERS: dict[type[Any], Callable[[AccountsState, Any], AccountsState]] = {
     ev.AccountUpdated: _account_updated,
     ev.PasswordSet: _password_set,
     ev.AccountRemoved: _account_removed,
+    ev.ProfilePhotoSet: _profile_photo_set,
+    ev.ProfileChanged: _profile_changed,
 }

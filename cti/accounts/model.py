@@ -3,6 +3,7 @@
 A site user's name is their internal number (USER-01); integrator accounts (bridges, test
 harnesses, phone_sim) have any name. The password is kept only as hashes: argon2id for the
 node's own checks, and the PBKDF2 verifier Mosquitto checks at sign-in (specs/security.md).
+Each account has a profile (USER-03): what directories and favourites show of its user.
 """
 
 from __future__ import annotations
@@ -27,6 +28,46 @@ class Licence(StrEnum):
     MOBILITY = "mobility"
 
 
+class PhotoType(StrEnum):
+    """The content type of a stored profile photo."""
+
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+
+
+@attrs.frozen
+class Photo:
+    """A profile photo as kept: the 200x200 image the node made of the uploaded one
+    (cti.accounts.photos), base64 in the log and the state, and the SHA-256 of its bytes (what
+    clients cache it by)."""
+
+    content_type: PhotoType
+    data: str = attrs.field(repr=False)  # base64 of the image file (at most MAX_STORED bytes)
+    sha256: str  # hex digest of the image file's bytes
+
+
+class ProfileField(StrEnum):
+    """The profile fields a change may empty (``clear``)."""
+
+    MOBILE = "mobile"
+    EXTERNAL = "external"
+    EMAIL = "email"
+    PHOTO = "photo"
+
+
+@attrs.frozen
+class Profile:
+    """A user's profile (USER-03). Numbers are canonical E.164 (``+4917012345678``), the
+    e-mail address trimmed with its domain in lower case; None: not given."""
+
+    mobile: str | None = None  # the user's own mobile (not the site's mobility number, CALL-15)
+    external: str | None = None  # an outside number the user is reached at (home office, say)
+    email: str | None = None
+    photo: Photo | None = None
+    presence_visible: bool = True  # whether other users see this user's presence (PRES)
+    voicemail_to_email: bool = False  # new voicemails are mailed to ``email`` (VM-07)
+
+
 @attrs.frozen
 class Account:
     name: str  # what the account signs in with: a user's internal number (USER-01)
@@ -37,6 +78,7 @@ class Account:
     password: str | None = None  # argon2id hash; None: cannot sign in yet
     broker_password: str | None = None  # Mosquitto's $7$ verifier of the same password
     must_change: bool = True  # an administrator set it: change before anything else (USER-01)
+    profile: Profile = Profile()  # USER-03
 
     @property
     def can_sign_in(self) -> bool:

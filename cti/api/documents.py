@@ -1,4 +1,5 @@
-"""Documents: events (per device and per call), device states and the node status as JSON.
+"""Documents: events (per device and per call), device states, profiles and the node status as
+JSON.
 
 Field names are camelCase, event names are the ECMA-269 ones; every event payload carries
 ``seq`` (global log position), ``ts`` (ISO-8601 UTC) and ``event``.
@@ -14,6 +15,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import attrs
 import orjson
 
+from cti.accounts.model import Account
 from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
@@ -196,6 +198,40 @@ def lamp(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
         dnd=view.dnd,
     )
     return dumps(doc)
+
+
+class ProfileDoc(TypedDict):
+    """The retained ``profiles/{user}`` document: what other users see of a user's profile
+    (USER-03: directories, favourites). The photo by its SHA-256 only: fetch it with
+    getProfile when it is not the one cached. Not in it: voicemail to e-mail."""
+
+    name: str
+    displayName: str
+    mobile: str | None
+    external: str | None
+    email: str | None
+    hasPhoto: bool
+    photoSha256: str | None
+    presenceVisible: bool  # whether the user lets others see their presence
+    seq: int  # the log position the document reflects
+
+
+def profile(account: Account, seq: int) -> bytes:
+    """The public profile document of ``account`` as of log position ``seq``."""
+    p = account.profile
+    return dumps(
+        ProfileDoc(
+            name=account.name,
+            displayName=account.display_name,
+            mobile=p.mobile,
+            external=p.external,
+            email=p.email,
+            hasPhoto=p.photo is not None,
+            photoSha256=None if p.photo is None else p.photo.sha256,
+            presenceVisible=p.presence_visible,
+            seq=seq,
+        )
+    )
 
 
 def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:

@@ -3,7 +3,10 @@ engine sees anything. Bad input raises :class:`BadRequest` with a refusal name (
 name where one applies) and a message that says exactly what is wrong.
 
 Which services exist is not listed here: every context registers its commands and queries
-(cti.domain), and their attrs fields are the request fields (camelCase or snake_case).
+(cti.domain), and their attrs fields are the request fields (camelCase or snake_case). A text
+field may be longer than MAX_TEXT if its attrs field says so (``metadata={"max_length": N}``),
+and a request class may take a larger payload than MAX_PAYLOAD (``MAX_PAYLOAD``, setProfile's
+photo): faces size the payload with :func:`payload_limit`.
 """
 
 from __future__ import annotations
@@ -21,19 +24,24 @@ import orjson
 from cti.api.documents import camel
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
+from cti.api.profile import SetProfileRequest
 from cti.domain import COMMAND_TYPES, QUERY_TYPES
 from cti.kernel.messages import Command, Query
 
 MAX_PAYLOAD = 16 * 1024
 MAX_TEXT = 64  # longest string field (numbers, names of things)
 MAX_ITEMS = 32  # longest list field
-Action = Command | Query | PasswordRequest
+Action = Command | Query | PasswordRequest | SetProfileRequest
 # What a client may request: every query, every command but the node's own (timers, the ones
-# that carry password hashes), and the services that take a password (hashed on arrival).
-SERVICES: dict[str, type[Command] | type[Query] | type[PasswordRequest]] = {
+# that carry password hashes or a checked photo), and the services that take a password
+# (hashed on arrival) or a photo (checked and scaled on arrival).
+SERVICES: dict[
+    str, type[Command] | type[Query] | type[PasswordRequest] | type[SetProfileRequest]
+] = {
     **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
     **QUERY_TYPES,
     **{cls.SERVICE: cls for cls in PASSWORD_REQUESTS},
+    SetProfileRequest.SERVICE: SetProfileRequest,
 }
 
 
@@ -44,12 +52,18 @@ class BadRequest(Exception):
         self.message = message
 
 
-def parse_json(payload: bytes) -> dict[str, Any]:
-    """A request payload as a JSON object (at most MAX_PAYLOAD bytes)."""
-    if len(payload) > MAX_PAYLOAD:
+def payload_limit(service: str) -> int:
+    """The largest payload a request of ``service`` may have, in bytes."""
+    limit: int = getattr(SERVICES.get(service), "MAX_PAYLOAD", MAX_PAYLOAD)
+    return limit
+
+
+def parse_json(payload: bytes, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
+    """A request payload as a JSON object (at most ``limit`` bytes)."""
+    if len(payload) > limit:
         raise BadRequest(
             "invalidParameterValue",
-            f"payload of {len(payload)} bytes exceeds the limit of {MAX_PAYLOAD}",
+            f"payload of {len(payload)} bytes exceeds the limit of {limit}",
         )
     try:
         # orjson also refuses nesting deeper than 1024 levels instead of hitting recursion.
@@ -61,7 +75,7 @@ def parse_json(payload: bytes) -> dict[str, Any]:
     return doc
 
 
-def _check(name: str, value: Any, hint: Any) -> Any:
+def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
@@ -89,10 +103,14 @@ def _check(name: str, value: Any, hint: Any) -> Any:
     elif hint is str:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             value = str(value)  # a number typed as a JSON number is still that number
-        ok = isinstance(value, str) and bool(value) and len(value) <= MAX_TEXT
+        ok = isinstance(value, str) and bool(value) and len(value) <= max_text
     else:  # pragma: no cover - a request field of a type this table does not know
         raise TypeError(f"unsupported field type {hint!r}")
     if not ok:
+        if isinstance(value, str) and len(value) > max_text:
+            raise BadRequest(
+                "invalidParameterValue", f"{camel(name)} must be at most {max_text} characters"
+            )
         what = {bool: "true or false", int: "an integer", str: "a non-empty string"}[hint]
         raise BadRequest("invalidParameterValue", f"{camel(name)} must be {what}")
     return value
@@ -112,7 +130,8 @@ def _fields(cls: type, doc: Mapping[str, Any]) -> dict[str, Any]:
         name = aliases.get(key, key)
         if name not in by_name:
             raise BadRequest("invalidParameterValue", f"unknown field {key!r}")
-        values[name] = _check(name, value, hints[name])
+        max_text = by_name[name].metadata.get("max_length", MAX_TEXT)
+        values[name] = _check(name, value, hints[name], max_text)
     for name, field in by_name.items():
         if name not in values and field.default is attrs.NOTHING:
             raise BadRequest("invalidParameterValue", f"missing field {camel(name)!r}")
@@ -130,4 +149,4 @@ def parse_action(service: str, doc: Mapping[str, Any]) -> Action:
 
 def parse_request(service: str, payload: bytes) -> Action:
     """A request as it arrives over a wire: JSON bytes."""
-    return parse_action(service, parse_json(payload))
+    return parse_action(service, parse_json(payload, payload_limit(service)))

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc, camel
+from cti.api.documents import DeviceStateDoc, LampDoc, ProfileDoc, StatusDoc, camel
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -38,6 +38,8 @@ REQUEST_TEXT: Schema = {
         {"type": "integer", "minimum": 0, "maximum": 10**MAX_TEXT - 1},
     ]
 }
+# A longer text field (``metadata={"max_length": N}``: an e-mail address, a photo).
+LONG_TEXT: Schema = {"type": "string", "minLength": 1}
 # MQTT 3.1.1 clients put the reply address into the payload (specs/mqtt.md).
 REPLY_ADDRESS: Schema = {
     "reply_to": {"type": "string", "minLength": 1, "description": "MQTT 3.1.1 reply topic"},
@@ -56,7 +58,7 @@ class Builder:
         self.defs.setdefault(name, schema)
         return {"$ref": f"#/$defs/{name}"}
 
-    def of(self, tp: Any, *, request: bool = False) -> Schema:
+    def of(self, tp: Any, *, request: bool = False, max_text: int = MAX_TEXT) -> Schema:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
         if tp is Any or tp is object:
             return {}
@@ -69,13 +71,15 @@ class Builder:
         if tp is float:
             return {"type": "number"}
         if tp is str:
+            if request and max_text != MAX_TEXT:
+                return {**LONG_TEXT, "maxLength": max_text}
             return REQUEST_TEXT if request else {"type": "string"}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return self.ref(tp.__name__, {"type": "string", "enum": [m.value for m in tp]})
         if origin is typing.Literal:
             return {"const": args[0]} if len(args) == 1 else {"enum": list(args)}
         if origin in (types.UnionType, typing.Union):
-            options = [self.of(a, request=request) for a in args]
+            options = [self.of(a, request=request, max_text=max_text) for a in args]
             return {"anyOf": options}
         if origin in (list, tuple, Sequence) or origin is typing.get_origin(Sequence[int]):
             return {"type": "array", "items": self.of(args[0], request=request)}
@@ -113,7 +117,12 @@ class Builder:
         fields = attrs.fields(cls)
         schema: Schema = {
             "type": "object",
-            "properties": {camel(f.name): self.of(hints[f.name], request=request) for f in fields},
+            "properties": {
+                camel(f.name): self.of(
+                    hints[f.name], request=request, max_text=f.metadata.get("max_length", MAX_TEXT)
+                )
+                for f in fields
+            },
             "required": [camel(f.name) for f in fields if f.default is attrs.NOTHING],
             "additionalProperties": False,
         }
@@ -235,6 +244,7 @@ def contract() -> Schema:
     defs["document.deviceState"] = b.of(DeviceStateDoc)
     defs["document.status"] = b.of(StatusDoc)
     defs["document.lamp"] = b.of(LampDoc)
+    defs["document.profile"] = b.of(ProfileDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

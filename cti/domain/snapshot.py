@@ -1,7 +1,8 @@
 """Snapshots of the node state: every context's part, each with its own format number.
 
-A snapshot in which any part has another format than the running code writes is not read at
-all (the log is replayed instead), so it can never yield a state the log would not.
+A snapshot in which any part has another format than the running code writes (or still reads,
+``SnapshotPart.older``) is not read at all (the log is replayed instead), so it can never yield
+a state the log would not.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def decode(data: bytes) -> NodeState:
     state = NodeState(seq=doc["seq"])
     for ctx in CONTEXTS:
         part = doc["parts"].get(ctx.name)
-        if part is None or part.get("format") != ctx.snapshot.format:
+        readable = {ctx.snapshot.format, *ctx.snapshot.older}
+        if part is None or part.get("format") not in readable:
             found = None if part is None else part.get("format")
             raise StaleSnapshot(
                 f"snapshot part {ctx.name!r} has format {found}, expected {ctx.snapshot.format}"

@@ -27,11 +27,13 @@ QueryHandler = Callable[[Any, Any, Any], object]
 @attrs.frozen
 class SnapshotPart(Generic[S]):
     """How a context's state part goes into a snapshot. ``format`` is raised whenever the
-    encoding changes: a snapshot with another format is ignored and the log replayed."""
+    encoding changes: a snapshot with another format is ignored and the log replayed, unless
+    it is one of ``older``, formats ``decode`` still reads (what it adds has a default)."""
 
     format: int
     encode: Callable[[S], object]
     decode: Callable[[Any], S]
+    older: frozenset[int] = frozenset()
 
 
 @attrs.frozen

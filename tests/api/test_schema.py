@@ -4,6 +4,8 @@ node answers and publishes."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 from jsonschema import Draft202012Validator
+from PIL import Image
 
 from cti.api import documents, execute
 from cti.api.requests import SERVICES, parse_action
@@ -30,6 +33,12 @@ BLOCK = re.compile(r"^```json(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.MULTILINE 
 ROW = re.compile(
     r"^\| (?P<service>[a-zA-Z]+) \| `(?P<payload>\{.*?\})` \| (?P<result>.*?) \|$", re.M
 )
+
+
+def _png() -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -165,12 +174,17 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("createAccount", {"name": "332", "password": "Start-2026!", "licences": ["voicemail"]}),
         ("setPassword", {"name": "332", "password": "Reset-2026!"}),
         ("updateAccount", {"name": "332", "licences": ["voicemail", "conference"]}),
+        ("setProfile", {"name": "332", "mobile": "0171 2345678", "photo": _png()}),
+        ("setProfile", {"name": "332", "email": "C.Wolf@Example.COM", "clear": ["mobile"]}),
+        ("getProfile", {"name": "332"}),
         ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
         ("removeAccount", {"name": "bridge"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
         ("holdCall", {"call": 7, "device": "333"}),
+        ("setProfile", {"name": "332", "photo": "bm90IGFuIGltYWdl"}),
+        ("getProfile", {"name": "nobody"}),
     ]
     done: set[str] = set()
     try:
@@ -195,6 +209,9 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
             view = device_view(node.site, node.state, device)
             doc = documents.device_state(node.site, view, node.state.seq, 0)
             check("document.deviceState", orjson.loads(doc))
+        for account in node.state.accounts.accounts.values():
+            doc = documents.profile(account, node.state.seq)
+            check("document.profile", orjson.loads(doc))
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

@@ -2,7 +2,7 @@
 
 v1 (tests/frozen/v1/node1.db): the release that introduced event versions; v2: the same day,
 then the accounts of the users issue (created from the site's seeds, changed, a password set,
-one removed).
+one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -10,6 +10,7 @@ DND, forwarding, redial lists and changed user settings.
 
     python -m tests.frozen.make_log v1 tests/frozen/v1/node1.db
     python -m tests.frozen.make_log v2 tests/frozen/v2/node1.db
+    python -m tests.frozen.make_log v3 tests/frozen/v3/node1.db
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version == "v2":
+    if version in ("v2", "v3"):
         accounts(do)
+    if version == "v3":
+        profiles(do)
     node.store.close()
 
 
@@ -118,6 +121,37 @@ def accounts(do: Callable[[Command], int]) -> None:
         )
     )
     do(RemoveAccount(name="phone-sim"))
+
+
+def profiles(do: Callable[[Command], int]) -> None:
+    """Profiles (USER-03): set with a photo, the photo replaced, then cleared."""
+    import io
+
+    from PIL import Image
+
+    from cti.accounts import photos
+    from cti.accounts.commands import SetProfileChecked
+    from cti.accounts.model import ProfileField
+
+    def photo(colour: tuple[int, ...], mode: str = "RGB") -> bytes:
+        out = io.BytesIO()
+        Image.new(mode, (120, 80), colour).save(out, "PNG")
+        return out.getvalue()
+
+    do(
+        SetProfileChecked(
+            name="330",
+            mobile="0171 2345678",
+            external="+49 30 1234567",
+            email=" Anna.Berger@Example.COM ",
+            photo=photos.prepare(photo((200, 40, 40))),
+            voicemail_to_email=True,
+        )
+    )
+    do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 200, 40)))))
+    do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 40, 200)))))
+    do(SetProfileChecked(name="331", presence_visible=False, clear=(ProfileField.PHOTO,)))
+    do(SetProfileChecked(name="330", photo=photos.prepare(photo((9, 9, 9, 128), "RGBA"))))  # a PNG
 
 
 if __name__ == "__main__":

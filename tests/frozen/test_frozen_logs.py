@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cti.accounts.model import Profile
 from cti.app.node import replay
 from cti.domain import CODEC, EVENT_TYPES, NodeState
 from cti.store import SqliteStore
@@ -75,9 +76,22 @@ def render(state: NodeState) -> dict[str, Any]:
                 "password": a.password,
                 "broker_password": a.broker_password,
                 "must_change": a.must_change,
+                **({} if a.profile == Profile() else {"profile": render_profile(a.profile)}),
             }
             for name, a in sorted(state.accounts.accounts.items())
         },
+    }
+
+
+def render_profile(p: Profile) -> dict[str, Any]:
+    """A profile (USER-03; logs before v3 have none, so their renderings do not show it)."""
+    return {
+        "mobile": p.mobile,
+        "external": p.external,
+        "email": p.email,
+        "photo": None if p.photo is None else [p.photo.content_type.value, p.photo.sha256],
+        "presence_visible": p.presence_visible,
+        "voicemail_to_email": p.voicemail_to_email,
     }
 
 

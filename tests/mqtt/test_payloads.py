@@ -7,7 +7,14 @@ from typing import Any
 
 import orjson
 
-from cti.accounts.commands import SetAssignedPhone, SetDialMethod
+from cti.accounts.commands import (
+    AccountSeed,
+    SeedAccounts,
+    SetAssignedPhone,
+    SetDialMethod,
+    SetProfileChecked,
+)
+from cti.accounts.model import Role
 from cti.api.documents import camel, event_doc, iso
 from cti.app.node import Committed
 from cti.calls import commands as c
@@ -15,6 +22,17 @@ from cti.calls.values import ForwardingType
 from cti.domain import CODEC, EVENT_TYPES, INTERNAL_KINDS
 from cti.site import DialMethod
 from tests.office import Office
+
+BERND = AccountSeed(
+    name="331",
+    display_name="Bernd Vogel",
+    role=Role.USER,
+    devices=("331",),
+    licences=frozenset(),
+    password=None,
+    broker_password=None,
+    must_change=False,
+)
 
 
 def reference(item: Committed) -> dict[str, Any]:
@@ -53,6 +71,8 @@ def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
     office.do(c.TransferCall(device="336"))
     office.do(SetAssignedPhone(user="340", phone="338"))
     office.do(SetDialMethod(user="335", dial_method=DialMethod.CTI_ASSOCIATED))
+    office.do(SeedAccounts(accounts=(BERND,)))
+    office.do(SetProfileChecked(name="331", email="b@example.com", presence_visible=False))
     seen = office.committed()
     kinds = {x.event.KIND for x in seen}
     assert set(EVENT_TYPES) - INTERNAL_KINDS <= kinds, set(EVENT_TYPES) - kinds

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cti import log
 
@@ -64,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="port for the embedded broker; a free one is used if taken",
     )
     serve.add_argument(
+        "--tls-port",
+        type=int,
+        default=8883,
+        help="TLS listener of the embedded broker (a free one if taken); 0: none",
+    )
+    serve.add_argument("--tls-cert", type=Path, default=None, help="your certificate (PEM)")
+    serve.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+    serve.add_argument("--tls-ca", type=Path, default=None, help="the CA clients verify it with")
+    serve.add_argument(
+        "--broker-files",
+        type=Path,
+        default=None,
+        help="with your own broker: keep its password and ACL files here (specs/security.md)",
+    )
+    serve.add_argument(
         "--csta-port",
         type=int,
         default=None,
@@ -71,14 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
+    from cti.tools.users import add_parser as add_users_parser
 
     add_csta_parser(sub)
     add_calls_parser(sub)
+    add_users_parser(sub)
     request = sub.add_parser(
         "request", help="send one request to a running node over MQTT and print the reply"
     )
     _common(request)
-    request.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
+    from cti.mqtt.client import endpoint
+
+    endpoint.add_arguments(request)
     request.add_argument("--node", default="node1")
     request.add_argument("service", help="e.g. makeCall, answerCall, snapshotDevice, replay")
     request.add_argument("fields", nargs="*", help="key=value (numbers and true/false typed)")
@@ -86,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(replay)
     _data_dir(replay)
     return parser
+
+
+def _tls_files(args: argparse.Namespace) -> Any:
+    """The operator's certificate files, all three or none."""
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if not any(given):
+        return None
+    if not all(given):
+        raise CliError("give --tls-cert, --tls-key and --tls-ca together")
+    from cti.mqtt.certs import CertFiles
+
+    return CertFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
+
+
+class CliError(Exception):
+    """A mistake on the command line: one line, exit 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, SiteError) as exc:  # the user's to fix: one line, no traceback
         print(f"cti {args.command}: {exc}", file=sys.stderr)
         return 1
+    except CliError as exc:
+        print(f"cti {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -120,6 +159,9 @@ def _run(args: argparse.Namespace) -> int:
             broker=args.broker,
             mqtt_url=args.mqtt_url,
             broker_port=args.broker_port,
+            tls_port=args.tls_port,
+            tls=_tls_files(args),
+            broker_files=args.broker_files,
             csta_port=args.csta_port,
         )
         return asyncio.run(serve(options))
@@ -128,7 +170,11 @@ def _run(args: argparse.Namespace) -> int:
 
         from cti.tools.request import request
 
-        return asyncio.run(request(args.mqtt_url, args.node, args.service, args.fields))
+        return asyncio.run(request(args, args.node, args.service, args.fields))
+    if args.command == "users":
+        from cti.tools.users import run_users
+
+        return run_users(args)
     if args.command == "csta":
         from cti.tools.csta import run_csta
 

@@ -11,14 +11,15 @@ from pathlib import Path
 from rich.console import Console
 
 from cti import log
-from cti.mqtt.client import parse_url as parse_mqtt_url
+from cti.mqtt.client import ConnectionRefused, endpoint
+from phone_sim.link.mqtt import DEFAULT_USER
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phone-sim", description="Simulated phones for a running `cti serve` (over MQTT)."
     )
-    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="the node's broker")
+    endpoint.add_arguments(parser, user=DEFAULT_USER)
     parser.add_argument("--node", default="node1", help="node name (base topic cti/NODE)")
     parser.add_argument("--log-level", default="warning", help="debug, info, warning or error")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.configure(level=args.log_level)
     console = Console(stderr=False, highlight=False)
     try:
-        host, port = parse_mqtt_url(args.mqtt_url)
+        broker = endpoint.from_arguments(args)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -51,19 +52,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from phone_sim.runner import run_files
 
-            return asyncio.run(run_files(host, port, args.node, args.files, console))
+            return asyncio.run(run_files(broker, args.node, args.files, console))
         if args.command == "load":
             from phone_sim.load import LoadPlan, run_load
 
             plan = LoadPlan(args.devices, args.calls_per_second, args.duration, args.seed)
-            return asyncio.run(run_load(host, port, args.node, plan, console))
+            return asyncio.run(run_load(broker, args.node, plan, console))
         if args.command == "console":
             from phone_sim.console import run_console
 
-            return asyncio.run(run_console(host, port, args.node, args.number, console))
+            return asyncio.run(run_console(broker, args.node, args.number, console))
         from phone_sim.physical import run_phones
 
-        return asyncio.run(run_phones(host, port, args.node, args.numbers, console))
+        return asyncio.run(run_phones(broker, args.node, args.numbers, console))
+    except ConnectionRefused as exc:
+        console.print(f"[red]the broker at {args.mqtt_url} refused {broker.username}: {exc}[/]")
+        return 3
     except (ConnectionError, OSError, TimeoutError) as exc:
         console.print(f"[red]cannot reach the node's broker at {args.mqtt_url}: {exc}[/]")
         return 3

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cti.mqtt.client import Endpoint
 from phone_sim.link.base import Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.model.actions import VERBS
@@ -77,8 +78,8 @@ def render(sim: Simulator, number: str, note: str = "") -> Panel:
     return Panel(Group(*parts), title=title, subtitle="type help, quit to leave")
 
 
-async def run_console(host: str, port: int, node: str, number: str, console: Console) -> int:
-    sim = Simulator(MqttLink(host, port, node, name=f"console-{number}"))
+async def run_console(endpoint: Endpoint, node: str, number: str, console: Console) -> int:
+    sim = Simulator(MqttLink(endpoint, node, name=f"console-{number}"))
     await sim.start()
     if number not in sim.kinds and not number.startswith("+"):
         console.print(f"[red]{number} is not configured on {node}[/]")

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from cti.mqtt.client import Endpoint
 from phone_sim.link.base import Link, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
@@ -285,6 +286,6 @@ async def load_with(link: Link, plan: LoadPlan, console: Console) -> Stats:
     return stats
 
 
-async def run_load(host: str, port: int, node: str, plan: LoadPlan, console: Console) -> int:
-    stats = await load_with(MqttLink(host, port, node, name="load"), plan, console)
+async def run_load(endpoint: Endpoint, node: str, plan: LoadPlan, console: Console) -> int:
+    stats = await load_with(MqttLink(endpoint, node, name="load"), plan, console)
     return 1 if stats.errors or not stats.completed else 0

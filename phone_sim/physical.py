@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from rich.console import Console
 
+from cti.mqtt.client import Endpoint
 from phone_sim.link.base import Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
@@ -118,8 +119,8 @@ class PhonePanel:
         self.link.publish(topic(self.link.node, number, "feedback"), orjson.dumps(feedback))
 
 
-async def run_phones(host: str, port: int, node: str, numbers: list[str], console: Console) -> int:
-    link = MqttLink(host, port, node, name="phones")
+async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console: Console) -> int:
+    link = MqttLink(endpoint, node, name="phones")
     sim = Simulator(link)
     await sim.start()
     hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
@@ -130,10 +131,12 @@ async def run_phones(host: str, port: int, node: str, numbers: list[str], consol
         return 2
     panel = PhonePanel(sim, link, hosted)
     await panel.start()
+    who = f' -u {endpoint.username} -P "$CTI_PASSWORD"' if endpoint.username else ""
     console.print(
         f"hosting {len(hosted)} phones of {node}: {' '.join(hosted)}\n"
-        f"  press   mosquitto_pub -p {port} -t cti/{node}/phones/330/key -m dss:331\n"
-        f"  watch   mosquitto_sub -p {port} -v -t 'cti/{node}/phones/#'\nCtrl-C stops."
+        f"  press   mosquitto_pub -p {endpoint.port}{who} -t cti/{node}/phones/330/key -m dss:331\n"
+        f"  watch   mosquitto_sub -p {endpoint.port}{who} -v -t 'cti/{node}/phones/#'\n"
+        "Ctrl-C stops."
     )
     try:
         await asyncio.Event().wait()

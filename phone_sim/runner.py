@@ -6,12 +6,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from cti.mqtt.client import Endpoint
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.scenario import ScenarioError, ScenarioFailed, load, run
 from phone_sim.sim import Simulator
 
 
-async def run_files(host: str, port: int, node: str, files: list[Path], console: Console) -> int:
+async def run_files(endpoint: Endpoint, node: str, files: list[Path], console: Console) -> int:
     """0 when every scenario passed, 1 when one failed, 2 when a file is not understood."""
     try:
         scenarios = [load(f) for f in files]
@@ -20,7 +21,7 @@ async def run_files(host: str, port: int, node: str, files: list[Path], console:
         return 2
     failed = 0
     for scenario in scenarios:
-        sim = Simulator(MqttLink(host, port, node, name="run"))
+        sim = Simulator(MqttLink(endpoint, node, name="run"))
         await sim.start()
         reqs = ", ".join(scenario.requirements)
         console.print(f"[bold]{scenario.name}[/] [dim]{reqs} ({scenario.source})[/]")

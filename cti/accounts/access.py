@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cti.accounts.commands import SetPasswordHash
 from cti.accounts.model import Account, Licence, Role
 from cti.kernel.messages import Command, Query
 from cti.kernel.refusal import Refusal
@@ -23,6 +24,13 @@ from cti.site import Site
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
+
+
+def change_first() -> Refusal:
+    return Refusal(
+        "passwordChangeRequired",
+        "change the password an administrator set first (changePassword)",
+    )
 
 
 def controlled(site: Site, account: Account) -> frozenset[str]:
@@ -45,13 +53,13 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
     if account is None:
         raise Refusal("notPermitted", f"there is no account {principal}")
     owner_field = action.SELF if isinstance(action, Command) else None
-    if owner_field is not None and getattr(action, owner_field) == principal:
-        return  # an account's owner may change what is theirs (their password, say)
+    owner = owner_field is not None and getattr(action, owner_field) == principal
+    # An account's owner may change what is theirs (their password, their profile), but
+    # nothing except the password until an administrator-set one is changed (USER-01).
+    if owner and (not account.must_change or isinstance(action, SetPasswordHash)):
+        return
     if account.must_change:
-        raise Refusal(
-            "passwordChangeRequired",
-            "change the password an administrator set first (changePassword)",
-        )
+        raise change_first()
     role = account.role
     if role is Role.INTEGRATOR:
         return
@@ -59,9 +67,9 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
         if isinstance(action, Query):
             return
         raise Refusal("notPermitted", f"{principal} may read, not change (monitor account)")
-    if isinstance(action, Command) and action.ADMIN and role is not Role.ADMIN:
-        raise Refusal("notPermitted", f"{action.SERVICE} is for administrators")
-    if role is Role.ADMIN and isinstance(action, Command) and action.ADMIN:
+    if action.ADMIN:
+        if role is not Role.ADMIN:
+            raise Refusal("notPermitted", f"{action.SERVICE} is for administrators")
         return
     licence: Licence | None = getattr(action, "LICENCE", None)
     if licence is not None and licence not in account.licences:
@@ -79,3 +87,16 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
         call = state.calls.call(getattr(action, action.ON_CALL))
         if call is None or not any(p.device in own for p in call.parties):
             raise Refusal("notYourDevice", f"{principal} is not in that call")
+
+
+def readable(site: Site, state: NodeState, principal: str) -> frozenset[str] | None:
+    """The devices whose events ``principal`` may read back (replay); None: every device
+    (integrators, monitors). Raises Refusal for an account that may read nothing yet."""
+    account = state.accounts.account(principal)
+    if account is None:
+        raise Refusal("notPermitted", f"there is no account {principal}")
+    if account.must_change:
+        raise change_first()
+    if account.role in (Role.INTEGRATOR, Role.MONITOR):
+        return None
+    return controlled(site, account)

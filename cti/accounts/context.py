@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cti.accounts import codec, evolve, services
+from cti.accounts import codec, evolve, profiles, queries, services
 from cti.accounts.state import AccountsState
 from cti.kernel.context import Context
 from cti.kernel.decision import Decision
@@ -11,8 +11,9 @@ CONTEXT: Context[AccountsState] = Context(
     name="accounts",
     initial=AccountsState,
     decision=Decision,
-    commands=services.SERVICES,
+    commands={**services.SERVICES, **profiles.SERVICES},
     events=evolve.HANDLERS,
     snapshot=codec.SNAPSHOT,
-    refusals=services.REFUSALS,
+    refusals=services.REFUSALS | profiles.REFUSALS,
+    queries={**queries.QUERIES, **profiles.QUERIES},
 )

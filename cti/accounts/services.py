@@ -39,6 +39,7 @@ REFUSALS = frozenset(
 )
 # Account names travel in topics (cti/{node}/users/{name}/...): no wildcards, no slashes.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+RESERVED_PREFIX = "cti-"  # the broker account of a node is cti-{node} (specs/security.md)
 SITE_ROLES = (Role.USER, Role.ADMIN)  # accounts of the site's people, named by their number
 
 
@@ -80,6 +81,10 @@ def check_account(site: Site, seed: cmd.AccountSeed) -> None:
             "invalidAccountName",
             f"{seed.name!r}: 1 to 32 letters, digits, '.', '_' or '-', starting with one of "
             "the first two",
+        )
+    if seed.name.startswith(RESERVED_PREFIX):
+        raise Refusal(
+            "invalidAccountName", f"names starting {RESERVED_PREFIX!r} are the nodes' own"
         )
     if seed.role in SITE_ROLES and site.devices.get(seed.name) is None:
         raise Refusal(

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cti.api import passwords
+from cti.api import passwords, profile
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
+from cti.api.profile import SetProfileRequest
 from cti.api.requests import Action
-from cti.app.engine import Engine
+from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
@@ -32,7 +33,7 @@ def refused(refusal: Refusal) -> dict[str, Any]:
 
 
 async def execute(
-    engine: Engine, action: Action, principal: str | None = None, *, secure: bool = False
+    engine: Executor, action: Action, principal: str | None = None, *, secure: bool = False
 ) -> dict[str, Any]:
     """Run ``action`` for the account ``principal`` (None: a face without accounts);
     ``secure``: it came over an encrypted connection (the broker's TLS listener)."""
@@ -40,6 +41,8 @@ async def execute(
     if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
         outcome = await passwords.execute(engine, action, principal, secure=secure)
         return _reply(node.state.seq, outcome)
+    if isinstance(action, SetProfileRequest):
+        return _reply(node.state.seq, await profile.execute(engine, action, principal))
     if isinstance(action, Query):
         try:
             result = node.query(action, principal)

@@ -17,7 +17,7 @@ import attrs
 from cti.accounts import passwords
 from cti.accounts.commands import AccountSeed, CreateAccount, SetPasswordHash
 from cti.accounts.model import Licence, Role
-from cti.app.engine import Engine
+from cti.app.engine import Executor
 from cti.app.node import Outcome, Refused
 from cti.kernel.messages import Command, NoResult
 from cti.kernel.refusal import Refusal
@@ -75,7 +75,7 @@ def _hashes(password: str) -> tuple[str, str]:
 
 
 async def prepare(
-    engine: Engine, request: PasswordRequest, principal: str | None, *, secure: bool
+    engine: Executor, request: PasswordRequest, principal: str | None, *, secure: bool
 ) -> Command:
     """The command that carries the hashes; raises Refusal (a wrong old password, the
     policy, an unencrypted connection)."""
@@ -122,7 +122,7 @@ async def prepare(
 
 
 async def execute(
-    engine: Engine, request: PasswordRequest, principal: str | None, *, secure: bool
+    engine: Executor, request: PasswordRequest, principal: str | None, *, secure: bool
 ) -> Outcome:
     try:
         command = await prepare(engine, request, principal, secure=secure)

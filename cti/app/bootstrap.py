@@ -28,9 +28,14 @@ from cti.app.follower import ReadModel, follow
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
-from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt import certs
+from cti.mqtt.access import node_user
+from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener, free_port
+from cti.mqtt.broker_files import BrokerAccess, BrokerFiles, node_secret
+from cti.mqtt.certs import CertFiles
 from cti.mqtt.client import parse_url
 from cti.mqtt.face.service import MqttFace
+from cti.mqtt.passwords import mosquitto_verify
 from cti.site import SiteError
 from cti.store import SqliteStore, StoreError
 
@@ -78,11 +83,34 @@ class ServeOptions:
     broker: Literal["embedded", "external"] = "external"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     broker_port: int = 1883
+    tls_port: int = 8883  # the embedded broker's TLS listener; 0: none
+    tls: CertFiles | None = None  # the operator's certificate; None: made in the data dir
+    broker_files: Path | None = None  # an operator's broker: where its password/ACL files go
     csta_port: int | None = None  # None: the site's [csta] port; 0: no CSTA link
 
 
 def records_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.calls.db"
+
+
+@attrs.frozen
+class DemoUser:
+    name: str
+    password: str = attrs.field(repr=False)
+    role: str
+
+
+def demo_users(node: Node, users: Sequence[UserSpec]) -> list[DemoUser]:
+    """The example office's accounts whose site-file password still signs them in (one
+    changed since is not shown): what `make run` prints so a newcomer can try it."""
+    out = []
+    for spec in users:
+        account = node.state.accounts.account(spec.name)
+        if spec.password is None or account is None or account.broker_password is None:
+            continue
+        if mosquitto_verify(spec.password, account.broker_password):
+            out.append(DemoUser(spec.name, spec.password, str(account.role)))
+    return out
 
 
 @attrs.define
@@ -96,9 +124,11 @@ class Running:
     engine: Engine
     broker: EmbeddedBroker | None
     mqtt: MqttFace
+    broker_files: BrokerFiles | None
     csta: CstaServer | None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
+    demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
 
     async def stop(self) -> None:
         """Stop the faces (last started first), then the writer, the log and the broker.
@@ -141,30 +171,54 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         raise StartupError(str(exc)) from None
     broker: EmbeddedBroker | None = None
     try:
+        clock = clock or SystemClock()
+        node = Node(site, store, clock)  # replays the log
+        seed_accounts(node, config.users)
+        secret = node_secret(options.data_dir, site.node)
+        files = None
+        if options.broker == "embedded":
+            files = BrokerFiles(options.data_dir / "broker", site, secret)
+        elif options.broker_files is not None:
+            files = BrokerFiles(options.broker_files, site, secret)
+        if files is not None:
+            files.write(node.state.accounts.accounts.values())  # before the broker reads them
         version = 5
         if options.broker == "embedded":
-            broker = EmbeddedBroker(options.broker_port)
+            broker = EmbeddedBroker(
+                options.broker_port, files=files, tls=_tls_listener(options, site.node)
+            )
             await broker.start()
             host, port, version = broker.host, broker.port, broker.version
         else:
             host, port = parse_url(options.mqtt_url)
-        clock = clock or SystemClock()
-        node = Node(site, store, clock)  # replays the log
-        seed_accounts(node, config.users)
         engine = Engine(node)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())
-        mqtt = MqttFace(engine, outbox, host, port, version=version, started=started)
+        mqtt = MqttFace(
+            engine,
+            outbox,
+            host,
+            port,
+            version=version,
+            started=started,
+            username=node_user(site.node),
+            password=secret,
+        )
     except BaseException as exc:
         store.close()  # with its siblings
         if broker is not None:
             await broker.stop()
-        if isinstance(exc, ValueError | StoreError | OSError):  # a bad URL, log, broker
-            raise StartupError(str(exc)) from None
+        if isinstance(exc, ValueError | StoreError | OSError | BrokerUnavailable):
+            raise StartupError(str(exc)) from None  # a bad URL, log, broker, data directory
         raise
-    running = Running(config, log_path, store, node, engine, broker, mqtt, None)
+    running = Running(config, log_path, store, node, engine, broker, mqtt, files, None)
+    if options.site is None:
+        running.demo_users = demo_users(node, config.users)
     try:
         await engine.start()
+        if files is not None:
+            reload = broker.reload if broker is not None else None
+            await _start_face(running, BrokerAccess(node, files, reload))
         records_file = records_path(options.data_dir, site.node)
         try:
             records = CallRecordsDb(records_file, store.epoch)
@@ -182,6 +236,13 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         await running.stop()
         raise
     return running
+
+
+def _tls_listener(options: ServeOptions, node: str) -> TlsListener | None:
+    if options.tls_port == 0:
+        return None
+    files = options.tls or certs.ensure(options.data_dir / "tls", node)
+    return TlsListener(free_port(options.tls_port), files)
 
 
 def seed_accounts(node: Node, users: Sequence[UserSpec]) -> None:

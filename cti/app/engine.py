@@ -12,19 +12,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
 from cti.app.node import Node, Outcome, Refused
 from cti.calls import commands as cmd
 from cti.calls.errors import CstaError
+from cti.kernel.messages import Command
 from cti.store import StoreError
 
 log = structlog.get_logger(__name__)
 _STOP: Final = None  # queued by stop(): the writer finishes what is before it, then returns
 _Item = tuple[cmd.Command, str | None, "asyncio.Future[Outcome]"] | None
 TIMER_RETRY = 0.5  # seconds before due timers are tried again after a refusal
+
+
+class Executor(Protocol):
+    """What runs commands for the API (cti/api/execute.py): the engine of a running node, or
+    :class:`Direct` on a node a tool opened itself."""
+
+    @property
+    def node(self) -> Node: ...
+
+    async def execute(self, command: Command, principal: str | None = None) -> Outcome: ...
+
+
+class Direct:
+    """Commands run on the node at once, with no writer task or timers: for a tool that
+    holds the log's writer lock itself (`cti users` on a stopped node)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def execute(self, command: Command, principal: str | None = None) -> Outcome:
+        return self.node.execute(command, principal)
 
 
 class Engine:

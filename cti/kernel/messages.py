@@ -37,6 +37,7 @@ class Query:
     SERVICE: ClassVar[str] = ""
     ACTS_AS: ClassVar[tuple[str, ...]] = ()  # fields naming devices the asker must control
     ON_CALL: ClassVar[str | None] = None  # a field naming a call the asker must be in
+    ADMIN: ClassVar[bool] = False  # only administrators, integrators and monitors may ask
     RESULT: ClassVar[Any] = NoResult  # the type of the answer (the API contract)
 
 

@@ -5,16 +5,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import structlog
 
+from cti.mqtt.broker_files import BrokerFiles
+from cti.mqtt.certs import CertFiles
+
 log = structlog.get_logger(__name__)
+
+
+class BrokerUnavailable(RuntimeError):
+    """The embedded broker cannot run as asked (one line for the operator)."""
+
+
+@attrs.frozen
+class TlsListener:
+    """The embedded broker's TLS listener (USER-02: password changes need it)."""
+
+    port: int
+    files: CertFiles
+    host: str = "127.0.0.1"
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -56,11 +75,25 @@ class EmbeddedBroker:
     """Start with :meth:`start`; ``kind`` is "mosquitto" or "amqtt", ``version`` the MQTT
     protocol level our clients use with it."""
 
-    def __init__(self, port: int | None = None, *, prefer: str = "mosquitto") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        prefer: str = "mosquitto",
+        files: BrokerFiles | None = None,
+        tls: TlsListener | None = None,
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port(port)
         self.binary = mosquitto_binary() if prefer == "mosquitto" else None
         self.kind = "mosquitto" if self.binary else "amqtt"
+        # Accounts and ACLs (specs/security.md); None: anyone may do anything (tests only).
+        self.files, self.tls = files, tls
+        if (files is not None or tls is not None) and self.kind != "mosquitto":
+            raise BrokerUnavailable(
+                "the embedded broker needs mosquitto for accounts, ACLs and TLS: "
+                "apt-get install -y mosquitto (make mosquitto)"
+            )
         self.version = 5 if self.kind == "mosquitto" else 4
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -79,20 +112,15 @@ class EmbeddedBroker:
         if self.kind == "mosquitto":
             self._dir = tempfile.TemporaryDirectory(prefix="cti-mosquitto-")
             conf = Path(self._dir.name) / "mosquitto.conf"
-            conf.write_text(
-                f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
-                "max_queued_messages 100000\n"
-                "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
-                # The default window of 20 unacknowledged QoS 1 messages per client makes a
-                # publisher wait for a round trip every 20 messages.
-                "max_inflight_messages 1000\n"
-            )
+            conf.write_text(self.config())
             self._proc = subprocess.Popen(
                 [str(self.binary), "-c", str(conf)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
             await wait_listening(self.host, self.port)
+            if self.tls is not None:
+                await wait_listening(self.tls.host, self.tls.port)
         else:
             from amqtt.broker import Broker
 
@@ -105,6 +133,41 @@ class EmbeddedBroker:
             self._amqtt = Broker(config)
             await self._amqtt.start()  # listening once this returns
         log.info("broker.started", kind=self.kind, url=self.url)
+
+    def config(self) -> str:
+        """The mosquitto.conf of this broker."""
+        common = (
+            "persistence false\n"
+            "max_queued_messages 100000\n"
+            "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
+            # The default window of 20 unacknowledged QoS 1 messages per client makes a
+            # publisher wait for a round trip every 20 messages.
+            "max_inflight_messages 1000\n"
+            # Started by root, mosquitto would become the user "mosquitto", who cannot read
+            # the node's private files: it stays who started it.
+            f"user {getpass.getuser()}\n"
+        )
+        if self.files is None:
+            return f"{common}listener {self.port} {self.host}\nallow_anonymous true\n"
+        files = self.files
+        lines = [common + "per_listener_settings true\n"]
+        lines.append(
+            f"listener {self.port} {self.host}\nallow_anonymous false\n"
+            f"password_file {files.passwords}\nacl_file {files.acl(tls=False)}\n"
+        )
+        if self.tls is not None:
+            t = self.tls
+            lines.append(
+                f"listener {t.port} {t.host}\nallow_anonymous false\n"
+                f"password_file {files.passwords}\nacl_file {files.acl(tls=True)}\n"
+                f"certfile {t.files.cert}\nkeyfile {t.files.key}\n"
+            )
+        return "\n".join(lines)
+
+    def reload(self) -> None:
+        """Make mosquitto read its password and ACL files again (connections stay)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
 
     async def stop(self) -> None:
         if self._proc is not None:

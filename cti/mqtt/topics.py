@@ -42,16 +42,65 @@ class Topics:
         return None
 
     @property
-    def requests(self) -> str:
-        return f"{self.base}/requests/+"
+    def watched(self) -> tuple[str, ...]:
+        """Every filter of topics only the node publishes on."""
+        b = self.base
+        return (
+            self.status,
+            self.events,
+            f"{b}/devices/+/state",
+            f"{b}/devices/+/events",
+            f"{b}/calls/+/events",
+            f"{b}/lamps/+",
+            f"{b}/profiles/+",
+        )
 
-    def request(self, service: str) -> str:
-        return f"{self.base}/requests/{service}"
+    def lamp(self, device: str) -> str:
+        """A device's busy lamp: what every signed-in user may see of it (CALL-10)."""
+        return f"{self.base}/lamps/{device}"
+
+    def profile(self, user: str) -> str:
+        return f"{self.base}/profiles/{user}"
+
+    # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
+    @property
+    def requests(self) -> str:
+        return f"{self.base}/users/+/requests/+"
 
     @property
-    def replay(self) -> str:
-        return f"{self.base}/replay"
+    def secure_requests(self) -> str:
+        """Writable only over the broker's TLS listener: what arrives here came encrypted."""
+        return f"{self.base}/users/+/secure/requests/+"
 
-    def service_of(self, topic: str) -> str | None:
-        prefix = f"{self.base}/requests/"
-        return topic[len(prefix) :] if topic.startswith(prefix) else None
+    def request(self, user: str, service: str, *, secure: bool = False) -> str:
+        middle = "secure/requests" if secure else "requests"
+        return f"{self.base}/users/{user}/{middle}/{service}"
+
+    def inbox(self, user: str) -> str:
+        """Where replies to ``user`` go; a request may name a topic below it."""
+        return f"{self.base}/users/{user}/inbox"
+
+    def is_inbox_of(self, user: str, topic: str) -> bool:
+        inbox = self.inbox(user)
+        return topic == inbox or (
+            topic.startswith(inbox + "/") and not any(ch in topic for ch in "+#\0")
+        )
+
+    def parse_request(self, topic: str) -> Request | None:
+        """Who sent a request, for which service, whether over TLS; None: not a request topic."""
+        prefix = f"{self.base}/users/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) == 3 and parts[1] == "requests":
+            return Request(parts[0], parts[2], secure=False)
+        if len(parts) == 4 and parts[1:3] == ["secure", "requests"]:
+            return Request(parts[0], parts[3], secure=True)
+        return None
+
+
+@attrs.frozen
+class Request:
+    user: str
+    service: str
+    secure: bool

@@ -1,16 +1,23 @@
-"""`cti request`: one MQTT v5 request/response round trip against a running node."""
+"""`cti request`: one MQTT v5 request/response round trip against a running node, signed in."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
 import uuid
 from typing import Any
 
-from cti.mqtt.client import MqttClient
-from cti.mqtt.client import parse_url as parse_mqtt_url
+from cti.mqtt.client import ConnectionRefused, Endpoint, endpoint
 from cti.mqtt.client import protocol as p
+from cti.mqtt.topics import Topics
+
+TIMEOUT = 10.0
+
+
+class NoReply(Exception):
+    """The broker took the request but no reply came (is the node running?)."""
 
 
 def parse_fields(fields: list[str]) -> dict[str, Any]:
@@ -28,32 +35,55 @@ def parse_fields(fields: list[str]) -> dict[str, Any]:
     return out
 
 
-async def request(url: str, node: str, service: str, fields: list[str]) -> int:
-    host, port = parse_mqtt_url(url)
+async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]) -> Any:
+    """Send one request as ``broker.username``, return the decoded reply. Over TLS it goes to
+    the secure request topic (changePassword needs it, USER-02). Raises ConnectionRefused,
+    OSError/TimeoutError (no broker) or NoReply."""
+    assert broker.username is not None, "requests are signed: an account is needed"
+    topics = Topics(node)
     reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
     me = f"cti-request-{uuid.uuid4().hex[:8]}"
-    inbox = f"cti/{node}/replies/{me}"
+    inbox = f"{topics.inbox(broker.username)}/{me}"
 
     def on_message(message: p.Message) -> None:
         if not reply.done():
             reply.set_result(message.payload)
 
-    client = MqttClient(host, port, me, on_message=on_message)
-    await client.connect()
-    await client.subscribe([(inbox, 1)])
-    topic = f"cti/{node}/replay" if service == "replay" else f"cti/{node}/requests/{service}"
-    client.publish(
-        topic,
-        json.dumps(parse_fields(fields)).encode(),
-        props={p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10},
-    )
+    async with broker.client(me, on_message=on_message) as client:
+        await client.subscribe([(inbox, 1)])
+        client.publish(
+            topics.request(broker.username, service, secure=broker.tls is not None),
+            json.dumps(fields).encode(),
+            props={p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10},
+        )
+        try:
+            body = await asyncio.wait_for(reply, TIMEOUT)
+        except TimeoutError:
+            raise NoReply(f"no reply within {TIMEOUT:.0f} s: is node {node} running?") from None
+    return json.loads(body)
+
+
+async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:
+    """Print the reply; exit 1 if refused, 2 for a usage error, 3 if no broker."""
     try:
-        body = await asyncio.wait_for(reply, 10)
-    except TimeoutError:
-        print("no reply within 10 s", file=sys.stderr)
+        broker = endpoint.from_arguments(args)
+        body = parse_fields(fields)
+    except ValueError as exc:
+        print(f"cti request: {exc}", file=sys.stderr)
+        return 2
+    if broker.username is None:
+        print("cti request: say who you are: --user NAME (password: CTI_PASSWORD)", file=sys.stderr)
+        return 2
+    try:
+        doc = await call(broker, node, service, body)
+    except ConnectionRefused as exc:
+        print(f"cti request: the broker refused {broker.username}: {exc}", file=sys.stderr)
+        return 3
+    except (OSError, TimeoutError) as exc:
+        print(f"cti request: no broker at {args.mqtt_url}: {exc}", file=sys.stderr)
+        return 3
+    except NoReply as exc:
+        print(f"cti request: {exc}", file=sys.stderr)
         return 1
-    finally:
-        await client.disconnect()
-    doc = json.loads(body)
     print(json.dumps(doc, indent=2, ensure_ascii=False))
-    return 0 if doc.get("ok") else 1
+    return 0 if isinstance(doc, dict) and doc.get("ok") else 1

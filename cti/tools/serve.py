@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import sys
 
 from rich.console import Console
 from rich.markup import escape
 
-from cti.app.bootstrap import Running, ServeOptions, StartupError, start
+from cti.app.bootstrap import DemoUser, Running, ServeOptions, StartupError, start
 from cti.site import PHONE_KINDS
 
 
@@ -44,7 +45,9 @@ def banner(running: Running) -> str:
     site, mqtt, broker = running.config.site, running.mqtt, running.broker
     where = f"mqtt://{mqtt.host}:{mqtt.port}"
     phones = sorted(n for n, d in site.devices.items() if d.kind in PHONE_KINDS)
-    a, b = [*phones, "330", "331"][:2]  # two phones of this site for the examples
+    demo = {u.name: u for u in running.demo_users}
+    people = [u for u in running.demo_users if u.name in phones]
+    a, b = [*(u.name for u in people), *phones, "330", "331"][:2]  # two phones for examples
     bindir = "" if sys.prefix == sys.base_prefix else f"{sys.prefix}/bin/"
     lines = [
         f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
@@ -56,6 +59,11 @@ def banner(running: Running) -> str:
             else ""
         ),
     ]
+    if broker is not None and broker.tls is not None:
+        lines.append(
+            f"  MQTT TLS     mqtts://{broker.tls.host}:{broker.tls.port} "
+            f"(clients verify it with {broker.tls.files.ca})"
+        )
     if running.csta is not None:
         host, port = running.csta.address
         csta = running.csta.settings
@@ -64,12 +72,31 @@ def banner(running: Running) -> str:
             f"user {csta.user}; see specs/csta.md)"
         )
     lines += [f"  note         {escape(note)}" for note in running.notes]
+    if demo:
+        lines.append("  demo users   " + " · ".join(_who(u) for u in running.demo_users))
+    sim = demo.get("phone-sim")
     lines += [
-        f"  watch        mosquitto_sub -h {mqtt.host} -p {mqtt.port} -v -t 'cti/#'",
-        f"  requests     cti/{site.node}/requests/<service>  (see specs/mqtt.md)",
-        f"  place a call {bindir}cti request --mqtt-url {where} makeCall calling={a} called={b}",
-        f"  phones       {bindir}phone-sim --mqtt-url {where} console {a}"
+        "  sign in      every client signs in; users see their own devices, everyone's lamps "
+        "(specs/security.md)",
+        f"  watch        mosquitto_sub -h {mqtt.host} -p {mqtt.port} -u {a} -P "
+        f"{_secret(demo, a)} -v -t 'cti/{site.node}/lamps/+' -t 'cti/{site.node}/devices/{a}/#'",
+        f"  requests     cti/{site.node}/users/<you>/requests/<service>  (see specs/mqtt.md)",
+        f"  place a call CTI_PASSWORD={_secret(demo, a)} {bindir}cti request --mqtt-url {where} "
+        f"--user {a} makeCall calling={a} called={b}",
+        f"  phones       CTI_PASSWORD={_secret(demo, 'phone-sim')} {bindir}phone-sim "
+        f"--mqtt-url {where}{'' if sim else ' --user <integrator>'} console {a}"
         "   (or: load, run, phones)",
         "Ctrl-C stops.",
     ]
     return "\n".join(lines)
+
+
+def _who(user: DemoUser) -> str:
+    role = "" if user.role == "user" else f" ({user.role})"
+    return f"{user.name} {escape(user.password)}{role}"
+
+
+def _secret(demo: dict[str, DemoUser], name: str) -> str:
+    """A demo user's password, quoted for a shell; else a placeholder."""
+    user = demo.get(name)
+    return shlex.quote(user.password) if user is not None else "'<password>'"

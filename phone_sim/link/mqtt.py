@@ -16,7 +16,7 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt.client import ConnectionRefused, MqttClient
+from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.topics import Topics
 from phone_sim.link.base import Doc, EventsListener, StateListener
@@ -24,14 +24,17 @@ from phone_sim.link.base import Doc, EventsListener, StateListener
 log = structlog.get_logger(__name__)
 REQUEST_EXPIRY = 10  # seconds: a request stuck in the broker is dropped, not run late
 TIMEOUT = 10.0
+DEFAULT_USER = "phone-sim"  # the example office's integrator account for phone_sim
 
 
 class MqttLink:
-    def __init__(self, host: str, port: int, node: str = "node1", *, name: str = "sim") -> None:
-        self.host, self.port, self.node = host, port, node
+    def __init__(self, endpoint: Endpoint, node: str = "node1", *, name: str = "sim") -> None:
+        # phone_sim acts for every phone: it signs in as an integrator (specs/security.md).
+        self.endpoint, self.node = endpoint, node
+        self.user = endpoint.username or DEFAULT_USER
         self.topics = Topics(node)
         self.id = f"phone-sim-{name}-{uuid.uuid4().hex[:8]}"
-        self.inbox = f"{self.topics.base}/replies/{self.id}"
+        self.inbox = f"{self.topics.inbox(self.user)}/{self.id}"
         self.version = 5
         self.last_seq = 0
         self._client: MqttClient | None = None
@@ -58,13 +61,11 @@ class MqttLink:
 
     async def _connect(self) -> None:
         for version in (self.version, 4):
-            client = MqttClient(
-                self.host, self.port, self.id, on_message=self._on_message, version=version
-            )
+            client = self.endpoint.client(self.id, on_message=self._on_message, version=version)
             try:
                 await client.connect(TIMEOUT)
-            except (ConnectionRefused, p.ProtocolError):
-                if version == 4:
+            except (ConnectionRefused, p.ProtocolError) as exc:
+                if version == 4 or (isinstance(exc, ConnectionRefused) and exc.credentials):
                     raise
                 continue  # a 3.1.1-only broker (the embedded amqtt): fall back
             self.version = version
@@ -112,7 +113,7 @@ class MqttLink:
         attempts = 0
         while not self._closing:
             try:
-                reply = await self._call(self.topics.replay, {"fromSeq": resume})
+                reply = await self.request("replay", {"fromSeq": resume})
             except (ConnectionError, TimeoutError) as exc:
                 attempts += 1
                 if attempts >= 5:
@@ -139,7 +140,7 @@ class MqttLink:
             await self._client.disconnect()
 
     async def request(self, service: str, fields: Doc) -> Doc:
-        return await self._call(self.topics.request(service), fields)
+        return await self._call(self.topics.request(self.user, service), fields)
 
     def publish(self, topic: str, body: bytes, *, retain: bool = False) -> bool:
         """Outputs of the physical-phone bridge (displays, lamps, ringers); False when not

@@ -147,6 +147,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "getProfile",
         "groupPickupCall",
         "holdCall",
+        "listAccounts",
         "makeCall",
         "offHook",
         "onHook",

@@ -179,6 +179,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("getProfile", {"name": "332"}),
         ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
         ("removeAccount", {"name": "bridge"}),
+        ("listAccounts", {}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),

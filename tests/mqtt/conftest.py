@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -32,12 +33,16 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cti.accounts.commands import AccountSeed, SeedAccounts
+from cti.accounts.model import Role
+from cti.accounts.passwords import hash_password
 from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.mqtt.broker import free_port, mosquitto_binary, wait_listening
 from cti.mqtt.face.service import MqttFace
+from cti.mqtt.passwords import mosquitto_hash
 from cti.site.model import Site
 from cti.store import SqliteStore
 
@@ -45,16 +50,44 @@ NODE = "node1"
 BASE = f"cti/{NODE}"
 TIMEOUT = 5.0  # seconds any single awaited condition may take before the test fails
 REPO = Path(__file__).resolve().parents[2]
+TESTER = "tester"  # the integrator account the tests' clients sign in as
+TESTER_PASSWORD = "Tester-2026!"
+SEEDED = 2  # the internal events of seeding the tester: the first published seq is 3
 
 
-def site_without_users(directory: Path) -> Path:
-    """The example office without its [[users]]: for tests of the log's exact seqs, which
-    the seeded accounts (internal events) would shift."""
+@functools.cache
+def tester_seed() -> AccountSeed:
+    """The tests' integrator account, hashed once per session (hashing is slow on purpose)."""
+    return AccountSeed(
+        name=TESTER,
+        display_name="Test harness",
+        role=Role.INTEGRATOR,
+        devices=(),
+        licences=frozenset(),
+        password=hash_password(TESTER_PASSWORD),
+        broker_password=mosquitto_hash(TESTER_PASSWORD),
+        must_change=False,
+    )
+
+
+def seed_tester(node: Node) -> None:
+    """Seed the tests' integrator (SEEDED internal events)."""
+    assert node.execute(SeedAccounts(accounts=(tester_seed(),))).ok
+    assert node.state.seq == SEEDED
+
+
+def site_with_tester(directory: Path) -> Path:
+    """The example office with the tests' integrator as its only account (its [[users]]
+    would add seeding events before the tests' first seq: only SEEDED ones here)."""
     text = (REPO / "cti" / "sites" / "example.toml").read_text()
     head, _, rest = text.partition("[[users]]")
     rest = rest[rest.index("[csta]") :] if "[csta]" in rest else ""
-    path = directory / "site-without-users.toml"
-    path.write_text(head + rest)
+    tester = (
+        f'[[users]]\nname = "{TESTER}"\nrole = "integrator"\n'
+        f'password = "{TESTER_PASSWORD}"\nmust_change = false\n\n'
+    )
+    path = directory / "site-with-tester.toml"
+    path.write_text(head + tester + rest)
     return path
 
 
@@ -152,6 +185,7 @@ async def node_face(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[NodeFace
     store = SqliteStore(path)
     reader = store.sibling()
     node = Node(site, store, SystemClock())
+    seed_tester(node)
     engine = Engine(node)
     await engine.start()
     face = MqttFace(engine, reader, broker.host, broker.port)
@@ -207,11 +241,15 @@ class CtiClient:
         filters: Iterable[str] = (f"{BASE}/#",),
         version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
         name: str = "ui",
+        user: str = TESTER,
+        password: str | None = None,
+        tls: Path | None = None,
     ) -> None:
         self.host, self.port, self.version = host, port, version
+        self.user, self.password, self.tls = user, password, tls
         self.filters = list(filters)
         self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
-        self.inbox = f"{BASE}/replies/{self.id}"
+        self.inbox = f"{BASE}/users/{user}/inbox/{self.id}"
         self.messages: list[Msg] = []
         self._changed = asyncio.Condition()
         self._client: aiomqtt.Client | None = None
@@ -220,7 +258,14 @@ class CtiClient:
 
     async def __aenter__(self) -> CtiClient:
         self._client = aiomqtt.Client(
-            self.host, self.port, identifier=self.id, protocol=self.version, timeout=TIMEOUT
+            self.host,
+            self.port,
+            identifier=self.id,
+            protocol=self.version,
+            timeout=TIMEOUT,
+            username=self.user if self.password is not None else None,
+            password=self.password,
+            tls_params=None if self.tls is None else aiomqtt.TLSParameters(ca_certs=str(self.tls)),
         )
         await self._client.__aenter__()
         self._reader = asyncio.create_task(self._read())
@@ -346,9 +391,13 @@ class CtiClient:
         assert isinstance(doc, dict)
         return doc
 
+    def topic(self, service: str, *, secure: bool = False) -> str:
+        """This client's request topic for ``service`` (specs/security.md)."""
+        return f"{BASE}/users/{self.user}/{'secure/' if secure else ''}requests/{service}"
+
     async def request(self, service: str, **fields: Any) -> dict[str, Any]:
-        """An MQTT 5 request to ``cti/node1/requests/{service}``; the decoded reply."""
-        return await self.raw_request(f"{BASE}/requests/{service}", json.dumps(fields).encode())
+        """An MQTT 5 request on this client's own request topic; the decoded reply."""
+        return await self.raw_request(self.topic(service), json.dumps(fields).encode())
 
     async def ok(self, service: str, **fields: Any) -> dict[str, Any]:
         """A request that must succeed; the reply."""
@@ -360,7 +409,7 @@ class CtiClient:
         self, service: str, correlation: Any, *, topic: str | None = None, **fields: Any
     ) -> dict[str, Any]:
         """An MQTT 3.1.1-style request: ``reply_to`` and ``correlation`` in the payload."""
-        topic = topic or f"{BASE}/requests/{service}"
+        topic = topic or self.topic(service)
         body = {**fields, "reply_to": self.inbox, "correlation": correlation}
         await self.publish(topic, json.dumps(body).encode())
         doc = await self.wait_for(self.inbox, lambda d: d.get("correlation") == correlation)
@@ -371,7 +420,7 @@ class CtiClient:
         fields: dict[str, Any] = {"fromSeq": from_seq}
         if limit is not None:
             fields["limit"] = limit
-        return await self.raw_request(f"{BASE}/replay", json.dumps(fields).encode())
+        return await self.raw_request(self.topic("replay"), json.dumps(fields).encode())
 
     async def replay_all(self, from_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Every event from ``from_seq`` to the end of the log, page by page."""
@@ -394,11 +443,14 @@ async def retained(
     expected: Iterable[str],
     *,
     version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+    password: str | None = None,
 ) -> dict[str, Any]:
     """What a fresh subscriber to ``pattern`` gets as retained messages: {topic: doc}, once
-    every topic of ``expected`` has arrived."""
+    every topic of ``expected`` has arrived (signed in as the tester if ``password``)."""
     want = set(expected)
-    async with CtiClient(host, port, filters=[pattern], version=version, name="late") as late:
+    async with CtiClient(
+        host, port, filters=[pattern], version=version, name="late", password=password
+    ) as late:
         await late.wait_for_msg(lambda _: want <= {m.topic for m in late.on(pattern)})
         msgs = late.on(pattern)
         assert all(m.retain for m in msgs if m.topic in want), "expected retained messages"
@@ -411,10 +463,13 @@ async def retained_states(
     site: Site,
     *,
     version: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+    password: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The retained ``devices/{d}/state`` of every configured device, as a late UI sees it."""
     topics = {f"{BASE}/devices/{d}/state": d for d in site.devices}
-    got = await retained(host, port, f"{BASE}/devices/+/state", topics, version=version)
+    got = await retained(
+        host, port, f"{BASE}/devices/+/state", topics, version=version, password=password
+    )
     return {topics[t]: doc for t, doc in got.items() if t in topics}
 
 

@@ -7,7 +7,7 @@ import json
 
 import aiomqtt
 
-from tests.mqtt.conftest import BASE, CtiClient, Mosquitto, NodeFace
+from tests.mqtt.conftest import BASE, SEEDED, CtiClient, Mosquitto, NodeFace
 
 ANSWER = b'{"call":1,"device":"331"}'
 
@@ -220,7 +220,7 @@ async def test_bad_requests_get_precise_errors_and_change_nothing(
 
     failures: list[str] = []
     for case, topic, payload, code, text in CASES:
-        reply = await ui.raw_request(f"{BASE}/{topic}", payload)
+        reply = await ui.raw_request(ui.topic(topic.removeprefix("requests/")), payload)
         if (
             set(reply) != {"ok", "error"}
             or reply["ok"] is not False
@@ -234,34 +234,35 @@ async def test_bad_requests_get_precise_errors_and_change_nothing(
     assert not failures, "\n".join(failures)
 
     # Nothing was published for any of them, and the node still works, gap-free.
-    assert [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b] == [1, 2, 3]
+    assert [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b] == [3, 4, 5]
     answered = await ui.ok("answerCall", call=1, device="331")
     assert answered == {"ok": True, "result": {"call": 1, "device": "331"}, "seq": seq + 1}
     made = await ui.ok("makeCall", calling="332", called="333")
     assert made["seq"] == seq + 4 and made["result"]["call"] == 2
     await ui.wait_for(f"{BASE}/events", lambda batch: batch[-1]["seq"] == seq + 4)
-    assert [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b] == list(range(1, seq + 5))
+    published = [d["seq"] for b in ui.docs(f"{BASE}/events") for d in b]
+    assert published == list(range(SEEDED + 1, seq + 5))
 
 
 async def test_request_without_reply_address(ui: CtiClient, node_face: NodeFace) -> None:
     """A bad request without any reply address is dropped without a reply and without harm; a
     valid one is executed without a reply (spec: "executed, no reply"). CALL-01."""
-    await ui.publish(f"{BASE}/requests/makeCall", b"{not json")
-    await ui.publish(f"{BASE}/requests/answerCall", b'{"call":"x"}')
-    await ui.publish(f"{BASE}/requests/nonsense", b"[]")
-    await ui.publish(f"{BASE}/replay", b'{"fromSeq":-5}')
+    await ui.publish(ui.topic("makeCall"), b"{not json")
+    await ui.publish(ui.topic("answerCall"), b'{"call":"x"}')
+    await ui.publish(ui.topic("nonsense"), b"[]")
+    await ui.publish(ui.topic("replay"), b'{"fromSeq":-5}')
     # A reply_to that is not a usable topic is no reply address either.
-    await ui.publish(f"{BASE}/requests/makeCal", b'{"reply_to":"cti/node1/replies/+"}')
-    await ui.publish(f"{BASE}/requests/makeCall", b'{"calling":"330","called":"331"}')
+    await ui.publish(ui.topic("makeCal"), f'{{"reply_to":"{ui.inbox}/+"}}'.encode())
+    await ui.publish(ui.topic("makeCall"), b'{"calling":"330","called":"331"}')
     # The valid one ran: its events arrive although nobody got a reply.
     delivered = await ui.wait_for(f"{BASE}/calls/1/events", lambda d: d["event"] == "delivered")
-    assert delivered["seq"] == 3
+    assert delivered["seq"] == SEEDED + 3
     # A later request with a reply address is answered; the only reply is that one.
     reply = await ui.request("snapshotDevice", device="331")
-    assert reply == {"ok": True, "result": [{"call": 1, "state": "alerting"}], "seq": 3}
-    assert [m.topic for m in ui.on(f"{BASE}/replies/#")] == [ui.inbox]
+    assert reply == {"ok": True, "result": [{"call": 1, "state": "alerting"}], "seq": SEEDED + 3}
+    assert [m.topic for m in ui.on(f"{BASE}/users/+/inbox/#")] == [ui.inbox]
     assert not node_face.task.done()
-    assert node_face.node.state.seq == 3
+    assert node_face.node.state.seq == SEEDED + 3
 
 
 async def test_retained_request_is_not_executed_again_after_reconnect(
@@ -270,10 +271,10 @@ async def test_retained_request_is_not_executed_again_after_reconnect(
     """CALL-01: a request runs at most once. A client that wrongly publishes it retained must
     not make the node place the call again each time the face reconnects."""
     await ui.client.publish(
-        f"{BASE}/requests/makeCall", b'{"calling":"330","called":"331"}', qos=1, retain=True
+        ui.topic("makeCall"), b'{"calling":"330","called":"331"}', qos=1, retain=True
     )
     await ui.wait_for(f"{BASE}/calls/1/events", lambda d: d["event"] == "delivered")
-    assert (await ui.ok("clearCall", call=1))["seq"] == 4
+    assert (await ui.ok("clearCall", call=1))["seq"] == SEEDED + 4
     # Take over the face's client id: the broker drops the face, which reconnects by itself
     # and subscribes again (receiving whatever is retained on its request topics).
     mark = len(ui.messages)
@@ -284,5 +285,5 @@ async def test_retained_request_is_not_executed_again_after_reconnect(
     await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online", start=mark)
     # A command queued behind anything the reconnect delivered.
     dnd = await ui.ok("setDoNotDisturb", device="333", on=True)
-    assert dnd["seq"] == 5, "the retained makeCall was executed again"
+    assert dnd["seq"] == SEEDED + 5, "the retained makeCall was executed again"
     assert ui.on(f"{BASE}/calls/2/events") == []

@@ -21,12 +21,15 @@ from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from tests.mqtt.conftest import (
     BASE,
+    SEEDED,
+    TESTER_PASSWORD,
     TIMEOUT,
     CtiClient,
     Mosquitto,
     Server,
     retained_states,
-    site_without_users,
+    seed_tester,
+    site_with_tester,
 )
 
 BROKER_LINE = re.compile(r"MQTT broker\s+mqtt://127\.0\.0\.1:(\d+)\b")
@@ -47,7 +50,7 @@ async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
     """CALL-01, CALL-03: the console names the embedded broker's URL; asked for a port that
     is taken (our private broker's), it takes a free one and says which; a client places and
     answers a call through it; SIGTERM stops node and broker."""
-    site = site_without_users(tmp_path)
+    site = site_with_tester(tmp_path)
     server = Server(
         *("--broker", "embedded", "--broker-port", str(broker.port), "--data-dir", str(tmp_path)),
         *("--site", str(site)),
@@ -60,16 +63,15 @@ async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
     assert "(embedded mosquitto, MQTT 5)" in line
     await server.wait_line(lambda text: "Ctrl-C stops." in text)
 
-    async with CtiClient("127.0.0.1", port) as ui:
-        status = await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
-        assert status["seq"] == 0
+    async with CtiClient("127.0.0.1", port, password=TESTER_PASSWORD) as ui:
+        await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
         made = await ui.ok("makeCall", calling="330", called="331")
-        assert made == {"ok": True, "result": {"call": 1, "device": "330"}, "seq": 3}
+        assert made == {"ok": True, "result": {"call": 1, "device": "330"}, "seq": SEEDED + 3}
         delivered = await ui.wait_for(f"{BASE}/devices/331/events")
         assert (delivered["event"], delivered["localConnectionInfo"]) == ("delivered", "alerting")
-        assert (await ui.ok("answerCall", call=1, device="331"))["seq"] == 4
-        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 4)
-        states = await retained_states("127.0.0.1", port, load_site())
+        assert (await ui.ok("answerCall", call=1, device="331"))["seq"] == SEEDED + 4
+        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == SEEDED + 4)
+        states = await retained_states("127.0.0.1", port, load_site(), password=TESTER_PASSWORD)
         assert states["331"]["summary"] == "talking-internal"
         assert states["331"]["connections"][0]["peer"] == "330"
     # Our private broker saw none of it.
@@ -77,7 +79,7 @@ async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
 
     server.signal(signal.SIGTERM)
     assert await server.wait() == 0
-    assert "stopped at seq 4" in server.output
+    assert f"stopped at seq {SEEDED + 4}" in server.output
     assert await refused("127.0.0.1", port), "the embedded broker outlived the server"
 
 
@@ -103,6 +105,7 @@ async def test_amqtt_fallback_with_mqtt311_clients(
     store = SqliteStore(path)
     reader = store.sibling()
     node = Node(site, store, SystemClock())
+    seed_tester(node)
     engine = Engine(node)
     await engine.start()
     face = MqttFace(engine, reader, amqtt_broker.host, amqtt_broker.port, version=4)
@@ -115,25 +118,25 @@ async def test_amqtt_fallback_with_mqtt311_clients(
             assert reply == {
                 "ok": True,
                 "result": {"call": 1, "device": "330"},
-                "seq": 3,
+                "seq": SEEDED + 3,
                 "correlation": "c1",
             }
             events = f"{BASE}/devices/331/events"
             delivered = await ui.wait_for(events, lambda d: d["event"] == "delivered")
-            assert (delivered["seq"], delivered["calling"]) == (3, "330")
+            assert (delivered["seq"], delivered["calling"]) == (SEEDED + 3, "330")
             assert delivered["localConnectionInfo"] == "alerting"
-            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 3)
+            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == SEEDED + 3)
             ringing = (await retained_states(ui.host, ui.port, site, version=v311))["331"]
             assert ringing["connections"][0]["peer"] is None  # CALL-10 privacy
             reply = await ui.request_in_payload("answerCall", 2, call=1, device="331")
-            assert (reply["ok"], reply["seq"], reply["correlation"]) == (True, 4, 2)
+            assert (reply["ok"], reply["seq"], reply["correlation"]) == (True, SEEDED + 4, 2)
             established = await ui.wait_for(events, lambda d: d["event"] == "established")
-            assert established["seq"] == 4
-            assert [d["seq"] for d in ui.docs(f"{BASE}/calls/1/events")] == [1, 2, 3, 4]
+            assert established["seq"] == SEEDED + 4
+            assert [d["seq"] for d in ui.docs(f"{BASE}/calls/1/events")] == [3, 4, 5, 6]
             bad = await ui.request_in_payload("answerCall", [3], call="1", device="331")
             assert bad["error"]["code"] == "invalidParameterValue"
             assert bad["correlation"] == [3]
-            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 4)
+            await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == SEEDED + 4)
             answered = (await retained_states(ui.host, ui.port, site, version=v311))["331"]
             assert answered["connections"][0]["peer"] == "330"
             status = await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
@@ -144,4 +147,4 @@ async def test_amqtt_fallback_with_mqtt311_clients(
         await engine.stop()
         store.close()
         reader.close()
-    assert node.state.seq == 4
+    assert node.state.seq == SEEDED + 4

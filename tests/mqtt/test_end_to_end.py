@@ -14,21 +14,31 @@ from typing import Any
 
 import aiomqtt
 
-from cti.calls.events import INTERNAL_KINDS
+from cti.domain import INTERNAL_KINDS
 from cti.store import SqliteStore
-from tests.mqtt.conftest import BASE, CtiClient, Mosquitto, NodeFace, retained, retained_states
+from tests.mqtt.conftest import (
+    BASE,
+    SEEDED,
+    CtiClient,
+    Mosquitto,
+    NodeFace,
+    retained,
+    retained_states,
+)
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def device_line(doc: dict[str, Any]) -> str:
+    """The event as a line of the expected streams below, which count seqs from the first
+    event after the tester's account was seeded."""
     local = doc["localConnectionInfo"]
-    return f"{doc['seq']} {doc['event']}({doc['cause']}) call={doc['call']} {local}"
+    return f"{doc['seq'] - SEEDED} {doc['event']}({doc['cause']}) call={doc['call']} {local}"
 
 
 def call_line(doc: dict[str, Any]) -> str:
     conns = " ".join(f"{c['device']}:{c['state']}" for c in doc["connections"])
-    return f"{doc['seq']} {doc['event']}({doc['cause']}) call={doc['call']} | {conns}"
+    return f"{doc['seq'] - SEEDED} {doc['event']}({doc['cause']}) call={doc['call']} | {conns}"
 
 
 def check_envelope(doc: dict[str, Any], since: datetime, min_seq: int = 1) -> None:
@@ -151,30 +161,32 @@ async def run_scenario(ui: CtiClient) -> int:
     """Transfer, conference and deflect, all through request topics; the last seq."""
     # CALL-01/03/05/07: 330 calls 331, consults 332 and transfers.
     r = await ui.ok("makeCall", calling="330", called="331")
-    assert r == {"ok": True, "result": {"call": 1, "device": "330"}, "seq": 3}
+    assert r == {"ok": True, "result": {"call": 1, "device": "330"}, "seq": SEEDED + 3}
     assert await ui.ok("answerCall", call=1, device="331") == {
         "ok": True,
         "result": {"call": 1, "device": "331"},
-        "seq": 4,
+        "seq": SEEDED + 4,
     }
     r = await ui.ok("consultationCall", call=1, device="330", consulted="332")
-    assert (r["result"], r["seq"]) == ({"call": 2, "device": "330"}, 8)
-    assert (await ui.ok("answerCall", call=2, device="332"))["seq"] == 9
+    assert (r["result"], r["seq"]) == ({"call": 2, "device": "330"}, SEEDED + 8)
+    assert (await ui.ok("answerCall", call=2, device="332"))["seq"] == SEEDED + 9
     r = await ui.ok("transferCall", device="330")
-    assert (r["result"], r["seq"]) == ({"call": 1}, 10)
-    assert (await ui.ok("clearConnection", call=1, device="331"))["seq"] == 12
+    assert (r["result"], r["seq"]) == ({"call": 1}, SEEDED + 10)
+    assert (await ui.ok("clearConnection", call=1, device="331"))["seq"] == SEEDED + 12
     # CALL-08: 330 calls 331, consults 332 and joins all three.
     assert (await ui.ok("makeCall", calling="330", called="331"))["result"]["call"] == 3
     await ui.ok("answerCall", call=3, device="331")
-    assert (await ui.ok("consultationCall", call=3, device="330", consulted=332))["seq"] == 20
+    assert (await ui.ok("consultationCall", call=3, device="330", consulted=332))[
+        "seq"
+    ] == SEEDED + 20
     await ui.ok("answerCall", call=4, device="332")
     r = await ui.ok("conferenceCall", device="330", heldCall=3, activeCall=4)
-    assert (r["result"], r["seq"]) == ({"call": 3}, 22)
-    assert (await ui.ok("clearCall", call=3))["seq"] == 23
+    assert (r["result"], r["seq"]) == ({"call": 3}, SEEDED + 22)
+    assert (await ui.ok("clearCall", call=3))["seq"] == SEEDED + 23
     # CALL-09: a ringing call deflected to voicemail.
     assert (await ui.ok("makeCall", calling=330, called=331))["result"]["call"] == 5
     r = await ui.ok("deflectCall", call=5, device="331", to="351")
-    assert (r["result"], r["seq"]) == ({"call": 5, "device": "351"}, 29)
+    assert (r["result"], r["seq"]) == ({"call": 5, "device": "351"}, SEEDED + 29)
     return int(r["seq"])
 
 
@@ -226,7 +238,7 @@ async def test_transfer_conference_deflect_streams(
         f"{BASE}/calls/{c}/events" for c in CALLS
     }
     # Merging all call topics gives every seq exactly once: gap-free overall.
-    assert sorted(calls_seen) == list(range(1, last + 1))
+    assert sorted(calls_seen) == list(range(SEEDED + 1, last + 1))
 
     # A device event is the call event plus that device's view of it.
     for device in streams:
@@ -239,8 +251,8 @@ async def test_transfer_conference_deflect_streams(
     # The node-wide topic carries the same documents, batch by batch, in seq order.
     batches = ui.docs(f"{BASE}/events")
     flat = [d for batch in batches for d in batch]
-    assert [d["seq"] for d in flat] == list(range(1, last + 1))
-    assert flat == [by_seq[s] for s in range(1, last + 1)]
+    assert [d["seq"] for d in flat] == list(range(SEEDED + 1, last + 1))
+    assert flat == [by_seq[s] for s in range(SEEDED + 1, last + 1)]
 
     # Every device-state update on the live stream carries increasing seqs per device.
     for device in node_face.site.devices:
@@ -274,7 +286,7 @@ async def test_transfer_conference_deflect_streams(
         (5, "connected", "330", "Anna Berger")
     ]
     assert states["331"]["seq"] == last  # touched by the deflect
-    assert 23 <= states["332"]["seq"] <= last  # last touched by the conference's end
+    assert SEEDED + 23 <= states["332"]["seq"] <= last  # last touched by the conference's end
     for device, doc in states.items():
         check_envelope(doc, since - timedelta(seconds=30), min_seq=0)  # unused: seq 0
         assert doc["device"] == device
@@ -354,7 +366,12 @@ async def test_replay_pages_match_the_live_stream(
     with SqliteStore.open_readonly(node_face.path) as log:
         kinds = {r.seq: r.kind for r in log.read(1)}
     internal = sorted(s for s, k in kinds.items() if k in INTERNAL_KINDS)
-    assert [kinds[s] for s in internal] == ["timerSet", "timerCleared"]
+    assert [kinds[s] for s in internal] == [
+        "accountCreated",
+        "passwordSet",
+        "timerSet",
+        "timerCleared",
+    ]
     public = [s for s in range(1, last + 1) if s not in internal]
 
     await ui.wait_for(f"{BASE}/events", lambda batch: batch[-1]["seq"] == last)
@@ -406,23 +423,22 @@ async def test_mqtt311_style_request_gets_reply_with_correlation(
         assert reply == {
             "ok": True,
             "result": {"call": 1, "device": "330"},
-            "seq": 3,
+            "seq": SEEDED + 3,
             "correlation": corr,
         }
-        await old.wait_for(f"{BASE}/calls/1/events", lambda d: d["seq"] == 3)
+        await old.wait_for(f"{BASE}/calls/1/events", lambda d: d["seq"] == SEEDED + 3)
         reply = await old.request_in_payload("answerCall", 42, call=7, device="331")
         assert reply["ok"] is False and reply["correlation"] == 42
         assert reply["error"]["code"] == "invalidCallID"
         reply = await old.request_in_payload("makeCal", "x", calling="330", called="331")
         assert reply["error"]["code"] == "serviceNotSupported"
         assert reply["correlation"] == "x"
-        reply = await old.request_in_payload(
-            "replay", "r", topic=f"{BASE}/replay", fromSeq=2, limit=1
-        )
+        reply = await old.request_in_payload("replay", "r", fromSeq=SEEDED + 2, limit=1)
         assert reply["correlation"] == "r"
-        assert [e["seq"] for e in reply["result"]["events"]] == [2]
-        assert reply["result"]["nextSeq"] == 3 and reply["result"]["complete"] is False
-    assert node_face.node.state.seq == 3
+        assert [e["seq"] for e in reply["result"]["events"]] == [SEEDED + 2]
+        assert reply["result"]["nextSeq"] == SEEDED + 3
+        assert reply["result"]["complete"] is False
+    assert node_face.node.state.seq == SEEDED + 3
 
 
 async def test_retained_state_of_an_unknown_device_is_cleared(

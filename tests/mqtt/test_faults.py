@@ -25,6 +25,7 @@ from cti.site.model import Site
 from cti.store import SqliteStore
 from tests.mqtt.conftest import (
     BASE,
+    SEEDED,
     TIMEOUT,
     CtiClient,
     Mosquitto,
@@ -32,7 +33,7 @@ from tests.mqtt.conftest import (
     Server,
     retained,
     retained_states,
-    site_without_users,
+    site_with_tester,
 )
 
 CALL_EVENTS = f"{BASE}/calls/+/events"
@@ -171,7 +172,7 @@ async def test_broker_killed_and_restarted_mid_stream(
         assert ui1.lost is not None  # it really was disconnected
         # What it saw is a gap-free prefix (one connection, QoS 1, one publisher).
         have = max(seen_before)
-        assert sorted(seen_before) == list(range(1, have + 1))
+        assert sorted(seen_before) == list(range(SEEDED + 1, have + 1))
 
         # The subscriber comes back: subscribe first, then replay the gap; dedupe by seq.
         async with CtiClient(
@@ -202,9 +203,9 @@ async def test_broker_killed_and_restarted_mid_stream(
                 if doc["seq"] in merged:
                     assert merged[doc["seq"]] == doc, "a repeated seq must be the same event"
                 merged[doc["seq"]] = doc
-            assert sorted(merged) == list(range(1, last + 1))
+            assert sorted(merged) == list(range(SEEDED + 1, last + 1))
             with SqliteStore.open_readonly(nf.path) as log:
-                stored = [(r.seq, r.kind) for r in log.read(1)]
+                stored = [(r.seq, r.kind) for r in log.read(SEEDED + 1)]
             assert [(s, merged[s]["event"]) for s in sorted(merged)] == stored
 
             # Retained states came back (the restarted broker had none) and match the node.
@@ -235,20 +236,20 @@ async def test_status_seq_catches_up_after_reconnect(
     nf = node_face
     async with CtiClient(broker.host, broker.port, filters=[STATUS], name="status") as ui:
         await ui.ok("makeCall", calling="330", called="331")
-        await ui.wait_for(STATUS, lambda d: d.get("seq") == 3)
+        await ui.wait_for(STATUS, lambda d: d.get("seq") == SEEDED + 3)
     broker.kill()
     await wait_closed(nf)
     assert (await nf.engine.execute(c.AnswerCall(call=1, device="331"))).ok
     assert (await nf.engine.execute(c.ClearConnection(call=1, device="330"))).ok
-    assert nf.node.state.seq == 6
+    assert nf.node.state.seq == SEEDED + 6
     await broker.restart()
     await asyncio.wait_for(nf.face.connected.wait(), TIMEOUT)
     async with CtiClient(broker.host, broker.port, filters=[STATUS, STATES], name="status2") as ui:
         # The retained states show that seqs 4-6 were published after the reconnect.
-        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 6)
+        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == SEEDED + 6)
         assert ui.docs(STATUS)[0]["state"] == "online"
         # Three refresh periods are plenty for "about once a second".
-        await ui.wait_for(STATUS, lambda d: d.get("seq") == 6, timeout=3.5)
+        await ui.wait_for(STATUS, lambda d: d.get("seq") == SEEDED + 6, timeout=3.5)
 
 
 async def test_face_keeps_retrying_while_the_broker_refuses_it(
@@ -282,12 +283,15 @@ async def test_face_keeps_retrying_while_the_broker_refuses_it(
     assert not nf.task.done(), f"the face's task ended: {nf.task.exception()!r}"
     assert nf.face.connected.is_set()
     async with CtiClient(broker.host, broker.port, filters=[STATES]) as ui:
-        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == 3)
+        await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["seq"] == SEEDED + 3)
 
 
 # -- `cti serve` as a process ---------------------------------------------------------------
+S = SEEDED  # the site file's one account (the tester) is seeded first
+
+
 def serve_args(broker: Mosquitto, data: Path) -> list[str]:
-    site = site_without_users(data.parent)
+    site = site_with_tester(data.parent)
     args = ["--broker", "external", "--mqtt-url", broker.url, "--data-dir", str(data)]
     return [*args, "--site", str(site)]
 
@@ -311,18 +315,18 @@ async def test_killed_server_is_marked_offline_and_resumes_on_restart(
         servers.append(first)
         await first.start()
         online = await ui.wait_for(STATUS, lambda d: d["state"] == "online")
-        assert online["seq"] == 0
+        assert online["seq"] in (0, SEEDED)  # the seeding is internal: nothing to publish
         epoch = online["epoch"]
         await ui.ok("makeCall", calling="330", called="331")
         await ui.ok("answerCall", call=1, device="331")
         await ui.ok("consultationCall", call=1, device="330", consulted="332")
-        # Everything published and the status caught up: the position on disk is 8.
-        await ui.wait_for(STATUS, lambda d: d.get("seq") == 8)
+        # Everything published and the status caught up: the position on disk is 10.
+        await ui.wait_for(STATUS, lambda d: d.get("seq") == S + 8)
         before_states = await retained_states(broker.host, broker.port, _site())
-        assert before_states["330"]["seq"] == 8
+        assert before_states["330"]["seq"] == S + 8
         # One more request, and the process dies right after its reply.
         answered = await ui.ok("answerCall", call=2, device="332")
-        assert answered["seq"] == 9
+        assert answered["seq"] == S + 9
         mark = len(ui.messages)
         first.signal(signal.SIGKILL)
         assert await first.wait() == -signal.SIGKILL
@@ -331,7 +335,7 @@ async def test_killed_server_is_marked_offline_and_resumes_on_restart(
         retained_status = (await retained(broker.host, broker.port, STATUS, [STATUS]))[STATUS]
         assert retained_status == offline
         position, last = stored_position(data)
-        assert last == 9 and 8 <= position <= 9
+        assert last == S + 9 and S + 8 <= position <= S + 9
 
         mark = len(ui.messages)
         second = Server(*serve_args(broker, data))
@@ -340,20 +344,20 @@ async def test_killed_server_is_marked_offline_and_resumes_on_restart(
         back = await ui.wait_for(STATUS, lambda d: d["state"] == "online", start=mark)
         assert back["seq"] == position and back["epoch"] == epoch
         # ... and its seq catches up with the log once everything is published again.
-        await ui.wait_for(STATUS, lambda d: d.get("seq") == 9, start=mark)
+        await ui.wait_for(STATUS, lambda d: d.get("seq") == S + 9, start=mark)
         # At least once: every seq is there, and what was not acked came again.
-        if position < 9:  # the republish from the stored position has to arrive
-            await ui.wait_for(CALL_EVENTS, lambda d: d["seq"] == 9, start=mark)
+        if position < S + 9:  # the republish from the stored position has to arrive
+            await ui.wait_for(CALL_EVENTS, lambda d: d["seq"] == S + 9, start=mark)
         seen = {d["seq"] for d in ui.docs(CALL_EVENTS)}
-        assert seen == set(range(1, 10))
+        assert seen == set(range(S + 1, S + 10))
         after = {m.doc["seq"] for m in ui.messages[mark:] if m.topic.startswith(f"{BASE}/calls/")}
-        assert after >= set(range(position + 1, 10)), (position, after)
+        assert after >= set(range(position + 1, S + 10)), (position, after)
         in_order_per_topic(ui, CALL_EVENTS)
 
         # Same retained states as before the crash (plus the answer of call 2).
-        await ui.wait_for(STATES, lambda d: d["device"] == "332" and d["seq"] == 9, start=mark)
+        await ui.wait_for(STATES, lambda d: d["device"] == "332" and d["seq"] == S + 9, start=mark)
         after_states = await retained_states(broker.host, broker.port, _site())
-        assert all(doc["seq"] == 9 for doc in after_states.values())
+        assert all(doc["seq"] == S + 9 for doc in after_states.values())
         changed = {
             d
             for d in after_states
@@ -365,9 +369,9 @@ async def test_killed_server_is_marked_offline_and_resumes_on_restart(
 
         # New requests continue the log without a gap.
         transferred = await ui.ok("transferCall", device="330")
-        assert (transferred["result"], transferred["seq"]) == ({"call": 1}, 10)
-        await ui.wait_for(CALL_EVENTS, lambda d: d["seq"] == 10)
-        assert {d["seq"] for d in ui.docs(CALL_EVENTS)} == set(range(1, 11))
+        assert (transferred["result"], transferred["seq"]) == ({"call": 1}, S + 10)
+        await ui.wait_for(CALL_EVENTS, lambda d: d["seq"] == S + 10)
+        assert {d["seq"] for d in ui.docs(CALL_EVENTS)} == set(range(S + 1, S + 11))
         second.signal(signal.SIGTERM)
         assert await second.wait() == 0
 
@@ -387,12 +391,12 @@ async def test_clean_stop_publishes_offline_and_exits_zero(
         mark = len(ui.messages)
         server.signal(signal.SIGTERM)
         assert await server.wait() == 0
-        assert "stopped at seq 3" in server.output
+        assert f"stopped at seq {S + 3}" in server.output
         offline = await ui.wait_for(STATUS, lambda d: d["state"] == "offline", start=mark)
         assert offline == {"node": "node1", "state": "offline"}
-        assert {d["seq"] for d in ui.docs(CALL_EVENTS)} == {1, 2, 3}
-        assert made["seq"] == 3
-        assert stored_position(data) == (3, 3)
+        assert {d["seq"] for d in ui.docs(CALL_EVENTS)} == {S + 1, S + 2, S + 3}
+        assert made["seq"] == S + 3
+        assert stored_position(data) == (S + 3, S + 3)
         status = (await retained(broker.host, broker.port, STATUS, [STATUS]))[STATUS]
         assert status == offline
 

@@ -13,7 +13,7 @@ from cti.calls.records_db import CallRecordsDb
 from cti.calls.services import queries
 from cti.store import SqliteStore
 from tests.app.test_followers import rebuild
-from tests.mqtt.conftest import CtiClient, Mosquitto, Server
+from tests.mqtt.conftest import TESTER, TESTER_PASSWORD, CtiClient, Mosquitto, Server
 
 STATUS = "cti/node1/status"
 PHONES = 60
@@ -25,7 +25,10 @@ def load_site_file(path: Path) -> None:
     )
     path.write_text(
         'node = "node1"\nvoicemail = "351"\n\n[location]\ncountry_code = "49"\n'
-        'area_code = "89"\nbase_number = "7007"\ninternal_number_length = 4\n' + phones
+        'area_code = "89"\nbase_number = "7007"\ninternal_number_length = 4\n'
+        + phones
+        + f'\n[[users]]\nname = "{TESTER}"\nrole = "integrator"\npassword = "{TESTER_PASSWORD}"\n'
+        "must_change = false\n"
     )
 
 

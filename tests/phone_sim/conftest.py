@@ -10,16 +10,25 @@ from pathlib import Path
 import attrs
 import pytest
 
+from cti.accounts.commands import SeedAccounts
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
+from cti.mqtt.client import Endpoint
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from phone_sim.link.inprocess import InProcessLink
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
-from tests.mqtt.conftest import TIMEOUT, Mosquitto, broker, servers  # noqa: F401  (fixtures)
+from tests.mqtt.conftest import (  # noqa: F401  (fixtures)
+    TESTER,
+    TIMEOUT,
+    Mosquitto,
+    broker,
+    servers,
+    tester_seed,
+)
 
 
 @attrs.define
@@ -54,6 +63,8 @@ async def face(
     tmp_path: Path,
 ) -> AsyncIterator[MqttFace]:
     engine, _ = node
+    # Phones over MQTT sign in as the tests' integrator (specs/security.md).
+    assert (await engine.execute(SeedAccounts(accounts=(tester_seed(),)))).ok
     reader = engine.node.store.sibling()
     face = MqttFace(engine, reader, broker.host, broker.port)
     task = asyncio.create_task(face.run())
@@ -75,7 +86,7 @@ async def _attach(link: InProcessLink | MqttLink, engine: Engine, clock: ManualC
 async def mqtt_office(node: tuple[Engine, ManualClock], face: MqttFace) -> AsyncIterator[Office]:
     """Phones as MQTT clients of the private broker, like ``phone-sim`` against ``cti serve``."""
     engine, clock = node
-    site = await _attach(MqttLink(face.host, face.port, "node1"), engine, clock)
+    site = await _attach(MqttLink(Endpoint(face.host, face.port, TESTER), "node1"), engine, clock)
     yield site
     await site.sim.close()
 

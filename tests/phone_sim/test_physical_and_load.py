@@ -13,6 +13,7 @@ from rich.console import Console
 from cti.app.clock import ManualClock
 from cti.app.engine import Engine
 from cti.calls.commands import AnswerCall, ClearConnection, SetDoNotDisturb
+from cti.mqtt.client import Endpoint
 from cti.mqtt.face.service import MqttFace
 from phone_sim.console import parse_line, render
 from phone_sim.link.base import Refusal
@@ -20,14 +21,14 @@ from phone_sim.link.mqtt import MqttLink
 from phone_sim.load import LoadPlan, load_with
 from phone_sim.physical import PhonePanel
 from phone_sim.sim import Simulator
-from tests.mqtt.conftest import TIMEOUT, CtiClient
+from tests.mqtt.conftest import TESTER, TIMEOUT, CtiClient
 from tests.phone_sim.conftest import Office
 
 PHONES = "cti/node1/phones"
 
 
 async def test_physical_phone_topics(face: MqttFace) -> None:
-    link = MqttLink(face.host, face.port, "node1", name="panel")
+    link = MqttLink(Endpoint(face.host, face.port, TESTER), "node1", name="panel")
     sim = Simulator(link)
     await sim.start()
     panel = PhonePanel(sim, link, ["330", "331"])
@@ -84,7 +85,9 @@ async def test_load_generator_runs_a_mix_without_errors(face: MqttFace) -> None:
     """Paced in real time (that is what a load generator does), but bounded: ~1.5 s."""
     out = Console(file=io.StringIO(), width=100, color_system=None)
     plan = LoadPlan(devices=12, rate=20, duration=1.5, seed=7)
-    stats = await load_with(MqttLink(face.host, face.port, "node1", name="load"), plan, out)
+    stats = await load_with(
+        MqttLink(Endpoint(face.host, face.port, TESTER), "node1", name="load"), plan, out
+    )
     assert stats.errors == {}
     assert stats.completed == stats.started >= 10
     assert len(stats.flows) >= 4  # a mix, not one kind of call
@@ -99,7 +102,7 @@ async def test_events_missed_while_disconnected_are_replayed(
     """A phone must not keep a call that ended while its link was away: after reconnecting,
     the link replays from the last event it had, then delivers what arrived meanwhile."""
     engine, clock = node
-    link = MqttLink(face.host, face.port, "node1", name="flaky")
+    link = MqttLink(Endpoint(face.host, face.port, TESTER), "node1", name="flaky")
     sim = Simulator(link, clock)
     await sim.start()
     try:

@@ -6,12 +6,15 @@ see specs/mqtt.md. UI programs may prefer :mod:`cti.client`, built on aiomqtt.
 """
 
 from cti.mqtt.client.connection import MqttClient, Tls, Will, parse_url
+from cti.mqtt.client.endpoint import PASSWORD_ENV, Endpoint
 from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused, MqttError, ProtocolError
 from cti.mqtt.client.protocol import Message
 
 __all__ = [
+    "PASSWORD_ENV",
     "ConnectionLost",
     "ConnectionRefused",
+    "Endpoint",
     "Message",
     "MqttClient",
     "MqttError",

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections import deque
 from collections.abc import Awaitable
 
 import structlog
 
+from cti.accounts import events as accounts_events
+from cti.accounts.model import Role
 from cti.api import documents as payloads
 from cti.app.feed import LogReader
 from cti.app.node import Committed, Node
@@ -28,7 +31,33 @@ from cti.store import EventStore
 
 log = structlog.get_logger(__name__)
 POSITION_KEY = "outbox.published_seq"
+# Events after which an account's retained profile is rendered again (USER-03).
+PROFILE_EVENTS = (
+    accounts_events.AccountCreated,
+    accounts_events.AccountUpdated,
+    accounts_events.AccountRemoved,
+    accounts_events.ProfileChanged,
+)
+PEOPLE = (Role.USER, Role.ADMIN)
 MAX_INFLIGHT = 20_000
+
+
+def same_document(old: bytes | None, new: bytes) -> bool:
+    """Do two retained documents say the same, whenever they were made (``seq``, ``ts``)?"""
+    if old is None:
+        return False
+    if old == new:
+        return True
+    try:
+        a, b = json.loads(old), json.loads(new)
+    except ValueError:
+        return False
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    moments = ("seq", "ts")
+    return {k: v for k, v in a.items() if k not in moments} == {
+        k: v for k, v in b.items() if k not in moments
+    }
 
 
 class Outbox:
@@ -43,6 +72,10 @@ class Outbox:
         self._progress = asyncio.Event()
         self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
         self._run = 0  # which connection's acknowledgements count (older ones are ignored)
+        # The last retained document of each topic, to tell a spoofed one (specs/security.md)
+        # and to send a lamp only when it changed: a thousand UIs watch every lamp.
+        self.retained: dict[str, bytes] = {}
+        self._lamps: dict[str, tuple[str, bool]] = {}  # device: (summary, dnd) last sent
 
     # -- publishing -----------------------------------------------------------------------
     async def run(self, client: MqttClient) -> None:
@@ -82,7 +115,11 @@ class Outbox:
                 client.publish(topic, body)
         # Device states are coalesced per batch and reflect the node state right now.
         touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
-        last = [(self.topics.device_state(d), self._state(d), True) for d in sorted(touched)]
+        last: list[tuple[str, bytes, bool]] = []
+        for device in sorted(touched):
+            last += self._retained_of(device)
+        names = {x.event.name for x in batch if isinstance(x.event, PROFILE_EVENTS)}
+        last += [self._profile_of(name) for name in sorted(names)]
         if bodies:
             last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
         seq = batch[-1].seq
@@ -122,15 +159,46 @@ class Outbox:
             )
         return out
 
-    def _state(self, device: str) -> bytes:
+    def _retained_of(self, device: str, *, every: bool = False) -> list[tuple[str, bytes, bool]]:
+        """The device's state and, if it changed (or ``every``), its lamp; remembered."""
         state = self.node.state
         view = device_view(self.site, state, device)
-        return payloads.device_state(self.site, view, state.seq, self.node.clock.now_ms())
+        now = self.node.clock.now_ms()
+        out = [
+            (
+                self.topics.device_state(device),
+                payloads.device_state(self.site, view, state.seq, now),
+            )
+        ]
+        lamp = (view.summary, view.dnd)
+        if every or self._lamps.get(device) != lamp:
+            self._lamps[device] = lamp
+            out.append((self.topics.lamp(device), payloads.lamp(self.site, view, state.seq, now)))
+        for topic, body in out:
+            self.retained[topic] = body
+        return [(topic, body, True) for topic, body in out]
+
+    def _profile_of(self, name: str) -> tuple[str, bytes, bool]:
+        """The retained profile of a person's account; empty (cleared) when there is none."""
+        topic = self.topics.profile(name)
+        account = self.node.state.accounts.account(name)
+        if account is None or account.role not in PEOPLE:
+            self.retained.pop(topic, None)
+            return topic, b"", True
+        body = payloads.profile(account, self.node.state.seq)
+        self.retained[topic] = body
+        return topic, body, True
 
     def publish_all_states(self, client: MqttClient) -> None:
-        """Retained states of every configured device, rebuilt from the node state."""
+        """Retained states and lamps of every configured device and the profiles of every
+        person's account, from the node state."""
         for device in sorted(self.site.devices):
-            client.publish(self.topics.device_state(device), self._state(device), retain=True)
+            for topic, body, _ in self._retained_of(device, every=True):
+                client.publish(topic, body, retain=True)
+        for name, account in sorted(self.node.state.accounts.accounts.items()):
+            if account.role in PEOPLE:
+                topic, body, _ = self._profile_of(name)
+                client.publish(topic, body, retain=True)
 
     def _ack(self, run: int) -> None:
         """The last message of the oldest unacknowledged batch has been acknowledged."""

@@ -12,17 +12,19 @@ from typing import Any
 
 import structlog
 
+from cti.accounts import access
 from cti.api import documents as payloads
 from cti.api import execute as replies
-from cti.api.requests import BadRequest, parse_action, parse_json
+from cti.api.requests import BadRequest, parse_action, parse_json, payload_limit
 from cti.app.engine import Engine
 from cti.app.follower import supervised
 from cti.app.node import decode
 from cti.domain import INTERNAL_KINDS
+from cti.kernel.refusal import Refusal
 from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
-from cti.mqtt.face.outbox import Outbox
-from cti.mqtt.topics import Topics
+from cti.mqtt.face.outbox import Outbox, same_document
+from cti.mqtt.topics import Request, Topics
 from cti.store import EventStore, StoreError
 
 log = structlog.get_logger(__name__)
@@ -52,11 +54,14 @@ class MqttFace:
         *,
         version: int = 5,
         started: str = "",
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.engine = engine
         self.node = engine.node
         self.store = store
         self.host, self.port, self.version = host, port, version
+        self._credentials = (username, password)  # the node's own account on the broker
         self.topics = Topics(self.node.site.node)
         self.outbox = Outbox(self.node, store, self.topics)
         self.started = started
@@ -86,14 +91,17 @@ class MqttFace:
                 ),
                 on_message=self._on_message,
                 version=self.version,
+                username=self._credentials[0],
+                password=self._credentials[1],
             )
             try:
                 await client.connect()
-                filters = [(self.topics.requests, 1), (self.topics.replay, 1)]
+                filters = [(self.topics.requests, 1), (self.topics.secure_requests, 1)]
                 if self.version == 5:
-                    # Retained states of devices no longer configured arrive once, here, and
-                    # are cleared (no ghost devices); our own state publishes are not echoed.
-                    filters.append((self.topics.device_states, p.NO_LOCAL))
+                    # Our own publishes are not echoed (no local): what arrives on these was
+                    # published by someone else: a stale state of a device no longer
+                    # configured (cleared: no ghost devices) or a spoof (corrected).
+                    filters += [(t, p.NO_LOCAL) for t in self.topics.watched]
                 await client.subscribe(filters)
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
@@ -133,17 +141,15 @@ class MqttFace:
 
     def _publish_status(self, client: MqttClient) -> None:
         self._announced = self.outbox.acked
-        client.publish(
-            self.topics.status,
-            payloads.status(
-                self.node.site.node,
-                "online",
-                seq=self.outbox.acked,
-                epoch=self.store.epoch,
-                started=self.started,
-            ),
-            retain=True,
+        body = payloads.status(
+            self.node.site.node,
+            "online",
+            seq=self.outbox.acked,
+            epoch=self.store.epoch,
+            started=self.started,
         )
+        self.outbox.retained[self.topics.status] = body
+        client.publish(self.topics.status, body, retain=True)
 
     async def _save_position(self, client: MqttClient) -> None:
         """Store the outbox position often, and keep the retained status's seq fresh."""
@@ -184,13 +190,11 @@ class MqttFace:
             self._runner = None
         self._save_position_now()
 
-    # -- requests -------------------------------------------------------------------------
+    # -- what arrives ---------------------------------------------------------------------------
     def _on_message(self, message: p.Message) -> None:
-        device = self.topics.device_of_state(message.topic)
-        if device is not None:
-            if message.payload and device not in self.node.site.devices and self.client:
-                log.info("mqtt.clear_stale_state", device=device)
-                self.client.publish(message.topic, b"", retain=True)
+        request = self.topics.parse_request(message.topic)
+        if request is None:
+            self._guard(message)
             return
         if message.retain:
             # A retained request would fire again on every reconnect: never run it, clear it.
@@ -198,43 +202,71 @@ class MqttFace:
             if self.client is not None and message.payload:
                 self.client.publish(message.topic, b"", retain=True)
             return
-        task = asyncio.create_task(self._handle(message))
+        task = asyncio.create_task(self._handle(message, request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, message: p.Message) -> None:
+    def _guard(self, message: p.Message) -> None:
+        """A message someone else published on a topic only the node writes (a broker without
+        the node's ACLs): put the truth back (specs/security.md)."""
+        client, topic = self.client, message.topic
+        if client is None:
+            return
+        device = self.topics.device_of_state(topic)
+        if device is not None and device not in self.node.site.devices:
+            if message.payload:
+                log.info("mqtt.clear_stale_state", device=device)
+                client.publish(topic, b"", retain=True)
+            return
+        truth = self.outbox.retained.get(topic)
+        if truth is not None:
+            if not same_document(message.payload, truth):
+                log.warning("mqtt.spoof_corrected", topic=topic)
+                client.publish(topic, truth, retain=True)
+        elif message.retain and message.payload:  # no retained message belongs there
+            log.warning("mqtt.spoof_cleared", topic=topic)
+            client.publish(topic, b"", retain=True)
+
+    async def _handle(self, message: p.Message, request: Request) -> None:
         reply_to = message.properties.get(p.RESPONSE_TOPIC)
         correlation = message.properties.get(p.CORRELATION_DATA)
         in_payload = False
         try:
-            if message.topic == self.topics.replay:
-                doc = parse_json(message.payload)
-                if reply_to is None:
-                    reply_to, correlation = reply_address(doc)
-                    in_payload = True
-                body = self._replay(doc)
-            else:
-                service = self.topics.service_of(message.topic) or ""
-                doc = parse_json(message.payload)
-                if reply_to is None:
-                    reply_to, correlation = reply_address(doc)
-                    in_payload = True
-                action = parse_action(
-                    service, {k: v for k, v in doc.items() if k not in REPLY_KEYS}
+            doc = parse_json(message.payload, payload_limit(request.service))
+            if reply_to is None:
+                reply_to, correlation = reply_address(doc)
+                in_payload = True
+            if isinstance(reply_to, str) and not self.topics.is_inbox_of(request.user, reply_to):
+                # The node would publish there under its own identity (specs/security.md).
+                log.warning("mqtt.reply_address_refused", user=request.user, reply_to=reply_to)
+                reply_to = self.topics.inbox(request.user)
+                raise BadRequest(
+                    "invalidReplyAddress", f"replies go to {reply_to} or a topic below it"
                 )
-                body = await replies.execute(self.engine, action)
+            fields = {k: v for k, v in doc.items() if k not in REPLY_KEYS}
+            if request.service == "replay":
+                body = self._replay(fields, request.user)
+            else:
+                action = parse_action(request.service, fields)
+                body = await replies.execute(
+                    self.engine, action, request.user, secure=request.secure
+                )
         except BadRequest as bad:
             body = replies.error(bad.code, bad.message)
             if reply_to is None:
                 with contextlib.suppress(BadRequest):
                     reply_to, correlation = reply_address(parse_json(message.payload))
                     in_payload = True
+        except Refusal as refusal:
+            body = replies.refused(refusal)
         except Exception:  # input must never take the node down
             log.exception("mqtt.request_crashed", topic=message.topic)
             body = replies.error("generic", "internal error")
         log.debug("mqtt.request", topic=message.topic, ok=body.get("ok"))
         if not isinstance(reply_to, str) or self.client is None:
             return
+        if not self.topics.is_inbox_of(request.user, reply_to):
+            reply_to = self.topics.inbox(request.user)
         props: dict[int, object] = {}
         if correlation is not None:
             if in_payload:
@@ -243,7 +275,11 @@ class MqttFace:
                 props[p.CORRELATION_DATA] = correlation
         self.client.publish(reply_to, payloads.dumps(body), props=props or None)
 
-    def _replay(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def _replay(self, doc: dict[str, Any], user: str) -> dict[str, Any]:
+        """A page of the log's events from ``fromSeq``: all of them for integrators and
+        monitors, a user's own devices' for a user (the page may then hold fewer than
+        ``limit``; ``nextSeq`` says where to go on)."""
+        scope = access.readable(self.node.site, self.node.state, user)
         start = doc.get("fromSeq", doc.get("from_seq", 1))
         limit = doc.get("limit", REPLAY_LIMIT)
         for name, value in (("fromSeq", start), ("limit", limit)):
@@ -255,7 +291,13 @@ class MqttFace:
             raise BadRequest("invalidParameterValue", "limit must be at least 1")
         limit = min(limit, REPLAY_LIMIT)
         records = self.store.read(max(start, 1), limit)
-        events = [payloads.event_doc(decode(r)) for r in records if r.kind not in INTERNAL_KINDS]
+        events = []
+        for record in records:
+            if record.kind in INTERNAL_KINDS:
+                continue
+            item = decode(record)
+            if scope is None or not scope.isdisjoint(item.event.devices()):
+                events.append(payloads.event_doc(item))
         last = self.store.last_seq()
         next_seq = records[-1].seq + 1 if records else max(start, 1)
         return {

@@ -1,0 +1,210 @@
+"""`cti users`: administer a node's accounts, running or stopped (USER-01, USER-05).
+
+A stopped node's log is opened here (with its writer lock) and changed through the same API
+code the MQTT face runs; a running node holds that lock, so the change goes to it over MQTT,
+signed in as an administrator (``--user``, ``CTI_PASSWORD``). Either way the node checks it.
+A password for an account comes from ``CTI_NEW_PASSWORD`` or a prompt, never the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import secrets
+import string
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cti.accounts.model import Licence, Role
+from cti.mqtt.client import endpoint
+
+if TYPE_CHECKING:
+    from cti.app.node import Node
+
+NEW_PASSWORD_ENV = "CTI_NEW_PASSWORD"
+
+
+class UsageError(Exception):
+    """One line for the operator."""
+
+
+def add_parser(sub: Any) -> None:
+    users = sub.add_parser(
+        "users", help="list and administer accounts of a running or stopped node"
+    )
+    users.add_argument("--site", type=Path, default=None, help="site file (default: example)")
+    users.add_argument("--data-dir", type=Path, default=Path("data"), help="default ./data")
+    endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
+    actions = users.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every account: role, devices, licences, state")
+    add = actions.add_parser("add", help="a new account with an initial password")
+    add.add_argument("name", help="a user's internal number, or an integrator's name")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    add.add_argument("--display-name", default="", help="default: the device's name")
+    add.add_argument("--devices", nargs="*", default=None, help="default: the number itself")
+    add.add_argument("--licences", nargs="*", default=[], choices=[x.value for x in Licence])
+    setpw = actions.add_parser("set-password", help="set a password; changed at next sign-in")
+    setpw.add_argument("name")
+    reset = actions.add_parser("reset", help="a new random password, printed once")
+    reset.add_argument("name")
+    lic = actions.add_parser("licences", help="set the licences of an account (USER-05)")
+    lic.add_argument("name")
+    lic.add_argument("licences", nargs="*", choices=[x.value for x in Licence])
+    remove = actions.add_parser("remove", help="remove an account")
+    remove.add_argument("name")
+
+
+def new_password(env: dict[str, str] | None = None) -> str:
+    """From CTI_NEW_PASSWORD, else asked twice on the terminal."""
+    env = dict(os.environ) if env is None else env
+    given = env.get(NEW_PASSWORD_ENV)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise UsageError(f"give the new password in {NEW_PASSWORD_ENV} (no terminal to ask)")
+    first = getpass.getpass("new password: ")
+    if getpass.getpass("again: ") != first:
+        raise UsageError("the two passwords differ")
+    return first
+
+
+def random_password() -> str:
+    """A password the policy accepts (USER-02), 16 characters."""
+    from cti.accounts.passwords import check_policy
+    from cti.kernel.refusal import Refusal
+
+    alphabet = string.ascii_letters + string.digits + "!#%+-=?@_"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
+        try:
+            check_policy(candidate)
+        except Refusal:
+            continue
+        return candidate
+
+
+def request_of(args: argparse.Namespace) -> tuple[str, dict[str, Any], str | None]:
+    """The service and fields for the action; a password to print afterwards (reset)."""
+    a = args.action
+    if a == "list":
+        return "listAccounts", {}, None
+    if a == "add":
+        fields: dict[str, Any] = {
+            "name": args.name,
+            "password": new_password(),
+            "role": args.role,
+            "licences": args.licences,
+        }
+        if args.display_name:
+            fields["displayName"] = args.display_name
+        if args.devices is not None:
+            fields["devices"] = args.devices
+        return "createAccount", fields, None
+    if a == "set-password":
+        return "setPassword", {"name": args.name, "password": new_password()}, None
+    if a == "reset":
+        password = random_password()
+        return "setPassword", {"name": args.name, "password": password}, password
+    if a == "licences":
+        return "updateAccount", {"name": args.name, "licences": args.licences}, None
+    return "removeAccount", {"name": args.name}, None
+
+
+async def offline(node: Node, service: str, fields: dict[str, Any]) -> Any:
+    """The request run on a node opened here, as the node itself (it has no user)."""
+    from cti.api import execute as replies
+    from cti.api.requests import BadRequest, parse_action
+    from cti.app.engine import Direct
+
+    try:
+        action = parse_action(service, fields)
+    except BadRequest as bad:
+        return replies.error(bad.code, bad.message)
+    return await replies.execute(Direct(node), action, None, secure=True)
+
+
+def show(console: Console, service: str, reply: Any, password: str | None) -> int:
+    if not isinstance(reply, dict) or not reply.get("ok"):
+        error = reply.get("error", {}) if isinstance(reply, dict) else {}
+        details = error.get("details")
+        console.print(
+            f"[red]refused: {error.get('code')}: {error.get('message')}"
+            + (f" {details}" if details else "")
+            + "[/]"
+        )
+        return 1
+    if service == "listAccounts":
+        table = Table("name", "display name", "role", "devices", "licences", "sign-in")
+        for row in reply["result"]:
+            state = "must change" if row["mustChange"] else "ok"
+            table.add_row(
+                row["name"],
+                row["displayName"],
+                row["role"],
+                " ".join(row["devices"]),
+                " ".join(row["licences"]),
+                state if row["canSignIn"] else "no password",
+            )
+        console.print(table)
+    elif password is not None:
+        console.print(f"new password (to be changed at the first sign-in): {password}")
+    else:
+        console.print("done")
+    return 0
+
+
+def run_users(args: argparse.Namespace) -> int:
+    from cti.app.bootstrap import seed_accounts
+    from cti.app.clock import SystemClock
+    from cti.app.config import load_config
+    from cti.app.node import Node
+    from cti.store import SqliteStore, StoreLocked
+
+    console = Console(highlight=False)
+    try:
+        service, fields, password = request_of(args)
+        config = load_config(args.site)
+        site = config.site
+        path = args.data_dir / f"{site.node}.db"
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            store = SqliteStore(path)
+        except StoreLocked:  # the node runs: ask it
+            reply = asyncio.run(_online(args, site.node, service, fields))
+        else:
+            try:
+                node = Node(site, store, SystemClock())
+                seed_accounts(node, config.users)  # as `cti serve` would: the site's first
+                reply = asyncio.run(offline(node, service, fields))
+            finally:
+                store.close()
+    except UsageError as exc:
+        print(f"cti users: {exc}", file=sys.stderr)
+        return 2
+    return show(console, service, reply, password)
+
+
+async def _online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
+    from cti.mqtt.client import ConnectionRefused
+    from cti.tools.request import NoReply, call
+
+    try:
+        broker = endpoint.from_arguments(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if broker.username is None:
+        raise UsageError(
+            f"node {node} is running: sign in as an administrator (--user, CTI_PASSWORD)"
+        )
+    try:
+        return await call(broker, node, service, fields)
+    except ConnectionRefused as exc:
+        raise UsageError(f"the broker refused {broker.username}: {exc}") from None
+    except (OSError, TimeoutError, NoReply) as exc:
+        raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it",
     )
+    from cti.tools.broker_config import add_parser as add_broker_config_parser
     from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
     from cti.tools.users import add_parser as add_users_parser
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_csta_parser(sub)
     add_calls_parser(sub)
     add_users_parser(sub)
+    add_broker_config_parser(sub)
     request = sub.add_parser(
         "request", help="send one request to a running node over MQTT and print the reply"
     )
@@ -171,6 +173,10 @@ def _run(args: argparse.Namespace) -> int:
         from cti.tools.request import request
 
         return asyncio.run(request(args, args.node, args.service, args.fields))
+    if args.command == "broker-config":
+        from cti.tools.broker_config import run_broker_config
+
+        return run_broker_config(args)
     if args.command == "users":
         from cti.tools.users import run_users
 

@@ -23,6 +23,32 @@ from cti.mqtt.certs import CertFiles
 log = structlog.get_logger(__name__)
 
 
+TUNING = (
+    "max_queued_messages 100000\n"
+    "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
+    # The default window of 20 unacknowledged QoS 1 messages per client makes a publisher
+    # wait for a round trip every 20 messages.
+    "max_inflight_messages 1000\n"
+)
+
+
+def listeners(files: BrokerFiles, host: str, port: int, tls: TlsListener | None) -> str:
+    """The listeners of a broker that checks the node's accounts: a plain one and, if ``tls``,
+    a TLS one, each with its own ACL file (only the TLS one lets accounts write ``secure``)."""
+    out = [
+        "per_listener_settings true\n",
+        f"listener {port} {host}\nallow_anonymous false\n"
+        f"password_file {files.passwords}\nacl_file {files.acl(tls=False)}\n",
+    ]
+    if tls is not None:
+        out.append(
+            f"listener {tls.port} {tls.host}\nallow_anonymous false\n"
+            f"password_file {files.passwords}\nacl_file {files.acl(tls=True)}\n"
+            f"certfile {tls.files.cert}\nkeyfile {tls.files.key}\n"
+        )
+    return "\n".join(out)
+
+
 class BrokerUnavailable(RuntimeError):
     """The embedded broker cannot run as asked (one line for the operator)."""
 
@@ -136,33 +162,12 @@ class EmbeddedBroker:
 
     def config(self) -> str:
         """The mosquitto.conf of this broker."""
-        common = (
-            "persistence false\n"
-            "max_queued_messages 100000\n"
-            "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
-            # The default window of 20 unacknowledged QoS 1 messages per client makes a
-            # publisher wait for a round trip every 20 messages.
-            "max_inflight_messages 1000\n"
-            # Started by root, mosquitto would become the user "mosquitto", who cannot read
-            # the node's private files: it stays who started it.
-            f"user {getpass.getuser()}\n"
-        )
+        # Started by root, mosquitto would become the user "mosquitto", who cannot read the
+        # node's private files: it stays who started it.
+        common = f"persistence false\nuser {getpass.getuser()}\n{TUNING}"
         if self.files is None:
             return f"{common}listener {self.port} {self.host}\nallow_anonymous true\n"
-        files = self.files
-        lines = [common + "per_listener_settings true\n"]
-        lines.append(
-            f"listener {self.port} {self.host}\nallow_anonymous false\n"
-            f"password_file {files.passwords}\nacl_file {files.acl(tls=False)}\n"
-        )
-        if self.tls is not None:
-            t = self.tls
-            lines.append(
-                f"listener {t.port} {t.host}\nallow_anonymous false\n"
-                f"password_file {files.passwords}\nacl_file {files.acl(tls=True)}\n"
-                f"certfile {t.files.cert}\nkeyfile {t.files.key}\n"
-            )
-        return "\n".join(lines)
+        return common + listeners(self.files, self.host, self.port, self.tls)
 
     def reload(self) -> None:
         """Make mosquitto read its password and ACL files again (connections stay)."""

@@ -1,0 +1,124 @@
+"""`cti broker-config`: the Mosquitto configuration for a node on the operator's own broker.
+
+Writes into ``--out``: ``cti.conf`` (listeners, per-listener settings, file paths: include it
+from mosquitto.conf), ``passwords``, ``acl.plain``, ``acl.tls`` and, unless the operator has
+a certificate, ``tls/`` with a CA and a server certificate for ``--tls-name``s. The accounts
+come from the node's log (read-only: the node may be running) or, for a node never started,
+from the site file's ``[[users]]``. Start the node with ``--broker-files`` pointing at the
+same directory: it keeps the files in step when accounts change (specs/security.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cti.accounts.model import Account
+    from cti.app.config import Config
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "broker-config", help="write the Mosquitto configuration for your own broker"
+    )
+    p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
+    p.add_argument("--data-dir", type=Path, default=Path("data"), help="the node's (./data)")
+    p.add_argument("--out", type=Path, required=True, help="directory for the files")
+    p.add_argument("--host", default="0.0.0.0", help="address the listeners bind (0.0.0.0)")
+    p.add_argument("--port", type=int, default=1883)
+    p.add_argument("--tls-port", type=int, default=8883, help="0: no TLS listener")
+    p.add_argument(
+        "--tls-name",
+        action="append",
+        default=None,
+        help="a name clients reach the broker by (repeat; default: this host's names)",
+    )
+    p.add_argument("--tls-cert", type=Path, default=None, help="your certificate (PEM)")
+    p.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+
+
+def accounts_of(config: Config, data_dir: Path) -> list[Account]:
+    """The node's accounts: from its log if it has one, else the site's seeds."""
+    from rich.console import Console
+
+    from cti.accounts.model import Account
+    from cti.store import SqliteStore
+
+    log = data_dir / f"{config.site.node}.db"
+    if log.exists():
+        from cti.tools.replay import replay_with_progress
+
+        with SqliteStore.open_readonly(log) as store:
+            state = replay_with_progress(store, Console(stderr=True))
+        return list(state.accounts.accounts.values())
+    out = []
+    for spec in config.users:
+        seed = spec.seed()
+        out.append(
+            Account(
+                name=seed.name,
+                display_name=seed.display_name,
+                role=seed.role,
+                devices=seed.devices,
+                licences=seed.licences,
+                password=seed.password,
+                broker_password=seed.broker_password,
+                must_change=seed.must_change,
+            )
+        )
+    return out
+
+
+def run_broker_config(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from cti.app.config import load_config
+    from cti.mqtt import certs
+    from cti.mqtt.broker import TUNING, TlsListener, listeners
+    from cti.mqtt.broker_files import BrokerFiles, node_secret, write_private
+
+    console = Console(highlight=False)
+    config = load_config(args.site)
+    site = config.site
+    out: Path = args.out.resolve()  # mosquitto resolves relative paths from its own cwd
+    out.mkdir(parents=True, exist_ok=True)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    files = BrokerFiles(out, site, node_secret(args.data_dir, site.node))
+    accounts = accounts_of(config, args.data_dir)
+    files.write(accounts)
+    tls, generated = None, False
+    if args.tls_port:
+        if args.tls_cert is not None and args.tls_key is not None:
+            cert_files = certs.CertFiles(ca=args.tls_cert, cert=args.tls_cert, key=args.tls_key)
+        elif args.tls_cert is not None or args.tls_key is not None:
+            print("cti broker-config: give --tls-cert and --tls-key together", flush=True)
+            return 2
+        else:
+            names = args.tls_name or [*certs.DEFAULT_NAMES, socket.getfqdn()]
+            cert_files = certs.ensure(out / "tls", site.node, names)
+            generated = True
+        tls = TlsListener(args.tls_port, cert_files, args.host)
+    conf = out / "cti.conf"
+    header = (
+        f"# Mosquitto configuration for cti node {site.node} (cti broker-config).\n"
+        f"# Include it from mosquitto.conf; the node keeps the files it names in step:\n"
+        f"#   cti serve --mqtt-url mqtt://<this broker>:{args.port} --broker-files {out}\n"
+    )
+    write_private(conf, header + TUNING + listeners(files, args.host, args.port, tls), 0o644)
+    signing = sum(1 for a in accounts if a.can_sign_in)
+    console.print(f"wrote {conf}, {files.passwords.name}, acl.plain, acl.tls in {out}")
+    console.print(f"  {signing} accounts can sign in, plus the node's own ({files.node_user})")
+    if tls is not None:
+        verify = f"clients verify it with {tls.files.ca}" if generated else "your certificate"
+        console.print(f"  TLS on port {tls.port}: {verify}")
+    console.print(
+        f"  then: `include_dir {out}` in mosquitto.conf (it loads only cti.conf there), let\n"
+        "  mosquitto read the files (chgrp mosquitto), restart it, and run\n"
+        f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}"
+        + (f" --site {args.site}" if args.site else "")
+        + f" --data-dir {args.data_dir}"
+    )
+    return 0

@@ -22,6 +22,7 @@ NULL = ConnectionState.NULL
 ALERTING = ConnectionState.ALERTING
 CONNECTED = ConnectionState.CONNECTED
 MAX_FORWARD_HOPS = 5
+MAX_PARTIES = 8  # of a call, ringing ones included (CALL-08)
 
 _FORWARD_CAUSE = {
     ForwardingType.IMMEDIATE: Cause.CALL_FORWARD_IMMEDIATE,
@@ -159,6 +160,12 @@ def mulap_group(r: Routing) -> bool:
     if not free:
         r.fail(Cause.BUSY)
         return True
+    size = len(r.call.parties) + len(free)
+    if size > MAX_PARTIES:  # a call handed on to the group would outgrow the limit (CALL-08)
+        raise CstaError(
+            "conferenceMemberLimitExceeded",
+            f"a call has at most {MAX_PARTIES} parties, ringing {r.dest} would give {size}",
+        )
     for member in free:
         r.deliver(member, group=r.dest)
     return True

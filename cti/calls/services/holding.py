@@ -7,7 +7,7 @@ from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
-from cti.calls.routing import leave, originate, viable
+from cti.calls.routing import MAX_PARTIES, leave, originate, viable
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import Cause, ConnectionState, TimerPurpose
 from cti.site.model import AUTO_ANSWER_KINDS, DeviceKind, Site
@@ -15,7 +15,7 @@ from cti.site.model import AUTO_ANSWER_KINDS, DeviceKind, Site
 HOLD = ConnectionState.HOLD
 CONNECTED = ConnectionState.CONNECTED
 ALERTING = ConnectionState.ALERTING
-MAX_CONFERENCE = 8
+MAX_CONFERENCE = MAX_PARTIES
 
 
 def _no_sip(site: Site, device: str, service: str) -> None:

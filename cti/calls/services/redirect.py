@@ -34,8 +34,10 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     if call.state_of(dest) is not NULL or dest == c.device:
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     others = call.others(c.device)
-    # The new party sees the real remaining peer, not the device that transferred (CALL-07).
-    peer = others[0].device if len(others) == 1 else call.calling
+    # The new party sees the real remaining peer, not the device that transferred (CALL-07);
+    # of several, the caller, unless the caller (as phone, MULAP or mobility user) is leaving.
+    leaving = call.calling in (c.device, d.site.mulap_of(c.device), d.site.owner_of(c.device))
+    peer = others[0].device if len(others) == 1 or leaving else call.calling
     d.emit(
         ev.Transferred(
             call=call.id,

@@ -1,0 +1,64 @@
+"""What ``evolve`` keeps of a call (specs/call-model.md, "Calls and connections"): a merged
+call disappears, ``called`` is the number asked for, ``group`` the MULAP number the call was
+offered to, and ``offers`` how each ringing device was offered the call.
+
+Written to kill surviving mutants of ``make mutants`` (TESTING.md) in ``cti/calls/evolve.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cti.calls import commands as c
+from cti.calls.services import queries as q
+from cti.kernel.refusal import Refusal
+from tests.office import Office
+
+
+@pytest.mark.parametrize("merge", [c.TransferCall(device="330"), c.ConferenceCall(device="330")])
+def test_call_07_call_08_the_secondary_call_is_gone_after_a_merge(
+    office: Office, merge: c.Command
+) -> None:
+    """CALL-07, CALL-08: a call merged by transferred / conferenced (its secondary_call)
+    disappears: no call 2 in the state, in the device index or in snapshots."""
+    office.talking("330", "331")
+    office.do(c.ConsultationCall(call=1, device="330", consulted="332"))
+    office.do(c.AnswerCall(call=2, device="332"))
+    office.do(merge)
+    assert sorted(office.switch.calls) == [1]
+    assert office.switch.call(2) is None
+    assert all(2 not in rt.calls for rt in office.switch.devices.values())
+    with pytest.raises(Refusal):
+        office.node.query(q.SnapshotCall(call=2))
+    office.assert_replays()
+
+
+def test_call_01_called_is_the_number_dialled_after_off_hook(office: Office) -> None:
+    """CALL-01: a call started off-hook has no number yet; ``originated`` sets it."""
+    office.do(c.OffHook(device="330"))
+    assert office.switch.call(1).called == ""  # type: ignore[union-attr]
+    office.do(c.Dial(device="330", digits="331"))
+    assert office.switch.call(1).called == "331"  # type: ignore[union-attr]
+
+
+def test_call_14_a_group_call_stays_a_group_call_after_a_deflection(office: Office) -> None:
+    """CALL-14, CALL-09: ``group`` is the MULAP number the call was offered to; a member
+    deflecting it to a non-member does not change that."""
+    office.do(c.MakeCall(calling="330", called="340"))
+    office.do(c.DeflectCall(call=1, device="337", to="331"))
+    call = office.switch.call(1)
+    assert call is not None and call.group == "340"
+    assert [p.device for p in call.parties] == ["330", "331"]
+
+
+def test_call_07_call_14_each_ringing_member_is_answered_as_it_was_offered(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-14: a single-step transfer to the MULAP group rings both members; the
+    member that rang first answers with its own offer (cause, calling, redirecting)."""
+    office.talking("330", "331")
+    office.do(c.SingleStepTransferCall(call=1, device="331", to="340"))
+    assert office.do(c.AnswerCall(call=1, device="337"))[0] == (
+        "established(singleStepTransfer) call=1 answering=337 calling=330 called=340"
+        " redirecting=331 | 330:connected 337:connected 338:alerting"
+    )

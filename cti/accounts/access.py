@@ -54,9 +54,16 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
         raise Refusal("notPermitted", f"there is no account {principal}")
     owner_field = action.SELF if isinstance(action, Command) else None
     owner = owner_field is not None and getattr(action, owner_field) == principal
-    # An account's owner may change what is theirs (their password, their profile), but
-    # nothing except the password until an administrator-set one is changed (USER-01).
-    if owner and (not account.must_change or isinstance(action, SetPasswordHash)):
+    if isinstance(action, SetPasswordHash):
+        # The owner's own change (changePassword: over TLS, with the old password) clears
+        # must_change; one that sets it is setPassword, an administrator's reset, even when
+        # it names the sender (else any user could reset their password in the clear).
+        if owner and not action.must_change:
+            return
+    elif owner and not account.must_change and account.role is not Role.MONITOR:
+        # An account's owner may change what is theirs (their profile), but nothing until an
+        # administrator-set password is changed (USER-01); a monitor changes nothing but its
+        # password (specs/security.md: queries only).
         return
     if account.must_change:
         raise change_first()

@@ -166,6 +166,10 @@ def subscribe(packet_id: int, filters: list[tuple[str, int]], version: int = 5) 
 
 
 NO_LOCAL = 0x04  # MQTT 5 subscription option: do not send us our own messages
+# MQTT 5 subscription option: keep the RETAIN flag of a message published while we are
+# subscribed (without it the broker clears the flag on everything but the retained messages
+# sent when we subscribe, so a retained publish made meanwhile looks like a plain one).
+RETAIN_AS_PUBLISHED = 0x08
 
 PINGREQ = b"\xc0\x00"
 DISCONNECT = b"\xe0\x00"

@@ -100,8 +100,11 @@ class MqttFace:
                 if self.version == 5:
                     # Our own publishes are not echoed (no local): what arrives on these was
                     # published by someone else: a stale state of a device no longer
-                    # configured (cleared: no ghost devices) or a spoof (corrected).
-                    filters += [(t, p.NO_LOCAL) for t in self.topics.watched]
+                    # configured (cleared: no ghost devices) or a spoof (corrected). Retain
+                    # as published: a retained spoof made while we are connected must show
+                    # as retained, or a spoofed event batch would stay on the broker.
+                    watch = p.NO_LOCAL | p.RETAIN_AS_PUBLISHED
+                    filters += [(t, watch) for t in self.topics.watched]
                 await client.subscribe(filters)
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))

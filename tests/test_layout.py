@@ -54,7 +54,7 @@ def test_the_domain_is_pure(package: str) -> None:
         assert not bad, f"{path.relative_to(CTI)} imports {sorted(bad)}"
 
 
-@pytest.mark.parametrize("face", ["csta", "mqtt/client"])
+@pytest.mark.parametrize("face", ["csta", "mqtt/client", "client"])
 def test_faces_and_clients_do_not_use_the_mqtt_face(face: str) -> None:
     """The CSTA link, the CSTA client and our MQTT client use cti.api, never the MQTT face."""
     for path in modules(face):

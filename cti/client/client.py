@@ -1,0 +1,536 @@
+"""The UI client: sign in, send requests, watch devices and lamps (specs/client.md).
+
+Built on aiomqtt, not on the node's own MQTT client (cti/mqtt/client/): UI developers get a
+maintained, well-known library with its documentation and community; the node's client
+exists for publishing speed (pipelined QoS 1 at tens of thousands of messages a second),
+which a UI does not need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import ssl
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, cast
+from urllib.parse import urlparse
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
+from cti.client.streams import Held, Streams
+from cti.client.updates import (
+    CallRef,
+    Connected,
+    DeviceEvent,
+    DeviceState,
+    Disconnected,
+    Lamp,
+    Reset,
+    Status,
+    Update,
+)
+from cti.mqtt.topics import Topics
+
+__all__ = ["CtiClient"]
+
+log = structlog.get_logger(__name__)
+
+PORTS: Final = {"mqtt": 1883, "mqtts": 8883}
+TIMEOUT: Final = 10.0  # seconds to wait for a reply, and for the broker to answer CONNECT
+# The broker drops a request not delivered within this time (MQTT 5 Message Expiry), so a
+# command queued while the node was away never fires long after the user gave up on it.
+EXPIRY: Final = 10
+REPLAY_LIMIT: Final = 1000  # events per replay page (the node's maximum)
+BACKOFF: Final = (0.2, 5.0)  # first and longest wait between reconnects (seconds), jittered
+# CONNACK reason codes that mean "not with these credentials" (MQTT 5; MQTT 3.1.1: 4 and 5).
+CREDENTIALS: Final = frozenset({0x86, 0x87, 4, 5})
+
+
+async def _drop(conn: aiomqtt.Client) -> None:
+    """Disconnect, whatever state the connection is in."""
+    with contextlib.suppress(aiomqtt.MqttError):
+        await conn.__aexit__(None, None, None)
+    # aiomqtt keeps why a connection ended in a future only its message iterator reads;
+    # read it here too, or asyncio reports it as never retrieved.
+    # (getattr: a private attribute, which a later aiomqtt may not have.)
+    ended = getattr(conn, "_disconnected", None)
+    if isinstance(ended, asyncio.Future) and ended.done() and not ended.cancelled():
+        ended.exception()
+
+
+class _Closed:
+    """Ends :meth:`CtiClient.updates` (the client was closed)."""
+
+
+class CtiClient:
+    """A signed-in connection to a cti node, for UIs.
+
+    ::
+
+        async with CtiClient("mqtt://127.0.0.1:1883", user="331", password="Bernd-2026!") as c:
+            await c.watch("331")
+            made = await c.make_call("331", "332")
+            async for update in c.updates():
+                ...
+
+    ``url`` is ``mqtt://HOST[:PORT]`` (1883) or ``mqtts://HOST[:PORT]`` (8883, TLS, the
+    broker's certificate verified against ``ca_file``, or the system's CAs without one).
+    The connection uses MQTT 5 with a clean session (the client fills gaps from the node's
+    log itself, so it needs no broker-side session) and reconnects by itself.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str,
+        password: str,
+        node: str = "node1",
+        ca_file: Path | str | None = None,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme not in PORTS or not parsed.hostname:
+            raise ValueError(f"url must look like mqtt://HOST:PORT or mqtts://HOST:PORT: {url!r}")
+        if ca_file is not None and parsed.scheme != "mqtts":
+            raise ValueError("ca_file is for mqtts:// URLs")
+        self.url = url
+        self.user = user
+        self._password = password
+        self._host = parsed.hostname
+        self._port = parsed.port or PORTS[parsed.scheme]
+        self._tls: ssl.SSLContext | None = None
+        if parsed.scheme == "mqtts":
+            try:  # verifies the chain against ca_file (or the system's CAs) and the host name
+                self._tls = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"ca_file {ca_file}: {exc}") from None
+        # Over TLS every request goes to the secure topic, which only the broker's TLS
+        # listener lets an account write: the node then knows it came encrypted, and
+        # changePassword is accepted (USER-02, specs/security.md).
+        self.secure = parsed.scheme == "mqtts"
+        self.timeout = timeout
+        self.topics = Topics(node)
+        self.id = f"cti-client-{user}-{uuid.uuid4().hex[:8]}"
+        self.inbox = f"{self.topics.inbox(user)}/{self.id}"
+        self._streams = Streams()
+        self._lamps: set[str] = set()  # lamp topic filters watched
+        self._conn: aiomqtt.Client | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._pending: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+        self._queue: asyncio.Queue[Update | CtiError | _Closed] = asyncio.Queue()
+        self._sync_wanted = asyncio.Event()
+        self._online = asyncio.Event()  # a usable online status came on this connection
+        self._status: StatusDoc | None = None
+        self._refresh = False  # after a reset: subscribe again for the retained documents
+        self._failure: CtiError | None = None  # why the client gave up (sign-in refused)
+        self._closing = False
+
+    # -- connecting ---------------------------------------------------------------------------
+    async def __aenter__(self) -> CtiClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Sign in (raises :class:`SignInRefused` or :class:`NotConnected`), then keep the
+        connection up in the background until :meth:`close`."""
+        if self._runner is not None:
+            raise RuntimeError("already connected")
+        self._closing = False
+        self._failure = None
+        self._queue = asyncio.Queue()
+        conn = await self._connect()
+        self._runner = asyncio.create_task(self._run(conn), name=f"cti-client-{self.user}")
+
+    async def close(self) -> None:
+        """Disconnect; :meth:`updates` ends, waiting requests raise :class:`NotConnected`."""
+        self._closing = True
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+            self._runner = None
+        if self._conn is not None:  # the runner was cancelled before it began serving it
+            await _drop(self._conn)
+            self._conn = None
+        self._fail_pending(NotConnected("the client was closed"))
+        self._queue.put_nowait(_Closed())
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is up now (requests can go out)."""
+        return self._conn is not None
+
+    def _mqtt_client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self._host,
+            self._port,
+            username=self.user,
+            password=self._password,
+            identifier=self.id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=True,
+            timeout=self.timeout,
+            keepalive=30,
+            tls_context=self._tls,
+        )
+
+    async def _connect(self) -> aiomqtt.Client:
+        """One connection with every subscription in place, or SignInRefused/NotConnected."""
+        conn = self._mqtt_client()
+        try:
+            await conn.__aenter__()
+        except aiomqtt.MqttCodeError as exc:
+            code = getattr(exc.rc, "value", exc.rc)
+            if code in CREDENTIALS:
+                raise SignInRefused(f"{self.url} refused {self.user!r}: {exc}") from None
+            raise NotConnected(f"{self.url} refused the connection: {exc}") from None
+        except aiomqtt.MqttError as exc:
+            raise NotConnected(f"cannot connect to {self.url}: {exc}") from None
+        try:
+            # Hold live updates until the gap since the last connection is filled; the
+            # status first, so its retained document (with the epoch) comes before any
+            # state of this connection.
+            self._streams.hold()
+            self._online.clear()
+            await conn.subscribe(self.inbox, qos=1)
+            await conn.subscribe(self.topics.status, qos=1)
+            topics = self._device_topics(self._streams.devices) + sorted(self._lamps)
+            if topics:
+                await conn.subscribe([(t, 1) for t in topics])
+        except aiomqtt.MqttError as exc:
+            await _drop(conn)
+            raise NotConnected(f"{self.url}: subscribing failed: {exc}") from None
+        self._conn = conn  # requests may go out from now on
+        self._sync_wanted.set()
+        self._emit(Connected())
+        return conn
+
+    async def _run(self, conn: aiomqtt.Client) -> None:
+        """Serve the connection; when it drops, reconnect with back-off (jittered, so a
+        thousand UIs do not come back in the same millisecond after a broker restart)."""
+        while True:
+            reason = await self._serve(conn)
+            if self._closing:
+                return
+            log.info("cti_client.disconnected", user=self.user, reason=reason)
+            self._emit(Disconnected(reason))
+            delay = BACKOFF[0]
+            while True:
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                try:
+                    conn = await self._connect()
+                    break
+                except SignInRefused as exc:  # retrying cannot help
+                    self._failure = exc
+                    self._queue.put_nowait(exc)
+                    return
+                except NotConnected as exc:
+                    log.info("cti_client.reconnect_failed", error=str(exc))
+                    delay = min(delay * 2, BACKOFF[1])
+
+    async def _serve(self, conn: aiomqtt.Client) -> str:
+        """Read the connection until it drops; returns why it did."""
+        syncer = asyncio.create_task(self._syncer(conn))
+        try:
+            async for message in conn.messages:
+                self._dispatch(message)
+            return "closed"
+        except aiomqtt.MqttError as exc:
+            return str(exc.__cause__ or exc)
+        finally:
+            self._conn = None
+            syncer.cancel()
+            await asyncio.gather(syncer, return_exceptions=True)
+            self._fail_pending(
+                NotConnected(
+                    "the connection was lost before the reply came: the request may or may "
+                    "not have been carried out"
+                )
+            )
+            await _drop(conn)
+
+    # -- requests ----------------------------------------------------------------------------
+    async def request(self, service: str, /, **fields: Any) -> Any:
+        """Send a request of the signed-in account; its ``result`` (an object for commands,
+        a list for some queries, e.g. snapshotDevice). Raises :class:`Refused` (with the
+        node's code, message and details), :class:`NotConnected` or :class:`NoReply`.
+
+        Field names as in specs/mqtt.md (camelCase or snake_case)."""
+        reply = await self._request(service, fields)
+        if reply.get("ok") is True:
+            return reply.get("result")
+        error = reply.get("error")
+        if not isinstance(error, dict):
+            raise Refused("generic", f"a reply without result or error: {reply}")
+        details = error.get("details")
+        raise Refused(
+            str(error.get("code")),
+            str(error.get("message", "")),
+            details if isinstance(details, dict) else None,
+        )
+
+    async def _request(self, service: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The reply document: MQTT 5 Response Topic (this client's own inbox) and
+        Correlation Data (which of our requests it answers), with a Message Expiry."""
+        conn = self._conn
+        if conn is None:
+            raise self._failure or NotConnected(f"not connected to {self.url} (reconnecting)")
+        correlation = uuid.uuid4().bytes
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho
+        props.ResponseTopic = self.inbox
+        props.CorrelationData = correlation
+        props.MessageExpiryInterval = EXPIRY
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[correlation] = reply
+        topic = self.topics.request(self.user, service, secure=self.secure)
+        try:
+            await conn.publish(topic, json.dumps(fields).encode(), qos=1, properties=props)
+            return await asyncio.wait_for(reply, self.timeout)
+        except aiomqtt.MqttError as exc:
+            raise NotConnected(f"{service} not sent: {exc}") from None
+        except TimeoutError:
+            raise NoReply(
+                f"no reply to {service} within {self.timeout:g} s: is node "
+                f"{self.topics.node} running?"
+            ) from None
+        finally:
+            self._pending.pop(correlation, None)
+
+    def _fail_pending(self, error: CtiError) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+
+    # The common services, typed. Anything else: request(service, **fields).
+    async def make_call(self, calling: str, called: str) -> CallRef:
+        """Call ``called`` from ``calling`` (one of your devices); the new call."""
+        return cast(CallRef, await self.request("makeCall", calling=calling, called=called))
+
+    async def answer_call(self, call: int, device: str) -> CallRef:
+        return cast(CallRef, await self.request("answerCall", call=call, device=device))
+
+    async def clear_connection(self, call: int, device: str) -> None:
+        """Hang up ``device`` in ``call`` (the others may stay connected)."""
+        await self.request("clearConnection", call=call, device=device)
+
+    async def hold_call(self, call: int, device: str) -> None:
+        await self.request("holdCall", call=call, device=device)
+
+    async def retrieve_call(self, call: int, device: str) -> None:
+        await self.request("retrieveCall", call=call, device=device)
+
+    async def change_password(self, old: str, new: str) -> None:
+        """Change the signed-in account's password (USER-02). Only over TLS (``mqtts://``);
+        on plain MQTT the node refuses it ``encryptionRequired``. The client signs in with
+        the new one from now on, so a reconnect still works."""
+        await self.request("changePassword", oldPassword=old, newPassword=new)
+        self._password = new
+
+    # -- watching ----------------------------------------------------------------------------
+    async def watch(self, *devices: str) -> None:
+        """Receive the state and events of ``devices`` from now on (and after every
+        reconnect). Only your own devices: for any other the broker delivers nothing
+        (specs/security.md); their busy lamps are for everyone (:meth:`watch_lamps`)."""
+        new = sorted(set(devices) - self._streams.devices)
+        if not new:
+            return
+        self._streams.devices.update(new)
+        conn = self._conn
+        if conn is None:
+            return  # the next connection subscribes
+        # Events of the new devices published before the subscription is in place are only
+        # in the log: hold, subscribe, fill from the log, release.
+        self._streams.hold()
+        with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
+            await conn.subscribe([(t, 1) for t in self._device_topics(new)])
+        self._sync_wanted.set()
+
+    async def watch_lamps(self, *devices: str) -> None:
+        """Receive the busy lamps of ``devices`` (all devices without arguments): what every
+        user may see of anyone's phone (CALL-10)."""
+        topics = {self.topics.lamp(d) for d in devices} or {self.topics.lamp("+")}
+        new = sorted(topics - self._lamps)
+        self._lamps.update(new)
+        conn = self._conn
+        if new and conn is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await conn.subscribe([(t, 1) for t in new])
+
+    async def updates(self) -> AsyncIterator[Update]:
+        """Every update in order: states, events (each once, in ``seq`` order per device,
+        gaps filled from the log after a reconnect), lamps, the node's status, and
+        :class:`Connected` / :class:`Disconnected` / :class:`Reset`. Ends when the client is
+        closed; raises :class:`SignInRefused` if a reconnect is refused. One consumer."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Closed):
+                self._queue.put_nowait(item)  # for the next reader too
+                return
+            if isinstance(item, CtiError):
+                raise item
+            yield item
+
+    def _device_topics(self, devices: set[str] | list[str]) -> list[str]:
+        return [
+            t
+            for d in sorted(devices)
+            for t in (self.topics.device_state(d), self.topics.device_events(d))
+        ]
+
+    def _emit(self, *updates: Update) -> None:
+        for update in updates:
+            self._queue.put_nowait(update)
+
+    # -- what arrives ------------------------------------------------------------------------
+    def _dispatch(self, message: aiomqtt.Message) -> None:
+        topic = str(message.topic)
+        payload = message.payload
+        if not isinstance(payload, bytes | bytearray) or not payload:
+            return  # a cleared retained message
+        try:
+            doc = json.loads(payload)
+        except ValueError:
+            log.warning("cti_client.bad_payload", topic=topic)
+            return
+        if not isinstance(doc, dict):
+            return
+        if topic == self.inbox:
+            correlation = getattr(message.properties, "CorrelationData", None)
+            future = self._pending.get(bytes(correlation)) if correlation else None
+            if future is not None and not future.done():
+                future.set_result(doc)
+            return  # else a late reply to a request that timed out
+        if topic == self.topics.status:
+            self._on_status(cast(StatusDoc, doc), retained=bool(message.retain))
+            return
+        update = self._update(topic, doc)
+        if update is not None:
+            self._emit(*self._streams.live(update))
+
+    def _update(self, topic: str, doc: dict[str, Any]) -> Held | None:
+        rest = topic.removeprefix(self.topics.base + "/").split("/")
+        if not isinstance(doc.get("seq"), int):
+            log.warning("cti_client.bad_document", topic=topic)
+            return None
+        try:
+            if len(rest) == 2 and rest[0] == "lamps":
+                return Lamp(rest[1], cast(LampDoc, doc))
+            if len(rest) == 3 and rest[0] == "devices" and rest[2] == "state":
+                return DeviceState(rest[1], cast(DeviceStateDoc, doc))
+            if len(rest) == 3 and rest[0] == "devices" and rest[2] == "events":
+                return DeviceEvent(rest[1], int(doc["seq"]), str(doc["event"]), doc)
+        except (KeyError, TypeError, ValueError):
+            log.warning("cti_client.bad_document", topic=topic)
+        return None
+
+    def _on_status(self, doc: StatusDoc, *, retained: bool) -> None:
+        epoch, seq = doc.get("epoch"), doc.get("seq")
+        if doc.get("state") != "online" or epoch is None or seq is None:
+            self._online.clear()  # the node is away: replay requests would go unanswered
+            self._status = doc
+            self._emit(Status(doc))
+            return
+        before = self._status
+        self._status = doc
+        streams = self._streams
+        if streams.epoch is None:
+            streams.epoch = epoch
+        elif epoch != streams.epoch:
+            previous = streams.epoch
+            self._reset(epoch)
+            self._emit(Reset(epoch, previous))
+        elif (
+            before is None
+            or before.get("state") != "online"
+            or before.get("started") != doc.get("started")
+        ):
+            # The node (re)started or came back: it publishes at least once from where
+            # the broker last acknowledged; look at the log instead of trusting that.
+            streams.hold()
+            self._sync_wanted.set()
+        if not retained:
+            streams.status_seen(seq)
+        self._online.set()
+        self._emit(Status(doc))
+
+    def _reset(self, epoch: str) -> None:
+        log.warning("cti_client.epoch_changed", epoch=epoch, previous=self._streams.epoch)
+        self._streams.reset(epoch)
+        self._refresh = True
+        self._sync_wanted.set()
+
+    # -- filling gaps ------------------------------------------------------------------------
+    async def _syncer(self, conn: aiomqtt.Client) -> None:
+        """Whenever a gap may have opened (this connection is new, a device was watched, the
+        node restarted, the epoch changed): page through the log from ``covered`` until the
+        replay is complete, then release what was held, in seq order."""
+        while True:
+            await self._sync_wanted.wait()
+            await self._online.wait()  # the node answers, and its status tells where we are
+            self._sync_wanted.clear()
+            try:
+                if self._refresh:
+                    # A new log: the retained documents again, to start from the retained
+                    # state (a subscription made again delivers them again).
+                    self._refresh = False
+                    topics = self._device_topics(self._streams.devices) + sorted(self._lamps)
+                    if topics:
+                        await conn.subscribe([(t, 1) for t in topics])
+                released = await self._fill()
+            except NoReply:  # the node went away mid-way: again when it is back
+                log.info("cti_client.replay_unanswered")
+                self._sync_wanted.set()
+                continue
+            except (NotConnected, aiomqtt.MqttError):
+                return  # the connection is gone: the next one fills the gap
+            except Refused as exc:  # the node will not say: go on live, say so
+                log.error("cti_client.replay_refused", code=exc.code, message=exc.message)
+                released = self._streams.release([], self._streams.covered or 0)
+            if released is not None:
+                self._emit(*released)
+
+    async def _fill(self) -> list[Update] | None:
+        """The released updates; None if something asked for another fill meanwhile."""
+        streams, status = self._streams, self._status
+        if status is None or "seq" not in status:  # went offline just now: when it is back
+            self._sync_wanted.set()
+            return None
+        start = streams.start(status["seq"])
+        if not streams.devices:  # nothing whose events could be missing
+            return streams.release([], start - 1)
+        events: list[dict[str, Any]] = []
+        while True:
+            page = await self.request("replay", fromSeq=start, limit=REPLAY_LIMIT)
+            if page["epoch"] != streams.epoch:
+                # The log was recreated and its status has not reached us yet.
+                previous = streams.epoch or ""
+                self._reset(page["epoch"])
+                streams.covered = page["lastSeq"]  # start from the retained state
+                self._emit(Reset(page["epoch"], previous))
+                return None
+            events += page["events"]
+            if page["complete"]:
+                break
+            start = page["nextSeq"]
+        if self._sync_wanted.is_set():
+            return None  # a device was watched meanwhile: fill again, for it too
+        return streams.release(events, page["lastSeq"])

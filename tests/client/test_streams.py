@@ -1,0 +1,142 @@
+"""The gap-filling bookkeeping of cti.client (cti/client/streams.py), without a broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cti.api.documents import DeviceStateDoc, LampDoc
+from cti.client import DeviceEvent, DeviceState, Lamp
+from cti.client.streams import Streams
+from cti.client.updates import device_events
+
+
+def call_event(seq: int, name: str, **states: str) -> dict[str, Any]:
+    """A call event in the call-topic form (replay), ``states``: device -> its state."""
+    return {
+        "seq": seq,
+        "ts": "2026-11-22T19:20:38.731Z",
+        "event": name,
+        "call": 1,
+        "cause": "normal",
+        "connections": [{"device": d, "state": s} for d, s in states.items()],
+    }
+
+
+def live(doc: dict[str, Any], device: str) -> DeviceEvent:
+    """The same event as the node publishes it on ``device``'s event topic."""
+    [event] = device_events(doc, {device})
+    return DeviceEvent(event.device, event.seq, event.event, event.doc)  # not replayed
+
+
+def state(device: str, seq: int, summary: str = "idle") -> DeviceState:
+    doc = {"seq": seq, "event": "deviceState", "device": device, "summary": summary}
+    return DeviceState(device, DeviceStateDoc(**doc))  # type: ignore[typeddict-item]
+
+
+def lamp(device: str, seq: int) -> Lamp:
+    return Lamp(device, LampDoc(seq=seq, event="lamp", device=device))  # type: ignore[typeddict-item]
+
+
+def seqs(updates: list[Any]) -> list[tuple[str, int]]:
+    return [(type(u).__name__, u.seq) for u in updates]
+
+
+def synced(*devices: str, covered: int = 0) -> Streams:
+    streams = Streams()
+    streams.devices.update(devices)
+    streams.epoch = "e1"
+    streams.hold()
+    assert streams.release([], covered) == []
+    return streams
+
+
+def test_a_replayed_call_event_is_what_each_parties_topic_carries() -> None:
+    doc = call_event(7, "delivered", **{"330": "connected", "331": "alerting"})
+    [bernd] = device_events(doc, {"331", "332"})
+    assert (bernd.device, bernd.seq, bernd.event, bernd.replayed) == ("331", 7, "delivered", True)
+    assert bernd.doc == {**doc, "monitoredDevice": "331", "localConnectionInfo": "alerting"}
+    assert bernd.call == 1
+    assert [e.device for e in device_events(doc, {"330", "331"})] == ["330", "331"]
+    assert device_events(doc, {"332"}) == []
+
+
+def test_other_events_go_to_the_one_device_they_name() -> None:
+    dnd = {"seq": 3, "ts": "x", "event": "doNotDisturb", "device": "331", "on": True}
+    phone = {"seq": 4, "ts": "x", "event": "assignedPhoneSet", "user": "340", "phone": "338"}
+    profile = {"seq": 5, "ts": "x", "event": "profileChanged", "name": "331", "mobile": None}
+    assert [(e.device, e.doc, e.call) for e in device_events(dnd, {"331"})] == [("331", dnd, None)]
+    assert [e.device for e in device_events(phone, {"340"})] == ["340"]
+    assert [e.device for e in device_events(profile, {"331"})] == ["331"]
+    assert device_events(dnd, {"330"}) == device_events(phone, {"331"}) == []
+
+
+def test_live_events_come_once_per_device() -> None:
+    streams = synced("330", "331")
+    doc = call_event(5, "established", **{"330": "connected", "331": "connected"})
+    assert seqs(streams.live(live(doc, "330")) + streams.live(live(doc, "331"))) == [
+        ("DeviceEvent", 5),
+        ("DeviceEvent", 5),
+    ]
+    assert streams.live(live(doc, "331")) == []  # published again (at least once)
+    assert streams.covered == 5
+
+
+def test_states_and_lamps_older_or_again_are_dropped() -> None:
+    streams = synced("331")
+    assert seqs(streams.live(state("331", 5)) + streams.live(lamp("331", 5))) == [
+        ("DeviceState", 5),
+        ("Lamp", 5),
+    ]
+    assert streams.live(state("331", 5)) == streams.live(state("331", 4)) == []
+    assert streams.live(lamp("331", 5)) == []
+    assert seqs(streams.live(state("331", 6))) == [("DeviceState", 6)]
+
+
+def test_a_gap_is_filled_before_what_arrived_meanwhile_in_seq_order() -> None:
+    """Held: live 12 and 13 and a state of 13, arrived while the log was asked; the log says
+    10..12 (11 is another device's, 12 also came live): 10, 12 (live copy), 13, state 13."""
+    streams = synced("331", covered=9)
+    streams.hold()
+    e = {
+        n: call_event(n, "x", **{"331": "connected"})
+        for n in (10, 12, 13)  # 11: someone else's call, not in Bernd's replay
+    }
+    assert streams.live(live(e[12], "331")) == []
+    assert streams.live(state("331", 13)) == []
+    assert streams.live(live(e[13], "331")) == []
+    released = streams.release([e[10], e[12]], up_to=12)
+    assert seqs(released) == [
+        ("DeviceEvent", 10),
+        ("DeviceEvent", 12),
+        ("DeviceEvent", 13),
+        ("DeviceState", 13),
+    ]
+    assert [getattr(u, "replayed", None) for u in released] == [True, False, False, None]
+    assert streams.covered == 13 and not streams.holding
+    # Later: replayed again (another gap from an older position) changes nothing.
+    streams.hold()
+    assert streams.release([e[10], e[12], e[13]], up_to=13) == []
+
+
+def test_covered_moves_only_with_what_arrives_live_while_synced() -> None:
+    streams = Streams()
+    streams.status_seen(50)  # never synced: nothing is known to have arrived
+    assert streams.covered is None and streams.start(40) == 41  # first: after the status
+    streams.hold()
+    streams.release([], 40)
+    streams.status_seen(50)
+    assert streams.covered == 50 and streams.start(60) == 51
+    streams.hold()
+    streams.status_seen(70)  # held: it may have overtaken what is being filled
+    assert streams.covered == 50
+
+
+def test_a_reset_forgets_everything_and_holds() -> None:
+    streams = synced("331")
+    streams.live(live(call_event(90, "x", **{"331": "connected"}), "331"))
+    streams.live(state("331", 90))
+    streams.reset("e2")
+    assert (streams.epoch, streams.covered, streams.holding) == ("e2", None, True)
+    assert streams.live(state("331", 20)) == []  # held until synced
+    released = streams.release([call_event(21, "x", **{"331": "connected"})], up_to=21)
+    assert seqs(released) == [("DeviceState", 20), ("DeviceEvent", 21)]  # lower seqs: new log

@@ -1,7 +1,12 @@
-"""`make bench`: one run, every section, a table on the console and bench/results.json."""
+"""`make bench`: one run, every section, a table on the console and bench/results.json.
+
+`python -m bench 2 2b` runs only those sections (the machine is shared: sections can be rerun
+when it is quiet); results.json keeps the last rows of the others, each section with its time.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -11,13 +16,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import structlog
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import csta_codec, mqtt_path, sections
+from bench import csta_codec, many_uis, mqtt_path, sections
+from bench.sections import Row
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 REPLAY_EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000"))
@@ -39,49 +46,89 @@ def machine() -> dict[str, object]:
     }
 
 
-def main() -> int:
-    console = Console()
-    results: dict[str, list[dict[str, object]]] = {}
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("1. engine alone", total=5)
-        results["1. engine alone"] = [*map(list, sections.engine_alone(reps=3))]  # type: ignore[arg-type]
-        progress.update(task, advance=1, description="2. end to end through mosquitto")
-        results["2. end to end (MQTT)"] = [*map(list, mqtt_path.run())]  # type: ignore[arg-type]
-        progress.update(task, advance=1, description=f"3. build a log of {REPLAY_EVENTS:,} events")
+NAMES = {
+    "1": "1. engine alone",
+    "2": "2. end to end (MQTT)",
+    "2b": "2b. 1,000 signed-in UIs (MQTT)",
+    "3": "3. replay",
+    "4": "4. scale",
+    "5": "5. CSTA codec",
+}
+
+
+def run_section(key: str, progress: Progress) -> list[list[object]]:
+    rows: list[Row]
+    if key == "1":
+        rows = sections.engine_alone(reps=3)
+    elif key == "2":
+        rows = mqtt_path.run()
+    elif key == "2b":
+        rows = [row for plan in many_uis.PLANS for row in many_uis.run(progress, plan)]
+    elif key == "3":
         with tempfile.TemporaryDirectory() as d:
             build = progress.add_task("   building the log", total=REPLAY_EVENTS)
             store = sections.build_log(
                 Path(d) / "replay.db", REPLAY_EVENTS, lambda n: progress.update(build, completed=n)
             )
             progress.remove_task(build)
-            progress.update(task, description="3. replay")
-            results["3. replay"] = [*map(list, sections.replay_rows(store))]  # type: ignore[arg-type]
+            rows = sections.replay_rows(store)
             store.close()
-        progress.update(task, advance=1, description="4. scale")
-        results["4. scale"] = [*map(list, sections.scale_rows())]  # type: ignore[arg-type]
-        progress.update(task, advance=1, description="5. CSTA codec")
-        results["5. CSTA codec"] = [*map(list, csta_codec.csta_rows())]  # type: ignore[arg-type]
-        progress.update(task, advance=1)
+    elif key == "4":
+        rows = sections.scale_rows()
+    else:
+        rows = csta_codec.csta_rows()
+    return [list(row) for row in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        metavar="SECTION",
+        help=f"only these of {', '.join(NAMES)} (default: all); results.json keeps the others",
+    )
+    keys = parser.parse_args(argv).sections or list(NAMES)
+    unknown = [k for k in keys if k not in NAMES]
+    if unknown:
+        parser.error(f"no section {', '.join(unknown)}; there are {', '.join(NAMES)}")
+    console = Console()
+    results: dict[str, list[list[object]]] = {}
+    when: dict[str, str] = {}
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(keys))
+        for key in keys:
+            progress.update(task, description=NAMES[key])
+            results[NAMES[key]] = run_section(key, progress)
+            when[NAMES[key]] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            progress.update(task, advance=1)
     table = Table(title="cti benchmarks (median of repetitions where repeated)")
     for col in ("section", "measure", "value", "unit", "target"):
         table.add_column(col, justify="right" if col == "value" else "left")
     for section, rows in results.items():
-        for name, value, unit, target in rows:  # type: ignore[misc]
+        for name, value, unit, target in rows:
             table.add_row(section, str(name), f"{value:,.1f}", str(unit), str(target or ""))
             section = ""
     console.print(table)
     out = Path("bench/results.json")
+    previous: dict[str, Any] = {}
+    if len(keys) < len(NAMES):  # a partial run: the other sections' last rows stay
+        with contextlib.suppress(OSError, ValueError):
+            previous = json.loads(out.read_text())
+    merged = {
+        **previous.get("results", {}),
+        **{
+            k: [dict(zip(("measure", "value", "unit", "target"), r, strict=True)) for r in v]
+            for k, v in results.items()
+        },
+    }
     out.write_text(
         json.dumps(
             {
                 "machine": machine(),
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "results": {
-                    k: [
-                        dict(zip(("measure", "value", "unit", "target"), r, strict=True)) for r in v
-                    ]
-                    for k, v in results.items()
-                },
+                "sections_when": {**previous.get("sections_when", {}), **when},
+                "results": {name: merged[name] for name in NAMES.values() if name in merged},
             },
             indent=2,
         )

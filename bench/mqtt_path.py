@@ -1,4 +1,11 @@
-"""Section 2: end to end through a private mosquitto, next to raw baselines in the same run."""
+"""Section 2: end to end through a private mosquitto, next to raw baselines in the same run.
+
+Signed in, ACLs on, as `cti serve --broker embedded` runs (bench/signed_in.py): mosquitto
+checks every sign-in against the node's password file and every publish and delivery against
+its ACL files; the node signs in with its secret, the UI and the consumers as an integrator,
+requests go to cti/{node}/users/{u}/requests/{service} and replies to that user's inbox. The
+raw baselines sign in too (as the node, on a topic under cti/{node}/), so they are the
+ceiling under the same checks."""
 
 from __future__ import annotations
 
@@ -13,11 +20,10 @@ from pathlib import Path
 
 from bench.office import big_site, pair
 from bench.sections import Row
+from bench.signed_in import Login, Requester, integrator, integrator_login, seed, start_broker
 from cti.app.clock import SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.mqtt.broker import EmbeddedBroker
-from cti.mqtt.client import MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
@@ -25,7 +31,7 @@ from cti.store import SqliteStore
 PAYLOAD = b"x" * 300
 
 
-async def raw_baseline(port: int, n: int = 60_000) -> float:
+async def raw_baseline(port: int, login: Login, topic: str, n: int = 60_000) -> float:
     """Our client straight through the broker: the ceiling for anything we publish."""
     done = asyncio.Event()
     got = 0
@@ -36,14 +42,14 @@ async def raw_baseline(port: int, n: int = 60_000) -> float:
         if got == n:
             done.set()
 
-    sub = MqttClient("127.0.0.1", port, "raw-sub", on_message=count)
-    pub = MqttClient("127.0.0.1", port, "raw-pub")
+    sub = login.client(port, "raw-sub", on_message=count)
+    pub = login.client(port, "raw-pub")
     await sub.connect()
-    await sub.subscribe([("raw/#", 1)])
+    await sub.subscribe([(f"{topic}/#", 1)])
     await pub.connect()
     started = time.perf_counter()
     for i in range(n):
-        pub.publish(f"raw/{i % 64}", PAYLOAD)
+        pub.publish(f"{topic}/{i % 64}", PAYLOAD)
         if i % 2000 == 0:
             await asyncio.sleep(0)
     await asyncio.wait_for(done.wait(), 120)
@@ -53,49 +59,22 @@ async def raw_baseline(port: int, n: int = 60_000) -> float:
     return n / took
 
 
-async def aiomqtt_baseline(port: int, n: int = 3_000) -> float:
+async def aiomqtt_baseline(port: int, login: Login, topic: str, n: int = 3_000) -> float:
     """aiomqtt, one awaited QoS 1 publish at a time (the client the issue measured)."""
     import aiomqtt
 
-    async with aiomqtt.Client("127.0.0.1", port) as client:
+    async with aiomqtt.Client(
+        "127.0.0.1", port, username=login.user, password=login.password
+    ) as client:
         started = time.perf_counter()
         for i in range(n):
-            await client.publish(f"rawaio/{i % 64}", PAYLOAD, qos=1)
+            await client.publish(f"{topic}/{i % 64}", PAYLOAD, qos=1)
         return n / (time.perf_counter() - started)
 
 
-class Requester:
-    def __init__(self, port: int, node: str) -> None:
-        self.node = node
-        self.inbox = f"cti/{node}/replies/bench"
-        self.client = MqttClient("127.0.0.1", port, "bench-req", on_message=self._reply)
-        self.pending: dict[bytes, asyncio.Future[dict[str, object]]] = {}
-        self.n = 0
-
-    async def start(self) -> None:
-        await self.client.connect()
-        await self.client.subscribe([(self.inbox, 1)])
-
-    def _reply(self, m: p.Message) -> None:
-        fut = self.pending.pop(m.properties.get(p.CORRELATION_DATA, b""), None)  # type: ignore[arg-type]
-        if fut is not None and not fut.done():
-            fut.set_result(json.loads(m.payload))
-
-    async def __call__(self, service: str, **fields: object) -> dict[str, object]:
-        self.n += 1
-        key = str(self.n).encode()
-        fut: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
-        self.pending[key] = fut
-        self.client.publish(
-            f"cti/{self.node}/requests/{service}",
-            json.dumps(fields).encode(),
-            props={p.RESPONSE_TOPIC: self.inbox, p.CORRELATION_DATA: key},
-        )
-        return await asyncio.wait_for(fut, 30)
-
-
 async def load(port: int, node: str, out: multiprocessing.Queue[dict[str, float]]) -> None:
-    """The UI side, in its own process: requests in, every event message counted."""
+    """The UI side, in its own process, signed in as the integrator: requests on its request
+    topics, replies in its inbox, every event message counted."""
     received = 0
     delivered_at: dict[str, float] = {}
 
@@ -111,17 +90,21 @@ async def load(port: int, node: str, out: multiprocessing.Queue[dict[str, float]
             if doc.get("monitoredDevice") == doc.get("alerting"):
                 delivered_at[doc["alerting"]] = time.perf_counter()
 
-    sub = MqttClient("127.0.0.1", port, "bench-sub", on_message=on_event)
+    login = integrator_login()
+    sub = login.client(port, "bench-sub", on_message=on_event)
     await sub.connect()
-    await sub.subscribe([(f"cti/{node}/devices/+/events", 1), (f"cti/{node}/calls/+/events", 1)])
-    request = Requester(port, node)
+    granted = await sub.subscribe(
+        [(f"cti/{node}/devices/+/events", 1), (f"cti/{node}/calls/+/events", 1)]
+    )
+    assert all(code < 0x80 for code in granted), f"subscriptions refused: {granted.hex()}"
+    request = Requester(port, node, login)
     await request.start()
 
     async def worker(i: int, calls: int) -> None:
         a, b = pair(i)
         for _ in range(calls):
             made = await request("makeCall", calling=a, called=b)
-            call = made["result"]["call"]  # type: ignore[index]
+            call = made["result"]["call"]
             await request("answerCall", call=call, device=b)
             await request("clearConnection", call=call, device=a)
 
@@ -161,9 +144,7 @@ async def load(port: int, node: str, out: multiprocessing.Queue[dict[str, float]
         lost += calls - len(lat)
         # Clear them, and let every resulting event arrive before the next run starts.
         before = cleared
-        await asyncio.gather(
-            *(request("clearCall", call=m["result"]["call"]) for m in made)  # type: ignore[index]
-        )
+        await asyncio.gather(*(request("clearCall", call=m["result"]["call"]) for m in made))
         while cleared < before + calls and time.perf_counter() - start < 60:
             await asyncio.sleep(0.01)
     result["p50"] = statistics.median(p50s)
@@ -186,20 +167,31 @@ def _cpu_seconds(pid: int | None) -> float:
 
 
 async def end_to_end(tmp: Path) -> list[Row]:
-    broker = EmbeddedBroker(None)
-    await broker.start()
+    # The node first: its accounts (the integrator) are what the broker's files say.
+    site = big_site(2_000)
+    store = SqliteStore(tmp / "e2e.db")
+    node = Node(site, store, SystemClock())
+    seed(node, [integrator()])
+    broker, login = await start_broker(tmp, node)
+    raw_topic = f"cti/{site.node}/raw"  # the node's own account may write under cti/{node}/
     try:
-        raw = statistics.median([await raw_baseline(broker.port) for _ in range(3)])
-        aio = await aiomqtt_baseline(broker.port)
-        published = statistics.median(
-            [await outbox_rate(broker.port, tmp / str(i)) for i in range(3)]
+        raw = statistics.median(
+            [await raw_baseline(broker.port, login, raw_topic) for _ in range(3)]
         )
-        site = big_site(2_000)
-        store = SqliteStore(tmp / "e2e.db")
-        node = Node(site, store, SystemClock())
+        aio = await aiomqtt_baseline(broker.port, login, raw_topic)
+        published = statistics.median(
+            [await outbox_rate(broker.port, login, tmp / str(i)) for i in range(3)]
+        )
         engine = Engine(node)
         await engine.start()
-        face = MqttFace(engine, store.sibling(), "127.0.0.1", broker.port)
+        face = MqttFace(
+            engine,
+            store.sibling(),
+            "127.0.0.1",
+            broker.port,
+            username=login.user,
+            password=login.password,
+        )
         runner = asyncio.create_task(face.run())
         await face.connected.wait()
         ctx = multiprocessing.get_context("spawn")
@@ -218,22 +210,32 @@ async def end_to_end(tmp: Path) -> list[Row]:
         await face.stop()
         runner.cancel()
         await engine.stop()
-        store.close()
     finally:
+        store.close()
         await broker.stop()
     ours = result["received_per_s"]
     return [
-        ("raw baseline: our client -> mosquitto -> subscriber", raw, "msg/s", None),
-        ("raw baseline: aiomqtt, one awaited QoS 1 publish", aio, "msg/s", None),
         (
-            "outbox -> mosquitto, QoS 1, all topics: events/s at a consumer",
+            "raw baseline, signed in, ACLs on: our client -> mosquitto -> subscriber",
+            raw,
+            "msg/s",
+            None,
+        ),
+        (
+            "raw baseline, signed in, ACLs on: aiomqtt, one awaited QoS 1 publish",
+            aio,
+            "msg/s",
+            None,
+        ),
+        (
+            "outbox -> mosquitto, signed in, ACLs on, QoS 1, all topics: events/s at a consumer",
             published,
             "events/s",
             ">= 20000",
         ),
         ("  as share of the raw baseline", 100 * published / raw, "%", ">= 50"),
         (
-            "two-party calls through MQTT requests (UI in a 2nd process)",
+            "two-party calls via users/{u}/requests, signed in (integrator), ACLs on, 2nd process",
             result["calls_per_s"],
             "calls/s",
             None,
@@ -243,8 +245,14 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ("  CPU of the UI process during that run", result["ui_cpu"], "% of a core", None),
         ("  CPU of the engine process (whole run)", engine_cpu, "% of a core", None),
         ("  CPU of mosquitto (whole run)", broker_cpu, "% of a core", None),
-        ("latency p50 request -> delivered, 500 calls/s", result["p50"], "ms", None),
-        ("latency p99 request -> delivered, 500 calls/s", result["p99"], "ms", "< 10"),
+        (
+            "latency p50 request -> delivered, 500 calls/s, signed in, ACLs on",
+            result["p50"],
+            "ms",
+            None,
+        ),
+        ("latency p99, same", result["p99"], "ms", "< 10"),
+        ("  delivered events not seen in those runs (of 3,000)", result["lost"], "events", "0"),
     ]
 
 
@@ -253,7 +261,9 @@ def run(tmp: Path | None = None) -> list[Row]:
         return asyncio.run(end_to_end(Path(tmp or d)))
 
 
-def _count_events(port: int, node: str, total: int, out: multiprocessing.Queue[float]) -> None:
+def _count_events(
+    port: int, node: str, total: int, out: multiprocessing.Queue[float], login: Login
+) -> None:
     """A high-rate consumer in its own process: the batched node-wide topic, events counted
     without parsing; reports the monotonic time when the last one arrived."""
 
@@ -267,7 +277,7 @@ def _count_events(port: int, node: str, total: int, out: multiprocessing.Queue[f
             if got >= total:
                 done.set()
 
-        sub = MqttClient("127.0.0.1", port, "bench-batched", on_message=on_batch)
+        sub = login.client(port, "bench-batched", on_message=on_batch)
         await sub.connect()
         await sub.subscribe([(f"cti/{node}/events", 1)])
         out.put(-1.0)  # subscribed
@@ -302,10 +312,11 @@ def _fill_log(node: Node, calls: int, pairs: int = 500) -> None:
         )
 
 
-async def outbox_rate(port: int, tmp: Path, calls: int = 10_000) -> float:
+async def outbox_rate(port: int, node_login: Login, tmp: Path, calls: int = 10_000) -> float:
     """Events/s the outbox publishes QoS 1 into mosquitto — every per-device, per-call and
     batched topic, as in production — measured until a consumer in a second process has all
-    of them. The log is filled first, so this is the publisher, not the engine."""
+    of them. The log is filled first, so this is the publisher, not the engine. The node signs
+    in as itself, the consumer as the integrator (both in the broker's files already)."""
     site = big_site(2_000)
     tmp.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(tmp / "outbox.db")
@@ -314,14 +325,21 @@ async def outbox_rate(port: int, tmp: Path, calls: int = 10_000) -> float:
     total = node.state.seq
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[float] = ctx.Queue()
-    proc = ctx.Process(target=_count_events, args=(port, site.node, total, out))
+    proc = ctx.Process(target=_count_events, args=(port, site.node, total, out, integrator_login()))
     proc.start()
     while out.empty():
         await asyncio.sleep(0.02)
     out.get()
     engine = Engine(node)
     await engine.start()
-    face = MqttFace(engine, store.sibling(), "127.0.0.1", port)
+    face = MqttFace(
+        engine,
+        store.sibling(),
+        "127.0.0.1",
+        port,
+        username=node_login.user,
+        password=node_login.password,
+    )
     started = time.perf_counter()
     runner = asyncio.create_task(face.run())
     while out.empty():

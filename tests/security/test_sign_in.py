@@ -124,6 +124,29 @@ async def test_a_password_changed_over_tls_is_in_force_at_once(secure_node: Secu
         ok(await dieter.request("snapshotDevice", device="333"), [])
 
 
+async def test_a_password_reset_ends_the_live_sessions_of_that_user_only(
+    secure_node: SecureNode,
+) -> None:
+    """UC-LESSONS rule 7: an administrator resets Eva's (335) password while she is signed
+    in on both listeners. The broker reloads its password file and closes both sessions (they
+    signed in with the old password); Bernd's (331) session stays and is answered."""
+    n = secure_node
+    async with (
+        n.client("335", name="plain") as plain,
+        n.client("335", tls=True, name="tls") as secure,
+        n.client("331") as bernd,
+    ):
+        await settled(plain)  # positive control: both sessions work before the reset
+        await settled(secure)
+        async with n.client("330") as admin:
+            ok(await admin.request("setPassword", name="335", password="Eva-Reset1!"))
+        await lost(plain)
+        await lost(secure)
+        assert bernd.lost is None
+        await settled(bernd)
+    assert await sign_in(n.host, n.port, "335", PASSWORDS["335"]) in REFUSED
+
+
 async def test_users_cannot_reset_their_own_password_with_set_password(
     secure_node: SecureNode,
 ) -> None:

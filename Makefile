@@ -23,8 +23,13 @@ deps:
 	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  { apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients; }
 
-run: $(STAMP)
-	$(BIN)/cti serve --broker embedded --log-level info
+# The embedded broker's ports: not 1883/8883, which a system mosquitto (Debian starts one when
+# it is installed) usually holds; a busy port is an error, never a silent move.
+BROKER_PORT ?= 1884
+TLS_PORT ?= 8884
+
+run: $(STAMP) mosquitto
+	$(BIN)/cti serve --broker embedded --broker-port $(BROKER_PORT) --tls-port $(TLS_PORT) --log-level info
 
 lint: $(STAMP)
 	$(BIN)/ruff check cti phone_sim tests bench

@@ -62,13 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--broker-port",
         type=int,
         default=1883,
-        help="port for the embedded broker; a free one is used if taken",
+        help="port for the embedded broker; a busy port is an error; 0: any free port",
     )
     serve.add_argument(
         "--tls-port",
         type=int,
         default=8883,
-        help="TLS listener of the embedded broker (a free one if taken); 0: none",
+        help="TLS listener of the embedded broker (a busy port is an error); 0: none",
     )
     serve.add_argument("--tls-cert", type=Path, default=None, help="your certificate (PEM)")
     serve.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")

@@ -30,7 +30,7 @@ from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.mqtt import certs
 from cti.mqtt.access import node_user
-from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener, free_port
+from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
 from cti.mqtt.broker_files import BrokerAccess, BrokerFiles, node_secret
 from cti.mqtt.certs import CertFiles
 from cti.mqtt.client import parse_url
@@ -242,7 +242,7 @@ def _tls_listener(options: ServeOptions, node: str) -> TlsListener | None:
     if options.tls_port == 0:
         return None
     files = options.tls or certs.ensure(options.data_dir / "tls", node)
-    return TlsListener(free_port(options.tls_port), files)
+    return TlsListener(options.tls_port, files)
 
 
 def seed_accounts(node: Node, users: Sequence[UserSpec]) -> None:

@@ -21,11 +21,11 @@ async def serve(options: ServeOptions) -> int:
     except StartupError as exc:
         console.print(f"[red]cti serve: {escape(str(exc))}[/]")
         return 1
-    console.print(banner(running), soft_wrap=True)  # copyable commands, not wrapped
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner says Ctrl-C stops
         loop.add_signal_handler(sig, stop.set)
+    console.print(banner(running), soft_wrap=True)  # copyable commands, not wrapped
     failed = running.engine.failed
     assert failed is not None
     signalled: asyncio.Future[object] = asyncio.ensure_future(stop.wait())

@@ -68,6 +68,22 @@ async def _drop(conn: aiomqtt.Client) -> None:
         ended.exception()
 
 
+def _abandon(conn: aiomqtt.Client) -> None:
+    """Close a connection that is still being made, without waiting for the broker (which
+    would take ``timeout`` when it has not answered CONNECT: aiomqtt waits for a
+    disconnection it never gets)."""
+    paho = getattr(conn, "_client", None)  # private, as in _drop
+    if paho is None:
+        return
+    # aiomqtt's disconnect callback reads the CONNACK future, which the cancellation
+    # cancelled: it would raise CancelledError in an event loop callback. A fresh one
+    # tells it the connection was never made.
+    if isinstance(getattr(conn, "_connected", None), asyncio.Future):
+        conn._connected = asyncio.get_running_loop().create_future()
+    with contextlib.suppress(Exception):
+        paho.disconnect()
+
+
 class _Closed:
     """Ends :meth:`CtiClient.updates` (the client was closed)."""
 
@@ -130,6 +146,7 @@ class CtiClient:
         self._pending: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
         self._queue: asyncio.Queue[Update | CtiError | _Closed] = asyncio.Queue()
         self._sync_wanted = asyncio.Event()
+        self._subscribing = 0  # watch() subscriptions not yet acknowledged
         self._online = asyncio.Event()  # a usable online status came on this connection
         self._status: StatusDoc | None = None
         self._refresh = False  # after a reset: subscribe again for the retained documents
@@ -197,6 +214,9 @@ class CtiClient:
         conn = self._mqtt_client()
         try:
             await conn.__aenter__()
+        except asyncio.CancelledError:  # close() while connecting: drop what may be open
+            _abandon(conn)
+            raise
         except aiomqtt.MqttCodeError as exc:
             code = getattr(exc.rc, "value", exc.rc)
             if code in CREDENTIALS:
@@ -212,18 +232,41 @@ class CtiClient:
             self._online.clear()
             await conn.subscribe(self.inbox, qos=1)
             await conn.subscribe(self.topics.status, qos=1)
-            topics = self._device_topics(self._streams.devices) + sorted(self._lamps)
-            if topics:
+            # Until nothing is missing: watch() and watch_lamps() called while this
+            # connection is being made add topics it does not subscribe themselves.
+            subscribed: set[str] = set()
+            while topics := [
+                t
+                for t in self._device_topics(self._streams.devices) + sorted(self._lamps)
+                if t not in subscribed
+            ]:
                 await conn.subscribe([(t, 1) for t in topics])
+                subscribed.update(topics)
         except aiomqtt.MqttError as exc:
             await _drop(conn)
             raise NotConnected(f"{self.url}: subscribing failed: {exc}") from None
+        except BaseException:  # cancelled (close()): do not leave the connection open
+            await _drop(conn)
+            raise
         self._conn = conn  # requests may go out from now on
         self._sync_wanted.set()
         self._emit(Connected())
         return conn
 
     async def _run(self, conn: aiomqtt.Client) -> None:
+        """:meth:`_keep_up`; if it fails unexpectedly, :meth:`updates` and requests say so
+        instead of the client going silent."""
+        try:
+            await self._keep_up(conn)
+        except Exception as exc:
+            log.exception("cti_client.crashed", user=self.user)
+            self._give_up(CtiError(f"the client stopped: {exc!r}"))
+
+    def _give_up(self, failure: CtiError) -> None:
+        self._failure = failure
+        self._queue.put_nowait(failure)
+
+    async def _keep_up(self, conn: aiomqtt.Client) -> None:
         """Serve the connection; when it drops, reconnect with back-off (jittered, so a
         thousand UIs do not come back in the same millisecond after a broker restart)."""
         while True:
@@ -239,8 +282,7 @@ class CtiClient:
                     conn = await self._connect()
                     break
                 except SignInRefused as exc:  # retrying cannot help
-                    self._failure = exc
-                    self._queue.put_nowait(exc)
+                    self._give_up(exc)
                     return
                 except NotConnected as exc:
                     log.info("cti_client.reconnect_failed", error=str(exc))
@@ -359,10 +401,16 @@ class CtiClient:
             return  # the next connection subscribes
         # Events of the new devices published before the subscription is in place are only
         # in the log: hold, subscribe, fill from the log, release.
+        # A fill in progress must not release (and let live events of the other devices
+        # move `covered` past what the new ones missed) before the subscription is in place.
         self._streams.hold()
-        with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
-            await conn.subscribe([(t, 1) for t in self._device_topics(new)])
-        self._sync_wanted.set()
+        self._subscribing += 1
+        try:
+            with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
+                await conn.subscribe([(t, 1) for t in self._device_topics(new)])
+        finally:
+            self._subscribing -= 1
+            self._sync_wanted.set()
 
     async def watch_lamps(self, *devices: str) -> None:
         """Receive the busy lamps of ``devices`` (all devices without arguments): what every
@@ -386,6 +434,7 @@ class CtiClient:
                 self._queue.put_nowait(item)  # for the next reader too
                 return
             if isinstance(item, CtiError):
+                self._queue.put_nowait(item)  # for the next reader too
                 raise item
             yield item
 
@@ -444,7 +493,7 @@ class CtiClient:
 
     def _on_status(self, doc: StatusDoc, *, retained: bool) -> None:
         epoch, seq = doc.get("epoch"), doc.get("seq")
-        if doc.get("state") != "online" or epoch is None or seq is None:
+        if doc.get("state") != "online" or not isinstance(epoch, str) or not isinstance(seq, int):
             self._online.clear()  # the node is away: replay requests would go unanswered
             self._status = doc
             self._emit(Status(doc))
@@ -504,9 +553,19 @@ class CtiClient:
                 return  # the connection is gone: the next one fills the gap
             except Refused as exc:  # the node will not say: go on live, say so
                 log.error("cti_client.replay_refused", code=exc.code, message=exc.message)
-                released = self._streams.release([], self._streams.covered or 0)
+                released = self._release_unfilled()
+            except Exception:  # a reply this client does not understand: as refused
+                log.exception("cti_client.replay_failed")
+                released = self._release_unfilled()
             if released is not None:
                 self._emit(*released)
+
+    def _release_unfilled(self) -> list[Update]:
+        """Go on live without the log: the held updates, ``covered`` where a fill would
+        have started (not 0: a later fill would replay the whole log)."""
+        status_seq = self._status.get("seq") if self._status is not None else None
+        start = self._streams.start(status_seq if isinstance(status_seq, int) else 0)
+        return self._streams.release([], start - 1)
 
     async def _fill(self) -> list[Update] | None:
         """The released updates; None if something asked for another fill meanwhile."""
@@ -531,6 +590,6 @@ class CtiClient:
             if page["complete"]:
                 break
             start = page["nextSeq"]
-        if self._sync_wanted.is_set():
+        if self._sync_wanted.is_set() or self._subscribing:
             return None  # a device was watched meanwhile: fill again, for it too
         return streams.release(events, page["lastSeq"])

@@ -14,7 +14,7 @@ from cti.app.bootstrap import Running
 from tests.client.conftest import url
 
 REPO = Path(__file__).resolve().parents[2]
-README_URL = "mqtt://127.0.0.1:1883"  # the port `make run` takes when it is free
+README_URL = "mqtt://127.0.0.1:1884"  # the port `make run` serves on
 
 
 def python_blocks(text: str) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cti.api.documents import DeviceStateDoc, LampDoc
-from cti.client import DeviceEvent, DeviceState, Lamp
+from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.client import CtiClient, DeviceEvent, DeviceState, Lamp
 from cti.client.streams import Streams
 from cti.client.updates import device_events
 
@@ -140,3 +140,16 @@ def test_a_reset_forgets_everything_and_holds() -> None:
     assert streams.live(state("331", 20)) == []  # held until synced
     released = streams.release([call_event(21, "x", **{"331": "connected"})], up_to=21)
     assert seqs(released) == [("DeviceState", 20), ("DeviceEvent", 21)]  # lower seqs: new log
+
+
+def test_a_refused_first_replay_goes_on_from_the_status_not_from_the_start_of_the_log() -> None:
+    """Released without the log, ``covered`` is where the fill would have started: a later
+    fill must not replay (and deliver) the whole history."""
+    cti = CtiClient("mqtt://127.0.0.1", user="331", password="x")
+    cti._status = StatusDoc(state="online", seq=40, epoch="e1")  # type: ignore[typeddict-item]
+    cti._streams.devices.add("331")
+    cti._streams.hold()
+    cti._streams.live(state("331", 38))
+    released = cti._release_unfilled()
+    assert seqs(released) == [("DeviceState", 38)]
+    assert (cti._streams.covered, cti._streams.holding) == (40, False)

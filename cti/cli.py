@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--broker",
         choices=["embedded", "external"],
         default="external",
-        help="embedded: start our own broker (mosquitto child, else amqtt)",
+        help="embedded: start our own broker (a mosquitto child; mosquitto must be installed)",
     )
     serve.add_argument(
         "--broker-port",

@@ -1,5 +1,7 @@
-"""The embedded broker of `cti serve --broker embedded`: a managed ``mosquitto`` child process
-when the binary exists, otherwise an in-process Python broker (amqtt, MQTT 3.1.1 only)."""
+"""The embedded broker of `cti serve --broker embedded`: a managed ``mosquitto`` child process.
+
+Mosquitto is required (README, ``make deps``): accounts, ACLs, TLS and MQTT 5 are what the
+node and its clients rely on, so there is no weaker fallback broker."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import attrs
 import structlog
@@ -124,8 +125,7 @@ def mosquitto_binary() -> str | None:
 
 
 class EmbeddedBroker:
-    """Start with :meth:`start`; ``kind`` is "mosquitto" or "amqtt", ``version`` the MQTT
-    protocol level our clients use with it.
+    """Start with :meth:`start`; ``version`` is the MQTT protocol level our clients use with it.
 
     The mosquitto child lives no longer than we do: it gets SIGTERM when our process dies
     (``PR_SET_PDEATHSIG``), and one that outlived a killed node is found through the pid file in
@@ -137,28 +137,26 @@ class EmbeddedBroker:
         self,
         port: int | None = None,
         *,
-        prefer: str = "mosquitto",
         files: BrokerFiles | None = None,
         tls: TlsListener | None = None,
     ) -> None:
         self.host = "127.0.0.1"
-        self.binary = mosquitto_binary() if prefer == "mosquitto" else None
-        self.kind = "mosquitto" if self.binary else "amqtt"
+        binary = mosquitto_binary()
+        if binary is None:
+            raise BrokerUnavailable(
+                "the embedded broker is mosquitto, which is not installed: "
+                "apt-get install -y mosquitto (make deps)"
+            )
+        self.binary, self.kind = binary, "mosquitto"
         # Accounts and ACLs (specs/security.md); None: anyone may do anything (tests only).
         self.files, self.tls = files, tls
-        if (files is not None or tls is not None) and self.kind != "mosquitto":
-            raise BrokerUnavailable(
-                "the embedded broker needs mosquitto for accounts, ACLs and TLS: "
-                "apt-get install -y mosquitto (make mosquitto)"
-            )
         self._requested = port
         self.port = port or 0  # the port it listens on once started
-        self.version = 5 if self.kind == "mosquitto" else 4
+        self.version = 5
         self._proc: asyncio.subprocess.Process | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._stopping = False
         self._dir: tempfile.TemporaryDirectory[str] | None = None
-        self._amqtt: Any = None
 
     @property
     def url(self) -> str:
@@ -166,7 +164,7 @@ class EmbeddedBroker:
 
     @property
     def pid(self) -> int | None:
-        """The mosquitto child's process id (None for the in-process amqtt)."""
+        """The mosquitto child's process id (None when it is not running)."""
         return self._proc.pid if self._proc is not None else None
 
     @property
@@ -180,31 +178,14 @@ class EmbeddedBroker:
 
     async def start(self) -> None:
         self._stopping = False
-        if self.kind == "mosquitto":
-            await reap_stale(self.run_dir)
-            # Ports are claimed once stale brokers are gone: ours held them.
-            self.port = claim_port(self.host, self._requested, "broker")
-            if self.tls is not None:
-                self.tls = attrs.evolve(
-                    self.tls, port=claim_port(self.tls.host, self.tls.port, "TLS")
-                )
-            (self.run_dir / "mosquitto.conf").write_text(self.config())
-            await self._spawn()
-            self._watcher = asyncio.create_task(
-                supervised("broker", self._watch), name="broker-watch"
-            )
-        else:
-            from amqtt.broker import Broker
-
-            self.port = claim_port(self.host, self._requested, "broker")
-            config = {
-                "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-                "plugins": {
-                    "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
-                },
-            }
-            self._amqtt = Broker(config)
-            await self._amqtt.start()  # listening once this returns
+        await reap_stale(self.run_dir)
+        # Ports are claimed once stale brokers are gone: ours held them.
+        self.port = claim_port(self.host, self._requested, "broker")
+        if self.tls is not None:
+            self.tls = attrs.evolve(self.tls, port=claim_port(self.tls.host, self.tls.port, "TLS"))
+        (self.run_dir / "mosquitto.conf").write_text(self.config())
+        await self._spawn()
+        self._watcher = asyncio.create_task(supervised("broker", self._watch), name="broker-watch")
         log.info("broker.started", kind=self.kind, url=self.url)
 
     async def _spawn(self) -> None:
@@ -286,9 +267,6 @@ class EmbeddedBroker:
             self._proc = None
             with contextlib.suppress(OSError):
                 (self.run_dir / PID_FILE).unlink()
-        if self._amqtt is not None:
-            await self._amqtt.shutdown()
-            self._amqtt = None
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

@@ -67,7 +67,7 @@ class MqttLink:
             except (ConnectionRefused, p.ProtocolError) as exc:
                 if version == 4 or (isinstance(exc, ConnectionRefused) and exc.credentials):
                     raise
-                continue  # a 3.1.1-only broker (the embedded amqtt): fall back
+                continue  # a 3.1.1-only broker (e.g. NATS's MQTT listener): fall back
             self.version = version
             break
         self._client = client

@@ -1,12 +1,11 @@
-"""`cti serve --broker embedded` (a mosquitto child) and the in-process amqtt fallback
-(MQTT 3.1.1 only: reply address in the payload)."""
+"""`cti serve --broker embedded` (a mosquitto child), and the node on MQTT 3.1.1 (reply
+address in the payload) for brokers without MQTT 5; no broker without mosquitto."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiomqtt
@@ -16,7 +15,7 @@ from cti.app.clock import SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
-from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from tests.mqtt.conftest import (
@@ -82,23 +81,23 @@ async def test_serve_with_embedded_broker_names_its_url_and_places_calls(
     assert await refused("127.0.0.1", port), "the embedded broker outlived the server"
 
 
-@pytest.fixture
-async def amqtt_broker() -> AsyncIterator[EmbeddedBroker]:
-    embedded = EmbeddedBroker(prefer="amqtt")
-    assert (embedded.kind, embedded.version) == ("amqtt", 4)
-    await embedded.start()
-    try:
-        yield embedded
-    finally:
-        await embedded.stop()
-
-
-async def test_amqtt_fallback_with_mqtt311_clients(
-    amqtt_broker: EmbeddedBroker, tmp_path: Path
+def test_without_mosquitto_the_embedded_broker_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """CALL-01, CALL-03, CALL-10: without mosquitto the node runs on amqtt in-process with
-    MQTT 3.1.1; a 3.1.1 client with ``reply_to`` in the payload places and answers a call
-    and sees the events and retained states."""
+    """No weaker fallback broker: without the binary, one line that says what to install."""
+    monkeypatch.setattr("cti.mqtt.broker.mosquitto_binary", lambda: None)
+    with pytest.raises(BrokerUnavailable) as refused:
+        EmbeddedBroker()
+    assert str(refused.value) == (
+        "the embedded broker is mosquitto, which is not installed: "
+        "apt-get install -y mosquitto (make deps)"
+    )
+
+
+async def test_the_node_and_mqtt311_clients(broker: Mosquitto, tmp_path: Path) -> None:
+    """CALL-01, CALL-03, CALL-10: the node's face on MQTT 3.1.1 (as on a broker without MQTT
+    5) with 3.1.1 clients putting ``reply_to`` in the payload: they place and answer a call
+    and see the events and retained states."""
     site = load_site()
     path = tmp_path / "node1.db"
     store = SqliteStore(path)
@@ -107,12 +106,12 @@ async def test_amqtt_fallback_with_mqtt311_clients(
     seed_tester(node)
     engine = Engine(node)
     await engine.start()
-    face = MqttFace(engine, reader, amqtt_broker.host, amqtt_broker.port, version=4)
+    face = MqttFace(engine, reader, broker.host, broker.port, version=4)
     task = asyncio.create_task(face.run())
     v311 = aiomqtt.ProtocolVersion.V311
     try:
         await asyncio.wait_for(face.connected.wait(), TIMEOUT)
-        async with CtiClient(amqtt_broker.host, amqtt_broker.port, version=v311) as ui:
+        async with CtiClient(broker.host, broker.port, version=v311) as ui:
             reply = await ui.request_in_payload("makeCall", "c1", calling="330", called="331")
             assert reply == {
                 "ok": True,

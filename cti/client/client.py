@@ -592,4 +592,5 @@ class CtiClient:
             start = page["nextSeq"]
         if self._sync_wanted.is_set() or self._subscribing:
             return None  # a device was watched meanwhile: fill again, for it too
-        return streams.release(events, page["lastSeq"])
+        published = self._status.get("seq") if self._status is not None else None
+        return streams.release(events, published if isinstance(published, int) else start - 1)

@@ -72,20 +72,24 @@ class Streams:
         status's seq (the retained states reflect everything published before it)."""
         return (self.covered if self.covered is not None else status_seq) + 1
 
-    def release(self, replayed: Iterable[dict[str, Any]], up_to: int) -> list[Update]:
-        """End the hold: the ``replayed`` events (the log up to ``up_to``) and the held live
-        updates, in seq order, each event once."""
+    def release(self, replayed: Iterable[dict[str, Any]], published: int) -> list[Update]:
+        """End the hold: the held live updates and the ``replayed`` events, in seq order,
+        each event once. Of the replayed events only those known to be published are taken:
+        up to ``published`` (the node's live status) or a held live event, whichever is later.
+        The log can be ahead of what the node has published; such an event is left to its
+        live copy, which will come, so an event happening now arrives live, not replayed."""
         held = self._held or []
         self._held = None
+        cap = max([published, *(i.seq for i in held if isinstance(i, DeviceEvent))])
         items: list[Held] = list(held)  # first: a live copy wins over its replayed twin
         for doc in replayed:
-            items += device_events(doc, self.devices)
+            if doc["seq"] <= cap:
+                items += device_events(doc, self.devices)
         items.sort(key=_order)  # stable
         out: list[Update] = []
         for item in items:
             out += self._pass(item)
-        seqs = [up_to, *(i.seq for i in held if isinstance(i, DeviceEvent))]
-        self.covered = max(self.covered or 0, *seqs)
+        self.covered = max(self.covered or 0, cap)
         return out
 
     def reset(self, epoch: str) -> None:

@@ -104,7 +104,7 @@ def test_a_gap_is_filled_before_what_arrived_meanwhile_in_seq_order() -> None:
     assert streams.live(live(e[12], "331")) == []
     assert streams.live(state("331", 13)) == []
     assert streams.live(live(e[13], "331")) == []
-    released = streams.release([e[10], e[12]], up_to=12)
+    released = streams.release([e[10], e[12]], published=12)
     assert seqs(released) == [
         ("DeviceEvent", 10),
         ("DeviceEvent", 12),
@@ -115,7 +115,35 @@ def test_a_gap_is_filled_before_what_arrived_meanwhile_in_seq_order() -> None:
     assert streams.covered == 13 and not streams.holding
     # Later: replayed again (another gap from an older position) changes nothing.
     streams.hold()
-    assert streams.release([e[10], e[12], e[13]], up_to=13) == []
+    assert streams.release([e[10], e[12], e[13]], published=13) == []
+
+
+def test_an_event_logged_but_not_yet_published_arrives_live_not_replayed() -> None:
+    """The log answers the replay up to 15, but the node had published only up to 12 (its
+    live status) and nothing newer came live yet: 13..15 are left to their live copies, which
+    come after the release and are delivered live (a UI rings for a call ringing now)."""
+    streams = synced("331", covered=9)
+    streams.hold()
+    e = {n: call_event(n, "x", **{"331": "connected"}) for n in (10, 13, 15)}
+    released = streams.release([e[10], e[13], e[15]], published=12)
+    assert [(u.seq, u.replayed) for u in released] == [(10, True)]
+    assert streams.covered == 12
+    for n in (13, 15):
+        [arrived] = streams.live(live(e[n], "331"))
+        assert (arrived.seq, arrived.replayed) == (n, False)
+    assert streams.covered == 15
+
+
+def test_a_held_live_event_proves_what_was_published_before_it() -> None:
+    """A replayed event older than a held live one was published (the node publishes in seq
+    order), maybe before the subscription took effect: it is delivered from the log."""
+    streams = synced("331", covered=9)
+    streams.hold()
+    e = {n: call_event(n, "x", **{"331": "connected"}) for n in (10, 11, 14)}
+    assert streams.live(live(e[14], "331")) == []
+    released = streams.release([e[10], e[11], e[14]], published=9)
+    assert [(u.seq, u.replayed) for u in released] == [(10, True), (11, True), (14, False)]
+    assert streams.covered == 14
 
 
 def test_covered_moves_only_with_what_arrives_live_while_synced() -> None:
@@ -138,7 +166,7 @@ def test_a_reset_forgets_everything_and_holds() -> None:
     streams.reset("e2")
     assert (streams.epoch, streams.covered, streams.holding) == ("e2", None, True)
     assert streams.live(state("331", 20)) == []  # held until synced
-    released = streams.release([call_event(21, "x", **{"331": "connected"})], up_to=21)
+    released = streams.release([call_event(21, "x", **{"331": "connected"})], published=21)
     assert seqs(released) == [("DeviceState", 20), ("DeviceEvent", 21)]  # lower seqs: new log
 
 

@@ -58,6 +58,11 @@ def payload_limit(service: str) -> int:
     return limit
 
 
+def largest_payload() -> int:
+    """The largest payload any request may have: what a face lets through at all."""
+    return max([MAX_PAYLOAD, *(payload_limit(service) for service in SERVICES)])
+
+
 def parse_json(payload: bytes, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
     """A request payload as a JSON object (at most ``limit`` bytes)."""
     if len(payload) > limit:

@@ -25,11 +25,13 @@ import structlog
 from cti.app.follower import supervised
 from cti.mqtt.broker_files import BrokerFiles
 from cti.mqtt.certs import CertFiles
+from cti.mqtt.limits import MAX_PACKET
 
 log = structlog.get_logger(__name__)
 
 
 TUNING = (
+    f"max_packet_size {MAX_PACKET}\n"  # a bigger request is dropped by the broker (limits.py)
     "max_queued_messages 100000\n"
     "set_tcp_nodelay true\n"  # else Nagle + delayed ACK add 40 ms per reply
     # The default window of 20 unacknowledged QoS 1 messages per client makes a publisher

@@ -24,6 +24,7 @@ from cti.kernel.refusal import Refusal
 from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox, same_document
+from cti.mqtt.limits import MAX_PACKET, MAX_PENDING
 from cti.mqtt.topics import Request, Topics
 from cti.store import EventStore, StoreError
 
@@ -70,6 +71,7 @@ class MqttFace:
         self._stopping = False
         self._announced = 0  # the seq the retained status shows
         self._tasks: set[asyncio.Task[None]] = set()
+        self._overloaded = False  # refusing requests as busy (logged once per episode)
         self._runner: asyncio.Task[None] | None = None
 
     name = "mqtt"
@@ -93,6 +95,7 @@ class MqttFace:
                 version=self.version,
                 username=self._credentials[0],
                 password=self._credentials[1],
+                max_packet_size=MAX_PACKET,
             )
             try:
                 await client.connect()
@@ -205,9 +208,31 @@ class MqttFace:
             if self.client is not None and message.payload:
                 self.client.publish(message.topic, b"", retain=True)
             return
+        if len(self._tasks) >= MAX_PENDING:
+            self._busy(message, request)
+            return
+        self._overloaded = False
         task = asyncio.create_task(self._handle(message, request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _busy(self, message: p.Message, request: Request) -> None:
+        """Too many requests in hand: answer at once, without queueing (an MQTT 5 reply
+        address only: reading one from the payload would be work a flood could cause)."""
+        if not self._overloaded:
+            log.warning("mqtt.requests_refused_busy", pending=len(self._tasks))
+            self._overloaded = True
+        reply_to = message.properties.get(p.RESPONSE_TOPIC)
+        if self.client is None or not isinstance(reply_to, str):
+            return
+        if not self.topics.is_inbox_of(request.user, reply_to):
+            reply_to = self.topics.inbox(request.user)
+        correlation = message.properties.get(p.CORRELATION_DATA)
+        body = replies.error(
+            "resourceBusy", f"the node is answering {MAX_PENDING} requests: try again"
+        )
+        props = {p.CORRELATION_DATA: correlation} if correlation is not None else None
+        self.client.publish(reply_to, payloads.dumps(body), props=props)
 
     def _guard(self, message: p.Message) -> None:
         """A message someone else published on a topic only the node writes (a broker without

@@ -1,0 +1,18 @@
+"""Bounds on what hostile or runaway MQTT clients can make the node and its broker hold.
+
+- ``MAX_PACKET``: the largest MQTT packet the node accepts (announced in its CONNECT, MQTT 5
+  Maximum Packet Size) and the embedded broker takes from anyone (``max_packet_size``): the
+  largest request payload plus room for topic and properties. Mosquitto drops a bigger
+  packet before it is buffered, and disconnects a client that sends one.
+- ``MAX_PENDING``: requests the MQTT face answers at once; beyond that it answers
+  ``resourceBusy`` at once (the client may retry), so a flood cannot queue without bound.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from cti.api.requests import largest_payload
+
+MAX_PACKET: Final = largest_payload() + 64 * 1024
+MAX_PENDING: Final = 1000

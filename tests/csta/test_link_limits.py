@@ -4,6 +4,7 @@ cost that peer its connection, never the other associations their turn."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -150,3 +151,63 @@ async def test_result_of_our_system_status_with_another_opcode_is_mistyped(link:
         codec.encode_rose(codec.ReturnResult(status.invoke_id, "monitorStop", ("noData", None)))
     )
     assert await raw.rose() == codec.Reject(status.invoke_id, ("returnResult", "mistypedResult"))
+
+
+# -- exhaustion: idle associations and per-address limits ---------------------------------------
+async def test_a_silent_association_is_probed_then_aborted(link: Link) -> None:
+    """Silent for keepalive_interval (60 s on the node's clock): the switch invokes
+    systemStatus(normal); no answer within keepalive_timeout (30 s): ABRT, closed."""
+    raw = await associated(link)
+    (session,) = link.server.sessions
+    await asyncio.wait_for(session.status_acknowledged.wait(), TIMEOUT)  # heard at 0 s
+    link.clock.advance(59)
+    link.clock.advance(1)
+    probe = await raw.rose()
+    assert isinstance(probe, codec.Invoke) and probe.opcode == "systemStatus"
+    assert probe.argument == {"systemStatus": "normal"}
+    link.clock.advance(30)
+    frames = await raw.eof()
+    assert abrt_of(frames[-1]) == {"abort-source": 1, "abort-diagnostic": "no-reason-given"}
+    assert session.state == "closed"
+
+
+async def test_an_application_that_answers_the_probe_stays_associated(link: Link) -> None:
+    """Our CSTA client answers systemStatus as applications do: hours of silence on the
+    application's side cost it nothing, and the probes stop while it talks."""
+    async with link.client() as app:
+        (session,) = link.server.sessions
+        for _ in range(5):
+            heard = session.heard_ms
+            link.clock.advance(60)
+            await asyncio.wait_for(_until(lambda h=heard: session.heard_ms > h), TIMEOUT)
+            link.clock.advance(30)
+        assert [s.associated for s in link.server.sessions] == [True]
+        result = await app.invoke("snapshotDevice", SNAPSHOT_330)
+        assert result["crossRefIDorSnapshotData"][0] == "snapshotData"
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0)
+
+
+async def test_unassociated_connections_per_address_are_bounded(make_link: LinkFactory) -> None:
+    """One address holds at most max_unassociated_per_address connections that have not
+    associated: the next is closed at once; once one associates, there is room again."""
+    async with make_link(Limits(max_unassociated_per_address=2)) as link:
+        idle = [await Raw.connect(link.port), await Raw.connect(link.port)]
+        await asyncio.wait_for(_until(lambda: len(link.server.sessions) == 2), TIMEOUT)
+        third = await Raw.connect(link.port)
+        assert await third.eof() == []  # closed without a word: nothing was asked yet
+        await idle[0].associate()
+        fourth = await Raw.connect(link.port)
+        await fourth.associate()
+        assert sum(s.associated for s in link.server.sessions) == 2
+
+
+async def test_connections_per_address_are_bounded(make_link: LinkFactory) -> None:
+    async with make_link(Limits(max_per_address=2)) as link:
+        kept = [await associated(link), await associated(link)]  # held: they stay open
+        extra = await Raw.connect(link.port)
+        assert await extra.eof() == []
+        assert sum(s.associated for s in link.server.sessions) == len(kept) == 2

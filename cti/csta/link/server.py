@@ -41,8 +41,14 @@ class Limits:
     max_rejects: int = 16  # consecutive Rejects (nothing usable in between): ABRT, close
     max_write_buffer: int = 1 << 20  # bytes queued for a slow reader before it is cut off
     max_connections: int = 256
+    # Per source address: connections in all, and those not associated yet (a legitimate
+    # application associates at once), so one address cannot take the whole link.
+    max_per_address: int = 64
+    max_unassociated_per_address: int = 8
     max_monitors: int = 1000  # per association
-    associate_timeout: float = 30.0  # seconds from connect to AARQ
+    associate_timeout: float = 10.0  # seconds from connect to AARQ
+    keepalive_interval: float = 60.0  # silent this long: the switch probes (systemStatus)
+    keepalive_timeout: float = 30.0  # no answer to the probe this long: ABRT
     max_password_checks: int = 4  # argon2 verifications at a time (64 MiB each)
     send_buffer: int | None = None  # SO_SNDBUF of accepted sockets (None: the OS default)
 
@@ -126,8 +132,9 @@ class CstaServer:
             self._server = None
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self.sessions) >= self.limits.max_connections:
-            log.warning("csta.too_many_connections", limit=self.limits.max_connections)
+        refused = self._over_limit(writer)
+        if refused is not None:
+            log.warning("csta.connection_refused", reason=refused)
             writer.close()
             return
         try:
@@ -154,6 +161,21 @@ class CstaServer:
             self.sessions.discard(session)
             if task is not None:
                 self._tasks.discard(task)
+
+    def _over_limit(self, writer: asyncio.StreamWriter) -> str | None:
+        """Why a new connection is closed at once, or None."""
+        limits = self.limits
+        if len(self.sessions) >= limits.max_connections:
+            return f"{limits.max_connections} connections"
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        mine = [s for s in self.sessions if s.address == address]
+        if len(mine) >= limits.max_per_address:
+            return f"{limits.max_per_address} connections from {address}"
+        waiting = sum(1 for s in mine if not s.associated)
+        if waiting >= limits.max_unassociated_per_address:
+            return f"{limits.max_unassociated_per_address} unassociated connections from {address}"
+        return None
 
     # -- event reports: a live follower of the log -----------------------------------------------
     def catch_up(self) -> None:

@@ -74,6 +74,9 @@ class Session:
         # One deadline from connect for the whole pre-association phase: a peer dripping a
         # byte now and then does not restart it.
         self._deadline = asyncio.get_running_loop().time() + self.limits.associate_timeout
+        self.clock = server.engine.node.clock
+        self.heard_ms = self.clock.now_ms()  # when the peer last sent anything
+        self._keeper: asyncio.Task[None] | None = None
         self.log = log.bind(peer=self.peer)
 
     @property
@@ -92,6 +95,7 @@ class Session:
                 else:
                     async with asyncio.timeout_at(self._deadline):
                         data = await self.reader.read(READ_CHUNK)
+                self.heard_ms = self.clock.now_ms()
                 if not data:  # EOF; a truncated frame still buffered is dropped with it
                     self.log.info("csta.eof", pending=decoder.pending)
                     break
@@ -218,6 +222,31 @@ class Session:
         self._status_invoke = self.next_id()
         self._outstanding[self._status_invoke] = "systemStatus"
         self.send_rose(Invoke(self._status_invoke, "systemStatus", {"systemStatus": "normal"}))
+        self._keeper = asyncio.create_task(self._keep_alive(), name=f"csta-keepalive-{self.peer}")
+
+    async def _keep_alive(self) -> None:
+        """An association the peer has been silent on for ``keepalive_interval`` gets a
+        systemStatus(normal) invoke, as CSTA links probe each other; if nothing at all comes
+        back within ``keepalive_timeout`` the peer is gone (or stuck) and the association is
+        aborted, so idle associations cannot hold the link's connections for ever. On the
+        node's clock (tests move it)."""
+        interval = round(self.limits.keepalive_interval * 1000)
+        timeout = round(self.limits.keepalive_timeout * 1000)
+        try:
+            while self.associated:
+                await self.clock.sleep_until(self.heard_ms + interval)
+                if not self.associated or self.clock.now_ms() < self.heard_ms + interval:
+                    continue  # heard from it meanwhile
+                probed = self.clock.now_ms()
+                invoke = self.next_id()
+                self._outstanding[invoke] = "systemStatus"
+                self.send_rose(Invoke(invoke, "systemStatus", {"systemStatus": "normal"}))
+                await self.clock.sleep_until(probed + timeout)
+                if self.associated and self.heard_ms < probed:
+                    self.log.warning("csta.idle_aborted", silent_s=(probed - self.heard_ms) / 1000)
+                    self.abort("no-reason-given")
+        except Exception:  # the probe is a courtesy: its failure must not take the link down
+            self.log.exception("csta.keepalive_failed")
 
     def _account(self, name: str) -> Account | None:
         return self.server.engine.node.state.accounts.account(name)
@@ -374,6 +403,8 @@ class Session:
         if self.state != "closed":
             self.state = "closed"
         self._closed.set()
+        if self._keeper is not None and self._keeper is not asyncio.current_task():
+            self._keeper.cancel()
         self.monitors.clear()  # monitors end with their association
         self._unreported.clear()
         if self.writer.is_closing():

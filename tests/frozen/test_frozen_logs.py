@@ -90,9 +90,7 @@ def render_favourites(state: NodeState) -> dict[str, Any]:
     return {
         user: {
             "next_id": f.next_id,
-            "groups": [
-                [g.id, g.name, [[*attrs.astuple(e)] for e in g.entries]] for g in f.groups
-            ],
+            "groups": [[g.id, g.name, [[*attrs.astuple(e)] for e in g.entries]] for g in f.groups],
         }
         for user, f in sorted(state.favourites.users.items())
     }

@@ -7,10 +7,10 @@ representative set (call control on devices and on calls, queries, the users' ow
 profiles, favourites, the administration of accounts, replay over MQTT) and random targets
 (the site's phones, the MULAP group, the voicemail, a mobile, an unknown number; the calls
 that exist after a random set of calls was placed, and one that does not), the node's reply
-must agree
-with an ORACLE written here from the rules of specs/security.md alone (roles, own devices =
-the account's numbers + their MULAP groups' phones + their mobile as the site file lists them,
-licences, passwordChangeRequired) and read from the site file, not from cti.accounts.access:
+must agree with an ORACLE written here from the rules of specs/security.md alone (roles, own
+devices = the account's numbers + their MULAP groups' phones + their mobile as the site file
+lists them, licences, passwordChangeRequired) and read from the site file, not from
+cti.accounts.access:
 
 - the oracle says "authorized": the reply is ok, or a refusal that is not about authorization
   (the call model's invalidCallID, say);

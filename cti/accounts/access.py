@@ -9,7 +9,10 @@ administrators (``ADMIN``) and which licence it needs (``LICENCE``).
 - administrators: everything a user may, and the administration of accounts;
 - users: their own devices only: the numbers of their account, the phones of their MULAP
   groups (CALL-14) and their mobile (CALL-15); a call only if one of those is in it. Until a
-  user has changed an administrator-set password, nothing else (USER-01).
+  user has changed an administrator-set password, nothing else (USER-01);
+- ``SELF`` names the field with the account a request is about: its owner may send it; with
+  ``ADMIN`` administrators may too (profiles), without it no one else but integrators (and
+  monitors, for queries) may (favourites, DIR-05).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
     account = state.accounts.account(principal)
     if account is None:
         raise Refusal("notPermitted", f"there is no account {principal}")
-    owner_field = action.SELF if isinstance(action, Command) else None
+    owner_field = action.SELF
     owner = owner_field is not None and getattr(action, owner_field) == principal
     if isinstance(action, SetPasswordHash):
         # The owner's own change (changePassword: over TLS, with the old password) clears
@@ -78,6 +81,13 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
         if role is not Role.ADMIN:
             raise Refusal("notPermitted", f"{action.SERVICE} is for administrators")
         return
+    if owner_field is not None and not owner:
+        # What is an account's own and no administration (favourites): its owner's alone.
+        raise Refusal(
+            "notPermitted",
+            f"{principal} may use {action.SERVICE} for their own account only",
+            {"field": owner_field},
+        )
     licence: Licence | None = getattr(action, "LICENCE", None)
     if licence is not None and licence not in account.licences:
         raise Refusal("notLicensed", f"{action.SERVICE} needs the {licence} licence (USER-05)")

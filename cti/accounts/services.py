@@ -9,6 +9,7 @@ from cti.accounts import commands as cmd
 from cti.accounts import events as ev
 from cti.accounts import settings
 from cti.accounts.model import Role
+from cti.favourites.services import forget_account
 from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal
 from cti.site import Site
@@ -192,6 +193,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     if account.role is Role.ADMIN:
         _keep_an_administrator(d, c.name)
     d.emit(ev.AccountRemoved(name=c.name))
+    forget_account(d, c.name)  # no favourite names a removed account (DIR-05)
 
 
 SERVICES: dict[type[Any], Any] = {

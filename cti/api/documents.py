@@ -21,6 +21,7 @@ from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
 from cti.calls.views import DeviceView, Summary
 from cti.domain import EVENT_TYPES
+from cti.favourites.views import FavouritesView, GroupView
 from cti.site import DeviceKind, DialMethod, Site
 
 
@@ -232,6 +233,19 @@ def profile(account: Account, seq: int) -> bytes:
             seq=seq,
         )
     )
+
+
+class FavouritesDoc(TypedDict):
+    """The retained ``users/{user}/favourites`` document: the user's favourites (DIR-05), for
+    that user alone; the getFavourites answer as of log position ``seq``."""
+
+    seq: int
+    user: str
+    groups: list[GroupView]
+
+
+def favourites(view: FavouritesView, seq: int) -> bytes:
+    return dumps(FavouritesDoc(seq=seq, user=view["user"], groups=view["groups"]))
 
 
 def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:

@@ -21,7 +21,14 @@ from typing import Any
 
 import attrs
 
-from cti.api.documents import DeviceStateDoc, LampDoc, ProfileDoc, StatusDoc, camel
+from cti.api.documents import (
+    DeviceStateDoc,
+    FavouritesDoc,
+    LampDoc,
+    ProfileDoc,
+    StatusDoc,
+    camel,
+)
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -245,6 +252,7 @@ def contract() -> Schema:
     defs["document.status"] = b.of(StatusDoc)
     defs["document.lamp"] = b.of(LampDoc)
     defs["document.profile"] = b.of(ProfileDoc)
+    defs["document.favourites"] = b.of(FavouritesDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

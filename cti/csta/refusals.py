@@ -70,6 +70,15 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "notYourDevice": ("operation", "privilegeViolationSpecifiedDevice"),
     "encryptionRequired": ("operation", "securityViolation"),
     "notLicensed": ("operation", "serviceNotSupported"),
+    # favourites (DIR-05)
+    "invalidFavouriteName": ("operation", "invalidParameterValue"),
+    "unknownFavouriteGroup": ("operation", "invalidParameterValue"),
+    "unknownFavourite": ("operation", "invalidParameterValue"),
+    "favouriteGroupExists": ("operation", "invalidParameterValue"),
+    "alreadyAFavourite": ("operation", "invalidParameterValue"),
+    "tooManyFavouriteGroups": ("systemResourceAvailability", "resourceLimitExceeded"),
+    "tooManyFavourites": ("systemResourceAvailability", "resourceLimitExceeded"),
+    "notAnOrder": ("stateIncompatibility", "invalidObjectState"),  # the client's view is stale
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

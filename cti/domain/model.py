@@ -12,6 +12,7 @@ from cti.accounts.access import authorize
 from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
 from cti.domain.state import SETTERS, NodeState
+from cti.favourites.context import CONTEXT as FAVOURITES
 from cti.kernel.codec import EventCodec
 from cti.kernel.context import Context, Handler, QueryHandler
 from cti.kernel.decision import Decision
@@ -19,7 +20,7 @@ from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS)
+CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}

@@ -13,17 +13,20 @@ import attrs
 
 from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
+from cti.favourites.state import FavouritesState
 
 
 @attrs.frozen
 class NodeState:
     calls: SwitchState = attrs.field(factory=SwitchState)
     accounts: AccountsState = attrs.field(factory=AccountsState)
+    favourites: FavouritesState = attrs.field(factory=FavouritesState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, part: NodeState(part, s.accounts, s.seq),
-    "accounts": lambda s, part: NodeState(s.calls, part, s.seq),
+    "calls": lambda s, part: NodeState(part, s.accounts, s.favourites, s.seq),
+    "accounts": lambda s, part: NodeState(s.calls, part, s.favourites, s.seq),
+    "favourites": lambda s, part: NodeState(s.calls, s.accounts, part, s.seq),
 }

@@ -38,6 +38,7 @@ class Query:
     ACTS_AS: ClassVar[tuple[str, ...]] = ()  # fields naming devices the asker must control
     ON_CALL: ClassVar[str | None] = None  # a field naming a call the asker must be in
     ADMIN: ClassVar[bool] = False  # only administrators, integrators and monitors may ask
+    SELF: ClassVar[str | None] = None  # a field naming an account: its owner may ask too
     RESULT: ClassVar[Any] = NoResult  # the type of the answer (the API contract)
 
 

@@ -60,6 +60,7 @@ def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
         f"read {b}/profiles/+",
         f"write {b}/users/%u/requests/+",
         f"read {b}/users/%u/inbox/#",
+        f"read {b}/users/%u/favourites",
     ):
         out.append(f"pattern {line}")
     if tls:

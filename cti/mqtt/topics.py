@@ -53,6 +53,7 @@ class Topics:
             f"{b}/calls/+/events",
             f"{b}/lamps/+",
             f"{b}/profiles/+",
+            f"{b}/users/+/favourites",
         )
 
     def lamp(self, device: str) -> str:
@@ -61,6 +62,10 @@ class Topics:
 
     def profile(self, user: str) -> str:
         return f"{self.base}/profiles/{user}"
+
+    def favourites(self, user: str) -> str:
+        """A user's favourites (DIR-05): retained, for that user alone (specs/security.md)."""
+        return f"{self.base}/users/{user}/favourites"
 
     # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
     @property

@@ -131,6 +131,7 @@ def test_the_public_services_are_exactly_these() -> None:
     """Every command a context defines is public unless it is INTERNAL: adding one to a context
     puts it on MQTT and in the schema. This list makes that a decision, not an accident."""
     assert sorted(api_requests.SERVICES) == [
+        "addFavourite",
         "alternateCall",
         "answerCall",
         "changePassword",
@@ -140,9 +141,11 @@ def test_the_public_services_are_exactly_these() -> None:
         "consultationCall",
         "createAccount",
         "deflectCall",
+        "deleteFavouriteGroup",
         "dial",
         "directedPickupCall",
         "getDoNotDisturb",
+        "getFavourites",
         "getForwarding",
         "getProfile",
         "groupPickupCall",
@@ -151,9 +154,13 @@ def test_the_public_services_are_exactly_these() -> None:
         "makeCall",
         "offHook",
         "onHook",
+        "orderFavouriteGroups",
+        "orderFavourites",
         "reconnectCall",
         "redialList",
         "removeAccount",
+        "removeFavourite",
+        "renameFavouriteGroup",
         "retrieveCall",
         "setAssignedPhone",
         "setDialMethod",

@@ -25,6 +25,7 @@ from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.calls.views import device_view
+from cti.favourites.views import view as favourites_view
 from cti.store import MemoryStore
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -180,6 +181,24 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
         ("removeAccount", {"name": "bridge"}),
         ("listAccounts", {}),
+        # favourites (DIR-05): contacts, the account 332 itself as a colleague
+        ("addFavourite", {"user": "332", "groupName": "Team", "colleague": "332"}),
+        (
+            "addFavourite",
+            {"user": "332", "group": 1, "contactName": "Dr. Meier", "number": "089 1"},
+        ),
+        (
+            "addFavourite",
+            {"user": "332", "groupName": "Taxi", "contactName": "T", "number": 8921610},
+        ),
+        ("renameFavouriteGroup", {"user": "332", "group": 1, "name": "Team Süd"}),
+        ("orderFavouriteGroups", {"user": "332", "groups": [4, 1]}),
+        ("orderFavourites", {"user": "332", "group": 1, "entries": [3, 2]}),
+        ("removeFavourite", {"user": "332", "entry": 3}),
+        ("getFavourites", {"user": "332"}),
+        ("deleteFavouriteGroup", {"user": "332", "group": 4}),
+        ("addFavourite", {"user": "332", "group": 9, "colleague": "332"}),
+        ("orderFavourites", {"user": "332", "group": 1, "entries": [3]}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
@@ -213,6 +232,9 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         for account in node.state.accounts.accounts.values():
             doc = documents.profile(account, node.state.seq)
             check("document.profile", orjson.loads(doc))
+        for name in node.state.accounts.accounts:
+            doc = documents.favourites(favourites_view(node.state, name), node.state.seq)
+            check("document.favourites", orjson.loads(doc))
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

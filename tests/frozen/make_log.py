@@ -2,7 +2,10 @@
 
 v1 (tests/frozen/v1/node1.db): the release that introduced event versions; v2: the same day,
 then the accounts of the users issue (created from the site's seeds, changed, a password set,
-one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared).
+one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared);
+v4-favourites: v3, then favourites (DIR-05: groups made, renamed, ordered and deleted,
+colleagues and contacts added, ordered and removed, an account removed with favourites naming
+it and its own).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -11,6 +14,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v1 tests/frozen/v1/node1.db
     python -m tests.frozen.make_log v2 tests/frozen/v2/node1.db
     python -m tests.frozen.make_log v3 tests/frozen/v3/node1.db
+    python -m tests.frozen.make_log v4-favourites tests/frozen/v4-favourites/node1.db
 """
 
 from __future__ import annotations
@@ -93,10 +97,12 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3"):
+    if version in ("v2", "v3", "v4-favourites"):
         accounts(do)
-    if version == "v3":
+    if version in ("v3", "v4-favourites"):
         profiles(do)
+    if version == "v4-favourites":
+        favourites(do)
     node.store.close()
 
 
@@ -152,6 +158,30 @@ def profiles(do: Callable[[Command], int]) -> None:
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 40, 200)))))
     do(SetProfileChecked(name="331", presence_visible=False, clear=(ProfileField.PHOTO,)))
     do(SetProfileChecked(name="330", photo=photos.prepare(photo((9, 9, 9, 128), "RGBA"))))  # a PNG
+
+
+def favourites(do: Callable[[Command], int]) -> None:
+    """Favourites (DIR-05) of 330, 331 and 333; then 333's account is removed."""
+    from cti.accounts.commands import RemoveAccount, SeedAccounts
+    from cti.app.config import load_config
+    from cti.favourites import commands as f
+
+    users = {u.name: u for u in load_config().users}
+    do(SeedAccounts(accounts=(users["332"].seed(), users["333"].seed())))
+    do(f.AddFavourite(user="330", group_name="Team", colleague="331"))  # group 1, entry 2
+    do(f.AddFavourite(user="330", group=1, contact_name="Dr. Meier", number="089 123456"))  # 3
+    do(f.AddFavourite(user="330", group_name="Projekt", colleague="332"))  # group 4, entry 5
+    do(f.AddFavourite(user="330", group=1, colleague="333"))  # 6
+    do(f.AddFavourite(user="330", group=1, contact_name="Taxi", number="+49 89 21610"))  # 7
+    do(f.RenameFavouriteGroup(user="330", group=1, name="Team Süd"))
+    do(f.OrderFavouriteGroups(user="330", groups=(4, 1)))
+    do(f.OrderFavourites(user="330", group=1, entries=(6, 7, 2, 3)))
+    do(f.RemoveFavourite(user="330", entry=3))
+    do(f.AddFavourite(user="331", group_name="Alle", colleague="330"))
+    do(f.DeleteFavouriteGroup(user="331", group=1))
+    do(f.AddFavourite(user="331", group_name="Kollegen", colleague="333"))
+    do(f.AddFavourite(user="333", group_name="Chef", colleague="330"))
+    do(RemoveAccount(name="333"))  # favouriteRemoved for 330 and 331, favouritesCleared
 
 
 if __name__ == "__main__":

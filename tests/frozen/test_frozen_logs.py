@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from cti.accounts.model import Profile
@@ -80,6 +81,18 @@ def render(state: NodeState) -> dict[str, Any]:
             }
             for name, a in sorted(state.accounts.accounts.items())
         },
+        # Favourites (DIR-05; logs before v4-favourites have none, so their renderings lack it).
+        **({"favourites": render_favourites(state)} if state.favourites.users else {}),
+    }
+
+
+def render_favourites(state: NodeState) -> dict[str, Any]:
+    return {
+        user: {
+            "next_id": f.next_id,
+            "groups": [[g.id, g.name, [[*attrs.astuple(e)] for e in g.entries]] for g in f.groups],
+        }
+        for user, f in sorted(state.favourites.users.items())
     }
 
 

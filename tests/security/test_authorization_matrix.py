@@ -4,12 +4,13 @@ What the property exercises: for a random signed-in account (every demo account 
 example office, the tests' integrator, an account that must still change its password, and
 for the in-process run an account that does not exist), a random service from a
 representative set (call control on devices and on calls, queries, the users' own settings,
-profiles, the administration of accounts, replay over MQTT) and random targets (the site's
-phones, the MULAP group, the voicemail, a mobile, an unknown number; the calls that exist
-after a random set of calls was placed, and one that does not), the node's reply must agree
-with an ORACLE written here from the rules of specs/security.md alone (roles, own devices =
-the account's numbers + their MULAP groups' phones + their mobile as the site file lists them,
-licences, passwordChangeRequired) and read from the site file, not from cti.accounts.access:
+profiles, favourites, the administration of accounts, replay over MQTT) and random targets
+(the site's phones, the MULAP group, the voicemail, a mobile, an unknown number; the calls
+that exist after a random set of calls was placed, and one that does not), the node's reply
+must agree with an ORACLE written here from the rules of specs/security.md alone (roles, own
+devices = the account's numbers + their MULAP groups' phones + their mobile as the site file
+lists them, licences, passwordChangeRequired) and read from the site file, not from
+cti.accounts.access:
 
 - the oracle says "authorized": the reply is ok, or a refusal that is not about authorization
   (the call model's invalidCallID, say);
@@ -140,6 +141,7 @@ class Service:
     on_call: bool = False  # ``call`` names a call the sender must be in
     licence: str | None = None
     own_profile: bool = False  # the sender's own, or anyone's for administrators
+    own_only: bool = False  # the sender's own (``user``), no one else's (favourites, DIR-05)
 
 
 SERVICES = {
@@ -164,6 +166,8 @@ SERVICES = {
         Service("getDoNotDisturb", query=True, acts=("device",)),
         Service("redialList", query=True, acts=("device",)),
         Service("getProfile", query=True),
+        Service("addFavourite", own_only=True),
+        Service("getFavourites", query=True, own_only=True),
         Service("listAccounts", query=True, admin=True),
         Service("replay", query=True),  # MQTT only
     )
@@ -197,6 +201,8 @@ def oracle(
         return frozenset()
     if s.own_profile and fields.get("name", user) == user:
         return frozenset()
+    if s.own_only:  # not even administrators: favourites are no account administration
+        return frozenset() if fields["user"] == user else frozenset({"notPermitted"})
     if s.admin or s.own_profile:
         return frozenset() if acct.role == "admin" else frozenset({"notPermitted"})
     refusals = set()
@@ -264,6 +270,12 @@ def fields_of(
         "getDoNotDisturb": lambda: {"device": draw(device)},
         "redialList": lambda: {"device": draw(device)},
         "getProfile": lambda: {"name": draw(name)},
+        "addFavourite": lambda: {
+            "user": draw(st.one_of(name, st.just(user))),
+            "groupName": "Team",
+            "colleague": "330",
+        },
+        "getFavourites": lambda: {"user": draw(st.one_of(name, st.just(user)))},
         "listAccounts": lambda: {},
         "replay": lambda: {"fromSeq": draw(st.integers(1, 50)), "limit": 20},
     }

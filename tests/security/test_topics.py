@@ -34,6 +34,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("calls", "+", "events"),
     topic("events"),
     topic("users", B, "inbox", "#"),
+    topic("users", B, "favourites"),  # DIR-05: a user's favourites are theirs alone
     topic("users", "+", "requests", "+"),
 ]
 FOR_A = [  # what A may read
@@ -43,6 +44,7 @@ FOR_A = [  # what A may read
     topic("devices", A, "state"),
     topic("devices", A, "events"),
     topic("users", A, "inbox", "#"),
+    topic("users", A, "favourites"),
 ]
 
 
@@ -211,6 +213,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
         (topic("events"), False),
         (topic("events"), True),
         (topic("profiles", B), True),
+        (topic("users", B, "favourites"), True),
+        (topic("users", A, "favourites"), True),  # A reads their favourites, the node writes
         (topic("users", B, "inbox", "x"), False),
         (topic("users", A, "inbox", "x"), False),  # A's inbox is the node's to write
         (topic("users", B, "requests", "setDoNotDisturb"), False),

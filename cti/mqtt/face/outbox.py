@@ -25,6 +25,7 @@ from cti.app.feed import LogReader
 from cti.app.node import Committed, Node
 from cti.calls import events as ev
 from cti.calls.views import device_view, touched_devices
+from cti.favourites import views as favourites
 from cti.mqtt.client import MqttClient
 from cti.mqtt.topics import Topics
 from cti.store import EventStore
@@ -120,6 +121,8 @@ class Outbox:
             last += self._retained_of(device)
         names = {x.event.name for x in batch if isinstance(x.event, PROFILE_EVENTS)}
         last += [self._profile_of(name) for name in sorted(names)]
+        users = favourites.touched(self.node.state, (x.event for x in batch))
+        last += [self._favourites_of(user) for user in sorted(users)]
         if bodies:
             last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
         seq = batch[-1].seq
@@ -189,16 +192,29 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
+    def _favourites_of(self, user: str) -> tuple[str, bytes, bool]:
+        """The retained favourites of a person's account (DIR-05), for that user alone;
+        empty (cleared) when there is no such account."""
+        topic = self.topics.favourites(user)
+        state = self.node.state
+        account = state.accounts.account(user)
+        if account is None or account.role not in PEOPLE:
+            self.retained.pop(topic, None)
+            return topic, b"", True
+        body = payloads.favourites(favourites.view(state, user), state.seq)
+        self.retained[topic] = body
+        return topic, body, True
+
     def publish_all_states(self, client: MqttClient) -> None:
-        """Retained states and lamps of every configured device and the profiles of every
-        person's account, from the node state."""
+        """Retained states and lamps of every configured device, the profiles and favourites
+        of every person's account, from the node state."""
         for device in sorted(self.site.devices):
             for topic, body, _ in self._retained_of(device, every=True):
                 client.publish(topic, body, retain=True)
         for name, account in sorted(self.node.state.accounts.accounts.items()):
             if account.role in PEOPLE:
-                topic, body, _ = self._profile_of(name)
-                client.publish(topic, body, retain=True)
+                for topic, body, _ in (self._profile_of(name), self._favourites_of(name)):
+                    client.publish(topic, body, retain=True)
 
     def _ack(self, run: int) -> None:
         """The last message of the oldest unacknowledged batch has been acknowledged."""

@@ -12,6 +12,7 @@ from cti.app.bootstrap import ServeOptions, StartupError, records_path, start
 from cti.app.clock import ManualClock
 from cti.calls import commands as c
 from cti.calls.records_db import CallRecordsDb
+from cti.mqtt.broker import free_port
 from cti.store import SqliteStore
 from tests.mqtt.conftest import Mosquitto, broker  # noqa: F401  (fixture)
 
@@ -25,7 +26,8 @@ async def test_start_serves_and_stop_releases_everything(
     tmp_path: Path,
     broker: Mosquitto,  # noqa: F811
 ) -> None:
-    running = await start(options(tmp_path, broker, csta_port=None), ManualClock())
+    # A free port, not the default 8800: another node on this machine may hold that one.
+    running = await start(options(tmp_path, broker, csta_port=free_port()), ManualClock())
     try:
         assert [f.name for f in running.faces] == ["call-records", "mqtt", "csta"]
         assert running.mqtt.connected.is_set() and running.csta is not None

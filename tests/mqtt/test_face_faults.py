@@ -1,0 +1,68 @@
+"""The MQTT face survives a full disk (issue 18: a full disk killed the face for good).
+
+The disk fills just after the broker acknowledged events: saving the outbox position fails
+in the face's saver task and again in the ``finally`` of a broker disconnect. Both failures
+are logged (``mqtt.position_not_saved``) and the face goes on: it reconnects to the restarted
+broker, keeps publishing, and saves its position again once there is space. The failure is
+injected into the outbox's store at that moment (what SQLite raises on a full disk becomes a
+StoreError there); everything else is real: the broker, the node, the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from structlog.testing import capture_logs
+
+from cti.calls import commands as c
+from cti.mqtt.face.outbox import POSITION_KEY
+from cti.store import StoreError
+from tests.mqtt.conftest import BASE, TESTER_PASSWORD, TIMEOUT, CtiClient, Mosquitto, NodeFace
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Until ``condition`` holds (the saver ticks on its own; there is no event to wait on)."""
+    async with asyncio.timeout(TIMEOUT):
+        while not condition():
+            await asyncio.sleep(0.01)
+    assert condition(), what
+
+
+async def test_a_full_disk_while_saving_the_position_costs_the_face_nothing(
+    broker: Mosquitto, node_face: NodeFace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nf = node_face
+    face, outbox_store = nf.face, nf.reader
+    failures: list[str] = []
+    save = outbox_store.set_meta
+
+    def full_disk(key: str, value: str) -> None:
+        failures.append(value)
+        raise StoreError("database or disk is full")
+
+    with capture_logs() as logs:
+        monkeypatch.setattr(outbox_store, "set_meta", full_disk)
+        assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        await until(lambda: face.outbox.acked == nf.node.state.seq, "the broker took the event")
+        await until(lambda: bool(failures), "the saver tried to save the position")
+
+        broker.kill()  # the disconnect's `finally` saves again: the disk is still full
+        await until(lambda: not face.connected.is_set(), "the face saw the broker go")
+        await broker.restart()
+        await asyncio.wait_for(face.connected.wait(), TIMEOUT)
+        assert face._runner is None or not face._runner.done()
+
+        monkeypatch.setattr(outbox_store, "set_meta", save)  # space again
+        async with CtiClient(broker.host, broker.port, password=TESTER_PASSWORD) as ui:
+            assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=False))).ok
+            state = await ui.wait_for(f"{BASE}/devices/330/state", lambda d: not d["dnd"])
+            assert state["seq"] == nf.node.state.seq
+        await until(
+            lambda: outbox_store.get_meta(POSITION_KEY) == str(nf.node.state.seq),
+            "the position is saved again",
+        )
+    not_saved = [e for e in logs if e["event"] == "mqtt.position_not_saved"]
+    assert len(not_saved) >= 2 and all(e["log_level"] == "error" for e in not_saved)
+    assert "database or disk is full" in not_saved[0]["error"]

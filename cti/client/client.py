@@ -592,5 +592,6 @@ class CtiClient:
             start = page["nextSeq"]
         if self._sync_wanted.is_set() or self._subscribing:
             return None  # a device was watched meanwhile: fill again, for it too
-        published = self._status.get("seq") if self._status is not None else None
-        return streams.release(events, published if isinstance(published, int) else start - 1)
+        # Later events are published after the reply, so they come live (specs/mqtt.md).
+        published = page.get("publishedSeq", page["lastSeq"])
+        return streams.release(events, published)

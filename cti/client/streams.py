@@ -74,10 +74,11 @@ class Streams:
 
     def release(self, replayed: Iterable[dict[str, Any]], published: int) -> list[Update]:
         """End the hold: the held live updates and the ``replayed`` events, in seq order,
-        each event once. Of the replayed events only those known to be published are taken:
-        up to ``published`` (the node's live status) or a held live event, whichever is later.
-        The log can be ahead of what the node has published; such an event is left to its
-        live copy, which will come, so an event happening now arrives live, not replayed."""
+        each event once. Of the replayed events only those published before the replay's
+        reply are taken: up to ``published`` (the reply's ``publishedSeq``) or a held live
+        event, whichever is later. The log can be ahead of what the node has published; such
+        an event is published after the reply, so its live copy comes: an event happening now
+        arrives live, not replayed."""
         held = self._held or []
         self._held = None
         cap = max([published, *(i.seq for i in held if isinstance(i, DeviceEvent))])

@@ -388,6 +388,7 @@ async def test_replay_pages_match_the_live_stream(
         page = reply["result"]
         pages.append(page)
         assert page["lastSeq"] == last
+        assert page["publishedSeq"] == last  # all of it was published before the replay
         assert page["epoch"] == node_face.store.epoch
         covered = range(start, min(start + 4, last + 1))
         assert [e["seq"] for e in page["events"]] == [s for s in covered if s not in internal]

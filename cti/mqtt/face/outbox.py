@@ -70,6 +70,9 @@ class Outbox:
         self.topics = topics
         self.acked = int(store.get_meta(POSITION_KEY) or 0)
         self._saved = self.acked
+        # The last seq handed to the connection: every later event is published after
+        # whatever the face publishes now (a replay reply says so, specs/mqtt.md).
+        self.sent = self.acked
         self._progress = asyncio.Event()
         self._tracking: deque[int] = deque()  # last seq of each batch not yet acknowledged
         self._run = 0  # which connection's acknowledgements count (older ones are ignored)
@@ -83,6 +86,7 @@ class Outbox:
         """Follow the log from the last acknowledged seq until the connection drops."""
         self._tracking.clear()
         self._run += 1
+        self.sent = self.acked  # published again from there on this connection
         next_seq = self.acked + 1
         self.publish_all_states(client)
         while client.connected:
@@ -125,7 +129,7 @@ class Outbox:
         last += [self._favourites_of(user) for user in sorted(users)]
         if bodies:
             last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
-        seq = batch[-1].seq
+        seq = self.sent = batch[-1].seq
         if not last:  # only internal (timer) events: nothing to send, nothing to wait for
             if self._tracking:
                 self._tracking[-1] = seq  # the pending batch's ack covers this one too

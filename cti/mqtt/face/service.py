@@ -334,6 +334,7 @@ class MqttFace:
                 "events": events,
                 "nextSeq": next_seq,
                 "lastSeq": last,
+                "publishedSeq": min(self.outbox.sent, last),
                 "epoch": self.store.epoch,
                 "complete": next_seq > last,
             },

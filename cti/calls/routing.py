@@ -46,12 +46,13 @@ class Routing:
     call_id: int
     dest: str
     device: Device
-    origin: str | None  # whose connection fails when ``dest`` cannot take the call
+    # Whose connection fails when ``dest`` cannot take the call; None (transfer, deflect,
+    # forwarding on no answer): the whole service is refused instead, not to strand the call.
+    origin: str | None
     calling: str
     called: str
     cause: Cause
     redirecting: str | None
-    refuse: bool  # refuse the whole service instead of failing (transfer, deflect)
     visited: tuple[str, ...]  # devices that already forwarded this call here
 
     @property
@@ -86,7 +87,6 @@ class Routing:
             origin=self.origin,
             calling=self.calling,
             called=self.called,
-            refuse=self.refuse,
             visited=self.visited,
         )
 
@@ -99,7 +99,6 @@ class Routing:
             self.calling,
             self.called,
             cause,
-            self.refuse,
         )
 
     def deliver(self, device: str | None = None, group: str | None = None) -> None:
@@ -238,18 +237,15 @@ def offer(
     called: str,
     cause: Cause = Cause.NEW_CALL,
     redirecting: str | None = None,
-    refuse: bool = False,
     visited: tuple[str, ...] = (),
 ) -> None:
     """Offer the call to ``dest``: the first of :data:`RULES` that applies routes it. If
-    ``dest`` cannot take the call, ``origin``'s connection fails, or with ``refuse`` the whole
-    service is refused (transfers and deflections must not strand a call)."""
+    ``dest`` cannot take the call, ``origin``'s connection fails; without an origin
+    (transfers, deflections) the whole service is refused: they must not strand a call."""
     dev = d.device(dest, "invalidDestination")
     if d.call(call_id).state_of(dest) is not NULL:
         raise CstaError("invalidDestination", f"{dest} is already in call {call_id}")
-    routing = Routing(
-        d, call_id, dest, dev, origin, calling, called, cause, redirecting, refuse, visited
-    )
+    routing = Routing(d, call_id, dest, dev, origin, calling, called, cause, redirecting, visited)
     for rule in RULES:
         if rule(routing):
             return
@@ -293,7 +289,6 @@ def divert(
     origin: str | None,
     calling: str,
     called: str,
-    refuse: bool,
     visited: tuple[str, ...],
 ) -> None:
     """Forward the call from ``source`` to ``dest`` (CALL-16)."""
@@ -317,7 +312,6 @@ def divert(
         called=called,
         cause=cause,
         redirecting=source,
-        refuse=refuse,
         visited=(*visited, source),
     )
 
@@ -355,9 +349,8 @@ def _fail(
     calling: str,
     called: str,
     cause: Cause,
-    refuse: bool,
 ) -> None:
-    if refuse or origin is None:
+    if origin is None:  # a transfer or deflection: refused rather than strand the call
         reason = "is busy" if cause is Cause.BUSY else "has do-not-disturb on"
         raise CstaError("invalidDestinationDeviceState", f"{dest} {reason}")
     changes = {origin: ConnectionState.FAIL}

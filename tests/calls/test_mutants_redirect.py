@@ -95,6 +95,23 @@ def test_call_07_a_conference_handed_on_by_another_party_presents_the_caller(
     )
 
 
+def test_call_07_a_conference_its_caller_left_presents_a_remaining_party(
+    office: Office,
+) -> None:
+    """CALL-07: the caller has left the conference; when another party hands it on, the new
+    party is presented the first remaining party, not the caller who is gone."""
+    _conference(office, "330", "330")
+    office.do(c.ConsultationCall(call=1, device="330", consulted="333"))
+    office.do(c.AnswerCall(call=3, device="333"))
+    office.do(c.ConferenceCall(device="330"))
+    office.do(c.ClearConnection(call=1, device="330"))
+    assert [p.device for p in office.switch.call(1).parties] == ["331", "332", "333"]  # type: ignore[union-attr]
+    assert office.do(c.SingleStepTransferCall(call=1, device="332", to="336"))[1] == (
+        "delivered(singleStepTransfer) call=1 alerting=336 calling=331 called=336"
+        " redirecting=332 | 331:connected 333:connected 336:alerting"
+    )
+
+
 def test_call_10_directed_pickup_of_a_named_call(office: Office) -> None:
     """CALL-10: directedPickupCall may name the call to pick up; the result is the call and
     the device that picked it up."""

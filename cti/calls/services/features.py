@@ -100,7 +100,6 @@ def fire_timer(d: Decision, c: cmd.FireTimer) -> None:
             origin=None,
             calling=offered.calling,
             called=offered.called,
-            refuse=True,
             visited=(),
         )
     )

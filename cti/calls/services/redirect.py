@@ -34,10 +34,14 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     if call.state_of(dest) is not NULL or dest == c.device:
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     others = call.others(c.device)
-    # The new party sees the real remaining peer, not the device that transferred (CALL-07);
-    # of several, the caller, unless the caller (as phone, MULAP or mobility user) is leaving.
-    leaving = call.calling in (c.device, d.site.mulap_of(c.device), d.site.owner_of(c.device))
-    peer = others[0].device if len(others) == 1 or leaving else call.calling
+    # The new party sees the real remaining peer, not the device that transferred (CALL-07):
+    # of several, the caller while it is still in the call (as a phone, a MULAP member or a
+    # mobility user's phone), else the first remaining party.
+    caller_stays = any(
+        call.calling in (p.device, d.site.mulap_of(p.device), d.site.owner_of(p.device))
+        for p in others
+    )
+    peer = call.calling if len(others) > 1 and caller_stays else others[0].device
     d.emit(
         ev.Transferred(
             call=call.id,
@@ -57,7 +61,6 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
         called=dest,
         cause=Cause.SINGLE_STEP_TRANSFER,
         redirecting=c.device,
-        refuse=True,
     )
     d.result = {"call": call.id, "device": dest}
 
@@ -106,7 +109,6 @@ def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:
         called=offered.called,
         cause=Cause.REDIRECTED,
         redirecting=c.device,
-        refuse=True,
     )
     d.result = {"call": call.id, "device": dest}
 

@@ -59,6 +59,7 @@ class Executed:
 
     render: Callable[[], Any]
     accepted: bool = False
+    first_seq: int | None = None  # of the events the command caused (None: none)
 
     def result(self) -> Any:
         return self.render()
@@ -90,7 +91,8 @@ class Services:
             command = handler.build(self, argument)
             outcome = await self.run(command)
             render = handler.render
-            return Executed(lambda: render(outcome, command), accepted=True)
+            first = outcome.events[0].seq if outcome.events else None
+            return Executed(lambda: render(outcome, command), accepted=True, first_seq=first)
         value = await handler(self, argument)
         return Executed(lambda: value)
 

@@ -69,6 +69,7 @@ class Session:
         self.status_acknowledged = asyncio.Event()
         self._unreported: deque[Sequence[Committed]] = deque()
         self._flush_scheduled = False
+        self._answering = False  # an invoke is being carried out: its reports wait for it
         self._rejects = 0  # consecutive Rejects sent (reset by any usable PDU)
         self._closed = asyncio.Event()
         # One deadline from connect for the whole pre-association phase: a peer dripping a
@@ -303,6 +304,7 @@ class Session:
     async def on_invoke(self, pdu: Invoke) -> None:
         operation = str(pdu.opcode)
         self.flush_reports()  # what was committed before this invoke meets today's monitors
+        self._answering = True
         try:
             executed = await self.services.invoke(operation, pdu.argument)
         except NotOffered:
@@ -314,10 +316,17 @@ class Session:
             self.log.exception("csta.invoke_crashed", operation=operation)
             reply = ReturnError(pdu.invoke_id, "universalFailure", ("operation", "generic"))
         else:
+            # The result, then the reports of the events it caused (applications written for
+            # HiPath take the next PDU after their invoke as its answer); reports of what
+            # others committed before it still go first.
             data = self.render_result(pdu.invoke_id, operation, executed)
-            self.flush_reports()
+            self.flush_reports(before=executed.first_seq)
             self.send(data)
+            self._answering = False
+            self.flush_reports()
             return
+        finally:
+            self._answering = False
         self.flush_reports()
         self.send(codec.encode_rose(reply))
 
@@ -344,8 +353,8 @@ class Session:
 
         Encoding runs in a callback, so one association's reports do not hold the others up.
         Queued reports are flushed (after catching up with the log) before any invoke is
-        handled and before any result is written, so a result always follows the reports of
-        what was committed before it.
+        handled; while one is carried out they wait, then the reports of what was committed
+        before it go out, its result, and the reports of what it caused (specs/csta.md).
         """
         if not self.associated or not len(self.monitors):
             return
@@ -356,14 +365,21 @@ class Session:
 
     def _scheduled_flush(self) -> None:
         self._flush_scheduled = False
-        self.flush_reports()
+        if not self._answering:  # else they follow the invoke's result
+            self.flush_reports()
 
-    def flush_reports(self) -> None:
-        """Write the queued reports. A report that cannot be rendered or encoded (a bug) is
-        logged and dropped; the others, and every later batch, still go out."""
+    def flush_reports(self, before: int | None = None) -> None:
+        """Write the queued reports (with ``before``: only those of events before that seq).
+        A report that cannot be rendered or encoded (a bug) is logged and dropped; the others,
+        and every later batch, still go out."""
         self.server.catch_up()
         while self._unreported and self.state != "closed":
-            for item in self._unreported.popleft():
+            batch = self._unreported.popleft()
+            if before is not None and batch[-1].seq >= before:
+                keep = [item for item in batch if item.seq >= before]
+                batch = [item for item in batch if item.seq < before]
+                self._unreported.appendleft(keep)
+            for item in batch:
                 try:
                     for report in reports(item.event, self.monitors):
                         try:
@@ -372,6 +388,8 @@ class Session:
                             self.log.exception("csta.report_unencodable", event=item.event.KIND)
                 except Exception:
                     self.log.exception("csta.report_failed", event=item.event.KIND)
+            if before is not None and self._unreported and self._unreported[0][0].seq >= before:
+                return  # the rest follows the result
         self._unreported.clear()
 
     # -- writing ------------------------------------------------------------------------------

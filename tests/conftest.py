@@ -1,6 +1,9 @@
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 from tests.office import Office
@@ -15,3 +18,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 @pytest.fixture
 def office() -> Office:
     return Office()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``cti.cli.main`` configures structlog globally, caching loggers on first use with the
+    stderr of that moment (pytest's capture) and its processors: a later test's
+    ``capture_logs`` would see nothing from a logger cached so. Every test that calls ``main``
+    (tests/test_cli.py, tests/mqtt/test_broker_config.py, ...) is kept from leaking that."""
+    saved = structlog.get_config()
+    real_configure = structlog.configure
+
+    def configure(**kwargs: Any) -> None:
+        real_configure(**{**kwargs, "cache_logger_on_first_use": False})
+
+    monkeypatch.setattr(structlog, "configure", configure)
+    yield
+    real_configure(**saved)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import structlog
 
 from cti.app.clock import ManualClock
 from cti.app.committed import decode
@@ -21,21 +18,6 @@ from cti.cli import main
 from cti.store import SqliteStore
 
 EVENT_LINE = re.compile(r"^\s*(\d+) (\w+)", re.MULTILINE)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``main`` configures structlog globally, caching loggers on first use with the stderr of
-    that moment (here: pytest's capture); keep that from leaking into later tests."""
-    saved = structlog.get_config()
-    real_configure = structlog.configure
-
-    def configure(**kwargs: Any) -> None:
-        real_configure(**{**kwargs, "cache_logger_on_first_use": False})
-
-    monkeypatch.setattr(structlog, "configure", configure)
-    yield
-    real_configure(**saved)
 
 
 def flat(text: str) -> str:

@@ -107,6 +107,31 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     _common(replay)
     _data_dir(replay)
+    replay.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        help="replay the archived events of this directory first (see cti archive)",
+    )
+    keep = sub.add_parser(
+        "archive",
+        help="retention: move all but the newest events of a stopped node's log to an archive",
+    )
+    _common(keep)
+    _data_dir(keep)
+    keep.add_argument(
+        "--keep", type=int, default=1_000_000, help="events to keep in the log (default 1000000)"
+    )
+    keep.add_argument(
+        "--to",
+        dest="archive_to",
+        type=Path,
+        default=None,
+        help="archive directory (default: DATA_DIR/archive)",
+    )
+    keep.add_argument(
+        "--verify", action="store_true", help="only check the archives and the log against them"
+    )
     return parser
 
 
@@ -192,7 +217,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "replay":
         from cti.tools.replay import run_replay
 
-        return run_replay(args.site, args.data_dir)
+        return run_replay(args.site, args.data_dir, args.archive)
+    if args.command == "archive":
+        from cti.tools.archive import run_archive
+
+        if args.keep < 0:
+            raise CliError("--keep must be 0 or more")
+        return run_archive(
+            args.site, args.data_dir, keep=args.keep, to=args.archive_to, verify=args.verify
+        )
     return 2
 
 

@@ -67,8 +67,15 @@ def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
             state = snapshot.decode(snap.data)
         except snapshot.StaleSnapshot as exc:  # written by an older version: replay it all
             log.info("node.snapshot_ignored", reason=str(exc))
-    for rec in store.iter_from(state.seq + 1):
+    expected = state.seq + 1
+    for rec in store.iter_from(expected):
+        if rec.seq != expected:  # only after retention (cti archive): the start is archived
+            raise StoreError(
+                f"the log holds events from seq {rec.seq}, the state needs them from "
+                f"{expected}: restore the archive first (specs/store.md, retention)"
+            )
         state = evolve(state, CODEC.decode(rec.kind, rec.version, rec.data))
+        expected += 1
     last = store.last_seq()
     return attrs.evolve(state, seq=last) if state.seq != last else state
 

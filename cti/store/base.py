@@ -67,6 +67,10 @@ class EventStore(Protocol):
         """Seq of the last stored event; 0 for an empty log."""
         ...
 
+    def first_seq(self) -> int:
+        """Seq of the first event the log holds: 1, or later after retention; 0 if empty."""
+        ...
+
     def append(self, events: Sequence[StoredEvent]) -> None:
         """Store a batch, all or nothing; durable when it returns.
 

@@ -42,6 +42,10 @@ class MemoryStore:
         self._check_open()
         return len(self._events)
 
+    def first_seq(self) -> int:
+        self._check_open()
+        return 1 if self._events else 0  # no retention in memory
+
     def append(self, events: Sequence[StoredEvent]) -> None:
         self._check_open()
         if not events:

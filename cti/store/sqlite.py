@@ -309,6 +309,29 @@ class SqliteStore:
             )
             conn.execute(_PRUNE_SNAPSHOTS, (SNAPSHOTS_KEPT,))
 
+    def first_seq(self) -> int:
+        """Seq of the first event the log still holds (1 unless retention dropped older
+        ones, specs/store.md); 0 for an empty log."""
+        with self._guard("first_seq"):
+            return int(self._conn.execute("SELECT coalesce(min(seq), 0) FROM events").fetchone()[0])
+
+    def drop_before(self, seq: int) -> int:
+        """Delete the events before ``seq`` (retention, after they were archived) and the
+        snapshots older than the newest one; the number of events deleted. The last event
+        always stays: the sequence goes on from it."""
+        if self._writer is not None:
+            raise StoreError(f"drop_before on a follower's connection to {self.path}: one writer")
+        with self._transaction(f"drop events before seq {seq}") as conn:
+            last = conn.execute(_LAST_SEQ).fetchone()[0]
+            if seq > last:
+                raise StoreError(f"cannot drop up to seq {seq}: the last event is {last}")
+            snap = conn.execute("SELECT coalesce(max(seq), 0) FROM snapshots").fetchone()[0]
+            if seq > snap + 1:
+                raise StoreError(f"no snapshot at or after seq {seq - 1}: the state needs them")
+            dropped = conn.execute("DELETE FROM events WHERE seq < ?", (seq,)).rowcount
+            conn.execute("DELETE FROM snapshots WHERE seq < ?", (snap,))
+        return int(dropped)
+
     def latest_snapshot(self) -> Snapshot | None:
         with self._guard("latest_snapshot"):
             row = self._conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -10,16 +11,33 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cti.app.config import load_site
 from cti.domain import CODEC, NodeState, evolve
-from cti.store import SqliteStore
+from cti.store import SqliteStore, StoreError, archive
 
 
-def replay_with_progress(store: SqliteStore, console: Console) -> NodeState:
+def replay_with_progress(
+    store: SqliteStore, console: Console, archives: Path | None = None
+) -> NodeState:
+    """The state from seq 1: the archived events of ``archives`` (checked against their
+    manifests and for gaps up to the log's first event), then the log."""
     state = NodeState()
     total = store.last_seq()
+    found: list[archive.Manifest] = []
+    if archives is not None:
+        found = archive.manifests(archives, store.epoch)
+        archive.chain(found, store.first_seq())
+    elif store.first_seq() > 1:
+        raise StoreError(
+            f"the log starts at seq {store.first_seq()}: give the archive (--archive DIR)"
+        )
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("replay", total=total)
-        for rec in store.iter_from(1):
+        for manifest in found:
+            archive.verify(archives or Path(), manifest)
+        records = itertools.chain(
+            archive.events(archives or Path(), found), store.iter_from(store.first_seq())
+        )
+        for rec in records:
             state = evolve(state, CODEC.decode(rec.kind, rec.version, rec.data))
             if rec.seq % 10_000 == 0:
                 progress.update(task, completed=rec.seq)
@@ -27,8 +45,8 @@ def replay_with_progress(store: SqliteStore, console: Console) -> NodeState:
     return state
 
 
-def run_replay(site_path: Path | None, data_dir: Path) -> int:
-    console = Console(stderr=True)
+def run_replay(site_path: Path | None, data_dir: Path, archives: Path | None = None) -> int:
+    console = Console(stderr=True, soft_wrap=True)
     site = load_site(site_path)
     path = data_dir / f"{site.node}.db"
     if not path.exists():
@@ -36,7 +54,12 @@ def run_replay(site_path: Path | None, data_dir: Path) -> int:
         return 1
     store = SqliteStore.open_readonly(path)
     started = time.perf_counter()
-    state = replay_with_progress(store, console).calls
+    try:
+        state = replay_with_progress(store, console, archives).calls
+    except StoreError as exc:
+        console.print(f"cti replay: {exc}")
+        store.close()
+        return 1
     took = time.perf_counter() - started
     console.print(
         f"replayed {store.last_seq()} events of epoch {store.epoch} in {took:.2f} s: "

@@ -317,6 +317,11 @@ class MqttFace:
                 raise BadRequest("invalidParameterValue", f"{name} must be below 2**62")
         if limit == 0:
             raise BadRequest("invalidParameterValue", "limit must be at least 1")
+        first = self.store.first_seq()
+        if first > 1 and start < first:  # retention moved them out (specs/store.md)
+            raise BadRequest(
+                "invalidParameterValue", f"events before seq {first} are archived: from {first}"
+            )
         limit = min(limit, REPLAY_LIMIT)
         records = self.store.read(max(start, 1), limit)
         events = []

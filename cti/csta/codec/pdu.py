@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 from pyasn1.codec.ber import decoder as ber_decoder
 from pyasn1.codec.ber import encoder as ber_encoder
+from pyasn1.error import PyAsn1Error
 from pyasn1.type import base as asn1_base
 
 from cti.csta.codec import fast_ber, fast_ber_decode
@@ -498,16 +499,50 @@ def aarq(
     return ("aarq", body)
 
 
+def aarq_hipath(user: str, password: str) -> tuple[str, dict[str, Any]]:
+    """AARQ as HiPath / OpenScape Business applications send it: no calling-AP-title, no
+    mechanism name; ``calling-authentication-value`` is the ``external`` form whose
+    single-ASN1-type holds :class:`~cti.csta.codec.types.acse.LoginCredentials`."""
+    credentials = acse.LoginCredentials()
+    credentials["user"] = user.encode()
+    credentials["password"] = password.encode()
+    inner = ber_encoder.encode(credentials)
+    body: dict[str, Any] = {
+        "aSO-context-name": CSTA_CONTEXT,
+        "calling-authentication-value": ("external", {"encoding": ("single-ASN1-type", inner)}),
+    }
+    return ("aarq", body)
+
+
 def aarq_credentials(pdu: tuple[str, dict[str, Any]]) -> tuple[str, str] | None:
-    """(user, password) from a decoded AARQ following :func:`aarq`'s convention."""
+    """(user, password) from a decoded AARQ in either form (specs/csta.md): ours, the user
+    as calling-AP-title form 3 and the password as ``charstring``; or HiPath's, both in the
+    ``external`` form (:func:`aarq_hipath`). None if neither is there."""
     kind, body = pdu
-    title = body.get("calling-AP-title")
     auth = body.get("calling-authentication-value")
-    if kind != "aarq" or title is None or auth is None:
+    if kind != "aarq" or auth is None:
         return None
-    if title[0] != "ap-title-form3" or auth[0] != "charstring":
+    if auth[0] == "external":
+        return _login_credentials(auth[1])
+    title = body.get("calling-AP-title")
+    if title is None or title[0] != "ap-title-form3" or auth[0] != "charstring":
         return None
     return (title[1], auth[1])
+
+
+def _login_credentials(external: dict[str, Any]) -> tuple[str, str] | None:
+    encoding = external.get("encoding")
+    if not isinstance(encoding, tuple) or encoding[0] != "single-ASN1-type":
+        return None
+    try:
+        value, rest = ber_decoder.decode(bytes(encoding[1]), asn1Spec=acse.LoginCredentials())
+        if rest:
+            return None
+        user = bytes(value["user"]).decode()
+        password = bytes(value["password"]).decode()
+    except (PyAsn1Error, UnicodeDecodeError, ValueError):
+        return None
+    return (user, password)
 
 
 def aare(accepted: bool, diagnostic: str = "null") -> tuple[str, dict[str, Any]]:

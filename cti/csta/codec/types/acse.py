@@ -68,6 +68,20 @@ class EXTERNAL(univ.Sequence):
     )
 
 
+class LoginCredentials(univ.Sequence):
+    """What HiPath / OpenScape Business applications put in the AARQ's authentication value
+    (the ``external`` form's single-ASN1-type): a [0] constructed value of user name and
+    password as OCTET STRINGs (no mechanism name, no AP title)."""
+
+    tagSet = univ.Sequence.tagSet.tagImplicitly(
+        tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, 0)
+    )
+    componentType = namedtype.NamedTypes(
+        N("user", univ.OctetString()),
+        N("password", univ.OctetString()),
+    )
+
+
 class Association_data(univ.SequenceOf):
     componentType = EXTERNAL()
 

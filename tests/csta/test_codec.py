@@ -503,3 +503,16 @@ def test_event_report_round_trip(report: dict[str, Any], invoke_id: int) -> None
     assert plain(asn1tools_check.decode("CSTAEventReportArgument", data)) == report
     pdu = codec.Invoke(invoke_id, "cSTAEventReport", report)
     assert codec.decode_rose(codec.encode_rose(pdu)) == pdu
+
+
+def test_boolean_true_is_the_octet_ff_on_both_encoder_paths() -> None:
+    """HiPath / OpenScape switches write TRUE as 0xFF (as DER and CER do); applications
+    written against them may compare the octet (issue 20 item 7)."""
+    from cti.csta.codec import pdu as codec_pdu
+    from cti.csta.ids import device_id
+
+    value = {"device": device_id("330"), "doNotDisturbOn": True}
+    fast = codec.encode("SetDoNotDisturbArgument", value)
+    slow = codec_pdu._pyasn1_encode("SetDoNotDisturbArgument", value)
+    assert fast == slow and fast.endswith(b"\x01\x01\xff")
+    assert codec.decode("SetDoNotDisturbArgument", fast)["doNotDisturbOn"] is True

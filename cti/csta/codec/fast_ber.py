@@ -3,13 +3,14 @@
 For each pyasn1 schema type of :mod:`cti.csta.codec.types` a closure is built once
 (from the schema's ``tagSet``, ``componentType``, ``namedValues``...) that
 encodes a value given in value notation (see :mod:`cti.csta.codec.values`). It
-reproduces, byte for byte, what ``pyasn1.codec.ber.encoder.encode(
+reproduces, byte for byte, what ``cti.csta.codec.ber.encode(
 values.from_python(spec, value), omitEmptyOptionals=True)`` produces:
 
 * definite lengths, short form below 128, pyasn1's tag octets (the
   constructed bit ORed in for constructed encodings);
 * INTEGER / ENUMERATED as pyasn1 writes them (one extra sign octet when the
-  bit length is a multiple of 8, e.g. -128 is ``ff 80``), BOOLEAN TRUE as 0x01;
+  bit length is a multiple of 8, e.g. -128 is ``ff 80``), BOOLEAN TRUE as 0xFF
+  (:mod:`cti.csta.codec.ber`: what HiPath / OpenScape switches write);
 * OPTIONAL components skipped when absent or when the pyasn1 object built for
   them would not be a value (``[]``, SEQUENCE OFs / CHOICEs / SEQUENCEs with
   such inside, as pyasn1's ``isValue`` decides); with
@@ -36,6 +37,7 @@ from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.type import base as asn1_base
 from pyasn1.type import char, univ
 
+from cti.csta.codec import ber
 from cti.csta.codec.types.base import Opaque
 from cti.csta.codec.values import from_python
 
@@ -159,7 +161,7 @@ def _wrapper(spec: Any, constructed: bool) -> Callable[[bytes], bytes] | None:
 
 # -- compiler -------------------------------------------------------------------------
 _KINDS: dict[Any, type] = {
-    univ.Boolean.typeId: ber_encoder.BooleanEncoder,
+    univ.Boolean.typeId: ber.BooleanEncoder,
     univ.Integer.typeId: ber_encoder.IntegerEncoder,
     univ.Enumerated.typeId: ber_encoder.IntegerEncoder,
     univ.Null.typeId: ber_encoder.NullEncoder,
@@ -191,7 +193,7 @@ def _raiser(why: str) -> Enc:
 
 def _uses_expected_encoder(spec: Any) -> bool:
     """The pyasn1 encoder picks its codec by typeId; be sure it is the one we mimic."""
-    chosen = ber_encoder.TYPE_MAP.get(spec.typeId)
+    chosen = ber.TYPE_MAP.get(spec.typeId)
     if chosen is None:
         return False
     if isinstance(spec, char.AbstractCharacterString):
@@ -415,7 +417,7 @@ def _scalar(spec: Any) -> Enc:
 
         def content_of(value: Any) -> bytes:
             if value is True:
-                return b"\x01"
+                return b"\xff"
             if value is False:
                 return b"\x00"
             raise Unsupported("BOOLEAN needs a bool")

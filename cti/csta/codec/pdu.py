@@ -13,11 +13,10 @@ from typing import Any
 
 import attrs
 from pyasn1.codec.ber import decoder as ber_decoder
-from pyasn1.codec.ber import encoder as ber_encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import base as asn1_base
 
-from cti.csta.codec import fast_ber, fast_ber_decode
+from cti.csta.codec import ber, fast_ber, fast_ber_decode
 from cti.csta.codec.errors import (
     CodecError,
     MistypedArgument,
@@ -122,7 +121,7 @@ def _encode_spec(spec: Any, value: Any) -> bytes:
         obj = from_python(spec, value)
         # omitEmptyOptionals: pyasn1 regards an absent OPTIONAL SEQUENCE whose
         # fields are all OPTIONAL/DEFAULT as present; this drops it again.
-        return bytes(ber_encoder.encode(obj, omitEmptyOptionals=True))
+        return bytes(ber.encode(obj, omitEmptyOptionals=True))
     except CodecError:
         raise
     except Exception as exc:  # pyasn1: constraint violations, incomplete values...
@@ -506,7 +505,7 @@ def aarq_hipath(user: str, password: str) -> tuple[str, dict[str, Any]]:
     credentials = acse.LoginCredentials()
     credentials["user"] = user.encode()
     credentials["password"] = password.encode()
-    inner = ber_encoder.encode(credentials)
+    inner = ber.encode(credentials)
     body: dict[str, Any] = {
         "aSO-context-name": CSTA_CONTEXT,
         "calling-authentication-value": ("external", {"encoding": ("single-ASN1-type", inner)}),

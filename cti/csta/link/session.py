@@ -147,11 +147,10 @@ class Session:
         self._rejects += 1
         if self._rejects == 1:
             self.log.info("csta.reject", problem=problem, error=error)
-        if self._rejects >= self.limits.max_rejects:
+        self.send_rose(Reject(invoke_id, problem))
+        if self._rejects >= self.limits.max_rejects:  # that many Rejects, then ABRT
             self.log.warning("csta.too_many_rejects", rejects=self._rejects)
             self.abort("protocol-error")
-            return
-        self.send_rose(Reject(invoke_id, problem))
 
     # -- ACSE ---------------------------------------------------------------------------------
     async def on_acse(self, frame: bytes) -> None:

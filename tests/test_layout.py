@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 CTI = Path(__file__).resolve().parents[1] / "cti"
-PURE = ["kernel", "site", "domain", "calls", "accounts"]  # no I/O, no clock, no asyncio
+PURE = ["kernel", "site", "domain", "calls", "accounts", "presence"]  # no I/O, no clock, no asyncio
 IO_MODULES = {"calls/records_db.py"}  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",
@@ -69,5 +69,5 @@ def test_phone_sim_uses_the_api_not_the_faces() -> None:
 
 
 def test_each_context_is_one_folder_with_a_context_module() -> None:
-    for context in ("calls", "accounts"):
+    for context in ("calls", "accounts", "presence"):
         assert (CTI / context / "context.py").exists(), context

@@ -70,6 +70,13 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "notYourDevice": ("operation", "privilegeViolationSpecifiedDevice"),
     "encryptionRequired": ("operation", "securityViolation"),
     "notLicensed": ("operation", "serviceNotSupported"),
+    # presence (PRES-01..03)
+    "noteNotForOffice": ("operation", "invalidParameterValue"),
+    "returnTimeNotInFuture": ("operation", "invalidParameterValue"),
+    "doNotDisturbNotAvailable": ("operation", "requestIncompatibleWithDevice"),
+    "statusNotForwarded": ("operation", "invalidParameterValue"),
+    "targetHasNoNumber": ("operation", "invalidForwardingDestination"),
+    "forwardingLoop": ("operation", "invalidForwardingDestination"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

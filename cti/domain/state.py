@@ -13,17 +13,20 @@ import attrs
 
 from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
+from cti.presence.state import PresenceState
 
 
 @attrs.frozen
 class NodeState:
     calls: SwitchState = attrs.field(factory=SwitchState)
     accounts: AccountsState = attrs.field(factory=AccountsState)
+    presence: PresenceState = attrs.field(factory=PresenceState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, part: NodeState(part, s.accounts, s.seq),
-    "accounts": lambda s, part: NodeState(s.calls, part, s.seq),
+    "calls": lambda s, part: NodeState(part, s.accounts, s.presence, s.seq),
+    "accounts": lambda s, part: NodeState(s.calls, part, s.presence, s.seq),
+    "presence": lambda s, part: NodeState(s.calls, s.accounts, part, s.seq),
 }

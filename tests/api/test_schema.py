@@ -180,12 +180,25 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
         ("removeAccount", {"name": "bridge"}),
         ("listAccounts", {}),
+        ("setPresence", {"user": "331", "status": "meeting", "returnAt": 2**42, "info": "Board"}),
+        ("setPresenceForwarding", {"user": "331", "status": "meeting", "target": "mobile"}),
+        ("setPresenceForwarding", {"user": "332", "status": "lunch", "target": "external"}),
+        (
+            "setPresenceForwarding",
+            {"user": "331", "status": "sick", "target": "number", "number": "0171 7654321"},
+        ),
+        ("getPresence", {"user": "331"}),
+        ("getPresenceForwarding", {"user": "331"}),
+        ("setPresence", {"user": "333", "status": "doNotDisturb"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
         ("holdCall", {"call": 7, "device": "333"}),
         ("setProfile", {"name": "332", "photo": "bm90IGFuIGltYWdl"}),
         ("getProfile", {"name": "nobody"}),
+        ("setPresence", {"user": "337", "status": "doNotDisturb"}),
+        ("setPresence", {"user": "331", "status": "office", "info": "back"}),
+        ("setPresenceForwarding", {"user": "331", "status": "office", "target": "voicemail"}),
     ]
     done: set[str] = set()
     try:

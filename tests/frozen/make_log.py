@@ -2,7 +2,10 @@
 
 v1 (tests/frozen/v1/node1.db): the release that introduced event versions; v2: the same day,
 then the accounts of the users issue (created from the site's seeds, changed, a password set,
-one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared).
+one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared);
+v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
+time passed and one pending, DND through presence, status-based forwarding and a call it
+diverted).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -11,6 +14,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v1 tests/frozen/v1/node1.db
     python -m tests.frozen.make_log v2 tests/frozen/v2/node1.db
     python -m tests.frozen.make_log v3 tests/frozen/v3/node1.db
+    python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
 """
 
 from __future__ import annotations
@@ -93,10 +97,12 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3"):
+    if version in ("v2", "v3", "v4-presence"):
         accounts(do)
-    if version == "v3":
+    if version in ("v3", "v4-presence"):
         profiles(do)
+    if version == "v4-presence":
+        presence(do, node.clock)  # type: ignore[arg-type]
     node.store.close()
 
 
@@ -152,6 +158,26 @@ def profiles(do: Callable[[Command], int]) -> None:
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 40, 200)))))
     do(SetProfileChecked(name="331", presence_visible=False, clear=(ProfileField.PHOTO,)))
     do(SetProfileChecked(name="330", photo=photos.prepare(photo((9, 9, 9, 128), "RGBA"))))  # a PNG
+
+
+def presence(do: Callable[[Command], int], clock: ManualClock) -> None:
+    """Presence (PRES-01..03): statuses, return times (one passes), DND, forwarding."""
+    from cti.presence.commands import ExpireReturnTime, SetPresence, SetPresenceForwarding
+    from cti.presence.model import Status, TargetKind
+
+    now = clock.now_ms()
+    do(SetPresence(user="332", status=Status.MEETING, return_at=now + 60_000, info="Board room"))
+    do(
+        SetPresenceForwarding(
+            user="332", status=Status.MEETING, target=TargetKind.NUMBER, number="0171 7654321"
+        )
+    )
+    do(SetPresenceForwarding(user="330", status=Status.LUNCH, target=TargetKind.MOBILE))
+    do(SetPresence(user="330", status=Status.LUNCH, return_at=now + 3_600_000))
+    clock.advance(60)
+    do(ExpireReturnTime(user="332"))  # what the node fires: returnTimePassed
+    do(c.Dial(device="+4930666666", digits="332"))  # diverted to the meeting's number
+    do(SetPresence(user="333", status=Status.DO_NOT_DISTURB, info="Focus time"))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,20 @@ def render(state: NodeState) -> dict[str, Any]:
             }
             for name, a in sorted(state.accounts.accounts.items())
         },
+        # Logs before v4-presence have no presence, so their renderings do not show it.
+        **({"presence": render_presence(state)} if state.presence.users else {}),
+    }
+
+
+def render_presence(state: NodeState) -> dict[str, Any]:
+    return {
+        user: {
+            "status": e.status.value,
+            "return_at": e.return_at,
+            "info": e.info,
+            "forwarding": {s.value: [t.kind.value, t.number] for s, t in e.forwarding.items()},
+        }
+        for user, e in sorted(state.presence.users.items())
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import attrs
 import orjson
 
-from cti.accounts.model import Account
+from cti.accounts.model import Account, Visibility
 from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
@@ -212,7 +212,7 @@ class ProfileDoc(TypedDict):
     email: str | None
     hasPhoto: bool
     photoSha256: str | None
-    presenceVisible: bool  # whether the user lets others see their presence
+    presenceVisibility: Visibility  # who sees the user's presence (PRES-04)
     seq: int  # the log position the document reflects
 
 
@@ -228,7 +228,7 @@ def profile(account: Account, seq: int) -> bytes:
             email=p.email,
             hasPhoto=p.photo is not None,
             photoSha256=None if p.photo is None else p.photo.sha256,
-            presenceVisible=p.presence_visible,
+            presenceVisibility=p.presence_visibility,
             seq=seq,
         )
     )

@@ -5,7 +5,7 @@ then the accounts of the users issue (created from the site's seeds, changed, a 
 one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, replaced, cleared);
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
-diverted).
+diverted; profileChanged v2 with a presence visibility of three levels).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -137,7 +137,7 @@ def profiles(do: Callable[[Command], int]) -> None:
 
     from cti.accounts import photos
     from cti.accounts.commands import SetProfileChecked
-    from cti.accounts.model import ProfileField
+    from cti.accounts.model import ProfileField, Visibility
 
     def photo(colour: tuple[int, ...], mode: str = "RGB") -> bytes:
         out = io.BytesIO()
@@ -156,12 +156,18 @@ def profiles(do: Callable[[Command], int]) -> None:
     )
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 200, 40)))))
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 40, 200)))))
-    do(SetProfileChecked(name="331", presence_visible=False, clear=(ProfileField.PHOTO,)))
+    do(
+        SetProfileChecked(
+            name="331", presence_visibility=Visibility.NOT_VISIBLE, clear=(ProfileField.PHOTO,)
+        )
+    )
     do(SetProfileChecked(name="330", photo=photos.prepare(photo((9, 9, 9, 128), "RGBA"))))  # a PNG
 
 
 def presence(do: Callable[[Command], int], clock: ManualClock) -> None:
     """Presence (PRES-01..03): statuses, return times (one passes), DND, forwarding."""
+    from cti.accounts.commands import SetProfileChecked
+    from cti.accounts.model import Visibility
     from cti.presence.commands import ExpireReturnTime, SetPresence, SetPresenceForwarding
     from cti.presence.model import Status, TargetKind
 
@@ -178,6 +184,7 @@ def presence(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(ExpireReturnTime(user="332"))  # what the node fires: returnTimePassed
     do(c.Dial(device="+4930666666", digits="332"))  # diverted to the meeting's number
     do(SetPresence(user="333", status=Status.DO_NOT_DISTURB, info="Focus time"))
+    do(SetProfileChecked(name="330", presence_visibility=Visibility.INTERNAL_ONLY))  # PRES-04
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cti.accounts.model import Profile
+from cti.accounts.model import Profile, Visibility
 from cti.app.node import replay
 from cti.domain import CODEC, EVENT_TYPES, NodeState
 from cti.store import SqliteStore
@@ -104,7 +104,13 @@ def render_profile(p: Profile) -> dict[str, Any]:
         "external": p.external,
         "email": p.email,
         "photo": None if p.photo is None else [p.photo.content_type.value, p.photo.sha256],
-        "presence_visible": p.presence_visible,
+        # Renderings before v4-presence showed a flag: visible or not (PRES-04 has levels).
+        "presence_visible": p.presence_visibility.internal,
+        **(
+            {"presence_visibility": p.presence_visibility.value}
+            if p.presence_visibility is Visibility.INTERNAL_ONLY
+            else {}
+        ),
         "voicemail_to_email": p.voicemail_to_email,
     }
 

@@ -20,7 +20,9 @@ from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
 from cti.calls.views import DeviceView, Summary
-from cti.domain import EVENT_TYPES
+from cti.domain import EVENT_TYPES, NodeState
+from cti.presence import view as presence_view
+from cti.presence.model import Status as PresenceStatus
 from cti.site import DeviceKind, DialMethod, Site
 
 
@@ -232,6 +234,49 @@ def profile(account: Account, seq: int) -> bytes:
             seq=seq,
         )
     )
+
+
+class PresenceDoc(TypedDict):
+    """A user's presence (PRES-01/02/04), retained: on ``users/{user}/presence`` for the user
+    (every client of theirs, PRES-05) with ``visibility``; on ``presence/{user}`` for every
+    signed-in user, where ``status``, ``returnAt`` and ``info`` are null unless the user's
+    visibility lets other users see them (``visible``)."""
+
+    seq: int
+    ts: str
+    event: Literal["presence"]
+    user: str
+    name: str
+    visible: bool  # whether other users see the status (PRES-04)
+    status: PresenceStatus | None  # None: not shown to others (PRES-04)
+    returnAt: int | None  # ms since the epoch, UTC; None: none, or it passed (PRES-02)
+    info: str | None
+    visibility: NotRequired[Visibility]  # the user's own document only
+
+
+def presence(site: Site, state: NodeState, user: str, seq: int, ts_ms: int, *, own: bool) -> bytes:
+    """The presence document of ``user``: their own (``own``) or what others see of it."""
+    account = state.accounts.account(user)
+    visibility = (
+        Visibility.INTERNAL_AND_EXTERNAL if account is None else account.profile.presence_visibility
+    )
+    dev = site.device(user)
+    shown = presence_view.shown(state, user)
+    reveal = own or visibility.internal
+    doc = PresenceDoc(
+        seq=seq,
+        ts=iso(ts_ms),
+        event="presence",
+        user=user,
+        name=dev.name if dev is not None else "",
+        visible=visibility.internal,
+        status=shown.status if reveal else None,
+        returnAt=shown.return_at if reveal else None,
+        info=shown.info if reveal else None,
+    )
+    if own:
+        doc["visibility"] = visibility
+    return dumps(doc)
 
 
 def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:

@@ -21,7 +21,14 @@ from typing import Any
 
 import attrs
 
-from cti.api.documents import DeviceStateDoc, LampDoc, ProfileDoc, StatusDoc, camel
+from cti.api.documents import (
+    DeviceStateDoc,
+    LampDoc,
+    PresenceDoc,
+    ProfileDoc,
+    StatusDoc,
+    camel,
+)
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -55,7 +62,10 @@ class Builder:
         self.defs: dict[str, Schema] = {}
 
     def ref(self, name: str, schema: Schema) -> Schema:
-        self.defs.setdefault(name, schema)
+        # Definitions are named by class: two classes of one name (two contexts' result
+        # types, say) would silently share the first one's schema.
+        if self.defs.setdefault(name, schema) != schema:
+            raise TypeError(f"two types are named {name!r} in the API: rename one")
         return {"$ref": f"#/$defs/{name}"}
 
     def of(self, tp: Any, *, request: bool = False, max_text: int = MAX_TEXT) -> Schema:
@@ -245,6 +255,7 @@ def contract() -> Schema:
     defs["document.status"] = b.of(StatusDoc)
     defs["document.lamp"] = b.of(LampDoc)
     defs["document.profile"] = b.of(ProfileDoc)
+    defs["document.presence"] = b.of(PresenceDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

@@ -53,6 +53,8 @@ class Topics:
             f"{b}/calls/+/events",
             f"{b}/lamps/+",
             f"{b}/profiles/+",
+            f"{b}/presence/+",
+            f"{b}/users/+/presence",
         )
 
     def lamp(self, device: str) -> str:
@@ -61,6 +63,14 @@ class Topics:
 
     def profile(self, user: str) -> str:
         return f"{self.base}/profiles/{user}"
+
+    def presence(self, user: str) -> str:
+        """A user's presence as every signed-in user may see it (PRES-04)."""
+        return f"{self.base}/presence/{user}"
+
+    def own_presence(self, user: str) -> str:
+        """A user's presence for the user's own clients (PRES-05)."""
+        return f"{self.base}/users/{user}/presence"
 
     # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
     @property

@@ -190,6 +190,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("getPresence", {"user": "331"}),
         ("getPresenceForwarding", {"user": "331"}),
         ("setPresence", {"user": "333", "status": "doNotDisturb"}),
+        ("setProfile", {"name": "332", "presenceVisibility": "notVisible"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
@@ -226,6 +227,10 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         for account in node.state.accounts.accounts.values():
             doc = documents.profile(account, node.state.seq)
             check("document.profile", orjson.loads(doc))
+        for user in ("331", "332", "333", "340"):
+            for own in (True, False):
+                doc = documents.presence(node.site, node.state, user, node.state.seq, 0, own=own)
+                check("document.presence", orjson.loads(doc))
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

@@ -35,6 +35,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("events"),
     topic("users", B, "inbox", "#"),
     topic("users", "+", "requests", "+"),
+    topic("users", B, "presence"),
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -43,6 +44,8 @@ FOR_A = [  # what A may read
     topic("devices", A, "state"),
     topic("devices", A, "events"),
     topic("users", A, "inbox", "#"),
+    topic("presence", "+"),  # within each user's visibility (PRES-04)
+    topic("users", A, "presence"),
 ]
 
 

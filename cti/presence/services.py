@@ -123,10 +123,11 @@ def set_presence_forwarding(d: Decision[NodeState], c: cmd.SetPresenceForwarding
 
 
 def expire_return_time(d: Decision[NodeState], c: cmd.ExpireReturnTime) -> None:
+    """Records nothing when no return time is due: the user set another status between the
+    timer being found due and this command (a stale firing, not an error to retry)."""
     due = d.state.presence.of(c.user).return_at
-    if due is None or due > d.now_ms:
-        raise _bad("user", "notDue", f"no return time of {c.user} is due")
-    d.emit(ev.ReturnTimePassed(user=c.user, return_at=due))
+    if due is not None and due <= d.now_ms:
+        d.emit(ev.ReturnTimePassed(user=c.user, return_at=due))
 
 
 SERVICES: dict[type[Any], Any] = {

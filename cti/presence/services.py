@@ -80,8 +80,9 @@ def set_presence(d: Decision[NodeState], c: cmd.SetPresence) -> None:
                 f"do-not-disturb is not available to {c.user} ({reason}, CALL-14)",
                 {"reason": reason},
             )
-    # The phone's do-not-disturb is the one truth of DND (cti.presence.view): write it.
-    if view.user_device(d.site, c.user) is not None and view.dnd_on(d.state, c.user) != dnd:
+    # The phone's do-not-disturb is the one truth of DND (cti.presence.view): write it. Any
+    # other status is available or absent without DND, so it switches the phone's DND off.
+    if view.dnd_on(d.state, c.user) != dnd:
         d.emit(calls_events.DoNotDisturb(device=c.user, on=dnd))
     entry = d.state.presence.of(c.user)
     if (entry.status, entry.return_at, entry.info) != (c.status, c.return_at, info):

@@ -252,6 +252,9 @@ class PresenceDoc(TypedDict):
     returnAt: int | None  # ms since the epoch, UTC; None: none, or it passed (PRES-02)
     info: str | None
     visibility: NotRequired[Visibility]  # the user's own document only
+    # The user's own document only: where calls to the user go now by the status (PRES-03);
+    # None in office, DND, or when the target has no number (the phone's rules apply).
+    forwardingTo: NotRequired[str | None]
 
 
 def presence(site: Site, state: NodeState, user: str, seq: int, ts_ms: int, *, own: bool) -> bytes:
@@ -276,6 +279,7 @@ def presence(site: Site, state: NodeState, user: str, seq: int, ts_ms: int, *, o
     )
     if own:
         doc["visibility"] = visibility
+        doc["forwardingTo"] = presence_view.target_number(site, state, user, shown.status)
     return dumps(doc)
 
 

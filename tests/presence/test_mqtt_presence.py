@@ -39,7 +39,11 @@ async def test_pres04_pres05_users_see_each_other_only_within_visibility(
         assert set(first) == DOC_KEYS
         assert (first["status"], first["visible"], first["name"]) == ("office", True, "Bernd Vogel")
         own = await a.wait_for(topic("users", A, "presence"))
-        assert (own["status"], own["visibility"]) == ("office", "internalAndExternal")
+        assert (own["status"], own["visibility"], own["forwardingTo"]) == (
+            "office",
+            "internalAndExternal",
+            None,
+        )
 
         # Visible (the default): B sees A's status, return time and info; both A clients too.
         back = n.running.node.clock.now_ms() + 3_600_000
@@ -48,7 +52,12 @@ async def test_pres04_pres05_users_see_each_other_only_within_visibility(
         assert (shown["status"], shown["returnAt"], shown["info"]) == ("meeting", back, "Board")
         for client in (a, a2):
             mine = await client.wait_for(topic("users", A, "presence"), later(set_["seq"]))
-            assert (mine["status"], mine["info"]) == ("meeting", "Board")
+            assert (mine["status"], mine["info"], mine["forwardingTo"]) == (
+                "meeting",
+                "Board",
+                "351",  # the default target: voicemail (PRES-03)
+            )
+        assert "forwardingTo" not in shown  # where A's calls go is A's business
 
         # Not visible: B sees that A hides it, nothing of the status; A still sees all.
         hide = await a.ok("setProfile", presenceVisibility="notVisible")

@@ -163,6 +163,8 @@ def status_forwarding(r: Routing) -> bool:
     before anything of their phones (specs/presence.md, "Precedence"). doNotDisturb has no
     target: the phone's own rules below handle it. A target that has no number now, or would
     loop, leaves the call to the normal routing."""
+    if r.dest not in r.d.state.presence.users:
+        return False  # no entry: in the office (or DND), the common case on the hot path
     if presence.user_device(r.d.site, r.dest) is None:
         return False
     status = presence.shown(r.d.state, r.dest).status

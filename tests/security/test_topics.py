@@ -214,6 +214,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
         (topic("events"), False),
         (topic("events"), True),
         (topic("profiles", B), True),
+        (topic("presence", B), True),  # PRES-04: only the node says what others see
+        (topic("users", A, "presence"), True),  # A reads it, may not write it (PRES-05)
         (topic("users", B, "inbox", "x"), False),
         (topic("users", A, "inbox", "x"), False),  # A's inbox is the node's to write
         (topic("users", B, "requests", "setDoNotDisturb"), False),
@@ -237,7 +239,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
             assert [m.topic for m in who.messages if marker.encode() in m.payload] == []
         assert await tester.ok("snapshotDevice", device=B) == {"ok": True, "result": [], "seq": seq}
     retained = [topic("devices", A, "state"), topic("devices", B, "state"), topic("lamps", B),
-                topic("profiles", B), topic("status")]  # fmt: skip
+                topic("profiles", B), topic("presence", B), topic("users", A, "presence"),
+                topic("status")]  # fmt: skip
     # A fresh subscriber: events first, status last (each subscription is acknowledged before
     # the next is made, so a retained events message would arrive before the status).
     async with n.client(TESTER, filters=[topic("events"), *retained], name="late") as late:

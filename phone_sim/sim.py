@@ -15,9 +15,9 @@ import structlog
 from cti.app.clock import Clock, SystemClock
 from phone_sim.behaviour import RING_SECONDS, Behaviour
 from phone_sim.link.base import Doc, Link, Refusal
-from phone_sim.model import display, lamps
+from phone_sim.model import actions, display, lamps
 from phone_sim.model.actions import NotPossible, plan
-from phone_sim.model.phone import Phone
+from phone_sim.model.phone import PHONE_KINDS, Phone
 
 log = structlog.get_logger(__name__)
 Predicate = Callable[[], bool]
@@ -46,6 +46,19 @@ class Simulator:
     async def start(self) -> None:
         await self.link.start()
         await self._learn_running_calls()
+        await self._learn_presence()
+
+    async def _learn_presence(self) -> None:
+        """The presence of the phones' users (PRES-01): events only tell what changes next."""
+        for number, phone in sorted(self.phones.items()):
+            if phone.kind not in PHONE_KINDS:
+                continue
+            try:
+                reply = await self.link.request("getPresence", {"user": number})
+            except (ConnectionError, TimeoutError):
+                return
+            if reply.get("ok"):
+                phone.on_presence(reply["result"])
 
     async def _learn_running_calls(self) -> None:
         """Calls that were up before we connected: events only tell what changes next."""
@@ -103,7 +116,11 @@ class Simulator:
                     n for n, ph in self.phones.items() if call in ph.legs or secondary in ph.legs
                 )
             else:
-                devices = {doc["device"]}
+                # A feature event names its device; a presence event its user (a number).
+                number = doc.get("device") or doc.get("user")
+                if not isinstance(number, str):
+                    continue  # an account's event (profileChanged): nothing a phone shows
+                devices = {number}
             for number in devices:
                 self.phone(number).on_event(doc)
             changed |= devices
@@ -165,6 +182,10 @@ class Simulator:
         phone = self.phone(number)
         if verb == "redials":
             args = tuple((await self.redial_list(number))[:1])
+        elif verb == "presence":  # "for 90m": the return time by the simulator's clock
+            args = actions.absolute_return(list(args), self.clock.now_ms())
+        elif verb == "sends":  # DTMF: only the voicemail's menu listens (specs/phone-sim.md)
+            args = (*args, *(n for n, k in self.kinds.items() if k == "voicemail"))
         try:
             requests = plan(phone, verb, list(args), self.summaries)
         except NotPossible as exc:

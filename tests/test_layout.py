@@ -16,6 +16,7 @@ PURE = [
     "calls",
     "accounts",
     "favourites",
+    "presence",
 ]  # no I/O, no clock, no asyncio
 IO_MODULES = {"calls/records_db.py"}  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
@@ -76,5 +77,5 @@ def test_phone_sim_uses_the_api_not_the_faces() -> None:
 
 
 def test_each_context_is_one_folder_with_a_context_module() -> None:
-    for context in ("calls", "accounts", "favourites"):
+    for context in ("calls", "accounts", "favourites", "presence"):
         assert (CTI / context / "context.py").exists(), context

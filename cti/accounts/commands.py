@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import attrs
 
-from cti.accounts.model import Licence, Photo, ProfileField, Role
+from cti.accounts.model import Licence, Photo, ProfileField, Role, Visibility
 from cti.kernel.messages import Command
 from cti.site.model import DialMethod
 
@@ -117,6 +117,6 @@ class SetProfileChecked(Command):
     external: str | None = None
     email: str | None = None
     photo: Photo | None = None  # already checked and scaled to 200x200
-    presence_visible: bool | None = None
+    presence_visibility: Visibility | None = None  # PRES-04
     voicemail_to_email: bool | None = None
     clear: tuple[ProfileField, ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cti.accounts import codec, evolve, profiles, queries, services
+from cti.accounts import codec, events, evolve, profiles, queries, services
 from cti.accounts.state import AccountsState
 from cti.kernel.context import Context
 from cti.kernel.decision import Decision
@@ -16,4 +16,5 @@ CONTEXT: Context[AccountsState] = Context(
     snapshot=codec.SNAPSHOT,
     refusals=services.REFUSALS | profiles.REFUSALS,
     queries={**queries.QUERIES, **profiles.QUERIES},
+    upcasters=events.UPCASTERS,
 )

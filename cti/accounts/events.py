@@ -15,11 +15,11 @@ when the hash they see is not the one they have cached.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
-from cti.accounts.model import Licence, PhotoType, Role
+from cti.accounts.model import Licence, PhotoType, Role, Visibility
 from cti.kernel.messages import Event
 from cti.site.model import DialMethod
 
@@ -102,17 +102,28 @@ class ProfileChanged(Event):
     """A user's profile as it is now (USER-03). No secret is in it: it is published."""
 
     KIND: ClassVar[str] = "profileChanged"
+    VERSION: ClassVar[int] = 2  # 2: presence_visibility of three levels (PRES-04)
     name: str  # the account
     mobile: str | None  # E.164
     external: str | None  # E.164
     email: str | None
     photo_sha256: str | None  # the photo of the last profilePhotoSet; None: no photo
-    presence_visible: bool
+    presence_visibility: Visibility
     voicemail_to_email: bool
 
     def devices(self) -> tuple[str, ...]:
         return (self.name,)
 
+
+def profile_changed_v1(fields: dict[str, Any]) -> dict[str, Any]:
+    """v1 had a flag ``presence_visible``: visible is the default level, hidden is hidden."""
+    fields = dict(fields)
+    visible = fields.pop("presence_visible")
+    level = Visibility.INTERNAL_AND_EXTERNAL if visible else Visibility.NOT_VISIBLE
+    return {**fields, "presence_visibility": level.value}
+
+
+UPCASTERS = {("profileChanged", 1): profile_changed_v1}
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls

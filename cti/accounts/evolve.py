@@ -81,7 +81,7 @@ def _profile_changed(state: AccountsState, e: ev.ProfileChanged) -> AccountsStat
         email=e.email,
         # The photo named is the one the profilePhotoSet before it set (or kept from before).
         photo=None if e.photo_sha256 is None else account.profile.photo,
-        presence_visible=e.presence_visible,
+        presence_visibility=e.presence_visibility,
         voicemail_to_email=e.voicemail_to_email,
     )
     return _accounts(state, state.accounts.set(e.name, attrs.evolve(account, profile=profile)))

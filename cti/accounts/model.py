@@ -46,6 +46,20 @@ class Photo:
     sha256: str  # hex digest of the image file's bytes
 
 
+class Visibility(StrEnum):
+    """Who sees a user's presence: status, return time and info text (PRES-04). Inside the
+    site both visible levels show it to every signed-in user; ``internalAndExternal`` also
+    lets it reach outsiders (voicemail announcements, VM-08)."""
+
+    INTERNAL_AND_EXTERNAL = "internalAndExternal"
+    INTERNAL_ONLY = "internalOnly"
+    NOT_VISIBLE = "notVisible"
+
+    @property
+    def internal(self) -> bool:
+        return self is not Visibility.NOT_VISIBLE
+
+
 class ProfileField(StrEnum):
     """The profile fields a change may empty (``clear``)."""
 
@@ -64,7 +78,8 @@ class Profile:
     external: str | None = None  # an outside number the user is reached at (home office, say)
     email: str | None = None
     photo: Photo | None = None
-    presence_visible: bool = True  # whether other users see this user's presence (PRES)
+    # Who sees this user's presence (PRES-04).
+    presence_visibility: Visibility = Visibility.INTERNAL_AND_EXTERNAL
     voicemail_to_email: bool = False  # new voicemails are mailed to ``email`` (VM-07)
 
 

@@ -1,4 +1,5 @@
-"""Profiles (USER-03): mobile and external number, e-mail address, photo, presence visibility,
+"""Profiles (USER-03): mobile and external number, e-mail address, photo, presence visibility
+(PRES-04),
 voicemail to e-mail. What directories and favourites show of a user.
 
 A change names only what changes (the fields given; ``clear`` empties some); the rest stays.
@@ -20,7 +21,7 @@ import attrs
 from cti.accounts import events as ev
 from cti.accounts import photos
 from cti.accounts.commands import SetProfileChecked
-from cti.accounts.model import Account, PhotoType, Profile, ProfileField
+from cti.accounts.model import Account, PhotoType, Profile, ProfileField, Visibility
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
@@ -97,8 +98,8 @@ def changed(site: Site, profile: Profile, c: SetProfileChecked) -> Profile:
         if problem is not None:  # only the API makes this command: a bug, not bad input
             raise bad("photo", "notAsPrepared", f"the photo is not one the node made: {problem}")
         new = attrs.evolve(new, photo=c.photo)
-    if c.presence_visible is not None:
-        new = attrs.evolve(new, presence_visible=c.presence_visible)
+    if c.presence_visibility is not None:
+        new = attrs.evolve(new, presence_visibility=c.presence_visibility)
     if c.voicemail_to_email is not None:
         new = attrs.evolve(new, voicemail_to_email=c.voicemail_to_email)
     return new
@@ -133,7 +134,7 @@ def set_profile(d: Decision[NodeState], c: SetProfileChecked) -> None:
             external=new.external,
             email=new.email,
             photo_sha256=None if new.photo is None else new.photo.sha256,
-            presence_visible=new.presence_visible,
+            presence_visibility=new.presence_visibility,
             voicemail_to_email=new.voicemail_to_email,
         )
     )
@@ -155,7 +156,7 @@ class ProfileResult(TypedDict):
     external: str | None
     email: str | None
     photo: PhotoResult | None
-    presenceVisible: bool
+    presenceVisibility: Visibility  # who sees the user's presence (PRES-04)
     voicemailToEmail: bool
 
 
@@ -183,7 +184,7 @@ def result(account: Account) -> ProfileResult:
         external=p.external,
         email=p.email,
         photo=photo,
-        presenceVisible=p.presence_visible,
+        presenceVisibility=p.presence_visibility,
         voicemailToEmail=p.voicemail_to_email,
     )
 

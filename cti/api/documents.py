@@ -15,13 +15,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 import attrs
 import orjson
 
-from cti.accounts.model import Account
+from cti.accounts.model import Account, Visibility
 from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
 from cti.calls.views import DeviceView, Summary
-from cti.domain import EVENT_TYPES
+from cti.domain import EVENT_TYPES, NodeState
 from cti.favourites.views import FavouritesView, GroupView
+from cti.presence import view as presence_view
+from cti.presence.model import Status as PresenceStatus
 from cti.site import DeviceKind, DialMethod, Site
 
 
@@ -213,7 +215,7 @@ class ProfileDoc(TypedDict):
     email: str | None
     hasPhoto: bool
     photoSha256: str | None
-    presenceVisible: bool  # whether the user lets others see their presence
+    presenceVisibility: Visibility  # who sees the user's presence (PRES-04)
     seq: int  # the log position the document reflects
 
 
@@ -229,7 +231,7 @@ def profile(account: Account, seq: int) -> bytes:
             email=p.email,
             hasPhoto=p.photo is not None,
             photoSha256=None if p.photo is None else p.photo.sha256,
-            presenceVisible=p.presence_visible,
+            presenceVisibility=p.presence_visibility,
             seq=seq,
         )
     )
@@ -246,6 +248,53 @@ class FavouritesDoc(TypedDict):
 
 def favourites(view: FavouritesView, seq: int) -> bytes:
     return dumps(FavouritesDoc(seq=seq, user=view["user"], groups=view["groups"]))
+
+
+class PresenceDoc(TypedDict):
+    """A user's presence (PRES-01/02/04), retained: on ``users/{user}/presence`` for the user
+    (every client of theirs, PRES-05) with ``visibility``; on ``presence/{user}`` for every
+    signed-in user, where ``status``, ``returnAt`` and ``info`` are null unless the user's
+    visibility lets other users see them (``visible``)."""
+
+    seq: int
+    ts: str
+    event: Literal["presence"]
+    user: str
+    name: str
+    visible: bool  # whether other users see the status (PRES-04)
+    status: PresenceStatus | None  # None: not shown to others (PRES-04)
+    returnAt: int | None  # ms since the epoch, UTC; None: none, or it passed (PRES-02)
+    info: str | None
+    visibility: NotRequired[Visibility]  # the user's own document only
+    # The user's own document only: where calls to the user go now by the status (PRES-03);
+    # None in office, DND, or when the target has no number (the phone's rules apply).
+    forwardingTo: NotRequired[str | None]
+
+
+def presence(site: Site, state: NodeState, user: str, seq: int, ts_ms: int, *, own: bool) -> bytes:
+    """The presence document of ``user``: their own (``own``) or what others see of it."""
+    account = state.accounts.account(user)
+    visibility = (
+        Visibility.INTERNAL_AND_EXTERNAL if account is None else account.profile.presence_visibility
+    )
+    dev = site.device(user)
+    shown = presence_view.shown(state, user)
+    reveal = own or visibility.internal
+    doc = PresenceDoc(
+        seq=seq,
+        ts=iso(ts_ms),
+        event="presence",
+        user=user,
+        name=dev.name if dev is not None else "",
+        visible=visibility.internal,
+        status=shown.status if reveal else None,
+        returnAt=shown.return_at if reveal else None,
+        info=shown.info if reveal else None,
+    )
+    if own:
+        doc["visibility"] = visibility
+        doc["forwardingTo"] = presence_view.target_number(site, state, user, shown.status)
+    return dumps(doc)
 
 
 def status(node: str, state: Literal["online", "offline"], **extra: Any) -> bytes:

@@ -19,7 +19,7 @@ import attrs
 from cti.accounts import photos, profiles
 from cti.accounts.access import authorize
 from cti.accounts.commands import SetProfileChecked
-from cti.accounts.model import ProfileField
+from cti.accounts.model import ProfileField, Visibility
 from cti.app.engine import Executor
 from cti.app.node import Outcome, Refused
 from cti.kernel.messages import NoResult
@@ -46,7 +46,7 @@ class SetProfileRequest:
     photo: str | None = attrs.field(
         default=None, repr=False, metadata={"max_length": photos.MAX_TEXT}
     )
-    presence_visible: bool | None = None
+    presence_visibility: Visibility | None = None
     voicemail_to_email: bool | None = None
     clear: tuple[ProfileField, ...] = ()
 
@@ -68,7 +68,7 @@ async def prepare(
         mobile=request.mobile,
         external=request.external,
         email=request.email,
-        presence_visible=request.presence_visible,
+        presence_visibility=request.presence_visibility,
         voicemail_to_email=request.voicemail_to_email,
         clear=request.clear,
     )

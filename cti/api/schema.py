@@ -25,6 +25,7 @@ from cti.api.documents import (
     DeviceStateDoc,
     FavouritesDoc,
     LampDoc,
+    PresenceDoc,
     ProfileDoc,
     StatusDoc,
     camel,
@@ -62,7 +63,10 @@ class Builder:
         self.defs: dict[str, Schema] = {}
 
     def ref(self, name: str, schema: Schema) -> Schema:
-        self.defs.setdefault(name, schema)
+        # Definitions are named by class: two classes of one name (two contexts' result
+        # types, say) would silently share the first one's schema.
+        if self.defs.setdefault(name, schema) != schema:
+            raise TypeError(f"two types are named {name!r} in the API: rename one")
         return {"$ref": f"#/$defs/{name}"}
 
     def of(self, tp: Any, *, request: bool = False, max_text: int = MAX_TEXT) -> Schema:
@@ -253,6 +257,7 @@ def contract() -> Schema:
     defs["document.lamp"] = b.of(LampDoc)
     defs["document.profile"] = b.of(ProfileDoc)
     defs["document.favourites"] = b.of(FavouritesDoc)
+    defs["document.presence"] = b.of(PresenceDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

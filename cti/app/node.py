@@ -21,6 +21,7 @@ from cti.app.committed import decode as decode
 from cti.app.feed import CommitFeed
 from cti.calls.commands import FireTimer
 from cti.domain import CODEC, NodeState, answer, decide, evolve, snapshot
+from cti.domain.model import timers
 from cti.kernel.decision import Result
 from cti.kernel.messages import Command, Query
 from cti.kernel.refusal import Refusal
@@ -186,17 +187,22 @@ class Node:
         return answer(self.site, self.state, query, principal)
 
     # -- time and snapshots -----------------------------------------------------------------
-    def due_timers(self) -> list[FireTimer]:
+    def due_timers(self) -> list[Command]:
+        """The commands of every due timer, the earliest first: the switch's (no-answer
+        forwarding) and the other contexts' (a presence return time, PRES-02)."""
         now = self.clock.now_ms()
-        timers = self.state.calls.timers
-        return [
-            FireTimer(call=c, device=d, purpose=p)
-            for (c, d, p), due in sorted(timers.items(), key=lambda kv: kv[1])
-            if due <= now
+        due: list[tuple[int, Command]] = [
+            (at, FireTimer(call=c, device=d, purpose=p))
+            for (c, d, p), at in self.state.calls.timers.items()
         ]
+        due += timers(self.state)
+        return [command for at, command in sorted(due, key=lambda t: t[0]) if at <= now]
 
     def next_timer_ms(self) -> int | None:
-        return min(self.state.calls.timers.values(), default=None)
+        return min(
+            [*self.state.calls.timers.values(), *(at for at, _ in timers(self.state))],
+            default=None,
+        )
 
     def fire_due_timers(self) -> list[Outcome]:
         return self.execute_batch(self.due_timers())

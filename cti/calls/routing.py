@@ -2,8 +2,9 @@
 answering and leaving.
 
 An offer runs through an ordered list of routing rules (:data:`RULES`: trunk parties,
-auto-answering devices, MULAP groups, then a phone's immediate forwarding, do-not-disturb,
-busy and ringing); the first rule that applies routes the call."""
+auto-answering devices, the status-based forwarding of an absent user (PRES-03), MULAP
+groups, then a phone's immediate forwarding, do-not-disturb, busy and ringing); the first
+rule that applies routes the call."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
 from cti.calls.state import Call, Offer, Party
 from cti.calls.values import Cause, ConnectionState, ForwardingType, TimerPurpose
+from cti.presence import view as presence
 from cti.site.model import AUTO_ANSWER_KINDS, EXTERNAL_KINDS, Device, DeviceKind
+from cti.site.numbers import InvalidNumber
 
 NULL = ConnectionState.NULL
 ALERTING = ConnectionState.ALERTING
@@ -64,9 +67,13 @@ class Routing:
         that already forwarded this call (or to ``dest`` itself, also through a MULAP group
         of them) or reach a party of this call: then ``dest`` keeps the call."""
         fwd = self.d.switch.device(self.dest).forwarding.get(kind)
-        if fwd is None or self.dest in self.visited or len(self.visited) >= MAX_FORWARD_HOPS:
+        return None if fwd is None else self.usable(fwd.destination)
+
+    def usable(self, target: str) -> str | None:
+        """``target`` if this call may be forwarded there from ``dest`` (no loop, within the
+        hop limit, not a party already), else None."""
+        if self.dest in self.visited or len(self.visited) >= MAX_FORWARD_HOPS:
             return None
-        target = fwd.destination
         loop = {*self.visited, self.dest}
         target_dev = self.d.site.device(target)
         if target in loop or (
@@ -150,6 +157,29 @@ def auto_answer(r: Routing) -> bool:
     return True
 
 
+def status_forwarding(r: Routing) -> bool:
+    """A user whose presence is absent (PRES-03) has calls diverted to the status's target,
+    before anything of their phones (specs/presence.md, "Precedence"). doNotDisturb has no
+    target: the phone's own rules below handle it. A target that has no number now, or would
+    loop, leaves the call to the normal routing."""
+    if r.dest not in r.d.state.presence.users:
+        return False  # no entry: in the office (or DND), the common case on the hot path
+    if presence.user_device(r.d.site, r.dest) is None:
+        return False
+    status = presence.shown(r.d.state, r.dest).status
+    number = presence.target_number(r.d.site, r.d.state, r.dest, status)
+    if number is None:
+        return False
+    try:
+        target = r.usable(r.d.site.plan.resolve(number).number)
+    except InvalidNumber:
+        return False
+    if target is None:
+        return False
+    r.divert(ForwardingType.IMMEDIATE, target)
+    return True
+
+
 def mulap_group(r: Routing) -> bool:
     """A MULAP number rings every free member (CALL-14); members that forwarded this call
     here are not rung again (no forwarding loop). No free member: busy."""
@@ -214,11 +244,12 @@ def ring(r: Routing) -> bool:
     return True
 
 
-# The order in which the rules see an offer (specs/call-model.md, "Routing"): the first that
-# routes it wins. Status-based forwarding (PRES-03) and voicemail plug in here as rules.
+# The order in which the rules see an offer (specs/call-model.md, "Routing"; the presence rule:
+# specs/presence.md, "Precedence"): the first that routes it wins.
 RULES: tuple[Rule, ...] = (
     trunk_party,
     auto_answer,
+    status_forwarding,
     mulap_group,
     forward_immediate,
     do_not_disturb,

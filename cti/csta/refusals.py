@@ -79,6 +79,13 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "tooManyFavouriteGroups": ("systemResourceAvailability", "resourceLimitExceeded"),
     "tooManyFavourites": ("systemResourceAvailability", "resourceLimitExceeded"),
     "notAnOrder": ("stateIncompatibility", "invalidObjectState"),  # the client's view is stale
+    # presence (PRES-01..03)
+    "noteNotForOffice": ("operation", "invalidParameterValue"),
+    "returnTimeNotInFuture": ("operation", "invalidParameterValue"),
+    "doNotDisturbNotAvailable": ("operation", "requestIncompatibleWithDevice"),
+    "statusNotForwarded": ("operation", "invalidParameterValue"),
+    "targetHasNoNumber": ("operation", "invalidForwardingDestination"),
+    "forwardingLoop": ("operation", "invalidForwardingDestination"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

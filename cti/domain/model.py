@@ -18,9 +18,10 @@ from cti.kernel.context import Context, Handler, QueryHandler
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
+from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES)
+CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}
@@ -71,6 +72,12 @@ CODEC = EventCodec(
     upcasters={key: fn for ctx in CONTEXTS for key, fn in ctx.upcasters.items()},
     hooks=[hook for ctx in CONTEXTS for hook in ctx.codec_hooks],
 )
+
+
+def timers(state: NodeState) -> list[tuple[int, Command]]:
+    """Every pending timer of the contexts that have any besides the switch's (which the node
+    reads from the call state): (due ms, the internal command that fires it)."""
+    return [t for ctx in CONTEXTS if ctx.timers is not None for t in ctx.timers(state)]
 
 
 def evolve(state: NodeState, event: Event) -> NodeState:

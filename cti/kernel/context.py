@@ -7,7 +7,7 @@ that owns it, an event changes only its own context's part, a snapshot holds eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -22,6 +22,8 @@ S = TypeVar("S")
 Handler = Callable[[Any, Any], None]
 # A query handler answers from (site, node state, query); raises Refusal.
 QueryHandler = Callable[[Any, Any, Any], object]
+# Timers of a context: from the node state, (due ms, the internal command that fires it).
+Timers = Callable[[Any], Iterable[tuple[int, Command]]]
 
 
 @attrs.frozen
@@ -48,3 +50,4 @@ class Context(Generic[S]):
     queries: Mapping[type[Query], QueryHandler] = attrs.field(factory=dict)
     upcasters: Mapping[UpcasterKey, Upcaster] = attrs.field(factory=dict)
     codec_hooks: tuple[ConverterHook, ...] = ()
+    timers: Timers | None = None  # what the node fires when its clock reaches them

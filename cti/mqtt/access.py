@@ -41,6 +41,7 @@ def readers_topics(topics: Topics) -> list[str]:
         f"{b}/devices/+/events",
         f"{b}/calls/+/events",
         f"{b}/events",
+        f"{b}/users/+/presence",
     ]
 
 
@@ -58,6 +59,8 @@ def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
         f"read {topics.status}",
         f"read {b}/lamps/+",
         f"read {b}/profiles/+",
+        f"read {b}/presence/+",  # within each user's visibility (PRES-04)
+        f"read {b}/users/%u/presence",
         f"write {b}/users/%u/requests/+",
         f"read {b}/users/%u/inbox/#",
         f"read {b}/users/%u/favourites",

@@ -54,6 +54,8 @@ class Topics:
             f"{b}/lamps/+",
             f"{b}/profiles/+",
             f"{b}/users/+/favourites",
+            f"{b}/presence/+",
+            f"{b}/users/+/presence",
         )
 
     def lamp(self, device: str) -> str:
@@ -66,6 +68,14 @@ class Topics:
     def favourites(self, user: str) -> str:
         """A user's favourites (DIR-05): retained, for that user alone (specs/security.md)."""
         return f"{self.base}/users/{user}/favourites"
+
+    def presence(self, user: str) -> str:
+        """A user's presence as every signed-in user may see it (PRES-04)."""
+        return f"{self.base}/presence/{user}"
+
+    def own_presence(self, user: str) -> str:
+        """A user's presence for the user's own clients (PRES-05)."""
+        return f"{self.base}/users/{user}/presence"
 
     # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
     @property

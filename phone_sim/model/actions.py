@@ -150,7 +150,15 @@ def picks_up(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
 
 
 def forwards(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
-    """forwards immediate|busy|no-answer to N [after S s] / forwards TYPE off."""
+    """forwards immediate|busy|no-answer to N [after S s] / forwards TYPE off; and the
+    status-based forwarding of the user (PRES-03): forwards STATUS to voicemail|mobile|
+    external|N."""
+    if args[:1] and args[0] in PRESENCE:
+        target = _arg(args, 2 if args[1:2] == ["to"] else 1, "target")
+        who = {"user": phone.number, "status": args[0]}
+        if target in ("voicemail", "mobile", "external"):
+            return [Req("setPresenceForwarding", {**who, "target": target})]
+        return [Req("setPresenceForwarding", {**who, "target": "number", "number": target})]
     kind = FORWARDING_TYPES.get(_arg(args, 0, "forwarding type"))
     if kind is None:
         raise NotPossible(
@@ -164,6 +172,60 @@ def forwards(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     if len(rest) >= 3 and rest[1] == "after":
         fields["ringTime"] = int(rest[2].rstrip("s"))
     return [Req("setForwarding", fields)]
+
+
+PRESENCE = (  # PRES-01; the voicemail menu's digits are their positions (1 office ... 9 DND)
+    "office",
+    "meeting",
+    "sick",
+    "break",
+    "outOfOffice",
+    "vacation",
+    "lunch",
+    "goneHome",
+    "doNotDisturb",
+)
+_DURATION = {"s": 1, "m": 60, "h": 3600}
+
+
+def absolute_return(args: list[str], now_ms: int) -> tuple[str, ...]:
+    """``STATUS for 90m ...`` as ``STATUS at MS ...`` (the return time by ``now_ms``)."""
+    if len(args) >= 3 and args[1] == "for":
+        amount, unit = args[2][:-1], args[2][-1:]
+        if not amount.isdigit() or unit not in _DURATION:
+            raise NotPossible("invalidParameterValue", "write 'for 30m' (s, m or h)")
+        at = now_ms + int(amount) * _DURATION[unit] * 1000
+        return (args[0], "at", str(at), *args[3:])
+    return tuple(args)
+
+
+def presence(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """presence STATUS [at MS] ["info"]: the user of this phone sets their presence."""
+    status = _arg(args, 0, "presence status")
+    if status not in PRESENCE:
+        raise NotPossible("invalidParameterValue", f"presence is one of {', '.join(PRESENCE)}")
+    fields: dict[str, Any] = {"user": phone.number, "status": status}
+    rest = args[1:]
+    if rest[:1] == ["at"]:
+        fields["returnAt"] = int(_arg(rest, 1, "return time"))
+        rest = rest[2:]
+    if rest:
+        fields["info"] = " ".join(rest)
+    return [Req("setPresence", fields)]
+
+
+def sends(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """DTMF while talking to the voicemail (the simulator appends its numbers): ``5`` then a
+    status digit sets the user's presence (PRES-05), e.g. ``52`` meeting, ``51`` office."""
+    digits, voicemail = _arg(args, 0, "digits"), args[1:]
+    leg = phone.active
+    if leg is None or leg.state != "connected" or not set(leg.others) & set(voicemail):
+        raise NotPossible("invalidConnectionID", f"{phone.number} is not talking to the voicemail")
+    if len(digits) != 2 or digits[0] != "5" or not "1" <= digits[1] <= str(len(PRESENCE)):
+        raise NotPossible(
+            "invalidParameterValue", f"the voicemail menu knows 51..5{len(PRESENCE)}, not {digits}"
+        )
+    return [Req("setPresence", {"user": phone.number, "status": PRESENCE[int(digits[1]) - 1]})]
 
 
 def dnd(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
@@ -226,4 +288,6 @@ VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
     "forwards": forwards,
     "dnd": dnd,
     "presses": presses,
+    "presence": presence,
+    "sends": sends,
 }

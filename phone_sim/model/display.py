@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from phone_sim.model.phone import Leg, Phone
 
 WIDTH = 24
+PRESENCE_LABELS = {  # PRES-01, as the phone's display names them
+    "meeting": "Meeting",
+    "sick": "Sick",
+    "break": "Break",
+    "outOfOffice": "Out of office",
+    "vacation": "Vacation",
+    "lunch": "Lunch",
+    "goneHome": "Gone home",
+}
 FAILURE_LABELS = {
     "busy": "Busy",
     "doNotDisturb": "Do not disturb",
@@ -64,6 +74,13 @@ def _lines(phone: Phone, directory: Mapping[str, str]) -> tuple[str, str]:
     line1 = f"{phone.number} {phone.name}".strip()
     if phone.dnd:
         return line1, "Do not disturb"
+    status = phone.shown_presence
+    if status != "office":  # PRES-01/02: the user's absence, and until when
+        until = phone.presence_until
+        when = (
+            "" if until is None else " until " + time.strftime("%H:%M", time.gmtime(until / 1000))
+        )
+        return line1, PRESENCE_LABELS.get(status, status) + when
     for fwd in phone.forwarding:
         if fwd["type"] == "forwardImmediate":
             return line1, f"Forwarded to {label(fwd['destination'], directory)}"

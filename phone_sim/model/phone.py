@@ -70,6 +70,10 @@ class Phone:
     seen: list[str] = attrs.Factory(list)  # event names this device received, in order
     state_seq: int = 0
     state_calls: list[int] = attrs.Factory(list)  # calls the node's device state lists
+    # The user's presence (PRES-01/02): from the user's presence events and getPresence.
+    presence: str = "office"
+    presence_until: int | None = None  # ms since the epoch, UTC; None once it passed
+    presence_info: str | None = None
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:
@@ -78,6 +82,10 @@ class Phone:
         if "connections" not in doc:
             if name == "doNotDisturb":
                 self.dnd = bool(doc["on"])
+            elif name == "presenceChanged":
+                self.on_presence(doc)
+            elif name == "returnTimePassed":
+                self.presence_until = None
             self.seen.append(name)
             return
         call = doc["call"]
@@ -118,6 +126,19 @@ class Phone:
                     leg.calling = joined[0]
                 else:
                     leg.called = joined[0]
+
+    def on_presence(self, doc: Doc) -> None:
+        """A presence event or a getPresence result of this phone's user."""
+        self.presence = doc["status"]
+        self.presence_until = doc.get("returnAt")
+        self.presence_info = doc.get("info")
+
+    @property
+    def shown_presence(self) -> str:
+        """The presence the node shows: DND is the phone's feature (specs/presence.md)."""
+        if self.dnd:
+            return "doNotDisturb"
+        return "office" if self.presence == "doNotDisturb" else self.presence
 
     def on_snapshot(self, call: int, connections: list[Doc]) -> None:
         """A call already running when the simulator started (from snapshotCall)."""

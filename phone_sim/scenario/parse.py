@@ -25,6 +25,7 @@ CHECKS = (
     "calls",
     "allows",
     "redial",
+    "presence",
 )
 STATUSES = (
     "idle",

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from phone_sim.link.base import Refusal
+from phone_sim.model.phone import PHONE_KINDS
 from phone_sim.scenario.parse import Action, Advance, Expect, Scenario, Step
 from phone_sim.sim import Simulator
 
@@ -62,7 +63,7 @@ async def run(
 
 async def reset(sim: Simulator, devices: set[str]) -> None:
     """Start from idle phones, whatever an earlier run on a live node left behind: calls
-    cleared, do-not-disturb and forwarding off."""
+    cleared, do-not-disturb and forwarding off, the users in the office."""
     for number in sorted(devices):
         phone = sim.phone(number)
         if phone.external:
@@ -76,6 +77,8 @@ async def reset(sim: Simulator, devices: set[str]) -> None:
             await sim.request("setDoNotDisturb", device=number, on=False)
         for fwd in list(phone.forwarding):
             await sim.request("setForwarding", device=number, forwardingType=fwd["type"], on=False)
+        if phone.presence != "office" and phone.kind in PHONE_KINDS:
+            await sim.request("setPresence", user=number, status="office")  # PRES-01
         phone.handset = False
 
 
@@ -141,6 +144,8 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
         return list(args) == got, ", ".join(got) or "nothing"
     if check == "ringing":
         return phone.ringer != "off", phone.ringer
+    if check == "presence":  # PRES-01: the user's presence as the node shows it
+        return phone.shown_presence == args[0], phone.shown_presence
     if check in ("off-hook", "on-hook"):
         hook = "off-hook" if phone.off_hook else "on-hook"
         return hook == check, hook

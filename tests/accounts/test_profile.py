@@ -25,7 +25,7 @@ from PIL import Image
 from cti.accounts import events as ev
 from cti.accounts import photos
 from cti.accounts.commands import AccountSeed, SeedAccounts, SetProfileChecked
-from cti.accounts.model import Photo, PhotoType, Profile, ProfileField, Role
+from cti.accounts.model import Photo, PhotoType, Profile, ProfileField, Role, Visibility
 from cti.accounts.profiles import GetProfile, canonical_email, canonical_number
 from cti.api import documents
 from cti.api import execute as api
@@ -150,7 +150,7 @@ def test_a_change_records_the_photo_then_the_whole_profile() -> None:
             external=None,
             email="Bernd.Vogel@example.com",
             photo_sha256=PHOTO.sha256,
-            presence_visible=True,
+            presence_visibility=Visibility.INTERNAL_AND_EXTERNAL,
             voicemail_to_email=True,
         ),
     ]
@@ -168,13 +168,15 @@ def test_a_change_records_the_photo_then_the_whole_profile() -> None:
             external="+49301234567",
             email="Bernd.Vogel@example.com",
             photo_sha256=PHOTO.sha256,
-            presence_visible=True,
+            presence_visibility=Visibility.INTERNAL_AND_EXTERNAL,
             voicemail_to_email=True,
         )
     ]
     # Cleared fields are emptied; the others stay.
     cleared = SetProfileChecked(
-        name="331", presence_visible=False, clear=(ProfileField.PHOTO, ProfileField.MOBILE)
+        name="331",
+        presence_visibility=Visibility.NOT_VISIBLE,
+        clear=(ProfileField.PHOTO, ProfileField.MOBILE),
     )
     assert changes(node, cleared) == [
         ev.ProfileChanged(
@@ -183,7 +185,7 @@ def test_a_change_records_the_photo_then_the_whole_profile() -> None:
             external="+49301234567",
             email="Bernd.Vogel@example.com",
             photo_sha256=None,
-            presence_visible=False,
+            presence_visibility=Visibility.NOT_VISIBLE,
             voicemail_to_email=True,
         )
     ]
@@ -193,7 +195,13 @@ def test_a_change_records_the_photo_then_the_whole_profile() -> None:
 
 def test_a_change_that_changes_nothing_records_nothing() -> None:
     node = seeded()
-    assert changes(node, SetProfileChecked(name="331", presence_visible=True)) == []
+    assert (
+        changes(
+            node,
+            SetProfileChecked(name="331", presence_visibility=Visibility.INTERNAL_AND_EXTERNAL),
+        )
+        == []
+    )
     assert changes(node, SetProfileChecked(name="331", clear=(ProfileField.EMAIL,))) == []
     changes(node, SetProfileChecked(name="331", mobile="+491712345678", photo=PHOTO))
     same = SetProfileChecked(name="331", mobile="0171 2345678", photo=PHOTO)
@@ -218,7 +226,7 @@ def test_profile_changed_is_published_without_secrets_and_the_photo_is_not() -> 
         external=None,
         email=None,
         photo_sha256=None,
-        presence_visible=True,
+        presence_visibility=Visibility.INTERNAL_AND_EXTERNAL,
         voicemail_to_email=False,
     ).devices() == ("331",)
 
@@ -301,7 +309,7 @@ def test_every_signed_in_account_reads_profiles() -> None:
             "external": None,
             "email": "b@example.com",
             "photo": {"contentType": "image/jpeg", "data": PHOTO.data, "sha256": PHOTO.sha256},
-            "presenceVisible": True,
+            "presenceVisibility": "internalAndExternal",
             "voicemailToEmail": False,
         }
     with pytest.raises(Refusal) as info:
@@ -367,7 +375,7 @@ def test_a_photo_request_may_be_larger_than_other_requests() -> None:
         parse_request("setProfile", orjson.dumps({"email": "a" * 250 + "@example.com"}))
     assert info.value.message == "email must be at most 254 characters"
     with pytest.raises(BadRequest):
-        parse_request("setProfile", orjson.dumps({"clear": ["presenceVisible"]}))
+        parse_request("setProfile", orjson.dumps({"clear": ["presenceVisibility"]}))
 
 
 # -- photos -----------------------------------------------------------------------------------
@@ -539,7 +547,7 @@ FIELDS = st.fixed_dictionaries(
         "external": st.sampled_from(sorted(NUMBERS)),
         "email": st.sampled_from(sorted(EMAILS)),
         "photo": st.sampled_from([PHOTO, OTHER_PHOTO]),
-        "presence_visible": st.booleans(),
+        "presence_visibility": st.sampled_from(list(Visibility)),
         "voicemail_to_email": st.booleans(),
         "clear": st.lists(st.sampled_from(list(ProfileField)), unique=True, max_size=2),
     },
@@ -575,7 +583,12 @@ def test_any_sequence_of_changes_ends_with_the_last_value_of_each_field(
 def test_profiles_survive_replay_and_snapshots_and_old_snapshots_still_read() -> None:
     node = seeded()
     changes(node, SetProfileChecked(name="331", email="b@example.com", photo=PHOTO))
-    changes(node, SetProfileChecked(name="330", external="030 1234567", presence_visible=False))
+    changes(
+        node,
+        SetProfileChecked(
+            name="330", external="030 1234567", presence_visibility=Visibility.NOT_VISIBLE
+        ),
+    )
     assert replay(node.store, use_snapshot=False) == node.state
     encoded = snapshot.encode(node.state)
     assert snapshot.decode(encoded) == node.state
@@ -584,7 +597,13 @@ def test_profiles_survive_replay_and_snapshots_and_old_snapshots_still_read() ->
     # A snapshot of the release before profiles (accounts format 2) reads with empty profiles.
     doc = orjson.loads(encoded)
     part = doc["parts"]["accounts"]
-    assert part["format"] == 3
+    assert part["format"] == 4
+    # Format 3 kept a flag: hidden reads as not visible.
+    part["format"] = 3
+    for account in part["data"]["accounts"]:
+        level = account["profile"].pop("presence_visibility")
+        account["profile"]["presence_visible"] = level != "notVisible"
+    assert snapshot.decode(orjson.dumps(doc)) == node.state
     part["format"] = 2
     for account in part["data"]["accounts"]:
         del account["profile"]
@@ -613,7 +632,7 @@ def test_the_profile_document_shows_what_others_may_see() -> None:
         "email": None,
         "hasPhoto": True,
         "photoSha256": PHOTO.sha256,
-        "presenceVisible": True,
+        "presenceVisibility": "internalAndExternal",
         "seq": node.state.seq,
     }
     nobody = node.state.accounts.account("332")

@@ -199,12 +199,26 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("deleteFavouriteGroup", {"user": "332", "group": 4}),
         ("addFavourite", {"user": "332", "group": 9, "colleague": "332"}),
         ("orderFavourites", {"user": "332", "group": 1, "entries": [3]}),
+        ("setPresence", {"user": "331", "status": "meeting", "returnAt": 2**42, "info": "Board"}),
+        ("setPresenceForwarding", {"user": "331", "status": "meeting", "target": "mobile"}),
+        ("setPresenceForwarding", {"user": "332", "status": "lunch", "target": "external"}),
+        (
+            "setPresenceForwarding",
+            {"user": "331", "status": "sick", "target": "number", "number": "0171 7654321"},
+        ),
+        ("getPresence", {"user": "331"}),
+        ("getPresenceForwarding", {"user": "331"}),
+        ("setPresence", {"user": "333", "status": "doNotDisturb"}),
+        ("setProfile", {"name": "332", "presenceVisibility": "notVisible"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
         ("holdCall", {"call": 7, "device": "333"}),
         ("setProfile", {"name": "332", "photo": "bm90IGFuIGltYWdl"}),
         ("getProfile", {"name": "nobody"}),
+        ("setPresence", {"user": "337", "status": "doNotDisturb"}),
+        ("setPresence", {"user": "331", "status": "office", "info": "back"}),
+        ("setPresenceForwarding", {"user": "331", "status": "office", "target": "voicemail"}),
     ]
     done: set[str] = set()
     try:
@@ -235,6 +249,10 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         for name in node.state.accounts.accounts:
             doc = documents.favourites(favourites_view(node.state, name), node.state.seq)
             check("document.favourites", orjson.loads(doc))
+        for user in ("331", "332", "333", "340"):
+            for own in (True, False):
+                doc = documents.presence(node.site, node.state, user, node.state.seq, 0, own=own)
+                check("document.presence", orjson.loads(doc))
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

@@ -6,6 +6,9 @@ one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, repla
 v4-favourites: v3, then favourites (DIR-05: groups made, renamed, ordered and deleted,
 colleagues and contacts added, ordered and removed, an account removed with favourites naming
 it and its own).
+v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
+time passed and one pending, DND through presence, status-based forwarding and a call it
+diverted; profileChanged v2 with a presence visibility of three levels).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -15,6 +18,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v2 tests/frozen/v2/node1.db
     python -m tests.frozen.make_log v3 tests/frozen/v3/node1.db
     python -m tests.frozen.make_log v4-favourites tests/frozen/v4-favourites/node1.db
+    python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
 """
 
 from __future__ import annotations
@@ -97,12 +101,14 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3", "v4-favourites"):
+    if version in ("v2", "v3", "v4-favourites", "v4-presence"):
         accounts(do)
-    if version in ("v3", "v4-favourites"):
+    if version in ("v3", "v4-favourites", "v4-presence"):
         profiles(do)
     if version == "v4-favourites":
         favourites(do)
+    if version == "v4-presence":
+        presence(do, node.clock)  # type: ignore[arg-type]
     node.store.close()
 
 
@@ -137,7 +143,7 @@ def profiles(do: Callable[[Command], int]) -> None:
 
     from cti.accounts import photos
     from cti.accounts.commands import SetProfileChecked
-    from cti.accounts.model import ProfileField
+    from cti.accounts.model import ProfileField, Visibility
 
     def photo(colour: tuple[int, ...], mode: str = "RGB") -> bytes:
         out = io.BytesIO()
@@ -156,7 +162,11 @@ def profiles(do: Callable[[Command], int]) -> None:
     )
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 200, 40)))))
     do(SetProfileChecked(name="331", photo=photos.prepare(photo((40, 40, 200)))))
-    do(SetProfileChecked(name="331", presence_visible=False, clear=(ProfileField.PHOTO,)))
+    do(
+        SetProfileChecked(
+            name="331", presence_visibility=Visibility.NOT_VISIBLE, clear=(ProfileField.PHOTO,)
+        )
+    )
     do(SetProfileChecked(name="330", photo=photos.prepare(photo((9, 9, 9, 128), "RGBA"))))  # a PNG
 
 
@@ -182,6 +192,29 @@ def favourites(do: Callable[[Command], int]) -> None:
     do(f.AddFavourite(user="331", group_name="Kollegen", colleague="333"))
     do(f.AddFavourite(user="333", group_name="Chef", colleague="330"))
     do(RemoveAccount(name="333"))  # favouriteRemoved for 330 and 331, favouritesCleared
+
+
+def presence(do: Callable[[Command], int], clock: ManualClock) -> None:
+    """Presence (PRES-01..03): statuses, return times (one passes), DND, forwarding."""
+    from cti.accounts.commands import SetProfileChecked
+    from cti.accounts.model import Visibility
+    from cti.presence.commands import ExpireReturnTime, SetPresence, SetPresenceForwarding
+    from cti.presence.model import Status, TargetKind
+
+    now = clock.now_ms()
+    do(SetPresence(user="332", status=Status.MEETING, return_at=now + 60_000, info="Board room"))
+    do(
+        SetPresenceForwarding(
+            user="332", status=Status.MEETING, target=TargetKind.NUMBER, number="0171 7654321"
+        )
+    )
+    do(SetPresenceForwarding(user="330", status=Status.LUNCH, target=TargetKind.MOBILE))
+    do(SetPresence(user="330", status=Status.LUNCH, return_at=now + 3_600_000))
+    clock.advance(60)
+    do(ExpireReturnTime(user="332"))  # what the node fires: returnTimePassed
+    do(c.Dial(device="+4930666666", digits="332"))  # diverted to the meeting's number
+    do(SetPresence(user="333", status=Status.DO_NOT_DISTURB, info="Focus time"))
+    do(SetProfileChecked(name="330", presence_visibility=Visibility.INTERNAL_ONLY))  # PRES-04
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import pytest
 
-from cti.accounts.model import Profile
+from cti.accounts.model import Profile, Visibility
 from cti.app.node import replay
 from cti.domain import CODEC, EVENT_TYPES, NodeState
 from cti.store import SqliteStore
@@ -83,6 +83,8 @@ def render(state: NodeState) -> dict[str, Any]:
         },
         # Favourites (DIR-05; logs before v4-favourites have none, so their renderings lack it).
         **({"favourites": render_favourites(state)} if state.favourites.users else {}),
+        # Logs before v4-presence have no presence, so their renderings do not show it.
+        **({"presence": render_presence(state)} if state.presence.users else {}),
     }
 
 
@@ -96,6 +98,18 @@ def render_favourites(state: NodeState) -> dict[str, Any]:
     }
 
 
+def render_presence(state: NodeState) -> dict[str, Any]:
+    return {
+        user: {
+            "status": e.status.value,
+            "return_at": e.return_at,
+            "info": e.info,
+            "forwarding": {s.value: [t.kind.value, t.number] for s, t in e.forwarding.items()},
+        }
+        for user, e in sorted(state.presence.users.items())
+    }
+
+
 def render_profile(p: Profile) -> dict[str, Any]:
     """A profile (USER-03; logs before v3 have none, so their renderings do not show it)."""
     return {
@@ -103,7 +117,13 @@ def render_profile(p: Profile) -> dict[str, Any]:
         "external": p.external,
         "email": p.email,
         "photo": None if p.photo is None else [p.photo.content_type.value, p.photo.sha256],
-        "presence_visible": p.presence_visible,
+        # Renderings before v4-presence showed a flag: visible or not (PRES-04 has levels).
+        "presence_visible": p.presence_visibility.internal,
+        **(
+            {"presence_visibility": p.presence_visibility.value}
+            if p.presence_visibility is Visibility.INTERNAL_ONLY
+            else {}
+        ),
         "voicemail_to_email": p.voicemail_to_email,
     }
 

@@ -14,12 +14,14 @@ from cti.accounts.commands import (
     SetDialMethod,
     SetProfileChecked,
 )
-from cti.accounts.model import Role
+from cti.accounts.model import Role, Visibility
 from cti.api.documents import camel, event_doc, iso
 from cti.app.node import Committed
 from cti.calls import commands as c
 from cti.calls.values import ForwardingType
 from cti.domain import CODEC, EVENT_TYPES, INTERNAL_KINDS
+from cti.presence.commands import SetPresence, SetPresenceForwarding
+from cti.presence.model import Status, TargetKind
 from cti.site import DialMethod
 from tests.office import Office
 
@@ -72,7 +74,21 @@ def test_event_docs_equal_the_generic_rendering_for_every_event_kind() -> None:
     office.do(SetAssignedPhone(user="340", phone="338"))
     office.do(SetDialMethod(user="335", dial_method=DialMethod.CTI_ASSOCIATED))
     office.do(SeedAccounts(accounts=(BERND,)))
-    office.do(SetProfileChecked(name="331", email="b@example.com", presence_visible=False))
+    office.do(
+        SetProfileChecked(
+            name="331", email="b@example.com", presence_visibility=Visibility.NOT_VISIBLE
+        )
+    )
+    office.do(
+        SetPresence(user="331", status=Status.MEETING, return_at=office.clock.now_ms() + 1000)
+    )
+    office.do(
+        SetPresenceForwarding(
+            user="331", status=Status.MEETING, target=TargetKind.NUMBER, number="332"
+        )
+    )
+    office.clock.advance(1)
+    office.node.fire_due_timers()  # returnTimePassed (PRES-02)
     seen = office.committed()
     kinds = {x.event.KIND for x in seen}
     assert set(EVENT_TYPES) - INTERNAL_KINDS <= kinds, set(EVENT_TYPES) - kinds

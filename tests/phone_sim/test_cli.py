@@ -39,7 +39,9 @@ async def test_run_and_load_against_cti_serve(
     servers.append(server)
     await server.start()
     async with CtiClient(broker.host, broker.port, filters=["cti/node1/status"]) as ui:
-        await ui.wait_for("cti/node1/status", lambda d: d["state"] == "online")
+        # The first start hashes the ten demo accounts' passwords (argon2id and the broker's
+        # PBKDF2, slow on purpose): seconds on a busy machine, so more than the usual wait.
+        await ui.wait_for("cti/node1/status", lambda d: d["state"] == "online", timeout=30)
 
     code, out = await phone_sim(broker.url, "run", str(SCENARIOS / "call-07-transfer.yaml"))
     assert code == 0, out

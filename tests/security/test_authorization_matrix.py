@@ -260,7 +260,7 @@ def fields_of(
         },
         "setProfile": lambda: {
             **({} if draw(st.booleans()) else {"name": draw(name)}),
-            "presenceVisible": draw(st.booleans()),
+            "presenceVisibility": draw(st.sampled_from(["internalOnly", "notVisible"])),
         },
         "updateAccount": lambda: {"name": draw(name), "displayName": "Renamed"},
         "removeAccount": lambda: {"name": draw(name_to_remove)},

@@ -36,6 +36,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", B, "inbox", "#"),
     topic("users", B, "favourites"),  # DIR-05: a user's favourites are theirs alone
     topic("users", "+", "requests", "+"),
+    topic("users", B, "presence"),
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -45,6 +46,8 @@ FOR_A = [  # what A may read
     topic("devices", A, "events"),
     topic("users", A, "inbox", "#"),
     topic("users", A, "favourites"),
+    topic("presence", "+"),  # within each user's visibility (PRES-04)
+    topic("users", A, "presence"),
 ]
 
 
@@ -215,6 +218,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
         (topic("profiles", B), True),
         (topic("users", B, "favourites"), True),
         (topic("users", A, "favourites"), True),  # A reads their favourites, the node writes
+        (topic("presence", B), True),  # PRES-04: only the node says what others see
+        (topic("users", A, "presence"), True),  # A reads it, may not write it (PRES-05)
         (topic("users", B, "inbox", "x"), False),
         (topic("users", A, "inbox", "x"), False),  # A's inbox is the node's to write
         (topic("users", B, "requests", "setDoNotDisturb"), False),
@@ -238,7 +243,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
             assert [m.topic for m in who.messages if marker.encode() in m.payload] == []
         assert await tester.ok("snapshotDevice", device=B) == {"ok": True, "result": [], "seq": seq}
     retained = [topic("devices", A, "state"), topic("devices", B, "state"), topic("lamps", B),
-                topic("profiles", B), topic("status")]  # fmt: skip
+                topic("profiles", B), topic("presence", B), topic("users", A, "presence"),
+                topic("status")]  # fmt: skip
     # A fresh subscriber: events first, status last (each subscription is acknowledged before
     # the next is made, so a retained events message would arrive before the status).
     async with n.client(TESTER, filters=[topic("events"), *retained], name="late") as late:

@@ -9,6 +9,8 @@ from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
 from cti.calls.routing import divert
 from cti.calls.values import ConnectionState, ForwardingType
+from cti.presence.events import PresenceChanged
+from cti.presence.model import Status
 from cti.site.model import PHONE_KINDS, Device
 
 DEFAULT_RING_TIME = 15
@@ -74,6 +76,10 @@ def set_do_not_disturb(d: Decision, c: cmd.SetDoNotDisturb) -> None:
         )
     if d.switch.device(c.device).dnd != c.on:
         d.emit(ev.DoNotDisturb(device=c.device, on=c.on))
+    if not c.on and d.state.presence.of(c.device).status is Status.DO_NOT_DISTURB:
+        # A DND the user set through presence, switched off at the phone: the user is back
+        # in the office, and the DND's return time and info go with it (specs/presence.md).
+        d.emit(PresenceChanged(user=c.device, status=Status.OFFICE))
 
 
 def fire_timer(d: Decision, c: cmd.FireTimer) -> None:

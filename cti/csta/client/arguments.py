@@ -37,7 +37,11 @@ from cti.kernel.messages import Query
 
 Action = cmd.Command | Query
 
-NOT_CSTA = frozenset({"offHook", "onHook", "dial", "redialList", "getDoNotDisturb"})
+NOT_CSTA = frozenset(
+    {"offHook", "onHook", "dial", "redialList", "getDoNotDisturb"}
+    # presence (PRES-01..03): a context of the node, not an ECMA-269 service
+    | {"setPresence", "setPresenceForwarding", "getPresence", "getPresenceForwarding"}
+)
 TWO_CALL_SERVICES = frozenset({"alternateCall", "reconnectCall", "transferCall", "conferenceCall"})
 OPERATION_OF = {"singleStepTransferCall": "singleStepTrans"}  # ECMA-285 spells it short
 

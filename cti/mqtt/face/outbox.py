@@ -28,6 +28,8 @@ from cti.calls.views import device_view, touched_devices
 from cti.favourites import views as favourites
 from cti.mqtt.client import MqttClient
 from cti.mqtt.topics import Topics
+from cti.presence import events as presence_events
+from cti.presence import view as presence_view
 from cti.store import EventStore
 
 log = structlog.get_logger(__name__)
@@ -40,6 +42,21 @@ PROFILE_EVENTS = (
     accounts_events.ProfileChanged,
 )
 PEOPLE = (Role.USER, Role.ADMIN)
+
+
+def presence_users(batch: list[Committed], accounts: set[str]) -> set[str]:
+    """Users whose presence documents may have changed: presence events, the phone's DND
+    (the one truth of presence DND), and accounts whose visibility may have changed."""
+    out = set(accounts)
+    for item in batch:
+        event = item.event
+        if isinstance(event, presence_events.PresenceEvent):
+            out.add(event.user)
+        elif isinstance(event, ev.DoNotDisturb):
+            out.add(event.device)
+    return out
+
+
 MAX_INFLIGHT = 20_000
 
 
@@ -127,6 +144,8 @@ class Outbox:
         last += [self._profile_of(name) for name in sorted(names)]
         users = favourites.touched(self.node.state, (x.event for x in batch))
         last += [self._favourites_of(user) for user in sorted(users)]
+        for user in sorted(presence_users(batch, names)):
+            last += self._presence_of(user)
         if bodies:
             last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
         seq = self.sent = batch[-1].seq
@@ -209,6 +228,26 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
+    def _presence_of(self, user: str) -> list[tuple[str, bytes, bool]]:
+        """A user's presence (PRES-04/05): their own document and what others see of it;
+        none for a number that is no presence user."""
+        if presence_view.user_device(self.site, user) is None:
+            return []
+        state, now = self.node.state, self.node.clock.now_ms()
+        out = [
+            (
+                self.topics.own_presence(user),
+                payloads.presence(self.site, state, user, state.seq, now, own=True),
+            ),
+            (
+                self.topics.presence(user),
+                payloads.presence(self.site, state, user, state.seq, now, own=False),
+            ),
+        ]
+        for topic, body in out:
+            self.retained[topic] = body
+        return [(topic, body, True) for topic, body in out]
+
     def publish_all_states(self, client: MqttClient) -> None:
         """Retained states and lamps of every configured device, the profiles and favourites
         of every person's account, from the node state."""
@@ -219,6 +258,9 @@ class Outbox:
             if account.role in PEOPLE:
                 for topic, body, _ in (self._profile_of(name), self._favourites_of(name)):
                     client.publish(topic, body, retain=True)
+        for user in sorted(self.site.devices):
+            for topic, body, _ in self._presence_of(user):
+                client.publish(topic, body, retain=True)
 
     def _ack(self, run: int) -> None:
         """The last message of the oldest unacknowledged batch has been acknowledged."""

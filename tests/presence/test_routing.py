@@ -1,0 +1,125 @@
+"""Status-based forwarding as a routing rule (PRES-03): chains, loops, targets gone since,
+MULAP users, and setPresenceForwarding's checks and query."""
+
+from __future__ import annotations
+
+from cti.accounts.commands import SetProfileChecked
+from cti.accounts.model import ProfileField
+from cti.calls import commands as c
+from cti.presence.commands import SetPresence, SetPresenceForwarding
+from cti.presence.model import Status, TargetKind
+from cti.presence.queries import GetPresenceForwarding
+from tests.presence.helpers import MOBILE, office_with_people
+
+NUMBER = TargetKind.NUMBER
+
+
+def test_pres03_absent_users_chain_and_a_loop_stops_at_the_last_new_one() -> None:
+    office = office_with_people()
+    office.do(SetPresenceForwarding(user="331", status=Status.LUNCH, target=NUMBER, number="332"))
+    office.do(SetPresenceForwarding(user="332", status=Status.BREAK, target=NUMBER, number="331"))
+    office.do(SetPresence(user="331", status=Status.LUNCH))
+    office.do(SetPresence(user="332", status=Status.BREAK))
+    # 331 -> 332; 332's target 331 already forwarded this call: 332 keeps it and rings.
+    assert office.do(c.MakeCall(calling="330", called="331"))[2:] == [
+        "diverted(callForwardImmediate) call=1 diverting=331 new_destination=332"
+        " | 330:connected 331:null",
+        "delivered(callForwardImmediate) call=1 alerting=332 calling=330 called=331"
+        " redirecting=331 | 330:connected 332:alerting",
+    ]
+
+
+def test_pres03_a_target_gone_since_leaves_the_call_to_the_phone() -> None:
+    office = office_with_people()
+    office.do(SetPresenceForwarding(user="331", status=Status.SICK, target=TargetKind.MOBILE))
+    office.do(SetPresence(user="331", status=Status.SICK))
+    office.do(SetProfileChecked(name="331", clear=(ProfileField.MOBILE,)))
+    assert office.node.query(GetPresenceForwarding(user="331"))[1] == {  # type: ignore[index]
+        "status": "sick",
+        "target": "mobile",
+        "number": None,
+    }
+    assert office.do(c.MakeCall(calling="330", called="331"))[-1] == (
+        "delivered(newCall) call=1 alerting=331 calling=330 called=331 | 330:connected 331:alerting"
+    )
+
+
+def test_pres03_an_absent_mulap_user_is_diverted_before_the_group_rings() -> None:
+    office = office_with_people()
+    office.do(SetPresence(user="340", status=Status.GONE_HOME))
+    assert office.do(c.MakeCall(calling="330", called="340"))[2:4] == [
+        "diverted(callForwardImmediate) call=1 diverting=340 new_destination=351"
+        " | 330:connected 340:null",
+        "delivered(callForwardImmediate) call=1 alerting=351 calling=330 called=340"
+        " redirecting=340 | 330:connected 351:alerting",
+    ]
+
+
+def test_pres03_a_deflected_call_to_an_absent_user_goes_to_the_target() -> None:
+    office = office_with_people()
+    office.do(SetPresence(user="332", status=Status.VACATION))
+    office.call_of(c.MakeCall(calling="330", called="331"))
+    events = office.do(c.DeflectCall(call=1, device="331", to="332"))
+    assert any("new_destination=351" in e for e in events), events
+
+
+def test_pres03_forwarding_query_shows_type_and_number_per_status() -> None:
+    office = office_with_people()
+    office.do(SetPresenceForwarding(user="331", status=Status.LUNCH, target=TargetKind.MOBILE))
+    office.do(
+        SetPresenceForwarding(user="331", status=Status.MEETING, target=NUMBER, number="0 030 555")
+    )
+    result = office.node.query(GetPresenceForwarding(user="331"))
+    assert result == [
+        {"status": "meeting", "target": "number", "number": "+4930555"},
+        {"status": "sick", "target": "voicemail", "number": "351"},
+        {"status": "break", "target": "voicemail", "number": "351"},
+        {"status": "outOfOffice", "target": "voicemail", "number": "351"},
+        {"status": "vacation", "target": "voicemail", "number": "351"},
+        {"status": "lunch", "target": "mobile", "number": MOBILE},
+        {"status": "goneHome", "target": "voicemail", "number": "351"},
+    ]
+    # Back to the default: no entry kept.
+    office.do(SetPresenceForwarding(user="331", status=Status.LUNCH, target=TargetKind.VOICEMAIL))
+    office.do(SetPresenceForwarding(user="331", status=Status.MEETING, target=TargetKind.VOICEMAIL))
+    assert "331" not in office.state.presence.users
+    office.assert_replays()
+
+
+def test_pres03_forwarding_refusals_name_what_failed() -> None:
+    office = office_with_people()
+
+    def refused(**fields: object) -> tuple[str, dict[str, object]]:
+        err = office.refuse(SetPresenceForwarding(**fields))  # type: ignore[arg-type]
+        return err.name, dict(err.details)
+
+    assert refused(user="331", status=Status.OFFICE, target=TargetKind.VOICEMAIL) == (
+        "statusNotForwarded",
+        {"status": "office"},
+    )
+    assert refused(user="331", status=Status.DO_NOT_DISTURB, target=TargetKind.VOICEMAIL)[0] == (
+        "statusNotForwarded"
+    )
+    assert refused(user="332", status=Status.LUNCH, target=TargetKind.MOBILE) == (
+        "targetHasNoNumber",
+        {"target": "mobile"},
+    )
+    assert refused(user="331", status=Status.LUNCH, target=NUMBER) == (
+        "invalidParameterValue",
+        {"field": "number", "reason": "missing"},
+    )
+    assert refused(user="331", status=Status.LUNCH, target=NUMBER, number="abc") == (
+        "invalidParameterValue",
+        {"field": "number", "reason": "notANumber"},
+    )
+    assert refused(user="331", status=Status.LUNCH, target=TargetKind.MOBILE, number="332") == (
+        "invalidParameterValue",
+        {"field": "number", "reason": "onlyForNumberTarget"},
+    )
+    assert refused(user="331", status=Status.LUNCH, target=NUMBER, number="+49 89 7007 331") == (
+        "forwardingLoop",
+        {"number": "+49897007331"},
+    )
+    assert refused(user="999", status=Status.LUNCH, target=TargetKind.VOICEMAIL)[0] == (
+        "unknownUser"
+    )

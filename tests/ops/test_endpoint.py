@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,11 +26,14 @@ from tests.mqtt.conftest import (  # noqa: F401  (fixture)
     TIMEOUT,
     CtiClient,
     Mosquitto,
+    Server,
     broker,
+    servers,
     site_with_tester,
 )
 
 GiB = 2**30
+OPERATIONS = Path(__file__).resolve().parents[2] / "specs" / "operations.md"
 
 
 async def get(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -153,6 +157,14 @@ async def test_metrics_count_accepted_and_refused_requests(
     assert samples["cti_disk_low_threshold_bytes", ()] == GiB
     assert samples["cti_disk_low", ()] == 0
     assert samples["process_resident_memory_bytes", ()] > 0
+    # specs/operations.md lists exactly the metrics there are.
+    documented = set(re.findall(r"^\| `(cti_\w+)", OPERATIONS.read_text("utf-8"), re.M))
+    exposed = set()
+    for name, _ in samples:
+        if name.startswith("cti_") and not name.endswith("_created"):
+            base = re.sub(r"_(bucket|count|sum)$", "", name)
+            exposed.add(base if base in documented else name)
+    assert exposed == documented
     # Labels name services, refusals, parts and followers: never a number or an account.
     labels = {v for _, kv in samples for _, v in kv}
     assert not [v for v in labels if v.lstrip("+").isdigit() or v in ("tester", "330", "331")]
@@ -231,3 +243,23 @@ async def test_a_percentage_threshold_is_of_the_filesystem(
         assert doc["parts"]["csta"] == {"up": False, "required": False}  # --csta-port 0
     finally:
         await running.stop()
+
+
+async def test_cti_serve_takes_the_port_from_the_environment_and_names_the_endpoint(
+    tmp_path: Path,
+    broker: Mosquitto,  # noqa: F811
+    servers: list[Server],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("CTI_HTTP_PORT", str(port))
+    monkeypatch.setenv("CTI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CTI_CSTA_PORT", "0")
+    server = Server("--mqtt-url", broker.url)
+    servers.append(server)
+    await server.start()
+    line = await server.wait_line(lambda text: "operations" in text)
+    assert f"http://127.0.0.1:{port}/healthz and /metrics" in line
+    await server.wait_line(lambda text: "Ctrl-C stops" in text)
+    status, _, body = await get(port, "/healthz")
+    assert status == 200 and json.loads(body)["parts"]["csta"]["required"] is False

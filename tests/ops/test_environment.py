@@ -12,7 +12,6 @@ from cti.app.bootstrap import ServeOptions
 from cti.cli import main
 from cti.ops.environment import resolve
 from cti.ops.threshold import DiskThreshold
-from tests.test_cli import _isolated_logging  # noqa: F401  (autouse fixture)
 
 GiB = 2**30
 

@@ -17,10 +17,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cti.app.bootstrap import Running, ServeOptions, StartupError, start
+from cti.app.clock import ManualClock
+from cti.calls import commands as c
 from cti.mqtt.broker import free_port
 from cti.ops.disk import DiskUsage
 from cti.ops.threshold import DiskThreshold
-from cti.store import SqliteStore
+from cti.store import SqliteStore, StoreError
 from tests.mqtt.conftest import (  # noqa: F401  (fixture)
     BASE,
     TIMEOUT,
@@ -70,6 +72,14 @@ async def metrics(running: Running) -> dict[tuple[str, tuple[tuple[str, str], ..
     return out
 
 
+async def published(running: Running) -> None:
+    """Until the broker has acknowledged everything committed (start() waits only for the
+    connection, not for the outbox to catch up): each turn of the loop lets it go on."""
+    async with asyncio.timeout(TIMEOUT):
+        while running.mqtt.outbox.acked < running.node.state.seq:
+            await asyncio.sleep(0)
+
+
 @pytest.fixture
 async def node(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[Running]:  # noqa: F811
     options = ServeOptions(
@@ -81,6 +91,7 @@ async def node(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[Running]:  # 
     )
     running = await start(options)
     try:
+        await published(running)
         yield running
     finally:
         await running.stop()
@@ -263,3 +274,56 @@ async def test_cti_serve_takes_the_port_from_the_environment_and_names_the_endpo
     await server.wait_line(lambda text: "Ctrl-C stops" in text)
     status, _, body = await get(port, "/healthz")
     assert status == 200 and json.loads(body)["parts"]["csta"]["required"] is False
+
+
+async def test_the_outbox_lag_while_the_broker_is_away_and_a_store_that_refuses(
+    tmp_path: Path,
+    broker: Mosquitto,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = ManualClock()
+    options = ServeOptions(
+        data_dir=tmp_path / "data", mqtt_url=broker.url, csta_port=0, http_port=free_port()
+    )
+    running = await start(options, clock)
+    try:
+        await published(running)
+        client = running.mqtt.client
+        assert client is not None and client.closed is not None
+        closed: asyncio.Future[object] = client.closed  # type: ignore[assignment]
+        broker.kill()
+        await asyncio.wait([closed], timeout=TIMEOUT)
+        assert (await running.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        clock.advance(7)
+        status, doc = await healthz(running)
+        assert status == 503 and doc["down"] == ["mqtt"]
+        assert doc["outbox"]["lagEvents"] == 1 and doc["outbox"]["lagSeconds"] == 7.0
+        samples = await metrics(running)
+        assert samples["cti_outbox_lag_events", ()] == 1
+        assert samples["cti_outbox_lag_seconds", ()] == 7.0
+
+        def full(*_: object) -> None:
+            raise StoreError("database or disk is full")
+
+        monkeypatch.setattr(running.store, "append", full)
+        refused = await running.engine.execute(c.SetDoNotDisturb(device="330", on=False))
+        assert not refused.ok and refused.error.name == "resourceOutOfService"
+        _, doc = await healthz(running)
+        assert doc["down"] == ["store", "mqtt"]
+        assert doc["parts"]["store"] == {"up": False, "required": True, "error": "StoreError"}
+        samples = await metrics(running)
+        assert samples["cti_store_append_failures_total", ()] == 1
+        assert (
+            samples[
+                "cti_commands_refused_total",
+                (("refusal", "resourceOutOfService"), ("service", "setDoNotDisturb")),
+            ]
+            == 1
+        )
+
+        monkeypatch.undo()  # space freed: the next batch is stored, the store is up again
+        assert (await running.engine.execute(c.SetDoNotDisturb(device="330", on=False))).ok
+        _, doc = await healthz(running)
+        assert doc["down"] == ["mqtt"]
+    finally:
+        await running.stop()

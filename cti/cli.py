@@ -3,23 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from cti import log
+from cti.ops.environment import (
+    LOG_LEVELS,
+    EnvError,
+    choice,
+    host,
+    mqtt_url,
+    port,
+    resolve,
+)
+from cti.ops.threshold import DiskThreshold
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, env: bool = False) -> None:
+    """``env``: the defaults come from CTI_... variables (cti serve): None here means "not
+    given", and cti.ops.environment fills it in."""
     p.add_argument(
         "--site",
         type=Path,
         default=None,
-        help="site configuration (TOML); default: the built-in example office",
+        help="site configuration (TOML); default: the built-in example office"
+        + (" [CTI_SITE]" if env else ""),
     )
-    p.add_argument("--log-json", action="store_true", help="log JSON lines instead of console text")
-    p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+    p.add_argument(
+        "--log-json",
+        action=argparse.BooleanOptionalAction,
+        default=None if env else False,
+        help="log JSON lines instead of console text" + (" [CTI_LOG_JSON]" if env else ""),
+    )
+    p.add_argument(
+        "--log-level",
+        type=_checked(choice(*LOG_LEVELS)),
+        default=None if env else "warning",
+        help="debug, info, warning or error" + (" [CTI_LOG_LEVEL]" if env else ""),
+    )
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser for argparse whose message names the problem (not just "invalid value")."""
+
+    def check(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = getattr(parse, "__name__", "value")
+    return check
 
 
 def _data_dir(p: argparse.ArgumentParser, default: str = "data") -> None:
@@ -43,47 +80,87 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir(demo, "data/demo")  # never the log `cti serve` writes
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
     serve = sub.add_parser(
-        "serve", help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)"
+        "serve",
+        help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)",
+        description="Every option may also be given as the environment variable in [brackets]; "
+        "a flag wins over the environment, the environment over the default "
+        "(specs/configuration.md).",
     )
-    _common(serve)
-    _data_dir(serve)
+    _common(serve, env=True)
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the SQLite event log <node>.db lives (default: ./data) [CTI_DATA_DIR]",
+    )
     serve.add_argument(
         "--mqtt-url",
-        default="mqtt://127.0.0.1:1883",
-        help="broker to use with --broker external (default mqtt://127.0.0.1:1883)",
+        type=_checked(mqtt_url),
+        default=None,
+        help="broker to use with --broker external (default mqtt://127.0.0.1:1883) [CTI_MQTT_URL]",
     )
     serve.add_argument(
         "--broker",
         choices=["embedded", "external"],
-        default="external",
-        help="embedded: start our own broker (a mosquitto child; mosquitto must be installed)",
+        default=None,
+        help="embedded: start our own broker (a mosquitto child; mosquitto must be installed); "
+        "default external [CTI_BROKER]",
     )
     serve.add_argument(
         "--broker-port",
-        type=int,
-        default=1883,
-        help="port for the embedded broker; a busy port is an error; 0: any free port",
+        type=_checked(port),
+        default=None,
+        help="port for the embedded broker (default 1883); a busy port is an error; "
+        "0: any free port [CTI_BROKER_PORT]",
     )
     serve.add_argument(
         "--tls-port",
-        type=int,
-        default=8883,
-        help="TLS listener of the embedded broker (a busy port is an error); 0: none",
+        type=_checked(port),
+        default=None,
+        help="TLS listener of the embedded broker (default 8883; a busy port is an error); "
+        "0: none [CTI_TLS_PORT]",
     )
-    serve.add_argument("--tls-cert", type=Path, default=None, help="your certificate (PEM)")
-    serve.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
-    serve.add_argument("--tls-ca", type=Path, default=None, help="the CA clients verify it with")
+    serve.add_argument(
+        "--tls-cert", type=Path, default=None, help="your certificate (PEM) [CTI_TLS_CERT]"
+    )
+    serve.add_argument("--tls-key", type=Path, default=None, help="its private key [CTI_TLS_KEY]")
+    serve.add_argument(
+        "--tls-ca", type=Path, default=None, help="the CA clients verify it with [CTI_TLS_CA]"
+    )
     serve.add_argument(
         "--broker-files",
         type=Path,
         default=None,
-        help="with your own broker: keep its password and ACL files here (specs/security.md)",
+        help="with your own broker: keep its password and ACL files here (specs/security.md) "
+        "[CTI_BROKER_FILES]",
     )
     serve.add_argument(
         "--csta-port",
-        type=int,
+        type=_checked(port),
         default=None,
-        help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it",
+        help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it "
+        "[CTI_CSTA_PORT]",
+    )
+    serve.add_argument(
+        "--http-host",
+        type=_checked(host),
+        default=None,
+        help="address of the operators' /healthz and /metrics (default 127.0.0.1: they have "
+        "no sign-in) [CTI_HTTP_HOST]",
+    )
+    serve.add_argument(
+        "--http-port",
+        type=_checked(port),
+        default=None,
+        help="port of /healthz and /metrics (default 9180); 0: none (specs/operations.md) "
+        "[CTI_HTTP_PORT]",
+    )
+    serve.add_argument(
+        "--disk-low",
+        type=_checked(DiskThreshold.parse),
+        default=None,
+        help="warn when the data directory's free space falls below this: 1GiB (default), "
+        "500MB, 5%% [CTI_DISK_LOW]",
     )
     from cti.tools.broker_config import add_parser as add_broker_config_parser
     from cti.tools.calls import add_parser as add_calls_parser
@@ -153,6 +230,13 @@ class CliError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        try:
+            # Flags given win; the rest from CTI_... variables, else the defaults.
+            vars(args).update(resolve(vars(args), os.environ))
+        except EnvError as exc:
+            print(f"cti serve: {exc}", file=sys.stderr)
+            return 2
     log.configure(
         json=getattr(args, "log_json", False), level=getattr(args, "log_level", "warning")
     )
@@ -190,6 +274,9 @@ def _run(args: argparse.Namespace) -> int:
             tls=_tls_files(args),
             broker_files=args.broker_files,
             csta_port=args.csta_port,
+            http_host=args.http_host,
+            http_port=args.http_port,
+            disk_low=args.disk_low,
         )
         return asyncio.run(serve(options))
     if args.command == "request":

@@ -140,6 +140,9 @@ class StatusDoc(TypedDict):
     seq: NotRequired[int]  # how far events have been published
     epoch: NotRequired[str]  # changes only when the log is recreated
     started: NotRequired[str]
+    # The data directory's free space is below the operator's threshold (specs/operations.md):
+    # the log will soon refuse writes. Shown while online; absent where nobody watches it.
+    diskLow: NotRequired[bool]
 
 
 def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:

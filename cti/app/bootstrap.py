@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import sqlite3
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
-from cti.app.follower import ReadModel, follow
+from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
@@ -36,6 +37,11 @@ from cti.mqtt.certs import CertFiles
 from cti.mqtt.client import parse_url
 from cti.mqtt.face.service import MqttFace
 from cti.mqtt.passwords import mosquitto_verify
+from cti.ops.disk import DiskWatch
+from cti.ops.health import Probe
+from cti.ops.http import HttpFace
+from cti.ops.metrics import NodeMetrics
+from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import SqliteStore, StoreError
 
@@ -63,10 +69,13 @@ class ReadModelFace:
     def __init__(self, model: ReadModel, reader: LogReader) -> None:
         self.model, self.reader = model, reader
         self.name = model.name
+        self.health = FollowerHealth()  # shown on /healthz (cti/ops/health.py)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(follow(self.model, self.reader), name=self.name)
+        self._task = asyncio.create_task(
+            follow(self.model, self.reader, self.health), name=self.name
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -87,6 +96,10 @@ class ServeOptions:
     tls: CertFiles | None = None  # the operator's certificate; None: made in the data dir
     broker_files: Path | None = None  # an operator's broker: where its password/ACL files go
     csta_port: int | None = None  # None: the site's [csta] port; 0: no CSTA link
+    # The operators' /healthz and /metrics (cti/ops/http.py); 0: none (`cti serve`: 9180).
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
 
 
 def records_path(data_dir: Path, node: str) -> Path:
@@ -126,6 +139,9 @@ class Running:
     mqtt: MqttFace
     broker_files: BrokerFiles | None
     csta: CstaServer | None
+    metrics: NodeMetrics
+    disk: DiskWatch
+    http: HttpFace | None = None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
@@ -191,7 +207,9 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             host, port, version = broker.host, broker.port, broker.version
         else:
             host, port = parse_url(options.mqtt_url)
-        engine = Engine(node)
+        metrics = NodeMetrics()
+        engine = Engine(node, observer=metrics)
+        disk = DiskWatch(options.data_dir, options.disk_low)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())
         mqtt = MqttFace(
@@ -203,6 +221,7 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             started=started,
             username=node_user(site.node),
             password=secret,
+            status_fields=disk.status_fields,
         )
     except BaseException as exc:
         store.close()  # with its siblings
@@ -211,11 +230,14 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         if isinstance(exc, ValueError | StoreError | OSError | BrokerUnavailable):
             raise StartupError(str(exc)) from None  # a bad URL, log, broker, data directory
         raise
-    running = Running(config, log_path, store, node, engine, broker, mqtt, files, None)
+    running = Running(
+        config, log_path, store, node, engine, broker, mqtt, files, None, metrics, disk
+    )
     if options.site is None:
         running.demo_users = demo_users(node, config.users)
     try:
         await engine.start()
+        await _start_face(running, disk)  # first: the status document shows it from the start
         if files is not None:
             reload = broker.reload if broker is not None else None
             await _start_face(running, BrokerAccess(node, files, reload))
@@ -232,10 +254,46 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         except TimeoutError:
             running.notes.append(f"broker {host}:{port} not reachable yet; retrying")
         await _start_csta(running, options)
+        if options.http_port != 0:
+            await _start_http(running, options)
     except BaseException:
         await running.stop()
         raise
     return running
+
+
+async def _start_http(running: Running, options: ServeOptions) -> None:
+    settings = running.config.csta
+    csta_wanted = options.csta_port != 0 and (options.csta_port is not None or settings.port != 0)
+    followers = [
+        (face.name, health)
+        for face in running.faces
+        if isinstance(health := getattr(face, "health", None), FollowerHealth)
+    ]
+    probe = Probe(
+        running.node,
+        running.engine,
+        running.metrics,
+        running.mqtt,
+        running.csta,
+        csta_wanted,
+        followers,
+        running.disk,
+    )
+    running.metrics.watch(probe)
+    http = HttpFace(options.http_host, options.http_port, running.metrics, probe)
+    try:
+        await http.start()
+    except OSError as exc:
+        where = f"{options.http_host}:{options.http_port}"
+        raise StartupError(f"HTTP endpoint: cannot listen on {where}: {exc}") from None
+    running.http = http
+    running.faces.append(http)
+    if not ipaddress.ip_address(http.address[0]).is_loopback:
+        running.notes.append(
+            f"/healthz and /metrics listen on {http.address[0]} without sign-in: "
+            "keep the port behind a firewall"
+        )
 
 
 def _tls_listener(options: ServeOptions, node: str) -> TlsListener | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
@@ -38,6 +39,17 @@ class Executor(Protocol):
     async def execute(self, command: Command, principal: str | None = None) -> Outcome: ...
 
 
+class Observer(Protocol):
+    """Told what the writer does, for the operator's metrics (cti/ops/metrics.py); called on
+    the loop, so it must be quick and must not raise."""
+
+    def committed(self, events: int, seconds: float, failure: StoreError | None) -> None:
+        """A batch was appended (``events`` of them, in ``seconds``), or the store refused it."""
+
+    def answered(self, command: Command, outcome: Outcome) -> None:
+        """A command was accepted or refused."""
+
+
 class Direct:
     """Commands run on the node at once, with no writer task or timers: for a tool that
     holds the log's writer lock itself (`cti users` on a stopped node)."""
@@ -50,9 +62,12 @@ class Direct:
 
 
 class Engine:
-    def __init__(self, node: Node, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, node: Node, *, max_batch: int = 1000, observer: Observer | None = None
+    ) -> None:
         self.node = node
         self.max_batch = max_batch
+        self.observer = observer
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -67,6 +82,11 @@ class Engine:
             asyncio.create_task(self._guard("cti-writer", self._writer), name="cti-writer"),
             asyncio.create_task(self._guard("cti-timers", self._timers), name="cti-timers"),
         ]
+
+    @property
+    def running(self) -> bool:
+        """The writer and the timers are running (started, not stopped, not failed)."""
+        return bool(self._tasks) and self.failure is None and not self._stopping
 
     async def _guard(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -112,11 +132,16 @@ class Engine:
         """Run a command sent by the account ``principal`` (None: the node itself); returns
         once its events are durable (or it was refused)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        outcome: Outcome
         if not self._tasks or self._stopping:
             why = "node not running" if self.failure is None else "the node failed"
-            return Refused(CstaError("resourceOutOfService", why))
-        await self._queue.put((command, principal, future))
-        return await future
+            outcome = Refused(CstaError("resourceOutOfService", why))
+        else:
+            await self._queue.put((command, principal, future))
+            outcome = await future
+        if self.observer is not None:
+            self.observer.answered(command, outcome)
+        return outcome
 
     async def _writer(self) -> None:
         while True:
@@ -133,12 +158,16 @@ class Engine:
             self._inflight = [future for _, _, future in items]
             batch = self.node.prepare([c for c, _, _ in items], [p for _, p, _ in items])
             failure: StoreError | None = None
+            started = time.perf_counter()
             try:
                 # The fsync runs off the loop; commands arriving meanwhile form the next batch.
                 await asyncio.to_thread(self.node.append, batch)
             except StoreError as exc:
                 failure = exc
+            took = time.perf_counter() - started
             outcomes = self.node.commit(batch, failure)
+            if self.observer is not None and (batch.staged or failure is not None):
+                self.observer.committed(len(batch.staged), took, failure)
             for (_, _, future), outcome in zip(items, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)

@@ -23,6 +23,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+import attrs
 import structlog
 
 from cti.app.committed import Committed
@@ -32,6 +33,18 @@ log = structlog.get_logger(__name__)
 FIRST_PAUSE = 0.2  # seconds before the first restart; doubles up to MAX_PAUSE
 MAX_PAUSE = 30.0
 HEALTHY = 60.0  # a run this long resets the pause
+
+
+@attrs.define
+class FollowerHealth:
+    """What the operator's /healthz shows of a supervised task (cti/ops/health.py): a
+    follower that keeps failing is still "running" (it restarts), so whether it is in a pause
+    after a failure is what tells up from down."""
+
+    up: bool = False  # running now (not waiting to restart after a failure)
+    failures: int = 0
+    last_error: str | None = None  # the exception's type only: messages may carry data
+    position: int | None = None  # a read model's last applied seq, when it has one
 
 
 class ReadModel(Protocol):
@@ -65,30 +78,40 @@ async def supervised(
     first_pause: float = FIRST_PAUSE,
     max_pause: float = MAX_PAUSE,
     clock: Callable[[], float] = lambda: asyncio.get_running_loop().time(),
+    health: FollowerHealth | None = None,
 ) -> None:
     """Run ``run`` until it is cancelled; when it fails, log it and start it again after a
     pause that grows while it keeps failing (with jitter, so followers do not restart in step).
+    ``health``, if given, says whether it is running or waiting to restart.
     """
     pause = first_pause
+    health = health if health is not None else FollowerHealth()
     while True:
         started = clock()
+        health.up = True
         try:
             await run()
         except asyncio.CancelledError:
+            health.up = False
             raise
-        except Exception:
+        except Exception as exc:
+            health.up = False
+            health.failures += 1
+            health.last_error = type(exc).__name__
             if clock() - started >= HEALTHY:
                 pause = first_pause
             log.exception("follower.failed", follower=name, restart_in=round(pause, 2))
             await asyncio.sleep(pause * random.uniform(0.8, 1.2))
             pause = min(pause * 2, max_pause)
         else:
+            health.up = False
             log.warning("follower.returned", follower=name)
             return
 
 
-async def follow(model: ReadModel, reader: LogReader) -> None:
+async def follow(model: ReadModel, reader: LogReader, health: FollowerHealth | None = None) -> None:
     """Keep ``model`` up to date with the log, forever; supervised."""
+    health = health if health is not None else FollowerHealth()
 
     async def run() -> None:
         if model.position() > reader.feed.last_seq:
@@ -96,10 +119,12 @@ async def follow(model: ReadModel, reader: LogReader) -> None:
             # seqs will be reissued with other events, so what the model holds is not theirs.
             log.warning("follower.ahead_of_the_log", follower=model.name, log=reader.feed.last_seq)
             await _finish(asyncio.ensure_future(asyncio.to_thread(model.reset)))
-        async for batch in reader.batches(model.position() + 1):
+        health.position = model.position()
+        async for batch in reader.batches(health.position + 1):
             await _finish(asyncio.ensure_future(asyncio.to_thread(model.apply, batch)))
+            health.position = batch[-1].seq
 
-    await supervised(model.name, run)
+    await supervised(model.name, run, health=health)
 
 
 async def _finish(work: asyncio.Future[None]) -> None:

@@ -18,7 +18,7 @@ import attrs
 import structlog
 
 from cti.accounts.model import Account
-from cti.app.follower import supervised
+from cti.app.follower import FollowerHealth, supervised
 from cti.app.node import Node
 from cti.mqtt import access
 from cti.mqtt.passwords import mosquitto_hash
@@ -114,13 +114,16 @@ class BrokerAccess:
         self.node, self.files, self.reload = node, files, reload
         self._task: asyncio.Task[None] | None = None
         self._written = node.state.accounts.accounts
+        self.health = FollowerHealth()  # shown on /healthz (cti/ops/health.py)
 
     def write_now(self) -> None:
         self._written = self.node.state.accounts.accounts
         self.files.write(self._written.values())
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(supervised(self.name, self._run), name=self.name)
+        self._task = asyncio.create_task(
+            supervised(self.name, self._run, health=self.health), name=self.name
+        )
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -71,6 +71,11 @@ def banner(running: Running) -> str:
             f"  CSTA link    {host}:{port} (ECMA-285 BER, {csta.framing} framing, "
             f"user {csta.user}; see specs/csta.md)"
         )
+    if running.http is not None:
+        host, port = running.http.address
+        lines.append(
+            f"  operations   http://{host}:{port}/healthz and /metrics (specs/operations.md)"
+        )
     lines += [f"  note         {escape(note)}" for note in running.notes]
     if demo:
         lines.append("  demo users   " + " · ".join(_who(u) for u in running.demo_users))

@@ -493,6 +493,9 @@ class Server:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", "NO_COLOR": "1"}
+        # No /healthz on the default port 9180 unless a test asks for one: nodes of the tests
+        # must not collide with each other or with a node the developer runs.
+        env.setdefault("CTI_HTTP_PORT", "0")
         self.proc = await asyncio.create_subprocess_exec(
             *self.args,
             cwd=REPO,

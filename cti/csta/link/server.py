@@ -87,6 +87,16 @@ class CstaServer:
         host, port = self._server.sockets[0].getsockname()[:2]
         return str(host), int(port)
 
+    @property
+    def listening(self) -> bool:
+        """Accepting connections (for /healthz)."""
+        return self._server is not None and self._server.is_serving()
+
+    @property
+    def associations(self) -> int:
+        """Connections with an ACSE association up (for the metrics)."""
+        return sum(1 for s in self.sessions if s.associated)
+
     def gate(self, address: str) -> asyncio.Lock:
         """The lock a session holds while it checks credentials from ``address`` and while
         the answer of a failure waits (forgotten when no session holds or waits for it)."""

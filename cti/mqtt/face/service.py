@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -57,7 +58,11 @@ class MqttFace:
         started: str = "",
         username: str | None = None,
         password: str | None = None,
+        status_fields: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
+        """``status_fields``: more fields of the retained status document (the disk warning,
+        cti/ops/disk.py); asked about once a second, and the status is republished when
+        they change."""
         self.engine = engine
         self.node = engine.node
         self.store = store
@@ -70,6 +75,8 @@ class MqttFace:
         self.connected = asyncio.Event()
         self._stopping = False
         self._announced = 0  # the seq the retained status shows
+        self._status_fields = status_fields or dict
+        self._announced_fields: Mapping[str, Any] = {}  # the extra fields it shows
         self._tasks: set[asyncio.Task[None]] = set()
         self._overloaded = False  # refusing requests as busy (logged once per episode)
         self._runner: asyncio.Task[None] | None = None
@@ -147,12 +154,14 @@ class MqttFace:
 
     def _publish_status(self, client: MqttClient) -> None:
         self._announced = self.outbox.acked
+        self._announced_fields = dict(self._status_fields())
         body = payloads.status(
             self.node.site.node,
             "online",
             seq=self.outbox.acked,
             epoch=self.store.epoch,
             started=self.started,
+            **self._announced_fields,
         )
         self.outbox.retained[self.topics.status] = body
         client.publish(self.topics.status, body, retain=True)
@@ -166,7 +175,8 @@ class MqttFace:
             # (reads, the final save on stop), and two threads must not interleave on it.
             self._save_position_now()
             ticks += 1
-            if ticks % 5 == 0 and self.outbox.acked != self._announced:
+            moved = self.outbox.acked != self._announced
+            if ticks % 5 == 0 and (moved or self._status_fields() != self._announced_fields):
                 try:
                     self._publish_status(client)
                 except Exception:  # the status waits for the next tick; the position does not

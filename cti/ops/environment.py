@@ -1,0 +1,116 @@
+"""``cti serve``'s settings from ``CTI_...`` environment variables, beside its flags.
+
+A flag given on the command line wins, then the environment, then the default; an empty
+variable counts as unset (``CTI_SITE=`` in a systemd EnvironmentFile). A bad value is an
+:class:`EnvError` naming the variable, one line (specs/configuration.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from cti.ops.threshold import DiskThreshold
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+class EnvError(ValueError):
+    """A ``CTI_...`` variable has a value ``cti serve`` cannot use; one line."""
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free one, or off, as the setting says)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{value} is not a port number (0-65535)")
+    return value
+
+
+def choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in allowed:
+            raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
+        return text.lower()
+
+    return parse
+
+
+def boolean(text: str) -> bool:
+    if text.lower() in TRUE:
+        return True
+    if text.lower() in FALSE:
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (1/0, true/false, yes/no, on/off)")
+
+
+def mqtt_url(text: str) -> str:
+    from cti.mqtt.client import parse_url  # here: the command line starts faster without it
+
+    try:
+        parse_url(text)
+    except ValueError:
+        raise ValueError(f"{text!r} does not look like mqtt://HOST:PORT") from None
+    return text
+
+
+def host(text: str) -> str:
+    if not text.strip() or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} is not a host name or address")
+    return text
+
+
+@attrs.frozen
+class Setting:
+    name: str  # the option's name in ServeOptions / argparse's dest
+    variable: str
+    parse: Callable[[str], Any]
+    default: Any
+
+
+SERVE: tuple[Setting, ...] = (
+    Setting("site", "CTI_SITE", Path, None),
+    Setting("data_dir", "CTI_DATA_DIR", Path, Path("data")),
+    Setting("broker", "CTI_BROKER", choice("embedded", "external"), "external"),
+    Setting("mqtt_url", "CTI_MQTT_URL", mqtt_url, "mqtt://127.0.0.1:1883"),
+    Setting("broker_port", "CTI_BROKER_PORT", port, 1883),
+    Setting("tls_port", "CTI_TLS_PORT", port, 8883),
+    Setting("tls_cert", "CTI_TLS_CERT", Path, None),
+    Setting("tls_key", "CTI_TLS_KEY", Path, None),
+    Setting("tls_ca", "CTI_TLS_CA", Path, None),
+    Setting("broker_files", "CTI_BROKER_FILES", Path, None),
+    Setting("csta_port", "CTI_CSTA_PORT", port, None),
+    Setting("http_host", "CTI_HTTP_HOST", host, "127.0.0.1"),
+    Setting("http_port", "CTI_HTTP_PORT", port, 9180),
+    Setting("disk_low", "CTI_DISK_LOW", DiskThreshold.parse, DiskThreshold()),
+    Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
+    Setting("log_json", "CTI_LOG_JSON", boolean, False),
+)
+
+
+def resolve(
+    given: Mapping[str, Any], environ: Mapping[str, str], settings: tuple[Setting, ...] = SERVE
+) -> dict[str, Any]:
+    """Each setting's value: ``given[name]`` unless None (the flag was not given), else the
+    environment's, else the default. Raises EnvError for a variable that does not parse."""
+    out: dict[str, Any] = {}
+    for s in settings:
+        value = given.get(s.name)
+        if value is None:
+            raw = environ.get(s.variable, "")
+            if raw.strip():
+                try:
+                    value = s.parse(raw.strip())
+                except ValueError as exc:
+                    raise EnvError(f"{s.variable}: {exc}") from None
+            else:
+                value = s.default
+        out[s.name] = value
+    return out

@@ -1,0 +1,109 @@
+"""``cti serve`` configured from CTI_... variables: a flag wins over the environment, the
+environment over the default; a bad value is one line naming the variable, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.app.bootstrap import ServeOptions
+from cti.cli import main
+from cti.ops.environment import resolve
+from cti.ops.threshold import DiskThreshold
+
+GiB = 2**30
+
+
+def test_flags_win_over_the_environment_over_the_defaults() -> None:
+    env = {"CTI_HTTP_PORT": "9999", "CTI_BROKER_PORT": "1884", "CTI_LOG_JSON": "yes"}
+    got = resolve({"http_port": 7000, "broker_port": None}, env)
+    assert got["http_port"] == 7000  # the flag
+    assert got["broker_port"] == 1884  # the environment
+    assert got["log_json"] is True
+    assert got["tls_port"] == 8883 and got["data_dir"] == Path("data")  # the defaults
+    assert got["disk_low"] == DiskThreshold() and got["http_host"] == "127.0.0.1"
+    assert resolve({}, {"CTI_SITE": "", "CTI_CSTA_PORT": " "})["site"] is None  # empty: unset
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[ServeOptions]:
+    """What `cti serve` would start the node with (nothing is started)."""
+    seen: list[ServeOptions] = []
+
+    async def serve(options: ServeOptions) -> int:
+        seen.append(options)
+        return 0
+
+    monkeypatch.setattr("cti.tools.serve.serve", serve)
+    for name in ("CTI_DATA_DIR", "CTI_HTTP_PORT", "CTI_BROKER", "CTI_DISK_LOW", "CTI_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    return seen
+
+
+def test_cti_serve_reads_the_environment(
+    served: list[ServeOptions], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CTI_DATA_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("CTI_HTTP_PORT", "0")
+    monkeypatch.setenv("CTI_BROKER", "embedded")
+    monkeypatch.setenv("CTI_DISK_LOW", "5%")
+    monkeypatch.setenv("CTI_LOG_LEVEL", "ERROR")
+    assert main(["serve", "--http-port", "9181", "--data-dir", str(tmp_path / "flag")]) == 0
+    options = served[0]
+    assert options.http_port == 9181 and options.data_dir == tmp_path / "flag"  # flags
+    assert options.broker == "embedded" and options.disk_low == DiskThreshold(None, 5.0)  # env
+    assert options.mqtt_url == "mqtt://127.0.0.1:1883" and options.csta_port is None  # defaults
+
+
+def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
+    assert main(["serve"]) == 0
+    options: Any = served[0]
+    assert (options.http_host, options.http_port, options.broker) == (
+        "127.0.0.1",
+        9180,
+        "external",
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CTI_HTTP_PORT", "http", "CTI_HTTP_PORT: 'http' is not a port number"),
+        ("CTI_BROKER_PORT", "70000", "CTI_BROKER_PORT: 70000 is not a port number (0-65535)"),
+        ("CTI_BROKER", "internal", "CTI_BROKER: 'internal' is not one of embedded, external"),
+        ("CTI_MQTT_URL", "http://x", "CTI_MQTT_URL: 'http://x' does not look like mqtt://"),
+        ("CTI_LOG_JSON", "maybe", "CTI_LOG_JSON: 'maybe' is not a yes/no value"),
+        ("CTI_LOG_LEVEL", "loud", "CTI_LOG_LEVEL: 'loud' is not one of debug"),
+        ("CTI_DISK_LOW", "lots", "CTI_DISK_LOW: 'lots' is not a size like 1GiB"),
+    ],
+)
+def test_a_bad_variable_is_one_line_and_exit_2(
+    served: list[ServeOptions],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"cti serve: {message}") and err.count("\n") == 1, err
+    assert not served
+
+
+def test_a_flag_overrides_a_bad_variable(
+    served: list[ServeOptions], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CTI_HTTP_PORT", "http")
+    assert main(["serve", "--http-port", "0"]) == 0
+    assert served[0].http_port == 0
+
+
+def test_a_bad_flag_names_the_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--disk-low", "lots"])
+    assert exit_.value.code == 2
+    assert "argument --disk-low: 'lots' is not a size like 1GiB" in capsys.readouterr().err

@@ -55,7 +55,14 @@ CASES: list[tuple[str, str, bytes, str, str]] = [
         "requests/makeCall",
         b"",
         "invalidParameterValue",
-        "missing field 'calling'",
+        "payload is empty",
+    ),
+    (
+        "huge call id",
+        "requests/answerCall",
+        b'{"call":1000000000000000000000000000000,"device":"331"}',
+        "invalidParameterValue",
+        "call is out of range: an integer from -9007199254740991 to 9007199254740991",
     ),
     (
         "string call id",

@@ -50,8 +50,8 @@ _PRIORITY = [
 class ConnectionView:
     call: int
     state: ConnectionState
-    peer: str  # the number of the other party ("" for a lone or conference connection)
-    peer_name: str
+    peer: str | None  # the number of the one other party (None: a lone or conference one)
+    peer_name: str | None  # its name (None: no peer, or a party without a name: a trunk)
     parties: tuple[str, ...]  # every other device in the call
     summary: Summary
     allowed: tuple[str, ...]
@@ -69,8 +69,8 @@ class DeviceView:
     dial_method: DialMethod | None = None  # mobility user: the method in force (CALL-15)
 
 
-def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
-    """The one party this connection is with, as a UI should name it; "" for a conference."""
+def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str | None:
+    """The one party this connection is with, as a UI should name it; None for a conference."""
     others = call.others(device)
     if st is ConnectionState.ALERTING:
         # Ring-mates of a group call are not the peer; the party ringing us is.
@@ -82,7 +82,7 @@ def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
     ):
         return call.group  # the caller of a group that is still ringing (CALL-14)
     if len(others) != 1:
-        return ""
+        return None
     peer = others[0].device
     presented = site.device(call.calling)
     if (
@@ -118,7 +118,7 @@ def _connection(site: Site, state: SwitchState, call: Call, device: str) -> Conn
         call=call.id,
         state=st,
         peer=peer,
-        peer_name=dev.name if dev is not None else "",
+        peer_name=(dev.name or None) if dev is not None else None,
         parties=tuple(p.device for p in others),
         summary=summary,
         allowed=allowed_services(site, state, device, call),

@@ -76,7 +76,7 @@ def test_incoming_external(office: Office) -> None:
     v = view(office, "331")
     assert v.summary is Summary.INCOMING_EXTERNAL
     [x] = v.connections
-    assert (x.call, x.peer, x.peer_name, x.parties) == (call, EXTERNAL, "", (EXTERNAL,))
+    assert (x.call, x.peer, x.peer_name, x.parties) == (call, EXTERNAL, None, (EXTERNAL,))
 
 
 def test_outgoing_while_destination_rings(office: Office) -> None:
@@ -95,7 +95,7 @@ def test_failed_call_is_outgoing(office: Office) -> None:
     v = view(office, "330")
     assert v.summary is Summary.OUTGOING
     [x] = v.connections
-    assert (x.call, x.state, x.peer, x.parties) == (call, CS.FAIL, "", ())
+    assert (x.call, x.state, x.peer, x.parties) == (call, CS.FAIL, None, ())
     assert x.allowed == ("clearConnection",)
     office.do(c.OnHook(device="330"))
     assert view(office, "330").summary is Summary.IDLE
@@ -276,7 +276,7 @@ def test_conferencing_device_has_no_single_peer(office: Office) -> None:
     consultation(office, answered=True)
     office.do(c.ConferenceCall(device="330"))
     x = conn(office, "330", 1)
-    assert (x.peer, x.peer_name, x.parties) == ("", "", ("331", "332"))
+    assert (x.peer, x.peer_name, x.parties) == (None, None, ("331", "332"))
     assert x.summary is Summary.TALKING_INTERNAL
 
 
@@ -287,7 +287,7 @@ def test_conference_members_have_no_single_peer(office: Office) -> None:
     for device, others in (("331", ("330", "332")), ("332", ("330", "331"))):
         x = conn(office, device, 1)
         assert set(x.parties) == set(others)
-        assert (x.peer, x.peer_name) == ("", "")
+        assert (x.peer, x.peer_name) == (None, None)
 
 
 def test_outgoing_mulap_call_presents_the_mulap_number(office: Office) -> None:
@@ -484,3 +484,38 @@ def test_caller_of_a_ringing_group_sees_the_group(office: Office) -> None:
     assert (x.peer, x.peer_name, x.summary) == ("340", "Vertrieb", Summary.OUTGOING)
     office.do(c.AnswerCall(call=1, device="338"))
     assert conn(office, "330", 1).peer == "338"
+
+
+# -- "no peer" has one form: None in the view, null in documents (issue 18 item 9) -------------
+
+
+def test_no_peer_and_no_name_are_none_never_empty(office: Office) -> None:
+    """CALL-08, CALL-10, CALL-11: a connection without one other party (a conference, a failed
+    call) has peer None, and a peer without a name (a trunk party) has peer_name None; the
+    device state document renders both as null, the CALL-10 form of a hidden caller, so
+    "unknown" is null everywhere and "" never appears (specs/mqtt.md)."""
+    import orjson
+
+    from cti.api.documents import device_state
+    from cti.api.schema import contract
+
+    office.talking("333", EXTERNAL)
+    x = conn(office, "333", 1)
+    assert (x.peer, x.peer_name) == (EXTERNAL, None)
+    consultation(office, answered=True)
+    office.do(c.ConferenceCall(device="330"))
+    assert (conn(office, "330", 2).peer, conn(office, "330", 2).peer_name) == (None, None)
+    office.call_of(c.MakeCall(calling="300", called="331"))  # in the conference: busy
+    failed = view(office, "300").connections[0]
+    assert (failed.state, failed.peer, failed.peer_name) == (CS.FAIL, None, None)
+    office.call_of(c.MakeCall(calling="336", called="334"))  # ringing at 334: hidden
+    seen = set()
+    for device in ("330", "331", "333", "300", "334", "336"):
+        doc = orjson.loads(device_state(office.site, view(office, device), 1, 0))
+        for connection in doc["connections"]:
+            seen.add((connection["peer"] is None, connection["peerName"] is None))
+            assert connection["peer"] != "" and connection["peerName"] != "", doc
+    assert seen == {(False, False), (False, True), (True, True)}
+    schema = contract()["$defs"]["ConnectionDoc"]["properties"]
+    for field in ("peer", "peerName"):
+        assert schema[field] == {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]}

@@ -254,7 +254,7 @@ def test_ringing_after_transfer_shows_remaining_peer(office: Office) -> None:
 
 def test_mulap_members_show_the_group_call(office: Office) -> None:
     """CALL-14: a call to MULAP 340 rings both members; each shows it as incoming from 330; the
-    member that answers talks, the other goes idle; the MULAP number itself has no connection."""
+    member that answers talks, the other goes idle (the MULAP number: the next test)."""
     call = office.call_of(c.MakeCall(calling="330", called="340"))
     for member, other in (("337", "338"), ("338", "337")):
         v = view(office, member)
@@ -269,6 +269,63 @@ def test_mulap_members_show_the_group_call(office: Office) -> None:
     assert view(office, "338").summary is Summary.TALKING_INTERNAL
     assert conn(office, "338", call).peer == "330"
     assert view(office, "337").summary is Summary.IDLE
+
+
+def test_the_mulap_number_summarises_its_group_calls(office: Office) -> None:
+    """CALL-14, CALL-11 (issue 18 item 9): the MULAP number's own view shows the group's
+    calls, each once, on the member phone that has it (``via``, as a mobile's for CALL-15):
+    ringing while members ring for a call to the group, talking once one answered, outgoing
+    for a call made as the group; a member's own call (dialled to the phone) is not the
+    group's. Its retained state follows: a member's events touch the MULAP number."""
+    assert view(office, "340").summary is Summary.IDLE
+    call = office.call_of(c.MakeCall(calling="330", called="340"))
+    v = view(office, "340")
+    assert v.summary is Summary.INCOMING_INTERNAL
+    [x] = v.connections
+    assert (x.call, x.state, x.via, x.peer, x.peer_name) == (
+        call, CS.ALERTING, "337", "330", "Anna Berger"
+    )  # fmt: skip
+    assert x.allowed == conn(office, "337", call).allowed  # requests name the phone (via)
+    outcome = office.node.execute(c.AnswerCall(call=call, device="338"))
+    assert outcome.ok
+    assert "340" in touched_devices((e.event for e in outcome.events), office.site)
+    [x] = view(office, "340").connections
+    assert (x.state, x.via, x.peer, x.summary) == (
+        CS.CONNECTED, "338", "330", Summary.TALKING_INTERNAL
+    )  # fmt: skip
+    assert view(office, "340").summary is Summary.TALKING_INTERNAL
+    office.do(c.ClearConnection(call=call, device="338"))
+    assert view(office, "340") == DeviceView(
+        device="340",
+        summary=Summary.IDLE,
+        connections=(),
+        dnd=False,
+        forwarding=(),
+        assigned_phone="337",
+    )
+    direct = office.call_of(c.MakeCall(calling="331", called="337"))  # the phone, not 340
+    assert view(office, "337").summary is Summary.INCOMING_INTERNAL
+    assert view(office, "340").summary is Summary.IDLE
+    office.do(c.ClearCall(call=direct))
+    made = office.call_of(c.MakeCall(calling="340", called="331"))  # as the group
+    [x] = view(office, "340").connections
+    assert (x.call, x.via, x.peer, x.summary) == (made, "337", "331", Summary.OUTGOING)
+
+
+def test_the_mulap_numbers_ringing_call_hides_the_caller(office: Office) -> None:
+    """CALL-10: in the MULAP number's state document a ringing group call shows no caller,
+    like any ringing connection; the lamp only the summary."""
+    import orjson
+
+    from cti.api.documents import device_state, lamp
+
+    office.call_of(c.MakeCall(calling="330", called="340"))
+    doc = orjson.loads(device_state(office.site, view(office, "340"), 3, 0))
+    assert doc["summary"] == "incoming-internal"
+    [x] = doc["connections"]
+    assert (x["peer"], x["peerName"], x["parties"], x["via"]) == (None, None, [], "337")
+    shown = orjson.loads(lamp(office.site, view(office, "340"), 3, 0))
+    assert shown["summary"] == "incoming-internal" and "connections" not in shown
 
 
 def test_conferencing_device_has_no_single_peer(office: Office) -> None:

@@ -111,12 +111,11 @@ class MqttFace:
                     # device no longer configured (cleared: no ghost devices) or a spoof
                     # (corrected; a spoofed event batch would otherwise stay on the broker).
                     await client.subscribe([(t, v5) for t in self.topics.watched])
-                else:
-                    await client.subscribe([(self.topics.status, 1)])  # an acknowledged round
-                # The broker sends the retained messages of a subscription right after its
-                # SUBACK, before anything else: once a later SUBACK is back, a retained
-                # request is one published now, not one left from before (specs/mqtt.md).
-                self._settled = client
+                    # The broker sends the retained messages of a subscription right after
+                    # its SUBACK, before anything else: once a later SUBACK is back, a
+                    # retained request is one published now, not one left from before
+                    # (specs/mqtt.md). (MQTT 3.1.1 flags only the latter as retained.)
+                    self._settled = client
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))

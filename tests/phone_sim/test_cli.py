@@ -39,7 +39,9 @@ async def test_run_and_load_against_cti_serve(
     servers.append(server)
     await server.start()
     async with CtiClient(broker.host, broker.port, filters=["cti/node1/status"]) as ui:
-        await ui.wait_for("cti/node1/status", lambda d: d["state"] == "online")
+        # A fresh node first hashes its demo users' passwords (argon2, slow on purpose):
+        # on a busy machine that alone can take longer than one awaited condition.
+        await ui.wait_for("cti/node1/status", lambda d: d["state"] == "online", timeout=30)
 
     code, out = await phone_sim(broker.url, "run", str(SCENARIOS / "call-07-transfer.yaml"))
     assert code == 0, out

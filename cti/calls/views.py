@@ -192,6 +192,10 @@ def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set
     out: set[str] = set()
     for event in events:
         out.update(event.devices())
+        if isinstance(event, ev.TimerSet | ev.TimerCleared):
+            # Internal, never published, yet about a device: its state's seq covers them,
+            # so a command whose last event sets a timer is seen done (specs/mqtt.md).
+            out.add(event.device)
     if site is not None:
         for device in list(out):
             owner = site.owner_of(device) or site.mulap_of(device)

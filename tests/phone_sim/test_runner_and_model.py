@@ -174,6 +174,25 @@ async def test_redial_expectations_are_relative_to_the_list_before(
     assert "on top of ['330', '333', '332'] from before" in failed.value.detail
 
 
+async def test_requests_are_done_when_their_events_are_seen_not_later(
+    local_office: Office,
+) -> None:
+    """A device state's seq is its last change (specs/mqtt.md), so the simulator's wait for
+    what a request caused must hold without states carrying the log position: a query
+    waits for nothing (seq 2 here is internal seeding), and a makeCall whose last event
+    sets an internal no-answer timer (CALL-16) is covered by the state of the timer's
+    device (issue 18 item 9)."""
+    from structlog.testing import capture_logs
+
+    sim = local_office.sim
+    await sim.act("332", "forwards", "no-answer", "to", "351", "after", "10s")
+    with capture_logs() as logs:
+        assert await sim.redial_list("330") == []
+        await sim.act("330", "calls", "332")
+        await sim.act("330", "hangs-up")
+    assert [e for e in logs if e["event"] == "phone_sim.events_late"] == []
+
+
 async def test_a_simulator_started_mid_call_knows_the_call(
     node: tuple[Engine, ManualClock],
 ) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 
 import structlog
 
+from cti.api.requests import SERVICES
 from cti.app.clock import Clock, SystemClock
+from cti.kernel.messages import Query
 from phone_sim.behaviour import RING_SECONDS, Behaviour
 from phone_sim.link.base import Doc, Link, Refusal
 from phone_sim.model import actions, display, lamps
@@ -20,6 +22,14 @@ from phone_sim.model.actions import NotPossible, plan
 from phone_sim.model.phone import PHONE_KINDS, Phone
 
 log = structlog.get_logger(__name__)
+
+
+def is_query(service: str) -> bool:
+    """Whether ``service`` only reads the node (a query: it logs no event)."""
+    cls = SERVICES.get(service)
+    return isinstance(cls, type) and issubclass(cls, Query)
+
+
 Predicate = Callable[[], bool]
 
 
@@ -168,7 +178,9 @@ class Simulator:
         if not reply.get("ok"):
             error = reply.get("error") or {}
             raise Refusal(error.get("code", "generic"), error.get("message", ""))
-        seq = reply.get("seq") or 0
+        # A query causes no event: nothing to wait for (its seq is the log position, which
+        # internal events may have moved without anything published).
+        seq = 0 if is_query(service) else reply.get("seq") or 0
         try:
             await self.until(lambda: self.seq >= seq)
         except TimeoutError:

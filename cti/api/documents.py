@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import attrs
 import orjson
@@ -25,6 +25,10 @@ from cti.favourites.views import FavouritesView, GroupView
 from cti.presence import view as presence_view
 from cti.presence.model import Status as PresenceStatus
 from cti.site import DeviceKind, DialMethod, Site
+
+# A text field that is never "": "none" or "unknown" is null. The metadata is a JSON Schema
+# keyword and its value, which cti.api.schema adds.
+NonEmpty = Annotated[str, ("minLength", 1)]
 
 
 @lru_cache(maxsize=256)
@@ -86,8 +90,9 @@ class ConnectionDoc(TypedDict):
     call: int
     state: ConnectionState
     summary: Summary
-    peer: str | None  # the one other party; None while ringing (CALL-10) or in a conference
-    peerName: str | None
+    # The one other party; null while ringing (CALL-10), in a conference, with none left.
+    peer: NonEmpty | None
+    peerName: NonEmpty | None  # its name; null also for a party without one (a trunk)
     parties: list[str]  # every other device in the call; [] while ringing (CALL-10)
     allowed: list[str]  # the services the engine accepts on this connection now (CALL-12)
     via: NotRequired[str]  # the mobility user's mobile that holds it (CALL-15)
@@ -159,8 +164,8 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
             call=conn.call,
             state=conn.state,
             summary=conn.summary,
-            peer=None if hidden or not conn.peer else conn.peer,
-            peerName=None if hidden or not conn.peer else conn.peer_name,
+            peer=None if hidden else conn.peer,
+            peerName=None if hidden else conn.peer_name,
             parties=[] if hidden else list(conn.parties),
             allowed=list(conn.allowed),
         )

@@ -31,6 +31,9 @@ from cti.kernel.messages import Command, Query
 MAX_PAYLOAD = 16 * 1024
 MAX_TEXT = 64  # longest string field (numbers, names of things)
 MAX_ITEMS = 32  # longest list field
+# Integers a JSON number carries exactly everywhere (RFC 8259 section 6); orjson reads a
+# longer literal as a float, so a bigger value would otherwise look like "not an integer".
+MAX_INT = 2**53 - 1
 Action = Command | Query | PasswordRequest | SetProfileRequest
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
@@ -70,9 +73,13 @@ def parse_json(payload: bytes, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
             "invalidParameterValue",
             f"payload of {len(payload)} bytes exceeds the limit of {limit}",
         )
+    if not payload.strip():  # not "{}": an empty message is a mistake (or a cleared retain)
+        raise BadRequest(
+            "invalidParameterValue", "payload is empty: send a JSON object ({} for no fields)"
+        )
     try:
         # orjson also refuses nesting deeper than 1024 levels instead of hitting recursion.
-        doc = orjson.loads(payload) if payload.strip() else {}
+        doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("invalidParameterValue", f"payload is not UTF-8 JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -105,6 +112,12 @@ def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
         ok = isinstance(value, bool)
     elif hint is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
+        whole = ok or (isinstance(value, float) and value.is_integer())
+        if whole and abs(value) > MAX_INT:
+            raise BadRequest(
+                "invalidParameterValue",
+                f"{camel(name)} is out of range: an integer from {-MAX_INT} to {MAX_INT}",
+            )
     elif hint is str:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             value = str(value)  # a number typed as a JSON number is still that number

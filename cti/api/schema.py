@@ -73,6 +73,12 @@ class Builder:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
         if tp is Any or tp is object:
             return {}
+        if origin is typing.Annotated:  # Annotated[str, ("minLength", 1)]: a keyword added
+            schema = self.of(args[0], request=request, max_text=max_text)
+            for extra in tp.__metadata__:
+                if isinstance(extra, tuple) and len(extra) == 2 and isinstance(extra[0], str):
+                    schema = {**schema, extra[0]: extra[1]}
+            return schema
         if tp is type(None):
             return {"type": "null"}
         if tp is bool:

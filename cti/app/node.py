@@ -20,10 +20,11 @@ from cti.app.committed import Committed as Committed  # re-exported: the followe
 from cti.app.committed import decode as decode
 from cti.app.feed import CommitFeed
 from cti.calls.commands import FireTimer
+from cti.calls.views import touched_devices
 from cti.domain import CODEC, NodeState, answer, decide, evolve, snapshot
 from cti.domain.model import timers
 from cti.kernel.decision import Result
-from cti.kernel.messages import Command, Query
+from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
 from cti.store import EventStore, Snapshot, StoredEvent, StoreError
@@ -59,8 +60,30 @@ class Batch:
     refusals: dict[int, Refused] = attrs.field(factory=dict)
 
 
-def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
-    """State from the latest snapshot plus the events after it (or the whole log)."""
+@attrs.define
+class DeviceChanges:
+    """Per device, the seq of the last event that touched it (its MULAP group and mobility
+    user too): the ``seq`` of its state document (specs/mqtt.md). Devices not touched since
+    the node loaded have ``base``, the seq of the snapshot it started from (0 without one):
+    never below the events their state reflects, and the same for every unchanged device."""
+
+    site: Site
+    base: int = 0
+    seqs: dict[str, int] = attrs.field(factory=dict)
+
+    def note(self, seq: int, events: Iterable[Event]) -> None:
+        for device in touched_devices(events, self.site):
+            self.seqs[device] = seq
+
+    def of(self, device: str) -> int:
+        return self.seqs.get(device, self.base)
+
+
+def replay(
+    store: EventStore, *, use_snapshot: bool = True, changes: DeviceChanges | None = None
+) -> NodeState:
+    """State from the latest snapshot plus the events after it (or the whole log); with
+    ``changes``, which devices the replayed events touched."""
     state = NodeState()
     snap = store.latest_snapshot() if use_snapshot else None
     if snap is not None:
@@ -68,6 +91,8 @@ def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
             state = snapshot.decode(snap.data)
         except snapshot.StaleSnapshot as exc:  # written by an older version: replay it all
             log.info("node.snapshot_ignored", reason=str(exc))
+    if changes is not None:
+        changes.base = state.seq
     expected = state.seq + 1
     for rec in store.iter_from(expected):
         if rec.seq != expected:  # only after retention (cti archive): the start is archived
@@ -75,7 +100,10 @@ def replay(store: EventStore, *, use_snapshot: bool = True) -> NodeState:
                 f"the log holds events from seq {rec.seq}, the state needs them from "
                 f"{expected}: restore the archive first (specs/store.md, retention)"
             )
-        state = evolve(state, CODEC.decode(rec.kind, rec.version, rec.data))
+        event = CODEC.decode(rec.kind, rec.version, rec.data)
+        state = evolve(state, event)
+        if changes is not None:
+            changes.note(rec.seq, (event,))
         expected += 1
     last = store.last_seq()
     return attrs.evolve(state, seq=last) if state.seq != last else state
@@ -94,7 +122,8 @@ class Node:
         self.store = store
         self.clock = clock
         self.snapshot_every = snapshot_every
-        self.state = replay(store)
+        self.changes = DeviceChanges(site)
+        self.state = replay(store, changes=self.changes)
         self._last_snapshot = self.state.seq
         self.feed = CommitFeed(self.state.seq)
         log.info(
@@ -154,6 +183,8 @@ class Node:
             err = Refused(Refusal("resourceOutOfService", f"event store write failed: {failure}"))
             return [batch.refusals.get(i, err) for i in range(len(batch.slots))]
         self.state = batch.state
+        for item in batch.staged:
+            self.changes.note(item.seq, (item.event,))
         outcomes: list[Outcome] = []
         for i, (first, end, result) in enumerate(batch.slots):
             refusal = batch.refusals.get(i)
@@ -180,6 +211,10 @@ class Node:
 
     def execute(self, command: Command, principal: str | None = None) -> Outcome:
         return self.execute_batch([command], [principal])[0]
+
+    def device_seq(self, device: str) -> int:
+        """The seq of the last event that changed ``device`` (see :class:`DeviceChanges`)."""
+        return self.changes.of(device)
 
     # -- queries: read the committed state, record nothing ---------------------------------
     def query(self, query: Query, principal: str | None = None) -> object:

@@ -50,12 +50,14 @@ _PRIORITY = [
 class ConnectionView:
     call: int
     state: ConnectionState
-    peer: str  # the number of the other party ("" for a lone or conference connection)
-    peer_name: str
+    peer: str | None  # the number of the one other party (None: a lone or conference one)
+    peer_name: str | None  # its name (None: no peer, or a party without a name: a trunk)
     parties: tuple[str, ...]  # every other device in the call
     summary: Summary
     allowed: tuple[str, ...]
-    via: str | None = None  # the mobility user's mobile holding this connection (CALL-15)
+    # The device that holds this connection for the viewed number: a mobility user's mobile
+    # (CALL-15) or the member phone of a MULAP group (CALL-14); requests name it.
+    via: str | None = None
 
 
 @attrs.frozen
@@ -69,8 +71,8 @@ class DeviceView:
     dial_method: DialMethod | None = None  # mobility user: the method in force (CALL-15)
 
 
-def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
-    """The one party this connection is with, as a UI should name it; "" for a conference."""
+def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str | None:
+    """The one party this connection is with, as a UI should name it; None for a conference."""
     others = call.others(device)
     if st is ConnectionState.ALERTING:
         # Ring-mates of a group call are not the peer; the party ringing us is.
@@ -82,7 +84,7 @@ def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str:
     ):
         return call.group  # the caller of a group that is still ringing (CALL-14)
     if len(others) != 1:
-        return ""
+        return None
     peer = others[0].device
     presented = site.device(call.calling)
     if (
@@ -118,7 +120,7 @@ def _connection(site: Site, state: SwitchState, call: Call, device: str) -> Conn
         call=call.id,
         state=st,
         peer=peer,
-        peer_name=dev.name if dev is not None else "",
+        peer_name=(dev.name or None) if dev is not None else None,
         parties=tuple(p.device for p in others),
         summary=summary,
         allowed=allowed_services(site, state, device, call),
@@ -137,6 +139,8 @@ def device_view(site: Site, node: NodeState, device: str) -> DeviceView:
             attrs.evolve(_connection(site, state, call, dev.mobile), via=dev.mobile)
             for call, _ in state.connections(dev.mobile)
         )
+    if dev is not None and dev.members:
+        conns += _group_connections(site, state, dev.number, dev.members)
     summaries = {c.summary for c in conns}
     summary = next((s for s in _PRIORITY if s in summaries), None)
     if summary is None:
@@ -159,12 +163,42 @@ def device_view(site: Site, node: NodeState, device: str) -> DeviceView:
     )
 
 
+def _group_connections(
+    site: Site, state: SwitchState, group: str, members: tuple[str, ...]
+) -> tuple[ConnectionView, ...]:
+    """CALL-14: the MULAP number's calls, held by its member phones: calls offered to the
+    group and calls made as the group (not a member phone's own calls). Each call once, on
+    the member that has answered or holds it, else the first member it rings at."""
+    chosen: dict[int, tuple[Call, str]] = {}
+    for member in members:
+        for call, st in state.connections(member):
+            if call.group != group and call.calling != group:
+                continue
+            held = chosen.get(call.id)
+            if held is None or (
+                held[0].state_of(held[1]) is ConnectionState.ALERTING
+                and st is not ConnectionState.ALERTING
+            ):
+                chosen[call.id] = (call, member)
+    return tuple(
+        attrs.evolve(_connection(site, state, call, member), via=member)
+        for call, member in sorted(chosen.values(), key=lambda cm: cm[0].id)
+    )
+
+
 def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set[str]:
     """Devices whose view may have changed through these events (with ``site``: also the
-    mobility users whose mobile took part)."""
+    mobility users whose mobile took part and the MULAP groups whose phones did)."""
     out: set[str] = set()
     for event in events:
         out.update(event.devices())
+        if isinstance(event, ev.TimerSet | ev.TimerCleared):
+            # Internal, never published, yet about a device: its state's seq covers them,
+            # so a command whose last event sets a timer is seen done (specs/mqtt.md).
+            out.add(event.device)
     if site is not None:
-        out.update(owner for d in list(out) if (owner := site.owner_of(d)) is not None)
+        for device in list(out):
+            owner = site.owner_of(device) or site.mulap_of(device)
+            if owner is not None:
+                out.add(owner)
     return out

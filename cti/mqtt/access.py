@@ -61,13 +61,15 @@ def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
         f"read {b}/profiles/+",
         f"read {b}/presence/+",  # within each user's visibility (PRES-04)
         f"read {b}/users/%u/presence",
-        f"write {b}/users/%u/requests/+",
+        # Below too (`.../requests/{service}/x`): such a request gets an error reply
+        # rather than a silent drop by the broker.
+        f"write {b}/users/%u/requests/#",
         f"read {b}/users/%u/inbox/#",
         f"read {b}/users/%u/favourites",
     ):
         out.append(f"pattern {line}")
     if tls:
-        out.append(f"pattern write {b}/users/%u/secure/requests/+")
+        out.append(f"pattern write {b}/users/%u/secure/requests/#")
     out += ["", f"user {node_user(site.node)}", f"topic readwrite {b}/#"]
     for account in sorted(accounts, key=_name):
         if not account.can_sign_in:

@@ -80,12 +80,13 @@ class Topics:
     # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
     @property
     def requests(self) -> str:
-        return f"{self.base}/users/+/requests/+"
+        """Every topic below the request topics (a level too many gets an error reply)."""
+        return f"{self.base}/users/+/requests/#"
 
     @property
     def secure_requests(self) -> str:
         """Writable only over the broker's TLS listener: what arrives here came encrypted."""
-        return f"{self.base}/users/+/secure/requests/+"
+        return f"{self.base}/users/+/secure/requests/#"
 
     def request(self, user: str, service: str, *, secure: bool = False) -> str:
         middle = "secure/requests" if secure else "requests"
@@ -102,15 +103,16 @@ class Topics:
         )
 
     def parse_request(self, topic: str) -> Request | None:
-        """Who sent a request, for which service, whether over TLS; None: not a request topic."""
+        """Who sent a request, for which service, whether over TLS; None: not a request topic.
+        The service is everything after ``requests/``: one with a ``/`` in it, or an empty
+        one, is no service (the face answers so: :attr:`Request.valid`)."""
         prefix = f"{self.base}/users/"
         if not topic.startswith(prefix):
             return None
-        parts = topic[len(prefix) :].split("/")
-        if len(parts) == 3 and parts[1] == "requests":
-            return Request(parts[0], parts[2], secure=False)
-        if len(parts) == 4 and parts[1:3] == ["secure", "requests"]:
-            return Request(parts[0], parts[3], secure=True)
+        user, _, rest = topic[len(prefix) :].partition("/")
+        for middle, secure in (("requests", False), ("secure/requests", True)):
+            if rest == middle or rest.startswith(middle + "/"):
+                return Request(user, rest[len(middle) + 1 :], secure=secure)
         return None
 
 
@@ -119,3 +121,8 @@ class Request:
     user: str
     service: str
     secure: bool
+
+    @property
+    def valid(self) -> bool:
+        """One topic level names the service (``.../requests/{service}``)."""
+        return bool(self.service) and "/" not in self.service

@@ -81,7 +81,7 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def run_csta(args: argparse.Namespace) -> int:
-    from cti.csta.client import CstaClient, CstaClientError
+    from cti.csta.client import AssociationRefused, CstaClient, CstaClientError
 
     try:
         host, port = parse_address(args.address)
@@ -94,6 +94,9 @@ def run_csta(args: argparse.Namespace) -> int:
         if args.csta_command == "call":
             return asyncio.run(_call(client, args.calling, args.called))
         return asyncio.run(_monitor(client, args.devices))
+    except AssociationRefused as exc:  # its text says it all (a wrong password, say)
+        print(f"cti csta: {exc}", file=sys.stderr)
+        return 1
     except (CstaClientError, OSError, TimeoutError) as exc:
         print(f"cti csta: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

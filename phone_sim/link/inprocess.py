@@ -69,5 +69,5 @@ class InProcessLink:
             return
         node = self.engine.node
         view = device_view(node.site, node.state, device)
-        body = payloads.device_state(node.site, view, node.state.seq, node.clock.now_ms())
+        body = payloads.device_state(node.site, view, node.device_seq(device), node.clock.now_ms())
         self._on_state(orjson.loads(body))

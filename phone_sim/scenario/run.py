@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+from cti.calls.state import REDIAL_SIZE
 from phone_sim.link.base import Refusal
 from phone_sim.model.phone import PHONE_KINDS
 from phone_sim.scenario.parse import Action, Advance, Expect, Scenario, Step
@@ -44,9 +45,15 @@ async def run(
         raise ScenarioFailed(scenario, 0, "(setting up the devices)", str(exc)) from None
     cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
     try:
+        # CALL-02: a node keeps every user's redial list and no service clears it; what the
+        # scenario's steps put on it is checked in front of what was there before.
+        earlier = {d: await sim.redial_list(d) for d in redial_checked(scenario)}
+    except (Refusal, ConnectionError, TimeoutError) as exc:
+        raise ScenarioFailed(scenario, 0, "(reading the redial lists)", str(exc)) from None
+    try:
         for index, (text, step) in enumerate(scenario.steps, 1):
             try:
-                await _step(sim, step, advance, cursors)
+                await _step(sim, step, advance, cursors, earlier)
             except _StepFailed as exc:
                 raise ScenarioFailed(scenario, index, text, exc.detail) from None
             except Refusal as exc:
@@ -59,6 +66,19 @@ async def run(
             if behaviour.busy and sim.phone(number).off_hook:  # free the line we occupied
                 with contextlib.suppress(Refusal, ConnectionError, TimeoutError):
                     await sim.act(number, "hangs-up")
+
+
+def redial_checked(scenario: Scenario) -> list[str]:
+    """The devices whose redial list an ``expect … redial`` step checks."""
+    return sorted(
+        {s.device for _, s in scenario.steps if isinstance(s, Expect) and s.check == "redial"}
+    )
+
+
+def expected_redial(listed: tuple[str, ...], earlier: list[str]) -> list[str]:
+    """CALL-02: the list after the scenario dialled ``listed`` (newest first) on top of what
+    the user had dialled before it: newest first, each number once, at most 10."""
+    return [*listed, *(n for n in earlier if n not in listed)][:REDIAL_SIZE]
 
 
 async def reset(sim: Simulator, devices: set[str]) -> None:
@@ -92,7 +112,13 @@ def _fail(detail: str) -> _StepFailed:
     return _StepFailed(detail)
 
 
-async def _step(sim: Simulator, step: Step, advance: Advancer, cursors: dict[str, int]) -> None:
+async def _step(
+    sim: Simulator,
+    step: Step,
+    advance: Advancer,
+    cursors: dict[str, int],
+    earlier: dict[str, list[str]],
+) -> None:
     if isinstance(step, Advance):
         await advance(step.seconds)
     elif isinstance(step, Action):
@@ -107,7 +133,7 @@ async def _step(sim: Simulator, step: Step, advance: Advancer, cursors: dict[str
         if step.fails_with is not None:
             raise _fail(f"succeeded, expected it to fail with {step.fails_with}")
     else:
-        await _expect(sim, step, cursors)
+        await _expect(sim, step, cursors, earlier)
 
 
 def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool, str]:
@@ -153,11 +179,16 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
     return status == check, status
 
 
-async def _expect(sim: Simulator, step: Expect, cursors: dict[str, int]) -> None:
+async def _expect(
+    sim: Simulator, step: Expect, cursors: dict[str, int], earlier: dict[str, list[str]]
+) -> None:
     if step.check == "redial":  # the list lives in the node: ask it (CALL-02)
         numbers = await sim.redial_list(step.device)
-        if numbers != list(step.args):
-            raise _fail(f"expected redial list {', '.join(step.args)}, found {numbers}")
+        before = earlier.get(step.device, [])
+        wanted = expected_redial(step.args, before)
+        if numbers != wanted:
+            had = f" (on top of {before} from before the scenario)" if before else ""
+            raise _fail(f"expected redial list {', '.join(step.args)}{had}, found {numbers}")
         return
     try:
         await sim.until(lambda: observe(sim, step, cursors)[0])

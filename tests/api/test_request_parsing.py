@@ -107,6 +107,30 @@ def test_any_bytes_never_crash(payload: bytes) -> None:
             "forwardingType must be one of",
         ),
         ("snapshotDevice", b"{}", "invalidParameterValue", "missing field 'device'"),
+        # An empty payload is not an empty object: it says so (issue 18 item 9).
+        ("makeCall", b"", "invalidParameterValue", "payload is empty"),
+        ("listAccounts", b"  \n", "invalidParameterValue", "payload is empty"),
+        # An integer beyond what JSON carries exactly (orjson reads it as a float) is out of
+        # range, not "not an integer"; the message gives the range (issue 18 item 9).
+        (
+            "holdCall",
+            b'{"call": 1000000000000000000000000000000, "device": "330"}',
+            "invalidParameterValue",
+            "call is out of range: an integer from -9007199254740991 to 9007199254740991",
+        ),
+        (
+            "holdCall",
+            b'{"call": 9007199254740992, "device": "330"}',
+            "invalidParameterValue",
+            "call is out of range",
+        ),
+        (
+            "setForwarding",
+            b'{"device": "330", "forwardingType": "forwardNoAns", "on": true, "ringTime": -1e300}',
+            "invalidParameterValue",
+            "ringTime is out of range",
+        ),
+        ("holdCall", b'{"call": 1.5, "device": "330"}', "invalidParameterValue", "call must be"),
         (
             "makeCall",
             b'{"calling": "' + b"3" * MAX_PAYLOAD + b'"}',
@@ -178,3 +202,10 @@ def test_the_public_services_are_exactly_these() -> None:
         "transferCall",
         "updateAccount",
     ]
+
+
+def test_integers_up_to_the_json_safe_range_are_taken() -> None:
+    """The range the out-of-range message names holds at both ends (issue 18 item 9)."""
+    top = 2**53 - 1
+    assert parse_request("holdCall", b'{"call": %d, "device": "330"}' % top).call == top  # type: ignore[union-attr]
+    assert parse_request("holdCall", b'{"call": %d, "device": "330"}' % -top).call == -top  # type: ignore[union-attr]

@@ -395,3 +395,31 @@ def test_snapshot_queries(site: Site) -> None:
     assert err.value.name == "invalidCallID"
     assert node.query(SnapshotDevice(device="331")) == []
     assert store.last_seq() == seq + 1  # only the clearCall was recorded
+
+
+# -- the seq of a device's state: its last change (issue 18 item 9) ---------------------------
+def test_a_devices_seq_is_its_last_change_across_restarts(site: Site, tmp_path: Path) -> None:
+    """``Node.device_seq``: the seq of the last event that touched the device (its MULAP
+    group and mobility user too), not the log position; a device untouched since the
+    snapshot a node started from has the snapshot's seq, never more than its events."""
+    path = tmp_path / "node.db"
+    node = Node(site, SqliteStore(path), ManualClock())
+    assert node.device_seq("330") == 0
+    call = call_of(node, c.MakeCall(calling="330", called="340"))  # rings 337 and 338
+    rang = node.state.seq
+    ok(node, c.SetDoNotDisturb(device="333", on=True))
+    assert node.device_seq("333") == node.state.seq
+    assert node.device_seq("330") == node.device_seq("337") == node.device_seq("340") == rang
+    assert node.device_seq("331") == 0
+    node.snapshot()
+    snap = node.state.seq
+    ok(node, c.AnswerCall(call=call, device="338"))
+    answered = node.state.seq
+    seqs = {d: node.device_seq(d) for d in site.devices}
+    node.store.close()
+
+    again = Node(site, SqliteStore(path), ManualClock())  # the snapshot and the tail
+    assert again.device_seq("338") == again.device_seq("340") == answered
+    assert again.device_seq("333") == again.device_seq("331") == snap
+    assert all(again.device_seq(d) in (seqs[d], snap) for d in site.devices)
+    again.store.close()

@@ -76,7 +76,7 @@ def test_incoming_external(office: Office) -> None:
     v = view(office, "331")
     assert v.summary is Summary.INCOMING_EXTERNAL
     [x] = v.connections
-    assert (x.call, x.peer, x.peer_name, x.parties) == (call, EXTERNAL, "", (EXTERNAL,))
+    assert (x.call, x.peer, x.peer_name, x.parties) == (call, EXTERNAL, None, (EXTERNAL,))
 
 
 def test_outgoing_while_destination_rings(office: Office) -> None:
@@ -95,7 +95,7 @@ def test_failed_call_is_outgoing(office: Office) -> None:
     v = view(office, "330")
     assert v.summary is Summary.OUTGOING
     [x] = v.connections
-    assert (x.call, x.state, x.peer, x.parties) == (call, CS.FAIL, "", ())
+    assert (x.call, x.state, x.peer, x.parties) == (call, CS.FAIL, None, ())
     assert x.allowed == ("clearConnection",)
     office.do(c.OnHook(device="330"))
     assert view(office, "330").summary is Summary.IDLE
@@ -254,7 +254,7 @@ def test_ringing_after_transfer_shows_remaining_peer(office: Office) -> None:
 
 def test_mulap_members_show_the_group_call(office: Office) -> None:
     """CALL-14: a call to MULAP 340 rings both members; each shows it as incoming from 330; the
-    member that answers talks, the other goes idle; the MULAP number itself has no connection."""
+    member that answers talks, the other goes idle (the MULAP number: the next test)."""
     call = office.call_of(c.MakeCall(calling="330", called="340"))
     for member, other in (("337", "338"), ("338", "337")):
         v = view(office, member)
@@ -271,12 +271,69 @@ def test_mulap_members_show_the_group_call(office: Office) -> None:
     assert view(office, "337").summary is Summary.IDLE
 
 
+def test_the_mulap_number_summarises_its_group_calls(office: Office) -> None:
+    """CALL-14, CALL-11 (issue 18 item 9): the MULAP number's own view shows the group's
+    calls, each once, on the member phone that has it (``via``, as a mobile's for CALL-15):
+    ringing while members ring for a call to the group, talking once one answered, outgoing
+    for a call made as the group; a member's own call (dialled to the phone) is not the
+    group's. Its retained state follows: a member's events touch the MULAP number."""
+    assert view(office, "340").summary is Summary.IDLE
+    call = office.call_of(c.MakeCall(calling="330", called="340"))
+    v = view(office, "340")
+    assert v.summary is Summary.INCOMING_INTERNAL
+    [x] = v.connections
+    assert (x.call, x.state, x.via, x.peer, x.peer_name) == (
+        call, CS.ALERTING, "337", "330", "Anna Berger"
+    )  # fmt: skip
+    assert x.allowed == conn(office, "337", call).allowed  # requests name the phone (via)
+    outcome = office.node.execute(c.AnswerCall(call=call, device="338"))
+    assert outcome.ok
+    assert "340" in touched_devices((e.event for e in outcome.events), office.site)
+    [x] = view(office, "340").connections
+    assert (x.state, x.via, x.peer, x.summary) == (
+        CS.CONNECTED, "338", "330", Summary.TALKING_INTERNAL
+    )  # fmt: skip
+    assert view(office, "340").summary is Summary.TALKING_INTERNAL
+    office.do(c.ClearConnection(call=call, device="338"))
+    assert view(office, "340") == DeviceView(
+        device="340",
+        summary=Summary.IDLE,
+        connections=(),
+        dnd=False,
+        forwarding=(),
+        assigned_phone="337",
+    )
+    direct = office.call_of(c.MakeCall(calling="331", called="337"))  # the phone, not 340
+    assert view(office, "337").summary is Summary.INCOMING_INTERNAL
+    assert view(office, "340").summary is Summary.IDLE
+    office.do(c.ClearCall(call=direct))
+    made = office.call_of(c.MakeCall(calling="340", called="331"))  # as the group
+    [x] = view(office, "340").connections
+    assert (x.call, x.via, x.peer, x.summary) == (made, "337", "331", Summary.OUTGOING)
+
+
+def test_the_mulap_numbers_ringing_call_hides_the_caller(office: Office) -> None:
+    """CALL-10: in the MULAP number's state document a ringing group call shows no caller,
+    like any ringing connection; the lamp only the summary."""
+    import orjson
+
+    from cti.api.documents import device_state, lamp
+
+    office.call_of(c.MakeCall(calling="330", called="340"))
+    doc = orjson.loads(device_state(office.site, view(office, "340"), 3, 0))
+    assert doc["summary"] == "incoming-internal"
+    [x] = doc["connections"]
+    assert (x["peer"], x["peerName"], x["parties"], x["via"]) == (None, None, [], "337")
+    shown = orjson.loads(lamp(office.site, view(office, "340"), 3, 0))
+    assert shown["summary"] == "incoming-internal" and "connections" not in shown
+
+
 def test_conferencing_device_has_no_single_peer(office: Office) -> None:
     """CALL-08: the conferencing device's connection lists both others and names no peer."""
     consultation(office, answered=True)
     office.do(c.ConferenceCall(device="330"))
     x = conn(office, "330", 1)
-    assert (x.peer, x.peer_name, x.parties) == ("", "", ("331", "332"))
+    assert (x.peer, x.peer_name, x.parties) == (None, None, ("331", "332"))
     assert x.summary is Summary.TALKING_INTERNAL
 
 
@@ -287,7 +344,7 @@ def test_conference_members_have_no_single_peer(office: Office) -> None:
     for device, others in (("331", ("330", "332")), ("332", ("330", "331"))):
         x = conn(office, device, 1)
         assert set(x.parties) == set(others)
-        assert (x.peer, x.peer_name) == ("", "")
+        assert (x.peer, x.peer_name) == (None, None)
 
 
 def test_outgoing_mulap_call_presents_the_mulap_number(office: Office) -> None:
@@ -458,15 +515,17 @@ def test_touched_devices_of_call_events(office: Office) -> None:
 
 
 def test_touched_devices_of_feature_and_timer_events() -> None:
-    """CALL-16: forwarding and DND touch their device; internal timer events touch nothing."""
+    """CALL-16: forwarding and DND touch their device; so do internal timer events (their
+    device's state is republished with their seq, which a command's reply may name:
+    issue 18 item 9), although they change nothing a view shows."""
     events: list[ev.Event] = [
         ev.Forwarding(device="331", forwarding_type=ForwardingType.IMMEDIATE, on=False),
         ev.DoNotDisturb(device="332", on=True),
         ev.TimerSet(call=1, device="333", purpose=TimerPurpose.NO_ANSWER, due_ms=1),
         ev.TimerCleared(call=1, device="334", purpose=TimerPurpose.NO_ANSWER),
     ]
-    assert touched_devices(events) == {"331", "332"}
-    assert touched_devices(events[2:]) == set()
+    assert touched_devices(events) == {"331", "332", "333", "334"}
+    assert touched_devices(events[2:]) == {"333", "334"}
     held = ev.Held(
         call=1,
         cause=Cause.NORMAL,
@@ -484,3 +543,38 @@ def test_caller_of_a_ringing_group_sees_the_group(office: Office) -> None:
     assert (x.peer, x.peer_name, x.summary) == ("340", "Vertrieb", Summary.OUTGOING)
     office.do(c.AnswerCall(call=1, device="338"))
     assert conn(office, "330", 1).peer == "338"
+
+
+# -- "no peer" has one form: None in the view, null in documents (issue 18 item 9) -------------
+
+
+def test_no_peer_and_no_name_are_none_never_empty(office: Office) -> None:
+    """CALL-08, CALL-10, CALL-11: a connection without one other party (a conference, a failed
+    call) has peer None, and a peer without a name (a trunk party) has peer_name None; the
+    device state document renders both as null, the CALL-10 form of a hidden caller, so
+    "unknown" is null everywhere and "" never appears (specs/mqtt.md)."""
+    import orjson
+
+    from cti.api.documents import device_state
+    from cti.api.schema import contract
+
+    office.talking("333", EXTERNAL)
+    x = conn(office, "333", 1)
+    assert (x.peer, x.peer_name) == (EXTERNAL, None)
+    consultation(office, answered=True)
+    office.do(c.ConferenceCall(device="330"))
+    assert (conn(office, "330", 2).peer, conn(office, "330", 2).peer_name) == (None, None)
+    office.call_of(c.MakeCall(calling="300", called="331"))  # in the conference: busy
+    failed = view(office, "300").connections[0]
+    assert (failed.state, failed.peer, failed.peer_name) == (CS.FAIL, None, None)
+    office.call_of(c.MakeCall(calling="336", called="334"))  # ringing at 334: hidden
+    seen = set()
+    for device in ("330", "331", "333", "300", "334", "336"):
+        doc = orjson.loads(device_state(office.site, view(office, device), 1, 0))
+        for connection in doc["connections"]:
+            seen.add((connection["peer"] is None, connection["peerName"] is None))
+            assert connection["peer"] != "" and connection["peerName"] != "", doc
+    assert seen == {(False, False), (False, True), (True, True)}
+    schema = contract()["$defs"]["ConnectionDoc"]["properties"]
+    for field in ("peer", "peerName"):
+        assert schema[field] == {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]}

@@ -86,7 +86,11 @@ async def test_csta_call_with_wrong_password_fails(
     call = await _cli("call", f"127.0.0.1:{port}", "330", "331", "--password", "wrong")
     _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 1
-    assert "association refused" in err.decode()
+    # One clear line, not the bare ACSE diagnostic ('acse-service-user', 13) (issue 18 item 9).
+    assert err.decode().splitlines() == [
+        "cti csta: association refused: authentication failed (unknown user, wrong password, "
+        "or an account that must change its password first; the switch's log says which)"
+    ]
     # Ctrl-C on `cti serve` closes the CSTA listener with everything else
     servers[0].signal(signal.SIGINT)
     assert await servers[0].wait() == 0

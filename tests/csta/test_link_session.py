@@ -59,7 +59,10 @@ async def test_client_reports_refused_association(link: Link) -> None:
     try:
         await client.associate()
     except AssociationRefused as exc:
-        assert exc.diagnostic == ("acse-service-user", 13)
+        assert exc.diagnostic == ("acse-service-user", 13)  # the wire AARE, unchanged
+        # ... read for people (issue 18 item 9)
+        assert exc.reason == "authentication failed"
+        assert str(exc).startswith("association refused: authentication failed (")
     else:  # pragma: no cover
         raise AssertionError("association accepted with a wrong password")
 
@@ -350,3 +353,25 @@ async def test_monitor_limit(make_link: LinkFactory) -> None:
             )
         else:  # pragma: no cover
             raise AssertionError("a third monitor was accepted")
+
+
+def test_association_refusals_read_for_people() -> None:
+    """Every X.227 acse-service-user diagnostic gets a sentence; others say what they are."""
+    from cti.csta.codec.pdu import ACSE_SERVICE_USER_DIAGNOSTICS
+
+    for value in range(len(ACSE_SERVICE_USER_DIAGNOSTICS)):
+        text = str(AssociationRefused(("acse-service-user", value)))
+        assert text.startswith("association refused: ") and "acse-service-user" not in text
+    assert str(AssociationRefused(("acse-service-user", 14))) == (
+        "association refused: authentication required (no user or password was sent)"
+    )
+    assert str(AssociationRefused(("acse-service-user", 2))) == (
+        "association refused: application context not supported (the switch speaks CSTA "
+        "Phase III, 1.3.12.0.218)"
+    )
+    assert str(AssociationRefused(("acse-service-provider", 2))) == (
+        "association refused: acse-service-provider 2"
+    )
+    assert str(AssociationRefused("abrt instead of aare")) == (
+        "association refused: abrt instead of aare"
+    )

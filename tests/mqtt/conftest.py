@@ -366,6 +366,7 @@ class CtiClient:
         response_topic: str | None = None,
         correlation: bytes | None = None,
         expiry: int | None = None,
+        retain: bool = False,
     ) -> None:
         props = None
         if self.version == aiomqtt.ProtocolVersion.V5 and (response_topic or correlation):
@@ -376,7 +377,7 @@ class CtiClient:
                 props.CorrelationData = correlation
             if expiry is not None:
                 props.MessageExpiryInterval = expiry
-        await self.client.publish(topic, payload, qos=1, properties=props)
+        await self.client.publish(topic, payload, qos=1, retain=retain, properties=props)
 
     async def raw_request(
         self, topic: str, payload: bytes, *, timeout: float = TIMEOUT

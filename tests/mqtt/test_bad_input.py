@@ -3,6 +3,7 @@ reply, nothing reaches the log, and the node keeps serving (specs/mqtt.md "Error
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiomqtt
@@ -37,6 +38,14 @@ CASES: list[tuple[str, str, bytes, str, str]] = [
         "unknown service 'answerCal'",
     ),
     (
+        # A level below the service: answered, not silently dropped (issue 18 item 9).
+        "topic below a service",
+        "requests/answerCall/now",
+        ANSWER,
+        "serviceNotSupported",
+        "no service 'answerCall/now': requests go to cti/node1/users/tester/requests/{service}",
+    ),
+    (
         "internal command",
         "requests/fireTimer",
         b'{"call":1,"device":"331","purpose":"noAnswer"}',
@@ -55,7 +64,14 @@ CASES: list[tuple[str, str, bytes, str, str]] = [
         "requests/makeCall",
         b"",
         "invalidParameterValue",
-        "missing field 'calling'",
+        "payload is empty",
+    ),
+    (
+        "huge call id",
+        "requests/answerCall",
+        b'{"call":1000000000000000000000000000000,"device":"331"}',
+        "invalidParameterValue",
+        "call is out of range: an integer from -9007199254740991 to 9007199254740991",
     ),
     (
         "string call id",
@@ -287,3 +303,52 @@ async def test_retained_request_is_not_executed_again_after_reconnect(
     dnd = await ui.ok("setDoNotDisturb", device="333", on=True)
     assert dnd["seq"] == SEEDED + 5, "the retained makeCall was executed again"
     assert ui.on(f"{BASE}/calls/2/events") == []
+
+
+async def _no_retained_request(ui: CtiClient, service: str) -> None:
+    """A fresh subscriber to the request topic gets no retained message there; the status,
+    subscribed after it, is the positive control that retained messages have arrived."""
+    async with CtiClient(
+        ui.host, ui.port, filters=[ui.topic(service), f"{BASE}/status"], name="late"
+    ) as late:
+        await late.wait_for(f"{BASE}/status")
+        assert [m.payload for m in late.on(ui.topic(service))] == []
+
+
+async def test_a_retained_request_runs_once_and_is_cleared(
+    ui: CtiClient, node_face: NodeFace
+) -> None:
+    """specs/mqtt.md: a request published retained is executed once, when published, then the
+    node clears it (an empty retained publish), so it is not left on the broker (issue 18
+    item 9; CALL-16 as the example)."""
+    corr = b"retained-1"
+    await ui.publish(
+        ui.topic("setDoNotDisturb"),
+        b'{"device":"333","on":true}',
+        response_topic=ui.inbox,
+        correlation=corr,
+        retain=True,
+    )
+    reply = await ui.wait_for_msg(lambda m: m.topic == ui.inbox and m.correlation == corr)
+    assert reply.doc == {"ok": True, "result": {}, "seq": SEEDED + 1}
+    await _no_retained_request(ui, "setDoNotDisturb")
+    assert node_face.node.state.seq == SEEDED + 1
+    assert node_face.node.state.calls.device("333").dnd
+
+
+async def test_a_stale_retained_request_is_cleared_not_run(
+    ui: CtiClient, node_face: NodeFace
+) -> None:
+    """A retained request the node finds when it subscribes was published while it was away:
+    it is cleared and not run (specs/mqtt.md)."""
+    face = node_face.face
+    await face.stop()
+    await asyncio.wait_for(node_face.task, 5)
+    await ui.client.publish(
+        ui.topic("setDoNotDisturb"), b'{"device":"333","on":true}', qos=1, retain=True
+    )
+    await face.start()  # runs until the fixture stops it
+    await asyncio.wait_for(face.connected.wait(), 5)
+    await _no_retained_request(ui, "setDoNotDisturb")
+    assert (await ui.ok("snapshotDevice", device="333"))["seq"] == SEEDED
+    assert not node_face.node.state.calls.device("333").dnd

@@ -4,6 +4,7 @@ address in the payload) for brokers without MQTT 5; no broker without mosquitto.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 from pathlib import Path
@@ -139,10 +140,27 @@ async def test_the_node_and_mqtt311_clients(broker: Mosquitto, tmp_path: Path) -
             assert answered["connections"][0]["peer"] == "330"
             status = await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
             assert status["epoch"] == reader.epoch
+            # A request published retained looks like a plain one over 3.1.1: it runs once;
+            # the node clears it at its next connection, without running it again.
+            topic = ui.topic("setDoNotDisturb")
+            body = {"device": "333", "on": True, "reply_to": ui.inbox, "correlation": 4}
+            await ui.publish(topic, json.dumps(body).encode(), retain=True)
+            dnd = await ui.wait_for(ui.inbox, lambda d: d.get("correlation") == 4)
+            assert (dnd["ok"], dnd["seq"]) == (True, SEEDED + 5)
+            await asyncio.wait_for(face.stop(), TIMEOUT)
+            await asyncio.wait_for(task, TIMEOUT)
+            await face.start()
+            await asyncio.wait_for(face.connected.wait(), TIMEOUT)
+            async with CtiClient(
+                ui.host, ui.port, filters=[topic, f"{BASE}/status"], version=v311, name="late"
+            ) as late:
+                await late.wait_for(f"{BASE}/status", lambda d: d["state"] == "online")
+                assert [m.payload for m in late.on(topic)] == []
+            assert (await ui.request_in_payload("snapshotCall", 5, call=1))["seq"] == SEEDED + 5
     finally:
         await asyncio.wait_for(face.stop(), TIMEOUT)
         await asyncio.wait_for(task, TIMEOUT)
         await engine.stop()
         store.close()
         reader.close()
-    assert node.state.seq == SEEDED + 4
+    assert node.state.seq == SEEDED + 5

@@ -285,7 +285,9 @@ async def test_transfer_conference_deflect_streams(
     assert [(c["call"], c["state"], c["peer"], c["peerName"]) for c in s351["connections"]] == [
         (5, "connected", "330", "Anna Berger")
     ]
-    assert states["331"]["seq"] == last  # touched by the deflect
+    # A state's seq is its device's last change (the deflect, for 331): its last event.
+    assert states["331"]["seq"] == max(d["seq"] for d in ui.docs(f"{BASE}/devices/331/events"))
+    assert states["331"]["seq"] < last
     assert SEEDED + 23 <= states["332"]["seq"] <= last  # last touched by the conference's end
     for device, doc in states.items():
         check_envelope(doc, since - timedelta(seconds=30), min_seq=0)  # unused: seq 0
@@ -483,3 +485,37 @@ async def test_user_settings_change_the_retained_state_and_reach_the_device_topi
             "details": {"members": ["337", "338"]},
         },
     }
+
+
+async def test_a_device_states_seq_is_its_last_change(
+    ui: CtiClient, node_face: NodeFace, broker: Mosquitto
+) -> None:
+    """specs/mqtt.md (issue 18 item 9): a device state's (and lamp's) ``seq`` is the seq of
+    the last event that changed that device, not the log position: another device's events
+    do not give it a new seq, neither does the node republishing every state on a reconnect;
+    it is never below the events the state reflects."""
+    made = await ui.ok("makeCall", calling="330", called="331")
+    await ui.ok("answerCall", call=made["result"]["call"], device="331")
+    talking = node_face.node.state.seq
+    await ui.wait_for(f"{BASE}/devices/331/state", lambda d: d["summary"] == "talking-internal")
+    dnd = await ui.ok("setDoNotDisturb", device="333", on=True)
+    await ui.wait_for(f"{BASE}/devices/333/state", lambda d: d["dnd"] is True)
+    states = await retained_states(broker.host, broker.port, node_face.site)
+    assert states["330"]["seq"] == states["331"]["seq"] == talking
+    assert states["333"]["seq"] == dnd["seq"] > talking
+    assert states["332"]["seq"] == 0  # no event ever touched it
+    lamps = await retained(
+        broker.host, broker.port, f"{BASE}/lamps/+", [f"{BASE}/lamps/{d}" for d in ("330", "333")]
+    )
+    assert lamps[f"{BASE}/lamps/330"]["seq"] == talking
+    assert lamps[f"{BASE}/lamps/333"]["seq"] == dnd["seq"]
+    # A reconnect republishes every state: the same seqs.
+    mark = len(ui.messages)
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier="cti-node1", protocol=aiomqtt.ProtocolVersion.V5
+    ):
+        await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "offline", start=mark)
+    await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online", start=mark)
+    await ui.wait_for(f"{BASE}/devices/332/state", lambda d: True, start=mark)
+    again = await retained_states(broker.host, broker.port, node_face.site)
+    assert {d: s["seq"] for d, s in again.items()} == {d: s["seq"] for d, s in states.items()}

@@ -152,6 +152,47 @@ async def test_an_unexpected_refusal_fails_and_an_expected_one_must_match(
         await run(sim, scenario)
 
 
+async def test_redial_expectations_are_relative_to_the_list_before(
+    local_office: Office,
+) -> None:
+    """CALL-02 (issue 18 item 9): ``expect N redial …`` names what the scenario dialled; the
+    list may hold older numbers behind them (a used node), which the check allows and the
+    failure shows; a user with nothing dialled cannot redial (invalidDestination)."""
+    sim = local_office.sim
+    with pytest.raises(Refusal) as refused:
+        await sim.act("331", "redials")
+    assert refused.value.code == "invalidDestination"
+    for called in ("332", "333"):
+        await sim.act("331", "calls", called)
+        await sim.act("331", "hangs-up")
+    steps = ["331 calls 330", "331 hangs up", "expect 331 redial 330"]
+    await run(sim, from_dict({"name": "again", "steps": steps}, "a"), advance=local_office.advance)
+    assert await sim.redial_list("331") == ["330", "333", "332"]
+    wrong = from_dict({"name": "wrong", "steps": [*steps[:2], "expect 331 redial 332"]}, "w")
+    with pytest.raises(ScenarioFailed) as failed:
+        await run(sim, wrong, advance=local_office.advance)
+    assert "on top of ['330', '333', '332'] from before" in failed.value.detail
+
+
+async def test_requests_are_done_when_their_events_are_seen_not_later(
+    local_office: Office,
+) -> None:
+    """A device state's seq is its last change (specs/mqtt.md), so the simulator's wait for
+    what a request caused must hold without states carrying the log position: a query
+    waits for nothing (seq 2 here is internal seeding), and a makeCall whose last event
+    sets an internal no-answer timer (CALL-16) is covered by the state of the timer's
+    device (issue 18 item 9)."""
+    from structlog.testing import capture_logs
+
+    sim = local_office.sim
+    await sim.act("332", "forwards", "no-answer", "to", "351", "after", "10s")
+    with capture_logs() as logs:
+        assert await sim.redial_list("330") == []
+        await sim.act("330", "calls", "332")
+        await sim.act("330", "hangs-up")
+    assert [e for e in logs if e["event"] == "phone_sim.events_late"] == []
+
+
 async def test_a_simulator_started_mid_call_knows_the_call(
     node: tuple[Engine, ManualClock],
 ) -> None:

@@ -313,6 +313,46 @@ async def test_replies_go_only_to_the_senders_inbox(
         assert {m.doc["event"] for m in a.on(state)} == {"deviceState"}
 
 
+async def test_a_retained_request_runs_once_and_a_topic_below_a_service_is_answered(
+    secure_node: SecureNode, tester: CtiClient
+) -> None:
+    """Under the node's ACLs (issue 18 item 9): A's request published retained runs once and
+    the node clears it (its account may write A's request topic), so the broker keeps
+    nothing there, as the node's own account, the only reader of request topics, sees; a
+    request one level below a service is answered serviceNotSupported on A's inbox instead
+    of being dropped."""
+    n = secure_node
+    own = topic("users", A, "requests", "setDoNotDisturb")
+    async with n.client(A, filters=[topic("devices", A, "state")]) as a:
+        corr = b"retained"
+        await a.publish(
+            own,
+            json.dumps({"device": A, "on": True}).encode(),
+            response_topic=a.inbox,
+            correlation=corr,
+            retain=True,
+        )
+        reply = await a.wait_for_msg(lambda m: m.topic == a.inbox and m.correlation == corr)
+        assert reply.doc["ok"] is True
+        below = await a.raw_request(
+            topic("users", A, "requests", "setDoNotDisturb", "x"),
+            json.dumps({"device": A, "on": False}).encode(),
+        )
+        assert below["error"]["code"] == "serviceNotSupported"
+        assert (
+            f"requests go to {topic('users', A, 'requests', '{service}')}"
+            in (below["error"]["message"])
+        )
+        assert (await a.ok("setDoNotDisturb", device=A, on=False))["ok"]
+    secret = (n.data_dir / "node1.broker-secret").read_text().strip()
+    async with CtiClient(
+        n.host, n.port, filters=[own, topic("status")], name="node", user="cti-node1",
+        password=secret,
+    ) as node:  # fmt: skip
+        await node.wait_for(topic("status"))
+        assert node.on(own) == []
+
+
 # -- MULAP (CALL-14, USER-04) -----------------------------------------------------------------
 async def test_a_mulap_user_acts_for_the_group_and_its_phones(
     secure_node: SecureNode, tester: CtiClient

@@ -57,10 +57,47 @@ class CstaRejected(CstaClientError):
         self.problem = problem
 
 
+# X.227 Associate-source-diagnostic acse-service-user, read for people (what a refusal by
+# this switch means is in specs/csta.md, "Association and authentication").
+REASONS: dict[int, str] = {
+    0: "refused (no diagnostic given)",
+    1: "refused (no reason given)",
+    2: "application context not supported (the switch speaks CSTA Phase III, 1.3.12.0.218)",
+    3: "calling AP title not recognized (the user name)",
+    4: "calling AP invocation identifier not recognized",
+    5: "calling AE qualifier not recognized",
+    6: "calling AE invocation identifier not recognized",
+    7: "called AP title not recognized",
+    8: "called AP invocation identifier not recognized",
+    9: "called AE qualifier not recognized",
+    10: "called AE invocation identifier not recognized",
+    11: "authentication mechanism not recognized",
+    12: "authentication mechanism required",
+    13: "authentication failed (unknown user, wrong password, or an account that must "
+    "change its password first; the switch's log says which)",
+    14: "authentication required (no user or password was sent)",
+}
+
+
+def refusal_text(diagnostic: Any) -> str:
+    """An AARE's result-source-diagnostic (``("acse-service-user", 13)``) as one line."""
+    if isinstance(diagnostic, tuple) and len(diagnostic) == 2:
+        source, value = diagnostic
+        if source == "acse-service-user" and value in REASONS:
+            return REASONS[value]
+        return f"{source} {value}"
+    return str(diagnostic)
+
+
 class AssociationRefused(CstaClientError):
+    """The switch did not accept the association. ``diagnostic`` is the AARE's
+    result-source-diagnostic as on the wire, ``reason`` what it means, in words."""
+
     def __init__(self, diagnostic: Any) -> None:
-        super().__init__(f"association refused: {diagnostic}")
+        text = refusal_text(diagnostic)
+        super().__init__(f"association refused: {text}")
         self.diagnostic = diagnostic
+        self.reason = text.split(" (")[0]
 
 
 class LinkClosed(CstaClientError):

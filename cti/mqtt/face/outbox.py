@@ -187,19 +187,19 @@ class Outbox:
 
     def _retained_of(self, device: str, *, every: bool = False) -> list[tuple[str, bytes, bool]]:
         """The device's state and, if it changed (or ``every``), its lamp; remembered."""
-        state = self.node.state
-        view = device_view(self.site, state, device)
+        view = device_view(self.site, self.node.state, device)
+        seq = self.node.device_seq(device)  # its last change, not the log position
         now = self.node.clock.now_ms()
         out = [
             (
                 self.topics.device_state(device),
-                payloads.device_state(self.site, view, state.seq, now),
+                payloads.device_state(self.site, view, seq, now),
             )
         ]
         lamp = (view.summary, view.dnd)
         if every or self._lamps.get(device) != lamp:
             self._lamps[device] = lamp
-            out.append((self.topics.lamp(device), payloads.lamp(self.site, view, state.seq, now)))
+            out.append((self.topics.lamp(device), payloads.lamp(self.site, view, seq, now)))
         for topic, body in out:
             self.retained[topic] = body
         return [(topic, body, True) for topic, body in out]

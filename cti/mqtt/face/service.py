@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -80,6 +81,8 @@ class MqttFace:
         self._tasks: set[asyncio.Task[None]] = set()
         self._overloaded = False  # refusing requests as busy (logged once per episode)
         self._runner: asyncio.Task[None] | None = None
+        # The connection whose retained request messages from before it subscribed are in.
+        self._settled: MqttClient | None = None
 
     name = "mqtt"
 
@@ -98,24 +101,31 @@ class MqttFace:
                 will=Will(
                     self.topics.status, payloads.status(self.node.site.node, "offline"), True
                 ),
-                on_message=self._on_message,
                 version=self.version,
                 username=self._credentials[0],
                 password=self._credentials[1],
                 max_packet_size=MAX_PACKET,
             )
+            client.on_message = functools.partial(self._on_message, client)
             try:
                 await client.connect()
-                filters = [(self.topics.requests, 1), (self.topics.secure_requests, 1)]
+                # Our own publishes are not echoed (no local), and a retained message keeps
+                # its flag (retain as published: else the broker clears it on everything but
+                # what is retained when we subscribe, and a retained request or spoof made
+                # while we are connected would look like a plain one).
+                v5 = p.NO_LOCAL | p.RETAIN_AS_PUBLISHED if self.version == 5 else 0
+                requests = [(self.topics.requests, 1 | v5), (self.topics.secure_requests, 1 | v5)]
+                await client.subscribe(requests)
                 if self.version == 5:
-                    # Our own publishes are not echoed (no local): what arrives on these was
-                    # published by someone else: a stale state of a device no longer
-                    # configured (cleared: no ghost devices) or a spoof (corrected). Retain
-                    # as published: a retained spoof made while we are connected must show
-                    # as retained, or a spoofed event batch would stay on the broker.
-                    watch = p.NO_LOCAL | p.RETAIN_AS_PUBLISHED
-                    filters += [(t, watch) for t in self.topics.watched]
-                await client.subscribe(filters)
+                    # What arrives on these was published by someone else: a stale state of a
+                    # device no longer configured (cleared: no ghost devices) or a spoof
+                    # (corrected; a spoofed event batch would otherwise stay on the broker).
+                    await client.subscribe([(t, v5) for t in self.topics.watched])
+                    # The broker sends the retained messages of a subscription right after
+                    # its SUBACK, before anything else: once a later SUBACK is back, a
+                    # retained request is one published now, not one left from before
+                    # (specs/mqtt.md). (MQTT 3.1.1 flags only the latter as retained.)
+                    self._settled = client
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
@@ -207,17 +217,22 @@ class MqttFace:
         self._save_position_now()
 
     # -- what arrives ---------------------------------------------------------------------------
-    def _on_message(self, message: p.Message) -> None:
+    def _on_message(self, client: MqttClient, message: p.Message) -> None:
         request = self.topics.parse_request(message.topic)
         if request is None:
             self._guard(message)
             return
         if message.retain:
-            # A retained request would fire again on every reconnect: never run it, clear it.
-            log.warning("mqtt.retained_request_dropped", topic=message.topic)
-            if self.client is not None and message.payload:
-                self.client.publish(message.topic, b"", retain=True)
-            return
+            # A retained request would fire again on every (re)subscription: clear it (on
+            # the connection it came by: self.client is set only once subscribed). One
+            # published while we are subscribed runs once; one left from before does not.
+            if not message.payload:
+                return  # a clear (ours, or the sender's own)
+            client.publish(message.topic, b"", retain=True)
+            if self._settled is not client:
+                log.warning("mqtt.retained_request_dropped", topic=message.topic)
+                return
+            log.warning("mqtt.retained_request_cleared", topic=message.topic)
         if len(self._tasks) >= MAX_PENDING:
             self._busy(message, request)
             return
@@ -270,6 +285,12 @@ class MqttFace:
         correlation = message.properties.get(p.CORRELATION_DATA)
         in_payload = False
         try:
+            if not request.valid:
+                raise BadRequest(
+                    "serviceNotSupported",
+                    f"no service {request.service!r}: requests go to "
+                    + self.topics.request(request.user, "{service}", secure=request.secure),
+                )
             doc = parse_json(message.payload, payload_limit(request.service))
             if reply_to is None:
                 reply_to, correlation = reply_address(doc)

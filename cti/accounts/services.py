@@ -12,6 +12,7 @@ from cti.accounts.model import Role
 from cti.favourites.services import forget_account
 from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal
+from cti.presence.services import forget_user
 from cti.site import Site
 from cti.site.model import PHONE_KINDS, Device, DeviceKind
 
@@ -194,6 +195,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
         _keep_an_administrator(d, c.name)
     d.emit(ev.AccountRemoved(name=c.name))
     forget_account(d, c.name)  # no favourite names a removed account (DIR-05)
+    forget_user(d, c.name)  # nor does its presence outlive it (PRES-04)
 
 
 SERVICES: dict[type[Any], Any] = {

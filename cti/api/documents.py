@@ -282,9 +282,9 @@ class PresenceDoc(TypedDict):
 def presence(site: Site, state: NodeState, user: str, seq: int, ts_ms: int, *, own: bool) -> bytes:
     """The presence document of ``user``: their own (``own``) or what others see of it."""
     account = state.accounts.account(user)
-    visibility = (
-        Visibility.INTERNAL_AND_EXTERNAL if account is None else account.profile.presence_visibility
-    )
+    # A number without an account (a removed one, a member phone) has no profile to say what
+    # it shows: nothing (PRES-04 errs on the side of privacy).
+    visibility = Visibility.NOT_VISIBLE if account is None else account.profile.presence_visibility
     dev = site.device(user)
     shown = presence_view.shown(state, user)
     reveal = own or visibility.internal

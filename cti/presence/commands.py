@@ -1,7 +1,9 @@
 """Commands of the presence context (PRES-01..03, PRES-05).
 
-A user sets the presence of their own number (``ACTS_AS``): from any of their clients, and
-phone_sim's voicemail menu for the phone's user; integrators for anyone.
+A user sets the presence of their own number (``SELF``: the account the message names, not
+every device an account lists, so a shared phone or a MULAP group gives no one another's
+presence): from any of their clients, and phone_sim's voicemail menu for the phone's user;
+integrators for anyone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class SetPresence(Command):
     time and an info text (PRES-02)."""
 
     SERVICE: ClassVar[str] = "setPresence"
-    ACTS_AS: ClassVar[tuple[str, ...]] = ("user",)
+    SELF: ClassVar[str] = "user"  # the account it names, nobody else's (integrators: anyone)
     user: str
     status: Status
     return_at: int | None = None  # ms since the epoch, UTC; must be in the future
@@ -35,7 +37,7 @@ class SetPresenceForwarding(Command):
     profile's mobile or external number, or ``number`` (any number, made canonical)."""
 
     SERVICE: ClassVar[str] = "setPresenceForwarding"
-    ACTS_AS: ClassVar[tuple[str, ...]] = ("user",)
+    SELF: ClassVar[str] = "user"  # the account it names, nobody else's (integrators: anyone)
     user: str
     status: Status
     target: TargetKind

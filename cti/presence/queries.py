@@ -36,7 +36,7 @@ class GetPresence(Query):
     """The user's own presence as others within its visibility see it (PRES-01/02)."""
 
     SERVICE: ClassVar[str] = "getPresence"
-    ACTS_AS: ClassVar[tuple[str, ...]] = ("user",)
+    SELF: ClassVar[str] = "user"  # the account it names, nobody else's (integrators: anyone)
     RESULT: ClassVar[Any] = PresenceResult
     user: str
 
@@ -46,7 +46,7 @@ class GetPresenceForwarding(Query):
     """Per absent status (but DND) the target's type and the number it resolves to (PRES-03)."""
 
     SERVICE: ClassVar[str] = "getPresenceForwarding"
-    ACTS_AS: ClassVar[tuple[str, ...]] = ("user",)
+    SELF: ClassVar[str] = "user"  # the account it names, nobody else's (integrators: anyone)
     RESULT: ClassVar[Any] = list[PresenceForwardingEntry]
     user: str
 

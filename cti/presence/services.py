@@ -131,6 +131,18 @@ def expire_return_time(d: Decision[NodeState], c: cmd.ExpireReturnTime) -> None:
         d.emit(ev.ReturnTimePassed(user=c.user, return_at=due))
 
 
+def forget_user(d: Decision[NodeState], user: str) -> None:
+    """An account is being removed (removeAccount): its presence goes with it, so the number
+    shows no status or note of the departed person (nothing leaks once no profile hides it)
+    and calls to it are no longer diverted to that person's targets; a new account of the
+    number starts in the office. Recorded as the usual events, in the same decision."""
+    entry = d.state.presence.of(user)
+    if entry.status is not Status.OFFICE or entry.return_at is not None or entry.info:
+        d.emit(ev.PresenceChanged(user=user, status=Status.OFFICE))
+    for status in sorted(entry.forwarding.keys()):
+        d.emit(ev.PresenceForwardingSet(user=user, status=status, target=TargetKind.VOICEMAIL))
+
+
 SERVICES: dict[type[Any], Any] = {
     cmd.SetPresence: set_presence,
     cmd.SetPresenceForwarding: set_presence_forwarding,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from cti.accounts.model import Licence
 from cti.presence.model import FORWARDED, Status, Target, TargetKind
 from cti.site import Site
 from cti.site.model import PHONE_KINDS, Device, DeviceKind
@@ -80,11 +81,14 @@ def target_number(site: Site, state: NodeState, user: str, status: Status) -> st
 
 def resolve(site: Site, state: NodeState, user: str, target: Target) -> str | None:
     """The number ``target`` of ``user`` stands for now; None: it has none."""
+    account = state.accounts.account(user)
     if target.kind is TargetKind.VOICEMAIL:
-        return site.voicemail
+        # A mailbox is the voicemail licence's (USER-05): without it the status forwards
+        # nowhere and the phone's own rules apply.
+        licensed = account is not None and Licence.VOICEMAIL in account.licences
+        return site.voicemail if licensed else None
     if target.kind is TargetKind.NUMBER:
         return target.number
-    account = state.accounts.account(user)
     profile = None if account is None else account.profile
     if target.kind is TargetKind.MOBILE:
         if profile is not None and profile.mobile is not None:

@@ -99,6 +99,6 @@ async def test_pres04_pres05_users_see_each_other_only_within_visibility(
 
         # Nobody sets another user's presence.
         refused = await b.request("setPresence", user=A, status="sick")
-        assert refused["error"]["code"] == "notYourDevice"
+        assert refused["error"]["code"] == "notPermitted"
         refused = await b.request("getPresence", user=A)
-        assert refused["error"]["code"] == "notYourDevice"
+        assert refused["error"]["code"] == "notPermitted"

@@ -3,8 +3,11 @@ MULAP users, and setPresenceForwarding's checks and query."""
 
 from __future__ import annotations
 
-from cti.accounts.commands import SetProfileChecked
-from cti.accounts.model import ProfileField
+import orjson
+
+from cti.accounts.commands import RemoveAccount, SetProfileChecked
+from cti.accounts.model import ProfileField, Visibility
+from cti.api import documents
 from cti.calls import commands as c
 from cti.presence.commands import SetPresence, SetPresenceForwarding
 from cti.presence.model import Status, TargetKind
@@ -46,12 +49,17 @@ def test_pres03_a_target_gone_since_leaves_the_call_to_the_phone() -> None:
 
 def test_pres03_an_absent_mulap_user_is_diverted_before_the_group_rings() -> None:
     office = office_with_people()
+    # 340 has no voicemail licence (USER-05): its status forwards to a number it names.
+    forward = SetPresenceForwarding(
+        user="340", status=Status.GONE_HOME, target=NUMBER, number="336"
+    )
+    office.do(forward)
     office.do(SetPresence(user="340", status=Status.GONE_HOME))
     assert office.do(c.MakeCall(calling="330", called="340"))[2:4] == [
-        "diverted(callForwardImmediate) call=1 diverting=340 new_destination=351"
+        "diverted(callForwardImmediate) call=1 diverting=340 new_destination=336"
         " | 330:connected 340:null",
-        "delivered(callForwardImmediate) call=1 alerting=351 calling=330 called=340"
-        " redirecting=340 | 330:connected 351:alerting",
+        "delivered(callForwardImmediate) call=1 alerting=336 calling=330 called=340"
+        " redirecting=340 | 330:connected 336:alerting",
     ]
 
 
@@ -123,3 +131,40 @@ def test_pres03_forwarding_refusals_name_what_failed() -> None:
     assert refused(user="999", status=Status.LUNCH, target=TargetKind.VOICEMAIL)[0] == (
         "unknownUser"
     )
+
+
+def test_pres03_user05_without_the_voicemail_licence_voicemail_is_no_target() -> None:
+    """Dieter (333) has no voicemail licence: his absent statuses divert nowhere by default
+    (the phone rings), and the query says the voicemail target has no number."""
+    office = office_with_people()
+    office.do(SetPresence(user="333", status=Status.MEETING))
+    assert office.node.query(GetPresenceForwarding(user="333"))[0] == {  # type: ignore[index]
+        "status": "meeting",
+        "target": "voicemail",
+        "number": None,
+    }
+    assert office.do(c.MakeCall(calling="330", called="333"))[-1] == (
+        "delivered(newCall) call=1 alerting=333 calling=330 called=333 | 330:connected 333:alerting"
+    )
+
+
+def test_pres04_a_removed_account_takes_its_presence_along() -> None:
+    """Bernd (331), not visible, is sick with a note and a private forwarding number; his
+    account is removed: his presence is reset in the same commit, the number's document shows
+    nothing (no profile says what it may show), and calls to 331 ring the phone again."""
+    office = office_with_people()
+    office.do(SetProfileChecked(name="331", presence_visibility=Visibility.NOT_VISIBLE))
+    office.do(SetPresenceForwarding(user="331", status=Status.SICK, target=NUMBER, number="0171 9"))
+    office.do(SetPresence(user="331", status=Status.SICK, info="Hospital, back Friday"))
+    assert office.do(RemoveAccount(name="331")) == [
+        "accountRemoved name=331",
+        "presenceChanged user=331 status=office",
+        "presenceForwardingSet user=331 status=sick target=voicemail",
+    ]
+    assert "331" not in office.state.presence.users
+    doc = orjson.loads(documents.presence(office.site, office.state, "331", 1, 0, own=False))
+    assert (doc["visible"], doc["status"], doc["info"]) == (False, None, None)
+    assert office.do(c.MakeCall(calling="330", called="331"))[-1] == (
+        "delivered(newCall) call=1 alerting=331 calling=330 called=331 | 330:connected 331:alerting"
+    )
+    office.assert_replays()

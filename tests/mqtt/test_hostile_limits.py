@@ -25,8 +25,9 @@ from cti.app.engine import Engine
 from cti.app.node import Node, Outcome
 from cti.kernel.messages import Command
 from cti.mqtt.broker import EmbeddedBroker
+from cti.mqtt.face.outbox import event_arrays
 from cti.mqtt.face.service import MqttFace
-from cti.mqtt.limits import MAX_PACKET, MAX_PENDING
+from cti.mqtt.limits import EVENTS_MESSAGE_BYTES, MAX_PACKET, MAX_PENDING
 from cti.store import SqliteStore
 from tests.mqtt.conftest import TESTER_PASSWORD, TIMEOUT, CtiClient, Mosquitto, seed_tester
 
@@ -130,3 +131,14 @@ async def test_the_embedded_broker_drops_an_oversized_packet_and_its_sender() ->
             assert (str(first.topic), first.payload) == ("cti/node1/x", fits)
     finally:
         await embedded.stop()
+
+
+def test_a_big_commit_batch_is_split_into_arrays_below_the_packet_limit() -> None:
+    """A commit of a thousand commands gives megabytes of events: the batched topic carries
+    them as several arrays, each far below MAX_PACKET, together every event once in order."""
+    bodies = [b'{"seq":%d,"event":"delivered","pad":"%s"}' % (n, b"x" * 400) for n in range(5000)]
+    arrays = event_arrays(bodies)
+    assert len(arrays) > 1 and all(len(a) <= EVENTS_MESSAGE_BYTES < MAX_PACKET for a in arrays)
+    assert [e["seq"] for a in arrays for e in json.loads(a)] == list(range(5000))
+    assert event_arrays([b'{"seq":1}']) == [b'[{"seq":1}]']
+    assert event_arrays([]) == []

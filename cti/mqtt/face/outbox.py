@@ -27,6 +27,7 @@ from cti.calls import events as ev
 from cti.calls.views import device_view, touched_devices
 from cti.favourites import views as favourites
 from cti.mqtt.client import MqttClient
+from cti.mqtt.limits import EVENTS_MESSAGE_BYTES
 from cti.mqtt.topics import Topics
 from cti.presence import events as presence_events
 from cti.presence import view as presence_view
@@ -58,6 +59,25 @@ def presence_users(batch: list[Committed], accounts: set[str]) -> set[str]:
 
 
 MAX_INFLIGHT = 20_000
+
+
+def event_arrays(bodies: list[bytes], limit: int = EVENTS_MESSAGE_BYTES) -> list[bytes]:
+    """The batch's events as JSON arrays of at most ``limit`` bytes each (one event bigger
+    than that alone), in order: a commit of a thousand commands must not exceed the
+    broker's maximum packet size (cti/mqtt/limits.py), or the broker would drop it and
+    disconnect the node, again on every retry."""
+    arrays: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 2
+    for body in bodies:
+        if chunk and size + len(body) + 1 > limit:
+            arrays.append(b"[" + b",".join(chunk) + b"]")
+            chunk, size = [], 2
+        chunk.append(body)
+        size += len(body) + 1
+    if chunk:
+        arrays.append(b"[" + b",".join(chunk) + b"]")
+    return arrays
 
 
 def same_document(old: bytes | None, new: bytes) -> bool:
@@ -146,8 +166,7 @@ class Outbox:
         last += [self._favourites_of(user) for user in sorted(users)]
         for user in sorted(presence_users(batch, names)):
             last += self._presence_of(user)
-        if bodies:
-            last.insert(0, (self.topics.events, b"[" + b",".join(bodies) + b"]", False))
+        last[:0] = [(self.topics.events, array, False) for array in event_arrays(bodies)]
         seq = self.sent = batch[-1].seq
         if not last:  # only internal (timer) events: nothing to send, nothing to wait for
             if self._tracking:

@@ -19,17 +19,26 @@ import aiomqtt
 import pytest
 
 from cti.api.requests import largest_payload
-from cti.app.clock import SystemClock
+from cti.app.clock import ManualClock, SystemClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node, Outcome
+from cti.calls import commands as c
+from cti.domain import INTERNAL_KINDS
 from cti.kernel.messages import Command
 from cti.mqtt.broker import EmbeddedBroker
 from cti.mqtt.face.outbox import event_arrays
 from cti.mqtt.face.service import MqttFace
 from cti.mqtt.limits import EVENTS_MESSAGE_BYTES, MAX_PACKET, MAX_PENDING
 from cti.store import SqliteStore
-from tests.mqtt.conftest import TESTER_PASSWORD, TIMEOUT, CtiClient, Mosquitto, seed_tester
+from tests.mqtt.conftest import (
+    TESTER,
+    TESTER_PASSWORD,
+    TIMEOUT,
+    CtiClient,
+    Mosquitto,
+    seed_tester,
+)
 
 
 class GatedEngine(Engine):
@@ -142,3 +151,28 @@ def test_a_big_commit_batch_is_split_into_arrays_below_the_packet_limit() -> Non
     assert [e["seq"] for a in arrays for e in json.loads(a)] == list(range(5000))
     assert event_arrays([b'{"seq":1}']) == [b'[{"seq":1}]']
     assert event_arrays([]) == []
+
+
+def test_a_replay_page_ends_at_its_byte_bound_and_paging_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page stops once its events pass REPLY_BYTES (here made small), however big the
+    limit; nextSeq goes on from there, and the pages together hold every event once."""
+    monkeypatch.setattr("cti.mqtt.face.service.REPLY_BYTES", 600)
+    with SqliteStore(tmp_path / "node1.db") as store:
+        node = Node(load_site(), store, ManualClock())
+        seed_tester(node)
+        for n in range(30):
+            node.execute(c.SetDoNotDisturb(device="330", on=n % 2 == 0))
+        face = MqttFace(Engine(node), store, "127.0.0.1", 1)
+        seen: list[int] = []
+        start, pages = 1, 0
+        while True:
+            page = face._replay({"fromSeq": start, "limit": 1000}, TESTER)["result"]
+            seen += [e["seq"] for e in page["events"]]
+            pages += 1
+            if page["complete"]:
+                break
+            start = page["nextSeq"]
+        public = [r.seq for r in store.read(1) if r.kind not in INTERNAL_KINDS]
+        assert seen == public and pages > 3

@@ -26,7 +26,7 @@ from cti.kernel.refusal import Refusal
 from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox, same_document
-from cti.mqtt.limits import MAX_PACKET, MAX_PENDING
+from cti.mqtt.limits import MAX_PACKET, MAX_PENDING, REPLY_BYTES
 from cti.mqtt.topics import Request, Topics
 from cti.store import EventStore, StoreError
 
@@ -355,15 +355,21 @@ class MqttFace:
             )
         limit = min(limit, REPLAY_LIMIT)
         records = self.store.read(max(start, 1), limit)
-        events = []
+        events: list[dict[str, Any]] = []
+        size = 0
+        next_seq = records[-1].seq + 1 if records else max(start, 1)
         for record in records:
+            if size > REPLY_BYTES:  # the reply stays below the broker's packet limit
+                next_seq = record.seq
+                break
             if record.kind in INTERNAL_KINDS:
                 continue
             item = decode(record)
             if scope is None or not scope.isdisjoint(item.event.devices()):
-                events.append(payloads.event_doc(item))
+                event = payloads.event_doc(item)
+                events.append(event)
+                size += len(payloads.dumps(event))
         last = self.store.last_seq()
-        next_seq = records[-1].seq + 1 if records else max(start, 1)
         return {
             "ok": True,
             "result": {

@@ -198,9 +198,7 @@ class PresenceWithCalls(RuleBasedStateMachine):
 def test_presence_composed_with_the_call_model() -> None:
     """PRES-01..03, CALL-14, CALL-16."""
     DIVERTED.clear()
-    run_state_machine_as_test(
-        PresenceWithCalls, settings=settings(deadline=None, derandomize=True)
-    )
+    run_state_machine_as_test(PresenceWithCalls, settings=settings(deadline=None, derandomize=True))
     # The run went somewhere: calls to absent users of several statuses were checked (every
     # status in most runs). Derandomized, so the floor is a fact of this test, not luck.
     assert len(DIVERTED) >= 3 and sum(DIVERTED.values()) >= 10, DIVERTED

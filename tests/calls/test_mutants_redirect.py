@@ -213,3 +213,16 @@ def test_call_09_call_14_a_member_deflecting_a_call_from_its_own_group_keeps_the
         "delivered(redirected) call=1 alerting=331 calling=337 called=340 redirecting=338"
         " | 337:connected 331:alerting",
     ]
+
+
+def test_call_07_call_14_another_party_hands_on_a_mulap_callers_conference(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-14: the MULAP group (340, through its member 337) called and stays in
+    the conference; when another party hands it on, the new party is presented the group's
+    number, the caller, not the member phone that happens to be first."""
+    _conference(office, "340", "337")
+    assert office.do(c.SingleStepTransferCall(call=1, device="332", to="336"))[1] == (
+        "delivered(singleStepTransfer) call=1 alerting=336 calling=340 called=336"
+        " redirecting=332 | 337:connected 331:connected 336:alerting"
+    )

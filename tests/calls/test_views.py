@@ -578,3 +578,22 @@ def test_no_peer_and_no_name_are_none_never_empty(office: Office) -> None:
     schema = contract()["$defs"]["ConnectionDoc"]["properties"]
     for field in ("peer", "peerName"):
         assert schema[field] == {"anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}]}
+
+
+def test_call_11_a_conference_with_an_external_party_is_talking_external(office: Office) -> None:
+    """CALL-11: in a conference there is no single peer; the summary is talking-external as
+    long as any other party is external, and talking-internal with internal parties only."""
+    call = office.call_of(c.MakeCall(calling="330", called=EXTERNAL))
+    office.do(c.AnswerCall(call=call, device=EXTERNAL))
+    consult = office.call_of(c.ConsultationCall(call=call, device="330", consulted="331"))
+    office.do(c.AnswerCall(call=consult, device="331"))
+    office.do(c.ConferenceCall(device="330"))
+    assert conn(office, "330", call).peer is None
+    assert view(office, "330").summary is Summary.TALKING_EXTERNAL
+    internal = Office()
+    held = internal.talking("330", "332")
+    consult = internal.call_of(c.ConsultationCall(call=held, device="330", consulted="331"))
+    internal.do(c.AnswerCall(call=consult, device="331"))
+    internal.do(c.ConferenceCall(device="330"))
+    assert conn(internal, "330", held).peer is None
+    assert view(internal, "330").summary is Summary.TALKING_INTERNAL

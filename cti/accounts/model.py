@@ -20,6 +20,11 @@ class Role(StrEnum):
     MONITOR = "monitor"  # reads everything, changes nothing
 
 
+# The roles of people (who have favourites and presence, and can be one); the others are
+# machines' accounts.
+PEOPLE = (Role.USER, Role.ADMIN)
+
+
 class Licence(StrEnum):
     """What a user's licences allow (USER-05)."""
 

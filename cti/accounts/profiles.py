@@ -24,7 +24,7 @@ from cti.accounts.commands import SetProfileChecked
 from cti.accounts.model import Account, PhotoType, Profile, ProfileField, Visibility
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Query
-from cti.kernel.refusal import Refusal
+from cti.kernel.refusal import Refusal, invalid_field
 from cti.site import Site
 from cti.site.numbers import InvalidNumber
 
@@ -42,10 +42,6 @@ _ATOM = r"[^\s\x00-\x1f\x7f\"(),:;<>@\[\\\].]+"
 _LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
 # A domain label: letters and digits of any script, hyphens inside (xn--... included).
 _LABEL = re.compile(r"^[^\W_]+(?:-+[^\W_]+)*$")
-
-
-def bad(field: str, reason: str, message: str) -> Refusal:
-    return Refusal("invalidParameterValue", message, {"field": field, "reason": reason})
 
 
 def canonical_email(text: str) -> str:
@@ -67,7 +63,7 @@ def canonical_email(text: str) -> str:
     elif len(labels[-1]) < 2 or labels[-1].isdigit():
         problem = f"{domain!r} does not end in a top-level domain"
     if problem is not None:
-        raise bad("email", "notAnEmailAddress", f"email {text!r}: {problem}")
+        raise invalid_field("email", "notAnEmailAddress", f"email {text!r}: {problem}")
     return f"{local}@{domain.lower()}"
 
 
@@ -76,7 +72,7 @@ def canonical_number(site: Site, field: str, text: str) -> str:
     try:
         return site.plan.canonical(text.strip())
     except InvalidNumber as exc:
-        raise bad(field, "notANumber", f"{field}: {exc}") from None
+        raise invalid_field(field, "notANumber", f"{field}: {exc}") from None
 
 
 def changed(site: Site, profile: Profile, c: SetProfileChecked) -> Profile:
@@ -84,7 +80,9 @@ def changed(site: Site, profile: Profile, c: SetProfileChecked) -> Profile:
     given = {f for f in ProfileField if getattr(c, f.value) is not None}
     both = sorted(given & set(c.clear))
     if both:
-        raise bad(both[0], "givenAndCleared", f"{both[0]} is both given and to be cleared")
+        raise invalid_field(
+            both[0], "givenAndCleared", f"{both[0]} is both given and to be cleared"
+        )
     emptied: dict[str, Any] = {f.value: None for f in c.clear}
     new = attrs.evolve(profile, **emptied)
     if c.mobile is not None:
@@ -96,7 +94,9 @@ def changed(site: Site, profile: Profile, c: SetProfileChecked) -> Profile:
     if c.photo is not None:
         problem = photos.problem_of_kept(c.photo)
         if problem is not None:  # only the API makes this command: a bug, not bad input
-            raise bad("photo", "notAsPrepared", f"the photo is not one the node made: {problem}")
+            raise invalid_field(
+                "photo", "notAsPrepared", f"the photo is not one the node made: {problem}"
+            )
         new = attrs.evolve(new, photo=c.photo)
     if c.presence_visibility is not None:
         new = attrs.evolve(new, presence_visibility=c.presence_visibility)

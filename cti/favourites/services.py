@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cti.accounts.model import Role
+from cti.accounts.model import PEOPLE
 from cti.accounts.profiles import canonical_number
 from cti.favourites import commands as cmd
 from cti.favourites import events as ev
@@ -23,7 +23,7 @@ from cti.favourites.model import (
 )
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Event
-from cti.kernel.refusal import Refusal
+from cti.kernel.refusal import Refusal, invalid_field
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
@@ -43,7 +43,6 @@ REFUSALS = frozenset(
         "notAnOrder",
     }
 )
-PEOPLE = (Role.USER, Role.ADMIN)  # who has favourites, and who can be one
 
 
 def person(state: NodeState, name: str, field: str) -> None:
@@ -57,10 +56,6 @@ def person(state: NodeState, name: str, field: str) -> None:
 def _mine(d: Decision[NodeState], user: str) -> Favourites:
     person(d.state, user, "user")
     return d.state.favourites.of(user)
-
-
-def _bad(field: str, reason: str, message: str) -> Refusal:
-    return Refusal("invalidParameterValue", message, {"field": field, "reason": reason})
 
 
 def _group(favourites: Favourites, group_id: int) -> Group:
@@ -78,15 +73,17 @@ def _entry(d: Decision[NodeState], c: cmd.AddFavourite) -> Colleague | Contact:
     contact = c.contact_name is not None or c.number is not None
     if c.colleague is not None:
         if contact:
-            raise _bad("colleague", "oneOf", "give a colleague or a contact, not both")
+            raise invalid_field("colleague", "oneOf", "give a colleague or a contact, not both")
         person(d.state, c.colleague, "colleague")
         return Colleague(0, c.colleague)
     if not contact:
-        raise _bad("colleague", "missing", "give a colleague or a contact (contactName, number)")
+        raise invalid_field(
+            "colleague", "missing", "give a colleague or a contact (contactName, number)"
+        )
     if c.contact_name is None:
-        raise _bad("contactName", "missing", "a contact needs a name (contactName)")
+        raise invalid_field("contactName", "missing", "a contact needs a name (contactName)")
     if c.number is None:
-        raise _bad("number", "missing", "a contact needs a number")
+        raise invalid_field("number", "missing", "a contact needs a number")
     name = names.clean("contactName", c.contact_name, MAX_CONTACT_NAME)
     return Contact(0, name, canonical_number(d.site, "number", c.number))
 
@@ -95,10 +92,10 @@ def _target(favourites: Favourites, c: cmd.AddFavourite) -> Group | str:
     """The group ``c`` adds to, or the (clean) name of the group it makes."""
     if c.group is not None:
         if c.group_name is not None:
-            raise _bad("groupName", "oneOf", "give group or groupName, not both")
+            raise invalid_field("groupName", "oneOf", "give group or groupName, not both")
         return _group(favourites, c.group)
     if c.group_name is None:
-        raise _bad("group", "missing", "give group (an id) or groupName")
+        raise invalid_field("group", "missing", "give group (an id) or groupName")
     name = names.clean("groupName", c.group_name, MAX_GROUP_NAME)
     return favourites.named(name) or name
 

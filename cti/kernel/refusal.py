@@ -32,3 +32,8 @@ class Refusal(Exception):
 
     def __hash__(self) -> int:
         return hash((self.name, self.message))
+
+
+def invalid_field(field: str, reason: str, message: str) -> Refusal:
+    """``invalidParameterValue`` naming the field and a stable reason for programs."""
+    return Refusal("invalidParameterValue", message, {"field": field, "reason": reason})

@@ -59,7 +59,7 @@ class Entry:
         return self.forwarding.get(status, DEFAULT_TARGET)
 
     def is_default(self) -> bool:
-        return self == _DEFAULT
+        return self == NO_ENTRY
 
 
-_DEFAULT = Entry()
+NO_ENTRY = Entry()  # a user who set nothing

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cti.accounts.profiles import canonical_number
 from cti.calls import events as calls_events
 from cti.kernel.decision import Decision
-from cti.kernel.refusal import Refusal
+from cti.kernel.refusal import Refusal, invalid_field
 from cti.presence import commands as cmd
 from cti.presence import events as ev
 from cti.presence import view
@@ -32,10 +32,6 @@ REFUSALS = frozenset(
 )
 
 
-def _bad(field: str, reason: str, message: str) -> Refusal:
-    return Refusal("invalidParameterValue", message, {"field": field, "reason": reason})
-
-
 def _user(d: Decision[NodeState], user: str) -> Device:
     dev = view.user_device(d.site, user)
     if dev is None:
@@ -49,9 +45,11 @@ def _info(text: str | None) -> str | None:
     if text is None:
         return None
     if len(text) > cmd.MAX_INFO:
-        raise _bad("info", "tooLong", f"info: at most {cmd.MAX_INFO} characters")
+        raise invalid_field("info", "tooLong", f"info: at most {cmd.MAX_INFO} characters")
     if any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise _bad("info", "controlCharacter", "info: no control characters (one line of text)")
+        raise invalid_field(
+            "info", "controlCharacter", "info: no control characters (one line of text)"
+        )
     return text.strip() or None
 
 
@@ -100,14 +98,14 @@ def set_presence_forwarding(d: Decision[NodeState], c: cmd.SetPresenceForwarding
     number: str | None = None
     if c.target is TargetKind.NUMBER:
         if c.number is None:
-            raise _bad("number", "missing", "target number needs a number")
+            raise invalid_field("number", "missing", "target number needs a number")
         number = canonical_number(d.site, "number", c.number)
         if d.site.plan.resolve(number).number == c.user:
             raise Refusal(
                 "forwardingLoop", f"{c.user} cannot forward to itself", {"number": number}
             )
     elif c.number is not None:
-        raise _bad("number", "onlyForNumberTarget", f"target {c.target} takes no number")
+        raise invalid_field("number", "onlyForNumberTarget", f"target {c.target} takes no number")
     new = Target(c.target, number)
     entry = d.state.presence.of(c.user)
     if entry.target(c.status) == new:

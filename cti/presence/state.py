@@ -5,9 +5,7 @@ from __future__ import annotations
 import attrs
 import immutables
 
-from cti.presence.model import Entry
-
-_DEFAULT = Entry()
+from cti.presence.model import NO_ENTRY, Entry
 
 
 @attrs.frozen
@@ -15,7 +13,7 @@ class PresenceState:
     users: immutables.Map[str, Entry] = attrs.field(factory=immutables.Map)
 
     def of(self, user: str) -> Entry:
-        return self.users.get(user, _DEFAULT)
+        return self.users.get(user, NO_ENTRY)
 
     def with_entry(self, user: str, entry: Entry) -> PresenceState:
         if entry.is_default():

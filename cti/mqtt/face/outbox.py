@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 import structlog
 
 from cti.accounts import events as accounts_events
-from cti.accounts.model import Role
+from cti.accounts.model import PEOPLE
 from cti.api import documents as payloads
 from cti.app.feed import LogReader
 from cti.app.node import Committed, Node
@@ -42,7 +42,6 @@ PROFILE_EVENTS = (
     accounts_events.AccountRemoved,
     accounts_events.ProfileChanged,
 )
-PEOPLE = (Role.USER, Role.ADMIN)
 
 
 def presence_users(batch: list[Committed], accounts: set[str]) -> set[str]:

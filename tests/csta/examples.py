@@ -446,6 +446,8 @@ FIELD_SAMPLES: dict[str, Any] = {
     "callsInFront": 1,
     "connectionReservation": True,
     "correlatorData": b"corr",
+    # CSTACommonArguments: HiPath's security timestamp (the event's time, ms precision)
+    "extensions": {"security": {"messageSequenceNumber": 12, "timestamp": "20261207081530.25Z"}},
     "deviceHistory": {"oldDeviceID": DEV_B, "eventCause": "callForward", "oldConnectionID": CONN_A},
     "forwardDefault": "forwardingType",
     "forwardDN": DEV_B,

@@ -87,7 +87,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-TIME_FIELDS = {"callLinkageIDTimestamp", "threadIDTimeStamp"}
+TIME_FIELDS = {"callLinkageIDTimestamp", "threadIDTimeStamp", "timestamp"}
 
 
 def with_datetimes(value: Any) -> Any:
@@ -102,7 +102,7 @@ def with_datetimes(value: Any) -> Any:
 
 
 def _parse_time(text: str) -> datetime:
-    for fmt in ("%Y%m%d%H%M%SZ", "%Y%m%d%H%MZ"):
+    for fmt in ("%Y%m%d%H%M%SZ", "%Y%m%d%H%M%S.%fZ", "%Y%m%d%H%MZ"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
@@ -192,18 +192,44 @@ def test_spec_example_bytes() -> None:
     assert blocks[:2] == [invoke, encode_frame(invoke)]
 
 
-def test_extensions_and_private_data_are_skipped() -> None:
+def test_extensions_are_decoded_and_private_data_skipped() -> None:
     data = codec.encode("HoldCallArgument", {"callToBeHeld": ("callID", b"1")})
-    # append extensions: [APPLICATION 30] { privateData [1] { string 'hi' } }
-    ext = bytes.fromhex("7e06a1040402" + b"hi".hex())
+    # append extensions: [APPLICATION 30] { security [0] { timestamp "20261207081530Z" },
+    # privateData [1] { string 'hi' } }
+    ext = bytes.fromhex("7e19a011180f" + b"20261207081530Z".hex() + "a1040402" + b"hi".hex())
     patched = bytes([data[0], data[1] + len(ext)]) + data[2:] + ext
-    assert codec.decode("HoldCallArgument", patched) == {"callToBeHeld": ("callID", b"1")}
-    assert codec.decode("HoldCallResult", bytes.fromhex("7e00")) == ("extensions", None)
+    assert codec.decode("HoldCallArgument", patched) == {
+        "callToBeHeld": ("callID", b"1"),
+        "extensions": {"security": {"timestamp": "20261207081530Z"}},
+    }
+    assert codec.decode("HoldCallResult", bytes.fromhex("7e00")) == ("extensions", {})
+    only_private = bytes.fromhex("7e06a1040402" + b"hi".hex())
+    assert codec.decode("HoldCallResult", only_private) == ("extensions", {})
+
+
+def test_security_info_keeps_whatever_type_it_carries() -> None:
+    """SecurityInfo's ``private`` alternative is the vendor's own type: the TLV is kept as
+    bytes, and asn1tools (which knows only the standard's OCTET STRING / NULL) agrees on
+    the standard ones."""
+    for info, standard in ((b"\x04\x02hi", ("string", b"hi")), (b"\x05\x00", ("private", None))):
+        value = {"security": {"securityInfo": info}}
+        data = codec.encode("CSTACommonArguments", value)
+        assert data == bytes([0x7E, len(info) + 2, 0xA0, len(info)]) + info
+        assert codec.decode("CSTACommonArguments", data) == value
+        assert plain(asn1tools_check.decode("CSTACommonArguments", data)) == {
+            "security": {"securityInfo": standard}
+        }
+    vendor = {"security": {"securityInfo": bytes.fromhex("3003020101")}}  # a SEQUENCE
+    assert codec.decode("CSTACommonArguments", codec.encode("CSTACommonArguments", vendor)) == (
+        vendor
+    )
 
 
 def test_opaque_fields_are_refused_on_encode() -> None:
     with pytest.raises(CodecError, match="not supported"):
-        codec.encode("HoldCallArgument", {"callToBeHeld": CONN_A, "extensions": b""})
+        codec.encode(
+            "HoldCallArgument", {"callToBeHeld": CONN_A, "extensions": {"privateData": b""}}
+        )
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,7 @@ class MyInt(int):
 
 
 BAD_VALUES = [
-    ("HoldCallArgument", {"callToBeHeld": CONN_A, "extensions": b""}),  # opaque field
+    ("HoldCallArgument", {"callToBeHeld": CONN_A, "extensions": {"privateData": b""}}),  # opaque
     ("MakeCallArgument", {"callingDevice": DEV_A}),  # mandatory field missing
     ("MakeCallArgument", {"callingDevice": DEV_A, "calledDirectoryNumber": DEV_B, "x": 1}),
     ("HoldCallArgument", {"callToBeHeld": ("nonsense", b"")}),

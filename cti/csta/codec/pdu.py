@@ -31,6 +31,7 @@ from cti.csta.codec.types import (
     acse,
     bits,
     causes,
+    common,
     errors,
     events,
     features,
@@ -73,6 +74,7 @@ PASSWORD_MECHANISM = "2.2.3.1"  # X.227 {association-control authentication-mech
 _MODULES: tuple[ModuleType, ...] = (
     identifiers,
     causes,
+    common,
     errors,
     media,
     bits,

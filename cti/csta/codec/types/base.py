@@ -41,8 +41,8 @@ def app_tagset(base: Any, n: int, *, implicit_tag: bool) -> Any:
 
 
 class Opaque(univ.Any):
-    """Field we accept on the wire but do not model (extensions, private data,
-    location info, charging info...). The codec drops it on decode and refuses
+    """Field we accept on the wire but do not model (private data, location info,
+    charging info...). The codec drops it on decode and refuses
     it on encode; the type only exists so that pyasn1 can skip the TLV."""
 
     @property
@@ -59,14 +59,3 @@ def opaque_ctx(n: int) -> Any:
     """Opaque field tagged ``[n]`` (matches implicit and explicit use alike:
     pyasn1 tag comparison ignores the primitive/constructed bit)."""
     return Opaque().subtype(explicitTag=ctx(n))
-
-
-def opaque_app(n: int) -> Any:
-    """Opaque field whose type carries ``[APPLICATION n]``."""
-    return Opaque().subtype(explicitTag=app(n))
-
-
-def extensions() -> Any:
-    """``CSTACommonArguments ::= [APPLICATION 30] IMPLICIT SEQUENCE {...}``:
-    security and private data are accepted and skipped."""
-    return opaque_app(30)

@@ -8,9 +8,10 @@ from typing import Any
 
 from pyasn1.type import namedtype, namedval, univ
 
-from cti.csta.codec.types.base import explicit, extensions, implicit
+from cti.csta.codec.types.base import explicit, implicit
 from cti.csta.codec.types.bits import CallCharacteristics, CallOrigination
 from cti.csta.codec.types.causes import EventCause
+from cti.csta.codec.types.common import extensions
 from cti.csta.codec.types.features import (
     CallLinkageData,
     CallLinkageDataList,

@@ -1,7 +1,8 @@
 """Arguments and results of the supported CSTA services (one ECMA-285 module
 each: CSTA-make-call, CSTA-monitor-start, ...). Field order, tags and
-OPTIONAL/DEFAULT follow the modules; ``extensions`` (CSTACommonArguments) and
-a few exotic fields are :class:`~cti.csta.codec.types.base.Opaque`."""
+OPTIONAL/DEFAULT follow the modules; ``extensions`` is CSTACommonArguments
+(:mod:`~cti.csta.codec.types.common`); a few exotic fields are
+:class:`~cti.csta.codec.types.base.Opaque`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from pyasn1.type import namedtype, univ
 
-from cti.csta.codec.types.base import explicit, extensions, implicit
+from cti.csta.codec.types.base import explicit, implicit
 from cti.csta.codec.types.bits import CallCharacteristics, CallOrigination, MonitorMediaClass
 from cti.csta.codec.types.causes import EventCause
+from cti.csta.codec.types.common import extensions
 from cti.csta.codec.types.features import (
     AccountInfo,
     AuthCode,

@@ -75,7 +75,7 @@ async def test_unencodable_result_after_acceptance_still_returns_a_result(
 
 
 async def test_a_failing_report_does_not_stop_later_reports(
-    link: Link, app: CstaClient, monkeypatch: pytest.MonkeyPatch
+    link: Link, app: CstaClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await app.monitor_start("331")  # a monitoring-only application
     (monitoring,) = [s for s in link.server.sessions if len(s.monitors)]
@@ -85,11 +85,11 @@ async def test_a_failing_report_does_not_stop_later_reports(
         original = session_module.reports
         failures: list[str] = []
 
-        def reports_failing_once(event: Any, monitors: Any) -> Any:
+        def reports_failing_once(item: Any, monitors: Any) -> Any:
             if not failures:
-                failures.append(event.KIND)
+                failures.append(item.event.KIND)
                 raise RuntimeError("report renderer bug")
-            return original(event, monitors)
+            return original(item, monitors)
 
         monkeypatch.setattr(session_module, "reports", reports_failing_once)
         # two batches queued before the flush runs; the first one's report fails
@@ -99,6 +99,7 @@ async def test_a_failing_report_does_not_stop_later_reports(
         await caller.invoke("clearCall", {"callToBeCleared": ("callID", call)})
     got = await events_until(app, lambda got: any(r.name == "callCleared" for r in got))
     assert failures and got  # the failed report was dropped, the later ones arrived
+    assert "csta.report_failed" in capsys.readouterr().out  # logged (the logging itself works)
 
 
 async def test_an_event_is_rendered_once_for_every_association(

@@ -61,7 +61,8 @@ class CstaRejected(CstaClientError):
 # this switch means is in specs/csta.md, "Association and authentication").
 REASONS: dict[int, str] = {
     0: "refused (no diagnostic given)",
-    1: "refused (no reason given)",
+    1: "refused (no reason given; this switch says so for a CSTA version it cannot serve: "
+    "it serves ECMA-285 / ISO/IEC 18052, the AARE's user information lists them)",
     2: "application context not supported (the switch speaks CSTA Phase III, 1.3.12.0.218)",
     3: "calling AP title not recognized (the user name)",
     4: "calling AP invocation identifier not recognized",

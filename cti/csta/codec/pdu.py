@@ -56,14 +56,18 @@ __all__ = [
     "aare",
     "aarq",
     "aarq_credentials",
+    "aarq_hipath",
     "bit_names",
     "classify",
+    "csta_information",
+    "csta_user_information",
     "decode",
     "decode_acse",
     "decode_rose",
     "encode",
     "encode_acse",
     "encode_rose",
+    "login_credentials",
     "named_bits",
     "type_names",
 ]
@@ -504,13 +508,9 @@ def aarq_hipath(user: str, password: str) -> tuple[str, dict[str, Any]]:
     """AARQ as HiPath / OpenScape Business applications send it: no calling-AP-title, no
     mechanism name; ``calling-authentication-value`` is the ``external`` form whose
     single-ASN1-type holds :class:`~cti.csta.codec.types.acse.LoginCredentials`."""
-    credentials = acse.LoginCredentials()
-    credentials["user"] = user.encode()
-    credentials["password"] = password.encode()
-    inner = ber.encode(credentials)
     body: dict[str, Any] = {
         "aSO-context-name": CSTA_CONTEXT,
-        "calling-authentication-value": ("external", {"encoding": ("single-ASN1-type", inner)}),
+        "calling-authentication-value": login_credentials(user, password),
     }
     return ("aarq", body)
 
@@ -546,19 +546,78 @@ def _login_credentials(external: dict[str, Any]) -> tuple[str, str] | None:
     return (user, password)
 
 
-def aare(accepted: bool, diagnostic: str = "null") -> tuple[str, dict[str, Any]]:
+def aare(
+    accepted: bool,
+    diagnostic: str = "null",
+    *,
+    mechanism: str | None = None,
+    authentication: tuple[str, Any] | None = None,
+    user_information: list[dict[str, Any]] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """AARE: result accepted(0) / rejected-permanent(1), diagnostic named as in
-    Associate-source-diagnostic acse-service-user (e.g. "authentication-failure")."""
+    Associate-source-diagnostic acse-service-user (e.g. "authentication-failure").
+
+    With ``authentication`` (a responding-authentication-value) the AARE also says
+    responder-acse-requirements {authentication} and, if given, the ``mechanism`` name;
+    ``user_information`` is the Association-data (a list of EXTERNALs, see
+    :func:`csta_user_information`)."""
     if diagnostic not in ACSE_SERVICE_USER_DIAGNOSTICS:
         raise CodecError(f"unknown ACSE diagnostic {diagnostic!r}")
-    return (
-        "aare",
-        {
-            "aSO-context-name": CSTA_CONTEXT,
-            "result": 0 if accepted else 1,
-            "result-source-diagnostic": (
-                "acse-service-user",
-                ACSE_SERVICE_USER_DIAGNOSTICS.index(diagnostic),
-            ),
-        },
-    )
+    body: dict[str, Any] = {
+        "aSO-context-name": CSTA_CONTEXT,
+        "result": 0 if accepted else 1,
+        "result-source-diagnostic": (
+            "acse-service-user",
+            ACSE_SERVICE_USER_DIAGNOSTICS.index(diagnostic),
+        ),
+    }
+    if authentication is not None:
+        body["responder-acse-requirements"] = named_bits(["authentication"], "ACSE-requirements")
+        if mechanism is not None:
+            body["mechanism-name"] = mechanism
+        body["responding-authentication-value"] = authentication
+    if user_information:
+        body["user-information"] = user_information
+    return ("aare", body)
+
+
+def login_credentials(user: str, password: str) -> tuple[str, Any]:
+    """The ``external`` authentication value of HiPath / OpenScape Business applications
+    (:class:`~cti.csta.codec.types.acse.LoginCredentials` as its single-ASN1-type)."""
+    credentials = acse.LoginCredentials()
+    credentials["user"] = user.encode()
+    credentials["password"] = password.encode()
+    return ("external", {"encoding": ("single-ASN1-type", bytes(ber.encode(credentials)))})
+
+
+def csta_user_information(
+    value: tuple[str, dict[str, Any]], references: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Association-data holding one ACSEUserInformationForCSTA ``value`` as an EXTERNAL's
+    single-ASN1-type; ``references`` (direct-reference / indirect-reference) go with it."""
+    external = {
+        **(references or {}),
+        "encoding": ("single-ASN1-type", encode("ACSEUserInformationForCSTA", value)),
+    }
+    return [external]
+
+
+def csta_information(
+    pdu: tuple[str, dict[str, Any]],
+) -> tuple[tuple[str, dict[str, Any]], dict[str, Any]] | None:
+    """The first ACSEUserInformationForCSTA of an AARQ / AARE's user-information (as a
+    single-ASN1-type or octet-aligned EXTERNAL) and that EXTERNAL's references; None when
+    there is none (other EXTERNALs are not CSTA's and are passed over)."""
+    for external in pdu[1].get("user-information", []):
+        kind, data = external.get("encoding", ("", None))
+        if kind not in ("single-ASN1-type", "octet-aligned"):
+            continue
+        try:
+            value = decode("ACSEUserInformationForCSTA", data)
+        except CodecError:
+            continue
+        refs = {
+            k: v for k, v in external.items() if k in ("direct-reference", "indirect-reference")
+        }
+        return value, refs
+    return None

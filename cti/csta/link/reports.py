@@ -3,15 +3,20 @@
 A call event goes to the monitors of every device in its ``local`` list (each party before
 and after the event, as the MQTT face publishes it), with that device's state as
 localConnectionInfo; forwarding and doNotDisturb go to the monitors of their device.
-Timer events are internal and never reported.
+Timer events are internal and never reported. Every report carries the event's own time in
+the log (its commit time, not the time it is sent) as CSTACommonArguments security timestamp,
+as HiPath / OpenScape Business switches do.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from cti.app.committed import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState
 from cti.csta.ids import connection, device_id, subject
@@ -196,21 +201,37 @@ _BODIES: OrderedDict[int, tuple[ev.Event, Fields]] = OrderedDict()
 _BODIES_KEPT = 1024
 
 
-def _body(event: ev.Event, render: Callable[[Any], Fields]) -> Fields:
+@functools.lru_cache(maxsize=64)  # a commit batch shares one time
+def time_info(ts_ms: int) -> str:
+    """TimeInfo (GeneralizedTime) of a log time, in UTC and in the DER form (X.690 11.7):
+    seconds always, a fraction only for milliseconds other than zero, without trailing
+    zeros (``20261207081530Z``, ``20261207081530.25Z``)."""
+    seconds, ms = divmod(ts_ms, 1000)
+    text = time.strftime("%Y%m%d%H%M%S", time.gmtime(seconds))
+    if ms:
+        text += f".{ms:03d}".rstrip("0")
+    return text + "Z"
+
+
+def _body(item: Committed, render: Callable[[Any], Fields]) -> Fields:
+    event = item.event
     hit = _BODIES.get(id(event))
     if hit is not None and hit[0] is event:
         return hit[1]
     body = render(event)
     if isinstance(event, ev.CallEvent):
         body = {**body, "cause": str(event.cause)}
+    body["extensions"] = {"security": {"timestamp": time_info(item.ts_ms)}}
     _BODIES[id(event)] = (event, body)
     if len(_BODIES) > _BODIES_KEPT:
         _BODIES.popitem(last=False)
     return body
 
 
-def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
-    """CSTAEventReportArgument values for ``event`` at the monitors of one association."""
+def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
+    """CSTAEventReportArgument values for the committed event at the monitors of one
+    association."""
+    event = item.event
     render = _RENDER.get(type(event))
     if render is None or event.KIND in SKIPPED:
         return
@@ -220,7 +241,7 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
             targets = [m for m in monitors.on(entry.device) if m.wants(name)]
             if not targets:
                 continue
-            value = dict(_body(event, render))
+            value = dict(_body(item, render))
             if name not in _NO_LOCAL_INFO:
                 value["localConnectionInfo"] = str(entry.state)
             for monitor in targets:
@@ -228,7 +249,7 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
     elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):
         for monitor in monitors.on(event.device):
             if monitor.wants(name):
-                yield _report(monitor.xref, name, _body(event, render))
+                yield _report(monitor.xref, name, _body(item, render))
 
 
 def _report(xref: bytes, name: str, value: Fields) -> Fields:

@@ -82,6 +82,11 @@ class Services:
         self.monitors = monitors
         self.principal = principal  # the association's account; None: the [csta] account
 
+    @staticmethod
+    def operations() -> frozenset[str]:
+        """The operations the link serves (what its AARE says it can supply)."""
+        return frozenset(_HANDLERS)
+
     async def invoke(self, operation: str, argument: dict[str, Any]) -> Executed:
         """Carry the operation out; raises ServiceRefused or NotOffered (nothing happened)."""
         handler = _HANDLERS.get(operation)

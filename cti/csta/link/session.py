@@ -33,6 +33,7 @@ from cti.csta.codec.errors import CodecError, FramingError
 from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
 from cti.csta.link.auth import authenticate
 from cti.csta.link.monitors import Monitors
+from cti.csta.link.negotiation import negotiate, responding_value
 from cti.csta.link.reports import reports
 from cti.csta.link.services import Executed, NotOffered, Services
 from cti.csta.refusals import ServiceRefused
@@ -60,6 +61,7 @@ class Session:
         self.state = "awaiting"
         self.user = ""
         self.principal: str | None = None  # the account; None: the [csta] account
+        self.csta_version: str | None = None  # negotiated in the AARQ / AARE (negotiation)
         self.monitors = Monitors(self.limits.max_monitors)
         self.services = Services(server.engine, self.monitors)  # principal: on association
         self.framing: Style = server.framing
@@ -177,6 +179,26 @@ class Session:
         if body.get("aSO-context-name") != codec.CSTA_CONTEXT:
             self.refuse_association("application-context-name-not-supported")
             return
+        negotiated = negotiate(("aarq", body), self.services.operations())
+        if negotiated.version is None:
+            # Phase I/II or XML CSTA only: X.227 has no diagnostic for it, so the AARE says
+            # no-reason-given and names the versions the link serves in its user information.
+            self.log.warning(
+                "csta.association_refused",
+                diagnostic="no-reason-given",
+                reason="cstaVersion",
+                offered=list(negotiated.offered),
+                address=self.address,
+            )
+            self.send(
+                codec.encode_acse(
+                    codec.aare(
+                        False, "no-reason-given", user_information=negotiated.user_information
+                    )
+                )
+            )
+            self.close()
+            return
         credentials = codec.aarq_credentials(("aarq", body))
         if credentials is None:
             self.refuse_association("authentication-required")
@@ -214,11 +236,18 @@ class Session:
             throttle.succeeded(self.address)
         finally:
             gate.release()
-        self.send(codec.encode_acse(codec.aare(True)))
+        accepted = codec.aare(
+            True,
+            mechanism=body.get("mechanism-name"),
+            authentication=responding_value(("aarq", body), user),
+            user_information=negotiated.user_information,
+        )
+        self.send(codec.encode_acse(accepted))
         self.state, self.user, self.principal = "associated", user, verdict.principal
+        self.csta_version = negotiated.version
         self.services.principal = verdict.principal
         self.log = self.log.bind(user=user)
-        self.log.info("csta.associated", principal=verdict.principal)
+        self.log.info("csta.associated", principal=verdict.principal, version=negotiated.version)
         self._status_invoke = self.next_id()
         self._outstanding[self._status_invoke] = "systemStatus"
         self.send_rose(Invoke(self._status_invoke, "systemStatus", {"systemStatus": "normal"}))
@@ -380,13 +409,13 @@ class Session:
                 self._unreported.appendleft(keep)
             for item in batch:
                 try:
-                    for report in reports(item.event, self.monitors):
+                    for report in reports(item, self.monitors):
                         try:
                             self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
                         except Exception:
-                            self.log.exception("csta.report_unencodable", event=item.event.KIND)
+                            self.log.exception("csta.report_unencodable", kind=item.event.KIND)
                 except Exception:
-                    self.log.exception("csta.report_failed", event=item.event.KIND)
+                    self.log.exception("csta.report_failed", kind=item.event.KIND)
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()

@@ -19,8 +19,13 @@ __all__ = [
     "ABRT_apdu",
     "ACSEUserInformationForCSTA",
     "ACSE_apdu",
+    "BidirectionalServicesC2",
+    "CSTAVersion",
+    "EventReportServicesC2",
     "RLRE_apdu",
     "RLRQ_apdu",
+    "StatusReportingServicesC2",
+    "SwitchingFunctionServicesC2",
 ]
 
 N = namedtype.NamedType
@@ -215,23 +220,140 @@ class ACSE_apdu(univ.Choice):
 
 
 # -- CSTA-application-context-information-csta3 --------------------------------
+class SwitchingFunctionServicesC2(univ.BitString):
+    namedValues = namedval.NamedValues(
+        ("alternateCall", 0),
+        ("answerCall", 1),
+        ("associateData", 2),
+        ("callCompletion", 3),
+        ("clearCall", 4),
+        ("clearConnection", 5),
+        ("conferenceCall", 6),
+        ("consultationCall", 7),
+        ("divertCall", 8),
+        ("holdCall", 9),
+        ("makeCall", 10),
+        ("makePredictiveCall", 11),
+        ("parkCall", 12),
+        ("queryDevice", 13),
+        ("reconnectCall", 14),
+        ("retrieveCall", 15),
+        ("sendDTMFTones", 16),
+        ("setFeature", 17),
+        ("singleStepConference", 18),
+        ("singleStepTransfer", 19),
+        ("transferCall", 20),
+    )
+
+
+class EventReportServicesC2(univ.BitString):
+    namedValues = namedval.NamedValues(
+        ("callCleared", 0),
+        ("conferenced", 1),
+        ("connectionCleared", 2),
+        ("delivered", 3),
+        ("diverted", 4),
+        ("established", 5),
+        ("failed", 6),
+        ("held", 7),
+        ("networkReached", 8),
+        ("originated", 9),
+        ("queued", 10),
+        ("retrieved", 11),
+        ("serviceInitiated", 12),
+        ("transferred", 13),
+        ("autoAnswer", 14),
+        ("callInformation", 15),
+        ("doNotDisturb", 16),
+        ("forwarding", 17),
+        ("messageWaiting", 18),
+        ("microphoneMute", 19),
+        ("speakerMute", 20),
+        ("speakerVolume", 21),
+        ("agentBusy", 22),
+        ("loggedOn", 23),
+        ("loggedOff", 24),
+        ("notReady", 25),
+        ("ready", 26),
+        ("workingAfterCall", 27),
+        ("backInService", 28),
+        ("outOfServiceEvent", 29),
+        ("privateEvent", 30),
+        ("playEvent", 31),
+        ("recordEvent", 32),
+        ("reviewEvent", 33),
+        ("stopEvent", 34),
+        ("suspendPlayEvent", 35),
+        ("suspendRecordEvent", 36),
+        ("voiceAttributesChangeEvent", 37),
+    )
+
+
+class BidirectionalServicesC2(univ.BitString):
+    namedValues = namedval.NamedValues(
+        ("escapeService", 0),
+        ("systemStatus", 1),
+    )
+
+
+class StatusReportingServicesC2(univ.BitString):
+    namedValues = namedval.NamedValues(
+        ("monitorStart", 0),
+        ("changeMonitorFilter", 1),
+        ("monitorStop", 2),
+        ("snapshotDevice", 3),
+        ("snapshotCall", 4),
+    )
+
+
+_FUNCTIONALITY_FIELDS: tuple[tuple[str, type], ...] = (
+    ("switchingFunctionServices", SwitchingFunctionServicesC2),
+    ("eventReportServices", EventReportServicesC2),
+    ("computingFunctionServices", univ.BitString),
+    ("bidirectionalServices", BidirectionalServicesC2),
+    ("statusReportingServices", StatusReportingServicesC2),
+    ("inputOutputServices", univ.BitString),
+    ("voiceUnitServices", univ.BitString),
+)
+
+
 class CSTAFunctionality(univ.Sequence):
     # The seven service BIT STRINGs, all "[n] IMPLICIT ... DEFAULT {}".
     componentType = namedtype.NamedTypes(
-        *(
-            D(name, implicit(univ.BitString(()), n))
-            for n, name in enumerate(
-                (
-                    "switchingFunctionServices",
-                    "eventReportServices",
-                    "computingFunctionServices",
-                    "bidirectionalServices",
-                    "statusReportingServices",
-                    "inputOutputServices",
-                    "voiceUnitServices",
-                )
-            )
-        )
+        *(D(name, implicit(bits(()), n)) for n, (name, bits) in enumerate(_FUNCTIONALITY_FIELDS))
+    )
+
+
+class CSTAVersion(univ.BitString):
+    """Bit n is version n+1: versionThree (2) is ECMA-285 1st edition, versionFour (3)
+    ISO/IEC 18052, versionFive (4) ECMA-285 2nd, versionFifteen (14) 3rd, versionNineteen
+    (18) 4th edition; versionOne/Two are Phase I/II (ECMA-180/218), the others ECMA-323 (XML)."""
+
+    namedValues = namedval.NamedValues(
+        ("versionOne", 0),
+        ("versionTwo", 1),
+        ("versionThree", 2),
+        ("versionFour", 3),
+        ("versionFive", 4),
+        ("versionSix", 5),
+        ("versionSeven", 6),
+        ("versionEight", 7),
+        ("versionNine", 8),
+        ("versionTen", 9),
+        ("versionEleven", 10),
+        ("versionTwelve", 11),
+        ("versionThirteen", 12),
+        ("versionFourteen", 13),
+        ("versionFifteen", 14),
+        ("versionSixteen", 15),
+        ("versionSeventeen", 16),
+        ("versionEighteen", 17),
+        ("versionNineteen", 18),
+        ("versionTwenty", 19),
+        ("versionTwentyone", 20),
+        ("versionTwentytwo", 21),
+        ("versionTwentythree", 22),
+        ("versionTwentyfour", 23),
     )
 
 
@@ -241,7 +363,7 @@ class _VersionList(univ.SequenceOf):
 
 class OldACSEUserInformationForCSTA(univ.Sequence):
     componentType = namedtype.NamedTypes(
-        N("cSTAVersion", univ.BitString()),
+        N("cSTAVersion", CSTAVersion()),
         N("cSTAFunctionsRequiredByApplication", CSTAFunctionality()),
         N("cSTAFunctionsThatCanBeSupplied", CSTAFunctionality()),
     )
@@ -249,7 +371,7 @@ class OldACSEUserInformationForCSTA(univ.Sequence):
 
 class NewACSEUserInformationForCSTA(univ.Sequence):
     componentType = namedtype.NamedTypes(
-        N("cSTAVersion", univ.BitString()),
+        N("cSTAVersion", CSTAVersion()),
         O("cSTAFunctionsRequiredByApplication", implicit(CSTAFunctionality(), 0)),
         O("cSTAFunctionsThatCanBeSupplied", implicit(CSTAFunctionality(), 1)),
         O("cSTAPrivateDataVersionList", implicit(_VersionList(), 2)),

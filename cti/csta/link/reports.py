@@ -18,7 +18,7 @@ from typing import Any
 
 from cti.app.committed import Committed
 from cti.calls import events as ev
-from cti.calls.values import ConnectionState
+from cti.calls.values import Cause, ConnectionState
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.link.monitors import Monitors
 
@@ -27,8 +27,29 @@ LOGICAL = {"doNotDisturb", "forwarding"}
 SKIPPED = frozenset(ev.INTERNAL_KINDS)
 
 
-def _redirection(number: str | None) -> tuple[str, Any]:
-    return ("numberdialed", device_id(number)) if number else ("notRequired", None)
+# Causes of a call that was redirected to where it is now (forwarded, deflected, picked up,
+# transferred): its lastRedirectionDevice exists even when the event does not name it.
+REDIRECTED = frozenset(
+    {
+        Cause.CALL_FORWARD_BUSY,
+        Cause.CALL_FORWARD_IMMEDIATE,
+        Cause.CALL_FORWARD_NO_ANSWER,
+        Cause.REDIRECTED,
+        Cause.CALL_PICKUP,
+        Cause.SINGLE_STEP_TRANSFER,
+        Cause.TRANSFER,
+    }
+)
+
+
+def _redirection(number: str | None, cause: Cause) -> tuple[str, Any]:
+    """RedirectionDeviceID (ECMA-269): the redirecting device when the event names it;
+    ``notKnown`` when the call was redirected but the event does not say from where (a
+    forwarded call reaching the network or failing there); ``notRequired`` when the call was
+    not redirected at all, so there is no such device (specs/csta.md)."""
+    if number:
+        return ("numberdialed", device_id(number))
+    return ("notKnown", None) if cause in REDIRECTED else ("notRequired", None)
 
 
 def _parties(calling: str, called: str) -> Fields:
@@ -55,7 +76,7 @@ def _network_reached(e: ev.NetworkReached) -> Fields:
         "outboundConnection": connection(e.call, e.called),
         "networkInterfaceUsed": subject(e.trunk),
         **_parties(e.calling, e.called),
-        "lastRedirectionDevice": ("notRequired", None),
+        "lastRedirectionDevice": _redirection(None, e.cause),
     }
 
 
@@ -64,7 +85,7 @@ def _delivered(e: ev.Delivered) -> Fields:
         "connection": connection(e.call, e.alerting),
         "alertingDevice": subject(e.alerting),
         **_parties(e.calling, e.called),
-        "lastRedirectionDevice": _redirection(e.redirecting),
+        "lastRedirectionDevice": _redirection(e.redirecting, e.cause),
     }
 
 
@@ -73,7 +94,7 @@ def _established(e: ev.Established) -> Fields:
         "establishedConnection": connection(e.call, e.answering),
         "answeringDevice": subject(e.answering),
         **_parties(e.calling, e.called),
-        "lastRedirectionDevice": _redirection(e.redirecting),
+        "lastRedirectionDevice": _redirection(e.redirecting, e.cause),
     }
 
 
@@ -104,7 +125,7 @@ def _failed(e: ev.Failed) -> Fields:
         "failedConnection": connection(e.call, e.failing),
         "failingDevice": subject(e.failing),
         **_parties(e.calling, e.called),
-        "lastRedirectionDevice": ("notRequired", None),
+        "lastRedirectionDevice": _redirection(None, e.cause),
     }
 
 
@@ -113,7 +134,7 @@ def _diverted(e: ev.Diverted) -> Fields:
         "connection": connection(e.call, e.diverting),
         "divertingDevice": subject(e.diverting),
         "newDestination": subject(e.new_destination),
-        "lastRedirectionDevice": _redirection(e.diverting),
+        "lastRedirectionDevice": _redirection(e.diverting, e.cause),
     }
 
 

@@ -9,6 +9,8 @@ Expected AAREs are written byte for byte from X.227 and ECMA-285, and decoded wi
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import asn1tools  # type: ignore[import-untyped]
@@ -206,3 +208,22 @@ async def test_user_information_that_is_not_cstas_is_passed_over(link: Link) -> 
     body["user-information"] = [{"encoding": ("single-ASN1-type", bytes.fromhex("0401ff"))}]
     aare, info = asn1tools_aare(await answer(link, codec.encode_acse((kind, body))))
     assert aare["result"] == 0 and version_names(info) == {"versionNineteen"}
+
+
+def spec_hex(after: str) -> bytes:
+    """The hex of the first ```text block after ``after`` in specs/csta.md (each line's
+    leading hex octets; the comments after them are skipped)."""
+    spec = (Path(__file__).resolve().parents[2] / "specs" / "csta.md").read_text("utf-8")
+    block = re.search(r"```text\n(.*?)```", spec[spec.index(after) :], re.S)
+    assert block is not None
+    octets: list[str] = []
+    for line in block.group(1).splitlines():
+        for token in line.split():
+            if not re.fullmatch(r"[0-9a-f]{2}", token):
+                break
+            octets.append(token)
+    return bytes.fromhex("".join(octets))
+
+
+def test_the_spec_shows_this_aare() -> None:
+    assert spec_hex("The AARE for the HiPath AARQ above") == HIPATH_AARE

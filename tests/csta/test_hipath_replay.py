@@ -11,12 +11,15 @@ modules) as an independent check of the hex."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
 import asn1tools  # type: ignore[import-untyped]
 import attrs
+import pytest
 
+from cti.csta.link import monitors
 from tests.csta import asn1tools_check
 from tests.csta.conftest import SETTINGS, LinkFactory, Raw
 from tests.csta.test_hipath_aare import HIPATH_AARE, asn1tools_aare
@@ -206,7 +209,12 @@ def test_the_written_pdus_decode_with_asn1tools() -> None:
     assert aare["result"] == 0
 
 
-async def test_a_hipath_session_replays_byte_for_byte(make_link: LinkFactory) -> None:
+async def test_a_hipath_session_replays_byte_for_byte(
+    make_link: LinkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # crossRefIdentifiers count per process: this switch starts afresh, as a real one would
+    monkeypatch.setattr(monitors, "_next_xref", itertools.count(1))
+    monkeypatch.setattr(monitors, "_in_use", set())
     async with make_link(settings=HIPATH) as link:
         link.clock.advance(AT)
         raw = await Raw.connect(link.port)

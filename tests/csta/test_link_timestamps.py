@@ -99,3 +99,14 @@ async def test_a_report_written_later_keeps_the_events_time(link: Link) -> None:
         session.on_commit([committed])  # the same event again, written now
         (again,) = await events_until(app, lambda got: len(got) == 1)
         assert _stamp(again) == "20260101000000Z"
+
+
+def test_the_spec_shows_these_bytes() -> None:
+    from cti.csta import codec
+    from tests.csta.test_hipath_aare import spec_hex
+
+    value = {"security": {"timestamp": time_info(1_796_631_330_250)}}
+    assert value["security"]["timestamp"] == "20261207081530.25Z"
+    assert spec_hex("On the wire, after the event's other fields") == codec.encode(
+        "CSTACommonArguments", value
+    )

@@ -11,6 +11,7 @@ modules) as an independent check of the hex."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,9 @@ import asn1tools  # type: ignore[import-untyped]
 import attrs
 import pytest
 
+from cti.accounts.commands import AccountSeed, SeedAccounts
+from cti.accounts.model import Role
+from cti.app.config.users import UserSpec
 from cti.csta.link import monitors
 from tests.csta import asn1tools_check
 from tests.csta.conftest import SETTINGS, LinkFactory, Raw
@@ -209,18 +213,33 @@ def test_the_written_pdus_decode_with_asn1tools() -> None:
     assert aare["result"] == 0
 
 
+@functools.cache
+def _amhost() -> AccountSeed:
+    """AMHOST / 77777 as an integrator account of the node (hashed once: argon2 is slow)."""
+    return UserSpec(
+        "AMHOST", "HiPath application", Role.INTEGRATOR, (), frozenset(), "77777", must_change=False
+    ).seed()
+
+
+@pytest.mark.parametrize("where", ["csta-settings", "account"])
 async def test_a_hipath_session_replays_byte_for_byte(
-    make_link: LinkFactory, monkeypatch: pytest.MonkeyPatch
+    make_link: LinkFactory, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
+    """AMHOST / 77777 as the ``[csta]`` account, or as an integrator account of the node
+    (the ``[csta]`` account is then another): the same bytes either way."""
     # crossRefIdentifiers count per process: this switch starts afresh, as a real one would
     monkeypatch.setattr(monitors, "_next_xref", itertools.count(1))
     monkeypatch.setattr(monitors, "_in_use", set())
-    async with make_link(settings=HIPATH) as link:
+    async with make_link(settings=HIPATH if where == "csta-settings" else SETTINGS) as link:
+        if where == "account":
+            assert (await link.engine.execute(SeedAccounts(accounts=(_amhost(),)))).ok
         link.clock.advance(AT)
         raw = await Raw.connect(link.port)
         raw.send(HIPATH_AARQ)
         assert await raw.frame() == HIPATH_AARE
         assert await raw.frame() == SYSTEM_STATUS
+        (session,) = link.server.sessions
+        assert session.principal == ("AMHOST" if where == "account" else None)  # None: [csta]
         raw.send(SYSTEM_STATUS_OK)
         raw.send(monitor_start(2, "330"))
         assert await raw.frame() == monitor_started(2, 1)

@@ -174,10 +174,12 @@ def _connection(value: Any) -> tuple[str, str]:
 
 
 def format_report(report: EventReport, where: dict[bytes, str]) -> str:
-    """One line: time, monitored device, event, cause, call, key fields."""
+    """One line: time (the event's, as the switch logged it; else the arrival), monitored
+    device, event, cause, call, key fields."""
     value = report.value
-    stamp = time.strftime("%H:%M:%S", time.localtime(report.received))
-    millis = int(report.received * 1000) % 1000
+    when = report.logged if report.logged is not None else report.received
+    seconds, millis = divmod(round(when * 1000), 1000)
+    stamp = time.strftime("%H:%M:%S", time.localtime(seconds))
     call = next((_connection(value[f])[0] for f in CONNECTION_FIELDS if f in value), "-")
     parts = [
         f"{stamp}.{millis:03d}",

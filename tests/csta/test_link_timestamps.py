@@ -110,3 +110,39 @@ def test_the_spec_shows_these_bytes() -> None:
     assert spec_hex("On the wire, after the event's other fields") == codec.encode(
         "CSTACommonArguments", value
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("20260101000000Z", JAN_1 / 1000),
+        ("20260101000000.25Z", JAN_1 / 1000 + 0.25),
+        ("20260101000000.005Z", JAN_1 / 1000 + 0.005),
+        ("202601010000Z", None),  # no seconds: not what a switch writes here
+        ("20260101000000", None),  # local time: no zone
+        ("2026-01-01T00:00Z", None),
+        (None, None),
+    ],
+)
+def test_the_client_reads_the_timestamp(text: str | None, seconds: float | None) -> None:
+    from cti.csta.client.connection import generalized_time
+
+    got = generalized_time(text)
+    assert got == pytest.approx(seconds) if seconds is not None else got is None
+
+
+async def test_cti_csta_monitor_shows_the_events_time(link: Link) -> None:
+    """The monitor line starts with the event's time as the switch logged it, not the
+    arrival time (the node's ManualClock is at 2026-01-01 00:00:01.25 UTC)."""
+    import time
+
+    from cti.tools.csta import format_report
+
+    link.clock.advance(1.25)
+    async with link.client() as app:
+        xref = await app.monitor_start("330")
+        assert (await link.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        (got,) = await events_until(app, lambda got: len(got) == 1)
+    assert got.logged == pytest.approx(JAN_1 / 1000 + 1.25)
+    expected = time.strftime("%H:%M:%S", time.localtime(JAN_1 / 1000 + 1)) + ".250"
+    assert format_report(got, {xref: "330"}).split()[:3] == [expected, "330", "doNotDisturb"]

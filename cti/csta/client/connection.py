@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -112,6 +113,27 @@ class EventReport:
     name: str
     value: dict[str, Any]
     received: float  # time.time() at arrival
+
+    @property
+    def logged(self) -> float | None:
+        """When the switch says the event happened (its security timestamp, seconds since
+        the epoch), or None if the report has none (or one this client cannot read)."""
+        security = (self.value.get("extensions") or {}).get("security") or {}
+        return generalized_time(security.get("timestamp"))
+
+
+def generalized_time(text: Any) -> float | None:
+    """A GeneralizedTime in UTC (``YYYYMMDDHHMMSS[.f]Z``) as seconds since the epoch."""
+    if not isinstance(text, str) or not text.endswith("Z"):
+        return None
+    whole, _, fraction = text[:-1].partition(".")
+    if len(whole) != 14 or not whole.isdigit() or not (fraction.isdigit() or not fraction):
+        return None
+    try:
+        moment = datetime.strptime(whole, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        return moment.timestamp() + (float(f"0.{fraction}") if fraction else 0.0)
+    except ValueError:
+        return None
 
 
 class CstaClient:

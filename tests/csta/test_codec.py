@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cti.csta import codec
+from cti.csta.codec import pdu as codec_pdu
 from cti.csta.codec.errors import (
     CodecError,
     MistypedArgument,
@@ -205,6 +206,32 @@ def test_extensions_are_decoded_and_private_data_skipped() -> None:
     assert codec.decode("HoldCallResult", bytes.fromhex("7e00")) == ("extensions", {})
     only_private = bytes.fromhex("7e06a1040402" + b"hi".hex())
     assert codec.decode("HoldCallResult", only_private) == ("extensions", {})
+
+
+@pytest.mark.parametrize(
+    ("security", "decoded"),
+    [
+        ("180e" + b"20261207081530".hex(), {"timestamp": "20261207081530"}),  # local time
+        ("1813" + b"20261207081530+0100".hex(), {"timestamp": "20261207081530+0100"}),
+        ("180178", {"timestamp": "x"}),  # the text is not checked on decode
+        # a UTCTime where TimeInfo belongs (some switches): kept as the open field after it
+        (
+            "170d" + b"250301160723Z".hex(),
+            {"securityInfo": bytes.fromhex("170d") + b"250301160723Z"},
+        ),
+        ("80010104026869", {"messageSequenceNumber": 1, "securityInfo": b"\x04\x02hi"}),
+    ],
+)
+def test_incoming_security_data_is_accepted_as_sent(security: str, decoded: dict[str, Any]) -> None:
+    """Applications' extensions decode whatever their timestamp looks like: a report or an
+    invoke is never refused for its security data."""
+    inner = bytes.fromhex(security)
+    ext = bytes([0x7E, len(inner) + 2, 0xA0, len(inner)]) + inner
+    data = codec.encode("HoldCallArgument", {"callToBeHeld": ("callID", b"1")})
+    patched = bytes([data[0], data[1] + len(ext)]) + data[2:] + ext
+    expected = {"callToBeHeld": ("callID", b"1"), "extensions": {"security": decoded}}
+    assert codec.decode("HoldCallArgument", patched) == expected
+    assert codec_pdu._pyasn1_decode("HoldCallArgument", patched) == expected
 
 
 def test_security_info_keeps_whatever_type_it_carries() -> None:

@@ -16,11 +16,17 @@ from typing import Any
 import asn1tools  # type: ignore[import-untyped]
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cti.csta import codec
 from cti.csta.client import AssociationRefused
+from cti.csta.codec.errors import CodecError
+from cti.csta.codec.types import acse
+from cti.csta.link import negotiation
 from tests.csta import asn1tools_check
 from tests.csta.conftest import SETTINGS, Link, LinkFactory, Raw
+from tests.csta.test_fast_ber import _schema_values
 from tests.csta.test_hipath_association import HIPATH_AARQ
 
 HIPATH = attrs.evolve(SETTINGS, user="AMHOST", password="77777")
@@ -227,3 +233,39 @@ def spec_hex(after: str) -> bytes:
 
 def test_the_spec_shows_this_aare() -> None:
     assert spec_hex("The AARE for the HiPath AARQ above") == HIPATH_AARE
+
+
+def test_every_operation_the_table_knows_has_its_bit() -> None:
+    """The supplied-functions table names real ECMA-218 bits, also for operations the link
+    may serve later (an unknown name would break every oldDefinition association)."""
+    every = {operation for table in negotiation._FUNCTIONS.values() for operation in table}
+    supplied = negotiation._functionality(every)
+    bits = supplied["switchingFunctionServices"]
+    assert "sendDTMFTones" in codec.bit_names(bits, "SwitchingFunctionServicesC2")
+    assert codec.bit_names(supplied["bidirectionalServices"], "BidirectionalServicesC2") == {
+        "escapeService",
+        "systemStatus",
+    }
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_any_csta_user_information_is_negotiated_without_error(data: st.DataObject) -> None:
+    """Whatever ACSEUserInformationForCSTA an AARQ carries, the answer can be encoded."""
+    value = data.draw(_schema_values(acse.ACSEUserInformationForCSTA()))
+    try:
+        info = codec.csta_user_information(value)
+    except CodecError:
+        return  # not encodable, so no application can send it
+    kind, body = codec.aarq("cti", "x")
+    body["user-information"] = info
+    outcome = negotiation.negotiate((kind, body), {"makeCall", "monitorStart"})
+    answer = codec.encode_acse(
+        codec.aare(
+            outcome.version is not None,
+            "null" if outcome.version else "no-reason-given",
+            user_information=outcome.user_information,
+        )
+    )
+    decoded = codec.csta_information(codec.decode_acse(answer))
+    assert decoded is not None and decoded[0][0] == value[0]  # answered in kind

@@ -45,6 +45,7 @@ _FUNCTIONS: dict[str, dict[str, str]] = {
         "getForwarding": "queryDevice",
         "getDoNotDisturb": "queryDevice",
         "singleStepTrans": "singleStepTransfer",
+        "generateDigits": "sendDTMFTones",
         "transferCall": "transferCall",
     },
     "bidirectionalServices": {"systemStatus": "systemStatus", "escape": "escapeService"},

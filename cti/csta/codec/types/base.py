@@ -59,3 +59,11 @@ def opaque_ctx(n: int) -> Any:
     """Opaque field tagged ``[n]`` (matches implicit and explicit use alike:
     pyasn1 tag comparison ignores the primitive/constructed bit)."""
     return Opaque().subtype(explicitTag=ctx(n))
+
+
+def extensions() -> Any:
+    """``CSTACommonArguments``: now modelled in :mod:`cti.csta.codec.types.common` (import
+    it from there); kept here for type modules written against the old opaque placeholder."""
+    from cti.csta.codec.types.common import extensions as modelled  # common imports base
+
+    return modelled()

@@ -385,6 +385,7 @@ class Session:
                             self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
                         except Exception:
                             self.log.exception("csta.report_unencodable", event=item.event.KIND)
+                    self.monitors.followed(item.event)  # call monitors follow or end
                 except Exception:
                     self.log.exception("csta.report_failed", event=item.event.KIND)
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from cti.calls import commands as c
 from cti.csta.client import CstaClient, CstaRefused
 from cti.csta.codec import named_bits
@@ -237,3 +239,26 @@ async def test_set_display_and_escape_change_nothing(link: Link, app: CstaClient
     escape = {"privateData": bytes.fromhex("0403") + b"ver"}
     assert await _refused(app, "escape", escape) == ("operation", "privateDataNotSupported")
     assert link.node.state.seq == seq
+
+
+async def test_call_monitor_ends_with_its_call_even_if_the_report_fails(
+    link: Link, app: CstaClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callCleared that cannot be rendered (a bug) is dropped, but the monitor still ends:
+    no id stays taken for a call that is gone."""
+    from cti.calls import events as ev
+    from cti.csta.link import reports as reports_module
+
+    def broken(event: Any) -> Any:
+        raise RuntimeError("render bug")
+
+    monkeypatch.setitem(reports_module._RENDER, ev.CallCleared, broken)
+    await app.invoke("makeCall", _dial("330", "331"))
+    started = await app.invoke("monitorStart", {"monitorObject": ("callObject", connection(1))})
+    xref = started["crossRefIdentifier"]
+    await app.invoke("clearCall", {"callToBeCleared": connection(1)})
+    assert await reports(app) == [(xref, "connectionCleared", "normalClearing")]
+    assert await _refused(app, "monitorStop", {"crossRefIdentifier": xref}) == (
+        "operation",
+        "invalidMonitorCrossRefID",
+    )

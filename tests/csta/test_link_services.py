@@ -124,6 +124,11 @@ PRIVATE_DATA_REFUSED = ("operation", "privateDataNotSupported")
         ),
         (
             "monitorStart",
+            {"monitorObject": ("callObject", ("deviceID", ("staticID", device_id("330"))))},
+            ("operation", "invalidMonitorObject"),
+        ),
+        (
+            "monitorStart",
             {"monitorObject": ("callObject", ("callID", b"1")), "monitorType": "device"},
             ("operation", "invalidMonitorObjectType"),
         ),

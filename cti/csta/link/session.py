@@ -384,10 +384,10 @@ class Session:
                         try:
                             self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
                         except Exception:
-                            self.log.exception("csta.report_unencodable", event=item.event.KIND)
-                    self.monitors.followed(item.event)  # call monitors follow or end
+                            self.log.exception("csta.report_unencodable", kind=item.event.KIND)
                 except Exception:
-                    self.log.exception("csta.report_failed", event=item.event.KIND)
+                    self.log.exception("csta.report_failed", kind=item.event.KIND)
+                self.monitors.followed(item.event)  # call monitors follow or end, reported or not
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()

@@ -6,7 +6,9 @@ sees (unsupported identifier forms, forwarding types) are refused here with the 
 application expects. Fields we do not model (userData, correlatorData, accountCode, ...) are
 accepted and ignored. Every command and query goes with the association's account (its
 principal), so the node authorizes it as it does an MQTT request (cti.accounts.access); a
-monitor on a device is allowed exactly when reading the device (snapshotDevice) is.
+monitor on a device is allowed exactly when reading the device (snapshotDevice) is, one on a
+call when reading the call (snapshotCall) is. Services the node cannot carry out (setDisplay,
+generateDigits, escape) check their argument like the others, then answer the precise error.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
 
 NO_DATA = ("noData", None)
+FILTER = "requestedMonitorFilter"  # of monitorStart
 E = TypeVar("E", ev.Transferred, ev.Conferenced)
 QueryService = Callable[["Services", dict[str, Any]], Awaitable[Any]]
 Build = Callable[["Services", dict[str, Any]], cmd.Command]
@@ -365,9 +368,6 @@ async def _monitor_start(s: Services, a: dict[str, Any]) -> Any:
     if FILTER in a:
         result["actualmonitorFilter"] = a[FILTER]  # honoured as asked
     return result
-
-
-FILTER = "requestedMonitorFilter"
 
 
 def _monitored_call(s: Services, target: Any) -> int:

@@ -149,6 +149,7 @@ def test_calls_lists_records_and_shows_a_call(
         "Originated",
         "Delivered",
         "Established",
+        "ConnectionCleared",
         "CallCleared",
     ]
     assert main(["calls", "--data-dir", str(tmp_path), "show", "9"]) == 1

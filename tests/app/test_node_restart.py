@@ -394,7 +394,7 @@ def test_snapshot_queries(site: Site) -> None:
         node.query(SnapshotCall(call=call))
     assert err.value.name == "invalidCallID"
     assert node.query(SnapshotDevice(device="331")) == []
-    assert store.last_seq() == seq + 1  # only the clearCall was recorded
+    assert store.last_seq() == seq + 2  # only the clearCall was recorded (2 events)
 
 
 # -- the seq of a device's state: its last change (issue 18 item 9) ---------------------------

@@ -53,8 +53,18 @@ def test_clear_connection_ends_two_party_call(office: Office) -> None:  # CALL-0
 def test_clear_call(office: Office) -> None:  # CALL-03
     call = office.talking("330", "331")
     assert office.do(c.ClearCall(call=call)) == [
-        "callCleared(normalClearing) call=1 | 330:null 331:null",
+        "connectionCleared(normalClearing) call=1 device=330 | 330:null 331:connected",
+        "callCleared(normalClearing) call=1 | 331:null",
     ]
+
+
+def test_clear_call_of_a_ringing_call_clears_the_caller_first(office: Office) -> None:
+    office.do(c.MakeCall(calling="330", called="331"))
+    assert office.do(c.ClearCall(call=1)) == [
+        "connectionCleared(normalClearing) call=1 device=330 | 330:null 331:alerting",
+        "callCleared(normalClearing) call=1 | 331:null",
+    ]
+    assert not office.switch.calls
 
 
 def test_busy_destination_fails_the_caller(office: Office) -> None:

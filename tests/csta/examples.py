@@ -175,6 +175,46 @@ ARGUMENTS: dict[str, list[Any]] = {
             "callingDeviceList": [DEV_B],
         },
     ],
+    "GetDoNotDisturbArgument": [{"device": DEV_A}],
+    "ChangeMonitorFilterArgument": [
+        {"crossRefIdentifier": b"\x00\x00\x00\x01", "requestedFilterList": FILTER},
+        {
+            "crossRefIdentifier": b"\x00\x01",
+            "requestedFilterList": {
+                **FILTER,
+                "callControl": EMPTY,
+                "logicalDeviceFeature": EMPTY,
+            },
+        },
+    ],
+    "SetDisplayArgument": [
+        {"device": DEV_A, "contentsOfDisplay": "Call 4711 back"},
+        {
+            "device": DEV_A,
+            "display": b"\x01",
+            "physicalBaseRowNumber": 0,
+            "physicalBaseColumnNumber": 2,
+            "contentsOfDisplay": "",
+            "offset": 24,
+            "characterSet": "ascii",
+        },
+    ],
+    "GenerateDigitsArgument": [
+        {"connectionToSendDigits": CONN_A, "charactersToSend": "1234#"},
+        {
+            "connectionToSendDigits": CONN_A,
+            "digitMode": "dTMF",
+            "charactersToSend": "*51",
+            "toneDuration": 80,
+            "pulseRate": 10,
+            "pauseDuration": 60,
+        },
+    ],
+    # privateData is an open type (the whole TLV): an OCTET STRING, a NULL, a vendor's type
+    "EscapeArgument": [
+        {"privateData": bytes.fromhex("0405") + b"hello"},
+        {"privateData": bytes.fromhex("0500")},
+    ],
 }
 
 RESULTS: dict[str, list[Any]] = {
@@ -275,6 +315,18 @@ RESULTS: dict[str, list[Any]] = {
         },
     ],
     "SetDoNotDisturbResult": [NO_DATA],
+    "GetDoNotDisturbResult": [
+        {"doNotDisturbOn": False},
+        {
+            "doNotDisturbOn": True,
+            "callOrigination": named_bits(["internal", "external"], "CallOrigination"),
+            "callingDeviceList": [DEV_A, DEV_B],
+        },
+    ],
+    "ChangeMonitorFilterResult": [{}, {"actualFilterList": FILTER}],
+    "SetDisplayResult": [NO_DATA],
+    "GenerateDigitsResult": [NO_DATA],
+    "EscapeResult": [NO_DATA],
 }
 
 _CALL_PARTIES = {

@@ -207,7 +207,13 @@ async def test_client_request_replies_like_the_mqtt_face(link: Link) -> None:
             "call": 1,
             "device": "331",
         }
-        snapshots = (("snapshotDevice", {"device": "331"}), ("snapshotCall", {"call": 1}))
+        await app.request("setDoNotDisturb", {"device": "333", "on": True})
+        snapshots = (
+            ("snapshotDevice", {"device": "331"}),
+            ("snapshotCall", {"call": 1}),
+            ("getDoNotDisturb", {"device": "333"}),  # issue 20: offered by the link now
+            ("getDoNotDisturb", {"device": "331"}),
+        )
         for service, fields in snapshots:
             query = parse_request(service, orjson.dumps(fields))
             mqtt = await replies.execute(link.engine, query)
@@ -230,6 +236,7 @@ async def test_client_request_replies_like_the_mqtt_face(link: Link) -> None:
         ("transferCall", {"device": "330"}, "noHeldCall"),
         ("makeCall", {"calling": "330"}, "invalidParameterValue"),
         ("snapshotDevice", {"device": "999"}, "invalidDeviceID"),
+        ("getDoNotDisturb", {"device": "999"}, "invalidDeviceID"),
         ("dial", {"device": "330", "digits": "331"}, "serviceNotSupported"),
     ],
 )

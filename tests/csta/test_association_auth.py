@@ -19,6 +19,7 @@ from cti.accounts.commands import AccountSeed, SeedAccounts, SetPasswordHash
 from cti.accounts.model import Role
 from cti.app.clock import ManualClock
 from cti.app.config.users import UserSpec
+from cti.calls import commands as c
 from cti.csta import codec
 from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
 from cti.csta.ids import connection, device_id
@@ -188,6 +189,37 @@ async def test_a_user_acts_for_their_own_devices_only(link: Link) -> None:
         snapshot = await app.invoke("snapshotCall", {"snapshotObject": connection(1)})
         assert snapshot["crossRefIDorSnapshotData"][0] == "snapshotData"
         await app.invoke("clearCall", {"callToBeCleared": connection(1)})
+
+
+async def test_a_user_monitors_and_reads_only_their_own_calls_and_devices(link: Link) -> None:
+    """Issue 20 item 6: call monitors, getDoNotDisturb, setDisplay and generateDigits are
+    authorized like snapshotCall / snapshotDevice."""
+    await seed(link)
+    assert (await link.engine.execute(c.MakeCall(calling="330", called="332"))).ok
+    async with client(link, "331") as app:
+        seq = link.node.state.seq
+        for operation, argument in [
+            ("monitorStart", {"monitorObject": ("callObject", connection(1))}),
+            ("getDoNotDisturb", {"device": device_id("332")}),
+            ("setDisplay", {"device": device_id("332"), "contentsOfDisplay": "x"}),
+            (
+                "generateDigits",
+                {"connectionToSendDigits": connection(1, "330"), "charactersToSend": "1"},
+            ),
+        ]:
+            with pytest.raises(CstaRefused) as refused:
+                await app.invoke(operation, argument)
+            assert (refused.value.branch, refused.value.value) == (
+                "operation",
+                "privilegeViolationSpecifiedDevice",
+            ), operation
+        assert link.node.state.seq == seq
+        assert await app.invoke("getDoNotDisturb", {"device": device_id("331")}) == {
+            "doNotDisturbOn": False
+        }
+        assert (await link.engine.execute(c.MakeCall(calling="331", called="334"))).ok
+        started = await app.invoke("monitorStart", {"monitorObject": ("callObject", connection(2))})
+        assert started["crossRefIdentifier"]
 
 
 async def test_a_monitor_account_reads_everything_and_changes_nothing(link: Link) -> None:

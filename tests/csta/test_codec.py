@@ -150,15 +150,27 @@ def test_round_trip(type_name: str, value: Any) -> None:
     assert codec.encode(type_name, codec.decode(type_name, data)) == data
 
 
+# Open types: our value is the whole TLV, asn1tools' the value of the type the module names.
+OPEN_TYPES = {"EscapeArgument": {"privateData": "CSTAPrivateData"}}
+
+
+def as_asn1tools(type_name: str, value: Any) -> Any:
+    """``value`` as asn1tools represents it: times as datetimes, open types decoded."""
+    value = with_datetimes(value)
+    for field, inner in OPEN_TYPES.get(type_name, {}).items():
+        value = {**value, field: plain(asn1tools_check.decode(inner, value[field]))}
+    return value
+
+
 @pytest.mark.parametrize(("type_name", "value"), ALL_EXAMPLES)
 def test_asn1tools_decodes_our_encoding(type_name: str, value: Any) -> None:
     data = codec.encode(type_name, value)
-    assert plain(asn1tools_check.decode(type_name, data)) == with_datetimes(value)
+    assert plain(asn1tools_check.decode(type_name, data)) == as_asn1tools(type_name, value)
 
 
 @pytest.mark.parametrize(("type_name", "value"), ALL_EXAMPLES)
 def test_we_decode_asn1tools_encoding(type_name: str, value: Any) -> None:
-    data = asn1tools_check.encode(type_name, with_datetimes(value))
+    data = asn1tools_check.encode(type_name, as_asn1tools(type_name, value))
     assert with_datetimes(codec.decode(type_name, data)) == with_datetimes(value)
     # asn1tools encodes TRUE as 0xff (pyasn1: 0x01) and drops zero seconds in times
     if "True" not in repr(value) and "Timestamp" not in repr(value):
@@ -569,3 +581,23 @@ def test_boolean_true_is_the_octet_ff_on_both_encoder_paths() -> None:
     slow = codec_pdu._pyasn1_encode("SetDoNotDisturbArgument", value)
     assert fast == slow and fast.endswith(b"\x01\x01\xff")
     assert codec.decode("SetDoNotDisturbArgument", fast)["doNotDisturbOn"] is True
+
+
+@pytest.mark.parametrize(
+    ("hex_body", "private"),
+    [
+        ("8001aa0403414243", "0403414243"),  # escapeRegisterID [0] implicit, OCTET STRING
+        ("a0030401aa30038001050500", "0500"),  # [0] explicit, security, NULL
+        ("e0020500", "e0020500"),  # a vendor's own [PRIVATE 0] type
+    ],
+)
+def test_escape_accepts_any_private_data(hex_body: str, private: str) -> None:
+    """CSTAPrivateData is whatever the manufacturer put in place of NULL: an open type.
+    The escape register id and the security data are skipped (specs/csta-codec.md)."""
+    from cti.csta.codec import pdu as codec_pdu
+
+    body = bytes.fromhex(hex_body)
+    data = bytes([0x30, len(body)]) + body
+    expected = {"privateData": bytes.fromhex(private)}
+    assert codec.decode("EscapeArgument", data) == expected
+    assert codec_pdu._pyasn1_decode("EscapeArgument", data) == expected

@@ -73,6 +73,15 @@ OPS = {
     "deflectCall": (218, "DeflectCallArgument", "DeflectCallResult"),
     "directedPickupCall": (220, "DirectedPickupCallArgument", "DirectedPickupCallResult"),
     "groupPickupCall": (221, "GroupPickupCallArgument", "GroupPickupCallResult"),
+    # issue 20 item 6
+    "holdCall": (9, "HoldCallArgument", "HoldCallResult"),
+    "retrieveCall": (14, "RetrieveCallArgument", "RetrieveCallResult"),
+    "escape": (51, "EscapeArgument", "EscapeResult"),
+    "changeMonitorFilter": (72, "ChangeMonitorFilterArgument", "ChangeMonitorFilterResult"),
+    "monitorStop": (73, "MonitorStopArgument", "MonitorStopResult"),
+    "generateDigits": (232, "GenerateDigitsArgument", "GenerateDigitsResult"),
+    "setDisplay": (274, "SetDisplayArgument", "SetDisplayResult"),
+    "getDoNotDisturb": (308, "GetDoNotDisturbArgument", "GetDoNotDisturbResult"),
 }
 EVENT_REPORT, SYSTEM_STATUS = 21, 211
 
@@ -120,7 +129,20 @@ class Asn1toolsApp:
         assert kind == "aare" and aare["result"] == 0, aare
 
     async def invoke(self, name: str, argument: Any) -> Any:
-        code, arg_type, result_type = OPS[name]
+        kind, pdu = await self.answer(name, argument)
+        assert kind == "returnResult", (kind, pdu)
+        code, _, result_type = OPS[name]
+        assert pdu["result"]["opcode"] == ("local", code)
+        return self.csta.decode(result_type, bytes(pdu["result"]["result"]))
+
+    async def refused(self, name: str, argument: Any) -> Any:
+        """The UniversalFailure of a returnError (error code 1)."""
+        kind, pdu = await self.answer(name, argument)
+        assert kind == "returnError" and pdu["errcode"] == ("local", 1), (kind, pdu)
+        return self.csta.decode("UniversalFailure", bytes(pdu["parameter"]))
+
+    async def answer(self, name: str, argument: Any) -> tuple[str, Any]:
+        code, arg_type, _ = OPS[name]
         self.next_id += 1
         invoke = {
             "invokeId": ("present", self.next_id),
@@ -134,9 +156,7 @@ class Asn1toolsApp:
                 self.on_invoke(pdu)
                 continue
             assert pdu["invokeId"] == ("present", self.next_id), pdu
-            assert kind == "returnResult", (kind, pdu)
-            assert pdu["result"]["opcode"] == ("local", code)
-            return self.csta.decode(result_type, bytes(pdu["result"]["result"]))
+            return kind, pdu
 
     def on_invoke(self, pdu: dict[str, Any]) -> None:
         code = pdu["opcode"][1]
@@ -247,4 +267,60 @@ async def test_asn1tools_client_drives_the_link(link: Link) -> None:
         "diverted",
         "callCleared",
     } <= names
+    writer.close()
+
+
+async def test_asn1tools_client_uses_the_hipath_services(link: Link) -> None:
+    """Issue 20 item 6 from an application built only from asn1tools: getDoNotDisturb,
+    changeMonitorFilter, a call monitor, and the refusals of setDisplay, generateDigits and
+    escape (its private data encoded by asn1tools as ECMA-285 spells CSTAPrivateData)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", link.port)
+    app = Asn1toolsApp(reader, writer)
+    await app.associate("cti", SETTINGS.password)
+    assert await app.invoke("getDoNotDisturb", {"device": dev("331")}) == {"doNotDisturbOn": False}
+    made = await app.invoke(
+        "makeCall", {"callingDevice": dev("330"), "calledDirectoryNumber": dev("331")}
+    )
+    call = bytes(made["callingDevice"][1]["callID"])
+    started = await app.invoke("monitorStart", {"monitorObject": ("callObject", ("callID", call))})
+    xref = started["crossRefIdentifier"]
+    empty = (b"", 0)
+    quiet = {
+        "callControl": (b"\x01", 8),  # bit 7: held
+        "callAssociated": empty,
+        "mediaAttachment": empty,
+        "physicalDeviceFeature": empty,
+        "logicalDeviceFeature": empty,
+        "maintenance": empty,
+        "voiceUnit": empty,
+        "private": empty,
+    }
+    changed = await app.invoke(
+        "changeMonitorFilter", {"crossRefIdentifier": xref, "requestedFilterList": quiet}
+    )
+    assert changed == {"actualFilterList": quiet}
+    await app.invoke("answerCall", {"callToBeAnswered": conn(call, "331")})
+    await app.invoke("holdCall", {"callToBeHeld": conn(call, "330")})  # filtered out
+    await app.invoke("retrieveCall", {"callToBeRetrieved": conn(call, "330")})
+    assert await app.refused(
+        "generateDigits",
+        {"connectionToSendDigits": conn(call, "330"), "digitMode": "dTMF", "charactersToSend": "5"},
+    ) == ("operation", "serviceNotSupported")
+    assert await app.refused(
+        "setDisplay", {"device": dev("331"), "contentsOfDisplay": "Hello", "characterSet": "ascii"}
+    ) == ("operation", "serviceNotSupported")
+    for private in (("string", b"ver"), ("private", None)):
+        assert await app.refused("escape", {"privateData": private}) == (
+            "operation",
+            "privateDataNotSupported",
+        )
+    await app.invoke("clearCall", {"callToBeCleared": ("callID", call)})
+    await app.invoke("monitorStart", {"monitorObject": ("deviceObject", dev("330"))})  # a fence
+    assert [(x, name) for x, name, _ in app.reports] == [
+        (xref, "established"),
+        (xref, "retrieved"),
+        (xref, "connectionCleared"),
+        (xref, "callCleared"),
+    ]
+    await app.release()
     writer.close()

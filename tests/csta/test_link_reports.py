@@ -51,7 +51,7 @@ EXPECTED: dict[str, list[tuple[str, str, str | None]]] = {
         ("330", "originated", "newCall"),
         ("330", "networkReached", "newCall"),
         ("330", "delivered", "newCall"),
-        ("330", "callCleared", "normalClearing"),
+        ("330", "connectionCleared", "normalClearing"),  # callCleared: the trunk party's
     ],
     "hold_retrieve": [
         *_ANSWERED,

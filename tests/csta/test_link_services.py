@@ -72,6 +72,9 @@ async def test_refused_answer_changes_nothing(link: Link, app: CstaClient) -> No
     assert link.node.state is before and link.node.state.seq == seq
 
 
+PRIVATE_DATA_REFUSED = ("operation", "privateDataNotSupported")
+
+
 @pytest.mark.parametrize(
     ("operation", "argument", "error"),
     [
@@ -116,9 +119,52 @@ async def test_refused_answer_changes_nothing(link: Link, app: CstaClient) -> No
         ),
         (
             "monitorStart",
-            {"monitorObject": ("callObject", ("callID", b"1"))},
+            {"monitorObject": ("callObject", ("callID", b"1"))},  # no call 1
+            ("operation", "invalidMonitorObject"),
+        ),
+        (
+            "monitorStart",
+            {"monitorObject": ("callObject", ("deviceID", ("staticID", device_id("330"))))},
+            ("operation", "invalidMonitorObject"),
+        ),
+        (
+            "monitorStart",
+            {"monitorObject": ("callObject", ("callID", b"1")), "monitorType": "device"},
             ("operation", "invalidMonitorObjectType"),
         ),
+        (
+            "monitorStart",
+            {"monitorObject": ("deviceObject", device_id("330")), "monitorType": "call"},
+            ("operation", "monitorTypeNotSupported"),
+        ),
+        (
+            "changeMonitorFilter",
+            {"crossRefIdentifier": b"\xff\xff\xff\xff", "requestedFilterList": {}},
+            ("operation", "invalidMonitorCrossRefID"),
+        ),
+        ("getDoNotDisturb", {"device": device_id("999")}, ("operation", "invalidDeviceID")),
+        (
+            "setDisplay",
+            {"device": device_id("999"), "contentsOfDisplay": "x"},
+            ("operation", "invalidDeviceID"),
+        ),
+        (
+            "setDisplay",
+            {"device": device_id("330"), "contentsOfDisplay": "Call Bernd back"},
+            ("operation", "serviceNotSupported"),
+        ),
+        (
+            "generateDigits",
+            {"connectionToSendDigits": connection(7, "330"), "charactersToSend": "1"},
+            ("operation", "invalidCallID"),
+        ),
+        (
+            "generateDigits",
+            {"connectionToSendDigits": ("callID", b"7"), "charactersToSend": "1"},
+            ("operation", "invalidConnectionID"),
+        ),
+        ("escape", {"privateData": bytes.fromhex("0405") + b"hello"}, PRIVATE_DATA_REFUSED),
+        ("escape", {"privateData": bytes.fromhex("e0020500")}, PRIVATE_DATA_REFUSED),
         (
             "monitorStop",
             {"crossRefIdentifier": b"\xff\xff\xff\xff"},

@@ -290,7 +290,7 @@ async def test_retained_request_is_not_executed_again_after_reconnect(
         ui.topic("makeCall"), b'{"calling":"330","called":"331"}', qos=1, retain=True
     )
     await ui.wait_for(f"{BASE}/calls/1/events", lambda d: d["event"] == "delivered")
-    assert (await ui.ok("clearCall", call=1))["seq"] == SEEDED + 4
+    assert (await ui.ok("clearCall", call=1))["seq"] == SEEDED + 5  # connectionCleared, callCleared
     # Take over the face's client id: the broker drops the face, which reconnects by itself
     # and subscribes again (receiving whatever is retained on its request topics).
     mark = len(ui.messages)
@@ -301,7 +301,7 @@ async def test_retained_request_is_not_executed_again_after_reconnect(
     await ui.wait_for(f"{BASE}/status", lambda d: d["state"] == "online", start=mark)
     # A command queued behind anything the reconnect delivered.
     dnd = await ui.ok("setDoNotDisturb", device="333", on=True)
-    assert dnd["seq"] == SEEDED + 5, "the retained makeCall was executed again"
+    assert dnd["seq"] == SEEDED + 6, "the retained makeCall was executed again"
     assert ui.on(f"{BASE}/calls/2/events") == []
 
 

@@ -76,13 +76,13 @@ DEVICE_330 = [
     "20 delivered(consultation) call=4 connected",
     "21 established(consultation) call=4 connected",
     "22 conferenced(conference) call=3 connected",
-    "23 callCleared(normalClearing) call=3 null",
-    "24 serviceInitiated(makeCall) call=5 initiated",
-    "25 originated(newCall) call=5 connected",
-    "26 delivered(newCall) call=5 connected",
-    "27 diverted(redirected) call=5 connected",
-    "28 delivered(redirected) call=5 connected",
-    "29 established(redirected) call=5 connected",
+    "23 connectionCleared(normalClearing) call=3 null",
+    "26 serviceInitiated(makeCall) call=5 initiated",
+    "27 originated(newCall) call=5 connected",
+    "28 delivered(newCall) call=5 connected",
+    "29 diverted(redirected) call=5 connected",
+    "30 delivered(redirected) call=5 connected",
+    "31 established(redirected) call=5 connected",
 ]
 DEVICE_331 = [
     "3 delivered(newCall) call=1 alerting",
@@ -94,9 +94,10 @@ DEVICE_331 = [
     "16 established(newCall) call=3 connected",
     "17 held(consultation) call=3 connected",
     "22 conferenced(conference) call=3 connected",
-    "23 callCleared(normalClearing) call=3 null",
-    "26 delivered(newCall) call=5 alerting",
-    "27 diverted(redirected) call=5 null",
+    "23 connectionCleared(normalClearing) call=3 connected",
+    "24 connectionCleared(normalClearing) call=3 null",
+    "28 delivered(newCall) call=5 alerting",
+    "29 diverted(redirected) call=5 null",
 ]
 DEVICE_332 = [
     "8 delivered(consultation) call=2 alerting",
@@ -107,11 +108,13 @@ DEVICE_332 = [
     "20 delivered(consultation) call=4 alerting",
     "21 established(consultation) call=4 connected",
     "22 conferenced(conference) call=3 connected",
-    "23 callCleared(normalClearing) call=3 null",
+    "23 connectionCleared(normalClearing) call=3 connected",
+    "24 connectionCleared(normalClearing) call=3 connected",
+    "25 callCleared(normalClearing) call=3 null",
 ]
 DEVICE_351 = [
-    "28 delivered(redirected) call=5 alerting",
-    "29 established(redirected) call=5 connected",
+    "30 delivered(redirected) call=5 alerting",
+    "31 established(redirected) call=5 connected",
 ]
 CALLS = {
     1: [
@@ -137,7 +140,9 @@ CALLS = {
         "16 established(newCall) call=3 | 330:connected 331:connected",
         "17 held(consultation) call=3 | 330:hold 331:connected",
         "22 conferenced(conference) call=3 | 330:connected 331:connected 332:connected",
-        "23 callCleared(normalClearing) call=3 | 330:null 331:null 332:null",
+        "23 connectionCleared(normalClearing) call=3 | 330:null 331:connected 332:connected",
+        "24 connectionCleared(normalClearing) call=3 | 331:null 332:connected",
+        "25 callCleared(normalClearing) call=3 | 332:null",
     ],
     4: [
         "18 serviceInitiated(consultation) call=4 | 330:initiated",
@@ -146,12 +151,12 @@ CALLS = {
         "21 established(consultation) call=4 | 330:connected 332:connected",
     ],
     5: [
-        "24 serviceInitiated(makeCall) call=5 | 330:initiated",
-        "25 originated(newCall) call=5 | 330:connected",
-        "26 delivered(newCall) call=5 | 330:connected 331:alerting",
-        "27 diverted(redirected) call=5 | 330:connected 331:null",
-        "28 delivered(redirected) call=5 | 330:connected 351:alerting",
-        "29 established(redirected) call=5 | 330:connected 351:connected",
+        "26 serviceInitiated(makeCall) call=5 | 330:initiated",
+        "27 originated(newCall) call=5 | 330:connected",
+        "28 delivered(newCall) call=5 | 330:connected 331:alerting",
+        "29 diverted(redirected) call=5 | 330:connected 331:null",
+        "30 delivered(redirected) call=5 | 330:connected 351:alerting",
+        "31 established(redirected) call=5 | 330:connected 351:connected",
     ],
 }
 TALKING_ALLOWED = ["holdCall", "consultationCall", "singleStepTransferCall", "clearConnection"]
@@ -182,11 +187,11 @@ async def run_scenario(ui: CtiClient) -> int:
     await ui.ok("answerCall", call=4, device="332")
     r = await ui.ok("conferenceCall", device="330", heldCall=3, activeCall=4)
     assert (r["result"], r["seq"]) == ({"call": 3}, SEEDED + 22)
-    assert (await ui.ok("clearCall", call=3))["seq"] == SEEDED + 23
+    assert (await ui.ok("clearCall", call=3))["seq"] == SEEDED + 25
     # CALL-09: a ringing call deflected to voicemail.
     assert (await ui.ok("makeCall", calling=330, called=331))["result"]["call"] == 5
     r = await ui.ok("deflectCall", call=5, device="331", to="351")
-    assert (r["result"], r["seq"]) == ({"call": 5, "device": "351"}, SEEDED + 29)
+    assert (r["result"], r["seq"]) == ({"call": 5, "device": "351"}, SEEDED + 31)
     return int(r["seq"])
 
 

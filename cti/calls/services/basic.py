@@ -8,7 +8,7 @@ from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
-from cti.calls.routing import answer, clear_call, leave, originate, ring_external
+from cti.calls.routing import answer, leave, originate, ring_external
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import Cause, ConnectionState
 from cti.site.model import EXTERNAL_KINDS, PHONE_KINDS, DeviceKind, DialMethod
@@ -121,7 +121,13 @@ def clear_connection(d: Decision, c: cmd.ClearConnection) -> None:
 
 
 def clear_call_service(d: Decision, c: cmd.ClearCall) -> None:
-    clear_call(d, d.call(c.call))
+    """Every connection clears, in the call's order, as if each party hung up in turn: a
+    connectionCleared each while the call goes on, then callCleared for the rest (CTI
+    applications take "my connection cleared" from connectionCleared; specs/call-model.md)."""
+    for party in d.call(c.call).parties:
+        if d.switch.call(c.call) is None:
+            break
+        leave(d, c.call, party.device)
 
 
 def off_hook(d: Decision, c: cmd.OffHook) -> None:

@@ -10,9 +10,8 @@ whichever door it is sent to.
 
 What does not map:
 
-* ``offHook``, ``onHook``, ``dial`` (a phone's hook and keypad are not CTI),
-  ``redialList`` (a feature of our node, not an ECMA-269 service) and ``getDoNotDisturb``
-  (not offered by the link yet): :data:`NOT_CSTA`.
+* ``offHook``, ``onHook``, ``dial`` (a phone's hook and keypad are not CTI) and
+  ``redialList`` (a feature of our node, not an ECMA-269 service): :data:`NOT_CSTA`.
 * alternate/reconnect/transfer/conferenceCall without ``heldCall`` / ``activeCall``: CSTA
   needs both connections; :func:`two_calls_at` fills them in from a snapshotDevice the way
   the engine would pick them.
@@ -29,7 +28,12 @@ import attrs
 from cti.api.requests import BadRequest, parse_action
 from cti.calls import commands as cmd
 from cti.calls.errors import CstaError
-from cti.calls.services.queries import GetForwarding, SnapshotCall, SnapshotDevice
+from cti.calls.services.queries import (
+    GetDoNotDisturb,
+    GetForwarding,
+    SnapshotCall,
+    SnapshotDevice,
+)
 from cti.calls.values import ACTIVE_STATES, ConnectionState
 from cti.csta.ids import connection, device_id, parse_connection
 from cti.csta.refusals import ERROR_TABLE
@@ -38,7 +42,7 @@ from cti.kernel.messages import Query
 Action = cmd.Command | Query
 
 NOT_CSTA = frozenset(
-    {"offHook", "onHook", "dial", "redialList", "getDoNotDisturb"}
+    {"offHook", "onHook", "dial", "redialList"}
     # presence (PRES-01..03): a context of the node, not an ECMA-269 service
     | {"setPresence", "setPresenceForwarding", "getPresence", "getPresenceForwarding"}
 )
@@ -98,6 +102,8 @@ def _query(q: Query) -> tuple[str, dict[str, Any]]:
         return "snapshotCall", {"snapshotObject": connection(q.call)}
     if isinstance(q, GetForwarding):
         return "getForwarding", {"device": device_id(q.device)}
+    if isinstance(q, GetDoNotDisturb):
+        return "getDoNotDisturb", {"device": device_id(q.device)}
     raise ValueError(f"{q.SERVICE!r} is not a CSTA service")
 
 
@@ -183,6 +189,8 @@ def result_of(action: Action, value: Any) -> Any:
                 for f in value["forwardingList"]
             ]
         }
+    if isinstance(action, GetDoNotDisturb):
+        return {"on": value["doNotDisturbOn"]}
     if isinstance(action, Query):
         rows = value["crossRefIDorSnapshotData"][1]
         if isinstance(action, SnapshotDevice):

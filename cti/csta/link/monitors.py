@@ -1,17 +1,22 @@
-"""Device monitors of one association: crossRefIdentifier -> (device, suppressed events).
+"""Monitors of one association: crossRefIdentifier -> (device or call, suppressed events).
 
+A device monitor reports the events of its device; a call monitor (monitorStart on a call
+object, ECMA-269's call-type monitor) every event of its call, follows it when a transfer or
+conference merges it into another call, and ends with it (after its callCleared).
 MonitorFilter semantics (ECMA-269 12.2.x): a set bit *suppresses* that event class, the empty
-filter means every event. Cross-reference ids are 4-byte octet strings, unique per server so a
-trace of several links never shows the same id for two monitors.
+filter means every event; changeMonitorFilter replaces it. Cross-reference ids are 4-byte octet
+strings, unique per server so a trace of several links never shows the same id for two
+monitors.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from cti.calls import events as ev
 from cti.csta.codec import bit_names
 from cti.csta.refusals import ServiceRefused
 
@@ -37,8 +42,9 @@ def _new_xref() -> bytes:
 @attrs.frozen
 class Monitor:
     xref: bytes
-    device: str
+    device: str | None  # None: a call monitor
     suppressed: frozenset[str]  # event names (ECMA-269) this monitor does not want
+    call: int | None = None  # the call of a call monitor
 
     def wants(self, event: str) -> bool:
         return event not in self.suppressed
@@ -55,6 +61,17 @@ def suppressed_events(monitor_filter: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(names)
 
 
+K = TypeVar("K")
+
+
+def _drop(index: dict[K, list[Monitor]], key: K, xref: bytes) -> None:
+    remaining = [m for m in index[key] if m.xref != xref]
+    if remaining:
+        index[key] = remaining
+    else:
+        del index[key]
+
+
 class Monitors:
     """The monitors of one association (at most ``limit``)."""
 
@@ -62,33 +79,58 @@ class Monitors:
         self.limit = limit
         self._by_xref: dict[bytes, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
+        self._by_call: dict[int, list[Monitor]] = {}
 
     def __len__(self) -> int:
         return len(self._by_xref)
 
     def start(self, device: str, monitor_filter: dict[str, Any] | None) -> Monitor:
+        return self._add(Monitor(self._xref(), device, suppressed_events(monitor_filter)))
+
+    def start_call(self, call: int, monitor_filter: dict[str, Any] | None) -> Monitor:
+        """A call-type monitor on ``call``: every event of the call until it is cleared."""
+        return self._add(Monitor(self._xref(), None, suppressed_events(monitor_filter), call))
+
+    def _xref(self) -> bytes:
         if len(self._by_xref) >= self.limit:
             raise ServiceRefused(
                 "subscribedResourceAvailability",
                 "objectMonitorLimitExceeded",
                 f"at most {self.limit} monitors per association",
             )
-        xref = _new_xref()
-        monitor = Monitor(xref, device, suppressed_events(monitor_filter))
-        self._by_xref[xref] = monitor
-        self._by_device.setdefault(device, []).append(monitor)
+        return _new_xref()
+
+    def _add(self, monitor: Monitor) -> Monitor:
+        self._by_xref[monitor.xref] = monitor
+        if monitor.device is not None:
+            self._by_device.setdefault(monitor.device, []).append(monitor)
+        if monitor.call is not None:
+            self._by_call.setdefault(monitor.call, []).append(monitor)
         return monitor
 
+    def _remove(self, monitor: Monitor) -> None:
+        del self._by_xref[monitor.xref]
+        if monitor.device is not None:
+            _drop(self._by_device, monitor.device, monitor.xref)
+        if monitor.call is not None:
+            _drop(self._by_call, monitor.call, monitor.xref)
+
     def stop(self, xref: bytes) -> Monitor:
-        monitor = self._by_xref.pop(xref, None)
+        monitor = self._get(xref)
+        self._remove(monitor)
+        _in_use.discard(xref)
+        return monitor
+
+    def change_filter(self, xref: bytes, monitor_filter: dict[str, Any]) -> Monitor:
+        """changeMonitorFilter: the monitor's filter becomes ``monitor_filter`` from now on."""
+        monitor = self._get(xref)
+        self._remove(monitor)
+        return self._add(attrs.evolve(monitor, suppressed=suppressed_events(monitor_filter)))
+
+    def _get(self, xref: bytes) -> Monitor:
+        monitor = self._by_xref.get(xref)
         if monitor is None:
             raise ServiceRefused("operation", "invalidMonitorCrossRefID", f"no monitor {xref!r}")
-        remaining = [m for m in self._by_device[monitor.device] if m.xref != xref]
-        if remaining:
-            self._by_device[monitor.device] = remaining
-        else:
-            del self._by_device[monitor.device]
-        _in_use.discard(xref)
         return monitor
 
     def clear(self) -> None:
@@ -97,6 +139,23 @@ class Monitors:
             _in_use.discard(xref)
         self._by_xref.clear()
         self._by_device.clear()
+        self._by_call.clear()
 
     def on(self, device: str) -> list[Monitor]:
         return self._by_device.get(device, [])
+
+    def on_call(self, call: int) -> list[Monitor]:
+        return self._by_call.get(call, [])
+
+    def followed(self, event: ev.Event) -> None:
+        """After ``event`` was reported: call monitors follow their call into the call a
+        transfer or conference merged it into, and end once it is cleared."""
+        if isinstance(event, ev.CallCleared):
+            for monitor in list(self.on_call(event.call)):
+                self.stop(monitor.xref)
+        elif isinstance(event, ev.Transferred | ev.Conferenced):
+            merged = event.secondary_call
+            if merged is not None and merged != event.call:
+                for monitor in list(self.on_call(merged)):
+                    self._remove(monitor)
+                    self._add(attrs.evolve(monitor, call=event.call))

@@ -2,10 +2,12 @@
 
 A call event goes to the monitors of every device in its ``local`` list (each party before
 and after the event, as the MQTT face publishes it), with that device's state as
-localConnectionInfo; forwarding and doNotDisturb go to the monitors of their device.
-Timer events are internal and never reported. Every report carries the event's own time in
-the log (its commit time, not the time it is sent) as CSTACommonArguments security timestamp,
-as HiPath / OpenScape Business switches do.
+localConnectionInfo, and to the call monitors of its call (and of the call a transfer or
+conference merged), without localConnectionInfo: a call monitor has no local device.
+Forwarding and doNotDisturb go to the monitors of their device. Timer events are internal
+and never reported. Every report carries the event's own time in the log (its commit time,
+not the time it is sent) as CSTACommonArguments security timestamp, as HiPath / OpenScape
+Business switches do.
 """
 
 from __future__ import annotations
@@ -267,10 +269,23 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
                 value["localConnectionInfo"] = str(entry.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
+        for call in _calls_of(event):  # call monitors: once each, no local device
+            for monitor in monitors.on_call(call):
+                if monitor.wants(name):
+                    yield _report(monitor.xref, name, _body(item, render))
     elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):
         for monitor in monitors.on(event.device):
             if monitor.wants(name):
                 yield _report(monitor.xref, name, _body(item, render))
+
+
+def _calls_of(event: ev.CallEvent) -> tuple[int, ...]:
+    """The calls an event is about: its call, and the call a transfer or conference merged."""
+    if isinstance(event, ev.Transferred | ev.Conferenced):
+        merged = event.secondary_call
+        if merged is not None and merged != event.call:
+            return (event.call, merged)
+    return (event.call,)
 
 
 def _report(xref: bytes, name: str, value: Fields) -> Fields:

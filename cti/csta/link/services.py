@@ -6,7 +6,9 @@ sees (unsupported identifier forms, forwarding types) are refused here with the 
 application expects. Fields we do not model (userData, correlatorData, accountCode, ...) are
 accepted and ignored. Every command and query goes with the association's account (its
 principal), so the node authorizes it as it does an MQTT request (cti.accounts.access); a
-monitor on a device is allowed exactly when reading the device (snapshotDevice) is.
+monitor on a device is allowed exactly when reading the device (snapshotDevice) is, one on a
+call when reading the call (snapshotCall) is. Services the node cannot carry out (setDisplay,
+generateDigits, escape) check their argument like the others, then answer the precise error.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from cti.app.engine import Engine
 from cti.app.node import Accepted
 from cti.calls import commands as cmd
 from cti.calls import events as ev
-from cti.calls.services.queries import GetForwarding, SnapshotCall, SnapshotDevice
+from cti.calls.services.queries import (
+    GetDoNotDisturb,
+    GetForwarding,
+    SnapshotCall,
+    SnapshotDevice,
+)
 from cti.calls.values import ForwardingType
 from cti.csta.ids import (
     connection,
@@ -38,6 +45,7 @@ from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
 
 NO_DATA = ("noData", None)
+FILTER = "requestedMonitorFilter"  # of monitorStart
 E = TypeVar("E", ev.Transferred, ev.Conferenced)
 QueryService = Callable[["Services", dict[str, Any]], Awaitable[Any]]
 Build = Callable[["Services", dict[str, Any]], cmd.Command]
@@ -277,6 +285,39 @@ def _set_dnd(s: Services, a: dict[str, Any]) -> cmd.Command:
     return cmd.SetDoNotDisturb(device=number_of(a["device"]), on=bool(a["doNotDisturbOn"]))
 
 
+async def _get_dnd(s: Services, a: dict[str, Any]) -> Any:
+    answer = s.query(GetDoNotDisturb(device=number_of(a["device"])))
+    return {"doNotDisturbOn": bool(answer["on"])}
+
+
+# -- services the node cannot carry out (specs/csta.md: what we answer and why) ----------------
+async def _set_display(s: Services, a: dict[str, Any]) -> Any:
+    """The node does not drive phone displays: a phone shows what its call state says
+    (phone_sim renders it from the node's documents), so there is nothing to write to."""
+    device = s.known_device(number_of(a["device"]))
+    s.may_read(device)
+    raise ServiceRefused.named("serviceNotSupported", f"the display of {device} is the phone's own")
+
+
+async def _generate_digits(s: Services, a: dict[str, Any]) -> Any:
+    """The node switches calls but carries no media, so it has no tones to send: the
+    connection is checked (as snapshotCall would), then serviceNotSupported."""
+    call, device = full_connection(a["connectionToSendDigits"])
+    rows = s.query(SnapshotCall(call=call))
+    if not any(str(r["device"]) == device for r in rows):
+        raise ServiceRefused.named("invalidConnectionID", f"{device} is not in call {call}")
+    raise ServiceRefused.named("serviceNotSupported", "the node carries no media: no DTMF")
+
+
+async def _escape(s: Services, a: dict[str, Any]) -> Any:
+    """No private (manufacturer-specific) services are defined here: whatever the private
+    data asks for, the answer is privateDataNotSupported (the request itself is understood,
+    so it is a ReturnError, not a Reject)."""
+    raise ServiceRefused(
+        "operation", "privateDataNotSupported", "this switch defines no private services"
+    )
+
+
 # -- snapshots, monitors, status --------------------------------------------------------------
 async def _snapshot_device(s: Services, a: dict[str, Any]) -> Any:
     device = number_of(a["snapshotObject"])
@@ -309,17 +350,50 @@ async def _snapshot_call(s: Services, a: dict[str, Any]) -> Any:
 
 async def _monitor_start(s: Services, a: dict[str, Any]) -> Any:
     kind, target = a["monitorObject"]
-    if kind != "deviceObject" or a.get("monitorType", "device") != "device":
-        raise ServiceRefused("operation", "invalidMonitorObjectType", "device monitors only")
-    device = number_of(target, "invalidDeviceID")
-    if s.node.site.device(device) is None:
-        raise ServiceRefused("operation", "invalidMonitorObject", f"unknown device {device!r}")
-    s.may_read(device)
-    monitor = s.monitors.start(device, a.get("requestedMonitorFilter"))
+    monitor_type = a.get("monitorType")
+    if kind == "callObject":
+        if monitor_type not in (None, "call"):
+            raise ServiceRefused(
+                "operation", "invalidMonitorObjectType", "a call object takes a call monitor"
+            )
+        monitor = s.monitors.start_call(_monitored_call(s, target), a.get(FILTER))
+    else:
+        if monitor_type not in (None, "device"):  # a call-type monitor of a device's calls
+            raise ServiceRefused(
+                "operation",
+                "monitorTypeNotSupported",
+                "call-type monitors are started on a call object (callObject)",
+            )
+        device = number_of(target, "invalidDeviceID")
+        if s.node.site.device(device) is None:
+            raise ServiceRefused("operation", "invalidMonitorObject", f"unknown device {device!r}")
+        s.may_read(device)
+        monitor = s.monitors.start(device, a.get(FILTER))
     result: dict[str, Any] = {"crossRefIdentifier": monitor.xref}
-    if "requestedMonitorFilter" in a:
-        result["actualmonitorFilter"] = a["requestedMonitorFilter"]  # honoured as asked
+    if FILTER in a:
+        result["actualmonitorFilter"] = a[FILTER]  # honoured as asked
     return result
+
+
+def _monitored_call(s: Services, target: Any) -> int:
+    """The call of a callObject (a ConnectionID naming at least the callID) that the
+    association may see (as snapshotCall); invalidMonitorObject when there is no such call."""
+    call, _ = parse_connection(target)
+    if call is None:
+        raise ServiceRefused("operation", "invalidMonitorObject", "the call object names no call")
+    try:
+        s.query(SnapshotCall(call=call))
+    except ServiceRefused as refused:
+        if refused.parameter == ("operation", "invalidCallID"):
+            raise ServiceRefused("operation", "invalidMonitorObject", f"no call {call}") from None
+        raise
+    return call
+
+
+async def _change_monitor_filter(s: Services, a: dict[str, Any]) -> Any:
+    """The monitor's filter is replaced: later reports follow the new one."""
+    s.monitors.change_filter(a["crossRefIdentifier"], a["requestedFilterList"])
+    return {"actualFilterList": a["requestedFilterList"]}  # honoured as asked
 
 
 async def _monitor_stop(s: Services, a: dict[str, Any]) -> Any:
@@ -350,9 +424,14 @@ _HANDLERS: dict[str, CommandService | QueryService] = {
     "setForwarding": CommandService(_set_forwarding),
     "getForwarding": _get_forwarding,
     "setDoNotDisturb": CommandService(_set_dnd),
+    "getDoNotDisturb": _get_dnd,
+    "setDisplay": _set_display,
+    "generateDigits": _generate_digits,
+    "escape": _escape,
     "snapshotDevice": _snapshot_device,
     "snapshotCall": _snapshot_call,
     "monitorStart": _monitor_start,
     "monitorStop": _monitor_stop,
+    "changeMonitorFilter": _change_monitor_filter,
     "systemStatus": _system_status,
 }

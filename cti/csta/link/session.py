@@ -416,6 +416,7 @@ class Session:
                             self.log.exception("csta.report_unencodable", kind=item.event.KIND)
                 except Exception:
                     self.log.exception("csta.report_failed", kind=item.event.KIND)
+                self.monitors.followed(item.event)  # call monitors follow or end, reported or not
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()

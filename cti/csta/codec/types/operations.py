@@ -34,7 +34,11 @@ OPERATIONS: dict[str, Operation] = {
         Operation(16, "transferCall", "TransferCallArgument", "TransferCallResult"),
         Operation(21, "cSTAEventReport", "CSTAEventReportArgument", None),
         Operation(50, "singleStepTrans", "SingleStepTransArgument", "SingleStepTransResult"),
+        Operation(51, "escape", "EscapeArgument", "EscapeResult"),
         Operation(71, "monitorStart", "MonitorStartArgument", "MonitorStartResult"),
+        Operation(
+            72, "changeMonitorFilter", "ChangeMonitorFilterArgument", "ChangeMonitorFilterResult"
+        ),
         Operation(73, "monitorStop", "MonitorStopArgument", "MonitorStopResult"),
         Operation(74, "snapshotDevice", "SnapshotDeviceArgument", "SnapshotDeviceResult"),
         Operation(75, "snapshotCall", "SnapshotCallArgument", "SnapshotCallResult"),
@@ -44,6 +48,9 @@ OPERATIONS: dict[str, Operation] = {
             220, "directedPickupCall", "DirectedPickupCallArgument", "DirectedPickupCallResult"
         ),
         Operation(221, "groupPickupCall", "GroupPickupCallArgument", "GroupPickupCallResult"),
+        Operation(232, "generateDigits", "GenerateDigitsArgument", "GenerateDigitsResult"),
+        Operation(274, "setDisplay", "SetDisplayArgument", "SetDisplayResult"),
+        Operation(308, "getDoNotDisturb", "GetDoNotDisturbArgument", "GetDoNotDisturbResult"),
         Operation(309, "getForwarding", "GetForwardingArgument", "GetForwardingResult"),
         Operation(316, "setDoNotDisturb", "SetDoNotDisturbArgument", "SetDoNotDisturbResult"),
         Operation(317, "setForwarding", "SetForwardingArgument", "SetForwardingResult"),

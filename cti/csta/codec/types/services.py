@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyasn1.type import namedtype, univ
+from pyasn1.type import char, constraint, namedtype, namedval, univ
 
-from cti.csta.codec.types.base import explicit, implicit
+from cti.csta.codec.types.base import Opaque, explicit, implicit, opaque_ctx
 from cti.csta.codec.types.bits import CallCharacteristics, CallOrigination, MonitorMediaClass
 from cti.csta.codec.types.causes import EventCause
 from cti.csta.codec.types.common import extensions
@@ -370,3 +370,84 @@ SetDoNotDisturbArgument = _seq(
     _ext(),
 )
 SetDoNotDisturbResult = _no_data("SetDoNotDisturbResult")
+
+# -- getDoNotDisturb (308) ----------------------------------------------------------
+GetDoNotDisturbArgument = _seq("GetDoNotDisturbArgument", N("device", DeviceID()), _ext())
+GetDoNotDisturbResult = _seq(
+    "GetDoNotDisturbResult",
+    N("doNotDisturbOn", univ.Boolean()),
+    O("callOrigination", CallOrigination()),
+    O("callingDeviceList", DeviceIDList()),
+    _ext(),
+)
+
+# -- changeMonitorFilter (72) ----------------------------------------------------------
+ChangeMonitorFilterArgument = _seq(
+    "ChangeMonitorFilterArgument",
+    N("crossRefIdentifier", MonitorCrossRefID()),
+    N("requestedFilterList", MonitorFilter()),
+    _ext(),
+)
+ChangeMonitorFilterResult = _seq(
+    "ChangeMonitorFilterResult", O("actualFilterList", MonitorFilter()), _ext()
+)
+
+
+# -- setDisplay (274); DisplayID and CharacterSet are CSTA-physical-device-feature's ------
+class DisplayID(univ.OctetString):
+    pass
+
+
+class CharacterSet(univ.Enumerated):
+    namedValues = namedval.NamedValues(("ascii", 0), ("unicode", 1), ("proprietary", 2))
+    subtypeSpec = univ.Enumerated.subtypeSpec + constraint.SingleValueConstraint(0, 1, 2)
+
+
+SetDisplayArgument = _seq(
+    "SetDisplayArgument",
+    N("device", DeviceID()),
+    O("display", DisplayID()),
+    O("physicalBaseRowNumber", implicit(univ.Integer(), 0)),
+    O("physicalBaseColumnNumber", implicit(univ.Integer(), 1)),
+    N(
+        "contentsOfDisplay",
+        char.IA5String().subtype(subtypeSpec=constraint.ValueSizeConstraint(0, 240)),
+    ),
+    O("offset", implicit(univ.Integer(), 2)),
+    O("characterSet", implicit(CharacterSet(), 3)),
+    _ext(),
+)
+SetDisplayResult = _no_data("SetDisplayResult")
+
+
+# -- generateDigits (232) ---------------------------------------------------------------
+class DigitMode(univ.Enumerated):
+    namedValues = namedval.NamedValues(("rotaryPulse", 0), ("dTMF", 1))
+    subtypeSpec = univ.Enumerated.subtypeSpec + constraint.SingleValueConstraint(0, 1)
+
+
+GenerateDigitsArgument = _seq(
+    "GenerateDigitsArgument",
+    N("connectionToSendDigits", ConnectionID()),
+    O("digitMode", DigitMode()),
+    N("charactersToSend", char.IA5String()),
+    O("toneDuration", implicit(univ.Integer(), 0)),
+    O("pulseRate", implicit(univ.Integer(), 1)),
+    O("pauseDuration", implicit(univ.Integer(), 2)),
+    _ext(),
+)
+GenerateDigitsResult = _no_data("GenerateDigitsResult")
+
+# -- escape (51) ------------------------------------------------------------------------
+# CSTAPrivateData is a CHOICE of an OCTET STRING and a NULL "replaced with another valid ASN.1
+# type" by each manufacturer: an open type here, so any private encoding is accepted (value
+# notation: the whole TLV as bytes). The escape register id ([0], tagged implicitly or
+# explicitly depending on the module's reading) and the security data are accepted and
+# skipped, like extensions.
+EscapeArgument = _seq(
+    "EscapeArgument",
+    O("escapeRegisterID", opaque_ctx(0)),
+    O("security", Opaque(tagSet=univ.Sequence.tagSet)),  # CSTASecurityData: skipped
+    N("privateData", univ.Any()),
+)
+EscapeResult = _no_data("EscapeResult")

@@ -2,7 +2,8 @@
 
 MonitorFilter semantics (ECMA-269 12.2.x): a set bit *suppresses* that event class, the empty
 filter means every event. Cross-reference ids are 4-byte octet strings, unique per server so a
-trace of several links never shows the same id for two monitors.
+trace of several links never shows the same id for two monitors. A monitor on a MULAP number
+follows the group's calls (:mod:`cti.csta.link.mulap`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from typing import Any
 
 import attrs
 
+from cti.calls.state import SwitchState
 from cti.csta.codec import bit_names
+from cti.csta.link.mulap import GroupCalls
 from cti.csta.refusals import ServiceRefused
+from cti.site.model import Site
 
 # MonitorFilter fields that name events we can emit, with their BIT STRING type.
 FILTER_FIELDS = (
@@ -56,17 +60,25 @@ def suppressed_events(monitor_filter: dict[str, Any] | None) -> frozenset[str]:
 
 
 class Monitors:
-    """The monitors of one association (at most ``limit``)."""
+    """The monitors of one association (at most ``limit``); with ``site``, monitors on MULAP
+    numbers follow their group's calls (``groups``)."""
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, site: Site | None = None) -> None:
         self.limit = limit
         self._by_xref: dict[bytes, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
+        self.groups = GroupCalls(site) if site is not None else None
 
     def __len__(self) -> int:
         return len(self._by_xref)
 
-    def start(self, device: str, monitor_filter: dict[str, Any] | None) -> Monitor:
+    def start(
+        self,
+        device: str,
+        monitor_filter: dict[str, Any] | None,
+        calls: SwitchState | None = None,
+    ) -> Monitor:
+        """A new monitor; ``calls`` (the committed state) seeds a MULAP group's calls."""
         if len(self._by_xref) >= self.limit:
             raise ServiceRefused(
                 "subscribedResourceAvailability",
@@ -77,6 +89,9 @@ class Monitors:
         monitor = Monitor(xref, device, suppressed_events(monitor_filter))
         self._by_xref[xref] = monitor
         self._by_device.setdefault(device, []).append(monitor)
+        groups = self.groups
+        if groups is not None and calls is not None and GroupCalls.is_group(groups.site, device):
+            groups.watch(device, calls)
         return monitor
 
     def stop(self, xref: bytes) -> Monitor:
@@ -88,6 +103,8 @@ class Monitors:
             self._by_device[monitor.device] = remaining
         else:
             del self._by_device[monitor.device]
+            if self.groups is not None:
+                self.groups.forget(monitor.device)
         _in_use.discard(xref)
         return monitor
 
@@ -97,6 +114,8 @@ class Monitors:
             _in_use.discard(xref)
         self._by_xref.clear()
         self._by_device.clear()
+        if self.groups is not None:
+            self.groups.clear()
 
     def on(self, device: str) -> list[Monitor]:
         return self._by_device.get(device, [])

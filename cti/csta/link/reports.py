@@ -3,7 +3,8 @@
 A call event goes to the monitors of every device in its ``local`` list (each party before
 and after the event, as the MQTT face publishes it), with that device's state as
 localConnectionInfo; forwarding and doNotDisturb go to the monitors of their device.
-Timer events are internal and never reported.
+A MULAP group's calls also go to the monitors of the group number, as the group's connection
+(:mod:`cti.csta.link.mulap`). Timer events are internal and never reported.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from cti.calls import events as ev
 from cti.calls.values import ConnectionState
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.link.monitors import Monitors
+from cti.csta.link.mulap import as_group
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}
@@ -223,6 +225,16 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
             value = dict(_body(event, render))
             if name not in _NO_LOCAL_INFO:
                 value["localConnectionInfo"] = str(entry.state)
+            for monitor in targets:
+                yield _report(monitor.xref, name, value)
+        # every call event, in log order, so the groups know their calls (even unreported)
+        for view in monitors.groups.advance(event) if monitors.groups is not None else ():
+            targets = [m for m in monitors.on(view.group) if m.wants(name)]
+            if not targets:
+                continue
+            value = as_group(_body(event, render), view)
+            if name not in _NO_LOCAL_INFO:
+                value["localConnectionInfo"] = str(view.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
     elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):

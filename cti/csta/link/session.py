@@ -60,7 +60,7 @@ class Session:
         self.state = "awaiting"
         self.user = ""
         self.principal: str | None = None  # the account; None: the [csta] account
-        self.monitors = Monitors(self.limits.max_monitors)
+        self.monitors = Monitors(self.limits.max_monitors, server.engine.node.site)
         self.services = Services(server.engine, self.monitors)  # principal: on association
         self.framing: Style = server.framing
         self._ids = itertools.count(1)

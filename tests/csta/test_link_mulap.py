@@ -255,6 +255,23 @@ async def test_a_group_call_picked_up_by_another_phone(link: Link) -> None:
     await trace.client.close()
 
 
+async def test_picking_up_the_groups_connection_takes_it_from_a_ringing_member(
+    link: Link,
+) -> None:
+    trace = await _trace(link, "340")
+    call = await trace.make_call("330", "340")
+    picked = await trace.do(
+        "directedPickupCall",
+        {"callToBePickedUp": connection(call, "340"), "requestingDevice": device_id("331")},
+    )
+    assert picked["pickedCall"] == connection(call, "331")
+    assert _take(trace) == [
+        *_RINGING,
+        "340 diverted(callPickup) connection=1@340 divertingDevice=337 newDestination=331 | null",
+    ]
+    await trace.client.close()
+
+
 async def test_every_member_busy_fails_at_the_group(link: Link) -> None:
     """The group number itself is the failing party: one report, as before."""
     trace = await _trace(link, "340")

@@ -230,6 +230,8 @@ def _directed_pickup(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, picked = parse_connection(a["callToBePickedUp"])
     if picked is None:
         raise ServiceRefused.named("invalidConnectionID", "callToBePickedUp names no device")
+    if call is not None:  # the group's connection (call, 340): pick it from a ringing member
+        picked = member_for(s.node.site, s.node.state.calls, call, picked)
     device = number_of(a["requestingDevice"])
     return cmd.DirectedPickupCall(picked=picked, device=device, call=call)
 

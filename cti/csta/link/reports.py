@@ -218,6 +218,9 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
         return
     name = event.KIND
     if isinstance(event, ev.CallEvent):
+        # every call event, in log order, so the groups know their calls (even unreported);
+        # first, so a failing report below cannot make them miss one
+        views = monitors.groups.advance(event) if monitors.groups is not None else []
         for entry in event.local:
             targets = [m for m in monitors.on(entry.device) if m.wants(name)]
             if not targets:
@@ -227,8 +230,7 @@ def reports(event: ev.Event, monitors: Monitors) -> Iterator[Fields]:
                 value["localConnectionInfo"] = str(entry.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
-        # every call event, in log order, so the groups know their calls (even unreported)
-        for view in monitors.groups.advance(event) if monitors.groups is not None else ():
+        for view in views:
             targets = [m for m in monitors.on(view.group) if m.wants(name)]
             if not targets:
                 continue

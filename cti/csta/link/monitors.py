@@ -6,7 +6,7 @@ conference merges it into another call, and ends with it (after its callCleared)
 MonitorFilter semantics (ECMA-269 12.2.x): a set bit *suppresses* that event class, the empty
 filter means every event; changeMonitorFilter replaces it. Cross-reference ids are 4-byte octet
 strings, unique per server so a trace of several links never shows the same id for two
-monitors.
+monitors. A monitor on a MULAP number follows the group's calls (:mod:`cti.csta.link.mulap`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Any, TypeVar
 import attrs
 
 from cti.calls import events as ev
+from cti.calls.state import SwitchState
 from cti.csta.codec import bit_names
+from cti.csta.link.mulap import GroupCalls
 from cti.csta.refusals import ServiceRefused
+from cti.site.model import Site
 
 # MonitorFilter fields that name events we can emit, with their BIT STRING type.
 FILTER_FIELDS = (
@@ -73,19 +76,31 @@ def _drop(index: dict[K, list[Monitor]], key: K, xref: bytes) -> None:
 
 
 class Monitors:
-    """The monitors of one association (at most ``limit``)."""
+    """The monitors of one association (at most ``limit``); with ``site``, monitors on MULAP
+    numbers follow their group's calls (``groups``)."""
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, site: Site | None = None) -> None:
         self.limit = limit
         self._by_xref: dict[bytes, Monitor] = {}
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[int, list[Monitor]] = {}
+        self.groups = GroupCalls(site) if site is not None else None
 
     def __len__(self) -> int:
         return len(self._by_xref)
 
-    def start(self, device: str, monitor_filter: dict[str, Any] | None) -> Monitor:
-        return self._add(Monitor(self._xref(), device, suppressed_events(monitor_filter)))
+    def start(
+        self,
+        device: str,
+        monitor_filter: dict[str, Any] | None,
+        calls: SwitchState | None = None,
+    ) -> Monitor:
+        """A new monitor; ``calls`` (the committed state) seeds a MULAP group's calls."""
+        monitor = self._add(Monitor(self._xref(), device, suppressed_events(monitor_filter)))
+        groups = self.groups
+        if groups is not None and calls is not None and GroupCalls.is_group(groups.site, device):
+            groups.watch(device, calls)
+        return monitor
 
     def start_call(self, call: int, monitor_filter: dict[str, Any] | None) -> Monitor:
         """A call-type monitor on ``call``: every event of the call until it is cleared."""
@@ -119,6 +134,9 @@ class Monitors:
         monitor = self._get(xref)
         self._remove(monitor)
         _in_use.discard(xref)
+        device = monitor.device
+        if self.groups is not None and device is not None and device not in self._by_device:
+            self.groups.forget(device)  # its last monitor: the group's calls are not needed
         return monitor
 
     def change_filter(self, xref: bytes, monitor_filter: dict[str, Any]) -> Monitor:
@@ -140,6 +158,8 @@ class Monitors:
         self._by_xref.clear()
         self._by_device.clear()
         self._by_call.clear()
+        if self.groups is not None:
+            self.groups.clear()
 
     def on(self, device: str) -> list[Monitor]:
         return self._by_device.get(device, [])

@@ -4,10 +4,11 @@ A call event goes to the monitors of every device in its ``local`` list (each pa
 and after the event, as the MQTT face publishes it), with that device's state as
 localConnectionInfo, and to the call monitors of its call (and of the call a transfer or
 conference merged), without localConnectionInfo: a call monitor has no local device.
-Forwarding and doNotDisturb go to the monitors of their device. Timer events are internal
-and never reported. Every report carries the event's own time in the log (its commit time,
-not the time it is sent) as CSTACommonArguments security timestamp, as HiPath / OpenScape
-Business switches do.
+A MULAP group's calls also go to the monitors of the group number, as the group's connection
+(:mod:`cti.csta.link.mulap`). Forwarding and doNotDisturb go to the monitors of their device.
+Timer events are internal and never reported. Every report carries the event's own time in
+the log (its commit time, not the time it is sent) as CSTACommonArguments security
+timestamp, as HiPath / OpenScape Business switches do.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cti.calls import events as ev
 from cti.calls.values import Cause, ConnectionState
 from cti.csta.ids import connection, device_id, subject
 from cti.csta.link.monitors import Monitors
+from cti.csta.link.mulap import as_group
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}
@@ -260,6 +262,9 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
         return
     name = event.KIND
     if isinstance(event, ev.CallEvent):
+        # every call event, in log order, so the groups know their calls (even unreported);
+        # first, so a failing report below cannot make them miss one
+        views = monitors.groups.advance(event) if monitors.groups is not None else []
         for entry in event.local:
             targets = [m for m in monitors.on(entry.device) if m.wants(name)]
             if not targets:
@@ -267,6 +272,15 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
             value = dict(_body(item, render))
             if name not in _NO_LOCAL_INFO:
                 value["localConnectionInfo"] = str(entry.state)
+            for monitor in targets:
+                yield _report(monitor.xref, name, value)
+        for view in views:
+            targets = [m for m in monitors.on(view.group) if m.wants(name)]
+            if not targets:
+                continue
+            value = as_group(_body(item, render), view)
+            if name not in _NO_LOCAL_INFO:
+                value["localConnectionInfo"] = str(view.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
         for call in _calls_of(event):  # call monitors: once each, no local device

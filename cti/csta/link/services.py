@@ -39,6 +39,7 @@ from cti.csta.ids import (
     subject,
 )
 from cti.csta.link.monitors import Monitors
+from cti.csta.link.mulap import GroupCalls, group_calls, member_for
 from cti.csta.link.reports import connection_list
 from cti.csta.refusals import ServiceRefused
 from cti.kernel.messages import Query
@@ -134,6 +135,12 @@ class Services:
         except Refusal as err:
             raise ServiceRefused.from_error(err) from None
 
+    def connection(self, value: Any) -> tuple[int, str]:
+        """(call, device) of a ConnectionID naming both; a MULAP number's connection (as its
+        group monitor reports it) stands for the member phone holding the group's call."""
+        call, device = full_connection(value)
+        return call, member_for(self.node.site, self.node.state.calls, call, device)
+
     def known_device(self, number: str) -> str:
         if self.node.site.device(number) is None:
             raise ServiceRefused.named("invalidDeviceID", f"unknown device {number!r}")
@@ -165,7 +172,7 @@ def _clear_call(s: Services, a: dict[str, Any]) -> cmd.Command:
 
 
 def _consult(s: Services, a: dict[str, Any]) -> cmd.Command:
-    call, device = full_connection(a["existingCall"])
+    call, device = s.connection(a["existingCall"])
     consulted = number_of(a["consultedDevice"], "invalidCalledDeviceID")
     return cmd.ConsultationCall(call=call, device=device, consulted=consulted)
 
@@ -174,7 +181,7 @@ def _on_connection(field: str, command: Callable[..., cmd.Command]) -> CommandSe
     """A service whose argument is one connection and whose result is noData."""
 
     def build(s: Services, a: dict[str, Any]) -> cmd.Command:
-        call, device = full_connection(a[field])
+        call, device = s.connection(a[field])
         return command(call=call, device=device)
 
     return CommandService(build)
@@ -184,14 +191,14 @@ def _on_two_calls(command: Callable[..., cmd.Command]) -> Build:
     """alternate/reconnect/transfer/conferenceCall: a device's held and active call."""
 
     def build(s: Services, a: dict[str, Any]) -> cmd.Command:
-        return command(**_two_calls(a))
+        return command(**_two_calls(s, a))
 
     return build
 
 
-def _two_calls(a: dict[str, Any]) -> dict[str, Any]:
-    held, held_dev = full_connection(a["heldCall"])
-    active, active_dev = full_connection(a["activeCall"])
+def _two_calls(s: Services, a: dict[str, Any]) -> dict[str, Any]:
+    held, held_dev = s.connection(a["heldCall"])
+    active, active_dev = s.connection(a["activeCall"])
     if held_dev != active_dev:
         raise ServiceRefused.named(
             "invalidConnectionID", "heldCall and activeCall must be connections of one device"
@@ -221,13 +228,13 @@ def _conferenced(outcome: Accepted, command: Any) -> Any:
 
 
 def _single_step(s: Services, a: dict[str, Any]) -> cmd.Command:
-    call, device = full_connection(a["activeCall"])
+    call, device = s.connection(a["activeCall"])
     to = number_of(a["transferredTo"], "invalidDestination")
     return cmd.SingleStepTransferCall(call=call, device=device, to=to)
 
 
 def _deflect(s: Services, a: dict[str, Any]) -> cmd.Command:
-    call, device = full_connection(a["callToBeDiverted"])
+    call, device = s.connection(a["callToBeDiverted"])
     to = number_of(a["newDestination"], "invalidDestination")
     return cmd.DeflectCall(call=call, device=device, to=to)
 
@@ -236,6 +243,8 @@ def _directed_pickup(s: Services, a: dict[str, Any]) -> cmd.Command:
     call, picked = parse_connection(a["callToBePickedUp"])
     if picked is None:
         raise ServiceRefused.named("invalidConnectionID", "callToBePickedUp names no device")
+    if call is not None:  # the group's connection (call, 340): pick it from a ringing member
+        picked = member_for(s.node.site, s.node.state.calls, call, picked)
     device = number_of(a["requestingDevice"])
     return cmd.DirectedPickupCall(picked=picked, device=device, call=call)
 
@@ -321,7 +330,10 @@ async def _escape(s: Services, a: dict[str, Any]) -> Any:
 # -- snapshots, monitors, status --------------------------------------------------------------
 async def _snapshot_device(s: Services, a: dict[str, Any]) -> Any:
     device = number_of(a["snapshotObject"])
-    rows = s.query(SnapshotDevice(device=device))
+    rows: list[Any] = s.query(SnapshotDevice(device=device))
+    if GroupCalls.is_group(s.node.site, device):  # the group's calls, as its monitor sees them
+        calls = group_calls(s.node.site, s.node.state.calls, device)
+        rows = [{"call": call, "state": state} for call, state in calls]
     data = [
         {
             "connectionIdentifier": connection(int(str(r["call"])), device),
@@ -368,7 +380,7 @@ async def _monitor_start(s: Services, a: dict[str, Any]) -> Any:
         if s.node.site.device(device) is None:
             raise ServiceRefused("operation", "invalidMonitorObject", f"unknown device {device!r}")
         s.may_read(device)
-        monitor = s.monitors.start(device, a.get(FILTER))
+        monitor = s.monitors.start(device, a.get(FILTER), s.node.state.calls)
     result: dict[str, Any] = {"crossRefIdentifier": monitor.xref}
     if FILTER in a:
         result["actualmonitorFilter"] = a[FILTER]  # honoured as asked

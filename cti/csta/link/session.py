@@ -62,7 +62,7 @@ class Session:
         self.user = ""
         self.principal: str | None = None  # the account; None: the [csta] account
         self.csta_version: str | None = None  # negotiated in the AARQ / AARE (negotiation)
-        self.monitors = Monitors(self.limits.max_monitors)
+        self.monitors = Monitors(self.limits.max_monitors, server.engine.node.site)
         self.services = Services(server.engine, self.monitors)  # principal: on association
         self.framing: Style = server.framing
         self._ids = itertools.count(1)

@@ -220,7 +220,7 @@ Broker = Mosquitto | Nats
 BROKERS = {"mosquitto": Mosquitto, "nats": Nats}
 
 
-async def _running(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
+async def running_broker(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
     workdir = tmp_path / "broker"
     workdir.mkdir()
     server = BROKERS[kind](workdir)
@@ -235,14 +235,14 @@ async def _running(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
 async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Broker]:
     """Each test of the broker-neutral contract runs against Mosquitto (MQTT 5) and a
     nats-server (MQTT 3.1.1 only): specs/mqtt.md says what differs."""
-    async for server in _running(request.param, tmp_path):
+    async for server in running_broker(request.param, tmp_path):
         yield server
 
 
 @pytest.fixture
 async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
     """For tests of what only Mosquitto does (its config, password files, ACLs, TLS)."""
-    async for server in _running("mosquitto", tmp_path):
+    async for server in running_broker("mosquitto", tmp_path):
         assert isinstance(server, Mosquitto)
         yield server
 

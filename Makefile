@@ -19,9 +19,12 @@ mosquitto:
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
 	  echo "mosquitto is not installed: run 'make deps' (apt-get, as root)"; exit 1; }
 
+# nats-server: the MQTT tests run against it too (a 3.1.1-only broker, specs/mqtt.md).
 deps:
 	command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  { apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients; }
+	command -v nats-server >/dev/null 2>&1 || test -x /usr/sbin/nats-server || \
+	  { apt-get update -qq && apt-get install -y -qq nats-server; }
 
 # The embedded broker's ports: not 1883/8883, which a system mosquitto (Debian starts one when
 # it is installed) usually holds; a busy port is an error, never a silent move.

@@ -54,6 +54,9 @@ REPLAY_LIMIT: Final = 1000  # events per replay page (the node's maximum)
 BACKOFF: Final = (0.2, 5.0)  # first and longest wait between reconnects (seconds), jittered
 # CONNACK reason codes that mean "not with these credentials" (MQTT 5; MQTT 3.1.1: 4 and 5).
 CREDENTIALS: Final = frozenset({0x86, 0x87, 4, 5})
+# "Unsupported protocol version": a 3.1.1-only broker refusing MQTT 5 (paho reads its 3.1.1
+# code 1 as 0x84).
+UNSUPPORTED_VERSION: Final = frozenset({0x84, 1})
 
 
 async def _drop(conn: aiomqtt.Client) -> None:
@@ -102,7 +105,9 @@ class CtiClient:
     ``url`` is ``mqtt://HOST[:PORT]`` (1883) or ``mqtts://HOST[:PORT]`` (8883, TLS, the
     broker's certificate verified against ``ca_file``, or the system's CAs without one).
     The connection uses MQTT 5 with a clean session (the client fills gaps from the node's
-    log itself, so it needs no broker-side session) and reconnects by itself.
+    log itself, so it needs no broker-side session) and reconnects by itself. A broker that
+    speaks only MQTT 3.1.1 (NATS) gets 3.1.1, the reply address then in the request's payload
+    (``protocol`` tells which one is in use).
     """
 
     def __init__(
@@ -144,6 +149,7 @@ class CtiClient:
         self._conn: aiomqtt.Client | None = None
         self._runner: asyncio.Task[None] | None = None
         self._pending: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
+        self.protocol = aiomqtt.ProtocolVersion.V5  # V311 once a broker refused MQTT 5
         self._queue: asyncio.Queue[Update | CtiError | _Closed] = asyncio.Queue()
         self._sync_wanted = asyncio.Event()
         self._subscribing = 0  # watch() subscriptions not yet acknowledged
@@ -202,7 +208,7 @@ class CtiClient:
             username=self.user,
             password=self._password,
             identifier=self.id,
-            protocol=aiomqtt.ProtocolVersion.V5,
+            protocol=self.protocol,
             clean_start=True,
             timeout=self.timeout,
             keepalive=30,
@@ -219,6 +225,10 @@ class CtiClient:
             raise
         except aiomqtt.MqttCodeError as exc:
             code = getattr(exc.rc, "value", exc.rc)
+            if code in UNSUPPORTED_VERSION and self.protocol is aiomqtt.ProtocolVersion.V5:
+                log.info("cti_client.fallback_to_3.1.1", url=self.url)
+                self.protocol = aiomqtt.ProtocolVersion.V311
+                return await self._connect()
             if code in CREDENTIALS:
                 raise SignInRefused(f"{self.url} refused {self.user!r}: {exc}") from None
             raise NotConnected(f"{self.url} refused the connection: {exc}") from None
@@ -331,15 +341,21 @@ class CtiClient:
 
     async def _request(self, service: str, fields: dict[str, Any]) -> dict[str, Any]:
         """The reply document: MQTT 5 Response Topic (this client's own inbox) and
-        Correlation Data (which of our requests it answers), with a Message Expiry."""
+        Correlation Data (which of our requests it answers), with a Message Expiry; over
+        MQTT 3.1.1 ``reply_to`` and ``correlation`` (hex) in the payload, which the node
+        echoes in the reply (no expiry there)."""
         conn = self._conn
         if conn is None:
             raise self._failure or NotConnected(f"not connected to {self.url} (reconnecting)")
         correlation = uuid.uuid4().bytes
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho
-        props.ResponseTopic = self.inbox
-        props.CorrelationData = correlation
-        props.MessageExpiryInterval = EXPIRY
+        props: Properties | None = None
+        if self.protocol is aiomqtt.ProtocolVersion.V5:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho
+            props.ResponseTopic = self.inbox
+            props.CorrelationData = correlation
+            props.MessageExpiryInterval = EXPIRY
+        else:
+            fields = {**fields, "reply_to": self.inbox, "correlation": correlation.hex()}
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[correlation] = reply
         topic = self.topics.request(self.user, service, secure=self.secure)
@@ -464,6 +480,9 @@ class CtiClient:
             return
         if topic == self.inbox:
             correlation = getattr(message.properties, "CorrelationData", None)
+            if correlation is None and isinstance(doc.get("correlation"), str):
+                with contextlib.suppress(ValueError):  # MQTT 3.1.1: echoed in the payload
+                    correlation = bytes.fromhex(doc.pop("correlation"))
             future = self._pending.get(bytes(correlation)) if correlation else None
             if future is not None and not future.done():
                 future.set_result(doc)

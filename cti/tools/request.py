@@ -1,4 +1,5 @@
-"""`cti request`: one MQTT v5 request/response round trip against a running node, signed in."""
+"""`cti request`: one request/response round trip against a running node, signed in: MQTT 5
+(Response Topic), or 3.1.1 (``reply_to`` in the payload) when the broker has only that."""
 
 from __future__ import annotations
 
@@ -51,11 +52,12 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
 
     async with broker.client(me, on_message=on_message) as client:
         await client.subscribe([(inbox, 1)])
-        client.publish(
-            topics.request(broker.username, service, secure=broker.tls is not None),
-            json.dumps(fields).encode(),
-            props={p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10},
-        )
+        topic = topics.request(broker.username, service, secure=broker.tls is not None)
+        if client.version == 5:
+            props = {p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10}
+            client.publish(topic, json.dumps(fields).encode(), props=props)
+        else:  # MQTT 3.1.1 has no properties: the reply address travels in the payload
+            client.publish(topic, json.dumps({**fields, "reply_to": inbox}).encode())
         try:
             body = await asyncio.wait_for(reply, TIMEOUT)
         except TimeoutError:

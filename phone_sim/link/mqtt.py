@@ -16,7 +16,7 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
+from cti.mqtt.client import Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.topics import Topics
 from phone_sim.link.base import Doc, EventsListener, StateListener
@@ -60,16 +60,9 @@ class MqttLink:
         self._keeper = asyncio.create_task(self._keep_connected(), name="phone-sim-link")
 
     async def _connect(self) -> None:
-        for version in (self.version, 4):
-            client = self.endpoint.client(self.id, on_message=self._on_message, version=version)
-            try:
-                await client.connect(TIMEOUT)
-            except (ConnectionRefused, p.ProtocolError) as exc:
-                if version == 4 or (isinstance(exc, ConnectionRefused) and exc.credentials):
-                    raise
-                continue  # a 3.1.1-only broker (e.g. NATS's MQTT listener): fall back
-            self.version = version
-            break
+        client = self.endpoint.client(self.id, on_message=self._on_message, version=self.version)
+        await client.connect(TIMEOUT)  # falls back to 3.1.1 by itself (NATS's MQTT listener)
+        self.version = client.version
         self._client = client
         self.connects += 1
         self._synced = asyncio.Event()

@@ -19,6 +19,7 @@ import functools
 import getpass
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,6 +53,7 @@ TIMEOUT = 5.0  # seconds any single awaited condition may take before the test f
 REPO = Path(__file__).resolve().parents[2]
 TESTER = "tester"  # the integrator account the tests' clients sign in as
 TESTER_PASSWORD = "Tester-2026!"
+V5 = aiomqtt.ProtocolVersion.V5
 SEEDED = 2  # the internal events of seeding the tester: the first published seq is 3
 
 
@@ -94,6 +96,9 @@ def site_with_tester(directory: Path) -> Path:
 # -- the broker ----------------------------------------------------------------------------
 class Mosquitto:
     """A private mosquitto child process; ``kill`` (SIGKILL) and ``start`` reuse the port."""
+
+    kind = "mosquitto"
+    mqtt5 = True
 
     def __init__(self, workdir: Path) -> None:
         binary = mosquitto_binary()
@@ -153,16 +158,93 @@ class Mosquitto:
             self.proc = None
 
 
-@pytest.fixture
-async def broker(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+class Nats:
+    """A private nats-server whose MQTT listener (3.1.1 only, QoS 0/1, retained messages in
+    JetStream) is the broker; the same ``start``/``kill``/``restart``/``stop`` as
+    :class:`Mosquitto`. Killed, it loses its retained messages too (its store is wiped on
+    restart), as a mosquitto without persistence does."""
+
+    kind = "nats"
+    mqtt5 = False
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        if not os.access(binary, os.X_OK):  # a missing broker fails the suite, never skips it
+            pytest.fail("nats-server is not installed: apt-get install -y nats-server")
+        self.binary = binary
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.store = workdir / "jetstream"
+        self.conf = workdir / "nats.conf"
+        self.conf.write_text(
+            f'server_name: "test-{self.port}"\n'
+            f"listen: {self.host}:{free_port()}\n"
+            f'jetstream {{ store_dir: "{self.store}" }}\n'
+            f'mqtt {{ listen: "{self.host}:{self.port}" }}\n'
+        )
+        self.log = workdir / "nats.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        assert self.proc is None, "already running"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [self.binary, "-c", str(self.conf)], stdout=out, stderr=out
+            )
+        await wait_listening(self.host, self.port, timeout=TIMEOUT)
+
+    def kill(self) -> None:
+        assert self.proc is not None, "not running"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(TIMEOUT)
+        self.proc = None
+        shutil.rmtree(self.store, ignore_errors=True)
+
+    async def restart(self) -> None:
+        if self.proc is not None:
+            self.kill()
+        await self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(TIMEOUT)
+            self.proc = None
+
+
+Broker = Mosquitto | Nats
+BROKERS = {"mosquitto": Mosquitto, "nats": Nats}
+
+
+async def running_broker(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
     workdir = tmp_path / "broker"
     workdir.mkdir()
-    mosq = Mosquitto(workdir)
-    await mosq.start()
+    server = BROKERS[kind](workdir)
+    await server.start()
     try:
-        yield mosq
+        yield server
     finally:
-        mosq.stop()
+        server.stop()
+
+
+@pytest.fixture(params=sorted(BROKERS))
+async def broker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Broker]:
+    """Each test of the broker-neutral contract runs against Mosquitto (MQTT 5) and a
+    nats-server (MQTT 3.1.1 only): specs/mqtt.md says what differs."""
+    async for server in running_broker(request.param, tmp_path):
+        yield server
+
+
+@pytest.fixture
+async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    """For tests of what only Mosquitto does (its config, password files, ACLs, TLS)."""
+    async for server in running_broker("mosquitto", tmp_path):
+        assert isinstance(server, Mosquitto)
+        yield server
 
 
 # -- the node with its MQTT face ------------------------------------------------------------
@@ -179,7 +261,7 @@ class NodeFace:
 
 
 @pytest.fixture
-async def node_face(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[NodeFace]:
+async def node_face(broker: Broker, tmp_path: Path) -> AsyncIterator[NodeFace]:
     site = load_site()
     path = tmp_path / f"{site.node}.db"
     store = SqliteStore(path)
@@ -206,6 +288,18 @@ async def node_face(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[NodeFace
         reader.close()
 
 
+async def cut_face_connection(nf: NodeFace) -> None:
+    """Drop the face's broker connection as a network failure would (the broker publishes
+    its will); return once it has connected again by itself."""
+    old = nf.face.client
+    assert old is not None and old._writer is not None
+    old._writer.transport.abort()
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while nf.face.client is old or not nf.face.connected.is_set():
+        assert asyncio.get_running_loop().time() < deadline, "the face did not reconnect"
+        await asyncio.sleep(0.01)  # polling a condition, bounded: not a timing sleep
+
+
 # -- the test client -------------------------------------------------------------------------
 @attrs.frozen
 class Msg:
@@ -217,6 +311,16 @@ class Msg:
     @property
     def doc(self) -> Any:
         return json.loads(self.payload) if self.payload else None
+
+
+def _echoed_correlation(payload: bytes) -> bytes | None:
+    """The ``correlation`` an MQTT 3.1.1 reply echoes in its payload."""
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None
+    corr = doc.get("correlation") if isinstance(doc, dict) else None
+    return corr.encode() if isinstance(corr, str) else None
 
 
 def matches(topic: str, pattern: str) -> bool:
@@ -248,6 +352,7 @@ class CtiClient:
         self.host, self.port, self.version = host, port, version
         self.user, self.password, self.tls = user, password, tls
         self.filters = list(filters)
+        self.qos = 1
         self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
         self.inbox = f"{BASE}/users/{user}/inbox/{self.id}"
         self.messages: list[Msg] = []
@@ -256,8 +361,8 @@ class CtiClient:
         self._reader: asyncio.Task[None] | None = None
         self.lost: BaseException | None = None
 
-    async def __aenter__(self) -> CtiClient:
-        self._client = aiomqtt.Client(
+    def _new_client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
             self.host,
             self.port,
             identifier=self.id,
@@ -267,11 +372,22 @@ class CtiClient:
             password=self.password,
             tls_params=None if self.tls is None else aiomqtt.TLSParameters(ca_certs=str(self.tls)),
         )
-        await self._client.__aenter__()
+
+    async def __aenter__(self) -> CtiClient:
+        self._client = self._new_client()
+        try:
+            await self._client.__aenter__()
+        except aiomqtt.MqttCodeError as exc:
+            # A 3.1.1-only broker (NATS): as a UI would, fall back (cti.client does too).
+            if getattr(exc.rc, "value", exc.rc) != 0x84 or self.version != V5:
+                raise
+            self.version = aiomqtt.ProtocolVersion.V311
+            self._client = self._new_client()
+            await self._client.__aenter__()
         self._reader = asyncio.create_task(self._read())
         await self._client.subscribe(self.inbox, qos=1)
         for pattern in self.filters:
-            await self._client.subscribe(pattern, qos=1)
+            await self._client.subscribe(pattern, qos=self.qos)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -294,6 +410,8 @@ class CtiClient:
                 corr = getattr(props, "CorrelationData", None) if props is not None else None
                 payload = message.payload
                 assert isinstance(payload, bytes | bytearray)
+                if corr is None and str(message.topic) == self.inbox:
+                    corr = _echoed_correlation(payload)
                 msg = Msg(str(message.topic), bytes(payload), bool(message.retain), corr)
                 async with self._changed:
                     self.messages.append(msg)
@@ -382,7 +500,25 @@ class CtiClient:
     async def raw_request(
         self, topic: str, payload: bytes, *, timeout: float = TIMEOUT
     ) -> dict[str, Any]:
-        """Publish ``payload`` to ``topic`` with an MQTT 5 reply address; the decoded reply."""
+        """Publish ``payload`` to ``topic`` with an MQTT 5 reply address (3.1.1: in the JSON
+        object ``payload``); the decoded reply."""
+        if self.version != V5:
+            # The reply address joins the object as it is (its size and spacing are part
+            # of some tests), before the closing brace.
+            body = payload.rstrip()
+            assert body.endswith(b"}"), "over MQTT 3.1.1 a request must be a JSON object"
+            hexed = uuid.uuid4().hex
+            extra = json.dumps({"reply_to": self.inbox, "correlation": hexed})[1:-1].encode()
+            comma = b"" if body[:-1].rstrip().endswith(b"{") else b","
+            await self.publish(topic, body[:-1] + comma + extra + b"}")
+            msg = await self.wait_for_msg(
+                lambda m: m.topic == self.inbox and m.correlation == hexed.encode(),
+                timeout=timeout,
+            )
+            doc = msg.doc
+            assert isinstance(doc, dict)
+            del doc["correlation"]  # echoed for us; the rest is what MQTT 5 would get
+            return doc
         corr = uuid.uuid4().bytes
         await self.publish(topic, payload, response_topic=self.inbox, correlation=corr)
         msg = await self.wait_for_msg(
@@ -475,7 +611,7 @@ async def retained_states(
 
 
 @pytest.fixture
-async def ui(broker: Mosquitto, node_face: NodeFace) -> AsyncIterator[CtiClient]:
+async def ui(broker: Broker, node_face: NodeFace) -> AsyncIterator[CtiClient]:
     """A client subscribed to everything of node1, connected after the face is online."""
     async with CtiClient(broker.host, broker.port) as client:
         yield client

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
+import pytest
 
 from cti.api import documents as payloads
 from cti.app.config import load_site
@@ -93,14 +94,14 @@ class Watcher:
     the face (on the same loop) cannot publish anything before this subscription exists, so
     everything the face publishes after the loop resumes is seen here."""
 
-    def __init__(self, host: str, port: int, pattern: str) -> None:
+    def __init__(self, host: str, port: int, pattern: str, *, mqtt5: bool = True) -> None:
         self.seqs: list[int] = []
         self._lock = threading.Lock()
         subscribed = threading.Event()
         self.client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=f"test-watcher-{uuid.uuid4().hex[:8]}",
-            protocol=paho.MQTTv5,
+            protocol=paho.MQTTv5 if mqtt5 else paho.MQTTv311,
         )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
@@ -164,7 +165,9 @@ async def test_broker_killed_and_restarted_mid_stream(
             await progress.reach(seq_at_kill + 30)
             assert not nf.face.connected.is_set()
             await broker.restart()
-            watcher = Watcher(broker.host, broker.port, CALL_EVENTS)  # blocks the loop
+            watcher = Watcher(
+                broker.host, broker.port, CALL_EVENTS, mqtt5=broker.mqtt5
+            )  # blocks the loop
             seq_at_watch = nf.node.state.seq
             await asyncio.wait_for(nf.face.connected.wait(), TIMEOUT)
         seen_before = {d["seq"]: d for d in ui1.docs(CALL_EVENTS)}
@@ -257,6 +260,7 @@ async def test_status_seq_catches_up_after_reconnect(
         await ui.wait_for(STATUS, lambda d: d.get("seq") == SEEDED + 6, timeout=3.5)
 
 
+@pytest.mark.parametrize("broker", ["mosquitto"], indirect=True)  # Mosquitto's config
 async def test_face_keeps_retrying_while_the_broker_refuses_it(
     broker: Mosquitto, node_face: NodeFace
 ) -> None:

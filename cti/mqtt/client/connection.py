@@ -1,6 +1,7 @@
 """A small asyncio MQTT client for the engine: pipelined QoS 1 publishing with per-message
-ack callbacks, subscriptions, keep-alive, user name and password, TLS. MQTT 5 by default,
-3.1.1 for brokers without it.
+ack callbacks, subscriptions, keep-alive, user name and password, TLS. MQTT 5 by default;
+a broker that speaks only 3.1.1 (NATS's MQTT listener) refuses MQTT 5 with the 3.1.1 code 1,
+and the client then connects again as 3.1.1 (``version`` tells which one it got).
 
 It never retries by itself: when the connection drops, unacked messages are simply not acked,
 and the outbox publisher, which knows what the broker confirmed, publishes them again.
@@ -30,6 +31,7 @@ from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused
 log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
 # MQTT 3.1.1 CONNACK return codes as the MQTT 5 reason codes of the same meaning.
+_V311_UNACCEPTABLE_VERSION = 1
 _V311_REASONS = {1: 0x84, 2: 0x85, 3: 0x88, 4: 0x86, 5: 0x87}
 
 
@@ -79,11 +81,13 @@ class MqttClient:
         on_message: Callable[[p.Message], None] | None = None,
         version: int = 5,
         max_packet_size: int | None = None,
+        fallback: bool = True,
     ) -> None:
         self.host, self.port, self.client_id = host, port, client_id
         self.username, self.password, self.tls = username, password, tls
         self.keepalive, self.will, self.on_message = keepalive, will, on_message
         self.version = version
+        self.fallback = fallback  # MQTT 5 refused as an unknown protocol level: try 3.1.1
         self.max_packet_size = max_packet_size  # announced: the broker drops bigger messages
         self.closed: asyncio.Future[None] | None = None
         self._reader: asyncio.StreamReader | None = None
@@ -154,6 +158,13 @@ class MqttClient:
             writer.close()
             raise p.ProtocolError(f"expected CONNACK, got {packet.type.name}")
         code = packet.body[1]
+        if code == _V311_UNACCEPTABLE_VERSION and self.version == 5 and self.fallback:
+            # No MQTT 5 reason code is 1: this is a 3.1.1 broker answering in its own format.
+            writer.close()
+            log.info("mqtt.fallback_to_3.1.1", broker=f"{self.host}:{self.port}")
+            self.version = 4
+            await self.connect(timeout)
+            return
         if code:
             writer.close()
             code = _V311_REASONS.get(code, code) if self.version != 5 else code
@@ -257,6 +268,16 @@ class MqttClient:
         finally:
             self._subacks.pop(pid, None)
 
+    async def unsubscribe(self, filters: list[str], timeout: float = 5.0) -> None:
+        pid = self._packet_id()
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._subacks[pid] = fut  # UNSUBACK shares the packet ids (and this table) with SUBACK
+        self._send(p.unsubscribe(pid, filters, version=self.version))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        finally:
+            self._subacks.pop(pid, None)
+
     async def drain(self) -> None:
         self._flush()
         if self._writer is not None:
@@ -351,7 +372,7 @@ class MqttClient:
                 self._send(p.puback(message.packet_id))
             if self.on_message is not None:
                 self.on_message(message)
-        elif packet.type is p.PacketType.SUBACK:
+        elif packet.type in (p.PacketType.SUBACK, p.PacketType.UNSUBACK):
             (pid,) = struct.unpack_from("!H", packet.body, 0)
             fut = self._subacks.get(pid)
             if fut is not None and not fut.done():

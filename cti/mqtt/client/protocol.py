@@ -24,6 +24,8 @@ class PacketType(IntEnum):
     PUBACK = 4
     SUBSCRIBE = 8
     SUBACK = 9
+    UNSUBSCRIBE = 10
+    UNSUBACK = 11
     PINGREQ = 12
     PINGRESP = 13
     DISCONNECT = 14
@@ -163,6 +165,13 @@ def subscribe(packet_id: int, filters: list[tuple[str, int]], version: int = 5) 
     for topic, qos in filters:
         body += _str(topic) + bytes([qos])
     return _packet(0x82, body)
+
+
+def unsubscribe(packet_id: int, filters: list[str], version: int = 5) -> bytes:
+    body = struct.pack("!H", packet_id) + encode_properties(None, version)
+    for topic in filters:
+        body += _str(topic)
+    return _packet(0xA2, body)
 
 
 NO_LOCAL = 0x04  # MQTT 5 subscription option: do not send us our own messages

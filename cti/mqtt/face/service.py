@@ -68,6 +68,7 @@ class MqttFace:
         self.node = engine.node
         self.store = store
         self.host, self.port, self.version = host, port, version
+        self._asked = version  # asked again on every connect; ``version`` is what we got
         self._credentials = (username, password)  # the node's own account on the broker
         self.topics = Topics(self.node.site.node)
         self.outbox = Outbox(self.node, store, self.topics)
@@ -101,7 +102,7 @@ class MqttFace:
                 will=Will(
                     self.topics.status, payloads.status(self.node.site.node, "offline"), True
                 ),
-                version=self.version,
+                version=self._asked,
                 username=self._credentials[0],
                 password=self._credentials[1],
                 max_packet_size=MAX_PACKET,
@@ -109,6 +110,7 @@ class MqttFace:
             client.on_message = functools.partial(self._on_message, client)
             try:
                 await client.connect()
+                self.version = client.version  # 4 when the broker speaks only 3.1.1
                 # Our own publishes are not echoed (no local), and a retained message keeps
                 # its flag (retain as published: else the broker clears it on everything but
                 # what is retained when we subscribe, and a retained request or spoof made
@@ -126,6 +128,13 @@ class MqttFace:
                     # retained request is one published now, not one left from before
                     # (specs/mqtt.md). (MQTT 3.1.1 flags only the latter as retained.)
                     self._settled = client
+                else:
+                    # MQTT 3.1.1 has no "no local": subscribed for good, every message we
+                    # publish would come back. Look once, at the retained messages the broker
+                    # sends right after the SUBACK, and unsubscribe (specs/mqtt.md).
+                    watched = list(self.topics.watched)
+                    await client.subscribe([(t, 0) for t in watched])
+                    await client.unsubscribe(watched)
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
@@ -220,7 +229,7 @@ class MqttFace:
     def _on_message(self, client: MqttClient, message: p.Message) -> None:
         request = self.topics.parse_request(message.topic)
         if request is None:
-            self._guard(message)
+            self._guard(client, message)
             return
         if message.retain:
             # A retained request would fire again on every (re)subscription: clear it (on
@@ -259,18 +268,18 @@ class MqttFace:
         props = {p.CORRELATION_DATA: correlation} if correlation is not None else None
         self.client.publish(reply_to, payloads.dumps(body), props=props)
 
-    def _guard(self, message: p.Message) -> None:
+    def _guard(self, client: MqttClient, message: p.Message) -> None:
         """A message someone else published on a topic only the node writes (a broker without
         the node's ACLs): put the truth back (specs/security.md)."""
-        client, topic = self.client, message.topic
-        if client is None:
-            return
+        topic = message.topic
         device = self.topics.device_of_state(topic)
         if device is not None and device not in self.node.site.devices:
             if message.payload:
                 log.info("mqtt.clear_stale_state", device=device)
                 client.publish(topic, b"", retain=True)
             return
+        if self.client is not client:
+            return  # still connecting: the status and every state are published anew now
         truth = self.outbox.retained.get(topic)
         if truth is not None:
             if not same_document(message.payload, truth):
@@ -314,7 +323,10 @@ class MqttFace:
             body = replies.error(bad.code, bad.message)
             if reply_to is None:
                 with contextlib.suppress(BadRequest):
-                    reply_to, correlation = reply_address(parse_json(message.payload))
+                    # MQTT 3.1.1: the address is in the payload, even in one over the
+                    # service's limit (the broker bounds it at MAX_PACKET).
+                    doc = parse_json(message.payload, MAX_PACKET)
+                    reply_to, correlation = reply_address(doc)
                     in_payload = True
         except Refusal as refusal:
             body = replies.refused(refusal)

@@ -1,7 +1,9 @@
 """Where events are stored: an append-only, gap-free log of opaque records plus snapshots.
 
-``SqliteStore`` is the durable store; ``MemoryStore`` is for unit tests. Both implement the
-``EventStore`` protocol from ``cti.store.base``.
+``SqliteStore`` is the default durable store (one file); ``PostgresStore`` keeps the logs of
+many nodes in one PostgreSQL database; ``MemoryStore`` is for unit tests. All implement the
+``EventStore`` protocol from ``cti.store.base``; :func:`cti.store.open.open_store` picks one
+from a ``--store`` value.
 """
 
 from cti.store.base import (

@@ -18,6 +18,7 @@ from cti.ops.environment import (
     mqtt_url,
     port,
     resolve,
+    store_location,
 )
 from cti.ops.threshold import DiskThreshold
 
@@ -92,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="where the SQLite event log <node>.db lives (default: ./data) [CTI_DATA_DIR]",
+    )
+    serve.add_argument(
+        "--store",
+        type=_checked(store_location),
+        default=None,
+        help="the event log: sqlite (default, in --data-dir) or a PostgreSQL connection string "
+        "postgresql://USER@HOST:PORT/DBNAME, password in PGPASSWORD or ~/.pgpass "
+        "(specs/store.md) [CTI_STORE]",
     )
     serve.add_argument(
         "--mqtt-url",
@@ -267,6 +276,7 @@ def _run(args: argparse.Namespace) -> int:
         options = ServeOptions(
             site=args.site,
             data_dir=args.data_dir,
+            store=args.store,
             broker=args.broker,
             mqtt_url=args.mqtt_url,
             broker_port=args.broker_port,

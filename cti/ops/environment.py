@@ -61,6 +61,12 @@ def mqtt_url(text: str) -> str:
     return text
 
 
+def store_location(text: str) -> str:
+    from cti.store.location import parse  # here: psycopg loads only for a PostgreSQL log
+
+    return parse(text)
+
+
 def host(text: str) -> str:
     if not text.strip() or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not a host name or address")
@@ -78,6 +84,7 @@ class Setting:
 SERVE: tuple[Setting, ...] = (
     Setting("site", "CTI_SITE", Path, None),
     Setting("data_dir", "CTI_DATA_DIR", Path, Path("data")),
+    Setting("store", "CTI_STORE", store_location, "sqlite"),
     Setting("broker", "CTI_BROKER", choice("embedded", "external"), "external"),
     Setting("mqtt_url", "CTI_MQTT_URL", mqtt_url, "mqtt://127.0.0.1:1883"),
     Setting("broker_port", "CTI_BROKER_PORT", port, 1883),

@@ -2,8 +2,9 @@
 
 ``SqliteStore`` is the default durable store (one file); ``PostgresStore`` keeps the logs of
 many nodes in one PostgreSQL database; ``MemoryStore`` is for unit tests. All implement the
-``EventStore`` protocol from ``cti.store.base``; :func:`cti.store.open.open_store` picks one
-from a ``--store`` value.
+``EventStore`` protocol from ``cti.store.base``; ``cti.store.location`` opens the one a
+``--store`` value names. (``PostgresStore`` is imported from ``cti.store.postgres``, so that
+psycopg loads only for a node that uses it.)
 """
 
 from cti.store.base import (

@@ -105,7 +105,8 @@ def check_dsn(dsn: str) -> str:
     try:
         conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
-        raise ValueError(f"{where(dsn)}: not a valid PostgreSQL connection string") from None
+        # Neither the text nor libpq's message: both may show a password.
+        raise ValueError("libpq cannot parse this postgresql:// connection string") from None
     return dsn
 
 

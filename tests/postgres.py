@@ -17,6 +17,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from cti.store.postgres import where
+
 DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -35,7 +37,7 @@ def _admin() -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(server(), autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         pytest.fail(
-            f"PostgreSQL is needed for this test and {server()} does not answer ({exc}); "
+            f"PostgreSQL is needed for this test and {where(server())} does not answer ({exc}); "
             "run .ci/run or set CTI_TEST_POSTGRES",
             pytrace=False,
         )

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import csta_codec, many_uis, mqtt_path, sections
+from bench import csta_codec, many_uis, mqtt_path, postgres_store, sections
 from bench.sections import Row
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -53,6 +53,7 @@ NAMES = {
     "3": "3. replay",
     "4": "4. scale",
     "5": "5. CSTA codec",
+    "6": "6. PostgreSQL store beside SQLite",
 }
 
 
@@ -75,6 +76,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             store.close()
     elif key == "4":
         rows = sections.scale_rows()
+    elif key == "6":
+        rows = postgres_store.rows()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

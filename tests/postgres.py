@@ -59,4 +59,4 @@ def private_schema() -> Iterator[str]:
 def execute(dsn: str, statement: str) -> None:
     """Run one statement on ``dsn`` from a connection of its own (to break a store)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
+        conn.execute(statement)

@@ -67,6 +67,32 @@ def store_location(text: str) -> str:
     return parse(text)
 
 
+def add_store_option(parser: Any) -> None:
+    """``--store`` of `cti serve` and of the tools that open the node's log (an
+    ``argparse.ArgumentParser``); None when not given: ``resolve`` fills it in."""
+    parser.add_argument(
+        "--store",
+        type=_argparse_checked(store_location),
+        default=None,
+        help="the event log: sqlite (default, <node>.db in --data-dir) or a PostgreSQL "
+        "connection string postgresql://USER@HOST:PORT/DBNAME, password in PGPASSWORD or "
+        "~/.pgpass (specs/store.md) [CTI_STORE]",
+    )
+
+
+def _argparse_checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    import argparse
+
+    def check(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = "store"
+    return check
+
+
 def host(text: str) -> str:
     if not text.strip() or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not a host name or address")
@@ -100,6 +126,11 @@ SERVE: tuple[Setting, ...] = (
     Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
     Setting("log_json", "CTI_LOG_JSON", boolean, False),
 )
+
+
+#: What the tools that open a node's log (`cti replay`, `archive`, `calls`, `users`,
+#: `broker-config`) take from the environment, like `cti serve`.
+TOOLS: tuple[Setting, ...] = tuple(s for s in SERVE if s.name == "store")
 
 
 def resolve(

@@ -113,6 +113,16 @@ class EventStore(Protocol):
         ...
 
 
+class RetainedStore(EventStore, Protocol):
+    """A durable store whose oldest events can be dropped once archived (retention,
+    specs/store.md): ``SqliteStore`` and ``PostgresStore``."""
+
+    def drop_before(self, seq: int) -> int:
+        """Delete the events before ``seq`` and the snapshots older than the newest one;
+        the number of events deleted. The last event always stays."""
+        ...
+
+
 def check_sequence(events: Sequence[StoredEvent], last_seq: int) -> None:
     """Raise ``SequenceGap`` unless ``events`` continue the log right after ``last_seq``."""
     expected = last_seq + 1

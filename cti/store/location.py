@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cti.store.base import EventStore
+from cti.store.base import EventStore, RetainedStore
 
 SQLITE = "sqlite"
 
@@ -35,7 +35,7 @@ def describe(store: str, data_dir: Path, node: str) -> str:
     return f"{where(store)} (node {node})"
 
 
-def open_writer(store: str, data_dir: Path, node: str) -> EventStore:
+def open_writer(store: str, data_dir: Path, node: str) -> RetainedStore:
     """Open the node's log for writing (its one writer); StoreError/StoreLocked as the store
     raises them."""
     if is_postgres(store):
@@ -45,6 +45,15 @@ def open_writer(store: str, data_dir: Path, node: str) -> EventStore:
     from cti.store.sqlite import SqliteStore
 
     return SqliteStore(data_dir / f"{node}.db")
+
+
+def exists(store: str, data_dir: Path, node: str) -> bool:
+    """Whether the node has a log yet (a tool falls back to the site file when not)."""
+    if is_postgres(store):
+        from cti.store.postgres import PostgresStore
+
+        return PostgresStore.exists(store, node)
+    return (data_dir / f"{node}.db").exists()
 
 
 def open_reader(store: str, data_dir: Path, node: str) -> EventStore:

@@ -143,6 +143,18 @@ class PostgresStore:
             raise
         return store
 
+    @staticmethod
+    def exists(dsn: str, node: str) -> bool:
+        """Whether the database holds a log of ``node`` (StoreError if it cannot be asked)."""
+        try:
+            with psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
+                if conn.execute("SELECT to_regclass('cti_logs')").fetchone() == (None,):
+                    return False
+                row = conn.execute("SELECT 1 FROM cti_logs WHERE node = %s", (node,)).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open event store {where(dsn)}: {_first_line(exc)}") from None
+        return row is not None
+
     def sibling(self, *, readonly: bool = False) -> PostgresStore:
         """A connection of its own for a follower of this process, under this writer's term:
         it reads pages of the log and (unless ``readonly``) keeps its own meta keys, but never

@@ -15,6 +15,7 @@ from cti.store.base import (
     StoredEvent,
     StoreError,
     StoreLocked,
+    StoreLost,
 )
 from cti.store.memory import MemoryStore
 from cti.store.sqlite import SCHEMA_VERSION, SqliteStore
@@ -29,5 +30,6 @@ __all__ = [
     "SqliteStore",
     "StoreError",
     "StoreLocked",
+    "StoreLost",
     "StoredEvent",
 ]

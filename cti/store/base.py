@@ -55,6 +55,13 @@ class StoreLocked(StoreError):
     """Another process writes this log: a log has one writer (readers are welcome)."""
 
 
+class StoreLost(StoreError):
+    """The writer's connection to a database server broke: whether its last write was
+    committed is unknown, so its state may no longer be the log's. Only a restart, which
+    replays the log, is exact: the engine stops on it (cti serve exits non-zero for its
+    supervisor to restart it)."""
+
+
 class EventStore(Protocol):
     """Where events are stored. Used by a single writer; see the implementations for threads."""
 

@@ -42,6 +42,7 @@ from cti.store.base import (
     StoredEvent,
     StoreError,
     StoreLocked,
+    StoreLost,
     check_batch,
     check_limit,
     check_meta_key,
@@ -174,12 +175,16 @@ class PostgresStore:
         self.where = where(dsn)
         self._closed = False
         self._siblings: list[PostgresStore] = []
+        self._application = application[:63]
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
-            self._conn = psycopg.connect(
-                dsn,
+            return psycopg.connect(
+                self._dsn,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
-                application_name=application[:63],
+                application_name=self._application,
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot open event store {self.where}: {_first_line(exc)}") from None
@@ -239,14 +244,22 @@ class PostgresStore:
     # -- error handling -----------------------------------------------------------------------
     @contextlib.contextmanager
     def _guard(self, what: str) -> Iterator[None]:
-        """Turn psycopg errors (connection lost, server gone, constraint) into ``StoreError``."""
+        """Turn psycopg errors (connection lost, server gone, constraint) into ``StoreError``;
+        the writer's lost connection into ``StoreLost``. A follower's or a reader's call that
+        found its connection lost fails (followers retry), and the next call opens a new one:
+        they hold no lock, and what they write (their position) may be written again."""
         self._check_open(what)
+        if self._conn.broken and (self._writer is not None or self.readonly):
+            self._conn.close()
+            self._conn = self._connect()
         try:
             yield
         except psycopg.Error as exc:
-            raise StoreError(
+            lost = self._conn.broken and self._writer is None and not self.readonly
+            raise (StoreLost if lost else StoreError)(
                 f"{what} failed on the event log of node {self.node} in {self.where}:"
                 f" {_first_line(exc)}"
+                + ("; the connection is lost: restart the node" if lost else "")
             ) from exc
 
     @contextlib.contextmanager

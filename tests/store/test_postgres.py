@@ -11,7 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from cti.store import SequenceGap, Snapshot, StoreError, StoreLocked
+from cti.store import SequenceGap, Snapshot, StoreError, StoreLocked, StoreLost
 from cti.store.postgres import SCHEMA_VERSION, PostgresStore, check_dsn, where
 from tests.postgres import execute
 from tests.store.test_store import events
@@ -201,18 +201,28 @@ def test_bad_connection_strings_are_value_errors(text: str) -> None:
     )
 
 
-def test_store_errors_name_the_log_and_refuse_the_batch(pg_dsn: str) -> None:
-    """A server that ends the writer's session: the append is a StoreError (no gap, no
-    crash), naming the node and database."""
+def test_a_lost_writer_connection_is_store_lost_and_followers_reconnect(pg_dsn: str) -> None:
+    """The server ends the sessions (a restart, a cut): the writer's next write is a
+    StoreLost naming the node and database (its last commit may or may not have happened:
+    only a restart is exact), nothing is half-stored; a follower's call fails once (a
+    StoreError, which followers retry) and the next one opens a new connection."""
     store = PostgresStore(pg_dsn, "node1")
+    follower = store.sibling()
     store.append(events(1, 1))
     with psycopg.connect(pg_dsn, autocommit=True) as admin:
-        pid = store._conn.info.backend_pid
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    with pytest.raises(
-        StoreError, match=r"append of seq 2\.\.2 failed on the event log of node node1"
-    ):
+        for pid in (store._conn.info.backend_pid, follower._conn.info.backend_pid):
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    failed = r"append of seq 2\.\.2 failed on the event log of node node1 .* restart the node"
+    with pytest.raises(StoreLost, match=failed):
         store.append(events(2, 1))
+    with pytest.raises(StoreLost):
+        store.append(events(2, 1))  # the writer never reconnects by itself
+    with pytest.raises(StoreError) as raised:
+        follower.read(1)
+    assert not isinstance(raised.value, StoreLost)
+    assert follower.read(1) == events(1, 1)
+    follower.set_meta("outbox.published_seq", "1")
     store.close()
     with PostgresStore(pg_dsn, "node1") as again:
         assert again.read(1) == events(1, 1)
+        assert again.get_meta("outbox.published_seq") == "1"

@@ -133,9 +133,12 @@ class PostgresStore:
         store._setup(dsn, node, readonly=True, application=f"cti {node} reader")
         try:
             with store._guard("open"):
-                row = store._conn.execute(
-                    "SELECT epoch FROM cti_logs WHERE node = %s", (node,)
-                ).fetchone()
+                row = None
+                if store._conn.execute("SELECT to_regclass('cti_schema')").fetchone() != (None,):
+                    store._check_version(store._conn)
+                    row = store._conn.execute(
+                        "SELECT epoch FROM cti_logs WHERE node = %s", (node,)
+                    ).fetchone()
             if row is None:
                 raise StoreError(f"{store.where} holds no event log of node {node!r}")
             store._epoch = str(row[0])
@@ -163,7 +166,12 @@ class PostgresStore:
         self._check_open("sibling")
         other = PostgresStore.__new__(PostgresStore)
         role = "reader" if readonly or self.readonly else "follower"
-        other._setup(self._dsn, self.node, readonly=readonly or self.readonly, application=role)
+        other._setup(
+            self._dsn,
+            self.node,
+            readonly=readonly or self.readonly,
+            application=f"cti {self.node} {role}",
+        )
         other._epoch = self._epoch
         other._writer = self
         self._siblings.append(other)

@@ -171,10 +171,14 @@ def test_retention_drops_old_events_and_keeps_the_sequence(pg_dsn: str) -> None:
 
 
 def test_newer_schema_and_foreign_tables_are_refused(pg_dsn: str) -> None:
+    with pytest.raises(StoreError, match="holds no event log of node 'node1'"):
+        PostgresStore.open_readonly(pg_dsn, "node1")  # an empty database: no tables yet
     PostgresStore(pg_dsn, "node1").close()
     execute(pg_dsn, f"UPDATE cti_schema SET version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
         PostgresStore(pg_dsn, "node1")
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        PostgresStore.open_readonly(pg_dsn, "node1")
     execute(pg_dsn, "DROP TABLE cti_schema")
     with pytest.raises(StoreError, match="has a cti_events table but no cti_schema"):
         PostgresStore(pg_dsn, "node1")

@@ -2,8 +2,9 @@
 
 The engine's write path with group commit (concurrent two-party calls, every batch of queued
 commands one append) on each store; the store alone appending batches of 100 events (its own
-capacity, without the engine's CPU); and single-event appends (one commit each: what group
-commit saves). PostgreSQL is ``BENCH_POSTGRES`` (default the tests' server,
+capacity, without the engine's CPU); single-event appends (one commit each: what group
+commit saves); and the replay of the same log of calls (decoded and folded into the node's
+state, no snapshot) from each store. PostgreSQL is ``BENCH_POSTGRES`` (default the tests' server,
 ``postgresql://postgres@127.0.0.1:5432/test``), in a private schema dropped afterwards;
 both servers' commits are durable (SQLite ``synchronous=FULL``, PostgreSQL
 ``synchronous_commit=on``).
@@ -23,13 +24,16 @@ from urllib.parse import quote
 
 import psycopg
 
-from bench.sections import Row, _calls
+from bench.sections import Row, _calls, build_log
+from cti.app.node import replay
 from cti.store import EventStore, SqliteStore, StoredEvent
 from cti.store.postgres import PostgresStore
 
 SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 SINGLE_APPENDS = 500
 GROUPED_EVENTS, GROUPED_BATCH = 50_000, 100
+# Section 3 replays 1,000,000 events from SQLite; here fewer, both stores in the same run.
+REPLAY_EVENTS = int(os.environ.get("BENCH_PG_REPLAY_EVENTS", "200000"))
 
 
 @contextlib.contextmanager
@@ -87,4 +91,25 @@ def rows() -> list[Row]:
             out.append(
                 (f"appends/s of one event each (a commit each), {label}", rate, "appends/s", None)
             )
+        out += replay_rows(Path(tmp) / "replay.db", dsn)
+    return out
+
+
+def replay_rows(path: Path, dsn: str) -> list[Row]:
+    sqlite = build_log(path, REPLAY_EVENTS, lambda _: None)
+    postgres = PostgresStore(dsn, "replay")
+    batch: list[StoredEvent] = []
+    for event in sqlite.iter_from(1):  # the very same events, copied
+        batch.append(event)
+        if len(batch) == 10_000:
+            postgres.append(batch)
+            batch = []
+    postgres.append(batch)
+    out: list[Row] = []
+    for label, store in (("SQLite", sqlite), ("PostgreSQL", postgres)):
+        started = time.perf_counter()
+        state = replay(store, use_snapshot=False)
+        took = time.perf_counter() - started
+        out.append((f"replay of {state.seq:,} events (no snapshot), {label}", took, "s", None))
+        store.close()
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -54,6 +55,19 @@ def private_schema() -> Iterator[str]:
     finally:
         with _admin() as admin:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def wait_for_writer_gone(dsn: str, node: str, timeout: float = 10) -> None:
+    """Wait (bounded) until no session of ``node``'s writer is left on the server: a killed
+    process's session ends when the server notices the closed socket, not at once."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (f"cti {node} writer",),
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, f"the writer of {node} still has a session"
+            time.sleep(0.01)
 
 
 def execute(dsn: str, statement: str) -> None:

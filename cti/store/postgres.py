@@ -73,6 +73,11 @@ _SCHEMA = (
     "CREATE TABLE cti_meta (node text NOT NULL, key text NOT NULL, value text NOT NULL,"
     " PRIMARY KEY (node, key))",
 )
+_KEEPALIVE = (
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+)
 _SELECT = (
     "SELECT seq, ts_ms, kind, data, version FROM cti_events"
     " WHERE node = %s AND seq >= %s ORDER BY seq LIMIT %s"
@@ -223,6 +228,11 @@ class PostgresStore:
             ).fetchone() or (0, "")
             self._epoch = str(epoch)
         with self._guard("lock"):
+            # If this machine dies, the server must notice that its session (and lock) is
+            # gone within ~25 s, not after the system's 2 hours of TCP keepalive (no effect
+            # over a Unix socket).
+            for setting, value in _KEEPALIVE:
+                self._conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
             (locked,) = self._conn.execute(
                 "SELECT pg_try_advisory_lock('cti_logs'::regclass::oid::int, %s)", (log_id,)
             ).fetchone() or (False,)

@@ -13,6 +13,7 @@ from cti.calls.services import queries
 from cti.mqtt.face.outbox import POSITION_KEY
 from cti.store.postgres import PostgresStore, where
 from tests.mqtt.conftest import CtiClient, Mosquitto, Server, site_with_tester
+from tests.postgres import wait_for_writer_gone
 
 STATUS = "cti/node1/status"
 
@@ -52,6 +53,7 @@ async def test_serve_on_postgres_survives_sigkill_and_continues_the_sequence(
         state = replay(log, use_snapshot=False)
         assert int(log.get_meta(POSITION_KEY) or 0) > 2
 
+    wait_for_writer_gone(pg_dsn, "node1")  # as a supervisor's restart delay would
     async with CtiClient(broker.host, broker.port, name="check") as ui:
         second = Server(*args)
         servers.append(second)

@@ -13,12 +13,14 @@ import pytest
 
 from cti.store import SequenceGap, Snapshot, StoreError, StoreLocked, StoreLost
 from cti.store.postgres import SCHEMA_VERSION, PostgresStore, check_dsn, where
-from tests.postgres import execute
+from tests.postgres import execute, wait_for_writer_gone
 from tests.store.test_store import events
 
 
 def test_durable_across_reopen_and_readable_by_tools(pg_dsn: str) -> None:
     with PostgresStore(pg_dsn, "node1") as store:
+        # The server notices a dead writer machine (and frees its lock) within ~25 s.
+        assert store._conn.execute("SHOW tcp_keepalives_idle").fetchone() == ("10",)
         epoch = store.epoch
         store.append(events(1, 5))
         store.append(events(6, 2))
@@ -105,7 +107,8 @@ def test_a_killed_writer_releases_its_log(pg_dsn: str) -> None:
     finally:
         child.kill()
         child.wait()
-    with PostgresStore(pg_dsn, "node1") as store:  # the server noticed the closed socket
+    wait_for_writer_gone(pg_dsn, "node1")  # the server noticed the closed socket
+    with PostgresStore(pg_dsn, "node1") as store:
         assert store.term == 2
 
 

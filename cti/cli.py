@@ -12,7 +12,10 @@ from typing import Any
 from cti import log
 from cti.ops.environment import (
     LOG_LEVELS,
+    SERVE,
+    TOOLS,
     EnvError,
+    add_store_option,
     choice,
     host,
     mqtt_url,
@@ -59,13 +62,15 @@ def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return check
 
 
-def _data_dir(p: argparse.ArgumentParser, default: str = "data") -> None:
+def _data_dir(p: argparse.ArgumentParser, default: str = "data", *, store: bool = True) -> None:
     p.add_argument(
         "--data-dir",
         type=Path,
         default=Path(default),
         help=f"where the SQLite event log <node>.db lives (default: ./{default})",
     )
+    if store:
+        add_store_option(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a scripted office day through the engine and print the event stream"
     )
     _common(demo)
-    _data_dir(demo, "data/demo")  # never the log `cti serve` writes
+    _data_dir(demo, "data/demo", store=False)  # never the log `cti serve` writes
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
     serve = sub.add_parser(
         "serve",
@@ -93,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="where the SQLite event log <node>.db lives (default: ./data) [CTI_DATA_DIR]",
     )
+    add_store_option(serve)
     serve.add_argument(
         "--mqtt-url",
         type=_checked(mqtt_url),
@@ -230,12 +236,13 @@ class CliError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
+    if args.command == "serve" or hasattr(args, "store"):
         try:
             # Flags given win; the rest from CTI_... variables, else the defaults.
-            vars(args).update(resolve(vars(args), os.environ))
+            settings = resolve(vars(args), os.environ, SERVE if args.command == "serve" else TOOLS)
+            vars(args).update(settings)
         except EnvError as exc:
-            print(f"cti serve: {exc}", file=sys.stderr)
+            print(f"cti {args.command}: {exc}", file=sys.stderr)
             return 2
     log.configure(
         json=getattr(args, "log_json", False), level=getattr(args, "log_level", "warning")
@@ -267,6 +274,7 @@ def _run(args: argparse.Namespace) -> int:
         options = ServeOptions(
             site=args.site,
             data_dir=args.data_dir,
+            store=args.store,
             broker=args.broker,
             mqtt_url=args.mqtt_url,
             broker_port=args.broker_port,
@@ -304,14 +312,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "replay":
         from cti.tools.replay import run_replay
 
-        return run_replay(args.site, args.data_dir, args.archive)
+        return run_replay(args.site, args.data_dir, args.archive, args.store)
     if args.command == "archive":
         from cti.tools.archive import run_archive
 
         if args.keep < 0:
             raise CliError("--keep must be 0 or more")
         return run_archive(
-            args.site, args.data_dir, keep=args.keep, to=args.archive_to, verify=args.verify
+            args.site,
+            args.data_dir,
+            keep=args.keep,
+            to=args.archive_to,
+            verify=args.verify,
+            where=args.store,
         )
     return 2
 

@@ -34,3 +34,13 @@ def _isolated_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(structlog, "configure", configure)
     yield
     real_configure(**saved)
+
+
+@pytest.fixture
+def pg_dsn() -> Iterator[str]:
+    """A PostgreSQL connection string to a private schema (tests/postgres.py); fails, never
+    skips, when the server is missing."""
+    from tests.postgres import private_schema
+
+    with private_schema() as dsn:
+        yield dsn

@@ -43,7 +43,7 @@ from cti.ops.http import HttpFace
 from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
-from cti.store import SqliteStore, StoreError
+from cti.store import EventStore, StoreError, location
 
 log = structlog.get_logger(__name__)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
@@ -89,6 +89,8 @@ class ReadModelFace:
 class ServeOptions:
     site: Path | None = None  # the site file; None: the example office
     data_dir: Path = Path("data")
+    # The event log: "sqlite" (<data_dir>/<node>.db) or a postgresql:// connection string.
+    store: str = location.SQLITE
     broker: Literal["embedded", "external"] = "external"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     broker_port: int = 1883
@@ -132,7 +134,7 @@ class Running:
 
     config: Config
     log_path: Path
-    store: SqliteStore
+    store: EventStore
     node: Node
     engine: Engine
     broker: EmbeddedBroker | None
@@ -145,6 +147,7 @@ class Running:
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
+    log_name: str = ""  # the log for the banner: the file, or the database and node
 
     async def stop(self) -> None:
         """Stop the faces (last started first), then the writer, the log and the broker.
@@ -182,7 +185,7 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         raise StartupError(f"cannot create the data directory {options.data_dir}: {exc}") from None
     log_path = options.data_dir / f"{site.node}.db"
     try:
-        store = SqliteStore(log_path)
+        store = location.open_writer(options.store, options.data_dir, site.node)
     except StoreError as exc:
         raise StartupError(str(exc)) from None
     broker: EmbeddedBroker | None = None
@@ -233,6 +236,7 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
     running = Running(
         config, log_path, store, node, engine, broker, mqtt, files, None, metrics, disk
     )
+    running.log_name = location.describe(options.store, options.data_dir, site.node)
     if options.site is None:
         running.demo_users = demo_users(node, config.users)
     try:

@@ -21,7 +21,7 @@ from cti.app.node import Node, Outcome, Refused
 from cti.calls import commands as cmd
 from cti.calls.errors import CstaError
 from cti.kernel.messages import Command
-from cti.store import StoreError
+from cti.store import StoreError, StoreLost
 
 log = structlog.get_logger(__name__)
 _STOP: Final = None  # queued by stop(): the writer finishes what is before it, then returns
@@ -162,6 +162,8 @@ class Engine:
             try:
                 # The fsync runs off the loop; commands arriving meanwhile form the next batch.
                 await asyncio.to_thread(self.node.append, batch)
+            except StoreLost:
+                raise  # the batch may be durable or not: only a restart (a replay) is exact
             except StoreError as exc:
                 failure = exc
             took = time.perf_counter() - started

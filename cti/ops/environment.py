@@ -61,6 +61,38 @@ def mqtt_url(text: str) -> str:
     return text
 
 
+def store_location(text: str) -> str:
+    from cti.store.location import parse  # here: psycopg loads only for a PostgreSQL log
+
+    return parse(text)
+
+
+def add_store_option(parser: Any) -> None:
+    """``--store`` of `cti serve` and of the tools that open the node's log (an
+    ``argparse.ArgumentParser``); None when not given: ``resolve`` fills it in."""
+    parser.add_argument(
+        "--store",
+        type=_argparse_checked(store_location),
+        default=None,
+        help="the event log: sqlite (default, <node>.db in --data-dir) or a PostgreSQL "
+        "connection string postgresql://USER@HOST:PORT/DBNAME, password in PGPASSWORD or "
+        "~/.pgpass (specs/store.md) [CTI_STORE]",
+    )
+
+
+def _argparse_checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    import argparse
+
+    def check(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = "store"
+    return check
+
+
 def host(text: str) -> str:
     if not text.strip() or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} is not a host name or address")
@@ -78,6 +110,7 @@ class Setting:
 SERVE: tuple[Setting, ...] = (
     Setting("site", "CTI_SITE", Path, None),
     Setting("data_dir", "CTI_DATA_DIR", Path, Path("data")),
+    Setting("store", "CTI_STORE", store_location, "sqlite"),
     Setting("broker", "CTI_BROKER", choice("embedded", "external"), "external"),
     Setting("mqtt_url", "CTI_MQTT_URL", mqtt_url, "mqtt://127.0.0.1:1883"),
     Setting("broker_port", "CTI_BROKER_PORT", port, 1883),
@@ -93,6 +126,11 @@ SERVE: tuple[Setting, ...] = (
     Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
     Setting("log_json", "CTI_LOG_JSON", boolean, False),
 )
+
+
+#: What the tools that open a node's log (`cti replay`, `archive`, `calls`, `users`,
+#: `broker-config`) take from the environment, like `cti serve`.
+TOOLS: tuple[Setting, ...] = tuple(s for s in SERVE if s.name == "store")
 
 
 def resolve(

@@ -55,6 +55,13 @@ class StoreLocked(StoreError):
     """Another process writes this log: a log has one writer (readers are welcome)."""
 
 
+class StoreLost(StoreError):
+    """The writer's connection to a database server broke: whether its last write was
+    committed is unknown, so its state may no longer be the log's. Only a restart, which
+    replays the log, is exact: the engine stops on it (cti serve exits non-zero for its
+    supervisor to restart it)."""
+
+
 class EventStore(Protocol):
     """Where events are stored. Used by a single writer; see the implementations for threads."""
 
@@ -110,6 +117,16 @@ class EventStore(Protocol):
 
     def close(self) -> None:
         """Release the store; later calls raise ``StoreError``. Closing twice is harmless."""
+        ...
+
+
+class RetainedStore(EventStore, Protocol):
+    """A durable store whose oldest events can be dropped once archived (retention,
+    specs/store.md): ``SqliteStore`` and ``PostgresStore``."""
+
+    def drop_before(self, seq: int) -> int:
+        """Delete the events before ``seq`` and the snapshots older than the newest one;
+        the number of events deleted. The last event always stays."""
         ...
 
 

@@ -10,6 +10,7 @@ together run gap-free from seq 1.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +22,28 @@ from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.mqtt.face.outbox import POSITION_KEY
 from cti.site import Site
-from cti.store import SqliteStore, StoredEvent, StoreError, archive
+from cti.store import EventStore, StoredEvent, StoreError, archive, location
 
 
 def run_archive(
-    site_path: Path | None, data_dir: Path, *, keep: int, to: Path | None, verify: bool
+    site_path: Path | None,
+    data_dir: Path,
+    *,
+    keep: int,
+    to: Path | None,
+    verify: bool,
+    where: str = location.SQLITE,
 ) -> int:
     console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message
     site = load_site(site_path)
     path = data_dir / f"{site.node}.db"
     directory = to or data_dir / "archive"
-    if not path.exists():
+    if not location.is_postgres(where) and not path.exists():
         console.print(f"cti archive: no event log at {path}")
         return 1
     try:
-        with SqliteStore(path) as store:  # the writer's lock: the node must be stopped
+        # The writer's lock: the node must be stopped.
+        with contextlib.closing(location.open_writer(where, data_dir, site.node)) as store:
             if verify:
                 found = archive.manifests(directory, store.epoch)
                 for manifest in found:
@@ -64,14 +72,14 @@ def run_archive(
     return 0
 
 
-def until(store: SqliteStore, first: int, upto: int) -> Iterator[StoredEvent]:
+def until(store: EventStore, first: int, upto: int) -> Iterator[StoredEvent]:
     for event in store.iter_from(first):
         if event.seq > upto:
             return
         yield event
 
 
-def cutoff(store: SqliteStore, site: Site, data_dir: Path, keep: int) -> int:
+def cutoff(store: EventStore, site: Site, data_dir: Path, keep: int) -> int:
     """The last seq that may go: before the newest ``keep`` events and the last one, taken
     by every follower, and covered by a snapshot (one is taken now, at the end of the log)."""
     Node(site, store, SystemClock()).snapshot()  # a restart starts here, after what is dropped

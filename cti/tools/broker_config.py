@@ -15,6 +15,8 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cti.ops.environment import add_store_option
+
 if TYPE_CHECKING:
     from cti.accounts.model import Account
     from cti.app.config import Config
@@ -26,6 +28,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
     p.add_argument("--data-dir", type=Path, default=Path("data"), help="the node's (./data)")
+    add_store_option(p)
     p.add_argument("--out", type=Path, required=True, help="directory for the files")
     p.add_argument("--host", default="0.0.0.0", help="address the listeners bind (0.0.0.0)")
     p.add_argument("--port", type=int, default=1883)
@@ -40,19 +43,22 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
 
 
-def accounts_of(config: Config, data_dir: Path) -> list[Account]:
+def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[Account]:
     """The node's accounts: from its log if it has one, else the site's seeds."""
     from rich.console import Console
 
     from cti.accounts.model import Account
-    from cti.store import SqliteStore
+    from cti.store import location
 
-    log = data_dir / f"{config.site.node}.db"
-    if log.exists():
+    node = config.site.node
+    if location.exists(where, data_dir, node):
         from cti.tools.replay import replay_with_progress
 
-        with SqliteStore.open_readonly(log) as store:
+        store = location.open_reader(where, data_dir, node)
+        try:
             state = replay_with_progress(store, Console(stderr=True))
+        finally:
+            store.close()
         return list(state.accounts.accounts.values())
     out = []
     for spec in config.users:
@@ -87,7 +93,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     files = BrokerFiles(out, site, node_secret(args.data_dir, site.node))
-    accounts = accounts_of(config, args.data_dir)
+    accounts = accounts_of(config, args.data_dir, args.store)
     files.write(accounts)
     tls, generated = None, False
     if args.tls_port:

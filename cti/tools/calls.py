@@ -7,6 +7,7 @@ changes nothing, so it may run beside the node.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from rich.console import Console
@@ -17,13 +18,15 @@ from cti.app.committed import decode
 from cti.app.config import load_site
 from cti.calls.records import CallRecord
 from cti.calls.records_db import CallRecordsDb
-from cti.store import SqliteStore, StoreError
+from cti.ops.environment import add_store_option
+from cti.store import StoreError, location
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calls = sub.add_parser("calls", help="call records of a node: list them, show one call")
     calls.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
     calls.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+    add_store_option(calls)
     what = calls.add_subparsers(dest="action", required=True)
     listing = what.add_parser("list", help="the newest calls, one line each")
     listing.add_argument("--last", type=int, default=20, help="how many (default 20)")
@@ -34,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run_calls(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     site = load_site(args.site)
-    log_path = args.data_dir / f"{site.node}.db"
+    log_name = location.describe(args.store, args.data_dir, site.node)
     try:
         db = CallRecordsDb.open_readonly(args.data_dir / f"{site.node}.calls.db")
     except FileNotFoundError as exc:
@@ -50,13 +53,13 @@ def run_calls(args: argparse.Namespace) -> int:
             return 1
         console.print(_table([record]))
         try:
-            log = SqliteStore.open_readonly(log_path)
+            log = location.open_reader(args.store, args.data_dir, site.node)
         except StoreError as exc:
             console.print(f"[red]{exc}[/]")
             return 1
-        with log:
+        with contextlib.closing(log):
             if db.epoch() != log.epoch:
-                console.print(f"[red]the records were made from another log than {log_path}[/]")
+                console.print(f"[red]the records were made from another log than {log_name}[/]")
                 return 1
             for raw in log.iter_from(record.first_seq, batch=1000):
                 if raw.seq > record.last_seq:

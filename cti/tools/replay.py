@@ -11,11 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cti.app.config import load_site
 from cti.domain import CODEC, NodeState, evolve
-from cti.store import SqliteStore, StoreError, archive
+from cti.store import EventStore, StoreError, archive, location
 
 
 def replay_with_progress(
-    store: SqliteStore, console: Console, archives: Path | None = None
+    store: EventStore, console: Console, archives: Path | None = None
 ) -> NodeState:
     """The state from seq 1: the archived events of ``archives`` (checked against their
     manifests and for gaps up to the log's first event), then the log."""
@@ -45,14 +45,19 @@ def replay_with_progress(
     return state
 
 
-def run_replay(site_path: Path | None, data_dir: Path, archives: Path | None = None) -> int:
+def run_replay(
+    site_path: Path | None,
+    data_dir: Path,
+    archives: Path | None = None,
+    where: str = location.SQLITE,
+) -> int:
     console = Console(stderr=True, soft_wrap=True)
     site = load_site(site_path)
     path = data_dir / f"{site.node}.db"
-    if not path.exists():
+    if not location.is_postgres(where) and not path.exists():
         console.print(f"[red]no event log at {path}[/]")
         return 1
-    store = SqliteStore.open_readonly(path)
+    store = location.open_reader(where, data_dir, site.node)
     started = time.perf_counter()
     try:
         state = replay_with_progress(store, console, archives).calls

@@ -51,7 +51,7 @@ def banner(running: Running) -> str:
     bindir = "" if sys.prefix == sys.base_prefix else f"{sys.prefix}/bin/"
     lines = [
         f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
-        f"log {running.log_path} at seq {running.node.state.seq}",
+        f"log {escape(running.log_name)} at seq {running.node.state.seq}",
         f"  MQTT broker  {where}"
         + (
             f" (embedded {broker.kind}, MQTT {'5' if broker.version == 5 else '3.1.1'})"

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from cti.accounts.model import Licence, Role
 from cti.mqtt.client import endpoint
+from cti.ops.environment import add_store_option
 
 if TYPE_CHECKING:
     from cti.app.node import Node
@@ -40,6 +41,7 @@ def add_parser(sub: Any) -> None:
     )
     users.add_argument("--site", type=Path, default=None, help="site file (default: example)")
     users.add_argument("--data-dir", type=Path, default=Path("data"), help="default ./data")
+    add_store_option(users)
     endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every account: role, devices, licences, state")
@@ -164,17 +166,16 @@ def run_users(args: argparse.Namespace) -> int:
     from cti.app.clock import SystemClock
     from cti.app.config import load_config
     from cti.app.node import Node
-    from cti.store import SqliteStore, StoreLocked
+    from cti.store import StoreLocked, location
 
     console = Console(highlight=False)
     try:
         service, fields, password = request_of(args)
         config = load_config(args.site)
         site = config.site
-        path = args.data_dir / f"{site.node}.db"
         args.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            store = SqliteStore(path)
+            store = location.open_writer(args.store, args.data_dir, site.node)
         except StoreLocked:  # the node runs: ask it
             reply = asyncio.run(_online(args, site.node, service, fields))
         else:

@@ -14,6 +14,7 @@ from cti.calls import commands as c
 from cti.calls.records_db import CallRecordsDb
 from cti.mqtt.broker import free_port
 from cti.store import SqliteStore
+from cti.store.postgres import PostgresStore, where
 from tests.mqtt.conftest import Mosquitto, broker  # noqa: F401  (fixture)
 
 
@@ -73,6 +74,40 @@ async def test_a_log_in_use_is_refused_before_anything_starts(
         pytest.raises(StartupError, match="in use by another writer"),
     ):
         await start(options(tmp_path, broker))
+
+
+async def test_a_postgres_log_starts_serves_and_is_released(
+    tmp_path: Path,
+    broker: Mosquitto,  # noqa: F811
+    pg_dsn: str,
+) -> None:
+    """--store postgresql://...: every face starts as on SQLite (the CSTA link's reader
+    too), no SQLite log is made, and a second writer of the node is refused at start; after
+    stop the log is free again."""
+    opts = options(tmp_path, broker, store=pg_dsn, csta_port=free_port())
+    running = await start(opts, ManualClock())
+    try:
+        assert [f.name for f in running.faces] == ["disk-watch", "call-records", "mqtt", "csta"]
+        assert running.log_name == f"{where(pg_dsn)} (node node1)"
+        assert (await running.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        last = running.node.state.seq
+        with pytest.raises(StartupError, match=r"node node1 .* in use by another writer"):
+            await start(options(tmp_path / "other", broker, store=pg_dsn))
+    finally:
+        await running.stop()
+    assert not (tmp_path / "data" / "node1.db").exists()
+    with PostgresStore(pg_dsn, "node1") as again:
+        assert again.last_seq() == last
+
+
+async def test_an_unreachable_postgres_is_one_line_without_its_password(
+    tmp_path: Path,
+    broker: Mosquitto,  # noqa: F811
+) -> None:
+    dsn = "postgresql://cti:s3cret@127.0.0.1:1/cti?connect_timeout=2"
+    with pytest.raises(StartupError, match="cannot open event store postgresql://cti@127") as info:
+        await start(options(tmp_path, broker, store=dsn))
+    assert "\n" not in str(info.value) and "s3cret" not in str(info.value)
 
 
 async def test_a_busy_csta_port_asked_for_stops_what_had_started(

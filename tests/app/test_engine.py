@@ -23,13 +23,28 @@ from cti.calls import commands as c
 from cti.calls import events as ev
 from cti.calls.values import Cause, ConnectionState, ForwardingType
 from cti.site.model import Site
-from cti.store import EventStore, MemoryStore, SqliteStore, StoredEvent, StoreError
+from cti.store import (
+    EventStore,
+    MemoryStore,
+    SqliteStore,
+    StoredEvent,
+    StoreError,
+    StoreLost,
+)
+from cti.store.postgres import PostgresStore
+from tests.postgres import private_schema
 
 WAIT = 10  # seconds; only a safety net against a hang, never a timing assumption
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "postgres":
+        with private_schema() as dsn:
+            pg = PostgresStore(dsn, "node1")
+            yield pg
+            pg.close()
+        return
     s: EventStore = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "n.db")
     yield s
     s.close()
@@ -385,6 +400,31 @@ async def test_a_dead_writer_refuses_everything_and_says_so(
         assert isinstance(later, Refused) and "failed" in later.error.message
     finally:
         await engine.stop()
+
+
+async def test_a_lost_postgres_connection_stops_the_engine(site: Site, pg_dsn: str) -> None:
+    """The writer's session ends (the server restarted): whether the batch was committed is
+    unknown, so the engine does not go on in place; it refuses the command and ``failed``
+    resolves (cti serve exits for a restart, which replays the log)."""
+    store = PostgresStore(pg_dsn, "node1")
+    node = Node(site, store, ManualClock())
+    engine = Engine(node)
+    await engine.start()
+    try:
+        assert (await engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        with PostgresStore.open_readonly(pg_dsn, "node1") as admin:
+            admin._conn.execute("SELECT pg_terminate_backend(%s)", (store._conn.info.backend_pid,))
+        lost = await asyncio.wait_for(
+            engine.execute(c.SetDoNotDisturb(device="331", on=True)), WAIT
+        )
+        assert isinstance(lost, Refused) and lost.error.name == "resourceOutOfService"
+        assert engine.failed is not None and engine.failed.done()
+        assert isinstance(engine.failure, StoreLost)
+    finally:
+        await engine.stop()
+        store.close()
+    with PostgresStore(pg_dsn, "node1") as again:
+        assert replay(again) == node.state  # the restart finds what the node had
 
 
 async def test_a_failed_snapshot_costs_nothing_but_the_snapshot(site: Site) -> None:

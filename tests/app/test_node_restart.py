@@ -1,14 +1,15 @@
 """The node's write path across restarts and failures.
 
-A node reopened on the same SQLite file must have exactly the state of the node that wrote it
-(calls, device features, pending timers, the next call id), whether it replays the whole log or
-starts from a snapshot, and must continue the log without a gap. A failed store write refuses
+A node reopened on the same log (an SQLite file, or a node's log in PostgreSQL) must have
+exactly the state of the node that wrote it (calls, device features, pending timers, the next
+call id), whether it replays the whole log or starts from a snapshot, and must continue the
+log without a gap. A failed store write refuses
 the whole batch and changes nothing; a crashing service costs one command, never the node.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -25,7 +26,9 @@ from cti.calls.services.queries import SnapshotCall, SnapshotDevice
 from cti.calls.values import ConnectionState, ForwardingType, TimerPurpose
 from cti.domain import NodeState, model, snapshot
 from cti.site.model import Site
-from cti.store import MemoryStore, SqliteStore, StoredEvent, StoreError
+from cti.store import EventStore, MemoryStore, SqliteStore, StoredEvent, StoreError
+from cti.store.postgres import PostgresStore
+from tests.postgres import private_schema
 
 EXTERNAL = "+4930123456"
 MOBILE = "+491701234567"
@@ -91,7 +94,20 @@ def check_rich(node_state: NodeState) -> None:
     assert 7 not in state.calls
 
 
-def stored_seqs(store: MemoryStore | SqliteStore) -> list[int]:
+Reopen = Callable[[], EventStore]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
+    """Opens the writer of one durable log, again and again (the previous one closed)."""
+    if request.param == "sqlite":
+        yield lambda: SqliteStore(tmp_path / "node.db")
+        return
+    with private_schema() as dsn:
+        yield lambda: PostgresStore(dsn, "node1")
+
+
+def stored_seqs(store: EventStore) -> list[int]:
     return [r.seq for r in store.read(1)]
 
 
@@ -108,10 +124,9 @@ def continue_after_restart(node: Node, before: NodeState) -> None:
 # -- restart ---------------------------------------------------------------------------------
 
 
-def test_reopened_node_has_the_same_state_and_continues_the_log(site: Site, tmp_path: Path) -> None:
+def test_reopened_node_has_the_same_state_and_continues_the_log(site: Site, reopen: Reopen) -> None:
     """CALL-03..CALL-16: state (calls, features, timers, next call id) survives a restart."""
-    path = tmp_path / "node.db"
-    store = SqliteStore(path)
+    store = reopen()
     node = Node(site, store, ManualClock())
     first_half(node)
     second_half(node)
@@ -120,7 +135,7 @@ def test_reopened_node_has_the_same_state_and_continues_the_log(site: Site, tmp_
     assert before.seq == store.last_seq() > 0
     store.close()
 
-    store2 = SqliteStore(path)
+    store2 = reopen()
     node2 = Node(site, store2, ManualClock())
     assert node2.state == before
     assert store2.latest_snapshot() is None
@@ -128,17 +143,16 @@ def test_reopened_node_has_the_same_state_and_continues_the_log(site: Site, tmp_
     store2.close()
 
 
-def test_timer_pending_at_restart_fires_after_it(site: Site, tmp_path: Path) -> None:
+def test_timer_pending_at_restart_fires_after_it(site: Site, reopen: Reopen) -> None:
     """CALL-16: a no-answer timer recorded before the restart forwards the call after it."""
-    path = tmp_path / "node.db"
-    store = SqliteStore(path)
+    store = reopen()
     node = Node(site, store, ManualClock())
     first_half(node)
     second_half(node)
     store.close()
 
     clock = ManualClock()
-    node2 = Node(site, SqliteStore(path), clock)
+    node2 = Node(site, reopen(), clock)
     clock.advance(19.999)
     assert node2.due_timers() == []
     clock.advance(0.001)
@@ -151,10 +165,9 @@ def test_timer_pending_at_restart_fires_after_it(site: Site, tmp_path: Path) -> 
     node2.store.close()
 
 
-def test_restart_from_a_snapshot_taken_midway(site: Site, tmp_path: Path) -> None:
+def test_restart_from_a_snapshot_taken_midway(site: Site, reopen: Reopen) -> None:
     """A snapshot plus the events after it gives the same state as the node that wrote it."""
-    path = tmp_path / "node.db"
-    store = SqliteStore(path)
+    store = reopen()
     node = Node(site, store, ManualClock())
     first_half(node)
     node.snapshot()
@@ -164,7 +177,7 @@ def test_restart_from_a_snapshot_taken_midway(site: Site, tmp_path: Path) -> Non
     assert before.seq > snap_seq
     store.close()
 
-    store2 = SqliteStore(path)
+    store2 = reopen()
     snap = store2.latest_snapshot()
     assert snap is not None and snap.seq == snap_seq
     read_from: list[int] = []
@@ -183,17 +196,16 @@ def test_restart_from_a_snapshot_taken_midway(site: Site, tmp_path: Path) -> Non
     store2.close()
 
 
-def test_snapshot_only_load_equals_full_replay(site: Site, tmp_path: Path) -> None:
+def test_snapshot_only_load_equals_full_replay(site: Site, reopen: Reopen) -> None:
     """A snapshot at the end of the log loads to exactly the fully replayed state."""
-    path = tmp_path / "node.db"
-    store = SqliteStore(path)
+    store = reopen()
     node = Node(site, store, ManualClock())
     first_half(node)
     second_half(node)
     node.snapshot()
     store.close()
 
-    store2 = SqliteStore(path)
+    store2 = reopen()
     from_snapshot = replay(store2)
     full = replay(store2, use_snapshot=False)
     assert from_snapshot == full == node.state
@@ -299,6 +311,27 @@ def test_store_failure_on_sqlite_leaves_file_and_node_in_step(site: Site, tmp_pa
     reopened = SqliteStore(tmp_path / "node.db")
     assert replay(reopened) == before
     reopened.close()
+
+
+def test_postgres_session_lost_refuses_the_batch_and_the_node_stays_in_step(
+    site: Site, pg_dsn: str
+) -> None:
+    """The database ends the writer's session (a restart, a cut): the batch is refused with
+    resourceOutOfService, the node's state stays that of the log, and the next writer of the
+    log finds exactly that state."""
+    store = PostgresStore(pg_dsn, "node1")
+    node = Node(site, store, ManualClock())
+    ok(node, c.MakeCall(calling="330", called="331"))
+    before = node.state
+    with PostgresStore.open_readonly(pg_dsn, "node1") as admin:
+        admin._conn.execute("SELECT pg_terminate_backend(%s)", (store._conn.info.backend_pid,))
+    [outcome] = node.execute_batch([c.AnswerCall(call=1, device="331")])
+    assert isinstance(outcome, Refused) and outcome.error.name == "resourceOutOfService"
+    assert "event store write failed: append of seq" in outcome.error.message
+    assert node.state is before
+    store.close()
+    with PostgresStore(pg_dsn, "node1") as reopened:
+        assert replay(reopened) == before
 
 
 # -- a crashing service -------------------------------------------------------------------------

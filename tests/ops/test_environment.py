@@ -37,7 +37,14 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[ServeOptions]:
         return 0
 
     monkeypatch.setattr("cti.tools.serve.serve", serve)
-    for name in ("CTI_DATA_DIR", "CTI_HTTP_PORT", "CTI_BROKER", "CTI_DISK_LOW", "CTI_LOG_LEVEL"):
+    for name in (
+        "CTI_DATA_DIR",
+        "CTI_HTTP_PORT",
+        "CTI_BROKER",
+        "CTI_DISK_LOW",
+        "CTI_LOG_LEVEL",
+        "CTI_STORE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return seen
 
@@ -55,6 +62,17 @@ def test_cti_serve_reads_the_environment(
     assert options.http_port == 9181 and options.data_dir == tmp_path / "flag"  # flags
     assert options.broker == "embedded" and options.disk_low == DiskThreshold(None, 5.0)  # env
     assert options.mqtt_url == "mqtt://127.0.0.1:1883" and options.csta_port is None  # defaults
+    assert options.store == "sqlite"
+
+
+def test_the_store_comes_from_cti_store_or_the_flag(
+    served: list[ServeOptions], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg = "postgresql://cti@db.example:5432/cti"
+    monkeypatch.setenv("CTI_STORE", pg)
+    assert main(["serve"]) == 0
+    assert main(["serve", "--store", "sqlite"]) == 0
+    assert [o.store for o in served] == [pg, "sqlite"]
 
 
 def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
@@ -77,6 +95,12 @@ def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
         ("CTI_LOG_JSON", "maybe", "CTI_LOG_JSON: 'maybe' is not a yes/no value"),
         ("CTI_LOG_LEVEL", "loud", "CTI_LOG_LEVEL: 'loud' is not one of debug"),
         ("CTI_DISK_LOW", "lots", "CTI_DISK_LOW: 'lots' is not a size like 1GiB"),
+        ("CTI_STORE", "mysql://u:pw@h/db", "CTI_STORE: neither 'sqlite' nor postgresql://"),
+        (
+            "CTI_STORE",
+            "postgresql://u:pw@h/db?sslmod=x",
+            "CTI_STORE: libpq cannot parse this postgresql:// connection string",
+        ),
     ],
 )
 def test_a_bad_variable_is_one_line_and_exit_2(
@@ -91,6 +115,7 @@ def test_a_bad_variable_is_one_line_and_exit_2(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"cti serve: {message}") and err.count("\n") == 1, err
+    assert "pw" not in err  # a password in a mistyped value is not shown
     assert not served
 
 

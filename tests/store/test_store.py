@@ -1,10 +1,13 @@
-"""The event store contract, run against both stores, plus what only the SQLite file can show.
+"""The event store contract, run against all three stores, plus what only the SQLite file or
+the PostgreSQL database can show.
 
 Append failures are injected per store: ``MemoryStore.fail_next_append`` for the memory store;
 for SQLite a trigger added to the file by a second connection aborts the insert of one event
 in the middle of the batch, after earlier events of the same batch were already inserted in
 the transaction (so the rollback really matters). Disk full is simulated with SQLite's own
 ``PRAGMA max_page_count``, which fails a write exactly as a full disk does (SQLITE_FULL).
+For PostgreSQL a row trigger raises on the insert of one seq (triggers fire for ``COPY`` too);
+each test has a private schema (tests/postgres.py) and fails if no server answers.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,6 +37,8 @@ from cti.store import (
     StoreError,
     StoreLocked,
 )
+from cti.store.postgres import PostgresStore
+from tests.postgres import execute, private_schema
 
 Heal = Callable[[], None]
 
@@ -86,9 +92,38 @@ def sqlite_harness(tmp: Path) -> Harness:
     return Harness(store, lambda: SqliteStore(tmp / f"other-{next(files)}.db"), break_append_at)
 
 
-@pytest.fixture(params=[memory_harness, sqlite_harness], ids=["memory", "sqlite"])
+def postgres_harness(dsn: str) -> Harness:
+    store = PostgresStore(dsn, "node1")
+    others = iter(range(1, 1000))
+
+    def break_append_at(seq: int) -> Heal:
+        execute(
+            dsn,
+            "CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+        )
+        execute(
+            dsn,
+            "CREATE TRIGGER fail_insert BEFORE INSERT ON cti_events FOR EACH ROW"
+            f" WHEN (NEW.seq = {seq}) EXECUTE FUNCTION fail_insert()",
+        )
+        return lambda: execute(dsn, "DROP FUNCTION fail_insert() CASCADE")
+
+    # Another log is another node in the same database: logs are keyed by node.
+    return Harness(store, lambda: PostgresStore(dsn, f"other-{next(others)}"), break_append_at)
+
+
+@pytest.fixture(
+    params=[memory_harness, sqlite_harness, postgres_harness], ids=["memory", "sqlite", "postgres"]
+)
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    h: Harness = request.param(tmp_path)
+    if request.param is postgres_harness:
+        with private_schema() as dsn:
+            h = postgres_harness(dsn)
+            yield h
+            h.store.close()
+        return
+    h = request.param(tmp_path)
     yield h
     h.store.close()
 
@@ -461,20 +496,32 @@ batches = st.lists(
 )
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.fixture(scope="module")
+def pg_module() -> Iterator[str]:
+    """One private schema for the property's examples; each example is a new node's log."""
+    with private_schema() as dsn:
+        yield dsn
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
 @settings(deadline=None)
 @given(batches=batches, from_seq=st.integers(-1, 200), limit=st.none() | st.integers(0, 50))
 def test_valid_appends_read_back_identically(
     kind: str,
+    pg_module: str,
     batches: list[list[tuple[int, str, bytes]]],
     from_seq: int,
     limit: int | None,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # NORMAL: the property is about order and content; fsync per example only costs time.
-        store = (
-            MemoryStore() if kind == "memory" else SqliteStore(f"{tmp}/e.db", synchronous="NORMAL")
-        )
+        store: EventStore
+        if kind == "memory":
+            store = MemoryStore()
+        elif kind == "sqlite":
+            store = SqliteStore(f"{tmp}/e.db", synchronous="NORMAL")
+        else:
+            store = PostgresStore(pg_module, f"n-{uuid.uuid4().hex}")
         written: list[StoredEvent] = []
         for batch in batches:
             records = [

@@ -1,0 +1,481 @@
+"""An ``EventStore`` in PostgreSQL (psycopg 3): many nodes' logs in one database, keyed by node.
+
+Synchronous, like ``SqliteStore``: the engine calls ``append`` through ``asyncio.to_thread``
+(the commit waits off the loop, the next batch queues meanwhile) and the followers call their
+own connections on the loop or in worker threads. Each ``PostgresStore`` object is one
+connection in autocommit mode; writes are explicit transactions.
+
+Durability and group commit: ``append`` writes the whole batch with one ``COPY`` in one
+transaction; with the server's default ``synchronous_commit = on`` the commit returns once
+the WAL is flushed, so a batch of many commands costs one WAL flush and is all or nothing.
+
+Gap-free sequence per node: ``cti_logs`` holds one row per node with its ``last_seq``; an
+append moves it from ``first - 1`` to ``last`` with a conditional ``UPDATE`` in the batch's
+transaction, so a stale or second writer can neither leave a gap nor write a seq twice.
+
+One writer per log: opening for writing takes a session-level advisory lock keyed by the log's
+id (a second writer gets :class:`StoreLocked` naming the holder) and increments the log's
+``term``. Every write of the writer and its followers' meta writes carry that term, and are
+refused once another writer has taken a higher one: a writer that lost its lock (its session
+ended: network cut, server restart) cannot write after a successor started (fencing by term and
+sequence, specs/store.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import psycopg
+from psycopg import conninfo
+
+from cti.store.base import (
+    EPOCH_META_KEY,
+    SNAPSHOTS_KEPT,
+    SequenceGap,
+    Snapshot,
+    StoredEvent,
+    StoreError,
+    StoreLocked,
+    StoreLost,
+    check_batch,
+    check_limit,
+    check_meta_key,
+    check_sequence,
+)
+
+#: In ``cti_schema``; a database with a higher number is refused, not guessed at.
+SCHEMA_VERSION = 1
+#: The advisory lock that serialises schema creation ("CTI\0", 0). A writer's lock is keyed by
+#: the OID of its ``cti_logs`` table and the log's id: advisory locks are per database, and a
+#: table's OID is unique in it, so logs in different schemas of one database never collide.
+LOCK_CLASS = 0x43544900
+CONNECT_TIMEOUT = 10  # seconds: a node that cannot reach its database says so at start
+
+_SCHEMA = (
+    "CREATE TABLE cti_schema (version integer NOT NULL)",
+    # One row per node's log: its id (the advisory lock's key), epoch, last seq and the term
+    # of its current writer, plus who that writer is (for the StoreLocked message).
+    "CREATE TABLE cti_logs (node text PRIMARY KEY,"
+    " id integer GENERATED ALWAYS AS IDENTITY UNIQUE, epoch text NOT NULL,"
+    " last_seq bigint NOT NULL DEFAULT 0, term bigint NOT NULL DEFAULT 0,"
+    " writer text NOT NULL DEFAULT '')",
+    "CREATE TABLE cti_events (node text NOT NULL, seq bigint NOT NULL, ts_ms bigint NOT NULL,"
+    " kind text NOT NULL, data bytea NOT NULL, version integer NOT NULL DEFAULT 1,"
+    " PRIMARY KEY (node, seq))",
+    "CREATE TABLE cti_snapshots (node text NOT NULL, seq bigint NOT NULL, data bytea NOT NULL,"
+    " PRIMARY KEY (node, seq))",
+    "CREATE TABLE cti_meta (node text NOT NULL, key text NOT NULL, value text NOT NULL,"
+    " PRIMARY KEY (node, key))",
+)
+_KEEPALIVE = (
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+)
+_SELECT = (
+    "SELECT seq, ts_ms, kind, data, version FROM cti_events"
+    " WHERE node = %s AND seq >= %s ORDER BY seq LIMIT %s"
+)
+_COPY = "COPY cti_events (node, seq, ts_ms, kind, data, version) FROM STDIN"
+_MOVE_LAST = "UPDATE cti_logs SET last_seq = %s WHERE node = %s AND last_seq = %s AND term = %s"
+_SET_META = (
+    "INSERT INTO cti_meta (node, key, value) SELECT %(node)s, %(key)s, %(value)s"
+    " WHERE EXISTS (SELECT 1 FROM cti_logs WHERE node = %(node)s AND term = %(term)s FOR SHARE)"
+    " ON CONFLICT (node, key) DO UPDATE SET value = EXCLUDED.value"
+)
+
+
+def where(dsn: str) -> str:
+    """The database a connection string names, without its password (for messages)."""
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "postgresql://(unparsable connection string)"
+    user = params.get("user")
+    host = params.get("host") or "localhost"
+    port = params.get("port")
+    db = params.get("dbname") or user or ""
+    return f"postgresql://{f'{user}@' if user else ''}{host}{f':{port}' if port else ''}/{db}"
+
+
+def check_dsn(dsn: str) -> str:
+    """Raise ValueError unless ``dsn`` is a PostgreSQL URL libpq can parse (no connection)."""
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        raise ValueError("a PostgreSQL store is given as postgresql://[user@]host[:port]/dbname")
+    try:
+        conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        # Neither the text nor libpq's message: both may show a password.
+        raise ValueError("libpq cannot parse this postgresql:// connection string") from None
+    return dsn
+
+
+class PostgresStore:
+    """The log of one node in a PostgreSQL database; see the module docstring."""
+
+    _writer: PostgresStore | None = None  # set on a sibling: the store that holds the lock
+    _term = 0
+    _epoch: str
+
+    def __init__(self, dsn: str, node: str, *, application: str = "cti") -> None:
+        self._setup(dsn, node, readonly=False, application=f"{application} {node} writer")
+        try:
+            self._open_for_writing()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open_readonly(cls, dsn: str, node: str) -> PostgresStore:
+        """Open an existing log for tools (replay, inspection); every write raises."""
+        store = cls.__new__(cls)
+        store._setup(dsn, node, readonly=True, application=f"cti {node} reader")
+        try:
+            with store._guard("open"):
+                row = None
+                if store._conn.execute("SELECT to_regclass('cti_schema')").fetchone() != (None,):
+                    store._check_version(store._conn)
+                    row = store._conn.execute(
+                        "SELECT epoch FROM cti_logs WHERE node = %s", (node,)
+                    ).fetchone()
+            if row is None:
+                raise StoreError(f"{store.where} holds no event log of node {node!r}")
+            store._epoch = str(row[0])
+        except BaseException:
+            store._conn.close()
+            raise
+        return store
+
+    @staticmethod
+    def exists(dsn: str, node: str) -> bool:
+        """Whether the database holds a log of ``node`` (StoreError if it cannot be asked)."""
+        try:
+            with psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
+                if conn.execute("SELECT to_regclass('cti_logs')").fetchone() == (None,):
+                    return False
+                row = conn.execute("SELECT 1 FROM cti_logs WHERE node = %s", (node,)).fetchone()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open event store {where(dsn)}: {_first_line(exc)}") from None
+        return row is not None
+
+    def sibling(self, *, readonly: bool = False) -> PostgresStore:
+        """A connection of its own for a follower of this process, under this writer's term:
+        it reads pages of the log and (unless ``readonly``) keeps its own meta keys, but never
+        appends; it is closed with this store."""
+        self._check_open("sibling")
+        other = PostgresStore.__new__(PostgresStore)
+        role = "reader" if readonly or self.readonly else "follower"
+        other._setup(
+            self._dsn,
+            self.node,
+            readonly=readonly or self.readonly,
+            application=f"cti {self.node} {role}",
+        )
+        other._epoch = self._epoch
+        other._writer = self
+        self._siblings.append(other)
+        return other
+
+    # -- opening ------------------------------------------------------------------------------
+    def _setup(self, dsn: str, node: str, *, readonly: bool, application: str) -> None:
+        self._dsn, self.node, self.readonly = dsn, node, readonly
+        self.where = where(dsn)
+        self._closed = False
+        self._siblings: list[PostgresStore] = []
+        self._application = application[:63]
+        self._conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(
+                self._dsn,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=self._application,
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open event store {self.where}: {_first_line(exc)}") from None
+
+    def _open_for_writing(self) -> None:
+        with self._transaction("create schema") as conn:
+            # Serialise schema creation: two nodes starting at once on a new database.
+            conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            if conn.execute("SELECT to_regclass('cti_schema')").fetchone() == (None,):
+                if conn.execute("SELECT to_regclass('cti_events')").fetchone() != (None,):
+                    raise StoreError(f"{self.where} has a cti_events table but no cti_schema")
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO cti_schema VALUES (%s)", (SCHEMA_VERSION,))
+            else:
+                self._check_version(conn)
+            epoch = uuid.uuid4().hex
+            created = conn.execute(
+                "INSERT INTO cti_logs (node, epoch) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (self.node, epoch),
+            ).rowcount
+            if created:
+                conn.execute(
+                    "INSERT INTO cti_meta VALUES (%s, %s, %s)", (self.node, EPOCH_META_KEY, epoch)
+                )
+            log_id, epoch = conn.execute(
+                "SELECT id, epoch FROM cti_logs WHERE node = %s", (self.node,)
+            ).fetchone() or (0, "")
+            self._epoch = str(epoch)
+        with self._guard("lock"):
+            # If this machine dies, the server must notice that its session (and lock) is
+            # gone within ~25 s, not after the system's 2 hours of TCP keepalive (no effect
+            # over a Unix socket).
+            for setting, value in _KEEPALIVE:
+                self._conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
+            (locked,) = self._conn.execute(
+                "SELECT pg_try_advisory_lock('cti_logs'::regclass::oid::int, %s)", (log_id,)
+            ).fetchone() or (False,)
+            if not locked:
+                (holder,) = self._conn.execute(
+                    "SELECT writer FROM cti_logs WHERE node = %s", (self.node,)
+                ).fetchone() or ("",)
+                raise StoreLocked(
+                    f"event log of node {self.node} in {self.where} is in use by another "
+                    f"writer ({holder or 'unknown'}): a log has one writer; stop that process"
+                )
+            me = f"pid {os.getpid()} on {socket.gethostname()}"
+            (self._term,) = self._conn.execute(
+                "UPDATE cti_logs SET term = term + 1, writer = %s WHERE node = %s RETURNING term",
+                (me, self.node),
+            ).fetchone() or (0,)
+
+    def _check_version(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute("SELECT max(version) FROM cti_schema").fetchone()
+        version = row[0] if row else None
+        if version is None or version > SCHEMA_VERSION:
+            raise StoreError(
+                f"event store {self.where} has schema version {version}, newer than the"
+                f" {SCHEMA_VERSION} this software knows; use a newer release to open it"
+            )
+
+    # -- error handling -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Turn psycopg errors (connection lost, server gone, constraint) into ``StoreError``;
+        the writer's lost connection into ``StoreLost``. A follower's or a reader's call that
+        found its connection lost fails (followers retry), and the next call opens a new one:
+        they hold no lock, and what they write (their position) may be written again."""
+        self._check_open(what)
+        if self._conn.broken and (self._writer is not None or self.readonly):
+            self._conn.close()
+            self._conn = self._connect()
+        try:
+            yield
+        except psycopg.Error as exc:
+            lost = self._conn.broken and self._writer is None and not self.readonly
+            raise (StoreLost if lost else StoreError)(
+                f"{what} failed on the event log of node {self.node} in {self.where}:"
+                f" {_first_line(exc)}"
+                + ("; the connection is lost: restart the node" if lost else "")
+            ) from exc
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction: committed (durably) on success, rolled back on any error."""
+        self._check_writable(what)
+        with self._guard(what), self._conn.transaction():
+            yield self._conn
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise StoreError(f"{what}: event log of node {self.node} in {self.where} is closed")
+
+    def _check_writable(self, what: str) -> None:
+        self._check_open(what)
+        if self.readonly:
+            raise StoreError(f"{what}: event log of node {self.node} is opened read-only")
+
+    def _fenced(self, conn: psycopg.Connection[Any], what: str) -> StoreLocked | None:
+        (term, writer) = conn.execute(
+            "SELECT term, writer FROM cti_logs WHERE node = %s", (self.node,)
+        ).fetchone() or (0, "")
+        mine = self.term
+        if term == mine:
+            return None
+        return StoreLocked(
+            f"{what} refused: the event log of node {self.node} was taken over by another "
+            f"writer ({writer}, term {term}; this one has term {mine})"
+        )
+
+    @property
+    def term(self) -> int:
+        """The writer's term (its siblings share it); a higher one in the database fences it."""
+        return self._writer.term if self._writer is not None else self._term
+
+    # -- EventStore ---------------------------------------------------------------------------
+    @property
+    def epoch(self) -> str:
+        return self._epoch
+
+    def last_seq(self) -> int:
+        with self._guard("last_seq"):
+            row = self._conn.execute(
+                "SELECT last_seq FROM cti_logs WHERE node = %s", (self.node,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def first_seq(self) -> int:
+        with self._guard("first_seq"):
+            row = self._conn.execute(
+                "SELECT coalesce(min(seq), 0) FROM cti_events WHERE node = %s", (self.node,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, events: Sequence[StoredEvent]) -> None:
+        if self._writer is not None:
+            raise StoreError(f"append on a follower's connection to node {self.node}: one writer")
+        if not events:
+            self._check_writable("append")
+            return
+        first, last = events[0].seq, events[-1].seq
+        check_sequence(events, first - 1)  # consecutive within the batch
+        what = f"append of seq {first}..{last}"
+        with self._transaction(what) as conn:
+            # The row lock this takes serialises writers; the condition is the fence.
+            moved = conn.execute(_MOVE_LAST, (last, self.node, first - 1, self._term)).rowcount
+            if not moved:
+                fenced = self._fenced(conn, what)
+                if fenced is not None:
+                    raise fenced
+                check_sequence(events, self._last_seq_in(conn))
+                raise SequenceGap(f"{what} refused: the log moved meanwhile")  # pragma: no cover
+            with conn.cursor().copy(_COPY) as copy:
+                for e in events:
+                    copy.write_row((self.node, e.seq, e.ts_ms, e.kind, e.data, e.version))
+
+    def _last_seq_in(self, conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute("SELECT last_seq FROM cti_logs WHERE node = %s", (self.node,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def read(self, from_seq: int, limit: int | None = None) -> list[StoredEvent]:
+        check_limit(limit)
+        with self._guard("read"):
+            # Binary results: no text parsing of bytea and integers (replay reads twice as fast).
+            cursor = self._conn.cursor(binary=True)
+            rows = cursor.execute(_SELECT, (self.node, from_seq, limit)).fetchall()
+        return [StoredEvent(*row) for row in rows]
+
+    def iter_from(self, from_seq: int, batch: int = 10_000) -> Iterator[StoredEvent]:
+        """Stream in pages of ``batch`` by seq (keyset paging: each page is one indexed
+        range scan, no transaction is held open between pages)."""
+        check_batch(batch)
+        self._check_open("read")  # fail now rather than at the first next()
+        return self._stream(from_seq, batch)
+
+    def _stream(self, from_seq: int, batch: int) -> Iterator[StoredEvent]:
+        while page := self.read(from_seq, batch):
+            yield from page
+            from_seq = page[-1].seq + 1
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        what = f"snapshot at seq {snapshot.seq}"
+        with self._transaction(what) as conn:
+            row = conn.execute(
+                "SELECT last_seq, term FROM cti_logs WHERE node = %s FOR SHARE", (self.node,)
+            ).fetchone()
+            last, term = row if row else (0, 0)
+            if term != self.term:
+                raise self._fenced(conn, what) or StoreError(what)
+            if snapshot.seq > last:
+                raise StoreError(
+                    f"snapshot at seq {snapshot.seq} is ahead of the log (last {last})"
+                )
+            conn.execute(
+                "INSERT INTO cti_snapshots VALUES (%s, %s, %s)"
+                " ON CONFLICT (node, seq) DO UPDATE SET data = EXCLUDED.data",
+                (self.node, snapshot.seq, snapshot.data),
+            )
+            conn.execute(
+                "DELETE FROM cti_snapshots WHERE node = %(node)s AND seq NOT IN (SELECT seq"
+                " FROM cti_snapshots WHERE node = %(node)s ORDER BY seq DESC LIMIT %(kept)s)",
+                {"node": self.node, "kept": SNAPSHOTS_KEPT},
+            )
+
+    def latest_snapshot(self) -> Snapshot | None:
+        with self._guard("latest_snapshot"):
+            row = self._conn.execute(
+                "SELECT seq, data FROM cti_snapshots WHERE node = %s ORDER BY seq DESC LIMIT 1",
+                (self.node,),
+            ).fetchone()
+        return None if row is None else Snapshot(row[0], row[1])
+
+    def drop_before(self, seq: int) -> int:
+        """Delete the events before ``seq`` (retention, after they were archived) and the
+        snapshots older than the newest one; the number of events deleted. The last event
+        always stays: the sequence goes on from it."""
+        if self._writer is not None:
+            raise StoreError(f"drop_before on a follower's connection to node {self.node}")
+        what = f"drop events before seq {seq}"
+        with self._transaction(what) as conn:
+            row = conn.execute(
+                "SELECT last_seq, term FROM cti_logs WHERE node = %s FOR UPDATE", (self.node,)
+            ).fetchone()
+            last, term = row if row else (0, 0)
+            if term != self._term:
+                raise self._fenced(conn, what) or StoreError(what)
+            if seq > last:
+                raise StoreError(f"cannot drop up to seq {seq}: the last event is {last}")
+            (snap,) = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM cti_snapshots WHERE node = %s", (self.node,)
+            ).fetchone() or (0,)
+            if seq > snap + 1:
+                raise StoreError(f"no snapshot at or after seq {seq - 1}: the state needs them")
+            dropped = conn.execute(
+                "DELETE FROM cti_events WHERE node = %s AND seq < %s", (self.node, seq)
+            ).rowcount
+            conn.execute(
+                "DELETE FROM cti_snapshots WHERE node = %s AND seq < %s", (self.node, snap)
+            )
+        return int(dropped)
+
+    def get_meta(self, key: str) -> str | None:
+        with self._guard(f"get meta {key!r}"):
+            row = self._conn.execute(
+                "SELECT value FROM cti_meta WHERE node = %s AND key = %s", (self.node, key)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        check_meta_key(key)
+        what = f"set meta {key!r}"
+        with self._transaction(what) as conn:
+            params = {"node": self.node, "key": key, "value": value, "term": self.term}
+            if not conn.execute(_SET_META, params).rowcount:
+                raise self._fenced(conn, what) or StoreError(f"{what}: no log of {self.node}")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for sibling in self._siblings:
+            sibling.close()  # a follower's connection does not outlive the writer
+        try:
+            self._conn.close()  # ending the session releases the advisory lock
+        except psycopg.Error as exc:
+            raise StoreError(f"closing event store {self.where} failed: {exc}") from exc
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,76 @@
+"""A private PostgreSQL schema per test (specs/store.md, "PostgreSQL").
+
+The server is ``CTI_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432/test``,
+what ``.ci/run`` provides). Each test gets a schema of its own with a random name, reached
+through ``search_path`` in the connection string, and dropped afterwards. A test that needs
+PostgreSQL FAILS when the server is missing: it is part of the product, not an extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from cti.store.postgres import where
+
+DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def server() -> str:
+    return os.environ.get("CTI_TEST_POSTGRES", "").strip() or DEFAULT
+
+
+def in_schema(dsn: str, schema: str) -> str:
+    """``dsn`` with ``search_path`` set to ``schema``, where the store makes its tables."""
+    glue = "&" if "?" in dsn else "?"
+    return f"{dsn}{glue}options={quote(f'-csearch_path={schema}')}"
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(server(), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is needed for this test and {where(server())} does not answer ({exc}); "
+            "run .ci/run or set CTI_TEST_POSTGRES",
+            pytrace=False,
+        )
+
+
+@contextlib.contextmanager
+def private_schema() -> Iterator[str]:
+    """A connection string whose tables live in a new schema, dropped on exit."""
+    schema = f"cti_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield in_schema(server(), schema)
+    finally:
+        with _admin() as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def wait_for_writer_gone(dsn: str, node: str, timeout: float = 10) -> None:
+    """Wait (bounded) until no session of ``node``'s writer is left on the server: a killed
+    process's session ends when the server notices the closed socket, not at once."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (f"cti {node} writer",),
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, f"the writer of {node} still has a session"
+            time.sleep(0.01)
+
+
+def execute(dsn: str, statement: str) -> None:
+    """Run one statement on ``dsn`` from a connection of its own (to break a store)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(statement)

@@ -25,8 +25,9 @@ def _strip(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """``text`` casefolded with accents stripped ("Müller" -> "muller")."""
-    return _strip(text.casefold())
+    """``text`` casefolded with accents stripped ("Müller" -> "muller"); casefolded again, as
+    compatibility decomposition may give capitals (mathematical letters)."""
+    return _strip(text.casefold()).casefold()
 
 
 def words(text: str) -> list[str]:

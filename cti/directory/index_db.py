@@ -44,15 +44,17 @@ from cti.domain.state import NodeState
 from cti.kernel.messages import Committed
 from cti.site import Site
 
-FORMAT = "1"
+FORMAT = "1"  # raise when the tables change: the file is rebuilt
 PERSONAL, INTERNAL, SYSTEM = "p:", "i", "s"
 _ORDER = {Directory.PERSONAL.value: 0, Directory.INTERNAL.value: 1, Directory.SYSTEM.value: 2}
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS scopes (scope TEXT PRIMARY KEY, n INTEGER NOT NULL UNIQUE)",
+    # sort: the folded name (what hits are ordered by); name: " key key ... " of the name
+    # alone, so a hit by name ranks above one by company.
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, scope INTEGER NOT NULL,"
-    " key TEXT NOT NULL, directory INTEGER NOT NULL, sort TEXT NOT NULL, doc BLOB NOT NULL,"
-    " UNIQUE (scope, key))",
+    " key TEXT NOT NULL, directory INTEGER NOT NULL, sort TEXT NOT NULL, name TEXT NOT NULL,"
+    " doc BLOB NOT NULL, UNIQUE (scope, key))",
     "CREATE TABLE IF NOT EXISTS numbers (scope INTEGER NOT NULL, number TEXT NOT NULL,"
     " entry INTEGER NOT NULL, PRIMARY KEY (scope, number, entry)) WITHOUT ROWID",
     # Keys are folded already: the tokenizer only splits them. Prefix indexes for the scope
@@ -157,9 +159,11 @@ class DirectoryIndex:
             self._delete(conn, old[0])
         names = [entry["name"], entry.get("company", "")]
         sort = " ".join(words(entry["name"]))
+        name = " " + " ".join(keys(entry["name"])) + " "
         cur = conn.execute(
-            "INSERT INTO entries (scope, key, directory, sort, doc) VALUES (?, ?, ?, ?, ?)",
-            (scope, key, _ORDER[entry["directory"]], sort, orjson.dumps(entry)),
+            "INSERT INTO entries (scope, key, directory, sort, name, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (scope, key, _ORDER[entry["directory"]], sort, name, orjson.dumps(entry)),
         )
         row = cur.lastrowid
         prefix = f"{scope}x"
@@ -345,10 +349,13 @@ class DirectoryIndex:
         if not matches:
             return counts, []
         first = query[0]
+        # Ranks: the name starts with the first word typed; a word of the name does; only
+        # the company does. Then personal, internal, system; then by name.
         rows = conn.execute(
             "SELECT e.doc FROM terms JOIN entries e ON e.id = terms.rowid WHERE terms MATCH ?"
-            " ORDER BY NOT (e.sort >= ? AND e.sort < ?), e.directory, e.sort, e.id LIMIT ?",
-            (" OR ".join(matches), first, first + "\U0010ffff", limit),
+            " ORDER BY CASE WHEN substr(e.sort, 1, ?) = ? THEN 0"
+            " WHEN instr(e.name, ?) > 0 THEN 1 ELSE 2 END, e.directory, e.sort, e.id LIMIT ?",
+            (" OR ".join(matches), len(first), first, " " + first, limit),
         ).fetchall()
         return counts, [r[0] for r in rows]
 

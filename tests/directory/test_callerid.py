@@ -1,0 +1,106 @@
+"""DIR-06: caller identification. A number is named from the called user's own personal
+directory first, then the internal directory, then the system directory; what a user's
+personal directory says reaches that user only (the callers view is per user)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cti.accounts.commands import SetProfileChecked
+from cti.app.node import Node
+from cti.calls import commands as calls
+from cti.directory import callers
+from cti.directory import commands as c
+from cti.directory.callerid import identify, resolve_caller
+from cti.directory.entries import Directory
+from cti.directory.queries import IdentifyCaller
+from tests.directory.helpers import SITE, done, refused, seeded
+
+A, B = "331", "332"
+HAUSMEISTER = "+491715550123"  # a speed dial of the example site
+
+
+@pytest.fixture
+def node() -> Node:
+    return seeded()
+
+
+def name(node: Node, user: str, number: str) -> tuple[str | None, Directory | None]:
+    found = identify(SITE, node.state, user, number)
+    return (None, None) if found is None else (found.name, found.directory)
+
+
+def test_dir06_personal_then_internal_then_system(node: Node) -> None:
+    # The system directory knows the number...
+    assert name(node, A, HAUSMEISTER) == ("Hausmeister", Directory.SYSTEM)
+    # ...then a colleague gives it as their profile's mobile: the internal directory wins...
+    done(node, SetProfileChecked(name="333", mobile="0171 5550123"), by="333")
+    assert name(node, A, HAUSMEISTER) == ("Dieter Klein", Directory.INTERNAL)
+    # ...and A's own contact wins over both, for A alone.
+    done(node, c.AddContact(user=A, name="Herr Hausmann", mobile="+49 171 5550123"))
+    assert name(node, A, HAUSMEISTER) == ("Herr Hausmann", Directory.PERSONAL)
+    assert name(node, B, HAUSMEISTER) == ("Dieter Klein", Directory.INTERNAL)
+    assert resolve_caller(SITE, node.state, A, HAUSMEISTER) == "Herr Hausmann"
+    assert resolve_caller(SITE, node.state, B, HAUSMEISTER) == "Dieter Klein"
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["+491711000001", "0171 1000001", "+49 (171) 100-0001", "000491711000001"],
+)
+def test_dir06_a_number_is_matched_in_its_canonical_form(node: Node, number: str) -> None:
+    done(node, c.AddContact(user=A, name="Anna", mobile="0171 1000001"))
+    assert resolve_caller(SITE, node.state, A, number) == "Anna"
+    # No suffix matching: another number ending the same is somebody else.
+    assert resolve_caller(SITE, node.state, A, "+431711000001") is None
+
+
+def test_dir06_internal_numbers_and_their_dids_are_colleagues(node: Node) -> None:
+    assert resolve_caller(SITE, node.state, A, "332") == "Clara Wolf"
+    assert resolve_caller(SITE, node.state, A, "+49897007332") == "Clara Wolf"
+    assert resolve_caller(SITE, node.state, A, "+4930999999") is None
+
+
+def test_dir06_the_lowest_id_names_a_number_several_contacts_have(node: Node) -> None:
+    done(node, c.AddContact(user=A, name="Zentrale ACME", business="089 1234567"))
+    done(node, c.AddContact(user=A, name="Anna bei ACME", business="089 1234567"))
+    assert resolve_caller(SITE, node.state, A, "+49891234567") == "Zentrale ACME"
+
+
+def test_dir06_the_callers_view_names_the_party_for_the_called_user_only(node: Node) -> None:
+    done(node, c.AddContact(user=A, name="Jörg Müller", mobile="0171 1000001"))
+    done(node, calls.Dial(device="+491711000001", digits="331"))
+    call = next(iter(node.state.calls.calls))
+    assert callers.view(SITE, node.state, A) == {
+        "user": A,
+        "calls": [
+            {
+                "call": call,
+                "device": A,
+                "number": "+491711000001",
+                "name": "Jörg Müller",
+                "directory": Directory.PERSONAL,
+            }
+        ],
+    }
+    assert callers.view(SITE, node.state, B) == {"user": B, "calls": []}
+    # The users to render again after the call's events: A (whose phone it is), not B.
+    events = [r.event for r in node.feed.read(1, 10_000) or []]
+    assert callers.touched(SITE, node.state, events[-1:]) == {A}
+
+
+def test_dir06_identify_caller_answers_the_senders_own_directories_only(node: Node) -> None:
+    done(node, c.AddContact(user=A, name="Geheim", mobile="0171 1000001"))
+    assert node.query(IdentifyCaller(user=A, number="0171 1000001"), A) == {
+        "name": "Geheim",
+        "directory": Directory.PERSONAL,
+    }
+    assert node.query(IdentifyCaller(user=B, number="0171 1000001"), B) == {
+        "name": None,
+        "directory": None,
+    }
+    with pytest.raises(Exception, match="notPermitted"):
+        node.query(IdentifyCaller(user=A, number="0171 1000001"), B)
+    assert (
+        refused(node, c.AddContact(user=A, name="X", mobile="0171 1"), by=B).name == "notPermitted"
+    )

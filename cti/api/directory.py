@@ -108,16 +108,17 @@ async def search(engine: Executor, q: SearchDirectory, principal: str | None) ->
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT
     while True:
-        counts, hits, position = await asyncio.to_thread(index.search, q.user, q.text, q.limit)
-        if position >= wanted or loop.time() >= deadline:
+        found = await asyncio.to_thread(index.search, q.user, q.text, q.limit)
+        if found.position >= wanted or loop.time() >= deadline:
             break
         await asyncio.sleep(0.01)  # the follower applies the missing events meanwhile
-    state = node.state
+    state, counts = node.state, found.counts
     return SearchResult(
         text=q.text,
         counts=DirectoryCounts(
             personal=counts["personal"], internal=counts["internal"], system=counts["system"]
         ),
-        hits=[with_presence(state, q.user, h) for h in hits],
-        seq=position,
+        complete=found.complete,
+        hits=[with_presence(state, q.user, h) for h in found.hits],
+        seq=found.position,
     )

@@ -9,6 +9,7 @@ which a UI does not need.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import random
@@ -386,6 +387,47 @@ class CtiClient:
         the new one from now on, so a reconnect still works."""
         await self.request("changePassword", oldPassword=old, newPassword=new)
         self._password = new
+
+    # -- directories (DIR-01, DIR-04, DIR-06; specs/directory.md) -------------------------------
+    async def search_directory(self, text: str, limit: int = 20) -> dict[str, Any]:
+        """Search your personal, the internal and the system directory by the first letters
+        of a name or by number: ``{"counts": {...}, "complete", "hits": [...], ...}``. Call it
+        on every key press; drop answers to texts no longer shown."""
+        result = await self.request("searchDirectory", user=self.user, text=text, limit=limit)
+        return cast(dict[str, Any], result)
+
+    async def add_contact(self, name: str, **fields: str) -> int:
+        """Add a contact to your personal directory (``company``, ``business``, ``mobile``,
+        ``home``, ``other``, ``email``); its id."""
+        result = await self.request("addContact", user=self.user, name=name, **fields)
+        return int(result["id"])
+
+    async def import_contacts(
+        self,
+        data: bytes,
+        *,
+        file_format: str = "csv",
+        encoding: str = "utf-8",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Import a contacts file (its bytes, as saved) into your personal directory; the
+        report: added, updated, unchanged, keptManual, rejected and the rejected lines.
+        Raises :class:`Refused` ``unusableFile`` for a file that cannot be read at all."""
+        result = await self.request(
+            "importContacts",
+            user=self.user,
+            data=base64.b64encode(data).decode("ascii"),
+            format=file_format,
+            encoding=encoding,
+            dryRun=dry_run,
+        )
+        return cast(dict[str, Any], result)
+
+    async def identify_caller(self, number: str) -> str | None:
+        """The name you know ``number`` by (personal, internal, then system directory)."""
+        result = await self.request("identifyCaller", user=self.user, number=number)
+        name = result.get("name")
+        return None if name is None else str(name)
 
     # -- watching ----------------------------------------------------------------------------
     async def watch(self, *devices: str) -> None:

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -46,6 +46,11 @@ from cti.site import Site
 
 FORMAT = "1"  # raise when the tables change: the file is rebuilt
 PERSONAL, INTERNAL, SYSTEM = "p:", "i", "s"
+# Matches ranked beyond the names that start with the text: the first this many found (all
+# of them unless more match; then the hits are the best of these, as a key press must stay
+# cheap whatever the directory holds).
+CANDIDATES = 500
+NUMBER_CAP = 1000  # a number search counts at most this many entries per directory
 _ORDER = {Directory.PERSONAL.value: 0, Directory.INTERNAL.value: 1, Directory.SYSTEM.value: 2}
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -55,6 +60,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY, scope INTEGER NOT NULL,"
     " key TEXT NOT NULL, directory INTEGER NOT NULL, sort TEXT NOT NULL, name TEXT NOT NULL,"
     " doc BLOB NOT NULL, UNIQUE (scope, key))",
+    "CREATE INDEX IF NOT EXISTS entries_sort ON entries (scope, sort, id)",
     "CREATE TABLE IF NOT EXISTS numbers (scope INTEGER NOT NULL, number TEXT NOT NULL,"
     " entry INTEGER NOT NULL, PRIMARY KEY (scope, number, entry)) WITHOUT ROWID",
     # Keys are folded already: the tokenizer only splits them. Prefix indexes for the scope
@@ -62,6 +68,13 @@ _SCHEMA = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5(keys,"
     " tokenize = 'unicode61 remove_diacritics 0', prefix = '3 4 5 6 7')",
 )
+
+
+class Found(NamedTuple):
+    counts: dict[str, int]  # personal, internal, system
+    hits: list[EntryView]
+    position: int  # the log position the index answered at
+    complete: bool  # False: a number search's count stopped at NUMBER_CAP
 
 
 class DirectoryIndex:
@@ -87,6 +100,7 @@ class DirectoryIndex:
                 self._site_entries(conn)
         self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._read_lock = threading.Lock()
+        self._read_scopes: dict[str, int] = {}
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -209,6 +223,8 @@ class DirectoryIndex:
         epoch = self.epoch()
         with self._transaction() as conn:
             self._empty(conn, epoch)
+        with self._read_lock:  # scopes are numbered anew
+            self._read_scopes.clear()
 
     def apply(self, batch: Sequence[Committed]) -> None:
         with self._transaction() as conn:
@@ -298,15 +314,17 @@ class DirectoryIndex:
             (Directory.SYSTEM.value, self._lookup(conn, SYSTEM)),
         ]
 
-    @staticmethod
-    def _lookup(conn: sqlite3.Connection, scope: str) -> int | None:
-        row = conn.execute("SELECT n FROM scopes WHERE scope = ?", (scope,)).fetchone()
-        return None if row is None else int(row[0])
+    def _lookup(self, conn: sqlite3.Connection, scope: str) -> int | None:
+        n = self._read_scopes.get(scope)  # a scope's number never changes once given
+        if n is None:
+            row = conn.execute("SELECT n FROM scopes WHERE scope = ?", (scope,)).fetchone()
+            if row is None:
+                return None
+            n = self._read_scopes[scope] = int(row[0])
+        return n
 
-    def search(
-        self, user: str, text: str, limit: int
-    ) -> tuple[dict[str, int], list[EntryView], int]:
-        """(hit count per directory, the best ``limit`` hits, the position answered at)."""
+    def search(self, user: str, text: str, limit: int) -> Found:
+        """Hit counts per directory, the best ``limit`` hits, the position answered at."""
         with self._read_lock:
             conn = self._reader
             conn.execute("BEGIN")
@@ -316,13 +334,14 @@ class DirectoryIndex:
                 )
                 scopes = self._scopes_of(conn, user)
                 prefixes = number_prefixes(self.site, text)
+                complete = True
                 if prefixes:
-                    counts, rows = self._by_number(conn, scopes, prefixes, limit)
+                    counts, rows, complete = self._by_number(conn, scopes, prefixes, limit)
                 else:
                     counts, rows = self._by_name(conn, scopes, words(text), limit)
             finally:
                 conn.execute("COMMIT")
-        return counts, [orjson.loads(r) for r in rows], position
+        return Found(counts, [orjson.loads(r) for r in rows], position, complete)
 
     def _by_name(
         self,
@@ -334,30 +353,43 @@ class DirectoryIndex:
         counts = {name: 0 for name, _ in scopes}
         if not query:
             return counts, []
-        matches: list[str] = []
-        for name, n in scopes:
-            if n is None:
-                continue
-            match = " AND ".join(f'"{n}x{word}"*' for word in query)
-            counts[name] = int(
-                conn.execute("SELECT count(*) FROM terms WHERE terms MATCH ?", (match,)).fetchone()[
-                    0
-                ]
-            )
-            if counts[name]:
-                matches.append(f"({match})")
-        if not matches:
+        scoped = list(scopes)
+        matches = [" AND ".join(f'"{n}x{word}"*' for word in query) for _, n in scoped]
+        for (name, n), match in zip(scoped, matches, strict=True):
+            if n is not None:
+                row = conn.execute("SELECT count(*) FROM terms WHERE terms MATCH ?", (match,))
+                counts[name] = int(row.fetchone()[0])
+        if not any(counts.values()):
             return counts, []
         first = query[0]
-        # Ranks: the name starts with the first word typed; a word of the name does; only
-        # the company does. Then personal, internal, system; then by name.
-        rows = conn.execute(
-            "SELECT e.doc FROM terms JOIN entries e ON e.id = terms.rowid WHERE terms MATCH ?"
-            " ORDER BY CASE WHEN substr(e.sort, 1, ?) = ? THEN 0"
-            " WHEN instr(e.name, ?) > 0 THEN 1 ELSE 2 END, e.directory, e.sort, e.id LIMIT ?",
-            (" OR ".join(matches), len(first), first, " " + first, limit),
-        ).fetchall()
-        return counts, [r[0] for r in rows]
+        out: list[bytes] = []
+        # Rank 0, names that start with the first word: a range of the B-tree on (scope,
+        # sort), in directory order, so a short prefix of 100,000 names costs the page of
+        # hits asked for, not a sort of every match.
+        for (name, n), match in zip(scoped, matches, strict=True):
+            if n is None or not counts[name] or len(out) >= limit:
+                continue
+            sql = "SELECT doc FROM entries WHERE scope = ? AND sort >= ? AND sort < ?"
+            args: list[object] = [n, first, first + "\U0010ffff"]
+            if len(query) > 1:  # the other words anywhere in the name or the company
+                sql += " AND id IN (SELECT rowid FROM terms WHERE terms MATCH ?)"
+                args.append(match)
+            rows = conn.execute(sql + " ORDER BY sort, id LIMIT ?", (*args, limit - len(out)))
+            out += [r[0] for r in rows]
+        if len(out) < limit:
+            # Then a later word of the name, then the company only; among at most
+            # CANDIDATES matches (all of them unless a query matches more than that).
+            live = [
+                f"({m})" for (name, n), m in zip(scoped, matches, strict=True) if n and counts[name]
+            ]
+            rows = conn.execute(
+                "SELECT e.doc FROM (SELECT rowid AS id FROM terms WHERE terms MATCH ? LIMIT ?) m"
+                " JOIN entries e ON e.id = m.id WHERE substr(e.sort, 1, ?) != ?"
+                " ORDER BY instr(e.name, ?) = 0, e.directory, e.sort, e.id LIMIT ?",
+                (" OR ".join(live), CANDIDATES, len(first), first, " " + first, limit - len(out)),
+            )
+            out += [r[0] for r in rows]
+        return counts, out
 
     def _by_number(
         self,
@@ -365,30 +397,37 @@ class DirectoryIndex:
         scopes: list[tuple[str, int | None]],
         prefixes: list[str],
         limit: int,
-    ) -> tuple[dict[str, int], list[bytes]]:
+    ) -> tuple[dict[str, int], list[bytes], bool]:
+        """Counts stop at NUMBER_CAP per directory (``0171`` is no useful query, and counting
+        100,000 numbers is what a key press must not cost); the hits are then the first of
+        the entries with the lowest numbers."""
         counts = {name: 0 for name, _ in scopes}
+        complete = True
         found: dict[int, None] = {}
         for name, n in scopes:
             if n is None:
                 continue
-            ids: set[int] = set()
+            ids: dict[int, None] = {}
             for prefix in prefixes:
-                rows = conn.execute(
-                    "SELECT entry FROM numbers WHERE scope = ? AND number >= ? AND number < ?",
-                    (n, prefix, prefix + "\x7f"),
-                ).fetchall()
-                ids.update(r[0] for r in rows)
-            counts[name] = len(ids)
-            found.update(dict.fromkeys(sorted(ids)))
+                entries = conn.execute(
+                    "SELECT DISTINCT entry FROM numbers WHERE scope = ? AND number >= ?"
+                    " AND number < ? LIMIT ?",
+                    (n, prefix, prefix + "\x7f", NUMBER_CAP + 1),
+                )
+                ids.update((r[0], None) for r in entries)
+            if len(ids) > NUMBER_CAP:
+                complete = False
+            counts[name] = min(len(ids), NUMBER_CAP)
+            found.update(ids)
         if not found:
-            return counts, []
-        chosen = list(found)[: max(limit * 20, 1000)]
+            return counts, [], complete
+        chosen = list(found)
         marks = ", ".join("?" for _ in chosen)
         rows = conn.execute(
             f"SELECT doc FROM entries WHERE id IN ({marks}) ORDER BY directory, sort, id LIMIT ?",
             (*chosen, limit),
         ).fetchall()
-        return counts, [r[0] for r in rows]
+        return counts, [r[0] for r in rows], complete
 
     def close(self) -> None:
         with self._lock, self._read_lock:

@@ -40,6 +40,7 @@ class SearchResult(TypedDict):
 
     text: str
     counts: DirectoryCounts
+    complete: bool  # false: a number search's counts stopped at 1,000 (type more digits)
     hits: list[EntryView]
     seq: int  # the log position the index answered at
 

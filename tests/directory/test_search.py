@@ -18,7 +18,7 @@ from cti.app.feed import LogReader
 from cti.app.node import Node
 from cti.directory import commands as c
 from cti.directory.folding import keys, words
-from cti.directory.index_db import DirectoryIndex
+from cti.directory.index_db import NUMBER_CAP, DirectoryIndex
 from cti.directory.numbers import number_prefixes
 from tests.directory.helpers import SITE, done, imported, seeded
 
@@ -60,7 +60,7 @@ def catch_up(index: DirectoryIndex, node: Node) -> None:
 def search(
     index: DirectoryIndex, text: str, user: str = A, limit: int = 20
 ) -> tuple[dict[str, int], list[str]]:
-    counts, hits, _ = index.search(user, text, limit)
+    counts, hits, *_ = index.search(user, text, limit)
     return counts, [f"{h['directory'][0]}:{h['name']}" for h in hits]
 
 
@@ -151,7 +151,7 @@ def test_dir02_the_internal_directory_follows_accounts_and_profiles(
 ) -> None:
     done(node, SetProfileChecked(name=B, mobile="0171 7777777", email="c.wolf@example.com"), by=B)
     catch_up(index, node)
-    _, hits, _ = index.search(A, "0171 7777777", 5)
+    hits = index.search(A, "0171 7777777", 5).hits
     assert hits == [
         {
             "directory": "internal",
@@ -225,7 +225,22 @@ def test_dir04_whatever_the_name_the_start_of_each_word_finds_it(
         for word in words(name):
             if number_prefixes(SITE, word[:cut]):
                 continue
-            counts, _, _ = index.search(A, word[:cut], 5)
+            counts = index.search(A, word[:cut], 5).counts
             assert counts["personal"] == 1, (name, word[:cut])
     finally:
         index.close()
+
+
+def test_dir04_a_number_search_counts_up_to_a_cap(node: Node, tmp_path: Path) -> None:
+    """A number's first digits may match every contact: counting stops at NUMBER_CAP and the
+    result says the counts are incomplete."""
+    rows = "".join(f"N{i},0171 {3_000_000 + i}\n" for i in range(NUMBER_CAP + 5))
+    imported(node, ("Name,Mobile\n" + rows).encode(), user=B)
+    index = DirectoryIndex(tmp_path / "cap.db", "epoch", SITE)
+    catch_up(index, node)
+    capped = index.search(B, "0171 3", 3)
+    assert (capped.counts["personal"], capped.complete) == (NUMBER_CAP, False)
+    assert len(capped.hits) == 3
+    exact = index.search(B, f"0171 {3_000_000 + NUMBER_CAP}", 3)
+    assert exact.complete and [h["name"] for h in exact.hits] == [f"N{NUMBER_CAP}"]
+    index.close()

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cti.api import directory, passwords, profile
-from cti.api.directory import ImportContactsRequest
+from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
 from cti.api.profile import SetProfileRequest
 from cti.api.requests import Action
@@ -47,6 +47,8 @@ async def execute(
         return _reply(node.state.seq, await profile.execute(engine, action, principal))
     if isinstance(action, ImportContactsRequest):
         return _reply(node.state.seq, await directory.import_contacts(engine, action, principal))
+    if isinstance(action, UploadContactsPartRequest):
+        return _reply(node.state.seq, await directory.upload_part(engine, action, principal))
     if isinstance(action, SearchDirectory):
         try:
             found = await directory.search(engine, action, principal)

@@ -26,6 +26,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cti.api.directory import MAX_PART
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.streams import Held, Streams
@@ -412,15 +413,20 @@ class CtiClient:
     ) -> dict[str, Any]:
         """Import a contacts file (its bytes, as saved) into your personal directory; the
         report: added, updated, unchanged, keptManual, rejected and the rejected lines.
+        A file bigger than one request may carry goes in parts first (uploadContactsPart).
         Raises :class:`Refused` ``unusableFile`` for a file that cannot be read at all."""
-        result = await self.request(
-            "importContacts",
-            user=self.user,
-            data=base64.b64encode(data).decode("ascii"),
-            format=file_format,
-            encoding=encoding,
-            dryRun=dry_run,
-        )
+        fields: dict[str, Any] = {"format": file_format, "encoding": encoding, "dryRun": dry_run}
+        if len(data) <= MAX_PART:
+            fields["data"] = base64.b64encode(data).decode("ascii")
+        else:
+            upload = uuid.uuid4().hex
+            for n, start in enumerate(range(0, len(data), MAX_PART), 1):
+                part = base64.b64encode(data[start : start + MAX_PART]).decode("ascii")
+                await self.request(
+                    "uploadContactsPart", user=self.user, upload=upload, part=n, data=part
+                )
+            fields["upload"] = upload
+        result = await self.request("importContacts", user=self.user, **fields)
         return cast(dict[str, Any], result)
 
     async def identify_caller(self, number: str) -> str | None:

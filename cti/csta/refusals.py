@@ -91,6 +91,7 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "contactExists": ("operation", "invalidParameterValue"),
     "tooManyContacts": ("systemResourceAvailability", "resourceLimitExceeded"),
     "unusableFile": ("operation", "invalidParameterValue"),
+    "unknownUpload": ("operation", "invalidParameterValue"),
     "unknownEntry": ("operation", "invalidParameterValue"),
 }
 

@@ -35,6 +35,7 @@ REFUSALS = frozenset(
         "contactExists",
         "tooManyContacts",
         "unusableFile",
+        "unknownUpload",
     }
 )
 

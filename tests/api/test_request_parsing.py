@@ -209,6 +209,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "snapshotDevice",
         "transferCall",
         "updateAccount",
+        "uploadContactsPart",
     ]
 
 

@@ -237,6 +237,12 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("identifyCaller", {"user": "332", "number": "+49 171 1234567"}),
         ("deleteContact", {"user": "332", "id": 1}),
         ("importContacts", {"user": "332", "data": "bm8gaGVhZGVy"}),
+        (
+            "uploadContactsPart",
+            {"user": "332", "upload": "f", "part": 1, "data": base64.b64encode(b"Name").decode()},
+        ),
+        ("uploadContactsPart", {"user": "332", "upload": "f", "part": 2, "data": "Cg=="}),
+        ("importContacts", {"user": "332", "upload": "f"}),
         ("getDirectoryEntry", {"user": "332", "directory": "personal", "id": "1"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),

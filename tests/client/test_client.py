@@ -392,3 +392,9 @@ async def test_the_directory_helpers_import_search_and_identify(node: Running) -
         with pytest.raises(Refused) as info:
             await clara.import_contacts(data)  # not UTF-8
         assert info.value.code == "unusableFile"
+        # A file of more than one request's 1 MiB goes in parts, by itself.
+        rows = "".join(f"Kontakt {i};ACME;0171 {5_000_000 + i}\n" for i in range(40_000))
+        big = ("Name;Firma;Mobil\n" + rows).encode()
+        assert len(big) > 1024 * 1024
+        report = await clara.import_contacts(big)
+        assert (report["added"], report["rejected"]) == (40_000, 0)

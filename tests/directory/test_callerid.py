@@ -104,3 +104,28 @@ def test_dir06_identify_caller_answers_the_senders_own_directories_only(node: No
     assert (
         refused(node, c.AddContact(user=A, name="X", mobile="0171 1"), by=B).name == "notPermitted"
     )
+
+
+def test_dir02_internal_entries_show_presence_within_each_users_visibility(node: Node) -> None:
+    """PRES-04: a colleague's status shows in the internal directory unless their
+    visibility hides it from others; their own entry shows it to themselves."""
+    from cti.accounts.model import Visibility
+    from cti.directory.queries import GetDirectoryEntry
+    from cti.presence.commands import SetPresence
+    from cti.presence.model import Status
+
+    done(node, SetPresence(user=B, status=Status.MEETING))
+    done(node, SetPresence(user="333", status=Status.LUNCH))
+    done(node, SetProfileChecked(name="333", presence_visibility=Visibility.NOT_VISIBLE), by="333")
+
+    def presence(viewer: str, user: str) -> object:
+        entry = node.query(
+            GetDirectoryEntry(user=viewer, directory=Directory.INTERNAL, id=user), viewer
+        )
+        assert isinstance(entry, dict)
+        return entry["presence"]
+
+    assert presence(A, B) == Status.MEETING
+    assert presence(A, "333") is None  # not visible to others
+    assert presence("333", "333") == Status.LUNCH  # their own
+    assert presence(A, A) == Status.OFFICE

@@ -31,7 +31,13 @@ from cti.app.engine import Executor
 from cti.app.node import Accepted, Node, Outcome, Refused
 from cti.directory.commands import ImportContactsChecked, ImportReport
 from cti.directory.entries import with_presence
-from cti.directory.fileimport import MAX_FILE_BYTES, Encoding, FileFormat, parse
+from cti.directory.fileimport import (
+    MAX_FILE_BYTES,
+    Encoding,
+    FileFormat,
+    column_mapping,
+    parse,
+)
 from cti.directory.index_db import DirectoryIndex
 from cti.directory.queries import MAX_PAGE, DirectoryCounts, SearchDirectory, SearchResult
 from cti.favourites.services import person
@@ -63,6 +69,8 @@ class ImportContactsRequest:
     data: str | None = attrs.field(default=None, repr=False, metadata={"max_length": MAX_DATA})
     upload: str | None = None  # instead of data: the parts sent with uploadContactsPart
     format: FileFormat = FileFormat.CSV
+    # CSV headers the alias table does not know, as "header=field" ("Tel. Büro=business").
+    columns: tuple[str, ...] = ()
     encoding: Encoding = Encoding.UTF_8
     dry_run: bool = False
 
@@ -201,6 +209,7 @@ async def prepare(
     node = engine.node
     command = ImportContactsChecked(user=request.user, rows=(), dry_run=request.dry_run)
     _checked(engine, request.user, principal)
+    column_mapping(request.columns)  # refused before an upload is taken
     if (request.data is None) == (request.upload is None):
         raise invalid_field("data", "oneOf", "give data (the file) or upload (its parts)")
     if request.data is not None:
@@ -208,7 +217,9 @@ async def prepare(
     else:
         assert request.upload is not None
         data = uploads(node).take(request.user, request.upload, node.clock.now_ms())
-    parsed = await asyncio.to_thread(parse, node.site, data, request.format, request.encoding)
+    parsed = await asyncio.to_thread(
+        parse, node.site, data, request.format, request.encoding, request.columns
+    )
     return attrs.evolve(
         command,
         rows=parsed.rows,

@@ -32,7 +32,7 @@ import attrs
 
 from cti.accounts.profiles import canonical_email
 from cti.directory.model import MAX_CONTACTS, MAX_EMAIL, MAX_NAME, Number, NumberLabel
-from cti.kernel.refusal import Refusal
+from cti.kernel.refusal import Refusal, invalid_field
 from cti.site import Site
 from cti.site.numbers import InvalidNumber
 
@@ -260,7 +260,25 @@ def _count(text: str, delimiter: str) -> None:
         raise unusable("badCsv", f"{exc} (broken quoting?)", reader.line_num) from None
 
 
-def parse_csv(site: Site, data: bytes, encoding: Encoding) -> Parsed:
+def column_mapping(columns: tuple[str, ...]) -> dict[str, str]:
+    """A user's own header names (``"Tel. Büro=business"``): folded header -> field; raises
+    Refusal ``invalidParameterValue`` for an entry that is not ``header=field``."""
+    out: dict[str, str] = {}
+    for entry in columns:
+        header, _, field = entry.rpartition("=")
+        field = field.strip()
+        if not header.strip() or field not in _FIELDS:
+            raise invalid_field(
+                "columns",
+                "notAMapping",
+                f"{entry!r}: give header=field, field one of {', '.join(_FIELDS)}",
+            )
+        out[_header_key(header)] = field
+    return out
+
+
+def parse_csv(site: Site, data: bytes, encoding: Encoding, columns: tuple[str, ...] = ()) -> Parsed:
+    aliases = {**_ALIASES, **column_mapping(columns)}
     text, used = decode(data, encoding)
     header_line = text.split("\n", 1)[0]
     delimiter = _delimiter(header_line)
@@ -272,8 +290,8 @@ def parse_csv(site: Site, data: bytes, encoding: Encoding) -> Parsed:
         header = next(reader, None)
         if header is None:
             raise unusable("empty", "the file is empty")
-        columns = [_ALIASES.get(_header_key(h)) for h in header]
-        found = {c for c in columns if c is not None}
+        names = [aliases.get(_header_key(h)) for h in header]
+        found = {c for c in names if c is not None}
         if not found & {"name", "first", "last", "company"}:
             raise unusable(
                 "noNameColumn",
@@ -288,20 +306,20 @@ def parse_csv(site: Site, data: bytes, encoding: Encoding) -> Parsed:
             if not any(field.strip() for field in record):
                 line = reader.line_num + 1
                 continue  # blank lines are no rows
-            if len(record) > len(columns):
-                extra = record[len(columns) :]
+            if len(record) > len(names):
+                extra = record[len(names) :]
                 if any(x.strip() for x in extra):
                     rejected.append(
                         Rejected(
                             line,
                             "tooManyFields",
-                            f"{len(record)} fields, the header has {len(columns)}",
+                            f"{len(record)} fields, the header has {len(names)}",
                         )
                     )
                     line = reader.line_num + 1
                     continue
             fields: dict[str, str] = {}
-            for column, value in zip(columns, record, strict=False):
+            for column, value in zip(names, record, strict=False):
                 if column is not None and value.strip():
                     fields[column] = fields.get(column, "") or value
             result = _row(site, line, fields)
@@ -381,12 +399,19 @@ def parse_xml(site: Site, data: bytes) -> Parsed:
     return Parsed(tuple(rows), tuple(rejected), "utf-8")
 
 
-def parse(site: Site, data: bytes, file_format: FileFormat, encoding: Encoding) -> Parsed:
-    """The rows of a contacts file; raises Refusal ``unusableFile``."""
+def parse(
+    site: Site,
+    data: bytes,
+    file_format: FileFormat,
+    encoding: Encoding,
+    columns: tuple[str, ...] = (),
+) -> Parsed:
+    """The rows of a contacts file; raises Refusal ``unusableFile``. ``columns``: the
+    user's own header names for a CSV file, beside the alias table."""
     if len(data) > MAX_FILE_BYTES:
         raise unusable("tooBig", f"{len(data)} bytes, at most {MAX_FILE_BYTES} are read")
     if not data.strip():
         raise unusable("empty", "the file is empty")
     if file_format is FileFormat.XML:
         return parse_xml(site, data)
-    return parse_csv(site, data, encoding)
+    return parse_csv(site, data, encoding, columns)

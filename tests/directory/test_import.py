@@ -13,6 +13,8 @@ import codecs
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cti.app.node import Node
 from cti.directory import commands as c
@@ -359,3 +361,44 @@ def test_dir01_a_file_of_100000_contacts_is_imported_in_one_commit_of_small_even
     assert max(len(r.data) for r in stored) < 64 * 1024  # far below the event limits
     # Generous bounds (a loaded 2-core machine): reading runs off the writer, deciding on it.
     assert parse_seconds < 30 and decide_seconds < 30, (parse_seconds, decide_seconds)
+
+
+# -- the user's own column names, and any input at all -------------------------------------------
+def test_dir01_a_column_mapping_names_headers_the_alias_table_lacks(node: Node) -> None:
+    data = "Kunde;Tel. Büro;Notiz\nAnna;089 1234567;x\n".encode()
+    with pytest.raises(Refusal, match="no column with names"):
+        parse(SITE, data, FileFormat.CSV, Encoding.UTF_8)
+    parsed = parse(
+        SITE, data, FileFormat.CSV, Encoding.UTF_8, ("kunde=name", "TEL. BÜRO = business")
+    )
+    assert [(r.name, [n.number for n in r.numbers]) for r in parsed.rows] == [
+        ("Anna", ["+49891234567"])
+    ]
+    with pytest.raises(Refusal) as caught:
+        parse(SITE, data, FileFormat.CSV, Encoding.UTF_8, ("Kunde=fax",))
+    assert (caught.value.name, caught.value.details["reason"]) == (
+        "invalidParameterValue",
+        "notAMapping",
+    )
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(
+            alphabet=st.sampled_from('Name,Mobil;"\r\n\t 0171 234ÄöüßAnna\x00'), max_size=200
+        ).map(lambda t: t.encode("utf-8")),
+    ),
+    st.sampled_from(list(Encoding)),
+    st.sampled_from(list(FileFormat)),
+)
+def test_dir01_any_file_is_read_or_refused_as_unusable_never_anything_else(
+    data: bytes, encoding: Encoding, fmt: FileFormat
+) -> None:
+    try:
+        parsed = parse(SITE, data, fmt, encoding)
+    except Refusal as refusal:
+        assert refusal.name == "unusableFile" and refusal.details["reason"]
+        return
+    lines = [r.line for r in parsed.rows] + [r.line for r in parsed.rejected]
+    assert all(line >= 1 for line in lines) and len(set(lines)) == len(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypedDict
 
+from cti.accounts import events as accounts_events
 from cti.accounts.access import controlled
 from cti.accounts.model import PEOPLE
 from cti.accounts.state import AccountsState
@@ -81,8 +82,18 @@ def owners(site: Site, accounts: AccountsState) -> dict[str, tuple[str, ...]]:
 OWN_EVENTS = tuple(ev.EVENT_TYPES.values())
 
 
+ACCOUNT_EVENTS = (
+    accounts_events.AccountCreated,
+    accounts_events.AccountUpdated,
+    accounts_events.AccountRemoved,
+    accounts_events.ProfileChanged,
+)
+
+
 def touched(site: Site, state: NodeState, events: Iterable[Event]) -> set[str]:
-    """The users whose callers view ``events`` may have changed (``state``: after them)."""
+    """The users whose callers view ``events`` may have changed (``state``: after them):
+    whose devices a call event is about, whose personal directory changed, and, when an
+    account or profile changed (internal names and numbers), everyone in a call now."""
     devices: set[str] = set()
     out: set[str] = set()
     for event in events:
@@ -90,6 +101,8 @@ def touched(site: Site, state: NodeState, events: Iterable[Event]) -> set[str]:
             devices.update(event.devices())
         elif isinstance(event, OWN_EVENTS):
             out.add(event.user)  # type: ignore[attr-defined]
+        elif isinstance(event, ACCOUNT_EVENTS):
+            devices.update(d for d, rt in state.calls.devices.items() if rt.calls)
     if devices:
         table = owners(site, state.accounts)
         for device in devices:

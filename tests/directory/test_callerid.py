@@ -14,6 +14,7 @@ from cti.directory import commands as c
 from cti.directory.callerid import identify, resolve_caller
 from cti.directory.entries import Directory
 from cti.directory.queries import IdentifyCaller
+from cti.kernel.messages import Event
 from tests.directory.helpers import SITE, done, refused, seeded
 
 A, B = "331", "332"
@@ -129,3 +130,29 @@ def test_dir02_internal_entries_show_presence_within_each_users_visibility(node:
     assert presence(A, "333") is None  # not visible to others
     assert presence("333", "333") == Status.LUNCH  # their own
     assert presence(A, A) == Status.OFFICE
+
+
+def test_dir06_a_changed_colleague_renders_the_callers_of_everyone_in_a_call(node: Node) -> None:
+    """A profile's new mobile may name the party of a running call: every user in a call is
+    rendered again; with no call running, nobody is."""
+    assert callers.touched(SITE, node.state, [_profile("333")]) == set()
+    done(node, calls.Dial(device="+491715550199", digits=A))
+    assert callers.touched(SITE, node.state, [_profile("333")]) == {A}
+    done(node, SetProfileChecked(name="333", mobile="0171 5550199"), by="333")
+    [entry] = callers.view(SITE, node.state, A)["calls"]
+    assert (entry["name"], entry["directory"]) == ("Dieter Klein", Directory.INTERNAL)
+
+
+def _profile(name: str) -> Event:
+    from cti.accounts.events import ProfileChanged
+    from cti.accounts.model import Visibility
+
+    return ProfileChanged(
+        name=name,
+        mobile=None,
+        external=None,
+        email=None,
+        photo_sha256=None,
+        presence_visibility=Visibility.INTERNAL_AND_EXTERNAL,
+        voicemail_to_email=False,
+    )

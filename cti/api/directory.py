@@ -49,7 +49,6 @@ MAX_PAYLOAD = MAX_DATA + 16 * 1024
 MAX_UPLOADS = 8  # uploads in progress on a node (one per user); the oldest goes first
 UPLOAD_MS = 10 * 60 * 1000  # an upload not imported within this time is dropped
 WAIT = 2.0  # seconds a search waits for the index to catch up with the node
-MAX_SEARCH_TEXT = 64
 INDEX = "directory"  # the index's name among the node's read models (Node.read_models)
 
 

@@ -227,10 +227,16 @@ class DirectoryIndex:
             self._read_scopes.clear()
 
     def apply(self, batch: Sequence[Committed]) -> None:
-        with self._transaction() as conn:
-            for item in batch:
-                self._apply(conn, item.event)
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),))
+        try:
+            with self._transaction() as conn:
+                for item in batch:
+                    self._apply(conn, item.event)
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),)
+                )
+        except BaseException:
+            self._scopes.clear()  # it may name scopes the rollback took back
+            raise
 
     def _contact(self, conn: sqlite3.Connection, user: str, contact: Contact) -> None:
         self._put(conn, self._scope(conn, PERSONAL + user), str(contact.id), contact_view(contact))

@@ -71,3 +71,34 @@ def test_dir04_a_reopened_index_resumes_after_its_position(tmp_path: Path) -> No
     catch_up(again, node)
     assert again.search("331", "anna", 5).counts["personal"] == 1
     again.close()
+
+
+class FailingOnce(DirectoryIndex):
+    """Fails one batch after its first entry (the follower then applies it again)."""
+
+    fail = False
+
+    def _put(self, conn: Any, scope: int, key: str, entry: Any) -> None:
+        super()._put(conn, scope, key, entry)
+        if self.fail:
+            self.fail = False
+            raise OSError("disk trouble")
+
+
+def test_dir04_a_failed_batch_leaves_nothing_behind_and_is_applied_again(tmp_path: Path) -> None:
+    """The batch that failed had given a new user's directory its scope: rolled back with
+    it, so a later user's scope is not given the same number."""
+    node = seeded()
+    index = FailingOnce(tmp_path / "d.db", "epoch", SITE)
+    catch_up(index, node)
+    done(node, c.AddContact(user="331", name="Anna", mobile="0171 1000001"))
+    index.fail = True
+    with pytest.raises(OSError, match="disk trouble"):
+        catch_up(index, node)
+    done(node, c.AddContact(user="332", name="Ben", mobile="0171 1000002"))
+    catch_up(index, node)  # applied again, with the next one
+    assert [h["name"] for h in index.search("331", "a", 5).hits][:1] == ["Anna"]
+    assert index.search("331", "ben", 5).counts["personal"] == 0
+    assert [h["name"] for h in index.search("332", "ben", 5).hits] == ["Ben"]
+    assert index.search("332", "anna", 5).counts["personal"] == 0
+    index.close()

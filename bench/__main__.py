@@ -23,7 +23,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import csta_codec, csta_link, many_uis, mqtt_path, postgres_store, sections
+from bench import (
+    csta_codec,
+    csta_link,
+    directory_search,
+    many_uis,
+    mqtt_path,
+    postgres_store,
+    sections,
+)
 from bench.sections import Row
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -55,6 +63,7 @@ NAMES = {
     "5": "5. CSTA codec",
     "5b": "5b. CSTA link end to end",
     "6": "6. PostgreSQL store beside SQLite",
+    "7": "7. directory search (DIR-04)",
 }
 
 
@@ -81,6 +90,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         rows = [row for plan in csta_link.PLANS for row in csta_link.run(progress, plan)]
     elif key == "6":
         rows = postgres_store.rows()
+    elif key == "7":
+        rows = directory_search.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

@@ -17,8 +17,12 @@ PURE = [
     "accounts",
     "favourites",
     "presence",
+    "directory",
 ]  # no I/O, no clock, no asyncio
-IO_MODULES = {"calls/records_db.py"}  # a context's read-model storage, named *_db.py
+IO_MODULES = {
+    "calls/records_db.py",
+    "directory/index_db.py",
+}  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",
     "sqlite3",

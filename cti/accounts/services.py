@@ -9,6 +9,7 @@ from cti.accounts import commands as cmd
 from cti.accounts import events as ev
 from cti.accounts import settings
 from cti.accounts.model import Role
+from cti.directory.services import forget_user as forget_contacts
 from cti.favourites.services import forget_account
 from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal
@@ -196,6 +197,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     d.emit(ev.AccountRemoved(name=c.name))
     forget_account(d, c.name)  # no favourite names a removed account (DIR-05)
     forget_user(d, c.name)  # nor does its presence outlive it (PRES-04)
+    forget_contacts(d, c.name)  # its personal directory goes with it (DIR-01)
 
 
 SERVICES: dict[type[Any], Any] = {

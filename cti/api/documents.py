@@ -20,6 +20,7 @@ from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
 from cti.calls.views import DeviceView, Summary
+from cti.directory.callers import CallersView, CallerView
 from cti.domain import EVENT_TYPES, NodeState
 from cti.favourites.views import FavouritesView, GroupView
 from cti.presence import view as presence_view
@@ -256,6 +257,20 @@ class FavouritesDoc(TypedDict):
 
 def favourites(view: FavouritesView, seq: int) -> bytes:
     return dumps(FavouritesDoc(seq=seq, user=view["user"], groups=view["groups"]))
+
+
+class CallersDoc(TypedDict):
+    """The retained ``users/{user}/callers`` document: the other party of each of the user's
+    calls with the name the user knows the number by (DIR-06: personal directory first, then
+    internal, then system), for that user alone, as of log position ``seq``."""
+
+    seq: int
+    user: str
+    calls: list[CallerView]
+
+
+def callers(view: CallersView, seq: int) -> bytes:
+    return dumps(CallersDoc(seq=seq, user=view["user"], calls=view["calls"]))
 
 
 class PresenceDoc(TypedDict):

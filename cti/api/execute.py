@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cti.api import passwords, profile
+from cti.api import directory, passwords, profile
+from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
 from cti.api.profile import SetProfileRequest
 from cti.api.requests import Action
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome
+from cti.directory.queries import SearchDirectory
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
 
@@ -43,6 +45,16 @@ async def execute(
         return _reply(node.state.seq, outcome)
     if isinstance(action, SetProfileRequest):
         return _reply(node.state.seq, await profile.execute(engine, action, principal))
+    if isinstance(action, ImportContactsRequest):
+        return _reply(node.state.seq, await directory.import_contacts(engine, action, principal))
+    if isinstance(action, UploadContactsPartRequest):
+        return _reply(node.state.seq, await directory.upload_part(engine, action, principal))
+    if isinstance(action, SearchDirectory):
+        try:
+            found = await directory.search(engine, action, principal)
+        except Refusal as refusal:
+            return refused(refusal)
+        return {"ok": True, "result": found, "seq": node.state.seq}
     if isinstance(action, Query):
         try:
             result = node.query(action, principal)

@@ -21,10 +21,12 @@ from typing import Any
 import attrs
 import orjson
 
+from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.documents import camel
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
 from cti.api.profile import SetProfileRequest
+from cti.directory.queries import SearchDirectory
 from cti.domain import COMMAND_TYPES, QUERY_TYPES
 from cti.kernel.messages import Command, Query
 
@@ -34,17 +36,34 @@ MAX_ITEMS = 32  # longest list field
 # Integers a JSON number carries exactly everywhere (RFC 8259 section 6); orjson reads a
 # longer literal as a float, so a bigger value would otherwise look like "not an integer".
 MAX_INT = 2**53 - 1
-Action = Command | Query | PasswordRequest | SetProfileRequest
+Action = (
+    Command
+    | Query
+    | PasswordRequest
+    | SetProfileRequest
+    | ImportContactsRequest
+    | UploadContactsPartRequest
+)
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
 # (hashed on arrival) or a photo (checked and scaled on arrival).
 SERVICES: dict[
-    str, type[Command] | type[Query] | type[PasswordRequest] | type[SetProfileRequest]
+    str,
+    type[Command]
+    | type[Query]
+    | type[PasswordRequest]
+    | type[SetProfileRequest]
+    | type[ImportContactsRequest]
+    | type[UploadContactsPartRequest],
 ] = {
     **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
     **QUERY_TYPES,
     **{cls.SERVICE: cls for cls in PASSWORD_REQUESTS},
     SetProfileRequest.SERVICE: SetProfileRequest,
+    # Read from a file in a worker thread, and answered by the search index (cti.api.directory).
+    ImportContactsRequest.SERVICE: ImportContactsRequest,
+    UploadContactsPartRequest.SERVICE: UploadContactsPartRequest,
+    SearchDirectory.SERVICE: SearchDirectory,
 }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from cti.api.documents import (
+    CallersDoc,
     DeviceStateDoc,
     FavouritesDoc,
     LampDoc,
@@ -264,6 +265,7 @@ def contract() -> Schema:
     defs["document.profile"] = b.of(ProfileDoc)
     defs["document.favourites"] = b.of(FavouritesDoc)
     defs["document.presence"] = b.of(PresenceDoc)
+    defs["document.callers"] = b.of(CallersDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

@@ -20,6 +20,7 @@ import attrs
 import structlog
 
 from cti.accounts.commands import SeedAccounts
+from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
 from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
@@ -29,6 +30,7 @@ from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
+from cti.directory.index_db import DirectoryIndex
 from cti.mqtt import certs
 from cti.mqtt.access import node_user
 from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
@@ -252,6 +254,15 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             raise StartupError(f"call records {records_file}: {exc}") from None
         reader = LogReader(node.feed, store.sibling(readonly=True))
         await _start_face(running, ReadModelFace(records, reader))
+        index_file = options.data_dir / f"{site.node}.directory.db"
+        try:
+            index = DirectoryIndex(index_file, store.epoch, site)
+        except sqlite3.Error as exc:
+            raise StartupError(f"directory index {index_file}: {exc}") from None
+        node.read_models[DIRECTORY_INDEX] = index  # searchDirectory asks it (cti.api.directory)
+        await _start_face(
+            running, ReadModelFace(index, LogReader(node.feed, store.sibling(readonly=True)))
+        )
         await _start_face(running, mqtt)
         try:
             await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)

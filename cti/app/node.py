@@ -126,6 +126,9 @@ class Node:
         self.state = replay(store, changes=self.changes)
         self._last_snapshot = self.state.seq
         self.feed = CommitFeed(self.state.seq)
+        # Read models that answer requests, by name (the directory's search index): set by
+        # whoever runs them (cti.app.bootstrap), asked by the API (cti.api.directory).
+        self.read_models: dict[str, object] = {}
         log.info(
             "node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls.calls)
         )

@@ -9,6 +9,7 @@ which a UI does not need.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import random
@@ -25,6 +26,7 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cti.api.directory import MAX_PART
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.streams import Held, Streams
@@ -402,6 +404,52 @@ class CtiClient:
         the new one from now on, so a reconnect still works."""
         await self.request("changePassword", oldPassword=old, newPassword=new)
         self._password = new
+
+    # -- directories (DIR-01, DIR-04, DIR-06; specs/directory.md) -------------------------------
+    async def search_directory(self, text: str, limit: int = 20) -> dict[str, Any]:
+        """Search your personal, the internal and the system directory by the first letters
+        of a name or by number: ``{"counts": {...}, "complete", "hits": [...], ...}``. Call it
+        on every key press; drop answers to texts no longer shown."""
+        result = await self.request("searchDirectory", user=self.user, text=text, limit=limit)
+        return cast(dict[str, Any], result)
+
+    async def add_contact(self, name: str, **fields: str) -> int:
+        """Add a contact to your personal directory (``company``, ``business``, ``mobile``,
+        ``home``, ``other``, ``email``); its id."""
+        result = await self.request("addContact", user=self.user, name=name, **fields)
+        return int(result["id"])
+
+    async def import_contacts(
+        self,
+        data: bytes,
+        *,
+        file_format: str = "csv",
+        encoding: str = "utf-8",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Import a contacts file (its bytes, as saved) into your personal directory; the
+        report: added, updated, unchanged, keptManual, rejected and the rejected lines.
+        A file bigger than one request may carry goes in parts first (uploadContactsPart).
+        Raises :class:`Refused` ``unusableFile`` for a file that cannot be read at all."""
+        fields: dict[str, Any] = {"format": file_format, "encoding": encoding, "dryRun": dry_run}
+        if len(data) <= MAX_PART:
+            fields["data"] = base64.b64encode(data).decode("ascii")
+        else:
+            upload = uuid.uuid4().hex
+            for n, start in enumerate(range(0, len(data), MAX_PART), 1):
+                part = base64.b64encode(data[start : start + MAX_PART]).decode("ascii")
+                await self.request(
+                    "uploadContactsPart", user=self.user, upload=upload, part=n, data=part
+                )
+            fields["upload"] = upload
+        result = await self.request("importContacts", user=self.user, **fields)
+        return cast(dict[str, Any], result)
+
+    async def identify_caller(self, number: str) -> str | None:
+        """The name you know ``number`` by (personal, internal, then system directory)."""
+        result = await self.request("identifyCaller", user=self.user, number=number)
+        name = result.get("name")
+        return None if name is None else str(name)
 
     # -- watching ----------------------------------------------------------------------------
     async def watch(self, *devices: str) -> None:

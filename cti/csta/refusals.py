@@ -86,6 +86,13 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "statusNotForwarded": ("operation", "invalidParameterValue"),
     "targetHasNoNumber": ("operation", "invalidForwardingDestination"),
     "forwardingLoop": ("operation", "invalidForwardingDestination"),
+    # directories (DIR-01..04)
+    "unknownContact": ("operation", "invalidParameterValue"),
+    "contactExists": ("operation", "invalidParameterValue"),
+    "tooManyContacts": ("systemResourceAvailability", "resourceLimitExceeded"),
+    "unusableFile": ("operation", "invalidParameterValue"),
+    "unknownUpload": ("operation", "invalidParameterValue"),
+    "unknownEntry": ("operation", "invalidParameterValue"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

@@ -11,6 +11,7 @@ import attrs
 from cti.accounts.access import authorize
 from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
+from cti.directory.context import CONTEXT as DIRECTORY
 from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
 from cti.kernel.codec import EventCodec
@@ -21,7 +22,7 @@ from cti.kernel.refusal import Refusal
 from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE)
+CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE, DIRECTORY)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}

@@ -13,6 +13,7 @@ import attrs
 
 from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
+from cti.directory.state import DirectoryState
 from cti.favourites.state import FavouritesState
 from cti.presence.state import PresenceState
 
@@ -23,13 +24,15 @@ class NodeState:
     accounts: AccountsState = attrs.field(factory=AccountsState)
     favourites: FavouritesState = attrs.field(factory=FavouritesState)
     presence: PresenceState = attrs.field(factory=PresenceState)
+    directory: DirectoryState = attrs.field(factory=DirectoryState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, part: NodeState(part, s.accounts, s.favourites, s.presence, s.seq),
-    "accounts": lambda s, part: NodeState(s.calls, part, s.favourites, s.presence, s.seq),
-    "favourites": lambda s, part: NodeState(s.calls, s.accounts, part, s.presence, s.seq),
-    "presence": lambda s, part: NodeState(s.calls, s.accounts, s.favourites, part, s.seq),
+    "calls": lambda s, p: NodeState(p, s.accounts, s.favourites, s.presence, s.directory, s.seq),
+    "accounts": lambda s, p: NodeState(s.calls, p, s.favourites, s.presence, s.directory, s.seq),
+    "favourites": lambda s, p: NodeState(s.calls, s.accounts, p, s.presence, s.directory, s.seq),
+    "presence": lambda s, p: NodeState(s.calls, s.accounts, s.favourites, p, s.directory, s.seq),
+    "directory": lambda s, p: NodeState(s.calls, s.accounts, s.favourites, s.presence, p, s.seq),
 }

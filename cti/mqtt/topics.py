@@ -56,6 +56,7 @@ class Topics:
             f"{b}/users/+/favourites",
             f"{b}/presence/+",
             f"{b}/users/+/presence",
+            f"{b}/users/+/callers",
         )
 
     def lamp(self, device: str) -> str:
@@ -68,6 +69,11 @@ class Topics:
     def favourites(self, user: str) -> str:
         """A user's favourites (DIR-05): retained, for that user alone (specs/security.md)."""
         return f"{self.base}/users/{user}/favourites"
+
+    def callers(self, user: str) -> str:
+        """Who a user's calls are with, named from the user's directories (DIR-06): retained,
+        for that user alone."""
+        return f"{self.base}/users/{user}/callers"
 
     def presence(self, user: str) -> str:
         """A user's presence as every signed-in user may see it (PRES-04)."""

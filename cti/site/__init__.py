@@ -13,6 +13,7 @@ from cti.site.model import (
     DialMethod,
     Site,
     SiteError,
+    SpeedDial,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "DialMethod",
     "Site",
     "SiteError",
+    "SpeedDial",
 ]

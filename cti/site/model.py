@@ -51,6 +51,15 @@ class Device:
     dial_method: DialMethod = DialMethod.CTI_ASSOCIATED
 
 
+@attrs.frozen
+class SpeedDial:
+    """An entry of the system directory (DIR-03): a name and a number (E.164, or an internal
+    number), as the site file gives them."""
+
+    name: str
+    number: str
+
+
 class SiteError(ValueError):
     """The site configuration is inconsistent; the message names the offending entry."""
 
@@ -63,6 +72,7 @@ class Site:
     pickup_groups: tuple[tuple[str, ...], ...] = ()
     voicemail: str | None = None
     trunk: str = "trunk1"
+    speed_dials: tuple[SpeedDial, ...] = ()  # the system directory (DIR-03)
     plan: NumberPlan = attrs.field(init=False, eq=False, repr=False)
     _mulap_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _mobile_owner: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)

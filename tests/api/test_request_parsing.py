@@ -155,9 +155,11 @@ def test_the_public_services_are_exactly_these() -> None:
     """Every command a context defines is public unless it is INTERNAL: adding one to a context
     puts it on MQTT and in the schema. This list makes that a decision, not an accident."""
     assert sorted(api_requests.SERVICES) == [
+        "addContact",
         "addFavourite",
         "alternateCall",
         "answerCall",
+        "changeContact",
         "changePassword",
         "clearCall",
         "clearConnection",
@@ -165,9 +167,12 @@ def test_the_public_services_are_exactly_these() -> None:
         "consultationCall",
         "createAccount",
         "deflectCall",
+        "deleteContact",
         "deleteFavouriteGroup",
         "dial",
         "directedPickupCall",
+        "getContacts",
+        "getDirectoryEntry",
         "getDoNotDisturb",
         "getFavourites",
         "getForwarding",
@@ -176,6 +181,8 @@ def test_the_public_services_are_exactly_these() -> None:
         "getProfile",
         "groupPickupCall",
         "holdCall",
+        "identifyCaller",
+        "importContacts",
         "listAccounts",
         "makeCall",
         "offHook",
@@ -188,6 +195,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "removeFavourite",
         "renameFavouriteGroup",
         "retrieveCall",
+        "searchDirectory",
         "setAssignedPhone",
         "setDialMethod",
         "setDoNotDisturb",
@@ -201,6 +209,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "snapshotDevice",
         "transferCall",
         "updateAccount",
+        "uploadContactsPart",
     ]
 
 

@@ -4,6 +4,7 @@ node answers and publishes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -17,14 +18,18 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 
 from cti.api import documents, execute
+from cti.api.directory import INDEX
 from cti.api.requests import SERVICES, parse_action
 from cti.api.schema import contract, dumps
 from cti.app.clock import ManualClock
 from cti.app.committed import decode
 from cti.app.config import load_site
 from cti.app.engine import Engine
+from cti.app.feed import LogReader
+from cti.app.follower import follow
 from cti.app.node import Node
 from cti.calls.views import device_view
+from cti.directory.index_db import DirectoryIndex
 from cti.favourites.views import view as favourites_view
 from cti.store import MemoryStore
 
@@ -119,13 +124,17 @@ def test_the_request_tables_cover_every_service() -> None:
     assert set(SERVICES) <= covered, sorted(set(SERVICES) - covered)
 
 
-async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
+async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: Path) -> None:
     """Requests of every service through the API, refusals included: each reply validates
     against reply.<service>, every committed event against event, every device's state
     document against document.deviceState."""
     node = Node(load_site(), MemoryStore(), ManualClock())
     engine = Engine(node)
     await engine.start()
+    index = DirectoryIndex(tmp_path / "directory.db", "epoch", node.site)
+    node.read_models[INDEX] = index
+    following = asyncio.create_task(follow(index, LogReader(node.feed, node.store)))
+    csv_file = "Name;Firma;Mobiltelefon\nJörg Müller;ACME;0171 1234567\nNiemand;;\n"
     requests: list[tuple[str, dict[str, Any]]] = [
         ("makeCall", {"calling": "330", "called": "331"}),
         ("snapshotDevice", {"device": "331"}),
@@ -210,6 +219,31 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         ("getPresenceForwarding", {"user": "331"}),
         ("setPresence", {"user": "333", "status": "doNotDisturb"}),
         ("setProfile", {"name": "332", "presenceVisibility": "notVisible"}),
+        # directories (DIR-01..04, DIR-06)
+        ("addContact", {"user": "332", "name": "Dr. Meier", "business": "089 123456"}),
+        ("changeContact", {"user": "332", "id": 1, "name": "Dr. Meier", "mobile": "0171 1"}),
+        (
+            "importContacts",
+            {
+                "user": "332",
+                "data": base64.b64encode(csv_file.encode("cp1252")).decode(),
+                "encoding": "windows-1252",
+            },
+        ),
+        ("getContacts", {"user": "332"}),
+        ("searchDirectory", {"user": "332", "text": "mü"}),
+        ("searchDirectory", {"user": "332", "text": "0171"}),
+        ("getDirectoryEntry", {"user": "332", "directory": "internal", "id": "332"}),
+        ("identifyCaller", {"user": "332", "number": "+49 171 1234567"}),
+        ("deleteContact", {"user": "332", "id": 1}),
+        ("importContacts", {"user": "332", "data": "bm8gaGVhZGVy"}),
+        (
+            "uploadContactsPart",
+            {"user": "332", "upload": "f", "part": 1, "data": base64.b64encode(b"Name").decode()},
+        ),
+        ("uploadContactsPart", {"user": "332", "upload": "f", "part": 2, "data": "Cg=="}),
+        ("importContacts", {"user": "332", "upload": "f"}),
+        ("getDirectoryEntry", {"user": "332", "directory": "personal", "id": "1"}),
         # refusals
         ("answerCall", {"call": 99, "device": "331"}),
         ("setAssignedPhone", {"user": "340", "phone": "330"}),
@@ -256,4 +290,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract() -> None:
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        index.close()
         await engine.stop()

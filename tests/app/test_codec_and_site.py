@@ -399,7 +399,8 @@ def test_load_example_site() -> None:
         (
             {"voicemial": "351"},
             "the site file: unknown key 'voicemial' (allowed: conference_bridges, csta, devices,"
-            " location, mulap, node, phone_ranges, pickup_groups, trunk, users, voicemail)",
+            " location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk, users,"
+            " voicemail)",
         ),
         (
             {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},

@@ -373,3 +373,28 @@ async def test_a_reconnect_refused_for_a_changed_password_ends_the_updates(
         assert isinstance(await seen.ended(), SignInRefused)
         with pytest.raises(SignInRefused):
             await dieter.request("snapshotDevice", device="333")
+
+
+# -- directories ------------------------------------------------------------------------------
+async def test_the_directory_helpers_import_search_and_identify(node: Running) -> None:
+    """DIR-01/04/06 through cti.client: a Windows-1252 file imported, found while typing,
+    a caller named; a file that cannot be read raises Refused unusableFile."""
+    async with client(node, "332") as clara:
+        data = "Name;Firma;Mobil\nJörg Müller;Bäckerei;0171 4000001\n".encode("cp1252")
+        report = await clara.import_contacts(data, encoding="windows-1252")
+        assert (report["added"], report["rejected"], report["delimiter"]) == (1, 0, ";")
+        found = await clara.search_directory("mü")
+        assert found["counts"]["personal"] == 1
+        assert [h["name"] for h in found["hits"]][:1] == ["Jörg Müller"]
+        assert await clara.add_contact("Anna", mobile="0171 4000002") == 2
+        assert await clara.identify_caller("+491714000002") == "Anna"
+        assert await clara.identify_caller("+491714999999") is None
+        with pytest.raises(Refused) as info:
+            await clara.import_contacts(data)  # not UTF-8
+        assert info.value.code == "unusableFile"
+        # A file of more than one request's 1 MiB goes in parts, by itself.
+        rows = "".join(f"Kontakt {i};ACME;0171 {5_000_000 + i}\n" for i in range(40_000))
+        big = ("Name;Firma;Mobil\n" + rows).encode()
+        assert len(big) > 1024 * 1024
+        report = await clara.import_contacts(big)
+        assert (report["added"], report["rejected"]) == (40_000, 0)

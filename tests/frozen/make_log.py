@@ -9,6 +9,9 @@ it and its own).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
+v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
+contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
+account removed with its contacts).
 
 A day of the example office that leaves one event of every kind in the log and a rich state
 behind: open calls ringing, held, in a conference and in a callback; a pending no-answer timer;
@@ -19,6 +22,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v3 tests/frozen/v3/node1.db
     python -m tests.frozen.make_log v4-favourites tests/frozen/v4-favourites/node1.db
     python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
+    python -m tests.frozen.make_log v4-directory tests/frozen/v4-directory/node1.db
 """
 
 from __future__ import annotations
@@ -101,14 +105,16 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3", "v4-favourites", "v4-presence"):
+    if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory"):
         accounts(do)
-    if version in ("v3", "v4-favourites", "v4-presence"):
+    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory"):
         profiles(do)
     if version == "v4-favourites":
         favourites(do)
     if version == "v4-presence":
         presence(do, node.clock)  # type: ignore[arg-type]
+    if version == "v4-directory":
+        directory(do)
     node.store.close()
 
 
@@ -215,6 +221,31 @@ def presence(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(c.Dial(device="+4930666666", digits="332"))  # diverted to the meeting's number
     do(SetPresence(user="333", status=Status.DO_NOT_DISTURB, info="Focus time"))
     do(SetProfileChecked(name="330", presence_visibility=Visibility.INTERNAL_ONLY))  # PRES-04
+
+
+def directory(do: Callable[[Command], int]) -> None:
+    """Personal directories (DIR-01) of 330, 331 and 333; then 333's account is removed."""
+    from cti.accounts.commands import RemoveAccount, SeedAccounts
+    from cti.app.config import load_config
+    from cti.directory import commands as d
+    from cti.directory.fileimport import Encoding, FileFormat, parse
+
+    users = {u.name: u for u in load_config().users}
+    do(SeedAccounts(accounts=(users["332"].seed(), users["333"].seed())))
+    do(d.AddContact(user="330", name="Dr. Meier", company="Praxis", business="089 123456"))
+    do(d.AddContact(user="330", name="Taxi", mobile="+49 89 21610", email="taxi@example.de"))
+    rows = "".join(f"Kontakt {i};Firma;0171 {1000000 + i}\n" for i in range(300))
+    data = ("Name;Firma;Mobiltelefon\nJörg Müller;;089 7654321\nohne Nummer;;\n" + rows).encode()
+    site = load_site()
+    first = parse(site, data, FileFormat.CSV, Encoding.UTF_8)
+    do(d.ImportContactsChecked(user="331", rows=first.rows, rejected=first.rejected))  # 2 events
+    data = "Name;Mobil\nJörg Müller;0171 5555555\n".encode()
+    again = parse(site, data, FileFormat.CSV, Encoding.UTF_8)
+    do(d.ImportContactsChecked(user="331", rows=again.rows))  # updated
+    do(d.ChangeContact(user="331", id=2, name="Kontakt 0", company="Firma", home="089 1"))
+    do(d.DeleteContact(user="331", id=3))
+    do(d.AddContact(user="333", name="Privat", mobile="0171 2222222"))
+    do(RemoveAccount(name="333"))  # personalDirectoryCleared
 
 
 if __name__ == "__main__":

@@ -85,6 +85,28 @@ def render(state: NodeState) -> dict[str, Any]:
         **({"favourites": render_favourites(state)} if state.favourites.users else {}),
         # Logs before v4-presence have no presence, so their renderings do not show it.
         **({"presence": render_presence(state)} if state.presence.users else {}),
+        # Logs before v4-directory have no personal directories (DIR-01).
+        **({"directory": render_directory(state)} if state.directory.users else {}),
+    }
+
+
+def render_directory(state: NodeState) -> dict[str, Any]:
+    return {
+        user: {
+            "next_id": d.next_id,
+            "contacts": [
+                [
+                    c.id,
+                    c.name,
+                    c.company,
+                    [[n.label.value, n.number] for n in c.numbers],
+                    c.email,
+                    c.manual,
+                ]
+                for _, c in sorted(d.contacts.items())
+            ],
+        }
+        for user, d in sorted(state.directory.users.items())
     }
 
 

@@ -37,6 +37,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", B, "favourites"),  # DIR-05: a user's favourites are theirs alone
     topic("users", "+", "requests", "+"),
     topic("users", B, "presence"),
+    topic("users", B, "callers"),  # DIR-06: names from B's own directories
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -48,6 +49,7 @@ FOR_A = [  # what A may read
     topic("users", A, "favourites"),
     topic("presence", "+"),  # within each user's visibility (PRES-04)
     topic("users", A, "presence"),
+    topic("users", A, "callers"),
 ]
 
 
@@ -220,6 +222,7 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
         (topic("users", A, "favourites"), True),  # A reads their favourites, the node writes
         (topic("presence", B), True),  # PRES-04: only the node says what others see
         (topic("users", A, "presence"), True),  # A reads it, may not write it (PRES-05)
+        (topic("users", A, "callers"), True),  # A reads it, only the node writes it (DIR-06)
         (topic("users", B, "inbox", "x"), False),
         (topic("users", A, "inbox", "x"), False),  # A's inbox is the node's to write
         (topic("users", B, "requests", "setDoNotDisturb"), False),

@@ -13,7 +13,15 @@ from typing import Any, TypeVar
 
 import attrs
 
-from cti.site.model import PHONE_KINDS, Device, DeviceKind, DialMethod, Site, SiteError
+from cti.site.model import (
+    PHONE_KINDS,
+    Device,
+    DeviceKind,
+    DialMethod,
+    Site,
+    SiteError,
+    SpeedDial,
+)
 from cti.site.numbers import Location
 
 
@@ -104,6 +112,7 @@ def site_from_dict(raw: Mapping[str, Any]) -> Site:
             voicemail=voicemail,
             trunk=_text(raw, "trunk", "the site file", "trunk1"),
         )
+        site = attrs.evolve(site, speed_dials=_speed_dials(site, raw))
     except SiteError:
         raise
     except ValueError as exc:  # the number plan: unknown country code, wrong region
@@ -137,8 +146,10 @@ _TOP_KEYS = frozenset(
         "csta",  # the CSTA link's settings (cti.app.config.csta)
         "users",  # the accounts the node starts with (cti.app.config.users)
         "phone_ranges",
+        "speed_dials",
     }
 )
+_SPEED_DIAL_KEYS = frozenset({"name", "number"})
 _RANGE_KEYS = frozenset({"first", "count", "kind", "name"})
 MAX_RANGE = 10_000
 _DEVICE_KEYS = frozenset({"number", "name", "kind", "attendant", "mobile", "dial_method"})
@@ -155,6 +166,26 @@ _NOT_A_DEVICE_KIND = {
 
 
 _E = TypeVar("_E", bound=StrEnum)
+
+
+def _speed_dials(site: Site, raw: Mapping[str, Any]) -> tuple[SpeedDial, ...]:
+    """The system directory (DIR-03): each entry's number made canonical by the plan."""
+    out: list[SpeedDial] = []
+    for i, e in enumerate(_entries(raw, "speed_dials"), 1):
+        where = f"[[speed_dials]] entry {i}"
+        _keys(e, _SPEED_DIAL_KEYS, where)
+        name = _text(e, "name", where).strip()
+        if not name:
+            raise SiteError(f"{where}: missing key 'name'")
+        number = _required(e, "number", where)
+        if not isinstance(number, str):
+            raise SiteError(f'{where}: number must be a string such as "+49 89 7007 100"')
+        try:
+            resolved = site.plan.resolve(number)
+        except ValueError as exc:
+            raise SiteError(f"{where}: number {number!r}: {exc}") from exc
+        out.append(SpeedDial(name, resolved.number))
+    return tuple(out)
 
 
 def _phone_range(r: Mapping[str, Any], where: str) -> list[Device]:

@@ -25,6 +25,7 @@ from cti.app.feed import LogReader
 from cti.app.node import Committed, Node
 from cti.calls import events as ev
 from cti.calls.views import device_view, touched_devices
+from cti.directory import callers
 from cti.favourites import views as favourites
 from cti.mqtt.client import MqttClient
 from cti.mqtt.limits import EVENTS_MESSAGE_BYTES
@@ -163,6 +164,8 @@ class Outbox:
         last += [self._profile_of(name) for name in sorted(names)]
         users = favourites.touched(self.node.state, (x.event for x in batch))
         last += [self._favourites_of(user) for user in sorted(users)]
+        who = callers.touched(self.site, self.node.state, (x.event for x in batch))
+        last += [self._callers_of(user) for user in sorted(who)]
         for user in sorted(presence_users(batch, names)):
             last += self._presence_of(user)
         last[:0] = [(self.topics.events, array, False) for array in event_arrays(bodies)]
@@ -246,6 +249,19 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
+    def _callers_of(self, user: str) -> tuple[str, bytes, bool]:
+        """Who a person's calls are with, named from their directories (DIR-06), for that
+        user alone; empty (cleared) when there is no such account."""
+        topic = self.topics.callers(user)
+        state = self.node.state
+        account = state.accounts.account(user)
+        if account is None or account.role not in PEOPLE:
+            self.retained.pop(topic, None)
+            return topic, b"", True
+        body = payloads.callers(callers.view(self.site, state, user), state.seq)
+        self.retained[topic] = body
+        return topic, body, True
+
     def _presence_of(self, user: str) -> list[tuple[str, bytes, bool]]:
         """A user's presence (PRES-04/05): their own document and what others see of it;
         none for a number that is no presence user."""
@@ -274,7 +290,11 @@ class Outbox:
                 client.publish(topic, body, retain=True)
         for name, account in sorted(self.node.state.accounts.accounts.items()):
             if account.role in PEOPLE:
-                for topic, body, _ in (self._profile_of(name), self._favourites_of(name)):
+                for topic, body, _ in (
+                    self._profile_of(name),
+                    self._favourites_of(name),
+                    self._callers_of(name),
+                ):
                     client.publish(topic, body, retain=True)
         for user in sorted(self.site.devices):
             for topic, body, _ in self._presence_of(user):

@@ -86,6 +86,11 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "statusNotForwarded": ("operation", "invalidParameterValue"),
     "targetHasNoNumber": ("operation", "invalidForwardingDestination"),
     "forwardingLoop": ("operation", "invalidForwardingDestination"),
+    # journal (JOUR-03/04)
+    "unknownJournalEntry": ("operation", "invalidParameterValue"),
+    "journalEntryNotOpen": ("stateIncompatibility", "invalidObjectState"),
+    "reminderNotInFuture": ("operation", "invalidParameterValue"),
+    "tooManyReminders": ("systemResourceAvailability", "resourceLimitExceeded"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

@@ -13,6 +13,7 @@ from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
 from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
+from cti.journal.context import CONTEXT as JOURNAL
 from cti.kernel.codec import EventCodec
 from cti.kernel.context import Context, Handler, QueryHandler
 from cti.kernel.decision import Decision
@@ -21,7 +22,7 @@ from cti.kernel.refusal import Refusal
 from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE)
+CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE, JOURNAL)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}

@@ -14,6 +14,7 @@ import attrs
 from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
 from cti.favourites.state import FavouritesState
+from cti.journal.state import JournalState
 from cti.presence.state import PresenceState
 
 
@@ -23,13 +24,25 @@ class NodeState:
     accounts: AccountsState = attrs.field(factory=AccountsState)
     favourites: FavouritesState = attrs.field(factory=FavouritesState)
     presence: PresenceState = attrs.field(factory=PresenceState)
+    journal: JournalState = attrs.field(factory=JournalState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, part: NodeState(part, s.accounts, s.favourites, s.presence, s.seq),
-    "accounts": lambda s, part: NodeState(s.calls, part, s.favourites, s.presence, s.seq),
-    "favourites": lambda s, part: NodeState(s.calls, s.accounts, part, s.presence, s.seq),
-    "presence": lambda s, part: NodeState(s.calls, s.accounts, s.favourites, part, s.seq),
+    "calls": lambda s, part: NodeState(
+        part, s.accounts, s.favourites, s.presence, s.journal, s.seq
+    ),
+    "accounts": lambda s, part: NodeState(
+        s.calls, part, s.favourites, s.presence, s.journal, s.seq
+    ),
+    "favourites": lambda s, part: NodeState(
+        s.calls, s.accounts, part, s.presence, s.journal, s.seq
+    ),
+    "presence": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, part, s.journal, s.seq
+    ),
+    "journal": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, s.presence, part, s.seq
+    ),
 }

@@ -22,6 +22,8 @@ import attrs
 import orjson
 
 from cti.api.documents import camel
+from cti.api.journal import REQUESTS as JOURNAL_REQUESTS
+from cti.api.journal import JournalRequest
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
 from cti.api.profile import SetProfileRequest
@@ -34,7 +36,7 @@ MAX_ITEMS = 32  # longest list field
 # Integers a JSON number carries exactly everywhere (RFC 8259 section 6); orjson reads a
 # longer literal as a float, so a bigger value would otherwise look like "not an integer".
 MAX_INT = 2**53 - 1
-Action = Command | Query | PasswordRequest | SetProfileRequest
+Action = Command | Query | PasswordRequest | SetProfileRequest | JournalRequest
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
 # (hashed on arrival) or a photo (checked and scaled on arrival).
@@ -45,6 +47,7 @@ SERVICES: dict[
     **QUERY_TYPES,
     **{cls.SERVICE: cls for cls in PASSWORD_REQUESTS},
     SetProfileRequest.SERVICE: SetProfileRequest,
+    **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
 }
 
 

@@ -21,6 +21,7 @@ import structlog
 
 from cti.accounts.commands import SeedAccounts
 from cti.api.documents import iso
+from cti.api.journal import JournalService
 from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
@@ -29,6 +30,7 @@ from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
+from cti.journal.journal_db import JournalDb
 from cti.mqtt import certs
 from cti.mqtt.access import node_user
 from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
@@ -104,6 +106,10 @@ class ServeOptions:
 
 def records_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.calls.db"
+
+
+def journal_path(data_dir: Path, node: str) -> Path:
+    return data_dir / f"{node}.journal.db"
 
 
 @attrs.frozen
@@ -248,6 +254,15 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             raise StartupError(f"call records {records_file}: {exc}") from None
         reader = LogReader(node.feed, store.sibling(readonly=True))
         await _start_face(running, ReadModelFace(records, reader))
+        journal_file = journal_path(options.data_dir, site.node)
+        try:
+            journal = JournalDb(journal_file, store.epoch, site)
+        except sqlite3.Error as exc:
+            raise StartupError(f"journal {journal_file}: {exc}") from None
+        journal_reader = LogReader(node.feed, store.sibling(readonly=True))
+        await _start_face(running, ReadModelFace(journal, journal_reader))
+        # The lead wires the directory here: resolver=resolve_caller, save_contact=addContact.
+        mqtt.journal = JournalService(engine, journal)
         await _start_face(running, mqtt)
         try:
             await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)

@@ -1,6 +1,7 @@
 """Events of the journal context: what users did with their journals (JOUR-03/04), facts in
-the log (durable before visible). Each names the user: it reaches the user's own event topic
-(``devices/{user}/events``) and no one else's."""
+the log (durable before visible). Internal, like the favourites' (a note is nobody else's
+business, integrators' and monitors' event topics included): kept, replayed, never published
+as events; the user's retained ``users/{user}/journal`` document is how a change shows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from cti.kernel.messages import Event
 
 @attrs.frozen(kw_only=True)
 class JournalEvent(Event):
+    INTERNAL: ClassVar[bool] = True
     user: str  # whose journal: an internal number
 
     def devices(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -111,6 +111,7 @@ class JournalDb:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._tracks: dict[int, Track] | None = None  # calls in progress, as of the position
         self._touched: set[str] = set()  # users whose journal changed since last asked
+        self.on_applied: Callable[[], None] | None = None  # told after each batch (any thread)
         with self._transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -155,6 +156,8 @@ class JournalDb:
         with self._transaction() as conn:
             self._empty(conn, epoch)
             self._touched.add("*")
+        if self.on_applied is not None:
+            self.on_applied()
 
     def position(self) -> int:
         return int(self._query("SELECT value FROM meta WHERE key = 'position'")[0][0])
@@ -184,7 +187,9 @@ class JournalDb:
             conn.executemany("INSERT OR REPLACE INTO tracks VALUES (?, ?)", kept)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),))
             self._tracks = dict(tracks)
-        self._touched |= touched
+            self._touched |= touched
+        if self.on_applied is not None:
+            self.on_applied()
 
     def _load_tracks(self, conn: sqlite3.Connection) -> dict[int, Track]:
         if self._tracks is None:

@@ -66,6 +66,7 @@ def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
         f"write {b}/users/%u/requests/#",
         f"read {b}/users/%u/inbox/#",
         f"read {b}/users/%u/favourites",
+        f"read {b}/users/%u/journal",  # the counts of one's own journal (JOUR-02)
     ):
         out.append(f"pattern {line}")
     if tls:

@@ -56,6 +56,7 @@ class Topics:
             f"{b}/users/+/favourites",
             f"{b}/presence/+",
             f"{b}/users/+/presence",
+            f"{b}/users/+/journal",
         )
 
     def lamp(self, device: str) -> str:
@@ -68,6 +69,10 @@ class Topics:
     def favourites(self, user: str) -> str:
         """A user's favourites (DIR-05): retained, for that user alone (specs/security.md)."""
         return f"{self.base}/users/{user}/favourites"
+
+    def journal(self, user: str) -> str:
+        """The counts of a user's journal folders (JOUR-02): retained, for that user alone."""
+        return f"{self.base}/users/{user}/journal"
 
     def presence(self, user: str) -> str:
         """A user's presence as every signed-in user may see it (PRES-04)."""

@@ -85,6 +85,15 @@ def render(state: NodeState) -> dict[str, Any]:
         **({"favourites": render_favourites(state)} if state.favourites.users else {}),
         # Logs before v4-presence have no presence, so their renderings do not show it.
         **({"presence": render_presence(state)} if state.presence.users else {}),
+        # Logs before v5-journal have no pending journal reminders (JOUR-03).
+        **({"journal": render_journal(state)} if state.journal.reminders else {}),
+    }
+
+
+def render_journal(state: NodeState) -> dict[str, Any]:
+    return {
+        user: [[entry, due] for entry, due in sorted(mine.items())]
+        for user, mine in sorted(state.journal.reminders.items())
     }
 
 

@@ -200,8 +200,7 @@ class JournalDb:
             }
         return dict(self._tracks)
 
-    @staticmethod
-    def _enter(conn: sqlite3.Connection, e: Entry) -> None:
+    def _enter(self, conn: sqlite3.Connection, e: Entry) -> None:
         conn.execute(
             _INSERT,
             (

@@ -4,12 +4,16 @@ clock, deletions; resuming after any batch equals a rebuild from the log."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cti.app.committed import decode
 from cti.calls import commands as c
 from cti.journal import commands as j
 from cti.journal.journal_db import Counts, JournalDb
@@ -17,6 +21,8 @@ from cti.journal.model import Folder
 from cti.journal.services import DAY_MS
 from tests.journal.helpers import feed, folder, item, open_db
 from tests.office import Office
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -289,3 +295,47 @@ def test_another_log_is_rebuilt(office: Office, tmp_path: Path) -> None:
     db.close()
     again = JournalDb(tmp_path / "journal.db", "another-epoch", office.site)
     assert again.position() == 0 and again.dump() == ([], {})
+
+
+def test_sigkill_inside_a_batch_then_restart_equals_a_rebuild(tmp_path: Path) -> None:
+    """The journal follower's process is SIGKILLed inside a batch's transaction (after the
+    N-th entry written): what it committed is exactly the rebuild up to its position, and the
+    next run reaches the rebuild of the whole log."""
+    from cti.app.config import load_site
+    from cti.app.node import Node
+    from cti.store import SqliteStore
+
+    log_path = tmp_path / "node1.db"
+    store = SqliteStore(log_path)
+    office = Office()
+    office.store, office.node = store, Node(office.site, store, office.clock)  # a real log
+    for _ in range(4):
+        day_of_the_office(office)
+        office.do(c.ClearCall(call=office.connections("333")[0][0]))
+    epoch = store.epoch
+    store.close()
+    db_path = tmp_path / "journal.db"
+    child = [sys.executable, "-m", "tests.journal.journal_child", str(log_path), str(db_path)]
+    positions: list[int] = []
+    for die_after in (3, 17, 40):
+        killed = subprocess.run(
+            [*child, "--die-after", str(die_after)], cwd=REPO, capture_output=True
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+        with SqliteStore.open_readonly(log_path) as log:
+            db = JournalDb(db_path, epoch, load_site())
+            position = db.position()
+            positions.append(position)
+            fresh = JournalDb(tmp_path / f"upto-{die_after}.db", epoch, load_site())
+            if position:
+                fresh.apply([decode(r) for r in log.read(1, position)])
+            assert db.dump() == fresh.dump()
+            db.close()
+    assert positions == sorted(positions) and positions[-1] > 0, positions
+    done = subprocess.run(child, cwd=REPO, capture_output=True, check=True)
+    with SqliteStore.open_readonly(log_path) as log:
+        assert int(done.stdout) == log.last_seq()
+        fresh = JournalDb(tmp_path / "full.db", epoch, load_site())
+        fresh.apply([decode(r) for r in log.read(1, log.last_seq())])
+        db = JournalDb(db_path, epoch, load_site())
+        assert db.dump() == fresh.dump() and db.dump()[0]

@@ -37,6 +37,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", B, "favourites"),  # DIR-05: a user's favourites are theirs alone
     topic("users", "+", "requests", "+"),
     topic("users", B, "presence"),
+    topic("users", B, "journal"),  # JOUR-02: the counts of one's journal are one's own
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -48,6 +49,7 @@ FOR_A = [  # what A may read
     topic("users", A, "favourites"),
     topic("presence", "+"),  # within each user's visibility (PRES-04)
     topic("users", A, "presence"),
+    topic("users", A, "journal"),
 ]
 
 

@@ -52,7 +52,7 @@ SaveContact = Callable[[str, str, "str | None"], Command]
 
 class JournalCountsDoc(TypedDict):
     """The counts of a user's folders (JOUR-02): the getJournalCounts answer and the retained
-    ``users/{user}/journal`` document (for that user alone), as of log position ``position``."""
+    ``users/{user}/journal`` document (for that user alone), as of log position ``seq``."""
 
     user: str
     open: int
@@ -60,7 +60,7 @@ class JournalCountsDoc(TypedDict):
     answered: int
     all: int
     overdue: int
-    position: int
+    seq: int
 
 
 class JournalEntryDoc(TypedDict):
@@ -188,7 +188,7 @@ def counts_doc(user: str, counts: Counts, position: int) -> JournalCountsDoc:
         answered=counts.answered,
         all=counts.all,
         overdue=counts.overdue,
-        position=position,
+        seq=position,
     )
 
 

@@ -30,6 +30,7 @@ from cti.api.documents import (
     StatusDoc,
     camel,
 )
+from cti.api.journal import JournalCountsDoc
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -264,6 +265,7 @@ def contract() -> Schema:
     defs["document.profile"] = b.of(ProfileDoc)
     defs["document.favourites"] = b.of(FavouritesDoc)
     defs["document.presence"] = b.of(PresenceDoc)
+    defs["document.journal"] = b.of(JournalCountsDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

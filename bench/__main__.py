@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import csta_codec, many_uis, mqtt_path, sections
+from bench import csta_codec, journal, many_uis, mqtt_path, sections
 from bench.sections import Row
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -53,6 +53,7 @@ NAMES = {
     "3": "3. replay",
     "4": "4. scale",
     "5": "5. CSTA codec",
+    "6": "6. journal",
 }
 
 
@@ -75,6 +76,13 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             store.close()
     elif key == "4":
         rows = sections.scale_rows()
+    elif key == "6":
+        build = progress.add_task("   building the log", total=journal.EVENTS)
+        rows = [
+            *journal.keep_up_rows(),
+            *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
+        ]
+        progress.remove_task(build)
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

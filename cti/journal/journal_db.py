@@ -167,17 +167,19 @@ class JournalDb:
             fold = JournalFold(self.site, self._load_tracks(conn))
             touched: set[str] = set()
             changed: set[int] = set()
+            entered: list[Entry] = []  # written in one go, before any action that follows
             for item in batch:
                 event = item.event
                 if isinstance(event, jev.JournalEvent):
+                    self._enter(conn, entered)
                     self._action(conn, event)
                     touched.add(event.user)
                     continue
                 entries, calls = fold.apply(item.seq, item.ts_ms, event)
                 changed.update(calls)
-                for entry in entries:
-                    self._enter(conn, entry)
-                    touched.add(entry.user)
+                entered.extend(entries)
+            self._enter(conn, entered)
+            touched.update(e.user for e in entered)
             tracks = fold.tracks
             gone = [(c,) for c in sorted(changed) if c not in tracks]
             kept = [
@@ -200,23 +202,29 @@ class JournalDb:
             }
         return dict(self._tracks)
 
-    def _enter(self, conn: sqlite3.Connection, e: Entry) -> None:
-        conn.execute(
+    def _enter(self, conn: sqlite3.Connection, entries: list[Entry]) -> None:
+        """Write the entries decided (in order) and empty the list."""
+        if not entries:
+            return
+        conn.executemany(
             _INSERT,
-            (
-                e.user, e.call, e.direction.value, e.number, e.started_ms, e.ended_ms,
-                e.outcome.value, e.answered_ms, e.by, e.group, e.forwarded_from,
-                e.transferred_to, e.first_seq, e.last_seq, int(e.connected),
-            ),
+            [
+                (
+                    e.user, e.call, e.direction.value, e.number, e.started_ms, e.ended_ms,
+                    e.outcome.value, e.answered_ms, e.by, e.group, e.forwarded_from,
+                    e.transferred_to, e.first_seq, e.last_seq, int(e.connected),
+                )
+                for e in entries
+            ],
         )  # fmt: skip
-        if e.connected and e.number:
-            # A call with the party that connected closes the user's earlier open entries
-            # with that party (JOUR-02: a callback that connects).
-            conn.execute(
-                f"UPDATE entries SET closed_by = ? WHERE user = ? AND number = ? AND {_OPEN}"
-                " AND first_seq < ?",
-                (e.call, e.user, e.number, e.first_seq),
-            )
+        # A call with the party that connected closes the user's earlier open entries with
+        # that party (JOUR-02: a callback that connects).
+        conn.executemany(
+            f"UPDATE entries SET closed_by = ? WHERE user = ? AND number = ? AND {_OPEN}"
+            " AND first_seq < ?",
+            [(e.call, e.user, e.number, e.first_seq) for e in entries if e.connected and e.number],
+        )
+        entries.clear()
 
     @staticmethod
     def _action(conn: sqlite3.Connection, e: jev.JournalEvent) -> None:

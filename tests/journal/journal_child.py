@@ -25,11 +25,13 @@ class DyingJournal(JournalDb):
         super().__init__(path, epoch, site)
         self.left = die_after
 
-    def _enter(self, conn: sqlite3.Connection, e: Entry) -> None:
-        super()._enter(conn, e)
-        self.left -= 1
-        if self.left == 0:
-            os.kill(os.getpid(), signal.SIGKILL)
+    def _enter(self, conn: sqlite3.Connection, entries: list[Entry]) -> None:
+        for entry in list(entries):
+            super()._enter(conn, [entry])
+            self.left -= 1
+            if self.left == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+        entries.clear()
 
 
 def main(argv: list[str]) -> int:

@@ -29,7 +29,8 @@ async def test_start_serves_and_stop_releases_everything(
     # A free port, not the default 8800: another node on this machine may hold that one.
     running = await start(options(tmp_path, broker, csta_port=free_port()), ManualClock())
     try:
-        assert [f.name for f in running.faces] == ["disk-watch", "call-records", "mqtt", "csta"]
+        names = [f.name for f in running.faces]
+        assert names == ["disk-watch", "call-records", "journal", "mqtt", "csta"]
         assert running.mqtt.connected.is_set() and running.csta is not None
         assert running.node.state.accounts.account("330") is not None  # the site's [[users]]
         assert (await running.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok

@@ -14,11 +14,11 @@ from cti.kernel.messages import Event
 
 @attrs.frozen(kw_only=True)
 class JournalEvent(Event):
+    """About no device (``devices()`` is empty): it changes no device's state, topic or
+    monitor; the counts document follows the read model instead."""
+
     INTERNAL: ClassVar[bool] = True
     user: str  # whose journal: an internal number
-
-    def devices(self) -> tuple[str, ...]:
-        return (self.user,)
 
 
 @attrs.frozen(kw_only=True)

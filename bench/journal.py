@@ -73,18 +73,21 @@ def rebuild_rows(
         last = store.last_seq()
         db = JournalDb(Path(d) / "journal.db", store.epoch, site)
         reader = LogReader(CommitFeed(last), store.sibling(readonly=True))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         position = 0
         while batch := reader.read(position + 1):
             db.apply(batch)
             position = batch[-1].seq
         took = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         entries = len(db.dump()[0])
         db.close()
         store.close()
     return [
         (f"rebuild the journal of {last:,} events ({entries:,} entries)", took, "s", "< 30"),
         ("rebuild rate", last / took, "events/s", None),
+        # One thread: on a machine nobody else loads, the wall time is about this.
+        ("CPU time of that rebuild (one thread)", cpu, "s", "< 30"),
     ]
 
 

@@ -39,7 +39,10 @@ _SCHEMA = (
     " last_seq INTEGER NOT NULL, connected INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,"
     " closed_by INTEGER, note TEXT, remind_at INTEGER, overdue INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (user, call)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS entries_party ON entries (user, number)",
+    # The open entries by party: what a call that connected closes (JOUR-02). Partial, so
+    # closing looks at the few open entries with the party, never at every call with it.
+    "CREATE INDEX IF NOT EXISTS entries_open ON entries (user, number)"
+    " WHERE connected = 0 AND done = 0 AND closed_by IS NULL",
     "CREATE INDEX IF NOT EXISTS entries_started ON entries (user, started_ms)",
 )
 _ENTRY_COLUMNS = (
@@ -220,7 +223,8 @@ class JournalDb:
         # A call with the party that connected closes the user's earlier open entries with
         # that party (JOUR-02: a callback that connects).
         conn.executemany(
-            f"UPDATE entries SET closed_by = ? WHERE user = ? AND number = ? AND {_OPEN}"
+            f"UPDATE entries INDEXED BY entries_open SET closed_by = ?"
+            f" WHERE user = ? AND number = ? AND {_OPEN}"
             " AND first_seq < ?",
             [(e.call, e.user, e.number, e.first_seq) for e in entries if e.connected and e.number],
         )

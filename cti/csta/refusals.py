@@ -88,7 +88,6 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "forwardingLoop": ("operation", "invalidForwardingDestination"),
     # journal (JOUR-03/04)
     "unknownJournalEntry": ("operation", "invalidParameterValue"),
-    "journalEntryNotOpen": ("stateIncompatibility", "invalidObjectState"),
     "reminderNotInFuture": ("operation", "invalidParameterValue"),
     "tooManyReminders": ("systemResourceAvailability", "resourceLimitExceeded"),
 }

@@ -22,7 +22,6 @@ REFUSALS = frozenset(
     {
         "unknownUser",
         "unknownJournalEntry",
-        "journalEntryNotOpen",
         "invalidParameterValue",
         "reminderNotInFuture",
         "tooManyReminders",

@@ -181,8 +181,8 @@ class JournalDb:
                 entries, calls = fold.apply(item.seq, item.ts_ms, event)
                 changed.update(calls)
                 entered.extend(entries)
+                touched.update(e.user for e in entries)
             self._enter(conn, entered)
-            touched.update(e.user for e in entered)
             tracks = fold.tracks
             gone = [(c,) for c in sorted(changed) if c not in tracks]
             kept = [

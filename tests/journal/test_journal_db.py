@@ -339,3 +339,21 @@ def test_sigkill_inside_a_batch_then_restart_equals_a_rebuild(tmp_path: Path) ->
         fresh.apply([decode(r) for r in log.read(1, log.last_seq())])
         db = JournalDb(db_path, epoch, load_site())
         assert db.dump() == fresh.dump() and db.dump()[0]
+
+
+def test_the_users_whose_journal_changed_are_told(office: Office, tmp_path: Path) -> None:
+    """What the MQTT face publishes the counts of: each user once, then nothing until the
+    next change; everyone after a reset."""
+    db = open_db(tmp_path, office)
+    told: list[int] = []
+    db.on_applied = lambda: told.append(db.position())
+    missed(office, "331", "330")
+    feed(db, office, size=1000)
+    assert db.take_touched() == {"330", "331"} and db.take_touched() == set()
+    office.do(j.SetJournalNote(user="330", entry=1, note="n"))
+    office.talking("333", "332")  # going on: nobody's journal changed yet
+    feed(db, office, size=1000)
+    assert db.take_touched() == {"330"}
+    assert told == [5, office.state.seq]
+    db.reset()
+    assert db.take_touched() == {"*"} and db.position() == 0

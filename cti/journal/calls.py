@@ -170,8 +170,13 @@ class JournalFold:
     """The fold's working set: the tracks of calls in progress (``tracks``, by call id),
     loaded and saved by the caller."""
 
-    def __init__(self, site: Site, tracks: MutableMapping[int, Track] | None = None) -> None:
-        self.owners = Owners(site)
+    def __init__(
+        self,
+        site: Site,
+        tracks: MutableMapping[int, Track] | None = None,
+        owners: Owners | None = None,
+    ) -> None:
+        self.owners = owners or Owners(site)
         self.tracks: MutableMapping[int, Track] = {} if tracks is None else tracks
 
     def track(self, call: int, seq: int, ts_ms: int) -> Track:

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from cti.journal import events as jev
-from cti.journal.calls import JournalFold, Track, decode_track, encode_track
+from cti.journal.calls import JournalFold, Owners, Track, decode_track, encode_track
 from cti.journal.model import Direction, Entry, Folder, Outcome
 from cti.kernel.messages import Committed
 from cti.site import Site
@@ -113,6 +113,7 @@ class JournalDb:
         # follower then re-applies them from the log.
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._tracks: dict[int, Track] | None = None  # calls in progress, as of the position
+        self._owners = Owners(site)
         self._touched: set[str] = set()  # users whose journal changed since last asked
         self.on_applied: Callable[[], None] | None = None  # told after each batch (any thread)
         with self._transaction() as conn:
@@ -167,7 +168,9 @@ class JournalDb:
 
     def apply(self, batch: Sequence[Committed]) -> None:
         with self._transaction() as conn:
-            fold = JournalFold(self.site, self._load_tracks(conn))
+            # The cached tracks are changed in place: a failed batch drops the cache
+            # (_transaction), and the next one reloads them as committed.
+            fold = JournalFold(self.site, self._load_tracks(conn), self._owners)
             touched: set[str] = set()
             changed: set[int] = set()
             entered: list[Entry] = []  # written in one go, before any action that follows
@@ -191,19 +194,17 @@ class JournalDb:
             conn.executemany("DELETE FROM tracks WHERE call = ?", gone)
             conn.executemany("INSERT OR REPLACE INTO tracks VALUES (?, ?)", kept)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),))
-            self._tracks = dict(tracks)
             self._touched |= touched
         if self.on_applied is not None:
             self.on_applied()
 
     def _load_tracks(self, conn: sqlite3.Connection) -> dict[int, Track]:
         if self._tracks is None:
-            owners = JournalFold(self.site).owners
             self._tracks = {
-                call: decode_track(json.loads(doc), owners)
+                call: decode_track(json.loads(doc), self._owners)
                 for call, doc in conn.execute("SELECT call, doc FROM tracks")
             }
-        return dict(self._tracks)
+        return self._tracks
 
     def _enter(self, conn: sqlite3.Connection, entries: list[Entry]) -> None:
         """Write the entries decided (in order) and empty the list."""

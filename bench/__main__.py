@@ -27,6 +27,7 @@ from bench import (
     csta_codec,
     csta_link,
     directory_search,
+    journal,
     many_uis,
     mqtt_path,
     postgres_store,
@@ -64,6 +65,7 @@ NAMES = {
     "5b": "5b. CSTA link end to end",
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
+    "8": "8. journal",
 }
 
 
@@ -92,6 +94,13 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         rows = postgres_store.rows()
     elif key == "7":
         rows = directory_search.run()
+    elif key == "8":
+        build = progress.add_task("   building the log", total=journal.EVENTS)
+        rows = [
+            *journal.keep_up_rows(),
+            *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
+        ]
+        progress.remove_task(build)
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

@@ -18,10 +18,12 @@ PURE = [
     "favourites",
     "presence",
     "directory",
+    "journal",
 ]  # no I/O, no clock, no asyncio
 IO_MODULES = {
     "calls/records_db.py",
     "directory/index_db.py",
+    "journal/journal_db.py",
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",
@@ -81,5 +83,5 @@ def test_phone_sim_uses_the_api_not_the_faces() -> None:
 
 
 def test_each_context_is_one_folder_with_a_context_module() -> None:
-    for context in ("calls", "accounts", "favourites", "presence"):
+    for context in ("calls", "accounts", "favourites", "presence", "journal"):
         assert (CTI / context / "context.py").exists(), context

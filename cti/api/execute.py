@@ -13,6 +13,7 @@ from typing import Any
 
 from cti.api import directory, passwords, profile
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
+from cti.api.journal import JOURNAL_COMMANDS, REQUESTS, JournalService
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
 from cti.api.profile import SetProfileRequest
 from cti.api.requests import Action
@@ -35,11 +36,23 @@ def refused(refusal: Refusal) -> dict[str, Any]:
 
 
 async def execute(
-    engine: Executor, action: Action, principal: str | None = None, *, secure: bool = False
+    engine: Executor,
+    action: Action,
+    principal: str | None = None,
+    *,
+    secure: bool = False,
+    journal: JournalService | None = None,
 ) -> dict[str, Any]:
     """Run ``action`` for the account ``principal`` (None: a face without accounts);
-    ``secure``: it came over an encrypted connection (the broker's TLS listener)."""
+    ``secure``: it came over an encrypted connection (the broker's TLS listener);
+    ``journal``: the node's journal, which answers the journal's requests (JOUR-01..05)."""
     node = engine.node
+    if isinstance(action, REQUESTS):
+        if journal is None:
+            return error("serviceNotSupported", f"{action.SERVICE}: this face has no journal")
+        return await journal.execute(action, principal)
+    if isinstance(action, JOURNAL_COMMANDS) and journal is not None:
+        return await journal.execute(action, principal)  # checks the entry is the user's
     if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
         outcome = await passwords.execute(engine, action, principal, secure=secure)
         return _reply(node.state.seq, outcome)

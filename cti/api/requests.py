@@ -23,6 +23,8 @@ import orjson
 
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.documents import camel
+from cti.api.journal import REQUESTS as JOURNAL_REQUESTS
+from cti.api.journal import JournalRequest
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
 from cti.api.profile import SetProfileRequest
@@ -43,6 +45,7 @@ Action = (
     | SetProfileRequest
     | ImportContactsRequest
     | UploadContactsPartRequest
+    | JournalRequest
 )
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
@@ -64,6 +67,7 @@ SERVICES: dict[
     ImportContactsRequest.SERVICE: ImportContactsRequest,
     UploadContactsPartRequest.SERVICE: UploadContactsPartRequest,
     SearchDirectory.SERVICE: SearchDirectory,
+    **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
 }
 
 

@@ -31,6 +31,7 @@ from cti.api.documents import (
     StatusDoc,
     camel,
 )
+from cti.api.journal import JournalCountsDoc
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
@@ -266,6 +267,7 @@ def contract() -> Schema:
     defs["document.favourites"] = b.of(FavouritesDoc)
     defs["document.presence"] = b.of(PresenceDoc)
     defs["document.callers"] = b.of(CallersDoc)
+    defs["document.journal"] = b.of(JournalCountsDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

@@ -22,6 +22,7 @@ import structlog
 from cti.accounts.commands import SeedAccounts
 from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
+from cti.api.journal import JournalService
 from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
@@ -30,7 +31,10 @@ from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
+from cti.directory.callerid import resolve_caller
+from cti.directory.commands import AddContact
 from cti.directory.index_db import DirectoryIndex
+from cti.journal.journal_db import JournalDb
 from cti.mqtt import certs
 from cti.mqtt.access import node_user
 from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
@@ -108,6 +112,10 @@ class ServeOptions:
 
 def records_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.calls.db"
+
+
+def journal_path(data_dir: Path, node: str) -> Path:
+    return data_dir / f"{node}.journal.db"
 
 
 @attrs.frozen
@@ -262,6 +270,23 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         node.read_models[DIRECTORY_INDEX] = index  # searchDirectory asks it (cti.api.directory)
         await _start_face(
             running, ReadModelFace(index, LogReader(node.feed, store.sibling(readonly=True)))
+        )
+        journal_file = journal_path(options.data_dir, site.node)
+        try:
+            journal = JournalDb(journal_file, store.epoch, site)
+        except sqlite3.Error as exc:
+            raise StartupError(f"journal {journal_file}: {exc}") from None
+        journal_reader = LogReader(node.feed, store.sibling(readonly=True))
+        await _start_face(running, ReadModelFace(journal, journal_reader))
+        # Names as the reading user knows them (DIR-06); "save as contact" adds to the
+        # personal directory (JOUR-05).
+        mqtt.journal = JournalService(
+            engine,
+            journal,
+            resolver=lambda user, number: resolve_caller(site, node.state, user, number),
+            save_contact=lambda user, number, name: AddContact(
+                user=user, name=name or number, other=number
+            ),
         )
         await _start_face(running, mqtt)
         try:

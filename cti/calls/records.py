@@ -10,6 +10,7 @@ rows, so the stored read model can be checked against a rebuild from the log.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
+from typing import Any
 
 import attrs
 
@@ -36,6 +37,15 @@ class CallRecord:
     merged_into: int | None = None  # the call a transfer or conference merged this one into
 
 
+_FIELDS = tuple(f.name for f in attrs.fields(CallRecord))
+
+
+def _evolve(rec: CallRecord, change: dict[str, Any]) -> CallRecord:
+    """``attrs.evolve`` without its per-call introspection (every event of the log comes
+    through here when the journal is rebuilt)."""
+    return CallRecord(*[change[n] if n in change else getattr(rec, n) for n in _FIELDS])
+
+
 def _joined(parties: tuple[str, ...], devices: Iterable[str]) -> tuple[str, ...]:
     new = [d for d in dict.fromkeys(devices) if d not in parties]
     return (*parties, *new) if new else parties
@@ -51,21 +61,25 @@ def apply(
     changed = [event.call]
     rec = records.get(event.call) or CallRecord(event.call, seq, seq, ts_ms)
     joined = (e.device for e in event.local if e.state is not ConnectionState.NULL)
-    rec = attrs.evolve(rec, last_seq=seq, parties=_joined(rec.parties, joined))
+    # One evolve per event (the journal folds every event of the log through here).
+    change: dict[str, Any] = {"last_seq": seq}
+    parties = _joined(rec.parties, joined)
+    if parties is not rec.parties:
+        change["parties"] = parties
     if isinstance(event, ev.ServiceInitiated):
-        rec = attrs.evolve(rec, origin=event.device, calling=event.calling, called=event.called)
+        change.update(origin=event.device, calling=event.calling, called=event.called)
     elif isinstance(event, ev.Originated):
-        rec = attrs.evolve(rec, called=event.called)
+        change["called"] = event.called
     elif isinstance(event, ev.Delivered):
         if not rec.calling:  # a call from outside the site starts with its first offer
-            rec = attrs.evolve(rec, calling=event.calling, called=event.called)
+            change.update(calling=event.calling, called=event.called)
         if event.group is not None and rec.group is None:
-            rec = attrs.evolve(rec, group=event.group)
+            change["group"] = event.group
     elif isinstance(event, ev.Established) and rec.answered_by is None:
         if event.answering != rec.origin:  # not a mobility callback reaching its own mobile
-            rec = attrs.evolve(rec, answered_by=event.answering, answered_ms=ts_ms)
+            change.update(answered_by=event.answering, answered_ms=ts_ms)
     elif isinstance(event, ev.CallCleared):
-        rec = attrs.evolve(rec, ended_ms=ts_ms, end_cause=str(event.cause))
+        change.update(ended_ms=ts_ms, end_cause=str(event.cause))
     elif isinstance(event, ev.Transferred | ev.Conferenced) and event.secondary_call is not None:
         merged = records.get(event.secondary_call)
         if merged is not None:
@@ -73,6 +87,7 @@ def apply(
                 merged, last_seq=seq, ended_ms=ts_ms, end_cause="merged", merged_into=event.call
             )
             changed.append(merged.call)
+    rec = _evolve(rec, change)
     records[event.call] = rec
     return changed
 

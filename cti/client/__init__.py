@@ -18,6 +18,7 @@ publishing at high rates; UIs are better served by the well-known library.
 """
 
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.api.journal import JournalCountsDoc, JournalEntryDoc, JournalResult
 from cti.client.client import CtiClient
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.updates import (
@@ -26,6 +27,7 @@ from cti.client.updates import (
     DeviceEvent,
     DeviceState,
     Disconnected,
+    JournalCounts,
     Lamp,
     Reset,
     Status,
@@ -41,6 +43,10 @@ __all__ = [
     "DeviceState",
     "DeviceStateDoc",
     "Disconnected",
+    "JournalCounts",
+    "JournalCountsDoc",
+    "JournalEntryDoc",
+    "JournalResult",
     "Lamp",
     "LampDoc",
     "NoReply",

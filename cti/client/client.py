@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 
 from cti.api.directory import MAX_PART
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.api.journal import JournalCountsDoc, JournalResult
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.streams import Held, Streams
 from cti.client.updates import (
@@ -36,6 +37,7 @@ from cti.client.updates import (
     DeviceEvent,
     DeviceState,
     Disconnected,
+    JournalCounts,
     Lamp,
     Reset,
     Status,
@@ -148,6 +150,7 @@ class CtiClient:
         self.inbox = f"{self.topics.inbox(user)}/{self.id}"
         self._streams = Streams()
         self._lamps: set[str] = set()  # lamp topic filters watched
+        self._documents: set[str] = set()  # the user's own documents watched (the journal)
         self._conn: aiomqtt.Client | None = None
         self._runner: asyncio.Task[None] | None = None
         self._pending: dict[bytes, asyncio.Future[dict[str, Any]]] = {}
@@ -249,7 +252,9 @@ class CtiClient:
             subscribed: set[str] = set()
             while topics := [
                 t
-                for t in self._device_topics(self._streams.devices) + sorted(self._lamps)
+                for t in self._device_topics(self._streams.devices)
+                + sorted(self._lamps)
+                + sorted(self._documents)
                 if t not in subscribed
             ]:
                 await conn.subscribe([(t, 1) for t in topics])
@@ -451,6 +456,75 @@ class CtiClient:
         name = result.get("name")
         return None if name is None else str(name)
 
+    # The journal (JOUR-01..05, specs/journal.md): your own only.
+    async def get_journal(
+        self, folder: str = "all", *, limit: int = 50, before: int | None = None
+    ) -> JournalResult:
+        """A page of your journal, newest first: ``folder`` open, missed, answered, all or
+        overdue; ``before`` the ``nextBefore`` of the previous page."""
+        fields: dict[str, Any] = {"user": self.user, "folder": folder, "limit": limit}
+        if before is not None:
+            fields["before"] = before
+        return cast(JournalResult, await self.request("getJournal", **fields))
+
+    async def journal_counts(self) -> JournalCountsDoc:
+        return cast(JournalCountsDoc, await self.request("getJournalCounts", user=self.user))
+
+    async def set_journal_note(
+        self,
+        entry: int,
+        note: str | None,
+        *,
+        remind_at: int | None = None,
+        remind_in: int | None = None,
+    ) -> None:
+        """A note on an entry with an optional reminder (ms UTC, or seconds from now);
+        no note and no reminder clears it (JOUR-03)."""
+        fields: dict[str, Any] = {"user": self.user, "entry": entry, "note": note}
+        if remind_at is not None:
+            fields["remindAt"] = remind_at
+        if remind_in is not None:
+            fields["remindIn"] = remind_in
+        await self.request("setJournalNote", **fields)
+
+    async def mark_journal_entry_done(self, entry: int) -> None:
+        await self.request("markJournalEntryDone", user=self.user, entry=entry)
+
+    async def delete_journal_entry(self, entry: int) -> None:
+        await self.request("deleteJournalEntry", user=self.user, entry=entry)
+
+    async def delete_journal_entries_older_than(self, days: int) -> None:
+        await self.request("deleteJournalEntriesOlderThan", user=self.user, days=days)
+
+    async def clear_journal(self) -> None:
+        await self.request("clearJournal", user=self.user)
+
+    async def call_back(self, entry: int, device: str | None = None) -> CallRef:
+        """Call the party of a journal entry back from ``device`` (default: your number)."""
+        fields: dict[str, Any] = {"user": self.user, "entry": entry}
+        if device is not None:
+            fields["device"] = device
+        return cast(CallRef, await self.request("callBackJournalEntry", **fields))
+
+    async def save_journal_contact(self, entry: int, name: str | None = None) -> Any:
+        """Save the party of an entry as a personal contact (the directory's answer)."""
+        fields: dict[str, Any] = {"user": self.user, "entry": entry}
+        if name is not None:
+            fields["name"] = name
+        return await self.request("saveJournalContact", **fields)
+
+    async def watch_journal(self) -> None:
+        """Receive the counts of your journal's folders (:class:`JournalCounts`) now and
+        after every change: the badge of a UI (JOUR-02)."""
+        topic = self.topics.journal(self.user)
+        if topic in self._documents:
+            return
+        self._documents.add(topic)
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
+                await conn.subscribe(topic, qos=1)
+
     # -- watching ----------------------------------------------------------------------------
     async def watch(self, *devices: str) -> None:
         """Receive the state and events of ``devices`` from now on (and after every
@@ -537,6 +611,9 @@ class CtiClient:
             return  # else a late reply to a request that timed out
         if topic == self.topics.status:
             self._on_status(cast(StatusDoc, doc), retained=bool(message.retain))
+            return
+        if topic == self.topics.journal(self.user):
+            self._emit(JournalCounts(cast(JournalCountsDoc, doc)))
             return
         update = self._update(topic, doc)
         if update is not None:

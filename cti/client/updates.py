@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 import attrs
 
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.api.journal import JournalCountsDoc
 
 __all__ = [
     "CallRef",
@@ -83,6 +84,18 @@ class Lamp:
 
 
 @attrs.frozen
+class JournalCounts:
+    """The counts of your journal's folders (JOUR-02), as of log position ``seq``: sent when
+    it changed (ask :meth:`~cti.client.CtiClient.get_journal` for the entries)."""
+
+    doc: JournalCountsDoc
+
+    @property
+    def seq(self) -> int:
+        return self.doc["seq"]
+
+
+@attrs.frozen
 class Status:
     """The node's status document: online with how far it has published (``seq``) and the
     ``epoch`` of its log, or offline."""
@@ -118,7 +131,9 @@ class Disconnected:
     reason: str
 
 
-Update = DeviceState | DeviceEvent | Lamp | Status | Reset | Connected | Disconnected
+Update = (
+    DeviceState | DeviceEvent | Lamp | Status | Reset | Connected | Disconnected | JournalCounts
+)
 
 
 def device_events(doc: dict[str, Any], devices: Collection[str]) -> list[DeviceEvent]:

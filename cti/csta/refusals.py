@@ -93,6 +93,10 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "unusableFile": ("operation", "invalidParameterValue"),
     "unknownUpload": ("operation", "invalidParameterValue"),
     "unknownEntry": ("operation", "invalidParameterValue"),
+    # journal (JOUR-03/04)
+    "unknownJournalEntry": ("operation", "invalidParameterValue"),
+    "reminderNotInFuture": ("operation", "invalidParameterValue"),
+    "tooManyReminders": ("systemResourceAvailability", "resourceLimitExceeded"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

@@ -14,6 +14,7 @@ from cti.calls.context import CONTEXT as CALLS
 from cti.directory.context import CONTEXT as DIRECTORY
 from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
+from cti.journal.context import CONTEXT as JOURNAL
 from cti.kernel.codec import EventCodec
 from cti.kernel.context import Context, Handler, QueryHandler
 from cti.kernel.decision import Decision
@@ -22,7 +23,14 @@ from cti.kernel.refusal import Refusal
 from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
 
-CONTEXTS: tuple[Context[Any], ...] = (CALLS, ACCOUNTS, FAVOURITES, PRESENCE, DIRECTORY)
+CONTEXTS: tuple[Context[Any], ...] = (
+    CALLS,
+    ACCOUNTS,
+    FAVOURITES,
+    PRESENCE,
+    DIRECTORY,
+    JOURNAL,
+)
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}

@@ -15,6 +15,7 @@ from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
 from cti.directory.state import DirectoryState
 from cti.favourites.state import FavouritesState
+from cti.journal.state import JournalState
 from cti.presence.state import PresenceState
 
 
@@ -25,14 +26,28 @@ class NodeState:
     favourites: FavouritesState = attrs.field(factory=FavouritesState)
     presence: PresenceState = attrs.field(factory=PresenceState)
     directory: DirectoryState = attrs.field(factory=DirectoryState)
+    journal: JournalState = attrs.field(factory=JournalState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
-    "calls": lambda s, p: NodeState(p, s.accounts, s.favourites, s.presence, s.directory, s.seq),
-    "accounts": lambda s, p: NodeState(s.calls, p, s.favourites, s.presence, s.directory, s.seq),
-    "favourites": lambda s, p: NodeState(s.calls, s.accounts, p, s.presence, s.directory, s.seq),
-    "presence": lambda s, p: NodeState(s.calls, s.accounts, s.favourites, p, s.directory, s.seq),
-    "directory": lambda s, p: NodeState(s.calls, s.accounts, s.favourites, s.presence, p, s.seq),
+    "calls": lambda s, part: NodeState(
+        part, s.accounts, s.favourites, s.presence, s.directory, s.journal, s.seq
+    ),
+    "accounts": lambda s, part: NodeState(
+        s.calls, part, s.favourites, s.presence, s.directory, s.journal, s.seq
+    ),
+    "favourites": lambda s, part: NodeState(
+        s.calls, s.accounts, part, s.presence, s.directory, s.journal, s.seq
+    ),
+    "presence": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, part, s.directory, s.journal, s.seq
+    ),
+    "directory": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, s.presence, part, s.journal, s.seq
+    ),
+    "journal": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, s.presence, s.directory, part, s.seq
+    ),
 }

@@ -67,6 +67,7 @@ def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
         f"read {b}/users/%u/inbox/#",
         f"read {b}/users/%u/favourites",
         f"read {b}/users/%u/callers",  # names from the user's own directory (DIR-06)
+        f"read {b}/users/%u/journal",  # the counts of one's own journal (JOUR-02)
     ):
         out.append(f"pattern {line}")
     if tls:

@@ -57,6 +57,7 @@ class Topics:
             f"{b}/presence/+",
             f"{b}/users/+/presence",
             f"{b}/users/+/callers",
+            f"{b}/users/+/journal",
         )
 
     def lamp(self, device: str) -> str:
@@ -74,6 +75,10 @@ class Topics:
         """Who a user's calls are with, named from the user's directories (DIR-06): retained,
         for that user alone."""
         return f"{self.base}/users/{user}/callers"
+
+    def journal(self, user: str) -> str:
+        """The counts of a user's journal folders (JOUR-02): retained, for that user alone."""
+        return f"{self.base}/users/{user}/journal"
 
     def presence(self, user: str) -> str:
         """A user's presence as every signed-in user may see it (PRES-04)."""

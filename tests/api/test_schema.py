@@ -19,6 +19,7 @@ from PIL import Image
 
 from cti.api import documents, execute
 from cti.api.directory import INDEX
+from cti.api.journal import JournalService
 from cti.api.requests import SERVICES, parse_action
 from cti.api.schema import contract, dumps
 from cti.app.clock import ManualClock
@@ -30,7 +31,10 @@ from cti.app.follower import follow
 from cti.app.node import Node
 from cti.calls.views import device_view
 from cti.directory.index_db import DirectoryIndex
+from cti.favourites.commands import AddFavourite
 from cti.favourites.views import view as favourites_view
+from cti.journal.journal_db import JournalDb
+from cti.kernel.messages import Command
 from cti.store import MemoryStore
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -253,11 +257,37 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("setPresence", {"user": "337", "status": "doNotDisturb"}),
         ("setPresence", {"user": "331", "status": "office", "info": "back"}),
         ("setPresenceForwarding", {"user": "331", "status": "office", "target": "voicemail"}),
+        # the journal (JOUR-01..05): call 1 was 330's call to 331, call 6 missed at 331
+        ("getJournal", {"user": "330"}),
+        ("getJournal", {"user": "331", "folder": "open", "limit": 1}),
+        ("getJournalCounts", {"user": "331"}),
+        ("setJournalNote", {"user": "330", "entry": 1, "note": "Offer", "remindIn": 600}),
+        ("markJournalEntryDone", {"user": "330", "entry": 1}),
+        ("callBackJournalEntry", {"user": "330", "entry": 1}),
+        ("saveJournalContact", {"user": "332", "entry": 2}),  # 332 has an account
+        ("deleteJournalEntry", {"user": "330", "entry": 1}),
+        ("deleteJournalEntriesOlderThan", {"user": "330", "days": 30}),
+        ("clearJournal", {"user": "330"}),
+        ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
+        ("getJournal", {"user": "330", "limit": 0}),
     ]
     done: set[str] = set()
+    journal_db = JournalDb(tmp_path / "journal.db", node.store.epoch, node.site)
+
+    def stand_in(user: str, number: str, name: str | None) -> Command:
+        # The personal directory's add-contact is another helper's; favourites stand in.
+        return AddFavourite(
+            user=user, group_name="Journal", contact_name=name or number, number=number
+        )
+
+    journal = JournalService(engine, journal_db, save_contact=stand_in, wait=0.01)
     try:
         for service, fields in requests:
-            reply = await execute.execute(engine, parse_action(service, fields))
+            new = [decode(r) for r in node.store.read(journal_db.position() + 1)]
+            if new:
+                journal_db.apply(new)
+            action = parse_action(service, fields)
+            reply = await execute.execute(engine, action, journal=journal)
             check(f"reply.{service}", orjson.loads(orjson.dumps(reply)))
             if reply["ok"]:
                 done.add(service)

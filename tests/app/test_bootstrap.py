@@ -34,6 +34,7 @@ async def test_start_serves_and_stop_releases_everything(
             "disk-watch",
             "call-records",
             "directory-index",
+            "journal",
             "mqtt",
             "csta",
         ]

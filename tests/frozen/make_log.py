@@ -6,6 +6,9 @@ one removed); v3: v2, then profiles (USER-03: numbers, e-mail, photos set, repla
 v4-favourites: v3, then favourites (DIR-05: groups made, renamed, ordered and deleted,
 colleagues and contacts added, ordered and removed, an account removed with favourites naming
 it and its own).
+v5-journal: v4-presence, then the journal (JOUR-03/04: notes with reminders, one reminder
+passed and one pending, an entry marked done, one deleted, entries older than a period
+deleted, a journal cleared).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
@@ -23,6 +26,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v4-favourites tests/frozen/v4-favourites/node1.db
     python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
     python -m tests.frozen.make_log v4-directory tests/frozen/v4-directory/node1.db
+    python -m tests.frozen.make_log v5-journal tests/frozen/v5-journal/node1.db
 """
 
 from __future__ import annotations
@@ -105,16 +109,18 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory"):
+    if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal"):
         accounts(do)
-    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory"):
+    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal"):
         profiles(do)
     if version == "v4-favourites":
         favourites(do)
-    if version == "v4-presence":
+    if version in ("v4-presence", "v5-journal"):
         presence(do, node.clock)  # type: ignore[arg-type]
     if version == "v4-directory":
         directory(do)
+    if version == "v5-journal":
+        journal(do, node.clock)  # type: ignore[arg-type]
     node.store.close()
 
 
@@ -246,6 +252,21 @@ def directory(do: Callable[[Command], int]) -> None:
     do(d.DeleteContact(user="331", id=3))
     do(d.AddContact(user="333", name="Privat", mobile="0171 2222222"))
     do(RemoveAccount(name="333"))  # personalDirectoryCleared
+
+
+def journal(do: Callable[[Command], int], clock: ManualClock) -> None:
+    """The journal (JOUR-03/04) of 330 and 331, on the entries the calls above made."""
+    from cti.journal import commands as j
+
+    do(j.SetJournalNote(user="331", entry=1, note="Angebot nachfassen", remind_in=60))
+    do(j.SetJournalNote(user="331", entry=2, note="Rückruf", remind_in=3600))
+    do(j.SetJournalNote(user="330", entry=1, note="erledigt?"))
+    clock.advance(60)
+    do(j.ExpireJournalReminder(user="331", entry=1))  # what the node fires: journalReminderDue
+    do(j.MarkJournalEntryDone(user="330", entry=1))
+    do(j.DeleteJournalEntry(user="330", entry=2))
+    do(j.DeleteJournalEntriesOlderThan(user="332", days=30))
+    do(j.ClearJournal(user="333"))
 
 
 if __name__ == "__main__":

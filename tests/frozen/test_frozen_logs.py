@@ -87,6 +87,8 @@ def render(state: NodeState) -> dict[str, Any]:
         **({"presence": render_presence(state)} if state.presence.users else {}),
         # Logs before v4-directory have no personal directories (DIR-01).
         **({"directory": render_directory(state)} if state.directory.users else {}),
+        # Logs before v5-journal have no pending journal reminders (JOUR-03).
+        **({"journal": render_journal(state)} if state.journal.reminders else {}),
     }
 
 
@@ -107,6 +109,13 @@ def render_directory(state: NodeState) -> dict[str, Any]:
             ],
         }
         for user, d in sorted(state.directory.users.items())
+    }
+
+
+def render_journal(state: NodeState) -> dict[str, Any]:
+    return {
+        user: [[entry, due] for entry, due in sorted(mine.items())]
+        for user, mine in sorted(state.journal.reminders.items())
     }
 
 

@@ -105,10 +105,10 @@ async def test_healthz_is_200_when_up_and_503_naming_mqtt_when_the_broker_dies(
     assert status == 200, doc
     assert doc["status"] == "up" and doc["down"] == [] and doc["node"] == "node1"
     parts = doc["parts"]
-    for name in ("engine", "store", "mqtt", "csta", "call-records", "disk-watch"):
+    for name in ("engine", "store", "mqtt", "csta", "call-records", "journal", "disk-watch"):
         assert parts[name]["up"] is True and parts[name]["required"] is True, name
     assert parts["csta"]["associations"] == 0
-    assert parts["call-records"]["lag"] == 0
+    assert parts["call-records"]["lag"] == 0 and parts["journal"]["lag"] == 0
     assert doc["outbox"] == {"acked": node.node.state.seq, "lagEvents": 0, "lagSeconds": 0.0}
     assert doc["disk"]["low"] is False and doc["disk"]["thresholdBytes"] == GiB
 

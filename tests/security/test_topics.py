@@ -38,6 +38,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", "+", "requests", "+"),
     topic("users", B, "presence"),
     topic("users", B, "callers"),  # DIR-06: names from B's own directories
+    topic("users", B, "journal"),  # JOUR-02: the counts of one's journal are one's own
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -50,6 +51,7 @@ FOR_A = [  # what A may read
     topic("presence", "+"),  # within each user's visibility (PRES-04)
     topic("users", A, "presence"),
     topic("users", A, "callers"),
+    topic("users", A, "journal"),
 ]
 
 

@@ -17,6 +17,7 @@ import structlog
 from cti.accounts import access
 from cti.api import documents as payloads
 from cti.api import execute as replies
+from cti.api.journal import JournalService, journal_users
 from cti.api.requests import BadRequest, parse_action, parse_json, payload_limit
 from cti.app.engine import Engine
 from cti.app.follower import supervised
@@ -60,10 +61,12 @@ class MqttFace:
         username: str | None = None,
         password: str | None = None,
         status_fields: Callable[[], Mapping[str, Any]] | None = None,
+        journal: JournalService | None = None,
     ) -> None:
         """``status_fields``: more fields of the retained status document (the disk warning,
         cti/ops/disk.py); asked about once a second, and the status is republished when
-        they change."""
+        they change. ``journal``: the node's journal, which answers the journal's requests
+        and whose folder counts are published (may be set later, before ``start``)."""
         self.engine = engine
         self.node = engine.node
         self.store = store
@@ -78,6 +81,7 @@ class MqttFace:
         self._stopping = False
         self._announced = 0  # the seq the retained status shows
         self._status_fields = status_fields or dict
+        self.journal = journal
         self._announced_fields: Mapping[str, Any] = {}  # the extra fields it shows
         self._tasks: set[asyncio.Task[None]] = set()
         self._overloaded = False  # refusing requests as busy (logged once per episode)
@@ -143,6 +147,7 @@ class MqttFace:
             delay = 0.2
             self.client = client
             self._publish_status(client)
+            self._publish_journal(client, everyone=True)
             self.connected.set()
             log.info(
                 "mqtt.connected",
@@ -185,6 +190,19 @@ class MqttFace:
         self.outbox.retained[self.topics.status] = body
         client.publish(self.topics.status, body, retain=True)
 
+    def _publish_journal(self, client: MqttClient, *, everyone: bool = False) -> None:
+        """The retained counts of the journals that changed (JOUR-02), each for its user
+        alone; on connect every user's. Coalesced: at most one per user every tick."""
+        if self.journal is None:
+            return
+        touched = self.journal.db.take_touched()
+        users = journal_users(self.node.site) if everyone or "*" in touched else sorted(touched)
+        for user in users:
+            topic = self.topics.journal(user)
+            body = payloads.dumps(self.journal.counts(user))
+            self.outbox.retained[topic] = body
+            client.publish(topic, body, retain=True)
+
     async def _save_position(self, client: MqttClient) -> None:
         """Store the outbox position often, and keep the retained status's seq fresh."""
         ticks = 0
@@ -193,6 +211,10 @@ class MqttFace:
             # On the loop, not in a thread: the outbox's store connection is also used here
             # (reads, the final save on stop), and two threads must not interleave on it.
             self._save_position_now()
+            try:
+                self._publish_journal(client)
+            except Exception:  # the counts wait for the next change; the rest goes on
+                log.exception("mqtt.journal_counts_not_published")
             ticks += 1
             moved = self.outbox.acked != self._announced
             if ticks % 5 == 0 and (moved or self._status_fields() != self._announced_fields):
@@ -317,7 +339,11 @@ class MqttFace:
             else:
                 action = parse_action(request.service, fields)
                 body = await replies.execute(
-                    self.engine, action, request.user, secure=request.secure
+                    self.engine,
+                    action,
+                    request.user,
+                    secure=request.secure,
+                    journal=self.journal,
                 )
         except BadRequest as bad:
             body = replies.error(bad.code, bad.message)

@@ -50,9 +50,11 @@ async def test_the_journal_of_a_user_through_the_client(node: Running) -> None:
         with pytest.raises(Refused) as refused:
             await clara.request("getJournal", user="331")
         assert refused.value.code == "notPermitted"
-        with pytest.raises(Refused) as refused:
-            await bernd.save_journal_contact(made["call"])
-        assert refused.value.code == "serviceNotSupported"  # no personal directory yet
+        # JOUR-05: the party goes to Bernd's personal directory, which now names the number
+        # first (DIR-06).
+        saved = await bernd.save_journal_contact(made["call"], name="Clara privat")
+        assert isinstance(saved["id"], int)
+        assert await bernd.identify_caller("332") == "Clara privat"
         mark = len(seen.updates)
         await bernd.delete_journal_entries_older_than(0)
         await bernd.clear_journal()

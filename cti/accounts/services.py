@@ -11,6 +11,7 @@ from cti.accounts import settings
 from cti.accounts.model import Role
 from cti.directory.services import forget_user as forget_contacts
 from cti.favourites.services import forget_account
+from cti.journal.services import forget_user as forget_journal
 from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal
 from cti.presence.services import forget_user
@@ -198,6 +199,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     forget_account(d, c.name)  # no favourite names a removed account (DIR-05)
     forget_user(d, c.name)  # nor does its presence outlive it (PRES-04)
     forget_contacts(d, c.name)  # its personal directory goes with it (DIR-01)
+    forget_journal(d, c.name)  # and its journal's reminders (JOUR-03)
 
 
 SERVICES: dict[type[Any], Any] = {

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from cti.accounts.events import AccountRemoved
 from cti.journal import events as jev
 from cti.journal.calls import JournalFold, Owners, Track, decode_track, encode_track
 from cti.journal.model import Direction, Entry, Folder, Outcome
@@ -180,6 +181,11 @@ class JournalDb:
                     self._enter(conn, entered)
                     self._action(conn, event)
                     touched.add(event.user)
+                    continue
+                if isinstance(event, AccountRemoved):  # the journal goes with its account
+                    self._enter(conn, entered)
+                    conn.execute("DELETE FROM entries WHERE user = ?", (event.name,))
+                    touched.add(event.name)
                     continue
                 entries, calls = fold.apply(item.seq, item.ts_ms, event)
                 changed.update(calls)

@@ -110,6 +110,13 @@ def expire_reminder(d: Decision[NodeState], c: cmd.ExpireJournalReminder) -> Non
         d.emit(ev.JournalReminderDue(user=c.user, entry=c.entry, remind_at=due))
 
 
+def forget_user(d: Decision[NodeState], name: str) -> None:
+    """An account is being removed (removeAccount): its pending reminders go with it (the
+    read model drops its entries on ``accountRemoved``)."""
+    if d.state.journal.of(name):
+        d.emit(ev.JournalCleared(user=name))
+
+
 SERVICES: dict[type[Any], Any] = {
     cmd.SetJournalNote: set_note,
     cmd.MarkJournalEntryDone: mark_done,

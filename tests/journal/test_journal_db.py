@@ -357,3 +357,26 @@ def test_the_users_whose_journal_changed_are_told(office: Office, tmp_path: Path
     assert told == [5, office.state.seq]
     db.reset()
     assert db.take_touched() == {"*"} and db.position() == 0
+
+
+def test_a_removed_account_takes_its_journal_along(office: Office, tmp_path: Path) -> None:
+    """removeAccount: the account's entries leave the read model and its pending reminders
+    the node (as its presence, favourites and personal directory do); others keep theirs."""
+    from cti.accounts.commands import RemoveAccount, SeedAccounts
+    from cti.app.config import load_config
+
+    users = {u.name: u for u in load_config().users}
+    office.do(SeedAccounts(accounts=(users["330"].seed(), users["331"].seed())))
+    db = open_db(tmp_path, office)
+    missed(office, "330", "331")  # 1
+    missed(office, "332", "331")  # 2
+    office.do(j.SetJournalNote(user="331", entry=1, note="call back", remind_in=600))
+    feed(db, office)
+    assert db.counts("331").all == 2 and office.node.next_timer_ms() is not None
+    removed = office.do(RemoveAccount(name="331"))
+    assert any("journalCleared" in line for line in removed), removed
+    feed(db, office)
+    assert db.counts("331") == Counts()
+    assert db.counts("330").all == 1 and db.counts("332").all == 1
+    assert not office.node.state.journal.of("331")
+    assert office.node.next_timer_ms() is None

@@ -125,7 +125,10 @@ def run_broker_config(args: argparse.Namespace) -> int:
         f"#   cti serve --mqtt-url mqtt://<this broker>:{args.port} --broker-files {out}{shared}\n"
     )
     if args.shared_broker:
-        header += "# Shared by several nodes: their accounts sign in as NAME@NODE.\n"
+        header += (
+            f"# Shared by several nodes (this one, {site.node}, wrote it last): their accounts\n"
+            "# sign in as NAME@NODE; the files below combine every node's nodes/NODE/ files.\n"
+        )
     write_private(conf, header + TUNING + listeners(files, args.host, args.port, tls), 0o644)
     signing = sum(1 for a in accounts if a.can_sign_in)
     console.print(f"wrote {conf}, {files.passwords.name}, acl.plain, acl.tls in {out}")

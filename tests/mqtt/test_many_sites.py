@@ -16,9 +16,10 @@ import getpass
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import attrs
@@ -115,6 +116,9 @@ async def sites(tmp_path: Path, pg_dsn: str, servers: list[Server]) -> AsyncIter
         for server, node in ((office, "node1"), (branch, "branch")):
             await server.wait_line(lambda line, n=node: f"(node {n}) at seq" in line, 60)
         yield Sites(port, pg_dsn, shared, broker, office, branch, csta)
+        for server in (office, branch):  # a clean stop: no writer session left behind
+            server.signal(signal.SIGTERM)
+        assert await office.wait() == 0 and await branch.wait() == 0
     finally:
         broker.kill()
         broker.wait(TIMEOUT)
@@ -194,6 +198,34 @@ async def test_an_account_of_one_site_cannot_touch_the_other(sites: Sites) -> No
             pass
     async with CstaClient("127.0.0.1", sites.csta["branch"], "331", KARL, timeout=TIMEOUT):
         pass
+
+
+async def test_an_account_made_on_one_site_signs_in_there_after_the_reload(sites: Sites) -> None:
+    """The branch's administrator creates 232: the branch's node rewrites its files and the
+    combination (the office's accounts stay in it); after the operator's SIGHUP, 232@branch
+    signs in, and there is still no such account at the office."""
+    passwords = sites.shared / "passwords"
+    async with sites.client("230@branch", "Greta-2026!", "branch", "greta") as greta:
+        await greta.ok("createAccount", name="232", password="Inge-2026!")
+    await until(lambda: "\n232@branch:" in passwords.read_text())
+    await sites.branch.wait_line(lambda line: "broker.files_changed" in line)
+    sites.broker.send_signal(signal.SIGHUP)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while await sign_in("127.0.0.1", sites.port, "232@branch", "Inge-2026!") is not None:
+        assert loop.time() < deadline, "232@branch cannot sign in after the reload"
+    assert await sign_in("127.0.0.1", sites.port, "331@node1", BERND) is None
+    assert await sign_in("127.0.0.1", sites.port, "232@node1", "Inge-2026!") in REFUSED
+    assert "\n331@node1:" in passwords.read_text()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    """Wait for a file a node writes on its own task (polled, bounded by TIMEOUT)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while not check():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 async def test_phone_sim_load_drives_both_nodes_at_once(sites: Sites) -> None:

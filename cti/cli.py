@@ -141,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         "[CTI_BROKER_FILES]",
     )
     serve.add_argument(
+        "--shared-broker",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="several nodes share the broker and its --broker-files directory: this node's "
+        "files go to nodes/NODE/ there and its accounts sign in as NAME@NODE "
+        "(specs/security.md) [CTI_SHARED_BROKER]",
+    )
+    serve.add_argument(
         "--csta-port",
         type=_checked(port),
         default=None,
@@ -281,6 +289,7 @@ def _run(args: argparse.Namespace) -> int:
             tls_port=args.tls_port,
             tls=_tls_files(args),
             broker_files=args.broker_files,
+            shared_broker=args.shared_broker,
             csta_port=args.csta_port,
             http_host=args.http_host,
             http_port=args.http_port,

@@ -20,7 +20,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="phone-sim", description="Simulated phones for a running `cti serve` (over MQTT)."
     )
     endpoint.add_arguments(parser, user=DEFAULT_USER)
-    parser.add_argument("--node", default="node1", help="node name (base topic cti/NODE)")
+    parser.add_argument(
+        "--node",
+        action="append",
+        default=None,
+        help="node name (base topic cti/NODE; default node1); `load` takes several "
+        "(repeat --node) and drives them at once; a {node} in --user stands for each",
+    )
     parser.add_argument("--log-level", default="warning", help="debug, info, warning or error")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenario files (YAML/TOML) against the node")
@@ -43,28 +49,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log.configure(level=args.log_level)
     console = Console(stderr=False, highlight=False)
+    nodes: list[str] = list(dict.fromkeys(args.node or ["node1"]))
+    if len(nodes) > 1 and args.command != "load":
+        console.print(f"[red]phone-sim {args.command} drives one node: give one --node[/]")
+        return 2
     try:
-        broker = endpoint.from_arguments(args)
+        brokers = {node: endpoint.from_arguments(args, node=node) for node in nodes}
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
+    node = nodes[0]
+    broker = brokers[node]
     try:
         if args.command == "run":
             from phone_sim.runner import run_files
 
-            return asyncio.run(run_files(broker, args.node, args.files, console))
+            return asyncio.run(run_files(broker, node, args.files, console))
         if args.command == "load":
             from phone_sim.load import LoadPlan, run_load
 
             plan = LoadPlan(args.devices, args.calls_per_second, args.duration, args.seed)
-            return asyncio.run(run_load(broker, args.node, plan, console))
+            return asyncio.run(run_load(brokers, plan, console))
         if args.command == "console":
             from phone_sim.console import run_console
 
-            return asyncio.run(run_console(broker, args.node, args.number, console))
+            return asyncio.run(run_console(broker, node, args.number, console))
         from phone_sim.physical import run_phones
 
-        return asyncio.run(run_phones(broker, args.node, args.numbers, console))
+        return asyncio.run(run_phones(broker, node, args.numbers, console))
     except ConnectionRefused as exc:
         console.print(f"[red]the broker at {args.mqtt_url} refused {broker.username}: {exc}[/]")
         return 3

@@ -12,11 +12,11 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from cti.mqtt.client import Endpoint
@@ -234,8 +234,9 @@ async def generate(sim: Simulator, plan: LoadPlan, stats: Stats, tick: Callable[
             stats.errors["unfinished after 30 s"] += len(unfinished)
 
 
-def report(stats: Stats, plan: LoadPlan, elapsed: float) -> Table:
-    table = Table(title=f"phone-sim load: {plan.rate:g} calls/s for {plan.duration:g} s")
+def report(stats: Stats, plan: LoadPlan, elapsed: float, node: str = "") -> Table:
+    on = f" on {node}" if node else ""
+    table = Table(title=f"phone-sim load{on}: {plan.rate:g} calls/s for {plan.duration:g} s")
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows = [
@@ -257,13 +258,22 @@ def report(stats: Stats, plan: LoadPlan, elapsed: float) -> Table:
 
 
 async def load_with(link: Link, plan: LoadPlan, console: Console) -> Stats:
-    sim = Simulator(link)
-    await sim.start()
-    stats = Stats()
+    """One node's load run, its report printed."""
+    return (await load_nodes({"": link}, plan, console))[""]
+
+
+async def load_nodes(
+    links: Mapping[str, Link], plan: LoadPlan, console: Console
+) -> dict[str, Stats]:
+    """The plan against every node of ``links`` at once (node name -> its link; each node
+    gets the whole plan), one progress bar and one report per node."""
+    sims = {node: Simulator(link) for node, link in links.items()}
+    started_sims: list[Simulator] = []
+    stats = {node: Stats() for node in links}
     total = max(1, int(plan.rate * plan.duration))
     started = time.perf_counter()
     progress = Progress(
-        TextColumn("[bold]load"),
+        TextColumn("[bold]load {task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} calls"),
         TextColumn("{task.fields[info]}"),
@@ -271,21 +281,37 @@ async def load_with(link: Link, plan: LoadPlan, console: Console) -> Stats:
         console=console,
         transient=True,
     )
+
+    async def run(node: str, sim: Simulator, bar: TaskID) -> None:
+        mine = stats[node]
+
+        def tick() -> None:
+            info = f"done {mine.completed} err {sum(mine.errors.values())}"
+            progress.update(bar, advance=1, info=info)
+
+        await generate(sim, plan, mine, tick)
+
     try:
+        for sim in sims.values():
+            await sim.start()
+            started_sims.append(sim)
         with progress:
-            bar = progress.add_task("load", total=total, info="")
-
-            def tick() -> None:
-                info = f"done {stats.completed} err {sum(stats.errors.values())}"
-                progress.update(bar, advance=1, info=info)
-
-            await generate(sim, plan, stats, tick)
+            bars = {node: progress.add_task(node, total=total, info="") for node in sims}
+            await asyncio.gather(*(run(node, sim, bars[node]) for node, sim in sims.items()))
     finally:
-        await sim.close()
-    console.print(report(stats, plan, time.perf_counter() - started))
+        for sim in started_sims:
+            await sim.close()
+    elapsed = time.perf_counter() - started
+    for node, got in stats.items():
+        console.print(report(got, plan, elapsed, node))
     return stats
 
 
-async def run_load(endpoint: Endpoint, node: str, plan: LoadPlan, console: Console) -> int:
-    stats = await load_with(MqttLink(endpoint, node, name="load"), plan, console)
-    return 1 if stats.errors or not stats.completed else 0
+async def run_load(endpoints: Mapping[str, Endpoint], plan: LoadPlan, console: Console) -> int:
+    """`phone-sim load` against each node (name -> where and as whom) at once: 0 if every
+    node's run completed calls without an error."""
+    links: dict[str, Link] = {
+        node: MqttLink(endpoint, node, name=f"load-{node}") for node, endpoint in endpoints.items()
+    }
+    stats = await load_nodes(links, plan, console)
+    return 1 if any(s.errors or not s.completed for s in stats.values()) else 0

@@ -103,6 +103,7 @@ class ServeOptions:
     tls_port: int = 8883  # the embedded broker's TLS listener; 0: none
     tls: CertFiles | None = None  # the operator's certificate; None: made in the data dir
     broker_files: Path | None = None  # an operator's broker: where its password/ACL files go
+    shared_broker: bool = False  # several nodes share that broker and directory (many sites)
     csta_port: int | None = None  # None: the site's [csta] port; 0: no CSTA link
     # The operators' /healthz and /metrics (cti/ops/http.py); 0: none (`cti serve`: 9180).
     http_host: str = "127.0.0.1"
@@ -208,7 +209,12 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         if options.broker == "embedded":
             files = BrokerFiles(options.data_dir / "broker", site, secret)
         elif options.broker_files is not None:
-            files = BrokerFiles(options.broker_files, site, secret)
+            files = BrokerFiles(options.broker_files, site, secret, options.shared_broker)
+        if options.shared_broker and (files is None or not files.shared):
+            raise StartupError(
+                "--shared-broker is for your own broker: give --broker-files (the shared "
+                "directory), not --broker embedded"
+            )
         if files is not None:
             files.write(node.state.accounts.accounts.values())  # before the broker reads them
         version = 5

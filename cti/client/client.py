@@ -43,6 +43,7 @@ from cti.client.updates import (
     Status,
     Update,
 )
+from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
 
 __all__ = ["CtiClient"]
@@ -130,7 +131,8 @@ class CtiClient:
         if ca_file is not None and parsed.scheme != "mqtts":
             raise ValueError("ca_file is for mqtts:// URLs")
         self.url = url
-        self.user = user
+        self.user = user  # the sign-in name: ``331``, or ``331@branch`` on a shared broker
+        self.account = account_of(user)  # the name in the topics
         self._password = password
         self._host = parsed.hostname
         self._port = parsed.port or PORTS[parsed.scheme]
@@ -146,8 +148,8 @@ class CtiClient:
         self.secure = parsed.scheme == "mqtts"
         self.timeout = timeout
         self.topics = Topics(node)
-        self.id = f"cti-client-{user}-{uuid.uuid4().hex[:8]}"
-        self.inbox = f"{self.topics.inbox(user)}/{self.id}"
+        self.id = f"cti-client-{self.account}-{uuid.uuid4().hex[:8]}"
+        self.inbox = f"{self.topics.inbox(self.account)}/{self.id}"
         self._streams = Streams()
         self._lamps: set[str] = set()  # lamp topic filters watched
         self._documents: set[str] = set()  # the user's own documents watched (the journal)
@@ -365,7 +367,7 @@ class CtiClient:
             fields = {**fields, "reply_to": self.inbox, "correlation": correlation.hex()}
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[correlation] = reply
-        topic = self.topics.request(self.user, service, secure=self.secure)
+        topic = self.topics.request(self.account, service, secure=self.secure)
         try:
             await conn.publish(topic, json.dumps(fields).encode(), qos=1, properties=props)
             return await asyncio.wait_for(reply, self.timeout)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from cti.accounts.access import controlled
 from cti.accounts.model import Account, Role
+from cti.mqtt.signin import qualified
 from cti.mqtt.topics import Topics
 from cti.site import Site
 
@@ -22,10 +23,21 @@ def node_user(node: str) -> str:
     return f"cti-{node}"
 
 
-def password_file(accounts: Iterable[Account], node: str, node_hash: str) -> str:
+def sign_in_name(account: Account, node: str, *, shared: bool) -> str:
+    """The broker user name of ``account``: qualified by the node on a shared broker."""
+    return qualified(account.name, node) if shared else account.name
+
+
+def password_file(
+    accounts: Iterable[Account], node: str, node_hash: str, *, shared: bool = False
+) -> str:
     """Mosquitto's ``user:$7$...`` lines: the node, then every account that can sign in."""
     lines = [f"{node_user(node)}:{node_hash}"]
-    lines += [f"{a.name}:{a.broker_password}" for a in sorted(accounts, key=_name) if a.can_sign_in]
+    lines += [
+        f"{sign_in_name(a, node, shared=shared)}:{a.broker_password}"
+        for a in sorted(accounts, key=_name)
+        if a.can_sign_in
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -50,33 +62,49 @@ def own_devices(site: Site, account: Account) -> list[str]:
     return sorted(d for d in controlled(site, account) if d in site.devices)
 
 
-def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool) -> str:
-    """The ACL of one listener; only the TLS listener's lets accounts write ``secure``."""
-    topics = Topics(site.node)
+def everyones(topics: Topics, user: str, *, tls: bool) -> list[str]:
+    """What every account may, ``user`` standing for its name in the topics."""
     b = topics.base
-    out = [HEADER, "# Every account (%u is the signed-in name)."]
-    for line in (
+    lines = [
         f"read {topics.status}",
         f"read {b}/lamps/+",
         f"read {b}/profiles/+",
         f"read {b}/presence/+",  # within each user's visibility (PRES-04)
-        f"read {b}/users/%u/presence",
+        f"read {b}/users/{user}/presence",
         # Below too (`.../requests/{service}/x`): such a request gets an error reply
         # rather than a silent drop by the broker.
-        f"write {b}/users/%u/requests/#",
-        f"read {b}/users/%u/inbox/#",
-        f"read {b}/users/%u/favourites",
-        f"read {b}/users/%u/callers",  # names from the user's own directory (DIR-06)
-        f"read {b}/users/%u/journal",  # the counts of one's own journal (JOUR-02)
-    ):
-        out.append(f"pattern {line}")
+        f"write {b}/users/{user}/requests/#",
+        f"read {b}/users/{user}/inbox/#",
+        f"read {b}/users/{user}/favourites",
+        f"read {b}/users/{user}/callers",  # names from the user's own directory (DIR-06)
+        f"read {b}/users/{user}/journal",  # the counts of one's own journal (JOUR-02)
+    ]
     if tls:
-        out.append(f"pattern write {b}/users/%u/secure/requests/#")
-    out += ["", f"user {node_user(site.node)}", f"topic readwrite {b}/#"]
+        lines.append(f"write {b}/users/{user}/secure/requests/#")
+    return lines
+
+
+def acl_file(site: Site, accounts: Iterable[Account], *, tls: bool, shared: bool = False) -> str:
+    """The ACL of one listener; only the TLS listener's lets accounts write ``secure``.
+
+    On a broker of its own the node's common rules are ``pattern`` lines (``%u``: the signed-in
+    name). On a ``shared`` broker a pattern would hold for the other nodes' accounts too, so
+    every account gets its own lines, under its qualified name, naming its node's topics only.
+    """
+    topics = Topics(site.node)
+    b = topics.base
+    out = [HEADER]
+    if not shared:
+        out.append("# Every account (%u is the signed-in name).")
+        out += [f"pattern {line}" for line in everyones(topics, "%u", tls=tls)]
+        out.append("")
+    out += [f"user {node_user(site.node)}", f"topic readwrite {b}/#"]
     for account in sorted(accounts, key=_name):
         if not account.can_sign_in:
             continue
-        out += ["", f"user {account.name}"]
+        out += ["", f"user {sign_in_name(account, site.node, shared=shared)}"]
+        if shared:
+            out += [f"topic {line}" for line in everyones(topics, account.name, tls=tls)]
         if account.role is Role.INTEGRATOR:
             out.append(f"topic readwrite {b}/phones/#")  # phone_sim's physical-phone bridge
         if account.role in (Role.INTEGRATOR, Role.MONITOR):

@@ -9,9 +9,11 @@ The embedded broker is then reloaded (SIGHUP); an operator's own broker is told 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import attrs
@@ -55,13 +57,64 @@ def write_private(path: Path, text: str, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
+def _replace_if_changed(path: Path, text: str) -> bool:
+    try:
+        if path.read_text() == text:
+            return False
+    except FileNotFoundError:
+        pass
+    # Readable by the owner's group: an operator's broker may run as another user.
+    write_private(path, text, 0o640)
+    return True
+
+
+NAMES = ("passwords", "acl.plain", "acl.tls")
+NODES = "nodes"  # a shared directory's per-node files: nodes/{node}/passwords, ...
+COMBINED = "# Combined by cti from nodes/*/ of this directory; edits are overwritten.\n"
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Nodes sharing the directory combine one at a time (an advisory lock on ``.lock``)."""
+    fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+def combine(directory: Path) -> bool:
+    """Write the broker's files of a shared ``directory`` from every node's files under
+    ``nodes/``, in node order; True if any changed. Call it holding the lock."""
+    nodes = sorted(p for p in (directory / NODES).iterdir() if p.is_dir())
+    changed = False
+    for name in NAMES:
+        parts: list[tuple[str, str]] = []
+        for node in nodes:
+            with contextlib.suppress(FileNotFoundError):
+                parts.append((node.name, (node / name).read_text()))
+        if name == "passwords":  # no comments: every Mosquitto reads it as user:hash lines
+            text = "".join(t for _, t in parts)
+        else:
+            text = COMBINED + "".join(f"\n# node {n}\n{t}" for n, t in parts)
+        changed |= _replace_if_changed(directory / name, text)
+    return changed
+
+
 @attrs.define
 class BrokerFiles:
-    """``passwords``, ``acl.plain`` and ``acl.tls`` in ``directory``."""
+    """``passwords``, ``acl.plain`` and ``acl.tls`` in ``directory``: what the broker reads.
+
+    ``shared``: several nodes use the directory (one broker for many sites): each writes its
+    own files into ``nodes/{node}/``, its accounts signing in as ``{name}@{node}``, then
+    combines every node's files into the broker's, under a lock (specs/security.md).
+    """
 
     directory: Path
     site: Site
     node_password: str = attrs.field(repr=False)
+    shared: bool = False
     _node_hash: str = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -75,31 +128,54 @@ class BrokerFiles:
         return self.directory / ("acl.tls" if tls else "acl.plain")
 
     @property
+    def own_directory(self) -> Path:
+        """Where this node's files go: the directory itself, or ``nodes/{node}/`` if shared."""
+        return self.directory / NODES / self.site.node if self.shared else self.directory
+
+    @property
     def node_user(self) -> str:
         return access.node_user(self.site.node)
 
     def texts(self, accounts: Iterable[Account]) -> dict[Path, str]:
-        accounts = list(accounts)
+        accounts, node, own = list(accounts), self.site.node, self.own_directory
+        shared = self.shared
         return {
-            self.passwords: access.password_file(accounts, self.site.node, self._node_hash),
-            self.acl(tls=False): access.acl_file(self.site, accounts, tls=False),
-            self.acl(tls=True): access.acl_file(self.site, accounts, tls=True),
+            own / "passwords": access.password_file(accounts, node, self._node_hash, shared=shared),
+            own / "acl.plain": access.acl_file(self.site, accounts, tls=False, shared=shared),
+            own / "acl.tls": access.acl_file(self.site, accounts, tls=True, shared=shared),
         }
 
     def write(self, accounts: Iterable[Account]) -> bool:
-        """Write what differs; True if anything did."""
+        """Write what differs; True if anything the broker reads did. ValueError if the
+        directory is shared and this node is not told so, or the other way round."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._check_layout()
+        if not self.shared:
+            return self._write_own(accounts)
+        with _locked(self.directory):
+            self._write_own(accounts)
+            return combine(self.directory)
+
+    def _write_own(self, accounts: Iterable[Account]) -> bool:
+        self.own_directory.mkdir(parents=True, exist_ok=True)
         changed = False
         for path, text in self.texts(accounts).items():
-            try:
-                if path.read_text() == text:
-                    continue
-            except FileNotFoundError:
-                pass
-            # Readable by the owner's group: an operator's broker may run as another user.
-            write_private(path, text, 0o640)
-            changed = True
+            changed |= _replace_if_changed(path, text)
         return changed
+
+    def _check_layout(self) -> None:
+        # Two nodes overwriting each other's files would lock one site out of the broker.
+        if not self.shared and (self.directory / NODES).is_dir():
+            raise ValueError(
+                f"{self.directory} is shared by several nodes ({NODES}/ in it): "
+                "start this node with --shared-broker too"
+            )
+        acl = self.acl(tls=False)
+        if self.shared and acl.exists() and not acl.read_text().startswith(COMBINED):
+            raise ValueError(
+                f"{acl} belongs to one node alone (written without --shared-broker): "
+                "use another directory, or start that node with --shared-broker too"
+            )
 
 
 class BrokerAccess:

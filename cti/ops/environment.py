@@ -119,6 +119,7 @@ SERVE: tuple[Setting, ...] = (
     Setting("tls_key", "CTI_TLS_KEY", Path, None),
     Setting("tls_ca", "CTI_TLS_CA", Path, None),
     Setting("broker_files", "CTI_BROKER_FILES", Path, None),
+    Setting("shared_broker", "CTI_SHARED_BROKER", boolean, False),
     Setting("csta_port", "CTI_CSTA_PORT", port, None),
     Setting("http_host", "CTI_HTTP_HOST", host, "127.0.0.1"),
     Setting("http_port", "CTI_HTTP_PORT", port, 9180),

@@ -41,6 +41,12 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--tls-cert", type=Path, default=None, help="your certificate (PEM)")
     p.add_argument("--tls-key", type=Path, default=None, help="its private key (PEM)")
+    p.add_argument(
+        "--shared-broker",
+        action="store_true",
+        help="one broker for several nodes: run this once per node with the same --out; each "
+        "node's files go to nodes/NODE/ and its accounts sign in as NAME@NODE",
+    )
 
 
 def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[Account]:
@@ -92,9 +98,14 @@ def run_broker_config(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()  # mosquitto resolves relative paths from its own cwd
     out.mkdir(parents=True, exist_ok=True)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    files = BrokerFiles(out, site, node_secret(args.data_dir, site.node))
+    files = BrokerFiles(out, site, node_secret(args.data_dir, site.node), args.shared_broker)
     accounts = accounts_of(config, args.data_dir, args.store)
-    files.write(accounts)
+    try:
+        files.write(accounts)
+    except ValueError as exc:
+        print(f"cti broker-config: {exc}", flush=True)
+        return 2
+    shared = " --shared-broker" if args.shared_broker else ""
     tls, generated = None, False
     if args.tls_port:
         if args.tls_cert is not None and args.tls_key is not None:
@@ -111,19 +122,25 @@ def run_broker_config(args: argparse.Namespace) -> int:
     header = (
         f"# Mosquitto configuration for cti node {site.node} (cti broker-config).\n"
         f"# Include it from mosquitto.conf; the node keeps the files it names in step:\n"
-        f"#   cti serve --mqtt-url mqtt://<this broker>:{args.port} --broker-files {out}\n"
+        f"#   cti serve --mqtt-url mqtt://<this broker>:{args.port} --broker-files {out}{shared}\n"
     )
+    if args.shared_broker:
+        header += (
+            f"# Shared by several nodes (this one, {site.node}, wrote it last): their accounts\n"
+            "# sign in as NAME@NODE; the files below combine every node's nodes/NODE/ files.\n"
+        )
     write_private(conf, header + TUNING + listeners(files, args.host, args.port, tls), 0o644)
     signing = sum(1 for a in accounts if a.can_sign_in)
     console.print(f"wrote {conf}, {files.passwords.name}, acl.plain, acl.tls in {out}")
-    console.print(f"  {signing} accounts can sign in, plus the node's own ({files.node_user})")
+    as_ = f" as NAME@{site.node}" if args.shared_broker else ""
+    console.print(f"  {signing} accounts can sign in{as_}, plus the node's own ({files.node_user})")
     if tls is not None:
         verify = f"clients verify it with {tls.files.ca}" if generated else "your certificate"
         console.print(f"  TLS on port {tls.port}: {verify}")
     console.print(
         f"  then: `include_dir {out}` in mosquitto.conf (it loads only cti.conf there), let\n"
         "  mosquitto read the files (chgrp mosquitto), restart it, and run\n"
-        f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}"
+        f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}{shared}"
         + (f" --site {args.site}" if args.site else "")
         + f" --data-dir {args.data_dir}"
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from cti.mqtt.client import ConnectionRefused, Endpoint, endpoint
 from cti.mqtt.client import protocol as p
+from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
 
 TIMEOUT = 10.0
@@ -42,9 +43,10 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
     OSError/TimeoutError (no broker) or NoReply."""
     assert broker.username is not None, "requests are signed: an account is needed"
     topics = Topics(node)
+    account = account_of(broker.username)  # `331@branch` on a shared broker signs as 331
     reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
     me = f"cti-request-{uuid.uuid4().hex[:8]}"
-    inbox = f"{topics.inbox(broker.username)}/{me}"
+    inbox = f"{topics.inbox(account)}/{me}"
 
     def on_message(message: p.Message) -> None:
         if not reply.done():
@@ -52,7 +54,7 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
 
     async with broker.client(me, on_message=on_message) as client:
         await client.subscribe([(inbox, 1)])
-        topic = topics.request(broker.username, service, secure=broker.tls is not None)
+        topic = topics.request(account, service, secure=broker.tls is not None)
         if client.version == 5:
             props = {p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10}
             client.publish(topic, json.dumps(fields).encode(), props=props)

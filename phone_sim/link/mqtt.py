@@ -18,6 +18,7 @@ import structlog
 
 from cti.mqtt.client import Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
+from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
 from phone_sim.link.base import Doc, EventsListener, StateListener
 
@@ -32,9 +33,10 @@ class MqttLink:
         # phone_sim acts for every phone: it signs in as an integrator (specs/security.md).
         self.endpoint, self.node = endpoint, node
         self.user = endpoint.username or DEFAULT_USER
+        self.account = account_of(self.user)  # `phone-sim@branch` on a shared broker
         self.topics = Topics(node)
         self.id = f"phone-sim-{name}-{uuid.uuid4().hex[:8]}"
-        self.inbox = f"{self.topics.inbox(self.user)}/{self.id}"
+        self.inbox = f"{self.topics.inbox(self.account)}/{self.id}"
         self.version = 5
         self.last_seq = 0
         self._client: MqttClient | None = None
@@ -133,7 +135,7 @@ class MqttLink:
             await self._client.disconnect()
 
     async def request(self, service: str, fields: Doc) -> Doc:
-        return await self._call(self.topics.request(self.user, service), fields)
+        return await self._call(self.topics.request(self.account, service), fields)
 
     def publish(self, topic: str, body: bytes, *, retain: bool = False) -> bool:
         """Outputs of the physical-phone bridge (displays, lamps, ringers); False when not

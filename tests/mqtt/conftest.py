@@ -348,13 +348,16 @@ class CtiClient:
         user: str = TESTER,
         password: str | None = None,
         tls: Path | None = None,
+        node: str = NODE,
     ) -> None:
         self.host, self.port, self.version = host, port, version
         self.user, self.password, self.tls = user, password, tls
+        # On a shared broker `331@branch` signs in; its topics name the account, 331.
+        self.account, self.base = user.partition("@")[0], f"cti/{node}"
         self.filters = list(filters)
         self.qos = 1
         self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
-        self.inbox = f"{BASE}/users/{user}/inbox/{self.id}"
+        self.inbox = f"{self.base}/users/{self.account}/inbox/{self.id}"
         self.messages: list[Msg] = []
         self._changed = asyncio.Condition()
         self._client: aiomqtt.Client | None = None
@@ -530,7 +533,7 @@ class CtiClient:
 
     def topic(self, service: str, *, secure: bool = False) -> str:
         """This client's request topic for ``service`` (specs/security.md)."""
-        return f"{BASE}/users/{self.user}/{'secure/' if secure else ''}requests/{service}"
+        return f"{self.base}/users/{self.account}/{'secure/' if secure else ''}requests/{service}"
 
     async def request(self, service: str, **fields: Any) -> dict[str, Any]:
         """An MQTT 5 request on this client's own request topic; the decoded reply."""

@@ -69,3 +69,12 @@ async def test_unreachable_broker_is_a_clear_error() -> None:
         "mqtt://127.0.0.1:1", "run", str(SCENARIOS / "call-04-hold-retrieve.yaml")
     )
     assert code == 3 and "cannot reach the node's broker" in out, out
+
+
+async def test_only_load_drives_several_nodes() -> None:
+    """Several --node are for `load` (tests/mqtt/test_many_sites.py runs it on two nodes);
+    the other commands act on one node and say so, reaching no broker."""
+    code, out = await phone_sim(
+        "mqtt://127.0.0.1:1", "--node", "node1", "--node", "branch", "console", "330"
+    )
+    assert code == 2 and "phone-sim console drives one node: give one --node" in out, out

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from cti.mqtt.signin import NODE_NAME
 from cti.site.model import (
     PHONE_KINDS,
     Device,
@@ -103,9 +104,15 @@ def site_from_dict(raw: Mapping[str, Any]) -> Site:
     groups = raw.get("pickup_groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
         raise SiteError("pickup_groups must be a list of lists of phone numbers")
+    node = _text(raw, "node", "the site file", "node1")
+    if not NODE_NAME.match(node):
+        raise SiteError(
+            f"node {node!r}: letters, digits, '-' and '_' only (at most 32), first a letter "
+            "or digit: it is a topic level and part of broker user names"
+        )
     try:
         site = Site(
-            node=_text(raw, "node", "the site file", "node1"),
+            node=node,
             location=location,
             devices=devices,
             pickup_groups=tuple(tuple(_number(m, "pickup_groups") for m in g) for g in groups),

@@ -77,8 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, user: str | None = None) -
     parser.add_argument("--ca-file", type=Path, default=None, help="CA of an mqtts:// broker")
 
 
-def from_arguments(args: argparse.Namespace) -> Endpoint:
-    """The endpoint of :func:`add_arguments`' options; ValueError for a bad one."""
+def from_arguments(args: argparse.Namespace, *, node: str | None = None) -> Endpoint:
+    """The endpoint of :func:`add_arguments`' options; ValueError for a bad one. A ``{node}``
+    in ``--user`` becomes ``node`` (``--user 'phone-sim@{node}'`` on a shared broker)."""
+    user = args.user
+    if user is not None and node is not None:
+        user = user.replace("{node}", node)
     return Endpoint.from_url(
-        args.mqtt_url, username=args.user, password=args.password, ca_file=args.ca_file
+        args.mqtt_url, username=user, password=args.password, ca_file=args.ca_file
     )

@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_store_option(serve)
     serve.add_argument(
+        "--standby",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="PostgreSQL log: if another process writes it, follow it as a hot standby and "
+        "take over when its lock is free, instead of refusing to start (specs/store.md) "
+        "[CTI_STANDBY]",
+    )
+    serve.add_argument(
         "--mqtt-url",
         type=_checked(mqtt_url),
         default=None,
@@ -285,6 +293,7 @@ def _run(args: argparse.Namespace) -> int:
             http_host=args.http_host,
             http_port=args.http_port,
             disk_low=args.disk_low,
+            standby=args.standby,
         )
         return asyncio.run(serve(options))
     if args.command == "request":

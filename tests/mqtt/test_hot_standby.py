@@ -230,6 +230,15 @@ async def test_a_returning_old_primary_is_fenced_and_exits(
         assert after["seq"] == before["seq"] + 1
         status = [m.doc for m in ui.on(STATUS)]
         assert status[-1]["state"] == "online" and status[-1]["started"] != first, status
+        # Its supervisor starts it again: now it is the standby, and stops cleanly as one.
+        again = Server(*a.args[4:])
+        servers.append(again)
+        await again.start()
+        line = await again.wait_line(lambda line: "standby" in line)
+        assert f"at seq {after['seq']}; active writer pid" in line and "(term 2)" in line, line
+        again.signal(signal.SIGTERM)
+        assert await again.wait() == 0
+        assert again.lines[-1] == "stopped (standby)"
         b.signal(signal.SIGTERM)
         assert await b.wait() == 0
     with PostgresStore.open_readonly(pg_dsn, "node1") as log:

@@ -14,7 +14,7 @@ import ipaddress
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 import attrs
 import structlog
@@ -45,7 +45,9 @@ from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
-from cti.store.postgres import PostgresStore
+
+if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
+    from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
@@ -207,8 +209,9 @@ async def start(
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
         took_over = None
-        if isinstance(store, PostgresStore) and store.standing_by:
-            took_over = await _stand_by(options, node, store, on_standby)
+        postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None
+        if postgres is not None and postgres.standing_by:
+            took_over = await _stand_by(options, node, postgres, on_standby)
         seed_accounts(node, config.users)
         secret = node_secret(options.data_dir, site.node)
         files = None
@@ -229,9 +232,8 @@ async def start(
             host, port = parse_url(options.mqtt_url)
         metrics = NodeMetrics()
         engine = Engine(node, observer=metrics)
-        lease = None
-        if isinstance(store, PostgresStore):
-            lease = LeaseWatch(store.sibling(readonly=True))
+        # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
+        lease = None if postgres is None else LeaseWatch(postgres.sibling(readonly=True))
         disk = DiskWatch(options.data_dir, options.disk_low)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())

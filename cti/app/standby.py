@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from cti.app.node import Node
 from cti.store import StoreError
-from cti.store.postgres import PostgresStore
+
+if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
+    from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
 POLL = 0.2  # seconds between tries of the lock, each with a catch-up of the log
@@ -53,7 +55,10 @@ class Standby:
         while True:
             try:
                 taken = await asyncio.to_thread(self._step)
-            except StoreError as exc:  # the database away for a moment: keep standing by
+            except StoreError as exc:
+                if not self.store.standing_by:
+                    raise  # the writer's own connection failed: restart and replay
+                # The database away for a moment: keep standing by.
                 if self.error is None:
                     log.warning("standby.store_error", error=str(exc))
                 self.error = str(exc)

@@ -140,6 +140,7 @@ class PostgresStore:
                 if not standby:
                     raise self._locked()
                 self.readonly, self.standing_by = True, True
+                self._name(f"{application} {node} standby")
         except BaseException:
             self._conn.close()
             raise
@@ -289,7 +290,16 @@ class PostgresStore:
         if not self._try_lock():
             return False
         self.readonly, self.standing_by = False, False
+        self._name(self._application.replace(" standby", " writer"))
         return True
+
+    def _name(self, application: str) -> None:
+        """The session's name in ``pg_stat_activity`` (and of the next one, if reconnected)."""
+        self._application = application[:63]
+        with self._guard("name"):
+            self._conn.execute(
+                "SELECT set_config('application_name', %s, false)", (self._application,)
+            )
 
     def lease_lost(self) -> str | None:
         """None while the writer this store belongs to (itself, or a sibling's) still holds

@@ -8,6 +8,7 @@ import pytest
 
 from cti.store import StoreError, StoreLocked
 from cti.store.postgres import PostgresStore
+from tests.postgres import execute
 from tests.store.test_store import events
 
 
@@ -34,12 +35,14 @@ def test_a_standby_reads_writes_nothing_and_takes_over_when_the_lock_is_free(
         with pytest.raises(StoreError, match="read-only"):
             write()
     assert standby.take_over() is False  # held: still standing by, nothing changed
+    assert standby._conn.execute("SHOW application_name").fetchone() == ("cti node1 standby",)
     assert standby.standing_by and standby.holder()[1] == 1
     active.append(events(4, 1))
     assert standby.last_seq() == 4
     active.close()  # the session ends: the lock is free
     assert standby.take_over() is True
     assert not standby.standing_by and standby.term == 2
+    assert standby._conn.execute("SHOW application_name").fetchone() == ("cti node1 writer",)
     standby.append(events(5, 1))  # the same sequence, on from the old writer's last event
     standby.set_meta("outbox.published_seq", "5")
     assert standby.read(1) == events(1, 5)
@@ -67,3 +70,17 @@ def test_the_lease_is_lost_once_another_writer_took_over_or_the_session_lost_the
         assert lost.endswith("term 2; this one had term 1)")
         assert new.sibling(readonly=True).lease_lost() is None
     old.close()
+
+
+def test_a_standby_survives_losing_its_connection(pg_dsn: str) -> None:
+    """A standby holds nothing: a lost session (a server restart) costs one failed try, and
+    the next one connects again (cti/app/standby.py retries)."""
+    active = PostgresStore(pg_dsn, "node1")
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    execute(pg_dsn, f"SELECT pg_terminate_backend({standby._conn.info.backend_pid})")
+    with pytest.raises(StoreError, match=r"lock failed on the event log"):
+        standby.take_over()
+    assert standby.take_over() is False and standby.standing_by
+    active.close()
+    assert standby.take_over() is True and standby.term == 2
+    standby.close()

@@ -277,7 +277,14 @@ def _run(args: argparse.Namespace) -> int:
         import asyncio
 
         from cti.app.bootstrap import ServeOptions
+        from cti.store.location import is_postgres
         from cti.tools.serve import serve
+
+        if args.standby and not is_postgres(args.store):  # a configuration error: exit 2
+            raise CliError(
+                "--standby needs a PostgreSQL log (--store postgresql://...): an SQLite log "
+                "is a file of one machine"
+            )
 
         options = ServeOptions(
             site=args.site,

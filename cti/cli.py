@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_store_option(serve)
     serve.add_argument(
+        "--standby",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="PostgreSQL log: if another process writes it, follow it as a hot standby and "
+        "take over when its lock is free, instead of refusing to start (specs/store.md) "
+        "[CTI_STANDBY]",
+    )
+    serve.add_argument(
         "--mqtt-url",
         type=_checked(mqtt_url),
         default=None,
@@ -277,7 +285,14 @@ def _run(args: argparse.Namespace) -> int:
         import asyncio
 
         from cti.app.bootstrap import ServeOptions
+        from cti.store.location import is_postgres
         from cti.tools.serve import serve
+
+        if args.standby and not is_postgres(args.store):  # a configuration error: exit 2
+            raise CliError(
+                "--standby needs a PostgreSQL log (--store postgresql://...): an SQLite log "
+                "is a file of one machine"
+            )
 
         options = ServeOptions(
             site=args.site,
@@ -294,6 +309,7 @@ def _run(args: argparse.Namespace) -> int:
             http_host=args.http_host,
             http_port=args.http_port,
             disk_low=args.disk_low,
+            standby=args.standby,
         )
         return asyncio.run(serve(options))
     if args.command == "request":

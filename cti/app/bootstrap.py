@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import ipaddress
 import sqlite3
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 import attrs
 import structlog
@@ -29,6 +29,7 @@ from cti.app.engine import Engine
 from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
+from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
@@ -44,12 +45,15 @@ from cti.mqtt.client import parse_url
 from cti.mqtt.face.service import MqttFace
 from cti.mqtt.passwords import mosquitto_verify
 from cti.ops.disk import DiskWatch
-from cti.ops.health import Probe
+from cti.ops.health import Probe, StandbyProbe
 from cti.ops.http import HttpFace
 from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
+
+if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
+    from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
@@ -109,6 +113,9 @@ class ServeOptions:
     http_host: str = "127.0.0.1"
     http_port: int = 0
     disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
+    # PostgreSQL: if another process writes the node's log, follow it and take over when
+    # its lock is free (hot standby, specs/store.md), instead of refusing to start.
+    standby: bool = False
 
 
 def records_path(data_dir: Path, node: str) -> Path:
@@ -159,6 +166,7 @@ class Running:
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
     log_name: str = ""  # the log for the banner: the file, or the database and node
+    lease: LeaseWatch | None = None  # PostgreSQL: resolves its ``fenced`` when taken over
 
     async def stop(self) -> None:
         """Stop the faces (last started first), then the writer, the log and the broker.
@@ -183,8 +191,14 @@ async def _stopping(what: str, stop: Awaitable[None]) -> None:
         log.exception("node.stop_failed", part=what)
 
 
-async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
-    """Start the node; raises StartupError (having stopped whatever it started)."""
+async def start(
+    options: ServeOptions,
+    clock: Clock | None = None,
+    on_standby: Callable[[Standby], None] | None = None,
+) -> Running:
+    """Start the node; raises StartupError (having stopped whatever it started). With
+    ``options.standby`` and a log another process writes, first stand by until its lock is
+    free (``on_standby`` is told once, for the operator); cancel to stop standing by."""
     try:
         config = load_config(options.site)
     except SiteError as exc:
@@ -196,13 +210,19 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         raise StartupError(f"cannot create the data directory {options.data_dir}: {exc}") from None
     log_path = options.data_dir / f"{site.node}.db"
     try:
-        store = location.open_writer(options.store, options.data_dir, site.node)
-    except StoreError as exc:
+        store = location.open_writer(
+            options.store, options.data_dir, site.node, standby=options.standby
+        )
+    except (StoreError, ValueError) as exc:
         raise StartupError(str(exc)) from None
     broker: EmbeddedBroker | None = None
     try:
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
+        took_over = None
+        postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None
+        if postgres is not None and postgres.standing_by:
+            took_over = await _stand_by(options, node, postgres, on_standby)
         seed_accounts(node, config.users)
         secret = node_secret(options.data_dir, site.node)
         files = None
@@ -228,6 +248,8 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             host, port = parse_url(options.mqtt_url)
         metrics = NodeMetrics()
         engine = Engine(node, observer=metrics)
+        # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
+        lease = None if postgres is None else LeaseWatch(postgres.sibling(readonly=True))
         disk = DiskWatch(options.data_dir, options.disk_low)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())
@@ -241,6 +263,7 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
             username=node_user(site.node),
             password=secret,
             status_fields=disk.status_fields,
+            may_connect=None if lease is None else lease.holds,
         )
     except BaseException as exc:
         store.close()  # with its siblings
@@ -253,10 +276,15 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         config, log_path, store, node, engine, broker, mqtt, files, None, metrics, disk
     )
     running.log_name = location.describe(options.store, options.data_dir, site.node)
+    running.lease = lease
+    if took_over is not None:
+        running.notes.append(took_over)
     if options.site is None:
         running.demo_users = demo_users(node, config.users)
     try:
         await engine.start()
+        if lease is not None:
+            await _start_face(running, lease)
         await _start_face(running, disk)  # first: the status document shows it from the start
         if files is not None:
             reload = broker.reload if broker is not None else None
@@ -306,6 +334,37 @@ async def start(options: ServeOptions, clock: Clock | None = None) -> Running:
         await running.stop()
         raise
     return running
+
+
+async def _stand_by(
+    options: ServeOptions,
+    node: Node,
+    store: PostgresStore,
+    on_standby: Callable[[Standby], None] | None,
+) -> str:
+    """Follow the log until its lock is ours; /healthz meanwhile says so. No broker, MQTT
+    client or CSTA listener yet: the active node has them (client id, Last Will, port)."""
+    standby = Standby(node, store)
+    log.info("standby.waiting", node=node.site.node, writer=standby.holder, term=standby.term)
+    http = None
+    if options.http_port != 0:
+        http = HttpFace(options.http_host, options.http_port, NodeMetrics(), StandbyProbe(standby))
+        try:
+            await http.start()
+        except OSError as exc:
+            where = f"{options.http_host}:{options.http_port}"
+            raise StartupError(f"HTTP endpoint: cannot listen on {where}: {exc}") from None
+    try:
+        if on_standby is not None:
+            on_standby(standby)
+        waited = await standby.wait()
+    finally:
+        if http is not None:
+            await http.stop()  # the active node's endpoint takes the port again below
+    return (
+        f"hot standby: took over the log at seq {node.state.seq} (term {store.term}, "
+        f"previous writer {standby.holder}) after {waited:.1f} s standing by"
+    )
 
 
 async def _start_http(running: Running, options: ServeOptions) -> None:

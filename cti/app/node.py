@@ -133,6 +133,23 @@ class Node:
             "node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls.calls)
         )
 
+    def catch_up(self) -> int:
+        """Apply what another writer appended since (a hot standby following the log, before
+        it writes itself: nothing may follow this node's feed yet); the events applied."""
+        state, seq = self.state, self.state.seq
+        for rec in self.store.iter_from(seq + 1):
+            if rec.seq != seq + 1:
+                raise StoreError(f"the log jumped from seq {seq} to {rec.seq}")
+            event = CODEC.decode(rec.kind, rec.version, rec.data)
+            state, seq = evolve(state, event), rec.seq
+            self.changes.note(seq, (event,))
+        applied = seq - self.state.seq
+        if applied:
+            self.state = attrs.evolve(state, seq=seq)
+            self._last_snapshot = self.state.seq  # the active writer snapshots, not a standby
+            self.feed = CommitFeed(self.state.seq)
+        return applied
+
     # -- the write path ---------------------------------------------------------------------
     def prepare(
         self, commands: Iterable[Command], principals: Sequence[str | None] | None = None

@@ -111,6 +111,7 @@ SERVE: tuple[Setting, ...] = (
     Setting("site", "CTI_SITE", Path, None),
     Setting("data_dir", "CTI_DATA_DIR", Path, Path("data")),
     Setting("store", "CTI_STORE", store_location, "sqlite"),
+    Setting("standby", "CTI_STANDBY", boolean, False),
     Setting("broker", "CTI_BROKER", choice("embedded", "external"), "external"),
     Setting("mqtt_url", "CTI_MQTT_URL", mqtt_url, "mqtt://127.0.0.1:1883"),
     Setting("broker_port", "CTI_BROKER_PORT", port, 1883),

@@ -21,6 +21,18 @@ from cti.mqtt.face.service import MqttFace
 from cti.ops.disk import DiskWatch
 
 
+class StandbyDoc(Protocol):
+    def doc(self) -> dict[str, Any]: ...
+
+
+@attrs.frozen
+class StandbyProbe:
+    """/healthz of a hot standby (cti/app/standby.py): healthy (200) as long as it follows
+    the log, with ``"status": "standby"``; 503 while its database does not answer."""
+
+    standby: StandbyDoc
+
+
 class StoreHealth(Protocol):
     """Whether the log took the last batch (the engine's observer knows)."""
 
@@ -115,8 +127,11 @@ class Probe:
         return parts
 
 
-def report(probe: Probe) -> tuple[bool, dict[str, Any]]:
+def report(probe: Probe | StandbyProbe) -> tuple[bool, dict[str, Any]]:
     """(healthy, the /healthz document)."""
+    if isinstance(probe, StandbyProbe):
+        standby = probe.standby.doc()
+        return "error" not in standby, standby
     parts = probe.parts()
     down = [p.name for p in parts if p.required and not p.up]
     lag = probe.outbox_lag()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.ops.health import Probe, report
+from cti.ops.health import Probe, StandbyProbe, report
 from cti.ops.metrics import CONTENT_TYPE, NodeMetrics
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,9 @@ class HttpFace:
 
     name = "http"
 
-    def __init__(self, host: str, port: int, metrics: NodeMetrics, probe: Probe) -> None:
+    def __init__(
+        self, host: str, port: int, metrics: NodeMetrics, probe: Probe | StandbyProbe
+    ) -> None:
         self.host, self.port = host, port
         self.metrics, self.probe = metrics, probe
         self._server: asyncio.Server | None = None

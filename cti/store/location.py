@@ -35,13 +35,19 @@ def describe(store: str, data_dir: Path, node: str) -> str:
     return f"{where(store)} (node {node})"
 
 
-def open_writer(store: str, data_dir: Path, node: str) -> RetainedStore:
+def open_writer(store: str, data_dir: Path, node: str, *, standby: bool = False) -> RetainedStore:
     """Open the node's log for writing (its one writer); StoreError/StoreLocked as the store
-    raises them."""
+    raises them. ``standby`` (PostgreSQL only): a log held by another writer gives a store
+    that stands by (``PostgresStore.standing_by``) instead of StoreLocked."""
     if is_postgres(store):
         from cti.store.postgres import PostgresStore
 
-        return PostgresStore(store, node)
+        return PostgresStore(store, node, standby=standby)
+    if standby:
+        raise ValueError(
+            "--standby needs a PostgreSQL log (--store postgresql://...): an SQLite log is "
+            "a file of one machine"
+        )
     from cti.store.sqlite import SqliteStore
 
     return SqliteStore(data_dir / f"{node}.db")

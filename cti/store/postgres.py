@@ -122,11 +122,25 @@ class PostgresStore:
     _writer: PostgresStore | None = None  # set on a sibling: the store that holds the lock
     _term = 0
     _epoch: str
+    _log_id = 0
+    _backend = 0  # the server process of the writer's session (its lock, in pg_locks)
+    #: True while this store waits for the lock as a hot standby (reads only, see take_over)
+    standing_by = False
 
-    def __init__(self, dsn: str, node: str, *, application: str = "cti") -> None:
+    def __init__(
+        self, dsn: str, node: str, *, application: str = "cti", standby: bool = False
+    ) -> None:
+        """Open the node's log for writing. With ``standby``, a log whose lock another writer
+        holds is not refused: the store stands by (``standing_by``, reads only) until
+        :meth:`take_over` gets the lock (specs/store.md, "Hot standby")."""
         self._setup(dsn, node, readonly=False, application=f"{application} {node} writer")
         try:
-            self._open_for_writing()
+            self._prepare()
+            if not self._try_lock():
+                if not standby:
+                    raise self._locked()
+                self.readonly, self.standing_by = True, True
+                self._name(f"{application} {node} standby")
         except BaseException:
             self._conn.close()
             raise
@@ -177,7 +191,7 @@ class PostgresStore:
             readonly=readonly or self.readonly,
             application=f"cti {self.node} {role}",
         )
-        other._epoch = self._epoch
+        other._epoch, other._log_id = self._epoch, self._log_id
         other._writer = self
         self._siblings.append(other)
         return other
@@ -202,7 +216,8 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"cannot open event store {self.where}: {_first_line(exc)}") from None
 
-    def _open_for_writing(self) -> None:
+    def _prepare(self) -> None:
+        """The schema and the node's log row, created if missing (not locked yet)."""
         with self._transaction("create schema") as conn:
             # Serialise schema creation: two nodes starting at once on a new database.
             conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
@@ -226,7 +241,10 @@ class PostgresStore:
             log_id, epoch = conn.execute(
                 "SELECT id, epoch FROM cti_logs WHERE node = %s", (self.node,)
             ).fetchone() or (0, "")
-            self._epoch = str(epoch)
+            self._epoch, self._log_id = str(epoch), int(log_id)
+
+    def _try_lock(self) -> bool:
+        """Take the log's lock if it is free, and with it the next term; False if held."""
         with self._guard("lock"):
             # If this machine dies, the server must notice that its session (and lock) is
             # gone within ~25 s, not after the system's 2 hours of TCP keepalive (no effect
@@ -234,21 +252,79 @@ class PostgresStore:
             for setting, value in _KEEPALIVE:
                 self._conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
             (locked,) = self._conn.execute(
-                "SELECT pg_try_advisory_lock('cti_logs'::regclass::oid::int, %s)", (log_id,)
+                "SELECT pg_try_advisory_lock('cti_logs'::regclass::oid::int, %s)",
+                (self._log_id,),
             ).fetchone() or (False,)
             if not locked:
-                (holder,) = self._conn.execute(
-                    "SELECT writer FROM cti_logs WHERE node = %s", (self.node,)
-                ).fetchone() or ("",)
-                raise StoreLocked(
-                    f"event log of node {self.node} in {self.where} is in use by another "
-                    f"writer ({holder or 'unknown'}): a log has one writer; stop that process"
-                )
+                return False
             me = f"pid {os.getpid()} on {socket.gethostname()}"
             (self._term,) = self._conn.execute(
                 "UPDATE cti_logs SET term = term + 1, writer = %s WHERE node = %s RETURNING term",
                 (me, self.node),
             ).fetchone() or (0,)
+            self._backend = self._conn.info.backend_pid
+        return True
+
+    def holder(self) -> tuple[str, int]:
+        """Who writes the log now, and under which term (for messages)."""
+        with self._guard("holder"):
+            (writer, term) = self._conn.execute(
+                "SELECT writer, term FROM cti_logs WHERE node = %s", (self.node,)
+            ).fetchone() or ("", 0)
+        return str(writer) or "unknown", int(term)
+
+    def _locked(self) -> StoreLocked:
+        writer, _ = self.holder()
+        return StoreLocked(
+            f"event log of node {self.node} in {self.where} is in use by another "
+            f"writer ({writer}): a log has one writer; stop that process, or start this "
+            "one with --standby"
+        )
+
+    def take_over(self) -> bool:
+        """A standing-by store: take the lock if it is free (the writer's session ended),
+        becoming the writer under the next term; False while another writer holds it."""
+        self._check_open("take over")
+        if not self.standing_by:
+            raise StoreError(f"take over: this store of node {self.node} is not standing by")
+        if not self._try_lock():
+            return False
+        self.readonly, self.standing_by = False, False
+        self._name(self._application.replace(" standby", " writer"))
+        return True
+
+    def _name(self, application: str) -> None:
+        """The session's name in ``pg_stat_activity`` (and of the next one, if reconnected)."""
+        self._application = application[:63]
+        with self._guard("name"):
+            self._conn.execute(
+                "SELECT set_config('application_name', %s, false)", (self._application,)
+            )
+
+    def lease_lost(self) -> str | None:
+        """None while the writer this store belongs to (itself, or a sibling's) still holds
+        the log: its term is the newest and its session still holds the lock. Else why not,
+        one line. Asked on a sibling's connection: the writer's own may be busy or broken."""
+        writer = self._writer or self
+        with self._guard("lease"):
+            row = self._conn.execute(
+                "SELECT term, writer, EXISTS (SELECT 1 FROM pg_locks WHERE locktype ="
+                " 'advisory' AND granted AND pid = %s AND objid = %s AND objsubid = 2)"
+                " FROM cti_logs WHERE node = %s",
+                (writer._backend, self._log_id or writer._log_id, self.node),
+            ).fetchone()
+        term, holder, locked = row if row else (0, "", False)
+        if term != writer._term:
+            return (
+                f"the event log of node {self.node} in {self.where} was taken over by "
+                f"another writer ({holder}, term {term}; this one had term {writer._term})"
+            )
+        if not locked:
+            return (
+                f"this writer's session on {self.where} ended (its lock on the event log of "
+                f"node {self.node} is gone)"
+            )
+        return None
 
     def _check_version(self, conn: psycopg.Connection[Any]) -> None:
         row = conn.execute("SELECT max(version) FROM cti_schema").fetchone()

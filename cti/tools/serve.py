@@ -11,27 +11,50 @@ from rich.console import Console
 from rich.markup import escape
 
 from cti.app.bootstrap import DemoUser, Running, ServeOptions, StartupError, start
+from cti.app.standby import Standby
 from cti.site import PHONE_KINDS
 
 
 async def serve(options: ServeOptions) -> int:
     console = Console(stderr=True, highlight=False)
-    try:
-        running = await start(options)
-    except StartupError as exc:
-        console.print(f"[red]cti serve: {escape(str(exc))}[/]")
-        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # before the banner says Ctrl-C stops
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a standby waits in start(): stop it too
         loop.add_signal_handler(sig, stop.set)
+    signalled: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    starting = asyncio.ensure_future(
+        start(options, on_standby=lambda s: console.print(standby_banner(s), soft_wrap=True))
+    )
+    await asyncio.wait([signalled, starting], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
+    if not starting.done():  # stopped while standing by
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        console.print("stopped (standby)")
+        return 0
+    try:
+        running = starting.result()
+    except StartupError as exc:
+        signalled.cancel()
+        console.print(f"[red]cti serve: {escape(str(exc))}[/]")
+        return 1
     console.print(banner(running), soft_wrap=True)  # copyable commands, not wrapped
     failed = running.engine.failed
     assert failed is not None
-    signalled: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
     ended: asyncio.Future[object] = failed  # type: ignore[assignment]
-    await asyncio.wait([signalled, ended], return_when=asyncio.FIRST_COMPLETED)
+    waits = [signalled, ended]
+    if running.lease is not None:
+        waits.append(running.lease.fenced)  # type: ignore[arg-type]
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     signalled.cancel()
+    fenced = await _fenced(running)
+    if fenced is not None:
+        # Another process writes the log now: say nothing as the node (no offline status,
+        # which would be the new active's), write nothing, exit for the supervisor, whose
+        # restart with --standby makes this process the new standby.
+        running.mqtt.announce = False
+        await running.stop()
+        console.print(f"[red]cti serve: fenced: {escape(fenced)}; this process stops[/]")
+        return 1
     console.print("stopping ...")
     await running.stop()
     if running.engine.failure is not None:  # never a half-alive node: exit for a restart
@@ -39,6 +62,27 @@ async def serve(options: ServeOptions) -> int:
         return 1
     console.print(f"stopped at seq {running.node.state.seq}")
     return 0
+
+
+async def _fenced(running: Running) -> str | None:
+    """Why this writer lost its log, if it did (asked again after an engine failure: a
+    lost session makes the writer fail before the watch notices)."""
+    lease = running.lease
+    if lease is None:
+        return None
+    if not lease.fenced.done() and running.engine.failure is not None:
+        await lease.holds()
+    return lease.fenced.result() if lease.fenced.done() else None
+
+
+def standby_banner(standby: Standby) -> str:
+    node = standby.node
+    return (
+        f"[bold yellow]cti[/] node [bold]{node.site.node}[/]: [bold]standby[/], log "
+        f"{escape(standby.store.where)} (node {node.site.node}) at seq {node.state.seq}; "
+        f"active writer {escape(standby.holder)} (term {standby.term}); following the log, "
+        "takes over when its lock is free. Ctrl-C stops."
+    )
 
 
 def banner(running: Running) -> str:

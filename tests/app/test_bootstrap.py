@@ -94,7 +94,9 @@ async def test_a_postgres_log_starts_serves_and_is_released(
     opts = options(tmp_path, broker, store=pg_dsn, csta_port=free_port())
     running = await start(opts, ManualClock())
     try:
+        # The lease watch first: a writer that lost its log stops (cti/app/standby.py).
         assert [f.name for f in running.faces] == [
+            "lease",
             "disk-watch",
             "call-records",
             "directory-index",

@@ -44,6 +44,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[ServeOptions]:
         "CTI_DISK_LOW",
         "CTI_LOG_LEVEL",
         "CTI_STORE",
+        "CTI_STANDBY",
     ):
         monkeypatch.delenv(name, raising=False)
     return seen
@@ -75,6 +76,29 @@ def test_the_store_comes_from_cti_store_or_the_flag(
     assert [o.store for o in served] == [pg, "sqlite"]
 
 
+def test_standby_comes_from_cti_standby_or_the_flag_and_needs_postgres(
+    served: list[ServeOptions],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pg = "postgresql://cti@db.example:5432/cti"
+    monkeypatch.setenv("CTI_STANDBY", "yes")
+    assert main(["serve", "--store", pg]) == 0
+    assert main(["serve", "--store", pg, "--no-standby"]) == 0
+    monkeypatch.delenv("CTI_STANDBY")
+    assert main(["serve", "--store", pg]) == 0
+    assert main(["serve", "--store", pg, "--standby"]) == 0
+    assert [o.standby for o in served] == [True, False, False, True]
+    # Not retried by a supervisor (exit 2): a configuration to fix, not a failure.
+    assert main(["serve", "--standby"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "cti serve: --standby needs a PostgreSQL log (--store postgresql://...): an SQLite "
+        "log is a file of one machine\n"
+    )
+    assert len(served) == 4
+
+
 def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
     assert main(["serve"]) == 0
     options: Any = served[0]
@@ -93,6 +117,7 @@ def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
         ("CTI_BROKER", "internal", "CTI_BROKER: 'internal' is not one of embedded, external"),
         ("CTI_MQTT_URL", "http://x", "CTI_MQTT_URL: 'http://x' does not look like mqtt://"),
         ("CTI_LOG_JSON", "maybe", "CTI_LOG_JSON: 'maybe' is not a yes/no value"),
+        ("CTI_STANDBY", "later", "CTI_STANDBY: 'later' is not a yes/no value"),
         ("CTI_LOG_LEVEL", "loud", "CTI_LOG_LEVEL: 'loud' is not one of debug"),
         ("CTI_DISK_LOW", "lots", "CTI_DISK_LOW: 'lots' is not a size like 1GiB"),
         ("CTI_STORE", "mysql://u:pw@h/db", "CTI_STORE: neither 'sqlite' nor postgresql://"),

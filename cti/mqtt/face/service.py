@@ -9,7 +9,7 @@ import contextlib
 import functools
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -62,11 +62,15 @@ class MqttFace:
         password: str | None = None,
         status_fields: Callable[[], Mapping[str, Any]] | None = None,
         journal: JournalService | None = None,
+        may_connect: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """``status_fields``: more fields of the retained status document (the disk warning,
         cti/ops/disk.py); asked about once a second, and the status is republished when
         they change. ``journal``: the node's journal, which answers the journal's requests
-        and whose folder counts are published (may be set later, before ``start``)."""
+        and whose folder counts are published (may be set later, before ``start``).
+        ``may_connect``: asked before every connect; False ends the face (a fenced writer
+        must not take the node's client id, and its Last Will, from the node that took over:
+        cti/app/standby.py)."""
         self.engine = engine
         self.node = engine.node
         self.store = store
@@ -86,6 +90,8 @@ class MqttFace:
         self._tasks: set[asyncio.Task[None]] = set()
         self._overloaded = False  # refusing requests as busy (logged once per episode)
         self._runner: asyncio.Task[None] | None = None
+        self._may_connect = may_connect
+        self.announce = True  # stop() marks the node offline (not when fenced)
         # The connection whose retained request messages from before it subscribed are in.
         self._settled: MqttClient | None = None
 
@@ -99,6 +105,9 @@ class MqttFace:
     async def run(self) -> None:
         delay = 0.2
         while not self._stopping:
+            if self._may_connect is not None and not await self._may_connect():
+                log.error("mqtt.not_connecting", reason="this node no longer writes its log")
+                return
             client = MqttClient(
                 self.host,
                 self.port,
@@ -227,7 +236,7 @@ class MqttFace:
         """Publish what is committed, mark the node offline, disconnect."""
         self._stopping = True
         client = self.client
-        if client is not None and client.connected:
+        if client is not None and client.connected and self.announce:
             for _ in range(100):
                 if self.outbox.acked >= self.node.state.seq:
                     break
@@ -237,6 +246,9 @@ class MqttFace:
             )
             with contextlib.suppress(ConnectionError, OSError, TimeoutError):  # broker gone
                 await client.drain()
+                await client.disconnect()
+        elif client is not None and client.connected:  # fenced: leave, saying nothing
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError):
                 await client.disconnect()
         for task in list(self._tasks):  # requests still being answered
             task.cancel()

@@ -1,0 +1,123 @@
+"""Hot standby and the writer's lease (specs/store.md, "Hot standby"; issue 19 item 2).
+
+A node started with ``--standby`` whose PostgreSQL log is held by another writer does not
+exit: it replays the log, follows it (``Node.catch_up``) and tries the lock every ``POLL``
+seconds. The lock is free once the active writer's session ends (its process died, or the
+server cut it); then this process takes it under the next term, applies what is left of the
+log and starts like any node. The active node, for its part, checks its lease every
+``LEASE_CHECK`` seconds (and before every MQTT connect): once another writer has a newer
+term, or its own session lost the lock, it is *fenced* and stops without publishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from cti.app.node import Node
+from cti.store import StoreError
+
+if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
+    from cti.store.postgres import PostgresStore
+
+log = structlog.get_logger(__name__)
+POLL = 0.2  # seconds between tries of the lock, each with a catch-up of the log
+RETRY = 1.0  # seconds before trying again after the database did not answer
+LEASE_CHECK = 0.5  # seconds between the active writer's checks of its lease
+
+
+class Standby:
+    """What a standing-by node does and shows (/healthz): whom it waits for, how far it is."""
+
+    def __init__(self, node: Node, store: PostgresStore) -> None:
+        self.node, self.store = node, store
+        self.holder, self.term = store.holder()
+        self.error: str | None = None  # the last database error, while it lasts
+        self.since = time.monotonic()
+
+    def doc(self) -> dict[str, Any]:
+        """The /healthz document of a standby (cti/ops/health.py)."""
+        doc: dict[str, Any] = {
+            "status": "standby",
+            "node": self.node.site.node,
+            "seq": self.node.state.seq,
+            "active": {"writer": self.holder, "term": self.term},
+        }
+        if self.error is not None:
+            doc["error"] = self.error
+        return doc
+
+    async def wait(self) -> float:
+        """Follow the log until this process holds it; the seconds it stood by."""
+        while True:
+            try:
+                taken = await asyncio.to_thread(self._step)
+            except StoreError as exc:
+                if not self.store.standing_by:
+                    raise  # the writer's own connection failed: restart and replay
+                # The database away for a moment: keep standing by.
+                if self.error is None:
+                    log.warning("standby.store_error", error=str(exc))
+                self.error = str(exc)
+                await asyncio.sleep(RETRY)
+                continue
+            self.error = None
+            if taken:
+                waited = time.monotonic() - self.since
+                log.info("standby.took_over", seq=self.node.state.seq, term=self.store.term)
+                return waited
+            await asyncio.sleep(POLL)
+
+    def _step(self) -> bool:
+        # The lock first: once it is ours (and the term with it), the old writer can append
+        # nothing more, so the catch-up after it reads the log to its end.
+        taken = self.store.take_over()
+        self.node.catch_up()
+        if not taken:
+            self.holder, self.term = self.store.holder()
+        return taken
+
+
+class LeaseWatch:
+    """A Face of the active writer: ``fenced`` resolves (with one line) once its lease is
+    lost; ``holds()`` asks now (the MQTT face, before it connects as the node)."""
+
+    name = "lease"
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store  # a sibling's connection of the writer: the writer's may be busy
+        self.fenced: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._lock = asyncio.Lock()  # one question at a time on the connection
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="lease")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def holds(self) -> bool:
+        """Whether this writer still holds the log (an unreachable database: yes, until the
+        writer's own writes fail; fencing is decided by the database, never by a guess)."""
+        if self.fenced.done():
+            return False
+        async with self._lock:
+            try:
+                why = await asyncio.to_thread(self.store.lease_lost)
+            except StoreError as exc:
+                log.warning("lease.unknown", error=str(exc))
+                return True
+        if why is not None and not self.fenced.done():
+            log.error("lease.lost", reason=why)
+            self.fenced.set_result(why)
+        return why is None
+
+    async def _watch(self) -> None:
+        while await self.holds():
+            await asyncio.sleep(LEASE_CHECK)

@@ -1,0 +1,63 @@
+"""A standing-by node follows the log another process writes and takes it over, with the
+state a replay gives, once the lock is free (cti/app/standby.py, specs/store.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from cti.app.bootstrap import ServeOptions, StartupError, start
+from cti.app.clock import ManualClock
+from cti.app.config import load_site
+from cti.app.node import Node, replay
+from cti.app.standby import LeaseWatch, Standby
+from cti.calls import commands as cmd
+from cti.store.postgres import PostgresStore
+
+TIMEOUT = 5.0
+
+
+async def test_a_standby_follows_the_log_and_takes_over_with_the_same_state(
+    pg_dsn: str,
+) -> None:
+    site = load_site()
+    active_store = PostgresStore(pg_dsn, site.node)
+    active = Node(site, active_store, ManualClock())
+    assert active.execute(cmd.MakeCall(calling="330", called="331")).ok
+    store = PostgresStore(pg_dsn, site.node, standby=True)
+    node = Node(site, store, ManualClock())
+    standby = Standby(node, store)
+    assert standby.doc() == {
+        "status": "standby",
+        "node": site.node,
+        "seq": active.state.seq,
+        "active": {"writer": standby.holder, "term": 1},
+    }
+    waiting = asyncio.create_task(standby.wait())
+    assert active.execute(cmd.SetDoNotDisturb(device="332", on=True)).ok
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while node.state.seq < active.state.seq:  # it follows the log, polling it
+        assert asyncio.get_running_loop().time() < deadline, "the standby did not follow"
+        await asyncio.sleep(0.02)  # polling a condition, bounded: not a timing sleep
+    assert not waiting.done()
+    lease = LeaseWatch(active_store.sibling(readonly=True))
+    assert await lease.holds()
+    active_store._conn.close()  # as a SIGKILL: the session ends, the lock is free
+    await asyncio.wait_for(waiting, TIMEOUT)
+    assert store.term == 2 and not store.standing_by
+    assert node.state == replay(store)
+    assert node.feed.last_seq == node.state.seq
+    assert not await lease.holds()
+    assert "taken over by another writer" in await asyncio.wait_for(lease.fenced, TIMEOUT)
+    outcome = node.execute(cmd.SetDoNotDisturb(device="332", on=False))
+    assert outcome.ok and outcome.events[0].seq == active.state.seq + 1
+    store.close()
+    active_store.close()
+
+
+async def test_standby_needs_a_postgres_log(tmp_path: Path) -> None:
+    with pytest.raises(StartupError, match=r"^--standby needs a PostgreSQL log \(--store"):
+        await start(ServeOptions(data_dir=tmp_path, standby=True))
+    assert not (tmp_path / "node1.db").exists()

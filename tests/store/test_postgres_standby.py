@@ -1,0 +1,86 @@
+"""The PostgreSQL store's part of the hot standby (specs/store.md, "Hot standby"): a store
+that stands by while another writer holds the log, takes it over under the next term once the
+lock is free, and the lease check that tells an active writer it was fenced."""
+
+from __future__ import annotations
+
+import pytest
+
+from cti.store import StoreError, StoreLocked
+from cti.store.postgres import PostgresStore
+from tests.postgres import execute
+from tests.store.test_store import events
+
+
+def test_a_second_writer_is_refused_unless_it_stands_by(pg_dsn: str) -> None:
+    with PostgresStore(pg_dsn, "node1") as active:
+        with pytest.raises(StoreLocked, match=r"in use by another writer \(pid .*--standby"):
+            PostgresStore(pg_dsn, "node1")
+        with PostgresStore(pg_dsn, "node1", standby=True) as standby:
+            assert standby.standing_by and not active.standing_by
+            assert standby.holder()[1] == active.term == 1
+
+
+def test_a_standby_reads_writes_nothing_and_takes_over_when_the_lock_is_free(
+    pg_dsn: str,
+) -> None:
+    active = PostgresStore(pg_dsn, "node1")
+    active.append(events(1, 3))
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    assert standby.epoch == active.epoch and standby.read(1) == events(1, 3)
+    for write in (
+        lambda: standby.append(events(4, 1)),
+        lambda: standby.set_meta("outbox.published_seq", "3"),
+    ):
+        with pytest.raises(StoreError, match="read-only"):
+            write()
+    assert standby.take_over() is False  # held: still standing by, nothing changed
+    assert standby._conn.execute("SHOW application_name").fetchone() == ("cti node1 standby",)
+    assert standby.standing_by and standby.holder()[1] == 1
+    active.append(events(4, 1))
+    assert standby.last_seq() == 4
+    active.close()  # the session ends: the lock is free
+    assert standby.take_over() is True
+    assert not standby.standing_by and standby.term == 2
+    assert standby._conn.execute("SHOW application_name").fetchone() == ("cti node1 writer",)
+    standby.append(events(5, 1))  # the same sequence, on from the old writer's last event
+    standby.set_meta("outbox.published_seq", "5")
+    assert standby.read(1) == events(1, 5)
+    with pytest.raises(StoreError, match="not standing by"):
+        standby.take_over()
+    standby.close()
+
+
+def test_the_lease_is_lost_once_another_writer_took_over_or_the_session_lost_the_lock(
+    pg_dsn: str,
+) -> None:
+    old = PostgresStore(pg_dsn, "node1")
+    watch = old.sibling(readonly=True)
+    assert watch.lease_lost() is None and old.lease_lost() is None
+    old._conn.execute("SELECT pg_advisory_unlock_all()")  # as if the session had ended
+    assert watch.lease_lost() == (
+        f"this writer's session on {old.where} ended (its lock on the event log of node "
+        "node1 is gone)"
+    )
+    with PostgresStore(pg_dsn, "node1") as new:
+        lost = watch.lease_lost()
+        assert lost is not None and lost.startswith(
+            f"the event log of node node1 in {old.where} was taken over by another writer (pid "
+        )
+        assert lost.endswith("term 2; this one had term 1)")
+        assert new.sibling(readonly=True).lease_lost() is None
+    old.close()
+
+
+def test_a_standby_survives_losing_its_connection(pg_dsn: str) -> None:
+    """A standby holds nothing: a lost session (a server restart) costs one failed try, and
+    the next one connects again (cti/app/standby.py retries)."""
+    active = PostgresStore(pg_dsn, "node1")
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    execute(pg_dsn, f"SELECT pg_terminate_backend({standby._conn.info.backend_pid})")
+    with pytest.raises(StoreError, match=r"lock failed on the event log"):
+        standby.take_over()
+    assert standby.take_over() is False and standby.standing_by
+    active.close()
+    assert standby.take_over() is True and standby.term == 2
+    standby.close()

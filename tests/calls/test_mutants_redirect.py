@@ -226,3 +226,37 @@ def test_call_07_call_14_another_party_hands_on_a_mulap_callers_conference(
         "delivered(singleStepTransfer) call=1 alerting=336 calling=340 called=336"
         " redirecting=332 | 337:connected 331:connected 336:alerting"
     )
+
+
+def test_call_07_call_14_a_mulap_callers_peer_hands_on_the_call_presenting_the_group(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-14: the MULAP user 340 calls 330 from its member 337; when 330 hands the
+    call on, 332 is presented the group number, as 330 was, not the member phone behind it
+    (the two-party case used to present 337)."""
+    office.talking("340", "330")
+    assert office.do(c.SingleStepTransferCall(call=1, device="330", to="332")) == [
+        "transferred(singleStepTransfer) call=1 transferring=330 transferred_to=332"
+        " | 337:connected 330:null",
+        "delivered(singleStepTransfer) call=1 alerting=332 calling=340 called=332"
+        " redirecting=330 | 337:connected 332:alerting",
+    ]
+    assert office.do(c.AnswerCall(call=1, device="332"))[0] == (
+        "established(singleStepTransfer) call=1 answering=332 calling=340 called=332"
+        " redirecting=330 | 337:connected 332:connected"
+    )
+
+
+def test_call_07_call_15_a_mobility_callers_peer_hands_on_the_call_presenting_the_user(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-15: the mobility user 335 calls 330 by callback, talking on the mobile;
+    when 330 hands the call on, 332 is presented the user 335, not the mobile number."""
+    mobile = "+491701234567"
+    office.do(c.MakeCall(calling="335", called="330"))
+    office.do(c.AnswerCall(call=1, device=mobile))
+    office.do(c.AnswerCall(call=1, device="330"))
+    assert office.do(c.SingleStepTransferCall(call=1, device="330", to="332"))[1] == (
+        "delivered(singleStepTransfer) call=1 alerting=332 calling=335 called=332"
+        f" redirecting=330 | {mobile}:connected 332:alerting"
+    )

@@ -439,20 +439,14 @@ def answer(d: Decision, call_id: int, device: str, offered: Offer | None = None)
     if call.group is not None:
         for party in call.parties:
             if party.device != device and party.state is ALERTING:
-                leave(d, call_id, party.device, Cause.NORMAL_CLEARING, answered_by=device)
+                leave(d, call_id, party.device, answered_by=device)
     call = d.call(call_id)
     if call.pending is not None:
         # Mobility callback / analogue prompt (CALL-15): now dial the real destination.
         originate(d, call_id, device, call.pending, Cause.NEW_CALL)
 
 
-def leave(
-    d: Decision,
-    call_id: int,
-    device: str,
-    cause: Cause = Cause.NORMAL_CLEARING,
-    answered_by: str | None = None,
-) -> None:
+def leave(d: Decision, call_id: int, device: str, answered_by: str | None = None) -> None:
     """``device``'s connection clears; a call that can no longer go on is cleared whole."""
     call = d.call(call_id)
     remaining = call.others(device)
@@ -460,7 +454,7 @@ def leave(
         d.emit(
             ev.ConnectionCleared(
                 call=call_id,
-                cause=cause,
+                cause=Cause.NORMAL_CLEARING,
                 local=d.local(call, {device: NULL}),
                 device=device,
                 answered_by=answered_by,
@@ -469,14 +463,15 @@ def leave(
         call = d.call(call_id)
         if viable(call.parties):
             return
-    clear_call(d, call, cause)
+    clear_call(d, call)
 
 
-def clear_call(d: Decision, call: Call, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+def clear_call(d: Decision, call: Call) -> None:
+    """The whole call clears (clearCall, or nobody left to talk to)."""
     d.emit(
         ev.CallCleared(
             call=call.id,
-            cause=cause,
+            cause=Cause.NORMAL_CLEARING,
             local=d.local(call, {p.device: NULL for p in call.parties}),
         )
     )

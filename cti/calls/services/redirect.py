@@ -31,7 +31,7 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_single_step(d.site, call, c.device)
     dest = d.resolve(c.to)
-    if call.state_of(dest) is not NULL or dest == c.device:
+    if dest == c.device:  # any other party of the call: the offer below refuses it alike
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     others = call.others(c.device)
     # The new party sees the real remaining peer, not the device that transferred (CALL-07):
@@ -77,7 +77,7 @@ def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_deflect(call, c.device)
     dest = d.resolve(c.to)
-    if call.state_of(dest) is not NULL or dest == c.device:
+    if dest == c.device:  # any other party of the call: the offer below refuses it alike
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     offered = call.offer_to(c.device)
     d.emit(

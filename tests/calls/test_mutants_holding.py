@@ -33,6 +33,15 @@ def test_call_07_transfer_result_is_the_resulting_call(office: Office) -> None:
     assert office.last_result == {"call": 1}
 
 
+def test_call_05_consultation_result_is_the_new_call_and_the_consulting_device(
+    office: Office,
+) -> None:
+    """CALL-05: consultationCall's result names the new call and the device that consults
+    (specs/call-model.md, consultationCall)."""
+    _consulting(office, "331")
+    assert office.last_result == {"call": 2, "device": "330"}
+
+
 def test_call_08_conference_result_is_the_resulting_call(office: Office) -> None:
     """CALL-08: conferenceCall's result names the resulting call, the held one."""
     _consulting(office, "331")

@@ -71,15 +71,15 @@ class Routing:
 
     def usable(self, target: str) -> str | None:
         """``target`` if this call may be forwarded there from ``dest`` (no loop, within the
-        hop limit, not a party already), else None."""
+        hop limit, not a party already, still a device of the site), else None."""
         if self.dest in self.visited or len(self.visited) >= MAX_FORWARD_HOPS:
             return None
         loop = {*self.visited, self.dest}
         target_dev = self.d.site.device(target)
+        if target_dev is None:  # set before the site file dropped it: ``dest`` keeps the call
+            return None
         if target in loop or (
-            target_dev is not None
-            and target_dev.kind is DeviceKind.MULAP
-            and set(target_dev.members) <= loop
+            target_dev.kind is DeviceKind.MULAP and set(target_dev.members) <= loop
         ):
             return None
         return target if self.call.state_of(target) is NULL else None
@@ -164,8 +164,8 @@ def status_forwarding(r: Routing) -> bool:
     loop, leaves the call to the normal routing."""
     if r.dest not in r.d.state.presence.users:
         return False  # no entry: in the office (or DND), the common case on the hot path
-    if presence.user_device(r.d.site, r.dest) is None:
-        return False
+    # The rules before routed trunk parties and auto-answering devices: dest is a phone or a
+    # MULAP number, a presence user (cti.presence.view.user_device).
     status = presence.shown(r.d.state, r.dest).status
     number = presence.target_number(r.d.site, r.d.state, r.dest, status)
     if number is None:

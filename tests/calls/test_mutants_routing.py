@@ -10,12 +10,12 @@ import itertools
 from pathlib import Path
 
 from cti.app.config import load_site
-from cti.app.node import Node
+from cti.app.node import Accepted, Node
 from cti.calls import commands as c
 from cti.calls.routing import MAX_FORWARD_HOPS
 from cti.calls.values import ForwardingType
 from cti.site.model import Site
-from tests.office import Office
+from tests.office import Office, fmt
 
 IMMEDIATE = ForwardingType.IMMEDIATE
 NO_ANSWER = ForwardingType.NO_ANSWER
@@ -107,3 +107,21 @@ def test_call_16_forwarding_to_a_device_gone_from_the_site_is_skipped(
         "delivered(newCall) call=1 alerting=331 calling=330 called=331 | 330:connected 331:alerting"
     ]
     assert not office.switch.timers
+
+
+def test_call_16_a_no_answer_timer_towards_a_device_gone_from_the_site_keeps_ringing(
+    office: Office, tmp_path: Path
+) -> None:
+    """CALL-16: 331 rings with a no-answer timer towards 300 when the node restarts with a
+    site file without 300. When the timer fires, the call cannot go there: it only clears
+    the timer and 331 goes on ringing."""
+    _forward(office, "331", "300", NO_ANSWER)
+    office.do(c.MakeCall(calling="330", called="331"))
+    office.node = Node(_site_without_300(tmp_path), office.store, office.clock)
+    office.clock.advance(5)
+    [outcome] = office.node.fire_due_timers()
+    assert isinstance(outcome, Accepted)
+    assert [fmt(x.event) for x in outcome.events] == [
+        "timerCleared call=1 device=331 purpose=noAnswer"
+    ]
+    assert office.connections("331") == [(1, "alerting")]

@@ -88,6 +88,20 @@ def _ringing_and_picked_up(o: Office) -> None:
 
 CASES: list[tuple[str, Setup, c.Command, str, str]] = [
     (
+        "CALL-07 no single-step transfer to a party of the call",
+        _talking,
+        c.SingleStepTransferCall(call=1, device="330", to="331"),
+        "invalidDestination",
+        "331 is already in call 1",
+    ),
+    (
+        "CALL-09 no deflection to a party of the call",
+        _ringing,
+        c.DeflectCall(call=1, device="331", to="330"),
+        "invalidDestination",
+        "330 is already in call 1",
+    ),
+    (
         "CALL-03 a phone busy on a picked-up call does not answer its ringing one",
         _ringing_and_picked_up,
         c.AnswerCall(call=1, device="330"),

@@ -88,3 +88,18 @@ def test_evolve_refuses_an_event_of_an_unknown_call() -> None:
     event = ev.Held(call=9, cause=Cause.NORMAL, local=(ev.Local("330", CS.HOLD),), device="330")
     with pytest.raises(ValueError, match=r"^held for unknown call 9$"):
         evolve(SwitchState(), event)
+
+
+def test_call_07_a_held_party_of_a_transferred_call_keeps_its_calls_oldest_first(
+    office: Office,
+) -> None:
+    """CALL-07: 331 holds call 1 (with 330) while it consults 332 in call 2; 330 transfers
+    call 1 to 336. 331's part in call 1 does not change, and its connections stay oldest
+    first (snapshotDevice's order)."""
+    office.talking("330", "331")
+    office.do(c.ConsultationCall(call=1, device="331", consulted="332"))
+    office.do(c.AnswerCall(call=2, device="332"))
+    office.do(c.ConsultationCall(call=1, device="330", consulted="336"))
+    office.do(c.AnswerCall(call=3, device="336"))
+    office.do(c.TransferCall(device="330"))
+    assert office.connections("331") == [(1, "hold"), (2, "connected")]

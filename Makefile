@@ -5,6 +5,7 @@ export HYPOTHESIS_PROFILE ?= ci
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MUTMUT_CHILDREN ?= 1
 
 .PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto
 
@@ -57,14 +58,15 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
-# Mutation testing (not in CI, about an hour on one core): mutmut mutates the pure call model
-# (cti/calls/ without records_db.py, see [tool.mutmut] in pyproject.toml) and runs the fast
-# calls tests against each mutant, one worker. Always a fresh run; working files in mutants/
+# Mutation testing (not in CI, an hour or more on a busy machine): mutmut mutates the services,
+# evolve and routing of the call model (only_mutate in [tool.mutmut], pyproject.toml; set it to
+# ["cti/calls/*"] for the whole model) and runs the fast calls tests against each mutant, one
+# worker (MUTMUT_CHILDREN=2 for two). Always a fresh run; working files in mutants/
 # (git-ignored). Prints the survivors and killed/survived/timeout/total per module; the
 # reasons for the survivors are in TESTING.md.
 mutants: $(STAMP)
 	rm -rf mutants
-	HYPOTHESIS_PROFILE=dev $(BIN)/mutmut run --max-children 1
+	HYPOTHESIS_PROFILE=dev $(BIN)/mutmut run --max-children $(MUTMUT_CHILDREN)
 	$(BIN)/mutmut results
 	@printf "%-32s %7s %8s %7s %5s\n" module killed survived timeout total
 	@$(BIN)/mutmut results --all true | awk -F': ' \

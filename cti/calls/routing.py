@@ -71,15 +71,15 @@ class Routing:
 
     def usable(self, target: str) -> str | None:
         """``target`` if this call may be forwarded there from ``dest`` (no loop, within the
-        hop limit, not a party already), else None."""
+        hop limit, not a party already, still a device of the site), else None."""
         if self.dest in self.visited or len(self.visited) >= MAX_FORWARD_HOPS:
             return None
         loop = {*self.visited, self.dest}
         target_dev = self.d.site.device(target)
+        if target_dev is None:  # set before the site file dropped it: ``dest`` keeps the call
+            return None
         if target in loop or (
-            target_dev is not None
-            and target_dev.kind is DeviceKind.MULAP
-            and set(target_dev.members) <= loop
+            target_dev.kind is DeviceKind.MULAP and set(target_dev.members) <= loop
         ):
             return None
         return target if self.call.state_of(target) is NULL else None
@@ -164,8 +164,8 @@ def status_forwarding(r: Routing) -> bool:
     loop, leaves the call to the normal routing."""
     if r.dest not in r.d.state.presence.users:
         return False  # no entry: in the office (or DND), the common case on the hot path
-    if presence.user_device(r.d.site, r.dest) is None:
-        return False
+    # The rules before routed trunk parties and auto-answering devices: dest is a phone or a
+    # MULAP number, a presence user (cti.presence.view.user_device).
     status = presence.shown(r.d.state, r.dest).status
     number = presence.target_number(r.d.site, r.d.state, r.dest, status)
     if number is None:
@@ -439,20 +439,14 @@ def answer(d: Decision, call_id: int, device: str, offered: Offer | None = None)
     if call.group is not None:
         for party in call.parties:
             if party.device != device and party.state is ALERTING:
-                leave(d, call_id, party.device, Cause.NORMAL_CLEARING, answered_by=device)
+                leave(d, call_id, party.device, answered_by=device)
     call = d.call(call_id)
     if call.pending is not None:
         # Mobility callback / analogue prompt (CALL-15): now dial the real destination.
         originate(d, call_id, device, call.pending, Cause.NEW_CALL)
 
 
-def leave(
-    d: Decision,
-    call_id: int,
-    device: str,
-    cause: Cause = Cause.NORMAL_CLEARING,
-    answered_by: str | None = None,
-) -> None:
+def leave(d: Decision, call_id: int, device: str, answered_by: str | None = None) -> None:
     """``device``'s connection clears; a call that can no longer go on is cleared whole."""
     call = d.call(call_id)
     remaining = call.others(device)
@@ -460,7 +454,7 @@ def leave(
         d.emit(
             ev.ConnectionCleared(
                 call=call_id,
-                cause=cause,
+                cause=Cause.NORMAL_CLEARING,
                 local=d.local(call, {device: NULL}),
                 device=device,
                 answered_by=answered_by,
@@ -469,14 +463,15 @@ def leave(
         call = d.call(call_id)
         if viable(call.parties):
             return
-    clear_call(d, call, cause)
+    clear_call(d, call)
 
 
-def clear_call(d: Decision, call: Call, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+def clear_call(d: Decision, call: Call) -> None:
+    """The whole call clears (clearCall, or nobody left to talk to)."""
     d.emit(
         ev.CallCleared(
             call=call.id,
-            cause=cause,
+            cause=Cause.NORMAL_CLEARING,
             local=d.local(call, {p.device: NULL for p in call.parties}),
         )
     )

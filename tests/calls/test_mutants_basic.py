@@ -45,3 +45,15 @@ def test_call_13_lifting_a_prompted_analogue_phone_dials(office: Office) -> None
         " | 334:connected 331:alerting",
     ]
     assert office.last_result == {"call": 1, "device": "334"}
+
+
+def test_call_13_an_analogue_phone_prompted_by_make_call_is_the_result(
+    office: Office,
+) -> None:
+    """CALL-13: makeCall by the analogue phone 334 only prompts it (the user must lift the
+    handset); the result names the new call and the phone."""
+    assert office.do(c.MakeCall(calling="334", called="331")) == [
+        "serviceInitiated(makeCall) call=1 device=334 calling=334 called=331 pending=331"
+        " | 334:initiated"
+    ]
+    assert office.last_result == {"call": 1, "device": "334"}

@@ -10,7 +10,12 @@ from __future__ import annotations
 import pytest
 
 from cti.calls import commands as c
+from cti.calls import events as ev
+from cti.calls.evolve import evolve
 from cti.calls.services import queries as q
+from cti.calls.state import SwitchState
+from cti.calls.values import Cause
+from cti.calls.values import ConnectionState as CS
 from cti.kernel.refusal import Refusal
 from tests.office import Office
 
@@ -62,3 +67,39 @@ def test_call_07_call_14_each_ringing_member_is_answered_as_it_was_offered(
         "established(singleStepTransfer) call=1 answering=337 calling=330 called=340"
         " redirecting=331 | 330:connected 337:connected 338:alerting"
     )
+
+
+def test_call_15_a_callback_dialled_late_keeps_the_call_ids_apart(office: Office) -> None:
+    """CALL-15: 335's callback call 1 rings the mobile first (the result names it) and
+    dials its destination only when the mobile answers, after call 2 was made. The next new
+    call is call 3: call 2 stays as it was."""
+    office.do(c.MakeCall(calling="335", called="332"))
+    assert office.last_result == {"call": 1, "device": "+491701234567"}  # the mobile rings
+    office.talking("330", "331")  # call 2
+    office.do(c.AnswerCall(call=1, device="+491701234567"))
+    assert office.call_of(c.MakeCall(calling="300", called="336")) == 3
+    assert [p.device for p in office.switch.call(2).parties] == ["330", "331"]  # type: ignore[union-attr]
+    office.assert_replays()
+
+
+def test_evolve_refuses_an_event_of_an_unknown_call() -> None:
+    """Events are decided against the state: one for a call that does not exist means a
+    corrupt log, and evolve says which event and call."""
+    event = ev.Held(call=9, cause=Cause.NORMAL, local=(ev.Local("330", CS.HOLD),), device="330")
+    with pytest.raises(ValueError, match=r"^held for unknown call 9$"):
+        evolve(SwitchState(), event)
+
+
+def test_call_07_a_held_party_of_a_transferred_call_keeps_its_calls_oldest_first(
+    office: Office,
+) -> None:
+    """CALL-07: 331 holds call 1 (with 330) while it consults 332 in call 2; 330 transfers
+    call 1 to 336. 331's part in call 1 does not change, and its connections stay oldest
+    first (snapshotDevice's order)."""
+    office.talking("330", "331")
+    office.do(c.ConsultationCall(call=1, device="331", consulted="332"))
+    office.do(c.AnswerCall(call=2, device="332"))
+    office.do(c.ConsultationCall(call=1, device="330", consulted="336"))
+    office.do(c.AnswerCall(call=3, device="336"))
+    office.do(c.TransferCall(device="330"))
+    assert office.connections("331") == [(1, "hold"), (2, "connected")]

@@ -7,8 +7,14 @@ Written to kill surviving mutants of ``make mutants`` (TESTING.md) in
 
 from __future__ import annotations
 
+import pytest
+
+from cti.app.config import load_site
 from cti.calls import commands as c
-from cti.calls.values import ForwardingType, TimerPurpose
+from cti.calls.errors import CstaError
+from cti.calls.services.holding import check_two
+from cti.calls.state import Call, Party
+from cti.calls.values import ConnectionState, ForwardingType, TimerPurpose
 from tests.office import Office
 
 
@@ -25,6 +31,15 @@ def test_call_07_transfer_result_is_the_resulting_call(office: Office) -> None:
     office.do(c.AnswerCall(call=2, device="331"))
     office.do(c.TransferCall(device="330"))
     assert office.last_result == {"call": 1}
+
+
+def test_call_05_consultation_result_is_the_new_call_and_the_consulting_device(
+    office: Office,
+) -> None:
+    """CALL-05: consultationCall's result names the new call and the device that consults
+    (specs/call-model.md, consultationCall)."""
+    _consulting(office, "331")
+    assert office.last_result == {"call": 2, "device": "330"}
 
 
 def test_call_08_conference_result_is_the_resulting_call(office: Office) -> None:
@@ -68,3 +83,52 @@ def test_call_07_call_16_a_transferred_ringing_party_keeps_its_no_answer_timer(
     assert office.switch.call(1).offer_to("332").calling == "336"  # type: ignore[union-attr]
     assert not office.switch.timers
     office.assert_replays()
+
+
+# -- check_two's defensive refusals ------------------------------------------------------------
+# No sequence of services reaches these states today: a device holds one call at most
+# (holdCall refuses a second), a call left with one party is cleared, and only the lone
+# originating device of a call ever fails. check_two is pure, so its refusals are checked on
+# hand-built calls: they keep a corrupt or future state from being merged.
+
+HOLD = ConnectionState.HOLD
+CONNECTED = ConnectionState.CONNECTED
+
+
+def _call(call_id: int, *parties: tuple[str, ConnectionState]) -> Call:
+    return Call(call_id, tuple(Party(d, s) for d, s in parties), calling="330", called="331")
+
+
+def _refusal(service: str, held: Call, active: Call) -> tuple[str, str]:
+    with pytest.raises(CstaError) as caught:
+        check_two(load_site(), service, held, active, "330")
+    return caught.value.name, caught.value.message
+
+
+def test_call_07_reconnect_refuses_an_active_call_that_is_held_too() -> None:
+    held = _call(1, ("330", HOLD), ("331", CONNECTED))
+    active = _call(2, ("330", HOLD), ("332", CONNECTED))
+    assert _refusal("reconnectCall", held, active) == (
+        "invalidActiveConnectionState",
+        "call 2 is held too",
+    )
+
+
+def test_call_07_transfer_refuses_a_call_with_nobody_else_in_it() -> None:
+    """The active call or the held call has only the transferring device left."""
+    nobody = ("invalidActiveConnectionState", "nobody to transfer to")
+    two = _call(1, ("330", HOLD), ("331", CONNECTED))
+    assert _refusal("transferCall", two, _call(2, ("330", CONNECTED))) == nobody
+    alone = _call(1, ("330", HOLD))
+    assert _refusal("transferCall", alone, _call(2, ("330", CONNECTED), ("332", CONNECTED))) == (
+        nobody
+    )
+
+
+def test_call_07_transfer_refuses_an_active_call_with_a_failed_party() -> None:
+    held = _call(1, ("330", HOLD), ("331", CONNECTED))
+    active = _call(2, ("330", CONNECTED), ("332", ConnectionState.FAIL))
+    assert _refusal("transferCall", held, active) == (
+        "invalidActiveConnectionState",
+        "call 2 has failed",
+    )

@@ -23,6 +23,19 @@ def _conference(office: Office, calling: str, device: str) -> None:
     assert [p.device for p in office.switch.call(1).parties] == [device, "331", "332"]  # type: ignore[union-attr]
 
 
+def _ringing_at_331_and_332(office: Office) -> None:
+    """Call 1 rings at both 331 and 332, 333 talking, after two transfers out of a
+    conference (330 and 336 have left)."""
+    office.talking("330", "333")
+    office.do(c.ConsultationCall(call=1, device="330", consulted="336"))
+    office.do(c.AnswerCall(call=2, device="336"))
+    office.do(c.ConferenceCall(device="330"))
+    office.do(c.ConsultationCall(call=1, device="330", consulted="331"))
+    office.do(c.TransferCall(device="330"))
+    office.do(c.ConsultationCall(call=1, device="336", consulted="332"))
+    office.do(c.TransferCall(device="336"))
+
+
 def test_call_07_single_step_transfer_result_names_call_and_new_destination(
     office: Office,
 ) -> None:
@@ -183,14 +196,7 @@ def test_call_09_deflecting_one_of_two_ringing_parties_keeps_the_other_ringing(
     """CALL-09: in a call that is no group call, only the deflecting device leaves. Two
     parties ring in call 1 after two transfers out of a conference; 331 deflects to 334,
     332 goes on ringing."""
-    office.talking("330", "333")
-    office.do(c.ConsultationCall(call=1, device="330", consulted="336"))
-    office.do(c.AnswerCall(call=2, device="336"))
-    office.do(c.ConferenceCall(device="330"))
-    office.do(c.ConsultationCall(call=1, device="330", consulted="331"))
-    office.do(c.TransferCall(device="330"))
-    office.do(c.ConsultationCall(call=1, device="336", consulted="332"))
-    office.do(c.TransferCall(device="336"))
+    _ringing_at_331_and_332(office)
     assert office.connections("331") == [(1, "alerting")]
     assert office.connections("332") == [(1, "alerting")]
     assert office.do(c.DeflectCall(call=1, device="331", to="334")) == [
@@ -226,3 +232,53 @@ def test_call_07_call_14_another_party_hands_on_a_mulap_callers_conference(
         "delivered(singleStepTransfer) call=1 alerting=336 calling=340 called=336"
         " redirecting=332 | 337:connected 331:connected 336:alerting"
     )
+
+
+def test_call_07_call_14_a_mulap_callers_peer_hands_on_the_call_presenting_the_group(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-14: the MULAP user 340 calls 330 from its member 337; when 330 hands the
+    call on, 332 is presented the group number, as 330 was, not the member phone behind it
+    (the two-party case used to present 337)."""
+    office.talking("340", "330")
+    assert office.do(c.SingleStepTransferCall(call=1, device="330", to="332")) == [
+        "transferred(singleStepTransfer) call=1 transferring=330 transferred_to=332"
+        " | 337:connected 330:null",
+        "delivered(singleStepTransfer) call=1 alerting=332 calling=340 called=332"
+        " redirecting=330 | 337:connected 332:alerting",
+    ]
+    assert office.do(c.AnswerCall(call=1, device="332"))[0] == (
+        "established(singleStepTransfer) call=1 answering=332 calling=340 called=332"
+        " redirecting=330 | 337:connected 332:connected"
+    )
+
+
+def test_call_07_call_15_a_mobility_callers_peer_hands_on_the_call_presenting_the_user(
+    office: Office,
+) -> None:
+    """CALL-07, CALL-15: the mobility user 335 calls 330 by callback, talking on the mobile;
+    when 330 hands the call on, 332 is presented the user 335, not the mobile number."""
+    mobile = "+491701234567"
+    office.do(c.MakeCall(calling="335", called="330"))
+    office.do(c.AnswerCall(call=1, device=mobile))
+    office.do(c.AnswerCall(call=1, device="330"))
+    assert office.do(c.SingleStepTransferCall(call=1, device="330", to="332"))[1] == (
+        "delivered(singleStepTransfer) call=1 alerting=332 calling=335 called=332"
+        f" redirecting=330 | {mobile}:connected 332:alerting"
+    )
+
+
+def test_call_10_group_pickup_of_a_call_ringing_at_two_members_takes_the_first_member(
+    office: Office,
+) -> None:
+    """CALL-10: call 1 rings at both 331 and 332 of 330's pickup group (after two transfers
+    out of a conference); 330's group pickup takes it from the first member in group order,
+    331, and 332 goes on ringing."""
+    _ringing_at_331_and_332(office)
+    assert office.connections("331") == office.connections("332") == [(1, "alerting")]
+    assert office.do(c.GroupPickupCall(device="330")) == [
+        "diverted(callPickup) call=1 diverting=331 new_destination=330"
+        " | 333:connected 331:null 332:alerting",
+        "established(callPickup) call=1 answering=330 calling=333 called=331 redirecting=331"
+        " | 333:connected 332:alerting 330:connected",
+    ]

@@ -75,7 +75,53 @@ def _two_ringing_calls(o: Office) -> None:
     o.do(c.MakeCall(calling="330", called="332"))  # call 2, 332 ringing
 
 
+def _holding(o: Office) -> None:
+    o.talking("330", "331")
+    o.do(c.HoldCall(call=1, device="330"))
+
+
+def _ringing_and_picked_up(o: Office) -> None:
+    o.do(c.MakeCall(calling="332", called="330"))  # call 1, 330 ringing
+    o.do(c.MakeCall(calling="300", called="331"))  # call 2, 331 ringing
+    o.do(c.DirectedPickupCall(device="330", picked="331"))  # 330 talks in call 2, call 1 rings
+
+
 CASES: list[tuple[str, Setup, c.Command, str, str]] = [
+    (
+        "CALL-07 no single-step transfer to a party of the call",
+        _talking,
+        c.SingleStepTransferCall(call=1, device="330", to="331"),
+        "invalidDestination",
+        "331 is already in call 1",
+    ),
+    (
+        "CALL-09 no deflection to a party of the call",
+        _ringing,
+        c.DeflectCall(call=1, device="331", to="330"),
+        "invalidDestination",
+        "330 is already in call 1",
+    ),
+    (
+        "CALL-03 a phone busy on a picked-up call does not answer its ringing one",
+        _ringing_and_picked_up,
+        c.AnswerCall(call=1, device="330"),
+        "invalidDeviceState",
+        "330 is busy on call 2",
+    ),
+    (
+        "CALL-06 alternate needs an active call",
+        _holding,
+        c.AlternateCall(device="330"),
+        "noActiveCall",
+        "330 has no active call",
+    ),
+    (
+        "CALL-06 held and active are two calls",
+        _holding_and_talking,
+        c.ReconnectCall(device="330", held_call=1, active_call=1),
+        "invalidParameterValue",
+        "held and active call are the same call",
+    ),
     (
         "CALL-04 voicemail does not hold",
         _voicemail,

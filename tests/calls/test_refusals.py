@@ -87,8 +87,10 @@ CASES = [
     (_ringing, c.SingleStepTransferCall(call=1, device="331", to="332"), "invalidConnectionState"),
     (_talking, c.SingleStepTransferCall(call=1, device="330", to="331"), "invalidDestination"),
     (_talking, c.SingleStepTransferCall(call=1, device="330", to="999"), "invalidDestination"),
+    (_talking, c.SingleStepTransferCall(call=1, device="330", to="330"), "invalidDestination"),
     (_talking, c.DeflectCall(call=1, device="331", to="332"), "invalidConnectionState"),
     (_ringing, c.DeflectCall(call=1, device="331", to="330"), "invalidDestination"),
+    (_ringing, c.DeflectCall(call=1, device="331", to="331"), "invalidDestination"),
     # pickup (CALL-10)
     (_nothing, c.DirectedPickupCall(picked="331", device="332"), "noCallToAnswer"),
     (_ringing, c.DirectedPickupCall(picked="331", device="331"), "notDifferentDevices"),

@@ -134,6 +134,23 @@ def test_held_only(office: Office) -> None:
     assert view(office, "331").summary is Summary.TALKING_INTERNAL
 
 
+def test_call_12_the_buttons_of_a_talking_and_of_a_consulting_device(office: Office) -> None:
+    """CALL-12: the exact services offered, in their stable order: on a plain talking
+    connection, then on both calls of a device that consults (held and active)."""
+    office.talking("330", "331")
+    assert conn(office, "330", 1).allowed == (
+        "holdCall",
+        "consultationCall",
+        "singleStepTransferCall",
+        "clearConnection",
+    )
+    office.do(c.ConsultationCall(call=1, device="330", consulted="332"))
+    office.do(c.AnswerCall(call=2, device="332"))
+    two = ("alternateCall", "transferCall", "conferenceCall", "reconnectCall")
+    assert conn(office, "330", 1).allowed == ("clearConnection", *two)
+    assert conn(office, "330", 2).allowed == ("singleStepTransferCall", "clearConnection", *two)
+
+
 def test_dnd_when_idle_and_talking_wins_over_dnd(office: Office) -> None:
     """CALL-11, CALL-16: an idle device with DND shows dnd; a call beats DND, the flag stays."""
     office.do(c.SetDoNotDisturb(device="332", on=True))

@@ -9,6 +9,7 @@ from cti.accounts.commands import RemoveAccount, SetProfileChecked
 from cti.accounts.model import ProfileField, Visibility
 from cti.api import documents
 from cti.calls import commands as c
+from cti.calls.values import ForwardingType
 from cti.presence.commands import SetPresence, SetPresenceForwarding
 from cti.presence.model import Status, TargetKind
 from cti.presence.queries import GetPresenceForwarding
@@ -168,3 +169,23 @@ def test_pres04_a_removed_account_takes_its_presence_along() -> None:
         "delivered(newCall) call=1 alerting=331 calling=330 called=331 | 330:connected 331:alerting"
     )
     office.assert_replays()
+
+
+def test_pres03_call_14_a_group_of_only_forwarders_is_no_target() -> None:
+    """PRES-03, CALL-14: 337 forwards to 338, who is out to lunch with its own group 340 as
+    target. Both members of 340 already forwarded this call: the group would loop (and have
+    nobody to ring), so 338 keeps the call and rings."""
+    office = office_with_people()
+    office.do(
+        c.SetForwarding(
+            device="337", forwarding_type=ForwardingType.IMMEDIATE, on=True, destination="338"
+        )
+    )
+    office.do(SetPresenceForwarding(user="338", status=Status.LUNCH, target=NUMBER, number="340"))
+    office.do(SetPresence(user="338", status=Status.LUNCH))
+    assert office.do(c.MakeCall(calling="330", called="337"))[2:] == [
+        "diverted(callForwardImmediate) call=1 diverting=337 new_destination=338"
+        " | 330:connected 337:null",
+        "delivered(callForwardImmediate) call=1 alerting=338 calling=330 called=337"
+        " redirecting=337 | 330:connected 338:alerting",
+    ]

@@ -31,17 +31,18 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_single_step(d.site, call, c.device)
     dest = d.resolve(c.to)
-    if call.state_of(dest) is not NULL or dest == c.device:
+    if dest == c.device:  # any other party of the call: the offer below refuses it alike
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     others = call.others(c.device)
     # The new party sees the real remaining peer, not the device that transferred (CALL-07):
-    # of several, the caller while it is still in the call (as a phone, a MULAP member or a
-    # mobility user's phone), else the first remaining party.
+    # the caller while it is still in the call (as a phone, a MULAP member or a mobility
+    # user's mobile: presented as the group or user, CALL-14, CALL-15), else the first
+    # remaining party.
     caller_stays = any(
         call.calling in (p.device, d.site.mulap_of(p.device), d.site.owner_of(p.device))
         for p in others
     )
-    peer = call.calling if len(others) > 1 and caller_stays else others[0].device
+    peer = call.calling if caller_stays else others[0].device
     d.emit(
         ev.Transferred(
             call=call.id,
@@ -76,7 +77,7 @@ def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_deflect(call, c.device)
     dest = d.resolve(c.to)
-    if call.state_of(dest) is not NULL or dest == c.device:
+    if dest == c.device:  # any other party of the call: the offer below refuses it alike
         raise CstaError("invalidDestination", f"{dest} is already in call {call.id}")
     offered = call.offer_to(c.device)
     d.emit(

@@ -58,13 +58,16 @@ def private_schema() -> Iterator[str]:
 
 
 def wait_for_writer_gone(dsn: str, node: str, timeout: float = 10) -> None:
-    """Wait (bounded) until no session of ``node``'s writer is left on the server: a killed
-    process's session ends when the server notices the closed socket, not at once."""
+    """Wait (bounded) until no session holds the writer's lock of ``node``'s log in this
+    ``dsn``'s schema: a killed process's session ends when the server notices the closed
+    socket, not at once. (This schema's only: other runs may share the server.)"""
     deadline = time.monotonic() + timeout
     with psycopg.connect(dsn, autocommit=True) as conn:
         while conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-            (f"cti {node} writer",),
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid::int = 'cti_logs'::regclass::oid::int AND objsubid = 2"
+            " AND objid::bigint = (SELECT id FROM cti_logs WHERE node = %s)",
+            (node,),
         ).fetchone() != (0,):
             assert time.monotonic() < deadline, f"the writer of {node} still has a session"
             time.sleep(0.01)

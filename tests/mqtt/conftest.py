@@ -359,6 +359,10 @@ class CtiClient:
         self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
         self.inbox = f"{self.base}/users/{self.account}/inbox/{self.id}"
         self.messages: list[Msg] = []
+        # Replies by correlation, as they arrive: a request finds its own at once, however
+        # many messages came (scanning them all per waiter and message was quadratic and
+        # starved the loop of a test with thousands of messages and dozens of requests).
+        self.replies: dict[bytes, Msg] = {}
         self._changed = asyncio.Condition()
         self._client: aiomqtt.Client | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -418,6 +422,8 @@ class CtiClient:
                 msg = Msg(str(message.topic), bytes(payload), bool(message.retain), corr)
                 async with self._changed:
                     self.messages.append(msg)
+                    if corr is not None and msg.topic == self.inbox:
+                        self.replies.setdefault(bytes(corr), msg)
                     self._changed.notify_all()
         except aiomqtt.MqttError as exc:
             self.lost = exc
@@ -478,6 +484,18 @@ class CtiClient:
             await asyncio.wait_for(self._changed.wait_for(check), timeout)
         return found[0]
 
+    async def reply(self, correlation: bytes, *, timeout: float = TIMEOUT) -> Msg:
+        """The reply with ``correlation`` on this client's inbox, waiting for it."""
+
+        def check() -> bool:
+            if correlation not in self.replies and self.lost is not None:
+                raise AssertionError(f"connection lost: {self.lost}")
+            return correlation in self.replies
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        return self.replies[correlation]
+
     # -- requests ----------------------------------------------------------------------------
     async def publish(
         self,
@@ -514,19 +532,14 @@ class CtiClient:
             extra = json.dumps({"reply_to": self.inbox, "correlation": hexed})[1:-1].encode()
             comma = b"" if body[:-1].rstrip().endswith(b"{") else b","
             await self.publish(topic, body[:-1] + comma + extra + b"}")
-            msg = await self.wait_for_msg(
-                lambda m: m.topic == self.inbox and m.correlation == hexed.encode(),
-                timeout=timeout,
-            )
+            msg = await self.reply(hexed.encode(), timeout=timeout)
             doc = msg.doc
             assert isinstance(doc, dict)
             del doc["correlation"]  # echoed for us; the rest is what MQTT 5 would get
             return doc
         corr = uuid.uuid4().bytes
         await self.publish(topic, payload, response_topic=self.inbox, correlation=corr)
-        msg = await self.wait_for_msg(
-            lambda m: m.topic == self.inbox and m.correlation == corr, timeout=timeout
-        )
+        msg = await self.reply(corr, timeout=timeout)
         doc = msg.doc
         assert isinstance(doc, dict)
         return doc

@@ -20,10 +20,22 @@ from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.calls import commands as c
 from cti.mqtt.broker import free_port
-from cti.mqtt.client import parse_urls
+from cti.mqtt.client import Endpoint, parse_urls
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
-from tests.mqtt.conftest import BASE, SEEDED, TIMEOUT, CtiClient, Mosquitto, seed_tester
+from cti.tools.request import call
+from tests.mqtt.conftest import (
+    BASE,
+    SEEDED,
+    TESTER,
+    TESTER_PASSWORD,
+    TIMEOUT,
+    Broker,
+    CtiClient,
+    Mosquitto,
+    NodeFace,
+    seed_tester,
+)
 
 
 @pytest.fixture
@@ -113,3 +125,30 @@ async def test_the_face_moves_to_the_next_member_and_back(
         async with CtiClient(a.host, a.port, filters=[f"{BASE}/status"]) as ui:
             status = await ui.wait_for(f"{BASE}/status")
             assert status["state"] == "online"
+
+
+def test_the_tools_take_the_members_of_a_broker_cluster() -> None:
+    """``cti request`` and ``phone-sim``: ``--mqtt-url`` with several members."""
+    broker = Endpoint.from_url("mqtt://b1:1883,mqtt://b2", username="330", password="x")
+    assert broker.members == [("b1", 1883), ("b2", 1883)]
+    assert [broker.member(i).members for i in (0, 1, 2)] == [
+        [("b1", 1883)],
+        [("b2", 1883)],
+        [("b1", 1883)],
+    ]
+    assert broker.member(1).username == "330"
+    with pytest.raises(ValueError, match="share a scheme"):
+        Endpoint.from_url("mqtt://b1:1883,mqtts://b2:8883")
+    with pytest.raises(ValueError, match="--mqtt-url must look like"):
+        Endpoint.from_url("mqtt://b1:1883,")
+
+
+async def test_cti_request_passes_over_an_unreachable_member(
+    broker: Broker, node_face: NodeFace
+) -> None:
+    dead = free_port()
+    where = Endpoint.from_url(
+        f"mqtt://127.0.0.1:{dead},{broker.url}", username=TESTER, password=TESTER_PASSWORD
+    )
+    reply = await call(where, "node1", "snapshotDevice", {"device": "330"})
+    assert reply["ok"] is True and reply["result"] == []  # 330 is idle

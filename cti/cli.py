@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mqtt-url",
         type=_checked(mqtt_url),
         default=None,
-        help="broker to use with --broker external (default mqtt://127.0.0.1:1883) [CTI_MQTT_URL]",
+        help="broker to use with --broker external (default mqtt://127.0.0.1:1883); members of "
+        "a broker cluster comma-separated, tried in turn [CTI_MQTT_URL]",
     )
     serve.add_argument(
         "--broker",

@@ -41,7 +41,7 @@ from cti.mqtt.access import node_user
 from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
 from cti.mqtt.broker_files import BrokerAccess, BrokerFiles, node_secret
 from cti.mqtt.certs import CertFiles
-from cti.mqtt.client import parse_url
+from cti.mqtt.client import parse_urls
 from cti.mqtt.face.service import MqttFace
 from cti.mqtt.passwords import mosquitto_verify
 from cti.ops.disk import DiskWatch
@@ -238,6 +238,7 @@ async def start(
         if files is not None:
             files.write(node.state.accounts.accounts.values())  # before the broker reads them
         version = 5
+        more: list[tuple[str, int]] = []  # other members of the broker cluster
         if options.broker == "embedded":
             broker = EmbeddedBroker(
                 options.broker_port, files=files, tls=_tls_listener(options, site.node)
@@ -245,7 +246,7 @@ async def start(
             await broker.start()
             host, port, version = broker.host, broker.port, broker.version
         else:
-            host, port = parse_url(options.mqtt_url)
+            (host, port), *more = parse_urls(options.mqtt_url)
         metrics = NodeMetrics()
         engine = Engine(node, observer=metrics)
         # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
@@ -264,6 +265,7 @@ async def start(
             password=secret,
             status_fields=disk.status_fields,
             may_connect=None if lease is None else lease.holds,
+            more_brokers=more,
         )
     except BaseException as exc:
         store.close()  # with its siblings

@@ -108,7 +108,8 @@ class CtiClient:
                 ...
 
     ``url`` is ``mqtt://HOST[:PORT]`` (1883) or ``mqtts://HOST[:PORT]`` (8883, TLS, the
-    broker's certificate verified against ``ca_file``, or the system's CAs without one).
+    broker's certificate verified against ``ca_file``, or the system's CAs without one);
+    several, comma-separated, are the members of one broker cluster, tried in turn.
     The connection uses MQTT 5 with a clean session (the client fills gaps from the node's
     log itself, so it needs no broker-side session) and reconnects by itself. A broker that
     speaks only MQTT 3.1.1 (NATS) gets 3.1.1, the reply address then in the request's payload
@@ -125,17 +126,25 @@ class CtiClient:
         ca_file: Path | str | None = None,
         timeout: float = TIMEOUT,
     ) -> None:
-        parsed = urlparse(url)
-        if parsed.scheme not in PORTS or not parsed.hostname:
-            raise ValueError(f"url must look like mqtt://HOST:PORT or mqtts://HOST:PORT: {url!r}")
+        members = [urlparse(part.strip()) for part in url.split(",")]
+        for parsed in members:
+            if parsed.scheme not in PORTS or not parsed.hostname:
+                raise ValueError(
+                    f"url must look like mqtt://HOST:PORT or mqtts://HOST:PORT: {url!r}"
+                )
+        if len({parsed.scheme for parsed in members}) > 1:
+            raise ValueError(f"the members of one broker cluster share a scheme: {url!r}")
+        parsed = members[0]
         if ca_file is not None and parsed.scheme != "mqtts":
             raise ValueError("ca_file is for mqtts:// URLs")
         self.url = url
         self.user = user  # the sign-in name: ``331``, or ``331@branch`` on a shared broker
         self.account = account_of(user)  # the name in the topics
         self._password = password
-        self._host = parsed.hostname
-        self._port = parsed.port or PORTS[parsed.scheme]
+        # Several URLs: the members of one broker cluster (NATS), tried in turn; a member
+        # that fails is left for the next one (specs/client.md).
+        self._members = [(m.hostname or "", m.port or PORTS[m.scheme]) for m in members]
+        self._member = 0
         self._tls: ssl.SSLContext | None = None
         if parsed.scheme == "mqtts":
             try:  # verifies the chain against ca_file (or the system's CAs) and the host name
@@ -187,7 +196,13 @@ class CtiClient:
         self._closing = False
         self._failure = None
         self._queue = asyncio.Queue()
-        conn = await self._connect()
+        for tried in range(1, len(self._members) + 1):
+            try:
+                conn = await self._connect()
+                break
+            except NotConnected:
+                if tried == len(self._members):
+                    raise
         self._runner = asyncio.create_task(self._run(conn), name=f"cti-client-{self.user}")
 
     async def close(self) -> None:
@@ -209,9 +224,10 @@ class CtiClient:
         return self._conn is not None
 
     def _mqtt_client(self) -> aiomqtt.Client:
+        host, port = self._members[self._member]
         return aiomqtt.Client(
-            self._host,
-            self._port,
+            host,
+            port,
             username=self.user,
             password=self._password,
             identifier=self.id,
@@ -223,7 +239,15 @@ class CtiClient:
         )
 
     async def _connect(self) -> aiomqtt.Client:
-        """One connection with every subscription in place, or SignInRefused/NotConnected."""
+        """One connection with every subscription in place, or SignInRefused/NotConnected
+        (and the next member of a broker cluster is the one to try next)."""
+        try:
+            return await self._connect_member()
+        except NotConnected:
+            self._member = (self._member + 1) % len(self._members)
+            raise
+
+    async def _connect_member(self) -> aiomqtt.Client:
         conn = self._mqtt_client()
         try:
             await conn.__aenter__()
@@ -235,7 +259,7 @@ class CtiClient:
             if code in UNSUPPORTED_VERSION and self.protocol is aiomqtt.ProtocolVersion.V5:
                 log.info("cti_client.fallback_to_3.1.1", url=self.url)
                 self.protocol = aiomqtt.ProtocolVersion.V311
-                return await self._connect()
+                return await self._connect_member()
             if code in CREDENTIALS:
                 raise SignInRefused(f"{self.url} refused {self.user!r}: {exc}") from None
             raise NotConnected(f"{self.url} refused the connection: {exc}") from None

@@ -52,12 +52,14 @@ def boolean(text: str) -> bool:
 
 
 def mqtt_url(text: str) -> str:
-    from cti.mqtt.client import parse_url  # here: the command line starts faster without it
+    from cti.mqtt.client import parse_urls  # here: the command line starts faster without it
 
     try:
-        parse_url(text)
+        parse_urls(text)
     except ValueError:
-        raise ValueError(f"{text!r} does not look like mqtt://HOST:PORT") from None
+        raise ValueError(
+            f"{text!r} does not look like mqtt://HOST:PORT (or several, comma-separated)"
+        ) from None
     return text
 
 

@@ -8,9 +8,10 @@ import asyncio
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from cti.mqtt.client import ConnectionRefused, Endpoint, endpoint
+from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient, endpoint
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
@@ -37,6 +38,25 @@ def parse_fields(fields: list[str]) -> dict[str, Any]:
     return out
 
 
+async def connected(
+    broker: Endpoint, client_id: str, on_message: Callable[[p.Message], None]
+) -> MqttClient:
+    """A connection to the first member of the broker cluster that takes one (a failed
+    connect has sent nothing: trying the next cannot repeat a request)."""
+    failed: OSError | TimeoutError | None = None
+    for index in range(len(broker.members)):
+        client = broker.member(index).client(client_id, on_message=on_message)
+        try:
+            await client.connect()
+            return client
+        except ConnectionRefused:  # about who we are: another member would say the same
+            raise
+        except (OSError, TimeoutError) as exc:
+            failed = exc
+    assert failed is not None
+    raise failed
+
+
 async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]) -> Any:
     """Send one request as ``broker.username``, return the decoded reply. Over TLS it goes to
     the secure request topic (changePassword needs it, USER-02). Raises ConnectionRefused,
@@ -52,7 +72,8 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
         if not reply.done():
             reply.set_result(message.payload)
 
-    async with broker.client(me, on_message=on_message) as client:
+    client = await connected(broker, me, on_message)
+    try:
         await client.subscribe([(inbox, 1)])
         topic = topics.request(account, service, secure=broker.tls is not None)
         if client.version == 5:
@@ -64,6 +85,8 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
             body = await asyncio.wait_for(reply, TIMEOUT)
         except TimeoutError:
             raise NoReply(f"no reply within {TIMEOUT:.0f} s: is node {node} running?") from None
+    finally:
+        await client.disconnect()
     return json.loads(body)
 
 

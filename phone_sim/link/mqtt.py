@@ -39,6 +39,7 @@ class MqttLink:
         self.inbox = f"{self.topics.inbox(self.account)}/{self.id}"
         self.version = 5
         self.last_seq = 0
+        self._member = 0  # which member of the broker cluster (endpoint.members) to dial
         self._client: MqttClient | None = None
         self._on_events: EventsListener | None = None
         self._on_state: StateListener | None = None
@@ -58,12 +59,23 @@ class MqttLink:
         self._on_events, self._on_state = on_events, on_state
 
     async def start(self) -> None:
-        await self._connect()
+        for tried in range(1, len(self.endpoint.members) + 1):
+            try:
+                await self._connect()
+                break
+            except (OSError, TimeoutError, ConnectionError, p.ProtocolError):
+                if tried == len(self.endpoint.members):
+                    raise
         self._keeper = asyncio.create_task(self._keep_connected(), name="phone-sim-link")
 
     async def _connect(self) -> None:
-        client = self.endpoint.client(self.id, on_message=self._on_message, version=self.version)
-        await client.connect(TIMEOUT)  # falls back to 3.1.1 by itself (NATS's MQTT listener)
+        member = self.endpoint.member(self._member)
+        client = member.client(self.id, on_message=self._on_message, version=self.version)
+        try:
+            await client.connect(TIMEOUT)  # falls back to 3.1.1 by itself (NATS's MQTT listener)
+        except (OSError, TimeoutError, ConnectionError, p.ProtocolError):
+            self._member += 1  # the next member of a broker cluster next time
+            raise
         self.version = client.version
         self._client = client
         self.connects += 1

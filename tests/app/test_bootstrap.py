@@ -56,6 +56,7 @@ async def test_start_serves_and_stop_releases_everything(
     [
         ({"site": Path("/nonexistent/site.toml")}, "/nonexistent/site.toml"),
         ({"mqtt_url": "http://x"}, "--mqtt-url must look like mqtt://HOST:PORT"),
+        ({"mqtt_url": "mqtt://b1:1883,http://x"}, "--mqtt-url must look like mqtt://HOST:PORT"),
     ],
 )
 async def test_user_errors_are_one_line(

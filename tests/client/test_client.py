@@ -201,6 +201,40 @@ def _call_cleared(call: int) -> Callable[[Update], bool]:
     return check
 
 
+async def test_several_urls_are_the_members_of_a_broker_cluster(node: Running) -> None:
+    """``url`` naming several members of one broker cluster (specs/client.md): one that
+    cannot be reached is passed over; when the member in use is lost, the client reconnects
+    through the next by itself and fills its gap from the log (two relays to the node's
+    broker stand in for two members)."""
+    broker = node.broker
+    assert broker is not None
+    dead = free_port()  # nothing listens there
+    async with (
+        relay_to(broker.host, broker.port) as first,
+        relay_to(broker.host, broker.port) as second,
+        client(f"mqtt://127.0.0.1:{dead},{first.url}, {second.url}", "331") as bernd,
+        client(node, "330") as anna,
+        collecting(bernd) as seen,
+    ):
+        await bernd.watch("331")
+        await seen.wait_for(lambda u: isinstance(u, DeviceState))
+        mark = len(seen.updates)
+        await first.cut()  # the member in use: the connection drops, first refuses
+        await seen.wait_for(lambda u: isinstance(u, Disconnected), start=mark)
+        away = await _ring_and_clear(anna)
+        await seen.wait_for(lambda u: isinstance(u, Connected), start=mark)
+        await seen.wait_for(_call_cleared(away), start=mark)
+        made = await bernd.make_call("331", "332")  # through the second member
+        await bernd.clear_connection(made["call"], "331")
+
+
+def test_the_members_of_a_cluster_share_a_scheme() -> None:
+    with pytest.raises(ValueError, match="share a scheme"):
+        CtiClient("mqtt://b1:1883,mqtts://b2:8883", user="331", password="x")
+    with pytest.raises(ValueError, match="must look like"):
+        CtiClient("mqtt://b1:1883,", user="331", password="x")
+
+
 async def test_a_lost_connection_is_filled_from_the_log_every_event_once_in_order(
     node: Running,
 ) -> None:

@@ -301,6 +301,10 @@ async def cut_face_connection(nf: NodeFace) -> None:
 
 
 # -- the test client -------------------------------------------------------------------------
+class SubscriptionRefused(AssertionError):
+    """The broker's SUBACK refused a filter of a :class:`CtiClient`."""
+
+
 @attrs.frozen
 class Msg:
     topic: str
@@ -349,13 +353,14 @@ class CtiClient:
         password: str | None = None,
         tls: Path | None = None,
         node: str = NODE,
+        qos: int = 1,
     ) -> None:
         self.host, self.port, self.version = host, port, version
         self.user, self.password, self.tls = user, password, tls
         # On a shared broker `331@branch` signs in; its topics name the account, 331.
         self.account, self.base = user.partition("@")[0], f"cti/{node}"
         self.filters = list(filters)
-        self.qos = 1
+        self.qos = qos  # of every subscription (the inbox's too)
         self.id = f"test-{name}-{uuid.uuid4().hex[:8]}"
         self.inbox = f"{self.base}/users/{self.account}/inbox/{self.id}"
         self.messages: list[Msg] = []
@@ -392,9 +397,14 @@ class CtiClient:
             self._client = self._new_client()
             await self._client.__aenter__()
         self._reader = asyncio.create_task(self._read())
-        await self._client.subscribe(self.inbox, qos=1)
-        for pattern in self.filters:
-            await self._client.subscribe(pattern, qos=self.qos)
+        for pattern in [self.inbox, *self.filters]:
+            granted = await self._client.subscribe(pattern, qos=self.qos)
+            # A refused filter (a NATS member without its JetStream consumer) would leave
+            # the test waiting for what never comes: say so at once.
+            codes = [getattr(code, "value", code) for code in granted]
+            if any(code >= 0x80 for code in codes):
+                await self.__aexit__(None, None, None)
+                raise SubscriptionRefused(f"{pattern}: {codes}")
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -116,6 +116,12 @@ def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
         ("CTI_BROKER_PORT", "70000", "CTI_BROKER_PORT: 70000 is not a port number (0-65535)"),
         ("CTI_BROKER", "internal", "CTI_BROKER: 'internal' is not one of embedded, external"),
         ("CTI_MQTT_URL", "http://x", "CTI_MQTT_URL: 'http://x' does not look like mqtt://"),
+        (
+            "CTI_MQTT_URL",
+            "mqtt://b1:1883,,mqtt://b3:1883",
+            "CTI_MQTT_URL: 'mqtt://b1:1883,,mqtt://b3:1883' does not look like mqtt://HOST:PORT "
+            "(or several, comma-separated)",
+        ),
         ("CTI_LOG_JSON", "maybe", "CTI_LOG_JSON: 'maybe' is not a yes/no value"),
         ("CTI_STANDBY", "later", "CTI_STANDBY: 'later' is not a yes/no value"),
         ("CTI_LOG_LEVEL", "loud", "CTI_LOG_LEVEL: 'loud' is not one of debug"),

@@ -13,6 +13,7 @@ from rich.console import Console
 from cti.app.clock import ManualClock
 from cti.app.engine import Engine
 from cti.calls.commands import AnswerCall, ClearConnection, SetDoNotDisturb
+from cti.mqtt.broker import free_port
 from cti.mqtt.client import Endpoint
 from cti.mqtt.face.service import MqttFace
 from phone_sim.console import parse_line, render
@@ -94,6 +95,19 @@ async def test_load_generator_runs_a_mix_without_errors(face: MqttFace) -> None:
     assert len(stats.latencies) >= 3 * stats.completed
     assert "achieved calls/s" in out.file.getvalue()  # type: ignore[attr-defined]
     assert not any(c for c in face.node.state.calls.calls.values()), "calls left behind"
+
+
+async def test_an_unreachable_member_of_the_broker_cluster_is_passed_over(face: MqttFace) -> None:
+    """``--mqtt-url A,B`` with nothing at A: the link connects through B (specs/mqtt.md)."""
+    dead = free_port()
+    endpoint = Endpoint("127.0.0.1", dead, TESTER, others=((face.host, face.port),))
+    link = MqttLink(endpoint, "node1", name="members")
+    await link.start()
+    try:
+        reply = await link.request("snapshotDevice", {"device": "330"})
+        assert reply["ok"] is True and reply["result"] == []  # 330 is idle
+    finally:
+        await link.close()
 
 
 async def test_events_missed_while_disconnected_are_replayed(

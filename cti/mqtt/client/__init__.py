@@ -5,9 +5,15 @@ Used where publishing speed matters (the node's outbox, load generators) and by 
 see specs/mqtt.md. UI programs may prefer :mod:`cti.client`, built on aiomqtt.
 """
 
-from cti.mqtt.client.connection import MqttClient, Tls, Will, parse_url
+from cti.mqtt.client.connection import MqttClient, Tls, Will, parse_url, parse_urls
 from cti.mqtt.client.endpoint import PASSWORD_ENV, Endpoint
-from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused, MqttError, ProtocolError
+from cti.mqtt.client.errors import (
+    ConnectionLost,
+    ConnectionRefused,
+    MqttError,
+    ProtocolError,
+    SubscriptionRefused,
+)
 from cti.mqtt.client.protocol import Message
 
 __all__ = [
@@ -19,7 +25,9 @@ __all__ = [
     "MqttClient",
     "MqttError",
     "ProtocolError",
+    "SubscriptionRefused",
     "Tls",
     "Will",
     "parse_url",
+    "parse_urls",
 ]

@@ -26,7 +26,7 @@ import attrs
 import structlog
 
 from cti.mqtt.client import protocol as p
-from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused
+from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused, SubscriptionRefused
 
 log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
@@ -41,6 +41,15 @@ def parse_url(url: str) -> tuple[str, int]:
     if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
         raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
     return parsed.hostname, parsed.port or 1883
+
+
+def parse_urls(text: str) -> list[tuple[str, int]]:
+    """The brokers of ``mqtt://A:1883,mqtt://B:1883``: members of one broker cluster, which
+    the node tries in turn (specs/mqtt.md "A NATS cluster as the broker tier")."""
+    urls = [part.strip() for part in text.split(",")]
+    if not all(urls):
+        raise ValueError(f"--mqtt-url: an empty URL in {text!r}")
+    return [parse_url(url) for url in urls]
 
 
 @attrs.frozen
@@ -90,6 +99,7 @@ class MqttClient:
         self.fallback = fallback  # MQTT 5 refused as an unknown protocol level: try 3.1.1
         self.max_packet_size = max_packet_size  # announced: the broker drops bigger messages
         self.closed: asyncio.Future[None] | None = None
+        self.reached = False  # a TCP connection to the broker was made (it may refuse us)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._out = bytearray()
@@ -137,6 +147,7 @@ class MqttClient:
             timeout,
         )
         self._reader, self._writer = reader, writer
+        self.reached = True
         will = None if self.will is None else (self.will.topic, self.will.payload, self.will.retain)
         writer.write(
             p.connect(
@@ -258,15 +269,26 @@ class MqttClient:
             if self._next_id not in self._inflight and self._next_id not in self._subacks:
                 return self._next_id
 
-    async def subscribe(self, filters: list[tuple[str, int]], timeout: float = 5.0) -> bytes:
+    async def subscribe(
+        self, filters: list[tuple[str, int]], timeout: float = 5.0, *, required: bool = False
+    ) -> bytes:
+        """The SUBACK's body after the packet id; ``required``: raise SubscriptionRefused if
+        the broker refused any of the filters."""
         pid = self._packet_id()
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._subacks[pid] = fut
         self._send(p.subscribe(pid, filters, version=self.version))
         try:
-            return await asyncio.wait_for(fut, timeout)
+            body = await asyncio.wait_for(fut, timeout)
         finally:
             self._subacks.pop(pid, None)
+        codes = p.suback_codes(body, self.version)
+        if required and any(code >= 0x80 for code in codes):
+            refused = [
+                topic for (topic, _), code in zip(filters, codes, strict=False) if code >= 0x80
+            ]
+            raise SubscriptionRefused(f"the broker refused the subscription to {refused}")
+        return body
 
     async def unsubscribe(self, filters: list[str], timeout: float = 5.0) -> None:
         pid = self._packet_id()

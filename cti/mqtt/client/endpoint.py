@@ -25,6 +25,17 @@ class Endpoint:
     username: str | None = None
     password: str | None = attrs.field(default=None, repr=False)
     tls: Tls | None = None
+    # The other members of the same broker cluster (``--mqtt-url A,B,C``), tried in turn.
+    others: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port), *self.others]
+
+    def member(self, index: int) -> Endpoint:
+        """Member ``index`` (counted round the cluster) with the same account and TLS."""
+        host, port = self.members[index % len(self.members)]
+        return attrs.evolve(self, host=host, port=port, others=())
 
     @classmethod
     def from_url(
@@ -37,13 +48,21 @@ class Endpoint:
         env: Mapping[str, str] = os.environ,
     ) -> Endpoint:
         """``mqtt://HOST[:PORT]`` (1883) or ``mqtts://HOST[:PORT]`` (TLS, 8883, verified
-        against ``ca_file`` or the system's CAs). The password, if not given, comes from
-        ``CTI_PASSWORD``. ValueError with a message for people."""
-        parsed = urlparse(url)
-        if parsed.scheme not in SCHEMES or not parsed.hostname:
-            raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
-        if parsed.username or parsed.password:
-            raise ValueError("put the user in --user and the password in CTI_PASSWORD, not the URL")
+        against ``ca_file`` or the system's CAs); several, comma-separated, are the members
+        of one broker cluster. The password, if not given, comes from ``CTI_PASSWORD``.
+        ValueError with a message for people."""
+        members = [urlparse(part.strip()) for part in url.split(",")]
+        for parsed in members:
+            if parsed.scheme not in SCHEMES or not parsed.hostname:
+                raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
+            if parsed.username or parsed.password:
+                raise ValueError(
+                    "put the user in --user and the password in CTI_PASSWORD, not the URL"
+                )
+        if len({parsed.scheme for parsed in members}) > 1:
+            raise ValueError(f"the members of one broker cluster share a scheme: {url!r}")
+        parsed = members[0]
+        others = tuple((m.hostname or "", m.port or SCHEMES[m.scheme]) for m in members[1:])
         tls = None
         if parsed.scheme in ("mqtts", "ssl"):
             tls = Tls(ca_file)
@@ -51,7 +70,9 @@ class Endpoint:
             raise ValueError("--ca-file is for mqtts:// URLs")
         if password is None and username is not None:
             password = env.get(PASSWORD_ENV)
-        return cls(parsed.hostname, parsed.port or SCHEMES[parsed.scheme], username, password, tls)
+        host = parsed.hostname or ""
+        port = parsed.port or SCHEMES[parsed.scheme]
+        return cls(host, port, username, password, tls, others)
 
     def client(self, client_id: str, **options: Any) -> MqttClient:
         return MqttClient(
@@ -67,7 +88,11 @@ class Endpoint:
 
 def add_arguments(parser: argparse.ArgumentParser, *, user: str | None = None) -> None:
     """The broker options every command line that talks to a node shares."""
-    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883", help="the node's broker")
+    parser.add_argument(
+        "--mqtt-url",
+        default="mqtt://127.0.0.1:1883",
+        help="the node's broker; the members of a broker cluster comma-separated",
+    )
     parser.add_argument(
         "--user", default=user, help=f"the account to sign in as (default: {user or 'none'})"
     )

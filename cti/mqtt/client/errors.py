@@ -31,3 +31,8 @@ class ConnectionRefused(MqttError, ConnectionError):
 
 class ConnectionLost(MqttError, ConnectionError):
     """The connection ended (broker closed it, network, keep-alive)."""
+
+
+class SubscriptionRefused(MqttError, ConnectionError):
+    """The broker's SUBACK refused a filter (reason code 0x80 or above): a NATS member that
+    could not make the subscription's JetStream consumer, say, while it elects leaders."""

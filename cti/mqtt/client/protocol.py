@@ -167,6 +167,14 @@ def subscribe(packet_id: int, filters: list[tuple[str, int]], version: int = 5) 
     return _packet(0x82, body)
 
 
+def suback_codes(body: bytes, version: int = 5) -> bytes:
+    """The reason codes of a SUBACK, one per filter, from its body after the packet id."""
+    if version != 5:
+        return body
+    _, pos = decode_properties(body, 0)
+    return body[pos:]
+
+
 def unsubscribe(packet_id: int, filters: list[str], version: int = 5) -> bytes:
     body = struct.pack("!H", packet_id) + encode_properties(None, version)
     for topic in filters:

@@ -1,6 +1,7 @@
 """The MQTT face of a node: keeps a connection to the broker (back-off with jitter, Last Will,
-resubscribe and republish retained state on every connect), answers requests through the
-engine, serves ``replay`` from the log, and runs the outbox publisher."""
+resubscribe and republish retained state on every connect; several members of a broker
+cluster tried in turn), answers requests through the engine, serves ``replay`` from the log,
+and runs the outbox publisher."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import contextlib
 import functools
 import json
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -63,6 +64,7 @@ class MqttFace:
         status_fields: Callable[[], Mapping[str, Any]] | None = None,
         journal: JournalService | None = None,
         may_connect: Callable[[], Awaitable[bool]] | None = None,
+        more_brokers: Sequence[tuple[str, int]] = (),
     ) -> None:
         """``status_fields``: more fields of the retained status document (the disk warning,
         cti/ops/disk.py); asked about once a second, and the status is republished when
@@ -70,11 +72,15 @@ class MqttFace:
         and whose folder counts are published (may be set later, before ``start``).
         ``may_connect``: asked before every connect; False ends the face (a fenced writer
         must not take the node's client id, and its Last Will, from the node that took over:
-        cti/app/standby.py)."""
+        cti/app/standby.py). ``more_brokers``: other members of the same broker cluster
+        (NATS), tried in turn when one cannot be reached; ``host`` and ``port`` then name the
+        member in use."""
         self.engine = engine
         self.node = engine.node
         self.store = store
         self.host, self.port, self.version = host, port, version
+        self.brokers = [(host, port), *more_brokers]
+        self._member = 0  # the index in ``brokers`` of the member to dial next
         self._asked = version  # asked again on every connect; ``version`` is what we got
         self._credentials = (username, password)  # the node's own account on the broker
         self.topics = Topics(self.node.site.node)
@@ -102,12 +108,18 @@ class MqttFace:
         self._stopping = False
         self._runner = asyncio.create_task(supervised("mqtt-face", self.run), name="mqtt-face")
 
+    def _next_member(self) -> None:
+        """Dial the next member of the broker cluster."""
+        self._member = (self._member + 1) % len(self.brokers)
+
     async def run(self) -> None:
         delay = 0.2
+        failed = 0  # connects failed in a row
         while not self._stopping:
             if self._may_connect is not None and not await self._may_connect():
                 log.error("mqtt.not_connecting", reason="this node no longer writes its log")
                 return
+            self.host, self.port = self.brokers[self._member]
             client = MqttClient(
                 self.host,
                 self.port,
@@ -129,8 +141,14 @@ class MqttFace:
                 # what is retained when we subscribe, and a retained request or spoof made
                 # while we are connected would look like a plain one).
                 v5 = p.NO_LOCAL | p.RETAIN_AS_PUBLISHED if self.version == 5 else 0
-                requests = [(self.topics.requests, 1 | v5), (self.topics.secure_requests, 1 | v5)]
-                await client.subscribe(requests)
+                # QoS 1 on an MQTT 5 broker; QoS 0 on a 3.1.1 one (NATS): with our clean
+                # session QoS 1 would add no redelivery beyond this connection, but NATS
+                # would make a replicated JetStream consumer per filter on every connect,
+                # which after a cluster member's death can take long (specs/mqtt.md).
+                qos = 1 | v5 if self.version == 5 else 0
+                requests = [(self.topics.requests, qos), (self.topics.secure_requests, qos)]
+                # A refusal would leave the node deaf to requests: another connection instead.
+                await client.subscribe(requests, required=True)
                 if self.version == 5:
                     # What arrives on these was published by someone else: a stale state of a
                     # device no longer configured (cleared: no ghost devices) or a spoof
@@ -149,11 +167,24 @@ class MqttFace:
                     await client.subscribe([(t, 0) for t in watched])
                     await client.unsubscribe(watched)
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
-                log.warning("mqtt.connect_failed", error=str(exc), retry_in=round(delay, 2))
+                if client.connected:  # connected, but the subscription was refused
+                    with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+                        await client.disconnect()
+                broker = f"{self.host}:{self.port}"
+                self._next_member()
+                failed += 1
+                # A member that cannot be reached: the others at once. One that answered
+                # but failed us (a cluster electing leaders): wait, not to add to its load.
+                if failed % len(self.brokers) and not client.reached:
+                    log.warning("mqtt.connect_failed", broker=broker, error=str(exc))
+                    continue
+                log.warning(
+                    "mqtt.connect_failed", broker=broker, error=str(exc), retry_in=round(delay, 2)
+                )
                 await asyncio.sleep(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, 5.0)
                 continue
-            delay = 0.2
+            delay, failed = 0.2, 0
             self.client = client
             self._publish_status(client)
             self._publish_journal(client, everyone=True)
@@ -176,6 +207,8 @@ class MqttFace:
                     with contextlib.suppress(ConnectionError, OSError, TimeoutError):
                         await client.disconnect()
                 self._save_position_now()
+                # The member that dropped us is tried last: it may be the one that died.
+                self._next_member()
 
     def _save_position_now(self) -> None:
         """Store the outbox position; a store that cannot (disk full) is logged and tried again

@@ -12,6 +12,7 @@ from typing import Any
 from pyasn1.type import char, namedtype, namedval, tag, univ, useful
 
 from cti.csta.codec.types.base import app_tagset, explicit, implicit, opaque_ctx
+from cti.csta.codec.types.bits import CSTAVersion  # the ACSE user information's version bits
 
 __all__ = [
     "AARE_apdu",
@@ -321,39 +322,6 @@ class CSTAFunctionality(univ.Sequence):
     # The seven service BIT STRINGs, all "[n] IMPLICIT ... DEFAULT {}".
     componentType = namedtype.NamedTypes(
         *(D(name, implicit(bits(()), n)) for n, (name, bits) in enumerate(_FUNCTIONALITY_FIELDS))
-    )
-
-
-class CSTAVersion(univ.BitString):
-    """Bit n is version n+1: versionThree (2) is ECMA-285 1st edition, versionFour (3)
-    ISO/IEC 18052, versionFive (4) ECMA-285 2nd, versionFifteen (14) 3rd, versionNineteen
-    (18) 4th edition; versionOne/Two are Phase I/II (ECMA-180/218), the others ECMA-323 (XML)."""
-
-    namedValues = namedval.NamedValues(
-        ("versionOne", 0),
-        ("versionTwo", 1),
-        ("versionThree", 2),
-        ("versionFour", 3),
-        ("versionFive", 4),
-        ("versionSix", 5),
-        ("versionSeven", 6),
-        ("versionEight", 7),
-        ("versionNine", 8),
-        ("versionTen", 9),
-        ("versionEleven", 10),
-        ("versionTwelve", 11),
-        ("versionThirteen", 12),
-        ("versionFourteen", 13),
-        ("versionFifteen", 14),
-        ("versionSixteen", 15),
-        ("versionSeventeen", 16),
-        ("versionEighteen", 17),
-        ("versionNineteen", 18),
-        ("versionTwenty", 19),
-        ("versionTwentyone", 20),
-        ("versionTwentytwo", 21),
-        ("versionTwentythree", 22),
-        ("versionTwentyfour", 23),
     )
 
 

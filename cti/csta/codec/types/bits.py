@@ -289,6 +289,10 @@ class VoiceUnitServices(univ.BitString):
 
 
 class CSTAVersion(univ.BitString):
+    """Bit n is version n+1: versionThree (2) is ECMA-285 1st edition, versionFour (3)
+    ISO/IEC 18052, versionFive (4) ECMA-285 2nd, versionFifteen (14) 3rd, versionNineteen
+    (18) 4th edition; versionOne/Two are Phase I/II (ECMA-180/218), the others ECMA-323 (XML)."""
+
     namedValues = namedval.NamedValues(
         ("versionOne", 0),
         ("versionTwo", 1),

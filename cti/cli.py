@@ -179,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
         "[CTI_HTTP_PORT]",
     )
     serve.add_argument(
+        "--web-host",
+        type=_checked(host),
+        default=None,
+        help="address of the web client (default 127.0.0.1; another one serves it over plain "
+        "HTTP: put a TLS reverse proxy in front, specs/web.md) [CTI_WEB_HOST]",
+    )
+    serve.add_argument(
+        "--web-port",
+        type=_checked(port),
+        default=None,
+        help="port of the web client (default 8180); 0: none (specs/web.md) [CTI_WEB_PORT]",
+    )
+    serve.add_argument(
         "--disk-low",
         type=_checked(DiskThreshold.parse),
         default=None,
@@ -309,6 +322,8 @@ def _run(args: argparse.Namespace) -> int:
             csta_port=args.csta_port,
             http_host=args.http_host,
             http_port=args.http_port,
+            web_host=args.web_host,
+            web_port=args.web_port,
             disk_low=args.disk_low,
             standby=args.standby,
         )

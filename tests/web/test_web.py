@@ -1,0 +1,165 @@
+"""The web client end to end (specs/web.md): two signed-in browsers call each other, consult
+and transfer, see busy lamps and presence change live; wrong password; first-sign-in password
+change with the policy's errors; reconnect after the broker restarts with no event missing.
+Every wait is for a DOM condition (Playwright's expect), never a sleep."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from cti.app.bootstrap import Running
+from cti.calls import commands as c
+from cti.client import CtiClient
+
+from .conftest import PASSWORDS, open_page, sign_in, signed_in
+
+SCREENSHOTS = os.environ.get("CTI_WEB_SCREENSHOTS")  # docs/ to refresh the README's pictures
+
+
+async def shot(page: Page, tmp_path: Path, name: str) -> None:
+    path = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=path / f"{name}.png")
+
+
+def call_of(page: Page, state: str | None = None):  # type: ignore[no-untyped-def]
+    calls = page.locator("#calls li[data-call]")
+    return calls if state is None else page.locator(f"#calls li[data-state={state}]")
+
+
+async def test_wrong_password_is_refused_in_the_browsers_language(
+    node: Running, browser: Browser
+) -> None:
+    page = await open_page(browser, node, locale="de-DE")
+    await page.get_by_label("Rufnummer").fill("331")
+    await page.get_by_label("Passwort").fill("Bernd-2025!")
+    await page.get_by_role("button", name="Anmelden").click()
+    await expect(page.get_by_role("alert")).to_have_text("Rufnummer oder Passwort ist falsch.")
+    await expect(page.locator("#connection")).to_have_count(0)  # never got in
+    await sign_in_de(page)
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    await expect(page.get_by_role("heading", name="Mein Telefon")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def sign_in_de(page: Page) -> None:
+    await page.get_by_label("Rufnummer").fill("331")
+    await page.get_by_label("Passwort").fill(PASSWORDS["331"])
+    await page.get_by_role("button", name="Anmelden").click()
+
+
+async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
+    node: Running, browser: Browser, tmp_path: Path
+) -> None:
+    bernd = await signed_in(browser, node, "331")
+    clara = await signed_in(browser, node, "332")
+
+    # Bernd finds Clara while typing and makes her a favourite: her lamp shows at once.
+    await bernd.get_by_label("Search name or number").fill("Clar")
+    await bernd.get_by_role("button", name="Add to favourites: Clara Wolf").click()
+    clara_fav = bernd.locator("#fav-list li[data-number='332']")
+    await expect(clara_fav).to_have_attribute("data-lamp", "idle")
+    await expect(clara_fav.locator(".lamp-text")).to_have_text("available")
+
+    # Clara's presence reaches Bernd's favourites live.
+    await clara.get_by_label("Status", exact=True).select_option("meeting")
+    await clara.get_by_label("Info").fill("Board room")
+    await clara.get_by_role("button", name="Save").first.click()
+    await expect(clara.locator("#presence-now")).to_have_text("In a meeting · Board room")
+    await expect(clara_fav.locator(".presence")).to_have_text("In a meeting · Board room")
+    # Back in the office (absent statuses forward calls to voicemail, PRES-02).
+    await clara.get_by_label("Status", exact=True).select_option("office")
+    await clara.get_by_label("Info").fill("")
+    await clara.get_by_role("button", name="Save").first.click()
+    await expect(clara_fav.locator(".presence")).to_have_count(0)
+
+    # Bernd dials Clara with the dial box: her phone rings with the caller hidden (CALL-10),
+    # his favourite lamp blinks ringing, and only the allowed services are buttons.
+    await bernd.get_by_label("Number to dial").fill("332")
+    await expect(bernd.locator("#dial-hint")).to_have_text("Internal number")
+    await bernd.get_by_role("button", name="Call", exact=True).click()
+    ringing = call_of(clara, "alerting")
+    await expect(ringing.locator(".peer")).to_have_text("caller hidden until answered")
+    await expect(clara_fav).to_have_attribute("data-lamp", "incoming-internal")
+    await expect(ringing.get_by_role("button", name="Answer")).to_be_visible()
+    await expect(ringing.get_by_role("button", name="Hold")).to_have_count(0)
+    await shot(clara, tmp_path, "web-ringing")
+
+    await ringing.get_by_role("button", name="Answer").click()
+    talking = call_of(clara, "connected")
+    await expect(talking.locator(".peer")).to_have_text("Bernd Vogel · 331")
+    await expect(clara_fav).to_have_attribute("data-lamp", "talking-internal")
+    await expect(clara_fav.locator(".lamp-text")).to_have_text("on an internal call")
+
+    # Bernd consults Dieter (333, a phone nobody watches here), then transfers Clara to him.
+    await bernd.get_by_label("Number to dial").fill("333")
+    await call_of(bernd, "connected").get_by_role("button", name="Consult").click()
+    await expect(call_of(bernd, "hold")).to_have_count(1)
+    await expect(call_of(bernd)).to_have_count(2)
+    await shot(bernd, tmp_path, "web-consultation")
+    transfer = bernd.locator("#calls button[data-service=transferCall]").first
+    await transfer.click()
+    await expect(bernd.locator("#calls li.empty")).to_have_text("No calls")
+    await expect(call_of(clara).locator(".peer")).to_contain_text("333")
+
+    # Bad input in the dial box is named before anything is sent.
+    await bernd.get_by_label("Number to dial").fill("33a")
+    await expect(bernd.locator("#dial-hint")).to_have_text("Not a number: a")
+    await shot(bernd, tmp_path, "web-main")
+    assert bernd.errors == [] and clara.errors == []  # type: ignore[attr-defined]
+
+
+async def test_first_sign_in_asks_for_a_new_password_and_names_failed_rules(
+    node: Running, browser: Browser
+) -> None:
+    host, port = node.broker.host, node.broker.port  # type: ignore[union-attr]
+    async with CtiClient(f"mqtt://{host}:{port}", user="330", password=PASSWORDS["330"]) as anna:
+        await anna.request("setPassword", name="333", password="Reset-2026!")
+    page = await open_page(browser, node)
+    await sign_in(page, "333", "Reset-2026!")
+    await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    await page.get_by_label("New password", exact=True).fill("short")
+    await page.get_by_label("Repeat the new password").fill("short")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "The password needs: 8 to 16 characters, an upper-case letter, a digit, a special character"
+    )
+    await page.get_by_label("New password", exact=True).fill("Mine-2026?")
+    await page.get_by_label("Repeat the new password").fill("Mine-2026?")
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    await expect(page.locator("#who")).to_have_text("333")
+
+
+async def test_reconnect_after_the_broker_restarts_misses_no_event(
+    node: Running, browser: Browser
+) -> None:
+    bernd = await signed_in(browser, node, "331")
+    await bernd.get_by_label("Number to dial").fill("332")
+    await bernd.get_by_role("button", name="Call", exact=True).click()
+    await expect(call_of(bernd)).to_have_count(1)
+    broker = node.broker
+    assert broker is not None and broker.pid is not None
+    connection = bernd.locator("#connection")
+    connects = await connection.get_attribute("data-connects")
+    os.kill(broker.pid, signal.SIGKILL)  # the node starts it again on the same ports
+    # While the page is cut off, the call goes on: Clara answers and hangs up, Bernd's
+    # phone sees it all (events committed in the node's log, not yet in the browser).
+    call = int(await call_of(bernd).get_attribute("data-call") or 0)
+    assert (await node.engine.execute(c.AnswerCall(call=call, device="332"))).ok
+    assert (await node.engine.execute(c.ClearConnection(call=call, device="332"))).ok
+    await expect(connection).not_to_have_attribute("data-connects", connects or "")
+    await expect(connection).to_have_attribute("data-state", "online")
+    await expect(bernd.locator("#calls li.empty")).to_have_text("No calls")
+    # Every event of Bernd's phone in the log reached the page exactly once.
+    host, port = broker.host, broker.port
+    async with CtiClient(f"mqtt://{host}:{port}", user="331", password=PASSWORDS["331"]) as me:
+        page = await me.request("replay", fromSeq=1, limit=1000)
+    expected = sorted(e["seq"] for e in page["events"])
+    await expect(bernd.locator("#events")).to_have_attribute("data-count", str(len(expected)))
+    assert sorted(await bernd.evaluate("window.ctiSeenSeqs()")) == expected

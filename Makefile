@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MUTMUT_CHILDREN ?= 1
 
-.PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto
+.PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto web web-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -45,7 +45,27 @@ typecheck: $(STAMP)
 unit: $(STAMP) mosquitto
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck web-check unit
+
+# The web client (web/, specs/web.md): TypeScript (strict) and mqtt.js bundled by esbuild into
+# cti/web/static. The bundle is committed, so `make run` and a pip install need no Node;
+# `make web` rebuilds it after a change under web/, and `make web-check` (part of `make test`)
+# type-checks the source and fails when the committed bundle is not what the source builds.
+WEB_STAMP := web/node_modules/.package-lock.json
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+web-check: $(WEB_STAMP)
+	@rm -rf web/.check && cd web && npx tsc -p . && node build.mjs .check
+	@diff -r web/.check cti/web/static >/dev/null || { rm -rf web/.check; \
+	  echo "cti/web/static is not what web/ builds: run 'make web' and commit it"; exit 1; }
+	@rm -rf web/.check
+	@echo "web bundle current"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,7 +4,8 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 
-const out = "../cti/web/static";
+// `node build.mjs DIR` builds elsewhere (the check that the committed bundle is current).
+const out = process.argv[2] ?? "../cti/web/static";
 mkdirSync(out, { recursive: true });
 await build({
   entryPoints: ["src/main.ts"],

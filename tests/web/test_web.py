@@ -163,3 +163,33 @@ async def test_reconnect_after_the_broker_restarts_misses_no_event(
     expected = sorted(e["seq"] for e in page["events"])
     await expect(bernd.locator("#events")).to_have_attribute("data-count", str(len(expected)))
     assert sorted(await bernd.evaluate("window.ctiSeenSeqs()")) == expected
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, button')].filter((el) => {
+  if (el.getAttribute('aria-label')) return false;
+  if (el.tagName === 'BUTTON') return el.textContent.trim() === '';
+  return el.labels === null || el.labels.length === 0;
+}).map((el) => el.outerHTML)"""
+
+
+async def test_keyboard_only_on_a_phone_sized_screen(
+    node: Running, browser: Browser, tmp_path: Path
+) -> None:
+    page = await open_page(browser, node, viewport=(390, 844))
+    await page.keyboard.type("331")  # the number field has the focus on load
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORDS["331"])
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    for _ in range(10):  # header controls first, then the dial box
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement.id") == "dial":
+            break
+    await page.keyboard.type("332")
+    await page.keyboard.press("Enter")
+    await expect(call_of(page)).to_have_count(1)
+    await expect(call_of(page).locator(".peer")).to_have_text("Clara Wolf · 332")
+    assert await page.evaluate(UNLABELLED) == []
+    # Nothing wider than the screen: no sideways scrolling on a phone.
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    await shot(page, tmp_path, "web-phone")

@@ -247,6 +247,11 @@ const folders: Record<"en" | "de", Record<string, string>> = {
   },
 };
 
+const targets: Record<"en" | "de", Record<string, string>> = {
+  en: { voicemail: "Voicemail", mobile: "My mobile", external: "My external number", number: "Another number" },
+  de: { voicemail: "Sprachbox", mobile: "Mein Handy", external: "Meine externe Nummer", number: "Andere Nummer" },
+};
+
 export type Lang = "en" | "de";
 
 export function chooseLang(stored: string | null, browser: readonly string[]): Lang {
@@ -274,6 +279,7 @@ export const service = (name: string): string => services[lang][name] ?? name;
 export const summary = (name: string): string => summaries[lang][name] ?? name;
 export const connectionState = (name: string): string => connectionStates[lang][name] ?? name;
 export const status = (name: string): string => statuses[lang][name] ?? name;
+export const target = (name: string): string => targets[lang][name] ?? name;
 export const folder = (name: string): string => folders[lang][name] ?? name;
 export const STATUSES = Object.keys(statuses.en);
 

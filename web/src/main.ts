@@ -321,6 +321,12 @@ function dialHint(): void {
 }
 
 function showState(state: SessionState, _why?: string): void {
+  if (state === "refused" && document.getElementById("connection") !== null) {
+    // A reconnect refused: the password was changed or reset elsewhere, or the account removed.
+    session = null;
+    renderSignIn(t("wrongPassword"));
+    return;
+  }
   const el = document.getElementById("connection");
   if (el === null) return;
   const text = state === "online" ? t("online") : state === "offline" ? t("offline") : t("connecting");
@@ -408,7 +414,7 @@ function renderPhone(): void {
   const doc = view.device;
   const summaryText = i18n.summary(str(doc?.["summary"]) || "idle");
   const mine = document.getElementById("my-summary");
-  if (mine !== null) mine.textContent = `(${summaryText})`;
+  if (mine !== null) mine.textContent = `· ${summaryText}`;
   const connections = (doc?.["connections"] ?? []) as Doc[];
   if (connections.length === 0) {
     replace(list, h("li", { class: "empty" }, t("noCalls")));
@@ -594,7 +600,7 @@ function forwardingForm(): HTMLElement {
   const target = h(
     "select",
     { id: "fwd-target" },
-    ...["voicemail", "mobile", "external", "number"].map((s) => h("option", { value: s }, s)),
+    ...["voicemail", "mobile", "external", "number"].map((s) => h("option", { value: s }, i18n.target(s))),
   );
   const number = h("input", { id: "fwd-number", type: "tel" });
   const form = h(
@@ -626,7 +632,7 @@ async function loadForwarding(): Promise<void> {
   replace(
     list,
     ...result.map((r) =>
-      h("li", {}, `${i18n.status(str(r["status"]))} → ${str(r["target"])} ${str(r["number"])}`),
+      h("li", {}, `${i18n.status(str(r["status"]))} → ${i18n.target(str(r["target"]))} ${str(r["number"])}`),
     ),
   );
 }

@@ -193,3 +193,38 @@ async def test_keyboard_only_on_a_phone_sized_screen(
     # Nothing wider than the screen: no sideways scrolling on a phone.
     assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     await shot(page, tmp_path, "web-phone")
+
+
+async def test_pickup_keeps_the_caller_hidden_and_the_journal_follows_live(
+    node: Running, browser: Browser
+) -> None:
+    bernd = await signed_in(browser, node, "331")
+    clara = await signed_in(browser, node, "332")
+    await clara.get_by_label("Search name or number").fill("Diet")
+    await clara.get_by_role("button", name="Add to favourites: Dieter Klein").click()
+    dieter = clara.locator("#fav-list li[data-number='333']")
+    await expect(dieter).to_have_attribute("data-lamp", "idle")
+
+    await bernd.get_by_label("Number to dial").fill("333")
+    await bernd.get_by_role("button", name="Call", exact=True).click()
+    await expect(dieter).to_have_attribute("data-lamp", "incoming-internal")
+    await expect(dieter).not_to_contain_text("331")  # a lamp says nothing about the caller
+    await dieter.get_by_role("button", name="Pick up Dieter Klein").click()
+    picked = call_of(clara, "connected")
+    await expect(picked.locator(".peer")).to_have_text("Bernd Vogel · 331")
+    await expect(dieter).to_have_attribute("data-lamp", "idle")
+    await picked.get_by_role("button", name="Hang up").click()
+    await expect(clara.locator("#calls li.empty")).to_have_text("No calls")
+
+    # Bernd's journal counts come live; a note is kept by the node.
+    await expect(bernd.locator("#folders button[data-folder=all] .count")).to_have_text("1")
+    entry = bernd.locator("#journal-entries li[data-entry]")
+    await expect(entry).to_have_count(1)
+    await entry.get_by_role("textbox", name="Note").fill("Angebot besprechen")
+    await entry.get_by_role("button", name="Save").click()
+    await bernd.locator("#folders button[data-folder=answered]").click()
+    await expect(bernd.locator("#folders button[data-folder=answered]")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(entry.get_by_role("textbox", name="Note")).to_have_value("Angebot besprechen")
+    assert bernd.errors == [] and clara.errors == []  # type: ignore[attr-defined]

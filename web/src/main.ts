@@ -756,7 +756,7 @@ function renderJournal(): void {
               onclick: () => {
                 const fields: Doc = { user: me, entry, note: note.value.trim() || null };
                 if (remind.value !== "") fields["remindAt"] = new Date(remind.value).getTime();
-                void ask("setJournalNote", fields);
+                void ask("setJournalNote", fields).then(() => loadJournal(view.journalFolder));
               },
             },
             t("save"),
@@ -771,7 +771,10 @@ function renderJournal(): void {
                 "button",
                 {
                   type: "button",
-                  onclick: () => void ask("markJournalEntryDone", { user: me, entry }),
+                  onclick: () =>
+                    void ask("markJournalEntryDone", { user: me, entry }).then(() =>
+                      loadJournal(view.journalFolder),
+                    ),
                 },
                 t("done"),
               )

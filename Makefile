@@ -31,9 +31,10 @@ deps:
 # it is installed) usually holds; a busy port is an error, never a silent move.
 BROKER_PORT ?= 1884
 TLS_PORT ?= 8884
+WEB_PORT ?= 8180
 
 run: $(STAMP) mosquitto
-	$(BIN)/cti serve --broker embedded --broker-port $(BROKER_PORT) --tls-port $(TLS_PORT) --log-level info
+	$(BIN)/cti serve --broker embedded --broker-port $(BROKER_PORT) --tls-port $(TLS_PORT) --web-port $(WEB_PORT) --log-level info
 
 lint: $(STAMP)
 	$(BIN)/ruff check cti phone_sim tests bench

@@ -201,10 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     from cti.tools.broker_config import add_parser as add_broker_config_parser
     from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
+    from cti.tools.trace import add_parser as add_trace_parser
     from cti.tools.users import add_parser as add_users_parser
 
     add_csta_parser(sub)
     add_calls_parser(sub)
+    add_trace_parser(sub)
     add_users_parser(sub)
     add_broker_config_parser(sub)
     request = sub.add_parser(
@@ -350,6 +352,10 @@ def _run(args: argparse.Namespace) -> int:
         from cti.tools.calls import run_calls
 
         return run_calls(args)
+    if args.command == "trace":
+        from cti.tools.trace import run_trace
+
+        return run_trace(args)
     if args.command == "replay":
         from cti.tools.replay import run_replay
 

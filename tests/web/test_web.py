@@ -102,10 +102,21 @@ async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
     await expect(call_of(bernd, "hold")).to_have_count(1)
     await expect(call_of(bernd)).to_have_count(2)
     await shot(bernd, tmp_path, "web-consultation")
+    first = await call_of(bernd, "hold").get_attribute("data-call")
     transfer = bernd.locator("#calls button[data-service=transferCall]").first
     await transfer.click()
     await expect(bernd.locator("#calls li.empty")).to_have_text("No calls")
     await expect(call_of(clara).locator(".peer")).to_contain_text("333")
+
+    # The call as a ladder (from replay: Bernd's own call), the consultation merged in.
+    await bernd.get_by_label("Call ID").fill(first or "")
+    await bernd.get_by_role("button", name="Draw").click()
+    ladder = bernd.locator("#ladder svg")
+    await expect(ladder.locator("text.device")).to_have_text(["331", "332", "333"])
+    await expect(ladder.locator("g.event[data-event=transferred]")).to_have_count(1)
+    await expect(ladder.locator("g.event[data-event=delivered]")).to_have_count(2)
+    path = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    await bernd.locator("#trace").screenshot(path=path / "web-ladder.png")
 
     # Bad input in the dial box is named before anything is sent.
     await bernd.get_by_label("Number to dial").fill("33a")

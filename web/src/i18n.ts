@@ -61,6 +61,10 @@ const en = {
   nodeOffline: "The server is offline.",
   refused: "Refused: ",
   callBack: "Call back",
+  trace: "Call as a ladder",
+  traceCall: "Call ID",
+  draw: "Draw",
+  traceHint: "Your own calls; a monitor account sees every call.",
 } as const;
 
 export type Key = keyof typeof en;
@@ -128,6 +132,10 @@ const de: Record<Key, string> = {
   nodeOffline: "Der Server ist nicht erreichbar.",
   refused: "Abgelehnt: ",
   callBack: "Zurückrufen",
+  trace: "Gespräch als Leiterdiagramm",
+  traceCall: "Gesprächs-ID",
+  draw: "Zeichnen",
+  traceHint: "Ihre eigenen Gespräche; ein Monitor-Konto sieht alle.",
 };
 
 const services: Record<"en" | "de", Record<string, string>> = {

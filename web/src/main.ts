@@ -5,6 +5,7 @@
 import { byId, h, replace } from "./dom";
 import * as i18n from "./i18n";
 import { t } from "./i18n";
+import { callEvents, ladder } from "./ladder";
 import { checkDial } from "./numbers";
 import { type Config, type Doc, type Json, Refused, Session, type SessionState } from "./session";
 
@@ -287,6 +288,13 @@ function renderMain(): void {
       ),
       h(
         "section",
+        { "aria-labelledby": "trace-title", id: "trace" },
+        h("h2", { id: "trace-title" }, t("trace")),
+        traceForm(),
+        h("div", { id: "ladder", class: "ladder" }),
+      ),
+      h(
+        "section",
         { "aria-labelledby": "events-title", id: "activity" },
         h("h2", { id: "events-title" }, t("events")),
         h("ol", { id: "events", class: "events" }),
@@ -440,6 +448,8 @@ function renderPhone(): void {
           "div",
           { class: "call-head" },
           h("span", { class: "peer" }, peer),
+          " ",
+          h("span", { class: "call-id" }, `#${call}`),
           " ",
           h("span", { class: "state" }, i18n.connectionState(state)),
         ),
@@ -792,6 +802,44 @@ async function loadJournal(folder: string): Promise<void> {
   view.journalEntries = (result["entries"] ?? []) as Doc[];
   if (view.journal === null) view.journal = (result["counts"] ?? null) as Doc | null;
   renderJournal();
+}
+
+// ---------------------------------------------------------------- a call as a ladder
+
+function traceForm(): HTMLElement {
+  const input = h("input", { id: "trace-call", type: "number", min: 1, inputmode: "numeric" });
+  const form = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "trace-call" }, t("traceCall")),
+    input,
+    h("button", { type: "submit", id: "trace-draw" }, t("draw")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const call = Number(input.value);
+    if (Number.isInteger(call) && call > 0) void drawLadder(call);
+  });
+  return h("div", {}, form, h("p", { class: "hint" }, t("traceHint")));
+}
+
+/** Every event the account may see, from the log by `replay` (the node filters), then the
+ * call's: fine for an office's log; a long one takes a page of 1,000 per round trip. */
+async function drawLadder(call: number): Promise<void> {
+  const out = byId("ladder");
+  out.setAttribute("aria-busy", "true");
+  const all: Doc[] = [];
+  let from = 1;
+  for (;;) {
+    const page = (await ask("replay", { fromSeq: from, limit: 1000 })) as Doc | undefined;
+    if (page === undefined) break;
+    all.push(...((page["events"] ?? []) as Doc[]));
+    from = page["nextSeq"] as number;
+    if (page["complete"] === true) break;
+  }
+  const events = callEvents(all, call);
+  replace(out, ladder(call, events, `${t("trace")}: ${call}`));
+  out.setAttribute("aria-busy", "false");
 }
 
 // ---------------------------------------------------------------- events

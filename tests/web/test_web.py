@@ -78,13 +78,14 @@ async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
     await clara.get_by_role("button", name="Save").first.click()
     await expect(clara_fav.locator(".presence")).to_have_count(0)
 
-    # Bernd dials Clara with the dial box: her phone rings with the caller hidden (CALL-10),
-    # his favourite lamp blinks ringing, and only the allowed services are buttons.
+    # Bernd dials Clara with the dial box: her phone rings and shows him (her own device's
+    # events carry the caller; his lamp for her tells nobody who calls, CALL-10), her lamp
+    # in his favourites blinks ringing, and only the allowed services are buttons.
     await bernd.get_by_label("Number to dial").fill("332")
     await expect(bernd.locator("#dial-hint")).to_have_text("Internal number")
     await bernd.get_by_role("button", name="Call", exact=True).click()
     ringing = call_of(clara, "alerting")
-    await expect(ringing.locator(".peer")).to_have_text("caller hidden until answered")
+    await expect(ringing.locator(".peer")).to_have_text("Bernd Vogel · 331")
     await expect(clara_fav).to_have_attribute("data-lamp", "incoming-internal")
     await expect(ringing.get_by_role("button", name="Answer")).to_be_visible()
     await expect(ringing.get_by_role("button", name="Hold")).to_have_count(0)

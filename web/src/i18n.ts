@@ -260,6 +260,31 @@ const targets: Record<"en" | "de", Record<string, string>> = {
   de: { voicemail: "Sprachbox", mobile: "Mein Handy", external: "Meine externe Nummer", number: "Andere Nummer" },
 };
 
+const outcomes: Record<"en" | "de", Record<string, string>> = {
+  en: {
+    answered: "answered",
+    notAnswered: "not answered",
+    busy: "busy",
+    notReached: "not reached",
+    missed: "missed",
+    voicemail: "voicemail",
+    pickedUp: "picked up",
+    answeredElsewhere: "answered elsewhere",
+    forwarded: "forwarded",
+  },
+  de: {
+    answered: "angenommen",
+    notAnswered: "nicht angenommen",
+    busy: "besetzt",
+    notReached: "nicht erreicht",
+    missed: "verpasst",
+    voicemail: "Sprachbox",
+    pickedUp: "herangeholt",
+    answeredElsewhere: "anderswo angenommen",
+    forwarded: "umgeleitet",
+  },
+};
+
 export type Lang = "en" | "de";
 
 export function chooseLang(stored: string | null, browser: readonly string[]): Lang {
@@ -288,6 +313,7 @@ export const summary = (name: string): string => summaries[lang][name] ?? name;
 export const connectionState = (name: string): string => connectionStates[lang][name] ?? name;
 export const status = (name: string): string => statuses[lang][name] ?? name;
 export const target = (name: string): string => targets[lang][name] ?? name;
+export const outcome = (name: string): string => outcomes[lang][name] ?? name;
 export const folder = (name: string): string => folders[lang][name] ?? name;
 export const STATUSES = Object.keys(statuses.en);
 

@@ -20,6 +20,8 @@ interface View {
   journalEntries: Doc[];
   events: Doc[];
   nodeOnline: boolean;
+  ringingFrom: Map<number, string>; // call -> caller, from the own device's events
+  callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
 
 let config: Config;
@@ -36,6 +38,8 @@ const view: View = {
   journalEntries: [],
   events: [],
   nodeOnline: true,
+  ringingFrom: new Map(),
+  callers: new Map(),
 };
 
 const str = (v: Json | undefined): string => (v === null || v === undefined ? "" : String(v));
@@ -369,6 +373,13 @@ function onRetained(topic: string, doc: Doc | null): void {
   } else if (parts[0] === "users" && parts[2] === "favourites") {
     view.favourites = doc;
     renderFavourites();
+  } else if (parts[0] === "users" && parts[2] === "callers") {
+    view.callers = new Map(
+      ((doc?.["calls"] ?? []) as Doc[])
+        .filter((c) => typeof c["name"] === "string")
+        .map((c) => [c["call"] as number, str(c["name"])]),
+    );
+    renderPhone();
   } else if (parts[0] === "users" && parts[2] === "journal") {
     view.journal = doc;
     renderJournal();
@@ -380,6 +391,11 @@ const seenSeqs: number[] = [];
 
 function onEvent(doc: Doc): void {
   seenSeqs.push(doc["seq"] as number);
+  if (doc["event"] === "delivered" && doc["alerting"] === me) {
+    // The device's own events carry the caller (the state hides it from others, CALL-10).
+    view.ringingFrom.set(doc["call"] as number, str(doc["calling"]));
+    renderPhone();
+  }
   view.events.push(doc);
   view.events.sort((a, b) => (a["seq"] as number) - (b["seq"] as number));
   if (view.events.length > 200) view.events.splice(0, view.events.length - 200);
@@ -434,9 +450,13 @@ function renderPhone(): void {
       const call = c["call"] as number;
       const state = str(c["state"]);
       const parties = (c["parties"] ?? []) as string[];
+      const caller = view.ringingFrom.get(call);
+      const callerName = view.callers.get(call);
       const peer =
         state === "alerting" && c["peer"] === null
-          ? t("hidden")
+          ? caller === undefined
+            ? t("hidden")
+            : [callerName, caller].filter(Boolean).join(" · ")
           : c["peer"] === null && parties.length > 1
             ? `${t("conference")}: ${parties.join(", ")}`
             : [str(c["peerName"]), str(c["peer"])].filter(Boolean).join(" · ");
@@ -751,7 +771,7 @@ function renderJournal(): void {
           "div",
           {},
           h("strong", {}, str(e["name"]) || str(e["number"])),
-          ` ${str(e["number"])} · ${i18n.time(e["started"] as number)} · ${str(e["outcome"])}`,
+          ` ${str(e["number"])} · ${i18n.time(e["started"] as number)} · ${i18n.outcome(str(e["outcome"]))}`,
           e["remindAt"] ? ` · ⏰ ${i18n.time(e["remindAt"] as number)}` : "",
         ),
         h(

@@ -6,6 +6,7 @@ Every wait is for a DOM condition (Playwright's expect), never a sleep."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -232,6 +233,8 @@ async def test_pickup_keeps_the_caller_hidden_and_the_journal_follows_live(
     await expect(bernd.locator("#folders button[data-folder=all] .count")).to_have_text("1")
     entry = bernd.locator("#journal-entries li[data-entry]")
     await expect(entry).to_have_count(1)
+    # Dates in the browser's locale (en-GB: day first, 24 hours), the outcome in words.
+    await expect(entry).to_contain_text(re.compile(r"\d\d/\d\d/\d{4}, \d\d:\d\d · answered"))
     await entry.get_by_role("textbox", name="Note").fill("Angebot besprechen")
     await entry.get_by_role("button", name="Save").click()
     await bernd.locator("#folders button[data-folder=answered]").click()

@@ -317,10 +317,15 @@ export const outcome = (name: string): string => outcomes[lang][name] ?? name;
 export const folder = (name: string): string => folders[lang][name] ?? name;
 export const STATUSES = Object.keys(statuses.en);
 
+/** The browser's own tag for the chosen language (en-GB writes 07/12/2026, en-US 12/7/26). */
+function locale(): string {
+  return navigator.languages.find((tag) => tag.toLowerCase().split("-")[0] === lang) ?? lang;
+}
+
 export function time(ms: number): string {
-  return new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" }).format(ms);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short" }).format(ms);
 }
 
 export function count(n: number): string {
-  return new Intl.NumberFormat(lang).format(n);
+  return new Intl.NumberFormat(locale()).format(n);
 }

@@ -160,7 +160,7 @@ export class Session {
 
   /** The tab is back or the network is: try now instead of at the end of the wait. */
   private wake(): void {
-    if (this.closed || this.state === "online") return;
+    if (this.closed || this.state !== "offline") return; // not while a connect is under way
     if (this.retry !== null) window.clearTimeout(this.retry);
     this.retry = null;
     this.attempt = 0;

@@ -93,7 +93,9 @@ async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
     ringing = call_of(clara, "alerting")
     await expect(ringing.locator(".peer")).to_have_text("Bernd Vogel · 331")
     await expect(clara_fav).to_have_attribute("data-lamp", "incoming-internal")
-    await expect(ringing.get_by_role("button")).to_have_text(["Answer", "Deflect", "Hang up"])
+    await expect(ringing.get_by_role("button")).to_have_text(
+        ["Answer", "Deflect", "To voicemail", "Hang up"]
+    )
     await shot(clara, tmp_path, "web-ringing")
 
     await ringing.get_by_role("button", name="Answer").click()
@@ -217,6 +219,15 @@ async def test_pickup_keeps_the_caller_hidden_and_the_journal_follows_live(
 ) -> None:
     bernd = await signed_in(browser, node, "331")
     clara = await signed_in(browser, node, "332")
+    # First a call Clara sends to her voicemail while it rings.
+    await bernd.get_by_label("Number to dial").fill("332")
+    await bernd.get_by_role("button", name="Call", exact=True).click()
+    await call_of(clara, "alerting").get_by_role("button", name="To voicemail").click()
+    await expect(clara.locator("#calls li.empty")).to_have_text("No calls")
+    await expect(call_of(bernd).locator(".peer")).to_contain_text("351")
+    await call_of(bernd).get_by_role("button", name="Hang up").click()
+    await expect(bernd.locator("#calls li.empty")).to_have_text("No calls")
+
     await clara.get_by_label("Search name or number").fill("Diet")
     await clara.get_by_role("button", name="Add to favourites: Dieter Klein").click()
     dieter = clara.locator("#fav-list li[data-number='333']")
@@ -234,7 +245,8 @@ async def test_pickup_keeps_the_caller_hidden_and_the_journal_follows_live(
     await expect(clara.locator("#calls li.empty")).to_have_text("No calls")
 
     # Bernd's journal counts come live; a note is kept by the node.
-    await expect(bernd.locator("#folders button[data-folder=all] .count")).to_have_text("1")
+    await expect(bernd.locator("#folders button[data-folder=all] .count")).to_have_text("2")
+    await bernd.locator("#folders button[data-folder=answered]").click()
     entry = bernd.locator("#journal-entries li[data-entry]")
     await expect(entry).to_have_count(1)
     # Dates in the browser's locale (en-GB: day first, 24 hours), the outcome in words.

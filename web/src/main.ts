@@ -20,6 +20,7 @@ interface View {
   journalEntries: Doc[];
   events: Doc[];
   nodeOnline: boolean;
+  voicemail: string | null; // the user's mailbox, from the status forwarding targets
   ringingFrom: Map<number, string>; // call -> caller, from the own device's events
   callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
@@ -38,6 +39,7 @@ const view: View = {
   journalEntries: [],
   events: [],
   nodeOnline: true,
+  voicemail: null,
   ringingFrom: new Map(),
   callers: new Map(),
 };
@@ -476,8 +478,8 @@ function renderPhone(): void {
         h(
           "div",
           { class: "buttons", role: "group", "aria-label": `${t("call")} ${call}` },
-          ...allowed.map((name) =>
-            h(
+          ...allowed.flatMap((name) => {
+            const button = h(
               "button",
               {
                 type: "button",
@@ -488,8 +490,24 @@ function renderPhone(): void {
                 },
               },
               i18n.service(name),
-            ),
-          ),
+            );
+            if (name !== "deflectCall" || view.voicemail === null || state !== "alerting") {
+              return [button];
+            }
+            const to = view.voicemail;
+            const device = str(c["via"]) || me;
+            const mailbox = h(
+              "button",
+              {
+                type: "button",
+                "data-service": "deflectCall",
+                "data-to": to,
+                onclick: () => void ask("deflectCall", { call, device, to }),
+              },
+              t("toVoicemail"),
+            );
+            return [button, mailbox];
+          }),
         ),
       );
     }),
@@ -659,6 +677,9 @@ async function loadForwarding(): Promise<void> {
   const result = (await ask("getPresenceForwarding", { user: me })) as Doc[] | undefined;
   const list = document.getElementById("fwd-list");
   if (list === null || !Array.isArray(result)) return;
+  const mailbox = result.find((r) => r["target"] === "voicemail" && typeof r["number"] === "string");
+  view.voicemail = mailbox === undefined ? null : str(mailbox["number"]);
+  renderPhone();
   replace(
     list,
     ...result.map((r) =>

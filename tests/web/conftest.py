@@ -105,5 +105,15 @@ async def sign_in(page: Page, user: str, password: str | None = None) -> None:
 async def signed_in(browser: Browser, node: Running, user: str) -> Page:
     page = await open_page(browser, node)
     await sign_in(page, user)
+    either = page.locator("#connection[data-state=online], #signin-error:not(:empty)")
+    await either.first.wait_for()
+    refused = page.locator("#signin-error:not(:empty)")
+    if await refused.count():  # say why: the broker's reason code and its log
+        code = await refused.get_attribute("data-code")
+        log = ""
+        if node.broker is not None:
+            path = node.broker.run_dir / "mosquitto.log"
+            log = path.read_text()[-2000:] if path.exists() else ""
+        pytest.fail(f"{user} refused at sign-in, CONNACK reason {code}; broker log:\n{log}")
     await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
     return page

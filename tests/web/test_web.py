@@ -10,6 +10,8 @@ import re
 import signal
 from pathlib import Path
 
+import aiomqtt
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from cti.app.bootstrap import Running
@@ -123,6 +125,23 @@ async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
     await expect(ladder.locator("text.device")).to_have_text(["331", "332", "333"])
     await expect(ladder.locator("g.event[data-event=transferred]")).to_have_count(1)
     await expect(ladder.locator("g.event[data-event=delivered]")).to_have_count(2)
+    # Bernd's phone as it was when the consultation call rang at 333, then after the transfer.
+    consulting = (
+        await ladder.locator("g.event[data-event=delivered]").nth(1).get_attribute("data-seq")
+    )
+    await bernd.get_by_label("At seq").fill(consulting or "")
+    await bernd.get_by_role("button", name="Show").click()
+    past = bernd.locator("#past li")
+    await expect(past).to_have_text(
+        [
+            f"331 @ {consulting}: #{first} on hold with 332",
+            f"331 @ {consulting}: #2 connected with 333",
+        ]
+    )
+    transferred = await ladder.locator("g.event[data-event=transferred]").get_attribute("data-seq")
+    await bernd.get_by_label("At seq").fill(transferred or "")
+    await bernd.get_by_role("button", name="Show").click()
+    await expect(past).to_have_text([f"331 @ {transferred}: No calls"])
     path = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     await bernd.locator("#trace").screenshot(path=path / "web-ladder.png")
 
@@ -137,8 +156,17 @@ async def test_first_sign_in_asks_for_a_new_password_and_names_failed_rules(
     node: Running, browser: Browser
 ) -> None:
     host, port = node.broker.host, node.broker.port  # type: ignore[union-attr]
-    async with CtiClient(f"mqtt://{host}:{port}", user="330", password=PASSWORDS["330"]) as anna:
-        await anna.request("setPassword", name="333", password="Reset-2026!")
+    # Dieter's live session ends when the broker has reloaded its files with the new password
+    # (specs/security.md): then, and not before, the new password signs in.
+    async with aiomqtt.Client(host, port, username="333", password=PASSWORDS["333"]) as dieter:
+        await dieter.subscribe("cti/node1/status")
+        async with CtiClient(
+            f"mqtt://{host}:{port}", user="330", password=PASSWORDS["330"]
+        ) as anna:
+            await anna.request("setPassword", name="333", password="Reset-2026!")
+        with pytest.raises(aiomqtt.MqttError):
+            async for _ in dieter.messages:
+                pass
     page = await open_page(browser, node)
     await sign_in(page, "333", "Reset-2026!")
     await expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
@@ -195,7 +223,8 @@ async def test_keyboard_only_on_a_phone_sized_screen(
     node: Running, browser: Browser, tmp_path: Path
 ) -> None:
     page = await open_page(browser, node, viewport=(390, 844))
-    await page.keyboard.type("331")  # the number field has the focus on load
+    await expect(page.get_by_label("Internal number")).to_be_focused()  # on load
+    await page.keyboard.type("331")
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORDS["331"])
     await page.keyboard.press("Enter")

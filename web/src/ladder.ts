@@ -143,3 +143,32 @@ export function ladder(call: number, events: Doc[], title: string): SVGSVGElemen
   if (events.length === 0) svg.append(el("text", { x: 8, y: TOP }, `no events of call ${call}`));
   return svg;
 }
+
+export interface PastConnection {
+  call: number;
+  state: string;
+  parties: string[];
+}
+
+/** The connections ``device`` had after the event at ``seq``, from the events' connection
+ * lists (each event carries its call's whole list after it): what a device looked like at
+ * any past moment of the log. */
+export function stateAt(events: Doc[], device: string, seq: number): PastConnection[] {
+  const calls = new Map<number, PastConnection>();
+  const ordered = [...events].sort((a, b) => (a["seq"] as number) - (b["seq"] as number));
+  for (const e of ordered) {
+    if ((e["seq"] as number) > seq) break;
+    const call = e["call"];
+    if (typeof call !== "number") continue;
+    if (typeof e["secondaryCall"] === "number") calls.delete(e["secondaryCall"]); // merged
+    const connections = (e["connections"] ?? []) as Doc[];
+    const mine = connections.find((c) => c["device"] === device);
+    if (mine === undefined || mine["state"] === "null") {
+      calls.delete(call);
+      continue;
+    }
+    const parties = connections.map((c) => s(c["device"])).filter((d) => d !== device);
+    calls.set(call, { call, state: s(mine["state"]), parties });
+  }
+  return [...calls.values()].sort((a, b) => a.call - b.call);
+}

@@ -5,7 +5,7 @@
 import { byId, h, replace } from "./dom";
 import * as i18n from "./i18n";
 import { t } from "./i18n";
-import { callEvents, ladder } from "./ladder";
+import { callEvents, ladder, stateAt } from "./ladder";
 import { checkDial } from "./numbers";
 import { type Config, type Doc, type Json, Refused, Session, type SessionState } from "./session";
 
@@ -72,7 +72,7 @@ async function ask(service: string, fields: Doc, secure = false): Promise<Json |
 
 // ---------------------------------------------------------------- sign-in and password change
 
-function renderSignIn(message = ""): void {
+function renderSignIn(message = "", code = ""): void {
   const number = h("input", {
     id: "signin-number",
     name: "username",
@@ -87,7 +87,8 @@ function renderSignIn(message = ""): void {
     autocomplete: "current-password",
     required: true,
   });
-  const error = h("p", { id: "signin-error", role: "alert", class: "error" }, message);
+  // The broker's CONNACK reason code, for whoever debugs a refused sign-in.
+  const error = h("p", { id: "signin-error", role: "alert", class: "error", "data-code": code }, message);
   const form = h(
     "form",
     { class: "card signin", "aria-labelledby": "signin-title" },
@@ -119,9 +120,10 @@ async function signIn(user: string, password: string): Promise<void> {
   session = s;
   try {
     await s.start();
-  } catch {
+  } catch (e) {
     session = null;
-    renderSignIn(t("wrongPassword"));
+    const code = e instanceof Refused ? String(e.details?.["reasonCode"] ?? "") : "";
+    renderSignIn(t("wrongPassword"), code);
     return;
   }
   try {
@@ -298,6 +300,8 @@ function renderMain(): void {
         h("h2", { id: "trace-title" }, t("trace")),
         traceForm(),
         h("div", { id: "ladder", class: "ladder" }),
+        pastForm(),
+        h("ul", { id: "past", class: "past", "aria-live": "polite" }),
       ),
       h(
         "section",
@@ -338,7 +342,7 @@ function showState(state: SessionState, _why?: string): void {
   if (state === "refused" && document.getElementById("connection") !== null) {
     // A reconnect refused: the password was changed or reset elsewhere, or the account removed.
     session = null;
-    renderSignIn(t("wrongPassword"));
+    renderSignIn(t("wrongPassword"), _why ?? "");
     return;
   }
   const el = document.getElementById("connection");
@@ -864,23 +868,67 @@ function traceForm(): HTMLElement {
   return h("div", {}, form, h("p", { class: "hint" }, t("traceHint")));
 }
 
-/** Every event the account may see, from the log by `replay` (the node filters), then the
- * call's: fine for an office's log; a long one takes a page of 1,000 per round trip. */
-async function drawLadder(call: number): Promise<void> {
-  const out = byId("ladder");
-  out.setAttribute("aria-busy", "true");
+/** Every event the account may see, from the log by `replay` (the node filters): fine for
+ * an office's log; a long one takes a page of 1,000 per round trip. */
+async function replayAll(until = Number.MAX_SAFE_INTEGER): Promise<Doc[]> {
   const all: Doc[] = [];
   let from = 1;
-  for (;;) {
+  while (from <= until) {
     const page = (await ask("replay", { fromSeq: from, limit: 1000 })) as Doc | undefined;
     if (page === undefined) break;
     all.push(...((page["events"] ?? []) as Doc[]));
     from = page["nextSeq"] as number;
     if (page["complete"] === true) break;
   }
-  const events = callEvents(all, call);
+  return all;
+}
+
+async function drawLadder(call: number): Promise<void> {
+  const out = byId("ladder");
+  out.setAttribute("aria-busy", "true");
+  const events = callEvents(await replayAll(), call);
   replace(out, ladder(call, events, `${t("trace")}: ${call}`));
   out.setAttribute("aria-busy", "false");
+}
+
+function pastForm(): HTMLElement {
+  const device = h("input", { id: "past-device", type: "tel", value: me });
+  const seq = h("input", { id: "past-seq", type: "number", min: 1, inputmode: "numeric" });
+  const form = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "past-device" }, t("pastDevice")),
+    device,
+    h("label", { for: "past-seq" }, t("pastSeq")),
+    seq,
+    h("button", { type: "submit", id: "past-show" }, t("show")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const at = Number(seq.value);
+    if (Number.isInteger(at) && at > 0) void showPast(device.value.trim(), at);
+  });
+  return h("div", {}, h("h3", {}, t("pastTitle")), form);
+}
+
+async function showPast(device: string, seq: number): Promise<void> {
+  const list = byId("past");
+  const past = stateAt(await replayAll(seq), device, seq);
+  if (past.length === 0) {
+    replace(list, h("li", { class: "empty", "data-seq": seq }, `${device} @ ${seq}: ${t("noCalls")}`));
+    return;
+  }
+  replace(
+    list,
+    ...past.map((p) =>
+      h(
+        "li",
+        { "data-call": p.call, "data-state": p.state },
+        `${device} @ ${seq}: #${p.call} ${i18n.connectionState(p.state)}`,
+        p.parties.length > 0 ? ` ${t("with")} ${p.parties.join(", ")}` : "",
+      ),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- events

@@ -132,7 +132,7 @@ export class Session {
         this.closed = true;
         this.setState("refused", String(error.code));
         client.end(true);
-        onRefused?.(new Refused("signInRefused", error.message, null));
+        onRefused?.(new Refused("signInRefused", error.message, { reasonCode: error.code }));
         onRefused = undefined;
       }
     });

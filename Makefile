@@ -51,7 +51,8 @@ test: lint typecheck web-check unit
 # The web client (web/, specs/web.md): TypeScript (strict) and mqtt.js bundled by esbuild into
 # cti/web/static. The bundle is committed, so `make run` and a pip install need no Node;
 # `make web` rebuilds it after a change under web/, and `make web-check` (part of `make test`)
-# type-checks the source and fails when the committed bundle is not what the source builds.
+# type-checks the source, runs its unit tests (web/test, Node's test runner) and fails when the
+# committed bundle is not what the source builds.
 WEB_STAMP := web/node_modules/.package-lock.json
 
 $(WEB_STAMP): web/package-lock.json
@@ -62,10 +63,10 @@ web: $(WEB_STAMP)
 	cd web && npm run --silent build
 
 web-check: $(WEB_STAMP)
-	@rm -rf web/.check && cd web && npx tsc -p . && node build.mjs .check
+	@rm -rf web/.check web/.check-tests && cd web && npx tsc -p . && npm test --silent && node build.mjs .check
 	@diff -r web/.check cti/web/static >/dev/null || { rm -rf web/.check; \
 	  echo "cti/web/static is not what web/ builds: run 'make web' and commit it"; exit 1; }
-	@rm -rf web/.check
+	@rm -rf web/.check web/.check-tests
 	@echo "web bundle current"
 
 clean:

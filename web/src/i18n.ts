@@ -306,7 +306,11 @@ export function chooseLang(stored: string | null, browser: readonly string[]): L
   return "en";
 }
 
-export let lang: Lang = chooseLang(localStorage.getItem("cti.lang"), navigator.languages);
+// (Guarded so the pure functions here can be unit-tested outside a browser.)
+export let lang: Lang =
+  typeof localStorage === "undefined"
+    ? "en"
+    : chooseLang(localStorage.getItem("cti.lang"), navigator.languages);
 
 export function setLang(value: Lang): void {
   lang = value;

@@ -355,13 +355,14 @@ class ChatService:
 
         if not online and not self.store_and_forward:
             # IM-02; a retry of a message stored before the partner left is still answered.
-            sent = await self.writer.submit(lambda db: _existing(db, user, client_id))
-            if sent is None:
+            retry = await self.writer.submit(lambda db: db.retry(user, to, client_id, text))
+            if retry is None:
                 raise Refusal(
                     "partnerOffline",
                     f"{to} is not signed in: the message was not sent",
                     {"partner": to},
                 )
+            sent = retry
         else:
             sent = await self.writer.submit(send)
         message = sent.message
@@ -425,8 +426,3 @@ class ChatService:
         doc = ChatReadDoc(event="chatRead", partner=partner, readSeq=read_seq)
         self._send(self.topics.chat(user), payloads.dumps(doc))
         return ChatReadResult(partner=partner, readSeq=read_seq)
-
-
-def _existing(db: ChatDb, sender: str, client_id: str) -> Sent | None:
-    found = db.by_client_id(sender, client_id)
-    return None if found is None else Sent(found, duplicate=True)

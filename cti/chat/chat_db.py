@@ -159,15 +159,9 @@ class ChatDb:
     # -- what requests do ---------------------------------------------------------------------
     def send(self, sender: str, recipient: str, client_id: str, text: str, at: int) -> Sent:
         """Store a message (checked by the caller), or answer the one with the same client id."""
-        message = self.by_client_id(sender, client_id)
-        if message is not None:
-            if message.recipient != recipient or message.text != text:
-                raise invalid_field(
-                    "clientId",
-                    "reused",
-                    f"clientId {client_id!r} was already used for another message",
-                )
-            return Sent(message, duplicate=True)
+        again = self.retry(sender, recipient, client_id, text)
+        if again is not None:
+            return again
         conv = conversation(sender, recipient)
         row = self._one(
             "SELECT last_seq FROM chat_conversations WHERE node = ? AND conv = ?", self.node, conv
@@ -196,6 +190,18 @@ class ChatDb:
             )
             self._trim(owner)
         return Sent(message, duplicate=False)
+
+    def retry(self, sender: str, recipient: str, client_id: str, text: str) -> Sent | None:
+        """The stored message of ``client_id`` if this is a retry of it; None if the id is
+        new; refused if the id was used for another message."""
+        message = self.by_client_id(sender, client_id)
+        if message is None:
+            return None
+        if message.recipient != recipient or message.text != text:
+            raise invalid_field(
+                "clientId", "reused", f"clientId {client_id!r} was already used for another message"
+            )
+        return Sent(message, duplicate=True)
 
     def by_client_id(self, sender: str, client_id: str) -> Message | None:
         row = self._one(

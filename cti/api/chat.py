@@ -39,6 +39,10 @@ from cti.kernel.refusal import Refusal, invalid_field
 from cti.mqtt.topics import Topics
 
 log = structlog.get_logger(__name__)
+# Chat requests being answered at once; the others wait, parked, for a turn. Chat and call
+# control share the node's event loop: without a bound, a flood of chat requests would take
+# nearly every turn of it from the engine's callers (bench section 9).
+CONCURRENCY = 32
 # topic, payload, retain
 Publish = Callable[[str, bytes, bool], None]
 
@@ -220,6 +224,7 @@ class ChatService:
         self.publish: Publish | None = None  # the MQTT face's, while connected
         self.retained: dict[str, bytes] = {}  # the online documents, for the face's guard
         self._tasks: list[asyncio.Task[None]] = []
+        self._gate = asyncio.Semaphore(CONCURRENCY)
 
     # -- lifetime ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -305,6 +310,10 @@ class ChatService:
 
     # -- requests ----------------------------------------------------------------------------
     async def execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
+        async with self._gate:
+            return await self._execute(action, principal)
+
+    async def _execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
         try:
             user = self._asker(action, principal)
             if isinstance(action, SendChatMessage):

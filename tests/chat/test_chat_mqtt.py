@@ -117,6 +117,36 @@ async def test_a_reconnecting_client_fetches_what_it_missed(secure_node: SecureN
         assert phone.connected
 
 
+async def test_a_vanished_client_goes_offline_by_its_will(secure_node: SecureNode) -> None:
+    """Rule 2: Eva's only client loses its network (no goodbye): the broker publishes its Will,
+    which clears the session marker, and Anna sees Eva offline; back, Eva's client announces
+    its session again on its own."""
+    n = secure_node
+    async with (
+        ui(n, "330") as anna,
+        collecting(anna) as a,
+        relay_to(n.host, n.port) as relay,
+        ui(n, "335", relay.url) as eva,
+    ):
+        await anna.watch_online("335")
+        await online(a, "335", True)
+        start = len(a.updates)
+        await relay.cut()
+        await a.wait_for(
+            lambda u: isinstance(u, Online) and u.user == "335" and not u.online, start=start
+        )
+        with pytest.raises(Refused) as caught:
+            await anna.send_chat("335", "Hallo?")
+        assert caught.value.code == "partnerOffline"
+        start = len(a.updates)
+        await relay.restore()
+        await a.wait_for(
+            lambda u: isinstance(u, Online) and u.user == "335" and u.online, start=start
+        )
+        assert (await anna.send_chat("335", "Da bist du ja"))["partnerOnline"] is True
+        assert eva.connected
+
+
 async def test_user_a_cannot_read_or_fake_b_s_conversation(secure_node: SecureNode) -> None:
     """The broker's side: 331 (A) subscribes to 332's chat topic, to every chat topic, and to
     the session markers; 332 and 333 chat. A receives none of it while 332 does (positive

@@ -87,8 +87,17 @@ class Conversation:
 class ChatDb:
     """The chat tables of one node on one connection (see the module)."""
 
-    def __init__(self, conn: Any, node: str, *, postgres: bool, close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        node: str,
+        *,
+        postgres: bool,
+        close: Callable[[], None],
+        history: int = HISTORY,
+    ) -> None:
         self._conn = conn
+        self.history = history  # IM-03's 100; smaller in property tests
         self.node = node
         self.postgres = postgres
         self._close = close
@@ -99,14 +108,14 @@ class ChatDb:
         self._n = int(row[0] or 0) if row else 0
 
     @classmethod
-    def sqlite(cls, path: Path, node: str) -> ChatDb:
+    def sqlite(cls, path: Path, node: str, *, history: int = HISTORY) -> ChatDb:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged message survives a power cut, not only a kill -9.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("BEGIN")
-        return cls(conn, node, postgres=False, close=conn.close)
+        return cls(conn, node, postgres=False, close=conn.close, history=history)
 
     @classmethod
     def postgresql(cls, dsn: str, node: str) -> ChatDb:
@@ -220,7 +229,7 @@ class ChatDb:
             "ORDER BY n DESC LIMIT 1 OFFSET ?",
             self.node,
             owner,
-            HISTORY,
+            self.history,
         )
         if row is None:
             return

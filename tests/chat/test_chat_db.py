@@ -6,10 +6,14 @@ savepoint per request (a refused request in a batch changes nothing, the others 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from cti.chat.chat_db import ChatDb, ChatWriter, Sent
 from cti.chat.model import HISTORY
@@ -127,3 +131,88 @@ async def test_a_batch_commits_once_and_a_refused_request_changes_nothing(db: Ch
     assert isinstance(refused, Refusal) and refused.name == "partnerOffline"
     assert (first.message.seq, second.message.seq) == (1, 2)
     assert [m.client_id for m in db.messages("330", "331", 0, 100)] == ["m1", "m2"]
+
+
+USERS = st.sampled_from(["330", "331", "332"])
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """The store against a model (SQLite, a history of 3 messages per user so the bound is
+    reached often): seq per conversation counts every message ever sent in it; each user keeps
+    the newest 3 messages they sent or received; a message is stored while one of its users
+    keeps it; a retry answers the stored message; the watermark only moves up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory()
+        self.db = ChatDb.sqlite(Path(self.dir.name) / "c.db", "node1", history=3)
+        self.sent: list[tuple[str, str, str, int]] = []  # (sender, recipient, cid, seq)
+        self.last: dict[frozenset[str], int] = {}
+        self.read: dict[tuple[str, str], int] = {}
+        self.n = 0
+
+    def teardown(self) -> None:
+        self.db.close()
+        self.dir.cleanup()
+
+    def kept(self, user: str) -> list[tuple[str, str, str, int]]:
+        return [m for m in self.sent if user in m[:2]][-3:]
+
+    @rule(a=USERS, b=USERS)
+    def send(self, a: str, b: str) -> None:
+        if a == b:
+            return
+        self.n += 1
+        cid = f"c{self.n}"
+        pair = frozenset((a, b))
+        seq = self.last.get(pair, 0) + 1
+        sent = self.db.send(a, b, cid, f"t{self.n}", self.n)
+        self.db.commit()
+        assert (sent.message.seq, sent.duplicate) == (seq, False)
+        self.last[pair] = seq
+        self.sent.append((a, b, cid, seq))
+
+    @rule(data=st.data())
+    def retry(self, data: st.DataObject) -> None:
+        mine = [m for m in self.sent if any(m in self.kept(u) for u in m[:2])]
+        if not mine:
+            return
+        a, b, cid, seq = data.draw(st.sampled_from(mine))
+        again = self.db.send(a, b, cid, f"t{cid[1:]}", 0)
+        self.db.commit()
+        assert (again.message.seq, again.duplicate) == (seq, True)
+
+    @rule(a=USERS, b=USERS, seq=st.integers(0, 10))
+    def mark_read(self, a: str, b: str, seq: int) -> None:
+        if a == b:
+            return
+        last = self.last.get(frozenset((a, b)), 0)
+        if seq > last:
+            with pytest.raises(Refusal):
+                self.db.mark_read(a, b, seq)
+            self.db.rollback()
+            return
+        new = self.db.mark_read(a, b, seq)
+        self.db.commit()
+        self.read[(a, b)] = max(self.read.get((a, b), 0), seq)
+        assert new == self.read[(a, b)]
+
+    @invariant()
+    def what_each_user_keeps(self) -> None:
+        for user in ("330", "331", "332"):
+            kept = self.kept(user)
+            assert self.db.kept(user) == len(kept)
+            for partner in ("330", "331", "332"):
+                if partner == user:
+                    continue
+                want = [m[3] for m in kept if partner in m[:2]]
+                got = [m.seq for m in self.db.messages(user, partner, 0, 100)]
+                assert got == want
+                assert self.db.last_seq(user, partner) == self.last.get(
+                    frozenset((user, partner)), 0
+                )
+        assert self.db.stored() == len({m[2] for u in ("330", "331", "332") for m in self.kept(u)})
+
+
+TestStore = StoreMachine.TestCase
+TestStore.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)

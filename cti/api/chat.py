@@ -251,6 +251,16 @@ class ChatService:
             log.info("chat.session_expired", user=user, client=client)
             self._send(self.topics.session(user, client), b"", retain=True)
         self._announce()
+        # A removed account's online document goes with it (no ghost users).
+        people = set(self.people())
+        for user in [u for u in self._online_users() if u not in people]:
+            topic = self.topics.online(user)
+            del self.retained[topic]
+            self._send(topic, b"", retain=True)
+
+    def _online_users(self) -> list[str]:
+        prefix = self.topics.online("")
+        return [t[len(prefix) :] for t in self.retained if t.startswith(prefix)]
 
     # -- sessions (from the MQTT face) -----------------------------------------------------------
     def connected(self, publish: Publish) -> None:
@@ -291,9 +301,11 @@ class ChatService:
         return sorted(a.name for a in accounts if a.role in PEOPLE)
 
     def _announce(self) -> None:
+        people = set(self.people())
         for user, online in sorted(self.sessions.changes(self.clock.now_ms()).items()):
             log.info("chat.online", user=user, online=online)
-            self._online_doc(user, online)
+            if user in people:  # a removed account's sessions end without a document
+                self._online_doc(user, online)
 
     def _online_doc(self, user: str, online: bool) -> None:
         topic = self.topics.online(user)

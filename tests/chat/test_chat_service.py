@@ -318,3 +318,14 @@ async def test_a_first_password_must_be_changed_first(chat: Chat) -> None:
     assert created["ok"] is True, created
     error = await chat.refused("334", "getChatConversations")
     assert error["code"] == "passwordChangeRequired"
+
+
+async def test_a_removed_account_s_online_document_is_cleared(chat: Chat) -> None:
+    chat.sign_in("336")
+    chat.take()
+    removed = await chat.ask(None, "removeAccount", name="336")
+    assert removed["ok"] is True, removed
+    chat.service.expire()  # the sweep, every 10 s
+    assert chat.take() == [(f"{B}/online/336", None, True)]
+    chat.sign_out("336")  # its client goes later: no document comes back
+    assert chat.take() == []

@@ -3,13 +3,18 @@ conversation key; who is online from sessions and a timeout (cti.chat.sessions, 
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
+
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from cti.app.config import ChatSettings, config_from_dict
 from cti.chat.model import MAX_TEXT, check_client_id, check_text, conversation, partner_of
 from cti.chat.sessions import TIMEOUT_MS, Sessions
 from cti.kernel.refusal import Refusal
+from cti.site import SiteError
 
 
 @pytest.mark.parametrize(
@@ -144,3 +149,16 @@ class SessionMachine(RuleBasedStateMachine):
 
 
 TestSessions = SessionMachine.TestCase
+
+
+def test_the_site_file_s_chat_section() -> None:
+    """IM-02: store-and-forward is off unless the site file turns it on; a bad value is a
+    one-line configuration error naming the section."""
+    raw = tomllib.loads(resources.files("cti.sites").joinpath("example.toml").read_text())
+    assert config_from_dict(raw).chat == ChatSettings(store_and_forward=False)
+    on = config_from_dict({**raw, "chat": {"store_and_forward": True}})
+    assert on.chat.store_and_forward is True
+    with pytest.raises(SiteError, match=r"\[chat\]: store_and_forward must be true or false"):
+        config_from_dict({**raw, "chat": {"store_and_forward": "yes"}})
+    with pytest.raises(SiteError, match=r"\[chat\]"):
+        config_from_dict({**raw, "chat": {"history": 500}})

@@ -24,6 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench import (
+    chat,
     csta_codec,
     csta_link,
     directory_search,
@@ -67,7 +68,8 @@ NAMES = {
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
-    "9": "9. web client (Chromium)",
+    "9": "9. chat, 1,000 signed-in users (IM-01..03)",
+    "10": "10. web client (Chromium)",
 }
 
 
@@ -104,6 +106,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         ]
         progress.remove_task(build)
     elif key == "9":
+        rows = chat.run()
+    elif key == "10":
         rows = web.run()
     else:
         rows = csta_codec.csta_rows()

@@ -1,4 +1,4 @@
-"""Smoke test of `make bench` section 9 (bench/web.py): the whole path with tiny numbers (one
+"""Smoke test of `make bench` section 10 (bench/web.py): the whole path with tiny numbers (one
 repetition, 35 favourites: two groups), asserting the rows it produces. No timing is asserted:
 the numbers belong in BENCHMARKS.md, not in a test."""
 

@@ -33,6 +33,7 @@ from bench import (
     mqtt_path,
     postgres_store,
     sections,
+    web,
 )
 from bench.sections import Row
 
@@ -68,6 +69,7 @@ NAMES = {
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
     "9": "9. chat, 1,000 signed-in users (IM-01..03)",
+    "10": "10. web client (Chromium)",
 }
 
 
@@ -105,6 +107,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         progress.remove_task(build)
     elif key == "9":
         rows = chat.run()
+    elif key == "10":
+        rows = web.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

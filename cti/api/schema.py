@@ -23,6 +23,7 @@ import attrs
 
 from cti.api.documents import (
     CallersDoc,
+    ConferencesDoc,
     DeviceStateDoc,
     FavouritesDoc,
     LampDoc,
@@ -268,6 +269,7 @@ def contract() -> Schema:
     defs["document.presence"] = b.of(PresenceDoc)
     defs["document.callers"] = b.of(CallersDoc)
     defs["document.journal"] = b.of(JournalCountsDoc)
+    defs["document.conferences"] = b.of(ConferencesDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

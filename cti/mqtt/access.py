@@ -78,6 +78,7 @@ def everyones(topics: Topics, user: str, *, tls: bool) -> list[str]:
         f"read {b}/users/{user}/favourites",
         f"read {b}/users/{user}/callers",  # names from the user's own directory (DIR-06)
         f"read {b}/users/{user}/journal",  # the counts of one's own journal (JOUR-02)
+        f"read {b}/users/{user}/conferences",  # one's own conferences (CONF-04)
     ]
     if tls:
         lines.append(f"write {b}/users/{user}/secure/requests/#")

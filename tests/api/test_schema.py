@@ -30,6 +30,7 @@ from cti.app.feed import LogReader
 from cti.app.follower import follow
 from cti.app.node import Node
 from cti.calls.views import device_view
+from cti.conferences.views import view as conferences_view
 from cti.directory.index_db import DirectoryIndex
 from cti.favourites.commands import AddFavourite
 from cti.favourites.views import view as favourites_view
@@ -270,6 +271,32 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("clearJournal", {"user": "330"}),
         ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
         ("getJournal", {"user": "330", "limit": 0}),
+        # application conferences (CONF-01..08): 332 has the conference licence by now
+        ("createConference", {"user": "332", "name": "Jour fixe"}),
+        ("addConferenceParticipant", {"user": "332", "conference": 1, "member": "332"}),
+        (
+            "addConferenceParticipant",
+            {"user": "332", "conference": 1, "name": "Dr. Meier", "number": "089 123456"},
+        ),
+        ("addConferenceFavourites", {"user": "332", "conference": 1, "group": 1}),
+        ("setConferenceGuestPin", {"user": "332", "conference": 1, "enabled": True}),
+        ("renewConferencePin", {"user": "332", "conference": 1, "participant": 2}),
+        (
+            "setConferenceModerator",
+            {"user": "332", "conference": 1, "participant": 1, "moderator": True},
+        ),
+        (
+            "setConferenceModerator",
+            {"user": "332", "conference": 1, "participant": 2, "moderator": True},
+        ),
+        ("conferenceInvitation", {"user": "332", "conference": 1, "language": "en"}),
+        ("conferenceInvitation", {"user": "332", "conference": 1, "participant": 2}),
+        ("listConferences", {"user": "332"}),
+        ("renameConference", {"user": "332", "conference": 1, "name": "Weekly"}),
+        ("removeConferenceParticipant", {"user": "332", "conference": 1, "participant": 2}),
+        ("createConference", {"user": "332", "name": "Gone"}),
+        ("deleteConference", {"user": "332", "conference": 2}),
+        ("deleteConference", {"user": "332", "conference": 9}),
     ]
     done: set[str] = set()
     journal_db = JournalDb(tmp_path / "journal.db", node.store.epoch, node.site)
@@ -317,6 +344,9 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
             for own in (True, False):
                 doc = documents.presence(node.site, node.state, user, node.state.seq, 0, own=own)
                 check("document.presence", orjson.loads(doc))
+        doc = documents.conferences("332", conferences_view(node.state, "332"), node.state.seq)
+        check("document.conferences", orjson.loads(doc))
+        assert orjson.loads(doc)["conferences"]
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

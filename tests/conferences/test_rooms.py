@@ -63,7 +63,6 @@ def test_conf02_only_moderators_change_a_conference_and_each_refusal_names_the_r
         c.DeleteConference(user="332", conference=1),
         c.AddParticipant(user="332", conference=1, member="331"),
         c.RemoveParticipant(user="332", conference=1, participant=1),
-        c.DisconnectParticipant(user="332", conference=1, participant=1),
         c.SetModerator(user="332", conference=1, participant=2, moderator=True),
         c.SetGuestPin(user="332", conference=1, enabled=True),
     ):

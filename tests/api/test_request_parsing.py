@@ -180,6 +180,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "deleteJournalEntry",
         "dial",
         "directedPickupCall",
+        "generateDigits",
         "getContacts",
         "getDirectoryEntry",
         "getDoNotDisturb",

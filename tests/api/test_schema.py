@@ -144,6 +144,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("makeCall", {"calling": "330", "called": "331"}),
         ("snapshotDevice", {"device": "331"}),
         ("answerCall", {"call": 1, "device": "331"}),
+        ("generateDigits", {"call": 1, "device": "330", "digits": "12#"}),
         ("holdCall", {"call": 1, "device": "330"}),
         ("retrieveCall", {"call": 1, "device": "330"}),
         ("consultationCall", {"call": 1, "device": "330", "consulted": "332"}),

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 import immutables
 
-from cti.conferences.model import Conference, DialIn, Participant
+from cti.conferences.model import Conference, DialIn, Participant, Strikes
 from cti.conferences.state import ConferencesState
 from cti.kernel.context import SnapshotPart
 
@@ -17,6 +17,7 @@ def encode(state: ConferencesState) -> dict[str, Any]:
         "next_id": state.next_id,
         "next_join": state.next_join,
         "dial_ins": [[x.call, x.caller, x.failed] for x in state.dial_ins.values()],
+        "strikes": [[caller, s.count, s.last_ms] for caller, s in state.strikes.items()],
         "conferences": [
             {
                 "id": c.id,
@@ -50,6 +51,7 @@ def decode(doc: Any) -> ConferencesState:
         dial_ins=immutables.Map({x[0]: DialIn(x[0], x[1], x[2]) for x in doc["dial_ins"]}),
         next_id=doc["next_id"],
         next_join=doc["next_join"],
+        strikes=immutables.Map({x[0]: Strikes(x[1], x[2]) for x in doc["strikes"]}),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypedDict
 import attrs
 
 from cti.accounts.model import Licence
+from cti.conferences.invitations import Language
 from cti.conferences.model import MAX_NAME
 from cti.kernel.messages import Command
 
@@ -23,6 +24,12 @@ class ConferenceCreatedResult(TypedDict):
 
 class ParticipantsAddedResult(TypedDict):
     participants: list[int]  # the ids of the participants added, in order
+
+
+class InvitationResult(TypedDict):
+    text: str
+    dialIn: str  # the dial-in number from outside (E.164)
+    dialInInternal: str
 
 
 class CallOutResult(TypedDict):
@@ -157,6 +164,22 @@ class CallOut(Command):
     user: str
     conference: int
     participant: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConferenceInvitation(Command):
+    """The invitation for all (``participant`` omitted: dial-in number and guest PIN;
+    moderators only) or for one participant (plus their personal PIN; moderators, or the
+    participant themselves), in ``language`` (CONF-07). A command that records nothing:
+    it carries PINs, so monitors (who may ask every query) never get one."""
+
+    SERVICE: ClassVar[str] = "conferenceInvitation"
+    SELF: ClassVar[str | None] = "user"
+    RESULT: ClassVar[Any] = InvitationResult
+    user: str
+    conference: int
+    participant: int | None = None
+    language: Language = Language.DE
 
 
 @attrs.frozen(kw_only=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from cti.calls.decision import CallDecision
-from cti.conferences import codec, events, evolve, queries, services, timers
+from cti.conferences import codec, events, evolve, queries, reactions, services, timers
 from cti.conferences.state import ConferencesState
 from cti.kernel.context import Context
+from cti.site.model import DeviceKind
 
 CONTEXT: Context[ConferencesState] = Context(
     name="conferences",
@@ -18,4 +19,7 @@ CONTEXT: Context[ConferencesState] = Context(
     refusals=services.REFUSALS,
     queries=queries.QUERIES,
     timers=timers.timers,
+    # What call events mean for the rooms, in the same decision (cti.conferences.reactions).
+    reactions=reactions.REACTIONS,
+    digit_receivers={DeviceKind.CONFERENCE_BRIDGE: reactions.digits},
 )

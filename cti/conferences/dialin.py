@@ -14,6 +14,8 @@ from cti.calls.decision import CallDecision
 from cti.conferences import events as ev
 from cti.conferences import pins
 from cti.conferences.model import (
+    CALLER_LOCK_MS,
+    CALLER_STRIKES,
     PIN_ATTEMPTS,
     Conference,
     DialInEnd,
@@ -27,9 +29,19 @@ GUEST_NAME = "Gast"  # a guest has no name; the UI shows their number beside it
 
 
 def started(d: CallDecision, call: int, caller: str) -> None:
-    """A call reached the dial-in number and was answered: the caller keys a PIN."""
-    if call not in d.state.conferences.dial_ins and d.state.conferences.on_call(call) is None:
-        d.emit(ev.DialInStarted(call=call, caller=caller))
+    """A call reached the dial-in number and was answered: the caller keys a PIN, unless
+    the caller keyed too many wrong ones lately (UC-LESSONS rule 6: temporary only)."""
+    rooms = d.state.conferences
+    if call in rooms.dial_ins or rooms.on_call(call) is not None:
+        return
+    d.emit(ev.DialInStarted(call=call, caller=caller))
+    strikes = rooms.strikes.get(caller)
+    if (
+        strikes is not None
+        and strikes.count >= CALLER_STRIKES
+        and d.now_ms - strikes.last_ms < CALLER_LOCK_MS
+    ):
+        _refuse(d, call, DialInEnd.CALLER_LOCKED)
 
 
 def _refuse(d: CallDecision, call: int, reason: DialInEnd) -> None:
@@ -59,7 +71,7 @@ def digits(d: CallDecision, call: int, keyed: str) -> None:
     found = pins.find(plan.pin_key, d.state.conferences, keyed.rstrip("#"))
     if found is None:
         remaining = PIN_ATTEMPTS - entry.failed - 1
-        d.emit(ev.PinRejected(call=call, remaining=remaining))
+        d.emit(ev.PinRejected(call=call, remaining=remaining, caller=entry.caller, at=d.now_ms))
         if remaining <= 0:
             _refuse(d, call, DialInEnd.TOO_MANY_ATTEMPTS)
         return
@@ -126,3 +138,10 @@ def cleared(d: CallDecision, call: int) -> None:
 
 def _why(p: Participant) -> LeftReason:
     return LeftReason.HUNG_UP if p.joined else LeftReason.CALL_OUT_FAILED
+
+
+def call_out_failed(d: CallDecision, call: int) -> None:
+    found = d.state.conferences.on_call(call)
+    if found is not None:
+        conf, p = found
+        _leave(d, conf.id, p, LeftReason.CALL_OUT_FAILED)

@@ -108,6 +108,8 @@ class PinRejected(Event):
     KIND: ClassVar[str] = "pinRejected"
     call: int
     remaining: int
+    caller: str  # whose strikes it counts (rule 6)
+    at: int  # ms UTC, when it was keyed
 
 
 @attrs.frozen(kw_only=True)

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from cti.conferences import events as ev
-from cti.conferences.model import Conference, DialIn, Participant
+from cti.conferences.model import CALLER_LOCK_MS, Conference, DialIn, Participant, Strikes
 from cti.conferences.state import ConferencesState
 
 
@@ -87,7 +87,14 @@ def _dial_in(state: ConferencesState, e: ev.DialInStarted) -> ConferencesState:
 def _rejected(state: ConferencesState, e: ev.PinRejected) -> ConferencesState:
     entry = state.dial_ins[e.call]
     entry = attrs.evolve(entry, failed=entry.failed + 1)
-    return attrs.evolve(state, dial_ins=state.dial_ins.set(e.call, entry))
+    # Strikes of callers whose lock has passed are forgotten here (the map stays small).
+    strikes = state.strikes
+    for caller, s in list(strikes.items()):
+        if e.at - s.last_ms >= CALLER_LOCK_MS:
+            strikes = strikes.delete(caller)
+    before = strikes.get(e.caller)
+    strikes = strikes.set(e.caller, Strikes(1 + (before.count if before else 0), e.at))
+    return attrs.evolve(state, dial_ins=state.dial_ins.set(e.call, entry), strikes=strikes)
 
 
 def _dial_in_ended(state: ConferencesState, e: ev.DialInEnded) -> ConferencesState:

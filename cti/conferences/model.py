@@ -15,6 +15,8 @@ import attrs
 MAX_PARTICIPANTS = 16  # CONF-04
 MAX_NAME = 64  # characters of a conference's or a participant's name
 PIN_ATTEMPTS = 3  # wrong PINs one dial-in call may key before it is cleared (CONF-03)
+CALLER_STRIKES = 6  # wrong PINs of one caller number before its dial-ins are refused ...
+CALLER_LOCK_MS = 10 * 60 * 1000  # ... until 10 minutes after the last one (temporary only)
 END_AFTER_MS = 5 * 60 * 1000  # CONF-06: the conference ends 5 minutes after the last moderator
 
 
@@ -45,6 +47,7 @@ class DialInEnd(StrEnum):
 
     HUNG_UP = "hungUp"
     TOO_MANY_ATTEMPTS = "tooManyAttempts"
+    CALLER_LOCKED = "callerLocked"  # the caller keyed too many wrong PINs lately (rule 6)
     CONFERENCE_FULL = "conferenceFull"
     NO_CHANNEL = "noChannel"
     ALREADY_JOINED = "alreadyJoined"
@@ -114,6 +117,15 @@ class Conference:
         if p.call is not None:
             return ParticipantState.DIALLING_IN
         return ParticipantState.INACTIVE
+
+
+@attrs.frozen
+class Strikes:
+    """Wrong PINs keyed from one caller number, the last at ``last_ms``: a caller who keeps
+    redialling to guess gets no more tries for a while (UC-LESSONS rule 6)."""
+
+    count: int
+    last_ms: int
 
 
 @attrs.frozen

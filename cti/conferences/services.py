@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from cti.accounts.model import PEOPLE, Licence
-from cti.calls import routing
+from cti.calls import routing, system
 from cti.calls.decision import CallDecision
 from cti.calls.values import ConnectionState
 from cti.conferences import commands as cmd
 from cti.conferences import events as ev
-from cti.conferences import pins
+from cti.conferences import invitations, pins
 from cti.conferences.model import (
     END_AFTER_MS,
     MAX_PARTICIPANTS,
@@ -45,6 +45,8 @@ REFUSALS = frozenset(
         "notInactive",
         "notInConference",
         "unknownFavourite",
+        "invalidDestination",  # a call-out the switch cannot place (CSTA names)
+        "invalidCalledDeviceID",
     }
 )
 
@@ -397,6 +399,87 @@ def end_conference(d: CallDecision, c: cmd.EndConference) -> None:
     d.emit(ev.ConferenceEnded(conference=conf.id))
 
 
+# -- invitations (CONF-07) -------------------------------------------------------------------
+
+
+def invitation(d: CallDecision, c: cmd.ConferenceInvitation) -> None:
+    """Records nothing; the text is the result, for the sender alone."""
+    key = plan(d).pin_key
+    conf, me = member(d, c.conference, c.user)
+    if c.participant != me.id and not me.moderator:
+        raise rule(
+            "notAModerator",
+            "only moderators get others' invitations",
+            "CONF-02",
+            conference=conf.id,
+        )
+    if c.participant is None:
+        guest = None
+        if conf.guest_round is not None:
+            guest = pins.pin(key, conf.id, pins.GUEST, conf.guest_round)
+        body = invitations.text(d.site, c.language, conf.name, guest=guest)
+    else:
+        p = participant_of(conf, c.participant)
+        personal = pins.pin(key, conf.id, p.id, p.pin_round)
+        body = invitations.text(d.site, c.language, conf.name, name=p.name, personal=personal)
+    external, internal = invitations.dial_in_numbers(d.site)
+    d.result = {"text": body, "dialIn": external, "dialInInternal": internal}
+
+
+# -- call-out (CONF-04) ----------------------------------------------------------------------
+
+
+def call_out(d: CallDecision, c: cmd.CallOut) -> None:
+    """The system calls participants from the dial-in device: ``participant``, or every
+    inactive one. Each call is recorded as the participant's before the switch places it,
+    so a call that fails at once (busy) already finds them (``callOutFailed``). Refused with
+    ``noChannel`` when the joined and the called would exceed the site's channels."""
+    conf = moderator(d, c.conference, c.user, "call participants out")
+    channels = plan(d).channels
+    if c.participant is not None:
+        p = participant_of(conf, c.participant)
+        if p.call is not None:
+            raise Refusal(
+                "notInactive",
+                f"participant {p.id} is already in the conference call or ringing",
+                {"participant": p.id},
+            )
+        targets = [p]
+    else:
+        targets = [p for p in conf.participants if p.call is None]
+    busy = sum(
+        1
+        for x in d.state.conferences.conferences.values()
+        for p in x.participants
+        if p.call is not None
+    )
+    if busy + len(targets) > channels:
+        raise Refusal(
+            "noChannel",
+            f"the site has {channels} conference channels; {busy} are in use or ringing",
+            {"channels": channels, "inUse": busy},
+        )
+    calls: list[int] = []
+    for p in targets:
+
+        def one(p: Participant = p) -> None:
+            calls.append(_call_out_one(d, conf.id, p))
+
+        # Everyone: one whose number the switch refuses is skipped; the one asked for: its
+        # refusal is the answer.
+        if not d.attempt(one) and c.participant is not None:
+            one()
+    d.result = {"calls": calls}
+
+
+def _call_out_one(d: CallDecision, cid: int, p: Participant) -> int:
+    call = d.new_call_id()
+    d.emit(ev.ParticipantCalling(conference=cid, participant=p.id, call=call))
+    placed = system.place_call(d, plan(d).dial_in, p.number)
+    assert placed == call
+    return call
+
+
 SERVICES: dict[type[Any], Any] = {
     cmd.CreateConference: create,
     cmd.RenameConference: rename,
@@ -404,9 +487,11 @@ SERVICES: dict[type[Any], Any] = {
     cmd.AddParticipant: add_participant,
     cmd.AddFavourites: add_favourites,
     cmd.RemoveParticipant: remove_participant,
-    # cmd.DisconnectParticipant: with the call reactions (the foundation), see context.py
+    cmd.DisconnectParticipant: disconnect_participant,
+    cmd.CallOut: call_out,
     cmd.SetModerator: set_moderator,
     cmd.RenewPin: renew_pin,
     cmd.SetGuestPin: set_guest_pin,
+    cmd.ConferenceInvitation: invitation,
     cmd.EndConference: end_conference,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import immutables
 
-from cti.conferences.model import Conference, DialIn, Participant
+from cti.conferences.model import Conference, DialIn, Participant, Strikes
 
 
 @attrs.frozen
@@ -14,6 +14,7 @@ class ConferencesState:
     dial_ins: immutables.Map[int, DialIn] = attrs.field(factory=immutables.Map)  # by call
     next_id: int = 1
     next_join: int = 1  # the dial-in order of the next participant to join
+    strikes: immutables.Map[str, Strikes] = attrs.field(factory=immutables.Map)  # by caller
 
     def conference(self, cid: int) -> Conference | None:
         return self.conferences.get(cid)

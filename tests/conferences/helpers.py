@@ -10,14 +10,19 @@ from cti.app.config import load_site
 from cti.conferences import pins
 from cti.conferences.model import Conference
 from cti.site import Site
+from cti.site.model import Device, DeviceKind
 from tests.office import Office
 from tests.presence.helpers import seeds
 
 KEY = b"test-conference-key"
 
 
-def site(channels: int | None = None) -> Site:
+def site(channels: int | None = None, phones: int = 0) -> Site:
+    """The example office with the test key, ``channels`` and ``phones`` more phones (400...)."""
     s = load_site()
+    if phones:
+        extra = {f"4{i:02}": Device(f"4{i:02}", DeviceKind.SYSTEM_PHONE) for i in range(phones)}
+        s = attrs.evolve(s, devices={**s.devices, **extra})
     assert s.conferences is not None
     plan = attrs.evolve(s.conferences, pin_key=KEY)
     if channels is not None:
@@ -25,8 +30,8 @@ def site(channels: int | None = None) -> Site:
     return attrs.evolve(s, conferences=plan)
 
 
-def office(channels: int | None = None) -> Office:
-    o = Office(site(channels))
+def office(channels: int | None = None, phones: int = 0) -> Office:
+    o = Office(site(channels, phones))
     o.do(SeedAccounts(accounts=seeds()))
     return o
 

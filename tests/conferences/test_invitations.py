@@ -3,11 +3,21 @@ for one participant (plus their personal PIN); who may ask for which."""
 
 from __future__ import annotations
 
+from cti.accounts.commands import SeedAccounts
+from cti.app.config import load_config
 from cti.conferences import commands as c
+from cti.conferences.commands import ConferenceInvitation
 from cti.conferences.invitations import Language
-from cti.conferences.queries import ConferenceInvitation
-from cti.kernel.refusal import Refusal
-from tests.conferences.helpers import guest_pin, office, pin_of
+from tests.conferences.helpers import guest_pin, office, pin_of, site
+from tests.office import Office
+from tests.presence.helpers import seeds
+
+
+def invite(o: Office, command: ConferenceInvitation) -> dict[str, object]:
+    before = o.store.last_seq()
+    o.do(command)
+    assert o.store.last_seq() == before  # records nothing
+    return o.last_result
 
 
 def test_conf07_for_all_with_the_guest_pin_in_german_and_english() -> None:
@@ -15,7 +25,7 @@ def test_conf07_for_all_with_the_guest_pin_in_german_and_english() -> None:
     o.do(c.CreateConference(user="330", name="Jour fixe"))
     o.do(c.SetGuestPin(user="330", conference=1, enabled=True))
     pin = guest_pin(o, 1)
-    de = o.node.query(ConferenceInvitation(user="330", conference=1))
+    de = invite(o, ConferenceInvitation(user="330", conference=1))
     assert de == {
         "text": 'Sie sind zur Telefonkonferenz "Jour fixe" eingeladen.\n'
         "Wählen Sie +49897007391 (intern 391).\n"
@@ -23,7 +33,7 @@ def test_conf07_for_all_with_the_guest_pin_in_german_and_english() -> None:
         "dialIn": "+49897007391",
         "dialInInternal": "391",
     }
-    en = o.node.query(ConferenceInvitation(user="330", conference=1, language=Language.EN))
+    en = invite(o, ConferenceInvitation(user="330", conference=1, language=Language.EN))
     assert isinstance(en, dict)
     assert en["text"] == (
         'You are invited to the conference call "Jour fixe".\n'
@@ -35,7 +45,7 @@ def test_conf07_for_all_with_the_guest_pin_in_german_and_english() -> None:
 def test_conf07_without_a_guest_pin_the_text_says_who_gives_it() -> None:
     o = office()
     o.do(c.CreateConference(user="330", name="Jour fixe"))
-    en = o.node.query(ConferenceInvitation(user="330", conference=1, language=Language.EN))
+    en = invite(o, ConferenceInvitation(user="330", conference=1, language=Language.EN))
     assert isinstance(en, dict)
     assert en["text"].endswith("The moderator will give you the PIN.")
 
@@ -46,7 +56,7 @@ def test_conf07_for_one_participant_with_their_personal_pin() -> None:
     o.do(c.AddParticipant(user="330", conference=1, member="331"))
     pin = pin_of(o, 1, 2)
     for asker in ("330", "331"):  # the moderator, and Bernd for himself
-        de = o.node.query(ConferenceInvitation(user=asker, conference=1, participant=2))
+        de = invite(o, ConferenceInvitation(user=asker, conference=1, participant=2))
         assert isinstance(de, dict)
         assert de["text"] == (
             "Hallo Bernd Vogel,\n"
@@ -60,19 +70,20 @@ def test_conf07_a_participant_gets_no_one_elses_pin() -> None:
     o = office()
     o.do(c.CreateConference(user="330", name="Jour fixe"))
     o.do(c.AddParticipant(user="330", conference=1, member="331"))
-    for q in (
+    for command in (
         ConferenceInvitation(user="331", conference=1, participant=1),
         ConferenceInvitation(user="331", conference=1),
     ):
-        try:
-            o.node.query(q)
-        except Refusal as r:
-            assert (r.name, r.details["rule"]) == ("notAModerator", "CONF-02")
-        else:
-            raise AssertionError("answered")
-    try:
-        o.node.query(ConferenceInvitation(user="332", conference=1))
-    except Refusal as r:
-        assert r.name == "unknownConference"
-    else:
-        raise AssertionError("a non-member got an invitation")
+        r = o.refuse(command)
+        assert (r.name, r.details["rule"]) == ("notAModerator", "CONF-02")
+    assert o.refuse(ConferenceInvitation(user="332", conference=1)).name == "unknownConference"
+
+
+def test_conf07_monitors_get_no_invitation() -> None:
+    """A monitor may ask every query; an invitation carries a PIN, so it is none."""
+    monitor = next(u for u in load_config().users if u.name == "monitor")
+    o = Office(site())
+    o.do(SeedAccounts(accounts=(monitor.seed(), *seeds())))  # the monitor may sign in
+    o.do(c.CreateConference(user="330", name="Jour fixe"))
+    r = o.node.execute(ConferenceInvitation(user="330", conference=1), principal="monitor")
+    assert not r.ok and r.error.name == "notPermitted"  # type: ignore[union-attr]

@@ -25,6 +25,7 @@ from cti.conferences.model import (
     Participant,
 )
 from cti.favourites.model import Colleague, Entry
+from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.site.model import ConferencePlan
 from cti.site.numbers import InvalidNumber
@@ -397,6 +398,44 @@ def end_conference(d: CallDecision, c: cmd.EndConference) -> None:
         if p.call is not None:
             _leave(d, conf.id, p, LeftReason.CONFERENCE_ENDED)
     d.emit(ev.ConferenceEnded(conference=conf.id))
+
+
+# -- an account removed -----------------------------------------------------------------------
+
+
+def forget_member(d: Decision[Any], user: str) -> None:
+    """An account is being removed (removeAccount): it leaves every conference (its call
+    cleared if joined). A conference it was the last moderator of gets the first remaining
+    internal participant with the conference licence as moderator, or, with none, is deleted:
+    a conference never lacks a moderator (CONF-02). Recorded as the usual events, in the
+    same decision."""
+    cd = CallDecision.view(d)
+    for conf in cd.state.conferences.of_user(user):
+        p = conf.of_user(user)
+        assert p is not None
+        if p.call is not None:
+            _leave(cd, conf.id, p, LeftReason.REMOVED)
+        cd.emit(ev.ParticipantRemoved(conference=conf.id, participant=p.id))
+        conf = _conf(cd, conf.id)
+        if conf.moderators:
+            continue
+        heir = next((q for q in conf.participants if _licensed(cd, q.user)), None)
+        if heir is None:
+            for q in conf.participants:
+                if q.call is not None:
+                    _leave(cd, conf.id, q, LeftReason.CONFERENCE_DELETED)
+            cd.emit(ev.ConferenceDeleted(conference=conf.id))
+            continue
+        cd.emit(ev.ModeratorSet(conference=conf.id, participant=heir.id, moderator=True))
+        if heir.joined and _conf(cd, conf.id).ends_at is not None:
+            cd.emit(
+                ev.EndCancelledEvent(conference=conf.id, reason=EndCancelled.MODERATOR_REJOINED)
+            )
+
+
+def _licensed(d: CallDecision, user: str | None) -> bool:
+    account = None if user is None else d.state.accounts.account(user)
+    return account is not None and Licence.CONFERENCE in account.licences
 
 
 # -- invitations (CONF-07) -------------------------------------------------------------------

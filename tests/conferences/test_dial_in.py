@@ -402,3 +402,30 @@ def test_rule6_a_caller_who_keeps_guessing_is_locked_out_for_a_while() -> None:
         f"participantJoined conference=1 participant=2 call={call}"
     ]
     o.assert_replays()
+
+
+def test_conf02_a_removed_account_leaves_and_its_conferences_keep_a_moderator() -> None:
+    """Anna's account goes: in conference 1 Clara (licensed) becomes moderator, conference 2
+    (only Bernd, unlicensed, remains) is deleted; Anna's call in the room is cleared."""
+    from cti.accounts.commands import RemoveAccount, UpdateAccount
+    from cti.accounts.model import Licence, Role
+
+    o = office()
+    o.do(UpdateAccount(name="332", role=Role.ADMIN, licences=(Licence.CONFERENCE,)))
+    room(o, "331", "332")
+    o.do(c.CreateConference(user="330", name="Zwei"))
+    o.do(c.AddParticipant(user="330", conference=2, member="331"))
+    anna = joined(o, "330", 1)
+    events = o.do(RemoveAccount(name="330"))
+    assert [e for e in events if not e.startswith(("account", "favourite", "presence"))] == [
+        "participantLeft conference=1 participant=1 reason=removed",
+        f"connectionCleared(normalClearing) call={anna} device=391 | 330:connected 391:null",
+        f"callCleared(normalClearing) call={anna} | 330:null",
+        "participantRemoved conference=1 participant=1",
+        "moderatorSet conference=1 participant=3 moderator=True",
+        "participantRemoved conference=2 participant=1",
+        "conferenceDeleted conference=2",
+    ]
+    assert [p.user for p in conference(o, 1).moderators] == ["332"]
+    assert o.state.conferences.conference(2) is None
+    o.assert_replays()

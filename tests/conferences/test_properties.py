@@ -31,6 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from cti.accounts.commands import RemoveAccount, SeedAccounts
 from cti.app.node import Accepted, Refused, replay
 from cti.calls import commands as cc
 from cti.calls.values import ConnectionState
@@ -39,6 +40,7 @@ from cti.conferences import events as ev
 from cti.conferences.model import MAX_PARTICIPANTS
 from cti.kernel.messages import Command
 from tests.conferences.helpers import guest_pin, office, pin_of
+from tests.presence.helpers import seeds
 
 CHANNELS = 3
 DIAL_IN = "391"
@@ -192,6 +194,15 @@ class Rooms(RuleBasedStateMachine):
             cid = data.draw(st.sampled_from(ids))
             self.run(c.DeleteConference(user=self.actor(data, cid), conference=cid))
 
+    @rule(user=st.sampled_from(PEOPLE))
+    def an_account_goes(self, user: str) -> None:
+        """removeAccount: its member leaves; its conferences keep a moderator or go."""
+        self.run(RemoveAccount(name=user))
+
+    @rule()
+    def accounts_come_back(self) -> None:
+        self.run(SeedAccounts(accounts=seeds()))
+
     @rule(phone=st.sampled_from(PHONES))
     def dial_in(self, phone: str) -> None:
         self.run(cc.MakeCall(calling=phone, called=DIAL_IN))
@@ -253,6 +264,26 @@ class Rooms(RuleBasedStateMachine):
         if ends:
             call, device = data.draw(st.sampled_from(sorted(ends)))
             self.run(cc.ClearConnection(call=call, device=device))
+
+    def idle_phone(self, data: st.DataObject) -> str | None:
+        idle = [p for p in PHONES if not self.o.switch.is_busy(p)]
+        return data.draw(st.sampled_from(idle)) if idle else None
+
+    @rule(data=st.data())
+    def a_moderator_comes_back(self, data: st.DataObject) -> None:
+        """A moderator of a room whose end is scheduled dials in again (CONF-06)."""
+        back = sorted(
+            (conf.id, p.id)
+            for conf in self.o.state.conferences.conferences.values()
+            if conf.ends_at is not None
+            for p in conf.moderators
+            if p.call is None
+        )
+        phone = self.idle_phone(data)
+        if back and phone and self.run(cc.MakeCall(calling=phone, called=DIAL_IN)):
+            call = self.o.switch.next_call_id - 1
+            pin = pin_of(self.o, *data.draw(st.sampled_from(back)))
+            self.run(cc.GenerateDigits(call=call, device=phone, digits=pin))
 
     @rule()
     def until_an_end(self) -> None:

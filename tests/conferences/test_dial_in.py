@@ -429,3 +429,35 @@ def test_conf02_a_removed_account_leaves_and_its_conferences_keep_a_moderator() 
     assert [p.user for p in conference(o, 1).moderators] == ["332"]
     assert o.state.conferences.conference(2) is None
     o.assert_replays()
+
+
+async def test_rule6_17_callers_keying_at_once_through_the_engine() -> None:
+    """The same through the node's engine: 17 generateDigits requests in flight at once
+    (as 17 phones would send them) are decided one after another in its writer."""
+    import asyncio
+
+    from cti.app.engine import Engine
+
+    o = office(channels=16, phones=20)
+    room(o, guest=True)
+    o.do(c.CreateConference(user="332", name="Vertrieb"))
+    o.do(c.SetGuestPin(user="332", conference=2, enabled=True))
+    calls = [dial(o, f"4{i:02}")[0] for i in range(17)]
+    engine = Engine(o.node)
+    await engine.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                engine.execute(
+                    cc.GenerateDigits(call=call, device=f"4{i:02}", digits=guest_pin(o, 1 + i % 2))
+                )
+                for i, call in enumerate(calls)
+            )
+        )
+    finally:
+        await engine.stop()
+    assert all(outcome.ok for outcome in outcomes)
+    assert o.state.conferences.joined_count() == 16
+    ended = [e.event for x in outcomes for e in x.events if isinstance(e.event, DialInEnded)]  # type: ignore[union-attr]
+    assert [e.reason for e in ended] == ["noChannel"]
+    o.assert_replays()

@@ -14,6 +14,7 @@ import attrs
 from cti.accounts.model import Licence
 from cti.conferences.invitations import Language
 from cti.conferences.model import MAX_NAME
+from cti.directory.entries import Directory
 from cti.kernel.messages import Command
 
 
@@ -94,6 +95,23 @@ class AddFavourites(Command):
     conference: int
     group: int | None = None
     entry: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AddDirectoryEntry(Command):
+    """Add a hit of the moderator's directory search (CONF-08) by what it is: ``directory``
+    and ``id`` as ``searchDirectory`` gave them. An internal user joins as a member; anyone
+    else as an external participant with the entry's name and ``number`` (one of its
+    numbers; the first when omitted)."""
+
+    SERVICE: ClassVar[str] = "addConferenceDirectoryEntry"
+    SELF: ClassVar[str | None] = "user"
+    RESULT: ClassVar[Any] = ParticipantsAddedResult
+    user: str
+    conference: int
+    directory: Directory
+    id: str
+    number: str | None = None
 
 
 @attrs.frozen(kw_only=True)

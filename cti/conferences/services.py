@@ -24,6 +24,8 @@ from cti.conferences.model import (
     LeftReason,
     Participant,
 )
+from cti.directory import entries
+from cti.directory.entries import Directory
 from cti.favourites.model import Colleague, Entry
 from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal, invalid_field
@@ -46,6 +48,7 @@ REFUSALS = frozenset(
         "notInactive",
         "notInConference",
         "unknownFavourite",
+        "unknownEntry",
         "invalidDestination",  # a call-out the switch cannot place (CSTA names)
         "invalidCalledDeviceID",
     }
@@ -250,6 +253,30 @@ def add_favourites(d: CallDecision, c: cmd.AddFavourites) -> None:
             raise Refusal("unknownFavourite", f"{c.user} has no favourite {c.entry}")
         entries = (found[1],)
     d.result = {"participants": [_from_favourite(d, c.conference, e) for e in entries]}
+
+
+def add_directory_entry(d: CallDecision, c: cmd.AddDirectoryEntry) -> None:
+    """CONF-08: a hit of the sender's directory search, looked up here (the name is the
+    directory's, not the client's): an internal user as a member, else external."""
+    moderator(d, c.conference, c.user, "add participants")
+    found = entries.entry(d.site, d.state, c.user, c.directory, c.id)
+    if found is None:
+        raise Refusal(
+            "unknownEntry",
+            f"{c.user} has no {c.directory} directory entry {c.id!r}",
+            {"directory": c.directory.value, "id": c.id},
+        )
+    account = d.state.accounts.account(c.id) if c.directory is Directory.INTERNAL else None
+    if account is not None and account.role in PEOPLE:
+        d.result = {"participants": [_add_member(d, c.conference, c.id)]}
+        return
+    numbers = [n["number"] for n in found["numbers"]]
+    if c.number is not None and c.number not in numbers:
+        raise invalid_field("number", "notOfEntry", f"number: one of {numbers}")
+    if not numbers:
+        raise invalid_field("number", "entryHasNone", f"{found['name']} has no number")
+    number = c.number or numbers[0]
+    d.result = {"participants": [_add_external(d, c.conference, found["name"], number)]}
 
 
 def remove_participant(d: CallDecision, c: cmd.RemoveParticipant) -> None:
@@ -525,6 +552,7 @@ SERVICES: dict[type[Any], Any] = {
     cmd.DeleteConference: delete,
     cmd.AddParticipant: add_participant,
     cmd.AddFavourites: add_favourites,
+    cmd.AddDirectoryEntry: add_directory_entry,
     cmd.RemoveParticipant: remove_participant,
     cmd.DisconnectParticipant: disconnect_participant,
     cmd.CallOut: call_out,

@@ -155,6 +155,7 @@ def test_the_public_services_are_exactly_these() -> None:
     """Every command a context defines is public unless it is INTERNAL: adding one to a context
     puts it on MQTT and in the schema. This list makes that a decision, not an accident."""
     assert sorted(api_requests.SERVICES) == [
+        "addConferenceDirectoryEntry",
         "addConferenceFavourites",
         "addConferenceParticipant",
         "addContact",

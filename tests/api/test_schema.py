@@ -280,6 +280,10 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
             {"user": "332", "conference": 1, "name": "Dr. Meier", "number": "089 123456"},
         ),
         ("addConferenceFavourites", {"user": "332", "conference": 1, "group": 1}),
+        (
+            "addConferenceDirectoryEntry",
+            {"user": "332", "conference": 1, "directory": "system", "id": "1"},
+        ),
         ("setConferenceGuestPin", {"user": "332", "conference": 1, "enabled": True}),
         ("renewConferencePin", {"user": "332", "conference": 1, "participant": 2}),
         (

@@ -231,3 +231,37 @@ def test_conf08_add_a_favourite_or_a_whole_group(o: Office) -> None:
     assert conference(o, 1).participant(4).number == "+4989123456"  # type: ignore[union-attr]
     assert o.refuse(c.AddFavourites(user="330", conference=1, group=9)).name == ("unknownFavourite")
     o.assert_replays()
+
+
+def test_conf08_add_hits_of_a_directory_search(o: Office) -> None:
+    """What searchDirectory gives (directory and id) is looked up by the node: a colleague
+    joins as a member, a personal contact or a speed dial as an external participant."""
+    from cti.directory.commands import AddContact
+    from cti.directory.entries import Directory, system_entries
+
+    create(o)
+    o.do(AddContact(user="330", name="Dr. Meier", business="089 123456", mobile="0171 2345678"))
+    taxi = next(e for e in system_entries(o.site) if e["name"] == "Taxi Zentrale")
+    o.do(c.AddDirectoryEntry(user="330", conference=1, directory=Directory.INTERNAL, id="332"))
+    o.do(
+        c.AddDirectoryEntry(
+            user="330", conference=1, directory=Directory.PERSONAL, id="1", number="+491712345678"
+        )
+    )
+    o.do(c.AddDirectoryEntry(user="330", conference=1, directory=Directory.SYSTEM, id=taxi["id"]))
+    assert [(p.name, p.number, p.user) for p in conference(o, 1).participants] == [
+        ("Anna Berger", "330", "330"),
+        ("Clara Wolf", "332", "332"),
+        ("Dr. Meier", "+491712345678", None),
+        ("Taxi Zentrale", "+498921610", None),
+    ]
+    r = o.refuse(
+        c.AddDirectoryEntry(user="330", conference=1, directory=Directory.PERSONAL, id="9")
+    )
+    assert r.name == "unknownEntry"
+    r = o.refuse(
+        c.AddDirectoryEntry(
+            user="330", conference=1, directory=Directory.PERSONAL, id="1", number="+4930"
+        )
+    )
+    assert (r.name, r.details["reason"]) == ("invalidParameterValue", "notOfEntry")

@@ -24,6 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench import (
+    chat,
     csta_codec,
     csta_link,
     directory_search,
@@ -66,6 +67,7 @@ NAMES = {
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
+    "9": "9. chat, 1,000 signed-in users (IM-01..03)",
 }
 
 
@@ -101,6 +103,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
         ]
         progress.remove_task(build)
+    elif key == "9":
+        rows = chat.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from cti.api.chat import ChatMessageDoc, ChatReadDoc, OnlineDoc
 from cti.api.documents import (
     CallersDoc,
     ConferencesDoc,
@@ -36,6 +37,7 @@ from cti.api.journal import JournalCountsDoc
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
+from cti.chat.model import REFUSALS as CHAT_REFUSALS
 from cti.domain import CONTEXTS, EVENT_TYPES
 from cti.kernel.messages import Event
 
@@ -211,7 +213,7 @@ class Builder:
 def error_codes() -> list[str]:
     """Every code an error reply can carry: the refusal names of the contexts (the request
     parser's codes are among call control's)."""
-    return sorted(set().union(*(ctx.refusals for ctx in CONTEXTS)))
+    return sorted(set().union(*(ctx.refusals for ctx in CONTEXTS), CHAT_REFUSALS))
 
 
 def contract() -> Schema:
@@ -270,6 +272,9 @@ def contract() -> Schema:
     defs["document.callers"] = b.of(CallersDoc)
     defs["document.journal"] = b.of(JournalCountsDoc)
     defs["document.conferences"] = b.of(ConferencesDoc)
+    defs["document.online"] = b.of(OnlineDoc)
+    defs["chat.chatMessage"] = b.of(ChatMessageDoc)
+    defs["chat.chatRead"] = b.of(ChatReadDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

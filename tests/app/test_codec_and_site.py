@@ -398,8 +398,8 @@ def test_load_example_site() -> None:
         # unknown keys anywhere
         (
             {"voicemial": "351"},
-            "the site file: unknown key 'voicemial' (allowed: conference_bridges, conferences,"
-            " csta, devices, location, mulap, node, phone_ranges, pickup_groups, speed_dials,"
+            "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges,"
+            " conferences, csta, devices, location, mulap, node, phone_ranges, pickup_groups, speed_dials,"
             " trunk, users, voicemail)",
         ),
         (

@@ -130,8 +130,8 @@ def cleared(d: CallDecision, call: int) -> None:
     if call in d.state.conferences.dial_ins:
         d.emit(ev.DialInEnded(call=call, reason=DialInEnd.HUNG_UP))
         return
-    found = d.state.conferences.on_call(call)
-    if found is not None:
+    # Every participant on it (two, if one phone merged two calls with the dial-in).
+    while (found := d.state.conferences.on_call(call)) is not None:
         conf, p = found
         _leave(d, conf.id, p, _why(p), hang_up=False)
 

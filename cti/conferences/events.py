@@ -123,6 +123,16 @@ class DialInEnded(Event):
 
 
 @attrs.frozen(kw_only=True)
+class BridgeCallMoved(Event):
+    """A call with the dial-in device merged into another call (its participant transferred
+    it or made it part of a phone conference, CALL-07/08): the room follows it ``into``."""
+
+    KIND: ClassVar[str] = "bridgeCallMoved"
+    call: int
+    into: int
+
+
+@attrs.frozen(kw_only=True)
 class ParticipantCalling(ConferenceEvent):
     """The system calls the participant out from the dial-in device (CONF-04): diallingIn."""
 
@@ -187,6 +197,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DialInStarted,
         PinRejected,
         DialInEnded,
+        BridgeCallMoved,
         ParticipantCalling,
         ParticipantJoined,
         ParticipantLeft,

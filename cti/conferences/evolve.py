@@ -101,6 +101,20 @@ def _dial_in_ended(state: ConferencesState, e: ev.DialInEnded) -> ConferencesSta
     return attrs.evolve(state, dial_ins=state.dial_ins.delete(e.call))
 
 
+def _moved(state: ConferencesState, e: ev.BridgeCallMoved) -> ConferencesState:
+    dial_ins = state.dial_ins
+    if e.call in dial_ins:
+        dial_ins = dial_ins.delete(e.call).set(e.into, attrs.evolve(dial_ins[e.call], call=e.into))
+    conferences = state.conferences
+    for cid, conf in state.conferences.items():
+        if any(p.call == e.call for p in conf.participants):
+            parts = tuple(
+                attrs.evolve(p, call=e.into) if p.call == e.call else p for p in conf.participants
+            )
+            conferences = conferences.set(cid, attrs.evolve(conf, participants=parts))
+    return attrs.evolve(state, dial_ins=dial_ins, conferences=conferences)
+
+
 def _calling(state: ConferencesState, e: ev.ParticipantCalling) -> ConferencesState:
     return _with_participant(
         state, e.conference, e.participant, lambda p: attrs.evolve(p, call=e.call)
@@ -150,6 +164,7 @@ HANDLERS: dict[type[Any], Callable[[ConferencesState, Any], ConferencesState]] =
     ev.DialInStarted: _dial_in,
     ev.PinRejected: _rejected,
     ev.DialInEnded: _dial_in_ended,
+    ev.BridgeCallMoved: _moved,
     ev.ParticipantCalling: _calling,
     ev.ParticipantJoined: _joined,
     ev.ParticipantLeft: _left,

@@ -14,6 +14,7 @@ from cti.calls import events as calls_events
 from cti.calls.decision import CallDecision
 from cti.calls.values import Cause
 from cti.conferences import dialin
+from cti.conferences import events as ev
 from cti.kernel.decision import Decision
 
 
@@ -34,11 +35,26 @@ def established(d: Decision[Any], e: calls_events.Established) -> None:
 
 
 def cleared(d: Decision[Any], e: calls_events.ConnectionCleared | calls_events.CallCleared) -> None:
-    """A call of a room ended at the switch (whichever of its events comes first)."""
-    if d.site.conferences is None:
+    """A call of a room ended at the switch, or the dial-in's connection in it cleared. A
+    phone leaving a call that goes on with the dial-in (a phone conference, a transfer)
+    leaves the seat to whoever stays: that is no exit."""
+    plan = d.site.conferences
+    if plan is None:
+        return
+    if isinstance(e, calls_events.ConnectionCleared) and e.device != plan.dial_in:
         return
     if e.call in d.state.conferences.dial_ins or d.state.conferences.on_call(e.call):
         dialin.cleared(_calls(d), e.call)
+
+
+def merged(d: Decision[Any], e: calls_events.Transferred | calls_events.Conferenced) -> None:
+    """A call of a room merged into another (a transfer or a phone conference of the
+    participant's phone): the room follows it, so its clearing still ends the seat."""
+    if d.site.conferences is None or e.secondary_call is None:
+        return
+    rooms = d.state.conferences
+    if e.secondary_call in rooms.dial_ins or rooms.on_call(e.secondary_call) is not None:
+        d.emit(ev.BridgeCallMoved(call=e.secondary_call, into=e.call))
 
 
 def failed(d: Decision[Any], e: calls_events.Failed) -> None:
@@ -76,4 +92,6 @@ REACTIONS: dict[type[Any], Any] = {
     calls_events.ConnectionCleared: cleared,
     calls_events.CallCleared: cleared,
     calls_events.Failed: failed,
+    calls_events.Transferred: merged,
+    calls_events.Conferenced: merged,
 }

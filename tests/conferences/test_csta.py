@@ -59,7 +59,7 @@ async def test_a_monitor_of_the_dial_in_sees_two_party_calls_and_no_pin(
         "dialInStarted",
         "participantJoined",
         "connectionCleared",
-        "participantLeft",
         "callCleared",
+        "participantLeft",
     ]
     assert not any(pin in str(x.event) for x in link.committed)

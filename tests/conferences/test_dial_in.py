@@ -101,8 +101,8 @@ def test_conf03_the_caller_hangs_up_while_keying() -> None:
     call, _ = dial(o, "331")
     assert o.do(cc.ClearConnection(call=call, device="331")) == [
         "connectionCleared(normalClearing) call=1 device=331 | 331:null 391:connected",
-        "dialInEnded call=1 reason=hungUp",
         "callCleared(normalClearing) call=1 | 391:null",
+        "dialInEnded call=1 reason=hungUp",
     ]
     assert not o.state.conferences.dial_ins
 
@@ -118,9 +118,9 @@ def test_conf03_a_guest_joins_with_the_guest_pin_and_leaves_the_list_when_leavin
     ]
     assert o.do(cc.ClearConnection(call=call, device="333")) == [
         "connectionCleared(normalClearing) call=1 device=333 | 333:null 391:connected",
+        "callCleared(normalClearing) call=1 | 391:null",
         "participantLeft conference=1 participant=2 reason=hungUp",
         "participantRemoved conference=1 participant=2",
-        "callCleared(normalClearing) call=1 | 391:null",
     ]
     assert [p.id for p in conference(o, 1).participants] == [1]
     o.assert_replays()
@@ -287,9 +287,9 @@ def test_conf06_the_conference_ends_5_minutes_after_the_last_moderator() -> None
     joined(o, "331", 2)
     assert o.do(cc.ClearConnection(call=anna, device="330")) == [
         "connectionCleared(normalClearing) call=1 device=330 | 330:null 391:connected",
+        "callCleared(normalClearing) call=1 | 391:null",
         "participantLeft conference=1 participant=1 reason=hungUp",
         f"endScheduled conference=1 ends_at={o.clock.now_ms() + 5 * MINUTE}",
-        "callCleared(normalClearing) call=1 | 391:null",
     ]
     [doc] = view(o.state, "331")
     assert doc["endsAt"] == o.clock.now_ms() + 5 * MINUTE  # the participants are told
@@ -334,9 +334,9 @@ def test_conf06_the_room_emptying_cancels_the_end() -> None:
     o.do(cc.ClearConnection(call=anna, device="330"))
     assert o.do(cc.ClearConnection(call=bernd, device="331")) == [
         "connectionCleared(normalClearing) call=2 device=331 | 331:null 391:connected",
+        "callCleared(normalClearing) call=2 | 391:null",
         "participantLeft conference=1 participant=2 reason=hungUp",
         "endCancelled conference=1 reason=roomEmpty",
-        "callCleared(normalClearing) call=2 | 391:null",
     ]
 
 
@@ -460,4 +460,28 @@ async def test_rule6_17_callers_keying_at_once_through_the_engine() -> None:
     assert o.state.conferences.joined_count() == 16
     ended = [e.event for x in outcomes for e in x.events if isinstance(e.event, DialInEnded)]  # type: ignore[union-attr]
     assert [e.reason for e in ended] == ["noChannel"]
+    o.assert_replays()
+
+
+def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
+    """331 talks to 332, consults the dial-in, keys the PIN and conferences the calls
+    (CALL-08): the seat follows the merged call, and it is freed when that call ends."""
+    o = office()
+    room(o, "331")
+    talk = o.talking("331", "332")
+    o.do(cc.ConsultationCall(call=talk, device="331", consulted="391"))
+    seat = o.last_result["call"]
+    assert isinstance(seat, int)
+    key(o, seat, "331", pin_of(o, 1, 2))
+    events = o.do(cc.ConferenceCall(device="331"))
+    assert events[-1] == f"bridgeCallMoved call={seat} into={talk}"
+    assert conference(o, 1).participant(2).call == talk  # type: ignore[union-attr]
+    o.do(cc.ClearConnection(call=talk, device="331"))  # 332 stays in with the bridge
+    assert states(o)[2] is ParticipantState.WAITING
+    assert o.do(cc.ClearConnection(call=talk, device="332")) == [
+        f"connectionCleared(normalClearing) call={talk} device=332 | 332:null 391:connected",
+        f"callCleared(normalClearing) call={talk} | 391:null",
+        "participantLeft conference=1 participant=2 reason=hungUp",
+    ]
+    assert o.state.conferences.joined_count() == 0
     o.assert_replays()

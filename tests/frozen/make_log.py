@@ -17,7 +17,8 @@ v6-conferences: v3, then application conferences (CONF-01..06: created, renamed,
 an external added, a guest PIN set and a PIN renewed, a moderator made and unmade; dial-ins
 with wrong and right PINs, one cleared after three wrong ones, a guest joining and being
 disconnected, a call-out to a busy phone; the last moderator leaving, rejoining and leaving
-again, the end after 5 minutes; a conference deleted; a call-out left ringing).
+again, the end after 5 minutes; a guest's seat moved into a phone conference; a conference
+deleted; a call-out left ringing).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -353,6 +354,12 @@ def conferences(do: Callable[[Command], int], node: Node) -> None:
     do(k.CallOut(user="331", conference=1, participant=2))  # callOutFailed
     do(k.SetModerator(user="331", conference=1, participant=1, moderator=True))
     do(k.CallOut(user="331", conference=1, participant=3))  # Dr. Meier rings
+    # 332 brings 337 in: a consultation to the dial-in, the guest PIN, a phone conference.
+    talk = do(c.MakeCall(calling="332", called="337"))
+    do(c.AnswerCall(call=talk, device="337"))
+    seat = do(c.ConsultationCall(call=talk, device="332", consulted="391"))
+    do(c.GenerateDigits(call=seat, device="332", digits=pin(1, pins.GUEST)))
+    do(c.ConferenceCall(device="332"))  # bridgeCallMoved
     do(k.CreateConference(user="331", name="Gone"))
     do(k.RemoveParticipant(user="331", conference=1, participant=1))
     do(k.DeleteConference(user="331", conference=2))

@@ -5,6 +5,8 @@ the switch's and the room's, in the order of the log."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cti.calls import commands as cc
 from cti.conferences import commands as c
 from cti.conferences.events import DialInEnded
@@ -485,3 +487,38 @@ def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
     ]
     assert o.state.conferences.joined_count() == 0
     o.assert_replays()
+
+
+def test_conf06_an_end_due_while_the_node_was_down_fires_at_the_restart(tmp_path: Path) -> None:
+    from cti.app.clock import ManualClock
+    from cti.app.node import Node, replay
+    from cti.store import SqliteStore
+    from tests.office import fmt
+
+    o = office()
+    o.node.store.close()
+    path = tmp_path / "node.db"
+    o.store = SqliteStore(path)  # type: ignore[assignment]
+    o.node = Node(o.site, o.store, o.clock)
+    from cti.accounts.commands import SeedAccounts
+    from tests.presence.helpers import seeds
+
+    o.do(SeedAccounts(accounts=seeds()))
+    room(o, "331")
+    anna = joined(o, "330", 1)
+    joined(o, "331", 2)
+    o.do(cc.ClearConnection(call=anna, device="330"))
+    due = conference(o, 1).ends_at
+    assert due is not None
+    o.store.close()
+
+    later = Node(o.site, SqliteStore(path), ManualClock(due + 1))
+    [outcome] = later.fire_due_timers()
+    assert [fmt(x.event) for x in outcome.events] == [  # type: ignore[union-attr]
+        "participantLeft conference=1 participant=2 reason=conferenceEnded",
+        "connectionCleared(normalClearing) call=2 device=391 | 331:connected 391:null",
+        "callCleared(normalClearing) call=2 | 331:null",
+        "conferenceEnded conference=1",
+    ]
+    assert replay(later.store, use_snapshot=False) == later.state
+    later.store.close()

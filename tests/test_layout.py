@@ -19,11 +19,13 @@ PURE = [
     "presence",
     "directory",
     "journal",
+    "voicemail",
 ]  # no I/O, no clock, no asyncio
 IO_MODULES = {
     "calls/records_db.py",
     "directory/index_db.py",
     "journal/journal_db.py",
+    "voicemail/audio_db.py",
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",

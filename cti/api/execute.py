@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cti.api import directory, passwords, profile
+from cti.api import directory, passwords, profile, voicemail
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.journal import JOURNAL_COMMANDS, REQUESTS, JournalService
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
@@ -22,6 +22,8 @@ from cti.app.node import Accepted, Outcome
 from cti.directory.queries import SearchDirectory
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
+from cti.voicemail.commands import ListenVoicemailMessage
+from cti.voicemail.queries import FetchVoicemailAudio
 
 
 def error(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -56,6 +58,16 @@ async def execute(
     if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
         outcome = await passwords.execute(engine, action, principal, secure=secure)
         return _reply(node.state.seq, outcome)
+    if isinstance(
+        action,
+        voicemail.LeaveVoicemailMessage
+        | voicemail.EnterVoicemailPin
+        | voicemail.ChangeVoicemailPinOnPhone
+        | voicemail.ChangeVoicemailPin,
+    ):
+        return await voicemail.execute(engine, action, principal, secure=secure)
+    if isinstance(action, ListenVoicemailMessage | FetchVoicemailAudio):  # with the audio
+        return await voicemail.execute(engine, action, principal, secure=secure)
     if isinstance(action, SetProfileRequest):
         return _reply(node.state.seq, await profile.execute(engine, action, principal))
     if isinstance(action, ImportContactsRequest):

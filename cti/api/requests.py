@@ -28,6 +28,8 @@ from cti.api.journal import JournalRequest
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
 from cti.api.profile import SetProfileRequest
+from cti.api.voicemail import REQUESTS as VOICEMAIL_REQUESTS
+from cti.api.voicemail import VoicemailRequest
 from cti.directory.queries import SearchDirectory
 from cti.domain import COMMAND_TYPES, QUERY_TYPES
 from cti.kernel.messages import Command, Query
@@ -46,6 +48,7 @@ Action = (
     | ImportContactsRequest
     | UploadContactsPartRequest
     | JournalRequest
+    | VoicemailRequest
 )
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
@@ -57,7 +60,8 @@ SERVICES: dict[
     | type[PasswordRequest]
     | type[SetProfileRequest]
     | type[ImportContactsRequest]
-    | type[UploadContactsPartRequest],
+    | type[UploadContactsPartRequest]
+    | type[VoicemailRequest],
 ] = {
     **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
     **QUERY_TYPES,
@@ -68,6 +72,8 @@ SERVICES: dict[
     UploadContactsPartRequest.SERVICE: UploadContactsPartRequest,
     SearchDirectory.SERVICE: SearchDirectory,
     **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
+    # Audio stored, PINs checked where they arrive (cti.api.voicemail).
+    **{cls.SERVICE: cls for cls in VOICEMAIL_REQUESTS},
 }
 
 

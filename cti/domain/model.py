@@ -22,6 +22,7 @@ from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
+from cti.voicemail.context import CONTEXT as VOICEMAIL
 
 CONTEXTS: tuple[Context[Any], ...] = (
     CALLS,
@@ -30,6 +31,7 @@ CONTEXTS: tuple[Context[Any], ...] = (
     PRESENCE,
     DIRECTORY,
     JOURNAL,
+    VOICEMAIL,
 )
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}

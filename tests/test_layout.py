@@ -26,6 +26,7 @@ IO_MODULES = {
     "directory/index_db.py",
     "journal/journal_db.py",
     "voicemail/audio_db.py",
+    "voicemail/mail_outbox.py",
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",

@@ -19,6 +19,7 @@ import attrs
 
 from cti.app.config.csta import CstaSettings, csta_from_dict
 from cti.app.config.site_file import site_from_dict
+from cti.app.config.smtp import SmtpSettings, smtp_from_dict
 from cti.app.config.users import UserSpec, users_from_dict
 from cti.site import Site, SiteError
 
@@ -27,6 +28,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CstaSettings",
+    "SmtpSettings",
     "UserSpec",
     "config_from_dict",
     "load_config",
@@ -46,12 +48,18 @@ class Config:
     site: Site
     csta: CstaSettings = attrs.field(factory=CstaSettings)
     users: tuple[UserSpec, ...] = ()
+    smtp: SmtpSettings | None = None  # voicemail to e-mail (VM-07); None: no mail is sent
 
 
 def config_from_dict(raw: Mapping[str, Any]) -> Config:
     """The configuration from a parsed site file; raises SiteError naming the problem."""
     site = site_from_dict(raw)
-    return Config(site=site, csta=csta_from_dict(raw.get("csta")), users=users_from_dict(raw, site))
+    return Config(
+        site=site,
+        csta=csta_from_dict(raw.get("csta")),
+        users=users_from_dict(raw, site),
+        smtp=smtp_from_dict(raw.get("smtp")),
+    )
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -152,6 +152,7 @@ _TOP_KEYS = frozenset(
         "conference_bridges",
         "csta",  # the CSTA link's settings (cti.app.config.csta)
         "users",  # the accounts the node starts with (cti.app.config.users)
+        "smtp",  # voicemail to e-mail (cti.app.config.smtp)
         "phone_ranges",
         "speed_dials",
     }

@@ -63,7 +63,9 @@ async def execute(
         voicemail.LeaveVoicemailMessage
         | voicemail.EnterVoicemailPin
         | voicemail.ChangeVoicemailPinOnPhone
-        | voicemail.ChangeVoicemailPin,
+        | voicemail.ChangeVoicemailPin
+        | voicemail.CallBackVoicemailMessage
+        | voicemail.SaveVoicemailContact,
     ):
         return await voicemail.execute(engine, action, principal, secure=secure)
     if isinstance(action, ListenVoicemailMessage | FetchVoicemailAudio):  # with the audio

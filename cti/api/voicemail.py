@@ -27,9 +27,12 @@ from cti.accounts import passwords
 from cti.accounts.access import authorize
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome, Refused
+from cti.calls.commands import ConnectionResult, MakeCall
 from cti.calls.decision import CallDecision
+from cti.directory.commands import AddContact, ContactIdResult
+from cti.directory.model import MAX_NAME
 from cti.domain import evolve
-from cti.kernel.messages import NoResult
+from cti.kernel.messages import Command, NoResult
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.voicemail import pins, wav
 from cti.voicemail.audio_db import AudioMissing, AudioStore
@@ -42,7 +45,7 @@ from cti.voicemail.commands import (
     RecordMessage,
     SetPinHash,
 )
-from cti.voicemail.queries import FetchVoicemailAudio
+from cti.voicemail.queries import FetchVoicemailAudio, GetMailbox
 from cti.voicemail.services import menu_mailbox
 
 AUDIO = "voicemail.audio"  # the audio store's name among the node's read models
@@ -103,14 +106,46 @@ class ChangeVoicemailPin:
     new_pin: str = attrs.field(repr=False)
 
 
+@attrs.frozen(kw_only=True)
+class CallBackVoicemailMessage:
+    """VM-05: call the sender back, a makeCall from ``device`` (default: the user's number)."""
+
+    SERVICE: ClassVar[str] = "callBackVoicemailMessage"
+    ADMIN: ClassVar[bool] = False
+    RESULT: ClassVar[Any] = ConnectionResult
+    user: str
+    message: int
+    device: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SaveVoicemailContact:
+    """VM-05: save the sender as a personal contact (addContact, DIR-01): ``name``, default
+    the name the caller was known by, else the number."""
+
+    SERVICE: ClassVar[str] = "saveVoicemailContact"
+    ADMIN: ClassVar[bool] = False
+    RESULT: ClassVar[Any] = ContactIdResult
+    user: str
+    message: int
+    name: str | None = attrs.field(default=None, metadata={"max_length": MAX_NAME})
+
+
 VoicemailRequest = (
-    LeaveVoicemailMessage | EnterVoicemailPin | ChangeVoicemailPinOnPhone | ChangeVoicemailPin
+    LeaveVoicemailMessage
+    | EnterVoicemailPin
+    | ChangeVoicemailPinOnPhone
+    | ChangeVoicemailPin
+    | CallBackVoicemailMessage
+    | SaveVoicemailContact
 )
 REQUESTS: tuple[type[VoicemailRequest], ...] = (
     LeaveVoicemailMessage,
     EnterVoicemailPin,
     ChangeVoicemailPinOnPhone,
     ChangeVoicemailPin,
+    CallBackVoicemailMessage,
+    SaveVoicemailContact,
 )
 HANDLED = (*REQUESTS, ListenVoicemailMessage, FetchVoicemailAudio)
 
@@ -196,6 +231,8 @@ async def execute(
             return await _change_on_phone(engine, action, principal)
         if isinstance(action, ChangeVoicemailPin):
             return await _change(engine, action, principal, secure=secure)
+        if isinstance(action, CallBackVoicemailMessage | SaveVoicemailContact):
+            return await _sender(engine, action, principal)
     except Refusal as refusal:
         return _refused(refusal)
     raise TypeError(f"not a voicemail request: {action!r}")
@@ -235,6 +272,34 @@ async def _enter_pin(
         details = {"failures": throttle.failures, "lockedUntil": throttle.locked_until}
         return _refused(Refusal("wrongPin", "the PIN is not right", details))
     return reply
+
+
+async def _sender(
+    engine: Executor,
+    action: CallBackVoicemailMessage | SaveVoicemailContact,
+    principal: str | None,
+) -> dict[str, Any]:
+    """VM-05 on a message's sender: the user's own message, then the command of call
+    control or of the personal directory, which the node authorizes again."""
+    node = engine.node
+    probe = GetMailbox(user=action.user)
+    if principal is not None:
+        authorize(node.site, node.state, principal, probe)
+    node.query(probe)  # noMailbox
+    msg = node.state.voicemail.of(action.user).messages.get(action.message)
+    if msg is None:
+        raise Refusal(
+            "unknownVoicemailMessage",
+            f"{action.user}'s mailbox has no message {action.message}",
+            {"message": action.message},
+        )
+    command: Command
+    if isinstance(action, CallBackVoicemailMessage):
+        command = MakeCall(calling=action.device or action.user, called=msg.caller)
+    else:
+        name = action.name or msg.caller_name or msg.caller
+        command = AddContact(user=action.user, name=name, other=msg.caller)
+    return _reply(node.state.seq, await engine.execute(command, principal))
 
 
 def _new_pin_hash(pin: str) -> str:

@@ -291,14 +291,17 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("moveVoicemailMessage", {"user": "332", "message": 1, "folder": "new"}),
         ("setVoicemailRecording", {"user": "332", "recording": False}),
         ("setVoicemailMaximum", {"user": "332", "maxMessages": 10}),
+        ("callBackVoicemailMessage", {"user": "332", "message": 1, "device": "332"}),
+        ("saveVoicemailContact", {"user": "332", "message": 1}),
         ("deleteVoicemailMessage", {"user": "332", "message": 1}),
         ("clearCall", {"call": VM_CALL}),
+        ("clearCall", {"call": VM_CALL + 1}),
         ("makeCall", {"calling": "332", "called": "351"}),
-        ("enterVoicemailPin", {"call": VM_CALL + 1, "device": "332", "pin": "000000"}),
-        ("enterVoicemailPin", {"call": VM_CALL + 1, "device": "332", "pin": "123456"}),
-        ("changeVoicemailPinOnPhone", {"call": VM_CALL + 1, "device": "332", "newPin": "135790"}),
+        ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "000000"}),
+        ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "123456"}),
+        ("changeVoicemailPinOnPhone", {"call": VM_CALL + 2, "device": "332", "newPin": "135790"}),
         ("changeVoicemailPin", {"user": "332", "oldPin": "135790", "newPin": "246813"}),
-        ("leaveVoicemailMessage", {"call": VM_CALL + 1, "device": "332", "audio": "AAAA"}),
+        ("leaveVoicemailMessage", {"call": VM_CALL + 2, "device": "332", "audio": "AAAA"}),
     ]
     done: set[str] = set()
     node.read_models[AUDIO] = AudioStore(tmp_path / "audio")

@@ -152,3 +152,31 @@ def test_vm_06_recording_off_takes_no_message(vm: Voicemail) -> None:
 
 def test_vm_users_without_the_licence_have_no_mailbox(vm: Voicemail) -> None:
     assert vm.error("getMailbox", principal="333", user="333") == "noMailbox"
+
+
+def test_vm_05_details_call_back_and_save_the_sender_as_a_contact(vm: Voicemail) -> None:
+    ext = vm.office.call_of(c.Dial(device="+4930111111", digits="331"))
+    vm.office.do(c.DeflectCall(call=ext, device="331", to="351"))
+    vm.leave(ext, device="+4930111111")
+    vm.office.do(c.ClearCall(call=ext))
+    [details] = vm.ok("getMailbox", principal="331", user="331")["messages"]
+    assert (details["caller"], details["callerName"], details["durationMs"]) == (
+        "+4930111111",
+        None,
+        3000,
+    )
+    seq = vm.node.state.seq
+    made = vm.ok("callBackVoicemailMessage", principal="331", user="331", message=1)
+    assert made["device"] == "331"
+    assert vm.events_since(seq)[0].startswith(f"serviceInitiated(makeCall) call={made['call']}")
+    assert any("networkReached" in e and "+4930111111" in e for e in vm.events_since(seq))
+    saved = vm.ok("saveVoicemailContact", principal="331", user="331", message=1, name="Dr. Meier")
+    contact = vm.node.state.directory.of("331").contacts[saved["id"]]
+    assert (contact.name, [n.number for n in contact.numbers]) == ("Dr. Meier", ["+4930111111"])
+    # Now the caller has a name for 331 (DIR-06): the next message carries it.
+    assert vm.error("saveVoicemailContact", principal="332", user="331", message=1) == (
+        "notPermitted"
+    )
+    assert vm.error("callBackVoicemailMessage", principal="331", user="331", message=9) == (
+        "unknownVoicemailMessage"
+    )

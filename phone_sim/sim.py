@@ -126,8 +126,9 @@ class Simulator:
                     n for n, ph in self.phones.items() if call in ph.legs or secondary in ph.legs
                 )
             else:
-                # A feature event names its device; a presence event its user (a number).
-                number = doc.get("device") or doc.get("user")
+                # A feature event names its device; a presence event its user (a number); a
+                # voicemail event its mailbox (the user's number, VM-02).
+                number = doc.get("device") or doc.get("user") or doc.get("mailbox")
                 if not isinstance(number, str):
                     continue  # an account's event (profileChanged): nothing a phone shows
                 devices = {number}
@@ -198,6 +199,8 @@ class Simulator:
             args = actions.absolute_return(list(args), self.clock.now_ms())
         elif verb == "sends":  # DTMF: only the voicemail's menu listens (specs/phone-sim.md)
             args = (*args, *(n for n, k in self.kinds.items() if k == "voicemail"))
+        elif verb == "speaks":  # VM-01: a WAV file, or a tone of that many seconds
+            args = (await asyncio.to_thread(actions.speech, list(args)),)
         try:
             requests = plan(phone, verb, list(args), self.summaries)
         except NotPossible as exc:

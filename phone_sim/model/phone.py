@@ -74,6 +74,9 @@ class Phone:
     presence: str = "office"
     presence_until: int | None = None  # ms since the epoch, UTC; None once it passed
     presence_info: str | None = None
+    # The user's mailbox (VM-02): the message-waiting lamp and the new messages' count.
+    message_waiting: bool = False
+    new_messages: int = 0
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:
@@ -86,6 +89,9 @@ class Phone:
                 self.on_presence(doc)
             elif name == "returnTimePassed":
                 self.presence_until = None
+            elif name == "messageWaiting":  # VM-02: the one truth of the lamp
+                self.message_waiting = bool(doc["on"])
+                self.new_messages = int(doc["new"])
             self.seen.append(name)
             return
         call = doc["call"]

@@ -32,6 +32,7 @@ from bench import (
     mqtt_path,
     postgres_store,
     sections,
+    voicemail,
 )
 from bench.sections import Row
 
@@ -66,6 +67,7 @@ NAMES = {
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
+    "vm": "vm. voicemail recording (VM-01)",
 }
 
 
@@ -101,6 +103,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
         ]
         progress.remove_task(build)
+    elif key == "vm":
+        rows = voicemail.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

@@ -17,6 +17,7 @@ from cti.kernel.refusal import Refusal
 from cti.presence.services import forget_user
 from cti.site import Site
 from cti.site.model import PHONE_KINDS, Device, DeviceKind
+from cti.voicemail.services import forget_user as forget_mailbox
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
@@ -200,6 +201,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     forget_user(d, c.name)  # nor does its presence outlive it (PRES-04)
     forget_contacts(d, c.name)  # its personal directory goes with it (DIR-01)
     forget_journal(d, c.name)  # and its journal's reminders (JOUR-03)
+    forget_mailbox(d, c.name)  # and its mailbox (VM-01)
 
 
 SERVICES: dict[type[Any], Any] = {

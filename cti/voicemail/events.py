@@ -190,6 +190,14 @@ class MessageMailed(MailboxEvent):
     message_id: str
 
 
+@attrs.frozen(kw_only=True)
+class MailboxRemoved(MailboxEvent):
+    """The owner's account was removed: the mailbox goes with it (its messages, settings, PIN
+    and throttle), so a new account of the number starts with an empty one."""
+
+    KIND: ClassVar[str] = "mailboxRemoved"
+
+
 def audio_of(e: MessageRecorded | MessagePlaying) -> Audio:
     return Audio(e.sha256, e.length, e.duration_ms)
 
@@ -207,5 +215,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MailboxOpened,
         MenuEntered,
         MessageMailed,
+        MailboxRemoved,
     )
 }

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import immutables
 
 from cti.voicemail import events as ev
 from cti.voicemail.model import Mailbox, Menu, Message, Playback, Throttle
@@ -117,6 +118,21 @@ def _mailed(state: VoicemailState, e: ev.MessageMailed) -> VoicemailState:
     return state.with_mailbox(e.mailbox, _put(box, msg))
 
 
+def _removed(state: VoicemailState, e: ev.MailboxRemoved) -> VoicemailState:
+    prefix = e.mailbox + "|"
+    return attrs.evolve(
+        state,
+        mailboxes=state.mailboxes.delete(e.mailbox),
+        throttles=immutables.Map(
+            {k: t for k, t in state.throttles.items() if not k.startswith(prefix)}
+        ),
+        menus=immutables.Map({c: m for c, m in state.menus.items() if m.mailbox != e.mailbox}),
+        playbacks=immutables.Map(
+            {c: p for c, p in state.playbacks.items() if p.mailbox != e.mailbox}
+        ),
+    )
+
+
 HANDLERS: dict[type[Any], Callable[[VoicemailState, Any], VoicemailState]] = {
     ev.GreetingPlayed: _same,
     ev.MessageRecorded: _recorded,
@@ -133,4 +149,5 @@ HANDLERS: dict[type[Any], Callable[[VoicemailState, Any], VoicemailState]] = {
     ev.PlaybackCalling: _calling,
     ev.PlaybackEnded: _ended,
     ev.MessageMailed: _mailed,
+    ev.MailboxRemoved: _removed,
 }

@@ -342,6 +342,20 @@ def office_only(d: Decision[NodeState], user: str) -> None:
         )
 
 
+def forget_user(d: Decision[NodeState], user: str) -> None:
+    """An account is being removed (removeAccount): its mailbox goes with it, in the same
+    decision (no message of the departed person reaches whoever gets the number next). The
+    recordings' files stay in the data directory (specs/voicemail.md)."""
+    vm = d.state.voicemail
+    if (
+        user in vm.mailboxes
+        or any(k.startswith(user + "|") for k in vm.throttles)
+        or any(m.mailbox == user for m in vm.menus.values())
+        or any(p.mailbox == user for p in vm.playbacks.values())
+    ):
+        d.emit(ev.MailboxRemoved(mailbox=user))
+
+
 SERVICES: dict[type[Any], Any] = {
     cmd.RecordMessage: record_message,
     cmd.CheckedPin: checked_pin,

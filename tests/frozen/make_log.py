@@ -11,7 +11,8 @@ passed and one pending, an entry marked done, one deleted, entries older than a 
 deleted, a journal cleared).
 v6-voicemail: v5-journal, then voicemail (VM-01..VM-07: messages left on deflected calls,
 listened to, moved, deleted, recording off and a maximum, the phone menu with a wrong and the
-right default PIN and the PIN changed there, a message mailed).
+right default PIN and the PIN changed there, a message mailed, a mailbox removed with its
+account).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
@@ -278,7 +279,7 @@ def journal(do: Callable[[Command], int], clock: ManualClock) -> None:
 
 def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
     """Voicemail (VM-01..VM-07): 332's mailbox (seeded with the licence), mailed to Clara."""
-    from cti.accounts.commands import SeedAccounts, SetProfileChecked
+    from cti.accounts.commands import RemoveAccount, SeedAccounts, SetProfileChecked
     from cti.app.config import load_config
     from cti.presence.commands import SetPresence
     from cti.presence.model import Status
@@ -309,6 +310,9 @@ def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(v.CheckedPin(call=menu, device="332", right=False))
     do(v.CheckedPin(call=menu, device="332", right=True))
     do(v.SetPinHash(user="332", pin_hash="$argon2id$v=19$m=65536,t=3,p=4$frozen", call=menu))
+    # 330's mailbox goes with its account.
+    do(v.SetVoicemailRecording(user="330", recording=False))
+    do(RemoveAccount(name="330"))
 
 
 if __name__ == "__main__":

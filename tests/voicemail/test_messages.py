@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cti.accounts.commands import RemoveAccount
 from cti.calls import commands as c
 from tests.voicemail.helpers import Voicemail, tone
 
@@ -180,3 +181,12 @@ def test_vm_05_details_call_back_and_save_the_sender_as_a_contact(vm: Voicemail)
     assert vm.error("callBackVoicemailMessage", principal="331", user="331", message=9) == (
         "unknownVoicemailMessage"
     )
+
+
+def test_vm_01_a_removed_account_takes_its_mailbox_with_it(vm: Voicemail) -> None:
+    vm.leave(vm.deflected("330", "331"))
+    seq = vm.node.state.seq
+    vm.office.do(RemoveAccount(name="331"))
+    assert "mailboxRemoved mailbox=331" in vm.events_since(seq)
+    assert "331" not in vm.node.state.voicemail.mailboxes
+    vm.office.assert_replays()

@@ -59,7 +59,8 @@ class Simulator:
         await self._learn_presence()
 
     async def _learn_presence(self) -> None:
-        """The presence of the phones' users (PRES-01): events only tell what changes next."""
+        """The presence of the phones' users (PRES-01) and their message-waiting lamps (VM-02):
+        events only tell what changes next."""
         for number, phone in sorted(self.phones.items()):
             if phone.kind not in PHONE_KINDS:
                 continue
@@ -69,6 +70,13 @@ class Simulator:
                 return
             if reply.get("ok"):
                 phone.on_presence(reply["result"])
+            try:  # VM-02: the lamp of a user with a mailbox (refused: none)
+                reply = await self.link.request("getMailbox", {"user": number})
+            except (ConnectionError, TimeoutError):
+                return
+            if reply.get("ok"):
+                phone.message_waiting = reply["result"]["new"] > 0
+                phone.new_messages = reply["result"]["new"]
 
     async def _learn_running_calls(self) -> None:
         """Calls that were up before we connected: events only tell what changes next."""

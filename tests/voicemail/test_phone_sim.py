@@ -77,3 +77,19 @@ async def test_vm_scenario_over_mqtt(engine: Engine, tmp_path: Path) -> None:
             await asyncio.gather(task, return_exceptions=True)
             reader.close()
     assert len(engine.node.state.voicemail.of("331").messages) == 1
+
+
+async def test_a_simulator_started_later_shows_the_lamp(engine: Engine) -> None:
+    first = Simulator(InProcessLink(engine), engine.node.clock, timeout=TIMEOUT)
+    await first.start()
+    await first.act("330", "calls", "331")
+    await first.act("331", "deflects", "to", "351")
+    await first.act("330", "speaks", "2s")
+    await first.close()
+    later = Simulator(InProcessLink(engine), engine.node.clock, timeout=TIMEOUT)
+    await later.start()
+    try:
+        assert later.phone("331").message_waiting and later.phone("331").new_messages == 1
+        assert not later.phone("332").message_waiting
+    finally:
+        await later.close()

@@ -31,7 +31,7 @@ from cti.calls.commands import ConnectionResult, MakeCall
 from cti.calls.decision import CallDecision
 from cti.directory.commands import AddContact, ContactIdResult
 from cti.directory.model import MAX_NAME
-from cti.domain import evolve
+from cti.domain import decide, evolve
 from cti.kernel.messages import Command, NoResult
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.voicemail import pins, wav
@@ -245,8 +245,9 @@ async def _leave(
     data = _decode(action.audio)
     audio = await asyncio.to_thread(wav.check_wav, data)
     command = RecordMessage(call=action.call, device=action.device, audio=audio)
-    if principal is not None:  # refused before the audio costs a write
-        authorize(node.site, node.state, principal, command)
+    # Decided once on the current state first (and dropped): a message the node would refuse
+    # (box full, recording off, not at the voicemail, not theirs) leaves no file behind.
+    decide(node.site, node.state, command, node.clock.now_ms(), principal)
     await asyncio.to_thread(_store(engine).put, data)  # durable before the event commits
     return _reply(node.state.seq, await engine.execute(command, principal))
 

@@ -132,7 +132,9 @@ def test_vm_02_a_full_mailbox_takes_nothing_until_one_is_deleted(vm: Voicemail) 
     for caller in ("330", "332"):
         vm.leave(vm.deflected(caller, "331"), device=caller)
     call = vm.deflected("333", "331")
-    assert vm.leave(call, device="333")["error"]["code"] == "mailboxFull"
+    files = sorted(vm.audio.root.rglob("*.wav"))
+    assert vm.leave(call, device="333", seconds=4.0)["error"]["code"] == "mailboxFull"
+    assert sorted(vm.audio.root.rglob("*.wav")) == files  # nothing of it is kept
     assert set(vm.node.state.voicemail.of("331").messages.keys()) == {1, 2}
     vm.office.do(c.ClearConnection(call=call, device="333"))
     vm.ok("deleteVoicemailMessage", principal="331", user="331", message=1)

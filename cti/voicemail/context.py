@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cti.calls.decision import CallDecision
 from cti.kernel.context import Context
-from cti.voicemail import codec, events, evolve, queries, services
+from cti.site.model import DeviceKind
+from cti.voicemail import codec, events, evolve, queries, reactions, services
 from cti.voicemail.state import VoicemailState
 
 CONTEXT: Context[VoicemailState] = Context(
@@ -16,4 +17,6 @@ CONTEXT: Context[VoicemailState] = Context(
     snapshot=codec.SNAPSHOT,
     refusals=services.REFUSALS,
     queries=queries.QUERIES,
+    reactions=reactions.REACTIONS,
+    digit_receivers={DeviceKind.VOICEMAIL: reactions.digits},
 )

@@ -205,6 +205,7 @@ def audio_of(e: MessageRecorded | MessagePlaying) -> Audio:
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls
     for cls in (
+        GreetingPlayed,
         MessageRecorded,
         MessageMoved,
         MessageDeleted,
@@ -214,6 +215,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PinRejected,
         MailboxOpened,
         MenuEntered,
+        MenuClosed,
+        MessagePlaying,
+        PlaybackCalling,
+        PlaybackEnded,
         MessageMailed,
         MailboxRemoved,
     )

@@ -7,8 +7,10 @@
 - ``5`` then ``1``..``9``: set the presence (PRES-05): 1 office, 2 meeting, 3 sick, 4 break,
   5 outOfOffice, 6 vacation, 7 lunch, 8 goneHome, 9 doNotDisturb.
 
-Anything else changes nothing. The PIN is not keyed as DTMF (digits are recorded in the log):
-it is ``enterVoicemailPin`` / ``changeVoicemailPinOnPhone``; there is no dial-out from the menu
+Other keys are refused (``invalidParameterValue``), so the caller's phone learns the menu
+does not know them; a key with nothing to do (no new message) records nothing. The PIN is
+not keyed as DTMF but given with ``enterVoicemailPin`` / ``changeVoicemailPinOnPhone``: it is
+checked against its argon2 hash outside the writer. There is no dial-out from the menu
 (UC-LESSONS).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cti.kernel.decision import Decision
+from cti.kernel.refusal import Refusal
 from cti.presence import services as presence
 from cti.presence.commands import SetPresence
 from cti.presence.model import Status
@@ -70,6 +73,11 @@ def keys(d: Decision[NodeState], call: int, device: str, digits: str) -> None:
             waiting(d, menu.mailbox)
     elif len(digits) == 2 and digits[0] == "5" and "1" <= digits[1] <= str(len(STATUSES)):
         status = STATUSES[int(digits[1]) - 1]
-        command = SetPresence(user=menu.mailbox, status=status)
-        # Refused (DND for a MULAP member, say): the menu says nothing changed.
-        d.attempt(lambda: presence.set_presence(d, command))
+        # Refused (DND for a MULAP member, say): the keys are refused with its reason.
+        presence.set_presence(d, SetPresence(user=menu.mailbox, status=status))
+    else:
+        raise Refusal(
+            "invalidParameterValue",
+            f"the voicemail menu knows 1, 2, 7 and 51..5{len(STATUSES)}, not {digits}",
+            {"digits": digits},
+        )

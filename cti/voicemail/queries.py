@@ -112,5 +112,4 @@ def fetch_audio(site: Site, state: NodeState, q: FetchVoicemailAudio) -> AudioRe
     )
 
 
-# fetchVoicemailAudio joins once something plays to a phone (the DTMF menu, VM-04).
-QUERIES: dict[type[Any], Any] = {GetMailbox: get_mailbox}
+QUERIES: dict[type[Any], Any] = {GetMailbox: get_mailbox, FetchVoicemailAudio: fetch_audio}

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cti.accounts.access import controlled
 from cti.accounts.model import Licence, Visibility
 from cti.calls.state import Call
+from cti.calls.system import place_call
 from cti.calls.values import ConnectionState
 from cti.directory.callerid import resolve_caller
 from cti.kernel.decision import Decision
@@ -356,7 +358,29 @@ def forget_user(d: Decision[NodeState], user: str) -> None:
         d.emit(ev.MailboxRemoved(mailbox=user))
 
 
+def play_message(d: Decision[NodeState], c: cmd.PlayVoicemailMessage) -> None:
+    """VM-04: the system calls ``device`` (default: the user's number; one of the user's own
+    devices) from the voicemail and plays the message once it answers; office only."""
+    msg = _message(d, c.user, c.message)
+    office_only(d, c.user)
+    device = c.device or c.user
+    account = d.state.accounts.account(c.user)
+    own = controlled(d.site, account) if account is not None else frozenset()
+    if device not in own:
+        raise Refusal(
+            "notYourDevice",
+            f"{c.user} may have a message played on their own devices only",
+            {"device": device, "yours": sorted(own)},
+        )
+    vm = d.site.voicemail
+    assert vm is not None  # a mailbox needs one (has_mailbox)
+    call = place_call(d, vm, device)
+    d.emit(ev.PlaybackCalling(mailbox=c.user, message=msg.id, call=call, device=device))
+    d.result = {"call": call, "device": device}
+
+
 SERVICES: dict[type[Any], Any] = {
+    cmd.PlayVoicemailMessage: play_message,
     cmd.RecordMessage: record_message,
     cmd.CheckedPin: checked_pin,
     cmd.ClientPinChecked: client_pin_checked,

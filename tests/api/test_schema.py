@@ -153,6 +153,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("makeCall", {"calling": "330", "called": "331"}),
         ("snapshotDevice", {"device": "331"}),
         ("answerCall", {"call": 1, "device": "331"}),
+        ("generateDigits", {"call": 1, "device": "330", "digits": "12#"}),
         ("holdCall", {"call": 1, "device": "330"}),
         ("retrieveCall", {"call": 1, "device": "330"}),
         ("consultationCall", {"call": 1, "device": "330", "consulted": "332"}),
@@ -280,7 +281,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("clearJournal", {"user": "330"}),
         ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
         ("getJournal", {"user": "330", "limit": 0}),
-        # voicemail (VM-01..VM-06): 332 has the licence
+        # voicemail (VM-01..VM-05): 332 has the licence
         ("clearCall", {"call": 8}),
         ("clearCall", {"call": 9}),
         ("makeCall", {"calling": "330", "called": "332"}),
@@ -293,15 +294,23 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("setVoicemailMaximum", {"user": "332", "maxMessages": 10}),
         ("callBackVoicemailMessage", {"user": "332", "message": 1, "device": "332"}),
         ("saveVoicemailContact", {"user": "332", "message": 1}),
-        ("deleteVoicemailMessage", {"user": "332", "message": 1}),
         ("clearCall", {"call": VM_CALL}),
         ("clearCall", {"call": VM_CALL + 1}),
         ("makeCall", {"calling": "332", "called": "351"}),
         ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "000000"}),
         ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "123456"}),
         ("changeVoicemailPinOnPhone", {"call": VM_CALL + 2, "device": "332", "newPin": "135790"}),
+        ("generateDigits", {"call": VM_CALL + 2, "device": "332", "digits": "1"}),
+        ("fetchVoicemailAudio", {"call": VM_CALL + 2, "device": "332"}),
+        ("generateDigits", {"call": VM_CALL + 2, "device": "332", "digits": "9"}),
+        ("clearCall", {"call": VM_CALL + 2}),
         ("changeVoicemailPin", {"user": "332", "oldPin": "135790", "newPin": "246813"}),
-        ("leaveVoicemailMessage", {"call": VM_CALL + 2, "device": "332", "audio": "AAAA"}),
+        ("playVoicemailMessage", {"user": "332", "message": 1}),
+        ("answerCall", {"call": VM_CALL + 3, "device": "332"}),
+        ("fetchVoicemailAudio", {"call": VM_CALL + 3, "device": "332"}),
+        ("clearCall", {"call": VM_CALL + 3}),
+        ("deleteVoicemailMessage", {"user": "332", "message": 1}),
+        ("leaveVoicemailMessage", {"call": VM_CALL + 3, "device": "332", "audio": "AAAA"}),
     ]
     done: set[str] = set()
     node.read_models[AUDIO] = AudioStore(tmp_path / "audio")

@@ -11,8 +11,9 @@ passed and one pending, an entry marked done, one deleted, entries older than a 
 deleted, a journal cleared).
 v6-voicemail: v5-journal, then voicemail (VM-01..VM-07: messages left on deflected calls,
 listened to, moved, deleted, recording off and a maximum, the phone menu with a wrong and the
-right default PIN and the PIN changed there, a message mailed, a mailbox removed with its
-account).
+right default PIN and the PIN changed there, a message played from the menu and on a phone
+the system called, greetings, a message mailed, a mailbox removed with its account).
+v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGenerated).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
@@ -31,6 +32,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
     python -m tests.frozen.make_log v4-directory tests/frozen/v4-directory/node1.db
     python -m tests.frozen.make_log v5-journal tests/frozen/v5-journal/node1.db
+    python -m tests.frozen.make_log v6-digits tests/frozen/v6-digits/node1.db
     python -m tests.frozen.make_log v6-voicemail tests/frozen/v6-voicemail/node1.db
 """
 
@@ -114,7 +116,7 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    later = ("v5-journal", "v6-voicemail")
+    later = ("v5-journal", "v6-digits", "v6-voicemail")
     if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
@@ -127,6 +129,8 @@ def make(path: Path, version: str = "v1") -> None:
         directory(do)
     if version in later:
         journal(do, node.clock)  # type: ignore[arg-type]
+    if version == "v6-digits":
+        digits(do)
     if version == "v6-voicemail":
         voicemail(do, node.clock)  # type: ignore[arg-type]
     node.store.close()
@@ -310,9 +314,22 @@ def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(v.CheckedPin(call=menu, device="332", right=False))
     do(v.CheckedPin(call=menu, device="332", right=True))
     do(v.SetPinHash(user="332", pin_hash="$argon2id$v=19$m=65536,t=3,p=4$frozen", call=menu))
+    do(c.GenerateDigits(call=menu, device="332", digits="1"))  # the menu plays message 1
+    do(c.ClearCall(call=menu))
+    played = do(v.PlayVoicemailMessage(user="332", message=1))  # VM-04
+    do(c.AnswerCall(call=played, device="332"))
+    do(c.ClearCall(call=played))
     # 330's mailbox goes with its account.
     do(v.SetVoicemailRecording(user="330", recording=False))
     do(RemoveAccount(name="330"))
+
+
+def digits(do: Callable[[Command], int]) -> None:
+    """DTMF between people (generateDigits): heard by both, the call stays up."""
+    talk = do(c.MakeCall(calling="332", called="337"))
+    do(c.AnswerCall(call=talk, device="337"))
+    do(c.GenerateDigits(call=talk, device="332", digits="123#"))
+    do(c.GenerateDigits(call=talk, device="337", digits="*"))
 
 
 if __name__ == "__main__":

@@ -66,14 +66,15 @@ def vm(tmp_path: Path) -> Voicemail:
 def test_vm_03_default_pin_opens_the_menu_and_must_be_changed_on_the_phone(
     vm: Voicemail,
 ) -> None:
+    seq = vm.node.state.seq
     call = vm.dialled("331")
+    assert vm.events_since(seq)[-1] == f"menuEntered mailbox=331 call={call} device=331"
     seq = vm.node.state.seq
     assert vm.ok("enterVoicemailPin", call=call, device="331", pin="123456") == {
         "open": True,
         "pinChangeRequired": True,
     }
     assert vm.events_since(seq) == [
-        f"menuEntered mailbox=331 call={call} device=331",
         f"mailboxOpened mailbox=331 call={call} device=331 pin_change_required=True",
     ]
     # A client may not change it yet, even over TLS with the right old PIN.

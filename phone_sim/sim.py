@@ -5,7 +5,9 @@ the physical-phone bridge all drive phones through :class:`Simulator`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -236,8 +238,11 @@ class Simulator:
     # -- trunk parties and automatic users ------------------------------------------------------
     def _react(self, changed: set[str]) -> None:
         for number in changed:
-            behaviour = self.behaviours.get(number)
             phone = self.phones[number]
+            while phone.playing:  # VM-04, the menu: take the audio the voicemail plays
+                call, sha = phone.playing.pop(0)
+                self._spawn(number, -call, self._listen(number, call, sha))
+            behaviour = self.behaviours.get(number)
             if behaviour is None:
                 continue
             leg = phone.alerting
@@ -261,6 +266,21 @@ class Simulator:
             self._reacting.discard(key)
 
         task.add_done_callback(done)
+
+    async def _listen(self, number: str, call: int, sha256: str) -> None:
+        """Fetch what the voicemail plays to ``number`` on ``call``: heard when its bytes are
+        exactly the recording the node named (their SHA-256)."""
+        try:
+            result = await self.request("fetchVoicemailAudio", call=call, device=number)
+        except (Refusal, ConnectionError, TimeoutError) as exc:
+            log.info("phone_sim.audio_not_fetched", device=number, call=call, error=str(exc))
+            return
+        data = base64.b64decode(result["audio"])
+        if hashlib.sha256(data).hexdigest() == sha256:
+            self.phone(number).heard.append(sha256)
+        else:
+            log.warning("phone_sim.audio_differs", device=number, call=call)
+        self._notify({number})
 
     async def _answer_later(
         self, number: str, call: int, behaviour: Behaviour, due_ms: int

@@ -282,6 +282,15 @@ def changes_pin(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req
     return [Req("changeVoicemailPinOnPhone", fields)]
 
 
+def plays(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """VM-04: the user has message N played on this phone (the system calls it)."""
+    message = _arg(args, 0, "message number")
+    if not message.isdigit():
+        raise NotPossible("invalidParameterValue", "plays takes a message number")
+    fields = {"user": phone.number, "message": int(message), "device": phone.number}
+    return [Req("playVoicemailMessage", fields)]
+
+
 def listens(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     """The phone's user plays message N of their mailbox (VM-02: it goes to old)."""
     message = _arg(args, 0, "message number")
@@ -366,5 +375,6 @@ VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
     "keys-pin": keys_pin,
     "changes-pin": changes_pin,
     "listens": listens,
+    "plays": plays,
     "keys": keys,
 }

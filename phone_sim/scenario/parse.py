@@ -28,6 +28,7 @@ CHECKS = (
     "presence",
     "message-waiting",
     "new-messages",
+    "heard",
 )
 STATUSES = (
     "idle",

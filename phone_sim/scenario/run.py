@@ -177,6 +177,8 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
         return lamp == args[0], lamp
     if check == "new-messages":  # VM-02: the badge
         return phone.new_messages == int(args[0]), str(phone.new_messages)
+    if check == "heard":  # VM-04: recordings played to the phone, exactly the stored bytes
+        return len(phone.heard) == int(args[0]), str(len(phone.heard))
     if check in ("off-hook", "on-hook"):
         hook = "off-hook" if phone.off_hook else "on-hook"
         return hook == check, hook

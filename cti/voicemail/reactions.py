@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cti.calls import events as calls_events
 from cti.calls.values import ConnectionState
 from cti.kernel.decision import Decision
+from cti.kernel.refusal import Refusal
 from cti.voicemail import events as ev
 from cti.voicemail import menu
 from cti.voicemail.services import greeting, has_mailbox
@@ -82,6 +83,11 @@ def digits(d: Decision[NodeState], call: int, device: str, served: str, keyed: s
         # Heard by no menu (a caller leaving a message, a menu before its PIN): they mean
         # nothing and are not recorded, as a voicemail ignores keys it does not listen to.
         return
+    if d.state.voicemail.of(m.mailbox).pin_hash is None:
+        raise Refusal(
+            "defaultPinNotChanged",
+            "change the default PIN first (changeVoicemailPinOnPhone, VM-03)",
+        )
     menu.keys(d, call, device, keyed)
 
 

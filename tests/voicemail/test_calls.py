@@ -124,6 +124,11 @@ def test_vm_02_the_phone_menu_plays_deletes_and_sets_presence(vm: Voicemail) -> 
     vm.ok("generateDigits", call=call, device="331", digits="1")
     assert vm.node.state.seq == seq
     vm.ok("enterVoicemailPin", call=call, device="331", pin="123456")
+    # The default PIN is changed first (VM-03): until then the menu takes no keys.
+    assert vm.error("generateDigits", call=call, device="331", digits="1") == (
+        "defaultPinNotChanged"
+    )
+    vm.ok("changeVoicemailPinOnPhone", call=call, device="331", newPin="135790")
     seq = vm.node.state.seq
     vm.ok("generateDigits", call=call, device="331", digits="1")
     [playing, moved, waiting] = vm.events_since(seq)

@@ -21,6 +21,7 @@ from cti.kernel.refusal import Refusal, invalid_field
 from cti.presence import view as presence
 from cti.presence.model import Status
 from cti.site.model import EXTERNAL_KINDS
+from cti.site.numbers import InvalidNumber
 from cti.voicemail import commands as cmd
 from cti.voicemail import events as ev
 from cti.voicemail import pins
@@ -359,24 +360,33 @@ def forget_user(d: Decision[NodeState], user: str) -> None:
 
 
 def play_message(d: Decision[NodeState], c: cmd.PlayVoicemailMessage) -> None:
-    """VM-04: the system calls ``device`` (default: the user's number; one of the user's own
-    devices) from the voicemail and plays the message once it answers; office only."""
+    """VM-04: the system calls ``device`` (default: the user's number) from the voicemail and
+    plays the message once it answers; office only. ``device``: one of the user's own
+    devices, or a number configured in their profile (USER-03: mobile, external)."""
     msg = _message(d, c.user, c.message)
     office_only(d, c.user)
     device = c.device or c.user
     account = d.state.accounts.account(c.user)
-    own = controlled(d.site, account) if account is not None else frozenset()
-    if device not in own:
+    own = set(controlled(d.site, account)) if account is not None else set()
+    if account is not None:
+        own |= {n for n in (account.profile.mobile, account.profile.external) if n}
+    try:
+        target = d.site.plan.resolve(device).number
+    except InvalidNumber:
+        target = device
+    if device not in own and target not in own:
         raise Refusal(
             "notYourDevice",
-            f"{c.user} may have a message played on their own devices only",
+            f"{c.user} may have a message played on their own devices and profile numbers only",
             {"device": device, "yours": sorted(own)},
         )
     vm = d.site.voicemail
     assert vm is not None  # a mailbox needs one (has_mailbox)
     call = place_call(d, vm, device)
-    d.emit(ev.PlaybackCalling(mailbox=c.user, message=msg.id, call=call, device=device))
-    d.result = {"call": call, "device": device}
+    dest = d.state.calls.call(call)
+    called = dest.called if dest is not None else device
+    d.emit(ev.PlaybackCalling(mailbox=c.user, message=msg.id, call=call, device=called))
+    d.result = {"call": call, "device": called}
 
 
 SERVICES: dict[type[Any], Any] = {

@@ -201,3 +201,25 @@ def test_vm_04_a_message_is_played_on_the_users_phone_while_in_the_office(
     vm.office.do(c.ClearConnection(call=call, device="331"))
     assert f"playbackEnded mailbox=331 call={call}" in vm.events_since(seq)
     vm.office.assert_replays()
+
+
+def test_vm_04_a_message_is_played_on_the_users_mobile_from_the_profile(
+    vm: Voicemail,
+) -> None:
+    first = vm.deflected("330", "331")
+    vm.leave(first)
+    vm.office.do(c.ClearCall(call=first))
+    # 331's profile mobile is +491712345678 (tests/presence/helpers.py: 0171 2345678).
+    vm.office.do(SetProfileChecked(name="331", mobile="0171 2345678"))
+    placed = vm.ok(
+        "playVoicemailMessage", principal="331", user="331", message=1, device="0171 2345678"
+    )
+    assert placed["device"] == "+491712345678"
+    seq = vm.node.state.seq
+    vm.office.do(c.AnswerCall(call=placed["call"], device="+491712345678"))
+    assert any(e.startswith("messagePlaying mailbox=331 message=1") for e in vm.events_since(seq))
+    played = vm.ok("fetchVoicemailAudio", call=placed["call"], device="+491712345678")
+    assert base64.b64decode(played["audio"]) == tone(3.0)
+    assert vm.error(
+        "playVoicemailMessage", principal="331", user="331", message=1, device="+4930999999"
+    ) == ("notYourDevice")

@@ -24,6 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench import (
+    chat,
     csta_codec,
     csta_link,
     directory_search,
@@ -68,6 +69,7 @@ NAMES = {
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
     "vm": "vm. voicemail recording (VM-01)",
+    "9": "9. chat, 1,000 signed-in users (IM-01..03)",
 }
 
 
@@ -105,6 +107,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         progress.remove_task(build)
     elif key == "vm":
         rows = voicemail.run()
+    elif key == "9":
+        rows = chat.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

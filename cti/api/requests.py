@@ -21,6 +21,8 @@ from typing import Any
 import attrs
 import orjson
 
+from cti.api.chat import REQUESTS as CHAT_REQUESTS
+from cti.api.chat import ChatRequest
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.documents import camel
 from cti.api.journal import REQUESTS as JOURNAL_REQUESTS
@@ -49,6 +51,7 @@ Action = (
     | UploadContactsPartRequest
     | JournalRequest
     | VoicemailRequest
+    | ChatRequest
 )
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
@@ -74,6 +77,7 @@ SERVICES: dict[
     **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
     # Audio stored, PINs checked where they arrive (cti.api.voicemail).
     **{cls.SERVICE: cls for cls in VOICEMAIL_REQUESTS},
+    **{cls.SERVICE: cls for cls in CHAT_REQUESTS},  # answered by the chat's own store
 }
 
 

@@ -20,6 +20,7 @@ import attrs
 import structlog
 
 from cti.accounts.commands import SeedAccounts
+from cti.api.chat import ChatService
 from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
 from cti.api.journal import JournalService
@@ -32,6 +33,7 @@ from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
+from cti.chat.chat_db import ChatDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
 from cti.directory.commands import AddContact
@@ -129,6 +131,23 @@ def journal_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.journal.db"
 
 
+def chat_path(data_dir: Path, node: str) -> Path:
+    return data_dir / f"{node}.chat.db"
+
+
+def open_chat(options: ServeOptions, node: str) -> ChatDb:
+    """The chat's own store (specs/chat.md "Storage"): beside the log, never in it."""
+    try:
+        if location.is_postgres(options.store):
+            return ChatDb.postgresql(options.store, node)
+        return ChatDb.sqlite(chat_path(options.data_dir, node), node)
+    except Exception as exc:  # sqlite3.Error, psycopg.Error: a one-line start-up error
+        where = location.describe(options.store, options.data_dir, node)
+        if not location.is_postgres(options.store):
+            where = str(chat_path(options.data_dir, node))
+        raise StartupError(f"chat store {where}: {exc}") from None
+
+
 @attrs.frozen
 class DemoUser:
     name: str
@@ -170,6 +189,7 @@ class Running:
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
     log_name: str = ""  # the log for the banner: the file, or the database and node
     lease: LeaseWatch | None = None  # PostgreSQL: resolves its ``fenced`` when taken over
+    chat: ChatService | None = None  # instant messaging (IM-01..03), its own store
 
     async def stop(self) -> None:
         """Stop the faces (last started first), then the writer, the log and the broker.
@@ -338,6 +358,15 @@ async def start(
             mail_file = options.data_dir / f"{site.node}.voicemail-mail.db"
             mailer = MailOutbox(engine, mail_reader, audio, config.smtp, mail_file, store.epoch)
             await _start_face(running, mailer)
+        # Chat (IM-01..03): its own store and writer, out of the call log's write path.
+        chat = ChatService(
+            node,
+            open_chat(options, site.node),
+            clock,
+            store_and_forward=running.config.chat.store_and_forward,
+        )
+        await _start_face(running, chat)
+        running.chat = mqtt.chat = chat
         await _start_face(running, mqtt)
         try:
             await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)

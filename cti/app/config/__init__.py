@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from cti.app.config.chat import ChatSettings, chat_from_dict
 from cti.app.config.csta import CstaSettings, csta_from_dict
 from cti.app.config.site_file import site_from_dict
 from cti.app.config.smtp import SmtpSettings, smtp_from_dict
@@ -25,6 +26,7 @@ from cti.site import Site, SiteError
 
 __all__ = [
     "EXAMPLE_SITE",
+    "ChatSettings",
     "Config",
     "ConfigError",
     "CstaSettings",
@@ -49,6 +51,7 @@ class Config:
     csta: CstaSettings = attrs.field(factory=CstaSettings)
     users: tuple[UserSpec, ...] = ()
     smtp: SmtpSettings | None = None  # voicemail to e-mail (VM-07); None: no mail is sent
+    chat: ChatSettings = attrs.field(factory=ChatSettings)
 
 
 def config_from_dict(raw: Mapping[str, Any]) -> Config:
@@ -59,6 +62,7 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
         csta=csta_from_dict(raw.get("csta")),
         users=users_from_dict(raw, site),
         smtp=smtp_from_dict(raw.get("smtp")),
+        chat=chat_from_dict(raw.get("chat")),
     )
 
 

@@ -179,14 +179,3 @@ class MarkMessageMailed(Command):
     user: str
     message: int
     message_id: str
-
-
-@attrs.frozen(kw_only=True)
-class MenuKeys(Command):
-    """Digits keyed in the phone menu (DTMF): see cti.voicemail.menu."""
-
-    SERVICE: ClassVar[str] = "voicemailMenuKeys"
-    INTERNAL: ClassVar[bool] = True
-    call: int
-    device: str
-    digits: str

@@ -179,3 +179,14 @@ class MarkMessageMailed(Command):
     user: str
     message: int
     message_id: str
+
+
+@attrs.frozen(kw_only=True)
+class MarkMailFailed(Command):
+    """VM-07: the SMTP server refused the message's e-mail for good (the mail follower)."""
+
+    SERVICE: ClassVar[str] = "markMailFailed"
+    INTERNAL: ClassVar[bool] = True
+    user: str
+    message: int
+    error: str

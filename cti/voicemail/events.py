@@ -191,6 +191,16 @@ class MessageMailed(MailboxEvent):
 
 
 @attrs.frozen(kw_only=True)
+class MessageMailFailed(MailboxEvent):
+    """VM-07: the SMTP server refused the message's e-mail for good (a 5xx reply, three times):
+    it is not mailed; ``error`` is the server's reply. Shown to the owner, never silent."""
+
+    KIND: ClassVar[str] = "messageMailFailed"
+    message: int
+    error: str
+
+
+@attrs.frozen(kw_only=True)
 class MailboxRemoved(MailboxEvent):
     """The owner's account was removed: the mailbox goes with it (its messages, settings, PIN
     and throttle), so a new account of the number starts with an empty one."""
@@ -220,6 +230,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlaybackCalling,
         PlaybackEnded,
         MessageMailed,
+        MessageMailFailed,
         MailboxRemoved,
     )
 }

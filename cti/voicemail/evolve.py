@@ -118,6 +118,14 @@ def _mailed(state: VoicemailState, e: ev.MessageMailed) -> VoicemailState:
     return state.with_mailbox(e.mailbox, _put(box, msg))
 
 
+def _mail_failed(state: VoicemailState, e: ev.MessageMailFailed) -> VoicemailState:
+    box = state.of(e.mailbox)
+    msg = box.messages.get(e.message)
+    if msg is None:
+        return state
+    return state.with_mailbox(e.mailbox, _put(box, attrs.evolve(msg, mail_to=None)))
+
+
 def _removed(state: VoicemailState, e: ev.MailboxRemoved) -> VoicemailState:
     prefix = e.mailbox + "|"
     return attrs.evolve(
@@ -149,5 +157,6 @@ HANDLERS: dict[type[Any], Callable[[VoicemailState, Any], VoicemailState]] = {
     ev.PlaybackCalling: _calling,
     ev.PlaybackEnded: _ended,
     ev.MessageMailed: _mailed,
+    ev.MessageMailFailed: _mail_failed,
     ev.MailboxRemoved: _removed,
 }

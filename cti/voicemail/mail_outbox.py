@@ -8,7 +8,9 @@ records ``messageMailed`` in the log (the sent marker) and then its position. A 
 marked, or deleted meanwhile, is skipped. A server that is down or refuses is tried again and
 again, the pause doubling from ``first_pause`` to the site's ``retry_max``, each failure logged
 (``voicemail.mail_failed``, no password) and shown on /healthz; later messages wait behind it,
-in order.
+in order. An e-mail the server refuses for good (a 5xx reply three times in a row: a bad
+address) is given up and recorded as ``messageMailFailed`` for its owner to see, so one bad
+address cannot hold up everyone's mail.
 
 Guarantee: **at least once** per message (one deleted before its turn is not sent). A
 duplicate is possible only when the node dies after the server accepted an e-mail and before
@@ -35,10 +37,24 @@ from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, supervised
 from cti.voicemail import mail
 from cti.voicemail.audio_db import AudioStore
-from cti.voicemail.commands import MarkMessageMailed
+from cti.voicemail.commands import MarkMailFailed, MarkMessageMailed
 from cti.voicemail.events import MessageRecorded
 
 log = structlog.get_logger(__name__)
+
+
+GIVE_UP = 3  # permanent refusals (5xx) of one e-mail in a row before it is given up
+
+
+def permanent(exc: BaseException) -> bool:
+    """A 5xx reply: the server will not take this e-mail however often it is sent (a bad
+    address). Anything else (down, 4xx, TLS) may pass later."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", None)
+    return (
+        isinstance(code, int) and code >= 500 and not isinstance(exc, smtplib.SMTPNotSupportedError)
+    )
 
 
 class MailPosition:
@@ -130,12 +146,13 @@ class MailOutbox:
 
     def _pending(self, e: MessageRecorded) -> bool:
         msg = self.engine.node.state.voicemail.of(e.mailbox).messages.get(e.message)
-        return msg is not None and not msg.mailed and msg.call == e.call
+        return msg is not None and not msg.mailed and msg.mail_to is not None and msg.call == e.call
 
     async def _deliver(self, e: MessageRecorded) -> None:
         node = self.engine.node
         msgid = mail.message_id(node.site.node, self.epoch, e.mailbox, e.message)
         pause = self.first_pause
+        refused = 0  # permanent refusals (5xx) in a row
         while self._pending(e):
             try:
                 wav = await asyncio.to_thread(self.audio.get, e.sha256)
@@ -144,6 +161,14 @@ class MailOutbox:
                 message = mail.build(e, wav, sender=self.settings.sender, owner=owner, msgid=msgid)
                 await asyncio.to_thread(send, self.settings, message)
             except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+                refused = refused + 1 if permanent(exc) else 0
+                if refused >= GIVE_UP:
+                    error = f"{type(exc).__name__}: {exc}"
+                    log.error("voicemail.mail_refused", mailbox=e.mailbox, message=e.message,
+                              error=error)  # fmt: skip
+                    failed = MarkMailFailed(user=e.mailbox, message=e.message, error=error)
+                    await self.engine.execute(failed)
+                    return
                 self.failures += 1
                 self.health.failures += 1
                 self.health.last_error = type(exc).__name__

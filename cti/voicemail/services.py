@@ -335,6 +335,12 @@ def mark_mailed(d: Decision[NodeState], c: cmd.MarkMessageMailed) -> None:
         d.emit(ev.MessageMailed(mailbox=c.user, message=c.message, message_id=c.message_id))
 
 
+def mark_mail_failed(d: Decision[NodeState], c: cmd.MarkMailFailed) -> None:
+    msg = d.state.voicemail.of(c.user).messages.get(c.message)
+    if msg is not None and not msg.mailed and msg.mail_to is not None:
+        d.emit(ev.MessageMailFailed(mailbox=c.user, message=c.message, error=c.error[:200]))
+
+
 def office_only(d: Decision[NodeState], user: str) -> None:
     status = presence.shown(d.state, user).status
     if status is not Status.OFFICE:
@@ -401,4 +407,5 @@ SERVICES: dict[type[Any], Any] = {
     cmd.SetVoicemailRecording: set_recording,
     cmd.SetVoicemailMaximum: set_maximum,
     cmd.MarkMessageMailed: mark_mailed,
+    cmd.MarkMailFailed: mark_mail_failed,
 }

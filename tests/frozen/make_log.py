@@ -12,7 +12,8 @@ deleted, a journal cleared).
 v6-voicemail: v5-journal, then voicemail (VM-01..VM-07: messages left on deflected calls,
 listened to, moved, deleted, recording off and a maximum, the phone menu with a wrong and the
 right default PIN and the PIN changed there, a message played from the menu and on a phone
-the system called, greetings, a message mailed, a mailbox removed with its account).
+the system called, greetings, a message mailed and one refused for good, a mailbox removed with
+its account).
 v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGenerated).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
@@ -307,6 +308,7 @@ def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(v.MarkMessageMailed(user="332", message=1, message_id="<vm.1.332.1@node1.cti>"))
     do(v.ListenVoicemailMessage(user="332", message=1))
     do(v.MoveVoicemailMessage(user="332", message=1, folder=VoicemailFolder.NEW))
+    do(v.MarkMailFailed(user="332", message=2, error="SMTPRecipientsRefused: 550 no such user"))
     do(v.DeleteVoicemailMessage(user="332", message=2))
     do(v.SetVoicemailRecording(user="332", recording=False))
     do(v.SetVoicemailMaximum(user="332", max_messages=20))

@@ -187,3 +187,26 @@ async def test_vm_07_short_messages_and_mailboxes_without_mail_are_not_mailed(ri
     assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/2"]
     recorded = rig.node.state.voicemail.of("331").messages
     assert (recorded[1].mail_to, recorded[2].mail_to) == (None, "Bernd@example.com")
+
+
+async def test_vm_07_an_address_refused_for_good_is_given_up_and_shown(rig: Rig) -> None:
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="nobody@example.com", voicemail_to_email=True)
+    )
+    server = SmtpServer()
+    server.inbox.unknown.add("nobody@example.com")
+    server.start()
+    outbox = rig.outbox(server.port)
+    await outbox.start()
+    try:
+        await rig.message("330", "332", 3.0)  # to the bad address: refused with 550
+        await rig.message("330", "331", 3.0)  # not held up behind it
+        await until(lambda: "messageMailed" in kinds(rig), "the good one is mailed")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert "messageMailFailed" in kinds(rig)
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1"]
+    assert rig.node.state.voicemail.of("332").messages[1].mail_to is None  # given up
+    failed = [r for r in rig.store.iter_from(1) if r.kind == "messageMailFailed"]
+    assert len(failed) == 1 and "550" in str(failed[0].data)

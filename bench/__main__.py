@@ -34,6 +34,7 @@ from bench import (
     postgres_store,
     sections,
     voicemail,
+    web,
 )
 from bench.sections import Row
 
@@ -70,6 +71,7 @@ NAMES = {
     "8": "8. journal",
     "vm": "vm. voicemail recording (VM-01)",
     "9": "9. chat, 1,000 signed-in users (IM-01..03)",
+    "10": "10. web client (Chromium)",
 }
 
 
@@ -109,6 +111,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
         rows = voicemail.run()
     elif key == "9":
         rows = chat.run()
+    elif key == "10":
+        rows = web.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

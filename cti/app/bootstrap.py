@@ -56,6 +56,7 @@ from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
 from cti.voicemail.audio_db import AudioStore
 from cti.voicemail.mail_outbox import MailOutbox
+from cti.web.face import Upstream, WebFace, is_loopback
 
 if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
     from cti.store.postgres import PostgresStore
@@ -117,6 +118,9 @@ class ServeOptions:
     # The operators' /healthz and /metrics (cti/ops/http.py); 0: none (`cti serve`: 9180).
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    # The web client (cti/web, specs/web.md); 0: none (`cti serve`: 8180).
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
     disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
     # PostgreSQL: if another process writes the node's log, follow it and take over when
     # its lock is free (hot standby, specs/store.md), instead of refusing to start.
@@ -184,6 +188,7 @@ class Running:
     metrics: NodeMetrics
     disk: DiskWatch
     http: HttpFace | None = None
+    web: WebFace | None = None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
@@ -375,6 +380,8 @@ async def start(
         await _start_csta(running, options)
         if options.http_port != 0:
             await _start_http(running, options)
+        if options.web_port != 0:
+            await _start_web(running, options, host, port, more)
     except BaseException:
         await running.stop()
         raise
@@ -443,6 +450,40 @@ async def _start_http(running: Running, options: ServeOptions) -> None:
         running.notes.append(
             f"/healthz and /metrics listen on {http.address[0]} without sign-in: "
             "keep the port behind a firewall"
+        )
+
+
+async def _start_web(
+    running: Running, options: ServeOptions, host: str, port: int, more: list[tuple[str, int]]
+) -> None:
+    broker = running.broker
+    upstreams = [Upstream(h, p) for h, p in [(host, port), *more]]
+    # The browser's leg never leaves the machine (or a TLS reverse proxy carries it): then
+    # the proxy dials the embedded broker's TLS listener, whose ACL lets a user write the
+    # `secure` request topic that changePassword needs (USER-02, specs/web.md).
+    secure = (
+        broker is not None
+        and broker.tls is not None
+        and options.tls is None  # our own certificate: it names 127.0.0.1
+        and is_loopback(options.web_host)
+    )
+    if secure and broker is not None and broker.tls is not None:
+        tls = broker.tls
+        upstreams = [Upstream(tls.host, tls.port, ca=tls.files.ca, server_name=tls.host)]
+    web = WebFace(
+        options.web_host, options.web_port, running.config.site.node, upstreams, secure=secure
+    )
+    try:
+        await web.start()
+    except OSError as exc:
+        where = f"{options.web_host}:{options.web_port}"
+        raise StartupError(f"web client: cannot listen on {where}: {exc}") from None
+    running.web = web
+    running.faces.append(web)
+    if not is_loopback(web.address[0]):
+        running.notes.append(
+            f"the web client listens on {web.address[0]} over plain HTTP: passwords cross "
+            "the network in clear; put a TLS reverse proxy in front (specs/web.md)"
         )
 
 

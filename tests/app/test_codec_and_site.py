@@ -398,9 +398,9 @@ def test_load_example_site() -> None:
         # unknown keys anywhere
         (
             {"voicemial": "351"},
-            "the site file: unknown key 'voicemial' (allowed: conference_bridges, csta, devices,"
-            " location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk, users,"
-            " voicemail)",
+            "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges, csta,"
+            " devices, location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk,"
+            " users, voicemail)",
         ),
         (
             {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},

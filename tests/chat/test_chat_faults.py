@@ -1,0 +1,38 @@
+"""The chat when its store fails (specs/chat.md "Refusals": resourceOutOfService): a request
+the store cannot commit is refused, nothing of it is stored or published, and the writer goes
+on with the next batch once the store is back."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.chat.test_chat_service import Chat, chat
+
+__all__ = ["chat"]
+
+
+async def test_a_locked_store_refuses_stores_nothing_and_the_writer_goes_on(chat: Chat) -> None:
+    chat.sign_in("331")
+    chat.take()
+    db = chat.service.db
+    db._conn.execute("PRAGMA busy_timeout=0")  # fail at once rather than after 5 s
+    path = db._conn.execute("PRAGMA database_list").fetchone()[2]
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        error = await chat.refused("330", "sendChatMessage", to="331", text="eins", clientId="a")
+        assert error["code"] == "resourceOutOfService"
+        assert "eins" not in error["message"]  # no message text in an error
+        assert chat.take() == []  # nothing published
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert db.stored() == 0
+    # The same clientId again (the client's retry): stored now, once, as seq 1.
+    sent = await chat.ok("330", "sendChatMessage", to="331", text="eins", clientId="a")
+    assert (sent["seq"], sent["duplicate"]) == (1, False)
+    assert [topic for topic, _, _ in chat.take()] == [
+        "cti/node1/users/330/chat",
+        "cti/node1/users/331/chat",
+    ]
+    assert db.stored() == 1

@@ -57,6 +57,19 @@ SCHEMA = [
         PRIMARY KEY (node, owner, conv))""",
 ]
 COLUMNS = "n, conv, seq, sender, recipient, client_id, text, at"
+# The chat's PostgreSQL connection gives up on a database it cannot reach instead of waiting
+# for the system's TCP timeouts (2 hours idle, ~15 min unacknowledged): a writer stuck in a
+# query would hold every chat request, and those would fill the MQTT face's MAX_PENDING,
+# turning away call control's requests too. A failed batch is answered resourceOutOfService.
+PG_LINK: dict[str, Any] = {
+    "connect_timeout": 10,
+    "application_name": "cti-chat",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms: data the server never acknowledges
+}
 
 
 class StoreFailed(Exception):
@@ -121,7 +134,7 @@ class ChatDb:
     def postgresql(cls, dsn: str, node: str) -> ChatDb:
         import psycopg  # only for a node whose log is in PostgreSQL
 
-        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False)
+        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False, **PG_LINK)
         return cls(conn, node, postgres=True, close=conn.close)
 
     def close(self) -> None:

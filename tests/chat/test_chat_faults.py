@@ -1,12 +1,15 @@
 """The chat when its store fails (specs/chat.md "Refusals": resourceOutOfService): a request
 the store cannot commit is refused, nothing of it is stored or published, and the writer goes
-on with the next batch once the store is back."""
+on with the next batch once the store is back. And the PostgreSQL connection's limits: a
+database that stops answering fails a batch instead of holding every chat request."""
 
 from __future__ import annotations
 
 import sqlite3
 
+from cti.chat.chat_db import ChatDb
 from tests.chat.test_chat_service import Chat, chat
+from tests.postgres import private_schema
 
 __all__ = ["chat"]
 
@@ -36,3 +39,16 @@ async def test_a_locked_store_refuses_stores_nothing_and_the_writer_goes_on(chat
         "cti/node1/users/331/chat",
     ]
     assert db.stored() == 1
+
+
+def test_the_postgresql_connection_gives_up_on_a_silent_database() -> None:
+    with private_schema() as dsn:
+        db = ChatDb.postgresql(dsn, "node1")
+        try:
+            params = db._conn.info.get_parameters()
+            assert params["keepalives"] == "1"
+            assert params["keepalives_idle"] == "10"
+            assert params["tcp_user_timeout"] == "30000"
+            assert params["connect_timeout"] == "10"
+        finally:
+            db.close()

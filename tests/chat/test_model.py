@@ -19,7 +19,14 @@ from cti.site import SiteError
 
 @pytest.mark.parametrize(
     "text",
-    ["Hallo", "Grüße aus Köln 👋", "line 1\nline 2\twith a tab", "x" * MAX_TEXT, "<b>as text</b>"],
+    [
+        "Hallo",
+        "Grüße aus Köln 👋",
+        "👩\u200d💻",
+        "line 1\nline 2\twith a tab",
+        "x" * MAX_TEXT,
+        "<b>as text</b>",
+    ],
 )
 def test_plain_text_is_accepted_as_sent(text: str) -> None:
     assert check_text(text) == text
@@ -30,6 +37,8 @@ def test_plain_text_is_accepted_as_sent(text: str) -> None:
     [
         ("", "empty"),
         ("   \n\t ", "empty"),
+        ("\u200d", "empty"),  # the emoji joiner alone: an invisible message
+        (" \u200d\u200d\n", "empty"),
         ("x" * (MAX_TEXT + 1), "tooLong"),
         ("bell\x07", "controlCharacter"),
         ("\x1b[31mred", "controlCharacter"),  # a terminal escape sequence

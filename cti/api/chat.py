@@ -293,19 +293,23 @@ class ChatService:
             self.sessions.seen(user, client, self.clock.now_ms())
         else:
             self.sessions.gone(user, client)
-        self._announce()
+        self._announce(user)  # others' timeouts are the sweep's
         return True
 
     def people(self) -> list[str]:
         accounts = self.node.state.accounts.accounts.values()
         return sorted(a.name for a in accounts if a.role in PEOPLE)
 
-    def _announce(self) -> None:
-        people = set(self.people())
-        for user, online in sorted(self.sessions.changes(self.clock.now_ms()).items()):
-            log.info("chat.online", user=user, online=online)
-            if user in people:  # a removed account's sessions end without a document
-                self._online_doc(user, online)
+    def _announce(self, user: str | None = None) -> None:
+        """Publish the online documents that changed (of ``user`` only, if given)."""
+        now = self.clock.now_ms()
+        changes = self.sessions.changes(now, None if user is None else (user,))
+        for name, online in sorted(changes.items()):
+            log.info("chat.online", user=name, online=online)
+            account = self.node.state.accounts.account(name)
+            # A removed account's sessions end without a document.
+            if account is not None and account.role in PEOPLE:
+                self._online_doc(name, online)
 
     def _online_doc(self, user: str, online: bool) -> None:
         topic = self.topics.online(user)

@@ -11,6 +11,8 @@ marker left behind by a client whose Will was lost expires by the timeout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 REFRESH_S = 30  # how often a client refreshes its marker (its MQTT keepalive too)
 # Three refreshes missed: longer than a missed keepalive plus the broker's Will delay
 # (1.5 keepalives), so a live client is never shown offline by a late refresh.
@@ -75,11 +77,15 @@ class Sessions:
         for user, client in stale:
             self.gone(user, client)
 
-    def changes(self, now: int) -> dict[str, bool]:
+    def changes(self, now: int, users: Iterable[str] | None = None) -> dict[str, bool]:
         """The users whose online state differs from what was last taken from here, with
-        their state now (what the retained ``online/{user}`` documents must show)."""
+        their state now (what the retained ``online/{user}`` documents must show); of
+        ``users`` only, if given (a marker concerns one user: checking everyone on each of
+        them would cost the event loop users x refreshes per second)."""
         out: dict[str, bool] = {}
-        for user in set(self._seen) | {u for u, on in self._announced.items() if on}:
+        if users is None:
+            users = set(self._seen) | {u for u, on in self._announced.items() if on}
+        for user in users:
             now_on = self.online(user, now)
             if self._announced.get(user, False) != now_on:
                 out[user] = now_on

@@ -329,3 +329,24 @@ async def test_a_removed_account_s_online_document_is_cleared(chat: Chat) -> Non
     assert chat.take() == [(f"{B}/online/336", None, True)]
     chat.sign_out("336")  # its client goes later: no document comes back
     assert chat.take() == []
+
+
+async def test_a_marker_looks_at_its_own_user_only(chat: Chat) -> None:
+    """Markers arrive all the time (every client refreshes every 30 s): each one recomputes
+    its own user's online state, not everyone's (1,000 users online would make that a
+    thousand checks per marker, a million per second of refreshes: the event loop's)."""
+    for user in ("330", "331", "332", "333"):
+        chat.sign_in(user)
+    chat.take()
+    checked: list[str] = []
+    online = chat.service.sessions.online
+
+    def counting(user: str, now: int) -> bool:
+        checked.append(user)
+        return online(user, now)
+
+    chat.service.sessions.online = counting  # type: ignore[method-assign]
+    chat.sign_in("331")  # a refresh
+    chat.sign_out("332")  # a goodbye
+    assert checked == ["331", "332"]
+    assert chat.take() == [(f"{B}/online/332", {"user": "332", "online": False}, True)]

@@ -144,17 +144,27 @@ class SessionMachine(RuleBasedStateMachine):
         return any(u == user and self.now - at < TIMEOUT_MS for (u, _), at in self.model.items())
 
     @invariant()
-    def online_and_changes(self) -> None:
+    def online(self) -> None:
         for user in ("330", "331"):
             assert self.s.online(user, self.now) == self.expected(user)
-        flips = self.s.changes(self.now)
-        for user in ("330", "331"):
+
+    def check_flips(self, flips: dict[str, bool], users: tuple[str, ...]) -> None:
+        assert set(flips) <= set(users)
+        for user in users:
             now = self.expected(user)
             if self.shown.get(user, False) != now:
                 assert flips.get(user) == now
                 self.shown[user] = now
             else:
                 assert user not in flips
+
+    @rule()
+    def changes(self) -> None:
+        self.check_flips(self.s.changes(self.now), ("330", "331"))
+
+    @rule(user=USERS)
+    def changes_of_one(self, user: str) -> None:  # what a marker of ``user`` asks
+        self.check_flips(self.s.changes(self.now, (user,)), (user,))
 
 
 TestSessions = SessionMachine.TestCase

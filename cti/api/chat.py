@@ -18,6 +18,7 @@ each user read only their own ``users/{user}/chat`` (specs/security.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypedDict
 
@@ -25,9 +26,11 @@ import attrs
 import structlog
 
 from cti.accounts.access import change_first
+from cti.accounts.events import AccountRemoved
 from cti.accounts.model import PEOPLE
 from cti.api import documents as payloads
 from cti.app.clock import Clock
+from cti.app.feed import PAGE
 from cti.app.follower import supervised
 from cti.app.node import Node
 from cti.chat import model
@@ -187,6 +190,14 @@ def message_doc(message: Message, reader: str) -> ChatMessageDoc:
     )
 
 
+def _forget(db: ChatDb, owner: str) -> None:
+    db.forget(owner)
+
+
+def _forget_all_but(db: ChatDb, keep: set[str]) -> list[str]:
+    return db.forget_all_but(keep)
+
+
 def _ok(result: object) -> dict[str, Any]:
     # ``seq`` of a reply is the call log's position elsewhere; chat has none there: 0.
     return {"ok": True, "result": result, "seq": 0}
@@ -231,7 +242,33 @@ class ChatService:
         self._tasks = [
             asyncio.create_task(supervised("chat-writer", self.writer.run), name="chat-writer"),
             asyncio.create_task(supervised("chat-sessions", self._sweep), name="chat-sessions"),
+            asyncio.create_task(
+                supervised("chat-removals", self._forget_removed), name="chat-removals"
+            ),
         ]
+
+    async def _forget_removed(self) -> None:
+        """A removed account's chat goes with it (:meth:`ChatDb.forget`): a user later given
+        the same name (an internal number handed on) must not read the old one's messages.
+        At (re)start every owner without an account; then each ``accountRemoved`` of the log,
+        from the node's in-memory tail (fallen behind it: every owner without an account)."""
+        seq = -1
+        while True:
+            batch = self.node.feed.read(seq + 1, PAGE) if seq >= 0 else None
+            if batch is None:
+                seq = self.node.feed.last_seq
+                names = set(self.node.state.accounts.accounts)
+                gone = await self.writer.submit(functools.partial(_forget_all_but, keep=names))
+                for name in gone:
+                    log.info("chat.account_forgotten", user=name)
+            else:
+                for item in batch:
+                    if isinstance(item.event, AccountRemoved):
+                        name = item.event.name
+                        await self.writer.submit(functools.partial(_forget, owner=name))
+                        log.info("chat.account_forgotten", user=name)
+                    seq = item.seq
+            await self.node.feed.wait_beyond(seq)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -343,6 +343,38 @@ class ChatDb:
             )
         return out
 
+    def forget(self, owner: str) -> None:
+        """A removed account's chat: its copies and read watermarks go, and the messages no
+        one keeps now (whoever is given the name later must not read it). The partners keep
+        their copies: their history is theirs."""
+        self._x("DELETE FROM chat_copies WHERE node = ? AND owner = ?", self.node, owner)
+        self._x("DELETE FROM chat_reads WHERE node = ? AND owner = ?", self.node, owner)
+        self._x(
+            "DELETE FROM chat_messages WHERE node = ? AND (sender = ? OR recipient = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM chat_copies c "
+            "WHERE c.node = chat_messages.node AND c.n = chat_messages.n)",
+            self.node,
+            owner,
+            owner,
+        )
+
+    def owners(self) -> set[str]:
+        """Every user with a copy or a read watermark here."""
+        rows = self._all(
+            "SELECT owner FROM chat_copies WHERE node = ? "
+            "UNION SELECT owner FROM chat_reads WHERE node = ?",
+            self.node,
+            self.node,
+        )
+        return {str(r[0]) for r in rows}
+
+    def forget_all_but(self, accounts: set[str]) -> list[str]:
+        """:meth:`forget` every owner that is none of ``accounts``; those forgotten."""
+        gone = sorted(self.owners() - accounts)
+        for owner in gone:
+            self.forget(owner)
+        return gone
+
     def kept(self, user: str) -> int:
         """How many messages the user keeps (at most HISTORY)."""
         row = self._one(

@@ -107,6 +107,22 @@ def test_read_watermark_only_moves_up(db: ChatDb) -> None:
     assert caught.value.details["reason"] == "beyondLast"
 
 
+def test_forgetting_a_removed_account(db: ChatDb) -> None:
+    send(db, "330", "331", "m1")
+    send(db, "331", "332", "m2")
+    db.mark_read("331", "330", 1)
+    db.commit()
+    assert db.forget_all_but({"330", "332"}) == ["331"]
+    db.commit()
+    assert db.owners() == {"330", "332"}
+    assert db.kept("331") == 0 and db.read_seq("331", "330") == 0
+    assert db.stored() == 2  # 330 and 332 keep theirs
+    db.forget("330")
+    db.commit()
+    assert [m.client_id for m in db.messages("332", "331", 0, 100)] == ["m2"]
+    assert db.stored() == 1  # m1: no one keeps it now
+
+
 async def test_a_batch_commits_once_and_a_refused_request_changes_nothing(db: ChatDb) -> None:
     writer = ChatWriter(db)
     task = asyncio.create_task(writer.run())

@@ -350,3 +350,52 @@ async def test_a_marker_looks_at_its_own_user_only(chat: Chat) -> None:
     chat.sign_out("332")  # a goodbye
     assert checked == ["331", "332"]
     assert chat.take() == [(f"{B}/online/332", {"user": "332", "online": False}, True)]
+
+
+async def forgotten(service: ChatService, user: str) -> None:
+    """Until the chat has forgotten ``user`` (its follower of the log runs beside the test):
+    each round trip through the writer lets it go on; it needs a few, never a hundred."""
+    for _ in range(100):
+        if user not in await service.writer.submit(lambda db: db.owners()):
+            return
+    raise AssertionError(f"{user}'s chat is still there")
+
+
+async def test_a_removed_account_s_chat_goes_with_it(chat: Chat) -> None:
+    """An internal number is handed on: whoever gets account 331 next must not read what the
+    old 331 wrote and received. 330 keeps their side of the conversation."""
+    chat.sign_in("330")
+    chat.sign_in("331")
+    await chat.ok("330", "sendChatMessage", to="331", text="vertraulich", clientId="c1")
+    await chat.ok("331", "sendChatMessage", to="330", text="Antwort", clientId="c2")
+    await chat.ok("331", "markChatRead", partner="330", seq=2)
+    assert (await chat.ask(None, "removeAccount", name="331"))["ok"] is True
+    await forgotten(chat.service, "331")
+    created = await chat.ask(None, "createAccount", name="331", password="Start-2026!")
+    assert created["ok"] is True, created
+    page = await chat.ok(None, "getChatMessages", user="331", partner="330")
+    assert (page["messages"], page["readSeq"]) == ([], 0)
+    assert (await chat.ok(None, "getChatConversations", user="331"))["conversations"] == []
+    [conv] = (await chat.ok("330", "getChatConversations"))["conversations"]
+    assert (conv["partner"], conv["kept"]) == ("331", 2)
+    assert chat.service.db.stored() == 2  # 330 keeps both
+
+
+async def test_at_start_the_chat_of_accounts_removed_meanwhile_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    """Removed while the node was down, or before its chat had caught up with the removal."""
+    db = ChatDb.sqlite(tmp_path / "c.db", "node1")
+    db.send("330", "gone", "c1", "an einen, den es nicht mehr gibt", 1)
+    db.send("gone", "331", "c2", "von einem, den es nicht mehr gibt", 2)
+    db.mark_read("gone", "331", 1)
+    db.commit()
+    node, clock = make_node()
+    service = ChatService(node, db, clock)
+    await service.start()
+    try:
+        await forgotten(service, "gone")
+        assert await service.writer.submit(lambda d: d.owners()) == {"330", "331"}
+        assert service.db.stored() == 2  # 330 and 331 keep theirs
+    finally:
+        await service.stop()

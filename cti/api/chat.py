@@ -46,6 +46,11 @@ log = structlog.get_logger(__name__)
 # control share the node's event loop: without a bound, a flood of chat requests would take
 # nearly every turn of it from the engine's callers (bench section 9).
 CONCURRENCY = 32
+# Chat requests in hand (answered or waiting for a turn): beyond, refused resourceBusy at
+# once. Each is one of the MQTT face's MAX_PENDING (1,000) while it waits; without this
+# bound a chat store that stalls (a disk, a database that stopped answering) would take every
+# one of them, and the face would turn away call control's requests as well.
+MAX_IN_HAND = 500
 # topic, payload, retain
 Publish = Callable[[str, bytes, bool], None]
 
@@ -236,6 +241,7 @@ class ChatService:
         self.retained: dict[str, bytes] = {}  # the online documents, for the face's guard
         self._tasks: list[asyncio.Task[None]] = []
         self._gate = asyncio.Semaphore(CONCURRENCY)
+        self._in_hand = 0  # requests answered or waiting for the gate (MAX_IN_HAND)
 
     # -- lifetime ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -363,8 +369,16 @@ class ChatService:
 
     # -- requests ----------------------------------------------------------------------------
     async def execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
-        async with self._gate:
-            return await self._execute(action, principal)
+        if self._in_hand >= MAX_IN_HAND:
+            return _refused(
+                Refusal("resourceBusy", f"{MAX_IN_HAND} chat requests in hand: try again")
+            )
+        self._in_hand += 1
+        try:
+            async with self._gate:
+                return await self._execute(action, principal)
+        finally:
+            self._in_hand -= 1
 
     async def _execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
         try:

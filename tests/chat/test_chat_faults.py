@@ -5,10 +5,15 @@ database that stops answering fails a batch instead of holding every chat reques
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from pathlib import Path
 
+from cti.api.chat import MAX_IN_HAND, ChatService
+from cti.app.engine import Engine
 from cti.chat.chat_db import ChatDb
-from tests.chat.test_chat_service import Chat, chat
+from cti.mqtt.limits import MAX_PENDING
+from tests.chat.test_chat_service import Chat, chat, make_node
 from tests.postgres import private_schema
 
 __all__ = ["chat"]
@@ -52,3 +57,37 @@ def test_the_postgresql_connection_gives_up_on_a_silent_database() -> None:
             assert params["connect_timeout"] == "10"
         finally:
             db.close()
+
+
+async def test_a_stalled_chat_store_never_takes_every_request_slot(tmp_path: Path) -> None:
+    """Chat requests waiting for a store that stalls are bounded (MAX_IN_HAND, well below the
+    MQTT face's MAX_PENDING): the next is refused resourceBusy at once, and call control is
+    still answered. Once the store moves, every waiting request is answered."""
+    node, clock = make_node()
+    engine = Engine(node)
+    await engine.start()
+    service = ChatService(node, ChatDb.sqlite(tmp_path / "c.db", "node1"), clock)
+    chat = Chat(engine, service, clock)  # the service is not started: its writer stalls
+    waiting = [
+        asyncio.create_task(chat.ask("330", "getChatConversations")) for _ in range(MAX_IN_HAND)
+    ]
+    try:
+        for _ in range(100):  # each task takes a few turns of the loop to get in line
+            if service._in_hand == MAX_IN_HAND:
+                break
+            await asyncio.sleep(0)
+        assert service._in_hand == MAX_IN_HAND
+        error = await chat.refused("330", "getChatConversations")
+        assert error["code"] == "resourceBusy"
+        assert MAX_IN_HAND <= MAX_PENDING // 2
+        snapshot = await chat.ask(None, "snapshotDevice", device="330")
+        assert snapshot["ok"] is True, snapshot
+        await service.start()  # the store moves again
+        replies = await asyncio.gather(*waiting)
+        assert all(r["ok"] for r in replies)
+        assert service._in_hand == 0
+    finally:
+        for task in waiting:
+            task.cancel()
+        await service.stop()
+        await engine.stop()

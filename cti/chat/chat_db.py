@@ -424,25 +424,37 @@ class ChatWriter:
             while len(jobs) < self.max_batch and not self._queue.empty():
                 jobs.append(self._queue.get_nowait())
             jobs = [j for j in jobs if not j.done.cancelled()]
+            work = asyncio.ensure_future(asyncio.to_thread(self._apply, [j.op for j in jobs]))
+            # A worker thread cannot be stopped: when cancelled (the node stopping), finish
+            # the batch first, so the store is never closed under it (a crash) and its
+            # requests are answered with what it did (a commit is not "nothing stored").
+            stopping = False
+            while not work.done():
+                try:
+                    await asyncio.shield(work)
+                except asyncio.CancelledError:
+                    stopping = True
+                except BaseException:
+                    break  # the batch's own failure: below
             try:
-                results = await asyncio.to_thread(self._apply, [j.op for j in jobs])
-            except BaseException as exc:
+                results = work.result()
+            except Exception as exc:
                 failure = StoreFailed(f"the chat store did not commit: {exc}")
                 for job in jobs:
                     if not job.done.done():
                         job.done.set_exception(failure)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
                 log.error("chat.commit_failed", error=str(exc), requests=len(jobs))
-                continue
-            self.batches += 1
-            for job, (ok, value) in zip(jobs, results, strict=True):
-                if job.done.done():
-                    continue
-                if ok:
-                    job.done.set_result(value)
-                else:
-                    job.done.set_exception(value)
+            else:
+                self.batches += 1
+                for job, (ok, value) in zip(jobs, results, strict=True):
+                    if job.done.done():
+                        continue
+                    if ok:
+                        job.done.set_result(value)
+                    else:
+                        job.done.set_exception(value)
+            if stopping:
+                raise asyncio.CancelledError
 
     def _apply(self, ops: list[Callable[[ChatDb], Any]]) -> list[tuple[bool, Any]]:
         """In the worker thread: every op in a savepoint, then one commit."""

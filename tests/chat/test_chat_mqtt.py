@@ -236,3 +236,23 @@ def asyncio_timeout(seconds: float) -> contextlib.AbstractAsyncContextManager[No
     import asyncio
 
     return asyncio.timeout(seconds)
+
+
+async def test_no_user_can_make_another_look_online(secure_node: SecureNode) -> None:
+    """`online/{user}` is the node's alone: a retained document a user publishes there is
+    dropped by the broker. The spy, subscribed there itself, would get its own message back
+    if the broker took it; it gets the node's document alone (the positive control), and so
+    does a later reader."""
+    n = secure_node
+    fake = json.dumps({"user": "335", "online": True}).encode()
+    async with n.client("331", filters=[topic("online", "335")], name="spy") as spy:
+        doc = await spy.wait_for(topic("online", "335"))
+        assert doc == {"user": "335", "online": False}
+        await spy.publish(topic("online", "335"), fake, retain=True)
+        await settled(spy)
+        assert [m.doc for m in spy.on(topic("online", "335"))] == [doc]
+    async with n.client("330", filters=[topic("online", "335")], name="reader") as reader:
+        assert await reader.wait_for(topic("online", "335")) == doc
+        await settled(reader)
+        assert [m.doc for m in reader.on(topic("online", "335"))] == [doc]
+    assert not n.running.chat.online("335")  # type: ignore[union-attr]

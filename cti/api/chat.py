@@ -333,7 +333,9 @@ class ChatService:
         if account is None or account.role not in PEOPLE:
             return True  # machines' accounts (integrators, monitors) are never "online"
         if payload:
-            self.sessions.seen(user, client, self.clock.now_ms())
+            for dropped in self.sessions.seen(user, client, self.clock.now_ms()):
+                log.info("chat.session_dropped", user=user, client=dropped)
+                self._send(self.topics.session(user, dropped), b"", retain=True)
         else:
             self.sessions.gone(user, client)
         self._announce(user)  # others' timeouts are the sweep's

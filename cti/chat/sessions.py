@@ -17,6 +17,10 @@ REFRESH_S = 30  # how often a client refreshes its marker (its MQTT keepalive to
 # Three refreshes missed: longer than a missed keepalive plus the broker's Will delay
 # (1.5 keepalives), so a live client is never shown offline by a late refresh.
 TIMEOUT_MS = 3 * REFRESH_S * 1000
+# Sessions one user may hold (tabs, phones, laptops). Markers cost the node memory and the
+# broker a retained message each, and any client id is a valid topic level: a user (or a
+# script of theirs) announcing ever new ids must not grow either without bound.
+MAX_SESSIONS = 20
 
 
 class Sessions:
@@ -38,10 +42,18 @@ class Sessions:
     def clients(self, user: str) -> list[str]:
         return sorted(self._seen.get(user, {}))
 
-    def seen(self, user: str, client: str, now: int) -> None:
-        """A marker arrived: the session was announced or refreshed."""
-        self._seen.setdefault(user, {})[client] = now
+    def seen(self, user: str, client: str, now: int) -> list[str]:
+        """A marker arrived: the session was announced or refreshed. Returns the user's
+        sessions dropped for it (the least recently seen beyond :data:`MAX_SESSIONS`), for
+        their markers to be cleared on the broker."""
+        clients = self._seen.setdefault(user, {})
+        clients[client] = now
         self._unconfirmed.discard((user, client))
+        excess = max(0, len(clients) - MAX_SESSIONS)
+        dropped = sorted(clients, key=lambda c: (clients[c], c))[:excess]
+        for old in dropped:
+            self.gone(user, old)
+        return dropped
 
     def gone(self, user: str, client: str) -> None:
         """A marker was cleared (the client's Will, or its goodbye)."""

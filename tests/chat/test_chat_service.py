@@ -22,7 +22,7 @@ from cti.app.config import load_config, load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.chat.chat_db import ChatDb
-from cti.chat.sessions import TIMEOUT_MS
+from cti.chat.sessions import MAX_SESSIONS, TIMEOUT_MS
 from cti.store import MemoryStore
 
 B = "cti/node1"
@@ -399,3 +399,14 @@ async def test_at_start_the_chat_of_accounts_removed_meanwhile_is_forgotten(
         assert service.db.stored() == 2  # 330 and 331 keep theirs
     finally:
         await service.stop()
+
+
+async def test_a_session_beyond_the_limit_clears_the_oldest_marker(chat: Chat) -> None:
+    for i in range(MAX_SESSIONS):
+        chat.sign_in("331", f"tab-{i}")
+        chat.clock.advance(1)
+    chat.take()
+    chat.sign_in("331", "one-too-many")
+    assert chat.take() == [(f"{B}/users/331/sessions/tab-0", None, True)]
+    assert len(chat.service.sessions.clients("331")) == MAX_SESSIONS
+    assert chat.service.online("331")

@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from cti.app.config import ChatSettings, config_from_dict
 from cti.chat.model import MAX_TEXT, check_client_id, check_text, conversation, partner_of
-from cti.chat.sessions import TIMEOUT_MS, Sessions
+from cti.chat.sessions import MAX_SESSIONS, TIMEOUT_MS, Sessions
 from cti.kernel.refusal import Refusal
 from cti.site import SiteError
 
@@ -100,6 +100,19 @@ def test_a_reconnect_drops_the_sessions_the_broker_no_longer_holds() -> None:
     s.settle()
     assert s.changes(10) == {"330": False}
     assert s.clients("331") == ["b"]
+
+
+def test_a_user_holds_at_most_max_sessions() -> None:
+    """Ever new client ids (a script announcing without end) do not grow the node's memory
+    or the broker's retained markers: the least recently seen session goes."""
+    s = Sessions()
+    for i in range(MAX_SESSIONS):
+        assert s.seen("330", f"c{i}", i) == []
+    s.seen("330", "c0", 100)  # refreshed: now the newest
+    assert s.seen("330", "new", 101) == ["c1"]
+    assert s.seen("330", "newer", 102) == ["c2"]
+    assert len(s.clients("330")) == MAX_SESSIONS and "c0" in s.clients("330")
+    assert s.seen("331", "a", 0) == []  # per user
 
 
 USERS = st.sampled_from(["330", "331"])

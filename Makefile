@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MUTMUT_CHILDREN ?= 1
 
-.PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto
+.PHONY: run test lint typecheck unit clean bench soak schema mutants deps mosquitto web web-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,9 +31,10 @@ deps:
 # it is installed) usually holds; a busy port is an error, never a silent move.
 BROKER_PORT ?= 1884
 TLS_PORT ?= 8884
+WEB_PORT ?= 8180
 
 run: $(STAMP) mosquitto
-	$(BIN)/cti serve --broker embedded --broker-port $(BROKER_PORT) --tls-port $(TLS_PORT) --log-level info
+	$(BIN)/cti serve --broker embedded --broker-port $(BROKER_PORT) --tls-port $(TLS_PORT) --web-port $(WEB_PORT) --log-level info
 
 lint: $(STAMP)
 	$(BIN)/ruff check cti phone_sim tests bench
@@ -45,7 +46,28 @@ typecheck: $(STAMP)
 unit: $(STAMP) mosquitto
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck web-check unit
+
+# The web client (web/, specs/web.md): TypeScript (strict) and mqtt.js bundled by esbuild into
+# cti/web/static. The bundle is committed, so `make run` and a pip install need no Node;
+# `make web` rebuilds it after a change under web/, and `make web-check` (part of `make test`)
+# type-checks the source, runs its unit tests (web/test, Node's test runner) and fails when the
+# committed bundle is not what the source builds.
+WEB_STAMP := web/node_modules/.package-lock.json
+
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+web-check: $(WEB_STAMP)
+	@rm -rf web/.check web/.check-tests && cd web && npx tsc -p . && npm test --silent && node build.mjs .check
+	@diff -r web/.check cti/web/static >/dev/null || { rm -rf web/.check; \
+	  echo "cti/web/static is not what web/ builds: run 'make web' and commit it"; exit 1; }
+	@rm -rf web/.check web/.check-tests
+	@echo "web bundle current"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

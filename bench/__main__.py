@@ -24,6 +24,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench import (
+    chat,
     csta_codec,
     csta_link,
     directory_search,
@@ -32,6 +33,7 @@ from bench import (
     mqtt_path,
     postgres_store,
     sections,
+    web,
 )
 from bench.sections import Row
 
@@ -66,6 +68,8 @@ NAMES = {
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
+    "9": "9. chat, 1,000 signed-in users (IM-01..03)",
+    "10": "10. web client (Chromium)",
 }
 
 
@@ -101,6 +105,10 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
         ]
         progress.remove_task(build)
+    elif key == "9":
+        rows = chat.run()
+    elif key == "10":
+        rows = web.run()
     else:
         rows = csta_codec.csta_rows()
     return [list(row) for row in rows]

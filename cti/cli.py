@@ -179,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
         "[CTI_HTTP_PORT]",
     )
     serve.add_argument(
+        "--web-host",
+        type=_checked(host),
+        default=None,
+        help="address of the web client (default 127.0.0.1; another one serves it over plain "
+        "HTTP: put a TLS reverse proxy in front, specs/web.md) [CTI_WEB_HOST]",
+    )
+    serve.add_argument(
+        "--web-port",
+        type=_checked(port),
+        default=None,
+        help="port of the web client (default 8180); 0: none (specs/web.md) [CTI_WEB_PORT]",
+    )
+    serve.add_argument(
         "--disk-low",
         type=_checked(DiskThreshold.parse),
         default=None,
@@ -188,10 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     from cti.tools.broker_config import add_parser as add_broker_config_parser
     from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
+    from cti.tools.trace import add_parser as add_trace_parser
     from cti.tools.users import add_parser as add_users_parser
 
     add_csta_parser(sub)
     add_calls_parser(sub)
+    add_trace_parser(sub)
     add_users_parser(sub)
     add_broker_config_parser(sub)
     request = sub.add_parser(
@@ -309,6 +324,8 @@ def _run(args: argparse.Namespace) -> int:
             csta_port=args.csta_port,
             http_host=args.http_host,
             http_port=args.http_port,
+            web_host=args.web_host,
+            web_port=args.web_port,
             disk_low=args.disk_low,
             standby=args.standby,
         )
@@ -335,6 +352,10 @@ def _run(args: argparse.Namespace) -> int:
         from cti.tools.calls import run_calls
 
         return run_calls(args)
+    if args.command == "trace":
+        from cti.tools.trace import run_trace
+
+        return run_trace(args)
     if args.command == "replay":
         from cti.tools.replay import run_replay
 

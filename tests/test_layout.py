@@ -19,11 +19,13 @@ PURE = [
     "presence",
     "directory",
     "journal",
+    "chat",
 ]  # no I/O, no clock, no asyncio
 IO_MODULES = {
     "calls/records_db.py",
     "directory/index_db.py",
     "journal/journal_db.py",
+    "chat/chat_db.py",  # the chat's own store and its writer (specs/chat.md)
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {
     "asyncio",

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cti.api import chat as chats
 from cti.api import directory, passwords, profile
+from cti.api.chat import ChatService
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.journal import JOURNAL_COMMANDS, REQUESTS, JournalService
 from cti.api.passwords import ChangePasswordRequest, CreateAccountRequest, SetPasswordRequest
@@ -42,11 +44,17 @@ async def execute(
     *,
     secure: bool = False,
     journal: JournalService | None = None,
+    chat: ChatService | None = None,
 ) -> dict[str, Any]:
     """Run ``action`` for the account ``principal`` (None: a face without accounts);
     ``secure``: it came over an encrypted connection (the broker's TLS listener);
-    ``journal``: the node's journal, which answers the journal's requests (JOUR-01..05)."""
+    ``journal``: the node's journal, which answers the journal's requests (JOUR-01..05);
+    ``chat``: the node's chat, which answers the chat's requests (IM-01..03)."""
     node = engine.node
+    if isinstance(action, chats.REQUESTS):  # the chat's own store, not the call log
+        if chat is None:
+            return error("serviceNotSupported", f"{action.SERVICE}: this face has no chat")
+        return await chat.execute(action, principal)
     if isinstance(action, REQUESTS):
         if journal is None:
             return error("serviceNotSupported", f"{action.SERVICE}: this face has no journal")

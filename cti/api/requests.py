@@ -21,6 +21,8 @@ from typing import Any
 import attrs
 import orjson
 
+from cti.api.chat import REQUESTS as CHAT_REQUESTS
+from cti.api.chat import ChatRequest
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.documents import camel
 from cti.api.journal import REQUESTS as JOURNAL_REQUESTS
@@ -46,6 +48,7 @@ Action = (
     | ImportContactsRequest
     | UploadContactsPartRequest
     | JournalRequest
+    | ChatRequest
 )
 # What a client may request: every query, every command but the node's own (timers, the ones
 # that carry password hashes or a checked photo), and the services that take a password
@@ -68,6 +71,7 @@ SERVICES: dict[
     UploadContactsPartRequest.SERVICE: UploadContactsPartRequest,
     SearchDirectory.SERVICE: SearchDirectory,
     **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
+    **{cls.SERVICE: cls for cls in CHAT_REQUESTS},  # answered by the chat's own store
 }
 
 

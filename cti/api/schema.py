@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from cti.api.chat import ChatMessageDoc, ChatReadDoc, OnlineDoc
 from cti.api.documents import (
     CallersDoc,
     DeviceStateDoc,
@@ -35,6 +36,7 @@ from cti.api.journal import JournalCountsDoc
 from cti.api.requests import MAX_TEXT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
+from cti.chat.model import REFUSALS as CHAT_REFUSALS
 from cti.domain import CONTEXTS, EVENT_TYPES
 from cti.kernel.messages import Event
 
@@ -210,7 +212,7 @@ class Builder:
 def error_codes() -> list[str]:
     """Every code an error reply can carry: the refusal names of the contexts (the request
     parser's codes are among call control's)."""
-    return sorted(set().union(*(ctx.refusals for ctx in CONTEXTS)))
+    return sorted(set().union(*(ctx.refusals for ctx in CONTEXTS), CHAT_REFUSALS))
 
 
 def contract() -> Schema:
@@ -268,6 +270,9 @@ def contract() -> Schema:
     defs["document.presence"] = b.of(PresenceDoc)
     defs["document.callers"] = b.of(CallersDoc)
     defs["document.journal"] = b.of(JournalCountsDoc)
+    defs["document.online"] = b.of(OnlineDoc)
+    defs["chat.chatMessage"] = b.of(ChatMessageDoc)
+    defs["chat.chatRead"] = b.of(ChatReadDoc)
     defs["request.replay"] = {
         "type": "object",
         "properties": {

@@ -20,6 +20,7 @@ import attrs
 import structlog
 
 from cti.accounts.commands import SeedAccounts
+from cti.api.chat import ChatService
 from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
 from cti.api.journal import JournalService
@@ -31,6 +32,7 @@ from cti.app.follower import FollowerHealth, ReadModel, follow
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
+from cti.chat.chat_db import ChatDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
 from cti.directory.commands import AddContact
@@ -51,6 +53,7 @@ from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
+from cti.web.face import Upstream, WebFace, is_loopback
 
 if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
     from cti.store.postgres import PostgresStore
@@ -112,6 +115,9 @@ class ServeOptions:
     # The operators' /healthz and /metrics (cti/ops/http.py); 0: none (`cti serve`: 9180).
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    # The web client (cti/web, specs/web.md); 0: none (`cti serve`: 8180).
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
     disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
     # PostgreSQL: if another process writes the node's log, follow it and take over when
     # its lock is free (hot standby, specs/store.md), instead of refusing to start.
@@ -124,6 +130,23 @@ def records_path(data_dir: Path, node: str) -> Path:
 
 def journal_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.journal.db"
+
+
+def chat_path(data_dir: Path, node: str) -> Path:
+    return data_dir / f"{node}.chat.db"
+
+
+def open_chat(options: ServeOptions, node: str) -> ChatDb:
+    """The chat's own store (specs/chat.md "Storage"): beside the log, never in it."""
+    try:
+        if location.is_postgres(options.store):
+            return ChatDb.postgresql(options.store, node)
+        return ChatDb.sqlite(chat_path(options.data_dir, node), node)
+    except Exception as exc:  # sqlite3.Error, psycopg.Error: a one-line start-up error
+        where = location.describe(options.store, options.data_dir, node)
+        if not location.is_postgres(options.store):
+            where = str(chat_path(options.data_dir, node))
+        raise StartupError(f"chat store {where}: {exc}") from None
 
 
 @attrs.frozen
@@ -162,11 +185,13 @@ class Running:
     metrics: NodeMetrics
     disk: DiskWatch
     http: HttpFace | None = None
+    web: WebFace | None = None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
     log_name: str = ""  # the log for the banner: the file, or the database and node
     lease: LeaseWatch | None = None  # PostgreSQL: resolves its ``fenced`` when taken over
+    chat: ChatService | None = None  # instant messaging (IM-01..03), its own store
 
     async def stop(self) -> None:
         """Stop the faces (last started first), then the writer, the log and the broker.
@@ -324,6 +349,15 @@ async def start(
                 user=user, name=name or number, other=number
             ),
         )
+        # Chat (IM-01..03): its own store and writer, out of the call log's write path.
+        chat = ChatService(
+            node,
+            open_chat(options, site.node),
+            clock,
+            store_and_forward=running.config.chat.store_and_forward,
+        )
+        await _start_face(running, chat)
+        running.chat = mqtt.chat = chat
         await _start_face(running, mqtt)
         try:
             # Not wait_for: on Python 3.11 it can lose a cancel (a stop while starting).
@@ -334,6 +368,8 @@ async def start(
         await _start_csta(running, options)
         if options.http_port != 0:
             await _start_http(running, options)
+        if options.web_port != 0:
+            await _start_web(running, options, host, port, more)
     except BaseException:
         await running.stop()
         raise
@@ -402,6 +438,40 @@ async def _start_http(running: Running, options: ServeOptions) -> None:
         running.notes.append(
             f"/healthz and /metrics listen on {http.address[0]} without sign-in: "
             "keep the port behind a firewall"
+        )
+
+
+async def _start_web(
+    running: Running, options: ServeOptions, host: str, port: int, more: list[tuple[str, int]]
+) -> None:
+    broker = running.broker
+    upstreams = [Upstream(h, p) for h, p in [(host, port), *more]]
+    # The browser's leg never leaves the machine (or a TLS reverse proxy carries it): then
+    # the proxy dials the embedded broker's TLS listener, whose ACL lets a user write the
+    # `secure` request topic that changePassword needs (USER-02, specs/web.md).
+    secure = (
+        broker is not None
+        and broker.tls is not None
+        and options.tls is None  # our own certificate: it names 127.0.0.1
+        and is_loopback(options.web_host)
+    )
+    if secure and broker is not None and broker.tls is not None:
+        tls = broker.tls
+        upstreams = [Upstream(tls.host, tls.port, ca=tls.files.ca, server_name=tls.host)]
+    web = WebFace(
+        options.web_host, options.web_port, running.config.site.node, upstreams, secure=secure
+    )
+    try:
+        await web.start()
+    except OSError as exc:
+        where = f"{options.web_host}:{options.web_port}"
+        raise StartupError(f"web client: cannot listen on {where}: {exc}") from None
+    running.web = web
+    running.faces.append(web)
+    if not is_loopback(web.address[0]):
+        running.notes.append(
+            f"the web client listens on {web.address[0]} over plain HTTP: passwords cross "
+            "the network in clear; put a TLS reverse proxy in front (specs/web.md)"
         )
 
 

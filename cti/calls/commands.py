@@ -176,6 +176,19 @@ class SetDoNotDisturb(Command):
     on: bool
 
 
+@attrs.frozen(kw_only=True)
+class GenerateDigits(Command):
+    """DTMF keyed by ``device`` on its connected connection (ECMA-269 Generate Digits)."""
+
+    SERVICE: ClassVar[str] = "generateDigits"
+    ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
+    call: int
+    device: str
+    # 0-9, *, #, A-D; at most 32. Kept out of repr: they may be a PIN, and a crashed
+    # decision logs the command.
+    digits: str = attrs.field(repr=False)
+
+
 # Physical-device inputs, used by simulated phones and trunk parties.
 @attrs.frozen(kw_only=True)
 class OffHook(Command):
@@ -232,6 +245,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         GroupPickupCall,
         SetForwarding,
         SetDoNotDisturb,
+        GenerateDigits,
         OffHook,
         OnHook,
         Dial,

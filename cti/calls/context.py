@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cti.calls import codec, errors, events, evolve
-from cti.calls.decision import CallDecision
+from cti.calls.decision import CallDecision, clear_stale_timers
 from cti.calls.services import SERVICES
 from cti.calls.services.queries import QUERIES
 from cti.calls.state import SwitchState
@@ -19,4 +19,9 @@ CONTEXT: Context[SwitchState] = Context(
     refusals=errors.NAMES,
     queries=QUERIES,
     codec_hooks=(codec.register_hooks,),
+    reactions={
+        cls: clear_stale_timers
+        for cls in events.EVENT_TYPES.values()
+        if issubclass(cls, events.CallEvent)
+    },
 )

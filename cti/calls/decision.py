@@ -15,12 +15,21 @@ from cti.calls.errors import CstaError
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import ConnectionState, TimerPurpose
 from cti.kernel.decision import Decision
-from cti.kernel.messages import Event
 from cti.site.model import Device
 from cti.site.numbers import InvalidNumber
 
 if TYPE_CHECKING:  # the composition imports this context: only the type checker looks back
-    from cti.domain.state import NodeState  # noqa: F401 (used in a quoted base class)
+    from cti.domain.state import NodeState
+
+
+def clear_stale_timers(d: Decision[NodeState], event: ev.CallEvent) -> None:
+    """A reaction to every call event: a no-answer timer only matters while its device still
+    rings in that call (whichever context's decision recorded the event)."""
+    timers = d.state.calls.timers
+    for entry in event.local:
+        key = (event.call, entry.device, TimerPurpose.NO_ANSWER)
+        if entry.state is not ConnectionState.ALERTING and key in timers:
+            d.emit(ev.TimerCleared(call=key[0], device=key[1], purpose=key[2]))
 
 
 class CallDecision(Decision["NodeState"]):
@@ -30,15 +39,15 @@ class CallDecision(Decision["NodeState"]):
         return self.state.calls
 
     # -- emitting ---------------------------------------------------------------------------
-    def emit(self, event: Event) -> None:
-        super().emit(event)
-        if isinstance(event, ev.CallEvent):
-            # A no-answer timer only matters while its device still rings in that call.
-            timers = self.state.calls.timers
-            for entry in event.local:
-                key = (event.call, entry.device, TimerPurpose.NO_ANSWER)
-                if entry.state is not ConnectionState.ALERTING and key in timers:
-                    self.emit(ev.TimerCleared(call=key[0], device=key[1], purpose=key[2]))
+    @classmethod
+    def view(cls, d: Decision[NodeState]) -> CallDecision:
+        """``d`` (another context's decision under way) with call control's lookups: the same
+        object underneath, so what the view emits is ``d``'s (a voicemail placing a call)."""
+        if isinstance(d, CallDecision):
+            return d
+        view = cls.__new__(cls)
+        view.__dict__ = d.__dict__
+        return view
 
     def local(
         self,

@@ -144,6 +144,16 @@ class Conferenced(CallEvent):
 
 
 @attrs.frozen(kw_only=True)
+class DigitsGenerated(CallEvent):
+    """``device`` keyed DTMF ``digits`` on ``call``; every party hears them (ECMA-269 Digits
+    Generated). Not recorded for digits keyed towards a device a context serves (a PIN)."""
+
+    KIND: ClassVar[str] = "digitsGenerated"
+    device: str
+    digits: str
+
+
+@attrs.frozen(kw_only=True)
 class Forwarding(Event):
     KIND: ClassVar[str] = "forwarding"
     device: str
@@ -211,6 +221,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Diverted,
         Transferred,
         Conferenced,
+        DigitsGenerated,
         Forwarding,
         DoNotDisturb,
         TimerSet,

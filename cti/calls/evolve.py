@@ -227,6 +227,7 @@ HANDLERS: dict[type[ev.Event], Callable[[SwitchState, Any], SwitchState]] = {
     ev.Diverted: _generic,
     ev.Transferred: _merged,
     ev.Conferenced: _merged,
+    ev.DigitsGenerated: _generic,  # the connections stay as they are
     ev.Forwarding: _forwarding,
     ev.DoNotDisturb: _dnd,
     ev.TimerSet: _timer_set,

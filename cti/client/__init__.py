@@ -23,12 +23,15 @@ from cti.client.client import CtiClient
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.updates import (
     CallRef,
+    ChatMessage,
+    ChatRead,
     Connected,
     DeviceEvent,
     DeviceState,
     Disconnected,
     JournalCounts,
     Lamp,
+    Online,
     Reset,
     Status,
     Update,
@@ -36,6 +39,8 @@ from cti.client.updates import (
 
 __all__ = [
     "CallRef",
+    "ChatMessage",
+    "ChatRead",
     "Connected",
     "CtiClient",
     "CtiError",
@@ -51,6 +56,7 @@ __all__ = [
     "LampDoc",
     "NoReply",
     "NotConnected",
+    "Online",
     "Refused",
     "Reset",
     "SignInRefused",

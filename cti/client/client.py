@@ -26,19 +26,30 @@ import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from cti.api.chat import (
+    ChatConversationsResult,
+    ChatMessageDoc,
+    ChatMessagesResult,
+    ChatReadDoc,
+    SendChatResult,
+)
 from cti.api.directory import MAX_PART
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
 from cti.api.journal import JournalCountsDoc, JournalResult
+from cti.chat.sessions import REFRESH_S
 from cti.client.errors import CtiError, NoReply, NotConnected, Refused, SignInRefused
 from cti.client.streams import Held, Streams
 from cti.client.updates import (
     CallRef,
+    ChatMessage,
+    ChatRead,
     Connected,
     DeviceEvent,
     DeviceState,
     Disconnected,
     JournalCounts,
     Lamp,
+    Online,
     Reset,
     Status,
     Update,
@@ -174,6 +185,13 @@ class CtiClient:
         self._refresh = False  # after a reset: subscribe again for the retained documents
         self._failure: CtiError | None = None  # why the client gave up (sign-in refused)
         self._closing = False
+        # Chat (IM-01): this client's session marker, and the messages seen per partner
+        # (what a reconnect fetches beyond); live messages held while that fetch runs.
+        self.session_topic = self.topics.session(self.account, self.id)
+        self._chat_watched = False
+        self._chat_seen: dict[str, int] = {}
+        self._chat_hold: list[ChatMessageDoc] | None = None
+        self._connections = 0
 
     # -- connecting ---------------------------------------------------------------------------
     async def __aenter__(self) -> CtiClient:
@@ -208,6 +226,12 @@ class CtiClient:
     async def close(self) -> None:
         """Disconnect; :meth:`updates` ends, waiting requests raise :class:`NotConnected`."""
         self._closing = True
+        conn = self._conn
+        if conn is not None:  # a clean disconnect sends no Will: clear the marker ourselves
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(
+                    conn.publish(self.session_topic, b"", qos=1, retain=True), self.timeout
+                )
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
@@ -234,8 +258,11 @@ class CtiClient:
             protocol=self.protocol,
             clean_start=True,
             timeout=self.timeout,
-            keepalive=30,
+            keepalive=REFRESH_S,
             tls_context=self._tls,
+            # The session marker goes with the connection: the broker clears it when this
+            # client vanishes (specs/chat.md "Online").
+            will=aiomqtt.Will(self.session_topic, None, qos=1, retain=True),
         )
 
     async def _connect(self) -> aiomqtt.Client:
@@ -276,6 +303,9 @@ class CtiClient:
             # Until nothing is missing: watch() and watch_lamps() called while this
             # connection is being made add topics it does not subscribe themselves.
             subscribed: set[str] = set()
+            self._connections += 1
+            if self._chat_watched and self._connections > 1:
+                self._chat_hold = []  # live messages wait for the fetch of the missed ones
             while topics := [
                 t
                 for t in self._device_topics(self._streams.devices)
@@ -291,6 +321,11 @@ class CtiClient:
         except BaseException:  # cancelled (close()): do not leave the connection open
             await _drop(conn)
             raise
+        try:  # signed in on one more client (IM-01): what makes the user "online"
+            await self._announce(conn)
+        except aiomqtt.MqttError as exc:
+            await _drop(conn)
+            raise NotConnected(f"{self.url}: announcing the session failed: {exc}") from None
         self._conn = conn  # requests may go out from now on
         self._sync_wanted.set()
         self._emit(Connected())
@@ -334,6 +369,8 @@ class CtiClient:
     async def _serve(self, conn: aiomqtt.Client) -> str:
         """Read the connection until it drops; returns why it did."""
         syncer = asyncio.create_task(self._syncer(conn))
+        refresher = asyncio.create_task(self._refresh_session(conn))
+        chat_sync = asyncio.create_task(self._chat_sync()) if self._chat_hold is not None else None
         try:
             async for message in conn.messages:
                 self._dispatch(message)
@@ -342,8 +379,10 @@ class CtiClient:
             return str(exc.__cause__ or exc)
         finally:
             self._conn = None
-            syncer.cancel()
-            await asyncio.gather(syncer, return_exceptions=True)
+            tasks = [syncer, refresher] + ([chat_sync] if chat_sync is not None else [])
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             self._fail_pending(
                 NotConnected(
                     "the connection was lost before the reply came: the request may or may "
@@ -551,6 +590,118 @@ class CtiClient:
             with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
                 await conn.subscribe(topic, qos=1)
 
+    # -- chat (IM-01..03, specs/chat.md) -------------------------------------------------------
+    async def _announce(self, conn: aiomqtt.Client) -> None:
+        body = json.dumps({"client": self.id, "refreshS": REFRESH_S}).encode()
+        await conn.publish(self.session_topic, body, qos=1, retain=True)
+
+    async def _refresh_session(self, conn: aiomqtt.Client) -> None:
+        """Refresh the marker: the node forgets a session not seen for three refreshes (a
+        marker whose Will was lost with a broker)."""
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._announce(conn)
+
+    async def send_chat(self, to: str, text: str, client_id: str | None = None) -> SendChatResult:
+        """Send a chat message (IM-01). ``client_id``: yours, to retry safely (the same id
+        again answers the stored message); default: a new one. Refused with ``partnerOffline``
+        when ``to`` is signed in nowhere (IM-02)."""
+        cid = client_id or uuid.uuid4().hex
+        result: SendChatResult = await self.request(
+            "sendChatMessage", to=to, text=text, clientId=cid
+        )
+        return result
+
+    async def chat_messages(
+        self, partner: str, since_seq: int = 0, limit: int = 100
+    ) -> ChatMessagesResult:
+        """The conversation with ``partner`` after ``since_seq``, oldest first."""
+        result: ChatMessagesResult = await self.request(
+            "getChatMessages", partner=partner, sinceSeq=since_seq, limit=limit
+        )
+        return result
+
+    async def chat_conversations(self) -> ChatConversationsResult:
+        result: ChatConversationsResult = await self.request("getChatConversations")
+        return result
+
+    async def mark_chat_read(self, partner: str, seq: int) -> int:
+        """Read up to ``seq``: every client of yours gets :class:`ChatRead`."""
+        result = await self.request("markChatRead", partner=partner, seq=seq)
+        return int(result["readSeq"])
+
+    async def watch_chat(self) -> None:
+        """Receive your chat messages and read marks (:class:`ChatMessage`,
+        :class:`ChatRead`) from now on; after a lost connection, the messages missed
+        meanwhile are fetched from the node (``getChatMessages`` since the last seen)."""
+        topic = self.topics.chat(self.account)
+        if self._chat_watched:
+            return
+        self._chat_watched = True
+        self._documents.add(topic)
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await conn.subscribe(topic, qos=1)
+        # What is already there is history, not news: the next fetch starts after it.
+        for conv in (await self.chat_conversations())["conversations"]:
+            partner = conv["partner"]
+            self._chat_seen[partner] = max(self._chat_seen.get(partner, 0), conv["lastSeq"])
+
+    async def watch_online(self, *users: str) -> None:
+        """Receive whether ``users`` (everyone without arguments) are signed in anywhere."""
+        topics = {self.topics.online(u) for u in users} or {self.topics.online("+")}
+        new = sorted(topics - self._documents)
+        self._documents.update(new)
+        conn = self._conn
+        if new and conn is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await conn.subscribe([(t, 1) for t in new])
+
+    def _on_chat(self, doc: dict[str, Any]) -> None:
+        if doc.get("event") == "chatRead":
+            self._emit(ChatRead(cast(ChatReadDoc, doc)))
+        elif doc.get("event") == "chatMessage" and isinstance(doc.get("seq"), int):
+            message = cast(ChatMessageDoc, doc)
+            if self._chat_hold is not None:
+                self._chat_hold.append(message)
+            else:
+                self._emit_chat([message])
+
+    def _emit_chat(self, messages: list[ChatMessageDoc]) -> None:
+        """Each message once, in seq order per conversation."""
+        for message in sorted(messages, key=lambda m: (m["partner"], m["seq"])):
+            partner = message["partner"]
+            if message["seq"] > self._chat_seen.get(partner, 0):
+                self._chat_seen[partner] = message["seq"]
+                self._emit(ChatMessage(message))
+
+    async def _chat_sync(self) -> None:
+        """After a reconnect: the messages missed while away, then the held live ones."""
+        fetched: list[ChatMessageDoc] = []
+        complete = False
+        try:
+            conversations = (await self.chat_conversations())["conversations"]
+            for conv in conversations:
+                partner = conv["partner"]
+                since = self._chat_seen.get(partner, 0)
+                while conv["lastSeq"] > since:
+                    page = await self.chat_messages(partner, since_seq=since)
+                    if not page["messages"]:
+                        break  # beyond the history kept (IM-03)
+                    fetched += page["messages"]
+                    since = page["messages"][-1]["seq"]
+                mark = ChatReadDoc(event="chatRead", partner=partner, readSeq=conv["readSeq"])
+                self._emit(ChatRead(mark))
+            complete = True
+        except CtiError as exc:  # the connection went again: the next one fetches anew
+            log.info("cti_client.chat_sync_failed", error=str(exc))
+        finally:
+            held, self._chat_hold = self._chat_hold or [], None
+            # Incomplete: only what was fetched (held ones may lie beyond a gap).
+            self._emit_chat(fetched + held if complete else fetched)
+
     # -- watching ----------------------------------------------------------------------------
     async def watch(self, *devices: str) -> None:
         """Receive the state and events of ``devices`` from now on (and after every
@@ -637,6 +788,13 @@ class CtiClient:
             return  # else a late reply to a request that timed out
         if topic == self.topics.status:
             self._on_status(cast(StatusDoc, doc), retained=bool(message.retain))
+            return
+        if topic == self.topics.chat(self.account):
+            self._on_chat(doc)
+            return
+        online = self.topics.base + "/online/"
+        if topic.startswith(online) and isinstance(doc.get("online"), bool):
+            self._emit(Online(topic[len(online) :], bool(doc["online"])))
             return
         if topic == self.topics.journal(self.user):
             self._emit(JournalCounts(cast(JournalCountsDoc, doc)))

@@ -11,16 +11,20 @@ from typing import Any, TypedDict
 
 import attrs
 
+from cti.api.chat import ChatMessageDoc, ChatReadDoc
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
 from cti.api.journal import JournalCountsDoc
 
 __all__ = [
     "CallRef",
+    "ChatMessage",
+    "ChatRead",
     "Connected",
     "DeviceEvent",
     "DeviceState",
     "Disconnected",
     "Lamp",
+    "Online",
     "Reset",
     "Status",
     "Update",
@@ -131,8 +135,61 @@ class Disconnected:
     reason: str
 
 
+@attrs.frozen
+class ChatMessage:
+    """A chat message to or from you (IM-01), once per ``(partner, seq)``, in ``seq`` order
+    per conversation; after a reconnect the ones missed meanwhile, fetched from the node."""
+
+    doc: ChatMessageDoc
+
+    @property
+    def partner(self) -> str:
+        return self.doc["partner"]
+
+    @property
+    def seq(self) -> int:
+        return self.doc["seq"]
+
+    @property
+    def text(self) -> str:
+        return self.doc["text"]
+
+
+@attrs.frozen
+class ChatRead:
+    """Your read watermark of a conversation moved (on any of your clients)."""
+
+    doc: ChatReadDoc
+
+    @property
+    def partner(self) -> str:
+        return self.doc["partner"]
+
+    @property
+    def read_seq(self) -> int:
+        return self.doc["readSeq"]
+
+
+@attrs.frozen
+class Online:
+    """Whether a watched user is signed in on any client (IM-01)."""
+
+    user: str
+    online: bool
+
+
 Update = (
-    DeviceState | DeviceEvent | Lamp | Status | Reset | Connected | Disconnected | JournalCounts
+    DeviceState
+    | DeviceEvent
+    | Lamp
+    | Status
+    | Reset
+    | Connected
+    | Disconnected
+    | JournalCounts
+    | ChatMessage
+    | ChatRead
+    | Online
 )
 
 

@@ -16,7 +16,7 @@ from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
 from cti.journal.context import CONTEXT as JOURNAL
 from cti.kernel.codec import EventCodec
-from cti.kernel.context import Context, Handler, QueryHandler
+from cti.kernel.context import Context, DigitReceiver, Handler, QueryHandler, Reaction
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
@@ -35,6 +35,8 @@ CONTEXTS: tuple[Context[Any], ...] = (
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
 _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}
 _ANSWER: dict[type[Query], QueryHandler] = {}
+_REACT: dict[type[Event], tuple[Reaction, ...]] = {}
+_DIGITS: dict[str, DigitReceiver] = {}
 
 
 def _compose() -> None:
@@ -68,11 +70,21 @@ def _compose() -> None:
                 raise TypeError(f"service {query.SERVICE} belongs to two contexts")
             names.add(query.SERVICE)
             _ANSWER[query] = answer_fn
+        for event_type, reaction in ctx.reactions.items():
+            _REACT[event_type] = (*_REACT.get(event_type, ()), reaction)  # in CONTEXTS order
+        for kind, receiver in ctx.digit_receivers.items():
+            if kind in _DIGITS:
+                raise TypeError(f"devices of kind {kind} are served by two contexts")
+            _DIGITS[kind] = receiver
+    for event_type in _REACT:
+        if event_type not in _EVOLVE:
+            raise TypeError(f"a reaction to {event_type.KIND}, which no context records")
 
 
 _compose()
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.KIND: cls for cls in _EVOLVE}
+SERVED_KINDS = frozenset(_DIGITS)  # device kinds whose DTMF a context receives (a PIN, a menu)
 INTERNAL_KINDS = frozenset(kind for kind, cls in EVENT_TYPES.items() if cls.INTERNAL)
 COMMAND_TYPES: dict[str, type[Command]] = {cls.SERVICE: cls for cls in _DECIDE}
 QUERY_TYPES: dict[str, type[Query]] = {cls.SERVICE: cls for cls in _ANSWER}
@@ -104,6 +116,8 @@ def decide(
         authorize(site, state, principal, command)
     decision_type, handler = _DECIDE[type(command)]
     decision: Decision[NodeState] = decision_type(site, state, now_ms, evolve)
+    decision.reactions = _REACT
+    decision.digit_receivers = _DIGITS
     handler(decision, command)
     return decision
 

@@ -24,6 +24,15 @@ Handler = Callable[[Any, Any], None]
 QueryHandler = Callable[[Any, Any, Any], object]
 # Timers of a context: from the node state, (due ms, the internal command that fires it).
 Timers = Callable[[Any], Iterable[tuple[int, Command]]]
+# A reaction records the context's own events as a consequence of another event in the same
+# decision (a call reached the voicemail: its greeting starts). It reads the decision's state and
+# emits; it never refuses, because the event it reacts to is already decided.
+Reaction = Callable[[Decision[Any], Any], None]
+# DTMF keyed towards a device a context serves (its voicemail, its dial-in number):
+# (decision, call, keying device, served device, digits). Call control records no event of its
+# own for these digits, because they may be a PIN; the receiver records what they meant and may
+# refuse them (then the generateDigits request is refused).
+DigitReceiver = Callable[[Decision[Any], int, str, str, str], None]
 
 
 @attrs.frozen
@@ -51,3 +60,5 @@ class Context(Generic[S]):
     upcasters: Mapping[UpcasterKey, Upcaster] = attrs.field(factory=dict)
     codec_hooks: tuple[ConverterHook, ...] = ()
     timers: Timers | None = None  # what the node fires when its clock reaches them
+    reactions: Mapping[type[Event], Reaction] = attrs.field(factory=dict)
+    digit_receivers: Mapping[str, DigitReceiver] = attrs.field(factory=dict)  # by device kind

@@ -7,8 +7,8 @@ caller drops the scratch state, so nothing of a refused command survives.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from cti.kernel.messages import Event
 from cti.kernel.refusal import Refusal
@@ -26,10 +26,19 @@ class Decision(Generic[S]):
         self.events: list[Event] = []
         self.result: Result = {}
         self._evolve = evolve
+        # Other contexts' reactions by event type (Context.reactions), set by the composition.
+        self.reactions: Mapping[type[Event], Sequence[Callable[[Any, Any], None]]] = {}
+        # Contexts that serve calls on devices of a kind (voicemail, conference dial-in) receive
+        # the DTMF keyed towards those devices, by device kind (Context.digit_receivers).
+        self.digit_receivers: Mapping[str, Callable[[Any, int, str, str, str], None]] = {}
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
         self.state = self._evolve(self.state, event)
+        # Right after the event, so a reaction reads the state it made and its own events
+        # follow it in the log; a refused step (attempt) takes the reactions' events back too.
+        for react in self.reactions.get(type(event), ()):
+            react(self, event)
 
     def attempt(self, step: Callable[[], None]) -> bool:
         """Run ``step``; if it refuses, undo what it emitted and report False."""

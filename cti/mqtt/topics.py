@@ -58,6 +58,7 @@ class Topics:
             f"{b}/users/+/presence",
             f"{b}/users/+/callers",
             f"{b}/users/+/journal",
+            f"{b}/online/+",
         )
 
     def lamp(self, device: str) -> str:
@@ -87,6 +88,35 @@ class Topics:
     def own_presence(self, user: str) -> str:
         """A user's presence for the user's own clients (PRES-05)."""
         return f"{self.base}/users/{user}/presence"
+
+    def chat(self, user: str) -> str:
+        """A user's chat events (IM-01): messages to and from the user, the user's read
+        watermarks; for that user alone (specs/chat.md)."""
+        return f"{self.base}/users/{user}/chat"
+
+    def online(self, user: str) -> str:
+        """Whether a user is signed in on any client (IM-01): retained, for every user."""
+        return f"{self.base}/online/{user}"
+
+    @property
+    def sessions(self) -> str:
+        """Every client's session marker (the node subscribes; specs/chat.md "Online")."""
+        return f"{self.base}/users/+/sessions/+"
+
+    def session(self, user: str, client: str) -> str:
+        """A client's session marker: retained while the client is connected, written only by
+        its user, cleared by the client's Last Will."""
+        return f"{self.base}/users/{user}/sessions/{client}"
+
+    def session_of(self, topic: str) -> tuple[str, str] | None:
+        """(user, client) of a session marker's topic; None: not one."""
+        prefix = f"{self.base}/users/"
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix) :].split("/")
+        if len(parts) == 3 and parts[1] == "sessions" and parts[0] and parts[2]:
+            return parts[0], parts[2]
+        return None
 
     # -- what accounts send: each on topics with its own name (specs/security.md) ---------------
     @property

@@ -126,6 +126,8 @@ SERVE: tuple[Setting, ...] = (
     Setting("csta_port", "CTI_CSTA_PORT", port, None),
     Setting("http_host", "CTI_HTTP_HOST", host, "127.0.0.1"),
     Setting("http_port", "CTI_HTTP_PORT", port, 9180),
+    Setting("web_host", "CTI_WEB_HOST", host, "127.0.0.1"),
+    Setting("web_port", "CTI_WEB_PORT", port, 8180),
     Setting("disk_low", "CTI_DISK_LOW", DiskThreshold.parse, DiskThreshold()),
     Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
     Setting("log_json", "CTI_LOG_JSON", boolean, False),

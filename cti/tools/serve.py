@@ -120,6 +120,9 @@ def banner(running: Running) -> str:
         lines.append(
             f"  operations   http://{host}:{port}/healthz and /metrics (specs/operations.md)"
         )
+    if running.web is not None:
+        host, port = running.web.address
+        lines.append(f"  web client   http://{host}:{port}/ (specs/web.md)")
     lines += [f"  note         {escape(note)}" for note in running.notes]
     if demo:
         lines.append("  demo users   " + " · ".join(_who(u) for u in running.demo_users))

@@ -228,6 +228,16 @@ def sends(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     return [Req("setPresence", {"user": phone.number, "status": PRESENCE[int(digits[1]) - 1]})]
 
 
+def keys(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """DTMF on the active call (``generateDigits``): the other parties hear them, or the
+    voicemail / conference dial-in the phone is talking to reads them (a menu choice, a PIN)."""
+    digits = _arg(args, 0, "digits")
+    leg = phone.active
+    if leg is None:
+        raise NotPossible("invalidConnectionID", f"{phone.number} is in no call to key digits in")
+    return [Req("generateDigits", {"call": leg.call, "device": phone.number, "digits": digits})]
+
+
 def dnd(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     on = _arg(args, 0, "on or off")
     if on not in ("on", "off"):
@@ -290,4 +300,5 @@ VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
     "presses": presses,
     "presence": presence,
     "sends": sends,
+    "keys": keys,
 }

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 
 from cti.api import documents, execute
+from cti.api.chat import ChatService
 from cti.api.directory import INDEX
 from cti.api.journal import JournalService
 from cti.api.requests import SERVICES, parse_action
@@ -30,6 +31,7 @@ from cti.app.feed import LogReader
 from cti.app.follower import follow
 from cti.app.node import Node
 from cti.calls.views import device_view
+from cti.chat.chat_db import ChatDb
 from cti.directory.index_db import DirectoryIndex
 from cti.favourites.commands import AddFavourite
 from cti.favourites.views import view as favourites_view
@@ -132,7 +134,8 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
     """Requests of every service through the API, refusals included: each reply validates
     against reply.<service>, every committed event against event, every device's state
     document against document.deviceState."""
-    node = Node(load_site(), MemoryStore(), ManualClock())
+    clock = ManualClock()
+    node = Node(load_site(), MemoryStore(), clock)
     engine = Engine(node)
     await engine.start()
     index = DirectoryIndex(tmp_path / "directory.db", "epoch", node.site)
@@ -143,6 +146,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("makeCall", {"calling": "330", "called": "331"}),
         ("snapshotDevice", {"device": "331"}),
         ("answerCall", {"call": 1, "device": "331"}),
+        ("generateDigits", {"call": 1, "device": "330", "digits": "12#"}),
         ("holdCall", {"call": 1, "device": "330"}),
         ("retrieveCall", {"call": 1, "device": "330"}),
         ("consultationCall", {"call": 1, "device": "330", "consulted": "332"}),
@@ -270,6 +274,15 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("clearJournal", {"user": "330"}),
         ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
         ("getJournal", {"user": "330", "limit": 0}),
+        # chat (IM-01..03): 332 is online (a session marker), 330 is not
+        ("createAccount", {"name": "330", "password": "Start-2026!"}),
+        ("sendChatMessage", {"user": "330", "to": "332", "text": "Hallo", "clientId": "m1"}),
+        ("sendChatMessage", {"user": "332", "to": "330", "text": "Hi", "clientId": "m1"}),
+        ("getChatMessages", {"user": "332", "partner": "330", "sinceSeq": 0}),
+        ("markChatRead", {"user": "332", "partner": "330", "seq": 1}),
+        ("getChatConversations", {"user": "332"}),
+        ("sendChatMessage", {"user": "330", "to": "nobody", "text": "x", "clientId": "m2"}),
+        ("sendChatMessage", {"user": "330", "to": "332", "text": "\x1b[2J", "clientId": "m3"}),
     ]
     done: set[str] = set()
     journal_db = JournalDb(tmp_path / "journal.db", node.store.epoch, node.site)
@@ -281,13 +294,16 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         )
 
     journal = JournalService(engine, journal_db, save_contact=stand_in, wait=0.01)
+    chat = ChatService(node, ChatDb.sqlite(tmp_path / "chat.db", "node1"), clock)
+    chat.sessions.seen("332", "test", clock.now_ms())
+    await chat.start()
     try:
         for service, fields in requests:
             new = [decode(r) for r in node.store.read(journal_db.position() + 1)]
             if new:
                 journal_db.apply(new)
             action = parse_action(service, fields)
-            reply = await execute.execute(engine, action, journal=journal)
+            reply = await execute.execute(engine, action, journal=journal, chat=chat)
             check(f"reply.{service}", orjson.loads(orjson.dumps(reply)))
             if reply["ok"]:
                 done.add(service)
@@ -320,6 +336,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:
+        await chat.stop()
         following.cancel()
         await asyncio.gather(following, return_exceptions=True)
         index.close()

@@ -35,6 +35,7 @@ async def test_start_serves_and_stop_releases_everything(
             "call-records",
             "directory-index",
             "journal",
+            "chat",
             "mqtt",
             "csta",
         ]
@@ -102,6 +103,7 @@ async def test_a_postgres_log_starts_serves_and_is_released(
             "call-records",
             "directory-index",
             "journal",
+            "chat",
             "mqtt",
             "csta",
         ]

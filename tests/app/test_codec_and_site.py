@@ -65,7 +65,7 @@ ANY_EVENT = st.one_of(*(builds(cls) for cls in EVENT_TYPES.values()))
 def test_every_event_type_has_a_kind_and_a_strategy() -> None:
     """Each event class is registered under its name and can be generated."""
     assert set(ev.EVENT_TYPES.items()) <= set(EVENT_TYPES.items())
-    assert len(ev.EVENT_TYPES) == 17
+    assert len(ev.EVENT_TYPES) == 18
     for kind, cls in EVENT_TYPES.items():
         assert kind == cls.KIND
         builds(cls)  # raises TypeError for a field type the strategies do not know
@@ -398,9 +398,9 @@ def test_load_example_site() -> None:
         # unknown keys anywhere
         (
             {"voicemial": "351"},
-            "the site file: unknown key 'voicemial' (allowed: conference_bridges, csta, devices,"
-            " location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk, users,"
-            " voicemail)",
+            "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges, csta,"
+            " devices, location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk,"
+            " users, voicemail)",
         ),
         (
             {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},

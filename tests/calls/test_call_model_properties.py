@@ -54,9 +54,10 @@ from cti.calls.errors import CstaError
 from cti.calls.evolve import evolve
 from cti.calls.services.allowed import allowed_services
 from cti.calls.state import Call, SwitchState
+from cti.calls.values import Cause, ForwardingType
 from cti.calls.values import ConnectionState as CS
-from cti.calls.values import ForwardingType
 from cti.domain import NodeState, decide, snapshot
+from cti.domain.model import SERVED_KINDS
 from cti.site.model import AUTO_ANSWER_KINDS
 from tests.office import Office
 
@@ -512,6 +513,40 @@ class CallModel(RuleBasedStateMachine):
     @rule(device=devices, digits=numbers)
     def dial(self, device: str, digits: str) -> None:
         self.run(c.Dial(device=device, digits=digits))
+
+    @precondition(lambda self: bool(self.node.state.calls.calls))
+    @rule(data=st.data(), digits=st.sampled_from(["1", "123#", "*9D", "12x", ""]))
+    def key_digits(self, data: st.DataObject, digits: str) -> None:
+        """DTMF on any connection: heard by every party when connected, else refused; the
+        connections stay as they were (no context serves a device here)."""
+        parties = [(c.id, p) for c in self.switch.calls.values() for p in c.parties]
+        call, party = data.draw(st.sampled_from(parties))
+        valid = digits in ("1", "123#", "*9D")
+        expect: bool | str = (
+            "invalidConnectionState"
+            if party.state is not CS.CONNECTED
+            else True
+            if valid
+            else "invalidParameterValue"
+        )
+        before = self.switch.calls[call].parties
+        others = [p.device for p in before if p.device != party.device]
+        peer = self.office.site.device(others[0]) if len(others) == 1 else None
+        served = peer is not None and peer.kind in SERVED_KINDS
+        outcome = self.run(c.GenerateDigits(call=call, device=party.device, digits=digits), expect)
+        if isinstance(outcome, Accepted) and served:  # the serving context's to record
+            assert not any(isinstance(x.event, ev.DigitsGenerated) for x in outcome.events)
+        elif isinstance(outcome, Accepted):
+            assert [x.event for x in outcome.events] == [
+                ev.DigitsGenerated(
+                    call=call,
+                    cause=Cause.NORMAL,
+                    local=tuple(ev.Local(p.device, p.state) for p in before),
+                    device=party.device,
+                    digits=digits,
+                )
+            ]
+            assert self.switch.calls[call].parties == before
 
     # -- state-driven rules ---------------------------------------------------------------
     @precondition(lambda self: bool(self.node.state.calls.calls))

@@ -77,6 +77,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("setForwarding", {"device": "331", "forwardingType": "forwardBusy", "on": False}, {}),
     ("setDoNotDisturb", {"device": "331", "on": True}, {}),
     ("setDoNotDisturb", {"device": "331", "on": False}, {}),
+    ("generateDigits", {"call": 7, "device": "330", "digits": "12*#"}, {}),
 ]
 # deflectCall answers noData: the destination after the number plan does not come back.
 NOT_RETURNED = {"deflectCall": {"device"}}

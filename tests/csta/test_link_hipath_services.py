@@ -1,6 +1,6 @@
 """Services HiPath / OpenScape Business applications use (issue 20 item 6, specs/csta.md
 "Services (HiPath/OpenScape applications)"): getDoNotDisturb, changeMonitorFilter, monitors
-on a call object, clearCall's connectionCleared per party; setDisplay, generateDigits and
+on a call object, clearCall's connectionCleared per party, generateDigits; setDisplay and
 escape are understood and refused with the precise error, changing nothing."""
 
 from __future__ import annotations
@@ -211,8 +211,7 @@ async def test_clear_call_reports_each_partys_connection_cleared(
     ]
 
 
-# -- understood, but the node cannot do them ---------------------------------------------------
-async def test_generate_digits_on_a_live_connection_is_not_supported(
+async def test_generate_digits_on_a_live_connection_is_heard_by_the_call(
     link: Link, app: CstaClient
 ) -> None:
     await app.invoke("makeCall", _dial("330", "331"))
@@ -223,15 +222,22 @@ async def test_generate_digits_on_a_live_connection_is_not_supported(
         "digitMode": "dTMF",
         "charactersToSend": "51",
     }
-    assert await _refused(app, "generateDigits", argument) == ("operation", "serviceNotSupported")
+    assert await app.invoke("generateDigits", argument) == ("noData", None)
+    assert [x.kind for x in link.node.store.read(seq + 1)] == ["digitsGenerated"]
+    seq = link.node.state.seq
+    pulses = {**argument, "digitMode": "rotaryPulse"}
+    assert await _refused(app, "generateDigits", pulses) == ("operation", "invalidParameterValue")
     not_in_call = {"connectionToSendDigits": connection(1, "332"), "charactersToSend": "5"}
     assert await _refused(app, "generateDigits", not_in_call) == (
         "operation",
         "invalidConnectionID",
     )
+    not_dtmf = {"connectionToSendDigits": connection(1, "330"), "charactersToSend": "5x"}
+    assert await _refused(app, "generateDigits", not_dtmf) == ("operation", "invalidParameterValue")
     assert link.node.state.seq == seq
 
 
+# -- understood, but the node cannot do them ---------------------------------------------------
 async def test_set_display_and_escape_change_nothing(link: Link, app: CstaClient) -> None:
     seq = link.node.state.seq
     display = {"device": device_id("331"), "contentsOfDisplay": "Call Anna back", "offset": 24}

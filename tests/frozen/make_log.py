@@ -9,6 +9,7 @@ it and its own).
 v5-journal: v4-presence, then the journal (JOUR-03/04: notes with reminders, one reminder
 passed and one pending, an entry marked done, one deleted, entries older than a period
 deleted, a journal cleared).
+v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGenerated).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
@@ -27,6 +28,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v4-presence tests/frozen/v4-presence/node1.db
     python -m tests.frozen.make_log v4-directory tests/frozen/v4-directory/node1.db
     python -m tests.frozen.make_log v5-journal tests/frozen/v5-journal/node1.db
+    python -m tests.frozen.make_log v6-digits tests/frozen/v6-digits/node1.db
 """
 
 from __future__ import annotations
@@ -109,18 +111,28 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal"):
+    if version in (
+        "v2",
+        "v3",
+        "v4-favourites",
+        "v4-presence",
+        "v4-directory",
+        "v5-journal",
+        "v6-digits",
+    ):
         accounts(do)
-    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal"):
+    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal", "v6-digits"):
         profiles(do)
     if version == "v4-favourites":
         favourites(do)
-    if version in ("v4-presence", "v5-journal"):
+    if version in ("v4-presence", "v5-journal", "v6-digits"):
         presence(do, node.clock)  # type: ignore[arg-type]
     if version == "v4-directory":
         directory(do)
-    if version == "v5-journal":
+    if version in ("v5-journal", "v6-digits"):
         journal(do, node.clock)  # type: ignore[arg-type]
+    if version == "v6-digits":
+        digits(do)
     node.store.close()
 
 
@@ -267,6 +279,14 @@ def journal(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(j.DeleteJournalEntry(user="330", entry=2))
     do(j.DeleteJournalEntriesOlderThan(user="332", days=30))
     do(j.ClearJournal(user="333"))
+
+
+def digits(do: Callable[[Command], int]) -> None:
+    """DTMF between people (generateDigits): heard by both, the call stays up."""
+    talk = do(c.MakeCall(calling="332", called="337"))
+    do(c.AnswerCall(call=talk, device="337"))
+    do(c.GenerateDigits(call=talk, device="332", digits="123#"))
+    do(c.GenerateDigits(call=talk, device="337", digits="*"))
 
 
 if __name__ == "__main__":

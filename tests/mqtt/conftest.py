@@ -664,6 +664,7 @@ class Server:
         # No /healthz on the default port 9180 unless a test asks for one: nodes of the tests
         # must not collide with each other or with a node the developer runs.
         env.setdefault("CTI_HTTP_PORT", "0")
+        env.setdefault("CTI_WEB_PORT", "0")  # nor the web client on 8180
         self.proc = await asyncio.create_subprocess_exec(
             *self.args,
             cwd=REPO,

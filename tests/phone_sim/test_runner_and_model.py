@@ -216,3 +216,19 @@ async def test_a_scenario_runs_again_on_a_used_node(local_office: Office) -> Non
     for _ in range(2):
         await run(local_office.sim, load(path), advance=local_office.advance)
     assert not local_office.sim.phone("+4930555111").off_hook
+
+
+async def test_keyed_digits_reach_the_other_party_as_an_event(local_office: Office) -> None:
+    """``keys`` sends generateDigits on the active call; the other phone sees digitsGenerated
+    and nothing changes in the call; without a call it is refused like the node would."""
+    steps = [
+        "330 calls 331",
+        "331 answers",
+        "expect 331 saw delivered, established",
+        "330 keys 12#",
+        "expect 331 saw digitsGenerated",
+        "expect 330 talking-to 331",
+        "332 keys 1 fails with invalidConnectionID",
+    ]
+    scenario = from_dict({"name": "dtmf", "requirements": [], "steps": steps}, "d")
+    await run(local_office.sim, scenario, advance=local_office.advance)

@@ -39,6 +39,8 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", B, "presence"),
     topic("users", B, "callers"),  # DIR-06: names from B's own directories
     topic("users", B, "journal"),  # JOUR-02: the counts of one's journal are one's own
+    topic("users", B, "chat"),  # IM-01: a conversation is its two users' alone
+    topic("users", "+", "sessions", "+"),  # session markers: written by each, read by the node
 ]
 FOR_A = [  # what A may read
     topic("status"),
@@ -52,6 +54,8 @@ FOR_A = [  # what A may read
     topic("users", A, "presence"),
     topic("users", A, "callers"),
     topic("users", A, "journal"),
+    topic("users", A, "chat"),
+    topic("online", "+"),  # whether each person is signed in anywhere (IM-01)
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from cti.app.config.chat import ChatSettings, chat_from_dict
 from cti.app.config.csta import CstaSettings, csta_from_dict
 from cti.app.config.site_file import site_from_dict
 from cti.app.config.users import UserSpec, users_from_dict
@@ -24,6 +25,7 @@ from cti.site import Site, SiteError
 
 __all__ = [
     "EXAMPLE_SITE",
+    "ChatSettings",
     "Config",
     "ConfigError",
     "CstaSettings",
@@ -46,12 +48,18 @@ class Config:
     site: Site
     csta: CstaSettings = attrs.field(factory=CstaSettings)
     users: tuple[UserSpec, ...] = ()
+    chat: ChatSettings = attrs.field(factory=ChatSettings)
 
 
 def config_from_dict(raw: Mapping[str, Any]) -> Config:
     """The configuration from a parsed site file; raises SiteError naming the problem."""
     site = site_from_dict(raw)
-    return Config(site=site, csta=csta_from_dict(raw.get("csta")), users=users_from_dict(raw, site))
+    return Config(
+        site=site,
+        csta=csta_from_dict(raw.get("csta")),
+        users=users_from_dict(raw, site),
+        chat=chat_from_dict(raw.get("chat")),
+    )
 
 
 def load_config(path: str | Path | None = None) -> Config:

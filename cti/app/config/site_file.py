@@ -151,6 +151,7 @@ _TOP_KEYS = frozenset(
         "mulap",
         "conference_bridges",
         "csta",  # the CSTA link's settings (cti.app.config.csta)
+        "chat",  # instant messaging's options (cti.app.config.chat)
         "users",  # the accounts the node starts with (cti.app.config.users)
         "phone_ranges",
         "speed_dials",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cti.calls import commands as cmd
-from cti.calls.services import basic, features, holding, redirect
+from cti.calls.services import basic, digits, features, holding, redirect
 
 SERVICES: dict[type[cmd.Command], Callable[[Any, Any], None]] = {
     cmd.MakeCall: basic.make_call,
@@ -34,4 +34,5 @@ SERVICES: dict[type[cmd.Command], Callable[[Any, Any], None]] = {
     cmd.SetForwarding: features.set_forwarding,
     cmd.SetDoNotDisturb: features.set_do_not_disturb,
     cmd.FireTimer: features.fire_timer,
+    cmd.GenerateDigits: digits.generate_digits,
 }

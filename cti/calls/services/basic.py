@@ -27,7 +27,7 @@ def _dial_tone(call: Call | None, device: str) -> bool:
     )
 
 
-def _start(
+def start_call(
     d: Decision,
     device: str,
     calling: str,
@@ -81,7 +81,7 @@ def make_call(d: Decision, c: cmd.MakeCall) -> None:
                 "invalidCallingDeviceState",
                 f"the mobile {dev.mobile} of {dev.number} is busy on call {busy_on[0]}",
             )
-        call_id = _start(d, dev.mobile, dev.number, Cause.MAKE_CALL, pending=dest, called=dest)
+        call_id = start_call(d, dev.mobile, dev.number, Cause.MAKE_CALL, pending=dest, called=dest)
         ring_external(d, call_id, dev.mobile, dev.number, dev.mobile, Cause.CALL_BACK)
         d.result = {"call": call_id, "device": dev.mobile}
         return
@@ -91,11 +91,11 @@ def make_call(d: Decision, c: cmd.MakeCall) -> None:
         call_id = active.id
     elif d.site.devices[phone].kind is DeviceKind.ANALOG_PHONE:
         # An analogue phone cannot go off-hook by itself: it is prompted, the user lifts it.
-        call_id = _start(d, phone, dev.number, Cause.MAKE_CALL, pending=dest, called=dest)
+        call_id = start_call(d, phone, dev.number, Cause.MAKE_CALL, pending=dest, called=dest)
         d.result = {"call": call_id, "device": phone}
         return
     else:
-        call_id = _start(d, phone, dev.number, Cause.MAKE_CALL, called=dest)
+        call_id = start_call(d, phone, dev.number, Cause.MAKE_CALL, called=dest)
     originate(d, call_id, phone, dest, Cause.NEW_CALL)
     d.result = {"call": call_id, "device": phone}
 
@@ -146,7 +146,7 @@ def off_hook(d: Decision, c: cmd.OffHook) -> None:
         answer(d, ringing[0].id, c.device)
         d.result = {"call": ringing[0].id, "device": c.device}
         return
-    call_id = _start(d, c.device, c.device, Cause.NEW_CALL)
+    call_id = start_call(d, c.device, c.device, Cause.NEW_CALL)
     d.result = {"call": call_id, "device": c.device}
 
 
@@ -176,6 +176,6 @@ def dial(d: Decision, c: cmd.Dial) -> None:
         raise CstaError("invalidDeviceState", f"{c.device} is on-hook: lift the handset first")
     else:
         check_calling_free(d.switch, c.device)
-        call_id = _start(d, c.device, c.device, Cause.NEW_CALL)
+        call_id = start_call(d, c.device, c.device, Cause.NEW_CALL)
     originate(d, call_id, c.device, dest, Cause.NEW_CALL)
     d.result = {"call": call_id, "device": c.device}

@@ -155,6 +155,10 @@ _COMMANDS: dict[type[cmd.Command], Any] = {
     cmd.GroupPickupCall: lambda c: {"newDestination": device_id(c.device)},
     cmd.SetForwarding: _forwarding,
     cmd.SetDoNotDisturb: lambda c: {"device": device_id(c.device), "doNotDisturbOn": c.on},
+    cmd.GenerateDigits: lambda c: {
+        "connectionToSendDigits": connection(c.call, c.device),
+        "charactersToSend": c.digits,
+    },
 }
 
 

@@ -308,14 +308,12 @@ async def _set_display(s: Services, a: dict[str, Any]) -> Any:
     raise ServiceRefused.named("serviceNotSupported", f"the display of {device} is the phone's own")
 
 
-async def _generate_digits(s: Services, a: dict[str, Any]) -> Any:
-    """The node switches calls but carries no media, so it has no tones to send: the
-    connection is checked (as snapshotCall would), then serviceNotSupported."""
-    call, device = full_connection(a["connectionToSendDigits"])
-    rows = s.query(SnapshotCall(call=call))
-    if not any(str(r["device"]) == device for r in rows):
-        raise ServiceRefused.named("invalidConnectionID", f"{device} is not in call {call}")
-    raise ServiceRefused.named("serviceNotSupported", "the node carries no media: no DTMF")
+def _generate_digits(s: Services, a: dict[str, Any]) -> cmd.Command:
+    """DTMF only (digitMode rotaryPulse is refused); durations are the phone's business."""
+    if a.get("digitMode", "dTMF") != "dTMF":
+        raise ServiceRefused.named("invalidParameterValue", "only DTMF digits are generated")
+    call, device = s.connection(a["connectionToSendDigits"])
+    return cmd.GenerateDigits(call=call, device=device, digits=str(a["charactersToSend"]))
 
 
 async def _escape(s: Services, a: dict[str, Any]) -> Any:
@@ -438,7 +436,7 @@ _HANDLERS: dict[str, CommandService | QueryService] = {
     "setDoNotDisturb": CommandService(_set_dnd),
     "getDoNotDisturb": _get_dnd,
     "setDisplay": _set_display,
-    "generateDigits": _generate_digits,
+    "generateDigits": CommandService(_generate_digits),
     "escape": _escape,
     "snapshotDevice": _snapshot_device,
     "snapshotCall": _snapshot_call,

@@ -18,6 +18,7 @@ import structlog
 from cti.accounts import access
 from cti.api import documents as payloads
 from cti.api import execute as replies
+from cti.api.chat import ChatService
 from cti.api.journal import JournalService, journal_users
 from cti.api.requests import BadRequest, parse_action, parse_json, payload_limit
 from cti.app.engine import Engine
@@ -92,6 +93,7 @@ class MqttFace:
         self._announced = 0  # the seq the retained status shows
         self._status_fields = status_fields or dict
         self.journal = journal
+        self.chat: ChatService | None = None  # the node's chat (IM-01..03), set before start
         self._announced_fields: Mapping[str, Any] = {}  # the extra fields it shows
         self._tasks: set[asyncio.Task[None]] = set()
         self._overloaded = False  # refusing requests as busy (logged once per episode)
@@ -149,6 +151,10 @@ class MqttFace:
                 requests = [(self.topics.requests, qos), (self.topics.secure_requests, qos)]
                 # A refusal would leave the node deaf to requests: another connection instead.
                 await client.subscribe(requests, required=True)
+                if self.chat is not None:
+                    # Who is online: the clients' retained session markers (specs/chat.md).
+                    self.chat.connected(functools.partial(_publish, client))
+                    await client.subscribe([(self.topics.sessions, qos)], required=True)
                 if self.version == 5:
                     # What arrives on these was published by someone else: a stale state of a
                     # device no longer configured (cleared: no ghost devices) or a spoof
@@ -166,6 +172,8 @@ class MqttFace:
                     watched = list(self.topics.watched)
                     await client.subscribe([(t, 0) for t in watched])
                     await client.unsubscribe(watched)
+                if self.chat is not None:  # a later SUBACK: the retained markers are in
+                    self.chat.settled()
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 if client.connected:  # connected, but the subscription was refused
                     with contextlib.suppress(ConnectionError, OSError, TimeoutError):
@@ -203,6 +211,8 @@ class MqttFace:
             finally:
                 saver.cancel()
                 self.connected.clear()
+                if self.chat is not None:
+                    self.chat.disconnected()
                 if client.connected:  # the outbox failed: this connection must not linger
                     with contextlib.suppress(ConnectionError, OSError, TimeoutError):
                         await client.disconnect()
@@ -294,6 +304,8 @@ class MqttFace:
 
     # -- what arrives ---------------------------------------------------------------------------
     def _on_message(self, client: MqttClient, message: p.Message) -> None:
+        if self.chat is not None and self.chat.on_session(message.topic, message.payload):
+            return
         request = self.topics.parse_request(message.topic)
         if request is None:
             self._guard(client, message)
@@ -348,6 +360,8 @@ class MqttFace:
         if self.client is not client:
             return  # still connecting: the status and every state are published anew now
         truth = self.outbox.retained.get(topic)
+        if truth is None and self.chat is not None:
+            truth = self.chat.retained.get(topic)  # the online documents
         if truth is not None:
             if not same_document(message.payload, truth):
                 log.warning("mqtt.spoof_corrected", topic=topic)
@@ -389,6 +403,7 @@ class MqttFace:
                     request.user,
                     secure=request.secure,
                     journal=self.journal,
+                    chat=self.chat,
                 )
         except BadRequest as bad:
             body = replies.error(bad.code, bad.message)
@@ -464,3 +479,7 @@ class MqttFace:
                 "complete": next_seq > last,
             },
         }
+
+
+def _publish(client: MqttClient, topic: str, body: bytes, retain: bool) -> None:
+    client.publish(topic, body, retain=retain)

@@ -1,0 +1,39 @@
+"""generateDigits: DTMF keyed on a connected connection (the voicemail menu and PINs, the
+conference dial-in PIN; digits to a person or an outside party are only heard).
+
+Digits keyed towards a device that a context serves (Context.digit_receivers, by device kind)
+go to that context and nowhere else: they may be a PIN, so call control records no event with
+them. Digits towards anyone else are recorded as ``digitsGenerated`` for every party."""
+
+from __future__ import annotations
+
+import re
+
+from cti.calls import commands as cmd
+from cti.calls import events as ev
+from cti.calls.decision import CallDecision as Decision
+from cti.calls.errors import CstaError
+from cti.calls.values import Cause, ConnectionState
+
+DIGITS = re.compile(r"[0-9*#A-D]{1,32}")
+
+
+def generate_digits(d: Decision, c: cmd.GenerateDigits) -> None:
+    call, state = d.connection(c.call, c.device)
+    if state is not ConnectionState.CONNECTED:
+        raise CstaError("invalidConnectionState", f"{c.device} is {state} in call {c.call}")
+    if DIGITS.fullmatch(c.digits) is None:
+        raise CstaError("invalidParameterValue", "digits are 1 to 32 of 0-9, *, #, A-D (DTMF)")
+    others = [p.device for p in call.parties if p.device != c.device]
+    if len(others) == 1:
+        served = d.site.device(others[0])
+        receiver = d.digit_receivers.get(served.kind) if served is not None else None
+        if receiver is not None:
+            receiver(d, c.call, c.device, others[0], c.digits)
+            return
+    local = tuple(ev.Local(p.device, p.state) for p in call.parties)
+    d.emit(
+        ev.DigitsGenerated(
+            call=c.call, cause=Cause.NORMAL, local=local, device=c.device, digits=c.digits
+        )
+    )

@@ -1,0 +1,442 @@
+"""The chat's own store (IM-01..03, specs/chat.md "Storage"): an SQLite file ``{node}.chat.db``
+or, for a node whose log is in PostgreSQL, ``chat_*`` tables in the same database (a column
+``node`` keeps the nodes of one database apart). Never the call log: chat volume neither waits
+for nor delays the node's writer.
+
+- :class:`ChatDb`: the tables and what a request does to them, on one connection, used by one
+  thread at a time (the writer's worker thread).
+- :class:`ChatWriter`: the one writer of a node's chat. Requests queue; a batch of them runs in
+  one transaction, each in a savepoint of its own (a refused or failing one changes nothing and
+  leaves the others be), and is committed with one fsync (group commit) before any of them is
+  answered: persist, then publish, then reply.
+
+Idempotent send: ``UNIQUE (node, sender, client_id)``; a second send with the same client id
+answers the first message (``duplicate``). Order: ``seq`` per conversation, assigned here.
+History (IM-03): every message has a copy for each of its two users (``chat_copies``); a user
+keeps the copies of their newest :data:`~cti.chat.model.HISTORY` messages and a message goes
+when neither user keeps it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import attrs
+import structlog
+
+from cti.chat.model import HISTORY, Message, conversation, partner_of
+from cti.kernel.refusal import Refusal, invalid_field
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 256  # requests in one transaction
+MAX_QUEUE = 10_000  # requests waiting: beyond, refused as resourceBusy
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS chat_messages (
+        node TEXT NOT NULL, n BIGINT NOT NULL, conv TEXT NOT NULL, seq BIGINT NOT NULL,
+        sender TEXT NOT NULL, recipient TEXT NOT NULL, client_id TEXT NOT NULL,
+        text TEXT NOT NULL, at BIGINT NOT NULL,
+        PRIMARY KEY (node, n), UNIQUE (node, sender, client_id), UNIQUE (node, conv, seq))""",
+    """CREATE TABLE IF NOT EXISTS chat_copies (
+        node TEXT NOT NULL, owner TEXT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (node, owner, n))""",
+    "CREATE INDEX IF NOT EXISTS chat_copies_n ON chat_copies (node, n)",
+    """CREATE TABLE IF NOT EXISTS chat_conversations (
+        node TEXT NOT NULL, conv TEXT NOT NULL, last_seq BIGINT NOT NULL,
+        PRIMARY KEY (node, conv))""",
+    """CREATE TABLE IF NOT EXISTS chat_reads (
+        node TEXT NOT NULL, owner TEXT NOT NULL, conv TEXT NOT NULL, read_seq BIGINT NOT NULL,
+        PRIMARY KEY (node, owner, conv))""",
+]
+COLUMNS = "n, conv, seq, sender, recipient, client_id, text, at"
+
+
+class StoreFailed(Exception):
+    """The chat store could not commit (disk full, database gone): nothing was changed."""
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
+@attrs.frozen
+class Sent:
+    """What a send did: the message, and whether it was there already (same client id)."""
+
+    message: Message
+    duplicate: bool
+
+
+@attrs.frozen
+class Conversation:
+    partner: str
+    last_seq: int  # the newest message's seq
+    read_seq: int  # the user's read watermark
+    unread: int  # messages from the partner after the watermark the user still keeps
+    kept: int  # messages of the conversation the user still keeps (IM-03)
+
+
+class ChatDb:
+    """The chat tables of one node on one connection (see the module)."""
+
+    def __init__(
+        self,
+        conn: Any,
+        node: str,
+        *,
+        postgres: bool,
+        close: Callable[[], None],
+        history: int = HISTORY,
+    ) -> None:
+        self._conn = conn
+        self.history = history  # IM-03's 100; smaller in property tests
+        self.node = node
+        self.postgres = postgres
+        self._close = close
+        for statement in SCHEMA:
+            self._x(statement)
+        self._commit()
+        row = self._one("SELECT MAX(n) FROM chat_messages WHERE node = ?", node)
+        self._n = int(row[0] or 0) if row else 0
+
+    @classmethod
+    def sqlite(cls, path: Path, node: str, *, history: int = HISTORY) -> ChatDb:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acknowledged message survives a power cut, not only a kill -9.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("BEGIN")
+        return cls(conn, node, postgres=False, close=conn.close, history=history)
+
+    @classmethod
+    def postgresql(cls, dsn: str, node: str) -> ChatDb:
+        import psycopg  # only for a node whose log is in PostgreSQL
+
+        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False)
+        return cls(conn, node, postgres=True, close=conn.close)
+
+    def close(self) -> None:
+        self._close()
+
+    # -- the connection ---------------------------------------------------------------------
+    def _x(self, sql: str, *params: Any) -> Any:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        return self._conn.execute(sql, params)
+
+    def _one(self, sql: str, *params: Any) -> Any:
+        return self._x(sql, *params).fetchone()
+
+    def _all(self, sql: str, *params: Any) -> list[Any]:
+        return list(self._x(sql, *params).fetchall())
+
+    def _commit(self) -> None:
+        if self.postgres:
+            self._conn.commit()
+        else:
+            self._conn.execute("COMMIT")
+            self._conn.execute("BEGIN")
+
+    def rollback(self) -> None:
+        if self.postgres:
+            self._conn.rollback()
+        else:
+            if self._conn.in_transaction:  # SQLite may have rolled it back itself (disk full)
+                self._conn.execute("ROLLBACK")
+            self._conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._commit()
+
+    def savepoint(self) -> None:
+        self._x("SAVEPOINT op")
+
+    def release(self, ok: bool) -> None:
+        if not ok:
+            self._x("ROLLBACK TO SAVEPOINT op")
+        self._x("RELEASE SAVEPOINT op")
+
+    # -- what requests do ---------------------------------------------------------------------
+    def send(self, sender: str, recipient: str, client_id: str, text: str, at: int) -> Sent:
+        """Store a message (checked by the caller), or answer the one with the same client id."""
+        again = self.retry(sender, recipient, client_id, text)
+        if again is not None:
+            return again
+        conv = conversation(sender, recipient)
+        row = self._one(
+            "SELECT last_seq FROM chat_conversations WHERE node = ? AND conv = ?", self.node, conv
+        )
+        seq = (int(row[0]) if row else 0) + 1
+        self._x(
+            "INSERT INTO chat_conversations (node, conv, last_seq) VALUES (?, ?, ?) "
+            "ON CONFLICT (node, conv) DO UPDATE SET last_seq = excluded.last_seq",
+            self.node,
+            conv,
+            seq,
+        )
+        self._n += 1
+        message = Message(self._n, conv, seq, sender, recipient, client_id, text, at)
+        self._x(
+            f"INSERT INTO chat_messages (node, {COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.node,
+            *attrs.astuple(message),
+        )
+        for owner in (sender, recipient):
+            self._x(
+                "INSERT INTO chat_copies (node, owner, n) VALUES (?, ?, ?)",
+                self.node,
+                owner,
+                message.n,
+            )
+            self._trim(owner)
+        return Sent(message, duplicate=False)
+
+    def retry(self, sender: str, recipient: str, client_id: str, text: str) -> Sent | None:
+        """The stored message of ``client_id`` if this is a retry of it; None if the id is
+        new; refused if the id was used for another message."""
+        message = self.by_client_id(sender, client_id)
+        if message is None:
+            return None
+        if message.recipient != recipient or message.text != text:
+            raise invalid_field(
+                "clientId", "reused", f"clientId {client_id!r} was already used for another message"
+            )
+        return Sent(message, duplicate=True)
+
+    def by_client_id(self, sender: str, client_id: str) -> Message | None:
+        row = self._one(
+            f"SELECT {COLUMNS} FROM chat_messages WHERE node = ? AND sender = ? AND client_id = ?",
+            self.node,
+            sender,
+            client_id,
+        )
+        return None if row is None else _message(row)
+
+    def _trim(self, owner: str) -> None:
+        """IM-03: the owner keeps their newest HISTORY messages; a message neither user keeps
+        is deleted."""
+        row = self._one(
+            "SELECT n FROM chat_copies WHERE node = ? AND owner = ? "
+            "ORDER BY n DESC LIMIT 1 OFFSET ?",
+            self.node,
+            owner,
+            self.history,
+        )
+        if row is None:
+            return
+        cut = int(row[0])
+        gone = [
+            int(r[0])
+            for r in self._all(
+                "SELECT n FROM chat_copies WHERE node = ? AND owner = ? AND n <= ?",
+                self.node,
+                owner,
+                cut,
+            )
+        ]
+        self._x(
+            "DELETE FROM chat_copies WHERE node = ? AND owner = ? AND n <= ?", self.node, owner, cut
+        )
+        for n in gone:
+            kept = self._one("SELECT 1 FROM chat_copies WHERE node = ? AND n = ?", self.node, n)
+            if kept is None:
+                self._x("DELETE FROM chat_messages WHERE node = ? AND n = ?", self.node, n)
+
+    def messages(self, user: str, partner: str, since: int, limit: int) -> list[Message]:
+        """The conversation's messages ``user`` keeps with ``seq`` > ``since``, oldest first."""
+        rows = self._all(
+            f"SELECT {', '.join('m.' + c for c in COLUMNS.split(', '))} "
+            "FROM chat_copies c JOIN chat_messages m ON m.node = c.node AND m.n = c.n "
+            "WHERE c.node = ? AND c.owner = ? AND m.conv = ? AND m.seq > ? "
+            "ORDER BY m.seq LIMIT ?",
+            self.node,
+            user,
+            conversation(user, partner),
+            since,
+            limit,
+        )
+        return [_message(r) for r in rows]
+
+    def last_seq(self, user: str, partner: str) -> int:
+        row = self._one(
+            "SELECT last_seq FROM chat_conversations WHERE node = ? AND conv = ?",
+            self.node,
+            conversation(user, partner),
+        )
+        return int(row[0]) if row else 0
+
+    def read_seq(self, user: str, partner: str) -> int:
+        row = self._one(
+            "SELECT read_seq FROM chat_reads WHERE node = ? AND owner = ? AND conv = ?",
+            self.node,
+            user,
+            conversation(user, partner),
+        )
+        return int(row[0]) if row else 0
+
+    def mark_read(self, user: str, partner: str, seq: int) -> int:
+        """Move the user's read watermark of the conversation up to ``seq`` (never down); the
+        watermark now."""
+        last = self.last_seq(user, partner)
+        if seq > last:
+            raise invalid_field(
+                "seq", "beyondLast", f"the conversation's newest message is seq {last}"
+            )
+        new = max(seq, self.read_seq(user, partner))
+        self._x(
+            "INSERT INTO chat_reads (node, owner, conv, read_seq) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (node, owner, conv) DO UPDATE SET read_seq = excluded.read_seq",
+            self.node,
+            user,
+            conversation(user, partner),
+            new,
+        )
+        return new
+
+    def conversations(self, user: str) -> list[Conversation]:
+        """The user's conversations with a message the user keeps, the newest first."""
+        rows = self._all(
+            "SELECT m.conv, MAX(m.n), COUNT(*) FROM chat_copies c "
+            "JOIN chat_messages m ON m.node = c.node AND m.n = c.n "
+            "WHERE c.node = ? AND c.owner = ? GROUP BY m.conv ORDER BY MAX(m.n) DESC",
+            self.node,
+            user,
+        )
+        out = []
+        for conv, _newest, kept in rows:
+            partner = partner_of(conv, user)
+            read = self.read_seq(user, partner)
+            unread = self._one(
+                "SELECT COUNT(*) FROM chat_copies c "
+                "JOIN chat_messages m ON m.node = c.node AND m.n = c.n "
+                "WHERE c.node = ? AND c.owner = ? AND m.conv = ? AND m.seq > ? AND m.sender <> ?",
+                self.node,
+                user,
+                conv,
+                read,
+                user,
+            )[0]
+            out.append(
+                Conversation(partner, self.last_seq(user, partner), read, int(unread), int(kept))
+            )
+        return out
+
+    def kept(self, user: str) -> int:
+        """How many messages the user keeps (at most HISTORY)."""
+        row = self._one(
+            "SELECT COUNT(*) FROM chat_copies WHERE node = ? AND owner = ?", self.node, user
+        )
+        return int(row[0])
+
+    def stored(self) -> int:
+        """How many messages the node stores (for tests and the bound's check)."""
+        row = self._one("SELECT COUNT(*) FROM chat_messages WHERE node = ?", self.node)
+        return int(row[0])
+
+
+def _message(row: Sequence[Any]) -> Message:
+    n, conv, seq, sender, recipient, client_id, text, at = row
+    return Message(int(n), conv, int(seq), sender, recipient, client_id, text, int(at))
+
+
+@attrs.define
+class _Job:
+    op: Callable[[ChatDb], Any]
+    done: asyncio.Future[Any]
+
+
+class ChatWriter:
+    """The one writer of a node's chat (see the module). :meth:`run` is its task (run it
+    supervised); :meth:`submit` hands it an operation and waits for the committed result."""
+
+    def __init__(self, db: ChatDb, *, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self.batches = 0  # committed transactions (for the benchmark and tests)
+
+    async def submit(self, op: Callable[[ChatDb], T]) -> T:
+        """Run ``op`` on the store in the next batch; its result once committed, or its
+        Refusal (nothing of it stored), or StoreFailed."""
+        if self._queue.qsize() >= MAX_QUEUE:
+            raise Refusal("resourceBusy", "the chat store has too many requests in hand")
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(op, done))
+        return await done
+
+    async def run(self) -> None:
+        while True:
+            jobs = [await self._queue.get()]
+            while len(jobs) < self.max_batch and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+            jobs = [j for j in jobs if not j.done.cancelled()]
+            try:
+                results = await asyncio.to_thread(self._apply, [j.op for j in jobs])
+            except BaseException as exc:
+                failure = StoreFailed(f"the chat store did not commit: {exc}")
+                for job in jobs:
+                    if not job.done.done():
+                        job.done.set_exception(failure)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.error("chat.commit_failed", error=str(exc), requests=len(jobs))
+                continue
+            self.batches += 1
+            for job, (ok, value) in zip(jobs, results, strict=True):
+                if job.done.done():
+                    continue
+                if ok:
+                    job.done.set_result(value)
+                else:
+                    job.done.set_exception(value)
+
+    def _apply(self, ops: list[Callable[[ChatDb], Any]]) -> list[tuple[bool, Any]]:
+        """In the worker thread: every op in a savepoint, then one commit."""
+        db = self.db
+        out: list[tuple[bool, Any]] = []
+        try:
+            for op in ops:
+                db.savepoint()
+                try:
+                    value = op(db)
+                except Refusal as refusal:
+                    db.release(False)
+                    out.append((False, refusal))
+                    continue
+                except Exception as exc:  # a bug in one op: refuse it, keep the others
+                    if _lost(exc):
+                        raise
+                    log.exception("chat.op_failed")
+                    db.release(False)
+                    out.append((False, exc))
+                    continue
+                db.release(True)
+                out.append((True, value))
+            db.commit()
+        except BaseException:
+            try:
+                db.rollback()
+            except Exception:  # the connection is gone; the error above is what counts
+                log.exception("chat.rollback_failed")
+            raise
+        return out
+
+
+def _lost(exc: Exception) -> bool:
+    """A store failure (not a bug of the op): the whole batch fails."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.OperationalError)

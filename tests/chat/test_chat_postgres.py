@@ -1,0 +1,43 @@
+"""Chat on a node whose log is in PostgreSQL (`cti serve --store postgresql://...`): the
+chat's tables live in the same database, beside (never in) the call log; no SQLite chat file
+is made; a restarted node finds every message and numbers on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cti.app.bootstrap import ServeOptions, chat_path, start
+from cti.chat.chat_db import ChatDb
+from tests.mqtt.conftest import CtiClient, Mosquitto
+
+BASE = "cti/node1"
+
+
+def options(tmp_path: Path, mosquitto: Mosquitto, dsn: str) -> ServeOptions:
+    return ServeOptions(data_dir=tmp_path / "data", store=dsn, mqtt_url=mosquitto.url, csta_port=0)
+
+
+async def test_chat_lives_in_the_node_s_postgres_database(
+    tmp_path: Path, mosquitto: Mosquitto, pg_dsn: str
+) -> None:
+    filters = [f"{BASE}/online/331", f"{BASE}/users/330/chat"]
+    async with CtiClient(mosquitto.host, mosquitto.port, user="330", filters=filters) as anna:
+        for round_ in (1, 2):  # the second: a restarted node
+            running = await start(options(tmp_path, mosquitto, pg_dsn))
+            try:
+                await anna.publish(f"{BASE}/users/331/sessions/p", b"{}", retain=True)
+                await anna.wait_for(f"{BASE}/online/331", lambda d: d["online"])
+                reply = await anna.ok(
+                    "sendChatMessage", to="331", text=f"Runde {round_}", clientId=f"r{round_}"
+                )
+                assert reply["result"]["seq"] == round_
+                text = f"Runde {round_}"
+                await anna.wait_for(f"{BASE}/users/330/chat", lambda d, t=text: d["text"] == t)
+            finally:
+                await running.stop()
+    assert not chat_path(tmp_path / "data", "node1").exists()
+    db = ChatDb.postgresql(pg_dsn, "node1")
+    try:
+        assert [m.text for m in db.messages("331", "330", 0, 100)] == ["Runde 1", "Runde 2"]
+    finally:
+        db.close()

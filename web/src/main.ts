@@ -1,0 +1,966 @@
+// The web client (specs/web.md): sign-in, the user's phone with its calls and the services the
+// node allows on each, favourites with busy lamps and presence, own presence, directory search
+// and the journal. Everything comes from the public MQTT contract (specs/mqtt.md); the node
+// enforces every rule, this page only shows and asks.
+import { byId, h, replace } from "./dom";
+import * as i18n from "./i18n";
+import { t } from "./i18n";
+import { callEvents, ladder, stateAt } from "./ladder";
+import { checkDial } from "./numbers";
+import { type Config, type Doc, type Json, Refused, Session, type SessionState } from "./session";
+
+interface View {
+  device: Doc | null;
+  lamps: Map<string, Doc>;
+  presence: Map<string, Doc>;
+  own: Doc | null;
+  favourites: Doc | null;
+  journal: Doc | null;
+  journalFolder: string;
+  journalEntries: Doc[];
+  events: Doc[];
+  nodeOnline: boolean;
+  voicemail: string | null; // the user's mailbox, from the status forwarding targets
+  ringingFrom: Map<number, string>; // call -> caller, from the own device's events
+  callers: Map<number, string>; // call -> the caller's name from the user's directories
+}
+
+let config: Config;
+let session: Session | null = null;
+let me = "";
+const view: View = {
+  device: null,
+  lamps: new Map(),
+  presence: new Map(),
+  own: null,
+  favourites: null,
+  journal: null,
+  journalFolder: "all",
+  journalEntries: [],
+  events: [],
+  nodeOnline: true,
+  voicemail: null,
+  ringingFrom: new Map(),
+  callers: new Map(),
+};
+
+const str = (v: Json | undefined): string => (v === null || v === undefined ? "" : String(v));
+
+function announce(text: string): void {
+  byId("announce").textContent = text;
+}
+
+function showError(e: unknown): void {
+  const message =
+    e instanceof Refused ? `${t("refused")}${e.code}${e.message ? ` (${e.message})` : ""}` : String(e);
+  announce(message);
+  const el = document.getElementById("error");
+  if (el !== null) el.textContent = message;
+}
+
+async function ask(service: string, fields: Doc, secure = false): Promise<Json | undefined> {
+  if (session === null) return undefined;
+  const el = document.getElementById("error");
+  if (el !== null) el.textContent = "";
+  try {
+    return await session.request(service, fields, secure);
+  } catch (e) {
+    showError(e);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- sign-in and password change
+
+function renderSignIn(message = "", code = ""): void {
+  const number = h("input", {
+    id: "signin-number",
+    name: "username",
+    autocomplete: "username",
+    inputmode: "numeric",
+    required: true,
+  });
+  const password = h("input", {
+    id: "signin-password",
+    name: "password",
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+  });
+  // The broker's CONNACK reason code, for whoever debugs a refused sign-in.
+  const error = h("p", { id: "signin-error", role: "alert", class: "error", "data-code": code }, message);
+  const form = h(
+    "form",
+    { class: "card signin", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, t("title")),
+    h("label", { for: "signin-number" }, t("number")),
+    number,
+    h("label", { for: "signin-password" }, t("password")),
+    password,
+    error,
+    h("button", { type: "submit", id: "signin-submit" }, t("signIn")),
+    languagePicker(() => renderSignIn()),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void signIn(number.value.trim(), password.value);
+  });
+  replace(byId("app"), form);
+  number.focus();
+}
+
+async function signIn(user: string, password: string): Promise<void> {
+  session?.close();
+  me = user;
+  const s = new Session(config, user, password, {
+    state: (state, why) => showState(state, why),
+    retained: (topic, doc) => onRetained(topic, doc),
+    event: (doc) => onEvent(doc),
+  });
+  session = s;
+  try {
+    await s.start();
+  } catch (e) {
+    session = null;
+    const code = e instanceof Refused ? String(e.details?.["reasonCode"] ?? "") : "";
+    renderSignIn(t("wrongPassword"), code);
+    return;
+  }
+  try {
+    await s.request("getProfile", { name: user });
+  } catch (e) {
+    if (e instanceof Refused && e.code === "passwordChangeRequired") {
+      renderChangePassword(password);
+      return;
+    }
+  }
+  renderMain();
+}
+
+function renderChangePassword(current: string, message = ""): void {
+  const field = (id: string, key: i18n.Key, autocomplete: string) => [
+    h("label", { for: id }, t(key)),
+    h("input", { id, type: "password", autocomplete, required: true }),
+  ];
+  const form = h(
+    "form",
+    { class: "card signin", "aria-labelledby": "change-title" },
+    h("h1", { id: "change-title" }, t("changeTitle")),
+    h("p", {}, t("changeWhy")),
+    ...field("change-new", "newPassword", "new-password"),
+    ...field("change-repeat", "repeatPassword", "new-password"),
+    h("p", { id: "change-error", role: "alert", class: "error" }, message),
+    h("button", { type: "submit", id: "change-submit" }, t("change")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const next = byId<HTMLInputElement>("change-new").value;
+    if (next !== byId<HTMLInputElement>("change-repeat").value) {
+      byId("change-error").textContent = t("notSame");
+      return;
+    }
+    void changePassword(current, next);
+  });
+  replace(byId("app"), form);
+  byId("change-new").focus();
+  if (!config.secureRequests) byId("change-error").textContent = t("changeNeedsTls");
+}
+
+async function changePassword(current: string, next: string): Promise<void> {
+  const s = session;
+  if (s === null) return;
+  try {
+    await s.request("changePassword", { oldPassword: current, newPassword: next }, true);
+  } catch (e) {
+    if (e instanceof Refused && e.code === "passwordPolicy") {
+      const failed = (e.details?.["failed"] ?? []) as string[];
+      const rules = failed.map((rule) => t(`policy_${rule}` as i18n.Key)).join(", ");
+      renderChangePassword(current, t("policyFailed") + rules);
+    } else {
+      renderChangePassword(current, e instanceof Refused ? `${e.code}: ${e.message}` : String(e));
+    }
+    return;
+  }
+  // The broker ends this session on the password change (specs/security.md): sign in anew.
+  await signIn(me, next);
+}
+
+function languagePicker(rerender: () => void): HTMLElement {
+  const select = h(
+    "select",
+    { id: "language", "aria-label": t("language") },
+    h("option", { value: "de", selected: i18n.lang === "de" }, "Deutsch"),
+    h("option", { value: "en", selected: i18n.lang === "en" }, "English"),
+  );
+  select.addEventListener("change", () => {
+    i18n.setLang(select.value === "de" ? "de" : "en");
+    rerender();
+  });
+  return select;
+}
+
+// ---------------------------------------------------------------- the main view
+
+function renderMain(): void {
+  const dial = h("input", {
+    id: "dial",
+    type: "tel",
+    autocomplete: "off",
+    "aria-describedby": "dial-hint",
+  });
+  const hint = h("p", { id: "dial-hint", class: "hint", "aria-live": "polite" });
+  dial.addEventListener("input", () => dialHint());
+  const dialForm = h(
+    "form",
+    { class: "dial" },
+    h("label", { for: "dial" }, t("dial")),
+    h("div", { class: "row" }, dial, h("button", { type: "submit", id: "dial-call" }, t("call"))),
+    hint,
+  );
+  dialForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const check = checkDial(dial.value);
+    if (check.kind === "empty" || check.kind === "invalid") {
+      dialHint();
+      return;
+    }
+    void ask("makeCall", { calling: me, called: dial.value.trim() });
+  });
+  const search = h("input", { id: "search", type: "search", autocomplete: "off" });
+  let timer: number | null = null;
+  search.addEventListener("input", () => {
+    if (timer !== null) window.clearTimeout(timer);
+    timer = window.setTimeout(() => void runSearch(search.value), 150);
+  });
+  replace(
+    byId("app"),
+    h(
+      "header",
+      {},
+      h("h1", {}, t("title")),
+      h("span", { id: "who" }, me),
+      h("span", { id: "connection", role: "status" }, t("connecting")),
+      languagePicker(() => renderMain()),
+      h(
+        "button",
+        {
+          type: "button",
+          id: "signout",
+          onclick: () => {
+            session?.close();
+            session = null;
+            renderSignIn();
+          },
+        },
+        t("signOut"),
+      ),
+    ),
+    h("p", { id: "error", role: "alert", class: "error" }),
+    h(
+      "main",
+      {},
+      h(
+        "section",
+        { "aria-labelledby": "phone-title", id: "phone" },
+        h("h2", { id: "phone-title" }, t("phone"), " ", h("span", { id: "my-summary" })),
+        dialForm,
+        h("ul", { id: "calls", class: "calls" }),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "fav-title", id: "favourites" },
+        h("h2", { id: "fav-title" }, t("favourites")),
+        h("ul", { id: "fav-list", class: "favs" }),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "presence-title", id: "presence" },
+        h("h2", { id: "presence-title" }, t("presence")),
+        presenceForm(),
+        forwardingForm(),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "dir-title", id: "directory" },
+        h("h2", { id: "dir-title" }, t("directory")),
+        h("label", { for: "search" }, t("search")),
+        search,
+        h("ul", { id: "hits", class: "hits", "aria-live": "polite" }),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "journal-title", id: "journal" },
+        h("h2", { id: "journal-title" }, t("journal")),
+        h("div", { id: "folders", role: "group", "aria-label": t("journal") }),
+        h("ul", { id: "journal-entries", class: "entries" }),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "trace-title", id: "trace" },
+        h("h2", { id: "trace-title" }, t("trace")),
+        traceForm(),
+        h("div", { id: "ladder", class: "ladder" }),
+        pastForm(),
+        h("ul", { id: "past", class: "past", "aria-live": "polite" }),
+      ),
+      h(
+        "section",
+        { "aria-labelledby": "events-title", id: "activity" },
+        h("h2", { id: "events-title" }, t("events")),
+        h("ol", { id: "events", class: "events" }),
+      ),
+    ),
+  );
+  showState(session?.state ?? "connecting");
+  renderPhone();
+  renderFavourites();
+  renderOwnPresence();
+  renderJournal();
+  renderEvents();
+  void loadJournal(view.journalFolder);
+  void loadForwarding();
+}
+
+function dialHint(): void {
+  const input = document.getElementById("dial") as HTMLInputElement | null;
+  const hint = document.getElementById("dial-hint");
+  if (input === null || hint === null) return;
+  const check = checkDial(input.value);
+  hint.className = check.kind === "invalid" ? "hint error" : "hint";
+  hint.textContent =
+    check.kind === "empty"
+      ? t("dialEmpty")
+      : check.kind === "invalid"
+        ? t("dialInvalid") + check.bad
+        : check.kind === "internal"
+          ? t("dialInternal")
+          : t("dialExternal");
+  input.setAttribute("aria-invalid", String(check.kind === "invalid"));
+}
+
+function showState(state: SessionState, _why?: string): void {
+  if (state === "refused" && document.getElementById("connection") !== null) {
+    // A reconnect refused: the password was changed or reset elsewhere, or the account removed.
+    session = null;
+    renderSignIn(t("wrongPassword"), _why ?? "");
+    return;
+  }
+  const el = document.getElementById("connection");
+  if (el === null) return;
+  const text = state === "online" ? t("online") : state === "offline" ? t("offline") : t("connecting");
+  el.textContent = view.nodeOnline || state !== "online" ? text : t("nodeOffline");
+  el.dataset["state"] = view.nodeOnline ? state : "nodeOffline";
+  el.dataset["connects"] = String(session?.connects ?? 0); // for the browser tests
+}
+
+// ---------------------------------------------------------------- state from the broker
+
+function onRetained(topic: string, doc: Doc | null): void {
+  const base = `cti/${config.node}`;
+  const rest = topic.slice(base.length + 1);
+  const parts = rest.split("/");
+  if (rest === "status") {
+    view.nodeOnline = doc !== null && doc["state"] === "online";
+    showState(session?.state ?? "connecting");
+  } else if (parts[0] === "lamps" && parts[1] !== undefined) {
+    if (doc === null) view.lamps.delete(parts[1]);
+    else view.lamps.set(parts[1], doc);
+    renderFavourites();
+  } else if (parts[0] === "presence" && parts[1] !== undefined) {
+    if (doc === null) view.presence.delete(parts[1]);
+    else view.presence.set(parts[1], doc);
+    renderFavourites();
+  } else if (parts[0] === "devices" && parts[2] === "state") {
+    view.device = doc;
+    renderPhone();
+  } else if (parts[0] === "users" && parts[2] === "presence") {
+    view.own = doc;
+    renderOwnPresence();
+  } else if (parts[0] === "users" && parts[2] === "favourites") {
+    view.favourites = doc;
+    renderFavourites();
+  } else if (parts[0] === "users" && parts[2] === "callers") {
+    view.callers = new Map(
+      ((doc?.["calls"] ?? []) as Doc[])
+        .filter((c) => typeof c["name"] === "string")
+        .map((c) => [c["call"] as number, str(c["name"])]),
+    );
+    renderPhone();
+  } else if (parts[0] === "users" && parts[2] === "journal") {
+    view.journal = doc;
+    renderJournal();
+    void loadJournal(view.journalFolder);
+  }
+}
+
+const seenSeqs: number[] = [];
+
+function onEvent(doc: Doc): void {
+  seenSeqs.push(doc["seq"] as number);
+  if (doc["event"] === "delivered" && doc["alerting"] === me) {
+    // The device's own events carry the caller (the state hides it from others, CALL-10).
+    view.ringingFrom.set(doc["call"] as number, str(doc["calling"]));
+    renderPhone();
+  }
+  view.events.push(doc);
+  view.events.sort((a, b) => (a["seq"] as number) - (b["seq"] as number));
+  if (view.events.length > 200) view.events.splice(0, view.events.length - 200);
+  renderEvents();
+}
+
+// ---------------------------------------------------------------- the phone
+
+const CALL_DEVICE = new Set(["answerCall", "clearConnection", "holdCall", "retrieveCall"]);
+const TWO_CALLS = new Set(["alternateCall", "transferCall", "conferenceCall", "reconnectCall"]);
+const NEEDS_NUMBER: Record<string, string> = {
+  consultationCall: "consulted",
+  singleStepTransferCall: "to",
+  deflectCall: "to",
+};
+
+function fieldsFor(serviceName: string, connection: Doc): Doc | null {
+  const call = connection["call"] as number;
+  const device = str(connection["via"]) || me;
+  if (CALL_DEVICE.has(serviceName)) return { call, device };
+  if (serviceName === "clearCall") return { call };
+  if (TWO_CALLS.has(serviceName)) return { device };
+  const field = NEEDS_NUMBER[serviceName];
+  if (field !== undefined) {
+    const dial = byId<HTMLInputElement>("dial");
+    const check = checkDial(dial.value);
+    if (check.kind === "empty" || check.kind === "invalid") {
+      dialHint();
+      dial.focus();
+      return null;
+    }
+    return { call, device, [field]: dial.value.trim() };
+  }
+  return null;
+}
+
+function renderPhone(): void {
+  const list = document.getElementById("calls");
+  if (list === null) return;
+  const doc = view.device;
+  const summaryText = i18n.summary(str(doc?.["summary"]) || "idle");
+  const mine = document.getElementById("my-summary");
+  if (mine !== null) mine.textContent = `· ${summaryText}`;
+  const connections = (doc?.["connections"] ?? []) as Doc[];
+  if (connections.length === 0) {
+    replace(list, h("li", { class: "empty" }, t("noCalls")));
+    return;
+  }
+  replace(
+    list,
+    ...connections.map((c) => {
+      const call = c["call"] as number;
+      const state = str(c["state"]);
+      const parties = (c["parties"] ?? []) as string[];
+      const caller = view.ringingFrom.get(call);
+      const callerName = view.callers.get(call);
+      const peer =
+        state === "alerting" && c["peer"] === null
+          ? caller === undefined
+            ? t("hidden")
+            : [callerName, caller].filter(Boolean).join(" · ")
+          : c["peer"] === null && parties.length > 1
+            ? `${t("conference")}: ${parties.join(", ")}`
+            : [str(c["peerName"]), str(c["peer"])].filter(Boolean).join(" · ");
+      const allowed = (c["allowed"] ?? []) as string[];
+      return h(
+        "li",
+        { class: `call ${state}`, "data-call": call, "data-state": state },
+        h(
+          "div",
+          { class: "call-head" },
+          h("span", { class: "peer" }, peer),
+          " ",
+          h("span", { class: "call-id" }, `#${call}`),
+          " ",
+          h("span", { class: "state" }, i18n.connectionState(state)),
+        ),
+        h(
+          "div",
+          { class: "buttons", role: "group", "aria-label": `${t("call")} ${call}` },
+          ...allowed.flatMap((name) => {
+            const button = h(
+              "button",
+              {
+                type: "button",
+                "data-service": name,
+                onclick: () => {
+                  const fields = fieldsFor(name, c);
+                  if (fields !== null) void ask(name, fields);
+                },
+              },
+              i18n.service(name),
+            );
+            if (name !== "deflectCall" || view.voicemail === null || state !== "alerting") {
+              return [button];
+            }
+            const to = view.voicemail;
+            const device = str(c["via"]) || me;
+            const mailbox = h(
+              "button",
+              {
+                type: "button",
+                "data-service": "deflectCall",
+                "data-to": to,
+                onclick: () => void ask("deflectCall", { call, device, to }),
+              },
+              t("toVoicemail"),
+            );
+            return [button, mailbox];
+          }),
+        ),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- favourites and busy lamps
+
+function lampOf(device: string): string {
+  const lamp = view.lamps.get(device);
+  if (lamp === undefined) return "offline";
+  if (lamp["dnd"] === true && lamp["summary"] === "idle") return "dnd";
+  return str(lamp["summary"]) || "idle";
+}
+
+function renderFavourites(): void {
+  const list = document.getElementById("fav-list");
+  if (list === null) return;
+  const groups = (view.favourites?.["groups"] ?? []) as Doc[];
+  const entries = groups.flatMap((g) => (g["entries"] ?? []) as Doc[]);
+  if (entries.length === 0) {
+    replace(list, h("li", { class: "empty" }, t("noFavourites")));
+    return;
+  }
+  replace(
+    list,
+    ...entries.map((e) => {
+      const devices = (e["devices"] ?? []) as string[];
+      const device = devices[0];
+      const number = str(e["number"]) || str(e["user"]) || str(device);
+      const lamp = device === undefined ? null : lampOf(device);
+      const presence = e["user"] === undefined ? undefined : view.presence.get(str(e["user"]));
+      const absent = presence !== undefined && presence["visible"] === true && presence["status"] !== "office";
+      const ringing = lamp !== null && lamp.startsWith("incoming");
+      return h(
+        "li",
+        { class: "fav", "data-number": number, "data-lamp": lamp ?? "none" },
+        lamp === null ? null : h("span", { class: `lamp ${lamp}`, "aria-hidden": "true" }),
+        h("span", { class: "name" }, str(e["name"]) || number),
+        " ",
+        lamp === null ? null : h("span", { class: "lamp-text" }, i18n.summary(lamp)),
+        absent && presence !== undefined
+          ? h(
+              "span",
+              { class: "presence" },
+              i18n.status(str(presence["status"])),
+              typeof presence["returnAt"] === "number"
+                ? ` · ${t("returnAt")} ${i18n.time(presence["returnAt"])}`
+                : "",
+              presence["info"] ? ` · ${str(presence["info"])}` : "",
+            )
+          : null,
+        h(
+          "span",
+          { class: "buttons" },
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-label": `${t("call")} ${str(e["name"]) || number}`,
+              onclick: () => void ask("makeCall", { calling: me, called: number }),
+            },
+            t("call"),
+          ),
+          ringing && device !== undefined
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "aria-label": `${t("pickup")} ${str(e["name"])}`,
+                  "data-service": "directedPickupCall",
+                  onclick: () => void ask("directedPickupCall", { picked: device, device: me }),
+                },
+                t("pickup"),
+              )
+            : null,
+        ),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- own presence
+
+function presenceForm(): HTMLElement {
+  const select = h(
+    "select",
+    { id: "presence-status" },
+    ...i18n.STATUSES.map((s) => h("option", { value: s }, i18n.status(s))),
+  );
+  const form = h(
+    "form",
+    { class: "presence-form" },
+    h("p", { id: "presence-now", "aria-live": "polite" }),
+    h("label", { for: "presence-status" }, t("status")),
+    select,
+    h("label", { for: "presence-return" }, t("returnAt")),
+    h("input", { id: "presence-return", type: "datetime-local" }),
+    h("label", { for: "presence-info" }, t("info")),
+    h("input", { id: "presence-info", maxlength: 100 }),
+    h("button", { type: "submit", id: "presence-save" }, t("save")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const back = byId<HTMLInputElement>("presence-return").value;
+    const info = byId<HTMLInputElement>("presence-info").value.trim();
+    void ask("setPresence", {
+      user: me,
+      status: select.value,
+      returnAt: back === "" ? null : new Date(back).getTime(),
+      info: info === "" ? null : info,
+    });
+  });
+  return form;
+}
+
+function renderOwnPresence(): void {
+  const now = document.getElementById("presence-now");
+  if (now === null || view.own === null) return;
+  const status = str(view.own["status"]) || "office";
+  const back = view.own["returnAt"];
+  now.textContent =
+    i18n.status(status) +
+    (typeof back === "number" ? ` · ${t("returnAt")} ${i18n.time(back)}` : "") +
+    (view.own["info"] ? ` · ${str(view.own["info"])}` : "");
+  const select = document.getElementById("presence-status") as HTMLSelectElement | null;
+  if (select !== null && document.activeElement !== select) select.value = status;
+}
+
+function forwardingForm(): HTMLElement {
+  const status = h(
+    "select",
+    { id: "fwd-status" },
+    ...i18n.STATUSES.filter((s) => s !== "office" && s !== "doNotDisturb").map((s) =>
+      h("option", { value: s }, i18n.status(s)),
+    ),
+  );
+  const target = h(
+    "select",
+    { id: "fwd-target" },
+    ...["voicemail", "mobile", "external", "number"].map((s) => h("option", { value: s }, i18n.target(s))),
+  );
+  const number = h("input", { id: "fwd-number", type: "tel" });
+  const form = h(
+    "form",
+    { class: "forwarding" },
+    h("h3", {}, t("forwardingFor")),
+    h("label", { for: "fwd-status" }, t("fwdStatus")),
+    status,
+    h("label", { for: "fwd-target" }, t("target")),
+    target,
+    h("label", { for: "fwd-number" }, t("fwdNumber")),
+    number,
+    h("button", { type: "submit" }, t("save")),
+    h("ul", { id: "fwd-list" }),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const fields: Doc = { user: me, status: status.value, target: target.value };
+    if (target.value === "number") fields["number"] = number.value.trim();
+    void ask("setPresenceForwarding", fields).then(() => loadForwarding());
+  });
+  return form;
+}
+
+async function loadForwarding(): Promise<void> {
+  const result = (await ask("getPresenceForwarding", { user: me })) as Doc[] | undefined;
+  const list = document.getElementById("fwd-list");
+  if (list === null || !Array.isArray(result)) return;
+  const mailbox = result.find((r) => r["target"] === "voicemail" && typeof r["number"] === "string");
+  view.voicemail = mailbox === undefined ? null : str(mailbox["number"]);
+  renderPhone();
+  replace(
+    list,
+    ...result.map((r) =>
+      h("li", {}, `${i18n.status(str(r["status"]))} → ${i18n.target(str(r["target"]))} ${str(r["number"])}`),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- directory
+
+async function runSearch(text: string): Promise<void> {
+  const list = document.getElementById("hits");
+  if (list === null) return;
+  if (text.trim() === "") {
+    replace(list);
+    return;
+  }
+  const result = (await ask("searchDirectory", { user: me, text, limit: 20 })) as Doc | undefined;
+  if (result === undefined || result["text"] !== text) return; // a later key press won
+  const hits = (result["hits"] ?? []) as Doc[];
+  if (hits.length === 0) {
+    replace(list, h("li", { class: "empty" }, t("noHits")));
+    return;
+  }
+  replace(
+    list,
+    ...hits.map((hit) =>
+      h(
+        "li",
+        { class: "hit", "data-id": str(hit["id"]) },
+        h("span", { class: "name" }, str(hit["name"])),
+        ...((hit["numbers"] ?? []) as Doc[]).map((n) =>
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-label": `${t("call")} ${str(hit["name"])} ${str(n["number"])}`,
+              onclick: () => void ask("makeCall", { calling: me, called: str(n["number"]) }),
+            },
+            str(n["number"]),
+          ),
+        ),
+        hit["directory"] === "internal" && hit["kind"] === "user"
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "add-fav",
+                "aria-label": `${t("addFavourite")}: ${str(hit["name"])}`,
+                onclick: () => void addFavourite(str(hit["id"])),
+              },
+              "☆ ",
+              t("addFavourite"),
+            )
+          : null,
+      ),
+    ),
+  );
+}
+
+async function addFavourite(colleague: string): Promise<void> {
+  const groups = (view.favourites?.["groups"] ?? []) as Doc[];
+  const first = groups[0];
+  const fields: Doc =
+    first === undefined
+      ? { user: me, groupName: t("favourites"), colleague }
+      : { user: me, group: first["id"] as number, colleague };
+  await ask("addFavourite", fields);
+}
+
+// ---------------------------------------------------------------- journal
+
+const FOLDERS = ["open", "missed", "answered", "all"];
+
+function renderJournal(): void {
+  const folders = document.getElementById("folders");
+  if (folders === null) return;
+  const counts = view.journal ?? {};
+  replace(
+    folders,
+    ...FOLDERS.map((f) =>
+      h(
+        "button",
+        {
+          type: "button",
+          "data-folder": f,
+          "aria-pressed": String(view.journalFolder === f),
+          onclick: () => void loadJournal(f),
+        },
+        `${i18n.folder(f)} `,
+        h("span", { class: "count" }, i18n.count(Number(counts[f] ?? 0))),
+      ),
+    ),
+  );
+  const entries = byId("journal-entries");
+  replace(
+    entries,
+    ...view.journalEntries.map((e) => {
+      const entry = e["entry"] as number;
+      const note = h("input", {
+        value: str(e["note"]),
+        "aria-label": `${t("note")} ${entry}`,
+        maxlength: 200,
+      });
+      const remind = h("input", { type: "datetime-local", "aria-label": `${t("remindAt")} ${entry}` });
+      return h(
+        "li",
+        { class: `entry ${str(e["outcome"])}`, "data-entry": entry },
+        h(
+          "div",
+          {},
+          h("strong", {}, str(e["name"]) || str(e["number"])),
+          ` ${str(e["number"])} · ${i18n.time(e["started"] as number)} · ${i18n.outcome(str(e["outcome"]))}`,
+          e["remindAt"] ? ` · ⏰ ${i18n.time(e["remindAt"] as number)}` : "",
+        ),
+        h(
+          "div",
+          { class: "row" },
+          note,
+          remind,
+          h(
+            "button",
+            {
+              type: "button",
+              onclick: () => {
+                const fields: Doc = { user: me, entry, note: note.value.trim() || null };
+                if (remind.value !== "") fields["remindAt"] = new Date(remind.value).getTime();
+                void ask("setJournalNote", fields).then(() => loadJournal(view.journalFolder));
+              },
+            },
+            t("save"),
+          ),
+          h(
+            "button",
+            { type: "button", onclick: () => void ask("callBackJournalEntry", { user: me, entry }) },
+            t("callBack"),
+          ),
+          e["open"] === true
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  onclick: () =>
+                    void ask("markJournalEntryDone", { user: me, entry }).then(() =>
+                      loadJournal(view.journalFolder),
+                    ),
+                },
+                t("done"),
+              )
+            : null,
+        ),
+      );
+    }),
+  );
+}
+
+async function loadJournal(folder: string): Promise<void> {
+  view.journalFolder = folder;
+  const result = (await ask("getJournal", { user: me, folder, limit: 20 })) as Doc | undefined;
+  if (result === undefined || view.journalFolder !== folder) return;
+  view.journalEntries = (result["entries"] ?? []) as Doc[];
+  if (view.journal === null) view.journal = (result["counts"] ?? null) as Doc | null;
+  renderJournal();
+}
+
+// ---------------------------------------------------------------- a call as a ladder
+
+function traceForm(): HTMLElement {
+  const input = h("input", { id: "trace-call", type: "number", min: 1, inputmode: "numeric" });
+  const form = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "trace-call" }, t("traceCall")),
+    input,
+    h("button", { type: "submit", id: "trace-draw" }, t("draw")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const call = Number(input.value);
+    if (Number.isInteger(call) && call > 0) void drawLadder(call);
+  });
+  return h("div", {}, form, h("p", { class: "hint" }, t("traceHint")));
+}
+
+/** Every event the account may see, from the log by `replay` (the node filters): fine for
+ * an office's log; a long one takes a page of 1,000 per round trip. */
+async function replayAll(until = Number.MAX_SAFE_INTEGER): Promise<Doc[]> {
+  const all: Doc[] = [];
+  let from = 1;
+  while (from <= until) {
+    const page = (await ask("replay", { fromSeq: from, limit: 1000 })) as Doc | undefined;
+    if (page === undefined) break;
+    all.push(...((page["events"] ?? []) as Doc[]));
+    from = page["nextSeq"] as number;
+    if (page["complete"] === true) break;
+  }
+  return all;
+}
+
+async function drawLadder(call: number): Promise<void> {
+  const out = byId("ladder");
+  out.setAttribute("aria-busy", "true");
+  const events = callEvents(await replayAll(), call);
+  replace(out, ladder(call, events, `${t("trace")}: ${call}`));
+  out.setAttribute("aria-busy", "false");
+}
+
+function pastForm(): HTMLElement {
+  const device = h("input", { id: "past-device", type: "tel", value: me });
+  const seq = h("input", { id: "past-seq", type: "number", min: 1, inputmode: "numeric" });
+  const form = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "past-device" }, t("pastDevice")),
+    device,
+    h("label", { for: "past-seq" }, t("pastSeq")),
+    seq,
+    h("button", { type: "submit", id: "past-show" }, t("show")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const at = Number(seq.value);
+    if (Number.isInteger(at) && at > 0) void showPast(device.value.trim(), at);
+  });
+  return h("div", {}, h("h3", {}, t("pastTitle")), form);
+}
+
+async function showPast(device: string, seq: number): Promise<void> {
+  const list = byId("past");
+  const past = stateAt(await replayAll(seq), device, seq);
+  if (past.length === 0) {
+    replace(list, h("li", { class: "empty", "data-seq": seq }, `${device} @ ${seq}: ${t("noCalls")}`));
+    return;
+  }
+  replace(
+    list,
+    ...past.map((p) =>
+      h(
+        "li",
+        { "data-call": p.call, "data-state": p.state },
+        `${device} @ ${seq}: #${p.call} ${i18n.connectionState(p.state)}`,
+        p.parties.length > 0 ? ` ${t("with")} ${p.parties.join(", ")}` : "",
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- events
+
+function renderEvents(): void {
+  const list = document.getElementById("events");
+  if (list === null) return;
+  list.dataset["count"] = String(seenSeqs.length); // for the browser tests
+  replace(
+    list,
+    ...view.events.slice(-30).map((e) =>
+      h(
+        "li",
+        { "data-seq": str(e["seq"]), "data-event": str(e["event"]) },
+        `${str(e["seq"])} · ${str(e["event"])}${e["call"] !== undefined ? ` · ${t("call")} ${str(e["call"])}` : ""}`,
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- start
+
+async function boot(): Promise<void> {
+  document.documentElement.lang = i18n.lang;
+  const response = await fetch("config.json");
+  config = (await response.json()) as Config;
+  renderSignIn();
+}
+
+// For the browser tests: every event this page handled, by seq (specs/web.md#tests).
+const hooks = window as unknown as { ctiSeenSeqs(): number[]; ctiConnects(): number };
+hooks.ctiSeenSeqs = () => [...seenSeqs];
+hooks.ctiConnects = () => session?.connects ?? 0;
+
+void boot();

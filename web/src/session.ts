@@ -1,0 +1,297 @@
+// The MQTT session of one browser tab (specs/web.md, UC rule 9): the user's own account, a
+// client id of its own per tab, keepalive 25 s, and on every connect: subscribe again, take
+// the retained state, fill the gap since the last seen seq with `replay`. Reconnects back off
+// (0.5 s doubling to 15 s, each wait jittered ±50 %) and happen at once when the tab comes
+// back to the foreground or the network returns (background tabs throttle timers).
+import mqtt from "mqtt";
+import type { IClientPublishOptions, MqttClient } from "mqtt";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Doc = { [key: string]: Json };
+
+export interface Config {
+  node: string;
+  mqttPath: string;
+  secureRequests: boolean;
+}
+
+export class Refused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Doc | null,
+  ) {
+    super(message);
+  }
+}
+
+export type SessionState = "connecting" | "online" | "offline" | "refused";
+
+export interface Handlers {
+  state(state: SessionState, why?: string): void;
+  retained(topic: string, doc: Doc | null): void; // null: the retained topic was cleared
+  event(doc: Doc, replayed: boolean): void; // each event of the user's devices once, by seq
+}
+
+const KEEPALIVE = 25;
+const REPLY_TIMEOUT_MS = 10_000;
+const EXPIRY_S = 10; // a stale command dies in the broker instead of firing after a reconnect
+
+function randomId(): string {
+  const bytes = new Uint8Array(6);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function backoff(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(500 * 2 ** attempt, 15_000);
+  return Math.round(base * (0.5 + random()));
+}
+
+interface Pending {
+  resolve(value: Json): void;
+  reject(error: Error): void;
+  timer: number;
+}
+
+export class Session {
+  readonly tab = randomId();
+  readonly base: string;
+  private client: MqttClient | null = null;
+  private pending = new Map<string, Pending>();
+  private nextId = 1;
+  private attempt = 0;
+  private retry: number | null = null;
+  private closed = false;
+  private seen = new Set<number>();
+  connects = 0; // connections made (the browser tests wait for a reconnect by it)
+  lastSeq = 0; // the highest event seq handled
+  epoch: string | null = null;
+  state: SessionState = "connecting";
+
+  constructor(
+    readonly config: Config,
+    readonly user: string,
+    private readonly password: string,
+    private readonly handlers: Handlers,
+  ) {
+    this.base = `cti/${config.node}`;
+    window.addEventListener("online", () => this.wake());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.wake();
+    });
+  }
+
+  private get url(): string {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${location.host}${this.config.mqttPath}`;
+  }
+
+  /** Resolves once the first connection is up; rejects when the broker refuses the account. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.connect(resolve, reject);
+    });
+  }
+
+  private connect(onFirst?: () => void, onRefused?: (e: Error) => void): void {
+    this.retry = null;
+    this.setState("connecting");
+    const client = mqtt.connect(this.url, {
+      protocolVersion: 5,
+      clientId: `web-${this.user}-${this.tab}`,
+      username: this.user,
+      password: this.password,
+      keepalive: KEEPALIVE,
+      clean: true,
+      reconnectPeriod: 0, // our own back-off with jitter (below)
+      connectTimeout: 10_000,
+      resubscribe: false, // we subscribe ourselves on every connect
+    });
+    this.client = client;
+    client.on("connect", () => {
+      this.attempt = 0;
+      this.connects += 1;
+      void this.synchronise(client).then(
+        () => {
+          this.setState("online");
+          onFirst?.();
+          onFirst = undefined;
+        },
+        (e: unknown) => {
+          console.warn("resync failed", e);
+          client.end(true);
+        },
+      );
+    });
+    client.on("message", (topic, payload) => this.receive(topic, payload));
+    client.on("error", (error: Error & { code?: number }) => {
+      // CONNACK 134 (bad user name or password) / 135 (not authorized): retrying with the
+      // same credentials cannot help.
+      if (error.code === 134 || error.code === 135 || error.code === 4 || error.code === 5) {
+        this.closed = true;
+        this.setState("refused", String(error.code));
+        client.end(true);
+        onRefused?.(new Refused("signInRefused", error.message, { reasonCode: error.code }));
+        onRefused = undefined;
+      }
+    });
+    client.on("close", () => {
+      if (this.client !== client) return;
+      this.failPending("disconnected");
+      if (this.closed) return;
+      this.setState("offline");
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.retry !== null || this.closed) return;
+    const wait = backoff(this.attempt++);
+    this.retry = window.setTimeout(() => this.reconnect(), wait);
+  }
+
+  private reconnect(): void {
+    const old = this.client;
+    this.client = null;
+    old?.end(true);
+    this.connect();
+  }
+
+  /** The tab is back or the network is: try now instead of at the end of the wait. */
+  private wake(): void {
+    if (this.closed || this.state !== "offline") return; // not while a connect is under way
+    if (this.retry !== null) window.clearTimeout(this.retry);
+    this.retry = null;
+    this.attempt = 0;
+    this.reconnect();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retry !== null) window.clearTimeout(this.retry);
+    this.client?.end(true);
+  }
+
+  private setState(state: SessionState, why?: string): void {
+    this.state = state;
+    this.handlers.state(state, why);
+  }
+
+  private topics(): string[] {
+    const b = this.base;
+    const u = `${b}/users/${this.user}`;
+    return [
+      `${b}/status`,
+      `${u}/inbox/${this.tab}/#`,
+      `${b}/devices/${this.user}/state`,
+      `${b}/devices/${this.user}/events`,
+      `${u}/presence`,
+      `${u}/favourites`,
+      `${u}/journal`,
+      `${u}/callers`,
+      `${b}/lamps/+`,
+      `${b}/presence/+`,
+    ];
+  }
+
+  /** Subscribe (the retained state follows), then replay what happened while away. */
+  private async synchronise(client: MqttClient): Promise<void> {
+    const granted = await client.subscribeAsync(this.topics(), { qos: 1 });
+    if (granted.some((g) => g.qos > 2)) throw new Error("a subscription was refused");
+    if (this.lastSeq === 0) return; // a first connect: the retained state is the picture
+    let from = this.lastSeq + 1;
+    for (;;) {
+      const page = (await this.request("replay", { fromSeq: from, limit: 500 })) as Doc;
+      if (this.epoch !== null && page["epoch"] !== this.epoch) {
+        // The log was recreated: what we hold belongs to another history.
+        this.seen.clear();
+        this.lastSeq = 0;
+        return;
+      }
+      const published = page["publishedSeq"] as number;
+      for (const event of page["events"] as Doc[]) {
+        // Later events come live on the subscriptions made above (specs/mqtt.md#replay).
+        if ((event["seq"] as number) <= published) this.handleEvent(event, true);
+      }
+      from = page["nextSeq"] as number;
+      if (page["complete"] === true || from > published) return;
+    }
+  }
+
+  private receive(topic: string, payload: Uint8Array): void {
+    const text = new TextDecoder().decode(payload);
+    if (topic.startsWith(`${this.base}/users/${this.user}/inbox/`)) {
+      const id = topic.slice(topic.lastIndexOf("/") + 1);
+      const waiting = this.pending.get(id);
+      if (waiting === undefined) return;
+      this.pending.delete(id);
+      window.clearTimeout(waiting.timer);
+      const reply = JSON.parse(text) as Doc;
+      if (reply["ok"] === true) {
+        waiting.resolve(reply["result"] ?? null);
+      } else {
+        const error = (reply["error"] ?? {}) as Doc;
+        waiting.reject(
+          new Refused(
+            String(error["code"] ?? "error"),
+            String(error["message"] ?? ""),
+            (error["details"] as Doc | undefined) ?? null,
+          ),
+        );
+      }
+      return;
+    }
+    if (topic.endsWith("/events")) {
+      this.handleEvent(JSON.parse(text) as Doc, false);
+      return;
+    }
+    const doc = text === "" ? null : (JSON.parse(text) as Doc);
+    if (topic === `${this.base}/status` && doc !== null && typeof doc["epoch"] === "string") {
+      this.epoch = doc["epoch"];
+    }
+    this.handlers.retained(topic, doc);
+  }
+
+  private handleEvent(doc: Doc, replayed: boolean): void {
+    const seq = doc["seq"];
+    if (typeof seq !== "number" || this.seen.has(seq)) return; // at least once: drop repeats
+    this.seen.add(seq);
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    this.handlers.event(doc, replayed);
+  }
+
+  /** One request on the user's own topic; the reply comes to a topic of this tab's inbox. */
+  request(service: string, fields: Doc, secure = false): Promise<Json> {
+    const client = this.client;
+    if (client === null || !client.connected) {
+      return Promise.reject(new Refused("offline", "not connected", null));
+    }
+    const id = String(this.nextId++);
+    const u = `${this.base}/users/${this.user}`;
+    const topic = `${u}/${secure ? "secure/" : ""}requests/${service}`;
+    const options: IClientPublishOptions = {
+      qos: 1,
+      properties: {
+        responseTopic: `${u}/inbox/${this.tab}/${id}`,
+        messageExpiryInterval: EXPIRY_S,
+      },
+    };
+    return new Promise((resolve, reject) => {
+      const timer = window.setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Refused("timeout", "no reply", null));
+      }, REPLY_TIMEOUT_MS);
+      this.pending.set(id, { resolve, reject, timer });
+      client.publish(topic, JSON.stringify(fields), options);
+    });
+  }
+
+  private failPending(why: string): void {
+    for (const [id, waiting] of this.pending) {
+      window.clearTimeout(waiting.timer);
+      waiting.reject(new Refused("offline", why, null));
+      this.pending.delete(id);
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Unit tests of the page's pure parts, run by Node's own test runner after esbuild bundles
+// them (`npm test`, part of `make web-check`): the dial check, the reconnect back-off, the
+// language choice, and the operator view's folding of replayed events.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { chooseLang } from "../src/i18n";
+import { arrow, callEvents, stateAt } from "../src/ladder";
+import { checkDial } from "../src/numbers";
+import { backoff } from "../src/session";
+import type { Doc } from "../src/session";
+
+test("dial check: internal, external, invalid, empty", () => {
+  assert.deepEqual(checkDial(" 331 "), { kind: "internal", digits: "331" });
+  assert.deepEqual(checkDial("+49 (89) 7007-98765"), { kind: "external", digits: "+4989700798765" });
+  assert.deepEqual(checkDial("0171 2345678"), { kind: "external", digits: "01712345678" });
+  assert.deepEqual(checkDial("33a"), { kind: "invalid", bad: "a" });
+  assert.deepEqual(checkDial("49+89"), { kind: "invalid", bad: "+" });
+  assert.deepEqual(checkDial("+"), { kind: "invalid", bad: "+" });
+  assert.deepEqual(checkDial("   "), { kind: "empty" });
+});
+
+test("back-off doubles from 0.5 s to 15 s, jittered by ±50 %", () => {
+  assert.equal(backoff(0, () => 0), 250);
+  assert.equal(backoff(0, () => 0.999999), 750);
+  assert.equal(backoff(3, () => 0.5), 4000);
+  assert.equal(backoff(30, () => 0.5), 15000);
+  assert.equal(backoff(30, () => 0), 7500);
+});
+
+test("language: the user's choice, else the browser's first known, else English", () => {
+  assert.equal(chooseLang("de", ["en-GB"]), "de");
+  assert.equal(chooseLang(null, ["fr-FR", "de-AT", "en"]), "de");
+  assert.equal(chooseLang("xx", ["nl-NL"]), "en");
+});
+
+const conns = (...pairs: [string, string][]): Doc[] =>
+  pairs.map(([device, state]) => ({ device, state }));
+
+// 331 calls 332, holds it, consults 333 (call 2), transfers: the events in call-topic form.
+const EVENTS: Doc[] = [
+  { seq: 5, call: 1, event: "originated", calling: "331", called: "332", connections: conns(["331", "connected"]) },
+  { seq: 6, call: 1, event: "delivered", calling: "331", alerting: "332", connections: conns(["331", "connected"], ["332", "alerting"]) },
+  { seq: 7, call: 9, event: "delivered", calling: "335", alerting: "336", connections: conns(["335", "connected"], ["336", "alerting"]) },
+  { seq: 8, call: 1, event: "established", answering: "332", calling: "331", connections: conns(["331", "connected"], ["332", "connected"]) },
+  { seq: 9, call: 1, event: "held", device: "331", connections: conns(["331", "hold"], ["332", "connected"]) },
+  { seq: 10, call: 2, event: "delivered", calling: "331", alerting: "333", connections: conns(["331", "connected"], ["333", "alerting"]) },
+  { seq: 11, call: 1, event: "transferred", secondaryCall: 2, transferring: "331", transferredTo: "333", connections: conns(["331", "null"], ["332", "connected"], ["333", "alerting"]) },
+];
+
+test("a call's events include the consultation merged into it, and nothing else", () => {
+  assert.deepEqual(
+    callEvents([...EVENTS].reverse(), 1).map((e) => e["seq"]),
+    [5, 6, 8, 9, 10, 11],
+  );
+  assert.deepEqual(callEvents(EVENTS, 9).map((e) => e["seq"]), [7]);
+});
+
+test("arrows go from the acting device to the one it reaches", () => {
+  assert.deepEqual(arrow(EVENTS[1] as Doc), ["331", "332"]);
+  assert.deepEqual(arrow(EVENTS[3] as Doc), ["332", "331"]);
+  assert.deepEqual(arrow(EVENTS[6] as Doc), ["331", "333"]);
+  assert.equal(arrow(EVENTS[4] as Doc), null);
+});
+
+test("a device at a past seq: each call's state after the last event at or before it", () => {
+  assert.deepEqual(stateAt(EVENTS, "331", 4), []);
+  assert.deepEqual(stateAt(EVENTS, "331", 10), [
+    { call: 1, state: "hold", parties: ["332"] },
+    { call: 2, state: "connected", parties: ["333"] },
+  ]);
+  assert.deepEqual(stateAt(EVENTS, "331", 11), []); // transferred away; call 2 merged
+  assert.deepEqual(stateAt(EVENTS, "333", 11), [
+    { call: 1, state: "alerting", parties: ["331", "332"] },
+  ]);
+});

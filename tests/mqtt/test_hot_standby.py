@@ -63,7 +63,7 @@ def longest_pause(times: list[float]) -> float:
 
 
 async def test_standby_takes_over_a_sigkilled_active_under_load(
-    broker: Broker, tmp_path: Path, servers: list[Server], pg_dsn: str
+    broker: Broker, tmp_path: Path, pg_dsn: str, servers: list[Server]
 ) -> None:
     site = tmp_path / "site.toml"
     load_site_file(site)
@@ -204,7 +204,7 @@ async def test_standby_takes_over_a_sigkilled_active_under_load(
 
 
 async def test_a_returning_old_primary_is_fenced_and_exits(
-    broker: Broker, tmp_path: Path, servers: list[Server], pg_dsn: str
+    broker: Broker, tmp_path: Path, pg_dsn: str, servers: list[Server]
 ) -> None:
     site = site_with_tester(tmp_path)
     a = Server(*serve_args(site, tmp_path / "a", broker, pg_dsn, 0))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import psycopg
 import pytest
 import structlog.testing
 
@@ -98,4 +99,22 @@ async def test_the_lease_watch_survives_a_failure_and_still_fences(
     assert "session" in why and "ended" in why, why
     failed = [e for e in logs if e["event"] == "follower.failed"]
     assert [e["follower"] for e in failed] == ["lease"]
+    active_store.close()
+
+
+async def test_a_lease_check_behind_a_lock_queue_is_unknown_not_stuck(pg_dsn: str) -> None:
+    """A lock queued on cti_logs (here held by another session) made the check wait forever,
+    and a node's stop with it; now it gives up after LEASE_LOCK_TIMEOUT: "unknown", which
+    keeps the writer going (fencing is decided by the database, never by a guess)."""
+    site = load_site()
+    active_store = PostgresStore(pg_dsn, site.node)
+    Node(site, active_store, ManualClock())
+    lease = LeaseWatch(active_store.sibling(readonly=True))
+    with psycopg.connect(pg_dsn) as other, structlog.testing.capture_logs() as logs:
+        other.execute("LOCK TABLE cti_logs IN ACCESS EXCLUSIVE MODE")  # held until rollback
+        assert await asyncio.wait_for(lease.holds(), 3 * TIMEOUT)
+        other.rollback()
+    assert [e["event"] for e in logs] == ["lease.unknown"]
+    assert "lock timeout" in logs[0]["error"], logs
+    assert await lease.holds() and not lease.fenced.done()
     active_store.close()

@@ -379,7 +379,9 @@ async def start(
         running.chat = mqtt.chat = chat
         await _start_face(running, mqtt)
         try:
-            await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)
+            # Not wait_for: on Python 3.11 it can lose a cancel (a stop while starting).
+            async with asyncio.timeout(CONNECT_WAIT):
+                await mqtt.connected.wait()
         except TimeoutError:
             running.notes.append(f"broker {host}:{port} not reachable yet; retrying")
         await _start_csta(running, options)

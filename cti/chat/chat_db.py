@@ -119,6 +119,10 @@ class ChatDb:
         self._commit()
         row = self._one("SELECT MAX(n) FROM chat_messages WHERE node = ?", node)
         self._n = int(row[0] or 0) if row else 0
+        # Not left open until the first request: a PostgreSQL session "idle in transaction"
+        # holds its table locks (a DROP or ALTER waits forever, and every query after it,
+        # the node's lease check included) and keeps VACUUM from cleaning up.
+        self._commit()
 
     @classmethod
     def sqlite(cls, path: Path, node: str, *, history: int = HISTORY) -> ChatDb:

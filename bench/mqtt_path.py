@@ -22,6 +22,7 @@ from pathlib import Path
 from bench.office import big_site, pair
 from bench.sections import Row
 from bench.signed_in import Login, Requester, integrator, integrator_login, seed, start_broker
+from cti.app import heap
 from cti.app.clock import SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node
@@ -192,6 +193,7 @@ async def end_to_end(tmp: Path) -> list[Row]:
     store = SqliteStore(tmp / "e2e.db")
     node = Node(site, store, SystemClock())
     seed(node, [integrator()])
+    heap.settle()  # as `cti serve` does once the log is replayed
     broker, login = await start_broker(tmp, node)
     raw_topic = f"cti/{site.node}/raw"  # the node's own account may write under cti/{node}/
     try:
@@ -354,6 +356,7 @@ async def outbox_rate(port: int, node_login: Login, tmp: Path, calls: int = 10_0
     store = SqliteStore(tmp / "outbox.db")
     node = Node(site, store, SystemClock())
     _fill_log(node, calls)
+    heap.settle()
     total = node.state.seq
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[float] = ctx.Queue()

@@ -10,6 +10,7 @@ ceiling under the same checks."""
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from bench.office import big_site, pair
 from bench.sections import Row
 from bench.signed_in import Login, Requester, integrator, integrator_login, seed, start_broker
+from cti.app import heap
 from cti.app.clock import SystemClock
 from cti.app.engine import Engine
 from cti.app.node import Node
@@ -120,7 +122,9 @@ async def load(port: int, node: str, out: multiprocessing.Queue[dict[str, float]
         "received_per_s": received / took,
         "calls_per_s": pairs * calls_each / took,
         "ui_cpu": 100 * (time.process_time() - cpu) / took,
+        "calls": pairs * calls_each,
     }
+    out.put({"throughput_done": 1.0})  # the node's process reads its CPU time now
     # Latency at a fixed 500 calls/s: makeCall request -> delivered on the callee's topic;
     # three runs of 1,000 calls, the median of each percentile.
     p50s, p99s, lost = [], [], 0
@@ -158,6 +162,23 @@ def _load_process(port: int, node: str, out: multiprocessing.Queue[dict[str, flo
     asyncio.run(load(port, node, out))
 
 
+async def _get(out: multiprocessing.Queue[dict[str, float]]) -> dict[str, float]:
+    while out.empty():
+        await asyncio.sleep(0.05)
+    return out.get()
+
+
+def _profiler() -> cProfile.Profile | None:
+    """``BENCH_PROFILE=file``: cProfile the node's process (engine, face, outbox) while the UI
+    process runs, stats into that file (`python -m pstats file`). It slows the node down:
+    the figures of such a run are not the benchmark's."""
+    if not os.environ.get("BENCH_PROFILE"):
+        return None
+    profile = cProfile.Profile()
+    profile.enable()
+    return profile
+
+
 def _cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a process (the broker child), from /proc."""
     if pid is None:
@@ -172,6 +193,7 @@ async def end_to_end(tmp: Path) -> list[Row]:
     store = SqliteStore(tmp / "e2e.db")
     node = Node(site, store, SystemClock())
     seed(node, [integrator()])
+    heap.settle()  # as `cti serve` does once the log is replayed
     broker, login = await start_broker(tmp, node)
     raw_topic = f"cti/{site.node}/raw"  # the node's own account may write under cti/{node}/
     try:
@@ -197,15 +219,20 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ctx = multiprocessing.get_context("spawn")
         out: multiprocessing.Queue[dict[str, float]] = ctx.Queue()
         proc = ctx.Process(target=_load_process, args=(broker.port, site.node, out))
+        profile = _profiler()
         proc.start()
         cpu, wall = time.process_time(), time.perf_counter()
         broker_cpu = _cpu_seconds(broker.pid)
-        while out.empty():
-            await asyncio.sleep(0.05)
+        marker = await _get(out)  # the throughput phase is over
+        assert "throughput_done" in marker, marker
+        throughput_cpu = time.process_time() - cpu
+        result = await _get(out)
         took = time.perf_counter() - wall
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
         engine_cpu = 100 * (time.process_time() - cpu) / took
         broker_cpu = 100 * (_cpu_seconds(broker.pid) - broker_cpu) / took
-        result = out.get()
         proc.join(10)
         await face.stop()
         runner.cancel()
@@ -244,6 +271,13 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ("  as share of the raw baseline", 100 * ours / raw, "%", ">= 50"),
         ("  CPU of the UI process during that run", result["ui_cpu"], "% of a core", None),
         ("  CPU of the engine process (whole run)", engine_cpu, "% of a core", None),
+        (
+            "  CPU time of the engine process per two-party call, throughput phase (its"
+            " threads: requests, engine, SQLite, outbox)",
+            1e6 * throughput_cpu / result["calls"],
+            "us/call",
+            None,
+        ),
         ("  CPU of mosquitto (whole run)", broker_cpu, "% of a core", None),
         (
             "latency p50 request -> delivered, 500 calls/s, signed in, ACLs on",
@@ -322,6 +356,7 @@ async def outbox_rate(port: int, node_login: Login, tmp: Path, calls: int = 10_0
     store = SqliteStore(tmp / "outbox.db")
     node = Node(site, store, SystemClock())
     _fill_log(node, calls)
+    heap.settle()
     total = node.state.seq
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue[float] = ctx.Queue()

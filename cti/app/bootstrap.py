@@ -25,6 +25,7 @@ from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
 from cti.api.journal import JournalService
 from cti.api.voicemail import AUDIO as VOICEMAIL_AUDIO
+from cti.app import heap
 from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
@@ -252,6 +253,7 @@ async def start(
     try:
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
+        heap.settle()  # what the replay built stays: no full collection traverses it again
         took_over = None
         postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None
         if postgres is not None and postgres.standing_by:

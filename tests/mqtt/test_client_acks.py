@@ -90,3 +90,60 @@ async def test_out_of_order_or_refused_acks_cost_the_connection(
 ) -> None:
     acked, error = await acks_for(answer)
     assert acked == [] and error is not None and says in str(error)
+
+
+async def test_messages_wait_for_room_in_the_window_and_keep_their_order() -> None:
+    """A broker that takes one message at a time (Receive Maximum 1): the rest wait and go
+    out as PUBACKs make room, in the order published, also one published by an ack
+    callback while others wait (it must not overtake them)."""
+    got: list[str] = []
+    done = asyncio.Event()
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # CONNECT
+        writer.write(b"\x20\x06\x00\x00\x03\x21\x00\x01")  # CONNACK, Receive Maximum 1
+        buffer = bytearray()
+        while len(got) < 4:
+            chunk = await reader.read(1024)
+            if not chunk:
+                return
+            buffer += chunk
+            while (parsed := p.split_packet(buffer, 0)) is not None:
+                packet, end = parsed
+                del buffer[:end]
+                if packet.type is p.PacketType.PUBLISH:
+                    message = p.decode_publish(packet)
+                    got.append(message.topic)
+                    writer.write(p.puback(message.packet_id))
+        done.set()
+        with contextlib.suppress(ConnectionError):
+            await reader.read(1024)
+
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    client = MqttClient("127.0.0.1", server.sockets[0].getsockname()[1], "t")
+    acked: list[str] = []
+    all_acked = asyncio.Event()
+
+    def ack(name: str) -> None:
+        acked.append(name)
+        if len(acked) == 4:
+            all_acked.set()
+
+    try:
+        await client.connect()
+
+        def first_acked() -> None:
+            ack("a")
+            client.publish("d", b"4", on_ack=lambda: ack("d"))
+
+        client.publish("a", b"1", on_ack=first_acked)
+        client.publish("b", b"2", on_ack=lambda: ack("b"))
+        client.publish("c", b"3", on_ack=lambda: ack("c"))
+        assert client.inflight == 3
+        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.wait_for(all_acked.wait(), 5)
+        assert got == ["a", "b", "c", "d"]
+        assert acked == ["a", "b", "c", "d"]
+    finally:
+        await client.disconnect()
+        server.close()

@@ -186,3 +186,21 @@ def test_an_alone_timeout_due_while_the_node_was_down_fires_at_the_restart(
     ]
     assert replay(later.store, use_snapshot=False) == later.state
     later.store.close()
+
+
+def test_a_running_alone_timeout_survives_a_snapshot_and_format_1_still_reads() -> None:
+    from cti.conferences import codec
+    from cti.domain import snapshot
+
+    o = office()
+    room(o, "331")
+    joined(o, "331", 2)
+    assert conference(o, 1).alone is not None
+    assert snapshot.decode(snapshot.encode(o.state)) == o.state
+    # A format-1 snapshot (before the alone-timeout) has no "alone": none is running.
+    doc = codec.encode(o.state.conferences)
+    for c_ in doc["conferences"]:
+        del c_["alone"]
+    [old] = codec.decode(doc).conferences.values()
+    assert old.alone is None and old.participants == conference(o, 1).participants
+    assert 1 in codec.SNAPSHOT.older and codec.SNAPSHOT.format == 2

@@ -74,6 +74,9 @@ class Phone:
     presence: str = "office"
     presence_until: int | None = None  # ms since the epoch, UTC; None once it passed
     presence_info: str | None = None
+    # call -> what the display shows on a conference seat (phone_sim.model.rooms); the
+    # simulator's map, shared by every phone
+    notices: dict[int, str] = attrs.Factory(dict)
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:

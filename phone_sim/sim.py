@@ -22,6 +22,7 @@ from phone_sim.link.base import Doc, Link, Refusal
 from phone_sim.model import actions, display, lamps
 from phone_sim.model.actions import NotPossible, plan
 from phone_sim.model.phone import PHONE_KINDS, Phone
+from phone_sim.model.rooms import Rooms
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +47,8 @@ class Simulator:
         self.summaries: dict[str, str] = {}  # number -> CALL-11 summary (BLF)
         self.owners: dict[str, str] = {}  # mobile number -> mobility user (CALL-15)
         self.behaviours: dict[str, Behaviour] = {}
+        self.rooms = Rooms()  # application conferences: the seats' display notices
+        self.notices: dict[int, str] = {}  # call -> notice, shared by every phone
         self.seq = 0  # the newest log position any document showed
         self.watchers: list[Callable[[set[str]], None]] = []  # told which phones changed
         # Told each request's service and seconds from sending it to seeing all its events.
@@ -107,6 +110,7 @@ class Simulator:
                 kind = "mobile" if number in self.owners else "external"
             found = self.phones[number] = Phone(number, kind or "system_phone")
             found.name = self.directory.get(number, "")
+            found.notices = self.notices
         return found
 
     def display(self, number: str) -> tuple[str, str]:
@@ -135,6 +139,15 @@ class Simulator:
                 devices.update(
                     n for n, ph in self.phones.items() if call in ph.legs or secondary in ph.legs
                 )
+            elif self.rooms.on_event(doc):
+                # A room's event: the notices of the phones on its seats (calls) change.
+                before = dict(self.notices)
+                self.notices.clear()
+                self.notices.update(self.rooms.notices())
+                now = self.notices
+                calls = {c for c in {*before, *now} if before.get(c) != now.get(c)}
+                changed |= {n for n, ph in self.phones.items() if calls & set(ph.legs)}
+                continue
             else:
                 # A feature event names its device; a presence event its user (a number); a
                 # voicemail event its mailbox (the user's number, VM-02).

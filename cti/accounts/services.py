@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from cti.accounts import commands as cmd
 from cti.accounts import events as ev
 from cti.accounts import settings
-from cti.accounts.model import Role
-from cti.conferences.services import forget_member
+from cti.accounts.model import Licence, Role
+from cti.conferences.services import forget_member, licence_withdrawn
 from cti.directory.services import forget_user as forget_contacts
 from cti.favourites.services import forget_account
 from cti.journal.services import forget_user as forget_journal
@@ -186,6 +186,8 @@ def update_account(d: Decision[NodeState], c: cmd.UpdateAccount) -> None:
             licences=tuple(sorted(seed.licences)),
         )
     )
+    if Licence.CONFERENCE in account.licences and Licence.CONFERENCE not in seed.licences:
+        licence_withdrawn(d, c.name)  # it stops moderating; its conferences keep one (CONF-02)
 
 
 def _keep_an_administrator(d: Decision[NodeState], leaving: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 import immutables
 
-from cti.conferences.model import Conference, DialIn, Participant, Strikes
+from cti.conferences.model import Alone, Conference, DialIn, Participant, Strikes
 from cti.conferences.state import ConferencesState
 from cti.kernel.context import SnapshotPart
 
@@ -26,6 +26,7 @@ def encode(state: ConferencesState) -> dict[str, Any]:
                 "guest_round": c.guest_round,
                 "ends_at": c.ends_at,
                 "next_participant": c.next_participant,
+                "alone": None if c.alone is None else [c.alone.participant, c.alone.until],
                 "participants": [attrs.asdict(p) for p in c.participants],
             }
             for c in state.conferences.values()
@@ -43,6 +44,7 @@ def decode(doc: Any) -> ConferencesState:
             ends_at=c["ends_at"],
             next_participant=c["next_participant"],
             participants=tuple(Participant(**p) for p in c["participants"]),
+            alone=None if c.get("alone") is None else Alone(*c["alone"]),
         )
         for c in doc["conferences"]
     }
@@ -55,4 +57,5 @@ def decode(doc: Any) -> ConferencesState:
     )
 
 
-SNAPSHOT = SnapshotPart(format=1, encode=encode, decode=decode)
+# Format 2 adds each conference's alone-timeout; format 1 (none running) still reads.
+SNAPSHOT = SnapshotPart(format=2, encode=encode, decode=decode, older=frozenset({1}))

@@ -207,3 +207,13 @@ class EndConference(Command):
     SERVICE: ClassVar[str] = "endConference"
     INTERNAL: ClassVar[bool] = True
     conference: int
+
+
+@attrs.frozen(kw_only=True)
+class DisconnectAlone(Command):
+    """The node's clock reached the alone-timeout of the one participant in a room."""
+
+    SERVICE: ClassVar[str] = "disconnectAloneParticipant"
+    INTERNAL: ClassVar[bool] = True
+    conference: int
+    participant: int

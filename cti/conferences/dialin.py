@@ -23,7 +23,7 @@ from cti.conferences.model import (
     LeftReason,
     Participant,
 )
-from cti.conferences.services import _leave, hang_up_call
+from cti.conferences.services import _leave, alone_check, hang_up_call
 
 GUEST_NAME = "Gast"  # a guest has no name; the UI shows their number beside it
 
@@ -107,6 +107,7 @@ def _join(d: CallDecision, cid: int, pid: int, call: int) -> None:
     p = conf.participant(pid)
     if p is not None and p.moderator and conf.ends_at is not None:
         d.emit(ev.EndCancelledEvent(conference=cid, reason=EndCancelled.MODERATOR_REJOINED))
+    alone_check(d, cid)
 
 
 def answered(d: CallDecision, call: int) -> None:

@@ -176,6 +176,26 @@ class EndCancelledEvent(ConferenceEvent):
 
 
 @attrs.frozen(kw_only=True)
+class AloneTimeoutSet(ConferenceEvent):
+    """``participant`` is alone in the room (waiting: music on hold): the node disconnects
+    them at ``disconnectsAt`` (ms UTC, ``participantLeft{aloneTimeout}``) unless someone
+    joins first. Room policy with a grace period (UC-LESSONS, Conferences)."""
+
+    KIND: ClassVar[str] = "aloneTimeoutSet"
+    participant: int
+    disconnects_at: int
+
+
+@attrs.frozen(kw_only=True)
+class AloneTimeoutCancelled(ConferenceEvent):
+    """Someone joined ``participant``, who was alone: no disconnection. (The alone
+    participant leaving ends it too: their ``participantLeft`` says so.)"""
+
+    KIND: ClassVar[str] = "aloneTimeoutCancelled"
+    participant: int
+
+
+@attrs.frozen(kw_only=True)
 class ConferenceEnded(ConferenceEvent):
     """Five minutes passed without a moderator: everyone joined left (``conferenceEnded``
     before this); the conference stays in its members' lists (permanent, CONF-01)."""
@@ -204,5 +224,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EndScheduled,
         EndCancelledEvent,
         ConferenceEnded,
+        AloneTimeoutSet,
+        AloneTimeoutCancelled,
     )
 }

@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from cti.conferences import events as ev
-from cti.conferences.model import CALLER_LOCK_MS, Conference, DialIn, Participant, Strikes
+from cti.conferences.model import CALLER_LOCK_MS, Alone, Conference, DialIn, Participant, Strikes
 from cti.conferences.state import ConferencesState
 
 
@@ -134,12 +134,25 @@ def _joined(state: ConferencesState, e: ev.ParticipantJoined) -> ConferencesStat
 
 
 def _left(state: ConferencesState, e: ev.ParticipantLeft) -> ConferencesState:
-    return _with_participant(
+    state = _with_participant(
         state,
         e.conference,
         e.participant,
         lambda p: attrs.evolve(p, call=None, joined=False, joined_seq=0),
     )
+    conf = _conf(state, e.conference)
+    if conf.alone is not None and conf.alone.participant == e.participant:
+        state = state.with_conference(attrs.evolve(conf, alone=None))  # no one waits alone
+    return state
+
+
+def _alone(state: ConferencesState, e: ev.AloneTimeoutSet) -> ConferencesState:
+    conf = attrs.evolve(_conf(state, e.conference), alone=Alone(e.participant, e.disconnects_at))
+    return state.with_conference(conf)
+
+
+def _not_alone(state: ConferencesState, e: ev.AloneTimeoutCancelled) -> ConferencesState:
+    return state.with_conference(attrs.evolve(_conf(state, e.conference), alone=None))
 
 
 def _end_scheduled(state: ConferencesState, e: ev.EndScheduled) -> ConferencesState:
@@ -171,4 +184,6 @@ HANDLERS: dict[type[Any], Callable[[ConferencesState, Any], ConferencesState]] =
     ev.EndScheduled: _end_scheduled,
     ev.EndCancelledEvent: _end_off,
     ev.ConferenceEnded: _end_off,
+    ev.AloneTimeoutSet: _alone,
+    ev.AloneTimeoutCancelled: _not_alone,
 }

@@ -40,6 +40,7 @@ class LeftReason(StrEnum):
     CALL_OUT_FAILED = "callOutFailed"  # the call-out was not answered (busy, failed, cleared)
     NO_CHANNEL = "noChannel"  # answered a call-out when every channel of the site was taken
     CONFERENCE_FULL = "conferenceFull"  # answered a call-out with 16 joined
+    ALONE_TIMEOUT = "aloneTimeout"  # alone in the room for the site's alone_minutes
 
 
 class DialInEnd(StrEnum):
@@ -81,6 +82,15 @@ class Participant:
 
 
 @attrs.frozen
+class Alone:
+    """The one participant in the room, waiting (music on hold), and when the node
+    disconnects them unless someone joins first (the site's ``alone_minutes``)."""
+
+    participant: int
+    until: int  # ms UTC
+
+
+@attrs.frozen
 class Conference:
     id: int
     name: str
@@ -89,6 +99,7 @@ class Conference:
     guest_round: int | None = None  # the guest PIN's round; None: no guest PIN (CONF-03)
     ends_at: int | None = None  # ms UTC: the end after the last moderator left (CONF-06)
     next_participant: int = 1
+    alone: Alone | None = None  # the alone-timeout of the one joined participant, if running
 
     def participant(self, pid: int) -> Participant | None:
         return next((p for p in self.participants if p.id == pid), None)

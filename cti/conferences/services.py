@@ -49,6 +49,7 @@ REFUSALS = frozenset(
         "notInConference",
         "unknownFavourite",
         "unknownEntry",
+        "notLicensed",  # createConference for an account without the licence (CONF-02)
         "invalidDestination",  # a call-out the switch cannot place (CSTA names)
         "invalidCalledDeviceID",
     }
@@ -115,6 +116,10 @@ def create(d: CallDecision, c: cmd.CreateConference) -> None:
     """The creator is the first moderator (CONF-02). Creating a conference of the same name
     again answers the one the user already moderates (a retry is harmless, rule 5)."""
     plan(d)
+    if not _licensed(d, c.user):
+        # The creator moderates, and moderators have the licence (CONF-02). The sender's
+        # licence is checked at the door (USER-05); this holds for an integrator's request too.
+        raise Refusal("notLicensed", f"{c.user} has no conference licence (USER-05)")
     name = _name(c.name)
     for conf in d.state.conferences.of_user(c.user):
         me = conf.of_user(c.user)
@@ -405,6 +410,38 @@ def _leave(
         d.emit(ev.EndCancelledEvent(conference=cid, reason=EndCancelled.ROOM_EMPTY))
     elif was_moderator:
         _moderator_gone(d, cid)
+    if p.joined:
+        alone_check(d, cid)
+
+
+def alone_check(d: CallDecision, cid: int) -> None:
+    """Whoever is left alone in the room (after a join or a leave) waits with music on hold,
+    and is disconnected after the site's ``alone_minutes`` unless someone joins; a second
+    joining cancels that (UC-LESSONS, Conferences: room policy with a grace period)."""
+    conf = _conf(d, cid)
+    joined = conf.joined
+    if len(joined) != 1:
+        if conf.alone is not None:
+            d.emit(ev.AloneTimeoutCancelled(conference=cid, participant=conf.alone.participant))
+        return
+    site = d.site.conferences
+    minutes = 0 if site is None else site.alone_minutes
+    if conf.alone is None and minutes > 0:
+        until = d.now_ms + minutes * 60_000
+        d.emit(ev.AloneTimeoutSet(conference=cid, participant=joined[0].id, disconnects_at=until))
+
+
+def disconnect_alone(d: CallDecision, c: cmd.DisconnectAlone) -> None:
+    """The alone-timeout fired: the one participant leaves (``aloneTimeout``), their call
+    cleared. Records nothing when stale (someone joined, they left, or the room went)."""
+    conf = d.state.conferences.conference(c.conference)
+    alone = None if conf is None else conf.alone
+    if conf is None or alone is None or alone.participant != c.participant:
+        return
+    p = conf.participant(alone.participant)
+    if alone.until > d.now_ms or p is None or not p.joined:
+        return
+    _leave(d, conf.id, p, LeftReason.ALONE_TIMEOUT)
 
 
 def _moderator_gone(d: CallDecision, cid: int) -> None:
@@ -432,10 +469,8 @@ def end_conference(d: CallDecision, c: cmd.EndConference) -> None:
 
 def forget_member(d: Decision[Any], user: str) -> None:
     """An account is being removed (removeAccount): it leaves every conference (its call
-    cleared if joined). A conference it was the last moderator of gets the first remaining
-    internal participant with the conference licence as moderator, or, with none, is deleted:
-    a conference never lacks a moderator (CONF-02). Recorded as the usual events, in the
-    same decision."""
+    cleared if joined), and each keeps a moderator (:func:`keep_a_moderator`). Recorded as
+    the usual events, in the same decision."""
     cd = CallDecision.view(d)
     for conf in cd.state.conferences.of_user(user):
         p = conf.of_user(user)
@@ -443,21 +478,44 @@ def forget_member(d: Decision[Any], user: str) -> None:
         if p.call is not None:
             _leave(cd, conf.id, p, LeftReason.REMOVED)
         cd.emit(ev.ParticipantRemoved(conference=conf.id, participant=p.id))
-        conf = _conf(cd, conf.id)
-        if conf.moderators:
+        keep_a_moderator(cd, conf.id)
+
+
+def licence_withdrawn(d: Decision[Any], user: str) -> None:
+    """``user``'s conference licence was taken away (updateAccount, recorded before this):
+    they stop moderating wherever they did, stay a participant, and each of those
+    conferences keeps a moderator (:func:`keep_a_moderator`, the rule of a removed
+    account); where they were in the room, the others are told as when a moderator leaves
+    (CONF-06)."""
+    cd = CallDecision.view(d)
+    for conf in cd.state.conferences.of_user(user):
+        p = conf.of_user(user)
+        assert p is not None
+        if not p.moderator:
             continue
-        heir = next((q for q in conf.participants if _licensed(cd, q.user)), None)
-        if heir is None:
-            for q in conf.participants:
-                if q.call is not None:
-                    _leave(cd, conf.id, q, LeftReason.CONFERENCE_DELETED)
-            cd.emit(ev.ConferenceDeleted(conference=conf.id))
-            continue
-        cd.emit(ev.ModeratorSet(conference=conf.id, participant=heir.id, moderator=True))
-        if heir.joined and _conf(cd, conf.id).ends_at is not None:
-            cd.emit(
-                ev.EndCancelledEvent(conference=conf.id, reason=EndCancelled.MODERATOR_REJOINED)
-            )
+        cd.emit(ev.ModeratorSet(conference=conf.id, participant=p.id, moderator=False))
+        keep_a_moderator(cd, conf.id)
+        if p.joined and cd.state.conferences.conference(conf.id) is not None:
+            _moderator_gone(cd, conf.id)
+
+
+def keep_a_moderator(d: CallDecision, cid: int) -> None:
+    """A conference never lacks a moderator (CONF-02): one left without any gets the first
+    internal participant with the conference licence, or, with none, is deleted (whoever
+    is in the room leaves with ``conferenceDeleted``)."""
+    conf = _conf(d, cid)
+    if conf.moderators:
+        return
+    heir = next((q for q in conf.participants if _licensed(d, q.user)), None)
+    if heir is None:
+        for q in conf.participants:
+            if q.call is not None:
+                _leave(d, cid, q, LeftReason.CONFERENCE_DELETED)
+        d.emit(ev.ConferenceDeleted(conference=cid))
+        return
+    d.emit(ev.ModeratorSet(conference=cid, participant=heir.id, moderator=True))
+    if heir.joined and _conf(d, cid).ends_at is not None:
+        d.emit(ev.EndCancelledEvent(conference=cid, reason=EndCancelled.MODERATOR_REJOINED))
 
 
 def _licensed(d: CallDecision, user: str | None) -> bool:
@@ -561,4 +619,5 @@ SERVICES: dict[type[Any], Any] = {
     cmd.SetGuestPin: set_guest_pin,
     cmd.ConferenceInvitation: invitation,
     cmd.EndConference: end_conference,
+    cmd.DisconnectAlone: disconnect_alone,
 }

@@ -1,12 +1,13 @@
 """The conference timers the node fires when its clock reaches them: the end 5 minutes after
-the last moderator left (CONF-06), recorded as events like the switch's timers."""
+the last moderator left (CONF-06) and the alone-timeout of a participant waiting alone in a
+room (the site's ``alone_minutes``), recorded as events like the switch's timers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from cti.conferences.commands import EndConference
+from cti.conferences.commands import DisconnectAlone, EndConference
 from cti.kernel.messages import Command
 
 if TYPE_CHECKING:
@@ -17,3 +18,6 @@ def timers(state: NodeState) -> Iterator[tuple[int, Command]]:
     for cid, conf in state.conferences.conferences.items():
         if conf.ends_at is not None:
             yield conf.ends_at, EndConference(conference=cid)
+        if conf.alone is not None:
+            alone = DisconnectAlone(conference=cid, participant=conf.alone.participant)
+            yield conf.alone.until, alone

@@ -24,6 +24,9 @@ class ParticipantView(TypedDict):
     guest: bool
     state: ParticipantState
     order: int | None  # dial-in order among the joined (channels go by it); None: not joined
+    # ms UTC: waiting alone in the room (music on hold), disconnected then unless someone
+    # joins (the site's alone_minutes); None otherwise
+    disconnectsAt: int | None
 
 
 class ConferenceView(TypedDict):
@@ -56,6 +59,11 @@ def conference_view(conf: Conference, user: str) -> ConferenceView:
                 guest=p.guest,
                 state=conf.state_of(p),
                 order=ranked.index(p.joined_seq) + 1 if p.joined else None,
+                disconnectsAt=(
+                    conf.alone.until
+                    if conf.alone is not None and conf.alone.participant == p.id
+                    else None
+                ),
             )
             for p in conf.participants
         ],

@@ -57,10 +57,12 @@ class ConferencePlan:
     number, a conference bridge device that answers at once, and how many conference
     channels (joined participants of all rooms together) the site has. ``pin_key`` derives
     the PINs (cti.conferences.pins): kept out of the log, set by the node from its data
-    directory."""
+    directory. ``alone_minutes``: a participant alone in a room is disconnected after that
+    long (0: never; UC-LESSONS, Conferences: room policy with a grace period)."""
 
     dial_in: str
     channels: int
+    alone_minutes: int = 30
     pin_key: bytes = attrs.field(default=b"", repr=False, eq=False)
 
 

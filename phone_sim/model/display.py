@@ -68,7 +68,8 @@ def _lines(phone: Phone, directory: Mapping[str, str]) -> tuple[str, str]:
             return label(active.called, directory), line2 or "Ringing"
         if not any(s in ("connected", "hold") for s in active.others.values()):
             return label(active.called, directory), line2 or "Calling"
-        return _peer_label(phone, active, directory), line2 or "Connected"
+        connected = phone.notices.get(active.call, "Connected")  # a conference seat's notice
+        return _peer_label(phone, active, directory), line2 or connected
     if held is not None:
         return "On hold", _peer_label(phone, held, directory)
     line1 = f"{phone.number} {phone.name}".strip()

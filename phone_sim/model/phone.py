@@ -81,6 +81,9 @@ class Phone:
     # SHA-256 of each audio the phone fetched that matched what the node said it plays.
     playing: list[tuple[int, str]] = attrs.Factory(list)
     heard: list[str] = attrs.Factory(list)
+    # call -> what the display shows on a conference seat (phone_sim.model.rooms); the
+    # simulator's map, shared by every phone
+    notices: dict[int, str] = attrs.Factory(dict)
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:

@@ -417,7 +417,15 @@ def test_load_example_site() -> None:
         ),
         (
             {"conferences": {"dial_in": "391", "channels": 8, "pin": "1"}},
-            "[conferences]: unknown key 'pin' (allowed: channels, dial_in, name)",
+            "[conferences]: unknown key 'pin' (allowed: alone_minutes, channels, dial_in, name)",
+        ),
+        (
+            {"conferences": {"dial_in": "391", "channels": 8, "alone_minutes": -1}},
+            "[conferences]: alone_minutes must be a whole number from 0 (never) to 1440",
+        ),
+        (
+            {"conferences": {"dial_in": "391", "channels": 8, "alone_minutes": "30"}},
+            "[conferences]: alone_minutes must be a whole number from 0 (never) to 1440",
         ),
         (
             {"conferences": {"dial_in": "391", "channels": 0}},

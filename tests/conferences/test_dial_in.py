@@ -16,6 +16,7 @@ from tests.conferences.helpers import conference, guest_pin, office, pin_of
 from tests.office import Office
 
 MINUTE = 60_000
+ALONE = 30 * MINUTE  # the example site's alone_minutes (the default)
 
 
 def room(o: Office, *members: str, guest: bool = False) -> int:
@@ -63,11 +64,15 @@ def test_conf03_a_caller_keys_a_pin_and_joins() -> None:
     assert key(o, call, "331", wrong * 6 + "#") == [
         f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
     ]
-    assert key(o, call, "331", pin + "#") == ["participantJoined conference=1 participant=2 call=1"]
+    assert key(o, call, "331", pin + "#") == [
+        "participantJoined conference=1 participant=2 call=1",
+        f"aloneTimeoutSet conference=1 participant=2 disconnects_at={o.clock.now_ms() + ALONE}",
+    ]
     assert states(o) == {1: ParticipantState.INACTIVE, 2: ParticipantState.WAITING}
     call2, _ = dial(o, "330")
     assert key(o, call2, "330", pin_of(o, 1, 1)) == [
-        "participantJoined conference=1 participant=1 call=2"
+        "participantJoined conference=1 participant=1 call=2",
+        "aloneTimeoutCancelled conference=1 participant=2",  # Bernd is no longer alone
     ]
     assert states(o) == {1: ParticipantState.ACTIVE, 2: ParticipantState.ACTIVE}
     [doc] = view(o.state, "331")
@@ -117,6 +122,7 @@ def test_conf03_a_guest_joins_with_the_guest_pin_and_leaves_the_list_when_leavin
         "participantAdded conference=1 participant=2 name=Gast number=333 moderator=False "
         "guest=True pin_round=0",
         "participantJoined conference=1 participant=2 call=1",
+        f"aloneTimeoutSet conference=1 participant=2 disconnects_at={o.clock.now_ms() + ALONE}",
     ]
     assert o.do(cc.ClearConnection(call=call, device="333")) == [
         "connectionCleared(normalClearing) call=1 device=333 | 333:null 391:connected",
@@ -223,6 +229,7 @@ def test_conf04_the_system_calls_a_participant_out() -> None:
         "established(newCall) call=1 answering=331 calling=391 called=331 | 391:connected "
         "331:connected",
         "participantJoined conference=1 participant=2 call=1",
+        f"aloneTimeoutSet conference=1 participant=2 disconnects_at={o.clock.now_ms() + ALONE}",
     ]
     assert states(o)[2] is ParticipantState.WAITING
     r = o.refuse(c.CallOut(user="330", conference=1, participant=2))
@@ -292,6 +299,7 @@ def test_conf06_the_conference_ends_5_minutes_after_the_last_moderator() -> None
         "callCleared(normalClearing) call=1 | 391:null",
         "participantLeft conference=1 participant=1 reason=hungUp",
         f"endScheduled conference=1 ends_at={o.clock.now_ms() + 5 * MINUTE}",
+        f"aloneTimeoutSet conference=1 participant=2 disconnects_at={o.clock.now_ms() + ALONE}",
     ]
     [doc] = view(o.state, "331")
     assert doc["endsAt"] == o.clock.now_ms() + 5 * MINUTE  # the participants are told
@@ -322,6 +330,7 @@ def test_conf06_a_moderator_rejoining_in_time_cancels_the_end() -> None:
     assert key(o, call, "330", pin_of(o, 1, 1)) == [
         "participantJoined conference=1 participant=1 call=3",
         "endCancelled conference=1 reason=moderatorRejoined",
+        "aloneTimeoutCancelled conference=1 participant=2",
     ]
     o.clock.advance(120)
     assert o.node.fire_due_timers() == []
@@ -401,7 +410,8 @@ def test_rule6_a_caller_who_keeps_guessing_is_locked_out_for_a_while() -> None:
     call, events = dial(o, "333")
     assert events[-1] == f"dialInStarted call={call} caller=333"
     assert key(o, call, "333", pin_of(o, 1, 2)) == [
-        f"participantJoined conference=1 participant=2 call={call}"
+        f"participantJoined conference=1 participant=2 call={call}",
+        f"aloneTimeoutSet conference=1 participant=2 disconnects_at={o.clock.now_ms() + ALONE}",
     ]
     o.assert_replays()
 

@@ -3,18 +3,21 @@ moderators, guest PINs, dial-ins with right and wrong PINs, call-outs, answers, 
 disconnects, removals, deletions and time passing, against the example office with 3
 conference channels. After every step:
 
-- every conference has a moderator (CONF-02);
+- every conference has a moderator (CONF-02), and every moderator has the conference licence
+  (licences are taken away and given here too);
 - no conference has more than 16 participants, and never more are joined than the site has
   channels (CONF-01, CONF-04);
 - the room and the switch agree: each participant's call and each dial-in is a live call
   with the dial-in device, and every call with the dial-in device is one of them;
 - an end is scheduled only while participants are in the room and no moderator is
   (CONF-06);
+- an alone-timeout runs exactly while one participant is in the room, for that one;
 - a refused request changed nothing.
 
 At the end the log replays to the same state. What the runs reach is counted and checked
 (``test_the_machine_reaches_what_it_is_for``): a full set of channels, refused callers,
-ended conferences, cancelled ends, call-outs answered and failed.
+ended conferences, cancelled ends, call-outs answered and failed, alone-timeouts reached and
+cancelled, licences taken from moderators.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from cti.accounts.commands import RemoveAccount, SeedAccounts
+from cti.accounts.commands import RemoveAccount, SeedAccounts, UpdateAccount
+from cti.accounts.model import Licence
 from cti.app.node import Accepted, Refused, replay
 from cti.calls import commands as cc
 from cti.calls.values import ConnectionState
@@ -74,9 +78,19 @@ class Rooms(RuleBasedStateMachine):
             elif isinstance(e, ev.EndCancelledEvent):
                 REACHED[f"endCancelled {e.reason}"] += 1
             elif isinstance(
-                e, ev.ConferenceEnded | ev.ParticipantJoined | ev.PinRejected | ev.EndScheduled
+                e,
+                ev.ConferenceEnded
+                | ev.ParticipantJoined
+                | ev.PinRejected
+                | ev.EndScheduled
+                | ev.AloneTimeoutSet
+                | ev.AloneTimeoutCancelled,
             ):
                 REACHED[e.KIND] += 1
+            elif isinstance(e, ev.ModeratorSet) and isinstance(command, UpdateAccount):
+                REACHED[f"licence withdrawn: moderatorSet {e.moderator}"] += 1
+            elif isinstance(e, ev.ConferenceDeleted) and isinstance(command, UpdateAccount):
+                REACHED["licence withdrawn: conferenceDeleted"] += 1
         return True
 
     def conference_ids(self) -> list[int]:
@@ -194,14 +208,28 @@ class Rooms(RuleBasedStateMachine):
             cid = data.draw(st.sampled_from(ids))
             self.run(c.DeleteConference(user=self.actor(data, cid), conference=cid))
 
-    @rule(user=st.sampled_from(PEOPLE))
-    def an_account_goes(self, user: str) -> None:
-        """removeAccount: its member leaves; its conferences keep a moderator or go."""
-        self.run(RemoveAccount(name=user))
+    @rule(data=st.data(), user=st.sampled_from(PEOPLE), remove=st.booleans())
+    def an_account_goes(self, data: st.DataObject, user: str, remove: bool) -> None:
+        """removeAccount: its member leaves; or updateAccount takes its conference licence
+        away (mostly from a moderator, where it matters): it stops moderating. Either way its
+        conferences keep a moderator or go."""
+        if remove:
+            self.run(RemoveAccount(name=user))
+            return
+        moderators = sorted(
+            {p.user for c in self.o.state.conferences.conferences.values() for p in c.moderators}
+            - {None}
+        )
+        if moderators and data.draw(st.booleans()):
+            user = data.draw(st.sampled_from(moderators))
+        self.run(UpdateAccount(name=user, licences=()))
 
-    @rule()
-    def accounts_come_back(self) -> None:
+    @rule(user=st.sampled_from(PEOPLE))
+    def accounts_come_back(self, user: str) -> None:
+        """The site's accounts are seeded again, and one gets the conference licence (a
+        later heir or moderator, or a licence given back)."""
         self.run(SeedAccounts(accounts=seeds()))
+        self.run(UpdateAccount(name=user, licences=(Licence.CONFERENCE,)))
 
     @rule(phone=st.sampled_from(PHONES))
     def dial_in(self, phone: str) -> None:
@@ -285,10 +313,13 @@ class Rooms(RuleBasedStateMachine):
             pin = pin_of(self.o, *data.draw(st.sampled_from(back)))
             self.run(cc.GenerateDigits(call=call, device=phone, digits=pin))
 
-    @rule()
-    def until_an_end(self) -> None:
-        """Time passes to the first scheduled end (CONF-06), if there is one."""
-        ends = [c.ends_at for c in self.o.state.conferences.conferences.values() if c.ends_at]
+    @rule(alone=st.booleans())
+    def until_an_end(self, alone: bool) -> None:
+        """Time passes to the first scheduled end (CONF-06), or the first alone-timeout."""
+        rooms = self.o.state.conferences.conferences.values()
+        ends = [c.ends_at for c in rooms if c.ends_at]
+        if alone:
+            ends = [c.alone.until for c in rooms if c.alone]
         if ends:
             self.time_passes(max(0, (min(ends) - self.o.clock.now_ms()) / 1000))
 
@@ -300,6 +331,8 @@ class Rooms(RuleBasedStateMachine):
             for item in outcome.events:
                 if isinstance(item.event, ev.ConferenceEnded):
                     REACHED["conferenceEnded"] += 1
+                elif isinstance(item.event, ev.ParticipantLeft):
+                    REACHED[f"left {item.event.reason}"] += 1
 
     # -- invariants -------------------------------------------------------------------------
     @invariant()
@@ -314,6 +347,14 @@ class Rooms(RuleBasedStateMachine):
             assert conf.moderators, conf  # CONF-02
             assert len(conf.participants) <= MAX_PARTICIPANTS  # CONF-04
             assert all(p.user is not None for p in conf.moderators)
+            for p in conf.moderators:  # CONF-02: a licence taken away ends moderating
+                account = self.o.state.accounts.account(p.user or "")
+                assert account is not None and Licence.CONFERENCE in account.licences, p
+            if len(conf.joined) == 1:  # the one in the room waits, disconnected in time
+                assert conf.alone is not None and conf.alone.participant == conf.joined[0].id
+                assert conf.alone.until > self.o.clock.now_ms()  # a due one has fired
+            else:
+                assert conf.alone is None, conf
             if conf.ends_at is not None:  # CONF-06
                 assert conf.joined and not any(p.moderator for p in conf.joined)
             if len(conf.joined) > 1:
@@ -354,7 +395,9 @@ def test_the_machine_reaches_what_it_is_for() -> None:
     REACHED.clear()
     run_state_machine_as_test(
         Rooms,
-        settings=settings(max_examples=80, stateful_step_count=80, deadline=None, derandomize=True),
+        settings=settings(
+            max_examples=120, stateful_step_count=80, deadline=None, derandomize=True
+        ),
     )
     print(dict(sorted(REACHED.items())))
     for what in (
@@ -374,5 +417,11 @@ def test_the_machine_reaches_what_it_is_for() -> None:
         "refused lastModerator",
         "refused notAModerator",
         "refused noChannel",
+        "left aloneTimeout",
+        "aloneTimeoutSet",
+        "aloneTimeoutCancelled",
+        "licence withdrawn: moderatorSet False",
+        "licence withdrawn: moderatorSet True",
+        "licence withdrawn: conferenceDeleted",
     ):
         assert REACHED[what] > 0, f"never reached: {what}"

@@ -24,6 +24,10 @@ with wrong and right PINs, one cleared after three wrong ones, a guest joining a
 disconnected, a call-out to a busy phone; the last moderator leaving, rejoining and leaving
 again, the end after 5 minutes; a guest's seat moved into a phone conference; a conference
 deleted; a call-out left ringing).
+v7-conferences: v6-conferences made again with the alone-timeout running in it, then: the seat
+left alone disconnected after 30 minutes (aloneTimeout), a new conference joined by one
+(aloneTimeoutSet) and a guest (aloneTimeoutCancelled), and a moderator's conference licence
+taken away (the heir promoted).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -42,6 +46,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v6-digits tests/frozen/v6-digits/node1.db
     python -m tests.frozen.make_log v6-conferences tests/frozen/v6-conferences/node1.db
     python -m tests.frozen.make_log v6-voicemail tests/frozen/v6-voicemail/node1.db
+    python -m tests.frozen.make_log v7-conferences tests/frozen/v7-conferences/node1.db
 """
 
 from __future__ import annotations
@@ -129,10 +134,12 @@ def make(path: Path, version: str = "v1") -> None:
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         profiles(do)
-    if version == "v6-conferences":
+    if version in ("v6-conferences", "v7-conferences"):
         accounts(do)
         profiles(do)
         conferences(do, node)
+    if version == "v7-conferences":
+        alone_and_licences(do, node)
     if version == "v4-favourites":
         favourites(do)
     if version in ("v4-presence", *later):
@@ -408,6 +415,33 @@ def conferences(do: Callable[[Command], int], node: Node) -> None:
     do(k.CreateConference(user="331", name="Gone"))
     do(k.RemoveParticipant(user="331", conference=1, participant=1))
     do(k.DeleteConference(user="331", conference=2))
+
+
+def alone_and_licences(do: Callable[[Command], int], node: Node) -> None:
+    """The alone-timeout and a licence taken away (after :func:`conferences`)."""
+    from cti.accounts.commands import UpdateAccount
+    from cti.conferences import commands as k
+    from cti.conferences import pins
+
+    node.clock.advance(30 * 60)  # type: ignore[attr-defined]
+    for outcome in node.fire_due_timers():  # the seat left alone: participantLeft{aloneTimeout}
+        assert outcome.ok
+    do(k.CreateConference(user="330", name="Team"))  # conference 3
+    do(k.AddParticipant(user="330", conference=3, member="331"))
+    conf = node.state.conferences.conference(3)
+    assert conf is not None
+    bernd = conf.participant(2)
+    assert bernd is not None
+    # Anna's licence goes: Bernd (licensed) moderates conference 3 (the rule of CONF-02).
+    do(UpdateAccount(name="330", licences=()))
+    call = do(c.MakeCall(calling="331", called="391"))
+    do(c.GenerateDigits(call=call, device="331", digits=pins.pin(b"", 3, 2, bernd.pin_round)))
+    do(k.SetGuestPin(user="331", conference=3, enabled=True))
+    conf = node.state.conferences.conference(3)
+    assert conf is not None and conf.guest_round is not None
+    guest = do(c.Dial(device="+4930888003", digits="391"))
+    pin = pins.pin(b"", 3, pins.GUEST, conf.guest_round)
+    do(c.GenerateDigits(call=guest, device="+4930888003", digits=pin))  # aloneTimeoutCancelled
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ def render_conferences(state: NodeState) -> dict[str, Any]:
                 c.ends_at,
                 c.next_participant,
                 [[*attrs.astuple(p)] for p in c.participants],
+                # The alone-timeout (v7-conferences); earlier logs have none running.
+                *([] if c.alone is None else [[c.alone.participant, c.alone.until]]),
             ]
             for _, c in sorted(rooms.conferences.items())
         ],

@@ -165,8 +165,9 @@ _TOP_KEYS = frozenset(
         "conferences",  # application conferences (CONF-01..08): dial-in number, channels
     }
 )
-_CONFERENCE_KEYS = frozenset({"dial_in", "channels", "name"})
+_CONFERENCE_KEYS = frozenset({"dial_in", "channels", "name", "alone_minutes"})
 MAX_CHANNELS = 1000
+MAX_ALONE_MINUTES = 24 * 60  # a day: longer is "never" (0)
 _SPEED_DIAL_KEYS = frozenset({"name", "number"})
 _RANGE_KEYS = frozenset({"first", "count", "kind", "name"})
 MAX_RANGE = 10_000
@@ -208,7 +209,8 @@ def _speed_dials(site: Site, raw: Mapping[str, Any]) -> tuple[SpeedDial, ...]:
 
 def _conferences(raw: Any) -> ConferencePlan | None:
     """``[conferences]``: the dial-in (MeetMe) number, a device of its own that answers at
-    once, and the site's conference channels (CONF-01, CONF-03)."""
+    once, the site's conference channels (CONF-01, CONF-03), and how long a participant may
+    wait alone in a room before being disconnected (``alone_minutes``, 0: never)."""
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
@@ -222,7 +224,13 @@ def _conferences(raw: Any) -> ConferencePlan | None:
         or not 1 <= channels <= MAX_CHANNELS
     ):
         raise SiteError(f"[conferences]: channels must be a whole number from 1 to {MAX_CHANNELS}")
-    return ConferencePlan(dial_in=dial_in, channels=channels)
+    alone = raw.get("alone_minutes", 30)
+    if not isinstance(alone, int) or isinstance(alone, bool) or not 0 <= alone <= MAX_ALONE_MINUTES:
+        raise SiteError(
+            f"[conferences]: alone_minutes must be a whole number from 0 (never) to "
+            f"{MAX_ALONE_MINUTES}"
+        )
+    return ConferencePlan(dial_in=dial_in, channels=channels, alone_minutes=alone)
 
 
 def _phone_range(r: Mapping[str, Any], where: str) -> list[Device]:

@@ -45,6 +45,8 @@ class CallDecision(Decision["NodeState"]):
         object underneath, so what the view emits is ``d``'s (a voicemail placing a call)."""
         if isinstance(d, CallDecision):
             return d
+        # The view emits through Decision.emit: an override of d's class would be skipped.
+        assert type(d).emit is Decision.emit, f"{type(d).__name__} overrides emit"
         view = cls.__new__(cls)
         view.__dict__ = d.__dict__
         return view

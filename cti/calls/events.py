@@ -145,12 +145,15 @@ class Conferenced(CallEvent):
 
 @attrs.frozen(kw_only=True)
 class DigitsGenerated(CallEvent):
-    """``device`` keyed DTMF ``digits`` on ``call``; every party hears them (ECMA-269 Digits
-    Generated). Not recorded for digits keyed towards a device a context serves (a PIN)."""
+    """``device`` keyed ``count`` DTMF digits on ``call`` (ECMA-269 Digits Generated). The
+    digits themselves only while every other party is a phone of the site: towards an outside
+    party (a bank's menu) they may be a PIN, so the log and its topics keep only the count.
+    Not recorded at all towards a device a context serves (Context.digit_receivers)."""
 
     KIND: ClassVar[str] = "digitsGenerated"
     device: str
-    digits: str
+    count: int
+    digits: str = ""  # empty when withheld
 
 
 @attrs.frozen(kw_only=True)

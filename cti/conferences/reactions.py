@@ -12,7 +12,7 @@ from typing import Any
 
 from cti.calls import events as calls_events
 from cti.calls.decision import CallDecision
-from cti.calls.values import Cause
+from cti.calls.services.digits import record_heard
 from cti.conferences import dialin
 from cti.conferences import events as ev
 from cti.kernel.decision import Decision
@@ -70,21 +70,13 @@ def failed(d: Decision[Any], e: calls_events.Failed) -> None:
 def digits(d: Decision[Any], call: int, device: str, served: str, keyed: str) -> None:
     """DTMF keyed towards a conference bridge: a PIN attempt on the dial-in number. The
     site's other bridges (``[[conference_bridges]]``) serve no PINs: there the digits are
-    heard like any, recorded as call control records them (``digitsGenerated``)."""
+    heard like any, recorded as call control records them (``digitsGenerated``, without the
+    digits: a bridge is no phone)."""
     plan = d.site.conferences
     if plan is not None and served == plan.dial_in:
         dialin.digits(_calls(d), call, keyed)
         return
-    parties = _calls(d).call(call).parties
-    d.emit(
-        calls_events.DigitsGenerated(
-            call=call,
-            cause=Cause.NORMAL,
-            local=tuple(calls_events.Local(p.device, p.state) for p in parties),
-            device=device,
-            digits=keyed,
-        )
-    )
+    record_heard(_calls(d), call, device, keyed)
 
 
 REACTIONS: dict[type[Any], Any] = {

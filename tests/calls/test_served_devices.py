@@ -106,7 +106,7 @@ def test_digits_between_people_are_an_event_for_every_party() -> None:
     office = Office()
     call = office.talking("330", "331")
     assert office.do(c.GenerateDigits(call=call, device="331", digits="*0#")) == [
-        "digitsGenerated(normal) call=1 device=331 digits=*0# | 330:connected 331:connected"
+        "digitsGenerated(normal) call=1 device=331 count=3 digits=*0# | 330:connected 331:connected"
     ]
     office.do(c.HoldCall(call=call, device="330"))
     assert office.refuse(c.GenerateDigits(call=call, device="330", digits="1")).name == (
@@ -117,6 +117,17 @@ def test_digits_between_people_are_an_event_for_every_party() -> None:
             "invalidParameterValue"
         )
     office.assert_replays()
+
+
+def test_digits_towards_an_outside_party_keep_only_their_count() -> None:
+    """A PIN keyed into a bank's menu must not reach the log or the call's topics."""
+    office = Office()
+    call = office.call_of(c.MakeCall(calling="330", called="0301234567"))
+    outside = next(p.device for p in office.switch.calls[call].parties if p.device != "330")
+    office.do(c.AnswerCall(call=call, device=outside))
+    (event,) = office.do(c.GenerateDigits(call=call, device="330", digits="4711"))
+    assert event.startswith("digitsGenerated(normal) call=1 device=330 count=4 |"), event
+    assert "4711" not in repr(office.committed()[-1])
 
 
 def test_a_reaction_follows_its_event_and_a_refused_step_takes_it_back() -> None:

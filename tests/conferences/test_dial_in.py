@@ -381,7 +381,7 @@ def test_digits_to_another_bridge_are_heard_as_before() -> None:
     o = office()
     call = o.call_of(cc.MakeCall(calling="331", called="390"))
     assert o.do(cc.GenerateDigits(call=call, device="331", digits="12#")) == [
-        "digitsGenerated(normal) call=1 device=331 digits=12# | 331:connected 390:connected"
+        "digitsGenerated(normal) call=1 device=331 count=3 | 331:connected 390:connected"
     ]
 
 

@@ -14,6 +14,7 @@ from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
 from cti.calls.errors import CstaError
 from cti.calls.values import Cause, ConnectionState
+from cti.site.model import PHONE_KINDS
 
 DIGITS = re.compile(r"[0-9*#A-D]{1,32}")
 
@@ -31,9 +32,25 @@ def generate_digits(d: Decision, c: cmd.GenerateDigits) -> None:
         if receiver is not None:
             receiver(d, c.call, c.device, others[0], c.digits)
             return
+    record_heard(d, c.call, c.device, c.digits)
+
+
+def record_heard(d: Decision, call_id: int, device: str, digits: str) -> None:
+    """``digitsGenerated`` for every party of the call: the digits only when every other party
+    is a phone of the site (towards an outside party or a bridge they may be a PIN)."""
+    call = d.call(call_id)
+    others = [p.device for p in call.parties if p.device != device]
+    phones = all(
+        (dev := d.site.device(other)) is not None and dev.kind in PHONE_KINDS for other in others
+    )
     local = tuple(ev.Local(p.device, p.state) for p in call.parties)
     d.emit(
         ev.DigitsGenerated(
-            call=c.call, cause=Cause.NORMAL, local=local, device=c.device, digits=c.digits
+            call=call_id,
+            cause=Cause.NORMAL,
+            local=local,
+            device=device,
+            count=len(digits),
+            digits=digits if phones else "",
         )
     )

@@ -2,6 +2,7 @@
 // node allows on each, favourites with busy lamps and presence, own presence, directory search
 // and the journal. Everything comes from the public MQTT contract (specs/mqtt.md); the node
 // enforces every rule, this page only shows and asks.
+import * as chat from "./chat";
 import { byId, h, replace } from "./dom";
 import * as i18n from "./i18n";
 import { t } from "./i18n";
@@ -24,6 +25,24 @@ interface View {
   ringingFrom: Map<number, string>; // call -> caller, from the own device's events
   callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
+
+interface ChatView {
+  conversations: Map<string, chat.Conversation>;
+  messages: Map<string, Doc[]>; // partner -> messages held, by seq
+  online: Map<string, boolean>; // from the node's retained online documents (IM-01)
+  open: string | null; // the partner of the dialogue shown
+  pending: { to: string; text: string; clientId: string } | null; // a send to retry as is
+  error: string;
+}
+
+const chats: ChatView = {
+  conversations: new Map(),
+  messages: new Map(),
+  online: new Map(),
+  open: null,
+  pending: null,
+  error: "",
+};
 
 let config: Config;
 let session: Session | null = null;
@@ -112,10 +131,20 @@ function renderSignIn(message = "", code = ""): void {
 async function signIn(user: string, password: string): Promise<void> {
   session?.close();
   me = user;
+  chats.conversations.clear();
+  chats.messages.clear();
+  chats.open = null;
+  chats.pending = null;
+  chats.error = "";
   const s = new Session(config, user, password, {
-    state: (state, why) => showState(state, why),
+    state: (state, why) => {
+      showState(state, why);
+      // Every (re)connect: the conversations anew, the open dialogue from its last seq.
+      if (state === "online" && document.getElementById("chat") !== null) void refreshChat();
+    },
     retained: (topic, doc) => onRetained(topic, doc),
     event: (doc) => onEvent(doc),
+    chat: (doc) => onChat(doc),
   });
   session = s;
   try {
@@ -191,9 +220,10 @@ function languagePicker(rerender: () => void): HTMLElement {
     { id: "language", "aria-label": t("language") },
     h("option", { value: "de", selected: i18n.lang === "de" }, "Deutsch"),
     h("option", { value: "en", selected: i18n.lang === "en" }, "English"),
+    h("option", { value: "nl", selected: i18n.lang === "nl" }, "Nederlands"),
   );
   select.addEventListener("change", () => {
-    i18n.setLang(select.value === "de" ? "de" : "en");
+    i18n.setLang(i18n.chooseLang(select.value, []));
     rerender();
   });
   return select;
@@ -287,6 +317,7 @@ function renderMain(): void {
         search,
         h("ul", { id: "hits", class: "hits", "aria-live": "polite" }),
       ),
+      chatSection(),
       h(
         "section",
         { "aria-labelledby": "journal-title", id: "journal" },
@@ -317,8 +348,10 @@ function renderMain(): void {
   renderOwnPresence();
   renderJournal();
   renderEvents();
+  renderChat();
   void loadJournal(view.journalFolder);
   void loadForwarding();
+  void refreshChat();
 }
 
 function dialHint(): void {
@@ -386,6 +419,9 @@ function onRetained(topic: string, doc: Doc | null): void {
         .map((c) => [c["call"] as number, str(c["name"])]),
     );
     renderPhone();
+  } else if (parts[0] === "online" && parts[1] !== undefined) {
+    chats.online.set(parts[1], doc !== null && doc["online"] === true);
+    renderChat();
   } else if (parts[0] === "users" && parts[2] === "journal") {
     view.journal = doc;
     renderJournal();
@@ -926,6 +962,256 @@ async function showPast(device: string, seq: number): Promise<void> {
         { "data-call": p.call, "data-state": p.state },
         `${device} @ ${seq}: #${p.call} ${i18n.connectionState(p.state)}`,
         p.parties.length > 0 ? ` ${t("with")} ${p.parties.join(", ")}` : "",
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- chat (IM-01..03)
+
+function chatSection(): HTMLElement {
+  const partner = h("input", { id: "chat-partner", type: "tel", autocomplete: "off" });
+  const start = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "chat-partner" }, t("chatWith")),
+    partner,
+    h("button", { type: "submit", id: "chat-start" }, t("chatOpen")),
+  );
+  start.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const number = partner.value.trim();
+    if (number !== "") void openDialogue(number);
+  });
+  const text = h("textarea", { id: "chat-text", rows: 2, maxlength: 2000 });
+  const send = h(
+    "form",
+    { class: "chat-send" },
+    h("label", { for: "chat-text" }, t("chatMessage")),
+    text,
+    h("button", { type: "submit", id: "chat-submit" }, t("chatSend")),
+  );
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      send.requestSubmit();
+    }
+  });
+  send.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void sendChat(text.value);
+  });
+  return h(
+    "section",
+    { "aria-labelledby": "chat-title", id: "chat" },
+    h("h2", { id: "chat-title" }, t("chat"), " ", h("span", { id: "chat-badge", class: "badge" })),
+    start,
+    h("ul", { id: "conversations", class: "conversations", "aria-label": t("chatConversations") }),
+    h(
+      "div",
+      { id: "dialogue", hidden: true },
+      h("h3", {}, h("span", { id: "dialogue-partner" }), " ", h("span", { id: "chat-online" })),
+      h("ol", { id: "chat-messages", class: "messages", "aria-live": "polite" }),
+      h("p", { id: "chat-error", role: "alert", class: "error" }),
+      send,
+    ),
+  );
+}
+
+function nameOf(number: string): string {
+  const groups = (view.favourites?.["groups"] ?? []) as Doc[];
+  for (const g of groups) {
+    for (const e of (g["entries"] ?? []) as Doc[]) {
+      if (e["user"] === number || e["number"] === number) return str(e["name"]);
+    }
+  }
+  return "";
+}
+
+function conversationOf(partner: string): chat.Conversation {
+  let c = chats.conversations.get(partner);
+  if (c === undefined) {
+    c = { partner, lastSeq: 0, readSeq: 0, unread: 0 };
+    chats.conversations.set(partner, c);
+  }
+  return c;
+}
+
+async function refreshChat(): Promise<void> {
+  const result = (await ask("getChatConversations", {})) as Doc | undefined;
+  if (result === undefined) return;
+  for (const c of (result["conversations"] ?? []) as Doc[]) {
+    const partner = str(c["partner"]);
+    chats.online.set(partner, c["partnerOnline"] === true);
+    Object.assign(conversationOf(partner), {
+      lastSeq: c["lastSeq"] as number,
+      readSeq: c["readSeq"] as number,
+      unread: c["unread"] as number,
+    });
+  }
+  renderChat();
+  if (chats.open !== null) await fetchMessages(chats.open);
+}
+
+/** Everything after the highest seq held, page by page (after a reconnect too). */
+async function fetchMessages(partner: string): Promise<void> {
+  for (;;) {
+    const held = chats.messages.get(partner) ?? [];
+    const since = chat.highest(held);
+    const page = (await ask("getChatMessages", { partner, sinceSeq: since, limit: 100 })) as
+      | Doc
+      | undefined;
+    if (page === undefined) return;
+    const messages = (page["messages"] ?? []) as Doc[];
+    chats.messages.set(partner, chat.merge(held, messages));
+    chats.online.set(partner, page["partnerOnline"] === true);
+    const c = conversationOf(partner);
+    c.lastSeq = Math.max(c.lastSeq, page["lastSeq"] as number);
+    c.readSeq = Math.max(c.readSeq, page["readSeq"] as number);
+    renderChat();
+    const last = chat.highest(chats.messages.get(partner) ?? []);
+    if (messages.length < 100 || last >= c.lastSeq) break;
+  }
+  await markRead(partner);
+}
+
+async function openDialogue(partner: string): Promise<void> {
+  chats.open = partner;
+  chats.error = "";
+  renderChat();
+  await fetchMessages(partner);
+  document.getElementById("chat-text")?.focus();
+}
+
+/** The read watermark (IM-01): up to the newest message, while the dialogue is shown. */
+async function markRead(partner: string): Promise<void> {
+  const c = chats.conversations.get(partner);
+  if (c === undefined || chats.open !== partner || document.visibilityState !== "visible") return;
+  const last = chat.highest(chats.messages.get(partner) ?? []);
+  if (last <= c.readSeq) return;
+  const result = (await ask("markChatRead", { partner, seq: last })) as Doc | undefined;
+  if (result === undefined) return;
+  c.readSeq = Math.max(c.readSeq, result["readSeq"] as number);
+  c.unread = chat.unread(chats.messages.get(partner) ?? [], me, c.readSeq);
+  renderChat();
+}
+
+async function sendChat(text: string): Promise<void> {
+  const to = chats.open;
+  if (to === null || session === null || text.trim() === "") return;
+  // A retry of the same text to the same partner keeps its id: the node stores it once.
+  const p = chats.pending;
+  const clientId = p !== null && p.to === to && p.text === text ? p.clientId : chat.clientMessageId();
+  chats.pending = { to, text, clientId };
+  chats.error = "";
+  try {
+    await session.request("sendChatMessage", { to, text, clientId });
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    if (e.code === "timeout" || e.code === "offline") {
+      chats.error = t("chatNotSent"); // the same id again on the next Send
+    } else {
+      chats.pending = null;
+      chats.error =
+        e.code === "partnerOffline"
+          ? t("chatPartnerOffline").replace("{partner}", to)
+          : `${t("refused")}${e.code}${e.message ? ` (${e.message})` : ""}`;
+      if (e.code === "partnerOffline") chats.online.set(to, false);
+    }
+    renderChat();
+    return;
+  }
+  chats.pending = null;
+  const box = document.getElementById("chat-text") as HTMLTextAreaElement | null;
+  if (box !== null && chats.open === to) box.value = "";
+  renderChat();
+  await fetchMessages(to); // normally the live event has it already
+}
+
+function onChat(doc: Doc): void {
+  const partner = str(doc["partner"]);
+  if (partner === "") return;
+  const c = conversationOf(partner);
+  if (doc["event"] === "chatMessage") {
+    const held = chats.messages.get(partner) ?? [];
+    const seq = doc["seq"] as number;
+    const fresh = !held.some((m) => m["seq"] === seq);
+    chats.messages.set(partner, chat.merge(held, [doc]));
+    c.lastSeq = Math.max(c.lastSeq, seq);
+    if (fresh && doc["sender"] !== me && seq > c.readSeq) c.unread += 1;
+    renderChat();
+    void markRead(partner);
+  } else if (doc["event"] === "chatRead") {
+    c.readSeq = Math.max(c.readSeq, doc["readSeq"] as number);
+    // Read on another of the user's clients: its count is the node's (refreshed below).
+    if (c.readSeq >= c.lastSeq) c.unread = 0;
+    else void refreshChat();
+    renderChat();
+  }
+}
+
+function renderChat(): void {
+  const list = document.getElementById("conversations");
+  if (list === null) return;
+  const total = [...chats.conversations.values()].reduce((n, c) => n + c.unread, 0);
+  const badge = byId("chat-badge");
+  badge.textContent = total > 0 ? i18n.count(total) : "";
+  badge.setAttribute("aria-label", total > 0 ? `${i18n.count(total)} ${t("chatUnread")}` : "");
+  const conversations = [...chats.conversations.values()].sort((a, b) => b.lastSeq - a.lastSeq);
+  replace(
+    list,
+    ...(conversations.length === 0
+      ? [h("li", { class: "empty" }, t("chatNone"))]
+      : conversations.map((c) => {
+          const online = chats.online.get(c.partner) === true;
+          const name = nameOf(c.partner);
+          return h(
+            "li",
+            { "data-partner": c.partner, "data-unread": c.unread, "data-online": String(online) },
+            h("span", { class: `lamp ${online ? "idle" : "offline"}`, "aria-hidden": "true" }),
+            h(
+              "button",
+              {
+                type: "button",
+                "aria-pressed": String(chats.open === c.partner),
+                onclick: () => void openDialogue(c.partner),
+              },
+              [name, c.partner].filter(Boolean).join(" · "),
+            ),
+            " ",
+            h("span", { class: "presence" }, online ? t("chatOnline") : t("chatOffline")),
+            c.unread > 0
+              ? h(
+                  "span",
+                  { class: "badge unread", "aria-label": `${i18n.count(c.unread)} ${t("chatUnread")}` },
+                  i18n.count(c.unread),
+                )
+              : null,
+          );
+        })),
+  );
+  const dialogue = byId("dialogue");
+  const partner = chats.open;
+  dialogue.hidden = partner === null;
+  if (partner === null) return;
+  const online = chats.online.get(partner) === true;
+  byId("dialogue-partner").textContent = [nameOf(partner), partner].filter(Boolean).join(" · ");
+  const state = byId("chat-online");
+  state.textContent = online ? t("chatOnline") : t("chatOffline");
+  state.dataset["online"] = String(online);
+  byId("chat-error").textContent = chats.error;
+  replace(
+    byId("chat-messages"),
+    ...(chats.messages.get(partner) ?? []).map((m) =>
+      h(
+        "li",
+        {
+          class: m["sender"] === me ? "mine" : "theirs",
+          "data-seq": str(m["seq"]),
+          "data-sender": str(m["sender"]),
+        },
+        h("span", { class: "meta" }, `${str(m["sender"])} · ${i18n.time(m["at"] as number)}`),
+        h("span", { class: "text" }, str(m["text"])), // plain text, never HTML (specs/chat.md)
       ),
     ),
   );

@@ -45,6 +45,7 @@ const chats: ChatView = {
 };
 
 let config: Config;
+let operator: boolean | null = null; // whether `trace` answers this account (null: not asked)
 let session: Session | null = null;
 let me = "";
 const view: View = {
@@ -136,6 +137,7 @@ async function signIn(user: string, password: string): Promise<void> {
   chats.open = null;
   chats.pending = null;
   chats.error = "";
+  operator = null;
   const s = new Session(config, user, password, {
     state: (state, why) => {
       showState(state, why);
@@ -901,7 +903,12 @@ function traceForm(): HTMLElement {
     const call = Number(input.value);
     if (Number.isInteger(call) && call > 0) void drawLadder(call);
   });
-  return h("div", {}, form, h("p", { class: "hint" }, t("traceHint")));
+  return h(
+    "div",
+    {},
+    form,
+    h("p", { class: "hint", id: "trace-hint" }, operator === true ? t("traceHintOperator") : t("traceHint")),
+  );
 }
 
 /** Every event the account may see, from the log by `replay` (the node filters): fine for
@@ -919,10 +926,63 @@ async function replayAll(until = Number.MAX_SAFE_INTEGER): Promise<Doc[]> {
   return all;
 }
 
+/** The operator view's query (`trace`, specs/mqtt.md#trace): one call's or one device's
+ * events from the log, for administrators and monitors. null: this account may not (a user:
+ * the page then replays the user's own devices' events instead). */
+async function traceAll(what: Doc, until = Number.MAX_SAFE_INTEGER): Promise<Doc[] | null> {
+  if (session === null || operator === false) return null;
+  const all: Doc[] = [];
+  let from = 1;
+  while (from <= until) {
+    let page: Doc;
+    try {
+      page = (await session.request("trace", { ...what, fromSeq: from, limit: 1000 })) as Doc;
+    } catch (e) {
+      if (e instanceof Refused && e.code === "notPermitted") {
+        operator = false;
+        traceHint();
+        return null;
+      }
+      showError(e);
+      break;
+    }
+    operator = true;
+    all.push(...((page["events"] ?? []) as Doc[]));
+    from = page["nextSeq"] as number;
+    if (page["complete"] === true) break;
+  }
+  traceHint();
+  return all;
+}
+
+/** A call's events and those of every consultation call merged into it, by `trace`. */
+async function traceCall(call: number): Promise<Doc[] | null> {
+  const bySeq = new Map<number, Doc>();
+  const todo = [call];
+  const done = new Set<number>();
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    done.add(next);
+    const events = await traceAll({ call: next });
+    if (events === null) return null;
+    for (const e of events) {
+      bySeq.set(e["seq"] as number, e);
+      const merged = e["event"] === "transferred" || e["event"] === "conferenced";
+      const other = e["secondaryCall"];
+      if (merged && typeof other === "number" && !done.has(other)) todo.push(other);
+    }
+  }
+  return [...bySeq.values()];
+}
+
+function traceHint(): void {
+  const hint = document.getElementById("trace-hint");
+  if (hint !== null) hint.textContent = operator === true ? t("traceHintOperator") : t("traceHint");
+}
+
 async function drawLadder(call: number): Promise<void> {
   const out = byId("ladder");
   out.setAttribute("aria-busy", "true");
-  const events = callEvents(await replayAll(), call);
+  const events = callEvents((await traceCall(call)) ?? (await replayAll()), call);
   replace(out, ladder(call, events, `${t("trace")}: ${call}`));
   out.setAttribute("aria-busy", "false");
 }
@@ -949,7 +1009,7 @@ function pastForm(): HTMLElement {
 
 async function showPast(device: string, seq: number): Promise<void> {
   const list = byId("past");
-  const past = stateAt(await replayAll(seq), device, seq);
+  const past = stateAt((await traceAll({ device }, seq)) ?? (await replayAll(seq)), device, seq);
   if (past.length === 0) {
     replace(list, h("li", { class: "empty", "data-seq": seq }, `${device} @ ${seq}: ${t("noCalls")}`));
     return;

@@ -5,15 +5,18 @@ with the message shown. Every wait is for a DOM condition, never a sleep."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.async_api import Browser, expect
 
 from cti.app.bootstrap import Running
 
 from .conftest import signed_in
+from .test_web import SCREENSHOTS
 
 
 async def test_two_browsers_chat_and_a_closed_partner_makes_a_send_refused(
-    node: Running, browser: Browser
+    node: Running, browser: Browser, tmp_path: Path
 ) -> None:
     bernd = await signed_in(browser, node, "331")
     clara = await signed_in(browser, node, "332")
@@ -49,6 +52,9 @@ async def test_two_browsers_chat_and_a_closed_partner_makes_a_send_refused(
         "data-unread", "0"
     )
     assert bernd.errors == [] and clara.errors == []  # type: ignore[attr-defined]
+    path = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    await bernd.locator("#chat").screenshot(path=path / "web-chat.png")
 
     # Clara closes her browser: the broker sends her tab's empty Will, the node clears her
     # session and publishes her offline; Bernd sees it, and a send to her is refused (IM-02).

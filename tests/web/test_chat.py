@@ -5,13 +5,15 @@ with the message shown. Every wait is for a DOM condition, never a sleep."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
 from cti.app.bootstrap import Running
+from cti.client import CtiClient
 
-from .conftest import signed_in
+from .conftest import PASSWORDS, open_page, sign_in, signed_in
 from .test_web import SCREENSHOTS
 
 
@@ -67,3 +69,55 @@ async def test_two_browsers_chat_and_a_closed_partner_makes_a_send_refused(
     )
     await expect(bernd.locator("#chat-messages li")).to_have_count(2)  # nothing stored
     await expect(bernd.get_by_label("Message", exact=True)).to_have_value("Noch da?")
+
+
+async def test_a_message_missed_while_cut_off_is_fetched_after_the_reconnect(
+    node: Running, browser: Browser
+) -> None:
+    """The page's WebSocket is cut (Playwright routes it) while Bernd stays online on another
+    client: Clara's message reaches that client, not the page; once the page may reconnect,
+    it fetches the dialogue from its highest seq and shows the message once."""
+    blocked = False
+    open_routes: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+
+    async def route(ws: WebSocketRoute) -> None:
+        if blocked:
+            await ws.close()
+            return
+        open_routes.append((ws, ws.connect_to_server()))
+
+    page = await open_page(browser, node)
+    await page.route_web_socket(re.compile(r".*/mqtt$"), route)
+    await sign_in(page, "331")
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    broker = node.broker
+    assert broker is not None
+    url = f"mqtt://{broker.host}:{broker.port}"
+    async with (
+        CtiClient(url, user="331", password=PASSWORDS["331"]) as bernd_elsewhere,
+        CtiClient(url, user="332", password=PASSWORDS["332"]) as clara,
+    ):
+        await page.get_by_label("Chat with (number)").fill("332")
+        await page.get_by_role("button", name="Open", exact=True).click()
+        await expect(page.locator("#chat-online")).to_have_attribute("data-online", "true")
+        await clara.send_chat("331", "Erste")
+        texts = page.locator("#chat-messages li .text")
+        await expect(texts).to_have_text(["Erste"])
+
+        blocked = True
+        for to_page, to_server in open_routes:
+            await to_server.close()
+            await to_page.close()
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+        sent = await clara.send_chat("331", "Verpasst")  # Bernd is online elsewhere
+        assert sent["partnerOnline"] is True and sent["seq"] == 2
+        assert await bernd_elsewhere.request("getChatConversations") is not None
+
+        blocked = False  # the page's back-off (jittered, up to 15 s) decides when
+        await expect(page.locator("#connection")).to_have_attribute(
+            "data-state", "online", timeout=60_000
+        )
+        await expect(texts).to_have_text(["Erste", "Verpasst"])
+        talk = page.locator("#conversations li[data-partner='332']")
+        await expect(talk).to_have_attribute("data-unread", "0")  # shown, so read
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -121,3 +121,56 @@ async def test_a_message_missed_while_cut_off_is_fetched_after_the_reconnect(
         talk = page.locator("#conversations li[data-partner='332']")
         await expect(talk).to_have_attribute("data-unread", "0")  # shown, so read
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_send_whose_reply_was_lost_is_sent_again_with_its_id_and_stored_once(
+    node: Running, browser: Browser
+) -> None:
+    """UC rule 5: the reply to Bernd's send and its live copy on his chat topic are dropped
+    on their way to the page (Playwright routes the WebSocket), as with a connection that
+    died; the page says it was not sent and keeps text and client id; Send again is answered
+    as a duplicate: Clara has the message once."""
+    dropped: dict[str, bytes] = {}
+
+    async def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            data = message.encode() if isinstance(message, str) else message
+            kind = (
+                "reply"
+                if b"/inbox/" in data and b'"clientId"' in data
+                else "event"
+                if b'"chatMessage"' in data
+                else None
+            )
+            if kind is not None and kind not in dropped:
+                dropped[kind] = data  # the first send's reply and event never arrive
+                return
+            ws.send(message)
+
+        server.on_message(to_page)
+
+    bernd = await open_page(browser, node)
+    await bernd.route_web_socket(re.compile(r".*/mqtt$"), route)
+    await sign_in(bernd, "331")
+    await expect(bernd.locator("#connection")).to_have_attribute("data-state", "online")
+    clara = await signed_in(browser, node, "332")
+    await bernd.get_by_label("Chat with (number)").fill("332")
+    await bernd.get_by_role("button", name="Open", exact=True).click()
+    await expect(bernd.locator("#chat-online")).to_have_attribute("data-online", "true")
+    await bernd.get_by_label("Message", exact=True).fill("Einmal")
+    await bernd.get_by_role("button", name="Send", exact=True).click()
+    await expect(bernd.locator("#chat-error")).to_contain_text("Not sent")  # no reply in 10 s
+    assert b'"duplicate":false' in dropped["reply"].replace(b" ", b"")
+    await expect(bernd.locator("#chat-messages li")).to_have_count(0)
+    await expect(bernd.get_by_label("Message", exact=True)).to_have_value("Einmal")
+    await bernd.get_by_role("button", name="Send", exact=True).click()
+    await expect(bernd.get_by_label("Message", exact=True)).to_have_value("")
+    await expect(bernd.locator("#chat-error")).to_have_text("")
+    await expect(bernd.locator("#chat-messages li .text")).to_have_text(["Einmal"])
+    talk = clara.locator("#conversations li[data-partner='331']")
+    await expect(talk).to_have_attribute("data-unread", "1")
+    await talk.get_by_role("button").click()
+    await expect(clara.locator("#chat-messages li .text")).to_have_text(["Einmal"])
+    assert bernd.errors == [] and clara.errors == []  # type: ignore[attr-defined]

@@ -1168,8 +1168,16 @@ async function sendChat(text: string): Promise<void> {
     await session.request("sendChatMessage", { to, text, clientId });
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
-    if (e.code === "timeout" || e.code === "offline") {
+    const stored = (chats.messages.get(to) ?? []).some(
+      (m) => m["clientId"] === clientId && m["sender"] === me,
+    );
+    if ((e.code === "timeout" || e.code === "offline") && !stored) {
       chats.error = t("chatNotSent"); // the same id again on the next Send
+    } else if (stored) {
+      // The reply was lost but the message's live copy came: it is stored.
+      chats.pending = null;
+      const box = document.getElementById("chat-text") as HTMLTextAreaElement | null;
+      if (box !== null && chats.open === to && box.value === text) box.value = "";
     } else {
       chats.pending = null;
       chats.error =

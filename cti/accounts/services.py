@@ -9,6 +9,7 @@ from cti.accounts import commands as cmd
 from cti.accounts import events as ev
 from cti.accounts import settings
 from cti.accounts.model import Role
+from cti.conferences.services import forget_member
 from cti.directory.services import forget_user as forget_contacts
 from cti.favourites.services import forget_account
 from cti.journal.services import forget_user as forget_journal
@@ -200,6 +201,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     forget_user(d, c.name)  # nor does its presence outlive it (PRES-04)
     forget_contacts(d, c.name)  # its personal directory goes with it (DIR-01)
     forget_journal(d, c.name)  # and its journal's reminders (JOUR-03)
+    forget_member(d, c.name)  # it leaves its conferences, which keep a moderator (CONF-02)
 
 
 SERVICES: dict[type[Any], Any] = {

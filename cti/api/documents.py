@@ -20,6 +20,7 @@ from cti.app.node import Committed
 from cti.calls import events as ev
 from cti.calls.values import ConnectionState, ForwardingType
 from cti.calls.views import DeviceView, Summary
+from cti.conferences.views import ConferenceView
 from cti.directory.callers import CallersView, CallerView
 from cti.domain import EVENT_TYPES, NodeState
 from cti.favourites.views import FavouritesView, GroupView
@@ -257,6 +258,20 @@ class FavouritesDoc(TypedDict):
 
 def favourites(view: FavouritesView, seq: int) -> bytes:
     return dumps(FavouritesDoc(seq=seq, user=view["user"], groups=view["groups"]))
+
+
+class ConferencesDoc(TypedDict):
+    """The retained ``users/{user}/conferences`` document: the conferences the user is a
+    member of, each participant's state live (CONF-04), for that user alone; no PIN (the
+    listConferences answer as of log position ``seq``)."""
+
+    seq: int
+    user: str
+    conferences: list[ConferenceView]
+
+
+def conferences(user: str, view: list[ConferenceView], seq: int) -> bytes:
+    return dumps(ConferencesDoc(seq=seq, user=user, conferences=view))
 
 
 class CallersDoc(TypedDict):

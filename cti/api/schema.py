@@ -24,6 +24,7 @@ import attrs
 from cti.api.chat import ChatMessageDoc, ChatReadDoc, OnlineDoc
 from cti.api.documents import (
     CallersDoc,
+    ConferencesDoc,
     DeviceStateDoc,
     FavouritesDoc,
     LampDoc,
@@ -270,6 +271,7 @@ def contract() -> Schema:
     defs["document.presence"] = b.of(PresenceDoc)
     defs["document.callers"] = b.of(CallersDoc)
     defs["document.journal"] = b.of(JournalCountsDoc)
+    defs["document.conferences"] = b.of(ConferencesDoc)
     defs["document.online"] = b.of(OnlineDoc)
     defs["chat.chatMessage"] = b.of(ChatMessageDoc)
     defs["chat.chatRead"] = b.of(ChatReadDoc)

@@ -29,6 +29,7 @@ from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, ReadModel, follow
+from cti.app.keys import with_conference_key
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
@@ -233,6 +234,10 @@ async def start(
         options.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StartupError(f"cannot create the data directory {options.data_dir}: {exc}") from None
+    try:
+        site = with_conference_key(site, options.data_dir)  # PINs are derived with it
+    except OSError as exc:
+        raise StartupError(f"cannot keep the conference key in {options.data_dir}: {exc}") from None
     log_path = options.data_dir / f"{site.node}.db"
     try:
         store = location.open_writer(

@@ -184,7 +184,9 @@ class GenerateDigits(Command):
     ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
     call: int
     device: str
-    digits: str  # 0-9, *, #, A-D; at most 32
+    # 0-9, *, #, A-D; at most 32. Kept out of repr: they may be a PIN, and a crashed
+    # decision logs the command.
+    digits: str = attrs.field(repr=False)
 
 
 # Physical-device inputs, used by simulated phones and trunk parties.

@@ -97,6 +97,18 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "unknownJournalEntry": ("operation", "invalidParameterValue"),
     "reminderNotInFuture": ("operation", "invalidParameterValue"),
     "tooManyReminders": ("systemResourceAvailability", "resourceLimitExceeded"),
+    # application conferences (CONF-01..08)
+    "conferencesNotConfigured": ("operation", "serviceNotSupported"),
+    "unknownConference": ("operation", "invalidParameterValue"),
+    "unknownParticipant": ("operation", "invalidParameterValue"),
+    "notAModerator": ("operation", "securityViolation"),
+    "lastModerator": ("operation", "requestIncompatibleWithObject"),
+    "externalCannotModerate": ("operation", "requestIncompatibleWithObject"),
+    "moderatorNeedsLicence": ("operation", "requestIncompatibleWithObject"),
+    "conferenceFull": ("systemResourceAvailability", "conferenceMemberLimitExceeded"),
+    "noChannel": ("systemResourceAvailability", "resourceBusy"),
+    "notInactive": ("stateIncompatibility", "invalidObjectState"),
+    "notInConference": ("stateIncompatibility", "invalidObjectState"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

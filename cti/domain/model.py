@@ -11,6 +11,7 @@ import attrs
 from cti.accounts.access import authorize
 from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
+from cti.conferences.context import CONTEXT as CONFERENCES
 from cti.directory.context import CONTEXT as DIRECTORY
 from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
@@ -30,6 +31,7 @@ CONTEXTS: tuple[Context[Any], ...] = (
     PRESENCE,
     DIRECTORY,
     JOURNAL,
+    CONFERENCES,
 )
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}

@@ -13,6 +13,7 @@ import attrs
 
 from cti.accounts.state import AccountsState
 from cti.calls.state import SwitchState
+from cti.conferences.state import ConferencesState
 from cti.directory.state import DirectoryState
 from cti.favourites.state import FavouritesState
 from cti.journal.state import JournalState
@@ -27,27 +28,31 @@ class NodeState:
     presence: PresenceState = attrs.field(factory=PresenceState)
     directory: DirectoryState = attrs.field(factory=DirectoryState)
     journal: JournalState = attrs.field(factory=JournalState)
+    conferences: ConferencesState = attrs.field(factory=ConferencesState)
     seq: int = 0  # the last event applied
 
 
 # How each context's part is replaced: explicit constructors, as evolve runs for every event.
 SETTERS: dict[str, Callable[[NodeState, Any], NodeState]] = {
     "calls": lambda s, part: NodeState(
-        part, s.accounts, s.favourites, s.presence, s.directory, s.journal, s.seq
+        part, s.accounts, s.favourites, s.presence, s.directory, s.journal, s.conferences, s.seq
     ),
     "accounts": lambda s, part: NodeState(
-        s.calls, part, s.favourites, s.presence, s.directory, s.journal, s.seq
+        s.calls, part, s.favourites, s.presence, s.directory, s.journal, s.conferences, s.seq
     ),
     "favourites": lambda s, part: NodeState(
-        s.calls, s.accounts, part, s.presence, s.directory, s.journal, s.seq
+        s.calls, s.accounts, part, s.presence, s.directory, s.journal, s.conferences, s.seq
     ),
     "presence": lambda s, part: NodeState(
-        s.calls, s.accounts, s.favourites, part, s.directory, s.journal, s.seq
+        s.calls, s.accounts, s.favourites, part, s.directory, s.journal, s.conferences, s.seq
     ),
     "directory": lambda s, part: NodeState(
-        s.calls, s.accounts, s.favourites, s.presence, part, s.journal, s.seq
+        s.calls, s.accounts, s.favourites, s.presence, part, s.journal, s.conferences, s.seq
     ),
     "journal": lambda s, part: NodeState(
-        s.calls, s.accounts, s.favourites, s.presence, s.directory, part, s.seq
+        s.calls, s.accounts, s.favourites, s.presence, s.directory, part, s.conferences, s.seq
+    ),
+    "conferences": lambda s, part: NodeState(
+        s.calls, s.accounts, s.favourites, s.presence, s.directory, s.journal, part, s.seq
     ),
 }

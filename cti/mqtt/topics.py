@@ -58,6 +58,7 @@ class Topics:
             f"{b}/users/+/presence",
             f"{b}/users/+/callers",
             f"{b}/users/+/journal",
+            f"{b}/users/+/conferences",
             f"{b}/online/+",
         )
 
@@ -80,6 +81,11 @@ class Topics:
     def journal(self, user: str) -> str:
         """The counts of a user's journal folders (JOUR-02): retained, for that user alone."""
         return f"{self.base}/users/{user}/journal"
+
+    def conferences(self, user: str) -> str:
+        """The conferences a user is a member of, participant states live (CONF-04):
+        retained, for that user alone (only members see a conference)."""
+        return f"{self.base}/users/{user}/conferences"
 
     def presence(self, user: str) -> str:
         """A user's presence as every signed-in user may see it (PRES-04)."""

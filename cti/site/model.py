@@ -52,6 +52,19 @@ class Device:
 
 
 @attrs.frozen
+class ConferencePlan:
+    """The application conferences of the site (CONF-01, CONF-03): the dial-in (MeetMe)
+    number, a conference bridge device that answers at once, and how many conference
+    channels (joined participants of all rooms together) the site has. ``pin_key`` derives
+    the PINs (cti.conferences.pins): kept out of the log, set by the node from its data
+    directory."""
+
+    dial_in: str
+    channels: int
+    pin_key: bytes = attrs.field(default=b"", repr=False, eq=False)
+
+
+@attrs.frozen
 class SpeedDial:
     """An entry of the system directory (DIR-03): a name and a number (E.164, or an internal
     number), as the site file gives them."""
@@ -73,6 +86,7 @@ class Site:
     voicemail: str | None = None
     trunk: str = "trunk1"
     speed_dials: tuple[SpeedDial, ...] = ()  # the system directory (DIR-03)
+    conferences: ConferencePlan | None = None  # application conferences (CONF-01..08)
     plan: NumberPlan = attrs.field(init=False, eq=False, repr=False)
     _mulap_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _mobile_owner: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)

@@ -32,6 +32,7 @@ from cti.app.follower import follow
 from cti.app.node import Node
 from cti.calls.views import device_view
 from cti.chat.chat_db import ChatDb
+from cti.conferences.views import view as conferences_view
 from cti.directory.index_db import DirectoryIndex
 from cti.favourites.commands import AddFavourite
 from cti.favourites.views import view as favourites_view
@@ -274,6 +275,39 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("clearJournal", {"user": "330"}),
         ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
         ("getJournal", {"user": "330", "limit": 0}),
+        # application conferences (CONF-01..08): 332 has the conference licence by now
+        ("createConference", {"user": "332", "name": "Jour fixe"}),
+        ("addConferenceParticipant", {"user": "332", "conference": 1, "member": "332"}),
+        (
+            "addConferenceParticipant",
+            {"user": "332", "conference": 1, "name": "Dr. Meier", "number": "089 123456"},
+        ),
+        ("addConferenceFavourites", {"user": "332", "conference": 1, "group": 1}),
+        (
+            "addConferenceDirectoryEntry",
+            {"user": "332", "conference": 1, "directory": "system", "id": "1"},
+        ),
+        ("setConferenceGuestPin", {"user": "332", "conference": 1, "enabled": True}),
+        ("renewConferencePin", {"user": "332", "conference": 1, "participant": 2}),
+        (
+            "setConferenceModerator",
+            {"user": "332", "conference": 1, "participant": 1, "moderator": True},
+        ),
+        (
+            "setConferenceModerator",
+            {"user": "332", "conference": 1, "participant": 2, "moderator": True},
+        ),
+        ("conferenceInvitation", {"user": "332", "conference": 1, "language": "en"}),
+        ("conferenceInvitation", {"user": "332", "conference": 1, "participant": 2}),
+        ("listConferences", {"user": "332"}),
+        ("renameConference", {"user": "332", "conference": 1, "name": "Weekly"}),
+        ("callOutConferenceParticipants", {"user": "332", "conference": 1, "participant": 2}),
+        ("disconnectConferenceParticipant", {"user": "332", "conference": 1, "participant": 2}),
+        ("disconnectConferenceParticipant", {"user": "332", "conference": 1, "participant": 2}),
+        ("removeConferenceParticipant", {"user": "332", "conference": 1, "participant": 2}),
+        ("createConference", {"user": "332", "name": "Gone"}),
+        ("deleteConference", {"user": "332", "conference": 2}),
+        ("deleteConference", {"user": "332", "conference": 9}),
         # chat (IM-01..03): 332 is online (a session marker), 330 is not
         ("createAccount", {"name": "330", "password": "Start-2026!"}),
         ("sendChatMessage", {"user": "330", "to": "332", "text": "Hallo", "clientId": "m1"}),
@@ -333,6 +367,9 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
             for own in (True, False):
                 doc = documents.presence(node.site, node.state, user, node.state.seq, 0, own=own)
                 check("document.presence", orjson.loads(doc))
+        doc = documents.conferences("332", conferences_view(node.state, "332"), node.state.seq)
+        check("document.conferences", orjson.loads(doc))
+        assert orjson.loads(doc)["conferences"]
         check("document.status", orjson.loads(documents.status("node1", "online", seq=3)))
         check("document.status", orjson.loads(documents.status("node1", "offline")))
     finally:

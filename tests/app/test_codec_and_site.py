@@ -398,9 +398,9 @@ def test_load_example_site() -> None:
         # unknown keys anywhere
         (
             {"voicemial": "351"},
-            "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges, csta,"
-            " devices, location, mulap, node, phone_ranges, pickup_groups, speed_dials, trunk,"
-            " users, voicemail)",
+            "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges,"
+            " conferences, csta, devices, location, mulap, node, phone_ranges, pickup_groups,"
+            " speed_dials, trunk, users, voicemail)",
         ),
         (
             {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},
@@ -414,6 +414,22 @@ def test_load_example_site() -> None:
         (
             {"conference_bridges": [{"number": "390", "pin": "1234"}]},
             "conference bridge 390: unknown key 'pin' (allowed: name, number)",
+        ),
+        (
+            {"conferences": {"dial_in": "391", "channels": 8, "pin": "1"}},
+            "[conferences]: unknown key 'pin' (allowed: channels, dial_in, name)",
+        ),
+        (
+            {"conferences": {"dial_in": "391", "channels": 0}},
+            "[conferences]: channels must be a whole number from 1 to 1000",
+        ),
+        (
+            {"conferences": {"channels": 8}},
+            "[conferences]: missing key 'dial_in'",
+        ),
+        (
+            {"conferences": {"dial_in": "330", "channels": 8}},
+            "number 330 is configured twice",
         ),
         # internal-only kinds and unknown values
         (

@@ -13,6 +13,12 @@ v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGener
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
 diverted; profileChanged v2 with a presence visibility of three levels).
+v6-conferences: v3, then application conferences (CONF-01..06: created, renamed, members and
+an external added, a guest PIN set and a PIN renewed, a moderator made and unmade; dial-ins
+with wrong and right PINs, one cleared after three wrong ones, a guest joining and being
+disconnected, a call-out to a busy phone; the last moderator leaving, rejoining and leaving
+again, the end after 5 minutes; a guest's seat moved into a phone conference; a conference
+deleted; a call-out left ringing).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -29,6 +35,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v4-directory tests/frozen/v4-directory/node1.db
     python -m tests.frozen.make_log v5-journal tests/frozen/v5-journal/node1.db
     python -m tests.frozen.make_log v6-digits tests/frozen/v6-digits/node1.db
+    python -m tests.frozen.make_log v6-conferences tests/frozen/v6-conferences/node1.db
 """
 
 from __future__ import annotations
@@ -123,6 +130,10 @@ def make(path: Path, version: str = "v1") -> None:
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal", "v6-digits"):
         profiles(do)
+    if version == "v6-conferences":
+        accounts(do)
+        profiles(do)
+        conferences(do, node)
     if version == "v4-favourites":
         favourites(do)
     if version in ("v4-presence", "v5-journal", "v6-digits"):
@@ -287,6 +298,71 @@ def digits(do: Callable[[Command], int]) -> None:
     do(c.AnswerCall(call=talk, device="337"))
     do(c.GenerateDigits(call=talk, device="332", digits="123#"))
     do(c.GenerateDigits(call=talk, device="337", digits="*"))
+
+
+def conferences(do: Callable[[Command], int], node: Node) -> None:
+    """Application conferences (CONF-01..06) with the site's key as the tests' sites have it
+    (empty): the PINs are derived here the way the node derives them."""
+    from cti.accounts.commands import UpdateAccount
+    from cti.accounts.model import Licence, Role
+    from cti.conferences import commands as k
+    from cti.conferences import pins
+
+    def pin(cid: int, pid: int) -> str:
+        conf = node.state.conferences.conference(cid)
+        assert conf is not None
+        if pid == pins.GUEST:
+            assert conf.guest_round is not None
+            return pins.pin(b"", cid, pid, conf.guest_round)
+        p = conf.participant(pid)
+        assert p is not None
+        return pins.pin(b"", cid, pid, p.pin_round)
+
+    licences = (Licence.VOICEMAIL, Licence.MOBILITY, Licence.CONFERENCE)
+    do(UpdateAccount(name="331", role=Role.ADMIN, licences=licences))
+    do(k.CreateConference(user="330", name="Jour fixe"))
+    do(k.RenameConference(user="330", conference=1, name="Weekly"))
+    do(k.AddParticipant(user="330", conference=1, member="331"))
+    do(k.AddParticipant(user="330", conference=1, name="Dr. Meier", number="+4930888001"))
+    do(k.SetGuestPin(user="330", conference=1, enabled=True))
+    do(k.RenewPin(user="330", conference=1, participant=3))
+    do(k.SetModerator(user="330", conference=1, participant=2, moderator=True))
+    do(k.SetModerator(user="331", conference=1, participant=1, moderator=False))
+    # Dr. Meier dials in from outside: a wrong PIN, then the right one.
+    meier = do(c.Dial(device="+4930888001", digits="391"))
+    do(c.GenerateDigits(call=meier, device="+4930888001", digits="000000#"))
+    do(c.GenerateDigits(call=meier, device="+4930888001", digits=pin(1, 3) + "#"))
+    # Three wrong PINs: the call is cleared.
+    stranger = do(c.Dial(device="+4930888002", digits="391"))
+    for _ in range(3):
+        do(c.GenerateDigits(call=stranger, device="+4930888002", digits="000000"))
+    # A guest joins, and is disconnected (a guest leaves the list with the room).
+    guest = do(c.MakeCall(calling="332", called="391"))
+    do(c.GenerateDigits(call=guest, device="332", digits=pin(1, pins.GUEST)))
+    do(k.DisconnectParticipant(user="331", conference=1, participant=4))
+    # 331 (a moderator now, with a held call) joins, leaves, rejoins, leaves: 5 minutes.
+    bernd = do(c.MakeCall(calling="331", called="391"))
+    do(c.GenerateDigits(call=bernd, device="331", digits=pin(1, 2)))
+    do(c.ClearConnection(call=bernd, device="331"))  # endScheduled
+    bernd = do(c.MakeCall(calling="331", called="391"))
+    do(c.GenerateDigits(call=bernd, device="331", digits=pin(1, 2)))  # endCancelled
+    do(c.ClearConnection(call=bernd, device="331"))
+    node.clock.advance(300)  # type: ignore[attr-defined]
+    for outcome in node.fire_due_timers():  # participantLeft{conferenceEnded}, conferenceEnded
+        assert outcome.ok
+    # A call-out to 331 (busy: its held call) fails; Dr. Meier's is left ringing.
+    do(k.CallOut(user="331", conference=1, participant=2))  # callOutFailed
+    do(k.SetModerator(user="331", conference=1, participant=1, moderator=True))
+    do(k.CallOut(user="331", conference=1, participant=3))  # Dr. Meier rings
+    # 332 brings 337 in: a consultation to the dial-in, the guest PIN, a phone conference.
+    talk = do(c.MakeCall(calling="332", called="337"))
+    do(c.AnswerCall(call=talk, device="337"))
+    seat = do(c.ConsultationCall(call=talk, device="332", consulted="391"))
+    do(c.GenerateDigits(call=seat, device="332", digits=pin(1, pins.GUEST)))
+    do(c.ConferenceCall(device="332"))  # bridgeCallMoved
+    do(k.CreateConference(user="331", name="Gone"))
+    do(k.RemoveParticipant(user="331", conference=1, participant=1))
+    do(k.DeleteConference(user="331", conference=2))
 
 
 if __name__ == "__main__":

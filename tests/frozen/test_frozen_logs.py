@@ -89,6 +89,30 @@ def render(state: NodeState) -> dict[str, Any]:
         **({"directory": render_directory(state)} if state.directory.users else {}),
         # Logs before v5-journal have no pending journal reminders (JOUR-03).
         **({"journal": render_journal(state)} if state.journal.reminders else {}),
+        # Logs before v6-conferences have no conferences (CONF-01..06).
+        **({"conferences": render_conferences(state)} if state.conferences.conferences else {}),
+    }
+
+
+def render_conferences(state: NodeState) -> dict[str, Any]:
+    rooms = state.conferences
+    return {
+        "next_id": rooms.next_id,
+        "next_join": rooms.next_join,
+        "dial_ins": [[x.call, x.caller, x.failed] for _, x in sorted(rooms.dial_ins.items())],
+        "strikes": [[caller, s.count, s.last_ms] for caller, s in sorted(rooms.strikes.items())],
+        "conferences": [
+            [
+                c.id,
+                c.name,
+                c.owner,
+                c.guest_round,
+                c.ends_at,
+                c.next_participant,
+                [[*attrs.astuple(p)] for p in c.participants],
+            ]
+            for _, c in sorted(rooms.conferences.items())
+        ],
     }
 
 

@@ -16,6 +16,7 @@ import attrs
 from cti.mqtt.signin import NODE_NAME
 from cti.site.model import (
     PHONE_KINDS,
+    ConferencePlan,
     Device,
     DeviceKind,
     DialMethod,
@@ -101,6 +102,10 @@ def site_from_dict(raw: Mapping[str, Any]) -> Site:
         where = f"conference bridge {number}"
         _keys(b, _BRIDGE_KEYS, where)
         add(Device(number, DeviceKind.CONFERENCE_BRIDGE, name=_text(b, "name", where)))
+    conferences = _conferences(raw.get("conferences"))
+    if conferences is not None:
+        name = _text(raw["conferences"], "name", "[conferences]", "Konferenz-Einwahl")
+        add(Device(conferences.dial_in, DeviceKind.CONFERENCE_BRIDGE, name=name))
     groups = raw.get("pickup_groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
         raise SiteError("pickup_groups must be a list of lists of phone numbers")
@@ -118,6 +123,7 @@ def site_from_dict(raw: Mapping[str, Any]) -> Site:
             pickup_groups=tuple(tuple(_number(m, "pickup_groups") for m in g) for g in groups),
             voicemail=voicemail,
             trunk=_text(raw, "trunk", "the site file", "trunk1"),
+            conferences=conferences,
         )
         site = attrs.evolve(site, speed_dials=_speed_dials(site, raw))
     except SiteError:
@@ -155,8 +161,11 @@ _TOP_KEYS = frozenset(
         "users",  # the accounts the node starts with (cti.app.config.users)
         "phone_ranges",
         "speed_dials",
+        "conferences",  # application conferences (CONF-01..08): dial-in number, channels
     }
 )
+_CONFERENCE_KEYS = frozenset({"dial_in", "channels", "name"})
+MAX_CHANNELS = 1000
 _SPEED_DIAL_KEYS = frozenset({"name", "number"})
 _RANGE_KEYS = frozenset({"first", "count", "kind", "name"})
 MAX_RANGE = 10_000
@@ -194,6 +203,25 @@ def _speed_dials(site: Site, raw: Mapping[str, Any]) -> tuple[SpeedDial, ...]:
             raise SiteError(f"{where}: number {number!r}: {exc}") from exc
         out.append(SpeedDial(name, resolved.number))
     return tuple(out)
+
+
+def _conferences(raw: Any) -> ConferencePlan | None:
+    """``[conferences]``: the dial-in (MeetMe) number, a device of its own that answers at
+    once, and the site's conference channels (CONF-01, CONF-03)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise SiteError("conferences must be a table ([conferences])")
+    _keys(raw, _CONFERENCE_KEYS, "[conferences]")
+    dial_in = _number(_required(raw, "dial_in", "[conferences]"), "[conferences]: dial_in")
+    channels = _required(raw, "channels", "[conferences]")
+    if (
+        not isinstance(channels, int)
+        or isinstance(channels, bool)
+        or not 1 <= channels <= MAX_CHANNELS
+    ):
+        raise SiteError(f"[conferences]: channels must be a whole number from 1 to {MAX_CHANNELS}")
+    return ConferencePlan(dial_in=dial_in, channels=channels)
 
 
 def _phone_range(r: Mapping[str, Any], where: str) -> list[Device]:

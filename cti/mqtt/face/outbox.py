@@ -25,6 +25,7 @@ from cti.app.feed import LogReader
 from cti.app.node import Committed, Node
 from cti.calls import events as ev
 from cti.calls.views import device_view, touched_devices
+from cti.conferences import views as conferences
 from cti.directory import callers
 from cti.favourites import views as favourites
 from cti.mqtt.client import MqttClient
@@ -117,6 +118,7 @@ class Outbox:
         # and to send a lamp only when it changed: a thousand UIs watch every lamp.
         self.retained: dict[str, bytes] = {}
         self._lamps: dict[str, tuple[str, bool]] = {}  # device: (summary, dnd) last sent
+        self._conference_members = conferences.Members()
 
     # -- publishing -----------------------------------------------------------------------
     async def run(self, client: MqttClient) -> None:
@@ -168,6 +170,8 @@ class Outbox:
         last += [self._callers_of(user) for user in sorted(who)]
         for user in sorted(presence_users(batch, names)):
             last += self._presence_of(user)
+        members = self._conference_members.touched(self.node.state, (x.event for x in batch))
+        last += [self._conferences_of(user) for user in sorted(members)]
         last[:0] = [(self.topics.events, array, False) for array in event_arrays(bodies)]
         seq = self.sent = batch[-1].seq
         if not last:  # only internal (timer) events: nothing to send, nothing to wait for
@@ -262,6 +266,20 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
+    def _conferences_of(self, user: str) -> tuple[str, bytes, bool]:
+        """The conferences a person is a member of (CONF-04), for that user alone; empty
+        (cleared) when they are in none, or have no account."""
+        topic = self.topics.conferences(user)
+        state = self.node.state
+        view = conferences.view(state, user)
+        account = state.accounts.account(user)
+        if not view or account is None or account.role not in PEOPLE:
+            self.retained.pop(topic, None)
+            return topic, b"", True
+        body = payloads.conferences(user, view, state.seq)
+        self.retained[topic] = body
+        return topic, body, True
+
     def _presence_of(self, user: str) -> list[tuple[str, bytes, bool]]:
         """A user's presence (PRES-04/05): their own document and what others see of it;
         none for a number that is no presence user."""
@@ -288,12 +306,14 @@ class Outbox:
         for device in sorted(self.site.devices):
             for topic, body, _ in self._retained_of(device, every=True):
                 client.publish(topic, body, retain=True)
+        self._conference_members.reset(self.node.state)
         for name, account in sorted(self.node.state.accounts.accounts.items()):
             if account.role in PEOPLE:
                 for topic, body, _ in (
                     self._profile_of(name),
                     self._favourites_of(name),
                     self._callers_of(name),
+                    self._conferences_of(name),  # empty: clears one of a past membership
                 ):
                     client.publish(topic, body, retain=True)
         for user in sorted(self.site.devices):

@@ -1,0 +1,378 @@
+"""The room's invariants as a state machine (CONF-01..06): random conferences, members,
+moderators, guest PINs, dial-ins with right and wrong PINs, call-outs, answers, hang-ups,
+disconnects, removals, deletions and time passing, against the example office with 3
+conference channels. After every step:
+
+- every conference has a moderator (CONF-02);
+- no conference has more than 16 participants, and never more are joined than the site has
+  channels (CONF-01, CONF-04);
+- the room and the switch agree: each participant's call and each dial-in is a live call
+  with the dial-in device, and every call with the dial-in device is one of them;
+- an end is scheduled only while participants are in the room and no moderator is
+  (CONF-06);
+- a refused request changed nothing.
+
+At the end the log replays to the same state. What the runs reach is counted and checked
+(``test_the_machine_reaches_what_it_is_for``): a full set of channels, refused callers,
+ended conferences, cancelled ends, call-outs answered and failed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from cti.accounts.commands import RemoveAccount, SeedAccounts
+from cti.app.node import Accepted, Refused, replay
+from cti.calls import commands as cc
+from cti.calls.values import ConnectionState
+from cti.conferences import commands as c
+from cti.conferences import events as ev
+from cti.conferences.model import MAX_PARTICIPANTS
+from cti.kernel.messages import Command
+from tests.conferences.helpers import guest_pin, office, pin_of
+from tests.presence.helpers import seeds
+
+CHANNELS = 3
+DIAL_IN = "391"
+LICENSED = ("330", "332")  # may create and moderate
+PEOPLE = ("330", "331", "332", "333")
+PHONES = ("330", "331", "332", "333", *(f"4{i:02}" for i in range(8)))
+REACHED: Counter[str] = Counter()
+
+
+class Rooms(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.o = office(channels=CHANNELS, phones=8)
+        self.max_joined = 0
+
+    # -- running a command ------------------------------------------------------------------
+    def run(self, command: Command) -> bool:
+        before, seq = self.o.node.state, self.o.store.last_seq()
+        outcome = self.o.node.execute(command)
+        if isinstance(outcome, Refused):
+            assert self.o.node.state is before and self.o.store.last_seq() == seq
+            REACHED[f"refused {outcome.error.name}"] += 1
+            return False
+        assert isinstance(outcome, Accepted)
+        for item in outcome.events:
+            e = item.event
+            if isinstance(e, ev.DialInEnded):
+                REACHED[f"dialInEnded {e.reason}"] += 1
+            elif isinstance(e, ev.ParticipantLeft):
+                REACHED[f"left {e.reason}"] += 1
+            elif isinstance(e, ev.EndCancelledEvent):
+                REACHED[f"endCancelled {e.reason}"] += 1
+            elif isinstance(
+                e, ev.ConferenceEnded | ev.ParticipantJoined | ev.PinRejected | ev.EndScheduled
+            ):
+                REACHED[e.KIND] += 1
+        return True
+
+    def conference_ids(self) -> list[int]:
+        return sorted(self.o.state.conferences.conferences)
+
+    def actor(self, data: st.DataObject, cid: int) -> str:
+        """Mostly one of the conference's moderators, sometimes anyone licensed."""
+        conf = self.o.state.conferences.conference(cid)
+        moderators = sorted(p.user for p in conf.moderators if p.user) if conf else []
+        if moderators and data.draw(st.integers(0, 3)):
+            return data.draw(st.sampled_from(moderators))
+        return data.draw(st.sampled_from(LICENSED))
+
+    # -- rules ------------------------------------------------------------------------------
+    @initialize(members=st.lists(st.sampled_from(PEOPLE), max_size=3))
+    def a_first_room(self, members: list[str]) -> None:
+        """Most runs start with Anna's room and some members (the rest is built by rules)."""
+        self.run(c.CreateConference(user="330", name="Room 0"))
+        for m in members:
+            self.run(c.AddParticipant(user="330", conference=1, member=m))
+
+    @rule(data=st.data())
+    def a_moderator_hangs_up(self, data: st.DataObject) -> None:
+        """A joined moderator's phone hangs up (CONF-06 begins where others are joined)."""
+        calls = sorted(
+            p.call
+            for conf in self.o.state.conferences.conferences.values()
+            for p in conf.joined
+            if p.moderator and p.call is not None
+        )
+        if calls:
+            call = self.o.switch.call(data.draw(st.sampled_from(calls)))
+            assert call is not None
+            phone = next(p.device for p in call.parties if p.device != DIAL_IN)
+            self.run(cc.ClearConnection(call=call.id, device=phone))
+
+    @rule(user=st.sampled_from(LICENSED), n=st.integers(0, 2))
+    def create(self, user: str, n: int) -> None:
+        self.run(c.CreateConference(user=user, name=f"Room {n}"))
+
+    @rule(data=st.data(), member=st.sampled_from(PEOPLE))
+    def add_member(self, data: st.DataObject, member: str) -> None:
+        ids = self.conference_ids()
+        if ids:
+            cid = data.draw(st.sampled_from(ids))
+            self.run(
+                c.AddParticipant(
+                    user=data.draw(st.sampled_from(LICENSED)), conference=cid, member=member
+                )
+            )
+
+    @rule(data=st.data(), n=st.integers(0, 20))
+    def add_external(self, data: st.DataObject, n: int) -> None:
+        ids = self.conference_ids()
+        if ids:
+            cid = data.draw(st.sampled_from(ids))
+            user = self.actor(data, cid)
+            number = "337" if n == 0 else f"0171 55{n:04}"  # 337: a phone with no account
+            self.run(c.AddParticipant(user=user, conference=cid, name=f"X{n}", number=number))
+
+    def participant(self, data: st.DataObject) -> tuple[int, int] | None:
+        pairs = [
+            (cid, p.id)
+            for cid, conf in sorted(self.o.state.conferences.conferences.items())
+            for p in conf.participants
+        ]
+        return data.draw(st.sampled_from(pairs)) if pairs else None
+
+    @rule(data=st.data(), on=st.booleans())
+    def set_moderator(self, data: st.DataObject, on: bool) -> None:
+        found = self.participant(data)
+        if found:
+            user = data.draw(st.sampled_from(LICENSED))
+            self.run(
+                c.SetModerator(user=user, conference=found[0], participant=found[1], moderator=on)
+            )
+
+    @rule(data=st.data())
+    def remove(self, data: st.DataObject) -> None:
+        found = self.participant(data)
+        if found:
+            user = self.actor(data, found[0])
+            self.run(c.RemoveParticipant(user=user, conference=found[0], participant=found[1]))
+
+    @rule(data=st.data())
+    def disconnect(self, data: st.DataObject) -> None:
+        found = self.participant(data)
+        if found:
+            user = data.draw(st.sampled_from(LICENSED))
+            self.run(c.DisconnectParticipant(user=user, conference=found[0], participant=found[1]))
+
+    @rule(data=st.data(), everyone=st.booleans())
+    def call_out(self, data: st.DataObject, everyone: bool) -> None:
+        found = self.participant(data)
+        if found:
+            user = self.actor(data, found[0])
+            pid = None if everyone else found[1]
+            self.run(c.CallOut(user=user, conference=found[0], participant=pid))
+
+    @rule(data=st.data(), enabled=st.booleans())
+    def guest(self, data: st.DataObject, enabled: bool) -> None:
+        ids = self.conference_ids()
+        if ids:
+            user = data.draw(st.sampled_from(LICENSED))
+            self.run(
+                c.SetGuestPin(
+                    user=user, conference=data.draw(st.sampled_from(ids)), enabled=enabled
+                )
+            )
+
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        ids = self.conference_ids()
+        if ids and data.draw(st.integers(0, 3)) == 0:  # seldom: rooms should fill up
+            cid = data.draw(st.sampled_from(ids))
+            self.run(c.DeleteConference(user=self.actor(data, cid), conference=cid))
+
+    @rule(user=st.sampled_from(PEOPLE))
+    def an_account_goes(self, user: str) -> None:
+        """removeAccount: its member leaves; its conferences keep a moderator or go."""
+        self.run(RemoveAccount(name=user))
+
+    @rule()
+    def accounts_come_back(self) -> None:
+        self.run(SeedAccounts(accounts=seeds()))
+
+    @rule(phone=st.sampled_from(PHONES))
+    def dial_in(self, phone: str) -> None:
+        self.run(cc.MakeCall(calling=phone, called=DIAL_IN))
+
+    @rule(data=st.data(), phone=st.sampled_from(PHONES))
+    def join(self, data: st.DataObject, phone: str) -> None:
+        """Dial in and key a participant's own PIN at once (the common case)."""
+        found = self.participant(data)
+        if found and self.run(cc.MakeCall(calling=phone, called=DIAL_IN)):
+            call = self.o.switch.next_call_id - 1
+            self.run(cc.GenerateDigits(call=call, device=phone, digits=pin_of(self.o, *found)))
+
+    @rule(data=st.data(), phone=st.sampled_from(PHONES))
+    def join_too(self, data: st.DataObject, phone: str) -> None:
+        """As often again: rooms should fill up to the channels."""
+        self.join(data, phone)
+
+    @rule(data=st.data(), kind=st.sampled_from(["own", "guest", "wrong"]))
+    def key_pin(self, data: st.DataObject, kind: str) -> None:
+        waiting = sorted(self.o.state.conferences.dial_ins.items())
+        if not waiting:
+            return
+        call, entry = data.draw(st.sampled_from(waiting))
+        digits = "999999"
+        if kind == "own":
+            found = self.participant(data)
+            if found:
+                digits = pin_of(self.o, *found)
+        elif kind == "guest":
+            with_guest = [
+                cid
+                for cid, conf in self.o.state.conferences.conferences.items()
+                if conf.guest_round is not None
+            ]
+            if with_guest:
+                digits = guest_pin(self.o, data.draw(st.sampled_from(sorted(with_guest))))
+        self.run(cc.GenerateDigits(call=call, device=entry.caller, digits=digits + "#"))
+
+    @rule(data=st.data())
+    def answer(self, data: st.DataObject) -> None:
+        ringing = [
+            (call.id, p.device)
+            for call in self.o.switch.calls.values()
+            for p in call.parties
+            if p.state is ConnectionState.ALERTING
+        ]
+        if ringing:
+            call, device = data.draw(st.sampled_from(sorted(ringing)))
+            self.run(cc.AnswerCall(call=call, device=device))
+
+    @rule(data=st.data())
+    def hang_up(self, data: st.DataObject) -> None:
+        ends = [
+            (call.id, p.device)
+            for call in self.o.switch.calls.values()
+            for p in call.parties
+            if p.device != DIAL_IN
+        ]
+        if ends:
+            call, device = data.draw(st.sampled_from(sorted(ends)))
+            self.run(cc.ClearConnection(call=call, device=device))
+
+    def idle_phone(self, data: st.DataObject) -> str | None:
+        idle = [p for p in PHONES if not self.o.switch.is_busy(p)]
+        return data.draw(st.sampled_from(idle)) if idle else None
+
+    @rule(data=st.data())
+    def a_moderator_comes_back(self, data: st.DataObject) -> None:
+        """A moderator of a room whose end is scheduled dials in again (CONF-06)."""
+        back = sorted(
+            (conf.id, p.id)
+            for conf in self.o.state.conferences.conferences.values()
+            if conf.ends_at is not None
+            for p in conf.moderators
+            if p.call is None
+        )
+        phone = self.idle_phone(data)
+        if back and phone and self.run(cc.MakeCall(calling=phone, called=DIAL_IN)):
+            call = self.o.switch.next_call_id - 1
+            pin = pin_of(self.o, *data.draw(st.sampled_from(back)))
+            self.run(cc.GenerateDigits(call=call, device=phone, digits=pin))
+
+    @rule()
+    def until_an_end(self) -> None:
+        """Time passes to the first scheduled end (CONF-06), if there is one."""
+        ends = [c.ends_at for c in self.o.state.conferences.conferences.values() if c.ends_at]
+        if ends:
+            self.time_passes(max(0, (min(ends) - self.o.clock.now_ms()) / 1000))
+
+    @rule(seconds=st.sampled_from([1, 60, 299, 300, 600]))
+    def time_passes(self, seconds: float) -> None:
+        self.o.clock.advance(seconds)
+        for outcome in self.o.node.fire_due_timers():
+            assert outcome.ok
+            for item in outcome.events:
+                if isinstance(item.event, ev.ConferenceEnded):
+                    REACHED["conferenceEnded"] += 1
+
+    # -- invariants -------------------------------------------------------------------------
+    @invariant()
+    def the_rules_of_the_room_hold(self) -> None:
+        rooms = self.o.state.conferences
+        joined = rooms.joined_count()
+        assert joined <= CHANNELS
+        self.max_joined = max(self.max_joined, joined)
+        if joined == CHANNELS:
+            REACHED["all channels taken"] += 1
+        for conf in rooms.conferences.values():
+            assert conf.moderators, conf  # CONF-02
+            assert len(conf.participants) <= MAX_PARTICIPANTS  # CONF-04
+            assert all(p.user is not None for p in conf.moderators)
+            if conf.ends_at is not None:  # CONF-06
+                assert conf.joined and not any(p.moderator for p in conf.joined)
+            if len(conf.joined) > 1:
+                REACHED["active room"] += 1
+
+    @invariant()
+    def the_room_and_the_switch_agree(self) -> None:
+        rooms, switch = self.o.state.conferences, self.o.switch
+        mine = set(rooms.dial_ins)
+        for conf in rooms.conferences.values():
+            for p in conf.participants:
+                if p.call is not None:
+                    assert p.call not in mine
+                    mine.add(p.call)
+        for call_id in mine:
+            call = switch.call(call_id)
+            assert call is not None and call.state_of(DIAL_IN) is not ConnectionState.NULL
+        with_bridge = {
+            cid
+            for cid, call in switch.calls.items()
+            if call.state_of(DIAL_IN) is not ConnectionState.NULL
+        }
+        assert with_bridge == mine
+
+    def teardown(self) -> None:
+        assert replay(self.o.store, use_snapshot=False) == self.o.node.state
+
+
+def test_the_rules_of_the_room_hold_whatever_happens() -> None:
+    run_state_machine_as_test(
+        Rooms, settings=settings(max_examples=80, stateful_step_count=80, deadline=None)
+    )
+
+
+def test_the_machine_reaches_what_it_is_for() -> None:
+    """The runs are only worth something if they reach the edges: a derandomized run (the
+    same examples every time, so this check is stable) must reach each, printed with -s."""
+    REACHED.clear()
+    run_state_machine_as_test(
+        Rooms,
+        settings=settings(max_examples=80, stateful_step_count=80, deadline=None, derandomize=True),
+    )
+    print(dict(sorted(REACHED.items())))
+    for what in (
+        "all channels taken",
+        "active room",
+        "participantJoined",
+        "pinRejected",
+        "dialInEnded noChannel",
+        "dialInEnded alreadyJoined",
+        "left hungUp",
+        "left disconnected",
+        "left removed",
+        "left callOutFailed",
+        "endScheduled",
+        "endCancelled moderatorRejoined",
+        "conferenceEnded",
+        "refused lastModerator",
+        "refused notAModerator",
+        "refused noChannel",
+    ):
+        assert REACHED[what] > 0, f"never reached: {what}"

@@ -4,6 +4,13 @@
 // chosen locale.
 export type Lang = "en" | "de" | "nl";
 
+// The participant states of application conferences (CONF-04).
+const confStates: Record<Lang, Record<string, string>> = {
+  en: { inactive: "not in the call", diallingIn: "being called", waiting: "waiting (alone)", active: "in the conference" },
+  de: { inactive: "nicht im Gespräch", diallingIn: "wird angerufen", waiting: "wartet (allein)", active: "in der Konferenz" },
+  nl: { inactive: "niet in gesprek", diallingIn: "wordt gebeld", waiting: "wacht (alleen)", active: "in de conferentie" },
+};
+
 const en = {
   title: "CTI web client",
   signIn: "Sign in",
@@ -87,6 +94,21 @@ const en = {
   chatUnread: "unread",
   chatNotSent: "Not sent (connection lost): press Send again, it will not arrive twice.",
   chatPartnerOffline: "{partner} is not signed in: the message was not sent.",
+  confName: "New conference",
+  confCreate: "Create",
+  conferences: "Conferences",
+  confNone: "No conferences",
+  confAddNumber: "Add participant (number) to",
+  confAdd: "Add",
+  confModerator: "moderator",
+  confEndsAt: "The moderator left: the conference ends at",
+  confGuest: "Guest",
+  confDisconnect: "Disconnect",
+  confMakeModerator: "Make moderator",
+  confRemove: "Remove",
+  confCallOut: "Call participants",
+  confInvitation: "Invitation",
+  confDelete: "Delete conference",
 } as const;
 
 export type Key = keyof typeof en;
@@ -177,6 +199,21 @@ const de: Record<Key, string> = {
   chatNotSent:
     "Nicht gesendet (Verbindung verloren): Noch einmal Senden, sie kommt nicht doppelt an.",
   chatPartnerOffline: "{partner} ist nicht angemeldet: Die Nachricht wurde nicht gesendet.",
+  confName: "Neue Konferenz",
+  confCreate: "Anlegen",
+  conferences: "Konferenzen",
+  confNone: "Keine Konferenzen",
+  confAddNumber: "Teilnehmer (Rufnummer) hinzufügen zu",
+  confAdd: "Hinzufügen",
+  confModerator: "Moderator",
+  confEndsAt: "Der Moderator hat die Konferenz verlassen: Sie endet um",
+  confGuest: "Gast",
+  confDisconnect: "Trennen",
+  confMakeModerator: "Zum Moderator machen",
+  confRemove: "Entfernen",
+  confCallOut: "Teilnehmer anrufen",
+  confInvitation: "Einladung",
+  confDelete: "Konferenz löschen",
 };
 
 const nl: Record<Key, string> = {
@@ -265,6 +302,21 @@ const nl: Record<Key, string> = {
   chatNotSent:
     "Niet verzonden (verbinding verbroken): klik nogmaals op Verzenden, het komt niet dubbel aan.",
   chatPartnerOffline: "{partner} is niet aangemeld: het bericht is niet verzonden.",
+  confName: "Nieuwe conferentie",
+  confCreate: "Aanmaken",
+  conferences: "Conferenties",
+  confNone: "Geen conferenties",
+  confAddNumber: "Deelnemer (nummer) toevoegen aan",
+  confAdd: "Toevoegen",
+  confModerator: "moderator",
+  confEndsAt: "De moderator is vertrokken: de conferentie eindigt om",
+  confGuest: "Gast",
+  confDisconnect: "Verbreken",
+  confMakeModerator: "Moderator maken",
+  confRemove: "Verwijderen",
+  confCallOut: "Deelnemers bellen",
+  confInvitation: "Uitnodiging",
+  confDelete: "Conferentie verwijderen",
 };
 
 const services: Record<Lang, Record<string, string>> = {
@@ -518,6 +570,7 @@ export const status = (name: string): string => statuses[lang][name] ?? name;
 export const target = (name: string): string => targets[lang][name] ?? name;
 export const outcome = (name: string): string => outcomes[lang][name] ?? name;
 export const folder = (name: string): string => folders[lang][name] ?? name;
+export const confState = (name: string): string => confStates[lang][name] ?? name;
 export const STATUSES = Object.keys(statuses.en);
 
 /** The browser's own tag for the chosen language (en-GB writes 07/12/2026, en-US 12/7/26). */

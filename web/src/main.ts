@@ -26,6 +26,9 @@ interface View {
   callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
 
+let conferences: Doc | null = null; // the user's retained conferences document (CONF-04)
+const invitations = new Map<number, string>(); // conference -> the invitation text asked for
+
 interface ChatView {
   conversations: Map<string, chat.Conversation>;
   messages: Map<string, Doc[]>; // partner -> messages held, by seq
@@ -138,6 +141,8 @@ async function signIn(user: string, password: string): Promise<void> {
   chats.pending = null;
   chats.error = "";
   operator = null;
+  conferences = null;
+  invitations.clear();
   const s = new Session(config, user, password, {
     state: (state, why) => {
       showState(state, why);
@@ -320,6 +325,7 @@ function renderMain(): void {
         h("ul", { id: "hits", class: "hits", "aria-live": "polite" }),
       ),
       chatSection(),
+      conferenceSection(),
       h(
         "section",
         { "aria-labelledby": "journal-title", id: "journal" },
@@ -351,6 +357,7 @@ function renderMain(): void {
   renderJournal();
   renderEvents();
   renderChat();
+  renderConferences();
   void loadJournal(view.journalFolder);
   void loadForwarding();
   void refreshChat();
@@ -421,6 +428,9 @@ function onRetained(topic: string, doc: Doc | null): void {
         .map((c) => [c["call"] as number, str(c["name"])]),
     );
     renderPhone();
+  } else if (parts[0] === "users" && parts[2] === "conferences") {
+    conferences = doc;
+    renderConferences();
   } else if (parts[0] === "online" && parts[1] !== undefined) {
     chats.online.set(parts[1], doc !== null && doc["online"] === true);
     renderChat();
@@ -1282,6 +1292,181 @@ function renderChat(): void {
         h("span", { class: "text" }, str(m["text"])), // plain text, never HTML (specs/chat.md)
       ),
     ),
+  );
+}
+
+// ---------------------------------------------------------------- application conferences
+
+function conferenceSection(): HTMLElement {
+  const name = h("input", { id: "conf-name", autocomplete: "off", maxlength: 64 });
+  const create = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "conf-name" }, t("confName")),
+    name,
+    h("button", { type: "submit", id: "conf-create" }, t("confCreate")),
+  );
+  create.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = name.value.trim();
+    if (text === "") return;
+    void ask("createConference", { user: me, name: text }).then((r) => {
+      if (r !== undefined) name.value = "";
+    });
+  });
+  return h(
+    "section",
+    { "aria-labelledby": "conf-title", id: "conferences" },
+    h("h2", { id: "conf-title" }, t("conferences")),
+    create,
+    h("ul", { id: "conf-list", class: "conferences" }),
+  );
+}
+
+function renderConferences(): void {
+  const list = document.getElementById("conf-list");
+  if (list === null) return;
+  const all = (conferences?.["conferences"] ?? []) as Doc[];
+  if (all.length === 0) {
+    replace(list, h("li", { class: "empty" }, t("confNone")));
+    return;
+  }
+  replace(
+    list,
+    ...all.map((conf) => {
+      const id = conf["id"] as number;
+      const moderating = conf["moderator"] === true;
+      const base = { user: me, conference: id };
+      const member = h("input", {
+        type: "tel",
+        autocomplete: "off",
+        "aria-label": `${t("confAddNumber")} ${str(conf["name"])}`,
+      });
+      const add = h(
+        "form",
+        { class: "row" },
+        member,
+        h("button", { type: "submit" }, t("confAdd")),
+      );
+      add.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const number = member.value.trim();
+        if (number === "") return;
+        // A colleague's number is their account (`member`); anything else is external.
+        const internal = checkDial(number).kind === "internal";
+        const fields: Doc = internal ? { ...base, member: number } : { ...base, name: number, number };
+        void ask("addConferenceParticipant", fields).then((r) => {
+          if (r !== undefined) member.value = "";
+        });
+      });
+      const endsAt = conf["endsAt"];
+      const invitation = invitations.get(id);
+      return h(
+        "li",
+        { class: "conference", "data-conference": id },
+        h(
+          "div",
+          { class: "call-head" },
+          h("strong", {}, str(conf["name"])),
+          moderating ? h("span", { class: "state" }, t("confModerator")) : null,
+        ),
+        typeof endsAt === "number"
+          ? h("p", { class: "error", role: "status" }, `${t("confEndsAt")} ${i18n.time(endsAt)}`)
+          : null,
+        h(
+          "ul",
+          { class: "participants" },
+          ...((conf["participants"] ?? []) as Doc[]).map((p) => {
+            const pid = p["id"] as number;
+            const state = str(p["state"]);
+            const act = (service: string, label: string, extra: Doc = {}) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": service,
+                  "aria-label": `${label}: ${str(p["name"]) || str(p["number"])}`,
+                  onclick: () => void ask(service, { ...base, participant: pid, ...extra }),
+                },
+                label,
+              );
+            return h(
+              "li",
+              { "data-participant": pid, "data-state": state, "data-number": str(p["number"]) },
+              h("span", { class: `lamp conf-${state}`, "aria-hidden": "true" }),
+              h(
+                "span",
+                { class: "name" },
+                p["guest"] === true ? t("confGuest") : str(p["name"]) || str(p["number"]),
+              ),
+              ` ${str(p["number"])} `,
+              h("span", { class: "conf-state" }, i18n.confState(state)),
+              p["moderator"] === true ? h("span", { class: "presence" }, ` · ${t("confModerator")}`) : null,
+              moderating
+                ? h(
+                    "span",
+                    { class: "buttons" },
+                    state === "waiting" || state === "active"
+                      ? act("disconnectConferenceParticipant", t("confDisconnect"))
+                      : null,
+                    p["user"] !== null && p["moderator"] !== true
+                      ? act("setConferenceModerator", t("confMakeModerator"), { moderator: true })
+                      : null,
+                    act("removeConferenceParticipant", t("confRemove")),
+                  )
+                : null,
+            );
+          }),
+        ),
+        moderating ? add : null,
+        h(
+          "div",
+          { class: "buttons" },
+          moderating
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": "callOutConferenceParticipants",
+                  onclick: () => void ask("callOutConferenceParticipants", base),
+                },
+                t("confCallOut"),
+              )
+            : null,
+          h(
+            "button",
+            {
+              type: "button",
+              "data-service": "conferenceInvitation",
+              onclick: () => {
+                // The text for all (moderators) or one's own with the personal PIN.
+                const mine = ((conf["participants"] ?? []) as Doc[]).find((p) => p["user"] === me);
+                const fields: Doc = { ...base, language: i18n.lang === "de" ? "de" : "en" };
+                if (!moderating && mine !== undefined) fields["participant"] = mine["id"] as number;
+                void ask("conferenceInvitation", fields).then((r) => {
+                  if (r === undefined) return;
+                  invitations.set(id, str((r as Doc)["text"]));
+                  renderConferences();
+                });
+              },
+            },
+            t("confInvitation"),
+          ),
+          moderating
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": "deleteConference",
+                  onclick: () => void ask("deleteConference", base),
+                },
+                t("confDelete"),
+              )
+            : null,
+        ),
+        invitation === undefined ? null : h("pre", { class: "invitation" }, invitation),
+      );
+    }),
   );
 }
 

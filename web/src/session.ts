@@ -234,6 +234,7 @@ export class Session {
       `${b}/lamps/+`,
       `${b}/presence/+`,
       `${u}/chat`,
+      `${u}/conferences`,
       `${b}/online/+`,
     ];
   }

@@ -109,6 +109,16 @@ const en = {
   confCallOut: "Call participants",
   confInvitation: "Invitation",
   confDelete: "Delete conference",
+  voicemail: "Voicemail",
+  vmNew: "new messages",
+  vmNone: "No messages",
+  vmPlay: "Play",
+  vmPlayOnPhone: "Play on my phone",
+  vmMarkOld: "Mark as heard",
+  vmMarkNew: "Mark as new",
+  vmDelete: "Delete",
+  vmFolderNew: "new",
+  vmFolderOld: "heard",
 } as const;
 
 export type Key = keyof typeof en;
@@ -214,6 +224,16 @@ const de: Record<Key, string> = {
   confCallOut: "Teilnehmer anrufen",
   confInvitation: "Einladung",
   confDelete: "Konferenz löschen",
+  voicemail: "Sprachnachrichten",
+  vmNew: "neue Nachrichten",
+  vmNone: "Keine Nachrichten",
+  vmPlay: "Abspielen",
+  vmPlayOnPhone: "Am Telefon abspielen",
+  vmMarkOld: "Als gehört markieren",
+  vmMarkNew: "Als neu markieren",
+  vmDelete: "Löschen",
+  vmFolderNew: "neu",
+  vmFolderOld: "gehört",
 };
 
 const nl: Record<Key, string> = {
@@ -317,6 +337,16 @@ const nl: Record<Key, string> = {
   confCallOut: "Deelnemers bellen",
   confInvitation: "Uitnodiging",
   confDelete: "Conferentie verwijderen",
+  voicemail: "Voicemailberichten",
+  vmNew: "nieuwe berichten",
+  vmNone: "Geen berichten",
+  vmPlay: "Bericht afspelen",
+  vmPlayOnPhone: "Op mijn telefoon afspelen",
+  vmMarkOld: "Naar oude berichten",
+  vmMarkNew: "Naar nieuwe berichten",
+  vmDelete: "Bericht verwijderen",
+  vmFolderNew: "nieuw",
+  vmFolderOld: "oud",
 };
 
 const services: Record<Lang, Record<string, string>> = {

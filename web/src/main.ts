@@ -26,6 +26,12 @@ interface View {
   callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
 
+// The user's mailbox (getMailbox; VM-01/02); null: none (no voicemail licence) or not yet.
+let mailbox: Doc | null = null;
+let waitingNew: number | null = null; // the new-message count of the last messageWaiting
+const audioUrls = new Map<number, string>(); // message -> a blob: URL of its stored WAV
+const VOICEMAIL_EVENTS = new Set(["messageRecorded", "messageMoved", "messageDeleted", "messageWaiting"]);
+
 let conferences: Doc | null = null; // the user's retained conferences document (CONF-04)
 const invitations = new Map<number, string>(); // conference -> the invitation text asked for
 
@@ -143,11 +149,18 @@ async function signIn(user: string, password: string): Promise<void> {
   operator = null;
   conferences = null;
   invitations.clear();
+  mailbox = null;
+  waitingNew = null;
+  for (const url of audioUrls.values()) URL.revokeObjectURL(url);
+  audioUrls.clear();
   const s = new Session(config, user, password, {
     state: (state, why) => {
       showState(state, why);
       // Every (re)connect: the conversations anew, the open dialogue from its last seq.
-      if (state === "online" && document.getElementById("chat") !== null) void refreshChat();
+      if (state === "online" && document.getElementById("chat") !== null) {
+        void refreshChat();
+        void loadMailbox();
+      }
     },
     retained: (topic, doc) => onRetained(topic, doc),
     event: (doc) => onEvent(doc),
@@ -326,6 +339,7 @@ function renderMain(): void {
       ),
       chatSection(),
       conferenceSection(),
+      voicemailSection(),
       h(
         "section",
         { "aria-labelledby": "journal-title", id: "journal" },
@@ -358,6 +372,8 @@ function renderMain(): void {
   renderEvents();
   renderChat();
   renderConferences();
+  renderVoicemail();
+  void loadMailbox();
   void loadJournal(view.journalFolder);
   void loadForwarding();
   void refreshChat();
@@ -449,6 +465,12 @@ function onEvent(doc: Doc): void {
     // The device's own events carry the caller (the state hides it from others, CALL-10).
     view.ringingFrom.set(doc["call"] as number, str(doc["calling"]));
     renderPhone();
+  }
+  if (VOICEMAIL_EVENTS.has(str(doc["event"])) && doc["mailbox"] === me) {
+    // The badge follows messageWaiting at once (the same count drives the phone's lamp).
+    if (doc["event"] === "messageWaiting") waitingNew = doc["new"] as number;
+    renderVoicemail();
+    void loadMailbox();
   }
   view.events.push(doc);
   view.events.sort((a, b) => (a["seq"] as number) - (b["seq"] as number));
@@ -1292,6 +1314,119 @@ function renderChat(): void {
         h("span", { class: "text" }, str(m["text"])), // plain text, never HTML (specs/chat.md)
       ),
     ),
+  );
+}
+
+// ---------------------------------------------------------------- voicemail (VM-01..05)
+
+function voicemailSection(): HTMLElement {
+  return h(
+    "section",
+    { "aria-labelledby": "vm-title", id: "voicemail", hidden: true },
+    h("h2", { id: "vm-title" }, t("voicemail"), " ", h("span", { id: "vm-badge", class: "badge" })),
+    h("ul", { id: "vm-list", class: "entries" }),
+  );
+}
+
+/** The mailbox, again after each change; a user without one sees no voicemail section. */
+async function loadMailbox(): Promise<void> {
+  if (session === null) return;
+  try {
+    mailbox = (await session.request("getMailbox", { user: me })) as Doc;
+    waitingNew = null; // the mailbox's own counts are newer
+  } catch (e) {
+    if (e instanceof Refused && ["noMailbox", "notLicensed", "serviceNotSupported"].includes(e.code)) {
+      mailbox = null;
+    } else {
+      showError(e);
+    }
+  }
+  renderVoicemail();
+}
+
+/** Play in the browser: the stored bytes (listenVoicemailMessage, base64), as a blob. */
+async function listen(message: number): Promise<void> {
+  const result = (await ask("listenVoicemailMessage", { user: me, message })) as Doc | undefined;
+  if (result === undefined) return;
+  const bytes = Uint8Array.from(atob(str(result["audio"])), (c) => c.charCodeAt(0));
+  const old = audioUrls.get(message);
+  if (old !== undefined) URL.revokeObjectURL(old);
+  audioUrls.set(message, URL.createObjectURL(new Blob([bytes], { type: "audio/wav" })));
+  renderVoicemail();
+  const player = document.querySelector<HTMLAudioElement>(`#vm-list li[data-message="${message}"] audio`);
+  if (player !== null) void player.play().catch(() => undefined); // autoplay may be refused
+}
+
+function renderVoicemail(): void {
+  const section = document.getElementById("voicemail");
+  if (section === null) return;
+  section.hidden = mailbox === null;
+  if (mailbox === null) return;
+  const fresh = waitingNew ?? (mailbox["new"] as number);
+  const badge = byId("vm-badge");
+  badge.textContent = fresh > 0 ? i18n.count(fresh) : "";
+  badge.setAttribute("aria-label", fresh > 0 ? `${i18n.count(fresh)} ${t("vmNew")}` : "");
+  const messages = (mailbox["messages"] ?? []) as Doc[];
+  if (messages.length === 0) {
+    replace(byId("vm-list"), h("li", { class: "empty" }, t("vmNone")));
+    return;
+  }
+  replace(
+    byId("vm-list"),
+    ...messages.map((m) => {
+      const message = m["message"] as number;
+      const folder = str(m["folder"]);
+      const who = [str(m["callerName"]), str(m["caller"])].filter(Boolean).join(" · ") || t("hidden");
+      const url = audioUrls.get(message);
+      const button = (label: string, service: string, extra: Doc = {}, then?: () => void) =>
+        h(
+          "button",
+          {
+            type: "button",
+            "data-service": service,
+            "aria-label": `${label}: ${who}`,
+            onclick: () =>
+              void ask(service, { user: me, message, ...extra }).then((r) => {
+                if (r !== undefined) then?.();
+              }),
+          },
+          label,
+        );
+      return h(
+        "li",
+        { class: `entry vm ${folder}`, "data-message": message, "data-folder": folder },
+        h(
+          "div",
+          {},
+          h("strong", {}, who),
+          ` · ${i18n.time(m["receivedAt"] as number)} · ${Math.round((m["durationMs"] as number) / 1000)} s · `,
+          h("span", { class: "folder" }, folder === "new" ? t("vmFolderNew") : t("vmFolderOld")),
+        ),
+        h(
+          "div",
+          { class: "buttons" },
+          h(
+            "button",
+            {
+              type: "button",
+              "data-service": "listenVoicemailMessage",
+              "aria-label": `${t("vmPlay")}: ${who}`,
+              onclick: () => void listen(message),
+            },
+            t("vmPlay"),
+          ),
+          button(t("vmPlayOnPhone"), "playVoicemailMessage"),
+          button(t("callBack"), "callBackVoicemailMessage"),
+          button(folder === "new" ? t("vmMarkOld") : t("vmMarkNew"), "moveVoicemailMessage", {
+            folder: folder === "new" ? "old" : "new",
+          }),
+          button(t("vmDelete"), "deleteVoicemailMessage"),
+        ),
+        url === undefined
+          ? null
+          : h("audio", { controls: true, src: url, "aria-label": `${t("vmPlay")}: ${who}` }),
+      );
+    }),
   );
 }
 

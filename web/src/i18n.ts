@@ -119,6 +119,7 @@ const en = {
   vmDelete: "Delete",
   vmFolderNew: "new",
   vmFolderOld: "heard",
+  vmDamaged: "The message did not arrive intact: try again.",
 } as const;
 
 export type Key = keyof typeof en;
@@ -234,6 +235,7 @@ const de: Record<Key, string> = {
   vmDelete: "Löschen",
   vmFolderNew: "neu",
   vmFolderOld: "gehört",
+  vmDamaged: "Die Nachricht kam nicht unversehrt an: Bitte noch einmal.",
 };
 
 const nl: Record<Key, string> = {
@@ -347,6 +349,7 @@ const nl: Record<Key, string> = {
   vmDelete: "Bericht verwijderen",
   vmFolderNew: "nieuw",
   vmFolderOld: "oud",
+  vmDamaged: "Het bericht is niet onbeschadigd aangekomen: probeer het opnieuw.",
 };
 
 const services: Record<Lang, Record<string, string>> = {

@@ -30,6 +30,7 @@ interface View {
 let mailbox: Doc | null = null;
 let waitingNew: number | null = null; // the new-message count of the last messageWaiting
 const audioUrls = new Map<number, string>(); // message -> a blob: URL of its stored WAV
+const audioSha = new Map<number, string>(); // message -> the SHA-256 checked in the page
 const VOICEMAIL_EVENTS = new Set(["messageRecorded", "messageMoved", "messageDeleted", "messageWaiting"]);
 
 let conferences: Doc | null = null; // the user's retained conferences document (CONF-04)
@@ -153,6 +154,7 @@ async function signIn(user: string, password: string): Promise<void> {
   waitingNew = null;
   for (const url of audioUrls.values()) URL.revokeObjectURL(url);
   audioUrls.clear();
+  audioSha.clear();
   const s = new Session(config, user, password, {
     state: (state, why) => {
       showState(state, why);
@@ -1349,12 +1351,26 @@ async function listen(message: number): Promise<void> {
   const result = (await ask("listenVoicemailMessage", { user: me, message })) as Doc | undefined;
   if (result === undefined) return;
   const bytes = Uint8Array.from(atob(str(result["audio"])), (c) => c.charCodeAt(0));
+  // What plays is what was stored: the bytes against the hash the node names (where the
+  // page has WebCrypto: a secure context, which loopback and https are).
+  const sha = await sha256(bytes);
+  if (sha !== null && sha !== str(result["sha256"])) {
+    showError(t("vmDamaged"));
+    return;
+  }
   const old = audioUrls.get(message);
   if (old !== undefined) URL.revokeObjectURL(old);
   audioUrls.set(message, URL.createObjectURL(new Blob([bytes], { type: "audio/wav" })));
+  if (sha !== null) audioSha.set(message, sha);
   renderVoicemail();
   const player = document.querySelector<HTMLAudioElement>(`#vm-list li[data-message="${message}"] audio`);
-  if (player !== null) void player.play().catch(() => undefined); // autoplay may be refused
+  void player?.play().catch(() => undefined); // autoplay may be refused: the controls remain
+}
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string | null> {
+  if (typeof crypto.subtle === "undefined") return null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function renderVoicemail(): void {
@@ -1424,7 +1440,12 @@ function renderVoicemail(): void {
         ),
         url === undefined
           ? null
-          : h("audio", { controls: true, src: url, "aria-label": `${t("vmPlay")}: ${who}` }),
+          : h("audio", {
+              controls: true,
+              src: url,
+              "aria-label": `${t("vmPlay")}: ${who}`,
+              "data-sha256": audioSha.get(message),
+            }),
       );
     }),
   );

@@ -366,6 +366,20 @@ function renderMain(): void {
       ),
     ),
   );
+  // Three columns that grow independently (a tall panel leaves no gaps beside it); one
+  // column below 900 px, in this order; the ladder across the whole width.
+  const main = document.querySelector("main");
+  if (main !== null) {
+    const columns = [
+      ["phone", "chat", "voicemail", "activity"],
+      ["favourites", "directory", "journal"],
+      ["presence", "conferences"],
+    ];
+    main.replaceChildren(
+      ...columns.map((ids) => h("div", { class: "col" }, ...ids.map((id) => byId(id)))),
+      byId("trace"),
+    );
+  }
   showState(session?.state ?? "connecting");
   renderPhone();
   renderFavourites();

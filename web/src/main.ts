@@ -150,6 +150,7 @@ async function signIn(user: string, password: string): Promise<void> {
   operator = null;
   conferences = null;
   invitations.clear();
+  partnerNames.clear();
   mailbox = null;
   waitingNew = null;
   for (const url of audioUrls.values()) URL.revokeObjectURL(url);
@@ -662,6 +663,18 @@ function renderFavourites(): void {
             },
             t("call"),
           ),
+          typeof e["user"] === "string"
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-chat": str(e["user"]),
+                  "aria-label": `${t("chat")}: ${str(e["name"]) || number}`,
+                  onclick: () => void openDialogue(str(e["user"])),
+                },
+                t("chat"),
+              )
+            : null,
           ringing && device !== undefined
             ? h(
                 "button",
@@ -1126,6 +1139,8 @@ function chatSection(): HTMLElement {
   );
 }
 
+const partnerNames = new Map<string, string>(); // from the internal directory, asked once
+
 function nameOf(number: string): string {
   const groups = (view.favourites?.["groups"] ?? []) as Doc[];
   for (const g of groups) {
@@ -1133,7 +1148,25 @@ function nameOf(number: string): string {
       if (e["user"] === number || e["number"] === number) return str(e["name"]);
     }
   }
-  return "";
+  const known = partnerNames.get(number);
+  if (known === undefined) {
+    partnerNames.set(number, ""); // asked: once per partner
+    void lookUpName(number);
+  }
+  return known ?? "";
+}
+
+async function lookUpName(number: string): Promise<void> {
+  const result = (await session
+    ?.request("searchDirectory", { user: me, text: number, limit: 5 })
+    .catch(() => undefined)) as Doc | undefined;
+  const hits = (result?.["hits"] ?? []) as Doc[];
+  const hit = hits.find(
+    (x) => x["directory"] === "internal" && ((x["numbers"] ?? []) as Doc[]).some((n) => n["number"] === number),
+  );
+  if (hit === undefined) return;
+  partnerNames.set(number, str(hit["name"]));
+  renderChat();
 }
 
 function conversationOf(partner: string): chat.Conversation {

@@ -195,8 +195,13 @@ export class Session {
       client.end(true);
       return;
     }
-    // A clean disconnect sends no Will: clear the marker ourselves, then go.
-    client.publish(this.markerTopic, "", { qos: 1, retain: true }, () => client.end(true));
+    // A clean disconnect sends no Will: clear the marker ourselves, then go (at the latest
+    // after 2 s: a PUBACK that never comes must not keep the connection open).
+    const end = window.setTimeout(() => client.end(true), 2_000);
+    client.publish(this.markerTopic, "", { qos: 1, retain: true }, () => {
+      window.clearTimeout(end);
+      client.end(true);
+    });
   }
 
   private announceSession(client: MqttClient): void {

@@ -33,6 +33,7 @@ from bench import (
     mqtt_path,
     postgres_store,
     sections,
+    voicemail,
     web,
 )
 from bench.sections import Row
@@ -68,6 +69,7 @@ NAMES = {
     "6": "6. PostgreSQL store beside SQLite",
     "7": "7. directory search (DIR-04)",
     "8": "8. journal",
+    "vm": "vm. voicemail recording (VM-01)",
     "9": "9. chat, 1,000 signed-in users (IM-01..03)",
     "10": "10. web client (Chromium)",
 }
@@ -105,6 +107,8 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
             *journal.rebuild_rows(progress=lambda n: progress.update(build, completed=n)),
         ]
         progress.remove_task(build)
+    elif key == "vm":
+        rows = voicemail.run()
     elif key == "9":
         rows = chat.run()
     elif key == "10":

@@ -5,7 +5,9 @@ the physical-phone bridge all drive phones through :class:`Simulator`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +61,8 @@ class Simulator:
         await self._learn_presence()
 
     async def _learn_presence(self) -> None:
-        """The presence of the phones' users (PRES-01): events only tell what changes next."""
+        """The presence of the phones' users (PRES-01) and their message-waiting lamps (VM-02):
+        events only tell what changes next."""
         for number, phone in sorted(self.phones.items()):
             if phone.kind not in PHONE_KINDS:
                 continue
@@ -69,6 +72,13 @@ class Simulator:
                 return
             if reply.get("ok"):
                 phone.on_presence(reply["result"])
+            try:  # VM-02: the lamp of a user with a mailbox (refused: none)
+                reply = await self.link.request("getMailbox", {"user": number})
+            except (ConnectionError, TimeoutError):
+                return
+            if reply.get("ok"):
+                phone.message_waiting = reply["result"]["new"] > 0
+                phone.new_messages = reply["result"]["new"]
 
     async def _learn_running_calls(self) -> None:
         """Calls that were up before we connected: events only tell what changes next."""
@@ -126,8 +136,9 @@ class Simulator:
                     n for n, ph in self.phones.items() if call in ph.legs or secondary in ph.legs
                 )
             else:
-                # A feature event names its device; a presence event its user (a number).
-                number = doc.get("device") or doc.get("user")
+                # A feature event names its device; a presence event its user (a number); a
+                # voicemail event its mailbox (the user's number, VM-02).
+                number = doc.get("device") or doc.get("user") or doc.get("mailbox")
                 if not isinstance(number, str):
                     continue  # an account's event (profileChanged): nothing a phone shows
                 devices = {number}
@@ -198,6 +209,8 @@ class Simulator:
             args = actions.absolute_return(list(args), self.clock.now_ms())
         elif verb == "sends":  # DTMF: only the voicemail's menu listens (specs/phone-sim.md)
             args = (*args, *(n for n, k in self.kinds.items() if k == "voicemail"))
+        elif verb == "speaks":  # VM-01: a WAV file, or a tone of that many seconds
+            args = (await asyncio.to_thread(actions.speech, list(args)),)
         try:
             requests = plan(phone, verb, list(args), self.summaries)
         except NotPossible as exc:
@@ -225,8 +238,11 @@ class Simulator:
     # -- trunk parties and automatic users ------------------------------------------------------
     def _react(self, changed: set[str]) -> None:
         for number in changed:
-            behaviour = self.behaviours.get(number)
             phone = self.phones[number]
+            while phone.playing:  # VM-04, the menu: take the audio the voicemail plays
+                call, sha = phone.playing.pop(0)
+                self._spawn(number, -call, self._listen(number, call, sha))
+            behaviour = self.behaviours.get(number)
             if behaviour is None:
                 continue
             leg = phone.alerting
@@ -250,6 +266,21 @@ class Simulator:
             self._reacting.discard(key)
 
         task.add_done_callback(done)
+
+    async def _listen(self, number: str, call: int, sha256: str) -> None:
+        """Fetch what the voicemail plays to ``number`` on ``call``: heard when its bytes are
+        exactly the recording the node named (their SHA-256)."""
+        try:
+            result = await self.request("fetchVoicemailAudio", call=call, device=number)
+        except (Refusal, ConnectionError, TimeoutError) as exc:
+            log.info("phone_sim.audio_not_fetched", device=number, call=call, error=str(exc))
+            return
+        data = base64.b64decode(result["audio"])
+        if hashlib.sha256(data).hexdigest() == sha256:
+            self.phone(number).heard.append(sha256)
+        else:
+            log.warning("phone_sim.audio_differs", device=number, call=call)
+        self._notify({number})
 
     async def _answer_later(
         self, number: str, call: int, behaviour: Behaviour, due_ms: int

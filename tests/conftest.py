@@ -1,4 +1,6 @@
 import os
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -6,9 +8,13 @@ import pytest
 import structlog
 from hypothesis import HealthCheck, settings
 
+from tests.hung import dump_tasks
 from tests.office import Office
 
-settings.register_profile("dev", max_examples=100)
+# Timing health checks and deadlines fail on a loaded machine, not on a slow strategy.
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile(
     "ci", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -44,3 +50,33 @@ def pg_dsn() -> Iterator[str]:
 
     with private_schema() as dsn:
         yield dsn
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """Shortly before pytest-timeout ends a hung test, print what its asyncio tasks await
+    (tests/hung.py): the threads' stacks it prints show only a loop idle in select. Returns
+    None so that pytest-timeout's own timer is set as well."""
+    timeout = float(settings.timeout or 0)
+    if timeout <= 0:
+        return
+    timer = threading.Timer(max(timeout - 10, timeout * 0.9), _dump_hung, args=(item,))
+    timer.daemon = True
+    timer.start()
+    item.stash[_HUNG_TIMER] = timer
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
+    timer = item.stash.get(_HUNG_TIMER, None)
+    if timer is not None:
+        timer.cancel()
+
+
+_HUNG_TIMER = pytest.StashKey[threading.Timer]()
+
+
+def _dump_hung(item: pytest.Item) -> None:
+    out = sys.__stderr__ or sys.stderr
+    print(f"\n++++ {item.nodeid} is about to time out: its asyncio tasks ++++", file=out)
+    dump_tasks(out)

@@ -54,7 +54,18 @@ def private_schema() -> Iterator[str]:
         yield in_schema(server(), schema)
     finally:
         with _admin() as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            # A session still in a transaction on these tables (a process of the test left
+            # running, a connection left "idle in transaction") would make the drop wait
+            # forever, with every later query of that process queued behind it: fail instead.
+            admin.execute("SET lock_timeout = '20s'")
+            try:
+                admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            except psycopg.errors.LockNotAvailable:
+                holders = admin.execute(
+                    "SELECT pid, state, application_name, left(query, 120) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                ).fetchall()
+                pytest.fail(f"schema {schema} is still locked; in a transaction: {holders}")
 
 
 def wait_for_writer_gone(dsn: str, node: str, timeout: float = 10) -> None:

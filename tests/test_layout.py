@@ -19,12 +19,15 @@ PURE = [
     "presence",
     "directory",
     "journal",
+    "voicemail",
     "chat",
 ]  # no I/O, no clock, no asyncio
 IO_MODULES = {
     "calls/records_db.py",
     "directory/index_db.py",
     "journal/journal_db.py",
+    "voicemail/audio_db.py",
+    "voicemail/mail_outbox.py",
     "chat/chat_db.py",  # the chat's own store and its writer (specs/chat.md)
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {

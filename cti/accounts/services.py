@@ -18,6 +18,7 @@ from cti.kernel.refusal import Refusal
 from cti.presence.services import forget_user
 from cti.site import Site
 from cti.site.model import PHONE_KINDS, Device, DeviceKind
+from cti.voicemail.services import forget_user as forget_mailbox
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
@@ -202,6 +203,7 @@ def remove_account(d: Decision[NodeState], c: cmd.RemoveAccount) -> None:
     forget_contacts(d, c.name)  # its personal directory goes with it (DIR-01)
     forget_journal(d, c.name)  # and its journal's reminders (JOUR-03)
     forget_member(d, c.name)  # it leaves its conferences, which keep a moderator (CONF-02)
+    forget_mailbox(d, c.name)  # and its mailbox (VM-01)
 
 
 SERVICES: dict[type[Any], Any] = {

@@ -18,6 +18,7 @@ each user read only their own ``users/{user}/chat`` (specs/security.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, TypedDict
 
@@ -25,9 +26,11 @@ import attrs
 import structlog
 
 from cti.accounts.access import change_first
+from cti.accounts.events import AccountRemoved
 from cti.accounts.model import PEOPLE
 from cti.api import documents as payloads
 from cti.app.clock import Clock
+from cti.app.feed import PAGE
 from cti.app.follower import supervised
 from cti.app.node import Node
 from cti.chat import model
@@ -43,6 +46,11 @@ log = structlog.get_logger(__name__)
 # control share the node's event loop: without a bound, a flood of chat requests would take
 # nearly every turn of it from the engine's callers (bench section 9).
 CONCURRENCY = 32
+# Chat requests in hand (answered or waiting for a turn): beyond, refused resourceBusy at
+# once. Each is one of the MQTT face's MAX_PENDING (1,000) while it waits; without this
+# bound a chat store that stalls (a disk, a database that stopped answering) would take every
+# one of them, and the face would turn away call control's requests as well.
+MAX_IN_HAND = 500
 # topic, payload, retain
 Publish = Callable[[str, bytes, bool], None]
 
@@ -187,6 +195,14 @@ def message_doc(message: Message, reader: str) -> ChatMessageDoc:
     )
 
 
+def _forget(db: ChatDb, owner: str) -> None:
+    db.forget(owner)
+
+
+def _forget_all_but(db: ChatDb, keep: set[str]) -> list[str]:
+    return db.forget_all_but(keep)
+
+
 def _ok(result: object) -> dict[str, Any]:
     # ``seq`` of a reply is the call log's position elsewhere; chat has none there: 0.
     return {"ok": True, "result": result, "seq": 0}
@@ -225,13 +241,40 @@ class ChatService:
         self.retained: dict[str, bytes] = {}  # the online documents, for the face's guard
         self._tasks: list[asyncio.Task[None]] = []
         self._gate = asyncio.Semaphore(CONCURRENCY)
+        self._in_hand = 0  # requests answered or waiting for the gate (MAX_IN_HAND)
 
     # -- lifetime ------------------------------------------------------------------------------
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(supervised("chat-writer", self.writer.run), name="chat-writer"),
             asyncio.create_task(supervised("chat-sessions", self._sweep), name="chat-sessions"),
+            asyncio.create_task(
+                supervised("chat-removals", self._forget_removed), name="chat-removals"
+            ),
         ]
+
+    async def _forget_removed(self) -> None:
+        """A removed account's chat goes with it (:meth:`ChatDb.forget`): a user later given
+        the same name (an internal number handed on) must not read the old one's messages.
+        At (re)start every owner without an account; then each ``accountRemoved`` of the log,
+        from the node's in-memory tail (fallen behind it: every owner without an account)."""
+        seq = -1
+        while True:
+            batch = self.node.feed.read(seq + 1, PAGE) if seq >= 0 else None
+            if batch is None:
+                seq = self.node.feed.last_seq
+                names = set(self.node.state.accounts.accounts)
+                gone = await self.writer.submit(functools.partial(_forget_all_but, keep=names))
+                for name in gone:
+                    log.info("chat.account_forgotten", user=name)
+            else:
+                for item in batch:
+                    if isinstance(item.event, AccountRemoved):
+                        name = item.event.name
+                        await self.writer.submit(functools.partial(_forget, owner=name))
+                        log.info("chat.account_forgotten", user=name)
+                    seq = item.seq
+            await self.node.feed.wait_beyond(seq)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -290,22 +333,28 @@ class ChatService:
         if account is None or account.role not in PEOPLE:
             return True  # machines' accounts (integrators, monitors) are never "online"
         if payload:
-            self.sessions.seen(user, client, self.clock.now_ms())
+            for dropped in self.sessions.seen(user, client, self.clock.now_ms()):
+                log.info("chat.session_dropped", user=user, client=dropped)
+                self._send(self.topics.session(user, dropped), b"", retain=True)
         else:
             self.sessions.gone(user, client)
-        self._announce()
+        self._announce(user)  # others' timeouts are the sweep's
         return True
 
     def people(self) -> list[str]:
         accounts = self.node.state.accounts.accounts.values()
         return sorted(a.name for a in accounts if a.role in PEOPLE)
 
-    def _announce(self) -> None:
-        people = set(self.people())
-        for user, online in sorted(self.sessions.changes(self.clock.now_ms()).items()):
-            log.info("chat.online", user=user, online=online)
-            if user in people:  # a removed account's sessions end without a document
-                self._online_doc(user, online)
+    def _announce(self, user: str | None = None) -> None:
+        """Publish the online documents that changed (of ``user`` only, if given)."""
+        now = self.clock.now_ms()
+        changes = self.sessions.changes(now, None if user is None else (user,))
+        for name, online in sorted(changes.items()):
+            log.info("chat.online", user=name, online=online)
+            account = self.node.state.accounts.account(name)
+            # A removed account's sessions end without a document.
+            if account is not None and account.role in PEOPLE:
+                self._online_doc(name, online)
 
     def _online_doc(self, user: str, online: bool) -> None:
         topic = self.topics.online(user)
@@ -322,8 +371,16 @@ class ChatService:
 
     # -- requests ----------------------------------------------------------------------------
     async def execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
-        async with self._gate:
-            return await self._execute(action, principal)
+        if self._in_hand >= MAX_IN_HAND:
+            return _refused(
+                Refusal("resourceBusy", f"{MAX_IN_HAND} chat requests in hand: try again")
+            )
+        self._in_hand += 1
+        try:
+            async with self._gate:
+                return await self._execute(action, principal)
+        finally:
+            self._in_hand -= 1
 
     async def _execute(self, action: ChatRequest, principal: str | None) -> dict[str, Any]:
         try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cti.api import chat as chats
-from cti.api import directory, passwords, profile
+from cti.api import directory, passwords, profile, voicemail
 from cti.api.chat import ChatService
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.journal import JOURNAL_COMMANDS, REQUESTS, JournalService
@@ -24,6 +24,8 @@ from cti.app.node import Accepted, Outcome
 from cti.directory.queries import SearchDirectory
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
+from cti.voicemail.commands import ListenVoicemailMessage
+from cti.voicemail.queries import FetchVoicemailAudio
 
 
 def error(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, Any]:
@@ -64,6 +66,18 @@ async def execute(
     if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
         outcome = await passwords.execute(engine, action, principal, secure=secure)
         return _reply(node.state.seq, outcome)
+    if isinstance(
+        action,
+        voicemail.LeaveVoicemailMessage
+        | voicemail.EnterVoicemailPin
+        | voicemail.ChangeVoicemailPinOnPhone
+        | voicemail.ChangeVoicemailPin
+        | voicemail.CallBackVoicemailMessage
+        | voicemail.SaveVoicemailContact,
+    ):
+        return await voicemail.execute(engine, action, principal, secure=secure)
+    if isinstance(action, ListenVoicemailMessage | FetchVoicemailAudio):  # with the audio
+        return await voicemail.execute(engine, action, principal, secure=secure)
     if isinstance(action, SetProfileRequest):
         return _reply(node.state.seq, await profile.execute(engine, action, principal))
     if isinstance(action, ImportContactsRequest):

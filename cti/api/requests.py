@@ -30,6 +30,8 @@ from cti.api.journal import JournalRequest
 from cti.api.passwords import REQUESTS as PASSWORD_REQUESTS
 from cti.api.passwords import PasswordRequest
 from cti.api.profile import SetProfileRequest
+from cti.api.voicemail import REQUESTS as VOICEMAIL_REQUESTS
+from cti.api.voicemail import VoicemailRequest
 from cti.directory.queries import SearchDirectory
 from cti.domain import COMMAND_TYPES, QUERY_TYPES
 from cti.kernel.messages import Command, Query
@@ -48,6 +50,7 @@ Action = (
     | ImportContactsRequest
     | UploadContactsPartRequest
     | JournalRequest
+    | VoicemailRequest
     | ChatRequest
 )
 # What a client may request: every query, every command but the node's own (timers, the ones
@@ -60,7 +63,8 @@ SERVICES: dict[
     | type[PasswordRequest]
     | type[SetProfileRequest]
     | type[ImportContactsRequest]
-    | type[UploadContactsPartRequest],
+    | type[UploadContactsPartRequest]
+    | type[VoicemailRequest],
 ] = {
     **{name: cls for name, cls in COMMAND_TYPES.items() if not cls.INTERNAL},
     **QUERY_TYPES,
@@ -71,6 +75,8 @@ SERVICES: dict[
     UploadContactsPartRequest.SERVICE: UploadContactsPartRequest,
     SearchDirectory.SERVICE: SearchDirectory,
     **{cls.SERVICE: cls for cls in JOURNAL_REQUESTS},  # answered by the journal read model
+    # Audio stored, PINs checked where they arrive (cti.api.voicemail).
+    **{cls.SERVICE: cls for cls in VOICEMAIL_REQUESTS},
     **{cls.SERVICE: cls for cls in CHAT_REQUESTS},  # answered by the chat's own store
 }
 

@@ -24,6 +24,7 @@ from cti.api.chat import ChatService
 from cti.api.directory import INDEX as DIRECTORY_INDEX
 from cti.api.documents import iso
 from cti.api.journal import JournalService
+from cti.api.voicemail import AUDIO as VOICEMAIL_AUDIO
 from cti.app.clock import Clock, SystemClock
 from cti.app.config import Config, UserSpec, load_config
 from cti.app.engine import Engine
@@ -54,6 +55,8 @@ from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
+from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.mail_outbox import MailOutbox
 from cti.web.face import Upstream, WebFace, is_loopback
 
 if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
@@ -354,6 +357,17 @@ async def start(
                 user=user, name=name or number, other=number
             ),
         )
+        # Voicemail (VM-01): recordings in the data directory; mailed by a follower (VM-07).
+        try:
+            audio = AudioStore(options.data_dir / f"{site.node}.voicemail")
+        except OSError as exc:
+            raise StartupError(f"voicemail audio {options.data_dir}: {exc}") from None
+        node.read_models[VOICEMAIL_AUDIO] = audio
+        if config.smtp is not None:
+            mail_reader = LogReader(node.feed, store.sibling(readonly=True))
+            mail_file = options.data_dir / f"{site.node}.voicemail-mail.db"
+            mailer = MailOutbox(engine, mail_reader, audio, config.smtp, mail_file, store.epoch)
+            await _start_face(running, mailer)
         # Chat (IM-01..03): its own store and writer, out of the call log's write path.
         chat = ChatService(
             node,
@@ -365,7 +379,9 @@ async def start(
         running.chat = mqtt.chat = chat
         await _start_face(running, mqtt)
         try:
-            await asyncio.wait_for(mqtt.connected.wait(), CONNECT_WAIT)
+            # Not wait_for: on Python 3.11 it can lose a cancel (a stop while starting).
+            async with asyncio.timeout(CONNECT_WAIT):
+                await mqtt.connected.wait()
         except TimeoutError:
             running.notes.append(f"broker {host}:{port} not reachable yet; retrying")
         await _start_csta(running, options)

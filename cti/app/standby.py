@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from cti.app.follower import supervised
 from cti.app.node import Node
 from cti.store import StoreError
 
@@ -94,7 +95,9 @@ class LeaseWatch:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._watch(), name="lease")
+        # Supervised like the followers: a failure is logged and the watch goes on (holds()
+        # already answers "yes" while the database does not answer).
+        self._task = asyncio.create_task(supervised(self.name, self._watch), name="lease")
 
     async def stop(self) -> None:
         if self._task is not None:

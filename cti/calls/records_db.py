@@ -3,22 +3,23 @@
 Rows and the position they cover are written in one transaction, so after any crash the file
 holds exactly the records of the log up to its position, and the follower resumes right after
 it. A file written for another log (its epoch) or in another format is emptied and rebuilt
-from the log. The only module of the calls context that does I/O.
+from the log (cti/app/read_model_db.py, shared with the other read models). The only module
+of the calls context that does I/O.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from cti.app.read_model_db import ReadModelDb
 from cti.calls.records import CallRecord, apply
 from cti.kernel.messages import Committed
 
@@ -53,8 +54,11 @@ def _record(row: Sequence[Any]) -> CallRecord:
     return CallRecord(*values)
 
 
-class CallRecordsDb:
+class CallRecordsDb(ReadModelDb):
     name = "call-records"
+    SCHEMA = _SCHEMA
+    FORMAT = FORMAT
+    TABLES = ("calls",)
 
     @classmethod
     def open_readonly(cls, path: str | os.PathLike[str]) -> CallRecordsDb:
@@ -69,62 +73,6 @@ class CallRecordsDb:
         db._lock = threading.Lock()
         return db
 
-    def epoch(self) -> str | None:
-        """The epoch of the log these records were made from."""
-        rows = self._query("SELECT value FROM meta WHERE key = 'epoch'")
-        return None if not rows else str(rows[0][0])
-
-    def __init__(self, path: str | os.PathLike[str], epoch: str) -> None:
-        self.path = os.fspath(path)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a power cut may lose the newest transactions, never consistency; the
-        # follower then re-applies them from the log.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._transaction() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("epoch") != epoch or meta.get("format") != FORMAT:
-                self._empty(conn, epoch)  # another log, or another layout: rebuild
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
-        # One connection, used from the loop and from the follower's worker thread: a reader
-        # never sees a batch half-applied (a connection sees its own open transaction).
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
-
-    @staticmethod
-    def _empty(conn: sqlite3.Connection, epoch: str) -> None:
-        conn.execute("DELETE FROM calls")
-        conn.execute("DELETE FROM meta")
-        conn.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [("epoch", epoch), ("format", FORMAT), ("position", "0")],
-        )
-
-    # -- ReadModel ----------------------------------------------------------------------------
-    def reset(self) -> None:
-        epoch = self.epoch() or ""
-        with self._transaction() as conn:
-            self._empty(conn, epoch)
-
-    def position(self) -> int:
-        return int(self._query("SELECT value FROM meta WHERE key = 'position'")[0][0])
-
     def apply(self, batch: Sequence[Committed]) -> None:
         with self._transaction() as conn:
             ids = set()
@@ -138,7 +86,7 @@ class CallRecordsDb:
             for item in batch:
                 changed.update(apply(records, item.seq, item.ts_ms, item.event))
             self._write(conn, [records[c] for c in sorted(changed)])
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),))
+            self._set_position(conn, batch[-1].seq)
 
     def _load(self, conn: sqlite3.Connection, ids: set[int]) -> dict[int, CallRecord]:
         found: dict[int, CallRecord] = {}
@@ -166,7 +114,3 @@ class CallRecordsDb:
     def record(self, call: int) -> CallRecord | None:
         rows = self._query(f"{_SELECT} WHERE call = ?", (call,))
         return None if not rows else _record(rows[0])
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

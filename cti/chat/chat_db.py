@@ -57,6 +57,19 @@ SCHEMA = [
         PRIMARY KEY (node, owner, conv))""",
 ]
 COLUMNS = "n, conv, seq, sender, recipient, client_id, text, at"
+# The chat's PostgreSQL connection gives up on a database it cannot reach instead of waiting
+# for the system's TCP timeouts (2 hours idle, ~15 min unacknowledged): a writer stuck in a
+# query would hold every chat request, and those would fill the MQTT face's MAX_PENDING,
+# turning away call control's requests too. A failed batch is answered resourceOutOfService.
+PG_LINK: dict[str, Any] = {
+    "connect_timeout": 10,
+    "application_name": "cti-chat",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms: data the server never acknowledges
+}
 
 
 class StoreFailed(Exception):
@@ -106,6 +119,10 @@ class ChatDb:
         self._commit()
         row = self._one("SELECT MAX(n) FROM chat_messages WHERE node = ?", node)
         self._n = int(row[0] or 0) if row else 0
+        # Not left open until the first request: a PostgreSQL session "idle in transaction"
+        # holds its table locks (a DROP or ALTER waits forever, and every query after it,
+        # the node's lease check included) and keeps VACUUM from cleaning up.
+        self._commit()
 
     @classmethod
     def sqlite(cls, path: Path, node: str, *, history: int = HISTORY) -> ChatDb:
@@ -121,7 +138,7 @@ class ChatDb:
     def postgresql(cls, dsn: str, node: str) -> ChatDb:
         import psycopg  # only for a node whose log is in PostgreSQL
 
-        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False)
+        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False, **PG_LINK)
         return cls(conn, node, postgres=True, close=conn.close)
 
     def close(self) -> None:
@@ -330,6 +347,38 @@ class ChatDb:
             )
         return out
 
+    def forget(self, owner: str) -> None:
+        """A removed account's chat: its copies and read watermarks go, and the messages no
+        one keeps now (whoever is given the name later must not read it). The partners keep
+        their copies: their history is theirs."""
+        self._x("DELETE FROM chat_copies WHERE node = ? AND owner = ?", self.node, owner)
+        self._x("DELETE FROM chat_reads WHERE node = ? AND owner = ?", self.node, owner)
+        self._x(
+            "DELETE FROM chat_messages WHERE node = ? AND (sender = ? OR recipient = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM chat_copies c "
+            "WHERE c.node = chat_messages.node AND c.n = chat_messages.n)",
+            self.node,
+            owner,
+            owner,
+        )
+
+    def owners(self) -> set[str]:
+        """Every user with a copy or a read watermark here."""
+        rows = self._all(
+            "SELECT owner FROM chat_copies WHERE node = ? "
+            "UNION SELECT owner FROM chat_reads WHERE node = ?",
+            self.node,
+            self.node,
+        )
+        return {str(r[0]) for r in rows}
+
+    def forget_all_but(self, accounts: set[str]) -> list[str]:
+        """:meth:`forget` every owner that is none of ``accounts``; those forgotten."""
+        gone = sorted(self.owners() - accounts)
+        for owner in gone:
+            self.forget(owner)
+        return gone
+
     def kept(self, user: str) -> int:
         """How many messages the user keeps (at most HISTORY)."""
         row = self._one(
@@ -379,25 +428,37 @@ class ChatWriter:
             while len(jobs) < self.max_batch and not self._queue.empty():
                 jobs.append(self._queue.get_nowait())
             jobs = [j for j in jobs if not j.done.cancelled()]
+            work = asyncio.ensure_future(asyncio.to_thread(self._apply, [j.op for j in jobs]))
+            # A worker thread cannot be stopped: when cancelled (the node stopping), finish
+            # the batch first, so the store is never closed under it (a crash) and its
+            # requests are answered with what it did (a commit is not "nothing stored").
+            stopping = False
+            while not work.done():
+                try:
+                    await asyncio.shield(work)
+                except asyncio.CancelledError:
+                    stopping = True
+                except BaseException:
+                    break  # the batch's own failure: below
             try:
-                results = await asyncio.to_thread(self._apply, [j.op for j in jobs])
-            except BaseException as exc:
+                results = work.result()
+            except Exception as exc:
                 failure = StoreFailed(f"the chat store did not commit: {exc}")
                 for job in jobs:
                     if not job.done.done():
                         job.done.set_exception(failure)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
                 log.error("chat.commit_failed", error=str(exc), requests=len(jobs))
-                continue
-            self.batches += 1
-            for job, (ok, value) in zip(jobs, results, strict=True):
-                if job.done.done():
-                    continue
-                if ok:
-                    job.done.set_result(value)
-                else:
-                    job.done.set_exception(value)
+            else:
+                self.batches += 1
+                for job, (ok, value) in zip(jobs, results, strict=True):
+                    if job.done.done():
+                        continue
+                    if ok:
+                        job.done.set_result(value)
+                    else:
+                        job.done.set_exception(value)
+            if stopping:
+                raise asyncio.CancelledError
 
     def _apply(self, ops: list[Callable[[ChatDb], Any]]) -> list[tuple[bool, Any]]:
         """In the worker thread: every op in a savepoint, then one commit."""

@@ -33,7 +33,8 @@ def check_text(text: str) -> str:
     """Plain text as sent, or a refusal: not empty, not only blanks, at most MAX_TEXT
     characters, no control characters but line break and tab (no escape sequences, no
     NUL, no bidirectional overrides), no unpaired surrogates."""
-    if not text or not text.strip():
+    # The zero-width joiner is allowed inside emoji; alone it would be an invisible message.
+    if not text.replace("\u200d", "").strip():
         raise invalid_field("text", "empty", "text must not be empty")
     if len(text) > MAX_TEXT:
         raise invalid_field("text", "tooLong", f"text must be at most {MAX_TEXT} characters")

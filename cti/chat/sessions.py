@@ -11,10 +11,16 @@ marker left behind by a client whose Will was lost expires by the timeout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 REFRESH_S = 30  # how often a client refreshes its marker (its MQTT keepalive too)
 # Three refreshes missed: longer than a missed keepalive plus the broker's Will delay
 # (1.5 keepalives), so a live client is never shown offline by a late refresh.
 TIMEOUT_MS = 3 * REFRESH_S * 1000
+# Sessions one user may hold (tabs, phones, laptops). Markers cost the node memory and the
+# broker a retained message each, and any client id is a valid topic level: a user (or a
+# script of theirs) announcing ever new ids must not grow either without bound.
+MAX_SESSIONS = 20
 
 
 class Sessions:
@@ -36,10 +42,18 @@ class Sessions:
     def clients(self, user: str) -> list[str]:
         return sorted(self._seen.get(user, {}))
 
-    def seen(self, user: str, client: str, now: int) -> None:
-        """A marker arrived: the session was announced or refreshed."""
-        self._seen.setdefault(user, {})[client] = now
+    def seen(self, user: str, client: str, now: int) -> list[str]:
+        """A marker arrived: the session was announced or refreshed. Returns the user's
+        sessions dropped for it (the least recently seen beyond :data:`MAX_SESSIONS`), for
+        their markers to be cleared on the broker."""
+        clients = self._seen.setdefault(user, {})
+        clients[client] = now
         self._unconfirmed.discard((user, client))
+        excess = max(0, len(clients) - MAX_SESSIONS)
+        dropped = sorted(clients, key=lambda c: (clients[c], c))[:excess]
+        for old in dropped:
+            self.gone(user, old)
+        return dropped
 
     def gone(self, user: str, client: str) -> None:
         """A marker was cleared (the client's Will, or its goodbye)."""
@@ -75,11 +89,15 @@ class Sessions:
         for user, client in stale:
             self.gone(user, client)
 
-    def changes(self, now: int) -> dict[str, bool]:
+    def changes(self, now: int, users: Iterable[str] | None = None) -> dict[str, bool]:
         """The users whose online state differs from what was last taken from here, with
-        their state now (what the retained ``online/{user}`` documents must show)."""
+        their state now (what the retained ``online/{user}`` documents must show); of
+        ``users`` only, if given (a marker concerns one user: checking everyone on each of
+        them would cost the event loop users x refreshes per second)."""
         out: dict[str, bool] = {}
-        for user in set(self._seen) | {u for u, on in self._announced.items() if on}:
+        if users is None:
+            users = set(self._seen) | {u for u, on in self._announced.items() if on}
+        for user in users:
             now_on = self.online(user, now)
             if self._announced.get(user, False) != now_on:
                 out[user] = now_on

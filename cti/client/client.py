@@ -191,6 +191,8 @@ class CtiClient:
         self._chat_watched = False
         self._chat_seen: dict[str, int] = {}
         self._chat_hold: list[ChatMessageDoc] | None = None
+        self._chat_ready = False  # watch_chat() knows where each conversation stood
+        self._chat_gap: asyncio.Task[None] | None = None  # fetching what a gap left out
         self._connections = 0
 
     # -- connecting ---------------------------------------------------------------------------
@@ -379,7 +381,8 @@ class CtiClient:
             return str(exc.__cause__ or exc)
         finally:
             self._conn = None
-            tasks = [syncer, refresher] + ([chat_sync] if chat_sync is not None else [])
+            maybe = [syncer, refresher, chat_sync, self._chat_gap]
+            tasks = [t for t in maybe if t is not None]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -648,6 +651,7 @@ class CtiClient:
         for conv in (await self.chat_conversations())["conversations"]:
             partner = conv["partner"]
             self._chat_seen[partner] = max(self._chat_seen.get(partner, 0), conv["lastSeq"])
+        self._chat_ready = True
 
     async def watch_online(self, *users: str) -> None:
         """Receive whether ``users`` (everyone without arguments) are signed in anywhere."""
@@ -666,6 +670,14 @@ class CtiClient:
             message = cast(ChatMessageDoc, doc)
             if self._chat_hold is not None:
                 self._chat_hold.append(message)
+            elif (
+                self._chat_ready and message["seq"] > self._chat_seen.get(message["partner"], 0) + 1
+            ):
+                # A gap: a message the node stored but could not publish (its broker
+                # connection dropped after the commit; a retry then answers a duplicate,
+                # which is not published again). Fetch what is missing, then this one.
+                self._chat_hold = [message]
+                self._chat_gap = asyncio.create_task(self._chat_sync())
             else:
                 self._emit_chat([message])
 

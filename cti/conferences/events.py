@@ -105,7 +105,7 @@ class DialInStarted(Event):
 class PinRejected(Event):
     """A keyed PIN admits to no conference; ``remaining`` tries are left on this call."""
 
-    KIND: ClassVar[str] = "pinRejected"
+    KIND: ClassVar[str] = "conferencePinRejected"
     call: int
     remaining: int
     caller: str  # whose strikes it counts (rule 6)

@@ -109,6 +109,20 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "noChannel": ("systemResourceAvailability", "resourceBusy"),
     "notInactive": ("stateIncompatibility", "invalidObjectState"),
     "notInConference": ("stateIncompatibility", "invalidObjectState"),
+    # voicemail (VM-01..VM-07)
+    "noMailbox": ("operation", "invalidParameterValue"),
+    "notAtVoicemail": ("stateIncompatibility", "invalidObjectState"),
+    "unknownVoicemailMessage": ("operation", "invalidParameterValue"),
+    "messageAlreadyRecorded": ("stateIncompatibility", "invalidObjectState"),
+    "recordingOff": ("stateIncompatibility", "invalidObjectState"),
+    "mailboxFull": ("systemResourceAvailability", "resourceLimitExceeded"),
+    "pinLocked": ("operation", "securityViolation"),
+    "wrongPin": ("operation", "securityViolation"),
+    "pinPolicy": ("operation", "invalidParameterValue"),
+    "menuNotOpen": ("stateIncompatibility", "invalidObjectState"),
+    "defaultPinNotChanged": ("operation", "securityViolation"),
+    "notInOffice": ("stateIncompatibility", "invalidObjectState"),
+    "unusableAudio": ("operation", "invalidParameterValue"),
 }
 
 ERROR_TABLE: dict[str, tuple[str, str]] = {

@@ -8,7 +8,7 @@ scope's number (``12xmueller``), so a prefix query of one scope reads that scope
 and counts per directory are three small FTS queries. Its numbers go into ``numbers`` (E.164
 and internal numbers), searched by prefix on the B-tree.
 
-Rows and the position they cover are written in one transaction (like cti/calls/records_db.py):
+Rows and the position they cover are written in one transaction (cti/app/read_model_db.py):
 after a crash the file holds exactly the log up to its position; a file of another log (its
 epoch) or format is emptied and rebuilt. The site's entries (speed dials, MULAP groups) are
 configuration: written again whenever the file is opened or emptied. Searches read through a
@@ -21,13 +21,14 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
 
 from cti.accounts import events as accounts_events
 from cti.accounts.model import PEOPLE
+from cti.app.read_model_db import ReadModelDb, connect
 from cti.directory import events as ev
 from cti.directory.entries import (
     Directory,
@@ -77,52 +78,29 @@ class Found(NamedTuple):
     complete: bool  # False: a number search's count stopped at NUMBER_CAP
 
 
-class DirectoryIndex:
+class DirectoryIndex(ReadModelDb):
     name = "directory-index"
+    SCHEMA = _SCHEMA
+    FORMAT = FORMAT
+    TABLES = ("entries", "numbers", "terms", "scopes")
 
     def __init__(self, path: str | os.PathLike[str], epoch: str, site: Site) -> None:
-        self.path = os.fspath(path)
         self.site = site
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a power cut may lose the newest transactions, never consistency; the
-        # follower then applies them again from the log.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._scopes: dict[str, int] = {}
-        with self._transaction() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("epoch") != epoch or meta.get("format") != FORMAT:
-                self._empty(conn, epoch)  # another log, or another layout: rebuild
-            else:
-                self._site_entries(conn)
-        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        super().__init__(path, epoch)
+        self._reader = connect(self.path)
         self._read_lock = threading.Lock()
         self._read_scopes: dict[str, int] = {}
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-
-    def _empty(self, conn: sqlite3.Connection, epoch: str) -> None:
-        for table in ("entries", "numbers", "terms", "scopes", "meta"):
-            conn.execute(f"DELETE FROM {table}")
+    def _emptied(self, conn: sqlite3.Connection) -> None:
         self._scopes.clear()
-        conn.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [("epoch", epoch), ("format", FORMAT), ("position", "0")],
-        )
         self._site_entries(conn)
+
+    def _reopened(self, conn: sqlite3.Connection) -> None:
+        self._site_entries(conn)
+
+    def _rolled_back(self) -> None:
+        self._scopes.clear()  # it may name scopes the rollback took back
 
     def _site_entries(self, conn: sqlite3.Connection) -> None:
         """The entries of the site file (speed dials, MULAP groups), as configured now."""
@@ -209,34 +187,16 @@ class DirectoryIndex:
         return doc
 
     # -- ReadModel ----------------------------------------------------------------------------
-    def position(self) -> int:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'position'").fetchone()
-        return int(row[0])
-
-    def epoch(self) -> str:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
-        return str(row[0])
-
     def reset(self) -> None:
-        epoch = self.epoch()
-        with self._transaction() as conn:
-            self._empty(conn, epoch)
+        super().reset()
         with self._read_lock:  # scopes are numbered anew
             self._read_scopes.clear()
 
     def apply(self, batch: Sequence[Committed]) -> None:
-        try:
-            with self._transaction() as conn:
-                for item in batch:
-                    self._apply(conn, item.event)
-                conn.execute(
-                    "UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),)
-                )
-        except BaseException:
-            self._scopes.clear()  # it may name scopes the rollback took back
-            raise
+        with self._transaction() as conn:
+            for item in batch:
+                self._apply(conn, item.event)
+            self._set_position(conn, batch[-1].seq)
 
     def _contact(self, conn: sqlite3.Connection, user: str, contact: Contact) -> None:
         self._put(conn, self._scope(conn, PERSONAL + user), str(contact.id), contact_view(contact))

@@ -23,6 +23,7 @@ from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.presence.context import CONTEXT as PRESENCE
 from cti.site import Site
+from cti.voicemail.context import CONTEXT as VOICEMAIL
 
 CONTEXTS: tuple[Context[Any], ...] = (
     CALLS,
@@ -32,6 +33,7 @@ CONTEXTS: tuple[Context[Any], ...] = (
     DIRECTORY,
     JOURNAL,
     CONFERENCES,
+    VOICEMAIL,
 )
 
 _EVOLVE: dict[type[Event], Callable[[NodeState, Any], NodeState]] = {}
@@ -49,7 +51,7 @@ def _compose() -> None:
         setter, name = SETTERS[ctx.name], ctx.name
 
         for cls, fn in ctx.events.items():
-            if cls in _EVOLVE:
+            if cls in _EVOLVE or cls.KIND in {known.KIND for known in _EVOLVE}:
                 raise TypeError(f"event {cls.KIND} belongs to two contexts")
 
             def step(

@@ -1,5 +1,5 @@
 """The per-user journal in a SQLite file of its own: a checkpointed follower of the log
-(JOUR-01..04; the pattern of cti/calls/records_db.py).
+(JOUR-01..04; a read model's file like the call records', cti/app/read_model_db.py).
 
 Entries come from the call events (:mod:`cti.journal.calls`), decided when a call ends; notes,
 reminders, done marks and deletions from the journal context's events. Rows, the calls still
@@ -12,17 +12,16 @@ that does I/O.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from cti.accounts.events import AccountRemoved
+from cti.app.read_model_db import ReadModelDb
 from cti.journal import events as jev
 from cti.journal.calls import JournalFold, Owners, Track, decode_track, encode_track
 from cti.journal.model import Direction, Entry, Folder, Outcome
@@ -101,59 +100,25 @@ def _item(row: Sequence[Any]) -> Item:
     return Item(entry, bool(done), closed_by, note, remind_at, bool(overdue))
 
 
-class JournalDb:
+class JournalDb(ReadModelDb):
     name = "journal"
+    SCHEMA = _SCHEMA
+    FORMAT = FORMAT
+    TABLES = ("entries", "tracks")
 
     def __init__(self, path: str | os.PathLike[str], epoch: str, site: Site) -> None:
-        self.path = os.fspath(path)
         self.site = site
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a power cut may lose the newest transactions, never consistency; the
-        # follower then re-applies them from the log.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._tracks: dict[int, Track] | None = None  # calls in progress, as of the position
         self._owners = Owners(site)
         self._touched: set[str] = set()  # users whose journal changed since last asked
         self.on_applied: Callable[[], None] | None = None  # told after each batch (any thread)
-        with self._transaction() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("epoch") != epoch or meta.get("format") != FORMAT:
-                self._empty(conn, epoch)  # another log, or another layout: rebuild
+        super().__init__(path, epoch)
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                self._tracks = None  # the cache may hold what was rolled back: reload
-                raise
-
-    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
-
-    def _empty(self, conn: sqlite3.Connection, epoch: str) -> None:
-        conn.execute("DELETE FROM entries")
-        conn.execute("DELETE FROM tracks")
-        conn.execute("DELETE FROM meta")
-        conn.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [("epoch", epoch), ("format", FORMAT), ("position", "0")],
-        )
+    def _emptied(self, conn: sqlite3.Connection) -> None:
         self._tracks = {}
 
-    def epoch(self) -> str | None:
-        rows = self._query("SELECT value FROM meta WHERE key = 'epoch'")
-        return None if not rows else str(rows[0][0])
+    def _rolled_back(self) -> None:
+        self._tracks = None  # the cache may hold what was rolled back: reload
 
     # -- ReadModel ----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -163,9 +128,6 @@ class JournalDb:
             self._touched.add("*")
         if self.on_applied is not None:
             self.on_applied()
-
-    def position(self) -> int:
-        return int(self._query("SELECT value FROM meta WHERE key = 'position'")[0][0])
 
     def apply(self, batch: Sequence[Committed]) -> None:
         with self._transaction() as conn:
@@ -199,7 +161,7 @@ class JournalDb:
             ]
             conn.executemany("DELETE FROM tracks WHERE call = ?", gone)
             conn.executemany("INSERT OR REPLACE INTO tracks VALUES (?, ?)", kept)
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'position'", (str(batch[-1].seq),))
+            self._set_position(conn, batch[-1].seq)
             self._touched |= touched
         if self.on_applied is not None:
             self.on_applied()
@@ -318,7 +280,3 @@ class JournalDb:
         ]
         tracks = {c: json.loads(d) for c, d in self._query("SELECT call, doc FROM tracks")}
         return items, tracks
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()

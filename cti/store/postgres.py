@@ -56,6 +56,7 @@ SCHEMA_VERSION = 1
 #: table's OID is unique in it, so logs in different schemas of one database never collide.
 LOCK_CLASS = 0x43544900
 CONNECT_TIMEOUT = 10  # seconds: a node that cannot reach its database says so at start
+LEASE_LOCK_TIMEOUT = "2s"  # a lease check waits this long for a lock on cti_logs
 
 _SCHEMA = (
     "CREATE TABLE cti_schema (version integer NOT NULL)",
@@ -306,7 +307,11 @@ class PostgresStore:
         the log: its term is the newest and its session still holds the lock. Else why not,
         one line. Asked on a sibling's connection: the writer's own may be busy or broken."""
         writer = self._writer or self
-        with self._guard("lease"):
+        with self._guard("lease"), self._conn.transaction():
+            # Bounded: behind a lock queued on cti_logs (a DROP or ALTER waiting for a
+            # session idle in transaction) the check would wait forever, and the node's stop
+            # with it. Timed out, it fails as StoreError: the lease is "unknown" this time.
+            self._conn.execute(f"SET LOCAL lock_timeout = '{LEASE_LOCK_TIMEOUT}'")
             row = self._conn.execute(
                 "SELECT term, writer, EXISTS (SELECT 1 FROM pg_locks WHERE locktype ="
                 " 'advisory' AND granted AND pid = %s AND objid = %s AND objsubid = 2)"

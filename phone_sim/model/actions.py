@@ -6,11 +6,16 @@ A verb is resolved against the phone's own legs: "holds" holds the call it is ta
 
 from __future__ import annotations
 
+import base64
+import math
+import struct
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
 
+from cti.voicemail.wav import make_wav
 from phone_sim.model.phone import Leg, Phone
 
 FORWARDING_TYPES = {
@@ -228,6 +233,72 @@ def sends(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     return [Req("setPresence", {"user": phone.number, "status": PRESENCE[int(digits[1]) - 1]})]
 
 
+def speech(args: list[str]) -> str:
+    """What ``speaks`` says, base64: a WAV file (``speaks greeting.wav``) or a tone of
+    ``Ns`` seconds (``speaks 3s``), 16-bit mono at 8 kHz (VM-01). Reads the file: the
+    simulator calls it in a worker thread."""
+    what = _arg(args, 0, "seconds (3s) or a WAV file")
+    if what.endswith("s") and what[:-1].replace(".", "", 1).isdigit():
+        frames = int(float(what[:-1]) * 8000)
+        pcm = b"".join(
+            struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / 8000)))
+            for i in range(frames)
+        )
+        return base64.b64encode(make_wav(pcm)).decode()
+    try:
+        return base64.b64encode(Path(what).read_bytes()).decode()
+    except OSError as exc:
+        raise NotPossible("invalidParameterValue", f"cannot read {what}: {exc}") from None
+
+
+def _at_voicemail(phone: Phone) -> Leg:
+    leg = phone.active
+    if leg is None or leg.state != "connected" or not leg.answered:
+        raise NotPossible("notAtVoicemail", f"{phone.number} is not talking to the voicemail")
+    return leg
+
+
+def speaks(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """Speaks to the voicemail on the active call: the message left (VM-01)."""
+    leg = _at_voicemail(phone)
+    audio = _arg(args, 0, "audio")
+    return [
+        Req("leaveVoicemailMessage", {"call": leg.call, "device": phone.number, "audio": audio})
+    ]
+
+
+def keys_pin(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """Keys the PIN in the voicemail menu (VM-03): not DTMF events, a PIN is never logged."""
+    leg = _at_voicemail(phone)
+    pin = _arg(args, 0, "PIN")
+    return [Req("enterVoicemailPin", {"call": leg.call, "device": phone.number, "pin": pin})]
+
+
+def changes_pin(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """A new PIN keyed in the open voicemail menu (VM-03)."""
+    leg = _at_voicemail(phone)
+    new = _arg(args, 0, "new PIN")
+    fields = {"call": leg.call, "device": phone.number, "newPin": new}
+    return [Req("changeVoicemailPinOnPhone", fields)]
+
+
+def plays(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """VM-04: the user has message N played on this phone (the system calls it)."""
+    message = _arg(args, 0, "message number")
+    if not message.isdigit():
+        raise NotPossible("invalidParameterValue", "plays takes a message number")
+    fields = {"user": phone.number, "message": int(message), "device": phone.number}
+    return [Req("playVoicemailMessage", fields)]
+
+
+def listens(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
+    """The phone's user plays message N of their mailbox (VM-02: it goes to old)."""
+    message = _arg(args, 0, "message number")
+    if not message.isdigit():
+        raise NotPossible("invalidParameterValue", "listens takes a message number")
+    return [Req("listenVoicemailMessage", {"user": phone.number, "message": int(message)})]
+
+
 def keys(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
     """DTMF on the active call (``generateDigits``): the other parties hear them, or the
     voicemail / conference dial-in the phone is talking to reads them (a menu choice, a PIN)."""
@@ -300,5 +371,10 @@ VERBS: dict[str, Callable[[Phone, list[str], Mapping[str, str]], list[Req]]] = {
     "presses": presses,
     "presence": presence,
     "sends": sends,
+    "speaks": speaks,
+    "keys-pin": keys_pin,
+    "changes-pin": changes_pin,
+    "listens": listens,
+    "plays": plays,
     "keys": keys,
 }

@@ -74,6 +74,13 @@ class Phone:
     presence: str = "office"
     presence_until: int | None = None  # ms since the epoch, UTC; None once it passed
     presence_info: str | None = None
+    # The user's mailbox (VM-02): the message-waiting lamp and the new messages' count.
+    message_waiting: bool = False
+    new_messages: int = 0
+    # Voicemail played to this phone (VM-04, the menu): (call, sha256) being played, and the
+    # SHA-256 of each audio the phone fetched that matched what the node said it plays.
+    playing: list[tuple[int, str]] = attrs.Factory(list)
+    heard: list[str] = attrs.Factory(list)
 
     # -- what the node tells ------------------------------------------------------------------
     def on_event(self, doc: Doc) -> None:
@@ -86,6 +93,11 @@ class Phone:
                 self.on_presence(doc)
             elif name == "returnTimePassed":
                 self.presence_until = None
+            elif name == "messageWaiting":  # VM-02: the one truth of the lamp
+                self.message_waiting = bool(doc["on"])
+                self.new_messages = int(doc["new"])
+            elif name == "messagePlaying" and doc.get("device") == self.number:
+                self.playing.append((int(doc["call"]), str(doc["sha256"])))
             self.seen.append(name)
             return
         call = doc["call"]

@@ -26,6 +26,9 @@ CHECKS = (
     "allows",
     "redial",
     "presence",
+    "message-waiting",
+    "new-messages",
+    "heard",
 )
 STATUSES = (
     "idle",
@@ -40,7 +43,13 @@ STATUSES = (
     "off-hook",
     "on-hook",
 )
-_PHRASES = (("hangs up", "hangs-up"), ("picks up", "picks-up"), ("talking to", "talking-to"))
+_PHRASES = (
+    ("hangs up", "hangs-up"),
+    ("picks up", "picks-up"),
+    ("talking to", "talking-to"),
+    ("keys pin", "keys-pin"),
+    ("changes pin", "changes-pin"),
+)
 
 
 class ScenarioError(ValueError):

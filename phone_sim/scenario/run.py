@@ -172,6 +172,13 @@ def observe(sim: Simulator, step: Expect, cursors: dict[str, int]) -> tuple[bool
         return phone.ringer != "off", phone.ringer
     if check == "presence":  # PRES-01: the user's presence as the node shows it
         return phone.shown_presence == args[0], phone.shown_presence
+    if check == "message-waiting":  # VM-02: the lamp
+        lamp = "on" if phone.message_waiting else "off"
+        return lamp == args[0], lamp
+    if check == "new-messages":  # VM-02: the badge
+        return phone.new_messages == int(args[0]), str(phone.new_messages)
+    if check == "heard":  # VM-04: recordings played to the phone, exactly the stored bytes
+        return len(phone.heard) == int(args[0]), str(len(phone.heard))
     if check in ("off-hook", "on-hook"):
         hook = "off-hook" if phone.off_hook else "on-hook"
         return hook == check, hook

@@ -23,6 +23,7 @@ from cti.api.directory import INDEX
 from cti.api.journal import JournalService
 from cti.api.requests import SERVICES, parse_action
 from cti.api.schema import contract, dumps
+from cti.api.voicemail import AUDIO
 from cti.app.clock import ManualClock
 from cti.app.committed import decode
 from cti.app.config import load_site
@@ -39,6 +40,8 @@ from cti.favourites.views import view as favourites_view
 from cti.journal.journal_db import JournalDb
 from cti.kernel.messages import Command
 from cti.store import MemoryStore
+from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.wav import make_wav
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 SCHEMA = json.loads((SPECS / "api.schema.json").read_text())
@@ -129,6 +132,13 @@ def test_request_tables_in_the_specs_follow_the_contract(
 def test_the_request_tables_cover_every_service() -> None:
     covered = {p.values[0] for p in table_rows()}
     assert set(SERVICES) <= covered, sorted(set(SERVICES) - covered)
+
+
+VM_CALL = 10  # the call the voicemail requests below leave a message on
+
+
+def _wav() -> str:
+    return base64.b64encode(make_wav(b"\x01\x00" * 16000)).decode()
 
 
 async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: Path) -> None:
@@ -275,6 +285,36 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("clearJournal", {"user": "330"}),
         ("setJournalNote", {"user": "330", "entry": 1, "note": "gone"}),
         ("getJournal", {"user": "330", "limit": 0}),
+        # voicemail (VM-01..VM-05): 332 has the licence
+        ("clearCall", {"call": 8}),
+        ("clearCall", {"call": 9}),
+        ("makeCall", {"calling": "330", "called": "332"}),
+        ("deflectCall", {"call": VM_CALL, "device": "332", "to": "351"}),
+        ("leaveVoicemailMessage", {"call": VM_CALL, "device": "330", "audio": _wav()}),
+        ("getMailbox", {"user": "332"}),
+        ("listenVoicemailMessage", {"user": "332", "message": 1}),
+        ("moveVoicemailMessage", {"user": "332", "message": 1, "folder": "new"}),
+        ("setVoicemailRecording", {"user": "332", "recording": False}),
+        ("setVoicemailMaximum", {"user": "332", "maxMessages": 10}),
+        ("callBackVoicemailMessage", {"user": "332", "message": 1, "device": "332"}),
+        ("saveVoicemailContact", {"user": "332", "message": 1}),
+        ("clearCall", {"call": VM_CALL}),
+        ("clearCall", {"call": VM_CALL + 1}),
+        ("makeCall", {"calling": "332", "called": "351"}),
+        ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "000000"}),
+        ("enterVoicemailPin", {"call": VM_CALL + 2, "device": "332", "pin": "123456"}),
+        ("changeVoicemailPinOnPhone", {"call": VM_CALL + 2, "device": "332", "newPin": "135790"}),
+        ("generateDigits", {"call": VM_CALL + 2, "device": "332", "digits": "1"}),
+        ("fetchVoicemailAudio", {"call": VM_CALL + 2, "device": "332"}),
+        ("generateDigits", {"call": VM_CALL + 2, "device": "332", "digits": "9"}),
+        ("clearCall", {"call": VM_CALL + 2}),
+        ("changeVoicemailPin", {"user": "332", "oldPin": "135790", "newPin": "246813"}),
+        ("playVoicemailMessage", {"user": "332", "message": 1}),
+        ("answerCall", {"call": VM_CALL + 3, "device": "332"}),
+        ("fetchVoicemailAudio", {"call": VM_CALL + 3, "device": "332"}),
+        ("clearCall", {"call": VM_CALL + 3}),
+        ("deleteVoicemailMessage", {"user": "332", "message": 1}),
+        ("leaveVoicemailMessage", {"call": VM_CALL + 3, "device": "332", "audio": "AAAA"}),
         # application conferences (CONF-01..08): 332 has the conference licence by now
         ("createConference", {"user": "332", "name": "Jour fixe"}),
         ("addConferenceParticipant", {"user": "332", "conference": 1, "member": "332"}),
@@ -319,6 +359,7 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("sendChatMessage", {"user": "330", "to": "332", "text": "\x1b[2J", "clientId": "m3"}),
     ]
     done: set[str] = set()
+    node.read_models[AUDIO] = AudioStore(tmp_path / "audio")
     journal_db = JournalDb(tmp_path / "journal.db", node.store.epoch, node.site)
 
     def stand_in(user: str, number: str, name: str | None) -> Command:

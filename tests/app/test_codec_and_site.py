@@ -400,7 +400,7 @@ def test_load_example_site() -> None:
             {"voicemial": "351"},
             "the site file: unknown key 'voicemial' (allowed: chat, conference_bridges,"
             " conferences, csta, devices, location, mulap, node, phone_ranges, pickup_groups,"
-            " speed_dials, trunk, users, voicemail)",
+            " smtp, speed_dials, trunk, users, voicemail)",
         ),
         (
             {"devices": [{"number": "335", "dial-method": "callback_preferred"}]},

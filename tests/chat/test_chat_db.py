@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from cti.kernel.refusal import Refusal
 from tests.postgres import private_schema
 
 Opener = Callable[[], ChatDb]
+TIMEOUT = 10  # s: a bound for the test, never waited for when it works
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -107,6 +109,22 @@ def test_read_watermark_only_moves_up(db: ChatDb) -> None:
     assert caught.value.details["reason"] == "beyondLast"
 
 
+def test_forgetting_a_removed_account(db: ChatDb) -> None:
+    send(db, "330", "331", "m1")
+    send(db, "331", "332", "m2")
+    db.mark_read("331", "330", 1)
+    db.commit()
+    assert db.forget_all_but({"330", "332"}) == ["331"]
+    db.commit()
+    assert db.owners() == {"330", "332"}
+    assert db.kept("331") == 0 and db.read_seq("331", "330") == 0
+    assert db.stored() == 2  # 330 and 332 keep theirs
+    db.forget("330")
+    db.commit()
+    assert [m.client_id for m in db.messages("332", "331", 0, 100)] == ["m2"]
+    assert db.stored() == 1  # m1: no one keeps it now
+
+
 async def test_a_batch_commits_once_and_a_refused_request_changes_nothing(db: ChatDb) -> None:
     writer = ChatWriter(db)
     task = asyncio.create_task(writer.run())
@@ -131,6 +149,41 @@ async def test_a_batch_commits_once_and_a_refused_request_changes_nothing(db: Ch
     assert isinstance(refused, Refusal) and refused.name == "partnerOffline"
     assert (first.message.seq, second.message.seq) == (1, 2)
     assert [m.client_id for m in db.messages("330", "331", 0, 100)] == ["m1", "m2"]
+
+
+async def test_a_stopped_writer_finishes_its_batch_before_the_store_may_close(
+    db: ChatDb,
+) -> None:
+    """Stopping the node cancels the writer while a batch runs in its worker thread, which
+    cannot be stopped: the writer ends only after that batch, answering it with what it did
+    (closing the store under the thread crashed the process; and a commit is not "nothing
+    stored")."""
+    writer = ChatWriter(db)
+    task = asyncio.create_task(writer.run())
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(store: ChatDb) -> Sent:
+        inside.set()
+        release.wait(TIMEOUT)
+        return store.send("330", "331", "m1", "eins", 1)
+
+    job = asyncio.create_task(writer.submit(slow))
+    try:
+        assert await asyncio.to_thread(inside.wait, TIMEOUT)
+        task.cancel()
+        for _ in range(20):  # turns of the loop: the cancellation is delivered at once
+            await asyncio.sleep(0)
+        assert not task.done()  # still in its batch
+        release.set()
+        sent = await asyncio.wait_for(job, TIMEOUT)
+        assert (sent.message.seq, sent.duplicate) == (1, False)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert db.stored() == 1
+    finally:
+        release.set()
+        task.cancel()
+        await asyncio.gather(task, job, return_exceptions=True)
 
 
 USERS = st.sampled_from(["330", "331", "332"])

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import aiomqtt
 import pytest
 
+from cti.api.chat import SendChatMessage
 from cti.client import ChatMessage, ChatRead, CtiClient, Online, Refused
 from tests.client.conftest import Collector, collecting, relay_to
 from tests.mqtt.conftest import TESTER, TIMEOUT
@@ -117,6 +118,33 @@ async def test_a_reconnecting_client_fetches_what_it_missed(secure_node: SecureN
         assert phone.connected
 
 
+async def test_a_message_the_node_could_not_publish_is_fetched_at_the_next(
+    secure_node: SecureNode,
+) -> None:
+    """A message stored while the node's broker connection was down as the commit completed
+    was never published (and its sender's retry answers a duplicate, published nothing). The
+    recipient's client, connected all along, sees the gap in seq at the next message and
+    fetches what it missed: each message once, in order."""
+    n = secure_node
+    chat = n.running.chat
+    assert chat is not None
+    async with ui(n, "333") as dieter, ui(n, "332") as clara, collecting(clara) as seen:
+        await clara.watch_chat()
+        await dieter.send_chat("332", "eins")
+        await seen.wait_for(lambda u: isinstance(u, ChatMessage) and u.text == "eins")
+        publish, chat.publish = chat.publish, None  # the node's broker connection is down
+        try:
+            action = SendChatMessage(to="332", text="zwei", client_id="z-2")
+            assert (await chat.execute(action, "333"))["ok"] is True
+        finally:
+            chat.publish = publish
+        await dieter.send_chat("332", "drei")
+        await seen.wait_for(lambda u: isinstance(u, ChatMessage) and u.text == "drei")
+        got = [(m.seq, m.text) for m in seen.of(ChatMessage)]
+        first = got[0][0]  # the module's node: earlier tests wrote in this conversation
+        assert got == [(first, "eins"), (first + 1, "zwei"), (first + 2, "drei")]
+
+
 async def test_a_vanished_client_goes_offline_by_its_will(secure_node: SecureNode) -> None:
     """Rule 2: Eva's only client loses its network (no goodbye): the broker publishes its Will,
     which clears the session marker, and Anna sees Eva offline; back, Eva's client announces
@@ -208,3 +236,23 @@ def asyncio_timeout(seconds: float) -> contextlib.AbstractAsyncContextManager[No
     import asyncio
 
     return asyncio.timeout(seconds)
+
+
+async def test_no_user_can_make_another_look_online(secure_node: SecureNode) -> None:
+    """`online/{user}` is the node's alone: a retained document a user publishes there is
+    dropped by the broker. The spy, subscribed there itself, would get its own message back
+    if the broker took it; it gets the node's document alone (the positive control), and so
+    does a later reader."""
+    n = secure_node
+    fake = json.dumps({"user": "335", "online": True}).encode()
+    async with n.client("331", filters=[topic("online", "335")], name="spy") as spy:
+        doc = await spy.wait_for(topic("online", "335"))
+        assert doc == {"user": "335", "online": False}
+        await spy.publish(topic("online", "335"), fake, retain=True)
+        await settled(spy)
+        assert [m.doc for m in spy.on(topic("online", "335"))] == [doc]
+    async with n.client("330", filters=[topic("online", "335")], name="reader") as reader:
+        assert await reader.wait_for(topic("online", "335")) == doc
+        await settled(reader)
+        assert [m.doc for m in reader.on(topic("online", "335"))] == [doc]
+    assert not n.running.chat.online("335")  # type: ignore[union-attr]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+
 from cti.app.bootstrap import ServeOptions, chat_path, start
 from cti.chat.chat_db import ChatDb
 from tests.mqtt.conftest import CtiClient, Mosquitto
@@ -39,5 +41,19 @@ async def test_chat_lives_in_the_node_s_postgres_database(
     db = ChatDb.postgresql(pg_dsn, "node1")
     try:
         assert [m.text for m in db.messages("331", "330", 0, 100)] == ["Runde 1", "Runde 2"]
+    finally:
+        db.close()
+
+
+def test_an_open_chat_store_holds_no_transaction(pg_dsn: str) -> None:
+    """Opened and idle, its session is not "idle in transaction": it holds no table lock (a
+    DROP SCHEMA at a test's end waited forever behind it, and a node's lease check queued
+    behind the DROP)."""
+    db = ChatDb.postgresql(pg_dsn, "node1")
+    try:
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
+            other.execute("SET lock_timeout = '5s'")
+            with other.transaction():
+                other.execute("LOCK TABLE chat_messages IN ACCESS EXCLUSIVE MODE")
     finally:
         db.close()

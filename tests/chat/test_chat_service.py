@@ -22,7 +22,7 @@ from cti.app.config import load_config, load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.chat.chat_db import ChatDb
-from cti.chat.sessions import TIMEOUT_MS
+from cti.chat.sessions import MAX_SESSIONS, TIMEOUT_MS
 from cti.store import MemoryStore
 
 B = "cti/node1"
@@ -329,3 +329,84 @@ async def test_a_removed_account_s_online_document_is_cleared(chat: Chat) -> Non
     assert chat.take() == [(f"{B}/online/336", None, True)]
     chat.sign_out("336")  # its client goes later: no document comes back
     assert chat.take() == []
+
+
+async def test_a_marker_looks_at_its_own_user_only(chat: Chat) -> None:
+    """Markers arrive all the time (every client refreshes every 30 s): each one recomputes
+    its own user's online state, not everyone's (1,000 users online would make that a
+    thousand checks per marker, a million per second of refreshes: the event loop's)."""
+    for user in ("330", "331", "332", "333"):
+        chat.sign_in(user)
+    chat.take()
+    checked: list[str] = []
+    online = chat.service.sessions.online
+
+    def counting(user: str, now: int) -> bool:
+        checked.append(user)
+        return online(user, now)
+
+    chat.service.sessions.online = counting  # type: ignore[method-assign]
+    chat.sign_in("331")  # a refresh
+    chat.sign_out("332")  # a goodbye
+    assert checked == ["331", "332"]
+    assert chat.take() == [(f"{B}/online/332", {"user": "332", "online": False}, True)]
+
+
+async def forgotten(service: ChatService, user: str) -> None:
+    """Until the chat has forgotten ``user`` (its follower of the log runs beside the test):
+    each round trip through the writer lets it go on; it needs a few, never a hundred."""
+    for _ in range(100):
+        if user not in await service.writer.submit(lambda db: db.owners()):
+            return
+    raise AssertionError(f"{user}'s chat is still there")
+
+
+async def test_a_removed_account_s_chat_goes_with_it(chat: Chat) -> None:
+    """An internal number is handed on: whoever gets account 331 next must not read what the
+    old 331 wrote and received. 330 keeps their side of the conversation."""
+    chat.sign_in("330")
+    chat.sign_in("331")
+    await chat.ok("330", "sendChatMessage", to="331", text="vertraulich", clientId="c1")
+    await chat.ok("331", "sendChatMessage", to="330", text="Antwort", clientId="c2")
+    await chat.ok("331", "markChatRead", partner="330", seq=2)
+    assert (await chat.ask(None, "removeAccount", name="331"))["ok"] is True
+    await forgotten(chat.service, "331")
+    created = await chat.ask(None, "createAccount", name="331", password="Start-2026!")
+    assert created["ok"] is True, created
+    page = await chat.ok(None, "getChatMessages", user="331", partner="330")
+    assert (page["messages"], page["readSeq"]) == ([], 0)
+    assert (await chat.ok(None, "getChatConversations", user="331"))["conversations"] == []
+    [conv] = (await chat.ok("330", "getChatConversations"))["conversations"]
+    assert (conv["partner"], conv["kept"]) == ("331", 2)
+    assert chat.service.db.stored() == 2  # 330 keeps both
+
+
+async def test_at_start_the_chat_of_accounts_removed_meanwhile_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    """Removed while the node was down, or before its chat had caught up with the removal."""
+    db = ChatDb.sqlite(tmp_path / "c.db", "node1")
+    db.send("330", "gone", "c1", "an einen, den es nicht mehr gibt", 1)
+    db.send("gone", "331", "c2", "von einem, den es nicht mehr gibt", 2)
+    db.mark_read("gone", "331", 1)
+    db.commit()
+    node, clock = make_node()
+    service = ChatService(node, db, clock)
+    await service.start()
+    try:
+        await forgotten(service, "gone")
+        assert await service.writer.submit(lambda d: d.owners()) == {"330", "331"}
+        assert service.db.stored() == 2  # 330 and 331 keep theirs
+    finally:
+        await service.stop()
+
+
+async def test_a_session_beyond_the_limit_clears_the_oldest_marker(chat: Chat) -> None:
+    for i in range(MAX_SESSIONS):
+        chat.sign_in("331", f"tab-{i}")
+        chat.clock.advance(1)
+    chat.take()
+    chat.sign_in("331", "one-too-many")
+    assert chat.take() == [(f"{B}/users/331/sessions/tab-0", None, True)]
+    assert len(chat.service.sessions.clients("331")) == MAX_SESSIONS
+    assert chat.service.online("331")

@@ -12,14 +12,21 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from cti.app.config import ChatSettings, config_from_dict
 from cti.chat.model import MAX_TEXT, check_client_id, check_text, conversation, partner_of
-from cti.chat.sessions import TIMEOUT_MS, Sessions
+from cti.chat.sessions import MAX_SESSIONS, TIMEOUT_MS, Sessions
 from cti.kernel.refusal import Refusal
 from cti.site import SiteError
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Hallo", "Grüße aus Köln 👋", "line 1\nline 2\twith a tab", "x" * MAX_TEXT, "<b>as text</b>"],
+    [
+        "Hallo",
+        "Grüße aus Köln 👋",
+        "👩\u200d💻",
+        "line 1\nline 2\twith a tab",
+        "x" * MAX_TEXT,
+        "<b>as text</b>",
+    ],
 )
 def test_plain_text_is_accepted_as_sent(text: str) -> None:
     assert check_text(text) == text
@@ -30,6 +37,8 @@ def test_plain_text_is_accepted_as_sent(text: str) -> None:
     [
         ("", "empty"),
         ("   \n\t ", "empty"),
+        ("\u200d", "empty"),  # the emoji joiner alone: an invisible message
+        (" \u200d\u200d\n", "empty"),
         ("x" * (MAX_TEXT + 1), "tooLong"),
         ("bell\x07", "controlCharacter"),
         ("\x1b[31mred", "controlCharacter"),  # a terminal escape sequence
@@ -93,6 +102,19 @@ def test_a_reconnect_drops_the_sessions_the_broker_no_longer_holds() -> None:
     assert s.clients("331") == ["b"]
 
 
+def test_a_user_holds_at_most_max_sessions() -> None:
+    """Ever new client ids (a script announcing without end) do not grow the node's memory
+    or the broker's retained markers: the least recently seen session goes."""
+    s = Sessions()
+    for i in range(MAX_SESSIONS):
+        assert s.seen("330", f"c{i}", i) == []
+    s.seen("330", "c0", 100)  # refreshed: now the newest
+    assert s.seen("330", "new", 101) == ["c1"]
+    assert s.seen("330", "newer", 102) == ["c2"]
+    assert len(s.clients("330")) == MAX_SESSIONS and "c0" in s.clients("330")
+    assert s.seen("331", "a", 0) == []  # per user
+
+
 USERS = st.sampled_from(["330", "331"])
 CLIENTS = st.sampled_from(["a", "b", "c"])
 
@@ -135,17 +157,27 @@ class SessionMachine(RuleBasedStateMachine):
         return any(u == user and self.now - at < TIMEOUT_MS for (u, _), at in self.model.items())
 
     @invariant()
-    def online_and_changes(self) -> None:
+    def online(self) -> None:
         for user in ("330", "331"):
             assert self.s.online(user, self.now) == self.expected(user)
-        flips = self.s.changes(self.now)
-        for user in ("330", "331"):
+
+    def check_flips(self, flips: dict[str, bool], users: tuple[str, ...]) -> None:
+        assert set(flips) <= set(users)
+        for user in users:
             now = self.expected(user)
             if self.shown.get(user, False) != now:
                 assert flips.get(user) == now
                 self.shown[user] = now
             else:
                 assert user not in flips
+
+    @rule()
+    def changes(self) -> None:
+        self.check_flips(self.s.changes(self.now), ("330", "331"))
+
+    @rule(user=USERS)
+    def changes_of_one(self, user: str) -> None:  # what a marker of ``user`` asks
+        self.check_flips(self.s.changes(self.now, (user,)), (user,))
 
 
 TestSessions = SessionMachine.TestCase

@@ -61,7 +61,7 @@ def test_conf03_a_caller_keys_a_pin_and_joins() -> None:
     pin = pin_of(o, 1, 2)
     wrong = "1" if pin != "111111" else "2"
     assert key(o, call, "331", wrong * 6 + "#") == [
-        f"pinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
     ]
     assert key(o, call, "331", pin + "#") == ["participantJoined conference=1 participant=2 call=1"]
     assert states(o) == {1: ParticipantState.INACTIVE, 2: ParticipantState.WAITING}
@@ -82,13 +82,13 @@ def test_conf03_three_wrong_pins_and_the_call_is_cleared() -> None:
     call, _ = dial(o, "331")
     wrong = "1" if pin_of(o, 1, 2) != "111111" else "2"
     assert key(o, call, "331", wrong * 6) == [
-        f"pinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
     ]
     assert key(o, call, "331", wrong * 6) == [
-        f"pinRejected call=1 remaining=1 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=1 caller=331 at={o.clock.now_ms()}"
     ]
     assert key(o, call, "331", wrong * 6) == [
-        f"pinRejected call=1 remaining=0 caller=331 at={o.clock.now_ms()}",
+        f"conferencePinRejected call=1 remaining=0 caller=331 at={o.clock.now_ms()}",
         "dialInEnded call=1 reason=tooManyAttempts",
         "connectionCleared(normalClearing) call=1 device=391 | 331:connected 391:null",
         "callCleared(normalClearing) call=1 | 331:null",

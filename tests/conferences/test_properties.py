@@ -361,7 +361,7 @@ def test_the_machine_reaches_what_it_is_for() -> None:
         "all channels taken",
         "active room",
         "participantJoined",
-        "pinRejected",
+        "conferencePinRejected",
         "dialInEnded noChannel",
         "dialInEnded alreadyJoined",
         "left hungUp",

@@ -9,6 +9,11 @@ it and its own).
 v5-journal: v4-presence, then the journal (JOUR-03/04: notes with reminders, one reminder
 passed and one pending, an entry marked done, one deleted, entries older than a period
 deleted, a journal cleared).
+v6-voicemail: v5-journal, then voicemail (VM-01..VM-07: messages left on deflected calls,
+listened to, moved, deleted, recording off and a maximum, the phone menu with a wrong and the
+right default PIN and the PIN changed there, a message played from the menu and on a phone
+the system called, greetings, a message mailed and one refused for good, a mailbox removed with
+its account).
 v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGenerated).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
@@ -36,6 +41,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v5-journal tests/frozen/v5-journal/node1.db
     python -m tests.frozen.make_log v6-digits tests/frozen/v6-digits/node1.db
     python -m tests.frozen.make_log v6-conferences tests/frozen/v6-conferences/node1.db
+    python -m tests.frozen.make_log v6-voicemail tests/frozen/v6-voicemail/node1.db
 """
 
 from __future__ import annotations
@@ -118,17 +124,10 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    if version in (
-        "v2",
-        "v3",
-        "v4-favourites",
-        "v4-presence",
-        "v4-directory",
-        "v5-journal",
-        "v6-digits",
-    ):
+    later = ("v5-journal", "v6-digits", "v6-voicemail")
+    if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         accounts(do)
-    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", "v5-journal", "v6-digits"):
+    if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         profiles(do)
     if version == "v6-conferences":
         accounts(do)
@@ -136,14 +135,16 @@ def make(path: Path, version: str = "v1") -> None:
         conferences(do, node)
     if version == "v4-favourites":
         favourites(do)
-    if version in ("v4-presence", "v5-journal", "v6-digits"):
+    if version in ("v4-presence", *later):
         presence(do, node.clock)  # type: ignore[arg-type]
     if version == "v4-directory":
         directory(do)
-    if version in ("v5-journal", "v6-digits"):
+    if version in later:
         journal(do, node.clock)  # type: ignore[arg-type]
     if version == "v6-digits":
         digits(do)
+    if version == "v6-voicemail":
+        voicemail(do, node.clock)  # type: ignore[arg-type]
     node.store.close()
 
 
@@ -290,6 +291,50 @@ def journal(do: Callable[[Command], int], clock: ManualClock) -> None:
     do(j.DeleteJournalEntry(user="330", entry=2))
     do(j.DeleteJournalEntriesOlderThan(user="332", days=30))
     do(j.ClearJournal(user="333"))
+
+
+def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
+    """Voicemail (VM-01..VM-07): 332's mailbox (seeded with the licence), mailed to Clara."""
+    from cti.accounts.commands import RemoveAccount, SeedAccounts, SetProfileChecked
+    from cti.app.config import load_config
+    from cti.presence.commands import SetPresence
+    from cti.presence.model import Status
+    from cti.voicemail import commands as v
+    from cti.voicemail.model import Audio, VoicemailFolder
+
+    clara = next(u for u in load_config().users if u.name == "332")
+    do(SeedAccounts(accounts=(clara.seed_without_password(),)))
+    do(SetPresence(user="332", status=Status.OFFICE))  # back: her phone rings again
+    do(SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True))
+    audio = Audio(sha256="ab" * 32, length=48044, duration_ms=3000)
+    for caller in ("+4940123401", "+4940123402"):
+        if caller.startswith("+"):
+            call = do(c.Dial(device=caller, digits="332"))
+        else:
+            call = do(c.MakeCall(calling=caller, called="332"))
+        do(c.DeflectCall(call=call, device="332", to="351"))
+        do(v.RecordMessage(call=call, device=caller, audio=audio))
+        do(c.ClearCall(call=call))
+        clock.advance(60)
+    do(v.MarkMessageMailed(user="332", message=1, message_id="<vm.1.332.1@node1.cti>"))
+    do(v.ListenVoicemailMessage(user="332", message=1))
+    do(v.MoveVoicemailMessage(user="332", message=1, folder=VoicemailFolder.NEW))
+    do(v.MarkMailFailed(user="332", message=2, error="SMTPRecipientsRefused: 550 no such user"))
+    do(v.DeleteVoicemailMessage(user="332", message=2))
+    do(v.SetVoicemailRecording(user="332", recording=False))
+    do(v.SetVoicemailMaximum(user="332", max_messages=20))
+    menu = do(c.MakeCall(calling="332", called="351"))
+    do(v.CheckedPin(call=menu, device="332", right=False))
+    do(v.CheckedPin(call=menu, device="332", right=True))
+    do(v.SetPinHash(user="332", pin_hash="$argon2id$v=19$m=65536,t=3,p=4$frozen", call=menu))
+    do(c.GenerateDigits(call=menu, device="332", digits="1"))  # the menu plays message 1
+    do(c.ClearCall(call=menu))
+    played = do(v.PlayVoicemailMessage(user="332", message=1))  # VM-04
+    do(c.AnswerCall(call=played, device="332"))
+    do(c.ClearCall(call=played))
+    # 330's mailbox goes with its account.
+    do(v.SetVoicemailRecording(user="330", recording=False))
+    do(RemoveAccount(name="330"))
 
 
 def digits(do: Callable[[Command], int]) -> None:

@@ -22,6 +22,7 @@ from cti.accounts.model import Profile, Visibility
 from cti.app.node import replay
 from cti.domain import CODEC, EVENT_TYPES, NodeState
 from cti.store import SqliteStore
+from cti.voicemail import codec as voicemail_codec
 
 HERE = Path(__file__).parent
 FROZEN = sorted(p for p in HERE.glob("v*/node1.db"))
@@ -91,6 +92,12 @@ def render(state: NodeState) -> dict[str, Any]:
         **({"journal": render_journal(state)} if state.journal.reminders else {}),
         # Logs before v6-conferences have no conferences (CONF-01..06).
         **({"conferences": render_conferences(state)} if state.conferences.conferences else {}),
+        # Logs before v6-voicemail have no mailboxes (VM-01..VM-07).
+        **(
+            {"voicemail": voicemail_codec.encode(state.voicemail)}
+            if state.voicemail.mailboxes
+            else {}
+        ),
     }
 
 
@@ -134,6 +141,10 @@ def render_directory(state: NodeState) -> dict[str, Any]:
         }
         for user, d in sorted(state.directory.users.items())
     }
+
+
+def render_voicemail(state: NodeState) -> Any:
+    return voicemail_codec.encode(state.voicemail)
 
 
 def render_journal(state: NodeState) -> dict[str, Any]:

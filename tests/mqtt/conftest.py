@@ -8,7 +8,11 @@
   collects everything under ``cti/node1/#`` and does request/response with MQTT 5 Response
   Topic + Correlation Data, or MQTT 3.1.1 style with ``reply_to`` in the payload.
 
-Nothing here sleeps for timing: every wait is for a condition, bounded by a timeout.
+Nothing here sleeps for timing: every wait is for a condition, bounded by a timeout. The
+waits use ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 ``wait_for`` returns the
+result instead of raising when its task is cancelled in the same loop iteration as the awaited
+thing completes (fixed in 3.12), and a cancelled load worker then ran on forever
+(tests/mqtt/test_client_harness.py).
 """
 
 from __future__ import annotations
@@ -471,7 +475,8 @@ class CtiClient:
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(check), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(check)
             except TimeoutError:
                 seen = [m.payload[:200] for m in self.on(pattern)][-5:]
                 raise AssertionError(
@@ -490,8 +495,8 @@ class CtiClient:
                 raise AssertionError(f"connection lost: {self.lost}")
             return bool(found)
 
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        async with self._changed, asyncio.timeout(timeout):
+            await self._changed.wait_for(check)
         return found[0]
 
     async def reply(self, correlation: bytes, *, timeout: float = TIMEOUT) -> Msg:
@@ -502,8 +507,8 @@ class CtiClient:
                 raise AssertionError(f"connection lost: {self.lost}")
             return correlation in self.replies
 
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(check), timeout)
+        async with self._changed, asyncio.timeout(timeout):
+            await self._changed.wait_for(check)
         return self.replies[correlation]
 
     # -- requests ----------------------------------------------------------------------------
@@ -686,7 +691,8 @@ class Server:
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(check), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(check)
             except TimeoutError:
                 raise AssertionError(f"no such line in {timeout} s:\n{self.output}") from None
         assert found, f"server exited ({self.proc and self.proc.returncode}):\n{self.output}"

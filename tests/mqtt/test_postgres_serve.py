@@ -19,7 +19,7 @@ STATUS = "cti/node1/status"
 
 
 async def test_serve_on_postgres_survives_sigkill_and_continues_the_sequence(
-    broker: Mosquitto, tmp_path: Path, servers: list[Server], pg_dsn: str
+    broker: Mosquitto, tmp_path: Path, pg_dsn: str, servers: list[Server]
 ) -> None:
     data = tmp_path / "data"
     args = [

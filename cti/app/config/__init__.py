@@ -20,6 +20,7 @@ import attrs
 from cti.app.config.chat import ChatSettings, chat_from_dict
 from cti.app.config.csta import CstaSettings, csta_from_dict
 from cti.app.config.site_file import site_from_dict
+from cti.app.config.smtp import SmtpSettings, smtp_from_dict
 from cti.app.config.users import UserSpec, users_from_dict
 from cti.site import Site, SiteError
 
@@ -29,6 +30,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CstaSettings",
+    "SmtpSettings",
     "UserSpec",
     "config_from_dict",
     "load_config",
@@ -48,6 +50,7 @@ class Config:
     site: Site
     csta: CstaSettings = attrs.field(factory=CstaSettings)
     users: tuple[UserSpec, ...] = ()
+    smtp: SmtpSettings | None = None  # voicemail to e-mail (VM-07); None: no mail is sent
     chat: ChatSettings = attrs.field(factory=ChatSettings)
 
 
@@ -58,6 +61,7 @@ def config_from_dict(raw: Mapping[str, Any]) -> Config:
         site=site,
         csta=csta_from_dict(raw.get("csta")),
         users=users_from_dict(raw, site),
+        smtp=smtp_from_dict(raw.get("smtp")),
         chat=chat_from_dict(raw.get("chat")),
     )
 

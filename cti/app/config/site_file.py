@@ -159,6 +159,7 @@ _TOP_KEYS = frozenset(
         "csta",  # the CSTA link's settings (cti.app.config.csta)
         "chat",  # instant messaging's options (cti.app.config.chat)
         "users",  # the accounts the node starts with (cti.app.config.users)
+        "smtp",  # voicemail to e-mail (cti.app.config.smtp)
         "phone_ranges",
         "speed_dials",
         "conferences",  # application conferences (CONF-01..08): dial-in number, channels

@@ -112,6 +112,7 @@ class MqttClient:
         )
         self._subacks: dict[int, asyncio.Future[bytes]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._heard = 0.0  # loop time the broker was last heard from
 
     @property
     def connected(self) -> bool:
@@ -137,15 +138,16 @@ class MqttClient:
         """Connect; raises ConnectionRefused (CONNACK failure), OSError / TimeoutError (no
         broker there) or ssl.SSLError (its certificate does not verify)."""
         ssl_context = None if self.tls is None else self.tls.context()
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
+        # asyncio.timeout, not wait_for, here and below: on Python 3.11 wait_for returns the
+        # result instead of raising when its task is cancelled in the loop iteration in which
+        # the awaited thing completes, and a face stopped then would go on serving.
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
                 self.host,
                 self.port,
                 ssl=ssl_context,
                 server_hostname=None if self.tls is None else self.tls.server_hostname,
-            ),
-            timeout,
-        )
+            )
         self._reader, self._writer = reader, writer
         self.reached = True
         will = None if self.will is None else (self.will.topic, self.will.payload, self.will.retain)
@@ -161,10 +163,14 @@ class MqttClient:
             )
         )
         try:
-            packet = await asyncio.wait_for(self._read_packet(), timeout)
+            async with asyncio.timeout(timeout):
+                packet = await self._read_packet()
         except asyncio.IncompleteReadError:
             writer.close()
             raise ConnectionLost("the broker closed the connection before CONNACK") from None
+        except BaseException:  # no CONNACK in time, or cancelled: not a socket left open
+            writer.close()
+            raise
         if packet.type is not p.PacketType.CONNACK:
             writer.close()
             raise p.ProtocolError(f"expected CONNACK, got {packet.type.name}")
@@ -184,6 +190,7 @@ class MqttClient:
             props, _ = p.decode_properties(packet.body, 2)
             self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
         self.closed = asyncio.get_running_loop().create_future()
+        self._heard = asyncio.get_running_loop().time()
         self._tasks = [
             asyncio.create_task(self._read_loop(), name="mqtt-read"),
             asyncio.create_task(self._ping_loop(), name="mqtt-ping"),
@@ -279,7 +286,8 @@ class MqttClient:
         self._subacks[pid] = fut
         self._send(p.subscribe(pid, filters, version=self.version))
         try:
-            body = await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                body = await fut
         finally:
             self._subacks.pop(pid, None)
         codes = p.suback_codes(body, self.version)
@@ -296,7 +304,8 @@ class MqttClient:
         self._subacks[pid] = fut  # UNSUBACK shares the packet ids (and this table) with SUBACK
         self._send(p.unsubscribe(pid, filters, version=self.version))
         try:
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                await fut
         finally:
             self._subacks.pop(pid, None)
 
@@ -341,11 +350,13 @@ class MqttClient:
         # second, one await per packet (or per header byte) would cost more than the work.
         assert self._reader is not None
         buffer = bytearray()
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 chunk = await self._reader.read(1 << 16)
                 if not chunk:
                     raise ConnectionError("broker closed the connection")
+                self._heard = loop.time()  # the broker is alive (the ping loop looks)
                 buffer += chunk
                 pos = 0
                 end = len(buffer)
@@ -401,6 +412,19 @@ class MqttClient:
                 fut.set_result(packet.body[2:])
 
     async def _ping_loop(self) -> None:
+        # A broker answers every PINGREQ: one not heard for a whole keepalive (two pings) is
+        # gone, though a vanished machine sends no RST and the kernel would keep the
+        # connection for its retransmission time (~15 minutes) while nothing gets through.
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self.keepalive / 2)
+            silent = loop.time() - self._heard
+            if silent > self.keepalive:
+                log.warning(
+                    "mqtt.broker_silent",
+                    broker=f"{self.host}:{self.port}",
+                    seconds=round(silent, 1),
+                )
+                await self._close(ConnectionLost(f"no answer from the broker in {silent:.1f} s"))
+                return
             self._send(p.PINGREQ)

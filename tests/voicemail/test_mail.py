@@ -1,0 +1,212 @@
+"""VM-07: each new message is mailed with its WAV attached, date, time, duration, sender number
+and name; through a real SMTP server in-process (aiosmtpd), parsed with ``email``. A server
+that is down is tried again until it is back; a message is mailed once; short messages and
+mailboxes without an address are not mailed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from cti.accounts.commands import SeedAccounts, SetProfileChecked
+from cti.api.execute import execute
+from cti.api.requests import parse_action
+from cti.api.voicemail import AUDIO
+from cti.app.clock import ManualClock
+from cti.app.config import load_site
+from cti.app.config.smtp import SmtpSettings
+from cti.app.engine import Engine
+from cti.app.feed import LogReader
+from cti.app.node import Node
+from cti.store import SqliteStore
+from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.mail_outbox import MailOutbox
+from tests.presence.helpers import seeds
+from tests.voicemail.helpers import tone
+from tests.voicemail.smtp import SmtpServer, free_port, until
+
+
+@attrs.define
+class Rig:
+    node: Node
+    engine: Engine
+    audio: AudioStore
+    store: SqliteStore
+    data: Path
+
+    async def ok(self, service: str, **fields: object) -> dict[str, object]:
+        reply = await execute(self.engine, parse_action(service, fields), None)
+        assert reply["ok"], reply
+        result: dict[str, object] = reply["result"]
+        return result
+
+    async def message(self, caller: str, user: str, seconds: float) -> bytes:
+        call = (await self.ok("makeCall", calling=caller, called=user))["call"]
+        await self.ok("deflectCall", call=call, device=user, to="351")
+        wav = tone(seconds)
+        audio = base64.b64encode(wav).decode()
+        await self.ok("leaveVoicemailMessage", call=call, device=caller, audio=audio)
+        await self.ok("clearCall", call=call)
+        return wav
+
+    def outbox(self, port: int) -> MailOutbox:
+        settings = SmtpSettings(host="127.0.0.1", port=port, sender="Voicemail <vm@example.com>")
+        reader = LogReader(self.node.feed, self.store.sibling(readonly=True))
+        return MailOutbox(
+            self.engine,
+            reader,
+            self.audio,
+            settings,
+            self.data / "mail.db",
+            self.store.epoch,
+            first_pause=0.05,
+        )
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    store = SqliteStore(tmp_path / "node1.db")
+    node = Node(load_site(), store, ManualClock())
+    audio = AudioStore(tmp_path / "audio")
+    node.read_models[AUDIO] = audio
+    engine = Engine(node)
+    await engine.start()
+    ready = tuple(attrs.evolve(s, must_change=False) for s in seeds())
+    await engine.execute(SeedAccounts(accounts=ready))
+    await engine.execute(
+        SetProfileChecked(name="331", email="Bernd@Example.com", voicemail_to_email=True)
+    )
+    try:
+        yield Rig(node, engine, audio, store, tmp_path)
+    finally:
+        await engine.stop()
+        store.close()
+
+
+def kinds(rig: Rig) -> list[str]:
+    """The kinds of the events committed and applied (the state shows them)."""
+    return [r.kind for r in rig.store.iter_from(1) if r.seq <= rig.node.state.seq]
+
+
+async def test_vm_07_a_new_message_is_mailed_with_its_wav(rig: Rig) -> None:
+    server = SmtpServer()
+    server.start()
+    outbox = rig.outbox(server.port)
+    await outbox.start()
+    try:
+        wav = await rig.message("330", "331", 3.0)
+        await until(lambda: "messageMailed" in kinds(rig), "the message is mailed")
+    finally:
+        await outbox.stop()
+        server.stop()
+    [mail] = server.inbox.messages
+    assert server.inbox.envelopes == [("vm@example.com", ["Bernd@example.com"])]
+    assert mail["To"] == "Bernd Vogel <Bernd@example.com>"
+    assert mail["Subject"] == "Voicemail from Anna Berger (330), 0:03"
+    assert mail["Date"] == "Thu, 01 Jan 2026 00:00:00 +0000"
+    epoch = "".join(ch for ch in rig.store.epoch if ch.isalnum())[:32]
+    assert mail["Message-ID"] == f"<vm.{epoch}.331.1@node1.cti>"
+    body = mail.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    for line in ("From:     Anna Berger (330)", "Date:     2026-01-01", "Time:     00:00:00 UTC"):
+        assert line in text
+    assert "Duration: 0:03 (3000 ms)" in text
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "audio/wav"
+    assert attachment.get_filename() == "voicemail-331-1.wav"
+    assert attachment.get_content() == wav  # exactly the stored bytes
+    assert hashlib.sha256(attachment.get_content()).hexdigest() == hashlib.sha256(wav).hexdigest()
+    box = rig.node.state.voicemail.of("331")
+    assert box.messages[1].mailed
+
+
+async def test_vm_07_a_server_down_is_tried_again_until_it_is_back(rig: Rig) -> None:
+    port = free_port()
+    outbox = rig.outbox(port)
+    await outbox.start()
+    server = SmtpServer(port)
+    try:
+        await rig.message("330", "331", 3.0)
+        await rig.message("332", "331", 4.0)
+        await until(lambda: outbox.failures >= 2, "two attempts failed")
+        assert "messageMailed" not in kinds(rig)
+        assert outbox.health.last_error == "ConnectionRefusedError"
+        server.start()
+        await until(lambda: kinds(rig).count("messageMailed") == 2, "both are mailed")
+    finally:
+        await outbox.stop()
+        server.stop()
+    subjects = [m["Subject"] for m in server.inbox.messages]
+    assert subjects == [
+        "Voicemail from Anna Berger (330), 0:03",
+        "Voicemail from Clara Wolf (332), 0:04",
+    ]
+
+
+async def test_vm_07_restarted_it_sends_nothing_twice_and_resumes_after_its_position(
+    rig: Rig,
+) -> None:
+    server = SmtpServer()
+    server.start()
+    try:
+        outbox = rig.outbox(server.port)
+        await outbox.start()
+        await rig.message("330", "331", 3.0)
+        await until(lambda: "messageMailed" in kinds(rig), "the first is mailed")
+        await outbox.stop()
+        await rig.message("332", "331", 3.0)
+        again = rig.outbox(server.port)
+        await again.start()
+        await until(lambda: kinds(rig).count("messageMailed") == 2, "the second is mailed")
+        await again.stop()
+    finally:
+        server.stop()
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1", "331/2"]
+
+
+async def test_vm_07_short_messages_and_mailboxes_without_mail_are_not_mailed(rig: Rig) -> None:
+    server = SmtpServer()
+    server.start()
+    outbox = rig.outbox(server.port)
+    await outbox.start()
+    try:
+        await rig.message("330", "331", 1.5)  # under 2 s: not mailed (UC-LESSONS)
+        await rig.message("330", "332", 3.0)  # Clara has no address
+        await rig.message("332", "331", 3.0)
+        await until(lambda: "messageMailed" in kinds(rig), "the long one is mailed")
+        await until(lambda: outbox.health.position == rig.node.state.seq, "all looked at")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/2"]
+    recorded = rig.node.state.voicemail.of("331").messages
+    assert (recorded[1].mail_to, recorded[2].mail_to) == (None, "Bernd@example.com")
+
+
+async def test_vm_07_an_address_refused_for_good_is_given_up_and_shown(rig: Rig) -> None:
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="nobody@example.com", voicemail_to_email=True)
+    )
+    server = SmtpServer()
+    server.inbox.unknown.add("nobody@example.com")
+    server.start()
+    outbox = rig.outbox(server.port)
+    await outbox.start()
+    try:
+        await rig.message("330", "332", 3.0)  # to the bad address: refused with 550
+        await rig.message("330", "331", 3.0)  # not held up behind it
+        await until(lambda: "messageMailed" in kinds(rig), "the good one is mailed")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert "messageMailFailed" in kinds(rig)
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1"]
+    assert rig.node.state.voicemail.of("332").messages[1].mail_to is None  # given up
+    failed = [r for r in rig.store.iter_from(1) if r.kind == "messageMailFailed"]
+    assert len(failed) == 1 and "550" in str(failed[0].data)

@@ -117,3 +117,19 @@ def readable(site: Site, state: NodeState, principal: str) -> frozenset[str] | N
     if account.role in (Role.INTEGRATOR, Role.MONITOR):
         return None
     return controlled(site, account)
+
+
+def traceable(state: NodeState, principal: str) -> None:
+    """The operator view (issue 17: any call or device from the log, ``trace``): for
+    administrators, monitors and integrators. Raises Refusal for anyone else; a user reads
+    back their own devices' events with ``replay`` (:func:`readable`)."""
+    account = state.accounts.account(principal)
+    if account is None:
+        raise Refusal("notPermitted", f"there is no account {principal}")
+    if account.must_change:
+        raise change_first()
+    if account.role not in (Role.ADMIN, Role.MONITOR, Role.INTEGRATOR):
+        raise Refusal(
+            "notPermitted",
+            "trace is for administrators and monitors: replay gives your own devices' events",
+        )

@@ -284,6 +284,20 @@ def contract() -> Schema:
         },
         "additionalProperties": True,
     }
+    defs["request.trace"] = {
+        "type": "object",
+        "description": "administrators, monitors, integrators: one call's or one device's "
+        "events from the log (the operator view); exactly one of call and device",
+        "properties": {
+            "call": {"type": "integer", "minimum": 1},
+            "device": {"type": "string", "minLength": 1, "maxLength": 64},
+            "fromSeq": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "description": "at most 1000 are given"},
+            **REPLY_ADDRESS,
+        },
+        "oneOf": [{"required": ["call"]}, {"required": ["device"]}],
+        "additionalProperties": True,
+    }
     defs["reply.replay"] = {
         "oneOf": [
             {
@@ -318,6 +332,7 @@ def contract() -> Schema:
             error,
         ]
     }
+    defs["reply.trace"] = defs["reply.replay"]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

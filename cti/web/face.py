@@ -51,9 +51,10 @@ TYPES = {
 SECURITY_HEADERS = [
     (
         "Content-Security-Policy",
-        # mqtt.js keeps its timers in a blob: worker, which background tabs do not throttle.
+        # mqtt.js keeps its timers in a blob: worker, which background tabs do not throttle;
+        # a voicemail message plays from a blob: made of the bytes the node answered.
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; worker-src 'self' blob:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),

@@ -55,6 +55,25 @@ async def test_wrong_password_is_refused_in_the_browsers_language(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+async def test_dutch_from_the_browser_and_the_users_choice_over_it(
+    node: Running, browser: Browser
+) -> None:
+    page = await open_page(browser, node, locale="nl-NL")
+    await page.get_by_label("Telefoonnummer").fill("331")
+    await page.get_by_label("Wachtwoord").fill(PASSWORDS["331"])
+    await page.get_by_role("button", name="Aanmelden").click()
+    await expect(page.locator("#connection")).to_have_text("Verbonden")
+    # The Dutch guide's words: Logboek and its folders, Directe berichten, the statuses.
+    await expect(page.get_by_role("heading", name="Mijn telefoon")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Logboek")).to_be_visible()
+    await expect(page.locator("#folders button[data-folder=missed]")).to_contain_text("Gemist")
+    await expect(page.get_by_role("heading", name="Directe berichten")).to_be_visible()
+    await expect(page.locator("#presence-status option[value=meeting]")).to_have_text("Bespreking")
+    await page.get_by_label("Taal").select_option("de")
+    await expect(page.get_by_role("heading", name="Mein Telefon")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 async def sign_in_de(page: Page) -> None:
     await page.get_by_label("Rufnummer").fill("331")
     await page.get_by_label("Passwort").fill(PASSWORDS["331"])

@@ -1,5 +1,16 @@
-// German and English (the guides' users are German); the browser's language unless the user
-// chose one (kept in localStorage). Dates and numbers through Intl, in the chosen locale.
+// German, English and Dutch (the guides' users are German and Dutch; the Dutch terms are the
+// Dutch guide's: Logboek, Directe berichten, Aanwezigheidsstatus...); the browser's language
+// unless the user chose one (kept in localStorage). Dates and numbers through Intl, in the
+// chosen locale.
+export type Lang = "en" | "de" | "nl";
+
+// The participant states of application conferences (CONF-04).
+const confStates: Record<Lang, Record<string, string>> = {
+  en: { inactive: "not in the call", diallingIn: "being called", waiting: "waiting (alone)", active: "in the conference" },
+  de: { inactive: "nicht im Gespräch", diallingIn: "wird angerufen", waiting: "wartet (allein)", active: "in der Konferenz" },
+  nl: { inactive: "niet in gesprek", diallingIn: "wordt gebeld", waiting: "wacht (alleen)", active: "in de conferentie" },
+};
+
 const en = {
   title: "CTI web client",
   signIn: "Sign in",
@@ -70,6 +81,45 @@ const en = {
   traceCall: "Call ID",
   draw: "Draw",
   traceHint: "Your own calls; a monitor account sees every call.",
+  traceHintOperator: "Any call in the log (administrator or monitor account).",
+  chat: "Chat",
+  chatWith: "Chat with (number)",
+  chatOpen: "Open",
+  chatConversations: "Conversations",
+  chatNone: "No conversations yet",
+  chatMessage: "Message",
+  chatSend: "Send",
+  chatOnline: "online",
+  chatOffline: "offline",
+  chatUnread: "unread",
+  chatNotSent: "Not sent (connection lost): press Send again, it will not arrive twice.",
+  chatPartnerOffline: "{partner} is not signed in: the message was not sent.",
+  confName: "New conference",
+  confCreate: "Create",
+  conferences: "Conferences",
+  confNone: "No conferences",
+  confAddNumber: "Add participant (number) to",
+  confAdd: "Add",
+  confModerator: "moderator",
+  confEndsAt: "The moderator left: the conference ends at",
+  confGuest: "Guest",
+  confDisconnect: "Disconnect",
+  confMakeModerator: "Make moderator",
+  confRemove: "Remove",
+  confCallOut: "Call participants",
+  confInvitation: "Invitation",
+  confDelete: "Delete conference",
+  voicemail: "Voicemail",
+  vmNew: "new messages",
+  vmNone: "No messages",
+  vmPlay: "Play",
+  vmPlayOnPhone: "Play on my phone",
+  vmMarkOld: "Mark as heard",
+  vmMarkNew: "Mark as new",
+  vmDelete: "Delete",
+  vmFolderNew: "new",
+  vmFolderOld: "heard",
+  vmDamaged: "The message did not arrive intact: try again.",
 } as const;
 
 export type Key = keyof typeof en;
@@ -146,9 +196,163 @@ const de: Record<Key, string> = {
   traceCall: "Gesprächs-ID",
   draw: "Zeichnen",
   traceHint: "Ihre eigenen Gespräche; ein Monitor-Konto sieht alle.",
+  traceHintOperator: "Jedes Gespräch im Protokoll (Administrator- oder Monitor-Konto).",
+  chat: "Chat",
+  chatWith: "Chat mit (Rufnummer)",
+  chatOpen: "Öffnen",
+  chatConversations: "Unterhaltungen",
+  chatNone: "Noch keine Unterhaltungen",
+  chatMessage: "Nachricht",
+  chatSend: "Senden",
+  chatOnline: "online",
+  chatOffline: "offline",
+  chatUnread: "ungelesen",
+  chatNotSent:
+    "Nicht gesendet (Verbindung verloren): Noch einmal Senden, sie kommt nicht doppelt an.",
+  chatPartnerOffline: "{partner} ist nicht angemeldet: Die Nachricht wurde nicht gesendet.",
+  confName: "Neue Konferenz",
+  confCreate: "Anlegen",
+  conferences: "Konferenzen",
+  confNone: "Keine Konferenzen",
+  confAddNumber: "Teilnehmer (Rufnummer) hinzufügen zu",
+  confAdd: "Hinzufügen",
+  confModerator: "Moderator",
+  confEndsAt: "Der Moderator hat die Konferenz verlassen: Sie endet um",
+  confGuest: "Gast",
+  confDisconnect: "Trennen",
+  confMakeModerator: "Zum Moderator machen",
+  confRemove: "Entfernen",
+  confCallOut: "Teilnehmer anrufen",
+  confInvitation: "Einladung",
+  confDelete: "Konferenz löschen",
+  voicemail: "Sprachnachrichten",
+  vmNew: "neue Nachrichten",
+  vmNone: "Keine Nachrichten",
+  vmPlay: "Abspielen",
+  vmPlayOnPhone: "Am Telefon abspielen",
+  vmMarkOld: "Als gehört markieren",
+  vmMarkNew: "Als neu markieren",
+  vmDelete: "Löschen",
+  vmFolderNew: "neu",
+  vmFolderOld: "gehört",
+  vmDamaged: "Die Nachricht kam nicht unversehrt an: Bitte noch einmal.",
 };
 
-const services: Record<"en" | "de", Record<string, string>> = {
+const nl: Record<Key, string> = {
+  title: "CTI-webclient",
+  signIn: "Aanmelden",
+  signOut: "Afmelden",
+  number: "Telefoonnummer",
+  password: "Wachtwoord",
+  wrongPassword: "Telefoonnummer of wachtwoord is onjuist.",
+  language: "Taal",
+  changeTitle: "Nieuw wachtwoord kiezen",
+  changeWhy:
+    "Uw wachtwoord is door de beheerder ingesteld: kies eerst uw eigen wachtwoord.",
+  oldPassword: "Oude wachtwoord",
+  newPassword: "Nieuwe wachtwoord",
+  repeatPassword: "Herhaling nieuwe wachtwoord",
+  notSame: "De twee nieuwe wachtwoorden verschillen.",
+  change: "Wachtwoord wijzigen",
+  changeNeedsTls:
+    "Het wachtwoord kan alleen via een versleutelde verbinding worden gewijzigd: vraag uw beheerder.",
+  policy_length: "8 tot 16 tekens",
+  policy_upper: "een hoofdletter",
+  policy_lower: "een kleine letter",
+  policy_digit: "een cijfer",
+  policy_special: "een speciaal teken",
+  policy_printable: "alleen afdrukbare tekens",
+  policyFailed: "Het wachtwoord heeft nodig: ",
+  online: "Verbonden",
+  connecting: "Verbinden…",
+  offline: "Verbinding verbroken: opnieuw verbinden…",
+  phone: "Mijn telefoon",
+  noCalls: "Geen gesprekken",
+  dial: "Te kiezen nummer",
+  call: "Bellen",
+  dialInternal: "Intern telefoonnummer",
+  dialExternal: "Extern telefoonnummer",
+  dialInvalid: "Geen telefoonnummer: ",
+  dialEmpty: "Voer een nummer in",
+  with: "met",
+  hidden: "beller verborgen tot het gesprek is aangenomen",
+  conference: "Conferentie",
+  favourites: "Favorieten",
+  noFavourites: "Nog geen favorieten: zoek in de telefoonboeken en voeg collega's toe.",
+  addFavourite: "Aan Favorieten toevoegen",
+  pickup: "Overnemen",
+  presence: "Mijn aanwezigheid",
+  status: "Aanwezigheidsstatus",
+  returnAt: "Terug om",
+  info: "Info",
+  save: "Opslaan",
+  forwardingFor: "Statusgerelateerde oproepomleiding",
+  target: "Bestemming",
+  fwdStatus: "Zolang mijn status is",
+  fwdNumber: "Bestemmingsnummer",
+  directory: "Telefoonboeken",
+  search: "Naam of nummer zoeken",
+  noHits: "Niets gevonden",
+  journal: "Logboek",
+  note: "Notitie",
+  remindAt: "Herinnering om",
+  done: "Gereed",
+  events: "Laatste gebeurtenissen",
+  nodeOffline: "De server is niet bereikbaar.",
+  refused: "Geweigerd: ",
+  callBack: "Terugbellen",
+  toVoicemail: "Naar voicemail",
+  pastTitle: "Een toestel bij een eerdere seq",
+  pastDevice: "Toestel",
+  pastSeq: "Bij seq",
+  show: "Tonen",
+  trace: "Gesprek als ladderdiagram",
+  traceCall: "Gesprek-ID",
+  draw: "Tekenen",
+  traceHint: "Uw eigen gesprekken; een monitoraccount ziet alle gesprekken.",
+  traceHintOperator: "Elk gesprek in het logboek (beheerders- of monitoraccount).",
+  chat: "Directe berichten",
+  chatWith: "Chatten met (nummer)",
+  chatOpen: "Openen",
+  chatConversations: "Gesprekken",
+  chatNone: "Nog geen directe berichten",
+  chatMessage: "Bericht",
+  chatSend: "Verzenden",
+  chatOnline: "online",
+  chatOffline: "offline",
+  chatUnread: "ongelezen",
+  chatNotSent:
+    "Niet verzonden (verbinding verbroken): klik nogmaals op Verzenden, het komt niet dubbel aan.",
+  chatPartnerOffline: "{partner} is niet aangemeld: het bericht is niet verzonden.",
+  confName: "Nieuwe conferentie",
+  confCreate: "Aanmaken",
+  conferences: "Conferenties",
+  confNone: "Geen conferenties",
+  confAddNumber: "Deelnemer (nummer) toevoegen aan",
+  confAdd: "Toevoegen",
+  confModerator: "moderator",
+  confEndsAt: "De moderator is vertrokken: de conferentie eindigt om",
+  confGuest: "Gast",
+  confDisconnect: "Verbreken",
+  confMakeModerator: "Moderator maken",
+  confRemove: "Verwijderen",
+  confCallOut: "Deelnemers bellen",
+  confInvitation: "Uitnodiging",
+  confDelete: "Conferentie verwijderen",
+  voicemail: "Voicemailberichten",
+  vmNew: "nieuwe berichten",
+  vmNone: "Geen berichten",
+  vmPlay: "Bericht afspelen",
+  vmPlayOnPhone: "Op mijn telefoon afspelen",
+  vmMarkOld: "Naar oude berichten",
+  vmMarkNew: "Naar nieuwe berichten",
+  vmDelete: "Bericht verwijderen",
+  vmFolderNew: "nieuw",
+  vmFolderOld: "oud",
+  vmDamaged: "Het bericht is niet onbeschadigd aangekomen: probeer het opnieuw.",
+};
+
+const services: Record<Lang, Record<string, string>> = {
   en: {
     answerCall: "Answer",
     clearConnection: "Hang up",
@@ -181,9 +385,25 @@ const services: Record<"en" | "de", Record<string, string>> = {
     directedPickupCall: "Heranholen",
     groupPickupCall: "Gruppe heranholen",
   },
+  nl: {
+    answerCall: "Aannemen",
+    clearConnection: "Ophangen",
+    clearCall: "Gesprek voor iedereen beëindigen",
+    holdCall: "In de wacht",
+    retrieveCall: "Terugnemen",
+    consultationCall: "Ruggespraak",
+    alternateCall: "Wisselen",
+    reconnectCall: "Terug naar wachtend gesprek",
+    transferCall: "Doorverbinden",
+    conferenceCall: "Conferentie",
+    singleStepTransferCall: "Direct doorverbinden",
+    deflectCall: "Omleiden",
+    directedPickupCall: "Overnemen",
+    groupPickupCall: "Groep overnemen",
+  },
 };
 
-const summaries: Record<"en" | "de", Record<string, string>> = {
+const summaries: Record<Lang, Record<string, string>> = {
   en: {
     idle: "available",
     "incoming-internal": "ringing (internal)",
@@ -206,9 +426,20 @@ const summaries: Record<"en" | "de", Record<string, string>> = {
     dnd: "nicht stören",
     offline: "nicht erreichbar",
   },
+  nl: {
+    idle: "vrij",
+    "incoming-internal": "gaat over (intern)",
+    "incoming-external": "gaat over (extern)",
+    outgoing: "belt",
+    "talking-internal": "in intern gesprek",
+    "talking-external": "in extern gesprek",
+    held: "gesprek in de wacht",
+    dnd: "niet storen",
+    offline: "niet bereikbaar",
+  },
 };
 
-const connectionStates: Record<"en" | "de", Record<string, string>> = {
+const connectionStates: Record<Lang, Record<string, string>> = {
   en: {
     alerting: "ringing",
     connected: "connected",
@@ -227,9 +458,18 @@ const connectionStates: Record<"en" | "de", Record<string, string>> = {
     failed: "fehlgeschlagen",
     null: "beendet",
   },
+  nl: {
+    alerting: "gaat over",
+    connected: "verbonden",
+    hold: "in de wacht",
+    initiated: "kiest",
+    queued: "wacht",
+    failed: "mislukt",
+    null: "beëindigd",
+  },
 };
 
-const statuses: Record<"en" | "de", Record<string, string>> = {
+const statuses: Record<Lang, Record<string, string>> = {
   en: {
     office: "In the office",
     meeting: "In a meeting",
@@ -252,9 +492,20 @@ const statuses: Record<"en" | "de", Record<string, string>> = {
     goneHome: "Feierabend",
     doNotDisturb: "Nicht stören",
   },
+  nl: {
+    office: "Kantoor",
+    meeting: "Bespreking",
+    sick: "Ziek",
+    break: "Pauze",
+    outOfOffice: "Niet op kantoor",
+    vacation: "Vakantie",
+    lunch: "Lunch",
+    goneHome: "Thuis",
+    doNotDisturb: "Niet storen",
+  },
 };
 
-const folders: Record<"en" | "de", Record<string, string>> = {
+const folders: Record<Lang, Record<string, string>> = {
   en: { open: "Open", missed: "Missed", answered: "Answered", all: "All", overdue: "Overdue" },
   de: {
     open: "Offen",
@@ -263,14 +514,22 @@ const folders: Record<"en" | "de", Record<string, string>> = {
     all: "Alle",
     overdue: "Überfällig",
   },
+  nl: {
+    open: "Openen",
+    missed: "Gemist",
+    answered: "Beantwoord",
+    all: "Alle oproepen",
+    overdue: "Herinneringen - te laat",
+  },
 };
 
-const targets: Record<"en" | "de", Record<string, string>> = {
+const targets: Record<Lang, Record<string, string>> = {
   en: { voicemail: "Voicemail", mobile: "My mobile", external: "My external number", number: "Another number" },
   de: { voicemail: "Sprachbox", mobile: "Mein Handy", external: "Meine externe Nummer", number: "Andere Nummer" },
+  nl: { voicemail: "Voicemail", mobile: "Mobiel", external: "Extern", number: "Ander telefoonnummer" },
 };
 
-const outcomes: Record<"en" | "de", Record<string, string>> = {
+const outcomes: Record<Lang, Record<string, string>> = {
   en: {
     answered: "answered",
     notAnswered: "not answered",
@@ -293,15 +552,28 @@ const outcomes: Record<"en" | "de", Record<string, string>> = {
     answeredElsewhere: "anderswo angenommen",
     forwarded: "umgeleitet",
   },
+  nl: {
+    answered: "beantwoord",
+    notAnswered: "niet beantwoord",
+    busy: "bezet",
+    notReached: "niet bereikt",
+    missed: "gemist",
+    voicemail: "voicemail",
+    pickedUp: "overgenomen",
+    answeredElsewhere: "elders beantwoord",
+    forwarded: "omgeleid",
+  },
 };
 
-export type Lang = "en" | "de";
+export const LANGS = ["de", "en", "nl"] as const;
+
+const isLang = (v: string | null | undefined): v is Lang => (LANGS as readonly string[]).includes(v ?? "");
 
 export function chooseLang(stored: string | null, browser: readonly string[]): Lang {
-  if (stored === "en" || stored === "de") return stored;
+  if (isLang(stored)) return stored;
   for (const tag of browser) {
     const primary = tag.toLowerCase().split("-")[0];
-    if (primary === "de" || primary === "en") return primary;
+    if (isLang(primary)) return primary;
   }
   return "en";
 }
@@ -318,8 +590,10 @@ export function setLang(value: Lang): void {
   document.documentElement.lang = value;
 }
 
+const dictionaries: Record<Lang, Record<Key, string>> = { en, de, nl };
+
 export function t(key: Key): string {
-  return lang === "de" ? de[key] : en[key];
+  return dictionaries[lang][key];
 }
 
 export const service = (name: string): string => services[lang][name] ?? name;
@@ -329,6 +603,7 @@ export const status = (name: string): string => statuses[lang][name] ?? name;
 export const target = (name: string): string => targets[lang][name] ?? name;
 export const outcome = (name: string): string => outcomes[lang][name] ?? name;
 export const folder = (name: string): string => folders[lang][name] ?? name;
+export const confState = (name: string): string => confStates[lang][name] ?? name;
 export const STATUSES = Object.keys(statuses.en);
 
 /** The browser's own tag for the chosen language (en-GB writes 07/12/2026, en-US 12/7/26). */

@@ -2,6 +2,7 @@
 // node allows on each, favourites with busy lamps and presence, own presence, directory search
 // and the journal. Everything comes from the public MQTT contract (specs/mqtt.md); the node
 // enforces every rule, this page only shows and asks.
+import * as chat from "./chat";
 import { byId, h, replace } from "./dom";
 import * as i18n from "./i18n";
 import { t } from "./i18n";
@@ -25,7 +26,36 @@ interface View {
   callers: Map<number, string>; // call -> the caller's name from the user's directories
 }
 
+// The user's mailbox (getMailbox; VM-01/02); null: none (no voicemail licence) or not yet.
+let mailbox: Doc | null = null;
+let waitingNew: number | null = null; // the new-message count of the last messageWaiting
+const audioUrls = new Map<number, string>(); // message -> a blob: URL of its stored WAV
+const audioSha = new Map<number, string>(); // message -> the SHA-256 checked in the page
+const VOICEMAIL_EVENTS = new Set(["messageRecorded", "messageMoved", "messageDeleted", "messageWaiting"]);
+
+let conferences: Doc | null = null; // the user's retained conferences document (CONF-04)
+const invitations = new Map<number, string>(); // conference -> the invitation text asked for
+
+interface ChatView {
+  conversations: Map<string, chat.Conversation>;
+  messages: Map<string, Doc[]>; // partner -> messages held, by seq
+  online: Map<string, boolean>; // from the node's retained online documents (IM-01)
+  open: string | null; // the partner of the dialogue shown
+  pending: { to: string; text: string; clientId: string } | null; // a send to retry as is
+  error: string;
+}
+
+const chats: ChatView = {
+  conversations: new Map(),
+  messages: new Map(),
+  online: new Map(),
+  open: null,
+  pending: null,
+  error: "",
+};
+
 let config: Config;
+let operator: boolean | null = null; // whether `trace` answers this account (null: not asked)
 let session: Session | null = null;
 let me = "";
 const view: View = {
@@ -112,10 +142,32 @@ function renderSignIn(message = "", code = ""): void {
 async function signIn(user: string, password: string): Promise<void> {
   session?.close();
   me = user;
+  chats.conversations.clear();
+  chats.messages.clear();
+  chats.open = null;
+  chats.pending = null;
+  chats.error = "";
+  operator = null;
+  conferences = null;
+  invitations.clear();
+  partnerNames.clear();
+  mailbox = null;
+  waitingNew = null;
+  for (const url of audioUrls.values()) URL.revokeObjectURL(url);
+  audioUrls.clear();
+  audioSha.clear();
   const s = new Session(config, user, password, {
-    state: (state, why) => showState(state, why),
+    state: (state, why) => {
+      showState(state, why);
+      // Every (re)connect: the conversations anew, the open dialogue from its last seq.
+      if (state === "online" && document.getElementById("chat") !== null) {
+        void refreshChat();
+        void loadMailbox();
+      }
+    },
     retained: (topic, doc) => onRetained(topic, doc),
     event: (doc) => onEvent(doc),
+    chat: (doc) => onChat(doc),
   });
   session = s;
   try {
@@ -191,9 +243,10 @@ function languagePicker(rerender: () => void): HTMLElement {
     { id: "language", "aria-label": t("language") },
     h("option", { value: "de", selected: i18n.lang === "de" }, "Deutsch"),
     h("option", { value: "en", selected: i18n.lang === "en" }, "English"),
+    h("option", { value: "nl", selected: i18n.lang === "nl" }, "Nederlands"),
   );
   select.addEventListener("change", () => {
-    i18n.setLang(select.value === "de" ? "de" : "en");
+    i18n.setLang(i18n.chooseLang(select.value, []));
     rerender();
   });
   return select;
@@ -287,6 +340,9 @@ function renderMain(): void {
         search,
         h("ul", { id: "hits", class: "hits", "aria-live": "polite" }),
       ),
+      chatSection(),
+      conferenceSection(),
+      voicemailSection(),
       h(
         "section",
         { "aria-labelledby": "journal-title", id: "journal" },
@@ -311,14 +367,33 @@ function renderMain(): void {
       ),
     ),
   );
+  // Three columns that grow independently (a tall panel leaves no gaps beside it); one
+  // column below 900 px, in this order; the ladder across the whole width.
+  const main = document.querySelector("main");
+  if (main !== null) {
+    const columns = [
+      ["phone", "chat", "voicemail", "activity"],
+      ["favourites", "directory", "journal"],
+      ["presence", "conferences"],
+    ];
+    main.replaceChildren(
+      ...columns.map((ids) => h("div", { class: "col" }, ...ids.map((id) => byId(id)))),
+      byId("trace"),
+    );
+  }
   showState(session?.state ?? "connecting");
   renderPhone();
   renderFavourites();
   renderOwnPresence();
   renderJournal();
   renderEvents();
+  renderChat();
+  renderConferences();
+  renderVoicemail();
+  void loadMailbox();
   void loadJournal(view.journalFolder);
   void loadForwarding();
+  void refreshChat();
 }
 
 function dialHint(): void {
@@ -386,6 +461,12 @@ function onRetained(topic: string, doc: Doc | null): void {
         .map((c) => [c["call"] as number, str(c["name"])]),
     );
     renderPhone();
+  } else if (parts[0] === "users" && parts[2] === "conferences") {
+    conferences = doc;
+    renderConferences();
+  } else if (parts[0] === "online" && parts[1] !== undefined) {
+    chats.online.set(parts[1], doc !== null && doc["online"] === true);
+    renderChat();
   } else if (parts[0] === "users" && parts[2] === "journal") {
     view.journal = doc;
     renderJournal();
@@ -401,6 +482,12 @@ function onEvent(doc: Doc): void {
     // The device's own events carry the caller (the state hides it from others, CALL-10).
     view.ringingFrom.set(doc["call"] as number, str(doc["calling"]));
     renderPhone();
+  }
+  if (VOICEMAIL_EVENTS.has(str(doc["event"])) && doc["mailbox"] === me) {
+    // The badge follows messageWaiting at once (the same count drives the phone's lamp).
+    if (doc["event"] === "messageWaiting") waitingNew = doc["new"] as number;
+    renderVoicemail();
+    void loadMailbox();
   }
   view.events.push(doc);
   view.events.sort((a, b) => (a["seq"] as number) - (b["seq"] as number));
@@ -576,6 +663,18 @@ function renderFavourites(): void {
             },
             t("call"),
           ),
+          typeof e["user"] === "string"
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-chat": str(e["user"]),
+                  "aria-label": `${t("chat")}: ${str(e["name"]) || number}`,
+                  onclick: () => void openDialogue(str(e["user"])),
+                },
+                t("chat"),
+              )
+            : null,
           ringing && device !== undefined
             ? h(
                 "button",
@@ -865,7 +964,12 @@ function traceForm(): HTMLElement {
     const call = Number(input.value);
     if (Number.isInteger(call) && call > 0) void drawLadder(call);
   });
-  return h("div", {}, form, h("p", { class: "hint" }, t("traceHint")));
+  return h(
+    "div",
+    {},
+    form,
+    h("p", { class: "hint", id: "trace-hint" }, operator === true ? t("traceHintOperator") : t("traceHint")),
+  );
 }
 
 /** Every event the account may see, from the log by `replay` (the node filters): fine for
@@ -883,10 +987,63 @@ async function replayAll(until = Number.MAX_SAFE_INTEGER): Promise<Doc[]> {
   return all;
 }
 
+/** The operator view's query (`trace`, specs/mqtt.md#trace): one call's or one device's
+ * events from the log, for administrators and monitors. null: this account may not (a user:
+ * the page then replays the user's own devices' events instead). */
+async function traceAll(what: Doc, until = Number.MAX_SAFE_INTEGER): Promise<Doc[] | null> {
+  if (session === null || operator === false) return null;
+  const all: Doc[] = [];
+  let from = 1;
+  while (from <= until) {
+    let page: Doc;
+    try {
+      page = (await session.request("trace", { ...what, fromSeq: from, limit: 1000 })) as Doc;
+    } catch (e) {
+      if (e instanceof Refused && e.code === "notPermitted") {
+        operator = false;
+        traceHint();
+        return null;
+      }
+      showError(e);
+      break;
+    }
+    operator = true;
+    all.push(...((page["events"] ?? []) as Doc[]));
+    from = page["nextSeq"] as number;
+    if (page["complete"] === true) break;
+  }
+  traceHint();
+  return all;
+}
+
+/** A call's events and those of every consultation call merged into it, by `trace`. */
+async function traceCall(call: number): Promise<Doc[] | null> {
+  const bySeq = new Map<number, Doc>();
+  const todo = [call];
+  const done = new Set<number>();
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    done.add(next);
+    const events = await traceAll({ call: next });
+    if (events === null) return null;
+    for (const e of events) {
+      bySeq.set(e["seq"] as number, e);
+      const merged = e["event"] === "transferred" || e["event"] === "conferenced";
+      const other = e["secondaryCall"];
+      if (merged && typeof other === "number" && !done.has(other)) todo.push(other);
+    }
+  }
+  return [...bySeq.values()];
+}
+
+function traceHint(): void {
+  const hint = document.getElementById("trace-hint");
+  if (hint !== null) hint.textContent = operator === true ? t("traceHintOperator") : t("traceHint");
+}
+
 async function drawLadder(call: number): Promise<void> {
   const out = byId("ladder");
   out.setAttribute("aria-busy", "true");
-  const events = callEvents(await replayAll(), call);
+  const events = callEvents((await traceCall(call)) ?? (await replayAll()), call);
   replace(out, ladder(call, events, `${t("trace")}: ${call}`));
   out.setAttribute("aria-busy", "false");
 }
@@ -913,7 +1070,7 @@ function pastForm(): HTMLElement {
 
 async function showPast(device: string, seq: number): Promise<void> {
   const list = byId("past");
-  const past = stateAt(await replayAll(seq), device, seq);
+  const past = stateAt((await traceAll({ device }, seq)) ?? (await replayAll(seq)), device, seq);
   if (past.length === 0) {
     replace(list, h("li", { class: "empty", "data-seq": seq }, `${device} @ ${seq}: ${t("noCalls")}`));
     return;
@@ -928,6 +1085,591 @@ async function showPast(device: string, seq: number): Promise<void> {
         p.parties.length > 0 ? ` ${t("with")} ${p.parties.join(", ")}` : "",
       ),
     ),
+  );
+}
+
+// ---------------------------------------------------------------- chat (IM-01..03)
+
+function chatSection(): HTMLElement {
+  const partner = h("input", { id: "chat-partner", type: "tel", autocomplete: "off" });
+  const start = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "chat-partner" }, t("chatWith")),
+    partner,
+    h("button", { type: "submit", id: "chat-start" }, t("chatOpen")),
+  );
+  start.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const number = partner.value.trim();
+    if (number !== "") void openDialogue(number);
+  });
+  const text = h("textarea", { id: "chat-text", rows: 2, maxlength: 2000 });
+  const send = h(
+    "form",
+    { class: "chat-send" },
+    h("label", { for: "chat-text" }, t("chatMessage")),
+    text,
+    h("button", { type: "submit", id: "chat-submit" }, t("chatSend")),
+  );
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) {
+      ev.preventDefault();
+      send.requestSubmit();
+    }
+  });
+  send.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void sendChat(text.value);
+  });
+  return h(
+    "section",
+    { "aria-labelledby": "chat-title", id: "chat" },
+    h("h2", { id: "chat-title" }, t("chat"), " ", h("span", { id: "chat-badge", class: "badge" })),
+    start,
+    h("ul", { id: "conversations", class: "conversations", "aria-label": t("chatConversations") }),
+    h(
+      "div",
+      { id: "dialogue", hidden: true },
+      h("h3", {}, h("span", { id: "dialogue-partner" }), " ", h("span", { id: "chat-online" })),
+      h("ol", { id: "chat-messages", class: "messages", "aria-live": "polite" }),
+      h("p", { id: "chat-error", role: "alert", class: "error" }),
+      send,
+    ),
+  );
+}
+
+const partnerNames = new Map<string, string>(); // from the internal directory, asked once
+
+function nameOf(number: string): string {
+  const groups = (view.favourites?.["groups"] ?? []) as Doc[];
+  for (const g of groups) {
+    for (const e of (g["entries"] ?? []) as Doc[]) {
+      if (e["user"] === number || e["number"] === number) return str(e["name"]);
+    }
+  }
+  const known = partnerNames.get(number);
+  if (known === undefined) {
+    partnerNames.set(number, ""); // asked: once per partner
+    void lookUpName(number);
+  }
+  return known ?? "";
+}
+
+async function lookUpName(number: string): Promise<void> {
+  const result = (await session
+    ?.request("searchDirectory", { user: me, text: number, limit: 5 })
+    .catch(() => undefined)) as Doc | undefined;
+  const hits = (result?.["hits"] ?? []) as Doc[];
+  const hit = hits.find(
+    (x) => x["directory"] === "internal" && ((x["numbers"] ?? []) as Doc[]).some((n) => n["number"] === number),
+  );
+  if (hit === undefined) return;
+  partnerNames.set(number, str(hit["name"]));
+  renderChat();
+}
+
+function conversationOf(partner: string): chat.Conversation {
+  let c = chats.conversations.get(partner);
+  if (c === undefined) {
+    c = { partner, lastSeq: 0, readSeq: 0, unread: 0 };
+    chats.conversations.set(partner, c);
+  }
+  return c;
+}
+
+async function refreshChat(): Promise<void> {
+  const result = (await ask("getChatConversations", {})) as Doc | undefined;
+  if (result === undefined) return;
+  for (const c of (result["conversations"] ?? []) as Doc[]) {
+    const partner = str(c["partner"]);
+    chats.online.set(partner, c["partnerOnline"] === true);
+    Object.assign(conversationOf(partner), {
+      lastSeq: c["lastSeq"] as number,
+      readSeq: c["readSeq"] as number,
+      unread: c["unread"] as number,
+    });
+  }
+  renderChat();
+  if (chats.open !== null) await fetchMessages(chats.open);
+}
+
+/** Everything after the highest seq held, page by page (after a reconnect too). */
+async function fetchMessages(partner: string): Promise<void> {
+  for (;;) {
+    const held = chats.messages.get(partner) ?? [];
+    const since = chat.highest(held);
+    const page = (await ask("getChatMessages", { partner, sinceSeq: since, limit: 100 })) as
+      | Doc
+      | undefined;
+    if (page === undefined) return;
+    const messages = (page["messages"] ?? []) as Doc[];
+    chats.messages.set(partner, chat.merge(held, messages));
+    chats.online.set(partner, page["partnerOnline"] === true);
+    const c = conversationOf(partner);
+    c.lastSeq = Math.max(c.lastSeq, page["lastSeq"] as number);
+    c.readSeq = Math.max(c.readSeq, page["readSeq"] as number);
+    renderChat();
+    const last = chat.highest(chats.messages.get(partner) ?? []);
+    if (messages.length < 100 || last >= c.lastSeq) break;
+  }
+  await markRead(partner);
+}
+
+async function openDialogue(partner: string): Promise<void> {
+  chats.open = partner;
+  chats.error = "";
+  renderChat();
+  await fetchMessages(partner);
+  document.getElementById("chat-text")?.focus();
+}
+
+/** The read watermark (IM-01): up to the newest message, while the dialogue is shown. */
+async function markRead(partner: string): Promise<void> {
+  const c = chats.conversations.get(partner);
+  if (c === undefined || chats.open !== partner || document.visibilityState !== "visible") return;
+  const last = chat.highest(chats.messages.get(partner) ?? []);
+  if (last <= c.readSeq) return;
+  const result = (await ask("markChatRead", { partner, seq: last })) as Doc | undefined;
+  if (result === undefined) return;
+  c.readSeq = Math.max(c.readSeq, result["readSeq"] as number);
+  c.unread = chat.unread(chats.messages.get(partner) ?? [], me, c.readSeq);
+  renderChat();
+}
+
+async function sendChat(text: string): Promise<void> {
+  const to = chats.open;
+  if (to === null || session === null || text.trim() === "") return;
+  // A retry of the same text to the same partner keeps its id: the node stores it once.
+  const p = chats.pending;
+  const clientId = p !== null && p.to === to && p.text === text ? p.clientId : chat.clientMessageId();
+  chats.pending = { to, text, clientId };
+  chats.error = "";
+  try {
+    await session.request("sendChatMessage", { to, text, clientId });
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    const stored = (chats.messages.get(to) ?? []).some(
+      (m) => m["clientId"] === clientId && m["sender"] === me,
+    );
+    if ((e.code === "timeout" || e.code === "offline") && !stored) {
+      chats.error = t("chatNotSent"); // the same id again on the next Send
+    } else if (stored) {
+      // The reply was lost but the message's live copy came: it is stored.
+      chats.pending = null;
+      const box = document.getElementById("chat-text") as HTMLTextAreaElement | null;
+      if (box !== null && chats.open === to && box.value === text) box.value = "";
+    } else {
+      chats.pending = null;
+      chats.error =
+        e.code === "partnerOffline"
+          ? t("chatPartnerOffline").replace("{partner}", to)
+          : `${t("refused")}${e.code}${e.message ? ` (${e.message})` : ""}`;
+      if (e.code === "partnerOffline") chats.online.set(to, false);
+    }
+    renderChat();
+    return;
+  }
+  chats.pending = null;
+  const box = document.getElementById("chat-text") as HTMLTextAreaElement | null;
+  if (box !== null && chats.open === to) box.value = "";
+  renderChat();
+  await fetchMessages(to); // normally the live event has it already
+}
+
+function onChat(doc: Doc): void {
+  const partner = str(doc["partner"]);
+  if (partner === "") return;
+  const c = conversationOf(partner);
+  if (doc["event"] === "chatMessage") {
+    const held = chats.messages.get(partner) ?? [];
+    const seq = doc["seq"] as number;
+    const fresh = !held.some((m) => m["seq"] === seq);
+    chats.messages.set(partner, chat.merge(held, [doc]));
+    c.lastSeq = Math.max(c.lastSeq, seq);
+    if (fresh && doc["sender"] !== me && seq > c.readSeq) c.unread += 1;
+    renderChat();
+    void markRead(partner);
+  } else if (doc["event"] === "chatRead") {
+    c.readSeq = Math.max(c.readSeq, doc["readSeq"] as number);
+    // Read on another of the user's clients: its count is the node's (refreshed below).
+    if (c.readSeq >= c.lastSeq) c.unread = 0;
+    else void refreshChat();
+    renderChat();
+  }
+}
+
+function renderChat(): void {
+  const list = document.getElementById("conversations");
+  if (list === null) return;
+  const total = [...chats.conversations.values()].reduce((n, c) => n + c.unread, 0);
+  const badge = byId("chat-badge");
+  badge.textContent = total > 0 ? i18n.count(total) : "";
+  badge.setAttribute("aria-label", total > 0 ? `${i18n.count(total)} ${t("chatUnread")}` : "");
+  const conversations = [...chats.conversations.values()].sort((a, b) => b.lastSeq - a.lastSeq);
+  replace(
+    list,
+    ...(conversations.length === 0
+      ? [h("li", { class: "empty" }, t("chatNone"))]
+      : conversations.map((c) => {
+          const online = chats.online.get(c.partner) === true;
+          const name = nameOf(c.partner);
+          return h(
+            "li",
+            { "data-partner": c.partner, "data-unread": c.unread, "data-online": String(online) },
+            h("span", { class: `lamp ${online ? "idle" : "offline"}`, "aria-hidden": "true" }),
+            h(
+              "button",
+              {
+                type: "button",
+                "aria-pressed": String(chats.open === c.partner),
+                onclick: () => void openDialogue(c.partner),
+              },
+              [name, c.partner].filter(Boolean).join(" · "),
+            ),
+            " ",
+            h("span", { class: "presence" }, online ? t("chatOnline") : t("chatOffline")),
+            c.unread > 0
+              ? h(
+                  "span",
+                  { class: "badge unread", "aria-label": `${i18n.count(c.unread)} ${t("chatUnread")}` },
+                  i18n.count(c.unread),
+                )
+              : null,
+          );
+        })),
+  );
+  const dialogue = byId("dialogue");
+  const partner = chats.open;
+  dialogue.hidden = partner === null;
+  if (partner === null) return;
+  const online = chats.online.get(partner) === true;
+  byId("dialogue-partner").textContent = [nameOf(partner), partner].filter(Boolean).join(" · ");
+  const state = byId("chat-online");
+  state.textContent = online ? t("chatOnline") : t("chatOffline");
+  state.dataset["online"] = String(online);
+  byId("chat-error").textContent = chats.error;
+  replace(
+    byId("chat-messages"),
+    ...(chats.messages.get(partner) ?? []).map((m) =>
+      h(
+        "li",
+        {
+          class: m["sender"] === me ? "mine" : "theirs",
+          "data-seq": str(m["seq"]),
+          "data-sender": str(m["sender"]),
+        },
+        h("span", { class: "meta" }, `${str(m["sender"])} · ${i18n.time(m["at"] as number)}`),
+        h("span", { class: "text" }, str(m["text"])), // plain text, never HTML (specs/chat.md)
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- voicemail (VM-01..05)
+
+function voicemailSection(): HTMLElement {
+  return h(
+    "section",
+    { "aria-labelledby": "vm-title", id: "voicemail", hidden: true },
+    h("h2", { id: "vm-title" }, t("voicemail"), " ", h("span", { id: "vm-badge", class: "badge" })),
+    h("ul", { id: "vm-list", class: "entries" }),
+  );
+}
+
+/** The mailbox, again after each change; a user without one sees no voicemail section. */
+async function loadMailbox(): Promise<void> {
+  if (session === null) return;
+  try {
+    mailbox = (await session.request("getMailbox", { user: me })) as Doc;
+    waitingNew = null; // the mailbox's own counts are newer
+  } catch (e) {
+    if (e instanceof Refused && ["noMailbox", "notLicensed", "serviceNotSupported"].includes(e.code)) {
+      mailbox = null;
+    } else {
+      showError(e);
+    }
+  }
+  renderVoicemail();
+}
+
+/** Play in the browser: the stored bytes (listenVoicemailMessage, base64), as a blob. */
+async function listen(message: number): Promise<void> {
+  const result = (await ask("listenVoicemailMessage", { user: me, message })) as Doc | undefined;
+  if (result === undefined) return;
+  const bytes = Uint8Array.from(atob(str(result["audio"])), (c) => c.charCodeAt(0));
+  // What plays is what was stored: the bytes against the hash the node names (where the
+  // page has WebCrypto: a secure context, which loopback and https are).
+  const sha = await sha256(bytes);
+  if (sha !== null && sha !== str(result["sha256"])) {
+    showError(t("vmDamaged"));
+    return;
+  }
+  const old = audioUrls.get(message);
+  if (old !== undefined) URL.revokeObjectURL(old);
+  audioUrls.set(message, URL.createObjectURL(new Blob([bytes], { type: "audio/wav" })));
+  if (sha !== null) audioSha.set(message, sha);
+  renderVoicemail();
+  const player = document.querySelector<HTMLAudioElement>(`#vm-list li[data-message="${message}"] audio`);
+  void player?.play().catch(() => undefined); // autoplay may be refused: the controls remain
+}
+
+async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string | null> {
+  if (typeof crypto.subtle === "undefined") return null;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function renderVoicemail(): void {
+  const section = document.getElementById("voicemail");
+  if (section === null) return;
+  section.hidden = mailbox === null;
+  if (mailbox === null) return;
+  const fresh = waitingNew ?? (mailbox["new"] as number);
+  const badge = byId("vm-badge");
+  badge.textContent = fresh > 0 ? i18n.count(fresh) : "";
+  badge.setAttribute("aria-label", fresh > 0 ? `${i18n.count(fresh)} ${t("vmNew")}` : "");
+  const messages = (mailbox["messages"] ?? []) as Doc[];
+  if (messages.length === 0) {
+    replace(byId("vm-list"), h("li", { class: "empty" }, t("vmNone")));
+    return;
+  }
+  replace(
+    byId("vm-list"),
+    ...messages.map((m) => {
+      const message = m["message"] as number;
+      const folder = str(m["folder"]);
+      const who = [str(m["callerName"]), str(m["caller"])].filter(Boolean).join(" · ") || t("hidden");
+      const url = audioUrls.get(message);
+      const button = (label: string, service: string, extra: Doc = {}, then?: () => void) =>
+        h(
+          "button",
+          {
+            type: "button",
+            "data-service": service,
+            "aria-label": `${label}: ${who}`,
+            onclick: () =>
+              void ask(service, { user: me, message, ...extra }).then((r) => {
+                if (r !== undefined) then?.();
+              }),
+          },
+          label,
+        );
+      return h(
+        "li",
+        { class: `entry vm ${folder}`, "data-message": message, "data-folder": folder },
+        h(
+          "div",
+          {},
+          h("strong", {}, who),
+          ` · ${i18n.time(m["receivedAt"] as number)} · ${Math.round((m["durationMs"] as number) / 1000)} s · `,
+          h("span", { class: "folder" }, folder === "new" ? t("vmFolderNew") : t("vmFolderOld")),
+        ),
+        h(
+          "div",
+          { class: "buttons" },
+          h(
+            "button",
+            {
+              type: "button",
+              "data-service": "listenVoicemailMessage",
+              "aria-label": `${t("vmPlay")}: ${who}`,
+              onclick: () => void listen(message),
+            },
+            t("vmPlay"),
+          ),
+          button(t("vmPlayOnPhone"), "playVoicemailMessage"),
+          button(t("callBack"), "callBackVoicemailMessage"),
+          button(folder === "new" ? t("vmMarkOld") : t("vmMarkNew"), "moveVoicemailMessage", {
+            folder: folder === "new" ? "old" : "new",
+          }),
+          button(t("vmDelete"), "deleteVoicemailMessage"),
+        ),
+        url === undefined
+          ? null
+          : h("audio", {
+              controls: true,
+              src: url,
+              "aria-label": `${t("vmPlay")}: ${who}`,
+              "data-sha256": audioSha.get(message),
+            }),
+      );
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- application conferences
+
+function conferenceSection(): HTMLElement {
+  const name = h("input", { id: "conf-name", autocomplete: "off", maxlength: 64 });
+  const create = h(
+    "form",
+    { class: "row" },
+    h("label", { for: "conf-name" }, t("confName")),
+    name,
+    h("button", { type: "submit", id: "conf-create" }, t("confCreate")),
+  );
+  create.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = name.value.trim();
+    if (text === "") return;
+    void ask("createConference", { user: me, name: text }).then((r) => {
+      if (r !== undefined) name.value = "";
+    });
+  });
+  return h(
+    "section",
+    { "aria-labelledby": "conf-title", id: "conferences" },
+    h("h2", { id: "conf-title" }, t("conferences")),
+    create,
+    h("ul", { id: "conf-list", class: "conferences" }),
+  );
+}
+
+function renderConferences(): void {
+  const list = document.getElementById("conf-list");
+  if (list === null) return;
+  const all = (conferences?.["conferences"] ?? []) as Doc[];
+  if (all.length === 0) {
+    replace(list, h("li", { class: "empty" }, t("confNone")));
+    return;
+  }
+  replace(
+    list,
+    ...all.map((conf) => {
+      const id = conf["id"] as number;
+      const moderating = conf["moderator"] === true;
+      const base = { user: me, conference: id };
+      const member = h("input", {
+        type: "tel",
+        autocomplete: "off",
+        "aria-label": `${t("confAddNumber")} ${str(conf["name"])}`,
+      });
+      const add = h(
+        "form",
+        { class: "row" },
+        member,
+        h("button", { type: "submit" }, t("confAdd")),
+      );
+      add.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const number = member.value.trim();
+        if (number === "") return;
+        // A colleague's number is their account (`member`); anything else is external.
+        const internal = checkDial(number).kind === "internal";
+        const fields: Doc = internal ? { ...base, member: number } : { ...base, name: number, number };
+        void ask("addConferenceParticipant", fields).then((r) => {
+          if (r !== undefined) member.value = "";
+        });
+      });
+      const endsAt = conf["endsAt"];
+      const invitation = invitations.get(id);
+      return h(
+        "li",
+        { class: "conference", "data-conference": id },
+        h(
+          "div",
+          { class: "call-head" },
+          h("strong", {}, str(conf["name"])),
+          moderating ? h("span", { class: "state" }, t("confModerator")) : null,
+        ),
+        typeof endsAt === "number"
+          ? h("p", { class: "error", role: "status" }, `${t("confEndsAt")} ${i18n.time(endsAt)}`)
+          : null,
+        h(
+          "ul",
+          { class: "participants" },
+          ...((conf["participants"] ?? []) as Doc[]).map((p) => {
+            const pid = p["id"] as number;
+            const state = str(p["state"]);
+            const act = (service: string, label: string, extra: Doc = {}) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": service,
+                  "aria-label": `${label}: ${str(p["name"]) || str(p["number"])}`,
+                  onclick: () => void ask(service, { ...base, participant: pid, ...extra }),
+                },
+                label,
+              );
+            return h(
+              "li",
+              { "data-participant": pid, "data-state": state, "data-number": str(p["number"]) },
+              h("span", { class: `lamp conf-${state}`, "aria-hidden": "true" }),
+              h(
+                "span",
+                { class: "name" },
+                p["guest"] === true ? t("confGuest") : str(p["name"]) || str(p["number"]),
+              ),
+              ` ${str(p["number"])} `,
+              h("span", { class: "conf-state" }, i18n.confState(state)),
+              p["moderator"] === true ? h("span", { class: "presence" }, ` · ${t("confModerator")}`) : null,
+              moderating
+                ? h(
+                    "span",
+                    { class: "buttons" },
+                    state === "waiting" || state === "active"
+                      ? act("disconnectConferenceParticipant", t("confDisconnect"))
+                      : null,
+                    p["user"] !== null && p["moderator"] !== true
+                      ? act("setConferenceModerator", t("confMakeModerator"), { moderator: true })
+                      : null,
+                    act("removeConferenceParticipant", t("confRemove")),
+                  )
+                : null,
+            );
+          }),
+        ),
+        moderating ? add : null,
+        h(
+          "div",
+          { class: "buttons" },
+          moderating
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": "callOutConferenceParticipants",
+                  onclick: () => void ask("callOutConferenceParticipants", base),
+                },
+                t("confCallOut"),
+              )
+            : null,
+          h(
+            "button",
+            {
+              type: "button",
+              "data-service": "conferenceInvitation",
+              onclick: () => {
+                // The text for all (moderators) or one's own with the personal PIN.
+                const mine = ((conf["participants"] ?? []) as Doc[]).find((p) => p["user"] === me);
+                const fields: Doc = { ...base, language: i18n.lang === "de" ? "de" : "en" };
+                if (!moderating && mine !== undefined) fields["participant"] = mine["id"] as number;
+                void ask("conferenceInvitation", fields).then((r) => {
+                  if (r === undefined) return;
+                  invitations.set(id, str((r as Doc)["text"]));
+                  renderConferences();
+                });
+              },
+            },
+            t("confInvitation"),
+          ),
+          moderating
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  "data-service": "deleteConference",
+                  onclick: () => void ask("deleteConference", base),
+                },
+                t("confDelete"),
+              )
+            : null,
+        ),
+        invitation === undefined ? null : h("pre", { class: "invitation" }, invitation),
+      );
+    }),
   );
 }
 

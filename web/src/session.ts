@@ -31,11 +31,15 @@ export interface Handlers {
   state(state: SessionState, why?: string): void;
   retained(topic: string, doc: Doc | null): void; // null: the retained topic was cleared
   event(doc: Doc, replayed: boolean): void; // each event of the user's devices once, by seq
+  chat(doc: Doc): void; // chatMessage / chatRead on the user's own chat topic (specs/chat.md)
 }
 
 const KEEPALIVE = 25;
 const REPLY_TIMEOUT_MS = 10_000;
 const EXPIRY_S = 10; // a stale command dies in the broker instead of firing after a reconnect
+// specs/chat.md#online: the retained session marker is refreshed every 30 s; the node counts
+// a user online while a marker was seen within 90 s and its Will has not cleared it.
+const MARKER_REFRESH_MS = 30_000;
 
 function randomId(): string {
   const bytes = new Uint8Array(6);
@@ -64,6 +68,7 @@ export class Session {
   private retry: number | null = null;
   private closed = false;
   private seen = new Set<number>();
+  private marker: number | null = null;
   connects = 0; // connections made (the browser tests wait for a reconnect by it)
   lastSeq = 0; // the highest event seq handled
   epoch: string | null = null;
@@ -80,6 +85,15 @@ export class Session {
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.wake();
     });
+  }
+
+  get clientId(): string {
+    return `web-${this.user}-${this.tab}`;
+  }
+
+  /** The topic of this tab's session marker (specs/chat.md#online). */
+  get markerTopic(): string {
+    return `${this.base}/users/${this.user}/sessions/${this.clientId}`;
   }
 
   private get url(): string {
@@ -99,7 +113,7 @@ export class Session {
     this.setState("connecting");
     const client = mqtt.connect(this.url, {
       protocolVersion: 5,
-      clientId: `web-${this.user}-${this.tab}`,
+      clientId: this.clientId,
       username: this.user,
       password: this.password,
       keepalive: KEEPALIVE,
@@ -107,6 +121,9 @@ export class Session {
       reconnectPeriod: 0, // our own back-off with jitter (below)
       connectTimeout: 10_000,
       resubscribe: false, // we subscribe ourselves on every connect
+      // A vanished tab (closed, crashed, network gone): the broker clears the session marker,
+      // so the user goes offline for chat at once (specs/chat.md#online).
+      will: { topic: this.markerTopic, payload: "", qos: 1, retain: true },
     });
     this.client = client;
     client.on("connect", () => {
@@ -138,6 +155,7 @@ export class Session {
     });
     client.on("close", () => {
       if (this.client !== client) return;
+      this.stopMarker();
       this.failPending("disconnected");
       if (this.closed) return;
       this.setState("offline");
@@ -170,7 +188,35 @@ export class Session {
   close(): void {
     this.closed = true;
     if (this.retry !== null) window.clearTimeout(this.retry);
-    this.client?.end(true);
+    this.stopMarker();
+    const client = this.client;
+    if (client === null) return;
+    if (!client.connected) {
+      client.end(true);
+      return;
+    }
+    // A clean disconnect sends no Will: clear the marker ourselves, then go (at the latest
+    // after 2 s: a PUBACK that never comes must not keep the connection open).
+    const end = window.setTimeout(() => client.end(true), 2_000);
+    client.publish(this.markerTopic, "", { qos: 1, retain: true }, () => {
+      window.clearTimeout(end);
+      client.end(true);
+    });
+  }
+
+  private announceSession(client: MqttClient): void {
+    const body = JSON.stringify({ client: this.clientId, refreshS: MARKER_REFRESH_MS / 1000 });
+    const publish = () => {
+      if (client.connected) client.publish(this.markerTopic, body, { qos: 1, retain: true });
+    };
+    this.stopMarker();
+    publish();
+    this.marker = window.setInterval(publish, MARKER_REFRESH_MS);
+  }
+
+  private stopMarker(): void {
+    if (this.marker !== null) window.clearInterval(this.marker);
+    this.marker = null;
   }
 
   private setState(state: SessionState, why?: string): void {
@@ -192,6 +238,9 @@ export class Session {
       `${u}/callers`,
       `${b}/lamps/+`,
       `${b}/presence/+`,
+      `${u}/chat`,
+      `${u}/conferences`,
+      `${b}/online/+`,
     ];
   }
 
@@ -199,6 +248,7 @@ export class Session {
   private async synchronise(client: MqttClient): Promise<void> {
     const granted = await client.subscribeAsync(this.topics(), { qos: 1 });
     if (granted.some((g) => g.qos > 2)) throw new Error("a subscription was refused");
+    this.announceSession(client);
     if (this.lastSeq === 0) return; // a first connect: the retained state is the picture
     let from = this.lastSeq + 1;
     for (;;) {
@@ -240,6 +290,10 @@ export class Session {
           ),
         );
       }
+      return;
+    }
+    if (topic === `${this.base}/users/${this.user}/chat`) {
+      this.handlers.chat(JSON.parse(text) as Doc);
       return;
     }
     if (topic.endsWith("/events")) {

@@ -1,9 +1,10 @@
 // Unit tests of the page's pure parts, run by Node's own test runner after esbuild bundles
 // them (`npm test`, part of `make web-check`): the dial check, the reconnect back-off, the
-// language choice, and the operator view's folding of replayed events.
+// language choice, chat's merge by seq, and the operator view's folding of replayed events.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { clientMessageId, highest, merge, unread } from "../src/chat";
 import { chooseLang } from "../src/i18n";
 import { arrow, callEvents, stateAt } from "../src/ladder";
 import { checkDial } from "../src/numbers";
@@ -31,7 +32,24 @@ test("back-off doubles from 0.5 s to 15 s, jittered by ±50 %", () => {
 test("language: the user's choice, else the browser's first known, else English", () => {
   assert.equal(chooseLang("de", ["en-GB"]), "de");
   assert.equal(chooseLang(null, ["fr-FR", "de-AT", "en"]), "de");
-  assert.equal(chooseLang("xx", ["nl-NL"]), "en");
+  assert.equal(chooseLang("xx", ["nl-NL"]), "nl"); // Dutch, as the older guide's users
+  assert.equal(chooseLang("nl", ["de-DE"]), "nl");
+  assert.equal(chooseLang("xx", ["fr-FR", "it"]), "en");
+});
+
+test("chat: messages merged by seq (repeats and order), the seq to fetch from, unread", () => {
+  const m = (seq: number, sender: string): Doc => ({ seq, sender, text: `m${seq}` });
+  const held = merge([m(1, "331"), m(3, "332")], [m(2, "332"), m(3, "332"), m(1, "331")]);
+  assert.deepEqual(
+    held.map((x) => x["seq"]),
+    [1, 2, 3],
+  );
+  assert.equal(highest(held), 3);
+  assert.equal(highest([]), 0);
+  assert.equal(unread(held, "331", 0), 2); // only the partner's messages count
+  assert.equal(unread(held, "331", 2), 1);
+  const id = clientMessageId(() => 0.5);
+  assert.match(id, /^[\x21-\x7e]{1,64}$/);
 });
 
 const conns = (...pairs: [string, string][]): Doc[] =>

@@ -395,6 +395,8 @@ class MqttFace:
             fields = {k: v for k, v in doc.items() if k not in REPLY_KEYS}
             if request.service == "replay":
                 body = self._replay(fields, request.user)
+            elif request.service == "trace":
+                body = self._trace(fields, request.user)
             else:
                 action = parse_action(request.service, fields)
                 body = await replies.execute(
@@ -437,6 +439,40 @@ class MqttFace:
         monitors, a user's own devices' for a user (the page may then hold fewer than
         ``limit``; ``nextSeq`` says where to go on)."""
         scope = access.readable(self.node.site, self.node.state, user)
+
+        def wanted(item: Any) -> bool:
+            return scope is None or not scope.isdisjoint(item.event.devices())
+
+        return self._page(doc, wanted)
+
+    def _trace(self, doc: dict[str, Any], user: str) -> dict[str, Any]:
+        """The operator view (issue 17): a page of the log's events of one call or of one
+        device, for administrators, monitors and integrators (``access.traceable``); users
+        are refused and replay their own devices' events."""
+        access.traceable(self.node.state, user)
+        call, device = doc.get("call"), doc.get("device")
+        if (call is None) == (device is None):
+            raise BadRequest("invalidParameterValue", "give either call or device")
+        if call is not None:
+            if not isinstance(call, int) or isinstance(call, bool) or not 0 < call < 2**62:
+                raise BadRequest("invalidParameterValue", "call must be a positive integer")
+            # The call's own events, and the transfer or conference that merged it into
+            # another (a consultation call's end): a client follows `secondaryCall` there.
+            return self._page(
+                doc,
+                lambda item: (
+                    call
+                    in (
+                        getattr(item.event, "call", None),
+                        getattr(item.event, "secondary_call", None),
+                    )
+                ),
+            )
+        if not isinstance(device, str) or not 0 < len(device) <= 64:
+            raise BadRequest("invalidParameterValue", "device must be a device number")
+        return self._page(doc, lambda item: device in item.event.devices())
+
+    def _page(self, doc: dict[str, Any], wanted: Callable[[Any], bool]) -> dict[str, Any]:
         start = doc.get("fromSeq", doc.get("from_seq", 1))
         limit = doc.get("limit", REPLAY_LIMIT)
         for name, value in (("fromSeq", start), ("limit", limit)):
@@ -463,7 +499,7 @@ class MqttFace:
             if record.kind in INTERNAL_KINDS:
                 continue
             item = decode(record)
-            if scope is None or not scope.isdisjoint(item.event.devices()):
+            if wanted(item):
                 event = payloads.event_doc(item)
                 events.append(event)
                 size += len(payloads.dumps(event))

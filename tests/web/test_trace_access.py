@@ -15,6 +15,7 @@ from playwright.async_api import Browser, expect
 from cti.app.bootstrap import Running
 from cti.calls import commands as c
 from cti.client import CtiClient, Refused
+from cti.domain import INTERNAL_KINDS
 
 from .conftest import PASSWORDS, signed_in
 
@@ -131,3 +132,25 @@ async def test_an_admins_browser_draws_another_users_call_and_a_device_in_the_pa
         [f"333 @ {ringing}: #{call} ringing with 332"]
     )
     assert anna.errors == []  # type: ignore[attr-defined]
+
+
+async def test_trace_gives_no_internal_event_but_the_timers(node: Running) -> None:
+    """A voicemail PIN changed in the phone menu records voicemailPinSet (INTERNAL, with the
+    PIN's hash) and menuClosed: an administrator's trace of that call and of the phone holds
+    neither, nor anything of the hash."""
+    broker = node.broker
+    assert broker is not None
+    url = f"mqtt://{broker.host}:{broker.port}"
+    async with CtiClient(url, user="332", password=PASSWORDS["332"]) as phone:
+        call = (await phone.request("makeCall", calling="332", called="351"))["call"]
+        await phone.request("enterVoicemailPin", call=call, device="332", pin="123456")
+        await phone.request("changeVoicemailPinOnPhone", call=call, device="332", newPin="135790")
+        await phone.request("clearConnection", call=call, device="332")
+    pin_hash = node.node.state.voicemail.of("332").pin_hash
+    assert pin_hash is not None
+    async with CtiClient(url, user="330", password=PASSWORDS["330"]) as anna:
+        traced = await trace_all(anna, call=call) + await trace_all(anna, device="332")
+    assert {"established", "mailboxOpened"} <= {e["event"] for e in traced}
+    internal = {e["event"] for e in traced} & set(INTERNAL_KINDS)
+    assert internal <= {"timerSet", "timerCleared"}, internal
+    assert pin_hash not in repr(traced) and "135790" not in repr(traced)

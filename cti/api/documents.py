@@ -59,6 +59,13 @@ _FIELDS = {
 }
 
 
+# INTERNAL events that the operator view's `trace` gives (specs/web.md#timers-in-the-ladder):
+# the switch's call timers (no answer) say only which device's timer ran on which call and
+# when it was due, nothing the account's call events do not imply. No other INTERNAL kind:
+# some carry secrets (voicemailPinSet a PIN's hash), and replay mirrors the live topics.
+TRACE_INTERNAL_KINDS = frozenset({ev.TimerSet.KIND, ev.TimerCleared.KIND})
+
+
 def event_doc(item: Committed) -> dict[str, Any]:
     """The event as every consumer sees it; ``connections`` is the call after the event.
 

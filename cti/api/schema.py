@@ -11,6 +11,7 @@ this output and validates every JSON example in specs/ against it, so the docs c
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import sys
@@ -23,6 +24,7 @@ import attrs
 
 from cti.api.chat import ChatMessageDoc, ChatReadDoc, OnlineDoc
 from cti.api.documents import (
+    TRACE_INTERNAL_KINDS,
     CallersDoc,
     ConferencesDoc,
     DeviceStateDoc,
@@ -332,7 +334,17 @@ def contract() -> Schema:
             error,
         ]
     }
-    defs["reply.trace"] = defs["reply.replay"]
+    # trace also gives the switch's timers (INTERNAL, never on an event topic or in replay).
+    for kind in sorted(TRACE_INTERNAL_KINDS):
+        defs[f"traceEvent.{kind}"] = b.event(EVENT_TYPES[kind])
+    traced = copy.deepcopy(defs["reply.replay"])
+    traced["oneOf"][0]["properties"]["result"]["properties"]["events"]["items"] = {
+        "oneOf": [
+            {"$ref": "#/$defs/event"},
+            *({"$ref": f"#/$defs/traceEvent.{kind}"} for kind in sorted(TRACE_INTERNAL_KINDS)),
+        ]
+    }
+    defs["reply.trace"] = traced
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -2,7 +2,10 @@
 Clara's mailbox; her page shows it with the new-message badge (from messageWaiting, the same
 count as the phone's lamp); Play fetches the stored bytes from the node and plays them in the
 page (the very bytes: the page checks them against the node's hash); first playback moves it
-to the heard folder and the badge goes; Delete empties the list. DOM conditions, no sleeps."""
+to the heard folder and the badge goes; Delete empties the list. The settings (VM-03/06/07):
+the PIN changed in the page over the proxy's TLS leg, a policy refusal shown rule by rule;
+recording off and voicemail to e-mail on, as the node's mailbox and profile then say. DOM
+conditions, no sleeps."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
+from cti.accounts import passwords
 from cti.app.bootstrap import Running
 from cti.calls import commands as c
 from cti.client import CtiClient
@@ -81,4 +85,58 @@ async def test_a_message_is_listed_with_the_badge_played_in_the_page_and_deleted
 
     await message.get_by_role("button", name="Delete: Bernd Vogel · 331").click()
     await expect(box.locator("#vm-list li.empty")).to_have_text("No messages")
+    assert clara.errors == []  # type: ignore[attr-defined]
+
+
+async def test_settings_pin_change_with_a_policy_refusal_recording_off_and_mail_on(
+    node: Running, browser: Browser
+) -> None:
+    broker = node.broker
+    assert broker is not None
+    url = f"mqtt://{broker.host}:{broker.port}"
+    # VM-03: the first change of the default PIN is made on the phone (dialling the voicemail).
+    async with CtiClient(url, user="332", password=PASSWORDS["332"]) as phone:
+        call = (await phone.request("makeCall", calling="332", called="351"))["call"]
+        await phone.request("enterVoicemailPin", call=call, device="332", pin="123456")
+        await phone.request("changeVoicemailPinOnPhone", call=call, device="332", newPin="135790")
+        await phone.request("clearConnection", call=call, device="332")
+
+    clara = await signed_in(browser, node, "332")
+    settings = clara.locator("#vm-settings")
+    await expect(settings).to_have_attribute("data-recording", "true")
+    await expect(clara.get_by_label("Callers can leave messages")).to_be_checked()
+    result = clara.locator("#vm-pin-result")
+
+    async def change(old: str, new: str) -> None:
+        await clara.get_by_label("Current PIN").fill(old)
+        await clara.get_by_label("New PIN", exact=True).fill(new)
+        await clara.get_by_label("Repeat the new PIN").fill(new)
+        await clara.get_by_role("button", name="Change PIN").click()
+
+    # A PIN the rules refuse: the node names the rule, the page says it in words.
+    await change("135790", "111111")
+    await expect(result).to_have_attribute("data-code", "pinPolicy")
+    await expect(result).to_have_text("The new PIN must be: not all the same digit")
+    await change("135790", "246813")
+    await expect(result).to_have_attribute("data-code", "ok")
+    await expect(result).to_have_text("The PIN was changed.")
+    pin_hash = node.node.state.voicemail.of("332").pin_hash
+    assert pin_hash is not None and passwords.verify_password(pin_hash, "246813")
+    # Nothing of a PIN stays in the page: the fields are empty, the storage holds none.
+    for label in ("Current PIN", "Repeat the new PIN"):
+        await expect(clara.get_by_label(label)).to_have_value("")
+    stored = await clara.evaluate("JSON.stringify([localStorage, sessionStorage])")
+    assert "246813" not in stored and "135790" not in stored
+
+    # VM-06: recording off; the page shows what the node's mailbox then says.
+    await clara.get_by_label("Callers can leave messages").uncheck()
+    await expect(settings).to_have_attribute("data-recording", "false")
+    await expect(clara.get_by_label("Callers can leave messages")).not_to_be_checked()
+    async with CtiClient(url, user="332", password=PASSWORDS["332"]) as client:
+        assert (await client.request("getMailbox", user="332"))["recording"] is False
+        # VM-07: voicemail to e-mail, the profile's switch.
+        await clara.get_by_label("Send new messages by e-mail").check()
+        await expect(settings).to_have_attribute("data-mail", "true")
+        await expect(clara.get_by_label("Send new messages by e-mail")).to_be_checked()
+        assert (await client.request("getProfile", name="332"))["voicemailToEmail"] is True
     assert clara.errors == []  # type: ignore[attr-defined]

@@ -1,8 +1,11 @@
 // A call as a ladder diagram (the operator view of issue 17; `cti trace` draws the same from
 // the log on the server): devices as columns in the order they appear, the call's events in
 // seq order as rows with their causes, an arrow from the device that acts to the one it
-// reaches, each connection's state after the event. The events come from `replay`, so the
-// node decides what an account may see: a user their own devices' calls, a monitor every call.
+// reaches, each connection's state after the event, the switch's timers (no answer) as a
+// dashed bar beside the device's lifeline from where they were set to where they were cleared.
+// The events come from `trace` or `replay`, so the node decides what an account may see: a
+// user their own devices' calls (without timers, which only `trace` gives), an operator every
+// call.
 import type { Doc, Json } from "./session";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -80,6 +83,47 @@ function el(tag: string, attrs: Record<string, string | number>, text?: string):
   return node;
 }
 
+/** A row's text: seq, time since the first event, the event with its cause (a timer: its
+ * purpose and when it is due), the call. */
+export function label(e: Doc, first: number): string {
+  const at = Date.parse(s(e["ts"]));
+  const since = ((at - first) / 1000).toFixed(3);
+  const cause = s(e["cause"]);
+  let extra = cause ? ` (${cause})` : "";
+  if (e["event"] === "timerSet") {
+    const due = Number((((e["dueMs"] as number) - at) / 1000).toFixed(3));
+    extra = ` ${s(e["purpose"])} due +${due} s`;
+  } else if (e["event"] === "timerCleared") {
+    extra = ` ${s(e["purpose"])}`;
+  }
+  return `${String(e["seq"])}  +${since} s  ${s(e["event"])}${extra}  [${String(e["call"])}]`;
+}
+
+export interface TimerBar {
+  device: string;
+  purpose: string;
+  from: number; // the row where it was set
+  to: number; // the row where it was cleared, or events.length: it never was (it ran on)
+}
+
+/** The switch's timers among ``events`` (rows in order), as `cti trace` draws them. */
+export function timerBars(events: Doc[]): TimerBar[] {
+  const open = new Map<string, TimerBar>();
+  const bars: TimerBar[] = [];
+  events.forEach((e, row) => {
+    const key = `${String(e["call"])}|${s(e["device"])}|${s(e["purpose"])}`;
+    if (e["event"] === "timerSet") {
+      open.set(key, { device: s(e["device"]), purpose: s(e["purpose"]), from: row, to: events.length });
+    } else if (e["event"] === "timerCleared") {
+      const bar = open.get(key);
+      if (bar === undefined) return;
+      open.delete(key);
+      bars.push({ ...bar, to: row });
+    }
+  });
+  return [...bars, ...open.values()].sort((a, b) => a.from - b.from);
+}
+
 export function ladder(call: number, events: Doc[], title: string): SVGSVGElement {
   const devices = devicesOf(events);
   const x = new Map(devices.map((d, i) => [d, LEFT + COLUMN / 2 + i * COLUMN]));
@@ -112,18 +156,34 @@ export function ladder(call: number, events: Doc[], title: string): SVGSVGElemen
     svg.append(el("line", { x1: cx, y1: TOP - 10, x2: cx, y2: height - 10, stroke: "#c0c6cc" }));
   }
   const first = Date.parse(s(events[0]?.["ts"])) || 0;
+  const rowY = (row: number) => TOP + ROW * row + ROW / 2;
+  for (const bar of timerBars(events)) {
+    const cx = x.get(bar.device);
+    if (cx === undefined) continue;
+    const line = el("line", {
+      x1: cx - 6,
+      y1: rowY(bar.from),
+      x2: cx - 6,
+      y2: bar.to < events.length ? rowY(bar.to) : height - 10,
+      stroke: "#6a1b9a",
+      "stroke-width": 3,
+      "stroke-dasharray": "4 3",
+      class: "timer",
+      "data-device": bar.device,
+      "data-purpose": bar.purpose,
+      "data-cleared": String(bar.to < events.length),
+    });
+    line.append(el("title", {}, `${bar.purpose} timer of ${bar.device}`));
+    svg.append(line);
+  }
   events.forEach((e, row) => {
-    const y = TOP + ROW * row + ROW / 2;
+    const y = rowY(row);
     const g = el("g", { class: "event", "data-seq": String(e["seq"]), "data-event": s(e["event"]) });
-    const since = ((Date.parse(s(e["ts"])) - first) / 1000).toFixed(3);
-    const cause = s(e["cause"]);
-    g.append(
-      el(
-        "text",
-        { x: 8, y: y + 4 },
-        `${String(e["seq"])}  +${since} s  ${s(e["event"])}${cause ? ` (${cause})` : ""}  [${String(e["call"])}]`,
-      ),
-    );
+    g.append(el("text", { x: 8, y: y + 4 }, label(e, first)));
+    if (e["event"] === "timerSet") {
+      const cx = x.get(s(e["device"]));
+      if (cx !== undefined) g.append(el("text", { x: cx - 8, y: y + 4, "text-anchor": "end", "font-size": 10, class: "timer" }, "timer"));
+    }
     const pair = arrow(e);
     const from = pair === null ? undefined : x.get(pair[0]);
     const to = pair === null ? undefined : x.get(pair[1]);
@@ -159,7 +219,7 @@ export function stateAt(events: Doc[], device: string, seq: number): PastConnect
   for (const e of ordered) {
     if ((e["seq"] as number) > seq) break;
     const call = e["call"];
-    if (typeof call !== "number") continue;
+    if (typeof call !== "number" || !Array.isArray(e["connections"])) continue; // a timer: no connections
     if (typeof e["secondaryCall"] === "number") calls.delete(e["secondaryCall"]); // merged
     const connections = (e["connections"] ?? []) as Doc[];
     const mine = connections.find((c) => c["device"] === device);

@@ -31,7 +31,14 @@ let mailbox: Doc | null = null;
 let waitingNew: number | null = null; // the new-message count of the last messageWaiting
 const audioUrls = new Map<number, string>(); // message -> a blob: URL of its stored WAV
 const audioSha = new Map<number, string>(); // message -> the SHA-256 checked in the page
-const VOICEMAIL_EVENTS = new Set(["messageRecorded", "messageMoved", "messageDeleted", "messageWaiting"]);
+const VOICEMAIL_EVENTS = new Set([
+  "messageRecorded",
+  "messageMoved",
+  "messageDeleted",
+  "messageWaiting",
+  "voicemailSettingsSet",
+]);
+let profile: Doc | null = null; // getProfile: the e-mail address and voicemail to e-mail (VM-07)
 
 let conferences: Doc | null = null; // the user's retained conferences document (CONF-04)
 const invitations = new Map<number, string>(); // conference -> the invitation text asked for
@@ -152,6 +159,7 @@ async function signIn(user: string, password: string): Promise<void> {
   invitations.clear();
   partnerNames.clear();
   mailbox = null;
+  profile = null;
   waitingNew = null;
   for (const url of audioUrls.values()) URL.revokeObjectURL(url);
   audioUrls.clear();
@@ -1374,7 +1382,94 @@ function voicemailSection(): HTMLElement {
     { "aria-labelledby": "vm-title", id: "voicemail", hidden: true },
     h("h2", { id: "vm-title" }, t("voicemail"), " ", h("span", { id: "vm-badge", class: "badge" })),
     h("ul", { id: "vm-list", class: "entries" }),
+    voicemailSettings(),
   );
+}
+
+/** VM-03/06/07: recording on/off, voicemail to e-mail, the PIN. The checkboxes show what the
+ * node says (the mailbox, the profile), changed only by its reply; a PIN lives in its input
+ * until the request is sent and is then cleared (never kept, never stored). */
+function voicemailSettings(): HTMLElement {
+  const recording = h("input", { id: "vm-recording", type: "checkbox" });
+  recording.addEventListener("change", () => {
+    void ask("setVoicemailRecording", { user: me, recording: recording.checked }).then(() => loadMailbox());
+  });
+  const email = h("input", { id: "vm-email", type: "checkbox", "aria-describedby": "vm-email-hint" });
+  email.addEventListener("change", () => {
+    void ask("setProfile", { voicemailToEmail: email.checked }).then(() => loadMailbox());
+  });
+  const pin = (id: string, key: i18n.Key) => [
+    h("label", { for: id }, t(key)),
+    h("input", { id, type: "password", inputmode: "numeric", autocomplete: "off", required: true }),
+  ];
+  const form = h(
+    "form",
+    { class: "pin", "aria-labelledby": "vm-pin-title" },
+    h("h4", { id: "vm-pin-title" }, t("vmPinTitle")),
+    ...pin("vm-pin-old", "vmPinOld"),
+    ...pin("vm-pin-new", "vmPinNew"),
+    ...pin("vm-pin-repeat", "vmPinRepeat"),
+    h("p", { id: "vm-pin-result", role: "alert", class: "error" }),
+    h("button", { type: "submit", id: "vm-pin-submit" }, t("vmPinChange")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const field = (id: string) => byId<HTMLInputElement>(id);
+    const [old, next, repeat] = [field("vm-pin-old").value, field("vm-pin-new").value, field("vm-pin-repeat").value];
+    for (const id of ["vm-pin-old", "vm-pin-new", "vm-pin-repeat"]) field(id).value = "";
+    if (next !== repeat) {
+      pinResult(t("vmPinNotSame"), "notSame");
+      return;
+    }
+    void changePin(old, next);
+  });
+  return h(
+    "div",
+    { id: "vm-settings" },
+    h("h3", {}, t("vmSettings")),
+    h("div", { class: "check" }, recording, h("label", { for: "vm-recording" }, t("vmRecording"))),
+    h("div", { class: "check" }, email, h("label", { for: "vm-email" }, t("vmEmail"))),
+    h("p", { id: "vm-email-hint", class: "hint" }),
+    form,
+  );
+}
+
+function pinResult(text: string, code: string): void {
+  const out = byId("vm-pin-result");
+  out.textContent = text;
+  out.dataset["code"] = code;
+  out.className = code === "ok" ? "ok" : "error";
+}
+
+/** changeVoicemailPin over the `secure` request topic (VM-03: encrypted connections only; the
+ * proxy's broker leg is the TLS listener when /config.json says secureRequests). Each refusal
+ * in words: the PIN rules failed, a wrong current PIN, the lock, the default PIN. */
+async function changePin(oldPin: string, newPin: string): Promise<void> {
+  if (session === null) return;
+  if (!config.secureRequests) {
+    pinResult(t("vmPinNeedsTls"), "encryptionRequired");
+    return;
+  }
+  try {
+    await session.request("changeVoicemailPin", { user: me, oldPin, newPin }, true);
+  } catch (e) {
+    if (!(e instanceof Refused)) {
+      pinResult(String(e), "error");
+      return;
+    }
+    const details = e.details ?? {};
+    const text: Record<string, () => string> = {
+      pinPolicy: () =>
+        t("vmPinPolicy") + ((details["failed"] ?? []) as string[]).map((r) => t(`pin_${r}` as i18n.Key)).join(", "),
+      wrongPin: () => t("vmPinWrong").replace("{failures}", i18n.count(Number(details["failures"] ?? 1))),
+      pinLocked: () => t("vmPinLocked").replace("{time}", i18n.time(Number(details["lockedUntil"] ?? 0))),
+      defaultPinNotChanged: () => t("vmPinDefault"),
+      encryptionRequired: () => t("vmPinNeedsTls"),
+    };
+    pinResult(text[e.code]?.() ?? `${t("refused")}${e.code}${e.message ? ` (${e.message})` : ""}`, e.code);
+    return;
+  }
+  pinResult(t("vmPinChanged"), "ok");
 }
 
 /** The mailbox, again after each change; a user without one sees no voicemail section. */
@@ -1383,6 +1478,7 @@ async function loadMailbox(): Promise<void> {
   try {
     mailbox = (await session.request("getMailbox", { user: me })) as Doc;
     waitingNew = null; // the mailbox's own counts are newer
+    profile = (await session.request("getProfile", { name: me })) as Doc;
   } catch (e) {
     if (e instanceof Refused && ["noMailbox", "notLicensed", "serviceNotSupported"].includes(e.code)) {
       mailbox = null;
@@ -1429,6 +1525,14 @@ function renderVoicemail(): void {
   const badge = byId("vm-badge");
   badge.textContent = fresh > 0 ? i18n.count(fresh) : "";
   badge.setAttribute("aria-label", fresh > 0 ? `${i18n.count(fresh)} ${t("vmNew")}` : "");
+  const recording = byId<HTMLInputElement>("vm-recording");
+  recording.checked = mailbox["recording"] === true;
+  byId("vm-settings").dataset["recording"] = String(recording.checked);
+  const email = byId<HTMLInputElement>("vm-email");
+  email.checked = profile?.["voicemailToEmail"] === true;
+  byId("vm-settings").dataset["mail"] = String(email.checked);
+  const address = str(profile?.["email"]);
+  byId("vm-email-hint").textContent = address === "" ? t("vmEmailNone") : t("vmEmailTo").replace("{email}", address);
   const messages = (mailbox["messages"] ?? []) as Doc[];
   if (messages.length === 0) {
     replace(byId("vm-list"), h("li", { class: "empty" }, t("vmNone")));

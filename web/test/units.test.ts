@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import { clientMessageId, highest, merge, unread } from "../src/chat";
 import { chooseLang } from "../src/i18n";
-import { arrow, callEvents, stateAt } from "../src/ladder";
+import { arrow, callEvents, label, stateAt, timerBars } from "../src/ladder";
 import { checkDial } from "../src/numbers";
 import { backoff } from "../src/session";
 import type { Doc } from "../src/session";
@@ -91,4 +91,27 @@ test("a device at a past seq: each call's state after the last event at or befor
   assert.deepEqual(stateAt(EVENTS, "333", 11), [
     { call: 1, state: "alerting", parties: ["331", "332"] },
   ]);
+});
+
+// The switch's timers as `trace` gives them (INTERNAL: never in replay): 332's no-answer timer
+// set when it rang, cleared when it answered; 333's set and never cleared (it fired, or runs).
+const TIMERS: Doc[] = [
+  { seq: 6, ts: "2026-01-01T00:00:00.000Z", call: 1, event: "delivered", calling: "331", alerting: "332", connections: conns(["331", "connected"], ["332", "alerting"]) },
+  { seq: 7, ts: "2026-01-01T00:00:00.000Z", call: 1, event: "timerSet", device: "332", purpose: "noAnswer", dueMs: Date.parse("2026-01-01T00:00:10.000Z") },
+  { seq: 8, ts: "2026-01-01T00:00:02.500Z", call: 1, event: "established", answering: "332", calling: "331", connections: conns(["331", "connected"], ["332", "connected"]) },
+  { seq: 9, ts: "2026-01-01T00:00:02.500Z", call: 1, event: "timerCleared", device: "332", purpose: "noAnswer" },
+  { seq: 10, ts: "2026-01-01T00:00:03.000Z", call: 1, event: "timerSet", device: "333", purpose: "noAnswer", dueMs: Date.parse("2026-01-01T00:00:18.000Z") },
+];
+
+test("timers: a bar from set to cleared (or on to the end), labelled like cti trace", () => {
+  assert.deepEqual(timerBars(TIMERS), [
+    { device: "332", purpose: "noAnswer", from: 1, to: 3 },
+    { device: "333", purpose: "noAnswer", from: 4, to: 5 },
+  ]);
+  const first = Date.parse("2026-01-01T00:00:00.000Z");
+  assert.equal(label(TIMERS[1] as Doc, first), "7  +0.000 s  timerSet noAnswer due +10 s  [1]");
+  assert.equal(label(TIMERS[3] as Doc, first), "9  +2.500 s  timerCleared noAnswer  [1]");
+  assert.equal(label(TIMERS[2] as Doc, first), "8  +2.500 s  established  [1]");
+  // A timer row has no connections: the device's past state ignores it.
+  assert.deepEqual(stateAt(TIMERS, "332", 7), [{ call: 1, state: "alerting", parties: ["331"] }]);
 });

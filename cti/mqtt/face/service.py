@@ -457,7 +457,8 @@ class MqttFace:
             if not isinstance(call, int) or isinstance(call, bool) or not 0 < call < 2**62:
                 raise BadRequest("invalidParameterValue", "call must be a positive integer")
             # The call's own events, and the transfer or conference that merged it into
-            # another (a consultation call's end): a client follows `secondaryCall` there.
+            # another (a consultation call's end): a client follows `secondaryCall` there;
+            # with the switch's timers on the call (INTERNAL, never published: trace only).
             return self._page(
                 doc,
                 lambda item: (
@@ -467,12 +468,21 @@ class MqttFace:
                         getattr(item.event, "secondary_call", None),
                     )
                 ),
+                internal=payloads.TRACE_INTERNAL_KINDS,
             )
         if not isinstance(device, str) or not 0 < len(device) <= 64:
             raise BadRequest("invalidParameterValue", "device must be a device number")
         return self._page(doc, lambda item: device in item.event.devices())
 
-    def _page(self, doc: dict[str, Any], wanted: Callable[[Any], bool]) -> dict[str, Any]:
+    def _page(
+        self,
+        doc: dict[str, Any],
+        wanted: Callable[[Any], bool],
+        *,
+        internal: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """A page of the log's events that ``wanted`` keeps; INTERNAL ones only of the kinds
+        in ``internal``."""
         start = doc.get("fromSeq", doc.get("from_seq", 1))
         limit = doc.get("limit", REPLAY_LIMIT)
         for name, value in (("fromSeq", start), ("limit", limit)):
@@ -496,7 +506,7 @@ class MqttFace:
             if size > REPLY_BYTES:  # the reply stays below the broker's packet limit
                 next_seq = record.seq
                 break
-            if record.kind in INTERNAL_KINDS:
+            if record.kind in INTERNAL_KINDS and record.kind not in internal:
                 continue
             item = decode(record)
             if wanted(item):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 
 from cti.csta.client import CstaClient, CstaClientError, CstaRejected, RequestFailed
-from cti.csta.client.arguments import NOT_CSTA
+from cti.csta.client.arguments import is_csta
 from phone_sim.link.base import Doc, EventsListener, Link, StateListener
 
 
@@ -52,7 +52,7 @@ class CstaLink:
         await self.inner.close()
 
     async def request(self, service: str, fields: Doc) -> Doc:
-        if service in NOT_CSTA:
+        if not is_csta(service):  # presence, voicemail, ...: the node's own contexts
             return await self.inner.request(service, fields)
         try:
             result = await self.client.request(service, fields)

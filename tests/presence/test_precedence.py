@@ -112,7 +112,16 @@ def test_pres03_an_absent_status_wins_over_the_phones_forwarding(
         expected = phone_rules(n, feature, office.clock.now_ms())
     else:
         expected = to_target(n, dest, "callForwardImmediate")
+    # The voicemail greets the caller for 331's mailbox, naming the absence (VM-08).
+    greetings = [e for e in events if e.startswith("greetingPlayed ")]
+    events = [e for e in events if not e.startswith("greetingPlayed ")]
     assert events == head(n) + expected
+    if feature != "dnd" and dest == "351":
+        (greeting,) = greetings
+        assert greeting.startswith(f"greetingPlayed mailbox=331 call={n} caller=330"), greeting
+        assert "You have reached the mailbox of Bernd Vogel. Bernd Vogel is " in greeting
+    else:
+        assert greetings == []
     office.assert_replays()
 
 

@@ -47,6 +47,8 @@ NOT_CSTA = frozenset(
     | {"setPresence", "setPresenceForwarding", "getPresence", "getPresenceForwarding"}
 )
 TWO_CALL_SERVICES = frozenset({"alternateCall", "reconnectCall", "transferCall", "conferenceCall"})
+# The queries CSTA has (snapshotDevice, snapshotCall, getForwarding, getDoNotDisturb).
+_CSTA_QUERIES = frozenset({"snapshotDevice", "snapshotCall", "getForwarding", "getDoNotDisturb"})
 OPERATION_OF = {"singleStepTransferCall": "singleStepTrans"}  # ECMA-285 spells it short
 
 # Reverse of the standard entries: a refusal of another context arrives as its closest value.
@@ -71,6 +73,16 @@ def parse(service: str, fields: dict[str, Any]) -> Action:
     if not isinstance(action, cmd.Command | Query):
         raise BadRequest("serviceNotSupported", f"{service} is not offered over CSTA")
     return action
+
+
+def is_csta(service: str) -> bool:
+    """Whether ``service`` is an ECMA-269 service this client can send over the link (the
+    node's other contexts, voicemail, presence, ..., are not)."""
+    return (
+        service in TWO_CALL_SERVICES
+        or service in _CSTA_QUERIES
+        or any(service == cls.SERVICE for cls in _COMMANDS)
+    )
 
 
 def operation_name(service: str) -> str:

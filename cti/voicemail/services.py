@@ -354,7 +354,7 @@ def office_only(d: Decision[NodeState], user: str) -> None:
 def forget_user(d: Decision[NodeState], user: str) -> None:
     """An account is being removed (removeAccount): its mailbox goes with it, in the same
     decision (no message of the departed person reaches whoever gets the number next). The
-    recordings' files stay in the data directory (specs/voicemail.md)."""
+    recordings' files are removed by the sweep after the commit (cti.voicemail.audio_sweep)."""
     vm = d.state.voicemail
     if (
         user in vm.mailboxes

@@ -163,7 +163,14 @@ class MailOutbox:
                     raise
                 account = node.state.accounts.account(e.mailbox)
                 owner = account.display_name if account is not None else e.mailbox
-                message = mail.build(e, wav, sender=self.settings.sender, owner=owner, msgid=msgid)
+                message = mail.build(
+                    e,
+                    wav,
+                    sender=self.settings.sender,
+                    owner=owner,
+                    msgid=msgid,
+                    zone=node.site.location.zone,
+                )
                 await asyncio.to_thread(send, self.settings, message)
             except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
                 refused = refused + 1 if permanent(exc) else 0

@@ -131,6 +131,7 @@ def greeting(d: Decision[NodeState], call: Call, device: str, mailbox: str) -> N
         internal_caller=internal,
         recording=reason is None,
         reason=reason,
+        zone=d.site.location.zone,
     )
     d.emit(
         ev.GreetingPlayed(

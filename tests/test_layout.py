@@ -28,6 +28,7 @@ IO_MODULES = {
     "journal/journal_db.py",
     "voicemail/audio_db.py",
     "voicemail/mail_outbox.py",
+    "voicemail/audio_sweep.py",  # removes files no message refers to (a follower)
     "chat/chat_db.py",  # the chat's own store and its writer (specs/chat.md)
 }  # a context's read-model storage, named *_db.py
 FORBIDDEN = {

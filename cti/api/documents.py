@@ -281,6 +281,22 @@ def conferences(user: str, view: list[ConferenceView], seq: int) -> bytes:
     return dumps(ConferencesDoc(seq=seq, user=user, conferences=view))
 
 
+class VoicemailDoc(TypedDict):
+    """The retained ``users/{user}/voicemail`` document: the counts of the user's mailbox
+    folders (VM-02), the UI's badge (``new``) and the message-waiting lamp (``on``), for that
+    user alone, as of log position ``seq``. Cleared (empty) when the user has no mailbox."""
+
+    seq: int
+    user: str
+    new: int
+    old: int
+    on: bool  # new > 0: the message-waiting lamp
+
+
+def voicemail(user: str, new: int, old: int, seq: int) -> bytes:
+    return dumps(VoicemailDoc(seq=seq, user=user, new=new, old=old, on=new > 0))
+
+
 class CallersDoc(TypedDict):
     """The retained ``users/{user}/callers`` document: the other party of each of the user's
     calls with the name the user knows the number by (DIR-06: personal directory first, then

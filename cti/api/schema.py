@@ -33,6 +33,7 @@ from cti.api.documents import (
     PresenceDoc,
     ProfileDoc,
     StatusDoc,
+    VoicemailDoc,
     camel,
 )
 from cti.api.journal import JournalCountsDoc
@@ -275,6 +276,7 @@ def contract() -> Schema:
     defs["document.journal"] = b.of(JournalCountsDoc)
     defs["document.conferences"] = b.of(ConferencesDoc)
     defs["document.online"] = b.of(OnlineDoc)
+    defs["document.voicemail"] = b.of(VoicemailDoc)
     defs["chat.chatMessage"] = b.of(ChatMessageDoc)
     defs["chat.chatRead"] = b.of(ChatReadDoc)
     defs["request.replay"] = {

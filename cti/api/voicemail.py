@@ -248,8 +248,12 @@ async def _leave(
     # Decided once on the current state first (and dropped): a message the node would refuse
     # (box full, recording off, not at the voicemail, not theirs) leaves no file behind.
     decide(node.site, node.state, command, node.clock.now_ms(), principal)
-    await asyncio.to_thread(_store(engine).put, data)  # durable before the event commits
-    return _reply(node.state.seq, await engine.execute(command, principal))
+    store = _store(engine)
+    sha = await asyncio.to_thread(store.put, data)  # durable before the event commits
+    try:
+        return _reply(node.state.seq, await engine.execute(command, principal))
+    finally:
+        store.release(sha)  # from now on only a committed message keeps the file
 
 
 async def _enter_pin(

@@ -57,6 +57,7 @@ from cti.ops.threshold import DiskThreshold
 from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
 from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.audio_sweep import AudioSweeper
 from cti.voicemail.mail_outbox import MailOutbox
 from cti.web.face import Upstream, WebFace, is_loopback
 
@@ -365,6 +366,7 @@ async def start(
         except OSError as exc:
             raise StartupError(f"voicemail audio {options.data_dir}: {exc}") from None
         node.read_models[VOICEMAIL_AUDIO] = audio
+        await _start_face(running, AudioSweeper(node, audio))  # deleted messages' files
         if config.smtp is not None:
             mail_reader = LogReader(node.feed, store.sibling(readonly=True))
             mail_file = options.data_dir / f"{site.node}.voicemail-mail.db"

@@ -79,6 +79,7 @@ def everyones(topics: Topics, user: str, *, tls: bool) -> list[str]:
         f"read {b}/users/{user}/callers",  # names from the user's own directory (DIR-06)
         f"read {b}/users/{user}/journal",  # the counts of one's own journal (JOUR-02)
         f"read {b}/users/{user}/conferences",  # one's own conferences (CONF-04)
+        f"read {b}/users/{user}/voicemail",  # one's own mailbox's counts (VM-02)
         f"read {b}/users/{user}/chat",  # one's own chat messages and read marks (IM-01)
         f"read {b}/online/+",  # who is signed in on any client (IM-01)
         f"write {b}/users/{user}/sessions/+",  # one's own clients' session markers

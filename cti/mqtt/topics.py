@@ -59,6 +59,7 @@ class Topics:
             f"{b}/users/+/callers",
             f"{b}/users/+/journal",
             f"{b}/users/+/conferences",
+            f"{b}/users/+/voicemail",
             f"{b}/online/+",
         )
 
@@ -86,6 +87,11 @@ class Topics:
         """The conferences a user is a member of, participant states live (CONF-04):
         retained, for that user alone (only members see a conference)."""
         return f"{self.base}/users/{user}/conferences"
+
+    def voicemail(self, user: str) -> str:
+        """The counts of a user's mailbox, the badge and the lamp (VM-02): retained, for that
+        user alone."""
+        return f"{self.base}/users/{user}/voicemail"
 
     def presence(self, user: str) -> str:
         """A user's presence as every signed-in user may see it (PRES-04)."""

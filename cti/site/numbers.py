@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import attrs
 import phonenumbers as pn
@@ -50,6 +51,13 @@ class Location:
     trunk_access_code: str = attrs.field(default="0", validator=_DIGITS_OR_EMPTY)
     internal_number_length: int = attrs.field(default=3, validator=ge(1))
     region: str = ""  # ISO region ("DE", "US"); "" derives it from country_code
+    # The site's IANA time zone: times spoken or written to people (the voicemail's greeting
+    # and e-mail, UC-LESSONS) are in it. Checked when the site file is read.
+    time_zone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)  # cached by zoneinfo
 
 
 class InvalidNumber(ValueError):

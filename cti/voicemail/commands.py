@@ -182,6 +182,15 @@ class MarkMessageMailed(Command):
 
 
 @attrs.frozen(kw_only=True)
+class EndPlayback(Command):
+    """VM-04: the node's clock reached the end of the message played on ``call``."""
+
+    SERVICE: ClassVar[str] = "endVoicemailPlayback"
+    INTERNAL: ClassVar[bool] = True
+    call: int
+
+
+@attrs.frozen(kw_only=True)
 class MarkMailFailed(Command):
     """VM-07: the SMTP server refused the message's e-mail for good (the mail follower)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cti.calls.decision import CallDecision
 from cti.kernel.context import Context
 from cti.site.model import DeviceKind
-from cti.voicemail import codec, events, evolve, queries, reactions, services
+from cti.voicemail import codec, events, evolve, queries, reactions, services, timers
 from cti.voicemail.state import VoicemailState
 
 CONTEXT: Context[VoicemailState] = Context(
@@ -19,4 +19,6 @@ CONTEXT: Context[VoicemailState] = Context(
     queries=queries.QUERIES,
     reactions=reactions.REACTIONS,
     digit_receivers={DeviceKind.VOICEMAIL: reactions.digits},
+    timers=timers.timers,
+    upcasters=events.UPCASTERS,
 )

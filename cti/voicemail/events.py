@@ -5,7 +5,7 @@ hash and is INTERNAL (recorded and replayed, never published)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -153,12 +153,16 @@ class MessagePlaying(MailboxEvent):
     (``fetchVoicemailAudio``)."""
 
     KIND: ClassVar[str] = "messagePlaying"
+    VERSION: ClassVar[int] = 2  # 2: until (VM-04's playback ends when the message is over)
     message: int
     call: int
     device: str
     sha256: str
     length: int
     duration_ms: int
+    # VM-04: when the message is over (ms UTC), the node ends the call it placed for it;
+    # None in the phone menu (the caller goes on with the menu), and in version 1.
+    until: int | None = None
 
     def devices(self) -> tuple[str, ...]:
         return (self.mailbox, self.device) if self.device != self.mailbox else (self.mailbox,)
@@ -206,6 +210,14 @@ class MailboxRemoved(MailboxEvent):
     and throttle), so a new account of the number starts with an empty one."""
 
     KIND: ClassVar[str] = "mailboxRemoved"
+
+
+def message_playing_v1(fields: dict[str, Any]) -> dict[str, Any]:
+    """v1 had no ``until``: the user hung up a playback, the node never did."""
+    return {**fields, "until": None}
+
+
+UPCASTERS = {("messagePlaying", 1): message_playing_v1}
 
 
 def audio_of(e: MessageRecorded | MessagePlaying) -> Audio:

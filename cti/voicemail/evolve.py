@@ -94,7 +94,7 @@ def _playing(state: VoicemailState, e: ev.MessagePlaying) -> VoicemailState:
         menu = attrs.evolve(state.menus[e.call], current=e.message)
         return attrs.evolve(state, menus=state.menus.set(e.call, menu))
     if e.call in state.playbacks:
-        playback = attrs.evolve(state.playbacks[e.call], played=True)
+        playback = attrs.evolve(state.playbacks[e.call], played=True, until=e.until)
         return attrs.evolve(state, playbacks=state.playbacks.set(e.call, playback))
     return state
 

@@ -21,10 +21,11 @@ STATUS_WORDS = {
 }
 
 
-def when(ms: int) -> str:
-    """A return time as spoken: UTC, to the minute (the site has no time zone yet)."""
-    t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return t.strftime("%A %d %B %Y, %H:%M UTC")
+def when(ms: int, zone: dt.tzinfo) -> str:
+    """A return time as spoken: in the site's time zone (UC-LESSONS: the mailbox owner's),
+    to the minute, with the zone's abbreviation (CET, CEST, UTC)."""
+    t = dt.datetime.fromtimestamp(ms / 1000, zone)
+    return t.strftime("%A %d %B %Y, %H:%M %Z")
 
 
 def greeting_text(
@@ -36,6 +37,7 @@ def greeting_text(
     internal_caller: bool,
     recording: bool,
     reason: str | None,
+    zone: dt.tzinfo = dt.UTC,
 ) -> str:
     visible = visibility is Visibility.INTERNAL_AND_EXTERNAL or (
         internal_caller and visibility.internal
@@ -44,7 +46,7 @@ def greeting_text(
     if visible and status is not Status.OFFICE:
         absence = f"{name} is {STATUS_WORDS[status]}"
         if return_at is not None:
-            absence += f" until {when(return_at)}"
+            absence += f" until {when(return_at, zone)}"
         words.append(absence + ".")
     if reason == "mailboxFull":
         words.append("The mailbox is full: no message can be left.")

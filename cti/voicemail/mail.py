@@ -31,10 +31,12 @@ def build(
     sender: str,
     owner: str,
     msgid: str,
+    zone: dt.tzinfo = dt.UTC,
 ) -> EmailMessage:
-    """The e-mail of ``e`` to ``e.mail_to``; ``owner``: the mailbox owner's name."""
+    """The e-mail of ``e`` to ``e.mail_to``; ``owner``: the mailbox owner's name; dates and
+    times in ``zone``, the site's (UC-LESSONS: the owner's time zone)."""
     assert e.mail_to is not None
-    when = dt.datetime.fromtimestamp(e.received_at / 1000, dt.UTC)
+    when = dt.datetime.fromtimestamp(e.received_at / 1000, zone)
     who = f"{e.caller_name} ({e.caller})" if e.caller_name else e.caller
     msg = EmailMessage()
     msg["Subject"] = f"Voicemail from {who}, {duration(e.duration_ms)}"
@@ -50,7 +52,7 @@ def build(
                 "",
                 f"From:     {who}",
                 f"Date:     {when:%Y-%m-%d}",
-                f"Time:     {when:%H:%M:%S} UTC",
+                f"Time:     {when:%H:%M:%S %Z}",
                 f"Duration: {duration(e.duration_ms)} ({e.duration_ms} ms)",
                 "",
                 "The recording is attached (WAV, 16-bit mono).",

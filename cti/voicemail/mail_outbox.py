@@ -36,7 +36,7 @@ from cti.app.engine import Executor
 from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, supervised
 from cti.voicemail import mail
-from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.audio_db import AudioMissing, AudioStore
 from cti.voicemail.commands import MarkMailFailed, MarkMessageMailed
 from cti.voicemail.events import MessageRecorded
 
@@ -155,10 +155,22 @@ class MailOutbox:
         refused = 0  # permanent refusals (5xx) in a row
         while self._pending(e):
             try:
-                wav = await asyncio.to_thread(self.audio.get, e.sha256)
+                try:
+                    wav = await asyncio.to_thread(self.audio.get, e.sha256)
+                except AudioMissing:
+                    if not self._pending(e):  # deleted meanwhile, and its file swept
+                        return
+                    raise
                 account = node.state.accounts.account(e.mailbox)
                 owner = account.display_name if account is not None else e.mailbox
-                message = mail.build(e, wav, sender=self.settings.sender, owner=owner, msgid=msgid)
+                message = mail.build(
+                    e,
+                    wav,
+                    sender=self.settings.sender,
+                    owner=owner,
+                    msgid=msgid,
+                    zone=node.site.location.zone,
+                )
                 await asyncio.to_thread(send, self.settings, message)
             except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
                 refused = refused + 1 if permanent(exc) else 0

@@ -33,8 +33,17 @@ if TYPE_CHECKING:
 STATUSES = tuple(Status)  # the digit after 5 is the position (1 office ... 9 doNotDisturb)
 
 
-def play(d: Decision[NodeState], mailbox: str, call: int, device: str, msg: Message) -> None:
-    """``msg`` is played on ``call`` to ``device``; the first playback moves it to old."""
+def play(
+    d: Decision[NodeState],
+    mailbox: str,
+    call: int,
+    device: str,
+    msg: Message,
+    *,
+    until: int | None = None,
+) -> None:
+    """``msg`` is played on ``call`` to ``device``; the first playback moves it to old.
+    ``until``: when it is over and the node ends the call (VM-04's playback)."""
     d.emit(
         ev.MessagePlaying(
             mailbox=mailbox,
@@ -44,6 +53,7 @@ def play(d: Decision[NodeState], mailbox: str, call: int, device: str, msg: Mess
             sha256=msg.audio.sha256,
             length=msg.audio.length,
             duration_ms=msg.audio.duration_ms,
+            until=until,
         )
     )
     if msg.folder is VoicemailFolder.NEW:

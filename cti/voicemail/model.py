@@ -92,3 +92,4 @@ class Playback:
     message: int
     device: str
     played: bool = False
+    until: int | None = None  # when the message is over: the node ends the call (ms UTC)

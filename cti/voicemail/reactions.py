@@ -38,7 +38,8 @@ def established(d: Decision[NodeState], e: calls_events.Established) -> None:
     if playback is not None and e.answering == playback.device and not playback.played:
         msg = d.state.voicemail.of(playback.mailbox).messages.get(playback.message)
         if msg is not None:
-            menu.play(d, playback.mailbox, e.call, playback.device, msg)
+            until = d.now_ms + msg.audio.duration_ms
+            menu.play(d, playback.mailbox, e.call, playback.device, msg, until=until)
         return
     if vm is None or e.answering != vm:
         return

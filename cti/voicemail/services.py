@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from cti.accounts.access import controlled
 from cti.accounts.model import Licence, Visibility
+from cti.calls.decision import CallDecision
+from cti.calls.routing import clear_call
 from cti.calls.state import Call
 from cti.calls.system import place_call
 from cti.calls.values import ConnectionState
@@ -131,6 +133,7 @@ def greeting(d: Decision[NodeState], call: Call, device: str, mailbox: str) -> N
         internal_caller=internal,
         recording=reason is None,
         reason=reason,
+        zone=d.site.location.zone,
     )
     d.emit(
         ev.GreetingPlayed(
@@ -354,7 +357,7 @@ def office_only(d: Decision[NodeState], user: str) -> None:
 def forget_user(d: Decision[NodeState], user: str) -> None:
     """An account is being removed (removeAccount): its mailbox goes with it, in the same
     decision (no message of the departed person reaches whoever gets the number next). The
-    recordings' files stay in the data directory (specs/voicemail.md)."""
+    recordings' files are removed by the sweep after the commit (cti.voicemail.audio_sweep)."""
     vm = d.state.voicemail
     if (
         user in vm.mailboxes
@@ -395,6 +398,18 @@ def play_message(d: Decision[NodeState], c: cmd.PlayVoicemailMessage) -> None:
     d.result = {"call": call, "device": called}
 
 
+def end_playback(d: CallDecision, c: cmd.EndPlayback) -> None:
+    """VM-04: the message is over, the node hangs up the call it placed (``callCleared``;
+    the playback ends with it, ``playbackEnded``). Records nothing when stale: the call
+    ended already, or the clock is not there yet."""
+    playback = d.state.voicemail.playbacks.get(c.call)
+    if playback is None or playback.until is None or playback.until > d.now_ms:
+        return
+    call = d.state.calls.call(c.call)
+    if call is not None:
+        clear_call(d, call)
+
+
 SERVICES: dict[type[Any], Any] = {
     cmd.PlayVoicemailMessage: play_message,
     cmd.RecordMessage: record_message,
@@ -408,4 +423,5 @@ SERVICES: dict[type[Any], Any] = {
     cmd.SetVoicemailMaximum: set_maximum,
     cmd.MarkMessageMailed: mark_mailed,
     cmd.MarkMailFailed: mark_mail_failed,
+    cmd.EndPlayback: end_playback,
 }

@@ -28,6 +28,13 @@ class VoicemailState:
     def throttle(self, mailbox: str, caller: str) -> Throttle:
         return self.throttles.get(throttle_key(mailbox, caller), NO_THROTTLE)
 
+    def audio_in_use(self) -> frozenset[str]:
+        """The SHA-256 of every recording a message refers to (content-addressed: several
+        messages may share one file)."""
+        return frozenset(
+            m.audio.sha256 for box in self.mailboxes.values() for m in box.messages.values()
+        )
+
     def with_mailbox(self, user: str, box: Mailbox) -> VoicemailState:
         boxes = (
             self.mailboxes.delete(user)

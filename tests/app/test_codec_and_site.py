@@ -509,7 +509,7 @@ def test_load_example_site() -> None:
             {"location": {**LOCATION, "country": "DE"}},
             "[location]: unknown key 'country' (allowed: area_code, base_number, country_code,"
             " internal_number_length, international_prefix, national_prefix, region,"
-            " trunk_access_code)",
+            " time_zone, trunk_access_code)",
         ),
         (
             {"location": {**LOCATION, "country_code": "+49"}},

@@ -14,6 +14,9 @@ listened to, moved, deleted, recording off and a maximum, the phone menu with a 
 right default PIN and the PIN changed there, a message played from the menu and on a phone
 the system called, greetings, a message mailed and one refused for good, a mailbox removed with
 its account).
+v8-voicemail: v6-voicemail made again, then a message played on a phone the system called
+(VM-04) that the node hangs up when the message is over (messagePlaying v2 with ``until``, the
+call cleared by the timer, playbackEnded).
 v6-digits: v5-journal, then DTMF keyed in a call between two phones (digitsGenerated).
 v4-presence: v3, then presence (PRES-01..03: statuses with return times and info, one return
 time passed and one pending, DND through presence, status-based forwarding and a call it
@@ -47,6 +50,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v6-conferences tests/frozen/v6-conferences/node1.db
     python -m tests.frozen.make_log v6-voicemail tests/frozen/v6-voicemail/node1.db
     python -m tests.frozen.make_log v7-conferences tests/frozen/v7-conferences/node1.db
+    python -m tests.frozen.make_log v8-voicemail tests/frozen/v8-voicemail/node1.db
 """
 
 from __future__ import annotations
@@ -129,7 +133,7 @@ def make(path: Path, version: str = "v1") -> None:
     # Accounts: changed user settings (USER-04).
     do(SetAssignedPhone(user="340", phone="338"))
     do(SetDialMethod(user="336", dial_method=DialMethod.CALLBACK_PREFERRED))
-    later = ("v5-journal", "v6-digits", "v6-voicemail")
+    later = ("v5-journal", "v6-digits", "v6-voicemail", "v8-voicemail")
     if version in ("v2", "v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
@@ -150,8 +154,10 @@ def make(path: Path, version: str = "v1") -> None:
         journal(do, node.clock)  # type: ignore[arg-type]
     if version == "v6-digits":
         digits(do)
-    if version == "v6-voicemail":
+    if version in ("v6-voicemail", "v8-voicemail"):
         voicemail(do, node.clock)  # type: ignore[arg-type]
+    if version == "v8-voicemail":
+        playback_timer(do, node)
     node.store.close()
 
 
@@ -342,6 +348,17 @@ def voicemail(do: Callable[[Command], int], clock: ManualClock) -> None:
     # 330's mailbox goes with its account.
     do(v.SetVoicemailRecording(user="330", recording=False))
     do(RemoveAccount(name="330"))
+
+
+def playback_timer(do: Callable[[Command], int], node: Node) -> None:
+    """VM-04: 332's message 1 (3 s) played on her phone; the node hangs up when it is over."""
+    from cti.voicemail import commands as v
+
+    played = do(v.PlayVoicemailMessage(user="332", message=1))
+    do(c.AnswerCall(call=played, device="332"))
+    node.clock.advance(3)  # type: ignore[attr-defined]
+    assert all(o.ok for o in node.fire_due_timers())  # other timers may be due as well
+    assert node.state.calls.call(played) is None
 
 
 def digits(do: Callable[[Command], int]) -> None:

@@ -40,6 +40,7 @@ NOT_FOR_A = [  # every topic filter user A must not read anything on
     topic("users", B, "callers"),  # DIR-06: names from B's own directories
     topic("users", B, "journal"),  # JOUR-02: the counts of one's journal are one's own
     topic("users", B, "conferences"),  # CONF-04: only members see a conference
+    topic("users", B, "voicemail"),  # VM-02: the badge of one's own mailbox
     topic("users", B, "chat"),  # IM-01: a conversation is its two users' alone
     topic("users", "+", "sessions", "+"),  # session markers: written by each, read by the node
 ]
@@ -56,6 +57,7 @@ FOR_A = [  # what A may read
     topic("users", A, "callers"),
     topic("users", A, "journal"),
     topic("users", A, "conferences"),
+    topic("users", A, "voicemail"),
     topic("users", A, "chat"),
     topic("online", "+"),  # whether each person is signed in anywhere (IM-01)
 ]
@@ -242,6 +244,8 @@ async def test_a_user_cannot_publish_on_node_topics_or_for_another_user(
         (topic("users", A, "presence"), True),  # A reads it, may not write it (PRES-05)
         (topic("users", A, "callers"), True),  # A reads it, only the node writes it (DIR-06)
         (topic("users", A, "conferences"), True),  # A reads it, only the node writes (CONF-04)
+        (topic("users", A, "voicemail"), True),  # A reads it, only the node writes (VM-02)
+        (topic("users", B, "voicemail"), True),
         (topic("users", B, "inbox", "x"), False),
         (topic("users", A, "inbox", "x"), False),  # A's inbox is the node's to write
         (topic("users", B, "requests", "setDoNotDisturb"), False),

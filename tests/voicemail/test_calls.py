@@ -14,6 +14,7 @@ from cti.accounts.model import Visibility
 from cti.calls import commands as c
 from cti.presence.commands import SetPresence
 from cti.presence.model import Status
+from cti.voicemail.commands import EndPlayback
 from tests.voicemail.helpers import VM, Voicemail, tone
 
 GREETING = "You have reached the mailbox of Bernd Vogel."
@@ -223,3 +224,46 @@ def test_vm_04_a_message_is_played_on_the_users_mobile_from_the_profile(
     assert vm.error(
         "playVoicemailMessage", principal="331", user="331", message=1, device="+4930999999"
     ) == ("notYourDevice")
+
+
+def test_vm_04_the_node_hangs_up_when_the_message_is_over(vm: Voicemail) -> None:
+    """The playback call ends when the message's duration has passed on the node's clock:
+    not a millisecond before; the call cleared, the playback with it; then nothing is due."""
+    first = vm.deflected("330", "331")
+    vm.leave(first, seconds=3.0)
+    vm.office.do(c.ClearCall(call=first))
+    call = vm.ok("playVoicemailMessage", principal="331", user="331", message=1)["call"]
+    vm.office.clock.advance(5)  # ringing: nothing plays, nothing is due
+    assert vm.node.due_timers() == []
+    vm.office.do(c.AnswerCall(call=call, device="331"))
+    answered = vm.office.clock.now_ms()
+    [playing] = [e for e in vm.events_since(0) if e.startswith("messagePlaying")]
+    assert playing.endswith(f"duration_ms=3000 until={answered + 3000}")
+    vm.office.clock.advance(2.999)
+    assert vm.node.due_timers() == []
+    vm.office.clock.advance(0.001)
+    seq = vm.node.state.seq
+    for command in vm.node.due_timers():
+        vm.node.execute(command)
+    assert vm.events_since(seq) == [
+        f"callCleared(normalClearing) call={call} | 351:null 331:null",
+        f"playbackEnded mailbox=331 call={call}",
+    ]
+    assert vm.node.state.calls.call(call) is None and len(vm.node.state.voicemail.playbacks) == 0
+    assert vm.node.due_timers() == []
+    vm.office.assert_replays()
+
+
+def test_vm_04_a_playback_the_user_hung_up_first_fires_nothing(vm: Voicemail) -> None:
+    first = vm.deflected("330", "331")
+    vm.leave(first, seconds=3.0)
+    vm.office.do(c.ClearCall(call=first))
+    call = vm.ok("playVoicemailMessage", principal="331", user="331", message=1)["call"]
+    vm.office.do(c.AnswerCall(call=call, device="331"))
+    vm.office.do(c.ClearConnection(call=call, device="331"))
+    seq = vm.node.state.seq
+    vm.office.clock.advance(10)
+    assert vm.node.due_timers() == []
+    # A stale timer command (found due before the hang-up) records nothing.
+    vm.node.execute(EndPlayback(call=call))
+    assert vm.node.state.seq == seq

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -306,6 +307,17 @@ def _enum(enum: type[_E], value: Any, where: str, key: str) -> _E:
         raise SiteError(f"{where}: unknown {key} {value!r} (one of {choices})") from None
 
 
+def _time_zone(value: Any) -> None:
+    """An IANA zone the system knows (zoneinfo), such as "Europe/Berlin"."""
+    try:
+        if not isinstance(value, str) or not value:
+            raise ValueError(value)
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError, OSError):
+        example = '(an IANA name such as "Europe/Berlin")'
+        raise SiteError(f"[location]: time_zone {value!r} is no time zone {example}") from None
+
+
 def _location(loc: Any) -> Location:
     if loc is None:
         raise SiteError("[location]: missing table (country_code, area_code, base_number)")
@@ -321,6 +333,8 @@ def _location(loc: Any) -> Location:
         if key == "internal_number_length":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SiteError(f"[location]: {key} must be a whole number >= 1, not {value!r}")
+        elif key == "time_zone":
+            _time_zone(value)
         elif not isinstance(value, str):
             raise SiteError(f'[location]: {key} must be a string such as "49", not {value!r}')
     try:

@@ -34,6 +34,9 @@ from cti.mqtt.topics import Topics
 from cti.presence import events as presence_events
 from cti.presence import view as presence_view
 from cti.store import EventStore
+from cti.voicemail import events as voicemail_events
+from cti.voicemail.model import VoicemailFolder
+from cti.voicemail.services import has_mailbox
 
 log = structlog.get_logger(__name__)
 POSITION_KEY = "outbox.published_seq"
@@ -56,6 +59,17 @@ def presence_users(batch: list[Committed], accounts: set[str]) -> set[str]:
             out.add(event.user)
         elif isinstance(event, ev.DoNotDisturb):
             out.add(event.device)
+    return out
+
+
+def voicemail_users(batch: list[Committed], accounts: set[str]) -> set[str]:
+    """Users whose mailbox counts may have changed (VM-02): every change of the folders is
+    followed by ``messageWaiting``; a mailbox removed; accounts (a licence given or taken)."""
+    out = set(accounts)
+    for item in batch:
+        event = item.event
+        if isinstance(event, voicemail_events.MessageWaiting | voicemail_events.MailboxRemoved):
+            out.add(event.mailbox)
     return out
 
 
@@ -172,6 +186,7 @@ class Outbox:
             last += self._presence_of(user)
         members = self._conference_members.touched(self.node.state, (x.event for x in batch))
         last += [self._conferences_of(user) for user in sorted(members)]
+        last += [self._voicemail_of(user) for user in sorted(voicemail_users(batch, names))]
         last[:0] = [(self.topics.events, array, False) for array in event_arrays(bodies)]
         seq = self.sent = batch[-1].seq
         if not last:  # only internal (timer) events: nothing to send, nothing to wait for
@@ -280,6 +295,21 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
+    def _voicemail_of(self, user: str) -> tuple[str, bytes, bool]:
+        """The counts of a person's mailbox (VM-02), for that user alone; empty (cleared)
+        when they have no mailbox (no licence, no account: removed with its mailbox)."""
+        topic = self.topics.voicemail(user)
+        state = self.node.state
+        account = state.accounts.account(user)
+        if account is None or account.role not in PEOPLE or not has_mailbox(state, self.site, user):
+            self.retained.pop(topic, None)
+            return topic, b"", True
+        box = state.voicemail.of(user)
+        new, old = box.count(VoicemailFolder.NEW), box.count(VoicemailFolder.OLD)
+        body = payloads.voicemail(user, new, old, state.seq)
+        self.retained[topic] = body
+        return topic, body, True
+
     def _presence_of(self, user: str) -> list[tuple[str, bytes, bool]]:
         """A user's presence (PRES-04/05): their own document and what others see of it;
         none for a number that is no presence user."""
@@ -314,6 +344,7 @@ class Outbox:
                     self._favourites_of(name),
                     self._callers_of(name),
                     self._conferences_of(name),  # empty: clears one of a past membership
+                    self._voicemail_of(name),  # empty: no mailbox (any more)
                 ):
                     client.publish(topic, body, retain=True)
         for user in sorted(self.site.devices):

@@ -21,8 +21,10 @@ from cti.api.voicemail import AUDIO
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
 from cti.app.engine import Engine
-from cti.app.node import Node
+from cti.app.node import Node, decode
 from cti.calls import commands as c
+from cti.csta.client import CstaRefused
+from cti.csta.ids import connection, device_id
 from cti.mqtt.client import Endpoint
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
@@ -31,8 +33,11 @@ from cti.voicemail.audio_db import AudioStore
 from phone_sim import scenario
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
+from tests.csta.conftest import TIMEOUT as CSTA_TIMEOUT
+from tests.csta.conftest import running_link
 from tests.mqtt import conftest as mqtt
 from tests.mqtt.conftest import TESTER, TIMEOUT, CtiClient, Mosquitto, running_broker
+from tests.office import fmt
 from tests.presence.helpers import seeds
 from tests.voicemail.helpers import Voicemail
 
@@ -187,3 +192,45 @@ async def test_vm_03_no_keyed_pin_in_the_store_a_log_line_or_anything_published(
         assert not any(pin in line for line in lines), pin
         assert pin.encode() not in files, pin
         assert not any(pin in event for event in events), pin
+
+
+async def test_vm_03_the_pin_keyed_over_the_csta_link() -> None:
+    """An application keys the PIN and its change with CSTA generateDigits: the same path
+    (a wrong PIN is a returnError securityViolation and counts against the throttle)."""
+    async with running_link() as link:
+        people = tuple(attrs.evolve(s, must_change=False) for s in seeds())
+        assert (await link.engine.execute(SeedAccounts(accounts=people))).ok
+        app = link.client()
+        await app.associate()
+        await asyncio.wait_for(app.system_status.wait(), CSTA_TIMEOUT)
+        try:
+            dial = {"callingDevice": device_id("331"), "calledDirectoryNumber": device_id("351")}
+            result = await app.invoke("makeCall", dial)
+            call = 1  # the node's first call
+            assert result == {"callingDevice": connection(call, "331")}
+
+            async def keys(digits: str) -> None:
+                argument = {"connectionToSendDigits": connection(call, "331")}
+                await app.invoke("generateDigits", {**argument, "charactersToSend": digits})
+
+            seq = link.node.state.seq
+            with pytest.raises(CstaRefused) as refused:
+                await keys("864297")
+            assert (refused.value.branch, refused.value.value) == (
+                "operation",
+                "securityViolation",
+            )
+            await keys("123456#")
+            with pytest.raises(CstaRefused):
+                await keys("8135790#135791#")
+            await keys("8135790#135790#")
+            events = [fmt(decode(x).event) for x in link.node.store.read(seq + 1)]
+        finally:
+            await app.close()
+    assert events[0] == "pinRejected mailbox=331 caller=331 failures=1 locked_until=0"
+    assert events[1] == f"mailboxOpened mailbox=331 call={call} device=331 pin_change_required=True"
+    assert re.fullmatch(r"voicemailPinSet mailbox=331 pin_hash=\S+ on_phone=True", events[2])
+    assert len(events) == 3
+    stored = link.node.state.voicemail.of("331").pin_hash
+    assert stored is not None and passwords.verify_password(stored, "135790")
+    assert not any(pin.encode() in x.data for x in link.node.store.read(1) for pin in PINS)

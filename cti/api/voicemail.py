@@ -248,9 +248,12 @@ async def _keyed(engine: Executor, action: GenerateDigits, principal: str | None
         )
         return await _change_on_phone(engine, request, principal)
     pin = action.digits.rstrip("#")
-    return await _enter_pin(
+    reply = await _enter_pin(
         engine, EnterVoicemailPin(call=action.call, device=action.device, pin=pin), principal
     )
+    if reply["ok"]:  # generateDigits answers {}: whether a change is due is getMailbox's
+        reply = {**reply, "result": {}}
+    return reply
 
 
 def _mailbox_of_menu(engine: Executor, call: int, device: str) -> str:

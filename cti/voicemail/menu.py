@@ -88,8 +88,8 @@ def keys(d: Decision[NodeState], call: int, device: str, digits: str) -> None:
         # Refused (DND for a MULAP member, say): the keys are refused with its reason.
         presence.set_presence(d, SetPresence(user=menu.mailbox, status=status))
     else:
+        # The keys are not echoed: they may be a PIN keyed once more (the reply is published).
         raise Refusal(
             "invalidParameterValue",
-            f"the voicemail menu knows 1, 2, 7 and 51..5{len(STATUSES)}, not {digits}",
-            {"digits": digits},
+            f"the voicemail menu knows 1, 2, 7, 8 (a new PIN) and 51..5{len(STATUSES)}",
         )

@@ -95,6 +95,10 @@ def test_vm_03_the_default_pin_keyed_opens_and_the_change_is_keyed_twice(vm: Voi
         f"mailboxOpened mailbox=331 call={call} device=331 pin_change_required=False"
     ]
     assert not any("135790" in str(x) for x in vm.office.committed())
+    # The PIN keyed again in the open menu is an unknown key: refused without echoing it.
+    reply = keys(vm, call, "135790")
+    assert reply["error"]["code"] == "invalidParameterValue"  # type: ignore[index]
+    assert "135790" not in str(reply)
 
 
 def test_vm_03_wrong_keyed_pins_share_the_throttle_of_enter_voicemail_pin(

@@ -21,6 +21,7 @@ from cti.api.profile import SetProfileRequest
 from cti.api.requests import Action
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome
+from cti.calls.commands import GenerateDigits
 from cti.directory.queries import SearchDirectory
 from cti.kernel.messages import Query
 from cti.kernel.refusal import Refusal
@@ -75,6 +76,8 @@ async def execute(
         | voicemail.CallBackVoicemailMessage
         | voicemail.SaveVoicemailContact,
     ):
+        return await voicemail.execute(engine, action, principal, secure=secure)
+    if isinstance(action, GenerateDigits) and voicemail.keys_pin(node, action):  # VM-03
         return await voicemail.execute(engine, action, principal, secure=secure)
     if isinstance(action, ListenVoicemailMessage | FetchVoicemailAudio):  # with the audio
         return await voicemail.execute(engine, action, principal, secure=secure)

@@ -11,6 +11,15 @@ constant-time comparison, a set one against its argon2id hash in a worker thread
 only whether it was right (``checkedPin``), and keeps the throttle (VM-03). Checks of one
 mailbox's PIN run one at a time (a lock per mailbox), so parallel guesses cannot slip past the
 throttle between the check and its recording (UC-LESSONS rule 6).
+
+The PIN may also be keyed as DTMF (``generateDigits`` towards the voicemail): while the menu on
+the call waits for the caller's PIN, 6 digits (optionally ended by ``#``) are a PIN attempt;
+in the open menu ``8``, the new PIN and the new PIN again (each optionally ended by ``#``)
+change it. ``keys_pin`` recognises such digits on the current state and the request runs the
+same path as ``enterVoicemailPin`` / ``changeVoicemailPinOnPhone``: the same rules, throttle,
+lock and events, the argon2 work outside the writer, no digit recorded. Any other digits go
+to call control as before (which hands them to the voicemail's digit receiver, recording
+nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import asyncio
 import base64
 import binascii
 import hmac
+import re
 from typing import Any, ClassVar
 
 import attrs
@@ -27,7 +37,7 @@ from cti.accounts import passwords
 from cti.accounts.access import authorize
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome, Refused
-from cti.calls.commands import ConnectionResult, MakeCall
+from cti.calls.commands import ConnectionResult, GenerateDigits, MakeCall
 from cti.calls.decision import CallDecision
 from cti.directory.commands import AddContact, ContactIdResult
 from cti.directory.model import MAX_NAME
@@ -149,6 +159,10 @@ REQUESTS: tuple[type[VoicemailRequest], ...] = (
 )
 HANDLED = (*REQUESTS, ListenVoicemailMessage, FetchVoicemailAudio)
 
+PIN_KEYS = re.compile(r"([0-9]{6})#?")  # the PIN keyed while the menu waits for it
+CHANGE_KEY = "8"  # in the open menu: 8, the new PIN, the new PIN again
+CHANGE_KEYS = re.compile(r"8([0-9]{6})#?([0-9]{6})#?")
+
 _locks: dict[tuple[int, str], asyncio.Lock] = {}
 
 
@@ -202,6 +216,46 @@ async def _with_audio(engine: Executor, result: dict[str, Any], seq: int) -> dic
     return {"ok": True, "result": {**result, "audio": base64.b64encode(data).decode()}, "seq": seq}
 
 
+def keys_pin(node: Any, action: GenerateDigits) -> bool:
+    """Whether ``action`` keys a PIN in the voicemail's phone menu (VM-03): 6 digits while the
+    menu on the call waits for the caller's PIN, or a PIN change (``8``...) in the open menu."""
+    menu = node.state.voicemail.menus.get(action.call)
+    if menu is None or menu.device != action.device:
+        return False
+    if not menu.open:
+        return PIN_KEYS.fullmatch(action.digits) is not None
+    return action.digits.startswith(CHANGE_KEY)
+
+
+async def _keyed(engine: Executor, action: GenerateDigits, principal: str | None) -> dict[str, Any]:
+    """A PIN or a PIN change keyed as DTMF: the request forms' paths, the digits never logged."""
+    node = engine.node
+    if principal is not None:
+        authorize(node.site, node.state, principal, action)
+    menu = node.state.voicemail.menus.get(action.call)
+    if menu is not None and menu.open:
+        change = CHANGE_KEYS.fullmatch(action.digits)
+        if change is None:
+            raise Refusal(
+                "pinPolicy",
+                "a PIN change is 8, the new PIN (6 digits), the new PIN again",
+                {"failed": ["length"]},
+            )
+        if not hmac.compare_digest(change[1].encode(), change[2].encode()):
+            raise Refusal("pinMismatch", "the new PIN was not keyed the same twice")
+        request = ChangeVoicemailPinOnPhone(
+            call=action.call, device=action.device, new_pin=change[1]
+        )
+        return await _change_on_phone(engine, request, principal)
+    pin = action.digits.rstrip("#")
+    reply = await _enter_pin(
+        engine, EnterVoicemailPin(call=action.call, device=action.device, pin=pin), principal
+    )
+    if reply["ok"]:  # generateDigits answers {}: whether a change is due is getMailbox's
+        reply = {**reply, "result": {}}
+    return reply
+
+
 def _mailbox_of_menu(engine: Executor, call: int, device: str) -> str:
     node = engine.node
     d = CallDecision(node.site, node.state, 0, evolve)
@@ -225,6 +279,8 @@ async def execute(
             return await _with_audio(engine, dict(outcome.result), seq)
         if isinstance(action, LeaveVoicemailMessage):
             return await _leave(engine, action, principal)
+        if isinstance(action, GenerateDigits):
+            return await _keyed(engine, action, principal)
         if isinstance(action, EnterVoicemailPin):
             return await _enter_pin(engine, action, principal)
         if isinstance(action, ChangeVoicemailPinOnPhone):

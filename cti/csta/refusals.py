@@ -119,6 +119,7 @@ _CLOSEST: dict[str, tuple[str, str]] = {
     "pinLocked": ("operation", "securityViolation"),
     "wrongPin": ("operation", "securityViolation"),
     "pinPolicy": ("operation", "invalidParameterValue"),
+    "pinMismatch": ("operation", "invalidParameterValue"),
     "menuNotOpen": ("stateIncompatibility", "invalidObjectState"),
     "defaultPinNotChanged": ("operation", "securityViolation"),
     "notInOffice": ("stateIncompatibility", "invalidObjectState"),

@@ -5,12 +5,14 @@
 - ``2``: play the next old message (after the one last played; the first again at the end);
 - ``7``: delete the message last played;
 - ``5`` then ``1``..``9``: set the presence (PRES-05): 1 office, 2 meeting, 3 sick, 4 break,
-  5 outOfOffice, 6 vacation, 7 lunch, 8 goneHome, 9 doNotDisturb.
+  5 outOfOffice, 6 vacation, 7 lunch, 8 goneHome, 9 doNotDisturb;
+- ``8``, the new PIN, the new PIN again (``8135790#135790#``): change the PIN (VM-03).
 
 Other keys are refused (``invalidParameterValue``), so the caller's phone learns the menu
-does not know them; a key with nothing to do (no new message) records nothing. The PIN is
-not keyed as DTMF but given with ``enterVoicemailPin`` / ``changeVoicemailPinOnPhone``: it is
-checked against its argon2 hash outside the writer. There is no dial-out from the menu
+does not know them; a key with nothing to do (no new message) records nothing. The PIN and
+the PIN change (``8``) keyed as DTMF are taken by the API before call control
+(cti.api.voicemail.keys_pin): they are checked against / hashed with argon2 outside the writer,
+as ``enterVoicemailPin`` / ``changeVoicemailPinOnPhone``. There is no dial-out from the menu
 (UC-LESSONS).
 """
 
@@ -86,8 +88,8 @@ def keys(d: Decision[NodeState], call: int, device: str, digits: str) -> None:
         # Refused (DND for a MULAP member, say): the keys are refused with its reason.
         presence.set_presence(d, SetPresence(user=menu.mailbox, status=status))
     else:
+        # The keys are not echoed: they may be a PIN keyed once more (the reply is published).
         raise Refusal(
             "invalidParameterValue",
-            f"the voicemail menu knows 1, 2, 7 and 51..5{len(STATUSES)}, not {digits}",
-            {"digits": digits},
+            f"the voicemail menu knows 1, 2, 7, 8 (a new PIN) and 51..5{len(STATUSES)}",
         )

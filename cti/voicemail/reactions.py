@@ -9,9 +9,11 @@ and what it does with DTMF keyed towards it (Context.digit_receivers).
 - the call ended or the caller left it: the menu closes (``menuClosed``), the playback ends
   (``playbackEnded``);
 - DTMF towards the voicemail: the open menu's keys (cti.voicemail.menu). Before the PIN opened
-  it, and from a caller leaving a message, keys are ignored (accepted, nothing recorded): the
-  PIN itself is ``enterVoicemailPin``, checked against its argon2 hash outside the writer
-  (call control records no digits towards the voicemail either).
+  it, and from a caller leaving a message, keys are ignored (accepted, nothing recorded). A PIN
+  keyed as DTMF (6 digits while the menu waits for it; ``8`` and the new PIN twice in the open
+  menu) never gets here: the API recognises it (cti.api.voicemail.keys_pin) and checks it
+  against its argon2 hash outside the writer, as ``enterVoicemailPin`` (call control records
+  no digits towards the voicemail either).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def digits(d: Decision[NodeState], call: int, device: str, served: str, keyed: s
     if d.state.voicemail.of(m.mailbox).pin_hash is None:
         raise Refusal(
             "defaultPinNotChanged",
-            "change the default PIN first (changeVoicemailPinOnPhone, VM-03)",
+            "change the default PIN first (8, the new PIN twice; VM-03)",
         )
     menu.keys(d, call, device, keyed)
 

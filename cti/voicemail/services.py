@@ -55,6 +55,7 @@ REFUSALS = frozenset(
         "unusableAudio",
         "wrongPin",
         "pinPolicy",
+        "pinMismatch",
         "encryptionRequired",
     }
 )

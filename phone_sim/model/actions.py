@@ -268,7 +268,8 @@ def speaks(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
 
 
 def keys_pin(phone: Phone, args: list[str], _: Mapping[str, str]) -> list[Req]:
-    """Keys the PIN in the voicemail menu (VM-03): not DTMF events, a PIN is never logged."""
+    """The PIN for the voicemail menu as a request (VM-03), the form ``keys 123456`` keys as
+    DTMF; either way the node checks it outside the writer and never logs it."""
     leg = _at_voicemail(phone)
     pin = _arg(args, 0, "PIN")
     return [Req("enterVoicemailPin", {"call": leg.call, "device": phone.number, "pin": pin})]

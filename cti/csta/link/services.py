@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import attrs
 
 from cti.accounts.access import authorize
+from cti.api import voicemail
 from cti.app.engine import Engine
 from cti.app.node import Accepted
 from cti.calls import commands as cmd
@@ -103,12 +104,23 @@ class Services:
             raise NotOffered(operation)
         if isinstance(handler, CommandService):
             command = handler.build(self, argument)
+            if isinstance(command, cmd.GenerateDigits) and voicemail.keys_pin(self.node, command):
+                return await self._keyed_pin(command)
             outcome = await self.run(command)
             render = handler.render
             first = outcome.events[0].seq if outcome.events else None
             return Executed(lambda: render(outcome, command), accepted=True, first_seq=first)
         value = await handler(self, argument)
         return Executed(lambda: value)
+
+    async def _keyed_pin(self, command: cmd.GenerateDigits) -> Executed:
+        """VM-03: a PIN keyed as DTMF in the voicemail's menu takes the API's PIN path (argon2
+        outside the writer, the same throttle and events), as over MQTT. Its events are the
+        voicemail's, no CSTA event report follows them."""
+        reply = await voicemail.execute(self.engine, command, self.principal, secure=False)
+        if not reply["ok"]:
+            raise ServiceRefused.named(reply["error"]["code"], reply["error"]["message"])
+        return Executed(lambda: NO_DATA, accepted=True)
 
     async def run(self, command: cmd.Command) -> Accepted:
         """The accepted outcome (result and committed events); raises ServiceRefused."""

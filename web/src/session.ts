@@ -127,10 +127,10 @@ export class Session {
     });
     this.client = client;
     client.on("connect", () => {
-      this.attempt = 0;
       this.connects += 1;
       void this.synchronise(client).then(
         () => {
+          this.attempt = 0; // only a connect that resynchronised ends the back-off
           this.setState("online");
           onFirst?.();
           onFirst = undefined;
@@ -246,6 +246,9 @@ export class Session {
 
   /** Subscribe (the retained state follows), then replay what happened while away. */
   private async synchronise(client: MqttClient): Promise<void> {
+    // The retained status (with the node's epoch) arrives right after the SUBACK, before the
+    // replay's reply: compare the replay with the epoch held before this connect.
+    const held = this.epoch;
     const granted = await client.subscribeAsync(this.topics(), { qos: 1 });
     if (granted.some((g) => g.qos > 2)) throw new Error("a subscription was refused");
     this.announceSession(client);
@@ -253,7 +256,7 @@ export class Session {
     let from = this.lastSeq + 1;
     for (;;) {
       const page = (await this.request("replay", { fromSeq: from, limit: 500 })) as Doc;
-      if (this.epoch !== null && page["epoch"] !== this.epoch) {
+      if (held !== null && page["epoch"] !== held) {
         // The log was recreated: what we hold belongs to another history.
         this.seen.clear();
         this.lastSeq = 0;

@@ -108,8 +108,10 @@ class ChatDb:
         postgres: bool,
         close: Callable[[], None],
         history: int = HISTORY,
+        reopen: Callable[[], Any] | None = None,
     ) -> None:
         self._conn = conn
+        self._reopen = reopen
         self.history = history  # IM-03's 100; smaller in property tests
         self.node = node
         self.postgres = postgres
@@ -138,11 +140,22 @@ class ChatDb:
     def postgresql(cls, dsn: str, node: str) -> ChatDb:
         import psycopg  # only for a node whose log is in PostgreSQL
 
-        conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=False, **PG_LINK)
-        return cls(conn, node, postgres=True, close=conn.close)
+        def connect() -> psycopg.Connection[Any]:
+            return psycopg.connect(dsn, autocommit=False, **PG_LINK)
+
+        conn = connect()
+        return cls(conn, node, postgres=True, close=conn.close, reopen=connect)
 
     def close(self) -> None:
         self._close()
+
+    def ensure_open(self) -> None:
+        """A PostgreSQL session the server ended (a restart, a failover) stays closed:
+        dial a new one, or raise (the batch fails; the next one tries again)."""
+        if self._reopen is not None and self._conn.closed:
+            log.warning("chat.store_reconnecting")
+            self._conn = self._reopen()
+            self._close = self._conn.close
 
     # -- the connection ---------------------------------------------------------------------
     def _x(self, sql: str, *params: Any) -> Any:
@@ -464,6 +477,7 @@ class ChatWriter:
         """In the worker thread: every op in a savepoint, then one commit."""
         db = self.db
         out: list[tuple[bool, Any]] = []
+        db.ensure_open()
         try:
             for op in ops:
                 db.savepoint()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -224,6 +224,8 @@ class StoreMachine(RuleBasedStateMachine):
         assert (sent.message.seq, sent.duplicate) == (seq, False)
         self.last[pair] = seq
         self.sent.append((a, b, cid, seq))
+        if len(self.kept(a)) == 3:
+            event("a user's history is full (the oldest message trimmed from here)")
 
     @rule(data=st.data())
     def retry(self, data: st.DataObject) -> None:
@@ -247,6 +249,8 @@ class StoreMachine(RuleBasedStateMachine):
             return
         new = self.db.mark_read(a, b, seq)
         self.db.commit()
+        if seq < self.read.get((a, b), 0):
+            event("a watermark not moved down")
         self.read[(a, b)] = max(self.read.get((a, b), 0), seq)
         assert new == self.read[(a, b)]
 

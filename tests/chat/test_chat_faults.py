@@ -6,12 +6,13 @@ database that stops answering fails a batch instead of holding every chat reques
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
 from cti.api.chat import MAX_IN_HAND, ChatService
 from cti.app.engine import Engine
-from cti.chat.chat_db import ChatDb
+from cti.chat.chat_db import ChatDb, ChatWriter, StoreFailed
 from cti.mqtt.limits import MAX_PENDING
 from tests.chat.test_chat_service import Chat, chat, make_node
 from tests.postgres import private_schema
@@ -91,3 +92,31 @@ async def test_a_stalled_chat_store_never_takes_every_request_slot(tmp_path: Pat
             task.cancel()
         await service.stop()
         await engine.stop()
+
+
+async def test_the_chat_reconnects_to_postgresql_after_the_connection_was_lost(
+    pg_dsn: str,
+) -> None:
+    """The database ended the chat's session (a PostgreSQL restart, a failover, an admin's
+    pg_terminate_backend): the batch that met it fails, resourceOutOfService, and the next
+    one runs on a new connection, rather than every chat request failing until the node is
+    restarted (the writer task itself never dies, so nothing else would mend it)."""
+    import psycopg
+
+    db = ChatDb.postgresql(pg_dsn, "node1")
+    writer = ChatWriter(db)
+    task = asyncio.create_task(writer.run())
+    try:
+        await writer.submit(lambda d: d.send("330", "331", "a", "vorher", 1))
+        with psycopg.connect(pg_dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (db._conn.info.backend_pid,))
+        with contextlib.suppress(StoreFailed):  # the batch that meets the lost session
+            await writer.submit(lambda d: d.send("330", "331", "b", "dabei", 2))
+        sent = await writer.submit(lambda d: d.send("330", "331", "c", "danach", 3))
+        assert sent.message.text == "danach"
+        texts = await writer.submit(lambda d: [m.text for m in d.messages("331", "330", 0, 9)])
+        assert texts[0] == "vorher" and texts[-1] == "danach"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        db.close()

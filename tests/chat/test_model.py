@@ -7,6 +7,7 @@ import tomllib
 from importlib import resources
 
 import pytest
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -121,7 +122,9 @@ CLIENTS = st.sampled_from(["a", "b", "c"])
 
 class SessionMachine(RuleBasedStateMachine):
     """Against a model: a user is online iff a session of theirs was seen within the
-    timeout and not cleared since; ``changes`` reports exactly the flips."""
+    timeout and not cleared since; ``changes`` reports exactly the flips; after a broker
+    reconnect (``resync``) the sessions whose marker did not come again are dropped by
+    ``settle``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -129,16 +132,35 @@ class SessionMachine(RuleBasedStateMachine):
         self.now = 0
         self.model: dict[tuple[str, str], int] = {}
         self.shown: dict[str, bool] = {}
+        self.unconfirmed: set[tuple[str, str]] = set()
 
     @rule(user=USERS, client=CLIENTS)
     def seen(self, user: str, client: str) -> None:
         self.s.seen(user, client, self.now)
         self.model[(user, client)] = self.now
+        if (user, client) in self.unconfirmed:
+            event("a session confirmed after a reconnect")
+        self.unconfirmed.discard((user, client))
 
     @rule(user=USERS, client=CLIENTS)
     def gone(self, user: str, client: str) -> None:
         self.s.gone(user, client)
         self.model.pop((user, client), None)
+        self.unconfirmed.discard((user, client))
+
+    @rule()
+    def resync(self) -> None:  # a new broker connection
+        self.s.resync()
+        self.unconfirmed = set(self.model)
+
+    @rule()
+    def settle(self) -> None:  # its retained markers are in
+        self.s.settle()
+        if self.unconfirmed:
+            event("settle dropped a session")
+        for key in self.unconfirmed:
+            del self.model[key]
+        self.unconfirmed = set()
 
     @rule(ms=st.integers(0, 2 * TIMEOUT_MS))
     def time_passes(self, ms: int) -> None:
@@ -150,8 +172,11 @@ class SessionMachine(RuleBasedStateMachine):
         assert sorted(expired) == sorted(
             k for k, at in self.model.items() if self.now - at >= TIMEOUT_MS
         )
+        if expired:
+            event("a session expired")
         for key in expired:
             del self.model[key]
+            self.unconfirmed.discard(key)
 
     def expected(self, user: str) -> bool:
         return any(u == user and self.now - at < TIMEOUT_MS for (u, _), at in self.model.items())
@@ -166,6 +191,7 @@ class SessionMachine(RuleBasedStateMachine):
         for user in users:
             now = self.expected(user)
             if self.shown.get(user, False) != now:
+                event(f"online flipped to {now}")
                 assert flips.get(user) == now
                 self.shown[user] = now
             else:

@@ -584,7 +584,7 @@ class CtiClient:
     async def watch_journal(self) -> None:
         """Receive the counts of your journal's folders (:class:`JournalCounts`) now and
         after every change: the badge of a UI (JOUR-02)."""
-        topic = self.topics.journal(self.user)
+        topic = self.topics.journal(self.account)
         if topic in self._documents:
             return
         self._documents.add(topic)
@@ -808,7 +808,7 @@ class CtiClient:
         if topic.startswith(online) and isinstance(doc.get("online"), bool):
             self._emit(Online(topic[len(online) :], bool(doc["online"])))
             return
-        if topic == self.topics.journal(self.user):
+        if topic == self.topics.journal(self.account):
             self._emit(JournalCounts(cast(JournalCountsDoc, doc)))
             return
         update = self._update(topic, doc)

@@ -432,3 +432,10 @@ async def test_the_directory_helpers_import_search_and_identify(node: Running) -
         assert len(big) > 1024 * 1024
         report = await clara.import_contacts(big)
         assert (report["added"], report["rejected"]) == (40_000, 0)
+
+
+async def test_a_shared_broker_account_watches_its_journal_under_its_own_name() -> None:
+    """Signed in as NAME@NODE, the topics carry NAME (specs/security.md, many sites)."""
+    client = CtiClient("mqtt://127.0.0.1:1", user="331@branch", password="x", node="branch")
+    await client.watch_journal()
+    assert client._documents == {"cti/branch/users/331/journal"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -34,6 +34,8 @@ class Mailbox(RuleBasedStateMachine):
         self.recording = True
         self.issued = 0
         self.lamp: MessageWaiting | None = None
+        self.full_seen = False
+        self.deepest = 0  # most messages held at once (--hypothesis-show-statistics)
 
     def _run(self, command: c.Command) -> Accepted | Refused:
         outcome = self.office.node.execute(command)
@@ -53,11 +55,22 @@ class Mailbox(RuleBasedStateMachine):
             assert isinstance(outcome, Refused) and outcome.error.name == "recordingOff"
         elif len(self.model) >= self.maximum:
             assert isinstance(outcome, Refused) and outcome.error.name == "mailboxFull"
+            self.full_seen = True
         else:
             assert isinstance(outcome, Accepted), outcome
             self.issued += 1
             assert outcome.result == {"message": self.issued}  # in order, never reused
             self.model[self.issued] = NEW
+            # Sent again (UC-LESSONS rule 5): the same audio is the same message, recorded once;
+            # other audio on the same call is refused.
+            again = self._run(v.RecordMessage(call=call, device=caller, audio=audio))
+            assert isinstance(again, Accepted) and not again.events
+            assert again.result == {"message": self.issued}
+            other = Audio(hashlib.sha256(b"other").hexdigest(), 100, 1000)
+            refused = self._run(v.RecordMessage(call=call, device=caller, audio=other))
+            assert isinstance(refused, Refused)
+            assert refused.error.name == "messageAlreadyRecorded"
+            self.deepest = max(self.deepest, len(self.model))
         self.office.do(c.ClearCall(call=call))
 
     @precondition(lambda self: bool(self.model))
@@ -74,8 +87,16 @@ class Mailbox(RuleBasedStateMachine):
         assert self._run(v.MoveVoicemailMessage(user="331", message=message, folder=folder)).ok
         self.model[message] = folder
 
-    @rule(message=st.integers(1, 12))
-    def delete(self, message: int) -> None:
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        # Half the time a message held (any id, however high ids went), else any id up to past
+        # the last issued: a deleted or never issued one is refused.
+        held = sorted(self.model)
+        message = data.draw(
+            st.sampled_from(held)
+            if held and data.draw(st.booleans())
+            else st.integers(1, self.issued + 2)
+        )
         outcome = self._run(v.DeleteVoicemailMessage(user="331", message=message))
         if message in self.model:
             assert outcome.ok
@@ -109,6 +130,9 @@ class Mailbox(RuleBasedStateMachine):
             assert (self.lamp.on, self.lamp.new, self.lamp.old) == (new > 0, new, old)
 
     def teardown(self) -> None:
+        depth = "0" if not self.deepest else "1-5" if self.deepest <= 5 else "6+"
+        event(f"most messages held: {depth}")
+        event(f"mailbox full reached: {self.full_seen}")
         self.office.assert_replays()
 
 

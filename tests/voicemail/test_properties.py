@@ -73,6 +73,12 @@ class Mailbox(RuleBasedStateMachine):
             self.deepest = max(self.deepest, len(self.model))
         self.office.do(c.ClearCall(call=call))
 
+    @rule(callers=st.lists(st.sampled_from(CALLERS), min_size=2, max_size=4))
+    def leave_several(self, callers: list[str]) -> None:
+        """Several callers in a row: deeper mailboxes, a maximum reached more often."""
+        for caller in callers:
+            self.leave(caller, 3)
+
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data())
     def listen(self, data: st.DataObject) -> None:
@@ -114,6 +120,35 @@ class Mailbox(RuleBasedStateMachine):
     def set_recording(self, on: bool) -> None:
         assert self._run(v.SetVoicemailRecording(user="331", recording=on)).ok
         self.recording = on
+
+    @rule(keys=st.lists(st.sampled_from(["1", "2", "7"]), min_size=1, max_size=5))
+    def phone_menu(self, keys: list[str]) -> None:
+        """The owner dials the voicemail, opens the menu and keys: 1 the oldest new message,
+        2 the next old one, 7 delete the one last played (the same folders and lamp as a
+        client's requests: one truth)."""
+        call = self.office.call_of(c.MakeCall(calling="331", called=VM))
+        assert self._run(v.CheckedPin(call=call, device="331", right=True)).ok
+        if self.office.node.state.voicemail.of("331").pin_hash is None:
+            hashed = "$argon2id$not-checked-here"  # the node keeps the hash it is given
+            assert self._run(v.SetPinHash(user="331", pin_hash=hashed, call=call)).ok
+        current: int | None = None
+        for key in keys:
+            assert self._run(c.GenerateDigits(call=call, device="331", digits=key)).ok
+            new = sorted(i for i, f in self.model.items() if f is NEW)
+            old = sorted(i for i, f in self.model.items() if f is OLD)
+            acted = True
+            if key == "1" and new:
+                current = new[0]
+                self.model[current] = OLD
+            elif key == "2" and old:
+                current = ([i for i in old if current is not None and i > current] or old)[0]
+            elif key == "7" and current is not None:
+                del self.model[current]
+                current = None
+            else:
+                acted = False  # nothing to play or delete: nothing recorded
+            event(f"menu key {key}: {'acted' if acted else 'idle'}")
+        self.office.do(c.ClearCall(call=call))
 
     @invariant()
     def folders_are_the_models(self) -> None:

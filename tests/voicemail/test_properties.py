@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -34,6 +34,8 @@ class Mailbox(RuleBasedStateMachine):
         self.recording = True
         self.issued = 0
         self.lamp: MessageWaiting | None = None
+        self.full_seen = False
+        self.deepest = 0  # most messages held at once (--hypothesis-show-statistics)
 
     def _run(self, command: c.Command) -> Accepted | Refused:
         outcome = self.office.node.execute(command)
@@ -53,12 +55,29 @@ class Mailbox(RuleBasedStateMachine):
             assert isinstance(outcome, Refused) and outcome.error.name == "recordingOff"
         elif len(self.model) >= self.maximum:
             assert isinstance(outcome, Refused) and outcome.error.name == "mailboxFull"
+            self.full_seen = True
         else:
             assert isinstance(outcome, Accepted), outcome
             self.issued += 1
             assert outcome.result == {"message": self.issued}  # in order, never reused
             self.model[self.issued] = NEW
+            # Sent again (UC-LESSONS rule 5): the same audio is the same message, recorded once;
+            # other audio on the same call is refused.
+            again = self._run(v.RecordMessage(call=call, device=caller, audio=audio))
+            assert isinstance(again, Accepted) and not again.events
+            assert again.result == {"message": self.issued}
+            other = Audio(hashlib.sha256(b"other").hexdigest(), 100, 1000)
+            refused = self._run(v.RecordMessage(call=call, device=caller, audio=other))
+            assert isinstance(refused, Refused)
+            assert refused.error.name == "messageAlreadyRecorded"
+            self.deepest = max(self.deepest, len(self.model))
         self.office.do(c.ClearCall(call=call))
+
+    @rule(callers=st.lists(st.sampled_from(CALLERS), min_size=2, max_size=4))
+    def leave_several(self, callers: list[str]) -> None:
+        """Several callers in a row: deeper mailboxes, a maximum reached more often."""
+        for caller in callers:
+            self.leave(caller, 3)
 
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data())
@@ -74,8 +93,16 @@ class Mailbox(RuleBasedStateMachine):
         assert self._run(v.MoveVoicemailMessage(user="331", message=message, folder=folder)).ok
         self.model[message] = folder
 
-    @rule(message=st.integers(1, 12))
-    def delete(self, message: int) -> None:
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        # Half the time a message held (any id, however high ids went), else any id up to past
+        # the last issued: a deleted or never issued one is refused.
+        held = sorted(self.model)
+        message = data.draw(
+            st.sampled_from(held)
+            if held and data.draw(st.booleans())
+            else st.integers(1, self.issued + 2)
+        )
         outcome = self._run(v.DeleteVoicemailMessage(user="331", message=message))
         if message in self.model:
             assert outcome.ok
@@ -94,6 +121,35 @@ class Mailbox(RuleBasedStateMachine):
         assert self._run(v.SetVoicemailRecording(user="331", recording=on)).ok
         self.recording = on
 
+    @rule(keys=st.lists(st.sampled_from(["1", "2", "7"]), min_size=1, max_size=5))
+    def phone_menu(self, keys: list[str]) -> None:
+        """The owner dials the voicemail, opens the menu and keys: 1 the oldest new message,
+        2 the next old one, 7 delete the one last played (the same folders and lamp as a
+        client's requests: one truth)."""
+        call = self.office.call_of(c.MakeCall(calling="331", called=VM))
+        assert self._run(v.CheckedPin(call=call, device="331", right=True)).ok
+        if self.office.node.state.voicemail.of("331").pin_hash is None:
+            hashed = "$argon2id$not-checked-here"  # the node keeps the hash it is given
+            assert self._run(v.SetPinHash(user="331", pin_hash=hashed, call=call)).ok
+        current: int | None = None
+        for key in keys:
+            assert self._run(c.GenerateDigits(call=call, device="331", digits=key)).ok
+            new = sorted(i for i, f in self.model.items() if f is NEW)
+            old = sorted(i for i, f in self.model.items() if f is OLD)
+            acted = True
+            if key == "1" and new:
+                current = new[0]
+                self.model[current] = OLD
+            elif key == "2" and old:
+                current = ([i for i in old if current is not None and i > current] or old)[0]
+            elif key == "7" and current is not None:
+                del self.model[current]
+                current = None
+            else:
+                acted = False  # nothing to play or delete: nothing recorded
+            event(f"menu key {key}: {'acted' if acted else 'idle'}")
+        self.office.do(c.ClearCall(call=call))
+
     @invariant()
     def folders_are_the_models(self) -> None:
         box = self.office.node.state.voicemail.of("331")
@@ -109,6 +165,9 @@ class Mailbox(RuleBasedStateMachine):
             assert (self.lamp.on, self.lamp.new, self.lamp.old) == (new > 0, new, old)
 
     def teardown(self) -> None:
+        depth = "0" if not self.deepest else "1-5" if self.deepest <= 5 else "6+"
+        event(f"most messages held: {depth}")
+        event(f"mailbox full reached: {self.full_seen}")
         self.office.assert_replays()
 
 

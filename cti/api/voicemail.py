@@ -56,7 +56,7 @@ from cti.voicemail.commands import (
     SetPinHash,
 )
 from cti.voicemail.queries import FetchVoicemailAudio, GetMailbox
-from cti.voicemail.services import menu_mailbox
+from cti.voicemail.services import CLIENT, menu_mailbox
 
 AUDIO = "voicemail.audio"  # the audio store's name among the node's read models
 MAX_AUDIO_TEXT = (wav.MAX_BYTES + 2) // 3 * 4
@@ -403,7 +403,7 @@ async def _change(
         if isinstance(checked, Refused):
             return _refused(checked.error)
         if not right:
-            throttle = node.state.voicemail.throttle(action.user, "client")
+            throttle = node.state.voicemail.throttle(action.user, CLIENT)
             details = {"failures": throttle.failures, "lockedUntil": throttle.locked_until}
             return _refused(Refusal("wrongPin", "the old PIN is not right", details))
         hashed = await asyncio.to_thread(passwords.hash_password, action.new_pin)

@@ -62,7 +62,9 @@ async def execute(
         if journal is None:
             return error("serviceNotSupported", f"{action.SERVICE}: this face has no journal")
         return await journal.execute(action, principal)
-    if isinstance(action, JOURNAL_COMMANDS) and journal is not None:
+    if isinstance(action, JOURNAL_COMMANDS):  # only the journal knows whose an entry is
+        if journal is None:
+            return error("serviceNotSupported", f"{action.SERVICE}: this face has no journal")
         return await journal.execute(action, principal)  # checks the entry is the user's
     if isinstance(action, CreateAccountRequest | SetPasswordRequest | ChangePasswordRequest):
         outcome = await passwords.execute(engine, action, principal, secure=secure)

@@ -213,6 +213,7 @@ class Running:
                 self.store.close()  # and the followers' connections with it
             if self.broker is not None:
                 await _stopping("broker", self.broker.stop())
+            heap.release()  # what start() froze: the stopped node's cycles can be freed
 
 
 async def _stopping(what: str, stop: Awaitable[None]) -> None:

@@ -17,3 +17,9 @@ def settle() -> None:
     """Collect what startup left, then freeze the rest: call once the log is replayed."""
     gc.collect()
     gc.freeze()
+
+
+def release() -> None:
+    """Hand the frozen heap back to the collector: call when the node stops, so a process that
+    goes on (the tests, a benchmark starting another node) can free its cycles."""
+    gc.unfreeze()

@@ -3,6 +3,7 @@ start-up problem a user can cause is one StartupError line with nothing left run
 
 from __future__ import annotations
 
+import gc
 import socket
 from pathlib import Path
 
@@ -46,6 +47,7 @@ async def test_start_serves_and_stop_releases_everything(
         last = running.node.state.seq
     finally:
         await running.stop()
+    assert gc.get_freeze_count() == 0  # the frozen heap is collectable again
     # Everything closed: the log can be opened by a new writer, the records file exists.
     with SqliteStore(tmp_path / "data" / "node1.db") as again:
         assert again.last_seq() == last

@@ -20,7 +20,7 @@ from cti.calls.events import Local
 from cti.calls.services.queries import SnapshotDevice
 from cti.calls.values import Cause, ConnectionState
 from cti.csta import codec
-from cti.csta.client import RequestFailed, arguments
+from cti.csta.client import CstaClient, RequestFailed, arguments
 from cti.csta.codec import Invoke
 from cti.csta.link.services import Services
 from cti.csta.refusals import ERROR_TABLE
@@ -255,3 +255,21 @@ async def test_client_request_refusals_carry_our_error_names(
     except BadRequest as bad:
         reply = replies.error(bad.code, bad.message)
     assert reply["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    ("service", "fields"),
+    [
+        ("addFavourite", {"user": "330", "number": "331"}),  # a context's, not ECMA-269's
+        ("getMailbox", {"user": "330"}),
+        ("setPresence", {"user": "330", "state": "available"}),
+    ],
+)
+async def test_client_request_refuses_what_csta_lacks_before_sending(
+    service: str, fields: dict[str, Any]
+) -> None:
+    client = CstaClient("127.0.0.1", 1)  # never connected: refused before any I/O
+    with pytest.raises(RequestFailed) as info:
+        await client.request(service, fields)
+    assert info.value.code == "serviceNotSupported"
+    assert not arguments.is_csta(service)

@@ -105,3 +105,18 @@ async def test_save_as_contact_sends_the_directorys_command(setup: Setup) -> Non
     assert setup.saved[-1] == ("330", "331", "B")
     refused = await setup.ask("331", "saveJournalContact", user="330", entry=made["call"])
     assert refused["error"]["code"] == "notPermitted" and len(setup.saved) == 2
+
+
+async def test_a_face_without_the_journal_refuses_its_changes_too(setup: Setup) -> None:
+    # Only the journal's read model knows whose entry a call is: without it, a change would
+    # go to the context unchecked (a note on a call 330 was never in).
+    made = await setup.do(c.MakeCall(calling="331", called="332"))
+    for service, fields in [
+        ("setJournalNote", {"user": "330", "entry": made["call"], "note": "x"}),
+        ("deleteJournalEntry", {"user": "330", "entry": made["call"]}),
+        ("clearJournal", {"user": "330"}),
+    ]:
+        seq = setup.engine.node.state.seq
+        reply = await execute.execute(setup.engine, parse_action(service, fields), "330")
+        assert reply["error"]["code"] == "serviceNotSupported", (service, reply)
+        assert setup.engine.node.state.seq == seq

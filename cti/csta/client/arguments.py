@@ -47,8 +47,6 @@ NOT_CSTA = frozenset(
     | {"setPresence", "setPresenceForwarding", "getPresence", "getPresenceForwarding"}
 )
 TWO_CALL_SERVICES = frozenset({"alternateCall", "reconnectCall", "transferCall", "conferenceCall"})
-# The queries CSTA has (snapshotDevice, snapshotCall, getForwarding, getDoNotDisturb).
-_CSTA_QUERIES = frozenset({"snapshotDevice", "snapshotCall", "getForwarding", "getDoNotDisturb"})
 OPERATION_OF = {"singleStepTransferCall": "singleStepTrans"}  # ECMA-285 spells it short
 
 # Reverse of the standard entries: a refusal of another context arrives as its closest value.
@@ -78,11 +76,7 @@ def parse(service: str, fields: dict[str, Any]) -> Action:
 def is_csta(service: str) -> bool:
     """Whether ``service`` is an ECMA-269 service this client can send over the link (the
     node's other contexts, voicemail, presence, ..., are not)."""
-    return (
-        service in TWO_CALL_SERVICES
-        or service in _CSTA_QUERIES
-        or any(service == cls.SERVICE for cls in _COMMANDS)
-    )
+    return service in CSTA_SERVICES
 
 
 def operation_name(service: str) -> str:
@@ -172,6 +166,12 @@ _COMMANDS: dict[type[cmd.Command], Any] = {
         "charactersToSend": c.digits,
     },
 }
+# What invoke_of maps (the queries are _query's): one set, asked per request.
+CSTA_SERVICES = frozenset(
+    {cls.SERVICE for cls in _COMMANDS}
+    | TWO_CALL_SERVICES
+    | {q.SERVICE for q in (SnapshotDevice, SnapshotCall, GetForwarding, GetDoNotDisturb)}
+)
 
 
 def two_calls_at(command: cmd.TwoCallCommand, rows: list[dict[str, Any]]) -> cmd.TwoCallCommand:

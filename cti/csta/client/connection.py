@@ -231,7 +231,7 @@ class CstaClient:
         RequestFailed with our error name for a refusal (universalFailure mapped back, or a
         bad field, as the MQTT face would refuse it), CstaRejected / LinkClosed otherwise.
         Two-call services without heldCall/activeCall first ask snapshotDevice."""
-        if service in arguments.NOT_CSTA:
+        if not arguments.is_csta(service):  # presence, voicemail, ...: the node's own
             raise RequestFailed("serviceNotSupported", f"{service} is not a CSTA service")
         try:
             action = arguments.parse(service, fields)

@@ -16,6 +16,7 @@ from cti.conferences import pins
 from cti.conferences.model import (
     CALLER_LOCK_MS,
     CALLER_STRIKES,
+    MAX_PARTICIPANTS,
     PIN_ATTEMPTS,
     Conference,
     DialInEnd,
@@ -56,7 +57,7 @@ def _no_room(d: CallDecision, conf: Conference, guest: bool) -> DialInEnd | None
     assert plan is not None
     if d.state.conferences.joined_count() >= plan.channels:
         return DialInEnd.NO_CHANNEL
-    if guest and len(conf.participants) >= 16:
+    if guest and len(conf.participants) >= MAX_PARTICIPANTS:
         return DialInEnd.CONFERENCE_FULL
     return None
 

@@ -117,6 +117,11 @@ def check_dsn(dsn: str) -> str:
     return dsn
 
 
+# SQLSTATEs of a session the server ended (admin_shutdown, crash_shutdown, cannot_connect_now),
+# and None: the socket closed with no message.
+_SESSION_ENDED = frozenset({None, "57P01", "57P02", "57P03"})
+
+
 class PostgresStore:
     """The log of one node in a PostgreSQL database; see the module docstring."""
 
@@ -354,7 +359,12 @@ class PostgresStore:
         try:
             yield
         except psycopg.Error as exc:
-            lost = self._conn.broken and self._writer is None and not self.readonly
+            # A server that ended the session can show as a closed socket before psycopg
+            # marks the connection broken: no SQLSTATE, or a shutdown one, is the connection.
+            gone = self._conn.broken or (
+                isinstance(exc, psycopg.OperationalError) and exc.sqlstate in _SESSION_ENDED
+            )
+            lost = gone and self._writer is None and not self.readonly
             raise (StoreLost if lost else StoreError)(
                 f"{what} failed on the event log of node {self.node} in {self.where}:"
                 f" {_first_line(exc)}"

@@ -85,6 +85,7 @@ async def test_two_browsers_call_consult_transfer_with_live_lamps_and_presence(
 ) -> None:
     bernd = await signed_in(browser, node, "331")
     clara = await signed_in(browser, node, "332")
+    assert await bernd.evaluate("window.ctiLevel()") == 5  # MQTT 5 where the broker has it
 
     # Bernd finds Clara while typing and makes her a favourite: her lamp shows at once.
     await bernd.get_by_label("Search name or number").fill("Clar")

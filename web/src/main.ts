@@ -1805,8 +1805,14 @@ async function boot(): Promise<void> {
 }
 
 // For the browser tests: every event this page handled, by seq (specs/web.md#tests).
-const hooks = window as unknown as { ctiSeenSeqs(): number[]; ctiConnects(): number };
+// ctiLevel: the MQTT protocol level the session speaks (5, or 4 on a 3.1.1-only broker).
+const hooks = window as unknown as {
+  ctiSeenSeqs(): number[];
+  ctiConnects(): number;
+  ctiLevel(): number;
+};
 hooks.ctiSeenSeqs = () => [...seenSeqs];
 hooks.ctiConnects = () => session?.connects ?? 0;
+hooks.ctiLevel = () => session?.level ?? 0;
 
 void boot();

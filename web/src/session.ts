@@ -3,6 +3,9 @@
 // the retained state, fill the gap since the last seen seq with `replay`. Reconnects back off
 // (0.5 s doubling to 15 s, each wait jittered ±50 %) and happen at once when the tab comes
 // back to the foreground or the network returns (background tabs throttle timers).
+// MQTT 5 first; a broker that speaks only MQTT 3.1.1 (NATS's MQTT listener) refuses it, and the
+// tab then speaks 3.1.1 (level 4) for good: the reply address goes into the request's payload
+// (specs/mqtt.md#mqtt-311-brokers-nats).
 import mqtt from "mqtt";
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 
@@ -40,11 +43,39 @@ const EXPIRY_S = 10; // a stale command dies in the broker instead of firing aft
 // specs/chat.md#online: the retained session marker is refreshed every 30 s; the node counts
 // a user online while a marker was seen within 90 s and its Will has not cleared it.
 const MARKER_REFRESH_MS = 30_000;
+// CONNACK "unsupported protocol version": a 3.1.1 broker answers MQTT 5 with its own code 1
+// (no MQTT 5 reason code is 1), an MQTT 5 broker that will not speak 5 with 0x84.
+const UNSUPPORTED_VERSION = new Set([1, 0x84]);
+
+export type Level = 4 | 5;
+// The level the broker took, kept for the tab's later sessions (a sign-in after a password
+// change, a sign-out and in): one refused CONNECT per tab, not one per connect.
+let brokerLevel: Level = 5;
 
 function randomId(): string {
   const bytes = new Uint8Array(6);
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Whether a refused connect at `level` means the broker speaks only MQTT 3.1.1. */
+export function refusesLevel(level: Level, code: number | undefined): boolean {
+  return level === 5 && code !== undefined && UNSUPPORTED_VERSION.has(code);
+}
+
+/** A request as published at `level`: MQTT 5 properties, or the reply address in the payload. */
+export function addressed(
+  level: Level,
+  fields: Doc,
+  replyTo: string,
+): { payload: Doc; options: IClientPublishOptions } {
+  if (level === 5) {
+    const properties = { responseTopic: replyTo, messageExpiryInterval: EXPIRY_S };
+    return { payload: fields, options: { qos: 1, properties } };
+  }
+  // MQTT 3.1.1 has no properties: the address travels in the payload. Nor expiry; none is
+  // needed there: the node subscribes its requests at QoS 0, so no request waits for it.
+  return { payload: { ...fields, reply_to: replyTo }, options: { qos: 1 } };
 }
 
 export function backoff(attempt: number, random: () => number = Math.random): number {
@@ -70,6 +101,7 @@ export class Session {
   private seen = new Set<number>();
   private marker: number | null = null;
   connects = 0; // connections made (the browser tests wait for a reconnect by it)
+  level: Level = brokerLevel; // the MQTT protocol level: 5, or 4 on a 3.1.1-only broker
   lastSeq = 0; // the highest event seq handled
   epoch: string | null = null;
   state: SessionState = "connecting";
@@ -111,8 +143,9 @@ export class Session {
   private connect(onFirst?: () => void, onRefused?: (e: Error) => void): void {
     this.retry = null;
     this.setState("connecting");
+    const level = this.level;
     const client = mqtt.connect(this.url, {
-      protocolVersion: 5,
+      protocolVersion: level,
       clientId: this.clientId,
       username: this.user,
       password: this.password,
@@ -143,6 +176,15 @@ export class Session {
     });
     client.on("message", (topic, payload) => this.receive(topic, payload));
     client.on("error", (error: Error & { code?: number }) => {
+      if (!client.connected && refusesLevel(level, error.code)) {
+        // A 3.1.1-only broker: at once again as 3.1.1, and so from now on.
+        console.info("the broker speaks only MQTT 3.1.1: connecting with it");
+        this.level = brokerLevel = 4;
+        this.client = null; // its close is no lost connection
+        client.end(true);
+        this.connect(onFirst, onRefused);
+        return;
+      }
       // CONNACK 134 (bad user name or password) / 135 (not authorized): retrying with the
       // same credentials cannot help.
       if (error.code === 134 || error.code === 135 || error.code === 4 || error.code === 5) {
@@ -249,7 +291,10 @@ export class Session {
     // The retained status (with the node's epoch) arrives right after the SUBACK, before the
     // replay's reply: compare the replay with the epoch held before this connect.
     const held = this.epoch;
-    const granted = await client.subscribeAsync(this.topics(), { qos: 1 });
+    // QoS 1 on MQTT 5. On a 3.1.1 broker (NATS) QoS 0, as the node does: with a clean session
+    // QoS 1 adds no redelivery beyond the connection (a lost one is filled by `replay`), and
+    // NATS would make a JetStream consumer for each filter on every connect.
+    const granted = await client.subscribeAsync(this.topics(), { qos: this.level === 5 ? 1 : 0 });
     if (granted.some((g) => g.qos > 2)) throw new Error("a subscription was refused");
     this.announceSession(client);
     if (this.lastSeq === 0) return; // a first connect: the retained state is the picture
@@ -327,20 +372,14 @@ export class Session {
     const id = String(this.nextId++);
     const u = `${this.base}/users/${this.user}`;
     const topic = `${u}/${secure ? "secure/" : ""}requests/${service}`;
-    const options: IClientPublishOptions = {
-      qos: 1,
-      properties: {
-        responseTopic: `${u}/inbox/${this.tab}/${id}`,
-        messageExpiryInterval: EXPIRY_S,
-      },
-    };
+    const { payload, options } = addressed(this.level, fields, `${u}/inbox/${this.tab}/${id}`);
     return new Promise((resolve, reject) => {
       const timer = window.setTimeout(() => {
         this.pending.delete(id);
         reject(new Refused("timeout", "no reply", null));
       }, REPLY_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject, timer });
-      client.publish(topic, JSON.stringify(fields), options);
+      client.publish(topic, JSON.stringify(payload), options);
     });
   }
 

@@ -1,6 +1,6 @@
 // Unit tests of the page's pure parts, run by Node's own test runner after esbuild bundles
 // them (`npm test`, part of `make web-check`): the dial check, the reconnect back-off, the
-// language choice, chat's merge by seq, and the operator view's folding of replayed events.
+// language choice, the MQTT 3.1.1 fallback, chat's merge by seq, and the operator view's folding of replayed events.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -8,7 +8,7 @@ import { clientMessageId, highest, merge, unread } from "../src/chat";
 import { chooseLang } from "../src/i18n";
 import { arrow, callEvents, label, stateAt, timerBars } from "../src/ladder";
 import { checkDial } from "../src/numbers";
-import { backoff } from "../src/session";
+import { addressed, backoff, refusesLevel } from "../src/session";
 import type { Doc } from "../src/session";
 
 test("dial check: internal, external, invalid, empty", () => {
@@ -27,6 +27,23 @@ test("back-off doubles from 0.5 s to 15 s, jittered by ±50 %", () => {
   assert.equal(backoff(3, () => 0.5), 4000);
   assert.equal(backoff(30, () => 0.5), 15000);
   assert.equal(backoff(30, () => 0), 7500);
+});
+
+test("MQTT 3.1.1 fallback: when to ask again at level 4, and where the reply address goes", () => {
+  assert.equal(refusesLevel(5, 1), true); // a 3.1.1 broker's "unacceptable protocol version"
+  assert.equal(refusesLevel(5, 0x84), true); // MQTT 5's "unsupported protocol version"
+  assert.equal(refusesLevel(4, 1), false); // already 3.1.1: a refusal is a refusal
+  assert.equal(refusesLevel(5, 0x86), false); // bad user name or password
+  assert.equal(refusesLevel(5, undefined), false); // a network error
+  const inbox = "cti/node1/users/331/inbox/ab/1";
+  assert.deepEqual(addressed(5, { device: "331" }, inbox), {
+    payload: { device: "331" },
+    options: { qos: 1, properties: { responseTopic: inbox, messageExpiryInterval: 10 } },
+  });
+  assert.deepEqual(addressed(4, { device: "331" }, inbox), {
+    payload: { device: "331", reply_to: inbox },
+    options: { qos: 1 },
+  });
 });
 
 test("language: the user's choice, else the browser's first known, else English", () => {

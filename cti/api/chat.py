@@ -395,7 +395,7 @@ class ChatService:
         except Refusal as refusal:
             return _refused(refusal)
         except StoreFailed as exc:
-            return _refused(Refusal("resourceOutOfService", str(exc)))
+            return _refused(Refusal("resourceOutOfService", str(exc), {"reason": exc.reason}))
 
     def _asker(self, action: ChatRequest, principal: str | None) -> str:
         """Whose conversations: the sender's own, whatever its role (see the module)."""

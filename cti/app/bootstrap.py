@@ -142,11 +142,14 @@ def chat_path(data_dir: Path, node: str) -> Path:
     return data_dir / f"{node}.chat.db"
 
 
-def open_chat(options: ServeOptions, node: str) -> ChatDb:
-    """The chat's own store (specs/chat.md "Storage"): beside the log, never in it."""
+def open_chat(options: ServeOptions, node: str, term: int | None = None) -> ChatDb:
+    """The chat's own store (specs/chat.md "Storage"): beside the log, never in it. On
+    PostgreSQL fenced by ``term``, the term of the node's log writer (specs/store.md)."""
     try:
         if location.is_postgres(options.store):
-            return ChatDb.postgresql(options.store, node)
+            if term is None:
+                raise ValueError("a chat in PostgreSQL needs the term of its log's writer")
+            return ChatDb.postgresql(options.store, node, term=term)
         return ChatDb.sqlite(chat_path(options.data_dir, node), node)
     except Exception as exc:  # sqlite3.Error, psycopg.Error: a one-line start-up error
         where = location.describe(options.store, options.data_dir, node)
@@ -376,7 +379,7 @@ async def start(
         # Chat (IM-01..03): its own store and writer, out of the call log's write path.
         chat = ChatService(
             node,
-            open_chat(options, site.node),
+            open_chat(options, site.node, None if postgres is None else postgres.term),
             clock,
             store_and_forward=running.config.chat.store_and_forward,
         )

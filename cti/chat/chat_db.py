@@ -10,6 +10,12 @@ for nor delays the node's writer.
   leaves the others be), and is committed with one fsync (group commit) before any of them is
   answered: persist, then publish, then reply.
 
+On PostgreSQL the chat is fenced like the log (specs/store.md, "fencing"): every batch checks,
+last before its commit, that the node's writer still holds the log's term, with the log's own
+check (:func:`cti.store.postgres.fenced`); a node that lost the log to a standby commits no
+chat. A session the server ended is dialled again (with a growing pause while the database
+does not answer); a batch that met the end before its commit runs once more on the new one.
+
 Idempotent send: ``UNIQUE (node, sender, client_id)``; a second send with the same client id
 answers the first message (``duplicate``). Order: ``seq`` per conversation, assigned here.
 History (IM-03): every message has a copy for each of its two users (``chat_copies``); a user
@@ -20,7 +26,9 @@ when neither user keeps it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -30,6 +38,7 @@ import structlog
 
 from cti.chat.model import HISTORY, Message, conversation, partner_of
 from cti.kernel.refusal import Refusal, invalid_field
+from cti.store.base import StoreLocked
 
 if TYPE_CHECKING:
     import psycopg
@@ -38,6 +47,10 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 256  # requests in one transaction
 MAX_QUEUE = 10_000  # requests waiting: beyond, refused as resourceBusy
+# Seconds between dials of a chat database that does not answer: doubling, bounded. Meanwhile
+# a batch fails at once (resourceOutOfService) instead of waiting for a connect timeout each.
+FIRST_PAUSE = 0.2
+MAX_PAUSE = 10.0
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS chat_messages (
@@ -73,7 +86,20 @@ PG_LINK: dict[str, Any] = {
 
 
 class StoreFailed(Exception):
-    """The chat store could not commit (disk full, database gone): nothing was changed."""
+    """The chat store could not commit: nothing was changed. ``reason`` for programs:
+    ``failed`` (disk full, a lock, an error of the database), ``unavailable`` (its database
+    does not answer; the writer dials it again), ``fenced`` (another process took over the
+    node's log: this one stores no chat any more), or ``commitUnknown``: the session ended
+    during the commit, so whether the batch was stored is not known (a send retried with
+    its clientId is answered once, stored or not)."""
+
+    def __init__(self, message: str, reason: str = "failed") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class _SessionLost(Exception):
+    """The PostgreSQL session ended before the batch's commit: nothing of it is stored."""
 
 
 class Connection(Protocol):
@@ -109,9 +135,19 @@ class ChatDb:
         close: Callable[[], None],
         history: int = HISTORY,
         reopen: Callable[[], Any] | None = None,
+        term: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._conn = conn
         self._reopen = reopen
+        # PostgreSQL: the term of the node's log writer this chat belongs to (None: unfenced,
+        # a store without a log, for tests and tools); ``fenced`` says why once a newer one
+        # was found (terms only grow: for good).
+        self.term = term
+        self.fenced: str | None = None
+        self._clock = clock
+        self._pause = 0.0  # the pause after the last failed dial (0: the last one worked)
+        self._retry_at = 0.0  # no dial before this time of the clock
         self.history = history  # IM-03's 100; smaller in property tests
         self.node = node
         self.postgres = postgres
@@ -137,25 +173,86 @@ class ChatDb:
         return cls(conn, node, postgres=False, close=conn.close, history=history)
 
     @classmethod
-    def postgresql(cls, dsn: str, node: str) -> ChatDb:
+    def postgresql(
+        cls,
+        dsn: str,
+        node: str,
+        *,
+        term: int | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ChatDb:
+        """The chat of ``node`` in PostgreSQL, fenced by ``term``: the term of the node's log
+        writer (``PostgresStore.term``); None only where no log is (tests)."""
         import psycopg  # only for a node whose log is in PostgreSQL
 
         def connect() -> psycopg.Connection[Any]:
             return psycopg.connect(dsn, autocommit=False, **PG_LINK)
 
         conn = connect()
-        return cls(conn, node, postgres=True, close=conn.close, reopen=connect)
+        return cls(
+            conn, node, postgres=True, close=conn.close, reopen=connect, term=term, clock=clock
+        )
 
     def close(self) -> None:
         self._close()
 
     def ensure_open(self) -> None:
-        """A PostgreSQL session the server ended (a restart, a failover) stays closed:
-        dial a new one, or raise (the batch fails; the next one tries again)."""
-        if self._reopen is not None and self._conn.closed:
-            log.warning("chat.store_reconnecting")
-            self._conn = self._reopen()
-            self._close = self._conn.close
+        """A PostgreSQL session that ended (a server restart, a failover, an admin's
+        pg_terminate_backend) stays closed: dial a new one. While the database does not
+        answer, dial at most once per pause (FIRST_PAUSE doubling to MAX_PAUSE) and fail at
+        once in between: StoreFailed ``unavailable``, the batch changes nothing."""
+        if self._reopen is None or not self._conn.closed:
+            return
+        now = self._clock()
+        if now < self._retry_at:
+            raise _unavailable()
+        log.warning("chat.store_reconnecting")
+        try:
+            conn = self._reopen()
+        except Exception as exc:
+            self._pause = min(self._pause * 2, MAX_PAUSE) if self._pause else FIRST_PAUSE
+            self._retry_at = now + self._pause
+            error = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("chat.store_unreachable", error=error, retry_in_s=self._pause)
+            raise _unavailable() from None
+        self._conn, self._close = conn, conn.close
+        self._pause = self._retry_at = 0.0
+        log.info("chat.store_reconnected")
+
+    def session_ended(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is this PostgreSQL session's end (the server ended it, the network
+        dropped it). If so the connection is closed, so that :meth:`ensure_open` dials a new
+        one even where psycopg has not marked it broken yet (a socket closed without a
+        message)."""
+        if self._reopen is None:
+            return False
+        import psycopg
+
+        from cti.store.postgres import SESSION_ENDED
+
+        gone = bool(self._conn.closed) or (
+            isinstance(exc, psycopg.OperationalError) and exc.sqlstate in SESSION_ENDED
+        )
+        if gone:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        return gone
+
+    def fence(self) -> None:
+        """PostgreSQL: raise StoreLocked unless the node's writer still holds the log's term
+        (the log's own check, which keeps the log's row locked until this transaction ends:
+        a standby's takeover waits for this commit). Last before the commit: the row lock
+        is held for the commit only, not for the batch's work."""
+        if not self.postgres or self.term is None:
+            return
+        from cti.store.postgres import LEASE_LOCK_TIMEOUT, fenced
+
+        # Behind a DDL statement queued on cti_logs the check would wait forever: fail the
+        # batch instead (nothing stored; the next batch tries again).
+        self._x(f"SET LOCAL lock_timeout = '{LEASE_LOCK_TIMEOUT}'")
+        refused = fenced(self._conn, self.node, self.term, "chat")
+        if refused is not None:
+            raise refused
 
     # -- the connection ---------------------------------------------------------------------
     def _x(self, sql: str, *params: Any) -> Any:
@@ -178,7 +275,8 @@ class ChatDb:
 
     def rollback(self) -> None:
         if self.postgres:
-            self._conn.rollback()
+            if not self._conn.closed:  # an ended session rolled the transaction back itself
+                self._conn.rollback()
         else:
             if self._conn.in_transaction:  # SQLite may have rolled it back itself (disk full)
                 self._conn.execute("ROLLBACK")
@@ -456,11 +554,17 @@ class ChatWriter:
             try:
                 results = work.result()
             except Exception as exc:
-                failure = StoreFailed(f"the chat store did not commit: {exc}")
+                failure = (
+                    exc
+                    if isinstance(exc, StoreFailed)
+                    else StoreFailed(f"the chat store did not commit: {exc}")
+                )
                 for job in jobs:
                     if not job.done.done():
                         job.done.set_exception(failure)
-                log.error("chat.commit_failed", error=str(exc), requests=len(jobs))
+                log.error(
+                    "chat.commit_failed", error=str(exc), reason=failure.reason, requests=len(jobs)
+                )
             else:
                 self.batches += 1
                 for job, (ok, value) in zip(jobs, results, strict=True):
@@ -474,10 +578,26 @@ class ChatWriter:
                 raise asyncio.CancelledError
 
     def _apply(self, ops: list[Callable[[ChatDb], Any]]) -> list[tuple[bool, Any]]:
-        """In the worker thread: every op in a savepoint, then one commit."""
+        """In the worker thread: the batch, run once more on a new session if the server
+        ended the old one before the commit (nothing of it was stored: an idle session
+        ended by a restart or an admin costs no request)."""
+        if self.db.fenced is not None:
+            raise StoreFailed(self.db.fenced, "fenced")
+        try:
+            return self._attempt(ops)
+        except _SessionLost:
+            log.warning("chat.session_ended", retry=True)
+        try:
+            return self._attempt(ops)
+        except _SessionLost:
+            raise _unavailable() from None
+
+    def _attempt(self, ops: list[Callable[[ChatDb], Any]]) -> list[tuple[bool, Any]]:
+        """Every op in a savepoint, the fence, then one commit."""
         db = self.db
         out: list[tuple[bool, Any]] = []
         db.ensure_open()
+        committing = False
         try:
             for op in ops:
                 db.savepoint()
@@ -496,14 +616,43 @@ class ChatWriter:
                     continue
                 db.release(True)
                 out.append((True, value))
+            db.fence()
+            committing = True
             db.commit()
-        except BaseException:
+        except BaseException as exc:
+            ended = isinstance(exc, Exception) and db.session_ended(exc)
             try:
                 db.rollback()
             except Exception:  # the connection is gone; the error above is what counts
                 log.exception("chat.rollback_failed")
+            if isinstance(exc, StoreLocked):
+                # For the user: the terms, not the other writer's host and pid (the log's).
+                db.fenced = (
+                    f"this node no longer holds its event log (another process took it over;"
+                    f" this one had term {db.term}), so it stores no chat: nothing stored;"
+                    " the node that took over serves the chat"
+                )
+                log.error("chat.fenced", reason=str(exc))
+                raise StoreFailed(db.fenced, "fenced") from None
+            if ended and committing:
+                raise StoreFailed(
+                    "the chat store's session ended during the commit: whether this was"
+                    " stored is not known; a message sent again with the same clientId is"
+                    " stored once",
+                    "commitUnknown",
+                ) from None
+            if ended:
+                raise _SessionLost from exc
             raise
         return out
+
+
+def _unavailable() -> StoreFailed:
+    return StoreFailed(
+        "the chat store is unavailable (its database does not answer; the node connects"
+        " again): nothing stored, try again",
+        "unavailable",
+    )
 
 
 def _lost(exc: Exception) -> bool:

@@ -119,7 +119,7 @@ def check_dsn(dsn: str) -> str:
 
 # SQLSTATEs of a session the server ended (admin_shutdown, crash_shutdown, cannot_connect_now),
 # and None: the socket closed with no message.
-_SESSION_ENDED = frozenset({None, "57P01", "57P02", "57P03"})
+SESSION_ENDED = frozenset({None, "57P01", "57P02", "57P03"})
 
 
 class PostgresStore:
@@ -362,7 +362,7 @@ class PostgresStore:
             # A server that ended the session can show as a closed socket before psycopg
             # marks the connection broken: no SQLSTATE, or a shutdown one, is the connection.
             gone = self._conn.broken or (
-                isinstance(exc, psycopg.OperationalError) and exc.sqlstate in _SESSION_ENDED
+                isinstance(exc, psycopg.OperationalError) and exc.sqlstate in SESSION_ENDED
             )
             lost = gone and self._writer is None and not self.readonly
             raise (StoreLost if lost else StoreError)(
@@ -388,16 +388,7 @@ class PostgresStore:
             raise StoreError(f"{what}: event log of node {self.node} is opened read-only")
 
     def _fenced(self, conn: psycopg.Connection[Any], what: str) -> StoreLocked | None:
-        (term, writer) = conn.execute(
-            "SELECT term, writer FROM cti_logs WHERE node = %s", (self.node,)
-        ).fetchone() or (0, "")
-        mine = self.term
-        if term == mine:
-            return None
-        return StoreLocked(
-            f"{what} refused: the event log of node {self.node} was taken over by another "
-            f"writer ({writer}, term {term}; this one has term {mine})"
-        )
+        return fenced(conn, self.node, self.term, what)
 
     @property
     def term(self) -> int:
@@ -566,6 +557,23 @@ class PostgresStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def fenced(conn: psycopg.Connection[Any], node: str, term: int, what: str) -> StoreLocked | None:
+    """None while ``term`` is still the newest of ``node``'s log; else the StoreLocked that
+    refuses ``what``. Locks the log's row FOR SHARE in the caller's transaction until it ends:
+    a new writer's ``term + 1`` (an UPDATE of that row) waits for this transaction, so what it
+    writes is committed under the term it checked or not at all. The one fence of the log's
+    writer, its followers and the chat (cti/chat/chat_db.py)."""
+    (newest, writer) = conn.execute(
+        "SELECT term, writer FROM cti_logs WHERE node = %s FOR SHARE", (node,)
+    ).fetchone() or (0, "")
+    if newest == term:
+        return None
+    return StoreLocked(
+        f"{what} refused: the event log of node {node} was taken over by another "
+        f"writer ({writer}, term {newest}; this one has term {term})"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

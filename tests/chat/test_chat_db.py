@@ -32,7 +32,7 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         yield lambda: ChatDb.sqlite(tmp_path / "node1.chat.db", "node1")
     else:
         with private_schema() as dsn:
-            yield lambda: ChatDb.postgresql(dsn, "node1")
+            yield lambda: ChatDb.postgresql(dsn, "node1", term=None)
 
 
 @pytest.fixture

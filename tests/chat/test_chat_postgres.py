@@ -27,6 +27,8 @@ async def test_chat_lives_in_the_node_s_postgres_database(
         for round_ in (1, 2):  # the second: a restarted node
             running = await start(options(tmp_path, mosquitto, pg_dsn))
             try:
+                # Fenced by the term of this run's log writer (test_chat_fencing.py).
+                assert running.chat is not None and running.chat.db.term == round_
                 await anna.publish(f"{BASE}/users/331/sessions/p", b"{}", retain=True)
                 await anna.wait_for(f"{BASE}/online/331", lambda d: d["online"])
                 reply = await anna.ok(
@@ -38,7 +40,7 @@ async def test_chat_lives_in_the_node_s_postgres_database(
             finally:
                 await running.stop()
     assert not chat_path(tmp_path / "data", "node1").exists()
-    db = ChatDb.postgresql(pg_dsn, "node1")
+    db = ChatDb.postgresql(pg_dsn, "node1", term=None)
     try:
         assert [m.text for m in db.messages("331", "330", 0, 100)] == ["Runde 1", "Runde 2"]
     finally:
@@ -49,7 +51,7 @@ def test_an_open_chat_store_holds_no_transaction(pg_dsn: str) -> None:
     """Opened and idle, its session is not "idle in transaction": it holds no table lock (a
     DROP SCHEMA at a test's end waited forever behind it, and a node's lease check queued
     behind the DROP)."""
-    db = ChatDb.postgresql(pg_dsn, "node1")
+    db = ChatDb.postgresql(pg_dsn, "node1", term=None)
     try:
         with psycopg.connect(pg_dsn, autocommit=True) as other:
             other.execute("SET lock_timeout = '5s'")

@@ -223,9 +223,13 @@ async def end_to_end(tmp: Path) -> list[Row]:
         proc.start()
         cpu, wall = time.process_time(), time.perf_counter()
         broker_cpu = _cpu_seconds(broker.pid)
+        assert face.client is not None
+        sent = face.client.published
         marker = await _get(out)  # the throughput phase is over
         assert "throughput_done" in marker, marker
         throughput_cpu = time.process_time() - cpu
+        throughput_broker = _cpu_seconds(broker.pid) - broker_cpu
+        sent = face.client.published - sent
         result = await _get(out)
         took = time.perf_counter() - wall
         if profile is not None:
@@ -275,6 +279,25 @@ async def end_to_end(tmp: Path) -> list[Row]:
             "  CPU time of the engine process per two-party call, throughput phase (its"
             " threads: requests, engine, SQLite, outbox)",
             1e6 * throughput_cpu / result["calls"],
+            "us/call",
+            None,
+        ),
+        (
+            "  messages the node published per two-party call, throughput phase (events,"
+            " retained states and lamps, replies)",
+            sent / result["calls"],
+            "msg/call",
+            None,
+        ),
+        (
+            "  CPU time of mosquitto per two-party call, throughput phase",
+            1e6 * throughput_broker / result["calls"],
+            "us/call",
+            None,
+        ),
+        (
+            "  CPU time of the UI process per two-party call, throughput phase",
+            1e4 * result["ui_cpu"] / result["calls_per_s"],
             "us/call",
             None,
         ),

@@ -6,6 +6,8 @@
 import mqtt from "mqtt";
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 
+import { SeenSeqs } from "./seen";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Doc = { [key: string]: Json };
 
@@ -67,7 +69,7 @@ export class Session {
   private attempt = 0;
   private retry: number | null = null;
   private closed = false;
-  private seen = new Set<number>();
+  private seen = new SeenSeqs(); // the handled events' seqs, bounded (./seen.ts)
   private marker: number | null = null;
   connects = 0; // connections made (the browser tests wait for a reconnect by it)
   lastSeq = 0; // the highest event seq handled
@@ -312,8 +314,7 @@ export class Session {
 
   private handleEvent(doc: Doc, replayed: boolean): void {
     const seq = doc["seq"];
-    if (typeof seq !== "number" || this.seen.has(seq)) return; // at least once: drop repeats
-    this.seen.add(seq);
+    if (typeof seq !== "number" || !this.seen.add(seq)) return; // at least once: drop repeats
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.handlers.event(doc, replayed);
   }

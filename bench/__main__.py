@@ -38,7 +38,11 @@ from bench import (
 )
 from bench.sections import Row
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+# As `cti serve` does (cti/log.py): a logger is resolved once, not on every call.
+structlog.configure(
+    wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    cache_logger_on_first_use=True,
+)
 REPLAY_EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000"))
 
 

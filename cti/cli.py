@@ -17,10 +17,12 @@ from cti.ops.environment import (
     EnvError,
     add_store_option,
     choice,
+    count,
     host,
     mqtt_url,
     port,
     resolve,
+    seconds,
 )
 from cti.ops.threshold import DiskThreshold
 
@@ -192,6 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of the web client (default 8180); 0: none (specs/web.md) [CTI_WEB_PORT]",
     )
     serve.add_argument(
+        "--web-max-per-address",
+        type=_checked(count),
+        default=None,
+        help="WebSockets of the web client at once from one client address (default 20); "
+        "0: no limit (specs/web.md) [CTI_WEB_MAX_PER_ADDRESS]",
+    )
+    serve.add_argument(
+        "--web-sign-in-timeout",
+        type=_checked(seconds),
+        default=None,
+        help="seconds a web client's WebSocket has to sign in to the broker before it is "
+        "closed (default 10) [CTI_WEB_SIGN_IN_TIMEOUT]",
+    )
+    serve.add_argument(
         "--disk-low",
         type=_checked(DiskThreshold.parse),
         default=None,
@@ -326,6 +342,8 @@ def _run(args: argparse.Namespace) -> int:
             http_port=args.http_port,
             web_host=args.web_host,
             web_port=args.web_port,
+            web_max_per_address=args.web_max_per_address,
+            web_sign_in_timeout=args.web_sign_in_timeout,
             disk_low=args.disk_low,
             standby=args.standby,
         )

@@ -124,6 +124,8 @@ class ServeOptions:
     # The web client (cti/web, specs/web.md); 0: none (`cti serve`: 8180).
     web_host: str = "127.0.0.1"
     web_port: int = 0
+    web_max_per_address: int = 20  # WebSockets at once from one client address; 0: no limit
+    web_sign_in_timeout: float = 10.0  # seconds a WebSocket has to sign in to the broker
     disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
     # PostgreSQL: if another process writes the node's log, follow it and take over when
     # its lock is free (hot standby, specs/store.md), instead of refusing to start.
@@ -486,7 +488,13 @@ async def _start_web(
         tls = broker.tls
         upstreams = [Upstream(tls.host, tls.port, ca=tls.files.ca, server_name=tls.host)]
     web = WebFace(
-        options.web_host, options.web_port, running.config.site.node, upstreams, secure=secure
+        options.web_host,
+        options.web_port,
+        running.config.site.node,
+        upstreams,
+        secure=secure,
+        max_per_address=options.web_max_per_address,
+        sign_in_timeout=options.web_sign_in_timeout,
     )
     try:
         await web.start()

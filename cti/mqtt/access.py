@@ -7,6 +7,8 @@ rewritten only when they change, and diffed by an operator.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
 
 from cti.accounts.access import controlled
@@ -21,6 +23,17 @@ HEADER = "# Written by cti from the node's accounts; edits are overwritten (spec
 def node_user(node: str) -> str:
     """The account the node itself signs in with (no site account may start with cti-)."""
     return f"cti-{node}"
+
+
+def node_client_id(node: str, secret: str) -> str:
+    """The node's MQTT client id: ``cti-{node}-`` and 16 hex digits of an HMAC of the node's
+    name keyed by its broker password. Any signed-in account may connect with any client id,
+    and the broker then ends the older connection of that id (session takeover): a guessable
+    id (``cti-{node}``) let every account knock the node off the broker. Derived, not random,
+    so every process of the node (a hot-standby pair shares the secret) has the same one and
+    a new active node still ends a stale one's connection. Never logged."""
+    digest = hmac.new(secret.encode(), f"mqtt client id of {node}".encode(), hashlib.sha256)
+    return f"{node_user(node)}-{digest.hexdigest()[:16]}"
 
 
 def sign_in_name(account: Account, node: str, *, shared: bool) -> str:

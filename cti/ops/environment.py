@@ -34,6 +34,28 @@ def port(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """A whole number from 0 (0: no limit, as the setting says)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError(f"{value} is below 0")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text.lower() not in allowed:
@@ -128,6 +150,8 @@ SERVE: tuple[Setting, ...] = (
     Setting("http_port", "CTI_HTTP_PORT", port, 9180),
     Setting("web_host", "CTI_WEB_HOST", host, "127.0.0.1"),
     Setting("web_port", "CTI_WEB_PORT", port, 8180),
+    Setting("web_max_per_address", "CTI_WEB_MAX_PER_ADDRESS", count, 20),
+    Setting("web_sign_in_timeout", "CTI_WEB_SIGN_IN_TIMEOUT", seconds, 10.0),
     Setting("disk_low", "CTI_DISK_LOW", DiskThreshold.parse, DiskThreshold()),
     Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
     Setting("log_json", "CTI_LOG_JSON", boolean, False),

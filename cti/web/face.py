@@ -6,7 +6,10 @@ starts that listener only beside a plain TCP one and ignores its bind address (i
 on every interface), and an operator's broker or a NATS cluster may have none. Here the page
 and its MQTT share one origin on one port, loopback by default, and the browser signs in to
 the broker with the user's own account, so the broker's ACLs apply as to any client: the
-proxy reads nothing, decides nothing and holds no secret.
+proxy holds no secret and reads only the sign-in (cti/web/signin.py): a CONNECT must carry a
+client id of the signing-in account's own, and a WebSocket that has not signed in within
+``sign_in_timeout`` is closed. Slots are counted from the upgrade request on, at most
+``max_per_address`` per client address, so one address cannot hold them all.
 
 The websockets library does the RFC 6455 framing (masking, fragments, ping/pong, the closing
 handshake) that own code would have to get right; its ``process_request`` hook serves the
@@ -19,7 +22,8 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,12 +36,16 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from cti.web.signin import Gate, Refused
+
 log = structlog.get_logger(__name__)
 DEFAULT_PORT = 8180
 MQTT_PATH = "/mqtt"
 # The largest request (a contacts file part, specs/mqtt.md) is below 1.5 MiB.
 MAX_MESSAGE = 2 * 1024 * 1024
 MAX_SESSIONS = 1000  # WebSockets at once; one more is refused 503
+MAX_PER_ADDRESS = 20  # WebSockets at once from one client address; one more is refused 429
+SIGN_IN_TIMEOUT = 10.0  # seconds from the WebSocket's start to the broker's CONNACK
 CONNECT_TIMEOUT = 5.0
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -96,15 +104,31 @@ class WebFace:
     name = "web"
 
     def __init__(
-        self, host: str, port: int, node: str, upstreams: Sequence[Upstream], *, secure: bool
+        self,
+        host: str,
+        port: int,
+        node: str,
+        upstreams: Sequence[Upstream],
+        *,
+        secure: bool,
+        max_per_address: int = MAX_PER_ADDRESS,
+        sign_in_timeout: float = SIGN_IN_TIMEOUT,
+        deadline: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        """``max_per_address``: WebSockets at once from one client address (0: no limit).
+        ``sign_in_timeout``: seconds a WebSocket has to sign in (the broker's CONNACK);
+        ``deadline``, if given, is awaited instead of that many seconds (tests)."""
         self.host, self.port, self.node = host, port, node
         self.upstreams = list(upstreams)
         self.secure = secure  # the broker leg is TLS: the `secure` request topic works
         self.files = static_files()
         config = {"node": node, "mqttPath": MQTT_PATH, "secureRequests": secure}
         self.files["/config.json"] = (orjson.dumps(config), TYPES[".json"])
-        self.sessions = 0
+        self.sessions = 0  # WebSockets from their upgrade request until their TCP closes
+        self.by_address: Counter[str] = Counter()
+        self.max_per_address = max_per_address
+        self.sign_in_timeout = sign_in_timeout
+        self._deadline = deadline or (lambda: asyncio.sleep(self.sign_in_timeout))
         self._server: Server | None = None
 
     @property
@@ -142,6 +166,11 @@ class WebFace:
         if path == MQTT_PATH:
             if self.sessions >= MAX_SESSIONS:
                 return respond(503, b"too many connections\n", "text/plain")
+            address = client_address(connection.remote_address, request.headers)
+            if 0 < self.max_per_address <= self.by_address[address]:
+                log.warning("web.too_many_from_address", address=address)
+                return respond(429, b"too many connections from your address\n", "text/plain")
+            self._take_slot(connection, address)
             return None  # the WebSocket handshake goes on
         found = self.files.get(path)
         if found is None:
@@ -149,8 +178,23 @@ class WebFace:
         body, content_type = found
         return respond(200, body, content_type)
 
-    async def _proxy(self, ws: ServerConnection) -> None:
+    def _take_slot(self, connection: ServerConnection, address: str) -> None:
+        """Count the WebSocket from its upgrade request until its TCP connection is gone,
+        whether the handshake completes or not (the handler runs only if it does)."""
         self.sessions += 1
+        self.by_address[address] += 1
+
+        def free(_: object) -> None:
+            self.sessions -= 1
+            self.by_address[address] -= 1
+            if self.by_address[address] <= 0:
+                del self.by_address[address]
+
+        connection.connection_lost_waiter.add_done_callback(free)
+
+    async def _proxy(self, ws: ServerConnection) -> None:
+        gate = Gate()
+        watch = asyncio.create_task(self._sign_in_deadline(ws, gate))
         try:
             streams = await self._dial()
             if streams is None:
@@ -158,13 +202,22 @@ class WebFace:
                 return
             reader, writer = streams
             try:
-                await pump(ws, reader, writer)
+                await pump(ws, reader, writer, gate)
             finally:
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
         finally:
-            self.sessions -= 1
+            watch.cancel()
+            with contextlib.suppress(BaseException):
+                await watch
+
+    async def _sign_in_deadline(self, ws: ServerConnection, gate: Gate) -> None:
+        """Close a WebSocket that has not signed in in time: it frees its slot."""
+        await self._deadline()
+        if not gate.signed_in:
+            log.info("web.sign_in_timeout", address=_peer(ws.remote_address))
+            await ws.close(1008, "no sign-in in time")
 
     async def _dial(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         for upstream in self.upstreams:
@@ -187,17 +240,33 @@ class WebFace:
 
 
 async def pump(
-    ws: ServerConnection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ws: ServerConnection,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    gate: Gate | None = None,
 ) -> None:
-    """Bytes both ways until either side ends; then both end (the browser reconnects)."""
+    """Bytes both ways until either side ends; then both end (the browser reconnects).
+    ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched."""
+    gate = gate or Gate()
 
     async def up() -> None:
         async for message in ws:
-            writer.write(message if isinstance(message, bytes) else message.encode())
-            await writer.drain()
+            data = message if isinstance(message, bytes) else message.encode()
+            try:
+                data = gate.upstream(data)
+            except Refused as refused:
+                log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
+                if refused.reply:
+                    await ws.send(refused.reply)
+                await ws.close(1008, "sign-in refused")
+                return
+            if data:
+                writer.write(data)
+                await writer.drain()
 
     async def down() -> None:
         while data := await reader.read(65536):
+            gate.downstream(data)
             await ws.send(data)
 
     tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
@@ -221,8 +290,35 @@ def same_origin(headers: Headers) -> bool:
     return urlsplit(origin).netloc == headers.get("Host", "")
 
 
+def client_address(peer: object, headers: Headers) -> str:
+    """The address a WebSocket is counted against. Behind a reverse proxy on the same machine
+    (the TLS one specs/web.md recommends) every connection comes from loopback: there the
+    address the proxy appended to ``X-Forwarded-For`` (its last entry) is the client's. From
+    any other peer the header is ignored (a client could write anything into it)."""
+    address = _peer(peer)
+    forwarded = headers.get("X-Forwarded-For")
+    if forwarded is None or not is_loopback(address):
+        return address
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(last))
+    except ValueError:
+        return address
+
+
+def _peer(peer: object) -> str:
+    """The host of a socket's peer address (a tuple; None once the transport closed)."""
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+
+
 def respond(status: int, body: bytes, content_type: str) -> Response:
-    reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable"}
+    reason = {
+        200: "OK",
+        403: "Forbidden",
+        404: "Not Found",
+        429: "Too Many Requests",
+        503: "Service Unavailable",
+    }
     headers = Headers(
         [
             ("Content-Type", content_type),

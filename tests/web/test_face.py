@@ -4,15 +4,18 @@ the same-origin rule, and the WebSocket carried byte for byte to the broker."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
+import attrs
 import orjson
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cti.mqtt.broker import free_port
-from cti.web.face import Upstream, WebFace, is_loopback
+from cti.mqtt.client import protocol as p
+from cti.web.face import Upstream, WebFace, client_address, is_loopback
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -84,14 +87,16 @@ async def test_another_sites_page_may_not_open_the_websocket(face: WebFace) -> N
 
 async def test_bytes_go_to_the_broker_and_back_unchanged(face: WebFace) -> None:
     host, port = face.address
-    packet = bytes(range(256)) * 10  # binary, as MQTT is
+    # The sign-in first (the proxy reads it), then anything, binary as MQTT is.
+    packet = sign_in("331", "web-331-0123456789ab") + bytes(range(256)) * 10
     async with connect(
         f"ws://{host}:{port}/mqtt",
         subprotocols=["mqtt"],  # type: ignore[list-item]
         origin=f"http://{host}:{port}",  # type: ignore[arg-type]
     ) as ws:
         assert ws.subprotocol == "mqtt"
-        await ws.send(packet)
+        await ws.send(packet[:7])  # a CONNECT in pieces goes on once it is whole
+        await ws.send(packet[7:])
         received = b""
         while len(received) < len(packet):
             message = await ws.recv()
@@ -117,3 +122,214 @@ async def test_no_broker_closes_the_websocket_try_again_later() -> None:
 def test_loopback_addresses() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
+
+
+# -- the sign-in: client ids, connection slots, the deadline -----------------------------------
+TIMEOUT = 5.0  # a bound for each awaited condition, never a sleep
+CONNACK_OK = b"\x20\x03\x00\x00\x00"
+
+
+def sign_in(user: str | None, client_id: str, version: int = 5) -> bytes:
+    return p.connect(
+        client_id,
+        keepalive=25,
+        version=version,
+        username=user,
+        password=None if user is None else "pw",
+        will=(f"cti/node1/users/{user}/sessions/{client_id}", b"", True),
+    )
+
+
+@attrs.define
+class FakeBroker:
+    """Answers a CONNECT with a CONNACK accepting it, then echoes; keeps what it got."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    received: bytearray = attrs.Factory(bytearray)
+    connections: int = 0
+
+
+@pytest.fixture
+async def fake_broker() -> AsyncIterator[FakeBroker]:
+    broker = FakeBroker()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        broker.connections += 1
+        buffer = bytearray()
+        answered = False
+        while data := await reader.read(65536):
+            broker.received += data
+            buffer += data
+            if not answered:
+                if p.split_packet(buffer, 0) is None:
+                    continue
+                answered = True
+                writer.write(CONNACK_OK)
+            else:
+                writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    broker.port = server.sockets[0].getsockname()[1]
+    try:
+        yield broker
+    finally:
+        server.close()
+
+
+def proxy(broker: FakeBroker, **options: object) -> WebFace:
+    return WebFace(
+        "127.0.0.1", 0, "node1", [Upstream(broker.host, broker.port)], secure=False, **options
+    )  # type: ignore[arg-type]
+
+
+def websocket(face: WebFace, **headers: str) -> connect:
+    host, port = face.address
+    return connect(
+        f"ws://{host}:{port}/mqtt",
+        subprotocols=["mqtt"],  # type: ignore[list-item]
+        additional_headers=headers,
+    )
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait for ``condition``, bounded (polling a condition, not sleeping for timing)."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.01)
+
+
+async def closed_code(ws: ClientConnection) -> int | None:
+    """Wait until the proxy closes ``ws``; the close code it sent."""
+    async with asyncio.timeout(TIMEOUT):
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.recv()
+    return ws.close_code
+
+
+async def signed_in(ws: ClientConnection, user: str = "331", tab: str = "0123456789ab") -> None:
+    await ws.send(sign_in(user, f"web-{user}-{tab}"))
+    async with asyncio.timeout(TIMEOUT):
+        assert await ws.recv() == CONNACK_OK
+
+
+async def test_one_address_holds_at_most_its_cap_of_websockets_counted_from_the_upgrade(
+    fake_broker: FakeBroker,
+) -> None:
+    """Three WebSockets from 127.0.0.1 that never sign in already hold three slots; the
+    fourth is refused 429. One closed frees its slot. Another client address behind a
+    reverse proxy on loopback (X-Forwarded-For) has slots of its own."""
+    face = proxy(fake_broker, max_per_address=3)
+    await face.start()
+    try:
+        held = [await websocket(face).__aenter__() for _ in range(3)]
+        assert face.sessions == 3 and face.by_address["127.0.0.1"] == 3
+        with pytest.raises(InvalidStatus) as refused:
+            async with websocket(face):
+                pass
+        assert refused.value.response.status_code == 429
+        assert b"too many connections from your address" in refused.value.response.body
+        async with websocket(face, **{"X-Forwarded-For": "10.1.1.1, 203.0.113.7"}) as other:
+            await signed_in(other)
+            assert face.by_address["203.0.113.7"] == 1
+        await held.pop().close()
+        await until(lambda: face.by_address["127.0.0.1"] == 2, "the closed slot was not freed")
+        async with websocket(face) as again:
+            await signed_in(again)
+        for ws in held:
+            await ws.close()
+        await until(lambda: face.sessions == 0, "slots still held")
+        assert not face.by_address
+    finally:
+        await face.stop()
+
+
+def test_the_client_address_is_the_peer_unless_a_reverse_proxy_on_loopback_names_it() -> None:
+    xff = Headers([("X-Forwarded-For", "198.51.100.1, 203.0.113.7")])
+    assert client_address(("127.0.0.1", 5000), xff) == "203.0.113.7"
+    assert client_address(("::1", 5000, 0, 0), xff) == "203.0.113.7"
+    assert client_address(("192.0.2.9", 5000), xff) == "192.0.2.9"  # not from our proxy
+    assert client_address(("127.0.0.1", 5000), Headers()) == "127.0.0.1"
+    bad = Headers([("X-Forwarded-For", "evil")])
+    assert client_address(("127.0.0.1", 5000), bad) == "127.0.0.1"
+
+
+async def test_a_websocket_that_does_not_sign_in_in_time_is_closed(
+    fake_broker: FakeBroker,
+) -> None:
+    face = proxy(fake_broker, sign_in_timeout=0.01)
+    await face.start()
+    try:
+        async with websocket(face) as idle:
+            assert await closed_code(idle) == 1008
+        await until(lambda: face.sessions == 0, "the slot of the closed WebSocket is held")
+    finally:
+        await face.stop()
+
+
+async def test_the_deadline_closes_only_what_has_not_signed_in(fake_broker: FakeBroker) -> None:
+    """The deadline (injected: it passes when the test says) closes the idle WebSocket and
+    the one whose CONNECT the broker has not acknowledged; the signed-in one carries on."""
+    expired = asyncio.Event()
+    face = proxy(fake_broker, deadline=expired.wait)
+    await face.start()
+    try:
+        async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
+            await signed_in(user)
+            await half.send(sign_in("332", "web-332-0123456789ab")[:5])  # never completed
+            await until(lambda: fake_broker.connections == 3, "the proxy did not dial")
+            expired.set()
+            assert await closed_code(idle) == 1008
+            assert await closed_code(half) == 1008
+            await user.send(b"still here")
+            async with asyncio.timeout(TIMEOUT):
+                assert await user.recv() == b"still here"
+        await until(lambda: face.sessions == 0, "slots still held")
+    finally:
+        await face.stop()
+
+
+@pytest.mark.parametrize(
+    ("user", "client_id", "version"),
+    [
+        ("331", "cti-node1", 5),  # the node's old id: a takeover of the node
+        ("331", "web-332-0123456789ab", 5),  # another account's tab
+        ("331", "web-3311-0123456789ab", 5),
+        ("a", "web-a-b-0123456789ab", 5),  # account a-b's tab, not a's
+        ("331", "web-331-", 5),
+        (None, "web--0123456789ab", 5),  # no user name: no id is its own
+        ("331", "cti-node1", 4),  # MQTT 3.1.1: return code 2, identifier rejected
+    ],
+)
+async def test_a_client_id_not_of_the_signing_in_account_is_refused(
+    fake_broker: FakeBroker, user: str | None, client_id: str, version: int
+) -> None:
+    face = proxy(fake_broker)
+    await face.start()
+    try:
+        async with websocket(face) as ws:
+            await ws.send(sign_in(user, client_id, version))
+            async with asyncio.timeout(TIMEOUT):
+                reply = await ws.recv()
+            assert reply == (b"\x20\x03\x00\x85\x00" if version == 5 else b"\x20\x02\x00\x02")
+            assert await closed_code(ws) == 1008
+        assert fake_broker.received == b""  # the broker never saw it
+    finally:
+        await face.stop()
+
+
+async def test_a_first_packet_that_is_no_connect_is_refused(fake_broker: FakeBroker) -> None:
+    face = proxy(fake_broker)
+    await face.start()
+    try:
+        for first in [p.PINGREQ, b"\x00\x00", b"\x30\x02\x00\x00"]:  # PUBLISH first
+            async with websocket(face) as ws:
+                await ws.send(first)
+                assert await closed_code(ws) == 1008
+        assert fake_broker.received == b""
+    finally:
+        await face.stop()

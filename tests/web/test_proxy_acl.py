@@ -14,7 +14,9 @@ from cti.app.bootstrap import Running
 from .conftest import PASSWORDS
 
 
-def over_websocket(node: Running, user: str, password: str) -> aiomqtt.Client:
+def over_websocket(
+    node: Running, user: str, password: str, identifier: str | None = None
+) -> aiomqtt.Client:
     assert node.web is not None
     host, port = node.web.address
     return aiomqtt.Client(
@@ -25,7 +27,7 @@ def over_websocket(node: Running, user: str, password: str) -> aiomqtt.Client:
         transport="websockets",
         websocket_path="/mqtt",
         protocol=aiomqtt.ProtocolVersion.V5,
-        identifier=f"web-test-{user}",
+        identifier=identifier or f"web-{user}-test",
         timeout=10,
     )
 
@@ -35,6 +37,17 @@ async def test_a_wrong_password_is_refused_by_the_broker(node: Running) -> None:
         async with over_websocket(node, "331", "Bernd-2025!"):
             pass
     assert refused.value.rc in (134, 135)  # bad user name or password / not authorized
+
+
+async def test_a_client_id_not_of_the_account_is_refused_by_the_proxy(node: Running) -> None:
+    """Not the node's (a session takeover would knock it off the broker), not another
+    account's tab: the proxy answers CONNACK 0x85 (client identifier not valid) itself."""
+    for identifier in ("cti-node1", "web-332-0123456789ab"):
+        with pytest.raises(aiomqtt.MqttCodeError) as refused:
+            async with over_websocket(node, "331", PASSWORDS["331"], identifier):
+                pass
+        assert refused.value.rc == 0x85
+    assert node.mqtt.connected.is_set()
 
 
 async def test_another_users_topics_stay_closed_through_the_proxy(node: Running) -> None:

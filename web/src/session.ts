@@ -9,6 +9,8 @@
 import mqtt from "mqtt";
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 
+import { SeenSeqs } from "./seen";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Doc = { [key: string]: Json };
 
@@ -98,7 +100,7 @@ export class Session {
   private attempt = 0;
   private retry: number | null = null;
   private closed = false;
-  private seen = new Set<number>();
+  private seen = new SeenSeqs(); // the handled events' seqs, bounded (./seen.ts)
   private marker: number | null = null;
   connects = 0; // connections made (the browser tests wait for a reconnect by it)
   level: Level = brokerLevel; // the MQTT protocol level: 5, or 4 on a 3.1.1-only broker
@@ -357,8 +359,7 @@ export class Session {
 
   private handleEvent(doc: Doc, replayed: boolean): void {
     const seq = doc["seq"];
-    if (typeof seq !== "number" || this.seen.has(seq)) return; // at least once: drop repeats
-    this.seen.add(seq);
+    if (typeof seq !== "number" || !this.seen.add(seq)) return; // at least once: drop repeats
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.handlers.event(doc, replayed);
   }

@@ -8,6 +8,7 @@ import { clientMessageId, highest, merge, unread } from "../src/chat";
 import { chooseLang } from "../src/i18n";
 import { arrow, callEvents, label, stateAt, timerBars } from "../src/ladder";
 import { checkDial } from "../src/numbers";
+import { SeenSeqs } from "../src/seen";
 import { addressed, backoff, refusesLevel } from "../src/session";
 import type { Doc } from "../src/session";
 
@@ -44,6 +45,23 @@ test("MQTT 3.1.1 fallback: when to ask again at level 4, and where the reply add
     payload: { device: "331", reply_to: inbox },
     options: { qos: 1 },
   });
+});
+
+test("seen seqs: repeats dropped, in any order, with a bounded memory", () => {
+  const seen = new SeenSeqs(100);
+  assert.equal(seen.add(5), true);
+  assert.equal(seen.add(5), false); // a repeat
+  assert.equal(seen.add(3), true); // older, never seen: handled (a replay filling a gap)
+  assert.equal(seen.add(3), false);
+  for (let seq = 10; seq < 100_010; seq += 2) assert.equal(seen.add(seq), true); // sparse seqs
+  assert.ok(seen.size <= 110, `kept ${seen.size}`);
+  for (let seq = 100_008; seq > 100_008 - 200; seq -= 2) assert.equal(seen.add(seq), false); // the last 100 repeated
+  assert.equal(seen.add(5), false); // far below: counted as seen
+  assert.equal(seen.add(99_811), true); // an odd seq among the kept: never seen
+  assert.equal(seen.add(100_011), true);
+  seen.clear(); // a new log: its seqs start again
+  assert.equal(seen.add(5), true);
+  assert.equal(seen.size, 1);
 });
 
 test("language: the user's choice, else the browser's first known, else English", () => {

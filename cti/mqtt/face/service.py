@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import random
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from cti.app.follower import supervised
 from cti.app.node import decode
 from cti.domain import INTERNAL_KINDS
 from cti.kernel.refusal import Refusal
+from cti.mqtt.access import node_client_id
 from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox, same_document
@@ -48,6 +50,16 @@ def reply_address(doc: dict[str, Any]) -> tuple[str | None, bytes | None]:
     corr = doc.get("correlation")
     correlation = json.dumps(corr).encode() if corr is not None else None
     return reply_to, correlation
+
+
+def client_id(node: str, password: str | None) -> str:
+    """The node's client id (specs/security.md, "The node's client id"): derived from its broker
+    password, so no other account can guess it and take the node's session over. Without a
+    password (an anonymous broker) a random one per process: unguessable too, but two processes
+    of one node no longer share it (nothing else does there either: anyone may sign in)."""
+    if password:
+        return node_client_id(node, password)
+    return f"cti-{node}-{secrets.token_hex(8)}"
 
 
 class MqttFace:
@@ -84,6 +96,7 @@ class MqttFace:
         self._member = 0  # the index in ``brokers`` of the member to dial next
         self._asked = version  # asked again on every connect; ``version`` is what we got
         self._credentials = (username, password)  # the node's own account on the broker
+        self._client_id = client_id(self.node.site.node, password)
         self.topics = Topics(self.node.site.node)
         self.outbox = Outbox(self.node, store, self.topics)
         self.started = started
@@ -125,7 +138,7 @@ class MqttFace:
             client = MqttClient(
                 self.host,
                 self.port,
-                f"cti-{self.node.site.node}",
+                self._client_id,
                 will=Will(
                     self.topics.status, payloads.status(self.node.site.node, "offline"), True
                 ),

@@ -488,6 +488,7 @@ def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
     events = o.do(cc.ConferenceCall(device="331"))
     assert events[-1] == f"bridgeCallMoved call={seat} into={talk}"
     assert conference(o, 1).participant(2).call == talk  # type: ignore[union-attr]
+    assert dict(o.state.conferences.by_call) == {talk: ((1, 2),)}  # the index follows the move
     o.do(cc.ClearConnection(call=talk, device="331"))  # 332 stays in with the bridge
     assert states(o)[2] is ParticipantState.WAITING
     assert o.do(cc.ClearConnection(call=talk, device="332")) == [
@@ -496,6 +497,7 @@ def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
         "participantLeft conference=1 participant=2 reason=hungUp",
     ]
     assert o.state.conferences.joined_count() == 0
+    assert dict(o.state.conferences.by_call) == {}
     o.assert_replays()
 
 

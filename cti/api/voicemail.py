@@ -35,6 +35,7 @@ import attrs
 
 from cti.accounts import passwords
 from cti.accounts.access import authorize
+from cti.api import replies
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome, Refused
 from cti.calls.commands import ConnectionResult, GenerateDigits, MakeCall
@@ -196,8 +197,7 @@ def _pin_right(stored: str | None, pin: str) -> bool:
 
 def _reply(seq: int, outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Accepted):
-        last = outcome.events[-1].seq if outcome.events else seq
-        return {"ok": True, "result": dict(outcome.result), "seq": last}
+        return replies.accepted(outcome, seq)
     return _refused(outcome.error)
 
 

@@ -92,8 +92,8 @@ def _rejected(state: ConferencesState, e: ev.PinRejected) -> ConferencesState:
     for caller, s in list(strikes.items()):
         if e.at - s.last_ms >= CALLER_LOCK_MS:
             strikes = strikes.delete(caller)
-    before = strikes.get(e.caller)
-    strikes = strikes.set(e.caller, Strikes(1 + (before.count if before else 0), e.at))
+    before = strikes.get(e.strikes)
+    strikes = strikes.set(e.strikes, Strikes(1 + (before.count if before else 0), e.at))
     return attrs.evolve(state, dial_ins=state.dial_ins.set(e.call, entry), strikes=strikes)
 
 

@@ -48,7 +48,7 @@ class ConferencesState:
     dial_ins: immutables.Map[int, DialIn] = attrs.field(factory=immutables.Map)  # by call
     next_id: int = 1
     next_join: int = 1  # the dial-in order of the next participant to join
-    strikes: immutables.Map[str, Strikes] = attrs.field(factory=immutables.Map)  # by caller
+    strikes: immutables.Map[str, Strikes] = attrs.field(factory=immutables.Map)  # by strikes key
     by_call: CallIndex = attrs.field(factory=immutables.Map)  # derived from the rooms
 
     def reindexed(self) -> ConferencesState:

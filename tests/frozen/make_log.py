@@ -31,6 +31,9 @@ v7-conferences: v6-conferences made again with the alone-timeout running in it, 
 left alone disconnected after 30 minutes (aloneTimeout), a new conference joined by one
 (aloneTimeoutSet) and a guest (aloneTimeoutCancelled), and a moderator's conference licence
 taken away (the heir promoted).
+v9-conferences: v7-conferences made again (with this file's PIN key, no longer the empty
+one), then wrong PINs keyed by MULAP 340's assigned phone, counted against it, not the group number
+(conferencePinRejected v2 with ``strikes``).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -150,12 +153,14 @@ def make(path: Path, version: str = "v1") -> None:
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         profiles(do)
-    if version in ("v6-conferences", "v7-conferences"):
+    if version in ("v6-conferences", "v7-conferences", "v9-conferences"):
         accounts(do)
         profiles(do)
         conferences(do, node)
-    if version == "v7-conferences":
+    if version in ("v7-conferences", "v9-conferences"):
         alone_and_licences(do, node)
+    if version == "v9-conferences":
+        strikes_of_a_phone(do, node)
     if version == "v4-favourites":
         favourites(do)
     if version in ("v4-presence", *later):
@@ -444,6 +449,17 @@ def conferences(do: Callable[[Command], int], node: Node) -> None:
     do(k.CreateConference(user="331", name="Gone"))
     do(k.RemoveParticipant(user="331", conference=1, participant=1))
     do(k.DeleteConference(user="331", conference=2))
+
+
+def strikes_of_a_phone(do: Callable[[Command], int], node: Node) -> None:
+    """Wrong PINs counted against the phone that keys them (conferencePinRejected v2 with
+    ``strikes``): MULAP 340's assigned phone presents the group number."""
+    call = do(c.MakeCall(calling="340", called="391"))
+    found = node.state.calls.calls[call]
+    [phone] = [p.device for p in found.parties if p.device != "391"]
+    for _ in range(2):
+        do(c.GenerateDigits(call=call, device=phone, digits="000000#"))
+    do(c.ClearConnection(call=call, device=phone))
 
 
 def alone_and_licences(do: Callable[[Command], int], node: Node) -> None:

@@ -202,9 +202,11 @@ class Simulator:
         if not reply.get("ok"):
             error = reply.get("error") or {}
             raise Refusal(error.get("code", "generic"), error.get("message", ""))
-        # A query causes no event: nothing to wait for (its seq is the log position, which
-        # internal events may have moved without anything published).
-        seq = 0 if is_query(service) else reply.get("seq") or 0
+        # A query causes no event, and a command whose events are all internal publishes
+        # none ("published": false): nothing to wait for (their seq is a log position no
+        # published event may ever show).
+        unseen = is_query(service) or reply.get("published") is False
+        seq = 0 if unseen else reply.get("seq") or 0
         try:
             await self.until(lambda: self.seq >= seq)
         except TimeoutError:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cti.api import chat as chats
-from cti.api import directory, passwords, profile, voicemail
+from cti.api import directory, passwords, profile, replies, voicemail
 from cti.api.chat import ChatService
 from cti.api.directory import ImportContactsRequest, UploadContactsPartRequest
 from cti.api.journal import JOURNAL_COMMANDS, REQUESTS, JournalService
@@ -106,6 +106,5 @@ async def execute(
 
 def _reply(seq: int, outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Accepted):
-        last = outcome.events[-1].seq if outcome.events else seq
-        return {"ok": True, "result": dict(outcome.result), "seq": last}
+        return replies.accepted(outcome, seq)
     return refused(outcome.error)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 import attrs
 
 from cti.accounts.access import authorize
+from cti.api import replies
 from cti.app.engine import Executor
 from cti.app.node import Accepted
 from cti.calls.commands import ConnectionResult, MakeCall
@@ -267,8 +268,7 @@ class JournalService:
             return _refused(refusal)
         outcome = await self.engine.execute(command, principal)
         if isinstance(outcome, Accepted):
-            last = outcome.events[-1].seq if outcome.events else node.state.seq
-            return {"ok": True, "result": dict(outcome.result), "seq": last}
+            return replies.accepted(outcome, node.state.seq)
         return _refused(outcome.error)
 
     def _ok(self, result: object) -> dict[str, Any]:

@@ -254,6 +254,11 @@ def contract() -> Schema:
                         "ok": {"const": True},
                         "result": b.of(cls.RESULT),
                         "seq": {"type": "integer", "minimum": 0},
+                        "published": {
+                            "const": False,
+                            "description": "none of the command's events is published "
+                            "(all internal, or none): no event to wait for",
+                        },
                         "correlation": REPLY_ADDRESS["correlation"],
                     },
                     "required": ["ok", "result", "seq"],

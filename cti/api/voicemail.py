@@ -35,6 +35,7 @@ import attrs
 
 from cti.accounts import passwords
 from cti.accounts.access import authorize
+from cti.api import replies
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Outcome, Refused
 from cti.calls.commands import ConnectionResult, GenerateDigits, MakeCall
@@ -196,8 +197,7 @@ def _pin_right(stored: str | None, pin: str) -> bool:
 
 def _reply(seq: int, outcome: Outcome) -> dict[str, Any]:
     if isinstance(outcome, Accepted):
-        last = outcome.events[-1].seq if outcome.events else seq
-        return {"ok": True, "result": dict(outcome.result), "seq": last}
+        return replies.accepted(outcome, seq)
     return _refused(outcome.error)
 
 
@@ -208,12 +208,14 @@ def _refused(refusal: Refusal) -> dict[str, Any]:
     return {"ok": False, "error": body}
 
 
-async def _with_audio(engine: Executor, result: dict[str, Any], seq: int) -> dict[str, Any]:
+async def _with_audio(engine: Executor, reply: dict[str, Any]) -> dict[str, Any]:
+    """``reply`` (a success) with the message's audio added to its result."""
+    result = reply["result"]
     try:
         data = await asyncio.to_thread(_store(engine).get, result["sha256"])
     except AudioMissing as exc:
         return _refused(Refusal("unusableAudio", str(exc), {"reason": "missing"}))
-    return {"ok": True, "result": {**result, "audio": base64.b64encode(data).decode()}, "seq": seq}
+    return {**reply, "result": {**result, "audio": base64.b64encode(data).decode()}}
 
 
 def keys_pin(node: Any, action: GenerateDigits) -> bool:
@@ -270,13 +272,13 @@ async def execute(
     try:
         if isinstance(action, FetchVoicemailAudio):
             result = dict(node.query(action, principal))  # type: ignore[call-overload]
-            return await _with_audio(engine, result, node.state.seq)
+            return await _with_audio(engine, {"ok": True, "result": result, "seq": node.state.seq})
         if isinstance(action, ListenVoicemailMessage):
             outcome = await engine.execute(action, principal)
             if isinstance(outcome, Refused):
                 return _refused(outcome.error)
-            seq = outcome.events[-1].seq if outcome.events else node.state.seq
-            return await _with_audio(engine, dict(outcome.result), seq)
+            assert isinstance(outcome, Accepted)
+            return await _with_audio(engine, replies.accepted(outcome, node.state.seq))
         if isinstance(action, LeaveVoicemailMessage):
             return await _leave(engine, action, principal)
         if isinstance(action, GenerateDigits):

@@ -376,7 +376,9 @@ async def start(
         if config.smtp is not None:
             mail_reader = LogReader(node.feed, store.sibling(readonly=True))
             mail_file = options.data_dir / f"{site.node}.voicemail-mail.db"
-            mailer = MailOutbox(engine, mail_reader, audio, config.smtp, mail_file, store.epoch)
+            mailer = MailOutbox(
+                engine, mail_reader, audio, config.smtp, mail_file, store.epoch, clock=clock
+            )
             await _start_face(running, mailer)
         # Chat (IM-01..03): its own store and writer, out of the call log's write path.
         chat = ChatService(

@@ -27,6 +27,7 @@ from cti.kernel.decision import Result
 from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
+from cti.site.model import PROCESS_PIN_KEY
 from cti.store import EventStore, Snapshot, StoredEvent, StoreError
 
 log = structlog.get_logger(__name__)
@@ -132,6 +133,9 @@ class Node:
         log.info(
             "node.loaded", node=site.node, seq=self.state.seq, calls=len(self.state.calls.calls)
         )
+        if site.conferences is not None and site.conferences.pin_key is PROCESS_PIN_KEY:
+            # Not started by ``cti serve`` (tests, embedding): PINs change with every restart.
+            log.warning("node.conference_key_ephemeral", node=site.node)
 
     def catch_up(self) -> int:
         """Apply what another writer appended since (a hot standby following the log, before

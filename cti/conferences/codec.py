@@ -54,7 +54,7 @@ def decode(doc: Any) -> ConferencesState:
         next_id=doc["next_id"],
         next_join=doc["next_join"],
         strikes=immutables.Map({x[0]: Strikes(x[1], x[2]) for x in doc["strikes"]}),
-    )
+    ).reindexed()  # the call index is derived: rebuilt, not stored
 
 
 # Format 2 adds each conference's alone-timeout; format 1 (none running) still reads.

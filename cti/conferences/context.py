@@ -16,6 +16,7 @@ CONTEXT: Context[ConferencesState] = Context(
     commands=services.SERVICES,
     events={cls: evolve.HANDLERS[cls] for cls in events.EVENT_TYPES.values()},
     snapshot=codec.SNAPSHOT,
+    upcasters=events.UPCASTERS,
     refusals=services.REFUSALS,
     queries=queries.QUERIES,
     timers=timers.timers,

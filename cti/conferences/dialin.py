@@ -29,6 +29,27 @@ from cti.conferences.services import _leave, alone_check, hang_up_call
 GUEST_NAME = "Gast"  # a guest has no name; the UI shows their number beside it
 
 
+def withheld(caller: str) -> bool:
+    """No number presented: nothing (or a word such as ``anonymous``) where a number goes."""
+    return not caller.removeprefix("+").isdigit()
+
+
+def strikes_key(d: CallDecision, call: int, caller: str) -> str:
+    """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6): a withheld number is no one's,
+    so its call alone (else one guesser with a withheld number would lock out every withheld
+    caller); a phone of the site by itself (a MULAP member's phone, not the group number
+    every member presents); an outside caller by the number presented."""
+    if withheld(caller):
+        return f"call/{call}"
+    plan = d.site.conferences
+    found = d.state.calls.calls.get(call)
+    if plan is not None and found is not None:
+        for party in found.parties:
+            if party.device != plan.dial_in and party.device in d.site.devices:
+                return party.device
+    return caller
+
+
 def started(d: CallDecision, call: int, caller: str) -> None:
     """A call reached the dial-in number and was answered: the caller keys a PIN, unless
     the caller keyed too many wrong ones lately (UC-LESSONS rule 6: temporary only)."""
@@ -36,7 +57,7 @@ def started(d: CallDecision, call: int, caller: str) -> None:
     if call in rooms.dial_ins or rooms.on_call(call) is not None:
         return
     d.emit(ev.DialInStarted(call=call, caller=caller))
-    strikes = rooms.strikes.get(caller)
+    strikes = rooms.strikes.get(strikes_key(d, call, caller))
     if (
         strikes is not None
         and strikes.count >= CALLER_STRIKES
@@ -72,7 +93,12 @@ def digits(d: CallDecision, call: int, keyed: str) -> None:
     found = pins.find(plan.pin_key, d.state.conferences, keyed.rstrip("#"))
     if found is None:
         remaining = PIN_ATTEMPTS - entry.failed - 1
-        d.emit(ev.PinRejected(call=call, remaining=remaining, caller=entry.caller, at=d.now_ms))
+        key = strikes_key(d, call, entry.caller)
+        d.emit(
+            ev.PinRejected(
+                call=call, remaining=remaining, caller=entry.caller, at=d.now_ms, strikes=key
+            )
+        )
         if remaining <= 0:
             _refuse(d, call, DialInEnd.TOO_MANY_ATTEMPTS)
         return

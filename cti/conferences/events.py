@@ -7,7 +7,7 @@ live view of the room (specs/conferences.md)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -106,10 +106,15 @@ class PinRejected(Event):
     """A keyed PIN admits to no conference; ``remaining`` tries are left on this call."""
 
     KIND: ClassVar[str] = "conferencePinRejected"
+    VERSION: ClassVar[int] = 2  # 2: ``strikes``, no longer the caller number
     call: int
     remaining: int
-    caller: str  # whose strikes it counts (rule 6)
+    caller: str  # the number presented as caller
     at: int  # ms UTC, when it was keyed
+    # Whose strikes it counts (rule 6, cti.conferences.dialin.strikes_key): the phone of
+    # the site that calls (a MULAP member's own, not the group number all of them present),
+    # an outside caller's number, or this call (``call/<id>``) when the number is withheld.
+    strikes: str
 
 
 @attrs.frozen(kw_only=True)
@@ -202,6 +207,13 @@ class ConferenceEnded(ConferenceEvent):
 
     KIND: ClassVar[str] = "conferenceEnded"
 
+
+def pin_rejected_v1(fields: dict[str, Any]) -> dict[str, Any]:
+    """v1 counted strikes per caller number."""
+    return {**fields, "strikes": fields["caller"]}
+
+
+UPCASTERS = {("conferencePinRejected", 1): pin_rejected_v1}
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.KIND: cls

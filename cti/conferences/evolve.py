@@ -35,7 +35,7 @@ def _renamed(state: ConferencesState, e: ev.ConferenceRenamed) -> ConferencesSta
 
 
 def _deleted(state: ConferencesState, e: ev.ConferenceDeleted) -> ConferencesState:
-    return attrs.evolve(state, conferences=state.conferences.delete(e.conference))
+    return state.without_conference(e.conference)
 
 
 def _added(state: ConferencesState, e: ev.ParticipantAdded) -> ConferencesState:
@@ -92,8 +92,8 @@ def _rejected(state: ConferencesState, e: ev.PinRejected) -> ConferencesState:
     for caller, s in list(strikes.items()):
         if e.at - s.last_ms >= CALLER_LOCK_MS:
             strikes = strikes.delete(caller)
-    before = strikes.get(e.caller)
-    strikes = strikes.set(e.caller, Strikes(1 + (before.count if before else 0), e.at))
+    before = strikes.get(e.strikes)
+    strikes = strikes.set(e.strikes, Strikes(1 + (before.count if before else 0), e.at))
     return attrs.evolve(state, dial_ins=state.dial_ins.set(e.call, entry), strikes=strikes)
 
 
@@ -105,14 +105,14 @@ def _moved(state: ConferencesState, e: ev.BridgeCallMoved) -> ConferencesState:
     dial_ins = state.dial_ins
     if e.call in dial_ins:
         dial_ins = dial_ins.delete(e.call).set(e.into, attrs.evolve(dial_ins[e.call], call=e.into))
-    conferences = state.conferences
-    for cid, conf in state.conferences.items():
-        if any(p.call == e.call for p in conf.participants):
-            parts = tuple(
-                attrs.evolve(p, call=e.into) if p.call == e.call else p for p in conf.participants
-            )
-            conferences = conferences.set(cid, attrs.evolve(conf, participants=parts))
-    return attrs.evolve(state, dial_ins=dial_ins, conferences=conferences)
+    state = attrs.evolve(state, dial_ins=dial_ins)
+    for cid in sorted({cid for cid, _ in state.by_call.get(e.call, ())}):
+        conf = _conf(state, cid)
+        parts = tuple(
+            attrs.evolve(p, call=e.into) if p.call == e.call else p for p in conf.participants
+        )
+        state = state.with_conference(attrs.evolve(conf, participants=parts))
+    return state
 
 
 def _calling(state: ConferencesState, e: ev.ParticipantCalling) -> ConferencesState:

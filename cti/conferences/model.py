@@ -15,7 +15,7 @@ import attrs
 MAX_PARTICIPANTS = 16  # CONF-04
 MAX_NAME = 64  # characters of a conference's or a participant's name
 PIN_ATTEMPTS = 3  # wrong PINs one dial-in call may key before it is cleared (CONF-03)
-CALLER_STRIKES = 6  # wrong PINs of one caller number before its dial-ins are refused ...
+CALLER_STRIKES = 6  # wrong PINs of one caller (dialin.strikes_key) before it is refused ...
 CALLER_LOCK_MS = 10 * 60 * 1000  # ... until 10 minutes after the last one (temporary only)
 END_AFTER_MS = 5 * 60 * 1000  # CONF-06: the conference ends 5 minutes after the last moderator
 
@@ -132,7 +132,8 @@ class Conference:
 
 @attrs.frozen
 class Strikes:
-    """Wrong PINs keyed from one caller number, the last at ``last_ms``: a caller who keeps
+    """Wrong PINs keyed by one caller (a phone, an outside number, a call with a withheld
+    number: cti.conferences.dialin.strikes_key), the last at ``last_ms``: a caller who keeps
     redialling to guess gets no more tries for a while (UC-LESSONS rule 6)."""
 
     count: int

@@ -6,6 +6,9 @@ log, an event, a topic or a document, and the node can still tell a participant 
 an invitation (CONF-07). A PIN is issued only when it differs from every PIN of every
 conference (unique among active conferences, so a keyed PIN names one room, and a
 participant's and a moderator's PIN always differ): on a collision the round is raised.
+
+The key is never empty: ``cti serve`` reads it from the data directory; a node built without
+it (tests, embedding) has the process's random key (cti.site.model.PROCESS_PIN_KEY).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ GUEST = 0  # the guest PIN's participant number in the derivation
 
 @functools.lru_cache(maxsize=65_536)
 def pin(key: bytes, conference: int, participant: int, round_: int) -> str:
+    if not key:  # anyone could compute them (ConferencePlan refuses one too)
+        raise ValueError("conference PINs need a key")
     mac = hmac.new(key, f"{conference}/{participant}/{round_}".encode(), hashlib.sha256)
     return str(int.from_bytes(mac.digest()[:8], "big") % 10**DIGITS).zfill(DIGITS)
 

@@ -6,6 +6,7 @@ a replay reproduces the same state even if the file changed in between.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -51,19 +52,32 @@ class Device:
     dial_method: DialMethod = DialMethod.CTI_ASSOCIATED
 
 
+# The PIN key of a plan nobody gave one (a node built in a test or embedded, not by ``cti
+# serve``, which reads ``{node}.conference-key``): random per process, so PINs cannot be
+# derived by anyone else, and they change with every restart.
+PROCESS_PIN_KEY = secrets.token_bytes(32)
+
+
+def _a_key(plan: object, attribute: object, key: bytes) -> None:
+    if not key:  # an empty key would make every PIN anyone's to compute
+        raise SiteError("the conference PIN key must not be empty")
+
+
 @attrs.frozen
 class ConferencePlan:
     """The application conferences of the site (CONF-01, CONF-03): the dial-in (MeetMe)
     number, a conference bridge device that answers at once, and how many conference
     channels (joined participants of all rooms together) the site has. ``pin_key`` derives
     the PINs (cti.conferences.pins): kept out of the log, set by the node from its data
-    directory. ``alone_minutes``: a participant alone in a room is disconnected after that
-    long (0: never; UC-LESSONS, Conferences: room policy with a grace period)."""
+    directory; without it (a node not started by ``cti serve``) the process's random
+    ``PROCESS_PIN_KEY``, never a known one. ``alone_minutes``: a participant alone in a room is
+    disconnected after that long (0: never; UC-LESSONS, Conferences: room policy with a grace
+    period)."""
 
     dial_in: str
     channels: int
     alone_minutes: int = 30
-    pin_key: bytes = attrs.field(default=b"", repr=False, eq=False)
+    pin_key: bytes = attrs.field(default=PROCESS_PIN_KEY, repr=False, eq=False, validator=_a_key)
 
 
 @attrs.frozen

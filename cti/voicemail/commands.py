@@ -192,7 +192,8 @@ class EndPlayback(Command):
 
 @attrs.frozen(kw_only=True)
 class MarkMailFailed(Command):
-    """VM-07: the SMTP server refused the message's e-mail for good (the mail follower)."""
+    """VM-07: the SMTP server refused the message's e-mail for good, or for now until it was
+    too old (the mail follower)."""
 
     SERVICE: ClassVar[str] = "markMailFailed"
     INTERNAL: ClassVar[bool] = True

@@ -196,8 +196,9 @@ class MessageMailed(MailboxEvent):
 
 @attrs.frozen(kw_only=True)
 class MessageMailFailed(MailboxEvent):
-    """VM-07: the SMTP server refused the message's e-mail for good (a 5xx reply, three times):
-    it is not mailed; ``error`` is the server's reply. Shown to the owner, never silent."""
+    """VM-07: the SMTP server refused the message's e-mail for good (a 5xx reply, three times),
+    or for now until it was ``max_age`` old (a 4xx): it is not mailed; ``error`` is the
+    server's last reply. Shown to the owner, never silent."""
 
     KIND: ClassVar[str] = "messageMailFailed"
     message: int

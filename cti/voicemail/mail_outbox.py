@@ -1,22 +1,33 @@
 """Voicemail to e-mail (VM-07): an outbox that follows the log and mails each new message.
 
-Position: the last seq it has handled, in its own SQLite file
-(``<data>/<node>.voicemail-mail.db``, with the log's epoch: another log starts it afresh).
-For each ``messageRecorded`` with a ``mailTo`` it builds the e-mail (cti.voicemail.mail), sends
-it with smtplib in a worker thread, and once the server has accepted it (250 after DATA)
-records ``messageMailed`` in the log (the sent marker) and then its position. A message already
-marked, or deleted meanwhile, is skipped. A server that is down or refuses is tried again and
-again, the pause doubling from ``first_pause`` to the site's ``retry_max``, each failure logged
-(``voicemail.mail_failed``, no password) and shown on /healthz; later messages wait behind it,
-in order. An e-mail the server refuses for good (a 5xx reply three times in a row: a bad
-address) is given up and recorded as ``messageMailFailed`` for its owner to see, so one bad
-address cannot hold up everyone's mail.
+Position: a low-water mark in its own SQLite file (``<data>/<node>.voicemail-mail.db``, with
+the log's epoch: another log starts it afresh): every message at or before it was mailed,
+given up or needs no mail. For each ``messageRecorded`` with a ``mailTo`` it builds the e-mail
+(cti.voicemail.mail), sends it with smtplib in a worker thread, and once the server has
+accepted it (250 after DATA) records ``messageMailed`` in the log (the sent marker). A message
+already marked, or deleted meanwhile, is skipped.
+
+Two kinds of failure, because they call for different waits:
+
+- the **server** fails (down, TLS, sign-in, the sender refused): no e-mail could go, so the
+  follower waits and tries the same one again, the pause doubling from ``first_pause`` to the
+  site's ``retry_max``; later messages wait behind it, in order.
+- the server refuses **this e-mail** (its recipient or its data, e.g. ``452`` at RCPT): the
+  message gets its own back-off schedule (on the injected clock) and later messages go on. A
+  4xx keeps it queued until it is ``max_age`` old (from when it was recorded, like an MTA's
+  queue lifetime); a 5xx three times in a row (a bad address) gives up at once. Giving up
+  records ``messageMailFailed`` for its owner to see and logs one line
+  (``voicemail.mail_expired`` / ``voicemail.mail_refused``: mailbox, message, the server's
+  reply; never the password).
+
+Each failure is logged (``voicemail.mail_failed``) and shown on /healthz.
 
 Guarantee: **at least once** per message (one deleted before its turn is not sent). A
 duplicate is possible only when the node dies after the server accepted an e-mail and before
 ``messageMailed`` is committed; the copy then carries the same Message-ID, so the recipient's
 mail system can tell. Nothing is lost: the position never passes a message that was not
-accepted.
+accepted or given up; after a restart the messages from the position on are looked at again
+(those marked meanwhile are skipped) and the waiting ones are tried at once.
 """
 
 from __future__ import annotations
@@ -27,10 +38,14 @@ import smtplib
 import sqlite3
 import ssl
 from email.message import EmailMessage
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
+import attrs
 import structlog
 
+from cti.app.clock import Clock, SystemClock
 from cti.app.config.smtp import SmtpSettings
 from cti.app.engine import Executor
 from cti.app.feed import LogReader
@@ -46,6 +61,12 @@ log = structlog.get_logger(__name__)
 GIVE_UP = 3  # permanent refusals (5xx) of one e-mail in a row before it is given up
 
 
+class Failure(Enum):
+    SERVER = "server"  # nothing could be sent now: wait, keep the order
+    MESSAGE = "message"  # this e-mail was refused for now (4xx): its own schedule
+    PERMANENT = "permanent"  # this e-mail was refused for good (5xx)
+
+
 def permanent(exc: BaseException) -> bool:
     """A 5xx reply: the server will not take this e-mail however often it is sent (a bad
     address). Anything else (down, 4xx, TLS) may pass later."""
@@ -55,6 +76,17 @@ def permanent(exc: BaseException) -> bool:
     return (
         isinstance(code, int) and code >= 500 and not isinstance(exc, smtplib.SMTPNotSupportedError)
     )
+
+
+def classify(exc: BaseException) -> Failure:
+    """Whose failure: the refusal of one e-mail's recipient or data is that e-mail's; anything
+    else (connection, TLS, greeting, sign-in, the sender, which is the same for every e-mail)
+    is the server's."""
+    if permanent(exc):
+        return Failure.PERMANENT
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
+        return Failure.MESSAGE
+    return Failure.SERVER
 
 
 class MailPosition:
@@ -91,6 +123,18 @@ def send(settings: SmtpSettings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
+@attrs.define
+class Waiting:
+    """A message the server refused for now, with its own schedule."""
+
+    seq: int
+    event: MessageRecorded
+    due_ms: int
+    pause: float  # seconds: the next pause after this attempt
+    refused: int = 0  # permanent refusals (5xx) in a row
+    attempts: int = 1
+
+
 class MailOutbox:
     """The follower as a face of ``cti serve`` (start, stop, health)."""
 
@@ -106,6 +150,7 @@ class MailOutbox:
         epoch: str,
         *,
         first_pause: float = 1.0,
+        clock: Clock | None = None,
     ) -> None:
         self.engine = engine
         self.reader = reader
@@ -114,9 +159,13 @@ class MailOutbox:
         self.epoch = epoch
         self.position = MailPosition(path, epoch)
         self.first_pause = first_pause
+        self.clock: Clock = clock or SystemClock()
         self.health = FollowerHealth()
         self.sent = 0  # e-mails the server accepted since start
         self.failures = 0  # failed attempts since start
+        self.waiting: dict[int, Waiting] = {}  # by seq: messages on their own schedule
+        self._read = 0  # the last seq the follower has handled
+        self._wake = asyncio.Event()  # a message started waiting (maybe sooner than the rest)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -135,69 +184,153 @@ class MailOutbox:
         position = self.position.get()
         if position > self.reader.feed.last_seq:  # the log was restored from an older backup
             position = 0
+        self.waiting.clear()  # the position is before them all: they are read again
+        self._read = position
         self.health.position = position
-        async for batch in self.reader.batches(position + 1):
-            for item in batch:
-                if isinstance(item.event, MessageRecorded) and item.event.mail_to is not None:
-                    await self._deliver(item.event)
-                    self.position.save(item.seq)
-            self.position.save(batch[-1].seq)
-            self.health.position = batch[-1].seq
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._retry())
+            async for batch in self.reader.batches(position + 1):
+                for item in batch:
+                    if isinstance(item.event, MessageRecorded) and item.event.mail_to is not None:
+                        await self._first(item.seq, item.event)
+                    self._read = item.seq
+                self._save()
+                self.health.position = batch[-1].seq
+
+    def _save(self) -> None:
+        """The low-water mark: before the first message still waiting, else what was read."""
+        mark = min(self.waiting, default=self._read + 1) - 1
+        self.position.save(min(mark, self._read))
 
     def _pending(self, e: MessageRecorded) -> bool:
         msg = self.engine.node.state.voicemail.of(e.mailbox).messages.get(e.message)
         return msg is not None and not msg.mailed and msg.mail_to is not None and msg.call == e.call
 
-    async def _deliver(self, e: MessageRecorded) -> None:
-        node = self.engine.node
-        msgid = mail.message_id(node.site.node, self.epoch, e.mailbox, e.message)
+    async def _first(self, seq: int, e: MessageRecorded) -> None:
+        """A message in log order: sent, or on its own schedule, or (the server failing)
+        tried again after a pause while the later ones wait."""
         pause = self.first_pause
-        refused = 0  # permanent refusals (5xx) in a row
-        while self._pending(e):
-            try:
-                try:
-                    wav = await asyncio.to_thread(self.audio.get, e.sha256)
-                except AudioMissing:
-                    if not self._pending(e):  # deleted meanwhile, and its file swept
-                        return
-                    raise
-                account = node.state.accounts.account(e.mailbox)
-                owner = account.display_name if account is not None else e.mailbox
-                message = mail.build(
-                    e,
-                    wav,
-                    sender=self.settings.sender,
-                    owner=owner,
-                    msgid=msgid,
-                    zone=node.site.location.zone,
-                )
-                await asyncio.to_thread(send, self.settings, message)
-            except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
-                refused = refused + 1 if permanent(exc) else 0
-                if refused >= GIVE_UP:
-                    error = f"{type(exc).__name__}: {exc}"
-                    log.error("voicemail.mail_refused", mailbox=e.mailbox, message=e.message,
-                              error=error)  # fmt: skip
-                    failed = MarkMailFailed(user=e.mailbox, message=e.message, error=error)
-                    await self.engine.execute(failed)
-                    return
-                self.failures += 1
-                self.health.failures += 1
-                self.health.last_error = type(exc).__name__
-                log.warning(
-                    "voicemail.mail_failed",
-                    mailbox=e.mailbox,
-                    message=e.message,
-                    error=f"{type(exc).__name__}: {exc}",
-                    retry_in=round(pause, 2),
-                )
-                await asyncio.sleep(pause * random.uniform(0.8, 1.2))
+        while True:
+            failed = await self._attempt(e, pause)
+            if failed is None:
+                return
+            failure, error = failed
+            if failure is Failure.SERVER:
+                await self.clock.sleep_until(self._due(pause))
                 pause = min(pause * 2, self.settings.retry_max)
                 continue
-            self.sent += 1
-            log.info("voicemail.mailed", mailbox=e.mailbox, message=e.message, message_id=msgid)
-            command = MarkMessageMailed(user=e.mailbox, message=e.message, message_id=msgid)
-            outcome = await self.engine.execute(command)
-            if not outcome.ok:  # pragma: no cover - the command refuses nothing
-                log.error("voicemail.mail_not_marked", mailbox=e.mailbox, message=e.message)
+            waiting = Waiting(seq, e, due_ms=0, pause=pause)
+            if failure is Failure.PERMANENT:
+                waiting.refused = 1
+            await self._reschedule(waiting, failure, error)
             return
+
+    async def _retry(self) -> None:
+        """Messages on their own schedule, each tried again when it is due."""
+        while True:
+            self._wake.clear()
+            due = [w for w in self.waiting.values() if w.due_ms <= self.clock.now_ms()]
+            for waiting in sorted(due, key=lambda w: w.seq):
+                waiting.attempts += 1
+                failed = await self._attempt(waiting.event, waiting.pause)
+                if failed is None:
+                    self.waiting.pop(waiting.seq, None)
+                    self._save()
+                else:
+                    failure, error = failed
+                    waiting.refused = waiting.refused + 1 if failure is Failure.PERMANENT else 0
+                    await self._reschedule(waiting, failure, error)
+            if due:
+                continue
+            soonest = min((w.due_ms for w in self.waiting.values()), default=None)
+            await self._sleep(soonest)
+
+    async def _sleep(self, due_ms: int | None) -> None:
+        """Until ``due_ms`` on the clock (never, for None) or until a message starts waiting."""
+        waits: list[asyncio.Task[Any]] = [asyncio.ensure_future(self._wake.wait())]
+        if due_ms is not None:
+            waits.append(asyncio.ensure_future(self.clock.sleep_until(due_ms)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def _reschedule(self, waiting: Waiting, failure: Failure, error: str) -> None:
+        """After a failed attempt of a waiting message: give it up, or its next try."""
+        e = waiting.event
+        expires = e.received_at + round(self.settings.max_age * 1000)
+        if waiting.refused >= GIVE_UP or (
+            failure is not Failure.SERVER and self.clock.now_ms() >= expires
+        ):
+            if waiting.refused >= GIVE_UP:
+                log.error("voicemail.mail_refused", mailbox=e.mailbox, message=e.message,
+                          error=error, attempts=waiting.attempts)  # fmt: skip
+            else:
+                log.error("voicemail.mail_expired", mailbox=e.mailbox, message=e.message,
+                          error=error, attempts=waiting.attempts,
+                          max_age=self.settings.max_age)  # fmt: skip
+            await self.engine.execute(
+                MarkMailFailed(user=e.mailbox, message=e.message, error=error)
+            )
+            self.waiting.pop(waiting.seq, None)
+            self._save()
+            return
+        waiting.due_ms = self._due(waiting.pause)
+        if failure is not Failure.SERVER:  # the last try is when it expires: gone by max_age
+            waiting.due_ms = min(waiting.due_ms, expires)
+        waiting.pause = min(waiting.pause * 2, self.settings.retry_max)
+        self.waiting[waiting.seq] = waiting
+        self._wake.set()
+
+    def _due(self, pause: float) -> int:
+        return self.clock.now_ms() + round(pause * random.uniform(0.8, 1.2) * 1000)
+
+    async def _attempt(self, e: MessageRecorded, pause: float) -> tuple[Failure, str] | None:
+        """One try of one e-mail: None when it was sent (and marked) or is no longer due,
+        else whose failure it was and the error (for the log and a give-up record)."""
+        if not self._pending(e):
+            return None
+        node = self.engine.node
+        msgid = mail.message_id(node.site.node, self.epoch, e.mailbox, e.message)
+        try:
+            try:
+                wav = await asyncio.to_thread(self.audio.get, e.sha256)
+            except AudioMissing:
+                if not self._pending(e):  # deleted meanwhile, and its file swept
+                    return None
+                raise
+            account = node.state.accounts.account(e.mailbox)
+            owner = account.display_name if account is not None else e.mailbox
+            message = mail.build(
+                e,
+                wav,
+                sender=self.settings.sender,
+                owner=owner,
+                msgid=msgid,
+                zone=node.site.location.zone,
+            )
+            await asyncio.to_thread(send, self.settings, message)
+        except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+            failure = classify(exc)
+            error = f"{type(exc).__name__}: {exc}"
+            self.failures += 1
+            self.health.failures += 1
+            self.health.last_error = type(exc).__name__
+            log.warning(
+                "voicemail.mail_failed",
+                mailbox=e.mailbox,
+                message=e.message,
+                error=error,
+                failure=failure.value,
+                retry_in=round(pause, 2),
+            )
+            return failure, error
+        self.sent += 1
+        log.info("voicemail.mailed", mailbox=e.mailbox, message=e.message, message_id=msgid)
+        command = MarkMessageMailed(user=e.mailbox, message=e.message, message_id=msgid)
+        outcome = await self.engine.execute(command)
+        if not outcome.ok:  # pragma: no cover - the command refuses nothing
+            log.error("voicemail.mail_not_marked", mailbox=e.mailbox, message=e.message)
+        return None

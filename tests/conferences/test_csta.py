@@ -40,7 +40,9 @@ async def test_a_monitor_of_the_dial_in_sees_two_party_calls_and_no_pin(
     assert conf is not None
     bernd = conf.participant(2)
     assert bernd is not None
-    pin = pins.pin(b"", 1, 2, bernd.pin_round)  # the example site's key: none
+    plan = link.node.site.conferences
+    assert plan is not None
+    pin = pins.pin(plan.pin_key, 1, 2, bernd.pin_round)  # the node's key (the process's)
     keyed = {"connectionToSendDigits": connection(1, "331"), "charactersToSend": pin + "#"}
     assert await app.invoke("generateDigits", keyed) == ("noData", None)
     await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})

@@ -62,7 +62,7 @@ def test_conf03_a_caller_keys_a_pin_and_joins() -> None:
     pin = pin_of(o, 1, 2)
     wrong = "1" if pin != "111111" else "2"
     assert key(o, call, "331", wrong * 6 + "#") == [
-        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()} strikes=331"
     ]
     assert key(o, call, "331", pin + "#") == [
         "participantJoined conference=1 participant=2 call=1",
@@ -87,13 +87,13 @@ def test_conf03_three_wrong_pins_and_the_call_is_cleared() -> None:
     call, _ = dial(o, "331")
     wrong = "1" if pin_of(o, 1, 2) != "111111" else "2"
     assert key(o, call, "331", wrong * 6) == [
-        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=2 caller=331 at={o.clock.now_ms()} strikes=331"
     ]
     assert key(o, call, "331", wrong * 6) == [
-        f"conferencePinRejected call=1 remaining=1 caller=331 at={o.clock.now_ms()}"
+        f"conferencePinRejected call=1 remaining=1 caller=331 at={o.clock.now_ms()} strikes=331"
     ]
     assert key(o, call, "331", wrong * 6) == [
-        f"conferencePinRejected call=1 remaining=0 caller=331 at={o.clock.now_ms()}",
+        f"conferencePinRejected call=1 remaining=0 caller=331 at={o.clock.now_ms()} strikes=331",
         "dialInEnded call=1 reason=tooManyAttempts",
         "connectionCleared(normalClearing) call=1 device=391 | 331:connected 391:null",
         "callCleared(normalClearing) call=1 | 331:null",
@@ -488,6 +488,7 @@ def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
     events = o.do(cc.ConferenceCall(device="331"))
     assert events[-1] == f"bridgeCallMoved call={seat} into={talk}"
     assert conference(o, 1).participant(2).call == talk  # type: ignore[union-attr]
+    assert dict(o.state.conferences.by_call) == {talk: ((1, 2),)}  # the index follows the move
     o.do(cc.ClearConnection(call=talk, device="331"))  # 332 stays in with the bridge
     assert states(o)[2] is ParticipantState.WAITING
     assert o.do(cc.ClearConnection(call=talk, device="332")) == [
@@ -496,6 +497,7 @@ def test_a_participant_brings_a_colleague_in_with_a_phone_conference() -> None:
         "participantLeft conference=1 participant=2 reason=hungUp",
     ]
     assert o.state.conferences.joined_count() == 0
+    assert dict(o.state.conferences.by_call) == {}
     o.assert_replays()
 
 
@@ -532,3 +534,67 @@ def test_conf06_an_end_due_while_the_node_was_down_fires_at_the_restart(tmp_path
     ]
     assert replay(later.store, use_snapshot=False) == later.state
     later.store.close()
+
+
+def test_rule6_strikes_count_against_the_phone_not_a_number_others_present_too() -> None:
+    """MULAP 340's phones present the group number: 337 guessing locks out 337, not 338
+    (strikes per caller device where the site knows it)."""
+    o = office()
+    room(o, "331")
+    wrong = "1" if pin_of(o, 1, 2) != "111111" else "2"
+    for _ in range(2):
+        call, events = dial(o, "340")  # 337, the group's assigned phone, presenting 340
+        assert events[-1] == f"dialInStarted call={call} caller=340"
+        for _ in range(3):
+            key(o, call, "337", wrong * 6)
+    assert o.state.conferences.strikes["337"].count == 6
+    assert "340" not in o.state.conferences.strikes
+    talk = o.talking("338", "330")
+    events = o.do(cc.ConsultationCall(call=talk, device="338", consulted="391"))
+    seat = o.last_result["call"]
+    assert events[-1] == f"dialInStarted call={seat} caller=340"  # not locked out
+    assert key(o, seat, "338", pin_of(o, 1, 2))[0].startswith("participantJoined")
+    call, events = dial(o, "340")
+    assert events[-3] == f"dialInEnded call={call} reason=callerLocked"  # 337 still is
+    o.assert_replays()
+
+
+def test_rule6_a_withheld_number_is_no_one_s_its_call_alone_counts() -> None:
+    """One guesser with a withheld number must not lock out every withheld caller: their
+    strikes are the call's (``call/<id>``), which the call's three tries end anyway."""
+    from types import SimpleNamespace
+
+    from cti.conferences import dialin
+    from cti.conferences import events as ev
+    from cti.conferences.evolve import HANDLERS
+    from cti.conferences.state import ConferencesState
+
+    assert [dialin.withheld(c) for c in ("", "anonymous", "330", "+4930888003")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    o = office()
+    call = o.call_of(cc.Dial(device="+4930888003", digits="391"))
+    d = SimpleNamespace(site=o.site, state=o.state)
+    assert dialin.strikes_key(d, call, "") == f"call/{call}"  # type: ignore[arg-type]
+    assert dialin.strikes_key(d, call, "+4930888003") == "+4930888003"  # type: ignore[arg-type]
+    rooms = ConferencesState()
+    for n, call_id in enumerate((5, 5, 5, 6)):
+        rooms = HANDLERS[ev.DialInStarted](rooms, ev.DialInStarted(call=call_id, caller=""))
+        rejected = ev.PinRejected(
+            call=call_id, remaining=2 - n % 3, caller="", at=n, strikes=f"call/{call_id}"
+        )
+        rooms = HANDLERS[ev.PinRejected](rooms, rejected)
+    assert {k: s.count for k, s in rooms.strikes.items()} == {"call/5": 3, "call/6": 1}
+
+
+def test_rule6_a_v1_rejection_counts_against_its_caller_number() -> None:
+    import orjson
+
+    from cti.domain.model import CODEC
+
+    old = {"call": 3, "remaining": 2, "caller": "331", "at": 1}
+    decoded = CODEC.decode("conferencePinRejected", 1, orjson.dumps(old))
+    assert decoded.strikes == "331"  # type: ignore[attr-defined]

@@ -42,9 +42,11 @@ from cti.accounts.model import Licence
 from cti.app.node import Accepted, Refused, replay
 from cti.calls import commands as cc
 from cti.calls.values import ConnectionState
+from cti.conferences import codec
 from cti.conferences import commands as c
 from cti.conferences import events as ev
 from cti.conferences.model import MAX_PARTICIPANTS
+from cti.conferences.state import index_of
 from cti.kernel.messages import Command
 from tests.conferences.helpers import guest_pin, office, pin_of
 from tests.presence.helpers import seeds
@@ -402,6 +404,18 @@ class Rooms(RuleBasedStateMachine):
                 assert conf.joined and not any(p.moderator for p in conf.joined)
             if len(conf.joined) > 1:
                 REACHED["active room"] += 1
+
+    @invariant()
+    def the_call_index_is_the_rooms(self) -> None:
+        """The index the reactions use is what the rooms say, and finds each participant."""
+        rooms = self.o.state.conferences
+        assert rooms.by_call == index_of(rooms.conferences)
+        for conf in rooms.conferences.values():
+            for p in conf.participants:
+                if p.call is not None:
+                    found = rooms.on_call(p.call)
+                    assert found is not None and found[1].call == p.call
+        assert codec.decode(codec.encode(rooms)) == rooms  # a snapshot rebuilds it
 
     @invariant()
     def the_room_and_the_switch_agree(self) -> None:

@@ -195,7 +195,7 @@ def test_conf03_pins_collide_never_even_when_the_derivation_would() -> None:
 
     taken = pins.pin(KEY, 1, 1, 1)
     conf = Conference(1, "x", "330", (Participant(1, "a", "330", pin_round=1),))
-    state = ConferencesState(conferences=immutables.Map({1: conf}))
+    state = ConferencesState(conferences=immutables.Map({1: conf})).reindexed()
     # Whatever the derivation gives for participant 2, a round is chosen whose PIN differs.
     round_ = pins.free_round(KEY, state, 1, 2, 0)
     assert pins.pin(KEY, 1, 2, round_) != taken

@@ -31,6 +31,9 @@ v7-conferences: v6-conferences made again with the alone-timeout running in it, 
 left alone disconnected after 30 minutes (aloneTimeout), a new conference joined by one
 (aloneTimeoutSet) and a guest (aloneTimeoutCancelled), and a moderator's conference licence
 taken away (the heir promoted).
+v9-conferences: v7-conferences made again (with this file's PIN key, no longer the empty
+one), then wrong PINs keyed by MULAP 340's assigned phone, counted against it, not the group number
+(conferencePinRejected v2 with ``strikes``).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -59,6 +62,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
+
 from cti.accounts.commands import SetAssignedPhone, SetDialMethod
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
@@ -66,12 +71,22 @@ from cti.app.node import Accepted, Node
 from cti.calls import commands as c
 from cti.calls.values import ForwardingType
 from cti.kernel.messages import Command
-from cti.site import DialMethod
+from cti.site import DialMethod, Site
 from cti.store import SqliteStore
+
+# The logs up to v8 were made with an empty key, which the node no longer takes: new ones use
+# this fixed key (the rounds in a log depend on it only when two PINs collide).
+KEY = b"frozen-log-conference-key"
+
+
+def _site() -> Site:
+    site = load_site()
+    assert site.conferences is not None
+    return attrs.evolve(site, conferences=attrs.evolve(site.conferences, pin_key=KEY))
 
 
 def make(path: Path, version: str = "v1") -> None:
-    node = Node(load_site(), SqliteStore(path), ManualClock())
+    node = Node(_site(), SqliteStore(path), ManualClock())
 
     def do(command: c.Command) -> int:
         outcome = node.execute(command)
@@ -138,12 +153,14 @@ def make(path: Path, version: str = "v1") -> None:
         accounts(do)
     if version in ("v3", "v4-favourites", "v4-presence", "v4-directory", *later):
         profiles(do)
-    if version in ("v6-conferences", "v7-conferences"):
+    if version in ("v6-conferences", "v7-conferences", "v9-conferences"):
         accounts(do)
         profiles(do)
         conferences(do, node)
-    if version == "v7-conferences":
+    if version in ("v7-conferences", "v9-conferences"):
         alone_and_licences(do, node)
+    if version == "v9-conferences":
+        strikes_of_a_phone(do, node)
     if version == "v4-favourites":
         favourites(do)
     if version in ("v4-presence", *later):
@@ -370,8 +387,8 @@ def digits(do: Callable[[Command], int]) -> None:
 
 
 def conferences(do: Callable[[Command], int], node: Node) -> None:
-    """Application conferences (CONF-01..06) with the site's key as the tests' sites have it
-    (empty): the PINs are derived here the way the node derives them."""
+    """Application conferences (CONF-01..06) with the key of :func:`_site`: the PINs are
+    derived here the way the node derives them."""
     from cti.accounts.commands import UpdateAccount
     from cti.accounts.model import Licence, Role
     from cti.conferences import commands as k
@@ -382,10 +399,10 @@ def conferences(do: Callable[[Command], int], node: Node) -> None:
         assert conf is not None
         if pid == pins.GUEST:
             assert conf.guest_round is not None
-            return pins.pin(b"", cid, pid, conf.guest_round)
+            return pins.pin(KEY, cid, pid, conf.guest_round)
         p = conf.participant(pid)
         assert p is not None
-        return pins.pin(b"", cid, pid, p.pin_round)
+        return pins.pin(KEY, cid, pid, p.pin_round)
 
     licences = (Licence.VOICEMAIL, Licence.MOBILITY, Licence.CONFERENCE)
     do(UpdateAccount(name="331", role=Role.ADMIN, licences=licences))
@@ -434,6 +451,17 @@ def conferences(do: Callable[[Command], int], node: Node) -> None:
     do(k.DeleteConference(user="331", conference=2))
 
 
+def strikes_of_a_phone(do: Callable[[Command], int], node: Node) -> None:
+    """Wrong PINs counted against the phone that keys them (conferencePinRejected v2 with
+    ``strikes``): MULAP 340's assigned phone presents the group number."""
+    call = do(c.MakeCall(calling="340", called="391"))
+    found = node.state.calls.calls[call]
+    [phone] = [p.device for p in found.parties if p.device != "391"]
+    for _ in range(2):
+        do(c.GenerateDigits(call=call, device=phone, digits="000000#"))
+    do(c.ClearConnection(call=call, device=phone))
+
+
 def alone_and_licences(do: Callable[[Command], int], node: Node) -> None:
     """The alone-timeout and a licence taken away (after :func:`conferences`)."""
     from cti.accounts.commands import UpdateAccount
@@ -452,12 +480,12 @@ def alone_and_licences(do: Callable[[Command], int], node: Node) -> None:
     # Anna's licence goes: Bernd (licensed) moderates conference 3 (the rule of CONF-02).
     do(UpdateAccount(name="330", licences=()))
     call = do(c.MakeCall(calling="331", called="391"))
-    do(c.GenerateDigits(call=call, device="331", digits=pins.pin(b"", 3, 2, bernd.pin_round)))
+    do(c.GenerateDigits(call=call, device="331", digits=pins.pin(KEY, 3, 2, bernd.pin_round)))
     do(k.SetGuestPin(user="331", conference=3, enabled=True))
     conf = node.state.conferences.conference(3)
     assert conf is not None and conf.guest_round is not None
     guest = do(c.Dial(device="+4930888003", digits="391"))
-    pin = pins.pin(b"", 3, pins.GUEST, conf.guest_round)
+    pin = pins.pin(KEY, 3, pins.GUEST, conf.guest_round)
     do(c.GenerateDigits(call=guest, device="+4930888003", digits=pin))  # aloneTimeoutCancelled
 
 

@@ -126,7 +126,7 @@ async def test_the_tls_listener_verifies_with_the_generated_ca(
         reply = await ui.raw_request(
             ui.topic("changePassword", secure=True), json.dumps(change).encode()
         )
-        assert reply == {"ok": True, "result": {}, "seq": reply["seq"]}
+        assert reply == {"ok": True, "result": {}, "seq": reply["seq"], "published": False}
     with pytest.raises((aiomqtt.MqttError, ssl.SSLError)):  # a client without the CA
         async with aiomqtt.Client(
             "localhost",

@@ -20,7 +20,9 @@ def pin(office: Office, participant: int) -> str:
     assert conf is not None
     p = conf.participant(participant)
     assert p is not None
-    return pins.pin(b"", 1, participant, p.pin_round)  # the example site's key: none
+    plan = office.engine.node.site.conferences
+    assert plan is not None
+    return pins.pin(plan.pin_key, 1, participant, p.pin_round)  # the node's (the process's)
 
 
 async def test_the_seat_shows_waiting_the_conference_and_the_end(local_office: Office) -> None:

@@ -232,3 +232,32 @@ async def test_keyed_digits_reach_the_other_party_as_an_event(local_office: Offi
     ]
     scenario = from_dict({"name": "dtmf", "requirements": [], "steps": steps}, "d")
     await run(local_office.sim, scenario, advance=local_office.advance)
+
+
+async def test_a_command_that_publishes_no_event_is_not_waited_for(local_office: Office) -> None:
+    """Favourites' events are internal (kept in the log, never on an event topic): the
+    reply says ``"published": false`` and the simulator waits for nothing, instead of its
+    whole timeout for a seq no event document will ever show (specs/mqtt.md)."""
+    from structlog.testing import capture_logs
+
+    from cti.accounts.commands import SeedAccounts
+    from cti.api.execute import execute
+    from cti.api.requests import parse_action
+    from tests.presence.helpers import seeds
+
+    assert (await local_office.engine.execute(SeedAccounts(accounts=seeds()))).ok
+    sim = local_office.sim
+    sim.timeout = 0.5  # a wait would end in phone_sim.events_late, bounded
+    with capture_logs() as logs:
+        added = await sim.request("addFavourite", user="331", groupName="Team", colleague="332")
+        await sim.act("330", "calls", "332")  # a command whose events are published
+    assert [e for e in logs if e["event"] == "phone_sim.events_late"] == []
+    assert added["group"] == 1
+    engine, node = local_office.engine, local_office.engine.node
+    again = parse_action("addFavourite", {"user": "331", "groupName": "Team", "colleague": "333"})
+    reply = await execute(engine, again, None)
+    assert reply["published"] is False and reply["seq"] == node.state.seq
+    nothing = parse_action("removeFavourite", {"user": "331", "entry": 99})
+    assert not (await execute(engine, nothing, None))["ok"]
+    call = parse_action("makeCall", {"calling": "331", "called": "333"})
+    assert "published" not in await execute(engine, call, None)  # its events go out

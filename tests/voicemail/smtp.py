@@ -30,12 +30,17 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.unknown: set[str] = set()  # addresses refused with 550 (a bad address)
+        self.busy: set[str] = set()  # addresses refused with 452 (for now: try again later)
+        self.deferred: list[str] = []  # every address refused with 452, in order
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         if address.lower() in self.unknown:
             return "550 5.1.1 no such user"
+        if address.lower() in self.busy:
+            self.deferred.append(address.lower())
+            return "452 4.2.2 mailbox full, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import attrs
 import pytest
+from structlog.testing import capture_logs
 
 from cti.accounts.commands import SeedAccounts, SetProfileChecked
 from cti.api.execute import execute
 from cti.api.requests import parse_action
 from cti.api.voicemail import AUDIO
-from cti.app.clock import ManualClock
+from cti.app.clock import Clock, ManualClock
 from cti.app.config import load_site
 from cti.app.config.smtp import SmtpSettings
 from cti.app.engine import Engine
@@ -54,8 +55,10 @@ class Rig:
         await self.ok("clearCall", call=call)
         return wav
 
-    def outbox(self, port: int) -> MailOutbox:
-        settings = SmtpSettings(host="127.0.0.1", port=port, sender="Voicemail <vm@example.com>")
+    def outbox(self, port: int, clock: Clock | None = None, **more: float) -> MailOutbox:
+        settings = SmtpSettings(
+            host="127.0.0.1", port=port, sender="Voicemail <vm@example.com>", **more
+        )
         reader = LogReader(self.node.feed, self.store.sibling(readonly=True))
         return MailOutbox(
             self.engine,
@@ -65,6 +68,7 @@ class Rig:
             self.data / "mail.db",
             self.store.epoch,
             first_pause=0.05,
+            clock=clock,
         )
 
 
@@ -86,6 +90,13 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     finally:
         await engine.stop()
         store.close()
+
+
+def rescheduled(outbox: MailOutbox, clock: ManualClock, attempts: int) -> bool:
+    """The one waiting message was refused ``attempts`` times and has its next try set (the
+    server's count is no sign: it counts before the outbox has handled the refusal)."""
+    waiting = list(outbox.waiting.values())
+    return [w.attempts for w in waiting] == [attempts] and waiting[0].due_ms > clock.now_ms()
 
 
 def kinds(rig: Rig) -> list[str]:
@@ -210,3 +221,108 @@ async def test_vm_07_an_address_refused_for_good_is_given_up_and_shown(rig: Rig)
     assert rig.node.state.voicemail.of("332").messages[1].mail_to is None  # given up
     failed = [r for r in rig.store.iter_from(1) if r.kind == "messageMailFailed"]
     assert len(failed) == 1 and "550" in str(failed[0].data)
+
+
+async def test_vm_07_a_recipient_refused_for_now_waits_on_its_own_and_holds_up_no_one(
+    rig: Rig,
+) -> None:
+    """A 452 at RCPT for one recipient: the later e-mail to another goes at once; the refused
+    one is tried again on its own schedule (the injected clock) and goes once it is taken."""
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+    )
+    clock = rig.node.clock
+    assert isinstance(clock, ManualClock)
+    server = SmtpServer()
+    server.inbox.busy.add("clara@example.com")
+    server.start()
+    outbox = rig.outbox(server.port, clock, retry_max=600.0)
+    await outbox.start()
+    try:
+        await rig.message("330", "332", 3.0)  # to Clara: 452, for now
+        await rig.message("330", "331", 3.0)  # to Bernd: not held up behind it
+        await until(lambda: "messageMailed" in kinds(rig), "Bernd's is mailed")
+        assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1"]
+        assert server.inbox.deferred == ["clara@example.com"]
+        [clara] = list(outbox.waiting)  # the seq of its messageRecorded
+        assert outbox.position.get() == clara - 1  # a restart looks at it again
+        clock.advance(0.03)  # before its first pause (0.05 s, -20 % at most) is over: no try
+        await until(lambda: outbox.health.position == rig.node.state.seq, "all looked at")
+        assert server.inbox.deferred == ["clara@example.com"]
+        clock.advance(0.1)  # due: tried again, refused again; its pause doubles
+        await until(lambda: rescheduled(outbox, clock, 2), "Clara's tried again")
+        assert len(server.inbox.deferred) == 2
+        server.inbox.busy.clear()
+        clock.advance(0.2)
+        await until(lambda: kinds(rig).count("messageMailed") == 2, "Clara's is mailed")
+        await until(lambda: outbox.waiting == {}, "none waits")
+        await until(lambda: outbox.position.get() == rig.node.state.seq, "the position moves on")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1", "332/1"]
+    epoch = "".join(ch for ch in rig.store.epoch if ch.isalnum())[:32]
+    assert server.inbox.messages[1]["Message-ID"] == f"<vm.{epoch}.332.1@node1.cti>"
+    assert "messageMailFailed" not in kinds(rig)
+    assert rig.node.state.voicemail.of("332").messages[1].mailed
+
+
+async def test_vm_07_a_recipient_refused_for_now_is_given_up_at_max_age(rig: Rig) -> None:
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+    )
+    clock = rig.node.clock
+    assert isinstance(clock, ManualClock)
+    server = SmtpServer()
+    server.inbox.busy.add("clara@example.com")
+    server.start()
+    outbox = rig.outbox(server.port, clock, retry_max=60.0, max_age=600.0)
+    await outbox.start()
+    try:
+        with capture_logs() as logs:
+            await rig.message("330", "332", 3.0)
+            await until(lambda: rescheduled(outbox, clock, 1), "Clara's refused")
+            clock.advance(599)  # tried again up to its age, never given up before
+            await until(lambda: rescheduled(outbox, clock, 2), "tried again")
+            assert "messageMailFailed" not in kinds(rig)
+            clock.advance(1)  # 600 s old: the last try, refused again, is the end
+            await until(lambda: "messageMailFailed" in kinds(rig), "given up")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert server.inbox.messages == []
+    assert outbox.waiting == {}
+    assert rig.node.state.voicemail.of("332").messages[1].mail_to is None  # given up, shown
+    [failed] = [r for r in rig.store.iter_from(1) if r.kind == "messageMailFailed"]
+    assert "452" in str(failed.data)
+    [expired] = [entry for entry in logs if entry["event"] == "voicemail.mail_expired"]
+    assert (expired["mailbox"], expired["message"], expired["max_age"]) == ("332", 1, 600.0)
+    assert expired["attempts"] == 3 and "452" in expired["error"]
+
+
+async def test_vm_07_restarted_with_one_waiting_it_tries_that_one_and_sends_none_twice(
+    rig: Rig,
+) -> None:
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+    )
+    clock = rig.node.clock
+    assert isinstance(clock, ManualClock)
+    server = SmtpServer()
+    server.inbox.busy.add("clara@example.com")
+    server.start()
+    try:
+        outbox = rig.outbox(server.port, clock)
+        await outbox.start()
+        await rig.message("330", "332", 3.0)
+        await rig.message("330", "331", 3.0)
+        await until(lambda: "messageMailed" in kinds(rig), "Bernd's is mailed")
+        await outbox.stop()  # Clara's waits: the position stays before it
+        server.inbox.busy.clear()
+        again = rig.outbox(server.port, clock)
+        await again.start()  # no clock moved: tried at once after a restart
+        await until(lambda: kinds(rig).count("messageMailed") == 2, "Clara's is mailed")
+        await again.stop()
+    finally:
+        server.stop()
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1", "332/1"]

@@ -128,7 +128,7 @@ def test_vm_03_wrong_keyed_pins_share_the_throttle_of_enter_voicemail_pin(
 def test_vm_03_keys_not_shaped_as_a_pin_before_it_are_ignored(vm: Voicemail, digits: str) -> None:
     call = vm.dialled("331")
     seq = vm.node.state.seq
-    assert keys(vm, call, digits) == {"ok": True, "result": {}, "seq": seq}
+    assert keys(vm, call, digits) == {"ok": True, "result": {}, "seq": seq, "published": False}
     assert vm.events_since(seq) == []
 
 

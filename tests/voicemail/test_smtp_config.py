@@ -15,6 +15,9 @@ def test_the_section_with_its_defaults() -> None:
     s = smtp_from_dict({"host": "mail", "port": 587, "user": "u", "password": "Geheim-1"})
     assert s is not None and s.starttls and s.port == 587
     assert "Geheim-1" not in repr(s)
+    assert SmtpSettings(host="mail").max_age == 5 * 24 * 3600  # an MTA's queue lifetime
+    days = smtp_from_dict({"host": "mail", "max_age": 86400})
+    assert days is not None and days.max_age == 86400.0
 
 
 @pytest.mark.parametrize(
@@ -25,6 +28,7 @@ def test_the_section_with_its_defaults() -> None:
         ({"host": "mail", "user": "u"}, "[smtp]: give user and password together (or neither)"),
         ({"host": "mail", "starttls": "yes"}, "[smtp]: starttls must be true or false"),
         ({"host": "mail", "retry_max": 0}, "[smtp]: retry_max must be a positive number"),
+        ({"host": "mail", "max_age": -1}, "[smtp]: max_age must be a positive number"),
         ({"host": "mail", "pasword": "x"}, "[smtp]: unknown key 'pasword'"),
     ],
 )

@@ -10,6 +10,8 @@ starttls = true          # STARTTLS before signing in (default true on any port 
 user = "cti@example.com" # optional: sign in (AUTH) with user and password
 password = "..."         # never logged, never shown (repr hides it)
 sender = "Voicemail <cti@example.com>"
+retry_max = 300          # seconds: the longest pause between attempts
+max_age = 432000         # seconds (5 days): an e-mail refused for now (4xx) is given up then
 ```
 """
 
@@ -23,7 +25,9 @@ import attrs
 from cti.app.config.site_file import _keys, _text
 from cti.site.model import SiteError
 
-_KEYS = frozenset({"host", "port", "starttls", "user", "password", "sender", "retry_max"})
+_KEYS = frozenset(
+    {"host", "port", "starttls", "user", "password", "sender", "retry_max", "max_age"}
+)
 
 
 @attrs.frozen
@@ -35,6 +39,9 @@ class SmtpSettings:
     password: str | None = attrs.field(default=None, repr=False)
     sender: str = "voicemail@localhost"
     retry_max: float = 300.0  # seconds: the longest pause between attempts (it doubles from 1)
+    # seconds from its recording: an e-mail the server keeps refusing for now (4xx) is given
+    # up then (an MTA's queue lifetime; Postfix's default is 5 days too)
+    max_age: float = 432_000.0
 
 
 def smtp_from_dict(section: Any) -> SmtpSettings | None:
@@ -60,6 +67,9 @@ def smtp_from_dict(section: Any) -> SmtpSettings | None:
     retry_max = section.get("retry_max", 300.0)
     if isinstance(retry_max, bool) or not isinstance(retry_max, int | float) or retry_max <= 0:
         raise SiteError(f"{where}: retry_max must be a positive number of seconds")
+    max_age = section.get("max_age", 432_000.0)
+    if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age <= 0:
+        raise SiteError(f"{where}: max_age must be a positive number of seconds")
     return SmtpSettings(
         host=host,
         port=port,
@@ -68,4 +78,5 @@ def smtp_from_dict(section: Any) -> SmtpSettings | None:
         password=password,
         sender=_text(section, "sender", where, "voicemail@localhost"),
         retry_max=float(retry_max),
+        max_age=float(max_age),
     )

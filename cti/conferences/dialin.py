@@ -18,6 +18,8 @@ from cti.conferences.model import (
     CALLER_STRIKES,
     MAX_PARTICIPANTS,
     PIN_ATTEMPTS,
+    WITHHELD,
+    WITHHELD_STRIKES,
     Conference,
     DialInEnd,
     EndCancelled,
@@ -25,6 +27,7 @@ from cti.conferences.model import (
     Participant,
 )
 from cti.conferences.services import _leave, alone_check, hang_up_call
+from cti.conferences.state import ConferencesState
 
 GUEST_NAME = "Gast"  # a guest has no name; the UI shows their number beside it
 
@@ -37,8 +40,10 @@ def withheld(caller: str) -> bool:
 def strikes_key(d: CallDecision, call: int, caller: str) -> str:
     """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6): a withheld number is no one's,
     so its call alone (else one guesser with a withheld number would lock out every withheld
-    caller); a phone of the site by itself (a MULAP member's phone, not the group number
-    every member presents); an outside caller by the number presented."""
+    caller at the first limit), and every withheld call together against WITHHELD_STRIKES
+    (``locked``; else redialling would make guessing unlimited); a phone of the site by
+    itself (a MULAP member's phone, not the group number every member presents); an outside
+    caller by the number presented."""
     if withheld(caller):
         return f"call/{call}"
     plan = d.site.conferences
@@ -57,13 +62,25 @@ def started(d: CallDecision, call: int, caller: str) -> None:
     if call in rooms.dial_ins or rooms.on_call(call) is not None:
         return
     d.emit(ev.DialInStarted(call=call, caller=caller))
-    strikes = rooms.strikes.get(strikes_key(d, call, caller))
-    if (
-        strikes is not None
-        and strikes.count >= CALLER_STRIKES
-        and d.now_ms - strikes.last_ms < CALLER_LOCK_MS
-    ):
+    if locked(rooms, strikes_key(d, call, caller), d.now_ms):
         _refuse(d, call, DialInEnd.CALLER_LOCKED)
+
+
+def locked(rooms: ConferencesState, key: str, now_ms: int) -> bool:
+    """Whether a dial-in counted under ``key`` is refused now: its own strikes, or for a
+    withheld number (``call/<id>``) those of all withheld calls together."""
+    limits = [(key, CALLER_STRIKES)]
+    if key.startswith("call/"):
+        limits.append((WITHHELD, WITHHELD_STRIKES))
+    for bucket, limit in limits:
+        strikes = rooms.strikes.get(bucket)
+        if (
+            strikes is not None
+            and strikes.count >= limit
+            and now_ms - strikes.last_ms < CALLER_LOCK_MS
+        ):
+            return True
+    return False
 
 
 def _refuse(d: CallDecision, call: int, reason: DialInEnd) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 import attrs
 
 from cti.conferences import events as ev
-from cti.conferences.model import CALLER_LOCK_MS, Alone, Conference, DialIn, Participant, Strikes
+from cti.conferences.model import (
+    CALLER_LOCK_MS,
+    WITHHELD,
+    Alone,
+    Conference,
+    DialIn,
+    Participant,
+    Strikes,
+)
 from cti.conferences.state import ConferencesState
 
 
@@ -92,8 +100,9 @@ def _rejected(state: ConferencesState, e: ev.PinRejected) -> ConferencesState:
     for caller, s in list(strikes.items()):
         if e.at - s.last_ms >= CALLER_LOCK_MS:
             strikes = strikes.delete(caller)
-    before = strikes.get(e.strikes)
-    strikes = strikes.set(e.strikes, Strikes(1 + (before.count if before else 0), e.at))
+    for key in (e.strikes, WITHHELD) if e.strikes.startswith("call/") else (e.strikes,):
+        before = strikes.get(key)
+        strikes = strikes.set(key, Strikes(1 + (before.count if before else 0), e.at))
     return attrs.evolve(state, dial_ins=state.dial_ins.set(e.call, entry), strikes=strikes)
 
 

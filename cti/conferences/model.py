@@ -17,6 +17,10 @@ MAX_NAME = 64  # characters of a conference's or a participant's name
 PIN_ATTEMPTS = 3  # wrong PINs one dial-in call may key before it is cleared (CONF-03)
 CALLER_STRIKES = 6  # wrong PINs of one caller (dialin.strikes_key) before it is refused ...
 CALLER_LOCK_MS = 10 * 60 * 1000  # ... until 10 minutes after the last one (temporary only)
+# Withheld numbers are no one's: each call counts alone, and all of them together in one
+# bucket with a higher limit, so redialling with a withheld number is rate-limited too.
+WITHHELD = "withheld"
+WITHHELD_STRIKES = 5 * CALLER_STRIKES
 END_AFTER_MS = 5 * 60 * 1000  # CONF-06: the conference ends 5 minutes after the last moderator
 
 

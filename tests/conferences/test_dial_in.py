@@ -560,13 +560,16 @@ def test_rule6_strikes_count_against_the_phone_not_a_number_others_present_too()
 
 
 def test_rule6_a_withheld_number_is_no_one_s_its_call_alone_counts() -> None:
-    """One guesser with a withheld number must not lock out every withheld caller: their
-    strikes are the call's (``call/<id>``), which the call's three tries end anyway."""
+    """One guesser with a withheld number must not lock out every withheld caller at the
+    first limit: their strikes are the call's (``call/<id>``), which the call's three tries
+    end anyway; but all withheld calls together have a limit too (WITHHELD_STRIKES), else
+    redialling would make guessing unlimited."""
     from types import SimpleNamespace
 
     from cti.conferences import dialin
     from cti.conferences import events as ev
     from cti.conferences.evolve import HANDLERS
+    from cti.conferences.model import CALLER_LOCK_MS, WITHHELD_STRIKES
     from cti.conferences.state import ConferencesState
 
     assert [dialin.withheld(c) for c in ("", "anonymous", "330", "+4930888003")] == [
@@ -587,7 +590,26 @@ def test_rule6_a_withheld_number_is_no_one_s_its_call_alone_counts() -> None:
             call=call_id, remaining=2 - n % 3, caller="", at=n, strikes=f"call/{call_id}"
         )
         rooms = HANDLERS[ev.PinRejected](rooms, rejected)
-    assert {k: s.count for k, s in rooms.strikes.items()} == {"call/5": 3, "call/6": 1}
+    assert {k: s.count for k, s in rooms.strikes.items()} == {
+        "call/5": 3,
+        "call/6": 1,
+        "withheld": 4,
+    }
+    assert not dialin.locked(rooms, "call/7", 4)  # another withheld caller gets in
+    assert dialin.locked(rooms, "call/5", 4) is False  # 3 < 6: the call's tries end it
+    # Redialling: each call's 3 tries, until all withheld calls together reach the limit.
+    n = 4
+    while rooms.strikes["withheld"].count < WITHHELD_STRIKES:
+        call_id = 100 + n // 3
+        rooms = HANDLERS[ev.DialInStarted](rooms, ev.DialInStarted(call=call_id, caller=""))
+        rejected = ev.PinRejected(
+            call=call_id, remaining=0, caller="", at=n, strikes=f"call/{call_id}"
+        )
+        rooms = HANDLERS[ev.PinRejected](rooms, rejected)
+        n += 1
+    assert dialin.locked(rooms, "call/999", n)  # every withheld caller waits now ...
+    assert not dialin.locked(rooms, "+4930888003", n)  # ... a caller with a number does not
+    assert not dialin.locked(rooms, "call/999", n + CALLER_LOCK_MS)  # temporary only
 
 
 def test_rule6_a_v1_rejection_counts_against_its_caller_number() -> None:

@@ -10,7 +10,6 @@ import contextlib
 import functools
 import json
 import random
-import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -27,7 +26,7 @@ from cti.app.follower import supervised
 from cti.app.node import decode
 from cti.domain import INTERNAL_KINDS
 from cti.kernel.refusal import Refusal
-from cti.mqtt.access import node_client_id
+from cti.mqtt.access import node_client_id, node_user
 from cti.mqtt.client import MqttClient, Will
 from cti.mqtt.client import protocol as p
 from cti.mqtt.face.outbox import Outbox, same_document
@@ -55,11 +54,12 @@ def reply_address(doc: dict[str, Any]) -> tuple[str | None, bytes | None]:
 def client_id(node: str, password: str | None) -> str:
     """The node's client id (specs/security.md, "The node's client id"): derived from its broker
     password, so no other account can guess it and take the node's session over. Without a
-    password (an anonymous broker) a random one per process: unguessable too, but two processes
-    of one node no longer share it (nothing else does there either: anyone may sign in)."""
+    password (an anonymous broker, where anyone may sign in as anything anyway) the plain
+    ``cti-{node}``: every process of the node shares it, so a new active node of a hot-standby
+    pair still ends a paused old one's connection before that one could publish again."""
     if password:
         return node_client_id(node, password)
-    return f"cti-{node}-{secrets.token_hex(8)}"
+    return node_user(node)
 
 
 class MqttFace:

@@ -55,7 +55,10 @@ def run_replay(
     site = load_site(site_path)
     path = data_dir / f"{site.node}.db"
     if not location.is_postgres(where) and not path.exists():
-        console.print(f"[red]no event log at {path}[/]")
+        console.print(f"[red]cti replay: no event log at {path}[/]")
+        return 1
+    if archives is not None and not archives.is_dir():  # else replayed as if it had none
+        console.print(f"[red]cti replay: no archive directory {archives}[/]")
         return 1
     store = location.open_reader(where, data_dir, site.node)
     started = time.perf_counter()

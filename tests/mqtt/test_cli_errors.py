@@ -1,0 +1,67 @@
+"""`cti request` against a broker that refuses: one line saying what was refused, at once
+(tests/test_cli_errors.py has the cases that need no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from cti.app.config import EXAMPLE_SITE
+from tests.mqtt.conftest import REPO, Mosquitto
+
+
+async def cti(*argv: str, password: str = "x") -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cti.cli",
+        *argv,
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "CTI_PASSWORD": password},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_a_request_to_another_node_is_refused_in_one_line(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The broker's ACL opens node1's request topics only: a publish to another node's is
+    refused (MQTT 5 PUBACK 0x87), which ends the connection. The tool says so at once (not
+    "no reply within 10 s") and names the topic; the node comes from --node or --site."""
+    acl = tmp_path / "acl"
+    acl.write_text("user 330\ntopic readwrite cti/node1/#\n")
+    mosquitto.stop()
+    mosquitto.configure(extra=f"acl_file {acl}\n")
+    await mosquitto.start()
+    url = ["--mqtt-url", mosquitto.url, "--user", "330"]
+    code, out, err = await cti("request", *url, "--node", "branch", "snapshotDevice")
+    assert (code, out) == (1, ""), err
+    assert err == (
+        "cti request: the broker refused the request to "
+        "cti/branch/users/330/requests/snapshotDevice: is node branch right?\n"
+    )
+    site = tmp_path / "branch.toml"
+    example = (REPO / "cti" / "sites" / EXAMPLE_SITE).read_text("utf-8")
+    assert 'node = "node1"' in example
+    site.write_text(example.replace('node = "node1"', 'node = "branch"'), "utf-8")
+    code, _, err = await cti("request", *url, "--site", str(site), "snapshotDevice")
+    assert code == 1 and "is node branch right?" in err, err
+
+
+async def test_a_refused_sign_in_is_said_in_words(mosquitto: Mosquitto) -> None:
+    mosquitto.stop()
+    mosquitto.configure(allow_anonymous=False)  # no password file: nobody signs in
+    await mosquitto.start()
+    code, _, err = await cti(
+        "request", "--mqtt-url", mosquitto.url, "--user", "330", "snapshotDevice"
+    )
+    assert code == 3
+    assert err.startswith("cti request: the broker refused 330: broker refused the connection")
+    assert err.count("\n") == 1 and "wrong user name or password?" in err, err

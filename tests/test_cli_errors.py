@@ -1,4 +1,4 @@
-"""A mistake on the command line of `cti` (a path that is no directory, a
+"""A mistake on the command line of `cti` and `phone-sim` (a path that is no directory, a
 port out of range, a missing file, a link that is not there) is one line naming it and a
 non-zero exit code, never a traceback; the line is not wrapped at the terminal's width.
 The cases that need a broker are in tests/mqtt/test_cli_errors.py."""
@@ -15,6 +15,7 @@ import pytest
 
 from cti.cli import main
 from cti.mqtt.broker import free_port
+from phone_sim.cli import main as phone_sim
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -145,3 +146,30 @@ def test_serve_prints_a_start_up_error_unwrapped(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert one_line(proc.stderr).startswith(f"cti serve: {site}: FileNotFoundError")
+
+
+def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}"]  # never reached
+    ca = tmp_path / "ca.crt"
+    tls = ["--mqtt-url", "mqtts://127.0.0.1:8883", "--ca-file", str(ca)]
+    assert phone_sim([*tls, "console", "330"]) == 2
+    assert one_line(capsys.readouterr().err) == f"phone-sim: --ca-file {ca}: no such file"
+    line = usage_error([*url, "--log-level", "loud", "console", "330"], capsys, phone_sim)
+    assert line.endswith("'loud' is not one of debug, info, warning, error, critical")
+    for option, value, why in [
+        ("--devices", "1", "1: give 2 or more"),
+        ("--calls-per-second", "-5", "-5: give more than 0"),
+        ("--duration", "0", "0: give more than 0"),
+    ]:
+        line = usage_error([*url, "load", option, value], capsys, phone_sim)
+        assert line.endswith(f"argument {option}: {why}"), line
+    missing = tmp_path / "missing.yaml"
+    assert phone_sim([*url, "run", str(missing)]) == 2
+    assert one_line(capsys.readouterr().err) == f"phone-sim: {missing}: No such file or directory"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps: [\n")
+    assert phone_sim([*url, "run", str(bad)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith(f"phone-sim: {bad}: not valid YAML: ") and "(line 3, column 1)" in err

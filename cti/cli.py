@@ -263,6 +263,9 @@ def _tls_files(args: argparse.Namespace) -> Any:
         return None
     if not all(given):
         raise CliError("give --tls-cert, --tls-key and --tls-ca together")
+    for flag, path in zip(("--tls-cert", "--tls-key", "--tls-ca"), given, strict=True):
+        if not path.is_file():  # else mosquitto stops at start with an OpenSSL error code
+            raise CliError(f"{flag} {path}: no such file")
     from cti.mqtt.certs import CertFiles
 
     return CertFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)

@@ -130,6 +130,21 @@ def test_request_with_a_missing_ca_file_says_so(
     assert one_line(capsys.readouterr().err) == f"cti request: --ca-file {ca}: no such file"
 
 
+def test_serve_checks_the_certificate_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A configuration to fix (exit 2, which systemd does not retry), before anything starts;
+    not mosquitto's "OpenSSL Error[2]" after the node has started."""
+    cert = tmp_path / "server.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    key = tmp_path / "server.key"
+    argv = ["serve", "--data-dir", str(tmp_path / "data"), "--broker", "embedded"]
+    argv += ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(cert)]
+    assert main(argv) == 2
+    assert one_line(capsys.readouterr().err) == f"cti serve: --tls-key {key}: no such file"
+    assert not (tmp_path / "data").exists()
+
+
 def test_serve_prints_a_start_up_error_unwrapped(tmp_path: Path) -> None:
     """A journal or a pipe gets the StartupError whole, on one line, at any width."""
     site = tmp_path / ("a-rather-long-directory-name-for-the-site-files" * 2) / "office.toml"

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from cti.app.config import EXAMPLE_SITE
-from tests.mqtt.conftest import REPO, Mosquitto
+from cti.mqtt.broker import free_port
+from tests.mqtt.conftest import REPO, Mosquitto, site_with_tester
 
 
 async def cti(*argv: str, password: str = "x") -> tuple[int, str, str]:
@@ -65,3 +66,17 @@ async def test_a_refused_sign_in_is_said_in_words(mosquitto: Mosquitto) -> None:
     assert code == 3
     assert err.startswith("cti request: the broker refused 330: broker refused the connection")
     assert err.count("\n") == 1 and "wrong user name or password?" in err, err
+
+
+async def test_serve_names_the_broker_files_it_cannot_write(tmp_path: Path) -> None:
+    """--broker-files where no directory can be: which option's directory, one line, exit 1
+    (not a bare "[Errno 20] Not a directory: PATH")."""
+    (tmp_path / "etc").write_text("a file\n")
+    files = tmp_path / "etc" / "mosquitto"
+    code, _, err = await cti(
+        *("serve", "--site", str(site_with_tester(tmp_path)), "--data-dir", str(tmp_path / "d")),
+        *("--mqtt-url", f"mqtt://127.0.0.1:{free_port()}", "--broker-files", str(files)),
+        *("--csta-port", "0", "--http-port", "0", "--web-port", "0"),
+    )
+    assert code == 1
+    assert err == f"cti serve: cannot write the broker files in {files}: Not a directory\n"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from cti.accounts.model import Role
+from cti.app.config import load_config
 from cti.cli import build_parser as cti_parser
 from phone_sim.cli import build_parser as phone_sim_parser
 
@@ -64,3 +66,15 @@ def test_a_documented_command_parses(
         PARSERS[prog]().parse_args(shlex.split(rest))
     except SystemExit:
         pytest.fail(f"{where}: `{prog} {rest}`: {capsys.readouterr().err.splitlines()[-1]}")
+
+
+def test_the_load_site_lets_phone_sim_sign_in() -> None:
+    """README's load run (`cti serve --site cti/sites/load.toml`, then `phone-sim ... load`):
+    phone-sim signs in as the integrator phone-sim with the example office's password, so
+    the load site has that account too (without it the broker refuses phone-sim)."""
+    sites = REPO / "cti" / "sites"
+    example = {u.name: u for u in load_config(sites / "example.toml").users}["phone-sim"]
+    loaded = {u.name: u for u in load_config(sites / "load.toml").users}
+    account = loaded["phone-sim"]
+    assert account.role is Role.INTEGRATOR and not account.must_change
+    assert account.password == example.password

@@ -142,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     except (ConnectionError, OSError, TimeoutError) as exc:
+        if "refused message" in str(exc):  # a publish the ACL refused: another node's topics
+            errors.print(
+                f"[red]phone-sim: the broker refused a request to node {node}: is --node "
+                f"{node} right? ({escape(str(exc))})[/]"
+            )
+            return 2
         errors.print(
             f"[red]phone-sim: cannot reach the node's broker at {args.mqtt_url}: "
             f"{escape(str(exc))}[/]"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cti.app.config import EXAMPLE_SITE
 from cti.mqtt.broker import free_port
+from cti.mqtt.client import MqttClient
 from tests.mqtt.conftest import REPO, Mosquitto, site_with_tester
 
 
@@ -80,3 +81,39 @@ async def test_serve_names_the_broker_files_it_cannot_write(tmp_path: Path) -> N
     )
     assert code == 1
     assert err == f"cti serve: cannot write the broker files in {files}: Not a directory\n"
+
+
+async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> None:
+    """phone-sim's first request to a node whose topics the broker does not open to it is
+    refused (the connection ends): not "cannot reach the node's broker" but the node named,
+    exit 2 (an argument is wrong). A retained status of node "branch" lets it start at once."""
+    acl = mosquitto.conf.parent / "acl"
+    acl.write_text(
+        "topic write cti/branch/status\n"  # anonymous: the status below
+        "user phone-sim\ntopic readwrite cti/node1/#\ntopic read cti/branch/status\n"
+    )
+    mosquitto.stop()
+    mosquitto.configure(extra=f"acl_file {acl}\n")
+    await mosquitto.start()
+    status = MqttClient(mosquitto.host, mosquitto.port, "status")
+    await status.connect()
+    acked = asyncio.Event()
+    status.publish("cti/branch/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+    await asyncio.wait_for(acked.wait(), 10)
+    await status.disconnect()
+    scenario = str(REPO / "phone_sim" / "scenarios" / "call-07-transfer.yaml")
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "phone_sim.cli", "--mqtt-url", mosquitto.url, "--node", "branch"),
+        *("run", scenario),
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "CTI_PASSWORD": "x"},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err
+    last = err.decode().splitlines()[-1]
+    assert last.startswith(
+        "phone-sim: the broker refused a request to node branch: is --node branch right?"
+    ), last

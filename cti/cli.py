@@ -224,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     # A one-shot tool says what went wrong in its own one line; the MQTT client's warnings
     # (a refused publish ends the connection) would only repeat it (--log-level shows them).
     request.set_defaults(log_level="error")
-    request.add_argument("fields", nargs="*", help="key=value (numbers and true/false typed)")
+    request.add_argument(
+        "fields",
+        nargs="*",
+        help="key=value (numbers and true/false typed) or key:=JSON (a list or an object, "
+        "groups:=[3,1])",
+    )
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     _common(replay)
     _data_dir(replay)

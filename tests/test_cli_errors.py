@@ -188,3 +188,19 @@ def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
     assert phone_sim([*url, "run", str(bad)]) == 2
     err = one_line(capsys.readouterr().err)
     assert err.startswith(f"phone-sim: {bad}: not valid YAML: ") and "(line 3, column 1)" in err
+
+
+def test_request_fields_take_json_and_a_bad_one_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`key:=JSON` for the lists and objects of a request (specs/mqtt.md, "Running");
+    JSON that does not parse is a usage error before any broker is asked."""
+    from cti.tools.request import parse_fields
+
+    fields = parse_fields(["user=331", "groups:=[2,1]", "n=0331", "on=true", "text=[x]"])
+    assert fields == {"user": 331, "groups": [2, 1], "n": "0331", "on": True, "text": "[x]"}
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}", "--user", "331"]  # never reached
+    assert main(["request", *url, "orderFavouriteGroups", "groups:=[2,"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "cti request: groups:= is not JSON: Expecting value (column 4 of '[2,')"
+    )

@@ -24,13 +24,23 @@ class NoReply(Exception):
 
 
 def parse_fields(fields: list[str]) -> dict[str, Any]:
+    """``key=value`` (a number or true/false typed, else a string) and ``key:=JSON`` (a list
+    or an object, ``groups:=[2,1]``); ValueError with one line for people."""
     out: dict[str, Any] = {}
     for item in fields:
         key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValueError(f"expected key=value, got {item!r}")
+        if not sep or not key.rstrip(":"):
+            raise ValueError(f"expected key=value or key:=JSON, got {item!r}")
         value: Any = raw
-        if raw in ("true", "false"):
+        if key.endswith(":"):
+            key = key[:-1]
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"{key}:= is not JSON: {exc.msg} (column {exc.colno} of {raw!r})"
+                ) from None
+        elif raw in ("true", "false"):
             value = raw == "true"
         elif raw.isdigit() and not raw.startswith("0"):
             value = int(raw)

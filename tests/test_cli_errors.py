@@ -107,6 +107,17 @@ def test_replay_names_a_missing_log_or_archive(
     assert one_line(capsys.readouterr().err) == f"cti replay: no archive directory {archive}"
 
 
+def test_replay_into_a_pipe_prints_its_summary_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No progress bar where nobody watches one: it left an empty line before the summary
+    (cti replay, and cti users / broker-config on a node's log)."""
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["replay", "--data-dir", str(tmp_path)]) == 0
+    assert one_line(capsys.readouterr().err).startswith("replayed ")
+
+
 def test_csta_address_log_level_and_an_absent_link(capsys: pytest.CaptureFixture[str]) -> None:
     line = usage_error(["csta", "call", "127.0.0.1:8800", "330", "331", "--log-level", "x"], capsys)
     assert line.endswith(

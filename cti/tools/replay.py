@@ -30,7 +30,9 @@ def replay_with_progress(
             f"the log starts at seq {store.first_seq()}: give the archive (--archive DIR)"
         )
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    # No bar where nobody watches one (a pipe, a journal): it would leave an empty line.
+    quiet = not console.is_terminal
+    with Progress(*columns, console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task("replay", total=total)
         for manifest in found:
             archive.verify(archives or Path(), manifest)

@@ -47,7 +47,7 @@ def _common(p: argparse.ArgumentParser, *, env: bool = False) -> None:
         "--log-level",
         type=_checked(choice(*LOG_LEVELS)),
         default=None if env else "warning",
-        help="debug, info, warning or error" + (" [CTI_LOG_LEVEL]" if env else ""),
+        help="debug, info, warning, error or critical" + (" [CTI_LOG_LEVEL]" if env else ""),
     )
 
 
@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--memory", action="store_true", help="keep the log in memory only")
     serve = sub.add_parser(
         "serve",
-        help="run the engine with its SQLite log and the MQTT face (specs/mqtt.md)",
+        help="run the engine with its event log (SQLite or PostgreSQL), the MQTT face, the "
+        "CSTA link and the web client",
         description="Every option may also be given as the environment variable in [brackets]; "
         "a flag wins over the environment, the environment over the default "
         "(specs/configuration.md).",
@@ -232,9 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     from cti.mqtt.client import endpoint
 
     endpoint.add_arguments(request)
-    request.add_argument("--node", default="node1")
+    request.add_argument(
+        "--node", default=None, help="the node's name (default: the --site file's, else node1)"
+    )
     request.add_argument("service", help="e.g. makeCall, answerCall, snapshotDevice, replay")
-    request.add_argument("fields", nargs="*", help="key=value (numbers and true/false typed)")
+    # A one-shot tool says what went wrong in its own one line; the MQTT client's warnings
+    # (a refused publish ends the connection) would only repeat it (--log-level shows them).
+    request.set_defaults(log_level="error")
+    request.add_argument(
+        "fields",
+        nargs="*",
+        help="key=value (numbers and true/false typed) or key:=JSON (a list or an object, "
+        "groups:=[3,1])",
+    )
     replay = sub.add_parser("replay", help="rebuild the state from a log and print a summary")
     _common(replay)
     _data_dir(replay)
@@ -273,6 +284,9 @@ def _tls_files(args: argparse.Namespace) -> Any:
         return None
     if not all(given):
         raise CliError("give --tls-cert, --tls-key and --tls-ca together")
+    for flag, path in zip(("--tls-cert", "--tls-key", "--tls-ca"), given, strict=True):
+        if not path.is_file():  # else mosquitto stops at start with an OpenSSL error code
+            raise CliError(f"{flag} {path}: no such file")
     from cti.mqtt.certs import CertFiles
 
     return CertFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
@@ -306,6 +320,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"cti {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the user named (--data-dir, --out, ...): one line
+        print(f"cti {args.command}: {_os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(exc: OSError) -> str:
+    """``PATH: reason`` rather than ``[Errno 17] File exists: 'PATH'``."""
+    if isinstance(exc, FileExistsError) and not Path(exc.filename).is_dir():
+        return f"{exc.filename}: not a directory"  # mkdir(exist_ok=True) met a file
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -353,7 +379,12 @@ def _run(args: argparse.Namespace) -> int:
 
         from cti.tools.request import request
 
-        return asyncio.run(request(args, args.node, args.service, args.fields))
+        node = args.node
+        if node is None:  # --site names the node (a site file's node = "...")
+            from cti.app.config import load_site
+
+            node = load_site(args.site).node if args.site is not None else "node1"
+        return asyncio.run(request(args, node, args.service, args.fields))
     if args.command == "broker-config":
         from cti.tools.broker_config import run_broker_config
 

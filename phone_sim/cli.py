@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from cti import log
 from cti.mqtt.client import ConnectionRefused, endpoint
+from cti.ops.environment import LOG_LEVELS, choice
 from phone_sim.link.mqtt import DEFAULT_USER
 
 
@@ -27,14 +30,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="node name (base topic cti/NODE; default node1); `load` takes several "
         "(repeat --node) and drives them at once; a {node} in --user stands for each",
     )
-    parser.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+    parser.add_argument(
+        "--log-level",
+        type=_checked(choice(*LOG_LEVELS)),
+        default="warning",
+        help="debug, info, warning, error or critical",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenario files (YAML/TOML) against the node")
     run.add_argument("files", nargs="+", type=Path)
     load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
-    load.add_argument("--devices", type=int, default=20, help="parties taking part (default 20)")
-    load.add_argument("--calls-per-second", type=float, default=5.0)
-    load.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    load.add_argument(
+        "--devices",
+        type=_checked(_at_least(2, int)),
+        default=20,
+        help="parties taking part, 2 or more (default 20)",
+    )
+    load.add_argument(
+        "--calls-per-second",
+        type=_checked(_above_zero),
+        default=5.0,
+        help="flows started per second (default 5)",
+    )
+    load.add_argument(
+        "--duration", type=_checked(_above_zero), default=30.0, help="seconds (default 30)"
+    )
     load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
     console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
     console.add_argument("number", help="the phone's number, e.g. 330")
@@ -45,18 +65,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A parser for argparse whose message names the problem (not just "invalid value")."""
+
+    def check(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    check.__name__ = getattr(parse, "__name__", "value")
+    return check
+
+
+def _at_least(low: int, kind: Callable[[str], int]) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise ValueError(f"{value}: give {low} or more")
+        return value
+
+    return parse
+
+
+def _above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not value > 0:  # also NaN
+        raise ValueError(f"{text}: give more than 0")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log.configure(level=args.log_level)
     console = Console(stderr=False, highlight=False)
+    # Errors: one line each on stderr, never wrapped at the terminal's width.
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     nodes: list[str] = list(dict.fromkeys(args.node or ["node1"]))
     if len(nodes) > 1 and args.command != "load":
-        console.print(f"[red]phone-sim {args.command} drives one node: give one --node[/]")
+        errors.print(f"[red]phone-sim {args.command} drives one node: give one --node[/]")
         return 2
     try:
         brokers = {node: endpoint.from_arguments(args, node=node) for node in nodes}
     except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
+        errors.print(f"[red]phone-sim: {escape(str(exc))}[/]")
         return 2
     node = nodes[0]
     broker = brokers[node]
@@ -78,10 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_phones(broker, node, args.numbers, console))
     except ConnectionRefused as exc:
-        console.print(f"[red]the broker at {args.mqtt_url} refused {broker.username}: {exc}[/]")
+        errors.print(
+            f"[red]phone-sim: the broker at {args.mqtt_url} refused {broker.username}: "
+            f"{escape(str(exc))}[/]"
+        )
         return 3
     except (ConnectionError, OSError, TimeoutError) as exc:
-        console.print(f"[red]cannot reach the node's broker at {args.mqtt_url}: {exc}[/]")
+        if "refused message" in str(exc):  # a publish the ACL refused: another node's topics
+            errors.print(
+                f"[red]phone-sim: the broker refused a request to node {node}: is --node "
+                f"{node} right? ({escape(str(exc))})[/]"
+            )
+            return 2
+        errors.print(
+            f"[red]phone-sim: cannot reach the node's broker at {args.mqtt_url}: "
+            f"{escape(str(exc))}[/]"
+        )
         return 3
     except KeyboardInterrupt:
         return 130

@@ -82,7 +82,9 @@ async def run_console(endpoint: Endpoint, node: str, number: str, console: Conso
     sim = Simulator(MqttLink(endpoint, node, name=f"console-{number}"))
     await sim.start()
     if number not in sim.kinds and not number.startswith("+"):
-        console.print(f"[red]{number} is not configured on {node}[/]")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]phone-sim: {number} is not configured on {node}[/]"
+        )
         await sim.close()
         return 2
     note = "ready"

@@ -126,17 +126,21 @@ async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console:
     hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
     unknown = [n for n in hosted if n not in sim.kinds]
     if unknown:
-        console.print(f"[red]not configured on {node}: {', '.join(unknown)}[/]")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]phone-sim: not configured on {node}: {', '.join(unknown)}[/]"
+        )
         await sim.close()
         return 2
     panel = PhonePanel(sim, link, hosted)
     await panel.start()
     who = f' -u {endpoint.username} -P "$CTI_PASSWORD"' if endpoint.username else ""
+    who = f" -h {endpoint.host} -p {endpoint.port}{who}"
     console.print(
         f"hosting {len(hosted)} phones of {node}: {' '.join(hosted)}\n"
-        f"  press   mosquitto_pub -p {endpoint.port}{who} -t cti/{node}/phones/330/key -m dss:331\n"
-        f"  watch   mosquitto_sub -p {endpoint.port}{who} -v -t 'cti/{node}/phones/#'\n"
-        "Ctrl-C stops."
+        f"  press   mosquitto_pub{who} -t cti/{node}/phones/{hosted[0]}/key -m dss:331\n"
+        f"  watch   mosquitto_sub{who} -v -t 'cti/{node}/phones/#'\n"
+        "Ctrl-C stops.",
+        soft_wrap=True,  # copyable commands, not wrapped
     )
     try:
         await asyncio.Event().wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from cti.mqtt.client import Endpoint
 from phone_sim.link.mqtt import MqttLink
@@ -12,12 +13,22 @@ from phone_sim.scenario import ScenarioError, ScenarioFailed, load, run
 from phone_sim.sim import Simulator
 
 
+def _error(text: str) -> None:
+    """One line on stderr, not wrapped (phone-sim's errors, phone_sim/cli.py)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[red]phone-sim: {escape(text)}[/]"
+    )
+
+
 async def run_files(endpoint: Endpoint, node: str, files: list[Path], console: Console) -> int:
     """0 when every scenario passed, 1 when one failed, 2 when a file is not understood."""
     try:
         scenarios = [load(f) for f in files]
-    except (ScenarioError, OSError) as exc:
-        console.print(f"[red]{exc}[/]")
+    except ScenarioError as exc:
+        _error(str(exc))
+        return 2
+    except OSError as exc:
+        _error(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
         return 2
     failed = 0
     for scenario in scenarios:

@@ -153,5 +153,12 @@ def test_calls_lists_records_and_shows_a_call(
         "CallCleared",
     ]
     assert main(["calls", "--data-dir", str(tmp_path), "show", "9"]) == 1
-    assert "no call 9" in capsys.readouterr().out
+    err = capsys.readouterr().err  # an error is one line on stderr, named like every command's
+    assert err == "cti calls: no call 9 in the records\n"
     assert main(["calls", "--data-dir", str(tmp_path / "nothing"), "list"]) == 1
+    err = flat(capsys.readouterr().err)
+    assert err.startswith("cti calls: no call records at") and "Traceback" not in err
+    with pytest.raises(SystemExit) as exc:  # SQLite would read LIMIT -1 as no limit at all
+        main(["calls", "--data-dir", str(tmp_path), "list", "--last", "-1"])
+    assert exc.value.code == 2
+    assert "argument --last: -1: give 1 or more" in capsys.readouterr().err

@@ -278,7 +278,13 @@ async def start(
                 "directory), not --broker embedded"
             )
         if files is not None:
-            files.write(node.state.accounts.accounts.values())  # before the broker reads them
+            try:
+                files.write(node.state.accounts.accounts.values())  # before the broker reads
+            except OSError as exc:  # say which option's directory, not just a bare path
+                why = exc.strerror or str(exc)
+                raise StartupError(
+                    f"cannot write the broker files in {files.directory}: {why}"
+                ) from None
         version = 5
         more: list[tuple[str, int]] = []  # other members of the broker cluster
         if options.broker == "embedded":

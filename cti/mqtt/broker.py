@@ -92,15 +92,16 @@ def port_available(host: str, port: int) -> bool:
         return True
 
 
-def claim_port(host: str, port: int | None, what: str) -> int:
+def claim_port(host: str, port: int | None, what: str, zero: str = "any free port") -> int:
     """The port to listen on: any free one for None or 0, else exactly ``port``; a busy port
-    is an error, never a silent move (clients are configured for the documented port)."""
+    is an error, never a silent move (clients are configured for the documented port).
+    ``zero``: what the option's 0 means, for the hint (the TLS port's 0 is no listener)."""
     if not port:
         return free_port()
     if not port_available(host, port):
         raise BrokerUnavailable(
             f"{what} port {port} on {host} is in use (another broker or node?); "
-            "stop it or choose another port (0: any free port)"
+            f"stop it or choose another port (0: {zero})"
         )
     return port
 
@@ -184,7 +185,8 @@ class EmbeddedBroker:
         # Ports are claimed once stale brokers are gone: ours held them.
         self.port = claim_port(self.host, self._requested, "broker")
         if self.tls is not None:
-            self.tls = attrs.evolve(self.tls, port=claim_port(self.tls.host, self.tls.port, "TLS"))
+            tls_port = claim_port(self.tls.host, self.tls.port, "TLS", "no TLS listener")
+            self.tls = attrs.evolve(self.tls, port=tls_port)
         (self.run_dir / "mosquitto.conf").write_text(self.config())
         await self._spawn()
         self._watcher = asyncio.create_task(supervised("broker", self._watch), name="broker-watch")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cti.ops.environment import add_store_option
+from cti.ops.environment import add_store_option, port
 
 if TYPE_CHECKING:
     from cti.accounts.model import Account
@@ -31,8 +32,10 @@ def add_parser(sub: Any) -> None:
     add_store_option(p)
     p.add_argument("--out", type=Path, required=True, help="directory for the files")
     p.add_argument("--host", default="0.0.0.0", help="address the listeners bind (0.0.0.0)")
-    p.add_argument("--port", type=int, default=1883)
-    p.add_argument("--tls-port", type=int, default=8883, help="0: no TLS listener")
+    p.add_argument("--port", type=_port(zero=False), default=1883, help="the plain listener (1883)")
+    p.add_argument(
+        "--tls-port", type=_port(zero=True), default=8883, help="8883; 0: no TLS listener"
+    )
     p.add_argument(
         "--tls-name",
         action="append",
@@ -47,6 +50,23 @@ def add_parser(sub: Any) -> None:
         help="one broker for several nodes: run this once per node with the same --out; each "
         "node's files go to nodes/NODE/ and its accounts sign in as NAME@NODE",
     )
+
+
+def _port(*, zero: bool) -> Any:
+    """A listener's port for argparse, named in the message (a port written into cti.conf
+    that Mosquitto cannot bind would only fail at the broker's restart)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = port(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if value == 0 and not zero:
+            raise argparse.ArgumentTypeError("the plain listener needs a port, not 0")
+        return value
+
+    parse.__name__ = "port"
+    return parse
 
 
 def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[Account]:
@@ -93,6 +113,10 @@ def run_broker_config(args: argparse.Namespace) -> int:
     from cti.mqtt.broker_files import BrokerFiles, node_secret, write_private
 
     console = Console(highlight=False)
+    for flag, given in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if given is not None and not given.is_file():  # else Mosquitto fails at its restart
+            print(f"cti broker-config: {flag} {given}: no such file", file=sys.stderr)
+            return 2
     config = load_config(args.site)
     site = config.site
     out: Path = args.out.resolve()  # mosquitto resolves relative paths from its own cwd
@@ -103,7 +127,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
     try:
         files.write(accounts)
     except ValueError as exc:
-        print(f"cti broker-config: {exc}", flush=True)
+        print(f"cti broker-config: {exc}", file=sys.stderr)
         return 2
     shared = " --shared-broker" if args.shared_broker else ""
     tls, generated = None, False
@@ -111,7 +135,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
         if args.tls_cert is not None and args.tls_key is not None:
             cert_files = certs.CertFiles(ca=args.tls_cert, cert=args.tls_cert, key=args.tls_key)
         elif args.tls_cert is not None or args.tls_key is not None:
-            print("cti broker-config: give --tls-cert and --tls-key together", flush=True)
+            print("cti broker-config: give --tls-cert and --tls-key together", file=sys.stderr)
             return 2
         else:
             names = args.tls_name or [*certs.DEFAULT_NAMES, socket.getfqdn()]

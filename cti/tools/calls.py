@@ -11,6 +11,7 @@ import contextlib
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cti.api.documents import iso
@@ -29,19 +30,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_store_option(calls)
     what = calls.add_subparsers(dest="action", required=True)
     listing = what.add_parser("list", help="the newest calls, one line each")
-    listing.add_argument("--last", type=int, default=20, help="how many (default 20)")
+    listing.add_argument("--last", type=_how_many, default=20, help="how many (default 20)")
     show = what.add_parser("show", help="one call: its record and every event of it")
     show.add_argument("call", type=int)
 
 
+def _how_many(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:  # SQLite reads LIMIT -1 as no limit at all
+        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
+    return value
+
+
 def run_calls(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
+    # Errors go to stderr, one line each, named like every cti command's.
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     site = load_site(args.site)
     log_name = location.describe(args.store, args.data_dir, site.node)
     try:
         db = CallRecordsDb.open_readonly(args.data_dir / f"{site.node}.calls.db")
     except FileNotFoundError as exc:
-        console.print(f"[red]no call records at {exc} (cti serve writes them)[/]")
+        errors.print(f"[red]cti calls: no call records at {exc} (cti serve writes them)[/]")
         return 1
     try:
         if args.action == "list":
@@ -49,17 +62,19 @@ def run_calls(args: argparse.Namespace) -> int:
             return 0
         record = db.record(args.call)
         if record is None:
-            console.print(f"[red]no call {args.call} in the records[/]")
+            errors.print(f"[red]cti calls: no call {args.call} in the records[/]")
             return 1
         console.print(_table([record]))
         try:
             log = location.open_reader(args.store, args.data_dir, site.node)
         except StoreError as exc:
-            console.print(f"[red]{exc}[/]")
+            errors.print(f"[red]cti calls: {escape(str(exc))}[/]")
             return 1
         with contextlib.closing(log):
             if db.epoch() != log.epoch:
-                console.print(f"[red]the records were made from another log than {log_name}[/]")
+                errors.print(
+                    f"[red]cti calls: the records were made from another log than {log_name}[/]"
+                )
                 return 1
             for raw in log.iter_from(record.first_seq, batch=1000):
                 if raw.seq > record.last_seq:

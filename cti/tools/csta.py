@@ -67,16 +67,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     call.add_argument("called", help="the number to call, e.g. 331 or +4930123456")
     for p in (monitor, call):
         p.add_argument("--log-json", action="store_true", help="log JSON lines")
-        p.add_argument("--log-level", default="warning", help="debug, info, warning or error")
+        p.add_argument(
+            "--log-level",
+            type=_log_level,
+            default="warning",
+            help="debug, info, warning, error or critical",
+        )
         p.add_argument("--user", default="cti", help="ACSE user name (default cti)")
         p.add_argument("--password", default="cti", help="ACSE password (default cti)")
         p.add_argument("--framing", choices=["siemens", "length2"], default="siemens")
 
 
+def _log_level(text: str) -> str:
+    from cti.ops.environment import LOG_LEVELS, choice
+
+    try:
+        return choice(*LOG_LEVELS)(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parse_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"address must look like HOST:PORT, not {text!r}")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ValueError(f"address must look like HOST:PORT (port 1-65535), not {text!r}")
     return host or "127.0.0.1", int(port)
 
 
@@ -97,7 +111,11 @@ def run_csta(args: argparse.Namespace) -> int:
     except AssociationRefused as exc:  # its text says it all (a wrong password, say)
         print(f"cti csta: {exc}", file=sys.stderr)
         return 1
-    except (CstaClientError, OSError, TimeoutError) as exc:
+    except OSError as exc:  # no link there: say where, in words
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        print(f"cti csta: cannot reach the CSTA link at {host}:{port}: {reason}", file=sys.stderr)
+        return 1
+    except (CstaClientError, TimeoutError) as exc:
         print(f"cti csta: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

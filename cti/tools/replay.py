@@ -30,7 +30,9 @@ def replay_with_progress(
             f"the log starts at seq {store.first_seq()}: give the archive (--archive DIR)"
         )
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    # No bar where nobody watches one (a pipe, a journal): it would leave an empty line.
+    quiet = not console.is_terminal
+    with Progress(*columns, console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task("replay", total=total)
         for manifest in found:
             archive.verify(archives or Path(), manifest)
@@ -55,7 +57,10 @@ def run_replay(
     site = load_site(site_path)
     path = data_dir / f"{site.node}.db"
     if not location.is_postgres(where) and not path.exists():
-        console.print(f"[red]no event log at {path}[/]")
+        console.print(f"[red]cti replay: no event log at {path}[/]")
+        return 1
+    if archives is not None and not archives.is_dir():  # else replayed as if it had none
+        console.print(f"[red]cti replay: no archive directory {archives}[/]")
         return 1
     store = location.open_reader(where, data_dir, site.node)
     started = time.perf_counter()

@@ -24,13 +24,23 @@ class NoReply(Exception):
 
 
 def parse_fields(fields: list[str]) -> dict[str, Any]:
+    """``key=value`` (a number or true/false typed, else a string) and ``key:=JSON`` (a list
+    or an object, ``groups:=[2,1]``); ValueError with one line for people."""
     out: dict[str, Any] = {}
     for item in fields:
         key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValueError(f"expected key=value, got {item!r}")
+        if not sep or not key.rstrip(":"):
+            raise ValueError(f"expected key=value or key:=JSON, got {item!r}")
         value: Any = raw
-        if raw in ("true", "false"):
+        if key.endswith(":"):
+            key = key[:-1]
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"{key}:= is not JSON: {exc.msg} (column {exc.colno} of {raw!r})"
+                ) from None
+        elif raw in ("true", "false"):
             value = raw == "true"
         elif raw.isdigit() and not raw.startswith("0"):
             value = int(raw)
@@ -81,10 +91,22 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
             client.publish(topic, json.dumps(fields).encode(), props=props)
         else:  # MQTT 3.1.1 has no properties: the reply address travels in the payload
             client.publish(topic, json.dumps({**fields, "reply_to": inbox}).encode())
-        try:
-            body = await asyncio.wait_for(reply, TIMEOUT)
-        except TimeoutError:
-            raise NoReply(f"no reply within {TIMEOUT:.0f} s: is node {node} running?") from None
+        closed = client.closed
+        assert closed is not None  # connected
+        # An MQTT 5 broker that refuses the publish (an ACL: a wrong --node, say) ends the
+        # connection at once: say so then, not after the whole timeout.
+        waits: list[asyncio.Future[Any]] = [reply, closed]
+        await asyncio.wait(waits, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        if not reply.done():
+            if closed.done():
+                why = closed.exception() if not closed.cancelled() else None
+                if "refused" in str(why):  # the ACL: only the node's own topics are open
+                    raise NoReply(
+                        f"the broker refused the request to {topic}: is node {node} right?"
+                    )
+                raise NoReply(f"the broker closed the connection before the reply: {why}")
+            raise NoReply(f"no reply within {TIMEOUT:.0f} s: is node {node} running?")
+        body = reply.result()
     finally:
         await client.disconnect()
     return json.loads(body)

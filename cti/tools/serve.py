@@ -16,6 +16,8 @@ from cti.site import PHONE_KINDS
 
 
 async def serve(options: ServeOptions) -> int:
+    # Errors are one line each, never wrapped at the terminal's width: a journal or a pipe
+    # keeps them whole (specs/architecture.md: a StartupError is one line).
     console = Console(stderr=True, highlight=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -35,7 +37,7 @@ async def serve(options: ServeOptions) -> int:
         running = starting.result()
     except StartupError as exc:
         signalled.cancel()
-        console.print(f"[red]cti serve: {escape(str(exc))}[/]")
+        console.print(f"[red]cti serve: {escape(str(exc))}[/]", soft_wrap=True)
         return 1
     console.print(banner(running), soft_wrap=True)  # copyable commands, not wrapped
     failed = running.engine.failed
@@ -53,12 +55,16 @@ async def serve(options: ServeOptions) -> int:
         # restart with --standby makes this process the new standby.
         running.mqtt.announce = False
         await running.stop()
-        console.print(f"[red]cti serve: fenced: {escape(fenced)}; this process stops[/]")
+        console.print(
+            f"[red]cti serve: fenced: {escape(fenced)}; this process stops[/]", soft_wrap=True
+        )
         return 1
     console.print("stopping ...")
     await running.stop()
     if running.engine.failure is not None:  # never a half-alive node: exit for a restart
-        console.print(f"[red]cti serve: the node failed: {running.engine.failure!r}[/]")
+        console.print(
+            f"[red]cti serve: the node failed: {running.engine.failure!r}[/]", soft_wrap=True
+        )
         return 1
     console.print(f"stopped at seq {running.node.state.seq}")
     return 0

@@ -98,9 +98,11 @@ class MqttLink:
                 await asyncio.shield(client.closed)
             if self._closing:
                 return
+            why = client.closed.exception() if not client.closed.cancelled() else None
+            lost = "connection to the broker lost" + (f": {why}" if why else "")
             for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(ConnectionError("connection to the broker lost"))
+                if not future.done():  # with the reason: a refused request says so
+                    future.set_exception(ConnectionError(lost))
             resume = self.last_seq + 1
             self._held = []
             delay = 0.1

@@ -173,6 +173,11 @@ def load(path: str | Path) -> Scenario:
     text = path.read_text(encoding="utf-8")
     try:
         doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except yaml.YAMLError as exc:  # its own text is several lines: one, with the place
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}: not valid YAML: {problem}{where}") from None
     return from_dict(doc, str(path))

@@ -73,6 +73,7 @@ async def test_a_busy_tls_port_is_one_line_and_exit_1(
     assert await server.wait() == 1
     [line] = [line for line in server.lines if line.strip()]
     assert line.startswith(f"cti serve: TLS port {broker.port} on 127.0.0.1 is in use")
+    assert line.endswith("stop it or choose another port (0: no TLS listener)")  # not "any"
 
 
 async def test_kill_9_of_the_node_ends_its_broker_and_a_restart_gets_the_same_port(

@@ -33,6 +33,17 @@ Ack = Callable[[], None]
 # MQTT 3.1.1 CONNACK return codes as the MQTT 5 reason codes of the same meaning.
 _V311_UNACCEPTABLE_VERSION = 1
 _V311_REASONS = {1: 0x84, 2: 0x85, 3: 0x88, 4: 0x86, 5: 0x87}
+# CONNACK refusals in words, for the one line a tool prints. Mosquitto answers a wrong
+# password "not authorized" (0x87) as often as "bad user name or password" (0x86).
+_REFUSALS = {
+    0x84: "unsupported protocol version",
+    0x85: "client identifier not valid",
+    0x86: "bad user name or password",
+    0x87: "not authorized: wrong user name or password?",
+    0x88: "server unavailable",
+    0x89: "server busy",
+    0x8A: "banned",
+}
 
 
 def parse_url(url: str) -> tuple[str, int]:
@@ -190,7 +201,12 @@ class MqttClient:
         if code:
             writer.close()
             code = _V311_REASONS.get(code, code) if self.version != 5 else code
-            raise ConnectionRefused(code, f"broker refused the connection (reason {code:#x})")
+            words = _REFUSALS.get(code)
+            raise ConnectionRefused(
+                code,
+                f"broker refused the connection (reason {code:#x}"
+                + (f": {words})" if words else ")"),
+            )
         if self.version == 5:
             props, _ = p.decode_properties(packet.body, 2)
             self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]

@@ -91,7 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, user: str | None = None) -
     parser.add_argument(
         "--mqtt-url",
         default="mqtt://127.0.0.1:1883",
-        help="the node's broker; the members of a broker cluster comma-separated",
+        help="the node's broker (default mqtt://127.0.0.1:1883); the members of a broker "
+        "cluster comma-separated",
     )
     parser.add_argument(
         "--user", default=user, help=f"the account to sign in as (default: {user or 'none'})"
@@ -105,6 +106,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, user: str | None = None) -
 def from_arguments(args: argparse.Namespace, *, node: str | None = None) -> Endpoint:
     """The endpoint of :func:`add_arguments`' options; ValueError for a bad one. A ``{node}``
     in ``--user`` becomes ``node`` (``--user 'phone-sim@{node}'`` on a shared broker)."""
+    if args.ca_file is not None and not args.ca_file.is_file():
+        # Else the TLS handshake fails with a bare "No such file" read as "no broker".
+        raise ValueError(f"--ca-file {args.ca_file}: no such file")
     user = args.user
     if user is not None and node is not None:
         user = user.replace("{node}", node)

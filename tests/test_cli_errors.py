@@ -1,0 +1,217 @@
+"""A mistake on the command line of `cti` and `phone-sim` (a path that is no directory, a
+port out of range, a missing file, a link that is not there) is one line naming it and a
+non-zero exit code, never a traceback; the line is not wrapped at the terminal's width.
+The cases that need a broker are in tests/mqtt/test_cli_errors.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cti.cli import main
+from cti.mqtt.broker import free_port
+from phone_sim.cli import main as phone_sim
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def one_line(err: str) -> str:
+    """The single line of ``err``, which must be just that."""
+    assert err.count("\n") == 1 and err.endswith("\n") and "Traceback" not in err, err
+    return err.rstrip("\n")
+
+
+def usage_error(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    run: Callable[[list[str]], int] = main,
+) -> str:
+    """argparse's refusal: exit 2, its usage, then one line naming the argument."""
+    with pytest.raises(SystemExit) as exc:
+        run(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--data-dir", "{file}"],
+        ["users", "--data-dir", "{file}", "list"],
+        ["broker-config", "--data-dir", "{file}", "--out", "{out}"],
+    ],
+    ids=["demo", "users", "broker-config"],
+)
+def test_a_data_dir_that_is_a_file_is_one_line(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "notes.txt"
+    file.write_text("not a directory\n")
+    argv = [a.format(file=file, out=tmp_path / "out") for a in argv]
+    assert main(argv) == 1
+    assert one_line(capsys.readouterr().err) == f"cti {argv[0]}: {file}: not a directory"
+
+
+def test_broker_config_checks_ports_and_certificate_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What it writes into cti.conf must be something Mosquitto can use: a wrong port or a
+    missing certificate would only fail at the broker's restart."""
+    base = ["broker-config", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out")]
+    line = usage_error([*base, "--port", "0"], capsys)
+    assert line.endswith("argument --port: the plain listener needs a port, not 0")
+    line = usage_error([*base, "--tls-port", "70000"], capsys)
+    assert line.endswith("argument --tls-port: 70000 is not a port number (0-65535)")
+    missing = tmp_path / "server.pem"
+    assert main([*base, "--tls-cert", str(missing), "--tls-key", str(missing)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert err == f"cti broker-config: --tls-cert {missing}: no such file"
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_trace_to_a_missing_directory_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    from cti.app.committed import decode
+    from cti.calls.records_db import CallRecordsDb
+    from cti.store import SqliteStore
+
+    with SqliteStore(tmp_path / "node1.db") as log:
+        records = CallRecordsDb(tmp_path / "node1.calls.db", log.epoch)
+        records.apply([decode(r) for r in log.read(1)])
+        records.close()
+    capsys.readouterr()
+    out = tmp_path / "nowhere" / "call.svg"
+    assert main(["trace", "1", "--data-dir", str(tmp_path), "--out", str(out)]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti trace: {out}: No such file or directory"
+
+
+def test_replay_names_a_missing_log_or_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An --archive that is not there is an error, not a replay as if none was given."""
+    assert main(["replay", "--data-dir", str(tmp_path)]) == 1
+    assert one_line(capsys.readouterr().err).startswith("cti replay: no event log at")
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    archive = tmp_path / "archive"
+    assert main(["replay", "--data-dir", str(tmp_path), "--archive", str(archive)]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti replay: no archive directory {archive}"
+
+
+def test_replay_into_a_pipe_prints_its_summary_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No progress bar where nobody watches one: it left an empty line before the summary
+    (cti replay, and cti users / broker-config on a node's log)."""
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["replay", "--data-dir", str(tmp_path)]) == 0
+    assert one_line(capsys.readouterr().err).startswith("replayed ")
+
+
+def test_csta_address_log_level_and_an_absent_link(capsys: pytest.CaptureFixture[str]) -> None:
+    line = usage_error(["csta", "call", "127.0.0.1:8800", "330", "331", "--log-level", "x"], capsys)
+    assert line.endswith(
+        "argument --log-level: 'x' is not one of debug, info, warning, error, critical"
+    )
+    assert main(["csta", "call", "127.0.0.1:70000", "330", "331"]) == 2
+    assert "port 1-65535" in one_line(capsys.readouterr().err)
+    port = free_port()  # nothing listens there
+    assert main(["csta", "monitor", f"127.0.0.1:{port}", "330"]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith(f"cti csta: cannot reach the CSTA link at 127.0.0.1:{port}: "), err
+
+
+def test_request_with_a_missing_ca_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "no broker at ...": the file is what is missing (cti users, phone-sim alike)."""
+    ca = tmp_path / "ca.crt"
+    argv = ["--mqtt-url", "mqtts://127.0.0.1:8883", "--user", "330", "--ca-file", str(ca)]
+    assert main(["request", *argv, "snapshotDevice", "device=330"]) == 2
+    assert one_line(capsys.readouterr().err) == f"cti request: --ca-file {ca}: no such file"
+
+
+def test_serve_checks_the_certificate_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A configuration to fix (exit 2, which systemd does not retry), before anything starts;
+    not mosquitto's "OpenSSL Error[2]" after the node has started."""
+    cert = tmp_path / "server.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    key = tmp_path / "server.key"
+    argv = ["serve", "--data-dir", str(tmp_path / "data"), "--broker", "embedded"]
+    argv += ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(cert)]
+    assert main(argv) == 2
+    assert one_line(capsys.readouterr().err) == f"cti serve: --tls-key {key}: no such file"
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_prints_a_start_up_error_unwrapped(tmp_path: Path) -> None:
+    """A journal or a pipe gets the StartupError whole, on one line, at any width."""
+    site = tmp_path / ("a-rather-long-directory-name-for-the-site-files" * 2) / "office.toml"
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "cti.cli", "serve", "--site", str(site)),
+            *("--data-dir", str(tmp_path / "data"), "--http-port", "0", "--web-port", "0"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert one_line(proc.stderr).startswith(f"cti serve: {site}: FileNotFoundError")
+
+
+def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}"]  # never reached
+    ca = tmp_path / "ca.crt"
+    tls = ["--mqtt-url", "mqtts://127.0.0.1:8883", "--ca-file", str(ca)]
+    assert phone_sim([*tls, "console", "330"]) == 2
+    assert one_line(capsys.readouterr().err) == f"phone-sim: --ca-file {ca}: no such file"
+    line = usage_error([*url, "--log-level", "loud", "console", "330"], capsys, phone_sim)
+    assert line.endswith("'loud' is not one of debug, info, warning, error, critical")
+    for option, value, why in [
+        ("--devices", "1", "1: give 2 or more"),
+        ("--calls-per-second", "-5", "-5: give more than 0"),
+        ("--duration", "0", "0: give more than 0"),
+    ]:
+        line = usage_error([*url, "load", option, value], capsys, phone_sim)
+        assert line.endswith(f"argument {option}: {why}"), line
+    missing = tmp_path / "missing.yaml"
+    assert phone_sim([*url, "run", str(missing)]) == 2
+    assert one_line(capsys.readouterr().err) == f"phone-sim: {missing}: No such file or directory"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps: [\n")
+    assert phone_sim([*url, "run", str(bad)]) == 2
+    err = one_line(capsys.readouterr().err)
+    assert err.startswith(f"phone-sim: {bad}: not valid YAML: ") and "(line 3, column 1)" in err
+
+
+def test_request_fields_take_json_and_a_bad_one_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`key:=JSON` for the lists and objects of a request (specs/mqtt.md, "Running");
+    JSON that does not parse is a usage error before any broker is asked."""
+    from cti.tools.request import parse_fields
+
+    fields = parse_fields(["user=331", "groups:=[2,1]", "n=0331", "on=true", "text=[x]"])
+    assert fields == {"user": 331, "groups": [2, 1], "n": "0331", "on": True, "text": "[x]"}
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}", "--user", "331"]  # never reached
+    assert main(["request", *url, "orderFavouriteGroups", "groups:=[2,"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "cti request: groups:= is not JSON: Expecting value (column 4 of '[2,')"
+    )

@@ -1,7 +1,9 @@
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,20 +62,51 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
     timeout = float(settings.timeout or 0)
     if timeout <= 0:
         return
-    timer = threading.Timer(max(timeout - 10, timeout * 0.9), _dump_hung, args=(item,))
-    timer.daemon = True
-    timer.start()
-    item.stash[_HUNG_TIMER] = timer
+    item.stash[_HUNG] = _Hung(item, max(timeout - 10, timeout * 0.9))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_timeout_cancel_timer(item: pytest.Item) -> None:
-    timer = item.stash.get(_HUNG_TIMER, None)
-    if timer is not None:
-        timer.cancel()
+    hung = item.stash.get(_HUNG, None)
+    if hung is not None:
+        hung.cancel()
 
 
-_HUNG_TIMER = pytest.StashKey[threading.Timer]()
+class _Hung:
+    """A timer that, unless the test ends first, starts tests/reaper.py (it kills the test's
+    child processes once pytest-timeout has ended the run with ``os._exit``) and prints the
+    asyncio tasks."""
+
+    def __init__(self, item: pytest.Item, delay: float) -> None:
+        self._lock = threading.Lock()  # a test ending as the timer fires leaves no reaper
+        self._cancelled = False
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._timer = threading.Timer(delay, self._fire, args=(item,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self, item: pytest.Item) -> None:
+        with self._lock:
+            if self._cancelled:
+                return
+            self._reaper = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(_REAPER), str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+            )
+        _dump_hung(item)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._cancelled = True
+            reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.kill()
+            reaper.wait()
+
+
+_HUNG = pytest.StashKey[_Hung]()
+_REAPER = Path(__file__).with_name("reaper.py")
 
 
 def _dump_hung(item: pytest.Item) -> None:

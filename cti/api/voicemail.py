@@ -29,6 +29,7 @@ import base64
 import binascii
 import hmac
 import re
+import weakref
 from typing import Any, ClassVar
 
 import attrs
@@ -37,7 +38,7 @@ from cti.accounts import passwords
 from cti.accounts.access import authorize
 from cti.api import replies
 from cti.app.engine import Executor
-from cti.app.node import Accepted, Outcome, Refused
+from cti.app.node import Accepted, Node, Outcome, Refused
 from cti.calls.commands import ConnectionResult, GenerateDigits, MakeCall
 from cti.calls.decision import CallDecision
 from cti.directory.commands import AddContact, ContactIdResult
@@ -164,14 +165,18 @@ PIN_KEYS = re.compile(r"([0-9]{6})#?")  # the PIN keyed while the menu waits for
 CHANGE_KEY = "8"  # in the open menu: 8, the new PIN, the new PIN again
 CHANGE_KEYS = re.compile(r"8([0-9]{6})#?([0-9]{6})#?")
 
-_locks: dict[tuple[int, str], asyncio.Lock] = {}
+# A node's locks, one per mailbox: its PIN checks one at a time. Weakly keyed by the node,
+# so they go with it; by id(node), a later node could get a dead one's, as ids are reused.
+_LOCKS: weakref.WeakKeyDictionary[Node, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
 
 
 def _lock(engine: Executor, mailbox: str) -> asyncio.Lock:
-    key = (id(engine.node), mailbox)
-    lock = _locks.get(key)
+    locks = _LOCKS.get(engine.node)
+    if locks is None:
+        locks = _LOCKS[engine.node] = {}
+    lock = locks.get(mailbox)
     if lock is None:
-        lock = _locks[key] = asyncio.Lock()
+        lock = locks[mailbox] = asyncio.Lock()
     return lock
 
 

@@ -16,12 +16,25 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
-def connect(path: str) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A connection for the loop and a worker thread (each use under a lock of its owner)."""
     return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+
+def open_wal(
+    path: str | os.PathLike[str], *, synchronous: Literal["NORMAL", "FULL"]
+) -> sqlite3.Connection:
+    """:func:`connect` to a file in WAL mode (readers and the writer do not block each other),
+    writing it at the ``synchronous`` level: FULL where an acknowledged write must survive a
+    power cut, NORMAL where what a power cut loses is applied again from the log. Shared by
+    the read models and the other files of a node (the chat's store, the mail outbox)."""
+    conn = connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
 
 
 class ReadModelDb:
@@ -35,11 +48,9 @@ class ReadModelDb:
     def __init__(self, path: str | os.PathLike[str], epoch: str) -> None:
         self.path = os.fspath(path)
         self._lock = threading.Lock()
-        self._conn = connect(self.path)
-        self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a power cut may lose the newest transactions, never consistency; the
         # follower then applies them again from the log.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = open_wal(self.path, synchronous="NORMAL")
         with self._transaction() as conn:
             for statement in self.SCHEMA:
                 conn.execute(statement)

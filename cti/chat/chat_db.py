@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import attrs
 import structlog
 
+from cti.app.read_model_db import open_wal
 from cti.chat.model import HISTORY, Message, conversation, partner_of
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.store.base import StoreLocked
@@ -164,10 +165,8 @@ class ChatDb:
 
     @classmethod
     def sqlite(cls, path: Path, node: str, *, history: int = HISTORY) -> ChatDb:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
         # FULL: an acknowledged message survives a power cut, not only a kill -9.
-        conn.execute("PRAGMA synchronous=FULL")
+        conn = open_wal(path, synchronous="FULL")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("BEGIN")
         return cls(conn, node, postgres=False, close=conn.close, history=history)

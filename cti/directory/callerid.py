@@ -9,6 +9,7 @@ calls it when a journal is read (the journal keeps numbers, names are resolved w
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import TYPE_CHECKING
 
 import attrs
@@ -41,15 +42,17 @@ def _forms(site: Site, number: str) -> list[str]:
     return out
 
 
-_INTERNAL: dict[int, tuple[AccountsState, dict[str, str]]] = {}
+# By id(site), with a weak reference to check it is that site: a dead site's id can be a
+# new one's (a Site is unhashable, so no WeakKeyDictionary; a strong one would keep them all).
+_INTERNAL: dict[int, tuple[weakref.ref[Site], AccountsState, dict[str, str]]] = {}
 
 
 def _internal(site: Site, accounts: AccountsState) -> dict[str, str]:
     """Number -> display name of the site's people (their numbers, their profiles' mobile
     and external numbers) and groups, computed once per accounts state."""
     cached = _INTERNAL.get(id(site))
-    if cached is not None and cached[0] is accounts:
-        return cached[1]
+    if cached is not None and cached[0]() is site and cached[1] is accounts:
+        return cached[2]
     names: dict[str, str] = {}
     for device in site.devices.values():
         if device.name:
@@ -67,7 +70,7 @@ def _internal(site: Site, accounts: AccountsState) -> dict[str, str]:
         for extra in (account.profile.mobile, account.profile.external):
             if extra is not None:
                 names.setdefault(extra, account.display_name)
-    _INTERNAL[id(site)] = (accounts, names)
+    _INTERNAL[id(site)] = (weakref.ref(site), accounts, names)
     return names
 
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import random
 import smtplib
-import sqlite3
 import ssl
 from email.message import EmailMessage
 from enum import Enum
@@ -50,6 +49,7 @@ from cti.app.config.smtp import SmtpSettings
 from cti.app.engine import Executor
 from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, supervised
+from cti.app.read_model_db import open_wal
 from cti.voicemail import mail
 from cti.voicemail.audio_db import AudioMissing, AudioStore
 from cti.voicemail.commands import MarkMailFailed, MarkMessageMailed
@@ -93,9 +93,7 @@ class MailPosition:
     """The outbox's position in its own file, with the epoch of the log it follows."""
 
     def __init__(self, path: Path, epoch: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn = open_wal(path, synchronous="FULL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = self.conn.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
         if row is None or row[0] != epoch:

@@ -93,3 +93,21 @@ def test_reset_empties_the_rows_and_keeps_the_epoch(tmp_path: Path) -> None:
     db.reset()
     assert (db.position(), db.seqs(), db.epoch(), db.events[-1]) == (0, [], "e1", "emptied")
     db.close()
+
+
+def test_the_node_files_open_in_wal_at_their_durability(tmp_path: Path) -> None:
+    """One setup (``open_wal``) for the read models (NORMAL: the log redoes what a power cut
+    loses), the chat's store and the mail outbox's position (FULL)."""
+    from cti.chat.chat_db import ChatDb
+    from cti.voicemail.mail_outbox import MailPosition
+
+    model = Seqs(tmp_path / "m.db", "e1")
+    chat = ChatDb.sqlite(tmp_path / "chat.db", "node1")
+    mail = MailPosition(tmp_path / "mail.db", "e1")
+    opened = [(model._conn, 1), (chat._conn, 2), (mail.conn, 2)]  # synchronous: 1 NORMAL, 2 FULL
+    for conn, synchronous in opened:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+    model.close()
+    chat.close()
+    mail.close()

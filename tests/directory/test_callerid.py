@@ -4,12 +4,13 @@ personal directory says reaches that user only (the callers view is per user).""
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from cti.accounts.commands import SetProfileChecked
 from cti.app.node import Node
 from cti.calls import commands as calls
-from cti.directory import callers
+from cti.directory import callerid, callers
 from cti.directory import commands as c
 from cti.directory.callerid import identify, resolve_caller
 from cti.directory.entries import Directory
@@ -156,3 +157,16 @@ def _profile(name: str) -> Event:
         presence_visibility=Visibility.INTERNAL_AND_EXTERNAL,
         voicemail_to_email=False,
     )
+
+
+def test_dir06_the_colleagues_of_another_site_are_its_own_even_at_a_reused_id(
+    node: Node,
+) -> None:
+    """The internal names are cached per site by ``id(site)``; a site made after another one
+    died can get its id, and must not get its names."""
+    other = attrs.evolve(
+        SITE, devices={**SITE.devices, B: attrs.evolve(SITE.devices[B], mobile="+4917100000332")}
+    )
+    assert resolve_caller(SITE, node.state, A, "+4917100000332") is None
+    callerid._INTERNAL[id(other)] = callerid._INTERNAL[id(SITE)]  # as if SITE's id were reused
+    assert resolve_caller(other, node.state, A, "+4917100000332") == "Clara Wolf"

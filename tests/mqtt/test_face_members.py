@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -87,6 +87,20 @@ def test_the_members_come_from_one_comma_separated_url() -> None:
     for bad in ("mqtt://b1:1883,", "mqtt://b1,http://b2", ""):
         with pytest.raises(ValueError, match="--mqtt-url"):
             parse_urls(bad)
+
+
+@pytest.mark.parametrize("parse", [parse_urls, Endpoint.from_url])
+def test_the_node_and_the_tools_refuse_the_same_urls_clearly(
+    parse: Callable[[str], object],
+) -> None:
+    """One parser for both (``cti serve`` and the tools' ``--mqtt-url``)."""
+    for bad in ("mqtt://b1:1883,", "mqtt://b1:port", "mqtt://b1:70000", "mqtt://:1883", "b1:1883"):
+        with pytest.raises(ValueError, match="--mqtt-url must look like mqtt://HOST:PORT"):
+            parse(bad)
+    # A password in the URL would show in `ps`; the error never quotes it.
+    with pytest.raises(ValueError, match="no user or password") as info:
+        parse("mqtt://b1:1883,http://330:Secret-1@b2")
+    assert "Secret-1" not in str(info.value)
 
 
 async def test_an_unreachable_member_is_passed_over_at_once(

@@ -4,8 +4,10 @@ caller; no PIN in an event."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import re
+import weakref
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cti.accounts import passwords
+from cti.api import voicemail as voicemail_api
 from cti.voicemail import pins
 from tests.voicemail.helpers import Voicemail
 
@@ -135,3 +138,17 @@ def test_vm_03_wrong_pins_are_throttled_per_mailbox_and_caller(vm: Voicemail) ->
 def test_vm_03_a_call_left_for_a_message_is_no_menu(vm: Voicemail) -> None:
     call = vm.deflected("330", "331")
     assert vm.error("enterVoicemailPin", call=call, device="330", pin="123456") == "menuNotOpen"
+
+
+def test_a_nodes_pin_locks_are_its_own_and_go_with_it(tmp_path: Path) -> None:
+    """One lock per mailbox of a node; a node gone takes its locks along (they were kept by
+    ``id(node)``, which a later node can get)."""
+    first = Voicemail(tmp_path / "a")
+    lock = voicemail_api._lock(first.engine, "331")
+    assert voicemail_api._lock(first.engine, "331") is lock
+    assert voicemail_api._lock(first.engine, "332") is not lock
+    assert voicemail_api._lock(Voicemail(tmp_path / "b").engine, "331") is not lock
+    gone = weakref.ref(lock)
+    del first, lock
+    gc.collect()
+    assert gone() is None

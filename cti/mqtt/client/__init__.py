@@ -5,8 +5,8 @@ Used where publishing speed matters (the node's outbox, load generators) and by 
 see specs/mqtt.md. UI programs may prefer :mod:`cti.client`, built on aiomqtt.
 """
 
-from cti.mqtt.client.connection import MqttClient, Tls, Will, parse_url, parse_urls
-from cti.mqtt.client.endpoint import PASSWORD_ENV, Endpoint
+from cti.mqtt.client.connection import MqttClient, Tls, Will
+from cti.mqtt.client.endpoint import PASSWORD_ENV, Endpoint, broker_urls, parse_urls
 from cti.mqtt.client.errors import (
     ConnectionLost,
     ConnectionRefused,
@@ -28,6 +28,6 @@ __all__ = [
     "SubscriptionRefused",
     "Tls",
     "Will",
-    "parse_url",
+    "broker_urls",
     "parse_urls",
 ]

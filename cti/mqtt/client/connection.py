@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlparse
 
 import attrs
 import structlog
@@ -44,23 +43,6 @@ _REFUSALS = {
     0x89: "server busy",
     0x8A: "banned",
 }
-
-
-def parse_url(url: str) -> tuple[str, int]:
-    """(host, port) of ``mqtt://HOST[:PORT]``; ValueError with a message for people."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-        raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
-    return parsed.hostname, parsed.port or 1883
-
-
-def parse_urls(text: str) -> list[tuple[str, int]]:
-    """The brokers of ``mqtt://A:1883,mqtt://B:1883``: members of one broker cluster, which
-    the node tries in turn (specs/mqtt.md "A NATS cluster as the broker tier")."""
-    urls = [part.strip() for part in text.split(",")]
-    if not all(urls):
-        raise ValueError(f"--mqtt-url: an empty URL in {text!r}")
-    return [parse_url(url) for url in urls]
 
 
 @attrs.frozen

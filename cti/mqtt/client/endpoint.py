@@ -15,7 +15,43 @@ import attrs
 from cti.mqtt.client.connection import MqttClient, Tls
 
 PASSWORD_ENV = "CTI_PASSWORD"  # a password in the environment is not in `ps` output
-SCHEMES = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
+PLAIN_SCHEMES = {"mqtt": 1883, "tcp": 1883}  # a URL's scheme and its default port
+TLS_SCHEMES = {"mqtts": 8883, "ssl": 8883}
+SCHEMES = PLAIN_SCHEMES | TLS_SCHEMES
+
+
+def broker_urls(
+    text: str, schemes: Mapping[str, int] = PLAIN_SCHEMES
+) -> list[tuple[str, str, int]]:
+    """(scheme, host, port) of each broker of ``mqtt://A:1883,mqtt://B``: the members of one
+    broker cluster, tried in turn (specs/mqtt.md "A NATS cluster as the broker tier"); the
+    port defaults by scheme. ValueError with a message for people, which never quotes a
+    URL that holds a password."""
+    found = []
+    for url in (part.strip() for part in text.split(",")):
+        if not url:
+            raise ValueError(
+                f"--mqtt-url must look like mqtt://HOST:PORT, not {text!r} (an empty URL)"
+            )
+        parsed = urlparse(url)
+        if parsed.username or parsed.password:  # it would show in `ps`, and in this error
+            raise ValueError(
+                "put no user or password in --mqtt-url: a tool takes the user in --user and "
+                f"the password in {PASSWORD_ENV}; `cti serve` signs in as its node"
+            )
+        try:
+            port = parsed.port or schemes.get(parsed.scheme)
+        except ValueError:  # a port that is no number, or out of range
+            port = None
+        if parsed.scheme not in schemes or not parsed.hostname or port is None:
+            raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
+        found.append((parsed.scheme, parsed.hostname, port))
+    return found
+
+
+def parse_urls(text: str) -> list[tuple[str, int]]:
+    """(host, port) of each broker of the node's ``--mqtt-url`` (no TLS to the broker)."""
+    return [(host, port) for _, host, port in broker_urls(text)]
 
 
 @attrs.frozen
@@ -51,27 +87,18 @@ class Endpoint:
         against ``ca_file`` or the system's CAs); several, comma-separated, are the members
         of one broker cluster. The password, if not given, comes from ``CTI_PASSWORD``.
         ValueError with a message for people."""
-        members = [urlparse(part.strip()) for part in url.split(",")]
-        for parsed in members:
-            if parsed.scheme not in SCHEMES or not parsed.hostname:
-                raise ValueError(f"--mqtt-url must look like mqtt://HOST:PORT, not {url!r}")
-            if parsed.username or parsed.password:
-                raise ValueError(
-                    "put the user in --user and the password in CTI_PASSWORD, not the URL"
-                )
-        if len({parsed.scheme for parsed in members}) > 1:
+        members = broker_urls(url, SCHEMES)
+        if len({scheme for scheme, _, _ in members}) > 1:
             raise ValueError(f"the members of one broker cluster share a scheme: {url!r}")
-        parsed = members[0]
-        others = tuple((m.hostname or "", m.port or SCHEMES[m.scheme]) for m in members[1:])
+        (scheme, host, port), *more = members
+        others = tuple((h, p) for _, h, p in more)
         tls = None
-        if parsed.scheme in ("mqtts", "ssl"):
+        if scheme in TLS_SCHEMES:
             tls = Tls(ca_file)
         elif ca_file is not None:
             raise ValueError("--ca-file is for mqtts:// URLs")
         if password is None and username is not None:
             password = env.get(PASSWORD_ENV)
-        host = parsed.hostname or ""
-        port = parsed.port or SCHEMES[parsed.scheme]
         return cls(host, port, username, password, tls, others)
 
     def client(self, client_id: str, **options: Any) -> MqttClient:

@@ -46,6 +46,7 @@ MAX_MESSAGE = 2 * 1024 * 1024
 MAX_SESSIONS = 1000  # WebSockets at once; one more is refused 503
 MAX_PER_ADDRESS = 20  # WebSockets at once from one client address; one more is refused 429
 SIGN_IN_TIMEOUT = 10.0  # seconds from the WebSocket's start to the broker's CONNACK
+MAX_WRITE_BUFFER = 1024 * 1024  # bytes queued for a client that does not read: it is dropped
 CONNECT_TIMEOUT = 5.0
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -98,6 +99,21 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return out
 
 
+class _Connection(ServerConnection):
+    """A WebSocket whose peer must read what it is sent. The library answers every ping with a
+    pong at once, without waiting for the peer to take them: a client sending pings and reading
+    nothing (no sign-in needed) grew the server's write buffer by tens of MB a second, for as
+    long as the keepalive took to give up on it. The proxy's own sends wait for the buffer to
+    drain (at most 64 KiB beyond the library's high-water mark), so a buffer beyond
+    MAX_WRITE_BUFFER is a peer that does not read: dropped."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            log.warning("web.peer_not_reading", address=_peer(self.remote_address))
+            self.transport.abort()
+
+
 class WebFace:
     """A Face (cti/app/bootstrap.py): the web client on ``host:port`` (0: any free port)."""
 
@@ -143,6 +159,7 @@ class WebFace:
             self._proxy,
             self.host,
             self.port,
+            create_connection=_Connection,
             process_request=self._request,
             subprotocols=[
                 Subprotocol("mqtt")

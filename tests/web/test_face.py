@@ -4,6 +4,10 @@ the same-origin rule, and the WebSocket carried byte for byte to the broker."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import attrs
@@ -15,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import protocol as p
-from cti.web.face import Upstream, WebFace, client_address, is_loopback
+from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -332,4 +336,63 @@ async def test_a_first_packet_that_is_no_connect_is_refused(fake_broker: FakeBro
                 assert await closed_code(ws) == 1008
         assert fake_broker.received == b""
     finally:
+        await face.stop()
+
+
+async def raw_websocket(face: WebFace) -> socket.socket:
+    """A WebSocket opened by hand on a socket with a small receive buffer, for a client that
+    sends and never reads (the library's client reads for itself)."""
+    host, port = face.address
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /mqtt HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: mqtt\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    async with asyncio.timeout(TIMEOUT):
+        assert (await loop.sock_recv(sock, 4096)).startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def masked_ping() -> bytes:
+    payload, mask = b"x" * 125, os.urandom(4)
+    return b"\x89\xfd" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_a_client_that_sends_pings_and_reads_nothing_is_dropped(
+    fake_broker: FakeBroker,
+) -> None:
+    """The library answers every ping with a pong whether or not the peer reads them: a
+    client flooding pings (no sign-in needed) grew the server's write buffer by tens of MB a
+    second until the keepalive gave up on it. Beyond MAX_WRITE_BUFFER it is dropped."""
+    never = asyncio.Event()
+    face = proxy(fake_broker, deadline=never.wait)
+    await face.start()
+    loop = asyncio.get_running_loop()
+    sock = await raw_websocket(face)
+    pings = masked_ping() * 1000
+
+    async def flood() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                await loop.sock_sendall(sock, pings)
+
+    flooding = asyncio.create_task(flood())
+    try:
+        await until(lambda: face.sessions == 0, "a client reading nothing is still connected")
+        assert all(
+            c.transport.get_write_buffer_size() <= MAX_WRITE_BUFFER
+            for c in face._server.connections  # type: ignore[union-attr]
+        )
+    finally:
+        flooding.cancel()
+        with contextlib.suppress(BaseException):
+            await flooding
+        sock.close()
         await face.stop()

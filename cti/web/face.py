@@ -310,17 +310,32 @@ def same_origin(headers: Headers) -> bool:
 def client_address(peer: object, headers: Headers) -> str:
     """The address a WebSocket is counted against. Behind a reverse proxy on the same machine
     (the TLS one specs/web.md recommends) every connection comes from loopback: there the
-    address the proxy appended to ``X-Forwarded-For`` (its last entry) is the client's. From
-    any other peer the header is ignored (a client could write anything into it)."""
+    address the proxy appended to ``X-Forwarded-For`` (the last entry of the last such header)
+    is the client's. From any other peer the header is ignored (a client could write anything
+    into it). An IPv6 client counts by its /64 (see :func:`counted`)."""
     address = _peer(peer)
-    forwarded = headers.get("X-Forwarded-For")
-    if forwarded is None or not is_loopback(address):
-        return address
-    last = forwarded.rsplit(",", 1)[-1].strip()
+    forwarded = headers.get_all("X-Forwarded-For")
+    if forwarded and is_loopback(address):
+        last = forwarded[-1].rsplit(",", 1)[-1].strip()
+        with contextlib.suppress(ValueError):
+            address = str(ipaddress.ip_address(last))
+    return counted(address)
+
+
+def counted(address: str) -> str:
+    """The key one client's connections share: an IPv6 address by its /64 prefix (a host
+    holds at least a /64 and may use any address in it, so per address it could take every
+    slot), an IPv4 one seen through an IPv6 socket as IPv4, loopback as it is."""
     try:
-        return str(ipaddress.ip_address(last))
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _peer(peer: object) -> str:
@@ -349,6 +364,9 @@ def respond(status: int, body: bytes, content_type: str) -> Response:
 
 def is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return host == "localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1 (Python 3.11 says not loopback)
+    return ip.is_loopback

@@ -396,3 +396,26 @@ async def test_a_client_that_sends_pings_and_reads_nothing_is_dropped(
             await flooding
         sock.close()
         await face.stop()
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix() -> None:
+    """An IPv6 client holds at least a /64 and picks any address in it at will: counted per
+    address, one host could hold every slot of the proxy by cycling its addresses."""
+    none = Headers()
+    one = client_address(("2001:db8:1:2::5", 5000, 0, 0), none)
+    assert one == client_address(("2001:db8:1:2:ffff:1:2:3", 5000, 0, 0), none)
+    assert one == "2001:db8:1:2::/64"
+    assert client_address(("2001:db8:1:3::5", 5000, 0, 0), none) != one
+    xff = Headers([("X-Forwarded-For", "2001:db8:1:2:abcd::7")])
+    assert client_address(("127.0.0.1", 5000), xff) == one
+    # An IPv4 client seen through an IPv6 socket is its IPv4 address (and loopback is loopback).
+    assert client_address(("::ffff:192.0.2.9", 5000, 0, 0), none) == "192.0.2.9"
+    mapped = Headers([("X-Forwarded-For", "203.0.113.7")])
+    assert client_address(("::ffff:127.0.0.1", 5000, 0, 0), mapped) == "203.0.113.7"
+
+
+def test_several_forwarded_for_headers_the_last_one_is_the_reverse_proxys() -> None:
+    """A reverse proxy that adds its own header (HAProxy's `option forwardfor`) beside the
+    client's: the last entry of the last header, not a 500 from a lookup of several values."""
+    headers = Headers([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "203.0.113.7")])
+    assert client_address(("127.0.0.1", 5000), headers) == "203.0.113.7"

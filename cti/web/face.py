@@ -268,9 +268,12 @@ async def pump(
 
     async def up() -> None:
         async for message in ws:
-            data = message if isinstance(message, bytes) else message.encode()
+            if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
+                log.info("web.text_frame", address=_peer(ws.remote_address))
+                await ws.close(1003, "MQTT is binary")
+                return
             try:
-                data = gate.upstream(data)
+                data = gate.upstream(message)
             except Refused as refused:
                 log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
                 if refused.reply:

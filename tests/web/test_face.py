@@ -419,3 +419,18 @@ def test_several_forwarded_for_headers_the_last_one_is_the_reverse_proxys() -> N
     client's: the last entry of the last header, not a 500 from a lookup of several values."""
     headers = Headers([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "203.0.113.7")])
     assert client_address(("127.0.0.1", 5000), headers) == "203.0.113.7"
+
+
+async def test_a_text_frame_closes_the_websocket(fake_broker: FakeBroker) -> None:
+    """MQTT over WebSockets is binary ([MQTT-6.0.0-1]: the server closes on any other frame);
+    text went on to the broker as its UTF-8, signed in or not."""
+    face = proxy(fake_broker)
+    await face.start()
+    try:
+        async with websocket(face) as ws:
+            await signed_in(ws)
+            await ws.send("\x30\x05\x00\x01a{}")  # a PUBLISH, as text
+            assert await closed_code(ws) == 1003
+        assert fake_broker.received == sign_in("331", "web-331-0123456789ab")
+    finally:
+        await face.stop()

@@ -46,6 +46,7 @@ MAX_MESSAGE = 2 * 1024 * 1024
 MAX_SESSIONS = 1000  # WebSockets at once; one more is refused 503
 MAX_PER_ADDRESS = 20  # WebSockets at once from one client address; one more is refused 429
 SIGN_IN_TIMEOUT = 10.0  # seconds from the WebSocket's start to the broker's CONNACK
+MAX_WRITE_BUFFER = 1024 * 1024  # bytes queued for a client that does not read: it is dropped
 CONNECT_TIMEOUT = 5.0
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -98,6 +99,21 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return out
 
 
+class _Connection(ServerConnection):
+    """A WebSocket whose peer must read what it is sent. The library answers every ping with a
+    pong at once, without waiting for the peer to take them: a client sending pings and reading
+    nothing (no sign-in needed) grew the server's write buffer by tens of MB a second, for as
+    long as the keepalive took to give up on it. The proxy's own sends wait for the buffer to
+    drain (at most 64 KiB beyond the library's high-water mark), so a buffer beyond
+    MAX_WRITE_BUFFER is a peer that does not read: dropped."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            log.warning("web.peer_not_reading", address=_peer(self.remote_address))
+            self.transport.abort()
+
+
 class WebFace:
     """A Face (cti/app/bootstrap.py): the web client on ``host:port`` (0: any free port)."""
 
@@ -143,6 +159,7 @@ class WebFace:
             self._proxy,
             self.host,
             self.port,
+            create_connection=_Connection,
             process_request=self._request,
             subprotocols=[
                 Subprotocol("mqtt")
@@ -251,9 +268,12 @@ async def pump(
 
     async def up() -> None:
         async for message in ws:
-            data = message if isinstance(message, bytes) else message.encode()
+            if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
+                log.info("web.text_frame", address=_peer(ws.remote_address))
+                await ws.close(1003, "MQTT is binary")
+                return
             try:
-                data = gate.upstream(data)
+                data = gate.upstream(message)
             except Refused as refused:
                 log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
                 if refused.reply:
@@ -293,17 +313,32 @@ def same_origin(headers: Headers) -> bool:
 def client_address(peer: object, headers: Headers) -> str:
     """The address a WebSocket is counted against. Behind a reverse proxy on the same machine
     (the TLS one specs/web.md recommends) every connection comes from loopback: there the
-    address the proxy appended to ``X-Forwarded-For`` (its last entry) is the client's. From
-    any other peer the header is ignored (a client could write anything into it)."""
+    address the proxy appended to ``X-Forwarded-For`` (the last entry of the last such header)
+    is the client's. From any other peer the header is ignored (a client could write anything
+    into it). An IPv6 client counts by its /64 (see :func:`counted`)."""
     address = _peer(peer)
-    forwarded = headers.get("X-Forwarded-For")
-    if forwarded is None or not is_loopback(address):
-        return address
-    last = forwarded.rsplit(",", 1)[-1].strip()
+    forwarded = headers.get_all("X-Forwarded-For")
+    if forwarded and is_loopback(address):
+        last = forwarded[-1].rsplit(",", 1)[-1].strip()
+        with contextlib.suppress(ValueError):
+            address = str(ipaddress.ip_address(last))
+    return counted(address)
+
+
+def counted(address: str) -> str:
+    """The key one client's connections share: an IPv6 address by its /64 prefix (a host
+    holds at least a /64 and may use any address in it, so per address it could take every
+    slot), an IPv4 one seen through an IPv6 socket as IPv4, loopback as it is."""
     try:
-        return str(ipaddress.ip_address(last))
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _peer(peer: object) -> str:
@@ -332,6 +367,9 @@ def respond(status: int, body: bytes, content_type: str) -> Response:
 
 def is_loopback(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return host == "localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback  # ::ffff:127.0.0.1 (Python 3.11 says not loopback)
+    return ip.is_loopback

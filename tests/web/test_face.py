@@ -4,6 +4,10 @@ the same-origin rule, and the WebSocket carried byte for byte to the broker."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import attrs
@@ -15,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import protocol as p
-from cti.web.face import Upstream, WebFace, client_address, is_loopback
+from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -331,5 +335,102 @@ async def test_a_first_packet_that_is_no_connect_is_refused(fake_broker: FakeBro
                 await ws.send(first)
                 assert await closed_code(ws) == 1008
         assert fake_broker.received == b""
+    finally:
+        await face.stop()
+
+
+async def raw_websocket(face: WebFace) -> socket.socket:
+    """A WebSocket opened by hand on a socket with a small receive buffer, for a client that
+    sends and never reads (the library's client reads for itself)."""
+    host, port = face.address
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /mqtt HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: mqtt\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    async with asyncio.timeout(TIMEOUT):
+        assert (await loop.sock_recv(sock, 4096)).startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def masked_ping() -> bytes:
+    payload, mask = b"x" * 125, os.urandom(4)
+    return b"\x89\xfd" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_a_client_that_sends_pings_and_reads_nothing_is_dropped(
+    fake_broker: FakeBroker,
+) -> None:
+    """The library answers every ping with a pong whether or not the peer reads them: a
+    client flooding pings (no sign-in needed) grew the server's write buffer by tens of MB a
+    second until the keepalive gave up on it. Beyond MAX_WRITE_BUFFER it is dropped."""
+    never = asyncio.Event()
+    face = proxy(fake_broker, deadline=never.wait)
+    await face.start()
+    loop = asyncio.get_running_loop()
+    sock = await raw_websocket(face)
+    pings = masked_ping() * 1000
+
+    async def flood() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                await loop.sock_sendall(sock, pings)
+
+    flooding = asyncio.create_task(flood())
+    try:
+        await until(lambda: face.sessions == 0, "a client reading nothing is still connected")
+        assert all(
+            c.transport.get_write_buffer_size() <= MAX_WRITE_BUFFER
+            for c in face._server.connections  # type: ignore[union-attr]
+        )
+    finally:
+        flooding.cancel()
+        with contextlib.suppress(BaseException):
+            await flooding
+        sock.close()
+        await face.stop()
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix() -> None:
+    """An IPv6 client holds at least a /64 and picks any address in it at will: counted per
+    address, one host could hold every slot of the proxy by cycling its addresses."""
+    none = Headers()
+    one = client_address(("2001:db8:1:2::5", 5000, 0, 0), none)
+    assert one == client_address(("2001:db8:1:2:ffff:1:2:3", 5000, 0, 0), none)
+    assert one == "2001:db8:1:2::/64"
+    assert client_address(("2001:db8:1:3::5", 5000, 0, 0), none) != one
+    xff = Headers([("X-Forwarded-For", "2001:db8:1:2:abcd::7")])
+    assert client_address(("127.0.0.1", 5000), xff) == one
+    # An IPv4 client seen through an IPv6 socket is its IPv4 address (and loopback is loopback).
+    assert client_address(("::ffff:192.0.2.9", 5000, 0, 0), none) == "192.0.2.9"
+    mapped = Headers([("X-Forwarded-For", "203.0.113.7")])
+    assert client_address(("::ffff:127.0.0.1", 5000, 0, 0), mapped) == "203.0.113.7"
+
+
+def test_several_forwarded_for_headers_the_last_one_is_the_reverse_proxys() -> None:
+    """A reverse proxy that adds its own header (HAProxy's `option forwardfor`) beside the
+    client's: the last entry of the last header, not a 500 from a lookup of several values."""
+    headers = Headers([("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "203.0.113.7")])
+    assert client_address(("127.0.0.1", 5000), headers) == "203.0.113.7"
+
+
+async def test_a_text_frame_closes_the_websocket(fake_broker: FakeBroker) -> None:
+    """MQTT over WebSockets is binary ([MQTT-6.0.0-1]: the server closes on any other frame);
+    text went on to the broker as its UTF-8, signed in or not."""
+    face = proxy(fake_broker)
+    await face.start()
+    try:
+        async with websocket(face) as ws:
+            await signed_in(ws)
+            await ws.send("\x30\x05\x00\x01a{}")  # a PUBLISH, as text
+            assert await closed_code(ws) == 1003
+        assert fake_broker.received == sign_in("331", "web-331-0123456789ab")
     finally:
         await face.stop()

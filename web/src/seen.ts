@@ -10,6 +10,7 @@ export const KEEP = 10_000;
 export class SeenSeqs {
   private seqs = new Set<number>();
   private floor = -Infinity;
+  private epoch: string | null = null; // the log the seqs belong to (the node's status)
 
   constructor(readonly keep: number = KEEP) {}
 
@@ -20,6 +21,16 @@ export class SeenSeqs {
     // Trimmed in steps of a tenth: one sort per `keep / 10` events, not one per event.
     if (this.seqs.size > this.keep + Math.max(1, Math.floor(this.keep / 10))) this.trim();
     return true;
+  }
+
+  /** The node's log is `epoch` (its retained status, which may come live: with an external
+   * broker the tab stays connected while the node restarts on a recreated log). True when it
+   * is another log than before: its seqs start again, so the old ones are forgotten. */
+  atEpoch(epoch: string): boolean {
+    const changed = this.epoch !== null && this.epoch !== epoch;
+    this.epoch = epoch;
+    if (changed) this.clear();
+    return changed;
   }
 
   /** Forget everything (the log was recreated: its seqs start again). */

@@ -352,6 +352,8 @@ export class Session {
     }
     const doc = text === "" ? null : (JSON.parse(text) as Doc);
     if (topic === `${this.base}/status` && doc !== null && typeof doc["epoch"] === "string") {
+      // A recreated log seen live: its events (seq from 1 again) are not repeats of the old.
+      if (this.seen.atEpoch(doc["epoch"])) this.lastSeq = 0;
       this.epoch = doc["epoch"];
     }
     this.handlers.retained(topic, doc);

@@ -64,6 +64,21 @@ test("seen seqs: repeats dropped, in any order, with a bounded memory", () => {
   assert.equal(seen.size, 1);
 });
 
+test("seen seqs: a new epoch (the log recreated, seen live) forgets the old log's seqs", () => {
+  // With an external broker the tab stays connected while the node restarts on a new log:
+  // the retained status brings the new epoch live, and the new log's seqs start again at 1.
+  const seen = new SeenSeqs(100);
+  assert.equal(seen.atEpoch("e1"), false); // the first epoch: nothing to forget
+  for (let seq = 1; seq <= 1_000; seq++) seen.add(seq);
+  assert.equal(seen.add(7), false);
+  assert.equal(seen.atEpoch("e1"), false); // the same log (a status refresh): still seen
+  assert.equal(seen.add(7), false);
+  assert.equal(seen.atEpoch("e2"), true); // a recreated log: its events are new
+  assert.equal(seen.add(7), true); // below the old floor and among the old seqs, yet new
+  assert.equal(seen.add(999), true);
+  assert.equal(seen.add(7), false);
+});
+
 test("language: the user's choice, else the browser's first known, else English", () => {
   assert.equal(chooseLang("de", ["en-GB"]), "de");
   assert.equal(chooseLang(null, ["fr-FR", "de-AT", "en"]), "de");

@@ -45,6 +45,10 @@ MQTT_PATH = "/mqtt"
 MAX_MESSAGE = 2 * 1024 * 1024
 MAX_SESSIONS = 1000  # WebSockets at once; one more is refused 503
 MAX_PER_ADDRESS = 20  # WebSockets at once from one client address; one more is refused 429
+# WebSockets at once that have not signed in yet; one more is refused 503. Far below
+# MAX_SESSIONS: sockets that never sign in (from many addresses, each held until its
+# deadline) cannot take the slots of those that did.
+MAX_SIGNING_IN = 200
 SIGN_IN_TIMEOUT = 10.0  # seconds from the WebSocket's start to the broker's CONNACK
 MAX_WRITE_BUFFER = 1024 * 1024  # bytes queued for a client that does not read: it is dropped
 CONNECT_TIMEOUT = 5.0
@@ -130,6 +134,7 @@ class WebFace:
         max_per_address: int = MAX_PER_ADDRESS,
         sign_in_timeout: float = SIGN_IN_TIMEOUT,
         deadline: Callable[[], Awaitable[object]] | None = None,
+        max_signing_in: int = MAX_SIGNING_IN,
     ) -> None:
         """``max_per_address``: WebSockets at once from one client address (0: no limit).
         ``sign_in_timeout``: seconds a WebSocket has to sign in (the broker's CONNACK);
@@ -143,6 +148,8 @@ class WebFace:
         self.sessions = 0  # WebSockets from their upgrade request until their TCP closes
         self.by_address: Counter[str] = Counter()
         self.max_per_address = max_per_address
+        self.signing_in: set[ServerConnection] = set()  # slots taken, not signed in yet
+        self.max_signing_in = max_signing_in
         self.sign_in_timeout = sign_in_timeout
         self._deadline = deadline or (lambda: asyncio.sleep(self.sign_in_timeout))
         self._server: Server | None = None
@@ -183,6 +190,8 @@ class WebFace:
         if path == MQTT_PATH:
             if self.sessions >= MAX_SESSIONS:
                 return respond(503, b"too many connections\n", "text/plain")
+            if len(self.signing_in) >= self.max_signing_in:
+                return respond(503, b"too many sign-ins at once: try again\n", "text/plain")
             address = client_address(connection.remote_address, request.headers)
             if 0 < self.max_per_address <= self.by_address[address]:
                 log.warning("web.too_many_from_address", address=address)
@@ -200,8 +209,10 @@ class WebFace:
         whether the handshake completes or not (the handler runs only if it does)."""
         self.sessions += 1
         self.by_address[address] += 1
+        self.signing_in.add(connection)
 
         def free(_: object) -> None:
+            self.signing_in.discard(connection)
             self.sessions -= 1
             self.by_address[address] -= 1
             if self.by_address[address] <= 0:
@@ -210,7 +221,7 @@ class WebFace:
         connection.connection_lost_waiter.add_done_callback(free)
 
     async def _proxy(self, ws: ServerConnection) -> None:
-        gate = Gate()
+        gate = Gate(on_signed_in=lambda: self.signing_in.discard(ws))
         watch = asyncio.create_task(self._sign_in_deadline(ws, gate))
         try:
             streams = await self._dial()

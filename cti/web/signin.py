@@ -14,6 +14,7 @@ Pure: bytes in, decisions out; the proxy (cti/web/face.py) does the I/O.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import attrs
 
@@ -105,11 +106,12 @@ class Gate:
     """One WebSocket's sign-in: :meth:`upstream` holds the browser's bytes until its CONNECT
     is complete and checked, :meth:`downstream` watches for the broker's CONNACK."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_signed_in: Callable[[], None] | None = None) -> None:
         self._up = bytearray()
         self._down = bytearray()
         self.connect: Connect | None = None  # once the CONNECT passed: bytes go through
         self.signed_in = False  # the broker accepted it (CONNACK, reason 0)
+        self._on_signed_in = on_signed_in
         self._down_seen = False  # the broker's first packet was read (or cannot be)
 
     def upstream(self, data: bytes) -> bytes:
@@ -159,3 +161,5 @@ class Gate:
         self._down.clear()
         body = packet.body
         self.signed_in = packet.type is p.PacketType.CONNACK and len(body) >= 2 and body[1] == 0
+        if self.signed_in and self._on_signed_in is not None:
+            self._on_signed_in()

@@ -252,6 +252,37 @@ async def test_one_address_holds_at_most_its_cap_of_websockets_counted_from_the_
         await face.stop()
 
 
+async def test_sockets_that_have_not_signed_in_have_a_pool_of_their_own(
+    fake_broker: FakeBroker,
+) -> None:
+    """Sockets that never sign in, from many addresses, fill only the sign-in pool (503
+    beyond it); one that signed in leaves the pool and frees its place for the next."""
+    face = proxy(fake_broker, max_signing_in=2)
+    await face.start()
+    try:
+        idle = [
+            await websocket(face, **{"X-Forwarded-For": f"203.0.113.{n}"}).__aenter__()
+            for n in (1, 2)
+        ]
+        assert len(face.signing_in) == 2
+        with pytest.raises(InvalidStatus) as refused:
+            async with websocket(face, **{"X-Forwarded-For": "203.0.113.3"}):
+                pass
+        assert refused.value.response.status_code == 503
+        assert b"too many sign-ins at once" in refused.value.response.body
+        await idle[0].send(sign_in("331", "web-331-0123456789ab"))
+        async with asyncio.timeout(TIMEOUT):
+            assert await idle[0].recv() == CONNACK_OK  # signed in: out of the pool
+        assert len(face.signing_in) == 1
+        async with websocket(face, **{"X-Forwarded-For": "203.0.113.3"}) as next_one:
+            await signed_in(next_one, "332")
+        for ws in idle:
+            await ws.close()
+        await until(lambda: face.sessions == 0 and not face.signing_in, "slots still held")
+    finally:
+        await face.stop()
+
+
 def test_the_client_address_is_the_peer_unless_a_reverse_proxy_on_loopback_names_it() -> None:
     xff = Headers([("X-Forwarded-For", "198.51.100.1, 203.0.113.7")])
     assert client_address(("127.0.0.1", 5000), xff) == "203.0.113.7"

@@ -149,6 +149,7 @@ class WebFace:
         self.by_address: Counter[str] = Counter()
         self.max_per_address = max_per_address
         self.signing_in: set[ServerConnection] = set()  # slots taken, not signed in yet
+        self._refusing: set[str] = set()  # addresses at their cap whose refusal was logged
         self.max_signing_in = max_signing_in
         self.sign_in_timeout = sign_in_timeout
         self._deadline = deadline or (lambda: asyncio.sleep(self.sign_in_timeout))
@@ -194,7 +195,9 @@ class WebFace:
                 return respond(503, b"too many sign-ins at once: try again\n", "text/plain")
             address = client_address(connection.remote_address, request.headers)
             if 0 < self.max_per_address <= self.by_address[address]:
-                log.warning("web.too_many_from_address", address=address)
+                if address not in self._refusing:  # once per episode: a flood of refused
+                    self._refusing.add(address)  # upgrades must not flood the log too
+                    log.warning("web.too_many_from_address", address=address)
                 return respond(429, b"too many connections from your address\n", "text/plain")
             self._take_slot(connection, address)
             return None  # the WebSocket handshake goes on
@@ -217,6 +220,7 @@ class WebFace:
             self.by_address[address] -= 1
             if self.by_address[address] <= 0:
                 del self.by_address[address]
+            self._refusing.discard(address)  # below its cap again: the next refusal is news
 
         connection.connection_lost_waiter.add_done_callback(free)
 

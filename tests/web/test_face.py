@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import attrs
 import orjson
 import pytest
+from structlog.testing import capture_logs
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -232,11 +233,14 @@ async def test_one_address_holds_at_most_its_cap_of_websockets_counted_from_the_
     try:
         held = [await websocket(face).__aenter__() for _ in range(3)]
         assert face.sessions == 3 and face.by_address["127.0.0.1"] == 3
-        with pytest.raises(InvalidStatus) as refused:
-            async with websocket(face):
-                pass
-        assert refused.value.response.status_code == 429
-        assert b"too many connections from your address" in refused.value.response.body
+        with capture_logs() as logs:
+            for _ in range(3):  # refused each time, logged once (a flood must not flood the log)
+                with pytest.raises(InvalidStatus) as refused:
+                    async with websocket(face):
+                        pass
+                assert refused.value.response.status_code == 429
+                assert b"too many connections from your address" in refused.value.response.body
+        assert [x["event"] for x in logs] == ["web.too_many_from_address"]
         async with websocket(face, **{"X-Forwarded-For": "10.1.1.1, 203.0.113.7"}) as other:
             await signed_in(other)
             assert face.by_address["203.0.113.7"] == 1

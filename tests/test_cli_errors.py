@@ -215,3 +215,20 @@ def test_request_fields_take_json_and_a_bad_one_is_one_line(
     assert one_line(capsys.readouterr().err) == (
         "cti request: groups:= is not JSON: Expecting value (column 4 of '[2,')"
     )
+
+
+@pytest.mark.parametrize("argv", [["calls", "show"], ["trace"]], ids=["calls", "trace"])
+def test_a_call_id_too_large_for_the_records_is_a_usage_error(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not an OverflowError from SQLite (a traceback) once the records are open."""
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    from cti.calls.records_db import CallRecordsDb
+
+    CallRecordsDb(tmp_path / "node1.calls.db", "epoch").close()
+    capsys.readouterr()
+    huge = str(2**70)
+    line = usage_error([argv[0], "--data-dir", str(tmp_path), *argv[1:], huge], capsys)
+    assert line.endswith(f"argument call: {huge} is not a call id (1 or more)"), line
+    assert main([argv[0], "--data-dir", str(tmp_path), *argv[1:], "99"]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti {argv[0]}: no call 99 in the records"

@@ -188,6 +188,8 @@ def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
         ("--devices", "1", "1: give 2 or more"),
         ("--calls-per-second", "-5", "-5: give more than 0"),
         ("--duration", "0", "0: give more than 0"),
+        ("--duration", "inf", "inf: give a finite number"),
+        ("--calls-per-second", "1e400", "1e400: give a finite number"),
     ]:
         line = usage_error([*url, "load", option, value], capsys, phone_sim)
         assert line.endswith(f"argument {option}: {why}"), line
@@ -199,6 +201,18 @@ def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
     assert phone_sim([*url, "run", str(bad)]) == 2
     err = one_line(capsys.readouterr().err)
     assert err.startswith(f"phone-sim: {bad}: not valid YAML: ") and "(line 3, column 1)" in err
+    assert phone_sim([*url, "load", "--calls-per-second", "1e300", "--duration", "1e300"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "phone-sim: --calls-per-second times --duration is too large"
+    )
+    for content, why in [
+        (b"name: x\nsteps: [\xff]\n", "not UTF-8 text (byte 16)"),
+        (b"name: x\nrequirements: 7\nsteps: ['330 calls 331']\n", "requirements: a list"),
+        (b"name: x\nparties: 5\nsteps: ['330 calls 331']\n", "parties: a table of"),
+    ]:
+        bad.write_bytes(content)  # a ValueError, a TypeError, an AttributeError before
+        assert phone_sim([*url, "run", str(bad)]) == 2
+        assert one_line(capsys.readouterr().err).startswith(f"phone-sim: {bad}: {why}")
 
 
 def test_request_fields_take_json_and_a_bad_one_is_one_line(

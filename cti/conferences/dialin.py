@@ -43,15 +43,16 @@ def strikes_key(d: CallDecision, call: int, caller: str) -> str:
     caller at the first limit), and every withheld call together against WITHHELD_STRIKES
     (``locked``; else redialling would make guessing unlimited); a phone of the site by
     itself (a MULAP member's phone, not the group number every member presents); an outside
-    caller by the number presented."""
-    if withheld(caller):
-        return f"call/{call}"
+    caller by the number presented. The phone comes first: one that withholds its number
+    is still that phone (else it would guess in the withheld bucket, 30 instead of 6)."""
     plan = d.site.conferences
     found = d.state.calls.calls.get(call)
     if plan is not None and found is not None:
         for party in found.parties:
             if party.device != plan.dial_in and party.device in d.site.devices:
                 return party.device
+    if withheld(caller):
+        return f"call/{call}"
     return caller
 
 

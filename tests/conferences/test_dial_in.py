@@ -583,6 +583,12 @@ def test_rule6_a_withheld_number_is_no_one_s_its_call_alone_counts() -> None:
     d = SimpleNamespace(site=o.site, state=o.state)
     assert dialin.strikes_key(d, call, "") == f"call/{call}"  # type: ignore[arg-type]
     assert dialin.strikes_key(d, call, "+4930888003") == "+4930888003"  # type: ignore[arg-type]
+    # A phone of the site that withholds its number is still that phone: its 6 strikes,
+    # not the per-call ones and the withheld bucket's 30.
+    own = o.call_of(cc.MakeCall(calling="331", called="391"))
+    d = SimpleNamespace(site=o.site, state=o.state)
+    assert dialin.strikes_key(d, own, "") == "331"  # type: ignore[arg-type]
+    assert dialin.strikes_key(d, own, "anonymous") == "331"  # type: ignore[arg-type]
     rooms = ConferencesState()
     for n, call_id in enumerate((5, 5, 5, 6)):
         rooms = HANDLERS[ev.DialInStarted](rooms, ev.DialInStarted(call=call_id, caller=""))

@@ -246,3 +246,16 @@ def test_a_call_id_too_large_for_the_records_is_a_usage_error(
     assert line.endswith(f"argument call: {huge} is not a call id (1 or more)"), line
     assert main([argv[0], "--data-dir", str(tmp_path), *argv[1:], "99"]) == 1
     assert one_line(capsys.readouterr().err) == f"cti {argv[0]}: no call 99 in the records"
+
+
+def test_users_on_a_stopped_node_uses_its_conference_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cti users` decides commands on the node's log as `cti serve` would: with the key of
+    the data directory, not the process's random one (whose warning told an administrator
+    that the site's PINs change with every restart)."""
+    assert main(["users", "--data-dir", str(tmp_path), "remove", "nobody"]) == 1
+    captured = capsys.readouterr()
+    assert "conference_key_ephemeral" not in captured.out + captured.err
+    assert "unknownUser" in captured.out + captured.err
+    assert (tmp_path / "node1.conference-key").stat().st_mode & 0o777 == 0o600

@@ -259,3 +259,27 @@ def test_users_on_a_stopped_node_uses_its_conference_key(
     assert "conference_key_ephemeral" not in captured.out + captured.err
     assert "unknownUser" in captured.out + captured.err
     assert (tmp_path / "node1.conference-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_os_error_naming_no_path_is_a_fault_not_a_one_line_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """main() turns an OSError about a path the user named into one line; one that names
+    no path (a connection reset, a bad file descriptor: a bug or a fault) keeps its
+    traceback instead of passing for a user's mistake."""
+    import errno
+
+    from cti import cli
+
+    def fails(error: OSError) -> None:
+        def run(args: object) -> int:
+            raise error
+
+        monkeypatch.setattr(cli, "_run", run)
+
+    fails(OSError(errno.EACCES, "Permission denied", str(tmp_path / "x")))
+    assert main(["demo", "--memory"]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti demo: {tmp_path / 'x'}: Permission denied"
+    fails(OSError(errno.EBADF, "Bad file descriptor"))
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        main(["demo", "--memory"])

@@ -38,19 +38,24 @@ def withheld(caller: str) -> bool:
 
 
 def strikes_key(d: CallDecision, call: int, caller: str) -> str:
-    """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6): a withheld number is no one's,
-    so its call alone (else one guesser with a withheld number would lock out every withheld
-    caller at the first limit), and every withheld call together against WITHHELD_STRIKES
-    (``locked``; else redialling would make guessing unlimited); a phone of the site by
-    itself (a MULAP member's phone, not the group number every member presents); an outside
-    caller by the number presented. The phone comes first: one that withholds its number
-    is still that phone (else it would guess in the withheld bucket, 30 instead of 6)."""
+    """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6), by who is on the call with the
+    dial-in now: a phone of the site by itself (a MULAP member's phone, not the group number
+    every member presents; also when it withholds its number); an outside caller by its
+    number, also one a phone of the site transferred to the dial-in (``caller`` is then
+    that phone's number, which the guesser would lock out instead of itself); a withheld
+    number is no one's, so its call alone (else one guesser with a withheld number would
+    lock out every withheld caller at the first limit), and every withheld call together
+    against WITHHELD_STRIKES (``locked``; else redialling would make guessing unlimited)."""
     plan = d.site.conferences
     found = d.state.calls.calls.get(call)
+    others = []
     if plan is not None and found is not None:
-        for party in found.parties:
-            if party.device != plan.dial_in and party.device in d.site.devices:
-                return party.device
+        others = [p.device for p in found.parties if p.device != plan.dial_in]
+    for device in others:
+        if device in d.site.devices:
+            return device
+    if caller in d.site.devices and others:  # that phone left: it transferred the call here
+        caller = others[0]
     if withheld(caller):
         return f"call/{call}"
     return caller

@@ -89,6 +89,18 @@ def locked(rooms: ConferencesState, key: str, now_ms: int) -> bool:
     return False
 
 
+def moved(d: CallDecision, call: int) -> None:
+    """A dial-in keying a PIN moved onto ``call`` (a phone of the site transferred its
+    caller to the dial-in): the dial-in was let in for that phone, so whoever is on it now
+    is checked as at a start; a locked-out guesser would else get three more tries with
+    every transfer."""
+    entry = d.state.conferences.dial_ins.get(call)
+    if entry is not None and locked(
+        d.state.conferences, strikes_key(d, call, entry.caller), d.now_ms
+    ):
+        _refuse(d, call, DialInEnd.CALLER_LOCKED)
+
+
 def _refuse(d: CallDecision, call: int, reason: DialInEnd) -> None:
     d.emit(ev.DialInEnded(call=call, reason=reason))
     hang_up_call(d, call)

@@ -648,6 +648,15 @@ def test_rule6_an_outside_caller_transferred_in_counts_against_itself() -> None:
     call, events = dial(o, "332")
     assert events[-1] == f"dialInStarted call={call} caller=332"  # not locked out
     assert key(o, call, "332", pin_of(o, 1, 3))[0].startswith("participantJoined")
+    o.do(cc.ClearConnection(call=call, device="332"))
     events = o.do(cc.Dial(device="+4930888003", digits="391"))  # the guesser: locked
     assert any(e.endswith("reason=callerLocked") for e in events), events
+    # ... also when transferred in again: no three more tries per transfer.
+    primary = o.call_of(cc.Dial(device="+4930888003", digits="332"))
+    o.do(cc.AnswerCall(call=primary, device="332"))
+    o.do(cc.ConsultationCall(call=primary, device="332", consulted="391"))
+    events = o.do(cc.TransferCall(device="332"))
+    assert f"dialInEnded call={primary} reason=callerLocked" in events, events
+    assert primary not in o.state.conferences.dial_ins
+    assert o.switch.call(primary) is None  # the bridge hung up: the guesser's call ended
     o.assert_replays()

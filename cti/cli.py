@@ -321,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cti {args.command}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the user named (--data-dir, --out, ...): one line
+        if exc.filename is None:  # no path: a fault to see whole (a traceback), no mistake
+            raise
         print(f"cti {args.command}: {_os_error(exc)}", file=sys.stderr)
         return 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -98,6 +99,8 @@ def _above_zero(text: str) -> float:
         raise ValueError(f"{text!r} is not a number") from None
     if not value > 0:  # also NaN
         raise ValueError(f"{text}: give more than 0")
+    if not math.isfinite(value):  # the run's call count would be an OverflowError
+        raise ValueError(f"{text}: give a finite number")
     return value
 
 
@@ -126,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             from phone_sim.load import LoadPlan, run_load
 
+            if not math.isfinite(args.calls_per_second * args.duration):
+                errors.print("[red]phone-sim: --calls-per-second times --duration is too large[/]")
+                return 2
             plan = LoadPlan(args.devices, args.calls_per_second, args.duration, args.seed)
             return asyncio.run(run_load(brokers, plan, console))
         if args.command == "console":

@@ -125,10 +125,13 @@ async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console:
     await sim.start()
     hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
     unknown = [n for n in hosted if n not in sim.kinds]
-    if unknown:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[red]phone-sim: not configured on {node}: {', '.join(unknown)}[/]"
+    if unknown or not hosted:
+        why = (
+            f"not configured on {node}: {', '.join(unknown)}"
+            if unknown
+            else (f"node {node} has no phones to host (name them: phones 330 331)")
         )
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]phone-sim: {why}[/]")
         await sim.close()
         return 2
     panel = PhonePanel(sim, link, hosted)

@@ -188,6 +188,8 @@ def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
         ("--devices", "1", "1: give 2 or more"),
         ("--calls-per-second", "-5", "-5: give more than 0"),
         ("--duration", "0", "0: give more than 0"),
+        ("--duration", "inf", "inf: give a finite number"),
+        ("--calls-per-second", "1e400", "1e400: give a finite number"),
     ]:
         line = usage_error([*url, "load", option, value], capsys, phone_sim)
         assert line.endswith(f"argument {option}: {why}"), line
@@ -199,6 +201,18 @@ def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
     assert phone_sim([*url, "run", str(bad)]) == 2
     err = one_line(capsys.readouterr().err)
     assert err.startswith(f"phone-sim: {bad}: not valid YAML: ") and "(line 3, column 1)" in err
+    assert phone_sim([*url, "load", "--calls-per-second", "1e300", "--duration", "1e300"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        "phone-sim: --calls-per-second times --duration is too large"
+    )
+    for content, why in [
+        (b"name: x\nsteps: [\xff]\n", "not UTF-8 text (byte 16)"),
+        (b"name: x\nrequirements: 7\nsteps: ['330 calls 331']\n", "requirements: a list"),
+        (b"name: x\nparties: 5\nsteps: ['330 calls 331']\n", "parties: a table of"),
+    ]:
+        bad.write_bytes(content)  # a ValueError, a TypeError, an AttributeError before
+        assert phone_sim([*url, "run", str(bad)]) == 2
+        assert one_line(capsys.readouterr().err).startswith(f"phone-sim: {bad}: {why}")
 
 
 def test_request_fields_take_json_and_a_bad_one_is_one_line(
@@ -215,3 +229,57 @@ def test_request_fields_take_json_and_a_bad_one_is_one_line(
     assert one_line(capsys.readouterr().err) == (
         "cti request: groups:= is not JSON: Expecting value (column 4 of '[2,')"
     )
+
+
+@pytest.mark.parametrize("argv", [["calls", "show"], ["trace"]], ids=["calls", "trace"])
+def test_a_call_id_too_large_for_the_records_is_a_usage_error(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not an OverflowError from SQLite (a traceback) once the records are open."""
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    from cti.calls.records_db import CallRecordsDb
+
+    CallRecordsDb(tmp_path / "node1.calls.db", "epoch").close()
+    capsys.readouterr()
+    huge = str(2**70)
+    line = usage_error([argv[0], "--data-dir", str(tmp_path), *argv[1:], huge], capsys)
+    assert line.endswith(f"argument call: {huge} is not a call id (1 or more)"), line
+    assert main([argv[0], "--data-dir", str(tmp_path), *argv[1:], "99"]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti {argv[0]}: no call 99 in the records"
+
+
+def test_users_on_a_stopped_node_uses_its_conference_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cti users` decides commands on the node's log as `cti serve` would: with the key of
+    the data directory, not the process's random one (whose warning told an administrator
+    that the site's PINs change with every restart)."""
+    assert main(["users", "--data-dir", str(tmp_path), "remove", "nobody"]) == 1
+    captured = capsys.readouterr()
+    assert "conference_key_ephemeral" not in captured.out + captured.err
+    assert "unknownUser" in captured.out + captured.err
+    assert (tmp_path / "node1.conference-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_os_error_naming_no_path_is_a_fault_not_a_one_line_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """main() turns an OSError about a path the user named into one line; one that names
+    no path (a connection reset, a bad file descriptor: a bug or a fault) keeps its
+    traceback instead of passing for a user's mistake."""
+    import errno
+
+    from cti import cli
+
+    def fails(error: OSError) -> None:
+        def run(args: object) -> int:
+            raise error
+
+        monkeypatch.setattr(cli, "_run", run)
+
+    fails(OSError(errno.EACCES, "Permission denied", str(tmp_path / "x")))
+    assert main(["demo", "--memory"]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti demo: {tmp_path / 'x'}: Permission denied"
+    fails(OSError(errno.EBADF, "Bad file descriptor"))
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        main(["demo", "--memory"])

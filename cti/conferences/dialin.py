@@ -38,20 +38,26 @@ def withheld(caller: str) -> bool:
 
 
 def strikes_key(d: CallDecision, call: int, caller: str) -> str:
-    """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6): a withheld number is no one's,
-    so its call alone (else one guesser with a withheld number would lock out every withheld
-    caller at the first limit), and every withheld call together against WITHHELD_STRIKES
-    (``locked``; else redialling would make guessing unlimited); a phone of the site by
-    itself (a MULAP member's phone, not the group number every member presents); an outside
-    caller by the number presented."""
-    if withheld(caller):
-        return f"call/{call}"
+    """Whose wrong PINs a dial-in counts (UC-LESSONS rule 6), by who is on the call with the
+    dial-in now: a phone of the site by itself (a MULAP member's phone, not the group number
+    every member presents; also when it withholds its number); an outside caller by its
+    number, also one a phone of the site transferred to the dial-in (``caller`` is then
+    that phone's number, which the guesser would lock out instead of itself); a withheld
+    number is no one's, so its call alone (else one guesser with a withheld number would
+    lock out every withheld caller at the first limit), and every withheld call together
+    against WITHHELD_STRIKES (``locked``; else redialling would make guessing unlimited)."""
     plan = d.site.conferences
     found = d.state.calls.calls.get(call)
+    others = []
     if plan is not None and found is not None:
-        for party in found.parties:
-            if party.device != plan.dial_in and party.device in d.site.devices:
-                return party.device
+        others = [p.device for p in found.parties if p.device != plan.dial_in]
+    for device in others:
+        if device in d.site.devices:
+            return device
+    if caller in d.site.devices and others:  # that phone left: it transferred the call here
+        caller = others[0]
+    if withheld(caller):
+        return f"call/{call}"
     return caller
 
 
@@ -81,6 +87,18 @@ def locked(rooms: ConferencesState, key: str, now_ms: int) -> bool:
         ):
             return True
     return False
+
+
+def moved(d: CallDecision, call: int) -> None:
+    """A dial-in keying a PIN moved onto ``call`` (a phone of the site transferred its
+    caller to the dial-in): the dial-in was let in for that phone, so whoever is on it now
+    is checked as at a start; a locked-out guesser would else get three more tries with
+    every transfer."""
+    entry = d.state.conferences.dial_ins.get(call)
+    if entry is not None and locked(
+        d.state.conferences, strikes_key(d, call, entry.caller), d.now_ms
+    ):
+        _refuse(d, call, DialInEnd.CALLER_LOCKED)
 
 
 def _refuse(d: CallDecision, call: int, reason: DialInEnd) -> None:

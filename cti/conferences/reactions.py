@@ -55,6 +55,8 @@ def merged(d: Decision[Any], e: calls_events.Transferred | calls_events.Conferen
     rooms = d.state.conferences
     if e.secondary_call in rooms.dial_ins or rooms.on_call(e.secondary_call) is not None:
         d.emit(ev.BridgeCallMoved(call=e.secondary_call, into=e.call))
+        if e.secondary_call in rooms.dial_ins:  # still keying a PIN: who is it now?
+            dialin.moved(_calls(d), e.call)
 
 
 def failed(d: Decision[Any], e: calls_events.Failed) -> None:

@@ -32,7 +32,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     listing = what.add_parser("list", help="the newest calls, one line each")
     listing.add_argument("--last", type=_how_many, default=20, help="how many (default 20)")
     show = what.add_parser("show", help="one call: its record and every event of it")
-    show.add_argument("call", type=int)
+    show.add_argument("call", type=call_id)
+
+
+def call_id(text: str) -> int:
+    """A call's id for argparse: one SQLite can hold (a larger one was an OverflowError)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a call id") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} is not a call id (1 or more)")
+    return value
 
 
 def _how_many(text: str) -> int:

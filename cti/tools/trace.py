@@ -25,6 +25,7 @@ from cti.calls import events as ev
 from cti.calls.records_db import CallRecordsDb
 from cti.ops.environment import add_store_option
 from cti.store import EventStore, StoreError, location
+from cti.tools.calls import call_id
 
 SVG = "http://www.w3.org/2000/svg"
 COLUMN = 150  # px between device lifelines
@@ -44,7 +45,7 @@ STATE_COLOURS = {
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trace = sub.add_parser("trace", help="one call from the log as a ladder diagram (SVG)")
-    trace.add_argument("call", type=int)
+    trace.add_argument("call", type=call_id)
     trace.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
     trace.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
     add_store_option(trace)

@@ -165,6 +165,7 @@ def run_users(args: argparse.Namespace) -> int:
     from cti.app.bootstrap import seed_accounts
     from cti.app.clock import SystemClock
     from cti.app.config import load_config
+    from cti.app.keys import with_conference_key
     from cti.app.node import Node
     from cti.store import StoreLocked, location
 
@@ -180,7 +181,10 @@ def run_users(args: argparse.Namespace) -> int:
             reply = asyncio.run(_online(args, site.node, service, fields))
         else:
             try:
-                node = Node(site, store, SystemClock())
+                # PINs from the node's own key, as `cti serve` derives them (not the
+                # process's random one, nor its warning on an administrator's terminal)
+                keyed = with_conference_key(site, args.data_dir)
+                node = Node(keyed, store, SystemClock())
                 seed_accounts(node, config.users)  # as `cti serve` would: the site's first
                 reply = asyncio.run(offline(node, service, fields))
             finally:

@@ -150,8 +150,11 @@ def from_dict(doc: Any, source: str = "") -> Scenario:
             steps.append((text, parse_step(text)))
         except ScenarioError as exc:
             raise ScenarioError(f"{source}: step {i}: {exc}") from None
+    given = doc.get("parties") or {}
+    if not isinstance(given, dict):
+        raise ScenarioError(f"{source}: parties: a table of number: behaviour, not {given!r}")
     parties = {}
-    for number, text in (doc.get("parties") or {}).items():
+    for number, text in given.items():
         if not isinstance(number, str):
             raise ScenarioError(f"{source}: parties: quote the number {number!r} ('+49...')")
         try:
@@ -159,9 +162,13 @@ def from_dict(doc: Any, source: str = "") -> Scenario:
         except ValueError as exc:
             raise ScenarioError(f"{source}: parties: {number}: {exc}") from None
     reqs = doc.get("requirements", [])
+    if isinstance(reqs, str):
+        reqs = [reqs]
+    if not isinstance(reqs, list) or not all(isinstance(r, str) for r in reqs):
+        raise ScenarioError(f"{source}: requirements: a list of names (CALL-01, ...), not {reqs!r}")
     return Scenario(
         name=str(doc.get("name", source)),
-        requirements=tuple([reqs] if isinstance(reqs, str) else reqs),
+        requirements=tuple(reqs),
         steps=tuple(steps),
         parties=parties,
         source=source,
@@ -170,7 +177,10 @@ def from_dict(doc: Any, source: str = "") -> Scenario:
 
 def load(path: str | Path) -> Scenario:
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # a ValueError, not the OSError phone-sim reports
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         doc = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except tomllib.TOMLDecodeError as exc:

@@ -583,6 +583,12 @@ def test_rule6_a_withheld_number_is_no_one_s_its_call_alone_counts() -> None:
     d = SimpleNamespace(site=o.site, state=o.state)
     assert dialin.strikes_key(d, call, "") == f"call/{call}"  # type: ignore[arg-type]
     assert dialin.strikes_key(d, call, "+4930888003") == "+4930888003"  # type: ignore[arg-type]
+    # A phone of the site that withholds its number is still that phone: its 6 strikes,
+    # not the per-call ones and the withheld bucket's 30.
+    own = o.call_of(cc.MakeCall(calling="331", called="391"))
+    d = SimpleNamespace(site=o.site, state=o.state)
+    assert dialin.strikes_key(d, own, "") == "331"  # type: ignore[arg-type]
+    assert dialin.strikes_key(d, own, "anonymous") == "331"  # type: ignore[arg-type]
     rooms = ConferencesState()
     for n, call_id in enumerate((5, 5, 5, 6)):
         rooms = HANDLERS[ev.DialInStarted](rooms, ev.DialInStarted(call=call_id, caller=""))
@@ -620,3 +626,37 @@ def test_rule6_a_v1_rejection_counts_against_its_caller_number() -> None:
     old = {"call": 3, "remaining": 2, "caller": "331", "at": 1}
     decoded = CODEC.decode("conferencePinRejected", 1, orjson.dumps(old))
     assert decoded.strikes == "331"  # type: ignore[attr-defined]
+
+
+def test_rule6_an_outside_caller_transferred_in_counts_against_itself() -> None:
+    """A receptionist (332) transfers an outside caller to the dial-in: the dial-in started
+    with 332 as its caller, but it is the outside caller who keys. Its wrong PINs count
+    against its number, not against 332, which would be locked out of its conferences while
+    the guesser, transferred in again and again, never was."""
+    o = office()
+    room(o, "331", "332")
+    wrong = "1" if pin_of(o, 1, 2) != "111111" else "2"
+    for _ in range(2):
+        primary = o.call_of(cc.Dial(device="+4930888003", digits="332"))
+        o.do(cc.AnswerCall(call=primary, device="332"))
+        o.do(cc.ConsultationCall(call=primary, device="332", consulted="391"))
+        assert o.do(cc.TransferCall(device="332"))[-1].startswith("bridgeCallMoved")
+        assert list(o.state.conferences.dial_ins) == [primary]
+        for _ in range(3):
+            key(o, primary, "+4930888003", wrong * 6)
+    assert {k: s.count for k, s in o.state.conferences.strikes.items()} == {"+4930888003": 6}
+    call, events = dial(o, "332")
+    assert events[-1] == f"dialInStarted call={call} caller=332"  # not locked out
+    assert key(o, call, "332", pin_of(o, 1, 3))[0].startswith("participantJoined")
+    o.do(cc.ClearConnection(call=call, device="332"))
+    events = o.do(cc.Dial(device="+4930888003", digits="391"))  # the guesser: locked
+    assert any(e.endswith("reason=callerLocked") for e in events), events
+    # ... also when transferred in again: no three more tries per transfer.
+    primary = o.call_of(cc.Dial(device="+4930888003", digits="332"))
+    o.do(cc.AnswerCall(call=primary, device="332"))
+    o.do(cc.ConsultationCall(call=primary, device="332", consulted="391"))
+    events = o.do(cc.TransferCall(device="332"))
+    assert f"dialInEnded call={primary} reason=callerLocked" in events, events
+    assert primary not in o.state.conferences.dial_ins
+    assert o.switch.call(primary) is None  # the bridge hung up: the guesser's call ended
+    o.assert_replays()

@@ -265,3 +265,43 @@ def test_conf08_add_hits_of_a_directory_search(o: Office) -> None:
         )
     )
     assert (r.name, r.details["reason"]) == ("invalidParameterValue", "notOfEntry")
+
+
+def test_the_call_index_follows_every_event_that_moves_a_call_even_unusual_ones() -> None:
+    """evolve is total: the call index equals the one recomputed from the rooms after any
+    event, also those the services never emit while a participant has a call (a room
+    deleted or a participant removed with one; a call moved onto one already in a room),
+    which the property test therefore cannot reach."""
+    from cti.conferences import events as ev
+    from cti.conferences.evolve import HANDLERS
+    from cti.conferences.state import ConferencesState, index_of
+
+    def apply(state: ConferencesState, *events: object) -> ConferencesState:
+        for e in events:
+            state = HANDLERS[type(e)](state, e)
+            assert state.by_call == index_of(state.conferences), e
+        return state
+
+    rooms = apply(
+        ConferencesState(),
+        ev.ConferenceCreated(conference=1, name="a", owner="330"),
+        ev.ConferenceCreated(conference=2, name="b", owner="330"),
+        *(
+            ev.ParticipantAdded(conference=c, participant=p, name="x", number="33{p}")
+            for c in (1, 2)
+            for p in (1, 2)
+        ),
+        ev.ParticipantCalling(conference=1, participant=1, call=7),
+        ev.ParticipantCalling(conference=1, participant=2, call=8),
+        ev.ParticipantCalling(conference=2, participant=1, call=9),
+        ev.BridgeCallMoved(call=9, into=8),  # two on call 8 now, in two rooms
+    )
+    assert dict(rooms.by_call) == {7: ((1, 1),), 8: ((1, 2), (2, 1))}
+    removed = apply(rooms, ev.ParticipantRemoved(conference=1, participant=2))
+    assert dict(removed.by_call) == {7: ((1, 1),), 8: ((2, 1),)}
+    deleted = apply(rooms, ev.ConferenceDeleted(conference=1))
+    assert dict(deleted.by_call) == {8: ((2, 1),)}
+    assert deleted.on_call(7) is None
+    found = deleted.on_call(8)
+    assert found is not None and (found[0].id, found[1].id) == (2, 1)
+    assert dict(apply(deleted, ev.ConferenceDeleted(conference=2)).by_call) == {}

@@ -155,3 +155,36 @@ async def test_events_missed_while_disconnected_are_replayed(
         await sim.until(lambda: sim.phone("332").dnd)
     finally:
         await sim.close()
+
+
+async def test_phones_with_nothing_to_host_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node whose site has no physical phones (and none named): one line, exit 2, not an
+    IndexError from the hint that names the first hosted phone."""
+    from phone_sim import physical
+
+    class Fake:  # the link and the simulator of a node with a conference bridge only
+        kinds = {"391": "conference_bridge"}
+        closed = False
+        node, connects, watchers = "branch", 0, []
+
+        async def subscribe(self, topic: str) -> None:
+            pass
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        async def start(self) -> None:
+            pass
+
+        async def close(self) -> None:
+            Fake.closed = True
+
+    monkeypatch.setattr(physical, "MqttLink", Fake)
+    monkeypatch.setattr(physical, "Simulator", Fake)
+    endpoint = Endpoint("127.0.0.1", free_port())
+    assert await physical.run_phones(endpoint, "branch", [], Console(file=io.StringIO())) == 2
+    err = capsys.readouterr().err
+    assert err == "phone-sim: node branch has no phones to host (name them: phones 330 331)\n"
+    assert Fake.closed

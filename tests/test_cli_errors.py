@@ -283,3 +283,15 @@ def test_an_os_error_naming_no_path_is_a_fault_not_a_one_line_mistake(
     fails(OSError(errno.EBADF, "Bad file descriptor"))
     with pytest.raises(OSError, match="Bad file descriptor"):
         main(["demo", "--memory"])
+
+
+def test_demo_and_archive_on_a_data_directory_use_its_conference_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cti demo --data-dir` and `cti archive` build the node as `cti serve` would, with the
+    data directory's conference key: no warning that PINs change with every restart."""
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 0
+    assert main(["archive", "--data-dir", str(tmp_path), "--keep", "10"]) == 0
+    captured = capsys.readouterr()
+    assert "conference_key_ephemeral" not in captured.out + captured.err
+    assert (tmp_path / "node1.conference-key").stat().st_mode & 0o777 == 0o600

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from cti.app.clock import SystemClock
 from cti.app.config import load_site
+from cti.app.keys import with_conference_key
 from cti.app.node import Node
 from cti.calls.records_db import CallRecordsDb
 from cti.mqtt.face.outbox import POSITION_KEY
@@ -82,7 +83,9 @@ def until(store: EventStore, first: int, upto: int) -> Iterator[StoredEvent]:
 def cutoff(store: EventStore, site: Site, data_dir: Path, keep: int) -> int:
     """The last seq that may go: before the newest ``keep`` events and the last one, taken
     by every follower, and covered by a snapshot (one is taken now, at the end of the log)."""
-    Node(site, store, SystemClock()).snapshot()  # a restart starts here, after what is dropped
+    # A restart starts here, after what is dropped; decided with the node's own PIN key, as
+    # `cti serve` would (a snapshot holds no key, but replay must not warn of a random one).
+    Node(with_conference_key(site, data_dir), store, SystemClock()).snapshot()
     last = store.last_seq()
     limits = [last - keep, last - 1]  # the last event stays: the sequence goes on from it
     published = store.get_meta(POSITION_KEY)

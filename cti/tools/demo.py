@@ -13,6 +13,7 @@ from rich.console import Console
 
 from cti.app.clock import ManualClock
 from cti.app.config import load_site
+from cti.app.keys import with_conference_key
 from cti.app.node import Accepted, Committed, Node
 from cti.calls import commands as c
 from cti.calls import events as ev
@@ -45,6 +46,7 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(data_dir / f"{site.node}.db")
+        site = with_conference_key(site, data_dir)  # a kept log's PINs, as `cti serve`'s
     clock = ManualClock()
     node = Node(site, store, clock)
 

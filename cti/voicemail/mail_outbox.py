@@ -188,15 +188,21 @@ class MailOutbox:
         self.waiting.clear()  # the position is before them all: they are read again
         self._read = position
         self.health.position = position
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._retry())
-            async for batch in self.reader.batches(position + 1):
-                for item in batch:
-                    if isinstance(item.event, MessageRecorded) and item.event.mail_to is not None:
-                        await self._first(item.seq, item.event)
-                    self._read = item.seq
-                self._save()
-                self.health.position = batch[-1].seq
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._retry())
+                async for batch in self.reader.batches(position + 1):
+                    for item in batch:
+                        event = item.event
+                        if isinstance(event, MessageRecorded) and event.mail_to is not None:
+                            await self._first(item.seq, event)
+                        self._read = item.seq
+                    self._save()
+                    self.health.position = batch[-1].seq
+        except ExceptionGroup as failed:
+            # One of the two failed (the other was cancelled): its own error, so that the
+            # supervisor's log and /healthz name it, not "ExceptionGroup".
+            raise failed.exceptions[0] from None
 
     def _save(self) -> None:
         """The low-water mark: before the first message still waiting, else what was read."""

@@ -432,3 +432,36 @@ async def test_vm_07_an_e_mail_sent_while_the_outbox_stops_is_marked_and_not_sen
         release.set()
         server.stop()
     assert len(server.inbox.messages) == 1
+
+
+async def test_vm_07_a_failing_retry_task_takes_the_outbox_down_and_it_restarts(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task that retries waiting messages runs in a TaskGroup with the one that reads
+    the log: if it fails, both stop, the supervisor logs the failure by its own name (on
+    /healthz too) and starts the outbox again, which then mails as before."""
+    server = SmtpServer()
+    server.start()
+    outbox = rig.outbox(server.port)
+    retry = outbox._retry
+    calls = [0]
+
+    async def failing_once() -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("the retry task failed")
+        await retry()
+
+    monkeypatch.setattr(outbox, "_retry", failing_once)
+    with capture_logs() as logs:
+        await outbox.start()
+        try:
+            await until(lambda: calls[0] == 2 and outbox.health.up, "started again")
+            await rig.message("330", "331", 3.0)
+            await until(lambda: "messageMailed" in kinds(rig), "mailed after the restart")
+        finally:
+            await outbox.stop()
+            server.stop()
+    assert (outbox.health.failures, outbox.health.last_error) == (1, "RuntimeError")
+    [failed] = [entry for entry in logs if entry["event"] == "follower.failed"]
+    assert failed["follower"] == "voicemail-mail"

@@ -52,6 +52,20 @@ MAX_QUEUE = 10_000  # requests waiting: beyond, refused as resourceBusy
 # a batch fails at once (resourceOutOfService) instead of waiting for a connect timeout each.
 FIRST_PAUSE = 0.2
 MAX_PAUSE = 10.0
+# PostgreSQL: how long the server keeps a chat session that sits idle inside a transaction
+# (its process stopped or its machine gone between two statements of a batch). The fence
+# holds the log's row FOR SHARE until the commit: without this bound a standby's takeover
+# (term + 1) would wait for such a session until the server's TCP keepalive, by default over
+# two hours, or forever for a paused process. A batch is never idle that long; one whose
+# session was ended before its commit runs again on a new one.
+IDLE_IN_TRANSACTION = "5s"
+# The server's own keepalive of a chat session (PG_LINK's is the client's): a dead machine's
+# session ends within about 25 s, like the log writer's.
+SERVER_KEEPALIVE = (
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+)
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS chat_messages (
@@ -185,7 +199,16 @@ class ChatDb:
         import psycopg  # only for a node whose log is in PostgreSQL
 
         def connect() -> psycopg.Connection[Any]:
-            return psycopg.connect(dsn, autocommit=False, **PG_LINK)
+            conn = psycopg.connect(dsn, autocommit=False, **PG_LINK)
+            try:
+                settings = (("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION),)
+                for setting, value in settings + SERVER_KEEPALIVE:
+                    conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
+                conn.commit()
+            except BaseException:
+                conn.close()
+                raise
+            return conn
 
         conn = connect()
         return cls(

@@ -57,6 +57,11 @@ SCHEMA_VERSION = 1
 LOCK_CLASS = 0x43544900
 CONNECT_TIMEOUT = 10  # seconds: a node that cannot reach its database says so at start
 LEASE_LOCK_TIMEOUT = "2s"  # a lease check waits this long for a lock on cti_logs
+# A follower's session idle inside a transaction (its process paused, its machine gone
+# between a position's write and its commit) is ended by the server after this: it holds the
+# log's row FOR SHARE (fencing), and a standby's takeover (term + 1) would wait for it until
+# the server's TCP keepalive (two hours by default), or forever. A follower writes again.
+FOLLOWER_IDLE_IN_TRANSACTION = "5s"
 
 _SCHEMA = (
     "CREATE TABLE cti_schema (version integer NOT NULL)",
@@ -199,6 +204,8 @@ class PostgresStore:
         )
         other._epoch, other._log_id = self._epoch, self._log_id
         other._writer = self
+        with other._guard("session settings"):
+            other._bound()
         self._siblings.append(other)
         return other
 
@@ -221,6 +228,14 @@ class PostgresStore:
             )
         except psycopg.Error as exc:
             raise StoreError(f"cannot open event store {self.where}: {_first_line(exc)}") from None
+
+    def _bound(self) -> None:
+        """A follower's session (not the writer's: it holds the lock, a takeover waits for
+        its end anyway): ended by the server when idle in a transaction or its machine gone
+        (FOLLOWER_IDLE_IN_TRANSACTION, keepalive), so it never holds the log's row for long."""
+        settings = (("idle_in_transaction_session_timeout", FOLLOWER_IDLE_IN_TRANSACTION),)
+        for setting, value in settings + _KEEPALIVE:
+            self._conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
 
     def _prepare(self) -> None:
         """The schema and the node's log row, created if missing (not locked yet)."""
@@ -353,10 +368,13 @@ class PostgresStore:
         found its connection lost fails (followers retry), and the next call opens a new one:
         they hold no lock, and what they write (their position) may be written again."""
         self._check_open(what)
-        if self._conn.broken and (self._writer is not None or self.readonly):
+        reconnect = self._conn.broken and (self._writer is not None or self.readonly)
+        if reconnect:
             self._conn.close()
             self._conn = self._connect()
         try:
+            if reconnect and self._writer is not None:
+                self._bound()
             yield
         except psycopg.Error as exc:
             # A server that ended the session can show as a closed socket before psycopg

@@ -15,7 +15,8 @@ import pytest
 
 from cti.api.chat import ChatService
 from cti.app.engine import Engine
-from cti.chat.chat_db import ChatDb, ChatWriter
+from cti.chat import chat_db
+from cti.chat.chat_db import ChatDb, ChatWriter, StoreFailed
 from cti.store.postgres import PostgresStore
 from tests.chat.test_chat_service import Chat, make_node
 
@@ -125,5 +126,51 @@ def test_a_takeover_waits_for_a_chat_commit_under_the_old_term(pg_dsn: str) -> N
         assert stored(pg_dsn) == ["im Flug"]
     finally:
         db.close()
+        standby.close()
+        old.close()
+
+
+def test_a_takeover_does_not_wait_for_a_stalled_chat_batch(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old primary's chat checked its fence (the log's row FOR SHARE) and then stalled
+    before its commit (paused, its machine gone, the network cut). The server ends that idle
+    transaction after IDLE_IN_TRANSACTION, so the standby's takeover goes on (it would wait
+    for the server's TCP keepalive, two hours by default, or forever for a paused process);
+    nothing of the stalled batch is stored."""
+    monkeypatch.setattr(chat_db, "IDLE_IN_TRANSACTION", "300ms")
+    old = PostgresStore(pg_dsn, "node1")
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    db = ChatDb.postgresql(pg_dsn, "node1", term=old.term)
+    taken: list[bool] = []
+    try:
+        params = dict(
+            db._conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN"
+                " ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count')"
+            ).fetchall()
+        )
+        db._conn.rollback()
+        assert params == {
+            "tcp_keepalives_idle": "10",
+            "tcp_keepalives_interval": "5",
+            "tcp_keepalives_count": "3",
+        } or db._conn.info.host.startswith("/")  # a Unix socket has no keepalive
+        db.send("330", "331", "a", "hängt", 1)
+        db.fence()  # and then nothing: the process stalls before its commit
+        old._conn.execute("SELECT pg_advisory_unlock_all()")
+        takeover = threading.Thread(target=lambda: taken.append(standby.take_over()))
+        takeover.start()
+        takeover.join(TIMEOUT)
+        assert taken == [True], "the takeover waited for the stalled chat batch"
+        assert standby.term == old.term + 1
+        assert stored(pg_dsn) == []
+        # The next batch meets the ended session, dials a new one and is fenced there.
+        with pytest.raises(StoreFailed) as caught:
+            ChatWriter(db)._apply([lambda d: d.send("330", "331", "b", "danach", 2)])
+        assert caught.value.reason == "fenced"
+        assert stored(pg_dsn) == []
+    finally:
+        db.close()  # lets a takeover that waited go on
         standby.close()
         old.close()

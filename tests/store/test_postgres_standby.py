@@ -4,12 +4,16 @@ lock is free, and the lease check that tells an active writer it was fenced."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from cti.store import StoreError, StoreLocked
+from cti.store import StoreError, StoreLocked, postgres
 from cti.store.postgres import PostgresStore
 from tests.postgres import execute
 from tests.store.test_store import events
+
+TIMEOUT = 10  # s: a bound for the test, never waited for when it works
 
 
 def test_a_second_writer_is_refused_unless_it_stands_by(pg_dsn: str) -> None:
@@ -84,3 +88,41 @@ def test_a_standby_survives_losing_its_connection(pg_dsn: str) -> None:
     active.close()
     assert standby.take_over() is True and standby.term == 2
     standby.close()
+
+
+def test_a_takeover_does_not_wait_for_a_follower_stalled_in_its_transaction(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follower of the old writer wrote its position (the log's row FOR SHARE, fencing)
+    and stalled before the commit (paused, its machine gone, the network cut): the server
+    ends that idle transaction, so the standby's takeover goes on instead of waiting for the
+    server's TCP keepalive (two hours by default) or, for a paused process, forever. The
+    position is not stored; the follower's next write, on a new session, is fenced."""
+    monkeypatch.setattr(postgres, "FOLLOWER_IDLE_IN_TRANSACTION", "300ms")
+    old = PostgresStore(pg_dsn, "node1")
+    follower = old.sibling()
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    taken: list[bool] = []
+    try:
+        keepalive = follower._conn.execute(
+            "SELECT setting FROM pg_settings WHERE name = 'tcp_keepalives_idle'"
+        ).fetchone()
+        assert keepalive == ("10",)
+        follower._conn.execute("BEGIN")
+        params = {"node": "node1", "key": "mail.position", "value": "7", "term": old.term}
+        assert follower._conn.execute(postgres._SET_META, params).rowcount == 1
+        # ... and then nothing: the commit never comes.
+        old._conn.execute("SELECT pg_advisory_unlock_all()")
+        takeover = threading.Thread(target=lambda: taken.append(standby.take_over()))
+        takeover.start()
+        takeover.join(TIMEOUT)
+        assert taken == [True], "the takeover waited for the stalled follower"
+        assert standby.get_meta("mail.position") is None
+        with pytest.raises(StoreError):  # the ended session
+            follower.set_meta("mail.position", "8")
+        with pytest.raises(StoreLocked, match="taken over"):
+            follower.set_meta("mail.position", "8")
+    finally:
+        follower._conn.close()  # lets a takeover that waited go on
+        standby.close()
+        old.close()

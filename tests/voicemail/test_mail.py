@@ -5,9 +5,12 @@ mailboxes without an address are not mailed."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import threading
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import attrs
@@ -23,9 +26,13 @@ from cti.app.config import load_site
 from cti.app.config.smtp import SmtpSettings
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
-from cti.app.node import Node
+from cti.app.node import Node, Outcome, Refused
+from cti.calls.errors import CstaError
+from cti.kernel.messages import Command
 from cti.store import SqliteStore
+from cti.voicemail import mail_outbox
 from cti.voicemail.audio_db import AudioStore
+from cti.voicemail.commands import MarkMailFailed
 from cti.voicemail.mail_outbox import MailOutbox
 from tests.presence.helpers import seeds
 from tests.voicemail.helpers import tone
@@ -326,3 +333,135 @@ async def test_vm_07_restarted_with_one_waiting_it_tries_that_one_and_sends_none
     finally:
         server.stop()
     assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1", "332/1"]
+
+
+@attrs.define
+class FailingStore:
+    """The engine, but commands of the kinds in ``refuse`` are refused as when the node's
+    store fails (resourceOutOfService), nothing recorded."""
+
+    engine: Engine
+    refuse: set[type[Command]]
+
+    @property
+    def node(self) -> Node:
+        return self.engine.node
+
+    async def execute(self, command: Command, principal: str | None = None) -> Outcome:
+        if type(command) in self.refuse:
+            return Refused(CstaError("resourceOutOfService", "the store failed"))
+        return await self.engine.execute(command, principal)
+
+
+async def test_vm_07_a_give_up_the_node_did_not_record_keeps_the_message_waiting(
+    rig: Rig,
+) -> None:
+    """At max_age the outbox records messageMailFailed; if the node refuses it (its store
+    failed), the message is neither mailed nor given up: it keeps waiting and the position
+    stays before it (else no restart would look at it again), and it is given up once the
+    node records again."""
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+    )
+    clock = rig.node.clock
+    assert isinstance(clock, ManualClock)
+    server = SmtpServer()
+    server.inbox.busy.add("clara@example.com")
+    server.start()
+    outbox = rig.outbox(server.port, clock, retry_max=60.0, max_age=600.0)
+    failing = FailingStore(rig.engine, {MarkMailFailed})
+    outbox.engine = failing
+    await outbox.start()
+    try:
+        await rig.message("330", "332", 3.0)
+        await until(lambda: rescheduled(outbox, clock, 1), "Clara's refused")
+        [clara] = list(outbox.waiting)
+        clock.advance(600)  # expired and refused again: given up, but not recorded
+        await until(lambda: rescheduled(outbox, clock, 2), "still waiting, its next try set")
+        await until(lambda: outbox.health.position == rig.node.state.seq, "all looked at")
+        assert "messageMailFailed" not in kinds(rig)
+        assert outbox.position.get() == clara - 1  # a restart looks at it again
+        failing.refuse.clear()  # the node records again
+        clock.advance(60)
+        await until(lambda: "messageMailFailed" in kinds(rig), "given up, recorded")
+        await until(lambda: outbox.waiting == {}, "none waits")
+        await until(lambda: outbox.position.get() == rig.node.state.seq, "the position moves on")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert server.inbox.messages == []
+    assert rig.node.state.voicemail.of("332").messages[1].mail_to is None
+
+
+async def test_vm_07_an_e_mail_sent_while_the_outbox_stops_is_marked_and_not_sent_again(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send runs in a worker thread, which a stop (or the failure of the outbox's other
+    task) cannot stop: the server accepts the e-mail anyway. The outbox waits for it and
+    marks it, so the next start does not send it again."""
+    server = SmtpServer()
+    server.start()
+    entered, release = threading.Event(), threading.Event()
+    send = mail_outbox.send
+
+    def slow_send(settings: SmtpSettings, message: EmailMessage) -> None:
+        entered.set()
+        release.wait(10)
+        send(settings, message)
+
+    monkeypatch.setattr(mail_outbox, "send", slow_send)
+    outbox = rig.outbox(server.port)
+    await outbox.start()
+    try:
+        await rig.message("330", "331", 3.0)
+        await until(entered.is_set, "the send started")
+        task = outbox._task
+        assert task is not None
+        stopping = asyncio.create_task(outbox.stop())
+        await until(lambda: task.cancelling() > 0, "the outbox is cancelled")
+        release.set()  # the server takes the e-mail after the cancellation
+        await stopping
+        assert len(server.inbox.messages) == 1
+        assert "messageMailed" in kinds(rig)
+        monkeypatch.undo()
+        again = rig.outbox(server.port)
+        await again.start()
+        await until(lambda: again.health.position == rig.node.state.seq, "all looked at")
+        await again.stop()
+    finally:
+        release.set()
+        server.stop()
+    assert len(server.inbox.messages) == 1
+
+
+async def test_vm_07_a_failing_retry_task_takes_the_outbox_down_and_it_restarts(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task that retries waiting messages runs in a TaskGroup with the one that reads
+    the log: if it fails, both stop, the supervisor logs the failure by its own name (on
+    /healthz too) and starts the outbox again, which then mails as before."""
+    server = SmtpServer()
+    server.start()
+    outbox = rig.outbox(server.port)
+    retry = outbox._retry
+    calls = [0]
+
+    async def failing_once() -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("the retry task failed")
+        await retry()
+
+    monkeypatch.setattr(outbox, "_retry", failing_once)
+    with capture_logs() as logs:
+        await outbox.start()
+        try:
+            await until(lambda: calls[0] == 2 and outbox.health.up, "started again")
+            await rig.message("330", "331", 3.0)
+            await until(lambda: "messageMailed" in kinds(rig), "mailed after the restart")
+        finally:
+            await outbox.stop()
+            server.stop()
+    assert (outbox.health.failures, outbox.health.last_error) == (1, "RuntimeError")
+    [failed] = [entry for entry in logs if entry["event"] == "follower.failed"]
+    assert failed["follower"] == "voicemail-mail"

@@ -85,7 +85,9 @@ def classify(exc: BaseException) -> Failure:
     is the server's."""
     if permanent(exc):
         return Failure.PERMANENT
-    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError):
+    # A recording missing or damaged on disk is this message's (a standby machine without
+    # the files, a restored backup): it must not hold up everyone else's mail.
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError | AudioMissing):
         return Failure.MESSAGE
     return Failure.SERVER
 
@@ -330,7 +332,7 @@ class MailOutbox:
             work = asyncio.ensure_future(asyncio.to_thread(send, self.settings, message))
             stopping = await _through(work)
             work.result()
-        except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+        except (OSError, smtplib.SMTPException, ssl.SSLError, AudioMissing) as exc:
             if stopping:
                 raise asyncio.CancelledError from None
             failure = classify(exc)

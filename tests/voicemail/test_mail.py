@@ -274,6 +274,39 @@ async def test_vm_07_a_recipient_refused_for_now_waits_on_its_own_and_holds_up_n
     assert rig.node.state.voicemail.of("332").messages[1].mailed
 
 
+async def test_vm_07_a_recording_missing_on_disk_waits_on_its_own_and_holds_up_no_one(
+    rig: Rig,
+) -> None:
+    """Clara's recording is gone from the disk (a standby without the files, a restored
+    backup): her e-mail waits on its own schedule instead of stopping all mail (the follower
+    used to fail and restart on it forever); Bernd's goes; Clara's goes once the file is back."""
+    await rig.engine.execute(
+        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+    )
+    clock = rig.node.clock
+    assert isinstance(clock, ManualClock)
+    wav = await rig.message("330", "332", 3.0)
+    await rig.message("330", "331", 2.0)  # other bytes: recordings are stored by their hash
+    path = rig.audio.path(hashlib.sha256(wav).hexdigest())
+    path.unlink()
+    server = SmtpServer()
+    server.start()
+    outbox = rig.outbox(server.port, clock, retry_max=600.0)
+    await outbox.start()
+    try:
+        await until(lambda: "messageMailed" in kinds(rig), "Bernd's is mailed")
+        await until(lambda: rescheduled(outbox, clock, 1), "Clara's waits on its own")
+        assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1"]
+        assert outbox.health.failures == 1 and outbox.health.last_error == "AudioMissing"
+        path.write_bytes(wav)  # the file is back
+        clock.advance(1.0)
+        await until(lambda: kinds(rig).count("messageMailed") == 2, "Clara's is mailed")
+    finally:
+        await outbox.stop()
+        server.stop()
+    assert [m["X-CTI-Voicemail"] for m in server.inbox.messages] == ["331/1", "332/1"]
+
+
 async def test_vm_07_a_recipient_refused_for_now_is_given_up_at_max_age(rig: Rig) -> None:
     await rig.engine.execute(
         SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)

@@ -85,6 +85,7 @@ def cutoff(store: EventStore, site: Site, data_dir: Path, keep: int) -> int:
     by every follower, and covered by a snapshot (one is taken now, at the end of the log)."""
     # A restart starts here, after what is dropped; decided with the node's own PIN key, as
     # `cti serve` would (a snapshot holds no key, but replay must not warn of a random one).
+    data_dir.mkdir(parents=True, exist_ok=True)  # the key's place, as `cti serve` makes it
     Node(with_conference_key(site, data_dir), store, SystemClock()).snapshot()
     last = store.last_seq()
     limits = [last - keep, last - 1]  # the last event stays: the sequence goes on from it

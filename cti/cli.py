@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from cti.ops.environment import (
     TOOLS,
     EnvError,
     add_store_option,
+    checked,
     choice,
     count,
     host,
@@ -45,23 +46,10 @@ def _common(p: argparse.ArgumentParser, *, env: bool = False) -> None:
     )
     p.add_argument(
         "--log-level",
-        type=_checked(choice(*LOG_LEVELS)),
+        type=checked(choice(*LOG_LEVELS)),
         default=None if env else "warning",
         help="debug, info, warning, error or critical" + (" [CTI_LOG_LEVEL]" if env else ""),
     )
-
-
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """A parser for argparse whose message names the problem (not just "invalid value")."""
-
-    def check(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    check.__name__ = getattr(parse, "__name__", "value")
-    return check
 
 
 def _data_dir(p: argparse.ArgumentParser, default: str = "data", *, store: bool = True) -> None:
@@ -112,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--mqtt-url",
-        type=_checked(mqtt_url),
+        type=checked(mqtt_url),
         default=None,
         help="broker to use with --broker external (default mqtt://127.0.0.1:1883); members of "
         "a broker cluster comma-separated, tried in turn [CTI_MQTT_URL]",
@@ -126,14 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--broker-port",
-        type=_checked(port),
+        type=checked(port),
         default=None,
         help="port for the embedded broker (default 1883); a busy port is an error; "
         "0: any free port [CTI_BROKER_PORT]",
     )
     serve.add_argument(
         "--tls-port",
-        type=_checked(port),
+        type=checked(port),
         default=None,
         help="TLS listener of the embedded broker (default 8883; a busy port is an error); "
         "0: none [CTI_TLS_PORT]",
@@ -162,55 +150,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--csta-port",
-        type=_checked(port),
+        type=checked(port),
         default=None,
         help="TCP port of the CSTA link (default: [csta] port of the site, 8800); 0 disables it "
         "[CTI_CSTA_PORT]",
     )
     serve.add_argument(
         "--http-host",
-        type=_checked(host),
+        type=checked(host),
         default=None,
         help="address of the operators' /healthz and /metrics (default 127.0.0.1: they have "
         "no sign-in) [CTI_HTTP_HOST]",
     )
     serve.add_argument(
         "--http-port",
-        type=_checked(port),
+        type=checked(port),
         default=None,
         help="port of /healthz and /metrics (default 9180); 0: none (specs/operations.md) "
         "[CTI_HTTP_PORT]",
     )
     serve.add_argument(
         "--web-host",
-        type=_checked(host),
+        type=checked(host),
         default=None,
         help="address of the web client (default 127.0.0.1; another one serves it over plain "
         "HTTP: put a TLS reverse proxy in front, specs/web.md) [CTI_WEB_HOST]",
     )
     serve.add_argument(
         "--web-port",
-        type=_checked(port),
+        type=checked(port),
         default=None,
         help="port of the web client (default 8180); 0: none (specs/web.md) [CTI_WEB_PORT]",
     )
     serve.add_argument(
         "--web-max-per-address",
-        type=_checked(count),
+        type=checked(count),
         default=None,
         help="WebSockets of the web client at once from one client address (default 20); "
         "0: no limit (specs/web.md) [CTI_WEB_MAX_PER_ADDRESS]",
     )
     serve.add_argument(
         "--web-sign-in-timeout",
-        type=_checked(seconds),
+        type=checked(seconds),
         default=None,
         help="seconds a web client's WebSocket has to sign in to the broker before it is "
         "closed (default 10) [CTI_WEB_SIGN_IN_TIMEOUT]",
     )
     serve.add_argument(
         "--disk-low",
-        type=_checked(DiskThreshold.parse),
+        type=checked(DiskThreshold.parse),
         default=None,
         help="warn when the data directory's free space falls below this: 1GiB (default), "
         "500MB, 5%% [CTI_DISK_LOW]",

@@ -8,14 +8,13 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from cti import log
 from cti.mqtt.client import ConnectionRefused, endpoint
-from cti.ops.environment import LOG_LEVELS, choice
+from cti.ops.environment import LOG_LEVELS, checked, choice
 from phone_sim.link.mqtt import DEFAULT_USER
 
 
@@ -33,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        type=_checked(choice(*LOG_LEVELS)),
+        type=checked(choice(*LOG_LEVELS)),
         default="warning",
         help="debug, info, warning, error or critical",
     )
@@ -43,18 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
     load.add_argument(
         "--devices",
-        type=_checked(_at_least(2, int)),
+        type=checked(_at_least(2, int)),
         default=20,
         help="parties taking part, 2 or more (default 20)",
     )
     load.add_argument(
         "--calls-per-second",
-        type=_checked(_above_zero),
+        type=checked(_above_zero),
         default=5.0,
         help="flows started per second (default 5)",
     )
     load.add_argument(
-        "--duration", type=_checked(_above_zero), default=30.0, help="seconds (default 30)"
+        "--duration", type=checked(_above_zero), default=30.0, help="seconds (default 30)"
     )
     load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
     console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
@@ -64,19 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phones.add_argument("numbers", nargs="*", help="phones to host (default: every phone)")
     return parser
-
-
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """A parser for argparse whose message names the problem (not just "invalid value")."""
-
-    def check(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    check.__name__ = getattr(parse, "__name__", "value")
-    return check
 
 
 def _at_least(low: int, kind: Callable[[str], int]) -> Callable[[str], int]:

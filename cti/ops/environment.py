@@ -96,7 +96,7 @@ def add_store_option(parser: Any) -> None:
     ``argparse.ArgumentParser``); None when not given: ``resolve`` fills it in."""
     parser.add_argument(
         "--store",
-        type=_argparse_checked(store_location),
+        type=checked(store_location, "store"),
         default=None,
         help="the event log: sqlite (default, <node>.db in --data-dir) or a PostgreSQL "
         "connection string postgresql://USER@HOST:PORT/DBNAME, password in PGPASSWORD or "
@@ -104,7 +104,9 @@ def add_store_option(parser: Any) -> None:
     )
 
 
-def _argparse_checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+def checked(parse: Callable[[str], Any], name: str | None = None) -> Callable[[str], Any]:
+    """``parse`` as an argparse type whose message names the problem (argparse shows only
+    "invalid value" for a ValueError); ``name`` is how argparse calls the value."""
     import argparse
 
     def check(text: str) -> Any:
@@ -113,7 +115,7 @@ def _argparse_checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    check.__name__ = "store"
+    check.__name__ = name or str(getattr(parse, "__name__", "value"))
     return check
 
 

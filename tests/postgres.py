@@ -88,3 +88,13 @@ def execute(dsn: str, statement: str) -> None:
     """Run one statement on ``dsn`` from a connection of its own (to break a store)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(statement)
+
+
+def wait_backend_gone(dsn: str, pid: int, timeout: float = 10.0) -> None:
+    """Until the server has ended backend ``pid``: a client's close returns before the server
+    process exits and frees what the session held (its advisory locks)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            assert time.monotonic() < deadline, f"backend {pid} still there after {timeout} s"
+            time.sleep(0.01)  # polling a condition, bounded above

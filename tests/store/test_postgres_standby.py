@@ -10,7 +10,7 @@ import pytest
 
 from cti.store import StoreError, StoreLocked, postgres
 from cti.store.postgres import PostgresStore
-from tests.postgres import execute
+from tests.postgres import execute, wait_backend_gone
 from tests.store.test_store import events
 
 TIMEOUT = 10  # s: a bound for the test, never waited for when it works
@@ -85,7 +85,9 @@ def test_a_standby_survives_losing_its_connection(pg_dsn: str) -> None:
     with pytest.raises(StoreError, match=r"lock failed on the event log"):
         standby.take_over()
     assert standby.take_over() is False and standby.standing_by
+    pid = active._conn.info.backend_pid
     active.close()
+    wait_backend_gone(pg_dsn, pid)  # its lock is free only once the server ended the session
     assert standby.take_over() is True and standby.term == 2
     standby.close()
 

@@ -23,6 +23,7 @@ from cti.app.node import decode
 from cti.calls import events as ev
 from cti.domain import INTERNAL_KINDS
 from cti.mqtt.broker import free_port
+from cti.mqtt.broker_files import write_private
 from cti.store.postgres import PostgresStore
 from tests.mqtt.conftest import TIMEOUT, Broker, CtiClient, Server, site_with_tester
 from tests.mqtt.test_kill_under_load import load_site_file
@@ -38,6 +39,11 @@ REQUEST_TIMEOUT = 1.0  # a request unanswered this long counts as not acknowledg
 
 
 def serve_args(site: Path, data: Path, broker: Broker, dsn: str, csta: int) -> list[str]:
+    # The pair shares the node's broker secret, as specs/store.md tells operators: so both
+    # have the node's one client id, and the new active node's connect ends a paused old
+    # one's session (a stale 'online' status from it was seen when each had its own secret).
+    data.mkdir(parents=True, exist_ok=True)
+    write_private(data / "node1.broker-secret", "the-pair-s-shared-secret\n")
     return [
         *("--site", str(site), "--broker", "external", "--mqtt-url", broker.url),
         *("--data-dir", str(data), "--store", dsn, "--standby"),

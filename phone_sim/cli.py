@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from cti import log
 from cti.mqtt.client import ConnectionRefused, endpoint
-from cti.ops.environment import LOG_LEVELS, checked, choice
+from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
 from phone_sim.link.mqtt import DEFAULT_USER
 
 
@@ -42,18 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
     load.add_argument(
         "--devices",
-        type=checked(_at_least(2, int)),
+        type=checked(at_least(2)),
         default=20,
         help="parties taking part, 2 or more (default 20)",
     )
     load.add_argument(
         "--calls-per-second",
-        type=checked(_above_zero),
+        type=checked(positive),
         default=5.0,
         help="flows started per second (default 5)",
     )
     load.add_argument(
-        "--duration", type=checked(_above_zero), default=30.0, help="seconds (default 30)"
+        "--duration", type=checked(positive), default=30.0, help="seconds (default 30)"
     )
     load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
     console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
@@ -63,31 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phones.add_argument("numbers", nargs="*", help="phones to host (default: every phone)")
     return parser
-
-
-def _at_least(low: int, kind: Callable[[str], int]) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise ValueError(f"{value}: give {low} or more")
-        return value
-
-    return parse
-
-
-def _above_zero(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not value > 0:  # also NaN
-        raise ValueError(f"{text}: give more than 0")
-    if not math.isfinite(value):  # the run's call count would be an OverflowError
-        raise ValueError(f"{text}: give a finite number")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ variable counts as unset (``CTI_SITE=`` in a systemd EnvironmentFile). A bad val
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,14 +35,34 @@ def port(text: str) -> int:
     return value
 
 
-def count(text: str) -> int:
-    """A whole number from 0 (0: no limit, as the setting says)."""
+def at_least(low: int) -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` on."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise ValueError(f"{value}: give {low} or more")
+        return value
+
+    return whole
+
+
+count = at_least(0)  # a whole number from 0 (0: no limit, as the setting says)
+
+
+def positive(text: str) -> float:
+    """A finite number above 0 (a rate, a duration)."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise ValueError(f"{value} is below 0")
+        raise ValueError(f"{text!r} is not a number") from None
+    if not value > 0:  # also NaN
+        raise ValueError(f"{text}: give more than 0")
+    if not math.isfinite(value):  # a count derived from it would be an OverflowError
+        raise ValueError(f"{text}: give a finite number")
     return value
 
 

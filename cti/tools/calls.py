@@ -19,7 +19,7 @@ from cti.app.committed import decode
 from cti.app.config import load_site
 from cti.calls.records import CallRecord
 from cti.calls.records_db import CallRecordsDb
-from cti.ops.environment import add_store_option
+from cti.ops.environment import add_store_option, at_least, checked
 from cti.store import StoreError, location
 
 
@@ -30,7 +30,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_store_option(calls)
     what = calls.add_subparsers(dest="action", required=True)
     listing = what.add_parser("list", help="the newest calls, one line each")
-    listing.add_argument("--last", type=_how_many, default=20, help="how many (default 20)")
+    # From 1: SQLite reads LIMIT -1 as no limit at all.
+    last = checked(at_least(1))
+    listing.add_argument("--last", type=last, default=20, help="how many (default 20)")
     show = what.add_parser("show", help="one call: its record and every event of it")
     show.add_argument("call", type=call_id)
 
@@ -43,16 +45,6 @@ def call_id(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a call id") from None
     if not 0 < value < 2**63:
         raise argparse.ArgumentTypeError(f"{value} is not a call id (1 or more)")
-    return value
-
-
-def _how_many(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 1:  # SQLite reads LIMIT -1 as no limit at all
-        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
     return value
 
 

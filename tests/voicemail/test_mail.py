@@ -47,6 +47,14 @@ class Rig:
     store: SqliteStore
     data: Path
 
+    async def mail_to_clara(self) -> ManualClock:
+        """332 (Clara) gets her voicemail by e-mail; the node's clock, to move by hand."""
+        await self.engine.execute(
+            SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
+        )
+        assert isinstance(self.node.clock, ManualClock)
+        return self.node.clock
+
     async def ok(self, service: str, **fields: object) -> dict[str, object]:
         reply = await execute(self.engine, parse_action(service, fields), None)
         assert reply["ok"], reply
@@ -235,11 +243,7 @@ async def test_vm_07_a_recipient_refused_for_now_waits_on_its_own_and_holds_up_n
 ) -> None:
     """A 452 at RCPT for one recipient: the later e-mail to another goes at once; the refused
     one is tried again on its own schedule (the injected clock) and goes once it is taken."""
-    await rig.engine.execute(
-        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
-    )
-    clock = rig.node.clock
-    assert isinstance(clock, ManualClock)
+    clock = await rig.mail_to_clara()
     server = SmtpServer()
     server.inbox.busy.add("clara@example.com")
     server.start()
@@ -280,11 +284,7 @@ async def test_vm_07_a_recording_missing_on_disk_waits_on_its_own_and_holds_up_n
     """Clara's recording is gone from the disk (a standby without the files, a restored
     backup): her e-mail waits on its own schedule instead of stopping all mail (the follower
     used to fail and restart on it forever); Bernd's goes; Clara's goes once the file is back."""
-    await rig.engine.execute(
-        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
-    )
-    clock = rig.node.clock
-    assert isinstance(clock, ManualClock)
+    clock = await rig.mail_to_clara()
     wav = await rig.message("330", "332", 3.0)
     await rig.message("330", "331", 2.0)  # other bytes: recordings are stored by their hash
     path = rig.audio.path(hashlib.sha256(wav).hexdigest())
@@ -308,11 +308,7 @@ async def test_vm_07_a_recording_missing_on_disk_waits_on_its_own_and_holds_up_n
 
 
 async def test_vm_07_a_recipient_refused_for_now_is_given_up_at_max_age(rig: Rig) -> None:
-    await rig.engine.execute(
-        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
-    )
-    clock = rig.node.clock
-    assert isinstance(clock, ManualClock)
+    clock = await rig.mail_to_clara()
     server = SmtpServer()
     server.inbox.busy.add("clara@example.com")
     server.start()
@@ -343,11 +339,7 @@ async def test_vm_07_a_recipient_refused_for_now_is_given_up_at_max_age(rig: Rig
 async def test_vm_07_restarted_with_one_waiting_it_tries_that_one_and_sends_none_twice(
     rig: Rig,
 ) -> None:
-    await rig.engine.execute(
-        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
-    )
-    clock = rig.node.clock
-    assert isinstance(clock, ManualClock)
+    clock = await rig.mail_to_clara()
     server = SmtpServer()
     server.inbox.busy.add("clara@example.com")
     server.start()
@@ -393,11 +385,7 @@ async def test_vm_07_a_give_up_the_node_did_not_record_keeps_the_message_waiting
     failed), the message is neither mailed nor given up: it keeps waiting and the position
     stays before it (else no restart would look at it again), and it is given up once the
     node records again."""
-    await rig.engine.execute(
-        SetProfileChecked(name="332", email="clara@example.com", voicemail_to_email=True)
-    )
-    clock = rig.node.clock
-    assert isinstance(clock, ManualClock)
+    clock = await rig.mail_to_clara()
     server = SmtpServer()
     server.inbox.busy.add("clara@example.com")
     server.start()

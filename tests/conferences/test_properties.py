@@ -21,7 +21,8 @@ cancelled, licences taken from moderators, a list of 16 (a 17th refused, a guest
 away). A derandomized run's examples also change with what else the process has imported
 (alone, the file once missed a moderator's comeback that the whole suite reached), so the
 rules steer towards each edge (a comeback from a phone not locked out) and 300 examples
-reach every edge from any seed: checked alone and after other imports. Most moderators in one room is 2 (``LICENSED`` has two people).
+reach every edge from any seed: checked alone and after other imports. Most moderators in
+one room is 2 (``LICENSED`` has two people).
 """
 
 from __future__ import annotations

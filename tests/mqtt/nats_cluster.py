@@ -10,6 +10,7 @@ Nothing here sleeps for timing: every wait is for a condition, bounded by a time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -74,6 +75,21 @@ class Member:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=out, stderr=out)
 
+    async def listening(self) -> None:
+        """Until its MQTT port takes connections; MemberExited (with its log's end) if it
+        exited instead: a port that free_port picked was taken meanwhile by another process."""
+        deadline = asyncio.get_running_loop().time() + READY
+        while True:
+            assert self.proc is not None, "not started"
+            if self.proc.poll() is not None:
+                self.proc = None
+                tail = self.log.read_text(errors="replace").strip().splitlines()[-3:]
+                raise MemberExited(f"{self.name} exited: " + " | ".join(tail))
+            with contextlib.suppress(TimeoutError):
+                await wait_listening(self.host, self.port, timeout=0.5)
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"{self.name} not listening"
+
     def kill(self) -> None:
         """SIGKILL: no goodbye to the cluster; every MQTT connection to it drops."""
         assert self.proc is not None, "not running"
@@ -111,7 +127,7 @@ class NatsCluster:
         for member in self.members:
             member.start(self.binary)
         for member in self.members:
-            await wait_listening(member.host, member.port, timeout=READY)
+            await member.listening()
         await self.ready()
 
     @property
@@ -168,12 +184,29 @@ class NatsCluster:
                 member.proc = None
 
 
+class MemberExited(Exception):
+    """A member ended right after its start (its ports are picked free, then bound by it)."""
+
+
 async def running_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    workdir = tmp_path / "nats-cluster"
-    workdir.mkdir()
-    cluster = NatsCluster(workdir)
+    """A started cluster; new ports and a new start (three at most) when a member exited
+    at its start: another process took one of its ports between free_port and its bind."""
+    for attempt in range(3):
+        workdir = tmp_path / f"nats-cluster-{attempt}"
+        workdir.mkdir()
+        cluster = NatsCluster(workdir)
+        try:
+            await cluster.start()
+        except MemberExited:
+            cluster.stop()
+            if attempt == 2:
+                raise
+            continue
+        except BaseException:
+            cluster.stop()
+            raise
+        break
     try:
-        await cluster.start()
         yield cluster
     finally:
         cluster.stop()

@@ -81,7 +81,9 @@ def test_a_standby_survives_losing_its_connection(pg_dsn: str) -> None:
     the next one connects again (cti/app/standby.py retries)."""
     active = PostgresStore(pg_dsn, "node1")
     standby = PostgresStore(pg_dsn, "node1", standby=True)
-    execute(pg_dsn, f"SELECT pg_terminate_backend({standby._conn.info.backend_pid})")
+    gone = standby._conn.info.backend_pid
+    execute(pg_dsn, f"SELECT pg_terminate_backend({gone})")
+    wait_backend_gone(pg_dsn, gone)  # the signal is asynchronous: else the try may still work
     with pytest.raises(StoreError, match=r"lock failed on the event log"):
         standby.take_over()
     assert standby.take_over() is False and standby.standing_by

@@ -54,9 +54,9 @@ FIRST_PAUSE = 0.2
 MAX_PAUSE = 10.0
 # PostgreSQL: how long the server keeps a chat session that sits idle inside a transaction
 # (its process stopped or its machine gone between two statements of a batch). The fence
-# holds the log's row FOR SHARE until the commit: without this bound a standby's takeover
-# (term + 1) would wait for such a session until the server's TCP keepalive, by default over
-# two hours, or forever for a paused process. A batch is never idle that long; one whose
+# (the log's advisory lock, shared) is held until the commit: without this bound a standby's
+# takeover (term + 1) would wait for such a session until the server's TCP keepalive, over
+# two hours by default, or forever for a paused process. A batch is never idle that long; one whose
 # session was ended before its commit runs again on a new one.
 IDLE_IN_TRANSACTION = "5s"
 # The server's own keepalive of a chat session (PG_LINK's is the client's): a dead machine's
@@ -262,9 +262,9 @@ class ChatDb:
 
     def fence(self) -> None:
         """PostgreSQL: raise StoreLocked unless the node's writer still holds the log's term
-        (the log's own check, which keeps the log's row locked until this transaction ends:
-        a standby's takeover waits for this commit). Last before the commit: the row lock
-        is held for the commit only, not for the batch's work."""
+        (the log's own check, which holds the log's fence until this transaction ends: a
+        standby's takeover waits for this commit). Last before the commit: the fence is held
+        for the commit only, not for the batch's work."""
         if not self.postgres or self.term is None:
             return
         from cti.store.postgres import LEASE_LOCK_TIMEOUT, fenced

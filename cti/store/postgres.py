@@ -59,8 +59,8 @@ CONNECT_TIMEOUT = 10  # seconds: a node that cannot reach its database says so a
 LEASE_LOCK_TIMEOUT = "2s"  # a lease check waits this long for a lock on cti_logs
 # A follower's session idle inside a transaction (its process paused, its machine gone
 # between a position's write and its commit) is ended by the server after this: it holds the
-# log's row FOR SHARE (fencing), and a standby's takeover (term + 1) would wait for it until
-# the server's TCP keepalive (two hours by default), or forever. A follower writes again.
+# log's fence (shared), and a standby's takeover (term + 1) would wait for it until the
+# server's TCP keepalive (two hours by default), or forever. A follower writes again.
 FOLLOWER_IDLE_IN_TRANSACTION = "5s"
 
 _SCHEMA = (
@@ -92,9 +92,23 @@ _COPY = "COPY cti_events (node, seq, ts_ms, kind, data, version) FROM STDIN"
 _MOVE_LAST = "UPDATE cti_logs SET last_seq = %s WHERE node = %s AND last_seq = %s AND term = %s"
 _SET_META = (
     "INSERT INTO cti_meta (node, key, value) SELECT %(node)s, %(key)s, %(value)s"
-    " WHERE EXISTS (SELECT 1 FROM cti_logs WHERE node = %(node)s AND term = %(term)s FOR SHARE)"
+    " WHERE EXISTS (SELECT 1 FROM cti_logs WHERE node = %(node)s AND term = %(term)s)"
     " ON CONFLICT (node, key) DO UPDATE SET value = EXCLUDED.value"
 )
+# The fence of a log: a transaction-level advisory lock beside the writer's (the log's id
+# negated). Every transaction that checks the term takes it shared, in a statement of its
+# own before the check (the check's snapshot must be taken after the wait); a takeover takes
+# it exclusive around its term + 1. Not the log's row FOR SHARE: the server lets new share
+# lockers of a row pass an UPDATE waiting for it, so a steady stream of overlapping fenced
+# transactions could hold a takeover off for ever; a lock request waits behind earlier
+# conflicting ones, so once a takeover waits, only the fenced transactions already running
+# finish first.
+_FENCE = (
+    "SELECT pg_advisory_xact_lock{mode}('cti_logs'::regclass::oid::int, -id)"
+    " FROM cti_logs WHERE node = %s"
+)
+_FENCE_SHARED = _FENCE.format(mode="_shared")
+_FENCE_EXCLUSIVE = _FENCE.format(mode="")
 
 
 def where(dsn: str) -> str:
@@ -279,10 +293,13 @@ class PostgresStore:
             if not locked:
                 return False
             me = f"pid {os.getpid()} on {socket.gethostname()}"
-            (self._term,) = self._conn.execute(
-                "UPDATE cti_logs SET term = term + 1, writer = %s WHERE node = %s RETURNING term",
-                (me, self.node),
-            ).fetchone() or (0,)
+            with self._conn.transaction():
+                self._conn.execute(_FENCE_EXCLUSIVE, (self.node,))
+                (self._term,) = self._conn.execute(
+                    "UPDATE cti_logs SET term = term + 1, writer = %s WHERE node = %s"
+                    " RETURNING term",
+                    (me, self.node),
+                ).fetchone() or (0,)
             self._backend = self._conn.info.backend_pid
         return True
 
@@ -481,8 +498,9 @@ class PostgresStore:
     def save_snapshot(self, snapshot: Snapshot) -> None:
         what = f"snapshot at seq {snapshot.seq}"
         with self._transaction(what) as conn:
+            conn.execute(_FENCE_SHARED, (self.node,))
             row = conn.execute(
-                "SELECT last_seq, term FROM cti_logs WHERE node = %s FOR SHARE", (self.node,)
+                "SELECT last_seq, term FROM cti_logs WHERE node = %s", (self.node,)
             ).fetchone()
             last, term = row if row else (0, 0)
             if term != self.term:
@@ -550,6 +568,7 @@ class PostgresStore:
         check_meta_key(key)
         what = f"set meta {key!r}"
         with self._transaction(what) as conn:
+            conn.execute(_FENCE_SHARED, (self.node,))
             params = {"node": self.node, "key": key, "value": value, "term": self.term}
             if not conn.execute(_SET_META, params).rowcount:
                 raise self._fenced(conn, what) or StoreError(f"{what}: no log of {self.node}")
@@ -579,12 +598,14 @@ class PostgresStore:
 
 def fenced(conn: psycopg.Connection[Any], node: str, term: int, what: str) -> StoreLocked | None:
     """None while ``term`` is still the newest of ``node``'s log; else the StoreLocked that
-    refuses ``what``. Locks the log's row FOR SHARE in the caller's transaction until it ends:
-    a new writer's ``term + 1`` (an UPDATE of that row) waits for this transaction, so what it
-    writes is committed under the term it checked or not at all. The one fence of the log's
-    writer, its followers and the chat (cti/chat/chat_db.py)."""
+    refuses ``what``. Holds the log's fence (``_FENCE``) shared in the caller's transaction
+    until it ends: a new writer's ``term + 1`` waits for this transaction, so what it writes
+    is committed under the term it checked or not at all. The one fence of the log's writer,
+    its followers and the chat (cti/chat/chat_db.py). Take it before any lock on the log's
+    row in the same transaction: a takeover holds the fence while it updates that row."""
+    conn.execute(_FENCE_SHARED, (node,))
     (newest, writer) = conn.execute(
-        "SELECT term, writer FROM cti_logs WHERE node = %s FOR SHARE", (node,)
+        "SELECT term, writer FROM cti_logs WHERE node = %s", (node,)
     ).fetchone() or (0, "")
     if newest == term:
         return None

@@ -5,7 +5,9 @@ lock is free, and the lease check that tells an active writer it was fenced."""
 from __future__ import annotations
 
 import threading
+import time
 
+import psycopg
 import pytest
 
 from cti.store import StoreError, StoreLocked, postgres
@@ -128,5 +130,63 @@ def test_a_takeover_does_not_wait_for_a_follower_stalled_in_its_transaction(
             follower.set_meta("mail.position", "8")
     finally:
         follower._conn.close()  # lets a takeover that waited go on
+        standby.close()
+        old.close()
+
+
+def _waiting(dsn: str, pid: int, done: threading.Thread | None = None) -> None:
+    """Until backend ``pid`` waits for a lock, or thread ``done`` has ended (bounded)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + TIMEOUT
+        while not conn.execute(
+            "SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", (pid,)
+        ).fetchone():
+            if done is not None and not done.is_alive():
+                return
+            assert time.monotonic() < deadline, f"backend {pid} never waited for a lock"
+            time.sleep(0.01)  # polling a condition, bounded above
+
+
+def test_a_takeover_waits_only_for_the_fenced_transactions_already_running(
+    pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Followers and the chat check the term in every write transaction. One of them was
+    running when a takeover began; another began while the takeover waited for it. The
+    takeover goes on once the first ends: the second waits behind it and is then fenced.
+    (With the log's row FOR SHARE as the fence, the server let the second pass the waiting
+    takeover, so a steady stream of overlapping writes could hold a takeover off for ever.)"""
+    # Longer than the test's bound: the server's end of a stalled transaction is not what
+    # lets this takeover go on.
+    monkeypatch.setattr(postgres, "FOLLOWER_IDLE_IN_TRANSACTION", f"{3 * TIMEOUT}s")
+    old = PostgresStore(pg_dsn, "node1")
+    first, second = old.sibling(), old.sibling()
+    standby = PostgresStore(pg_dsn, "node1", standby=True)
+    taken: list[bool] = []
+    refused: list[StoreLocked | None] = []
+    try:
+        first._conn.execute("BEGIN")
+        assert postgres.fenced(first._conn, "node1", old.term, "first") is None
+        old._conn.execute("SELECT pg_advisory_unlock_all()")  # the old writer's lease is free
+        takeover = threading.Thread(target=lambda: taken.append(standby.take_over()))
+        takeover.start()
+        _waiting(pg_dsn, standby._conn.info.backend_pid)
+
+        def write() -> None:
+            second._conn.execute("BEGIN")
+            refused.append(postgres.fenced(second._conn, "node1", old.term, "second"))
+
+        late = threading.Thread(target=write)
+        late.start()
+        # It waits behind the takeover, or (the row lock as the fence) has passed it.
+        _waiting(pg_dsn, second._conn.info.backend_pid, done=late)
+        first._conn.execute("COMMIT")
+        takeover.join(TIMEOUT)
+        assert taken == [True], "the takeover waited for a transaction that began after it"
+        late.join(TIMEOUT)
+        assert len(refused) == 1 and isinstance(refused[0], StoreLocked)
+        assert "term 2; this one has term 1" in str(refused[0])
+    finally:
+        second._conn.close()  # lets a takeover that waited go on
+        first._conn.close()
         standby.close()
         old.close()

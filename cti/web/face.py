@@ -7,8 +7,9 @@ on every interface), and an operator's broker or a NATS cluster may have none. H
 and its MQTT share one origin on one port, loopback by default, and the browser signs in to
 the broker with the user's own account, so the broker's ACLs apply as to any client: the
 proxy holds no secret and reads only the sign-in (cti/web/signin.py): a CONNECT must carry a
-client id of the signing-in account's own, and a WebSocket that has not signed in within
-``sign_in_timeout`` is closed. Slots are counted from the upgrade request on, at most
+client id of the signing-in account's own, the broker is dialled only once it passed (a
+socket that never signs in costs no broker connection), and a WebSocket that has not signed
+in within ``sign_in_timeout`` is closed. Slots are counted from the upgrade request on, at most
 ``max_per_address`` per client address, so one address cannot hold them all.
 
 The websockets library does the RFC 6455 framing (masking, fragments, ping/pong, the closing
@@ -33,6 +34,7 @@ import orjson
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -228,13 +230,18 @@ class WebFace:
         gate = Gate(on_signed_in=lambda: self.signing_in.discard(ws))
         watch = asyncio.create_task(self._sign_in_deadline(ws, gate))
         try:
+            # The broker is dialled only for a CONNECT the gate passed: a socket that never
+            # signs in (idle, garbage, another account's client id) costs no broker connection.
+            connect = await first_connect(ws, gate)
+            if connect is None:
+                return
             streams = await self._dial()
             if streams is None:
                 await ws.close(1013, "broker not reachable")  # try again later
                 return
             reader, writer = streams
             try:
-                await pump(ws, reader, writer, gate)
+                await pump(ws, reader, writer, gate, connect)
             finally:
                 writer.close()
                 with contextlib.suppress(Exception):
@@ -271,29 +278,57 @@ class WebFace:
         return None
 
 
+async def checked(ws: ServerConnection, gate: Gate, message: str | bytes) -> bytes | None:
+    """What of one message from the browser goes on to the broker (nothing while its CONNECT
+    is incomplete); None when the message closed the WebSocket: a text frame, or a first
+    packet the gate refused."""
+    if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
+        log.info("web.text_frame", address=_peer(ws.remote_address))
+        await ws.close(1003, "MQTT is binary")
+        return None
+    try:
+        return gate.upstream(message)
+    except Refused as refused:
+        log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
+        if refused.reply:
+            await ws.send(refused.reply)
+        await ws.close(1008, "sign-in refused")
+        return None
+
+
+async def first_connect(ws: ServerConnection, gate: Gate) -> bytes | None:
+    """The browser's bytes up to its CONNECT, once the gate passed it (with whatever came in
+    the same message after it); None when the WebSocket closed before that (refused, a text
+    frame, the sign-in deadline, the peer gone or dropped for not reading)."""
+    with contextlib.suppress(ConnectionClosed):
+        async for message in ws:
+            data = await checked(ws, gate, message)
+            if data is None:
+                return None
+            if data:
+                return data
+    return None
+
+
 async def pump(
     ws: ServerConnection,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     gate: Gate | None = None,
+    first: bytes = b"",
 ) -> None:
     """Bytes both ways until either side ends; then both end (the browser reconnects).
-    ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched."""
+    ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched;
+    ``first``: what the browser sent before the broker was dialled (its checked CONNECT)."""
     gate = gate or Gate()
 
     async def up() -> None:
+        if first:
+            writer.write(first)
+            await writer.drain()
         async for message in ws:
-            if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
-                log.info("web.text_frame", address=_peer(ws.remote_address))
-                await ws.close(1003, "MQTT is binary")
-                return
-            try:
-                data = gate.upstream(message)
-            except Refused as refused:
-                log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
-                if refused.reply:
-                    await ws.send(refused.reply)
-                await ws.close(1008, "sign-in refused")
+            data = await checked(ws, gate, message)
+            if data is None:
                 return
             if data:
                 writer.write(data)

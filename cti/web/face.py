@@ -38,6 +38,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from cti.web.forwarded import LOOPBACK, Network, counted, forwarded_client
 from cti.web.signin import Gate, Refused
 
 log = structlog.get_logger(__name__)
@@ -137,10 +138,12 @@ class WebFace:
         sign_in_timeout: float = SIGN_IN_TIMEOUT,
         deadline: Callable[[], Awaitable[object]] | None = None,
         max_signing_in: int = MAX_SIGNING_IN,
+        trusted_proxies: Sequence[Network] = LOOPBACK,
     ) -> None:
         """``max_per_address``: WebSockets at once from one client address (0: no limit).
         ``sign_in_timeout``: seconds a WebSocket has to sign in (the broker's CONNACK);
-        ``deadline``, if given, is awaited instead of that many seconds (tests)."""
+        ``deadline``, if given, is awaited instead of that many seconds (tests).
+        ``trusted_proxies``: peers whose ``X-Forwarded-For`` names the client."""
         self.host, self.port, self.node = host, port, node
         self.upstreams = list(upstreams)
         self.secure = secure  # the broker leg is TLS: the `secure` request topic works
@@ -153,6 +156,7 @@ class WebFace:
         self.signing_in: set[ServerConnection] = set()  # slots taken, not signed in yet
         self._refusing: set[str] = set()  # addresses at their cap whose refusal was logged
         self.max_signing_in = max_signing_in
+        self.trusted_proxies = tuple(trusted_proxies)
         self.sign_in_timeout = sign_in_timeout
         self._deadline = deadline or (lambda: asyncio.sleep(self.sign_in_timeout))
         self._server: Server | None = None
@@ -195,7 +199,9 @@ class WebFace:
                 return respond(503, b"too many connections\n", "text/plain")
             if len(self.signing_in) >= self.max_signing_in:
                 return respond(503, b"too many sign-ins at once: try again\n", "text/plain")
-            address = client_address(connection.remote_address, request.headers)
+            address = client_address(
+                connection.remote_address, request.headers, self.trusted_proxies
+            )
             if 0 < self.max_per_address <= self.by_address[address]:
                 if address not in self._refusing:  # once per episode: a flood of refused
                     self._refusing.add(address)  # upgrades must not flood the log too
@@ -360,35 +366,13 @@ def same_origin(headers: Headers) -> bool:
     return urlsplit(origin).netloc == headers.get("Host", "")
 
 
-def client_address(peer: object, headers: Headers) -> str:
-    """The address a WebSocket is counted against. Behind a reverse proxy on the same machine
-    (the TLS one specs/web.md recommends) every connection comes from loopback: there the
-    address the proxy appended to ``X-Forwarded-For`` (the last entry of the last such header)
-    is the client's. From any other peer the header is ignored (a client could write anything
-    into it). An IPv6 client counts by its /64 (see :func:`counted`)."""
-    address = _peer(peer)
+def client_address(peer: object, headers: Headers, trusted: Sequence[Network] = LOOPBACK) -> str:
+    """The address a WebSocket is counted against: the peer's, or behind a reverse proxy the
+    operator trusts (``trusted``: ``--web-trusted-proxy``, loopback by default) the client's
+    that the proxy appended to ``X-Forwarded-For`` (cti/web/forwarded.py). An IPv6 client
+    counts by its /64 (see :func:`counted`)."""
     forwarded = headers.get_all("X-Forwarded-For")
-    if forwarded and is_loopback(address):
-        last = forwarded[-1].rsplit(",", 1)[-1].strip()
-        with contextlib.suppress(ValueError):
-            address = str(ipaddress.ip_address(last))
-    return counted(address)
-
-
-def counted(address: str) -> str:
-    """The key one client's connections share: an IPv6 address by its /64 prefix (a host
-    holds at least a /64 and may use any address in it, so per address it could take every
-    slot), an IPv4 one seen through an IPv6 socket as IPv4, loopback as it is."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        if not ip.is_loopback:
-            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    return counted(forwarded_client(_peer(peer), forwarded, trusted))
 
 
 def _peer(peer: object) -> str:

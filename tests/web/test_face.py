@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from ipaddress import ip_network
 from pathlib import Path
 
 import attrs
@@ -450,6 +451,46 @@ def test_an_ipv6_client_is_counted_by_its_64_prefix() -> None:
     assert client_address(("::ffff:192.0.2.9", 5000, 0, 0), none) == "192.0.2.9"
     mapped = Headers([("X-Forwarded-For", "203.0.113.7")])
     assert client_address(("::ffff:127.0.0.1", 5000, 0, 0), mapped) == "203.0.113.7"
+
+
+def test_forwarded_for_is_read_only_from_the_configured_proxies() -> None:
+    """`--web-trusted-proxy`: the header counts from those peers only; loopback (the default)
+    is then a client like any other, whatever it writes into the header."""
+    xff = Headers([("X-Forwarded-For", "198.51.100.1, 203.0.113.7")])
+    lb = (ip_network("10.0.0.5/32"),)
+    assert client_address(("10.0.0.5", 5000), xff, lb) == "203.0.113.7"
+    assert client_address(("::ffff:10.0.0.5", 5000, 0, 0), xff, lb) == "203.0.113.7"
+    assert client_address(("127.0.0.1", 5000), xff, lb) == "127.0.0.1"  # not configured
+    assert client_address(("10.0.0.6", 5000), xff, lb) == "10.0.0.6"
+    assert client_address(("127.0.0.1", 5000), xff, ()) == "127.0.0.1"  # none trusted
+    pool = (ip_network("10.0.0.0/29"),)
+    assert client_address(("10.0.0.6", 5000), xff, pool) == "203.0.113.7"
+    # A chain (a load balancer, then the proxy): each appended the address it got the request
+    # from; the client is the first from the right that is no trusted proxy.
+    chain = Headers([("X-Forwarded-For", "6.6.6.6, 203.0.113.7, 10.0.0.6")])
+    assert client_address(("10.0.0.5", 5000), chain, pool) == "203.0.113.7"
+    assert client_address(("10.0.0.5", 5000), chain, lb) == "10.0.0.6"  # 10.0.0.6 not trusted
+    spoofed = Headers([("X-Forwarded-For", "evil, 10.0.0.6")])  # what is left is not a proxy's
+    assert client_address(("10.0.0.5", 5000), spoofed, pool) == "10.0.0.6"
+
+
+async def test_a_peer_not_configured_as_proxy_is_counted_as_itself(
+    fake_broker: FakeBroker,
+) -> None:
+    """With a proxy configured elsewhere, WebSockets from loopback naming other clients in
+    X-Forwarded-For all count as 127.0.0.1: the second is refused at a cap of one."""
+    face = proxy(fake_broker, max_per_address=1, trusted_proxies=(ip_network("10.0.0.5/32"),))
+    await face.start()
+    try:
+        async with websocket(face, **{"X-Forwarded-For": "203.0.113.1"}) as first:
+            assert face.by_address == {"127.0.0.1": 1}
+            with pytest.raises(InvalidStatus) as refused:
+                async with websocket(face, **{"X-Forwarded-For": "203.0.113.2"}):
+                    pass
+            assert refused.value.response.status_code == 429
+            await signed_in(first)
+    finally:
+        await face.stop()
 
 
 def test_several_forwarded_for_headers_the_last_one_is_the_reverse_proxys() -> None:

@@ -26,6 +26,7 @@ from cti.ops.environment import (
     seconds,
 )
 from cti.ops.threshold import DiskThreshold
+from cti.web.forwarded import trusted_proxies
 
 
 def _common(p: argparse.ArgumentParser, *, env: bool = False) -> None:
@@ -197,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
         "closed (default 10) [CTI_WEB_SIGN_IN_TIMEOUT]",
     )
     serve.add_argument(
+        "--web-trusted-proxy",
+        type=checked(trusted_proxies, "address or network"),
+        metavar="ADDR",
+        action="append",
+        default=None,
+        help="a reverse proxy whose X-Forwarded-For names the web client's address: an "
+        "address or network, comma-separated or repeated; 'loopback' (the default), or "
+        "'none' (the header is never read) (specs/web.md) [CTI_WEB_TRUSTED_PROXY]",
+    )
+    serve.add_argument(
         "--disk-low",
         type=checked(DiskThreshold.parse),
         default=None,
@@ -280,6 +291,16 @@ def _tls_files(args: argparse.Namespace) -> Any:
     return CertFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
 
 
+def _trusted_proxies(given: Any) -> Any:
+    """The proxies of one or more ``--web-trusted-proxy`` flags (a list, one tuple each), or
+    of the environment or the default (one tuple)."""
+    if isinstance(given, tuple):
+        return given
+    if () in given and len(given) > 1:
+        raise CliError("--web-trusted-proxy none stands alone: it trusts no proxy")
+    return tuple(dict.fromkeys(network for networks in given for network in networks))
+
+
 class CliError(Exception):
     """A mistake on the command line: one line, exit 2."""
 
@@ -360,6 +381,7 @@ def _run(args: argparse.Namespace) -> int:
             web_port=args.web_port,
             web_max_per_address=args.web_max_per_address,
             web_sign_in_timeout=args.web_sign_in_timeout,
+            web_trusted_proxies=_trusted_proxies(args.web_trusted_proxy),
             disk_low=args.disk_low,
             standby=args.standby,
         )

@@ -60,6 +60,7 @@ from cti.voicemail.audio_db import AudioStore
 from cti.voicemail.audio_sweep import AudioSweeper
 from cti.voicemail.mail_outbox import MailOutbox
 from cti.web.face import Upstream, WebFace, is_loopback
+from cti.web.forwarded import LOOPBACK, Network
 
 if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location.py)
     from cti.store.postgres import PostgresStore
@@ -126,6 +127,8 @@ class ServeOptions:
     web_port: int = 0
     web_max_per_address: int = 20  # WebSockets at once from one client address; 0: no limit
     web_sign_in_timeout: float = 10.0  # seconds a WebSocket has to sign in to the broker
+    # Reverse proxies whose X-Forwarded-For names the client (cti/web/forwarded.py).
+    web_trusted_proxies: tuple[Network, ...] = LOOPBACK
     disk_low: DiskThreshold = attrs.field(factory=DiskThreshold)  # warn below this free space
     # PostgreSQL: if another process writes the node's log, follow it and take over when
     # its lock is free (hot standby, specs/store.md), instead of refusing to start.
@@ -503,6 +506,7 @@ async def _start_web(
         secure=secure,
         max_per_address=options.web_max_per_address,
         sign_in_timeout=options.web_sign_in_timeout,
+        trusted_proxies=options.web_trusted_proxies,
     )
     try:
         await web.start()

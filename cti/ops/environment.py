@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from cti.ops.threshold import DiskThreshold
+from cti.web.forwarded import LOOPBACK, trusted_proxies
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -175,6 +176,7 @@ SERVE: tuple[Setting, ...] = (
     Setting("web_port", "CTI_WEB_PORT", port, 8180),
     Setting("web_max_per_address", "CTI_WEB_MAX_PER_ADDRESS", count, 20),
     Setting("web_sign_in_timeout", "CTI_WEB_SIGN_IN_TIMEOUT", seconds, 10.0),
+    Setting("web_trusted_proxy", "CTI_WEB_TRUSTED_PROXY", trusted_proxies, LOOPBACK),
     Setting("disk_low", "CTI_DISK_LOW", DiskThreshold.parse, DiskThreshold()),
     Setting("log_level", "CTI_LOG_LEVEL", choice(*LOG_LEVELS), "warning"),
     Setting("log_json", "CTI_LOG_JSON", boolean, False),

@@ -7,8 +7,9 @@ on every interface), and an operator's broker or a NATS cluster may have none. H
 and its MQTT share one origin on one port, loopback by default, and the browser signs in to
 the broker with the user's own account, so the broker's ACLs apply as to any client: the
 proxy holds no secret and reads only the sign-in (cti/web/signin.py): a CONNECT must carry a
-client id of the signing-in account's own, and a WebSocket that has not signed in within
-``sign_in_timeout`` is closed. Slots are counted from the upgrade request on, at most
+client id of the signing-in account's own, the broker is dialled only once it passed (a
+socket that never signs in costs no broker connection), and a WebSocket that has not signed
+in within ``sign_in_timeout`` is closed. Slots are counted from the upgrade request on, at most
 ``max_per_address`` per client address, so one address cannot hold them all.
 
 The websockets library does the RFC 6455 framing (masking, fragments, ping/pong, the closing
@@ -33,9 +34,11 @@ import orjson
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from cti.web.forwarded import LOOPBACK, Network, counted, forwarded_client
 from cti.web.signin import Gate, Refused
 
 log = structlog.get_logger(__name__)
@@ -135,10 +138,12 @@ class WebFace:
         sign_in_timeout: float = SIGN_IN_TIMEOUT,
         deadline: Callable[[], Awaitable[object]] | None = None,
         max_signing_in: int = MAX_SIGNING_IN,
+        trusted_proxies: Sequence[Network] = LOOPBACK,
     ) -> None:
         """``max_per_address``: WebSockets at once from one client address (0: no limit).
         ``sign_in_timeout``: seconds a WebSocket has to sign in (the broker's CONNACK);
-        ``deadline``, if given, is awaited instead of that many seconds (tests)."""
+        ``deadline``, if given, is awaited instead of that many seconds (tests).
+        ``trusted_proxies``: peers whose ``X-Forwarded-For`` names the client."""
         self.host, self.port, self.node = host, port, node
         self.upstreams = list(upstreams)
         self.secure = secure  # the broker leg is TLS: the `secure` request topic works
@@ -151,6 +156,7 @@ class WebFace:
         self.signing_in: set[ServerConnection] = set()  # slots taken, not signed in yet
         self._refusing: set[str] = set()  # addresses at their cap whose refusal was logged
         self.max_signing_in = max_signing_in
+        self.trusted_proxies = tuple(trusted_proxies)
         self.sign_in_timeout = sign_in_timeout
         self._deadline = deadline or (lambda: asyncio.sleep(self.sign_in_timeout))
         self._server: Server | None = None
@@ -193,7 +199,9 @@ class WebFace:
                 return respond(503, b"too many connections\n", "text/plain")
             if len(self.signing_in) >= self.max_signing_in:
                 return respond(503, b"too many sign-ins at once: try again\n", "text/plain")
-            address = client_address(connection.remote_address, request.headers)
+            address = client_address(
+                connection.remote_address, request.headers, self.trusted_proxies
+            )
             if 0 < self.max_per_address <= self.by_address[address]:
                 if address not in self._refusing:  # once per episode: a flood of refused
                     self._refusing.add(address)  # upgrades must not flood the log too
@@ -228,13 +236,18 @@ class WebFace:
         gate = Gate(on_signed_in=lambda: self.signing_in.discard(ws))
         watch = asyncio.create_task(self._sign_in_deadline(ws, gate))
         try:
+            # The broker is dialled only for a CONNECT the gate passed: a socket that never
+            # signs in (idle, garbage, another account's client id) costs no broker connection.
+            connect = await first_connect(ws, gate)
+            if connect is None:
+                return
             streams = await self._dial()
             if streams is None:
                 await ws.close(1013, "broker not reachable")  # try again later
                 return
             reader, writer = streams
             try:
-                await pump(ws, reader, writer, gate)
+                await pump(ws, reader, writer, gate, connect)
             finally:
                 writer.close()
                 with contextlib.suppress(Exception):
@@ -271,29 +284,57 @@ class WebFace:
         return None
 
 
+async def checked(ws: ServerConnection, gate: Gate, message: str | bytes) -> bytes | None:
+    """What of one message from the browser goes on to the broker (nothing while its CONNECT
+    is incomplete); None when the message closed the WebSocket: a text frame, or a first
+    packet the gate refused."""
+    if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
+        log.info("web.text_frame", address=_peer(ws.remote_address))
+        await ws.close(1003, "MQTT is binary")
+        return None
+    try:
+        return gate.upstream(message)
+    except Refused as refused:
+        log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
+        if refused.reply:
+            await ws.send(refused.reply)
+        await ws.close(1008, "sign-in refused")
+        return None
+
+
+async def first_connect(ws: ServerConnection, gate: Gate) -> bytes | None:
+    """The browser's bytes up to its CONNECT, once the gate passed it (with whatever came in
+    the same message after it); None when the WebSocket closed before that (refused, a text
+    frame, the sign-in deadline, the peer gone or dropped for not reading)."""
+    with contextlib.suppress(ConnectionClosed):
+        async for message in ws:
+            data = await checked(ws, gate, message)
+            if data is None:
+                return None
+            if data:
+                return data
+    return None
+
+
 async def pump(
     ws: ServerConnection,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     gate: Gate | None = None,
+    first: bytes = b"",
 ) -> None:
     """Bytes both ways until either side ends; then both end (the browser reconnects).
-    ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched."""
+    ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched;
+    ``first``: what the browser sent before the broker was dialled (its checked CONNECT)."""
     gate = gate or Gate()
 
     async def up() -> None:
+        if first:
+            writer.write(first)
+            await writer.drain()
         async for message in ws:
-            if not isinstance(message, bytes):  # [MQTT-6.0.0-1]: MQTT is carried in binary frames
-                log.info("web.text_frame", address=_peer(ws.remote_address))
-                await ws.close(1003, "MQTT is binary")
-                return
-            try:
-                data = gate.upstream(message)
-            except Refused as refused:
-                log.info("web.connect_refused", address=_peer(ws.remote_address), why=refused.why)
-                if refused.reply:
-                    await ws.send(refused.reply)
-                await ws.close(1008, "sign-in refused")
+            data = await checked(ws, gate, message)
+            if data is None:
                 return
             if data:
                 writer.write(data)
@@ -325,35 +366,13 @@ def same_origin(headers: Headers) -> bool:
     return urlsplit(origin).netloc == headers.get("Host", "")
 
 
-def client_address(peer: object, headers: Headers) -> str:
-    """The address a WebSocket is counted against. Behind a reverse proxy on the same machine
-    (the TLS one specs/web.md recommends) every connection comes from loopback: there the
-    address the proxy appended to ``X-Forwarded-For`` (the last entry of the last such header)
-    is the client's. From any other peer the header is ignored (a client could write anything
-    into it). An IPv6 client counts by its /64 (see :func:`counted`)."""
-    address = _peer(peer)
+def client_address(peer: object, headers: Headers, trusted: Sequence[Network] = LOOPBACK) -> str:
+    """The address a WebSocket is counted against: the peer's, or behind a reverse proxy the
+    operator trusts (``trusted``: ``--web-trusted-proxy``, loopback by default) the client's
+    that the proxy appended to ``X-Forwarded-For`` (cti/web/forwarded.py). An IPv6 client
+    counts by its /64 (see :func:`counted`)."""
     forwarded = headers.get_all("X-Forwarded-For")
-    if forwarded and is_loopback(address):
-        last = forwarded[-1].rsplit(",", 1)[-1].strip()
-        with contextlib.suppress(ValueError):
-            address = str(ipaddress.ip_address(last))
-    return counted(address)
-
-
-def counted(address: str) -> str:
-    """The key one client's connections share: an IPv6 address by its /64 prefix (a host
-    holds at least a /64 and may use any address in it, so per address it could take every
-    slot), an IPv4 one seen through an IPv6 socket as IPv4, loopback as it is."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        if not ip.is_loopback:
-            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+    return counted(forwarded_client(_peer(peer), forwarded, trusted))
 
 
 def _peer(peer: object) -> str:

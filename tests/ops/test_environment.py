@@ -3,6 +3,7 @@ environment over the default; a bad value is one line naming the variable, exit 
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,19 @@ def test_cti_serve_defaults(served: list[ServeOptions]) -> None:
             "(or several, comma-separated)",
         ),
         ("CTI_LOG_JSON", "maybe", "CTI_LOG_JSON: 'maybe' is not a yes/no value"),
+        (
+            "CTI_WEB_TRUSTED_PROXY",
+            "proxy.example",
+            "CTI_WEB_TRUSTED_PROXY: 'proxy.example' is not an IP address or network (host "
+            "names are not resolved)",
+        ),
+        (
+            "CTI_WEB_TRUSTED_PROXY",
+            "10.0.0.1/24",
+            "CTI_WEB_TRUSTED_PROXY: '10.0.0.1/24': 10.0.0.1/24 has host bits set",
+        ),
+        ("CTI_WEB_TRUSTED_PROXY", "none,::1", "CTI_WEB_TRUSTED_PROXY: 'none' stands alone"),
+        ("CTI_WEB_TRUSTED_PROXY", "10.0.0.5,", "CTI_WEB_TRUSTED_PROXY: an empty item"),
         ("CTI_STANDBY", "later", "CTI_STANDBY: 'later' is not a yes/no value"),
         ("CTI_LOG_LEVEL", "loud", "CTI_LOG_LEVEL: 'loud' is not one of debug"),
         ("CTI_DISK_LOW", "lots", "CTI_DISK_LOW: 'lots' is not a size like 1GiB"),
@@ -163,3 +177,31 @@ def test_a_bad_flag_names_the_problem(capsys: pytest.CaptureFixture[str]) -> Non
         main(["serve", "--disk-low", "lots"])
     assert exit_.value.code == 2
     assert "argument --disk-low: 'lots' is not a size like 1GiB" in capsys.readouterr().err
+
+
+def test_the_trusted_proxies_of_the_web_client(
+    served: list[ServeOptions], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Loopback by default; flags (repeated or comma-separated) replace it, as does
+    CTI_WEB_TRUSTED_PROXY; 'none' trusts no proxy and goes alone."""
+    loopback = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+    monkeypatch.delenv("CTI_WEB_TRUSTED_PROXY", raising=False)
+    assert main(["serve"]) == 0
+    flags = ["--web-trusted-proxy", "10.0.0.5", "--web-trusted-proxy", "10.1.0.0/16,loopback"]
+    assert main(["serve", *flags]) == 0
+    assert main(["serve", "--web-trusted-proxy", "none"]) == 0
+    monkeypatch.setenv("CTI_WEB_TRUSTED_PROXY", "192.0.2.1, ::ffff:192.0.2.2")
+    assert main(["serve"]) == 0
+    assert main(["serve", "--web-trusted-proxy", "2001:db8::/48"]) == 0  # the flag wins
+    assert [o.web_trusted_proxies for o in served] == [
+        loopback,
+        (ip_network("10.0.0.5/32"), ip_network("10.1.0.0/16"), *loopback),
+        (),
+        (ip_network("192.0.2.1/32"), ip_network("192.0.2.2/32")),  # as seen over IPv4
+        (ip_network("2001:db8::/48"),),
+    ]
+    assert main(["serve", "--web-trusted-proxy", "none", "--web-trusted-proxy", "::1"]) == 2
+    assert capsys.readouterr().err == (
+        "cti serve: --web-trusted-proxy none stands alone: it trusts no proxy\n"
+    )
+    assert len(served) == 5

@@ -9,6 +9,8 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from ipaddress import ip_network
+from pathlib import Path
 
 import attrs
 import orjson
@@ -21,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import protocol as p
 from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
+from tests.mqtt.conftest import Mosquitto
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -117,6 +120,7 @@ async def test_no_broker_closes_the_websocket_try_again_later() -> None:
     try:
         host, port = web.address
         async with connect(f"ws://{host}:{port}/mqtt", subprotocols=["mqtt"]) as ws:  # type: ignore[list-item]
+            await ws.send(sign_in("331", "web-331-0123456789ab"))  # dialled once it is checked
             with pytest.raises(ConnectionClosed):
                 await ws.recv()
         assert ws.close_code == 1013
@@ -320,7 +324,6 @@ async def test_the_deadline_closes_only_what_has_not_signed_in(fake_broker: Fake
         async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
             await signed_in(user)
             await half.send(sign_in("332", "web-332-0123456789ab")[:5])  # never completed
-            await until(lambda: fake_broker.connections == 3, "the proxy did not dial")
             expired.set()
             assert await closed_code(idle) == 1008
             assert await closed_code(half) == 1008
@@ -328,6 +331,7 @@ async def test_the_deadline_closes_only_what_has_not_signed_in(fake_broker: Fake
             async with asyncio.timeout(TIMEOUT):
                 assert await user.recv() == b"still here"
         await until(lambda: face.sessions == 0, "slots still held")
+        assert fake_broker.connections == 1  # only the CONNECT that passed was carried
     finally:
         await face.stop()
 
@@ -449,6 +453,46 @@ def test_an_ipv6_client_is_counted_by_its_64_prefix() -> None:
     assert client_address(("::ffff:127.0.0.1", 5000, 0, 0), mapped) == "203.0.113.7"
 
 
+def test_forwarded_for_is_read_only_from_the_configured_proxies() -> None:
+    """`--web-trusted-proxy`: the header counts from those peers only; loopback (the default)
+    is then a client like any other, whatever it writes into the header."""
+    xff = Headers([("X-Forwarded-For", "198.51.100.1, 203.0.113.7")])
+    lb = (ip_network("10.0.0.5/32"),)
+    assert client_address(("10.0.0.5", 5000), xff, lb) == "203.0.113.7"
+    assert client_address(("::ffff:10.0.0.5", 5000, 0, 0), xff, lb) == "203.0.113.7"
+    assert client_address(("127.0.0.1", 5000), xff, lb) == "127.0.0.1"  # not configured
+    assert client_address(("10.0.0.6", 5000), xff, lb) == "10.0.0.6"
+    assert client_address(("127.0.0.1", 5000), xff, ()) == "127.0.0.1"  # none trusted
+    pool = (ip_network("10.0.0.0/29"),)
+    assert client_address(("10.0.0.6", 5000), xff, pool) == "203.0.113.7"
+    # A chain (a load balancer, then the proxy): each appended the address it got the request
+    # from; the client is the first from the right that is no trusted proxy.
+    chain = Headers([("X-Forwarded-For", "6.6.6.6, 203.0.113.7, 10.0.0.6")])
+    assert client_address(("10.0.0.5", 5000), chain, pool) == "203.0.113.7"
+    assert client_address(("10.0.0.5", 5000), chain, lb) == "10.0.0.6"  # 10.0.0.6 not trusted
+    spoofed = Headers([("X-Forwarded-For", "evil, 10.0.0.6")])  # what is left is not a proxy's
+    assert client_address(("10.0.0.5", 5000), spoofed, pool) == "10.0.0.6"
+
+
+async def test_a_peer_not_configured_as_proxy_is_counted_as_itself(
+    fake_broker: FakeBroker,
+) -> None:
+    """With a proxy configured elsewhere, WebSockets from loopback naming other clients in
+    X-Forwarded-For all count as 127.0.0.1: the second is refused at a cap of one."""
+    face = proxy(fake_broker, max_per_address=1, trusted_proxies=(ip_network("10.0.0.5/32"),))
+    await face.start()
+    try:
+        async with websocket(face, **{"X-Forwarded-For": "203.0.113.1"}) as first:
+            assert face.by_address == {"127.0.0.1": 1}
+            with pytest.raises(InvalidStatus) as refused:
+                async with websocket(face, **{"X-Forwarded-For": "203.0.113.2"}):
+                    pass
+            assert refused.value.response.status_code == 429
+            await signed_in(first)
+    finally:
+        await face.stop()
+
+
 def test_several_forwarded_for_headers_the_last_one_is_the_reverse_proxys() -> None:
     """A reverse proxy that adds its own header (HAProxy's `option forwardfor`) beside the
     client's: the last entry of the last header, not a 500 from a lookup of several values."""
@@ -467,5 +511,99 @@ async def test_a_text_frame_closes_the_websocket(fake_broker: FakeBroker) -> Non
             await ws.send("\x30\x05\x00\x01a{}")  # a PUBLISH, as text
             assert await closed_code(ws) == 1003
         assert fake_broker.received == sign_in("331", "web-331-0123456789ab")
+    finally:
+        await face.stop()
+
+
+async def test_the_broker_is_dialled_only_for_a_connect_that_passed(
+    fake_broker: FakeBroker,
+) -> None:
+    """An unauthenticated socket costs no broker connection: the proxy dials only once the
+    browser's first packet is a complete CONNECT with a client id of its own. Each of these
+    sockets was closed without one; the proxy dialled the broker for none of them (it used to
+    dial at the upgrade, before reading a byte)."""
+    expired = asyncio.Event()
+    face = proxy(fake_broker, deadline=expired.wait)
+    await face.start()
+    try:
+        async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
+            await half.send(sign_in("331", "web-331-0123456789ab")[:9])  # never completed
+            for first in (
+                sign_in("331", "web-332-0123456789ab"),  # another account's client id
+                p.PINGREQ,  # not a CONNECT
+                "\x10\x00",  # a text frame
+            ):
+                async with websocket(face) as ws:
+                    await ws.send(first)
+                    assert await closed_code(ws) in (1003, 1008)
+            assert fake_broker.connections == 0
+            await signed_in(user)  # the one CONNECT that passes: dialled
+            expired.set()  # the sign-in deadline closes the two that never finished
+            assert await closed_code(idle) == 1008
+            assert await closed_code(half) == 1008
+        await until(lambda: face.sessions == 0, "slots still held")
+        assert fake_broker.connections == 1
+        assert fake_broker.received == sign_in("331", "web-331-0123456789ab")
+    finally:
+        await face.stop()
+
+
+@pytest.fixture
+async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
+    """A private mosquitto run with -v: its log has a "New connection from" line for every TCP
+    connection it accepts, before any byte of MQTT."""
+    server = Mosquitto(tmp_path)
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_real_broker_sees_no_connection_from_sockets_that_never_signed_in(
+    mosquitto: Mosquitto,
+) -> None:
+    """Against a real mosquitto: sockets that stay silent, send half a CONNECT, another
+    account's client id, a PINGREQ or a text frame are closed by the proxy, and the broker's
+    own log shows that it was never connected to for them; the one that signs in is its only
+    connection."""
+    expired = asyncio.Event()
+    face = WebFace(
+        "127.0.0.1",
+        0,
+        "node1",
+        [Upstream(mosquitto.host, mosquitto.port)],
+        secure=False,
+        deadline=expired.wait,
+    )
+    await face.start()
+
+    def accepted() -> list[str]:
+        return [x for x in mosquitto.log.read_text().splitlines() if "New connection from" in x]
+
+    try:
+        # Mosquitto.start's check that it listens was a connection of its own.
+        await until(lambda: len(accepted()) == 1, "mosquitto did not log the start's probe")
+        async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
+            await half.send(sign_in("331", "web-331-0123456789ab")[:9])
+            for first in (sign_in("331", "cti-node1"), p.PINGREQ, "\x10\x00"):
+                async with websocket(face) as ws:
+                    await ws.send(first)
+                    assert await closed_code(ws) in (1003, 1008)
+            await user.send(sign_in("331", "web-331-0123456789ab"))
+            async with asyncio.timeout(TIMEOUT):
+                connack = await user.recv()
+            assert connack[:1] == b"\x20" and connack[3] == 0  # a CONNACK, reason 0: accepted
+            # mosquitto logs an accepted connection before its CONNECT is read: once the
+            # signed-in one's line is there, any earlier one's would be too.
+            await until(
+                lambda: "as web-331-0123456789ab" in mosquitto.log.read_text(),
+                "mosquitto did not log the signed-in client",
+            )
+            expired.set()  # the deadline closes the two that never finished their CONNECT
+            assert await closed_code(idle) == 1008
+            assert await closed_code(half) == 1008
+        assert len(accepted()) == 2, accepted()  # the probe and the signed-in WebSocket
+        await until(lambda: face.sessions == 0, "slots still held")
     finally:
         await face.stop()

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from cti.app.bootstrap import Running, ServeOptions, start
 from cti.mqtt.broker import free_port
 from tests.mqtt.conftest import Nats
 
-from .conftest import signed_in
+from .conftest import WAIT_MS, signed_in
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ async def test_two_browsers_call_and_chat_over_mqtt_311(
     for page in (bernd, clara):  # refused MQTT 5, connected at level 4, once
         assert await page.evaluate("window.ctiLevel()") == 4
         assert await page.evaluate("window.ctiConnects()") == 1
+        assert await page.evaluate("window.ctiFallbacks()") == 1
 
     # Requests and their replies (searchDirectory, addFavourite), retained documents: Bernd
     # makes Clara a favourite and her lamp shows.
@@ -94,3 +95,72 @@ async def test_two_browsers_call_and_chat_over_mqtt_311(
     # Clara's browser goes: NATS sends her tab's Will, which clears the marker: offline.
     await clara.context.close()
     await expect(bernd.locator("#chat-online")).to_have_attribute("data-online", "false")
+
+
+async def reconnected(page: Page, connects: int) -> None:
+    """Wait for the page's next connection (its back-off may have grown while the node was
+    away: the test tells it the network is back, which reconnects at once)."""
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await page.wait_for_function(
+        "(n) => window.ctiConnects() === n", arg=connects, timeout=2 * WAIT_MS
+    )
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+
+
+async def test_a_tab_on_mqtt_311_asks_for_mqtt_5_again_after_its_connection_is_lost(
+    template: Path, tmp_path: Path, browser: Browser
+) -> None:
+    """A tab that fell back to 3.1.1 is not stuck there: when its connection is lost, the next
+    attempt asks for MQTT 5 first. On the same nats-server that costs one refused CONNECT
+    per lost connection; after the operator moved the node to Mosquitto, the tab speaks
+    MQTT 5 without a reload (the bundle that kept level 4 for good fails it: checked)."""
+    workdir = tmp_path / "nats"
+    workdir.mkdir()
+    nats = Nats(workdir)
+    await nats.start()
+    data_dir = tmp_path / "data"
+    shutil.copytree(template, data_dir)
+    web_port = free_port()
+    on_nats = ServeOptions(
+        data_dir=data_dir, broker="external", mqtt_url=nats.url, csta_port=0, web_port=web_port
+    )
+    node: Running | None = await start(on_nats)
+    try:
+        assert node is not None
+        bernd = await signed_in(browser, node, "331")
+        assert await bernd.evaluate("[ctiLevel(), ctiConnects(), ctiFallbacks()]") == [4, 1, 1]
+
+        # The node restarts on the same nats-server: the WebSocket drops; the next connect
+        # asks for MQTT 5, is refused once more, and speaks 3.1.1 again.
+        await node.stop()
+        node = None
+        node = await start(on_nats)
+        await reconnected(bernd, 2)
+        assert await bernd.evaluate("[ctiLevel(), ctiFallbacks()]") == [4, 2]
+
+        # The operator moves the node to Mosquitto (the embedded broker): the tab's next
+        # connect is MQTT 5 and is not refused.
+        await node.stop()
+        node = None
+        node = await start(
+            ServeOptions(
+                data_dir=data_dir,
+                broker="embedded",
+                broker_port=free_port(),
+                tls_port=free_port(),
+                csta_port=0,
+                web_port=web_port,
+            )
+        )
+        await reconnected(bernd, 3)
+        assert await bernd.evaluate("[ctiLevel(), ctiFallbacks()]") == [5, 2]
+        # Requests work at level 5 (the reply address as MQTT 5's Response Topic).
+        await bernd.get_by_label("Search name or number").fill("Clar")
+        await expect(
+            bernd.get_by_role("button", name="Add to favourites: Clara Wolf")
+        ).to_be_visible()
+        assert bernd.errors == []  # type: ignore[attr-defined]
+    finally:
+        if node is not None:
+            await node.stop()
+        nats.stop()

@@ -8,7 +8,15 @@ import * as i18n from "./i18n";
 import { t } from "./i18n";
 import { callEvents, ladder, stateAt } from "./ladder";
 import { checkDial } from "./numbers";
-import { type Config, type Doc, type Json, Refused, Session, type SessionState } from "./session";
+import {
+  type Config,
+  type Doc,
+  fallbacks,
+  type Json,
+  Refused,
+  Session,
+  type SessionState,
+} from "./session";
 
 interface View {
   device: Doc | null;
@@ -1805,14 +1813,17 @@ async function boot(): Promise<void> {
 }
 
 // For the browser tests: every event this page handled, by seq (specs/web.md#tests).
-// ctiLevel: the MQTT protocol level the session speaks (5, or 4 on a 3.1.1-only broker).
+// ctiLevel: the MQTT protocol level the session speaks (5, or 4 on a 3.1.1-only broker);
+// ctiFallbacks: how often the tab's CONNECTs were refused MQTT 5.
 const hooks = window as unknown as {
   ctiSeenSeqs(): number[];
   ctiConnects(): number;
   ctiLevel(): number;
+  ctiFallbacks(): number;
 };
 hooks.ctiSeenSeqs = () => [...seenSeqs];
 hooks.ctiConnects = () => session?.connects ?? 0;
 hooks.ctiLevel = () => session?.level ?? 0;
+hooks.ctiFallbacks = () => fallbacks();
 
 void boot();

@@ -4,8 +4,9 @@
 // (0.5 s doubling to 15 s, each wait jittered ±50 %) and happen at once when the tab comes
 // back to the foreground or the network returns (background tabs throttle timers).
 // MQTT 5 first; a broker that speaks only MQTT 3.1.1 (NATS's MQTT listener) refuses it, and the
-// tab then speaks 3.1.1 (level 4) for good: the reply address goes into the request's payload
-// (specs/mqtt.md#mqtt-311-brokers-nats).
+// tab then speaks 3.1.1 (level 4), with the reply address in the request's payload
+// (specs/mqtt.md#mqtt-311-brokers-nats), until that connection is lost: the next attempt asks
+// for MQTT 5 again (the operator may have moved the node to a broker that speaks it).
 import mqtt from "mqtt";
 import type { IClientPublishOptions, MqttClient } from "mqtt";
 
@@ -50,9 +51,36 @@ const MARKER_REFRESH_MS = 30_000;
 const UNSUPPORTED_VERSION = new Set([1, 0x84]);
 
 export type Level = 4 | 5;
-// The level the broker took, kept for the tab's later sessions (a sign-in after a password
-// change, a sign-out and in): one refused CONNECT per tab, not one per connect.
-let brokerLevel: Level = 5;
+
+/**
+ * Which MQTT level the next connect asks for (specs/web.md#mqtt-311-brokers). MQTT 5 until a
+ * broker refuses it; then 3.1.1 at once and for every attempt after it, until a connection
+ * that was up is lost: the attempt after that (after the back-off) asks for 5 again, since
+ * the broker behind the proxy may have changed (a node moved from NATS to Mosquitto). So a
+ * 3.1.1-only broker sees at most one refused CONNECT per lost connection, never one per
+ * failed attempt, and every attempt waits for the back-off as before.
+ */
+export class LevelChoice {
+  level: Level = 5;
+  fallbacks = 0; // refusals of MQTT 5 seen (the browser tests count them)
+
+  /** A CONNECT at the current level was refused with `code`: whether to try again at once at 3.1.1. */
+  refused(code: number | undefined): boolean {
+    if (!refusesLevel(this.level, code)) return false;
+    this.level = 4;
+    this.fallbacks += 1;
+    return true;
+  }
+
+  /** A connection that was up (its CONNACK accepted) is lost: the next attempt asks for 5. */
+  lost(): void {
+    this.level = 5;
+  }
+}
+
+// One choice per tab, kept across its sessions (a sign-in after a password change, a sign-out
+// and in): a new session on the same 3.1.1 broker is not refused again.
+const levels = new LevelChoice();
 
 function randomId(): string {
   const bytes = new Uint8Array(6);
@@ -91,6 +119,11 @@ interface Pending {
   timer: number;
 }
 
+/** How often this tab's CONNECTs were refused MQTT 5 (for the browser tests). */
+export function fallbacks(): number {
+  return levels.fallbacks;
+}
+
 export class Session {
   readonly tab = randomId();
   readonly base: string;
@@ -103,7 +136,7 @@ export class Session {
   private seen = new SeenSeqs(); // the handled events' seqs, bounded (./seen.ts)
   private marker: number | null = null;
   connects = 0; // connections made (the browser tests wait for a reconnect by it)
-  level: Level = brokerLevel; // the MQTT protocol level: 5, or 4 on a 3.1.1-only broker
+  level: Level = levels.level; // the MQTT protocol level: 5, or 4 on a 3.1.1-only broker
   lastSeq = 0; // the highest event seq handled
   epoch: string | null = null;
   state: SessionState = "connecting";
@@ -145,7 +178,9 @@ export class Session {
   private connect(onFirst?: () => void, onRefused?: (e: Error) => void): void {
     this.retry = null;
     this.setState("connecting");
-    const level = this.level;
+    const level = levels.level;
+    this.level = level;
+    let up = false; // the broker accepted this connection
     const client = mqtt.connect(this.url, {
       protocolVersion: level,
       clientId: this.clientId,
@@ -162,6 +197,7 @@ export class Session {
     });
     this.client = client;
     client.on("connect", () => {
+      up = true;
       this.connects += 1;
       void this.synchronise(client).then(
         () => {
@@ -178,10 +214,9 @@ export class Session {
     });
     client.on("message", (topic, payload) => this.receive(topic, payload));
     client.on("error", (error: Error & { code?: number }) => {
-      if (!client.connected && refusesLevel(level, error.code)) {
-        // A 3.1.1-only broker: at once again as 3.1.1, and so from now on.
+      if (!client.connected && level === levels.level && levels.refused(error.code)) {
+        // A 3.1.1-only broker: at once again as 3.1.1, and so until a connection is lost.
         console.info("the broker speaks only MQTT 3.1.1: connecting with it");
-        this.level = brokerLevel = 4;
         this.client = null; // its close is no lost connection
         client.end(true);
         this.connect(onFirst, onRefused);
@@ -202,6 +237,7 @@ export class Session {
       this.stopMarker();
       this.failPending("disconnected");
       if (this.closed) return;
+      if (up) levels.lost(); // on a 3.1.1 broker: the next attempt asks for MQTT 5 again
       this.setState("offline");
       this.schedule();
     });

@@ -1,6 +1,6 @@
 // Unit tests of the page's pure parts, run by Node's own test runner after esbuild bundles
 // them (`npm test`, part of `make web-check`): the dial check, the reconnect back-off, the
-// language choice, the MQTT 3.1.1 fallback, chat's merge by seq, and the operator view's folding of replayed events.
+// language choice, the MQTT 3.1.1 fallback and the return to MQTT 5, chat's merge by seq, and the operator view's folding of replayed events.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -9,7 +9,7 @@ import { chooseLang } from "../src/i18n";
 import { arrow, callEvents, label, stateAt, timerBars } from "../src/ladder";
 import { checkDial } from "../src/numbers";
 import { SeenSeqs } from "../src/seen";
-import { addressed, backoff, refusesLevel } from "../src/session";
+import { LevelChoice, addressed, backoff, refusesLevel } from "../src/session";
 import type { Doc } from "../src/session";
 
 test("dial check: internal, external, invalid, empty", () => {
@@ -45,6 +45,49 @@ test("MQTT 3.1.1 fallback: when to ask again at level 4, and where the reply add
     payload: { device: "331", reply_to: inbox },
     options: { qos: 1 },
   });
+});
+
+test("MQTT level: 3.1.1 after a refusal, MQTT 5 again once a connection was lost", () => {
+  const levels = new LevelChoice();
+  assert.equal(levels.level, 5);
+  assert.equal(levels.refused(0x86), false); // bad password: no fallback
+  assert.equal(levels.level, 5);
+  assert.equal(levels.refused(1), true); // a 3.1.1-only broker: at once again at level 4
+  assert.equal(levels.level, 4);
+  assert.equal(levels.refused(1), false); // refused at 4 too: a refusal, no loop
+  assert.equal(levels.level, 4); // failed attempts (no connection made) keep level 4
+  levels.lost(); // the 3.1.1 connection that was up dropped: the broker may have changed
+  assert.equal(levels.level, 5);
+  levels.lost(); // an MQTT 5 connection lost: still 5
+  assert.equal(levels.level, 5);
+  assert.equal(levels.fallbacks, 1);
+});
+
+test("MQTT level: a 3.1.1-only broker sees one refused CONNECT per lost connection", () => {
+  // A tab on NATS: each session connects (refused at 5 when asked, then 4), works, and is
+  // lost; between them attempts fail without any connection (the node away, back-off).
+  const levels = new LevelChoice();
+  let refusals = 0;
+  const attempt = (brokerSpeaks5: boolean, reachable: boolean): boolean => {
+    if (!reachable) return false; // no CONNACK: nothing learnt, the level stays
+    if (levels.level === 5 && !brokerSpeaks5) {
+      refusals += 1;
+      assert.equal(levels.refused(1), true);
+    }
+    return true; // connected at levels.level
+  };
+  for (let session = 0; session < 5; session++) {
+    for (let failed = 0; failed < 3; failed++) attempt(false, false);
+    assert.equal(attempt(false, true), true);
+    assert.equal(levels.level, 4);
+    levels.lost();
+  }
+  assert.equal(refusals, 5);
+  assert.equal(levels.fallbacks, 5);
+  // The operator moved the node to Mosquitto: the next connect speaks MQTT 5, unrefused.
+  assert.equal(attempt(true, true), true);
+  assert.equal(levels.level, 5);
+  assert.equal(refusals, 5);
 });
 
 test("seen seqs: repeats dropped, in any order, with a bounded memory", () => {

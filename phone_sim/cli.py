@@ -102,11 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from phone_sim.physical import run_phones
 
         return asyncio.run(run_phones(broker, node, args.numbers, console))
-    except ConnectionRefused as exc:
-        errors.print(
-            f"[red]phone-sim: the broker at {args.mqtt_url} refused {broker.username}: "
-            f"{escape(str(exc))}[/]"
-        )
+    except ConnectionRefused as exc:  # at the start: told by its reason code
+        who = f"refused {broker.username}" if exc.credentials else "would not take the connection"
+        errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
     except (ConnectionError, OSError, TimeoutError) as exc:
         if "refused message" in str(exc):  # a publish the ACL refused: another node's topics

@@ -233,7 +233,7 @@ def existing_log(store: str, data_dir: Path, node: str) -> None:
 
 async def _online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
     from cti.mqtt.client import ConnectionRefused
-    from cti.tools.request import NoReply, call
+    from cti.tools.request import NoReply, call, refused
 
     try:
         broker = endpoint.from_arguments(args)
@@ -246,6 +246,6 @@ async def _online(args: argparse.Namespace, node: str, service: str, fields: dic
     try:
         return await call(broker, node, service, fields)
     except ConnectionRefused as exc:
-        raise UsageError(f"the broker refused {broker.username}: {exc}") from None
+        raise UsageError(refused(exc, broker.username, args.mqtt_url)) from None
     except (OSError, TimeoutError, NoReply) as exc:
         raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None

@@ -20,7 +20,7 @@ from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
-from phone_sim.link.base import Doc, EventsListener, StateListener
+from phone_sim.link.base import Doc, EventsListener, StateListener, Unreachable
 
 log = structlog.get_logger(__name__)
 REQUEST_EXPIRY = 10  # seconds: a request stuck in the broker is dropped, not run late
@@ -63,8 +63,8 @@ class MqttLink:
 
     async def start(self) -> None:
         """Connect to the first member that takes us; raises the broker's ConnectionRefused
-        at once when it is about our account (every member would say the same), else the
-        last member's error."""
+        (at once when it is about our account: every member would say the same), else
+        Unreachable with the last member's error."""
         for tried in range(1, len(self.endpoint.members) + 1):
             try:
                 await self._connect()
@@ -72,9 +72,9 @@ class MqttLink:
             except ConnectionRefused as exc:
                 if exc.credentials or tried == len(self.endpoint.members):
                     raise
-            except (OSError, TimeoutError, ConnectionError, p.ProtocolError):
+            except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 if tried == len(self.endpoint.members):
-                    raise
+                    raise Unreachable(exc) from exc
         self._keeper = asyncio.create_task(self._keep_connected(), name="phone-sim-link")
 
     async def _connect(self) -> None:

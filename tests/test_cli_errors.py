@@ -363,3 +363,24 @@ def test_broker_config_says_where_its_accounts_come_from(
     capsys.readouterr()
     assert main(argv) == 0
     assert f"accounts from the node's log at {log}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_demo_keeps_off_a_nodes_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cti demo --data-dir` naming a stopped node's directory: one line, and the scripted
+    day is not appended to the node's log (a log the demo made goes on, test_cli.py)."""
+    from cti.app.clock import ManualClock
+    from cti.app.config import load_site
+    from cti.app.node import Node
+    from cti.calls import commands as c
+    from cti.store import SqliteStore
+
+    with SqliteStore(tmp_path / "node1.db") as log:
+        Node(load_site(), log, ManualClock()).execute(c.SetDoNotDisturb(device="330", on=True))
+        before = log.last_seq()
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 1
+    assert one_line(capsys.readouterr().err) == (
+        f"cti demo: {tmp_path / 'node1.db'} is a node's event log, not one the demo made: "
+        "give the demo a --data-dir of its own (default ./data/demo)"
+    )
+    with SqliteStore(tmp_path / "node1.db") as log:
+        assert log.last_seq() == before

@@ -143,3 +143,49 @@ def test_other_errors_are_not_called_an_unreachable_broker(
     monkeypatch.setattr(runner, "run_files", fails)
     assert phone_sim(["--mqtt-url", "mqtt://127.0.0.1:1883", "run", "x.yaml"]) == code
     assert one_line(capsys.readouterr().err) == line
+
+
+async def test_a_refused_reconnect_ends_the_reconnecting(broker: Mosquitto) -> None:
+    """The broker drops the link's session on a reload because its password changed: the
+    reconnect is refused for the account (told by the CONNACK's reason code), so the link
+    stops trying and its next request raises that refusal, which phone-sim says as such."""
+    import signal
+
+    from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
+    from cti.mqtt.passwords import mosquitto_hash
+    from phone_sim.cli import interrupted
+    from phone_sim.link import Interrupted
+    from phone_sim.link.mqtt import MqttLink
+
+    passwords = broker.conf.parent / "passwords"
+    passwords.write_text(f"sim:{mosquitto_hash('Old-2026!')}\n")
+    broker.stop()
+    broker.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
+    await broker.start()
+    async with MqttClient(
+        broker.host, broker.port, "st", username="sim", password="Old-2026!"
+    ) as c:
+        acked = asyncio.Event()  # a node's retained status: the link starts without waiting
+        c.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+        await asyncio.wait_for(acked.wait(), 10)
+    link = MqttLink(Endpoint(broker.host, broker.port, "sim", "Old-2026!"), "node1")
+    await link.start()
+    try:
+        passwords.write_text(f"sim:{mosquitto_hash('New-2026!')}\n")
+        assert broker.proc is not None
+        broker.proc.send_signal(signal.SIGHUP)  # re-checks connected clients: ours goes
+        keeper = link._keeper
+        assert keeper is not None
+        await asyncio.wait_for(asyncio.shield(keeper), 30)  # it stopped reconnecting
+        with pytest.raises(ConnectionRefused) as info:
+            await link.request("getPresence", {"user": "330"})
+        assert info.value.credentials
+        line = interrupted(
+            Interrupted("step 2 '330 answers' of X", info.value), "node1", "U", "sim"
+        )
+        assert line == (
+            f"the broker at U refused sim on reconnecting while step 2 '330 answers' of X: "
+            f"{info.value}"
+        )
+    finally:
+        await link.close()

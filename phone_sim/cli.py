@@ -15,6 +15,7 @@ from rich.markup import escape
 from cti import log
 from cti.mqtt.client import ConnectionRefused, endpoint
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
+from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
 
 
@@ -102,26 +103,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         from phone_sim.physical import run_phones
 
         return asyncio.run(run_phones(broker, node, args.numbers, console))
-    except ConnectionRefused as exc:
-        errors.print(
-            f"[red]phone-sim: the broker at {args.mqtt_url} refused {broker.username}: "
-            f"{escape(str(exc))}[/]"
-        )
-        return 3
-    except (ConnectionError, OSError, TimeoutError) as exc:
-        if "refused message" in str(exc):  # a publish the ACL refused: another node's topics
-            errors.print(
-                f"[red]phone-sim: the broker refused a request to node {node}: is --node "
-                f"{node} right? ({escape(str(exc))})[/]"
-            )
-            return 2
+    except Unreachable as exc:  # at the start: nothing has run yet
         errors.print(
             f"[red]phone-sim: cannot reach the node's broker at {args.mqtt_url}: "
             f"{escape(str(exc))}[/]"
         )
         return 3
+    except ConnectionRefused as exc:  # at the start: told by its reason code
+        who = f"refused {broker.username}" if exc.credentials else "would not take the connection"
+        errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
+        return 3
+    except Interrupted as exc:  # after the start, with what was going on
+        line = interrupted(exc, node, args.mqtt_url, broker.username)
+        errors.print(f"[red]phone-sim: {escape(line)}[/]")
+        return 2 if _publish_refused(exc.cause) else 3
+    except BrokenPipeError as exc:  # a ConnectionError, but of our output's reader
+        errors.print(f"[red]phone-sim: {escape(_os_error(exc))}[/]")
+        return 1
+    except (ConnectionError, TimeoutError) as exc:  # after the start, where no step was going
+        doing = DOING[args.command].format(node=node, number=getattr(args, "number", ""))
+        line = interrupted(Interrupted(doing, exc), node, args.mqtt_url, broker.username)
+        errors.print(f"[red]phone-sim: {escape(line)}[/]")
+        return 2 if _publish_refused(exc) else 3
+    except OSError as exc:  # anything else of the machine's: a file, the terminal
+        errors.print(f"[red]phone-sim: {escape(_os_error(exc))}[/]")
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+#: What a command was doing when a connection error reached main() without a step's context.
+DOING = {
+    "run": "running the scenarios on node {node}",
+    "load": "the load run",
+    "console": "the console of {number}",
+    "phones": "hosting the phones of node {node}",
+}
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def _publish_refused(exc: BaseException) -> bool:
+    """The broker refused a request's publish (its ACL: only our node's topics are open) and
+    so ended the connection. The client has the PUBACK's reason only in the words of the
+    ConnectionLost it ends with, so they are read here (and nowhere else)."""
+    return isinstance(exc, ConnectionError) and "refused message" in str(exc)
+
+
+def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:
+    """A run broken off after the start, in one line saying what was going on."""
+    cause, doing = exc.cause, exc.doing
+    if _publish_refused(cause):
+        return (
+            f"the broker refused a request to node {node}: is --node {node} right? "
+            f"(while {doing}: {cause})"
+        )
+    if isinstance(cause, ConnectionRefused):  # the connection was lost, the reconnect refused
+        return f"the broker at {url} refused {user} on reconnecting while {doing}: {cause}"
+    if isinstance(cause, TimeoutError):
+        return f"no reply from node {node} while {doing}: is it running?"
+    return f"lost the connection to the node's broker at {url} while {doing}: {cause}"
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cti.mqtt.client import Endpoint
-from phone_sim.link.base import Refusal
+from phone_sim.link.base import Interrupted, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.model.actions import VERBS
 from phone_sim.sim import Simulator
@@ -105,6 +105,8 @@ async def run_console(endpoint: Endpoint, node: str, number: str, console: Conso
                         note = f"ok: {line.strip()}"
                 except Refusal as exc:
                     note = f"refused: {exc}"
+                except (ConnectionError, TimeoutError) as exc:
+                    raise Interrupted(f"{number} did '{line.strip()}' in the console", exc) from exc
             live.update(render(sim, number, note), refresh=True)
     await sim.close()
     return 0

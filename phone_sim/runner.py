@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cti.mqtt.client import Endpoint
+from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.scenario import ScenarioError, ScenarioFailed, load, run
 from phone_sim.sim import Simulator
@@ -31,9 +32,15 @@ async def run_files(endpoint: Endpoint, node: str, files: list[Path], console: C
         _error(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
         return 2
     failed = 0
-    for scenario in scenarios:
+    for ran, scenario in enumerate(scenarios):
         sim = Simulator(MqttLink(endpoint, node, name="run"))
-        await sim.start()
+        try:
+            await sim.start()
+        except Unreachable as exc:  # after the first: the broker went away during the run
+            if not ran:
+                raise
+            doing = f"connecting for {scenario.name} after {ran} scenario(s)"
+            raise Interrupted(doing, exc.cause) from exc
         reqs = ", ".join(scenario.requirements)
         console.print(f"[bold]{scenario.name}[/] [dim]{reqs} ({scenario.source})[/]")
         try:

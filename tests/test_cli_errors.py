@@ -254,7 +254,7 @@ def test_users_on_a_stopped_node_uses_its_conference_key(
     """`cti users` decides commands on the node's log as `cti serve` would: with the key of
     the data directory, not the process's random one (whose warning told an administrator
     that the site's PINs change with every restart)."""
-    assert main(["users", "--data-dir", str(tmp_path), "remove", "nobody"]) == 1
+    assert main(["users", "--data-dir", str(tmp_path), "--init", "remove", "nobody"]) == 1
     captured = capsys.readouterr()
     assert "conference_key_ephemeral" not in captured.out + captured.err
     assert "unknownUser" in captured.out + captured.err
@@ -295,3 +295,92 @@ def test_demo_and_archive_on_a_data_directory_use_its_conference_key(
     captured = capsys.readouterr()
     assert "conference_key_ephemeral" not in captured.out + captured.err
     assert (tmp_path / "node1.conference-key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("action", [["list"], ["add", "334"], ["remove", "331"]])
+@pytest.mark.parametrize("exists", [False, True], ids=["no-directory", "no-log"])
+def test_users_on_a_mistyped_data_dir_refuses_and_makes_nothing(
+    action: list[str],
+    exists: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """USER-01: `cti users` administers an existing node. A --data-dir with no log of the
+    node (a typo, another directory) is one line and exit 1, before any password is asked,
+    and leaves no directory, log or key behind: it made an empty node's log there, seeded
+    with the site's accounts, and changed that instead (specs/security.md)."""
+    monkeypatch.delenv("CTI_NEW_PASSWORD", raising=False)
+    typo = tmp_path / "dta"
+    if exists:
+        typo.mkdir()
+    assert main(["users", "--data-dir", str(typo), *action]) == 1
+    assert one_line(capsys.readouterr().err) == (
+        f"cti users: no event log at {typo / 'node1.db'}: not the node's --data-dir? "
+        "(--init makes the log of a node that has never run)"
+    )
+    assert sorted(tmp_path.rglob("*")) == ([typo] if exists else [])
+
+
+def test_users_init_makes_the_log_of_a_node_that_has_never_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--init: the log (with the site's accounts, as `cti serve` seeds them) and the data
+    directory are made; from then on the node has a log and --init is not needed."""
+    data = tmp_path / "new" / "data"
+    monkeypatch.setenv("CTI_NEW_PASSWORD", "Lager-2026!")
+    assert main(["users", "--data-dir", str(data), "--init", "add", "334"]) == 0
+    assert (data / "node1.db").exists()
+    capsys.readouterr()
+    assert main(["users", "--data-dir", str(data), "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "334" in listed and "Anna Berger" in listed
+
+
+def test_archive_of_a_mistyped_data_dir_makes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cti archive changes an existing log only: no directory, key or archive is made."""
+    typo = tmp_path / "dta"
+    assert main(["archive", "--data-dir", str(typo), "--keep", "10"]) == 1
+    assert one_line(capsys.readouterr().err) == f"cti archive: no event log at {typo / 'node1.db'}"
+    assert not typo.exists()
+
+
+def test_broker_config_says_where_its_accounts_come_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """broker-config is a first step (a node that has never run takes the site's accounts),
+    so a --data-dir without a log is no error; it says so, and a typo shows there."""
+    monkeypatch.setenv("COLUMNS", "200")
+    data, out = tmp_path / "data", tmp_path / "out"
+    argv = ["broker-config", "--data-dir", str(data), "--out", str(out), "--tls-port", "0"]
+    assert main(argv) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    log = data / "node1.db"
+    assert f"no log at {log} yet (a node that has never run): the site file's accounts" in text
+    assert main(["demo", "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert f"accounts from the node's log at {log}" in " ".join(capsys.readouterr().out.split())
+
+
+def test_demo_keeps_off_a_nodes_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cti demo --data-dir` naming a stopped node's directory: one line, and the scripted
+    day is not appended to the node's log (a log the demo made goes on, test_cli.py)."""
+    from cti.app.clock import ManualClock
+    from cti.app.config import load_site
+    from cti.app.node import Node
+    from cti.calls import commands as c
+    from cti.store import SqliteStore
+
+    with SqliteStore(tmp_path / "node1.db") as log:
+        Node(load_site(), log, ManualClock()).execute(c.SetDoNotDisturb(device="330", on=True))
+        before = log.last_seq()
+    assert main(["demo", "--data-dir", str(tmp_path)]) == 1
+    assert one_line(capsys.readouterr().err) == (
+        f"cti demo: {tmp_path / 'node1.db'} is a node's event log, not one the demo made: "
+        "give the demo a --data-dir of its own (default ./data/demo)"
+    )
+    with SqliteStore(tmp_path / "node1.db") as log:
+        assert log.last_seq() == before

@@ -37,10 +37,11 @@ def run_archive(
 ) -> int:
     console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message
     site = load_site(site_path)
-    path = data_dir / f"{site.node}.db"
     directory = to or data_dir / "archive"
-    if not location.is_postgres(where) and not path.exists():
-        console.print(f"cti archive: no event log at {path}")
+    if not location.exists(where, data_dir, site.node):  # else the writer would make one
+        console.print(
+            f"cti archive: no event log at {location.describe(where, data_dir, site.node)}"
+        )
         return 1
     try:
         # The writer's lock: the node must be stopped.

@@ -69,8 +69,10 @@ def _port(*, zero: bool) -> Any:
     return parse
 
 
-def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[Account]:
-    """The node's accounts: from its log if it has one, else the site's seeds."""
+def accounts_of(
+    config: Config, data_dir: Path, where: str = "sqlite"
+) -> tuple[list[Account], bool]:
+    """The node's accounts: from its log if it has one (True), else the site's seeds."""
     from rich.console import Console
 
     from cti.accounts.model import Account
@@ -85,7 +87,7 @@ def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[A
             state = replay_with_progress(store, Console(stderr=True))
         finally:
             store.close()
-        return list(state.accounts.accounts.values())
+        return list(state.accounts.accounts.values()), True
     out = []
     for spec in config.users:
         seed = spec.seed()
@@ -101,7 +103,7 @@ def accounts_of(config: Config, data_dir: Path, where: str = "sqlite") -> list[A
                 must_change=seed.must_change,
             )
         )
-    return out
+    return out, False
 
 
 def run_broker_config(args: argparse.Namespace) -> int:
@@ -111,6 +113,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
     from cti.mqtt import certs
     from cti.mqtt.broker import TUNING, TlsListener, listeners
     from cti.mqtt.broker_files import BrokerFiles, node_secret, write_private
+    from cti.store import location
 
     console = Console(highlight=False)
     for flag, given in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
@@ -123,7 +126,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     files = BrokerFiles(out, site, node_secret(args.data_dir, site.node), args.shared_broker)
-    accounts = accounts_of(config, args.data_dir, args.store)
+    accounts, from_log = accounts_of(config, args.data_dir, args.store)
     try:
         files.write(accounts)
     except ValueError as exc:
@@ -158,6 +161,13 @@ def run_broker_config(args: argparse.Namespace) -> int:
     console.print(f"wrote {conf}, {files.passwords.name}, acl.plain, acl.tls in {out}")
     as_ = f" as NAME@{site.node}" if args.shared_broker else ""
     console.print(f"  {signing} accounts can sign in{as_}, plus the node's own ({files.node_user})")
+    # Said either way: a mistyped --data-dir shows here as a node that has never run.
+    log_at = location.describe(args.store, args.data_dir, site.node)
+    console.print(
+        f"  accounts from the node's log at {log_at}"
+        if from_log
+        else f"  no log at {log_at} yet (a node that has never run): the site file's accounts"
+    )
     if tls is not None:
         verify = f"clients verify it with {tls.files.ca}" if generated else "your certificate"
         console.print(f"  TLS on port {tls.port}: {verify}")

@@ -18,7 +18,7 @@ from cti.app.node import Accepted, Committed, Node
 from cti.calls import commands as c
 from cti.calls import events as ev
 from cti.calls.values import ForwardingType
-from cti.store import EventStore, MemoryStore, SqliteStore
+from cti.store import EventStore, MemoryStore, SqliteStore, StoreError
 
 console = Console(highlight=False)
 
@@ -38,6 +38,25 @@ def _describe(committed: Committed) -> str:
     return line
 
 
+#: Meta key of a log the demo made: it goes on only with such a log (or a new one).
+DEMO_KEY = "demo.log"
+
+
+def demo_log(path: Path) -> SqliteStore:
+    """The demo's log at ``path``: a new one, or one an earlier demo made. A node's log (a
+    --data-dir of `cti serve`'s given by mistake) is refused with StoreError, untouched:
+    the scripted day would otherwise be appended to it as if it had happened there."""
+    store = SqliteStore(path)
+    if store.last_seq() > 0 and store.get_meta(DEMO_KEY) is None:
+        store.close()
+        raise StoreError(
+            f"{path} is a node's event log, not one the demo made: give the demo a "
+            "--data-dir of its own (default ./data/demo)"
+        )
+    store.set_meta(DEMO_KEY, "1")
+    return store
+
+
 def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
     site = load_site(site_path)
     store: EventStore
@@ -45,7 +64,7 @@ def run_demo(site_path: Path | None, data_dir: Path | None) -> int:
         store = MemoryStore()
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(data_dir / f"{site.node}.db")
+        store = demo_log(data_dir / f"{site.node}.db")
         site = with_conference_key(site, data_dir)  # a kept log's PINs, as `cti serve`'s
     clock = ManualClock()
     node = Node(site, store, clock)

@@ -59,8 +59,10 @@ async def connected(
         try:
             await client.connect()
             return client
-        except ConnectionRefused:  # about who we are: another member would say the same
-            raise
+        except ConnectionRefused as exc:
+            if exc.credentials:  # about who we are: another member would say the same
+                raise
+            failed = exc  # busy, unavailable: another member may take us
         except (OSError, TimeoutError) as exc:
             failed = exc
     assert failed is not None
@@ -112,6 +114,15 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
     return json.loads(body)
 
 
+def refused(exc: ConnectionRefused, user: str | None, url: str) -> str:
+    """A CONNACK refusal in one line, told by its reason code: of the account signing in
+    (bad user name or password, not authorised; MQTT 5 0x86/0x87, 3.1.1 4/5), or of the
+    connection (the broker busy, unavailable, ...)."""
+    if exc.credentials:
+        return f"the broker refused {user}: {exc}"
+    return f"the broker at {url} would not take the connection: {exc}"
+
+
 async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:
     """Print the reply; exit 1 if refused, 2 for a usage error, 3 if no broker."""
     try:
@@ -126,7 +137,7 @@ async def request(args: argparse.Namespace, node: str, service: str, fields: lis
     try:
         doc = await call(broker, node, service, body)
     except ConnectionRefused as exc:
-        print(f"cti request: the broker refused {broker.username}: {exc}", file=sys.stderr)
+        print(f"cti request: {refused(exc, broker.username, args.mqtt_url)}", file=sys.stderr)
         return 3
     except (OSError, TimeoutError) as exc:
         print(f"cti request: no broker at {args.mqtt_url}: {exc}", file=sys.stderr)

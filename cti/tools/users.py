@@ -4,6 +4,10 @@ A stopped node's log is opened here (with its writer lock) and changed through t
 code the MQTT face runs; a running node holds that lock, so the change goes to it over MQTT,
 signed in as an administrator (``--user``, ``CTI_PASSWORD``). Either way the node checks it.
 A password for an account comes from ``CTI_NEW_PASSWORD`` or a prompt, never the command line.
+
+It never makes a log by itself: a ``--data-dir`` (``--store``, ``--site``) where the node has no
+log is refused, so a mistyped directory cannot quietly become a second, empty node whose
+accounts nobody uses. ``--init`` makes the log of a node that has never run (specs/security.md).
 """
 
 from __future__ import annotations
@@ -37,11 +41,23 @@ class UsageError(Exception):
 
 def add_parser(sub: Any) -> None:
     users = sub.add_parser(
-        "users", help="list and administer accounts of a running or stopped node"
+        "users",
+        help="list and administer accounts of a running or stopped node",
+        description="A running node is asked over MQTT (sign in as an administrator: --user, "
+        "CTI_PASSWORD); a stopped node's log is changed here. A --data-dir (--store, --site) "
+        "without the node's log is refused: --init makes the log of a node that has never run, "
+        "with the site's [[users]] first, as `cti serve` would (specs/security.md).",
     )
     users.add_argument("--site", type=Path, default=None, help="site file (default: example)")
-    users.add_argument("--data-dir", type=Path, default=Path("data"), help="default ./data")
+    users.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
+    )
     add_store_option(users)
+    users.add_argument(
+        "--init",
+        action="store_true",
+        help="the node has never run: make its log (and --data-dir) instead of refusing",
+    )
     endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every account: role, devices, licences, state")
@@ -171,10 +187,13 @@ def run_users(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     try:
-        service, fields, password = request_of(args)
         config = load_config(args.site)
         site = config.site
-        args.data_dir.mkdir(parents=True, exist_ok=True)
+        if args.init:
+            args.data_dir.mkdir(parents=True, exist_ok=True)
+        else:  # before a password prompt: nothing to ask for on the wrong directory
+            existing_log(args.store, args.data_dir, site.node)
+        service, fields, password = request_of(args)
         try:
             store = location.open_writer(args.store, args.data_dir, site.node)
         except StoreLocked:  # the node runs: ask it
@@ -195,9 +214,26 @@ def run_users(args: argparse.Namespace) -> int:
     return show(console, service, reply, password)
 
 
+def existing_log(store: str, data_dir: Path, node: str) -> None:
+    """StoreError (one line, exit 1) unless ``node`` has a log there: an administrator's
+    tool never starts a node's log by itself."""
+    from cti.store import StoreError, location
+
+    if data_dir.exists() and not data_dir.is_dir():
+        raise StoreError(f"{data_dir}: not a directory")
+    if location.exists(store, data_dir, node):
+        return
+    where = location.describe(store, data_dir, node)
+    flags = "--store or --site" if location.is_postgres(store) else "--data-dir"
+    raise StoreError(
+        f"no event log at {where}: not the node's {flags}? "
+        "(--init makes the log of a node that has never run)"
+    )
+
+
 async def _online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
     from cti.mqtt.client import ConnectionRefused
-    from cti.tools.request import NoReply, call
+    from cti.tools.request import NoReply, call, refused
 
     try:
         broker = endpoint.from_arguments(args)
@@ -210,6 +246,6 @@ async def _online(args: argparse.Namespace, node: str, service: str, fields: dic
     try:
         return await call(broker, node, service, fields)
     except ConnectionRefused as exc:
-        raise UsageError(f"the broker refused {broker.username}: {exc}") from None
+        raise UsageError(refused(exc, broker.username, args.mqtt_url)) from None
     except (OSError, TimeoutError, NoReply) as exc:
         raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None

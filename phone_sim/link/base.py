@@ -22,6 +22,27 @@ class Refusal(Exception):
         self.message = message
 
 
+class Unreachable(Exception):
+    """The link could not connect at its start: ``cause`` says why (nothing listens there, a
+    name that does not resolve, no MQTT at that port). A refusal of the broker is not this:
+    the link raises its ConnectionRefused, which has the reason code."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.cause = cause
+
+
+class Interrupted(Exception):
+    """A run broken off after the link had started: ``cause`` is the ConnectionError (the
+    connection to the broker lost, or the broker refusing us on the reconnect) or the
+    TimeoutError (no reply in time); ``doing`` says what was going on, for the one line."""
+
+    def __init__(self, doing: str, cause: BaseException) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.doing = doing
+        self.cause = cause
+
+
 class Link(Protocol):
     node: str
 
@@ -29,7 +50,8 @@ class Link(Protocol):
         """Register the listeners; call before :meth:`start`."""
 
     async def start(self) -> None:
-        """Connect; every configured device's state is delivered once before this returns."""
+        """Connect; every configured device's state is delivered once before this returns.
+        An MQTT link raises Unreachable (or the broker's ConnectionRefused) when it cannot."""
 
     async def close(self) -> None: ...
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt.client import Endpoint, MqttClient
+from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
-from phone_sim.link.base import Doc, EventsListener, StateListener
+from phone_sim.link.base import Doc, EventsListener, StateListener, Unreachable
 
 log = structlog.get_logger(__name__)
 REQUEST_EXPIRY = 10  # seconds: a request stuck in the broker is dropped, not run late
@@ -54,18 +54,27 @@ class MqttLink:
         self._extra: list[str] = []  # topics subscribed for on_other, again on every connect
         # While catching up after a reconnect, live batches wait here so nothing is skipped.
         self._held: list[Doc] | None = None
+        # The broker refused our account on a reconnect (a password changed meanwhile, the
+        # account removed): no retry can help, so every request says so from then on.
+        self._refused: ConnectionRefused | None = None
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
 
     async def start(self) -> None:
+        """Connect to the first member that takes us; raises the broker's ConnectionRefused
+        (at once when it is about our account: every member would say the same), else
+        Unreachable with the last member's error."""
         for tried in range(1, len(self.endpoint.members) + 1):
             try:
                 await self._connect()
                 break
-            except (OSError, TimeoutError, ConnectionError, p.ProtocolError):
-                if tried == len(self.endpoint.members):
+            except ConnectionRefused as exc:
+                if exc.credentials or tried == len(self.endpoint.members):
                     raise
+            except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
+                if tried == len(self.endpoint.members):
+                    raise Unreachable(exc) from exc
         self._keeper = asyncio.create_task(self._keep_connected(), name="phone-sim-link")
 
     async def _connect(self) -> None:
@@ -111,6 +120,11 @@ class MqttLink:
                     await self._connect()
                     break
                 except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
+                    # Told by its reason code (MQTT 5 0x86/0x87, 3.1.1 4/5), not its words.
+                    if isinstance(exc, ConnectionRefused) and exc.credentials:
+                        log.warning("phone_sim.reconnect_refused", error=str(exc))
+                        self._refused = exc
+                        return
                     log.warning("phone_sim.reconnect_failed", error=str(exc))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
@@ -167,6 +181,8 @@ class MqttLink:
 
     async def _call(self, topic: str, fields: Doc) -> Doc:
         client = self._client
+        if self._refused is not None:
+            raise self._refused
         if client is None or not client.connected:
             raise ConnectionError("not connected to the broker")
         correlation = str(next(self._ids)).encode()

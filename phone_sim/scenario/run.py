@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from cti.calls.state import REDIAL_SIZE
-from phone_sim.link.base import Refusal
+from phone_sim.link.base import Interrupted, Refusal
 from phone_sim.model.phone import PHONE_KINDS
 from phone_sim.scenario.parse import Action, Advance, Expect, Scenario, Step
 from phone_sim.sim import Simulator
@@ -58,6 +58,9 @@ async def run(
                 raise ScenarioFailed(scenario, index, text, exc.detail) from None
             except Refusal as exc:
                 raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
+            except (ConnectionError, TimeoutError) as exc:  # the link's, not the scenario's
+                where = scenario.name + (f" ({scenario.source})" if scenario.source else "")
+                raise Interrupted(f"step {index} '{text}' of {where}", exc) from exc
             if on_step is not None:
                 on_step(index, text)
     finally:

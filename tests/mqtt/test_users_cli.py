@@ -35,11 +35,12 @@ def accounts(data: Path) -> dict[str, Account]:
 def test_on_a_stopped_node(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The site's accounts are seeded as `cti serve` would; add, reset, licences and remove
-    change the log; a password that breaks the policy is refused and changes nothing."""
+    """The site's accounts are seeded as `cti serve` would (--init: the node has never run);
+    add, reset, licences and remove change the log; a password that breaks the policy is
+    refused and changes nothing."""
     data = tmp_path / "data"
     args = ["users", "--data-dir", str(data)]
-    assert main([*args, "list"]) == 0
+    assert main([*args, "--init", "list"]) == 0
     listed = capsys.readouterr().out
     assert "phone-sim" in listed and "Anna Berger" in listed and "integrator" in listed
 

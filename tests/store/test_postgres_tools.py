@@ -90,7 +90,15 @@ def test_users_and_broker_config_on_a_stopped_postgres_node(
 ) -> None:
     args = ["users", "--store", pg_dsn, "--data-dir", str(tmp_path / "data")]
     monkeypatch.setenv("CTI_NEW_PASSWORD", "Lager-2026!")
-    assert main([*args, "add", "334"]) == 0
+    # No log of node1 in the database (a wrong --store or --site): refused, nothing made.
+    assert main([*args, "add", "334"]) == 1
+    err = flat(capsys.readouterr().err)
+    assert err.startswith("cti users: no event log at ") and "(node node1)" in err, err
+    assert "not the node's --store or --site?" in err
+    assert main(["archive", "--store", pg_dsn, "--data-dir", str(tmp_path / "data")]) == 1
+    assert "cti archive: no event log at " in flat(capsys.readouterr().err)
+    assert not PostgresStore.exists(pg_dsn, "node1")
+    assert main([*args, "--init", "add", "334"]) == 0
     with PostgresStore(pg_dsn, "node1") as store:
         accounts = Node(load_config().site, store, SystemClock()).state.accounts.accounts
         assert "334" in accounts and "phone-sim" in accounts  # the site's seeds first

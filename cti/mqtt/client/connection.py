@@ -45,6 +45,20 @@ _REFUSALS = {
 }
 
 
+def refusal(code: int) -> ConnectionRefused:
+    """The error for a CONNACK that refuses with ``code``, its ``reason`` in MQTT 5 terms.
+
+    MQTT 5's failures are 0x80 and above, so a code below is a 3.1.1 return code whatever
+    version we asked for (a 3.1.1-only broker may answer an MQTT 5 CONNECT in its own format):
+    4 and 5 are refusals of who we are, as 0x86 and 0x87 are."""
+    reason = _V311_REASONS.get(code, code) if code < 0x80 else code
+    words = _REFUSALS.get(reason)
+    return ConnectionRefused(
+        reason,
+        f"broker refused the connection (reason {reason:#x}" + (f": {words})" if words else ")"),
+    )
+
+
 @attrs.frozen
 class Will:
     """The message the broker publishes for us if the connection dies (QoS 1)."""
@@ -182,13 +196,7 @@ class MqttClient:
             return
         if code:
             writer.close()
-            code = _V311_REASONS.get(code, code) if self.version != 5 else code
-            words = _REFUSALS.get(code)
-            raise ConnectionRefused(
-                code,
-                f"broker refused the connection (reason {code:#x}"
-                + (f": {words})" if words else ")"),
-            )
+            raise refusal(code)
         if self.version == 5:
             props, _ = p.decode_properties(packet.body, 2)
             self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]

@@ -13,7 +13,11 @@ class ProtocolError(MqttError):
 
 
 class ConnectionRefused(MqttError, ConnectionError):
-    """The broker answered CONNACK with a failure; ``reason`` is its reason code."""
+    """The broker answered CONNACK with a failure; ``reason`` is its MQTT 5 reason code (a
+    3.1.1 return code as the MQTT 5 code of the same meaning: 4 is 0x86, 5 is 0x87).
+
+    Tools tell a refusal of who signs in (:attr:`credentials`: no other broker member would
+    take it) from the others by this code, never by the message's words."""
 
     # MQTT 5 CONNACK reason codes (3.1.1 return codes map onto the same meaning).
     NOT_AUTHORIZED = 0x87

@@ -1,0 +1,191 @@
+"""phone-sim tells apart what went wrong with its broker, one line each and a non-zero exit:
+it cannot connect at the start ("cannot reach the node's broker", exit 3), the connection
+was lost during the run (what was going on: the scenario's step; exit 3), and any other
+error of the machine (a file, a pipe: exit 1). (The broker refusing the account or the
+request: tests/mqtt/test_connack_refusals.py, tests/mqtt/test_cli_errors.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socketserver
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cti.mqtt.face.service import MqttFace
+from phone_sim import runner
+from phone_sim.cli import main as phone_sim
+from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.rstrip("\n")
+
+
+async def test_a_connection_lost_during_a_run_names_the_step(
+    face: MqttFace, broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The broker dies after the first step: the run stops at the next request, saying that
+    the connection was lost and in which step of which scenario (it said "cannot reach the
+    node's broker", as if it had never connected)."""
+    scenario = tmp_path / "lost.yaml"
+    scenario.write_text("name: Lost\nsteps:\n  - 330 calls 331\n  - advance 2s\n  - 330 hangs up\n")
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "phone_sim.cli", "--mqtt-url", broker.url, "--user", TESTER),
+        *("run", str(scenario)),
+        cwd=REPO,
+        env={
+            **os.environ,
+            "CTI_PASSWORD": TESTER_PASSWORD,
+            "COLUMNS": "80",
+            "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+        },
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    while True:  # the first step done: the connection was there
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        assert line, "phone-sim ended before the first step"
+        if "✓ 330 calls 331" in line:
+            break
+    broker.kill()
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 3, (out, err)
+    assert "✓ advance 2s" in out.decode()
+    assert "Traceback" not in err.decode()  # before it, the link's warnings as it reconnects
+    assert err.decode().splitlines()[-1] == (
+        f"phone-sim: lost the connection to the node's broker at {broker.url} while step 3 "
+        f"'330 hangs up' of Lost ({scenario}): not connected to the broker"
+    )
+
+
+class _NotMqtt(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.recv(1024)
+        self.request.sendall(b"\x40\x02\x00\x01")  # well-formed MQTT, but no CONNACK
+        self.request.recv(1024)  # until the client closes
+
+
+@pytest.fixture
+def not_mqtt() -> Iterator[str]:
+    """A loopback server that answers a CONNECT with something else than a CONNACK."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _NotMqtt)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"mqtt://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_no_mqtt_at_the_address_is_no_broker_to_reach(
+    not_mqtt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No MQTT broker at the address (a ProtocolError at the start): "cannot reach", not a
+    traceback."""
+    assert phone_sim(["--mqtt-url", not_mqtt, "console", "330"]) == 3
+    assert one_line(capsys.readouterr().err) == (
+        f"phone-sim: cannot reach the node's broker at {not_mqtt}: expected CONNACK, got PUBACK"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/srv/report.txt"),
+            1,
+            "phone-sim: /srv/report.txt: Permission denied",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device"),
+            1,
+            "phone-sim: [Errno 28] No space left on device",
+        ),
+        (BrokenPipeError(errno.EPIPE, "Broken pipe"), 1, "phone-sim: [Errno 32] Broken pipe"),
+        (
+            ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+            3,
+            "phone-sim: lost the connection to the node's broker at mqtt://127.0.0.1:1883 "
+            "while running the scenarios on node node1: [Errno 104] Connection reset by peer",
+        ),
+        (
+            TimeoutError(),
+            3,
+            "phone-sim: no reply from node node1 while running the scenarios on node node1: "
+            "is it running?",
+        ),
+    ],
+    ids=["file", "disk", "pipe", "reset", "timeout"],
+)
+def test_other_errors_are_not_called_an_unreachable_broker(
+    error: OSError,
+    code: int,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An error of the machine that reaches main() is said as it is, exit 1; a connection
+    error or timeout after the start is one of the run, with what the command was doing."""
+
+    async def fails(*args: Any) -> int:
+        raise error
+
+    monkeypatch.setattr(runner, "run_files", fails)
+    assert phone_sim(["--mqtt-url", "mqtt://127.0.0.1:1883", "run", "x.yaml"]) == code
+    assert one_line(capsys.readouterr().err) == line
+
+
+async def test_a_refused_reconnect_ends_the_reconnecting(broker: Mosquitto) -> None:
+    """The broker drops the link's session on a reload because its password changed: the
+    reconnect is refused for the account (told by the CONNACK's reason code), so the link
+    stops trying and its next request raises that refusal, which phone-sim says as such."""
+    import signal
+
+    from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
+    from cti.mqtt.passwords import mosquitto_hash
+    from phone_sim.cli import interrupted
+    from phone_sim.link import Interrupted
+    from phone_sim.link.mqtt import MqttLink
+
+    passwords = broker.conf.parent / "passwords"
+    passwords.write_text(f"sim:{mosquitto_hash('Old-2026!')}\n")
+    broker.stop()
+    broker.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
+    await broker.start()
+    async with MqttClient(
+        broker.host, broker.port, "st", username="sim", password="Old-2026!"
+    ) as c:
+        acked = asyncio.Event()  # a node's retained status: the link starts without waiting
+        c.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+        await asyncio.wait_for(acked.wait(), 10)
+    link = MqttLink(Endpoint(broker.host, broker.port, "sim", "Old-2026!"), "node1")
+    await link.start()
+    try:
+        passwords.write_text(f"sim:{mosquitto_hash('New-2026!')}\n")
+        assert broker.proc is not None
+        broker.proc.send_signal(signal.SIGHUP)  # re-checks connected clients: ours goes
+        keeper = link._keeper
+        assert keeper is not None
+        await asyncio.wait_for(asyncio.shield(keeper), 30)  # it stopped reconnecting
+        with pytest.raises(ConnectionRefused) as info:
+            await link.request("getPresence", {"user": "330"})
+        assert info.value.credentials
+        line = interrupted(
+            Interrupted("step 2 '330 answers' of X", info.value), "node1", "U", "sim"
+        )
+        assert line == (
+            f"the broker at U refused sim on reconnecting while step 2 '330 answers' of X: "
+            f"{info.value}"
+        )
+    finally:
+        await link.close()

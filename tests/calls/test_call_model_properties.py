@@ -23,12 +23,17 @@ model holds together: device index and calls agree (no stale call in a device's 
 call outlives its parties, calls stay within 8 parties, a device occupies its handset with at
 most one call, events only name connections that exist, refusals change nothing, every call
 that disappears was cleared or merged, the services offered on a connection are accepted, and
-the log replays (also through a snapshot) to the same state.
+the log replays (also through a snapshot) to the same state. On every connection it also
+checks that ``allowed_services`` offers exactly what the services' raising checks, called and
+caught one by one (``allowed_by_raising_checks``, the way it was computed before it asked the
+non-raising ``*_refusal`` forms), would offer.
 
 ``test_call_model`` runs the machine with the active Hypothesis profile, prints how often each
 service was accepted and refused (``pytest -s`` shows it) and asserts that the run went deep:
 with the ci profile (500 examples) every client service accepted at least 20 times and 8-party
-calls in at least 10 examples; fewer examples scale both down, never to zero.
+calls in at least 10 examples; fewer examples scale both down, never to zero. It also asserts
+that the comparison with the raising checks met every button both offered and refused, and
+connections with a held and an active call at their device.
 """
 
 from __future__ import annotations
@@ -52,13 +57,14 @@ from cti.calls import commands as c
 from cti.calls import events as ev
 from cti.calls.errors import CstaError
 from cti.calls.evolve import evolve
-from cti.calls.services.allowed import allowed_services
+from cti.calls.services import basic, holding, redirect
+from cti.calls.services.allowed import TWO_CALL_SERVICES, allowed_services
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import Cause, ForwardingType
 from cti.calls.values import ConnectionState as CS
 from cti.domain import NodeState, decide, snapshot
 from cti.domain.model import SERVED_KINDS
-from cti.site.model import AUTO_ANSWER_KINDS, PHONE_KINDS
+from cti.site.model import AUTO_ANSWER_KINDS, PHONE_KINDS, Site
 from tests.office import Office
 
 PHONES = ["330", "331", "332", "333", "334", "335", "337", "338"]
@@ -104,6 +110,19 @@ CLIENT_SERVICES = [s for s in c.COMMAND_TYPES if s != c.FireTimer.SERVICE]
 CI_EXAMPLES = 500  # the ci profile of tests/conftest.py
 CI_MIN_ACCEPTED = 20
 CI_MIN_FULL = 10  # examples with an 8-party call
+# Filled by allowed_services_as_the_raising_checks_say: ("offered" | "refused", service) ->
+# connections where the comparison saw it so, ("paired", "") -> connections with a held and an
+# active call at their device (the two-call services are asked there).
+BUTTONS: Counter[tuple[str, str]] = Counter()
+BUTTON_NAMES = [
+    "answerCall",
+    "holdCall",
+    "retrieveCall",
+    "consultationCall",
+    "singleStepTransferCall",
+    "deflectCall",
+    *TWO_CALL_SERVICES,
+]
 
 
 def check_events(before: SwitchState, committed: tuple[Committed, ...]) -> None:
@@ -147,6 +166,7 @@ class CallModel(RuleBasedStateMachine):
         # call and the device's calls (immutable: unchanged ones are the very same objects).
         self.offers_checked: NodeState | None = None
         self.offers_verified: dict[tuple[int, str], tuple[Call, tuple[Call, ...]]] = {}
+        self.buttons_compared: NodeState | None = None
 
     @property
     def switch(self) -> SwitchState:
@@ -941,6 +961,29 @@ class CallModel(RuleBasedStateMachine):
         self.offers_checked = node
         self.offers_verified = verified
 
+    @invariant()
+    def allowed_services_as_the_raising_checks_say(self) -> None:
+        """CALL-12: the buttons are exactly those whose service's own check (as the service
+        runs it, raising) lets it run, in the same order; none on a connection that is not."""
+        node, site = self.node.state, self.office.site
+        if node is self.buttons_compared:
+            return  # nothing changed
+        state = node.calls
+        for call in state.calls.values():
+            for device in {*DEVICES, *(p.device for p in call.parties)}:
+                offered = allowed_services(site, state, device, call)
+                expected = allowed_by_raising_checks(site, state, device, call)
+                assert offered == expected, (call, device, offered, expected)
+                if call.state_of(device) is CS.NULL:
+                    continue
+                paired = two_call_pair(state, device, call) is not None
+                BUTTONS[("paired", "")] += paired
+                for service in BUTTON_NAMES:
+                    if service in TWO_CALL_SERVICES and not paired:
+                        continue
+                    BUTTONS[("offered" if service in offered else "refused", service)] += 1
+        self.buttons_compared = node
+
     def teardown(self) -> None:
         state = self.node.state
         assert replay(self.office.store, use_snapshot=False) == state
@@ -984,6 +1027,53 @@ def probe(service: str, call: int, device: str, state: SwitchState) -> c.Command
     return None
 
 
+def _accepts(check: Callable[[], None]) -> bool:
+    try:
+        check()
+    except CstaError:
+        return False
+    return True
+
+
+def two_call_pair(state: SwitchState, device: str, call: Call) -> tuple[Call, Call] | None:
+    """(held, active): ``call`` and the device's other call, if the two-call services apply."""
+    held: Call | None = call
+    active: Call | None = call
+    if call.state_of(device) is CS.HOLD:
+        active = state.active_call(device)
+    else:
+        held = next(iter(state.with_state(device, CS.HOLD)), None)
+    if held is None or active is None or held.id == active.id:
+        return None
+    return held, active
+
+
+def allowed_by_raising_checks(
+    site: Site, state: SwitchState, device: str, call: Call
+) -> tuple[str, ...]:
+    """The reference for allowed_services (CALL-12), as it was before it asked the checks'
+    non-raising forms: each service's raising check is called and its CstaError caught."""
+    if call.state_of(device) is CS.NULL:
+        return ()
+    single: list[tuple[str, Callable[[], None]]] = [
+        ("answerCall", lambda: basic.check_answer(state, call, device)),
+        ("holdCall", lambda: holding.check_hold(site, state, call, device)),
+        ("retrieveCall", lambda: holding.check_retrieve(state, call, device)),
+        ("consultationCall", lambda: holding.check_consultation(site, state, call, device)),
+        ("singleStepTransferCall", lambda: redirect.check_single_step(site, call, device)),
+        ("deflectCall", lambda: redirect.check_deflect(call, device)),
+    ]
+    out = [name for name, check in single if _accepts(check)]
+    out.append("clearConnection")
+    pair = two_call_pair(state, device, call)
+    if pair is not None:
+        held, active = pair
+        for service in ("alternateCall", "transferCall", "conferenceCall", "reconnectCall"):
+            if _accepts(lambda s=service: holding.check_two(site, s, held, active, device)):  # type: ignore[misc]
+                out.append(service)
+    return tuple(out)
+
+
 def tally_table() -> str:
     """Accepted and refused commands per service, and how big calls got."""
     lines = [f"{'service':<24}{'accepted':>10}{'refused':>10}"]
@@ -991,12 +1081,18 @@ def tally_table() -> str:
         lines.append(f"{service:<24}{TALLY[(service, True)]:>10}{TALLY[(service, False)]:>10}")
     sizes = ", ".join(f"{n}: {BIGGEST[n]}" for n in sorted(BIGGEST))
     lines.append(f"examples by the parties of their biggest call: {sizes}")
+    lines.append(f"{'button (CALL-12)':<24}{'offered':>10}{'refused':>10}")
+    for service in BUTTON_NAMES:
+        offered, refused = BUTTONS[("offered", service)], BUTTONS[("refused", service)]
+        lines.append(f"{service:<24}{offered:>10}{refused:>10}")
+    lines.append(f"connections with a held and an active call: {BUTTONS[('paired', '')]}")
     return "\n".join(lines)
 
 
 def test_call_model() -> None:
     TALLY.clear()
     BIGGEST.clear()
+    BUTTONS.clear()
     # No deadline: an example is a whole run of stateful_step_count steps.
     run = settings(deadline=None)
     run_state_machine_as_test(CallModel, settings=run)
@@ -1008,3 +1104,14 @@ def test_call_model() -> None:
     assert not short, f"accepted fewer than {need} times: {short}\n{tally_table()}"
     full = max(1, round(CI_MIN_FULL * scale))
     assert BIGGEST[MAX_PARTIES] >= full, f"8 parties in fewer than {full} examples\n{tally_table()}"
+    # The comparison with the raising checks met every button both offered and refused, the
+    # two-call ones on connections with a held and an active call. Never met: reconnectCall
+    # refused there; only an active call that is held too refuses it, a state no service
+    # makes (test_mutants_holding checks that refusal on hand-built calls).
+    unmet = [
+        (verdict, service)
+        for service in BUTTON_NAMES
+        for verdict in ("offered", "refused")
+        if BUTTONS[(verdict, service)] < need and (verdict, service) != ("refused", "reconnectCall")
+    ]
+    assert not unmet, f"buttons compared fewer than {need} times: {unmet}\n{tally_table()}"

@@ -7,7 +7,7 @@ from cti.accounts import settings
 from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
-from cti.calls.errors import CstaError
+from cti.calls.errors import CstaError, Refused, refuse
 from cti.calls.routing import answer, leave, originate, ring_external
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import Cause, ConnectionState
@@ -100,12 +100,18 @@ def make_call(d: Decision, c: cmd.MakeCall) -> None:
     d.result = {"call": call_id, "device": phone}
 
 
-def check_answer(state: SwitchState, call: Call, device: str) -> None:
+def answer_refusal(state: SwitchState, call: Call, device: str) -> Refused | None:
+    """Why answerCall would be refused on (call, device); None if it would not."""
     if call.state_of(device) is not ALERTING:
-        raise CstaError("noCallToAnswer", f"call {call.id} is not alerting at {device}")
+        return ("noCallToAnswer", f"call {call.id} is not alerting at {device}")
     active = state.active_call(device)
     if active is not None:
-        raise CstaError("invalidDeviceState", f"{device} is busy on call {active.id}")
+        return ("invalidDeviceState", f"{device} is busy on call {active.id}")
+    return None
+
+
+def check_answer(state: SwitchState, call: Call, device: str) -> None:
+    refuse(answer_refusal(state, call, device))
 
 
 def answer_call(d: Decision, c: cmd.AnswerCall) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
-from cti.calls.errors import CstaError
+from cti.calls.errors import CstaError, Refused, refuse
 from cti.calls.routing import MAX_PARTIES, leave, originate, viable
 from cti.calls.state import Call, SwitchState
 from cti.calls.values import Cause, ConnectionState, TimerPurpose
@@ -18,12 +18,18 @@ ALERTING = ConnectionState.ALERTING
 MAX_CONFERENCE = MAX_PARTIES
 
 
-def _no_sip(site: Site, device: str, service: str) -> None:
+# Each check is written once, as the refusal it gives (None: the service may run): the
+# service raises it (``refuse``), CALL-12's allowed_services only looks at it.
+
+
+def _sip_refusal(site: Site, device: str, service: str) -> Refused | None:
     dev = site.device(device)
     if dev is not None and dev.kind is DeviceKind.SIP_PHONE:
-        raise CstaError(
-            "serviceNotSupported", f"{service} is not available for SIP phone {device} (CALL-13)"
+        return (
+            "serviceNotSupported",
+            f"{service} is not available for SIP phone {device} (CALL-13)",
         )
+    return None
 
 
 def _held(d: Decision, call: Call, device: str, cause: Cause) -> None:
@@ -38,26 +44,35 @@ def _retrieved(d: Decision, call: Call, device: str, cause: Cause) -> None:
     )
 
 
-def check_controllable(site: Site, device: str, service: str) -> None:
+def controllable_refusal(site: Site, device: str, service: str) -> Refused | None:
     """Voicemail and conference bridges take calls; they do not hold or hand them on."""
     dev = site.device(device)
     if dev is not None and dev.kind in AUTO_ANSWER_KINDS:
-        raise CstaError(
+        return (
             "requestIncompatibleWithDevice",
             f"{service} is not available on the {dev.kind} {device}",
         )
+    return None
 
 
-def check_hold(site: Site, state: SwitchState, call: Call, device: str) -> None:
-    check_controllable(site, device, "holdCall")
+def hold_refusal(site: Site, state: SwitchState, call: Call, device: str) -> Refused | None:
+    """Why holdCall would be refused on (call, device); None if it would not."""
+    refusal = controllable_refusal(site, device, "holdCall")
+    if refusal is not None:
+        return refusal
     if call.state_of(device) is not CONNECTED:
-        raise CstaError(
+        return (
             "invalidConnectionState",
             f"{device} is {call.state_of(device)} in call {call.id}, not connected",
         )
     held = [c.id for c in state.with_state(device, HOLD)]
     if held:
-        raise CstaError("invalidDeviceState", f"{device} already holds call {held[0]}")
+        return ("invalidDeviceState", f"{device} already holds call {held[0]}")
+    return None
+
+
+def check_hold(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    refuse(hold_refusal(site, state, call, device))
 
 
 def hold_call(d: Decision, c: cmd.HoldCall) -> None:
@@ -66,12 +81,18 @@ def hold_call(d: Decision, c: cmd.HoldCall) -> None:
     _held(d, call, c.device, Cause.NORMAL)
 
 
-def check_retrieve(state: SwitchState, call: Call, device: str) -> None:
+def retrieve_refusal(state: SwitchState, call: Call, device: str) -> Refused | None:
+    """Why retrieveCall would be refused on (call, device); None if it would not."""
     if call.state_of(device) is not HOLD:
-        raise CstaError("noHeldCall", f"call {call.id} is not held at {device}")
+        return ("noHeldCall", f"call {call.id} is not held at {device}")
     active = state.active_call(device)
     if active is not None:
-        raise CstaError("connectedCallExists", f"{device} is busy on call {active.id}")
+        return ("connectedCallExists", f"{device} is busy on call {active.id}")
+    return None
+
+
+def check_retrieve(state: SwitchState, call: Call, device: str) -> None:
+    refuse(retrieve_refusal(state, call, device))
 
 
 def retrieve_call(d: Decision, c: cmd.RetrieveCall) -> None:
@@ -80,14 +101,23 @@ def retrieve_call(d: Decision, c: cmd.RetrieveCall) -> None:
     _retrieved(d, call, c.device, Cause.NORMAL)
 
 
-def check_consultation(site: Site, state: SwitchState, call: Call, device: str) -> None:
-    check_controllable(site, device, "consultationCall")
-    _no_sip(site, device, "consultationCall")
+def consultation_refusal(site: Site, state: SwitchState, call: Call, device: str) -> Refused | None:
+    """Why consultationCall would be refused on (call, device); None if it would not."""
+    refusal = controllable_refusal(site, device, "consultationCall")
+    if refusal is None:
+        refusal = _sip_refusal(site, device, "consultationCall")
+    if refusal is not None:
+        return refusal
     if call.state_of(device) is not CONNECTED:
-        raise CstaError("invalidConnectionState", f"{device} is not connected in call {call.id}")
+        return ("invalidConnectionState", f"{device} is not connected in call {call.id}")
     others = [cid for cid in state.device(device).calls if cid != call.id]
     if others:
-        raise CstaError("invalidDeviceState", f"{device} already has call {others[0]}")
+        return ("invalidDeviceState", f"{device} already has call {others[0]}")
+    return None
+
+
+def check_consultation(site: Site, state: SwitchState, call: Call, device: str) -> None:
+    refuse(consultation_refusal(site, state, call, device))
 
 
 def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
@@ -143,57 +173,67 @@ def pick_two(state: SwitchState, c: cmd.TwoCallCommand) -> tuple[Call, Call]:
     return held, active
 
 
-def check_two(site: Site, service: str, held: Call, active: Call, device: str) -> None:
-    """Pre-conditions of alternate/reconnect/transfer/conference on (held, active)."""
+def two_call_refusal(
+    site: Site, service: str, held: Call, active: Call, device: str
+) -> Refused | None:
+    """Why alternate/reconnect/transfer/conference would be refused on (held, active)."""
     if held.state_of(device) is not HOLD:
-        raise CstaError("invalidHeldConnectionState", f"call {held.id} is not held at {device}")
+        return ("invalidHeldConnectionState", f"call {held.id} is not held at {device}")
     act = active.state_of(device)
     if service == "reconnectCall":
         if act is HOLD:
-            raise CstaError("invalidActiveConnectionState", f"call {active.id} is held too")
-        return
+            return ("invalidActiveConnectionState", f"call {active.id} is held too")
+        return None
     if act is not CONNECTED:
-        raise CstaError("invalidActiveConnectionState", f"{device} is {act} in call {active.id}")
+        return ("invalidActiveConnectionState", f"{device} is {act} in call {active.id}")
     if service == "alternateCall":
         # Alternating only swaps which call is on hold: a party in both calls is fine (ECMA-269).
-        return
+        return None
     others = active.others(device)
     shared = {p.device for p in others} & {p.device for p in held.others(device)}
     if shared:  # e.g. voicemail in both calls: merging would fold two connections into one
-        raise CstaError(
+        return (
             "requestIncompatibleWithObject",
             f"{min(shared)} is a party of both call {held.id} and call {active.id}",
         )
     if service == "transferCall":
         if not others or not held.others(device):
-            raise CstaError("invalidActiveConnectionState", "nobody to transfer to")
+            return ("invalidActiveConnectionState", "nobody to transfer to")
         if not viable((*held.others(device), *others)):
-            raise CstaError(
+            return (
                 "invalidActiveConnectionState",
                 "neither remaining party has answered: transfer would leave a "
                 "call of ringing phones",
             )
         if any(p.state not in (CONNECTED, ALERTING, HOLD) for p in others):
-            raise CstaError("invalidActiveConnectionState", f"call {active.id} has failed")
+            return ("invalidActiveConnectionState", f"call {active.id} has failed")
         size = len(held.parties) - 1 + len(others)  # the transferring device drops out
         if size > MAX_CONFERENCE:
-            raise CstaError(
+            return (
                 "conferenceMemberLimitExceeded",
                 f"a call has at most {MAX_CONFERENCE} parties, the transfer would give {size}",
             )
     elif service == "conferenceCall":
-        _no_sip(site, device, "conferenceCall")
+        refusal = _sip_refusal(site, device, "conferenceCall")
+        if refusal is not None:
+            return refusal
         if not others or any(p.state is not CONNECTED for p in others):
-            raise CstaError(
+            return (
                 "invalidActiveConnectionState",
                 f"the consulted party of call {active.id} has not answered",
             )
         size = len(held.parties) + len(others)
         if size > MAX_CONFERENCE:
-            raise CstaError(
+            return (
                 "conferenceMemberLimitExceeded",
                 f"a conference has at most {MAX_CONFERENCE} parties, this would have {size}",
             )
+    return None
+
+
+def check_two(site: Site, service: str, held: Call, active: Call, device: str) -> None:
+    """Pre-conditions of alternate/reconnect/transfer/conference on (held, active)."""
+    refuse(two_call_refusal(site, service, held, active, device))
 
 
 def alternate_call(d: Decision, c: cmd.AlternateCall) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from cti.calls import commands as cmd
 from cti.calls import events as ev
 from cti.calls.decision import CallDecision as Decision
-from cti.calls.errors import CstaError
+from cti.calls.errors import CstaError, Refused, refuse
 from cti.calls.routing import answer, offer
-from cti.calls.services.holding import check_controllable
+from cti.calls.services.holding import controllable_refusal
 from cti.calls.state import Call, Offer, SwitchState
 from cti.calls.values import Cause, ConnectionState
 from cti.site.model import EXTERNAL_KINDS, PHONE_KINDS, Site
@@ -18,13 +18,21 @@ ALERTING = ConnectionState.ALERTING
 CONNECTED = ConnectionState.CONNECTED
 
 
-def check_single_step(site: Site, call: Call, device: str) -> None:
-    check_controllable(site, device, "singleStepTransferCall")
+def single_step_refusal(site: Site, call: Call, device: str) -> Refused | None:
+    """Why singleStepTransferCall would be refused on (call, device); None if it would not."""
+    refusal = controllable_refusal(site, device, "singleStepTransferCall")
+    if refusal is not None:
+        return refusal
     if call.state_of(device) is not CONNECTED:
-        raise CstaError("invalidConnectionState", f"{device} is not connected in call {call.id}")
+        return ("invalidConnectionState", f"{device} is not connected in call {call.id}")
     if not any(p.state in (CONNECTED, ConnectionState.HOLD) for p in call.others(device)):
         # Only an answered party can be handed on; a ringing one would be left alone.
-        raise CstaError("invalidConnectionState", f"nobody has answered call {call.id} yet")
+        return ("invalidConnectionState", f"nobody has answered call {call.id} yet")
+    return None
+
+
+def check_single_step(site: Site, call: Call, device: str) -> None:
+    refuse(single_step_refusal(site, call, device))
 
 
 def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
@@ -66,11 +74,17 @@ def single_step_transfer(d: Decision, c: cmd.SingleStepTransferCall) -> None:
     d.result = {"call": call.id, "device": dest}
 
 
-def check_deflect(call: Call, device: str) -> None:
+def deflect_refusal(call: Call, device: str) -> Refused | None:
+    """Why deflectCall would be refused on (call, device); None if it would not."""
     if call.state_of(device) is not ALERTING:
-        raise CstaError("invalidConnectionState", f"call {call.id} is not alerting at {device}")
+        return ("invalidConnectionState", f"call {call.id} is not alerting at {device}")
     if call.pending is not None:
-        raise CstaError("requestIncompatibleWithObject", f"call {call.id} is a callback prompt")
+        return ("requestIncompatibleWithObject", f"call {call.id} is a callback prompt")
+    return None
+
+
+def check_deflect(call: Call, device: str) -> None:
+    refuse(deflect_refusal(call, device))
 
 
 def deflect_call(d: Decision, c: cmd.DeflectCall) -> None:

@@ -58,7 +58,7 @@ async def publisher(port: int, n: int, batch: int, api: str) -> dict[str, float]
     messages = [
         [(TOPICS[(b * batch + i) % 64], PAYLOAD, False) for i in range(batch)] for b in range(64)
     ]
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, times = time.process_time(), time.perf_counter(), os.times()
     for b in range(batches):
         items = messages[b % 64]
         if many:
@@ -75,20 +75,23 @@ async def publisher(port: int, n: int, batch: int, api: str) -> dict[str, float]
     while acked < batches:
         progress.clear()
         await progress.wait()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu, wall, end = time.process_time() - cpu, time.perf_counter() - wall, os.times()
     await client.disconnect()
-    return {"cpu": cpu, "wall": wall, "messages": batches * batch}
+    user, system = end.user - times.user, end.system - times.system
+    return {"cpu": cpu, "wall": wall, "user": user, "sys": system, "messages": batches * batch}
 
 
 async def subscriber(port: int, n: int) -> dict[str, float]:
     done = asyncio.Event()
     got = 0
     started = [0.0, 0.0]
+    times = os.times()
 
     def count(_m: p.Message) -> None:
-        nonlocal got
+        nonlocal got, times
         if got == 0:
             started[:] = [time.process_time(), time.perf_counter()]
+            times = os.times()
         got += 1
         if got == n:
             done.set()
@@ -99,8 +102,10 @@ async def subscriber(port: int, n: int) -> dict[str, float]:
     print("ready", flush=True)
     await asyncio.wait_for(done.wait(), 600)
     cpu, wall = time.process_time() - started[0], time.perf_counter() - started[1]
+    end = os.times()
     await client.disconnect()
-    return {"cpu": cpu, "wall": wall, "messages": n}
+    user, system = end.user - times.user, end.system - times.system
+    return {"cpu": cpu, "wall": wall, "user": user, "sys": system, "messages": n}
 
 
 def _child(args: list[str], valgrind: Path | None) -> subprocess.Popen[str]:
@@ -173,9 +178,11 @@ async def main(args: argparse.Namespace) -> None:
                 for _ in range(args.repeat):
                     pub, sub = await one_run(port, n, batch, args.api, None)
                     print(
-                        f"{n} messages, api {args.api}: publisher {1e6 * pub['cpu'] / n:.2f} "
-                        f"CPU µs/message ({n / pub['wall']:,.0f} msg/s), receiver "
-                        f"{1e6 * sub['cpu'] / n:.2f} CPU µs/message",
+                        f"{n} messages, api {args.api}: CPU µs/message (user + system): "
+                        f"publisher {1e6 * pub['cpu'] / n:.2f} ({1e6 * pub['user'] / n:.1f} + "
+                        f"{1e6 * pub['sys'] / n:.1f}, {n / pub['wall']:,.0f} msg/s), receiver "
+                        f"{1e6 * sub['cpu'] / n:.2f} ({1e6 * sub['user'] / n:.1f} + "
+                        f"{1e6 * sub['sys'] / n:.1f})",
                         flush=True,
                     )
                 return

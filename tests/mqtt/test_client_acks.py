@@ -147,3 +147,86 @@ async def test_messages_wait_for_room_in_the_window_and_keep_their_order() -> No
     finally:
         await client.disconnect()
         server.close()
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 100])
+async def test_batches_keep_the_order_and_acks_of_one_publish_each(window: int) -> None:
+    """publish_many (the outbox's batches) behaves as one publish per message with the
+    callback on the last: mixed with single publishes and with a batch published from an
+    ack callback while others wait for room in the broker's window (Receive Maximum
+    ``window``), the broker gets every message once, in order, and the callbacks run in order
+    once their last message is acknowledged."""
+    got: list[str] = []
+    total = 10
+    done = asyncio.Event()
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # CONNECT
+        writer.write(b"\x20\x06\x00\x00\x03\x21" + window.to_bytes(2, "big"))
+        buffer = bytearray()
+        while len(got) < total:
+            chunk = await reader.read(1024)
+            if not chunk:
+                return
+            buffer += chunk
+            acks = bytearray()
+            while (parsed := p.split_packet(buffer, 0)) is not None:
+                packet, end = parsed
+                del buffer[:end]
+                if packet.type is p.PacketType.PUBLISH:
+                    message = p.decode_publish(packet)
+                    got.append(message.topic)
+                    if message.qos:
+                        acks += p.puback(message.packet_id)
+            writer.write(bytes(acks))  # several PUBACKs in one write: a run
+        done.set()
+        with contextlib.suppress(ConnectionError):
+            await reader.read(1024)
+
+    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    client = MqttClient("127.0.0.1", server.sockets[0].getsockname()[1], "t")
+    acked: list[tuple[str, int]] = []
+    all_acked = asyncio.Event()
+
+    def ack(name: str) -> None:
+        acked.append((name, len(got)))
+        if len(acked) == 4:
+            all_acked.set()
+
+    try:
+        await client.connect()
+
+        def first_acked() -> None:
+            ack("abc")
+            client.publish_many([("h", b"8", False), ("i", b"9", True)], on_ack=lambda: ack("hi"))
+
+        client.publish_many(
+            [("a", b"1", False), ("b", b"2", True), ("c", b"3", False)], on_ack=first_acked
+        )
+        client.publish("d", b"4")
+        client.publish_many(
+            [("e", b"5", False), ("f", b"6", False), ("g", b"7", False)], on_ack=lambda: ack("efg")
+        )
+        client.publish("x", b"0", qos=0, on_ack=lambda: ack("x"))
+        assert client.inflight == 7 and client.published == 8
+        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.wait_for(all_acked.wait(), 5)
+        assert got[:1] == ["a"] and sorted(got) == sorted("abcdefghix")
+        assert [t for t in got if t != "x"] == list("abcdefghi")
+        # Each callback ran after its last message reached the broker.
+        for name, seen in acked:
+            if name != "x":
+                assert name[-1] in got[:seen]
+        assert [name for name, _ in acked if name != "x"] == ["abc", "efg", "hi"]
+        assert client.inflight == 0
+    finally:
+        await client.disconnect()
+        server.close()
+
+
+async def test_an_empty_batch_with_a_callback_is_refused() -> None:
+    client = MqttClient("127.0.0.1", 1, "t")
+    with pytest.raises(ValueError, match="on_ack"):
+        client.publish_many([], on_ack=lambda: None)
+    client.publish_many([])
+    assert client.published == 0

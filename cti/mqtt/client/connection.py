@@ -17,7 +17,7 @@ import contextlib
 import ssl
 import struct
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -114,14 +114,22 @@ class MqttClient:
         self._next_id = 0
         self.published = 0  # messages handed to publish() (the benchmarks count them per call)
         self._window = 65535
-        self._inflight: dict[int, Ack | None] = {}
-        # The same packet ids in the order sent, which is the order the broker acknowledges
-        # them in: finding the oldest in a dict that is popped from the front scans the
-        # deleted slots, microseconds per PUBACK at a thousand in flight.
-        self._order: deque[int] = deque()
-        self._waiting: deque[tuple[str, bytes, bool, dict[int, object] | None, Ack | None]] = (
-            deque()
-        )
+        self._inflight: set[int] = set()  # packet ids of QoS 1 messages sent, not acked
+        # The same ids in the order sent, which is the order the broker acknowledges them in;
+        # those before _head are acknowledged (a list, so a run of PUBACKs is checked against
+        # it in one comparison), and _base messages were acknowledged before _order[0].
+        self._order: list[int] = []
+        self._head = 0
+        self._base = 0
+        # Ack callbacks by the number of the message they wait for (counted from the first
+        # sent on the connection): a few per batch, not one entry per message.
+        self._acks: deque[tuple[int, Ack]] = deque()
+        # Messages waiting for room in the broker's window: runs of (topic, payload, retain),
+        # each with its properties (a run of one) and the callback of its last message.
+        self._waiting: deque[
+            tuple[list[tuple[str, bytes, bool]], dict[int, object] | None, Ack | None]
+        ] = deque()
+        self._queued = 0  # messages in _waiting
         self._subacks: dict[int, asyncio.Future[bytes]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._heard = 0.0  # loop time the broker was last heard from
@@ -132,7 +140,7 @@ class MqttClient:
 
     @property
     def inflight(self) -> int:
-        return len(self._inflight) + len(self._waiting)
+        return len(self._inflight) + self._queued
 
     async def __aenter__(self) -> MqttClient:
         await self.connect()
@@ -232,7 +240,10 @@ class MqttClient:
                 fut.set_exception(ConnectionLost("connection closed"))
         self._inflight.clear()
         self._order.clear()
+        self._head = self._base = 0
+        self._acks.clear()
         self._waiting.clear()
+        self._queued = 0
 
     # -- publishing ---------------------------------------------------------------------------
     def publish(
@@ -258,9 +269,31 @@ class MqttClient:
             return
         if self._waiting or len(self._inflight) >= self._window:
             # Behind what already waits, never before it: the broker must get them in order.
-            self._waiting.append((topic, payload, retain, props, on_ack))
+            self._waiting.append(([(topic, payload, retain)], props, on_ack))
+            self._queued += 1
             return
         self._send_qos1(topic, payload, retain, props, on_ack)
+
+    def publish_many(
+        self, messages: Sequence[tuple[str, bytes, bool]], *, on_ack: Ack | None = None
+    ) -> None:
+        """Queue QoS 1 messages ``(topic, payload, retain)`` without properties, in order:
+        the same as one :meth:`publish` each, ``on_ack`` given to the last, in a fraction of
+        the CPU time (the packets are built in one loop and written as one buffer)."""
+        if not messages:
+            if on_ack is not None:
+                raise ValueError("publish_many: on_ack needs a message to wait for")
+            return
+        self.published += len(messages)
+        room = 0 if self._waiting else self._window - len(self._inflight)
+        if room >= len(messages):
+            self._send_run(messages, [] if on_ack is None else [(len(messages) - 1, on_ack)])
+            return
+        if room > 0:
+            self._send_run(messages[:room], [])
+        rest = list(messages[max(room, 0) :])
+        self._waiting.append((rest, None, on_ack))
+        self._queued += len(rest)
 
     def _send_qos1(
         self,
@@ -271,7 +304,9 @@ class MqttClient:
         on_ack: Ack | None,
     ) -> None:
         pid = self._packet_id()
-        self._inflight[pid] = on_ack
+        self._inflight.add(pid)
+        if on_ack is not None:
+            self._acks.append((self._base + len(self._order), on_ack))
         self._order.append(pid)
         if props and self.version == 5:
             packet = p.publish(
@@ -286,6 +321,21 @@ class MqttClient:
         else:
             packet = p.publish_qos1(topic, payload, pid, retain, self.version)
         self._send(packet)
+
+    def _send_run(
+        self, messages: Sequence[tuple[str, bytes, bool]], acks: list[tuple[int, Ack]]
+    ) -> None:
+        """Send QoS 1 messages without properties; ``acks``: (index in ``messages``,
+        callback)."""
+        data, ids = p.publish_qos1_many(
+            messages, self._next_id, self._inflight, self._subacks, self.version
+        )
+        self._next_id = ids[-1]
+        first = self._base + len(self._order)
+        self._order += ids
+        for index, on_ack in acks:
+            self._acks.append((first + index, on_ack))
+        self._send(data)
 
     def _packet_id(self) -> int:
         while True:
@@ -335,8 +385,7 @@ class MqttClient:
         # Many small packets become one write per loop iteration.
         self._out += data
         if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._schedule_flush()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -362,6 +411,11 @@ class MqttClient:
             raise p.ProtocolError(f"unexpected packet type {first >> 4}") from None
         return p.Packet(kind, first & 0x0F, body)
 
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
     async def _read_loop(self) -> None:
         # Read big chunks and cut packets out of them: at tens of thousands of PUBACKs a
         # second, one await per packet (or per header byte) would cost more than the work.
@@ -378,8 +432,21 @@ class MqttClient:
                 pos = 0
                 end = len(buffer)
                 while pos < end:
+                    first = buffer[pos]
                     # PUBACKs are most of what a publisher reads (one per message at tens of
-                    # thousands a second): take them without building a Packet.
+                    # thousands a second): a run of them is taken at once.
+                    if first == 0x40 and pos + 3 < end and buffer[pos + 1] == 2:
+                        pids = p.puback_run(buffer, pos, end)
+                        pos += 4 * len(pids)
+                        self._puback_run(pids)
+                        continue
+                    # And PUBLISHes most of what a receiver reads.
+                    if first & 0xF0 == 0x30:
+                        messages, nxt = p.publish_run(buffer, pos, end, self.version)
+                        if messages:
+                            pos = nxt
+                            self._received(messages)
+                            continue
                     if buffer[pos] == 0x40 and pos + 1 < end and 2 <= buffer[pos + 1] <= 4:
                         nxt = pos + 2 + buffer[pos + 1]
                         if nxt > end:
@@ -406,18 +473,72 @@ class MqttClient:
         # the connection, and the outbox publishes again from what was confirmed.
         if reason >= 0x80:
             raise p.ProtocolError(f"broker refused message {pid} (reason {reason:#x})")
-        if self._order:
-            if pid != self._order[0]:
+        if self._head < len(self._order):
+            if pid != self._order[self._head]:
                 raise p.ProtocolError(f"PUBACK {pid} out of order")
-            self._order.popleft()
-        on_ack = self._inflight.pop(pid, None)
-        if on_ack is not None:
-            on_ack()
+            self._acked([pid])
+
+    def _puback_run(self, pids: list[int]) -> None:
+        head = self._head
+        if self._order[head : head + len(pids)] == pids:
+            self._acked(pids)
+        else:  # one at a time, to fail on the one out of order (or ignore a stray one)
+            for pid in pids:
+                self._puback(pid)
+
+    def _acked(self, pids: list[int]) -> None:
+        """The oldest messages in flight, ``pids``, are acknowledged: their callbacks run."""
+        self._inflight.difference_update(pids)
+        head = self._head = self._head + len(pids)
+        done = self._base + head
+        if head == len(self._order) or (head > 4096 and 2 * head > len(self._order)):
+            del self._order[:head]  # all acked, or a long acked prefix: amortized O(1)
+            self._base, self._head = done, 0
+        acks = self._acks
+        while acks and acks[0][0] < done:
+            acks.popleft()[1]()
 
     def _fill(self) -> None:
-        """Send what waits for room in the broker's window (after a run of PUBACKs)."""
-        while self._waiting and len(self._inflight) < self._window:
-            self._send_qos1(*self._waiting.popleft())
+        """Send what waits for room in the broker's window (after a run of PUBACKs), the
+        runs without properties together in one buffer."""
+        room = self._window - len(self._inflight)
+        waiting = self._waiting
+        run: list[tuple[str, bytes, bool]] = []
+        acks: list[tuple[int, Ack]] = []
+        while waiting and room > 0:
+            messages, props, on_ack = waiting[0]
+            if props:  # a run of one
+                if run:
+                    self._send_run(run, acks)
+                    run, acks = [], []
+                waiting.popleft()
+                self._send_qos1(*messages[0], props, on_ack)
+                taken = 1
+            elif len(messages) <= room:
+                waiting.popleft()
+                run += messages
+                if on_ack is not None:
+                    acks.append((len(run) - 1, on_ack))
+                taken = len(messages)
+            else:
+                run += messages[:room]
+                waiting[0] = (messages[room:], None, on_ack)
+                taken = room
+            room -= taken
+            self._queued -= taken
+        if run:
+            self._send_run(run, acks)
+
+    def _received(self, messages: list[p.Message]) -> None:
+        """Acknowledge and hand on PUBLISHes, as _dispatch does each."""
+        out = self._out
+        on_message = self.on_message
+        for message in messages:
+            if message.qos == 1:
+                out += (0x40020000 | message.packet_id).to_bytes(4, "big")  # its PUBACK
+                self._schedule_flush()
+            if on_message is not None:
+                on_message(message)
 
     def _dispatch(self, packet: p.Packet) -> None:
         if packet.type is p.PacketType.PUBACK:

@@ -168,9 +168,10 @@ class Outbox:
         broker acknowledges QoS 1 messages of a connection in the order it received them
         (MQTT 5 §4.6), so that ack covers the whole batch and everything before it."""
         bodies: list[bytes] = []  # each event's JSON, serialized once for every topic
+        messages: list[tuple[str, bytes, bool]] = []  # all of them go in one publish_many
         for item in batch:
             for topic, body in self._event_messages(item, bodies):
-                client.publish(topic, body)
+                messages.append((topic, body, False))
         # Device states are coalesced per batch and reflect the node state right now.
         touched = touched_devices((x.event for x in batch), self.site) & self.site.devices.keys()
         last: list[tuple[str, bytes, bool]] = []
@@ -195,11 +196,9 @@ class Outbox:
             else:
                 self.acked = seq
             return
-        *rest, (topic, body, retain) = last
-        for t, b, r in rest:
-            client.publish(t, b, retain=r)
         self._tracking.append(seq)
-        client.publish(topic, body, retain=retain, on_ack=functools.partial(self._ack, self._run))
+        messages += last
+        client.publish_many(messages, on_ack=functools.partial(self._ack, self._run))
 
     def _event_messages(self, item: Committed, bodies: list[bytes]) -> list[tuple[str, bytes]]:
         event = item.event

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cti import log
-from cti.mqtt.client import ConnectionRefused, endpoint
+from cti.mqtt.client import ConnectionLost, ConnectionRefused, endpoint
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
 from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
@@ -149,9 +149,8 @@ def _os_error(exc: OSError) -> str:
 
 def _publish_refused(exc: BaseException) -> bool:
     """The broker refused a request's publish (its ACL: only our node's topics are open) and
-    so ended the connection. The client has the PUBACK's reason only in the words of the
-    ConnectionLost it ends with, so they are read here (and nowhere else)."""
-    return isinstance(exc, ConnectionError) and "refused message" in str(exc)
+    so ended the connection: the PUBACK's reason code, which the ConnectionLost carries."""
+    return isinstance(exc, ConnectionLost) and exc.refused is not None
 
 
 def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient, endpoint
+from cti.mqtt.client import ConnectionLost, ConnectionRefused, Endpoint, MqttClient, endpoint
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
@@ -102,7 +102,8 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
         if not reply.done():
             if closed.done():
                 why = closed.exception() if not closed.cancelled() else None
-                if "refused" in str(why):  # the ACL: only the node's own topics are open
+                if isinstance(why, ConnectionLost) and why.refused is not None:
+                    # A PUBACK refused it: the ACL, only the node's own topics are open.
                     raise NoReply(
                         f"the broker refused the request to {topic}: is node {node} right?"
                     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
+from cti.mqtt.client import ConnectionLost, ConnectionRefused, Endpoint, MqttClient
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
@@ -109,9 +109,10 @@ class MqttLink:
                 return
             why = client.closed.exception() if not client.closed.cancelled() else None
             lost = "connection to the broker lost" + (f": {why}" if why else "")
+            refused = why.refused if isinstance(why, ConnectionLost) else None
             for future in self._pending.values():
                 if not future.done():  # with the reason: a refused request says so
-                    future.set_exception(ConnectionError(lost))
+                    future.set_exception(ConnectionLost(lost, refused))
             resume = self.last_seq + 1
             self._held = []
             delay = 0.1

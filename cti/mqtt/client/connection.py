@@ -25,7 +25,12 @@ import attrs
 import structlog
 
 from cti.mqtt.client import protocol as p
-from cti.mqtt.client.errors import ConnectionLost, ConnectionRefused, SubscriptionRefused
+from cti.mqtt.client.errors import (
+    ConnectionLost,
+    ConnectionRefused,
+    PublishRefused,
+    SubscriptionRefused,
+)
 
 log = structlog.get_logger(__name__)
 Ack = Callable[[], None]
@@ -465,14 +470,15 @@ class MqttClient:
                     self._fill()
         except (ConnectionError, p.ProtocolError) as exc:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
-            await self._close(ConnectionLost(str(exc) or "connection lost"))
+            refused = exc.reason if isinstance(exc, PublishRefused) else None
+            await self._close(ConnectionLost(str(exc) or "connection lost", refused))
 
     def _puback(self, pid: int, reason: int = 0) -> None:
         # The outbox counts one ack as covering everything sent before it, which holds only
         # if the broker took the message and acks in order (MQTT 5 4.6): anything else ends
         # the connection, and the outbox publishes again from what was confirmed.
         if reason >= 0x80:
-            raise p.ProtocolError(f"broker refused message {pid} (reason {reason:#x})")
+            raise PublishRefused(pid, reason)
         if self._head < len(self._order):
             if pid != self._order[self._head]:
                 raise p.ProtocolError(f"PUBACK {pid} out of order")

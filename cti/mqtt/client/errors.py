@@ -33,8 +33,22 @@ class ConnectionRefused(MqttError, ConnectionError):
         return self.reason in (self.BAD_CREDENTIALS, self.NOT_AUTHORIZED)
 
 
+class PublishRefused(ProtocolError):
+    """The broker's PUBACK refused a message (reason code 0x80 or above: its ACL, say); the
+    client ends the connection (the outbox publishes again from what was confirmed)."""
+
+    def __init__(self, pid: int, reason: int) -> None:
+        super().__init__(f"broker refused message {pid} (reason {reason:#x})")
+        self.reason = reason
+
+
 class ConnectionLost(MqttError, ConnectionError):
-    """The connection ended (broker closed it, network, keep-alive)."""
+    """The connection ended (broker closed it, network, keep-alive). ``refused``: the
+    reason code of the PUBACK that refused a message and so ended it, else None."""
+
+    def __init__(self, message: str, refused: int | None = None) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class SubscriptionRefused(MqttError, ConnectionError):

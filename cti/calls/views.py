@@ -72,9 +72,7 @@ class DeviceView:
     dial_method: DialMethod | None = None  # mobility user: the method in force (CALL-15)
 
 
-def _peer(
-    site: Site, call: Call, st: ConnectionState, others: tuple[Party, ...]
-) -> str | None:
+def _peer(site: Site, call: Call, st: ConnectionState, others: tuple[Party, ...]) -> str | None:
     """The one party this connection (in state ``st``; ``others``: the call's other
     parties) is with, as a UI should name it; None for a conference."""
     if st is ConnectionState.ALERTING:

@@ -69,8 +69,8 @@ TRACE_INTERNAL_KINDS = frozenset({ev.TimerSet.KIND, ev.TimerCleared.KIND})
 def event_doc(item: Committed) -> dict[str, Any]:
     """The event as every consumer sees it; ``connections`` is the call after the event.
 
-    Built field by field (not through the generic converter): it runs for every published
-    event and is the largest cost of the outbox."""
+    Built field by field (not through the generic converter). Its JSON, as the outbox
+    publishes it, is :func:`event_json`."""
     event = item.event
     doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": event.KIND}
     for name, key in _FIELDS[type(event)]:
@@ -85,12 +85,36 @@ def event_doc(item: Committed) -> dict[str, Any]:
     return doc
 
 
+def event_json(item: Committed) -> bytes:
+    """``dumps(event_doc(item))``, the same bytes, without converting the values first:
+    orjson writes an enum as its value and a tuple as an array itself. It runs for every
+    published event, the outbox's largest cost after the device states (issue 19)."""
+    event = item.event
+    doc: dict[str, Any] = {"seq": item.seq, "ts": iso(item.ts_ms), "event": event.KIND}
+    for name, key in _FIELDS[type(event)]:
+        doc[key] = getattr(event, name)
+    if isinstance(event, ev.CallEvent):
+        doc["connections"] = [{"device": x.device, "state": x.state} for x in event.local]
+    return dumps(doc)
+
+
+# The serialized ends of a device's copy of an event (:func:`device_event`): made once per
+# device and connection state, not for every copy.
+_LOCAL_INFO = {
+    state: b'"localConnectionInfo":' + dumps(state.value) + b"}" for state in ConnectionState
+}
+
+
+@lru_cache(maxsize=16_384)  # the devices of a large site
+def _monitored(device: str) -> bytes:
+    return b',"monitoredDevice":' + dumps(device) + b","
+
+
 def device_event(body: bytes, device: str, state: ConnectionState) -> bytes:
     """The event (``body``: its call-topic JSON) as ``device``'s monitor sees it, with its
     localConnectionInfo: the two fields are spliced onto the serialized object, which is
     cheaper than serializing a copy for every party."""
-    extra = dumps({"monitoredDevice": device, "localConnectionInfo": state.value})
-    return body[:-1] + b"," + extra[1:]
+    return b"".join((body[:-1], _monitored(device), _LOCAL_INFO[state]))
 
 
 class ConnectionDoc(TypedDict):
@@ -165,37 +189,39 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     Privacy (CALL-10): a call still ringing shows no caller number or name here (the
     device's own event topic carries them); others see only the lamp (:func:`lamp`).
     """
+    # Dict displays, not TypedDict calls (keyword arguments): this runs for every device a
+    # commit batch touches (issue 19).
     dev = site.device(view.device)
     connections: list[ConnectionDoc] = []
     for conn in view.connections:
         hidden = conn.state is ConnectionState.ALERTING
-        doc = ConnectionDoc(
-            call=conn.call,
-            state=conn.state,
-            summary=conn.summary,
-            peer=None if hidden else conn.peer,
-            peerName=None if hidden else conn.peer_name,
-            parties=[] if hidden else list(conn.parties),
-            allowed=list(conn.allowed),
-        )
+        doc: ConnectionDoc = {
+            "call": conn.call,
+            "state": conn.state,
+            "summary": conn.summary,
+            "peer": None if hidden else conn.peer,
+            "peerName": None if hidden else conn.peer_name,
+            "parties": [] if hidden else list(conn.parties),
+            "allowed": list(conn.allowed),
+        }
         if conn.via is not None:
             doc["via"] = conn.via
         connections.append(doc)
-    state = DeviceStateDoc(
-        seq=seq,
-        ts=iso(ts_ms),
-        event="deviceState",
-        device=view.device,
-        name=dev.name if dev is not None else "",
-        kind=dev.kind if dev is not None else DeviceKind.EXTERNAL,
-        summary=view.summary,
-        connections=connections,
-        dnd=view.dnd,
-        forwarding=[
-            ForwardingDoc(type=ForwardingType(t), destination=d, ringTime=r)
+    state: DeviceStateDoc = {
+        "seq": seq,
+        "ts": iso(ts_ms),
+        "event": "deviceState",
+        "device": view.device,
+        "name": dev.name if dev is not None else "",
+        "kind": dev.kind if dev is not None else DeviceKind.EXTERNAL,
+        "summary": view.summary,
+        "connections": connections,
+        "dnd": view.dnd,
+        "forwarding": [
+            {"type": ForwardingType(t), "destination": d, "ringTime": r}
             for t, d, r in view.forwarding
         ],
-    )
+    }
     if dev is not None and dev.mobile is not None and view.dial_method is not None:
         state["mobile"] = dev.mobile  # CALL-15: phones show the user's mobile
         state["dialMethod"] = view.dial_method
@@ -207,16 +233,16 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
 
 def lamp(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     dev = site.device(view.device)
-    doc = LampDoc(
-        seq=seq,
-        ts=iso(ts_ms),
-        event="lamp",
-        device=view.device,
-        name=dev.name if dev is not None else "",
-        kind=dev.kind if dev is not None else DeviceKind.EXTERNAL,
-        summary=view.summary,
-        dnd=view.dnd,
-    )
+    doc: LampDoc = {
+        "seq": seq,
+        "ts": iso(ts_ms),
+        "event": "lamp",
+        "device": view.device,
+        "name": dev.name if dev is not None else "",
+        "kind": dev.kind if dev is not None else DeviceKind.EXTERNAL,
+        "summary": view.summary,
+        "dnd": view.dnd,
+    }
     return dumps(doc)
 
 

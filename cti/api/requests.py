@@ -120,20 +120,30 @@ def parse_json(payload: bytes, limit: int = MAX_PAYLOAD) -> dict[str, Any]:
     return doc
 
 
-def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
+@functools.cache
+def _shape(hint: Any) -> tuple[bool, Any, Any, bool]:
+    """What a field's type hint asks for, worked out once per hint (requests check every
+    field): (None allowed, the type without None, the item type of a list or None, an enum)."""
+    nullable = False
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
+        nullable = type(None) in options
         hint = next(o for o in options if o is not type(None))
-    if typing.get_origin(hint) is tuple:  # a list of values of one type
+    item = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else None
+    return nullable, hint, item, isinstance(hint, type) and issubclass(hint, Enum)
+
+
+def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
+    nullable, hint, item, enum = _shape(hint)
+    if nullable and value is None:
+        return None
+    if item is not None:  # a list of values of one type
         if not isinstance(value, list) or len(value) > MAX_ITEMS:
             raise BadRequest(
                 "invalidParameterValue", f"{camel(name)} must be a list of at most {MAX_ITEMS}"
             )
-        item = typing.get_args(hint)[0]
         return tuple(_check(name, v, item) for v in value)
-    if isinstance(hint, type) and issubclass(hint, Enum):
+    if enum:
         try:
             return hint(value)
         except ValueError:

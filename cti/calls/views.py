@@ -16,12 +16,12 @@ import attrs
 from cti.accounts import settings
 from cti.calls import events as ev
 from cti.calls.services.allowed import allowed_services
-from cti.calls.state import Call, SwitchState
+from cti.calls.state import Call, Party, SwitchState
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
 from cti.calls.values import ConnectionState
-from cti.site.model import DeviceKind, DialMethod, Site
+from cti.site.model import EXTERNAL_KINDS, Device, DeviceKind, DialMethod, Site
 
 
 class Summary(StrEnum):
@@ -44,6 +44,7 @@ _PRIORITY = [
     Summary.OUTGOING,
     Summary.HELD,
 ]
+_RANK = {summary: rank for rank, summary in enumerate(_PRIORITY)}
 
 
 @attrs.frozen
@@ -71,9 +72,9 @@ class DeviceView:
     dial_method: DialMethod | None = None  # mobility user: the method in force (CALL-15)
 
 
-def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str | None:
-    """The one party this connection is with, as a UI should name it; None for a conference."""
-    others = call.others(device)
+def _peer(site: Site, call: Call, st: ConnectionState, others: tuple[Party, ...]) -> str | None:
+    """The one party this connection (in state ``st``; ``others``: the call's other
+    parties) is with, as a UI should name it; None for a conference."""
     if st is ConnectionState.ALERTING:
         # Ring-mates of a group call are not the peer; the party ringing us is.
         others = tuple(p for p in others if p.state is not ConnectionState.ALERTING)
@@ -86,22 +87,34 @@ def _peer(site: Site, call: Call, device: str, st: ConnectionState) -> str | Non
     if len(others) != 1:
         return None
     peer = others[0].device
-    presented = site.device(call.calling)
-    if (
-        presented is not None
-        and peer != call.calling
-        and (site.mulap_of(peer) == call.calling or presented.mobile == peer)
-    ):
-        return call.calling  # the MULAP / mobility number, not the phone behind it
+    calling = call.calling
+    if peer != calling and calling in (site.mulap_of(peer), site.owner_of(peer)):
+        return calling  # the MULAP / mobility number, not the phone behind it
     return peer
 
 
-def _connection(site: Site, state: SwitchState, call: Call, device: str) -> ConnectionView:
-    st = call.state_of(device)
-    others = call.others(device)
-    peer = _peer(site, call, device, st)
+def _external(dev: Device | None) -> bool:
+    return dev is not None and dev.kind in EXTERNAL_KINDS
+
+
+def _connection(
+    site: Site, state: SwitchState, call: Call, device: str, via: str | None = None
+) -> ConnectionView:
+    # One pass over the parties for the connection's state and the others (a device is a
+    # party of a call at most once): this runs for every connection of every device a
+    # commit batch touches (issue 19).
+    st = ConnectionState.NULL
+    others_list: list[Party] = []
+    for party in call.parties:
+        if party.device == device:
+            st = party.state
+        else:
+            others_list.append(party)
+    others = tuple(others_list)
+    peer = _peer(site, call, st, others)
+    dev = site.device(peer) if peer else None  # looked up once: E.164 numbers make a Device
     if st is ConnectionState.ALERTING and call.pending is None:
-        external = site.is_external(peer or call.calling)
+        external = _external(dev) if peer else site.is_external(call.calling)
         summary = Summary.INCOMING_EXTERNAL if external else Summary.INCOMING_INTERNAL
     elif st is ConnectionState.HOLD:
         summary = Summary.HELD
@@ -109,13 +122,10 @@ def _connection(site: Site, state: SwitchState, call: Call, device: str) -> Conn
         p.state in (ConnectionState.CONNECTED, ConnectionState.HOLD) for p in others
     ):
         # Named by the peer as presented: a mobility user's mobile talks as the user (CALL-15).
-        external = (
-            site.is_external(peer) if peer else any(site.is_external(p.device) for p in others)
-        )
+        external = _external(dev) if peer else any(site.is_external(p.device) for p in others)
         summary = Summary.TALKING_EXTERNAL if external else Summary.TALKING_INTERNAL
     else:
         summary = Summary.OUTGOING
-    dev = site.device(peer) if peer else None
     return ConnectionView(
         call=call.id,
         state=st,
@@ -124,26 +134,29 @@ def _connection(site: Site, state: SwitchState, call: Call, device: str) -> Conn
         parties=tuple(p.device for p in others),
         summary=summary,
         allowed=allowed_services(site, state, device, call),
+        via=via,
     )
 
 
 def device_view(site: Site, node: NodeState, device: str) -> DeviceView:
     state = node.calls
     runtime = state.device(device)
-    conns = tuple(_connection(site, state, call, device) for call, _ in state.connections(device))
+    calls = state.calls
+    conns = tuple(_connection(site, state, calls[cid], device) for cid in runtime.calls)
     dev = site.devices.get(device)
     if dev is not None and dev.mobile is not None:
         # CALL-15: a mobility user's calls on the mobile are the user's calls; the office
         # device shows them (and watchers see the user busy) although the mobile holds them.
+        mobile = dev.mobile
         conns += tuple(
-            attrs.evolve(_connection(site, state, call, dev.mobile), via=dev.mobile)
-            for call, _ in state.connections(dev.mobile)
+            _connection(site, state, calls[cid], mobile, via=mobile)
+            for cid in state.device(mobile).calls
         )
     if dev is not None and dev.members:
         conns += _group_connections(site, state, dev.number, dev.members)
-    summaries = {c.summary for c in conns}
-    summary = next((s for s in _PRIORITY if s in summaries), None)
-    if summary is None:
+    if conns:
+        summary = min((c.summary for c in conns), key=_RANK.__getitem__)
+    else:
         summary = Summary.DND if runtime.dnd else Summary.IDLE
     return DeviceView(
         device=device,
@@ -159,7 +172,9 @@ def device_view(site: Site, node: NodeState, device: str) -> DeviceView:
         forwarding=tuple(
             (str(kind), fwd.destination, fwd.ring_time)
             for kind, fwd in sorted(runtime.forwarding.items())
-        ),
+        )
+        if runtime.forwarding
+        else (),
     )
 
 
@@ -181,9 +196,12 @@ def _group_connections(
             ):
                 chosen[call.id] = (call, member)
     return tuple(
-        attrs.evolve(_connection(site, state, call, member), via=member)
+        _connection(site, state, call, member, via=member)
         for call, member in sorted(chosen.values(), key=lambda cm: cm[0].id)
     )
+
+
+_TIMER_EVENTS = (ev.TimerSet, ev.TimerCleared)
 
 
 def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set[str]:
@@ -192,13 +210,11 @@ def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set
     out: set[str] = set()
     for event in events:
         out.update(event.devices())
-        if isinstance(event, ev.TimerSet | ev.TimerCleared):
+        if isinstance(event, _TIMER_EVENTS):
             # Internal, never published, yet about a device: its state's seq covers them,
             # so a command whose last event sets a timer is seen done (specs/mqtt.md).
             out.add(event.device)
     if site is not None:
-        for device in list(out):
-            owner = site.owner_of(device) or site.mulap_of(device)
-            if owner is not None:
-                out.add(owner)
+        shown_by = [site.shown_by(device) for device in out]
+        out.update(number for number in shown_by if number is not None)
     return out

@@ -8,10 +8,11 @@ import attrs
 @attrs.frozen
 class Topics:
     node: str
-
-    @property
-    def base(self) -> str:
-        return f"cti/{self.node}"
+    # Every topic starts with it: made once, not for each of the thousands a second the outbox
+    # names (issue 19).
+    base: str = attrs.field(
+        init=False, repr=False, default=attrs.Factory(lambda t: f"cti/{t.node}", takes_self=True)
+    )
 
     @property
     def status(self) -> str:

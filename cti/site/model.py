@@ -106,6 +106,7 @@ class Site:
     plan: NumberPlan = attrs.field(init=False, eq=False, repr=False)
     _mulap_of: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
     _mobile_owner: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
+    _shown_by: Mapping[str, str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         mulap_of: dict[str, str] = {}
@@ -143,6 +144,7 @@ class Site:
                 in_group.add(m)
         object.__setattr__(self, "_mulap_of", mulap_of)
         object.__setattr__(self, "_mobile_owner", mobile_owner)
+        object.__setattr__(self, "_shown_by", {**mulap_of, **mobile_owner})
         object.__setattr__(self, "plan", NumberPlan(self.location, self.devices.__contains__))
 
     def device(self, number: str) -> Device | None:
@@ -163,6 +165,12 @@ class Site:
 
     def mulap_of(self, phone: str) -> str | None:
         return self._mulap_of.get(phone)
+
+    def shown_by(self, device: str) -> str | None:
+        """The number whose state shows ``device``'s calls besides its own: the mobility user
+        of a mobile (CALL-15), else the MULAP group of a member phone (CALL-14). One lookup:
+        it is asked for every device of every event."""
+        return self._shown_by.get(device)
 
     def pickup_group_of(self, phone: str) -> tuple[str, ...] | None:
         for group in self.pickup_groups:

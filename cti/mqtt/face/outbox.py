@@ -132,6 +132,7 @@ class Outbox:
         # and to send a lamp only when it changed: a thousand UIs watch every lamp.
         self.retained: dict[str, bytes] = {}
         self._lamps: dict[str, tuple[str, bool]] = {}  # device: (summary, dnd) last sent
+        self._topics: dict[str, tuple[str, str, str]] = {}  # see _device_topics
         self._conference_members = conferences.Members()
 
     # -- publishing -----------------------------------------------------------------------
@@ -200,28 +201,39 @@ class Outbox:
         messages += last
         client.publish_many(messages, on_ack=functools.partial(self._ack, self._run))
 
+    def _device_topics(self, device: str) -> tuple[str, str, str]:
+        """A configured device's state, lamp and events topics, made once (every batch
+        publishes on them)."""
+        topics = self._topics.get(device)
+        if topics is None:
+            t = self.topics
+            topics = self._topics[device] = (
+                t.device_state(device),
+                t.lamp(device),
+                t.device_events(device),
+            )
+        return topics
+
     def _event_messages(self, item: Committed, bodies: list[bytes]) -> list[tuple[str, bytes]]:
         event = item.event
         if event.INTERNAL:
             return []
-        body = payloads.dumps(payloads.event_doc(item))
+        body = payloads.event_json(item)
         bodies.append(body)
         out: list[tuple[str, bytes]] = []
+        devices = self.site.devices
         if isinstance(event, ev.CallEvent):
             out.append((self.topics.call_events(event.call), body))
             for entry in event.local:
-                if entry.device in self.site.devices:
+                if entry.device in devices:
                     out.append(
                         (
-                            self.topics.device_events(entry.device),
+                            self._device_topics(entry.device)[2],
                             payloads.device_event(body, entry.device, entry.state),
                         )
                     )
         else:
-            devices = self.site.devices
-            out.extend(
-                (self.topics.device_events(d), body) for d in event.devices() if d in devices
-            )
+            out.extend((self._device_topics(d)[2], body) for d in event.devices() if d in devices)
         return out
 
     def _retained_of(self, device: str, *, every: bool = False) -> list[tuple[str, bytes, bool]]:
@@ -229,19 +241,17 @@ class Outbox:
         view = device_view(self.site, self.node.state, device)
         seq = self.node.device_seq(device)  # its last change, not the log position
         now = self.node.clock.now_ms()
-        out = [
-            (
-                self.topics.device_state(device),
-                payloads.device_state(self.site, view, seq, now),
-            )
-        ]
+        state_topic, lamp_topic, _ = self._device_topics(device)
+        body = payloads.device_state(self.site, view, seq, now)
+        self.retained[state_topic] = body
+        out = [(state_topic, body, True)]
         lamp = (view.summary, view.dnd)
         if every or self._lamps.get(device) != lamp:
             self._lamps[device] = lamp
-            out.append((self.topics.lamp(device), payloads.lamp(self.site, view, seq, now)))
-        for topic, body in out:
-            self.retained[topic] = body
-        return [(topic, body, True) for topic, body in out]
+            body = payloads.lamp(self.site, view, seq, now)
+            self.retained[lamp_topic] = body
+            out.append((lamp_topic, body, True))
+        return out
 
     def _profile_of(self, name: str) -> tuple[str, bytes, bool]:
         """The retained profile of a person's account; empty (cleared) when there is none."""

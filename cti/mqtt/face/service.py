@@ -387,6 +387,7 @@ class MqttFace:
         reply_to = message.properties.get(p.RESPONSE_TOPIC)
         correlation = message.properties.get(p.CORRELATION_DATA)
         in_payload = False
+        checked = False  # reply_to is known to be the user's inbox or below it
         try:
             if not request.valid:
                 raise BadRequest(
@@ -405,6 +406,7 @@ class MqttFace:
                 raise BadRequest(
                     "invalidReplyAddress", f"replies go to {reply_to} or a topic below it"
                 )
+            checked = True
             fields = {k: v for k, v in doc.items() if k not in REPLY_KEYS}
             if request.service == "replay":
                 body = self._replay(fields, request.user)
@@ -428,7 +430,7 @@ class MqttFace:
                     # service's limit (the broker bounds it at MAX_PACKET).
                     doc = parse_json(message.payload, MAX_PACKET)
                     reply_to, correlation = reply_address(doc)
-                    in_payload = True
+                    in_payload, checked = True, False
         except Refusal as refusal:
             body = replies.refused(refusal)
         except Exception:  # input must never take the node down
@@ -437,7 +439,7 @@ class MqttFace:
         log.debug("mqtt.request", topic=message.topic, ok=body.get("ok"))
         if not isinstance(reply_to, str) or self.client is None:
             return
-        if not self.topics.is_inbox_of(request.user, reply_to):
+        if not checked and not self.topics.is_inbox_of(request.user, reply_to):
             reply_to = self.topics.inbox(request.user)
         props: dict[int, object] = {}
         if correlation is not None:

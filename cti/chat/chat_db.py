@@ -201,7 +201,11 @@ class ChatDb:
         def connect() -> psycopg.Connection[Any]:
             conn = psycopg.connect(dsn, autocommit=False, **PG_LINK)
             try:
-                settings = (("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION),)
+                settings = (
+                    ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION),
+                    # The log's fence needs it (READ_COMMITTED in cti/store/postgres.py).
+                    ("default_transaction_isolation", "read committed"),
+                )
                 for setting, value in settings + SERVER_KEEPALIVE:
                     conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
                 conn.commit()

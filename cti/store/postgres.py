@@ -108,6 +108,11 @@ _FENCE = (
     " FROM cti_logs WHERE node = %s"
 )
 _FENCE_SHARED = _FENCE.format(mode="_shared")
+# The fence reads the term in a statement after the one that waited for it, which sees what
+# a takeover committed meanwhile only at READ COMMITTED (a snapshot per statement): a server,
+# database or role default of REPEATABLE READ would let a fenced write pass. Every session of
+# the store and the chat sets it, whatever the defaults say.
+READ_COMMITTED = "SET default_transaction_isolation = 'read committed'"
 _FENCE_EXCLUSIVE = _FENCE.format(mode="")
 
 
@@ -234,12 +239,14 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(
+            conn = psycopg.connect(
                 self._dsn,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
                 application_name=self._application,
             )
+            conn.execute(READ_COMMITTED)
+            return conn
         except psycopg.Error as exc:
             raise StoreError(f"cannot open event store {self.where}: {_first_line(exc)}") from None
 
@@ -536,6 +543,7 @@ class PostgresStore:
             raise StoreError(f"drop_before on a follower's connection to node {self.node}")
         what = f"drop events before seq {seq}"
         with self._transaction(what) as conn:
+            conn.execute(_FENCE_SHARED, (self.node,))  # before the row's lock, as fenced() says
             row = conn.execute(
                 "SELECT last_seq, term FROM cti_logs WHERE node = %s FOR UPDATE", (self.node,)
             ).fetchone()

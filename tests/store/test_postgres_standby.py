@@ -9,7 +9,9 @@ import time
 
 import psycopg
 import pytest
+from psycopg import conninfo
 
+from cti.chat.chat_db import ChatDb
 from cti.store import StoreError, StoreLocked, postgres
 from cti.store.postgres import PostgresStore
 from tests.postgres import execute, wait_backend_gone
@@ -188,5 +190,51 @@ def test_a_takeover_waits_only_for_the_fenced_transactions_already_running(
     finally:
         second._conn.close()  # lets a takeover that waited go on
         first._conn.close()
+        standby.close()
+        old.close()
+
+
+def test_the_fence_holds_where_the_server_defaults_to_repeatable_read(pg_dsn: str) -> None:
+    """The fence reads the term after waiting for it, which sees the takeover's commit only
+    at READ COMMITTED: a database or role default of REPEATABLE READ (here: the connection
+    string's) would let an old follower store its position under the old term. The store's
+    and the chat's sessions set READ COMMITTED whatever the defaults say."""
+    params = conninfo.conninfo_to_dict(pg_dsn)
+    options = f"{params.get('options', '')} -cdefault_transaction_isolation=repeatable\\ read"
+    dsn = conninfo.make_conninfo(pg_dsn, options=options.strip())
+    old = PostgresStore(dsn, "node1")
+    follower = old.sibling()
+    chat = ChatDb.postgresql(dsn, "node1", term=old.term)
+    standby = PostgresStore(dsn, "node1", standby=True)
+    refused: list[BaseException] = []
+    try:
+        for conn in (old._conn, follower._conn, standby._conn, chat._conn):
+            assert conn.execute("SHOW default_transaction_isolation").fetchone() == (
+                "read committed",
+            )
+        chat._conn.rollback()  # the SHOW began the chat's transaction
+        # A takeover (as _try_lock does it) holds the fence and has not committed term 2
+        # when the follower's position write begins, and waits for the fence.
+        take = psycopg.connect(dsn, autocommit=False)
+        take.execute(postgres._FENCE_EXCLUSIVE, ("node1",))
+        take.execute("UPDATE cti_logs SET term = term + 1 WHERE node = 'node1'")
+
+        def write() -> None:
+            try:
+                follower.set_meta("mail.position", "7")
+            except BaseException as exc:  # what the test looks at
+                refused.append(exc)
+
+        late = threading.Thread(target=write)
+        late.start()
+        _waiting(dsn, follower._conn.info.backend_pid, done=late)
+        take.commit()
+        take.close()
+        late.join(TIMEOUT)
+        assert len(refused) == 1 and isinstance(refused[0], StoreLocked), refused
+        assert follower.get_meta("mail.position") is None
+    finally:
+        chat.close()
+        follower._conn.close()
         standby.close()
         old.close()

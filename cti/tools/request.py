@@ -65,6 +65,8 @@ async def connected(
             failed = exc  # busy, unavailable: another member may take us
         except (OSError, TimeoutError) as exc:
             failed = exc
+        except p.ProtocolError as exc:  # something else listens there: try the next
+            failed = ConnectionError(f"no MQTT broker answered: {exc}")
     assert failed is not None
     raise failed
 

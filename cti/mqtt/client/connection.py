@@ -193,12 +193,16 @@ class MqttClient:
         except asyncio.IncompleteReadError:
             writer.close()
             raise ConnectionLost("the broker closed the connection before CONNACK") from None
-        except BaseException:  # no CONNACK in time, or cancelled: not a socket left open
+        except TimeoutError:
+            writer.close()
+            raise TimeoutError(f"no CONNACK within {timeout:g} s") from None
+        except BaseException:  # cancelled: not a socket left open
             writer.close()
             raise
-        if packet.type is not p.PacketType.CONNACK:
+        if packet.type is not p.PacketType.CONNACK or len(packet.body) < 2:
             writer.close()
-            raise p.ProtocolError(f"expected CONNACK, got {packet.type.name}")
+            got = packet.type.name if packet.type is not p.PacketType.CONNACK else "one cut short"
+            raise p.ProtocolError(f"expected CONNACK, got {got}")
         code = packet.body[1]
         if code == _V311_UNACCEPTABLE_VERSION and self.version == 5 and self.fallback:
             # No MQTT 5 reason code is 1: this is a 3.1.1 broker answering in its own format.
@@ -211,7 +215,11 @@ class MqttClient:
             writer.close()
             raise refusal(code)
         if self.version == 5:
-            props, _ = p.decode_properties(packet.body, 2)
+            try:
+                props, _ = p.decode_properties(packet.body, 2)
+            except (IndexError, ValueError, struct.error) as exc:
+                writer.close()
+                raise p.ProtocolError(f"malformed CONNACK properties: {exc!r}") from None
             self._window = int(props.get(p.RECEIVE_MAXIMUM, 65535))  # type: ignore[call-overload]
         self.closed = asyncio.get_running_loop().create_future()
         self._heard = asyncio.get_running_loop().time()
@@ -472,6 +480,12 @@ class MqttClient:
             log.warning("mqtt.connection_lost", error=str(exc) or type(exc).__name__)
             refused = exc.reason if isinstance(exc, PublishRefused) else None
             await self._close(ConnectionLost(str(exc) or "connection lost", refused))
+        except Exception as exc:
+            # A packet the parsers choke on (a PUBLISH cut short: IndexError, struct.error,
+            # bad UTF-8) or a bug in an on_message handler: the connection ends, so its owner
+            # reconnects, instead of a dead reader behind a connection that looks alive.
+            log.error("mqtt.read_failed", error=repr(exc), exc_info=True)
+            await self._close(ConnectionLost(f"reading from the broker failed: {exc!r}"))
 
     def _puback(self, pid: int, reason: int = 0) -> None:
         # The outbox counts one ack as covering everything sent before it, which holds only

@@ -39,13 +39,18 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from cti.web.forwarded import LOOPBACK, Network, counted, forwarded_client
-from cti.web.signin import Gate, Refused
+from cti.web.signin import MAX_CONNECT, Gate, Refused
 
 log = structlog.get_logger(__name__)
 DEFAULT_PORT = 8180
 MQTT_PATH = "/mqtt"
 # The largest request (a contacts file part, specs/mqtt.md) is below 1.5 MiB.
 MAX_MESSAGE = 2 * 1024 * 1024
+# Until the broker accepted the sign-in a message may hold a CONNECT only (the gate refuses
+# more than MAX_CONNECT before it): the library assembles a message before anyone reads it,
+# so without this bound 200 sockets signing in could hold 2 MiB each, and more while queued.
+MAX_SIGN_IN_MESSAGE = MAX_CONNECT
+MAX_QUEUE = 4  # messages received and not read yet (the pump reads at once; the dial waits)
 MAX_SESSIONS = 1000  # WebSockets at once; one more is refused 503
 MAX_PER_ADDRESS = 20  # WebSockets at once from one client address; one more is refused 429
 # WebSockets at once that have not signed in yet; one more is refused 503. Far below
@@ -178,7 +183,8 @@ class WebFace:
             subprotocols=[
                 Subprotocol("mqtt")
             ],  # mqtt.js asks for it; a browser insists on the echo
-            max_size=MAX_MESSAGE,
+            max_size=MAX_MESSAGE,  # once signed in; MAX_SIGN_IN_MESSAGE before (_take_slot)
+            max_queue=MAX_QUEUE,
             ping_interval=20,  # keeps idle connections through proxies that drop them at 60 s
             compression=None,  # MQTT payloads are small JSON; deflate costs more than it saves
         )
@@ -221,6 +227,7 @@ class WebFace:
         self.sessions += 1
         self.by_address[address] += 1
         self.signing_in.add(connection)
+        connection.protocol.max_message_size = MAX_SIGN_IN_MESSAGE  # read at each frame's start
 
         def free(_: object) -> None:
             self.signing_in.discard(connection)
@@ -233,7 +240,11 @@ class WebFace:
         connection.connection_lost_waiter.add_done_callback(free)
 
     async def _proxy(self, ws: ServerConnection) -> None:
-        gate = Gate(on_signed_in=lambda: self.signing_in.discard(ws))
+        def signed_in() -> None:
+            self.signing_in.discard(ws)
+            ws.protocol.max_message_size = MAX_MESSAGE
+
+        gate = Gate(on_signed_in=signed_in)
         watch = asyncio.create_task(self._sign_in_deadline(ws, gate))
         try:
             # The broker is dialled only for a CONNECT the gate passed: a socket that never

@@ -607,3 +607,33 @@ async def test_a_real_broker_sees_no_connection_from_sockets_that_never_signed_i
         await until(lambda: face.sessions == 0, "slots still held")
     finally:
         await face.stop()
+
+
+async def test_before_the_sign_in_a_message_may_hold_a_connect_only(
+    fake_broker: FakeBroker,
+) -> None:
+    """Until the broker accepted the sign-in, a message above 64 KiB closes the WebSocket
+    (1009, too big) before the library has assembled it: 200 sockets signing in cannot hold
+    2 MiB each. Signed in, a message of 1 MiB (a contacts file part) goes through."""
+    face = proxy(fake_broker)
+    await face.start()
+    try:
+        async with websocket(face) as ws:
+            await ws.send(b"\x10" + bytes(100 * 1024))
+            assert await closed_code(ws) == 1009
+        assert fake_broker.connections == 0
+        async with websocket(face) as ws:
+            await ws.send(sign_in("331", "web-331-0123456789ab"))
+            async with asyncio.timeout(TIMEOUT):
+                assert await ws.recv() == CONNACK_OK
+            big = bytes(range(256)) * 4096
+            await ws.send(big)
+            received = b""
+            async with asyncio.timeout(TIMEOUT):
+                while len(received) < len(big):
+                    message = await ws.recv()
+                    assert isinstance(message, bytes)
+                    received += message
+            assert received == big
+    finally:
+        await face.stop()

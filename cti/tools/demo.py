@@ -6,6 +6,7 @@ with its global sequence number, as a monitor of the devices would receive it.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import attrs
@@ -46,13 +47,16 @@ def demo_log(path: Path) -> SqliteStore:
     """The demo's log at ``path``: a new one, or one an earlier demo made. A node's log (a
     --data-dir of `cti serve`'s given by mistake) is refused with StoreError, untouched:
     the scripted day would otherwise be appended to it as if it had happened there."""
+    if path.exists():
+        # Looked at read-only first: opened for writing, an older node's log would be
+        # migrated (and put in WAL mode) before the refusal.
+        with contextlib.closing(SqliteStore.open_readonly(path)) as seen:
+            if seen.last_seq() > 0 and seen.get_meta(DEMO_KEY) is None:
+                raise StoreError(
+                    f"{path} is a node's event log, not one the demo made: give the demo a "
+                    "--data-dir of its own (default ./data/demo)"
+                )
     store = SqliteStore(path)
-    if store.last_seq() > 0 and store.get_meta(DEMO_KEY) is None:
-        store.close()
-        raise StoreError(
-            f"{path} is a node's event log, not one the demo made: give the demo a "
-            "--data-dir of its own (default ./data/demo)"
-        )
     store.set_meta(DEMO_KEY, "1")
     return store
 

@@ -43,8 +43,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): the tests wait on the brokers, nodes and browsers they start
+# as much as they compute, and each has its own ports, directories and PostgreSQL schema.
 unit: $(STAMP) mosquitto
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint typecheck web-check unit
 

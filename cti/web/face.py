@@ -36,6 +36,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from cti.web.forwarded import LOOPBACK, Network, counted, forwarded_client
@@ -258,6 +259,12 @@ class WebFace:
                 return
             reader, writer = streams
             try:
+                # The browser may have gone during the dial (closed, the sign-in deadline,
+                # dropped for not reading): its CONNECT would cost the broker a password
+                # check for nobody. Nothing is written; the broker sees the connection close.
+                if ws.state is not State.OPEN:
+                    log.info("web.closed_during_dial", address=_peer(ws.remote_address))
+                    return
                 await pump(ws, reader, writer, gate, connect)
             finally:
                 writer.close()
@@ -338,11 +345,12 @@ async def pump(
     ``gate``: the browser's CONNECT is held until checked, the broker's CONNACK watched;
     ``first``: what the browser sent before the broker was dialled (its checked CONNECT)."""
     gate = gate or Gate()
+    # Written at once, not in `up`: no await between the caller's look at the WebSocket's
+    # state and this write (the socket cannot close in between).
+    writer.write(first)
 
     async def up() -> None:
-        if first:
-            writer.write(first)
-            await writer.drain()
+        await writer.drain()
         async for message in ws:
             data = await checked(ws, gate, message)
             if data is None:

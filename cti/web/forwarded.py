@@ -74,25 +74,84 @@ def is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     return any(ip in network for network in trusted)
 
 
+#: X-Forwarded-For entries read at most, from the right. The walk only ever needs the
+#: entries the chain of trusted proxies appended (a handful: one per proxy) and the one left
+#: of them; whatever is further left is the client's own word. A trusted proxy passes on what
+#: the client sent, so a header of a million commas (or 128 header lines of 8 KiB, what the
+#: WebSocket library lets through) would otherwise be split and walked whole in the event
+#: loop for every upgrade. 32 is far beyond any real chain; a walk that reads that many
+#: trusted entries ends at the last one read, as at a malformed entry.
+MAX_ENTRIES = 32
+
+
 def forwarded_client(peer: str, forwarded: Sequence[str], trusted: Sequence[Network]) -> str:
     """The client's address: ``peer`` unless it is a trusted proxy; then, reading the
     ``X-Forwarded-For`` entries (``forwarded``: the header's values in order) from the right,
     the first that is not itself a trusted proxy — each proxy of a chain appends the address
-    it got the request from, so the entries right of the client's are the chain's own. A
-    malformed entry ends the walk at the last address read (what was left of it is the
-    client's word, not a proxy's)."""
+    it got the request from, so the entries right of the client's are the chain's own. An
+    entry may carry a port (see :func:`entry_address`). A malformed entry ends the walk at
+    the last address read (what was left of it is the client's word, not a proxy's), and so
+    does the end of the last MAX_ENTRIES entries."""
     address = peer
     if not is_trusted(peer, trusted):
         return address
-    entries = [entry.strip() for value in forwarded for entry in value.split(",")]
-    for entry in reversed(entries):
+    for entry in last_entries(forwarded, MAX_ENTRIES):
         try:
-            address = str(_unmapped(ipaddress.ip_address(entry)))
+            address = str(_unmapped(entry_address(entry)))
         except ValueError:
             break
         if not is_trusted(address, trusted):
             break
     return address
+
+
+def last_entries(forwarded: Sequence[str], limit: int) -> list[str]:
+    """The last ``limit`` comma-separated entries of the header values ``forwarded``, right
+    to left and stripped. Each value is searched from its end for the commas needed: the
+    rest of a huge value is neither split nor copied."""
+    out: list[str] = []
+    for value in reversed(forwarded):
+        end = len(value)
+        while len(out) < limit:
+            comma = value.rfind(",", 0, end)
+            out.append(value[comma + 1 : end].strip())
+            if comma < 0:
+                break
+            end = comma
+        if len(out) >= limit:
+            break
+    return out
+
+
+def entry_address(entry: str) -> Address:
+    """The address of one ``X-Forwarded-For`` entry, which is one of
+    ``203.0.113.7``, ``203.0.113.7:4711``, ``2001:db8::1``, ``[2001:db8::1]`` or
+    ``[2001:db8::1]:443`` (a port is dropped: 1 to 5 ASCII digits, at most 65535). An IPv6
+    address with a port has brackets: ``2001:db8::1:443`` is the address it reads as.
+    ValueError for anything else (a host name, ``[192.0.2.1]``, an empty or bad port)."""
+    if entry.startswith("["):
+        inside, bracket, after = entry[1:].partition("]")
+        if not bracket or (after and not _port(after)):
+            raise ValueError(f"{entry!r} is not an address")
+        return ipaddress.IPv6Address(inside)
+    host, colon, port = entry.partition(":")
+    if colon and ":" not in port:  # one colon: IPv4 and a port (IPv6 has at least two)
+        if not _port(colon + port):
+            raise ValueError(f"{entry!r} is not an address")
+        return ipaddress.IPv4Address(host)
+    return ipaddress.ip_address(entry)
+
+
+def _port(text: str) -> bool:
+    """``:`` and a port number: 1 to 5 ASCII digits, at most 65535."""
+    digits = text[1:]
+    return (
+        text[:1] == ":"
+        and 0 < len(digits) <= 5
+        and digits.isascii()
+        and digits.isdigit()
+        and int(digits) <= 65535
+    )
 
 
 def counted(address: str) -> str:

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import os
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from ipaddress import ip_network
 from pathlib import Path
@@ -20,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from cti.mqtt import certs
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import protocol as p
 from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
@@ -545,6 +547,49 @@ async def test_the_broker_is_dialled_only_for_a_connect_that_passed(
         assert fake_broker.connections == 1
         assert fake_broker.received == sign_in("331", "web-331-0123456789ab")
     finally:
+        await face.stop()
+
+
+async def test_a_websocket_gone_during_the_dial_costs_the_broker_no_sign_in(
+    tmp_path: Path,
+) -> None:
+    """USER-01: a browser that closes its WebSocket while the proxy dials the broker must not
+    have its CONNECT (the password) carried to the broker: a password check for nobody.
+
+    The broker leg is TLS, as to the embedded broker's TLS listener that a web client on
+    loopback dials; the dial lasts until the broker answers the TLS handshake. This broker (a
+    real TCP and TLS server on a free loopback port) holds its answer until the browser has
+    gone, then completes the handshake and keeps what it gets: nothing, the connection closed
+    (the proxy used to write the CONNECT all the same)."""
+    files = certs.ensure(tmp_path / "tls", "node1")
+    broker_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    broker_tls.load_cert_chain(files.cert, files.key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    loop = asyncio.get_running_loop()
+    upstream = Upstream("127.0.0.1", listener.getsockname()[1], ca=files.ca)
+    face = WebFace("127.0.0.1", 0, "node1", [upstream], secure=True)
+    await face.start()
+    transport: asyncio.BaseTransport | None = None
+    try:
+        with capture_logs() as logs:
+            async with websocket(face) as ws:
+                await ws.send(sign_in("331", "web-331-0123456789ab"))
+                async with asyncio.timeout(TIMEOUT):  # dialled: its TLS handshake waits
+                    dialled, _ = await loop.sock_accept(listener)
+            await until(lambda: face.sessions == 0, "the closed WebSocket is still counted")
+            reader = asyncio.StreamReader()
+            async with asyncio.timeout(TIMEOUT):
+                transport, _ = await loop.connect_accepted_socket(
+                    lambda: asyncio.StreamReaderProtocol(reader), dialled, ssl=broker_tls
+                )
+                received = await reader.read()  # until the proxy closes the connection
+        assert received == b""
+        assert "web.closed_during_dial" in [x["event"] for x in logs]
+    finally:
+        if transport is not None:
+            transport.close()
+        listener.close()
         await face.stop()
 
 

@@ -26,7 +26,7 @@ from cti.domain import EVENT_TYPES, NodeState
 from cti.favourites.views import FavouritesView, GroupView
 from cti.presence import view as presence_view
 from cti.presence.model import Status as PresenceStatus
-from cti.site import DeviceKind, DialMethod, Site
+from cti.site import Device, DeviceKind, DialMethod, Site
 
 # A text field that is never "": "none" or "unknown" is null. The metadata is a JSON Schema
 # keyword and its value, which cti.api.schema adds.
@@ -48,8 +48,9 @@ def iso(ts_ms: int) -> str:
     )
 
 
-def dumps(doc: Any) -> bytes:
-    return orjson.dumps(doc)
+# orjson's own function, not a wrapper around it: a Python frame less for every document
+# (the outbox serializes two for every device a commit batch touches, issue 19).
+dumps = orjson.dumps
 
 
 # (attribute, camelCase key) of every event class, ``local`` excluded.
@@ -183,6 +184,28 @@ class StatusDoc(TypedDict):
     diskLow: NotRequired[bool]
 
 
+def _device_head(
+    dev: Device | None,
+    view: DeviceView,
+    seq: int,
+    ts_ms: int,
+    event: Literal["deviceState", "lamp"],
+) -> Any:
+    """The fields a device's state document and its lamp start with, in this order, so that
+    both show the device the same way (a number the site does not configure: no name, kind
+    external). The caller adds its document's other fields after them: ``Any``, the dict is
+    its DeviceStateDoc or LampDoc once complete (tests/api/test_schema.py checks both)."""
+    return {
+        "seq": seq,
+        "ts": iso(ts_ms),
+        "event": event,
+        "device": view.device,
+        "name": dev.name if dev is not None else "",
+        "kind": dev.kind if dev is not None else DeviceKind.EXTERNAL,
+        "summary": view.summary,
+    }
+
+
 def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
     """The retained full state of a device for its own user (CALL-11/12).
 
@@ -207,21 +230,16 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
         if conn.via is not None:
             doc["via"] = conn.via
         connections.append(doc)
-    state: DeviceStateDoc = {
-        "seq": seq,
-        "ts": iso(ts_ms),
-        "event": "deviceState",
-        "device": view.device,
-        "name": dev.name if dev is not None else "",
-        "kind": dev.kind if dev is not None else DeviceKind.EXTERNAL,
-        "summary": view.summary,
-        "connections": connections,
-        "dnd": view.dnd,
-        "forwarding": [
-            {"type": ForwardingType(t), "destination": d, "ringTime": r}
-            for t, d, r in view.forwarding
-        ],
-    }
+    state: DeviceStateDoc = _device_head(dev, view, seq, ts_ms, "deviceState")
+    state["connections"] = connections
+    state["dnd"] = view.dnd
+    # Most devices forward nothing: no comprehension for them (in Python 3.11 it is a call).
+    forwarding = view.forwarding
+    state["forwarding"] = (
+        [{"type": ForwardingType(t), "destination": d, "ringTime": r} for t, d, r in forwarding]
+        if forwarding
+        else []
+    )
     if dev is not None and dev.mobile is not None and view.dial_method is not None:
         state["mobile"] = dev.mobile  # CALL-15: phones show the user's mobile
         state["dialMethod"] = view.dial_method
@@ -232,17 +250,8 @@ def device_state(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
 
 
 def lamp(site: Site, view: DeviceView, seq: int, ts_ms: int) -> bytes:
-    dev = site.device(view.device)
-    doc: LampDoc = {
-        "seq": seq,
-        "ts": iso(ts_ms),
-        "event": "lamp",
-        "device": view.device,
-        "name": dev.name if dev is not None else "",
-        "kind": dev.kind if dev is not None else DeviceKind.EXTERNAL,
-        "summary": view.summary,
-        "dnd": view.dnd,
-    }
+    doc: LampDoc = _device_head(site.device(view.device), view, seq, ts_ms, "lamp")
+    doc["dnd"] = view.dnd
     return dumps(doc)
 
 

@@ -144,7 +144,7 @@ def _wav() -> str:
 async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: Path) -> None:
     """Requests of every service through the API, refusals included: each reply validates
     against reply.<service>, every committed event against event, every device's state
-    document against document.deviceState."""
+    document and lamp against document.deviceState and document.lamp."""
     clock = ManualClock()
     node = Node(load_site(), MemoryStore(), clock)
     engine = Engine(node)
@@ -398,6 +398,8 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
             view = device_view(node.site, node.state, device)
             doc = documents.device_state(node.site, view, node.state.seq, 0)
             check("document.deviceState", orjson.loads(doc))
+            doc = documents.lamp(node.site, view, node.state.seq, 0)
+            check("document.lamp", orjson.loads(doc))
         for account in node.state.accounts.accounts.values():
             doc = documents.profile(account, node.state.seq)
             check("document.profile", orjson.loads(doc))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -92,61 +93,97 @@ async def test_out_of_order_or_refused_acks_cost_the_connection(
     assert acked == [] and error is not None and says in str(error)
 
 
-async def test_messages_wait_for_room_in_the_window_and_keep_their_order() -> None:
-    """A broker that takes one message at a time (Receive Maximum 1): the rest wait and go
-    out as PUBACKs make room, in the order published, also one published by an ack
-    callback while others wait (it must not overtake them)."""
-    got: list[str] = []
-    done = asyncio.Event()
+class WindowBroker:
+    """A fake broker that takes ``window`` messages at a time (Receive Maximum): it records
+    the topic of every PUBLISH in ``got`` and acknowledges the QoS 1 ones, those of one read
+    in one write (a run of PUBACKs), until it got ``total``. The tests' publish callbacks call
+    ``ack``, which records their name with how many messages the broker had got by then;
+    :meth:`took_all` waits for ``total`` messages and ``acks`` callbacks."""
 
-    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, window: int, total: int, acks: int) -> None:
+        self.window, self.total, self.acks = window, total, acks
+        self.got: list[str] = []
+        self.acked: list[tuple[str, int]] = []
+        self.most_unacked = 0  # the most QoS 1 messages it had at once, not yet acknowledged
+        self.done = asyncio.Event()
+        self.all_acked = asyncio.Event()
+
+    def ack(self, name: str) -> None:
+        self.acked.append((name, len(self.got)))
+        if len(self.acked) == self.acks:
+            self.all_acked.set()
+
+    @property
+    def acked_names(self) -> list[str]:
+        return [name for name, _ in self.acked]
+
+    async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(1024)  # CONNECT
-        writer.write(b"\x20\x06\x00\x00\x03\x21\x00\x01")  # CONNACK, Receive Maximum 1
+        # CONNACK with the property Receive Maximum (0x21)
+        writer.write(b"\x20\x06\x00\x00\x03\x21" + self.window.to_bytes(2, "big"))
         buffer = bytearray()
-        while len(got) < 4:
+        while len(self.got) < self.total:
             chunk = await reader.read(1024)
             if not chunk:
                 return
             buffer += chunk
+            acks: list[bytes] = []
             while (parsed := p.split_packet(buffer, 0)) is not None:
                 packet, end = parsed
                 del buffer[:end]
                 if packet.type is p.PacketType.PUBLISH:
                     message = p.decode_publish(packet)
-                    got.append(message.topic)
-                    writer.write(p.puback(message.packet_id))
-        done.set()
+                    self.got.append(message.topic)
+                    if message.qos:
+                        acks.append(p.puback(message.packet_id))
+            # Everything before this read is acknowledged: what it brought is what is out.
+            self.most_unacked = max(self.most_unacked, len(acks))
+            writer.write(b"".join(acks))  # several PUBACKs in one write: a run
+        self.done.set()
         with contextlib.suppress(ConnectionError):
             await reader.read(1024)
 
-    server = await asyncio.start_server(session, "127.0.0.1", 0)
+    async def took_all(self) -> None:
+        """The broker got ``total`` messages, ``acks`` callbacks ran, and the client never had
+        more messages out than the window allows."""
+        await asyncio.wait_for(self.done.wait(), 5)
+        await asyncio.wait_for(self.all_acked.wait(), 5)
+        assert self.most_unacked <= self.window, (self.most_unacked, self.window)
+
+
+@contextlib.asynccontextmanager
+async def window_broker(
+    window: int, *, total: int, acks: int
+) -> AsyncIterator[tuple[WindowBroker, MqttClient]]:
+    """A :class:`WindowBroker` on a free loopback port and a client connected to it."""
+    broker = WindowBroker(window, total, acks)
+    server = await asyncio.start_server(broker.session, "127.0.0.1", 0)
     client = MqttClient("127.0.0.1", server.sockets[0].getsockname()[1], "t")
-    acked: list[str] = []
-    all_acked = asyncio.Event()
-
-    def ack(name: str) -> None:
-        acked.append(name)
-        if len(acked) == 4:
-            all_acked.set()
-
     try:
         await client.connect()
-
-        def first_acked() -> None:
-            ack("a")
-            client.publish("d", b"4", on_ack=lambda: ack("d"))
-
-        client.publish("a", b"1", on_ack=first_acked)
-        client.publish("b", b"2", on_ack=lambda: ack("b"))
-        client.publish("c", b"3", on_ack=lambda: ack("c"))
-        assert client.inflight == 3
-        await asyncio.wait_for(done.wait(), 5)
-        await asyncio.wait_for(all_acked.wait(), 5)
-        assert got == ["a", "b", "c", "d"]
-        assert acked == ["a", "b", "c", "d"]
+        yield broker, client
     finally:
         await client.disconnect()
         server.close()
+
+
+async def test_messages_wait_for_room_in_the_window_and_keep_their_order() -> None:
+    """A broker that takes one message at a time (Receive Maximum 1): the rest wait and go
+    out as PUBACKs make room, in the order published, also one published by an ack
+    callback while others wait (it must not overtake them)."""
+    async with window_broker(1, total=4, acks=4) as (broker, client):
+
+        def first_acked() -> None:
+            broker.ack("a")
+            client.publish("d", b"4", on_ack=lambda: broker.ack("d"))
+
+        client.publish("a", b"1", on_ack=first_acked)
+        client.publish("b", b"2", on_ack=lambda: broker.ack("b"))
+        client.publish("c", b"3", on_ack=lambda: broker.ack("c"))
+        assert client.inflight == 3
+        await broker.took_all()
+        assert broker.got == ["a", "b", "c", "d"]
+        assert broker.acked_names == ["a", "b", "c", "d"]
 
 
 @pytest.mark.parametrize("window", [1, 2, 3, 100])
@@ -156,72 +193,34 @@ async def test_batches_keep_the_order_and_acks_of_one_publish_each(window: int) 
     ack callback while others wait for room in the broker's window (Receive Maximum
     ``window``), the broker gets every message once, in order, and the callbacks run in order
     once their last message is acknowledged."""
-    got: list[str] = []
-    total = 10
-    done = asyncio.Event()
-
-    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(1024)  # CONNECT
-        writer.write(b"\x20\x06\x00\x00\x03\x21" + window.to_bytes(2, "big"))
-        buffer = bytearray()
-        while len(got) < total:
-            chunk = await reader.read(1024)
-            if not chunk:
-                return
-            buffer += chunk
-            acks = bytearray()
-            while (parsed := p.split_packet(buffer, 0)) is not None:
-                packet, end = parsed
-                del buffer[:end]
-                if packet.type is p.PacketType.PUBLISH:
-                    message = p.decode_publish(packet)
-                    got.append(message.topic)
-                    if message.qos:
-                        acks += p.puback(message.packet_id)
-            writer.write(bytes(acks))  # several PUBACKs in one write: a run
-        done.set()
-        with contextlib.suppress(ConnectionError):
-            await reader.read(1024)
-
-    server = await asyncio.start_server(session, "127.0.0.1", 0)
-    client = MqttClient("127.0.0.1", server.sockets[0].getsockname()[1], "t")
-    acked: list[tuple[str, int]] = []
-    all_acked = asyncio.Event()
-
-    def ack(name: str) -> None:
-        acked.append((name, len(got)))
-        if len(acked) == 4:
-            all_acked.set()
-
-    try:
-        await client.connect()
+    async with window_broker(window, total=10, acks=4) as (broker, client):
 
         def first_acked() -> None:
-            ack("abc")
-            client.publish_many([("h", b"8", False), ("i", b"9", True)], on_ack=lambda: ack("hi"))
+            broker.ack("abc")
+            client.publish_many(
+                [("h", b"8", False), ("i", b"9", True)], on_ack=lambda: broker.ack("hi")
+            )
 
         client.publish_many(
             [("a", b"1", False), ("b", b"2", True), ("c", b"3", False)], on_ack=first_acked
         )
         client.publish("d", b"4")
         client.publish_many(
-            [("e", b"5", False), ("f", b"6", False), ("g", b"7", False)], on_ack=lambda: ack("efg")
+            [("e", b"5", False), ("f", b"6", False), ("g", b"7", False)],
+            on_ack=lambda: broker.ack("efg"),
         )
-        client.publish("x", b"0", qos=0, on_ack=lambda: ack("x"))
+        client.publish("x", b"0", qos=0, on_ack=lambda: broker.ack("x"))
         assert client.inflight == 7 and client.published == 8
-        await asyncio.wait_for(done.wait(), 5)
-        await asyncio.wait_for(all_acked.wait(), 5)
+        await broker.took_all()
+        got = broker.got
         assert got[:1] == ["a"] and sorted(got) == sorted("abcdefghix")
         assert [t for t in got if t != "x"] == list("abcdefghi")
         # Each callback ran after its last message reached the broker.
-        for name, seen in acked:
+        for name, seen in broker.acked:
             if name != "x":
                 assert name[-1] in got[:seen]
-        assert [name for name, _ in acked if name != "x"] == ["abc", "efg", "hi"]
+        assert [name for name in broker.acked_names if name != "x"] == ["abc", "efg", "hi"]
         assert client.inflight == 0
-    finally:
-        await client.disconnect()
-        server.close()
 
 
 async def test_an_empty_batch_with_a_callback_is_refused() -> None:

@@ -16,8 +16,11 @@ from cti.mqtt.client import protocol as p
 CONNACK_V5 = b"\x20\x03\x00\x00\x00"
 
 
-async def broker_acking(answer: list[bytes]) -> tuple[asyncio.Server, int]:
-    """A fake broker: CONNACK, then after two PUBLISHes the given PUBACK bodies."""
+async def broker_acking(
+    answer: list[bytes], *, then_close: bool = False
+) -> tuple[asyncio.Server, int]:
+    """A fake broker: CONNACK, then after two PUBLISHes the given PUBACK bodies (and, with
+    ``then_close``, the end of the connection)."""
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         buffer = bytearray(await reader.read(1024))  # CONNECT
@@ -40,6 +43,9 @@ async def broker_acking(answer: list[bytes]) -> tuple[asyncio.Server, int]:
                 )
             )
         await writer.drain()
+        if then_close:
+            writer.close()
+            return
         with contextlib.suppress(ConnectionError):
             await reader.read(1024)
 
@@ -229,3 +235,24 @@ async def test_an_empty_batch_with_a_callback_is_refused() -> None:
         client.publish_many([], on_ack=lambda: None)
     client.publish_many([])
     assert client.published == 0
+
+
+async def test_a_batch_callback_waits_for_the_batch_s_last_message() -> None:
+    """publish_many's callback belongs to its last message: a broker that acknowledges only
+    the first of two and then closes the connection must leave it uncalled (the outbox
+    would otherwise store a position the broker never acknowledged)."""
+    server, port = await broker_acking([b"P1"], then_close=True)
+    client = MqttClient("127.0.0.1", port, "t")
+    called: list[str] = []
+    try:
+        await client.connect()
+        client.publish_many(
+            [("a", b"1", False), ("b", b"2", False)], on_ack=lambda: called.append("ab")
+        )
+        assert client.closed is not None
+        await asyncio.wait([client.closed], timeout=10)
+        assert client.closed.done()
+        assert called == []
+    finally:
+        await client.disconnect()
+        server.close()

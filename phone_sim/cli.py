@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from cti import log
-from cti.mqtt.client import ConnectionLost, ConnectionRefused, endpoint
+from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefused, endpoint
+from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
 from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
@@ -113,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         who = f"refused {broker.username}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
+    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
+        line = subscription_refused(exc, args.mqtt_url, nodes)
+        errors.print(f"[red]phone-sim: {escape(line)}[/]")
+        return 2
     except Interrupted as exc:  # after the start, with what was going on
         line = interrupted(exc, node, args.mqtt_url, broker.username)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
@@ -151,6 +156,17 @@ def _publish_refused(exc: BaseException) -> bool:
     """The broker refused a request's publish (its ACL: only our node's topics are open) and
     so ended the connection: the PUBACK's reason code, which the ConnectionLost carries."""
     return isinstance(exc, ConnectionLost) and exc.refused is not None
+
+
+def subscription_refused(exc: SubscriptionRefused, url: str, nodes: list[str]) -> str:
+    """The broker took the connection but refused a subscription at the start (its ACL, NATS
+    permissions: an account may read its own node's topics only), in one line naming the
+    topics and the node they are of."""
+    node = next(
+        (n for n in nodes if all(t.startswith(f"{Topics(n).base}/") for t in exc.topics)), None
+    )
+    hint = f": is --node {node} right?" if node is not None else ""
+    return f"the broker at {url} refused the subscription to {', '.join(exc.topics)}{hint}"
 
 
 def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:

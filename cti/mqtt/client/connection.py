@@ -375,7 +375,7 @@ class MqttClient:
             refused = [
                 topic for (topic, _), code in zip(filters, codes, strict=False) if code >= 0x80
             ]
-            raise SubscriptionRefused(f"the broker refused the subscription to {refused}")
+            raise SubscriptionRefused(refused)
         return body
 
     async def unsubscribe(self, filters: list[str], timeout: float = 5.0) -> None:

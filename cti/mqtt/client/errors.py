@@ -53,4 +53,11 @@ class ConnectionLost(MqttError, ConnectionError):
 
 class SubscriptionRefused(MqttError, ConnectionError):
     """The broker's SUBACK refused a filter (reason code 0x80 or above): a NATS member that
-    could not make the subscription's JetStream consumer, say, while it elects leaders."""
+    could not make the subscription's JetStream consumer, say, while it elects leaders, or
+    its permissions (an ACL) not letting the account read there. ``topics``: the filters
+    refused. A ConnectionError (retry code takes it as one), but a tool must not call it an
+    unreachable broker: the broker answered, and said no."""
+
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__(f"the broker refused the subscription to {', '.join(topics)}")
+        self.topics = topics

@@ -111,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     except ConnectionRefused as exc:  # at the start: told by its reason code
-        who = f"refused {broker.username}" if exc.credentials else "would not take the connection"
+        # The account the refused CONNECT carried: with several --node, maybe not the first's.
+        user = exc.user or broker.username
+        who = f"refused {user}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
@@ -178,7 +180,8 @@ def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:
             f"(while {doing}: {cause})"
         )
     if isinstance(cause, ConnectionRefused):  # the connection was lost, the reconnect refused
-        return f"the broker at {url} refused {user} on reconnecting while {doing}: {cause}"
+        who = cause.user or user
+        return f"the broker at {url} refused {who} on reconnecting while {doing}: {cause}"
     if isinstance(cause, TimeoutError):
         return f"no reply from node {node} while {doing}: is it running?"
     return f"lost the connection to the node's broker at {url} while {doing}: {cause}"

@@ -203,7 +203,7 @@ class MqttLink:
     async def _call(self, topic: str, fields: Doc) -> Doc:
         client = self._client
         if self._refused is not None:  # a new one each time: a raise grows its traceback
-            raise ConnectionRefused(self._refused.reason, str(self._refused))
+            raise ConnectionRefused(self._refused.reason, str(self._refused), self._refused.user)
         if client is None or not client.connected:
             raise ConnectionError("not connected to the broker")
         correlation = str(next(self._ids)).encode()

@@ -17,15 +17,18 @@ class ConnectionRefused(MqttError, ConnectionError):
     3.1.1 return code as the MQTT 5 code of the same meaning: 4 is 0x86, 5 is 0x87).
 
     Tools tell a refusal of who signs in (:attr:`credentials`: no other broker member would
-    take it) from the others by this code, never by the message's words."""
+    take it) from the others by this code, never by the message's words. ``user``: the user
+    name the refused CONNECT carried (None: none), for the tool's line to name the account
+    refused, whichever of several it was."""
 
     # MQTT 5 CONNACK reason codes (3.1.1 return codes map onto the same meaning).
     NOT_AUTHORIZED = 0x87
     BAD_CREDENTIALS = 0x86
 
-    def __init__(self, reason: int, message: str) -> None:
+    def __init__(self, reason: int, message: str, user: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.user = user
 
     @property
     def credentials(self) -> bool:

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from cti import log
-from cti.mqtt.client import ConnectionLost, ConnectionRefused, endpoint
+from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefused, endpoint
+from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
 from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
@@ -110,9 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     except ConnectionRefused as exc:  # at the start: told by its reason code
-        who = f"refused {broker.username}" if exc.credentials else "would not take the connection"
+        # The account the refused CONNECT carried: with several --node, maybe not the first's.
+        user = exc.user or broker.username
+        who = f"refused {user}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
+    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
+        line = subscription_refused(exc, args.mqtt_url, nodes)
+        errors.print(f"[red]phone-sim: {escape(line)}[/]")
+        return 2
     except Interrupted as exc:  # after the start, with what was going on
         line = interrupted(exc, node, args.mqtt_url, broker.username)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
@@ -153,6 +160,17 @@ def _publish_refused(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionLost) and exc.refused is not None
 
 
+def subscription_refused(exc: SubscriptionRefused, url: str, nodes: list[str]) -> str:
+    """The broker took the connection but refused a subscription at the start (its ACL, NATS
+    permissions: an account may read its own node's topics only), in one line naming the
+    topics and the node they are of."""
+    node = next(
+        (n for n in nodes if all(t.startswith(f"{Topics(n).base}/") for t in exc.topics)), None
+    )
+    hint = f": is --node {node} right?" if node is not None else ""
+    return f"the broker at {url} refused the subscription to {', '.join(exc.topics)}{hint}"
+
+
 def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:
     """A run broken off after the start, in one line saying what was going on."""
     cause, doing = exc.cause, exc.doing
@@ -162,7 +180,8 @@ def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:
             f"(while {doing}: {cause})"
         )
     if isinstance(cause, ConnectionRefused):  # the connection was lost, the reconnect refused
-        return f"the broker at {url} refused {user} on reconnecting while {doing}: {cause}"
+        who = cause.user or user
+        return f"the broker at {url} refused {who} on reconnecting while {doing}: {cause}"
     if isinstance(cause, TimeoutError):
         return f"no reply from node {node} while {doing}: is it running?"
     return f"lost the connection to the node's broker at {url} while {doing}: {cause}"

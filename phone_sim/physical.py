@@ -135,17 +135,17 @@ async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console:
         await sim.close()
         return 2
     panel = PhonePanel(sim, link, hosted)
-    await panel.start()
-    who = f' -u {endpoint.username} -P "$CTI_PASSWORD"' if endpoint.username else ""
-    who = f" -h {endpoint.host} -p {endpoint.port}{who}"
-    console.print(
-        f"hosting {len(hosted)} phones of {node}: {' '.join(hosted)}\n"
-        f"  press   mosquitto_pub{who} -t cti/{node}/phones/{hosted[0]}/key -m dss:331\n"
-        f"  watch   mosquitto_sub{who} -v -t 'cti/{node}/phones/#'\n"
-        "Ctrl-C stops.",
-        soft_wrap=True,  # copyable commands, not wrapped
-    )
     try:
+        await panel.start()  # the inputs' subscriptions: SubscriptionRefused if refused
+        who = f' -u {endpoint.username} -P "$CTI_PASSWORD"' if endpoint.username else ""
+        who = f" -h {endpoint.host} -p {endpoint.port}{who}"
+        console.print(
+            f"hosting {len(hosted)} phones of {node}: {' '.join(hosted)}\n"
+            f"  press   mosquitto_pub{who} -t cti/{node}/phones/{hosted[0]}/key -m dss:331\n"
+            f"  watch   mosquitto_sub{who} -v -t 'cti/{node}/phones/#'\n"
+            "Ctrl-C stops.",
+            soft_wrap=True,  # copyable commands, not wrapped
+        )
         await asyncio.Event().wait()
     finally:
         await sim.close()

@@ -11,7 +11,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from cti.mqtt.client import ConnectionLost, ConnectionRefused, Endpoint, MqttClient, endpoint
+from cti.mqtt.client import (
+    ConnectionLost,
+    ConnectionRefused,
+    Endpoint,
+    MqttClient,
+    SubscriptionRefused,
+    endpoint,
+)
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
@@ -74,7 +81,8 @@ async def connected(
 async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]) -> Any:
     """Send one request as ``broker.username``, return the decoded reply. Over TLS it goes to
     the secure request topic (changePassword needs it, USER-02). Raises ConnectionRefused,
-    OSError/TimeoutError (no broker) or NoReply."""
+    SubscriptionRefused (the broker would not let us read the reply: check it before
+    OSError, of which it is one), OSError/TimeoutError (no broker) or NoReply."""
     assert broker.username is not None, "requests are signed: an account is needed"
     topics = Topics(node)
     account = account_of(broker.username)  # `331@branch` on a shared broker signs as 331
@@ -88,7 +96,8 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
 
     client = await connected(broker, me, on_message)
     try:
-        await client.subscribe([(inbox, 1)])
+        # A refused SUBACK would leave us deaf to the reply: say so now, not after the timeout.
+        await client.subscribe([(inbox, 1)], required=True)
         topic = topics.request(account, service, secure=broker.tls is not None)
         if client.version == 5:
             props = {p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10}
@@ -126,8 +135,16 @@ def refused(exc: ConnectionRefused, user: str | None, url: str) -> str:
     return f"the broker at {url} would not take the connection: {exc}"
 
 
+def subscription_refused(exc: SubscriptionRefused, node: str) -> str:
+    """A SUBACK's refusal of the reply topic in one line: the broker answered, so never "no
+    broker"; its ACL (NATS permissions) lets the account read its replies on its node only."""
+    topic = exc.topics[0]
+    return f"the broker refused the subscription to the reply topic {topic}: is node {node} right?"
+
+
 async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:
-    """Print the reply; exit 1 if refused, 2 for a usage error, 3 if no broker."""
+    """Print the reply; exit 1 if refused (the request, the subscription to its reply) or no
+    reply, 2 for a usage error, 3 if no broker or the connection refused."""
     try:
         broker = endpoint.from_arguments(args)
         body = parse_fields(fields)
@@ -142,6 +159,9 @@ async def request(args: argparse.Namespace, node: str, service: str, fields: lis
     except ConnectionRefused as exc:
         print(f"cti request: {refused(exc, broker.username, args.mqtt_url)}", file=sys.stderr)
         return 3
+    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
+        print(f"cti request: {subscription_refused(exc, node)}", file=sys.stderr)
+        return 1
     except (OSError, TimeoutError) as exc:
         print(f"cti request: no broker at {args.mqtt_url}: {exc}", file=sys.stderr)
         return 3

@@ -232,8 +232,8 @@ def existing_log(store: str, data_dir: Path, node: str) -> None:
 
 
 async def _online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
-    from cti.mqtt.client import ConnectionRefused
-    from cti.tools.request import NoReply, call, refused
+    from cti.mqtt.client import ConnectionRefused, SubscriptionRefused
+    from cti.tools.request import NoReply, call, refused, subscription_refused
 
     try:
         broker = endpoint.from_arguments(args)
@@ -247,5 +247,7 @@ async def _online(args: argparse.Namespace, node: str, service: str, fields: dic
         return await call(broker, node, service, fields)
     except ConnectionRefused as exc:
         raise UsageError(refused(exc, broker.username, args.mqtt_url)) from None
+    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
+        raise UsageError(subscription_refused(exc, node)) from None
     except (OSError, TimeoutError, NoReply) as exc:
         raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None

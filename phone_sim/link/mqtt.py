@@ -16,7 +16,13 @@ from collections.abc import Callable
 import orjson
 import structlog
 
-from cti.mqtt.client import ConnectionLost, ConnectionRefused, Endpoint, MqttClient
+from cti.mqtt.client import (
+    ConnectionLost,
+    ConnectionRefused,
+    Endpoint,
+    MqttClient,
+    SubscriptionRefused,
+)
 from cti.mqtt.client import protocol as p
 from cti.mqtt.signin import account_of
 from cti.mqtt.topics import Topics
@@ -63,7 +69,8 @@ class MqttLink:
 
     async def start(self) -> None:
         """Connect to the first member that takes us; raises the broker's ConnectionRefused
-        (at once when it is about our account: every member would say the same), else
+        (at once when it is about our account: every member would say the same), the last
+        member's SubscriptionRefused (it took us, but not our subscriptions), else
         Unreachable with the last member's error."""
         for tried in range(1, len(self.endpoint.members) + 1):
             try:
@@ -71,6 +78,9 @@ class MqttLink:
                 break
             except ConnectionRefused as exc:
                 if exc.credentials or tried == len(self.endpoint.members):
+                    raise
+            except SubscriptionRefused:  # the broker answered: not "cannot reach"
+                if tried == len(self.endpoint.members):
                     raise
             except (OSError, TimeoutError, ConnectionError, p.ProtocolError) as exc:
                 if tried == len(self.endpoint.members):
@@ -89,13 +99,22 @@ class MqttLink:
         self._client = client
         self.connects += 1
         self._synced = asyncio.Event()
-        await client.subscribe(
-            [(self.inbox, 1), (self.topics.events, 1), (self.topics.device_states, 1)]
-            + [(t, 1) for t in self._extra]
-        )
-        # Retained states of the subscription above are sent before the broker handles the
-        # next SUBSCRIBE, so the retained status arriving means every state has arrived.
-        await client.subscribe([(self.topics.status, 1)])
+        try:
+            # Refused, the link would be deaf to replies or events: not connected, then.
+            await client.subscribe(
+                [(self.inbox, 1), (self.topics.events, 1), (self.topics.device_states, 1)]
+                + [(t, 1) for t in self._extra],
+                required=True,
+            )
+            # Retained states of the subscription above are sent before the broker handles
+            # the next SUBSCRIBE, so the retained status arriving means every state has.
+            await client.subscribe([(self.topics.status, 1)], required=True)
+        except (OSError, TimeoutError, ConnectionError, p.ProtocolError):
+            self._member += 1
+            if client.connected:  # connected, but a subscription refused (or unanswered)
+                with contextlib.suppress(OSError, TimeoutError, ConnectionError):
+                    await client.disconnect()
+            raise
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._synced.wait(), TIMEOUT)
 
@@ -175,15 +194,16 @@ class MqttLink:
         return True
 
     async def subscribe(self, topic: str) -> None:
-        """A topic for ``on_other``, kept across reconnects."""
+        """A topic for ``on_other``, kept across reconnects; SubscriptionRefused if the
+        broker refuses it."""
         self._extra.append(topic)
         if self._client is not None and self._client.connected:
-            await self._client.subscribe([(topic, 1)])
+            await self._client.subscribe([(topic, 1)], required=True)
 
     async def _call(self, topic: str, fields: Doc) -> Doc:
         client = self._client
         if self._refused is not None:  # a new one each time: a raise grows its traceback
-            raise ConnectionRefused(self._refused.reason, str(self._refused))
+            raise ConnectionRefused(self._refused.reason, str(self._refused), self._refused.user)
         if client is None or not client.connected:
             raise ConnectionError("not connected to the broker")
         correlation = str(next(self._ids)).encode()

@@ -35,21 +35,28 @@ async def run(
     advance: Advancer = real_time,
     on_step: StepDone | None = None,
 ) -> None:
+    where = scenario.name + (f" ({scenario.source})" if scenario.source else "")
+    # A refusal in the set-up is the scenario's failure; a lost connection or no reply is the
+    # link's, as in a step: the run is broken off, saying what was going on.
     try:
         await reset(sim, scenario.devices)
         for number, behaviour in scenario.parties.items():
             sim.set_behaviour(number, behaviour)
             if behaviour.busy:
                 await sim.occupy(number)
-    except (Refusal, ConnectionError, TimeoutError) as exc:
+    except Refusal as exc:
         raise ScenarioFailed(scenario, 0, "(setting up the devices)", str(exc)) from None
+    except (ConnectionError, TimeoutError) as exc:
+        raise Interrupted(f"setting up the devices of {where}", exc) from exc
     cursors: dict[str, int] = {d: len(sim.phone(d).seen) for d in scenario.devices}
     try:
         # CALL-02: a node keeps every user's redial list and no service clears it; what the
         # scenario's steps put on it is checked in front of what was there before.
         earlier = {d: await sim.redial_list(d) for d in redial_checked(scenario)}
-    except (Refusal, ConnectionError, TimeoutError) as exc:
+    except Refusal as exc:
         raise ScenarioFailed(scenario, 0, "(reading the redial lists)", str(exc)) from None
+    except (ConnectionError, TimeoutError) as exc:
+        raise Interrupted(f"reading the redial lists of {where}", exc) from exc
     try:
         for index, (text, step) in enumerate(scenario.steps, 1):
             try:
@@ -59,7 +66,6 @@ async def run(
             except Refusal as exc:
                 raise ScenarioFailed(scenario, index, text, f"refused: {exc}") from None
             except (ConnectionError, TimeoutError) as exc:  # the link's, not the scenario's
-                where = scenario.name + (f" ({scenario.source})" if scenario.source else "")
                 raise Interrupted(f"step {index} '{text}' of {where}", exc) from exc
             if on_step is not None:
                 on_step(index, text)

@@ -1,24 +1,29 @@
-"""`cti request` against a broker that refuses: one line saying what was refused, at once
-(tests/test_cli_errors.py has the cases that need no broker)."""
+"""`cti request`, `cti users` and `phone-sim` against a broker that refuses: one line saying
+what was refused, at once (tests/test_cli_errors.py has the cases that need no broker)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from cti.app.config import EXAMPLE_SITE
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import MqttClient
-from tests.mqtt.conftest import REPO, Mosquitto, site_with_tester
+from cti.store.sqlite import SqliteStore
+from tests.mqtt.conftest import REPO, Mosquitto, Nats, site_with_tester
 
 
-async def cti(*argv: str, password: str = "x") -> tuple[int, str, str]:
+async def cti(*argv: str, password: str = "x", module: str = "cti.cli") -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "cti.cli",
+        module,
         *argv,
         cwd=REPO,
         env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "CTI_PASSWORD": password},
@@ -117,3 +122,87 @@ async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> Non
     assert last.startswith(
         "phone-sim: the broker refused a request to node branch: is --node branch right?"
     ), last
+
+
+@pytest.fixture
+async def nats_deaf_330(tmp_path: Path) -> AsyncIterator[Nats]:
+    """A real broker whose permissions let account 330 sign in and publish, but not
+    subscribe to its inboxes on node1 (where replies come): nats-server's SUBACK refuses that
+    filter (0x80). Mosquitto cannot be made to: it grants a subscription its ACL does not
+    let be read, and delivers nothing."""
+    server = Nats(tmp_path)
+    deny = '{subscribe: {deny: ["cti.node1.users.330.inbox.>"]}}'
+    server.conf.write_text(
+        server.conf.read_text()
+        + f'authorization {{ users: [ {{user: "330", password: "Right-2026!", '
+        f"permissions: {deny}}} ] }}\n"
+    )
+    await server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_refused_subscription_to_the_reply_is_said_so(nats_deaf_330: Nats) -> None:
+    """The broker takes the connection but refuses the subscription to the reply topic: the
+    tool says so at once, naming the topic, exit 1 as a refused request (it waited the whole
+    10 s and said "no reply: is node node1 running?"; and, the refusal being a
+    ConnectionError, was near to saying "no broker")."""
+    url = nats_deaf_330.url
+    code, out, err = await cti(
+        "request",
+        "--mqtt-url",
+        url,
+        "--user",
+        "330",
+        "snapshotDevice",
+        "device=330",
+        password="Right-2026!",
+    )
+    assert (code, out) == (1, ""), err
+    assert re.fullmatch(
+        "cti request: the broker refused the subscription to the reply topic "
+        r"cti/node1/users/330/inbox/cti-request-[0-9a-f]{8}: is node node1 right\?\n",
+        err,
+    ), err
+
+
+async def test_cti_users_on_a_running_node_says_the_subscription_was_refused(
+    nats_deaf_330: Nats, tmp_path: Path
+) -> None:
+    """`cti users` asks a running node (one holds its log) through `cti request`'s code: the
+    same line, not "node node1 runs, but not reachable" after the timeout."""
+    data = tmp_path / "data"
+    data.mkdir()
+    store = SqliteStore(data / "node1.db")  # the node "runs": it holds its log
+    try:
+        code, _, err = await cti(
+            *("users", "--data-dir", str(data), "--mqtt-url", nats_deaf_330.url),
+            *("--user", "330", "list"),
+            password="Right-2026!",
+        )
+    finally:
+        store.close()
+    assert code == 2, err
+    assert re.fullmatch(
+        "cti users: the broker refused the subscription to the reply topic "
+        r"cti/node1/users/330/inbox/cti-request-[0-9a-f]{8}: is node node1 right\?\n",
+        err,
+    ), err
+
+
+async def test_phone_sim_says_the_subscription_was_refused(nats_deaf_330: Nats) -> None:
+    """phone-sim's link subscribes at the start; a refusal is said as one (not "cannot reach
+    the node's broker", nor ignored until requests time out), exit 2 as a refused request:
+    the account may not read that node's topics."""
+    url = nats_deaf_330.url
+    code, _, err = await cti(
+        *("--mqtt-url", url, "--user", "330", "console", "330"),
+        password="Right-2026!",
+        module="phone_sim.cli",
+    )
+    assert code == 2, err
+    assert re.fullmatch(
+        f"phone-sim: the broker at {re.escape(url)} refused the subscription to "
+        r"cti/node1/users/330/inbox/phone-sim-console-330-[0-9a-f]{8}: is --node node1 right\?\n",
+        err,
+    ), err

@@ -23,8 +23,9 @@ import pytest
 from cti.cli import main
 from cti.mqtt.client import ConnectionRefused, MqttClient
 from cti.mqtt.client.connection import refusal
+from cti.mqtt.passwords import mosquitto_hash
 from phone_sim.cli import main as phone_sim
-from tests.mqtt.conftest import Nats
+from tests.mqtt.conftest import Mosquitto, Nats
 
 #: (protocol level -> CONNACK code) per test: 5 is MQTT 5, 4 is 3.1.1.
 Answers = dict[int, int]
@@ -129,6 +130,7 @@ async def test_a_3_1_1_code_is_mapped_after_the_fallback_and_without_it(
             await MqttClient("127.0.0.1", port, "c1", username="u", password="p").connect()
         assert info.value.reason == reason
         assert info.value.credentials is (reason in (0x86, 0x87))
+        assert info.value.user == "u"  # who was refused, for the tool's line
         assert server.levels == levels
 
 
@@ -202,6 +204,32 @@ async def test_nats_refusing_the_account_is_said_so(nats_with_accounts: Nats) ->
     )
     assert code == 3
     assert err.startswith(f"phone-sim: the broker at {url} refused 330: ") and "0x87" in err, err
+
+
+async def test_phone_sim_load_names_the_account_refused(mosquitto: Mosquitto) -> None:
+    """`load` on several nodes signs in once per node (``--user 'phone-sim@{node}'``): the
+    line names the account the broker refused, branch's, which it does not know (it named
+    the first node's, phone-sim@node1, whose sign-in had worked)."""
+    passwords = mosquitto.conf.parent / "passwords"
+    passwords.write_text(f"phone-sim@node1:{mosquitto_hash('Sim-2026!')}\n")
+    mosquitto.stop()
+    mosquitto.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
+    await mosquitto.start()
+    async with MqttClient(
+        mosquitto.host, mosquitto.port, "st", username="phone-sim@node1", password="Sim-2026!"
+    ) as c:
+        acked = asyncio.Event()  # node1's retained status: its link starts without waiting
+        c.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+        await asyncio.wait_for(acked.wait(), 10)
+    url = mosquitto.url
+    code, err = await _run(
+        *("phone_sim.cli", "--mqtt-url", url, "--user", "phone-sim@{node}"),
+        *("--node", "node1", "--node", "branch", "load", "--duration", "1"),
+        env={"CTI_PASSWORD": "Sim-2026!"},
+    )
+    assert code == 3
+    assert err.startswith(f"phone-sim: the broker at {url} refused phone-sim@branch: "), err
+    assert "reason 0x87" in err, err
 
 
 async def _run(module: str, *argv: str, env: dict[str, str]) -> tuple[int, str]:

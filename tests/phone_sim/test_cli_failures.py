@@ -1,12 +1,13 @@
 """phone-sim tells apart what went wrong with its broker, one line each and a non-zero exit:
 it cannot connect at the start ("cannot reach the node's broker", exit 3), the connection
-was lost during the run (what was going on: the scenario's step; exit 3), and any other
-error of the machine (a file, a pipe: exit 1). (The broker refusing the account or the
-request: tests/mqtt/test_connack_refusals.py, tests/mqtt/test_cli_errors.py.)"""
+was lost during the run (what was going on: the scenario's step or set-up; exit 3), and any
+other error of the machine (a file, a pipe: exit 1). (The broker refusing the account, the
+request or a subscription: tests/mqtt/test_connack_refusals.py, tests/mqtt/test_cli_errors.py.)"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import socketserver
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from cti.mqtt.client import MqttClient
 from cti.mqtt.face.service import MqttFace
 from phone_sim import runner
 from phone_sim.cli import main as phone_sim
@@ -67,6 +69,57 @@ async def test_a_connection_lost_during_a_run_names_the_step(
         f"phone-sim: lost the connection to the node's broker at {broker.url} while step 3 "
         f"'330 hangs up' of Lost ({scenario}): not connected to the broker"
     )
+
+
+async def test_a_connection_lost_while_setting_up_is_no_scenario_failure(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The connection is lost while the scenario sets its devices up (asking the node for
+    the trunk party's calls): that is the run broken off, exit 3 with what was going on, as in
+    a step (it was "✗ (setting up the devices)", a failed scenario, exit 1). No node here:
+    the test stands in for it, publishing its status and killing the broker once the
+    set-up's request arrives, so no reply can come first."""
+    scenario = tmp_path / "setup.yaml"
+    scenario.write_text(
+        'name: Setup\nparties:\n  "+4930555111": answers after 1 rings\nsteps:\n  - 330 calls 331\n'
+    )
+    asked = asyncio.Event()
+    node = MqttClient(
+        broker.host, broker.port, "node", on_message=lambda m: asked.set()
+    )  # the node's part: its retained status, and seeing requests come
+    await node.connect()
+    proc: asyncio.subprocess.Process | None = None
+    try:
+        acked = asyncio.Event()
+        node.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+        await asyncio.wait_for(acked.wait(), 10)
+        await node.subscribe([("cti/node1/users/+/requests/#", 1)], required=True)
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "phone_sim.cli", "--mqtt-url", broker.url),
+            *("run", str(scenario)),
+            cwd=REPO,
+            env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await asyncio.wait_for(asked.wait(), 60)  # the set-up's first request
+        broker.kill()
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        with contextlib.suppress(ConnectionError, OSError, TimeoutError):
+            await node.disconnect()
+    assert proc.returncode == 3, (out, err)
+    assert "✗" not in out.decode()
+    assert "Traceback" not in err.decode()  # before it, the link's warnings as it reconnects
+    last = err.decode().splitlines()[-1]
+    assert last.startswith(
+        f"phone-sim: lost the connection to the node's broker at {broker.url} while setting "
+        f"up the devices of Setup ({scenario}): connection to the broker lost"
+    ), last
 
 
 class _NotMqtt(socketserver.BaseRequestHandler):

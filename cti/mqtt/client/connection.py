@@ -50,8 +50,9 @@ _REFUSALS = {
 }
 
 
-def refusal(code: int) -> ConnectionRefused:
-    """The error for a CONNACK that refuses with ``code``, its ``reason`` in MQTT 5 terms.
+def refusal(code: int, user: str | None = None) -> ConnectionRefused:
+    """The error for a CONNACK that refuses with ``code``, its ``reason`` in MQTT 5 terms;
+    ``user``: who the CONNECT signed in as.
 
     MQTT 5's failures are 0x80 and above, so a code below is a 3.1.1 return code whatever
     version we asked for (a 3.1.1-only broker may answer an MQTT 5 CONNECT in its own format):
@@ -61,6 +62,7 @@ def refusal(code: int) -> ConnectionRefused:
     return ConnectionRefused(
         reason,
         f"broker refused the connection (reason {reason:#x}" + (f": {words})" if words else ")"),
+        user,
     )
 
 
@@ -213,7 +215,7 @@ class MqttClient:
             return
         if code:
             writer.close()
-            raise refusal(code)
+            raise refusal(code, self.username)
         if self.version == 5:
             try:
                 props, _ = p.decode_properties(packet.body, 2)
@@ -375,7 +377,7 @@ class MqttClient:
             refused = [
                 topic for (topic, _), code in zip(filters, codes, strict=False) if code >= 0x80
             ]
-            raise SubscriptionRefused(f"the broker refused the subscription to {refused}")
+            raise SubscriptionRefused(refused)
         return body
 
     async def unsubscribe(self, filters: list[str], timeout: float = 5.0) -> None:

@@ -17,15 +17,18 @@ class ConnectionRefused(MqttError, ConnectionError):
     3.1.1 return code as the MQTT 5 code of the same meaning: 4 is 0x86, 5 is 0x87).
 
     Tools tell a refusal of who signs in (:attr:`credentials`: no other broker member would
-    take it) from the others by this code, never by the message's words."""
+    take it) from the others by this code, never by the message's words. ``user``: the user
+    name the refused CONNECT carried (None: none), for the tool's line to name the account
+    refused, whichever of several it was."""
 
     # MQTT 5 CONNACK reason codes (3.1.1 return codes map onto the same meaning).
     NOT_AUTHORIZED = 0x87
     BAD_CREDENTIALS = 0x86
 
-    def __init__(self, reason: int, message: str) -> None:
+    def __init__(self, reason: int, message: str, user: str | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.user = user
 
     @property
     def credentials(self) -> bool:
@@ -53,4 +56,11 @@ class ConnectionLost(MqttError, ConnectionError):
 
 class SubscriptionRefused(MqttError, ConnectionError):
     """The broker's SUBACK refused a filter (reason code 0x80 or above): a NATS member that
-    could not make the subscription's JetStream consumer, say, while it elects leaders."""
+    could not make the subscription's JetStream consumer, say, while it elects leaders, or
+    its permissions (an ACL) not letting the account read there. ``topics``: the filters
+    refused. A ConnectionError (retry code takes it as one), but a tool must not call it an
+    unreachable broker: the broker answered, and said no."""
+
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__(f"the broker refused the subscription to {', '.join(topics)}")
+        self.topics = topics

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import attrs
+
 from bench.office import big_site, pair
 from bench.sections import Row
 from bench.signed_in import Login, Requester, integrator, integrator_login, seed, start_broker
@@ -33,7 +35,19 @@ from cti.store import SqliteStore
 PAYLOAD = b"x" * 300
 
 
-async def raw_baseline(port: int, login: Login, topic: str, n: int = 60_000) -> float:
+@attrs.frozen
+class Raw:
+    """One raw baseline run: its rate and the CPU time per message of the broker and of the
+    bench's process (publisher and subscriber both)."""
+
+    rate: float
+    broker_us: float
+    clients_us: float
+
+
+async def raw_baseline(
+    port: int, login: Login, topic: str, broker_pid: int | None, n: int = 60_000
+) -> Raw:
     """Our client straight through the broker: the ceiling for anything we publish."""
     done = asyncio.Event()
     got = 0
@@ -50,15 +64,17 @@ async def raw_baseline(port: int, login: Login, topic: str, n: int = 60_000) -> 
     await sub.subscribe([(f"{topic}/#", 1)])
     await pub.connect()
     started = time.perf_counter()
+    cpu, broker_cpu = time.process_time(), _cpu_seconds(broker_pid)
     for i in range(n):
         pub.publish(f"{topic}/{i % 64}", PAYLOAD)
         if i % 2000 == 0:
             await asyncio.sleep(0)
     await asyncio.wait_for(done.wait(), 120)
     took = time.perf_counter() - started
+    cpu, broker_cpu = time.process_time() - cpu, _cpu_seconds(broker_pid) - broker_cpu
     await pub.disconnect()
     await sub.disconnect()
-    return n / took
+    return Raw(n / took, 1e6 * broker_cpu / n, 1e6 * cpu / n)
 
 
 async def aiomqtt_baseline(port: int, login: Login, topic: str, n: int = 3_000) -> float:
@@ -197,9 +213,10 @@ async def end_to_end(tmp: Path) -> list[Row]:
     broker, login = await start_broker(tmp, node)
     raw_topic = f"cti/{site.node}/raw"  # the node's own account may write under cti/{node}/
     try:
-        raw = statistics.median(
-            [await raw_baseline(broker.port, login, raw_topic) for _ in range(3)]
-        )
+        raws = [await raw_baseline(broker.port, login, raw_topic, broker.pid) for _ in range(3)]
+        raw = statistics.median(r.rate for r in raws)
+        raw_broker_us = statistics.median(r.broker_us for r in raws)
+        raw_clients_us = statistics.median(r.clients_us for r in raws)
         aio = await aiomqtt_baseline(broker.port, login, raw_topic)
         published = statistics.median(
             [await outbox_rate(broker.port, login, tmp / str(i)) for i in range(3)]
@@ -245,11 +262,33 @@ async def end_to_end(tmp: Path) -> list[Row]:
         store.close()
         await broker.stop()
     ours = result["received_per_s"]
+    per_call = ours / result["calls_per_s"]  # event messages the UI receives per call
+    broker_per_call = 1e6 * throughput_broker / result["calls"]
+    node_per_call = 1e6 * throughput_cpu / result["calls"]
+    ui_per_call = 1e4 * result["ui_cpu"] / result["calls_per_s"]
     return [
         (
             "raw baseline, signed in, ACLs on: our client -> mosquitto -> subscriber",
             raw,
             "msg/s",
+            None,
+        ),
+        (
+            "  CPU time of mosquitto per raw message (one QoS 1 message in, one out)",
+            raw_broker_us,
+            "us/msg",
+            None,
+        ),
+        (
+            "  CPU time of the raw publisher + subscriber (one process) per raw message",
+            raw_clients_us,
+            "us/msg",
+            None,
+        ),
+        (
+            "  mosquitto's use of its one thread during the raw baseline",
+            raw_broker_us * raw / 1e4,
+            "% of a core",
             None,
         ),
         (
@@ -278,7 +317,7 @@ async def end_to_end(tmp: Path) -> list[Row]:
         (
             "  CPU time of the engine process per two-party call, throughput phase (its"
             " threads: requests, engine, SQLite, outbox)",
-            1e6 * throughput_cpu / result["calls"],
+            node_per_call,
             "us/call",
             None,
         ),
@@ -291,13 +330,39 @@ async def end_to_end(tmp: Path) -> list[Row]:
         ),
         (
             "  CPU time of mosquitto per two-party call, throughput phase",
-            1e6 * throughput_broker / result["calls"],
+            broker_per_call,
             "us/call",
             None,
         ),
         (
             "  CPU time of the UI process per two-party call, throughput phase",
-            1e4 * result["ui_cpu"] / result["calls_per_s"],
+            ui_per_call,
+            "us/call",
+            None,
+        ),
+        (
+            "  CPU time per raw message: mosquitto + the raw clients' process",
+            raw_broker_us + raw_clients_us,
+            "us/msg",
+            None,
+        ),
+        (
+            "  CPU time per event message the UI received: node + mosquitto + UI process",
+            (node_per_call + broker_per_call + ui_per_call) / per_call,
+            "us/msg",
+            None,
+        ),
+        (
+            "  the same without the node: mosquitto + UI process (what the path costs even"
+            " with a node that costs nothing)",
+            (broker_per_call + ui_per_call) / per_call,
+            "us/msg",
+            None,
+        ),
+        (
+            "  the node's CPU budget per call for 50 % with both cores 100 % busy: 2 cores /"
+            " (calls/s at 50 % = raw / 2 / event msgs per call) - mosquitto - UI per call",
+            2e6 / (raw / 2 / per_call) - broker_per_call - ui_per_call,
             "us/call",
             None,
         ),

@@ -71,7 +71,7 @@ def rows() -> list[Row]:
         ]
         for label, make in stores:
             store = make("calls")
-            calls, events = asyncio.run(_calls(store, pairs=100, calls_each=40))
+            calls, events, _cpu = asyncio.run(_calls(store, pairs=100, calls_each=40))
             store.close()
             out.append((f"calls/s, engine with group commit, {label}", calls, "calls/s", None))
             out.append((f"events/s (appended), same, {label}", events, "events/s", None))

@@ -29,7 +29,7 @@ def median_of(reps: int, fn: Callable[[], float]) -> float:
 
 
 # -- 1. engine alone ---------------------------------------------------------------------------
-async def _calls(store: EventStore, pairs: int, calls_each: int) -> tuple[float, float]:
+async def _calls(store: EventStore, pairs: int, calls_each: int) -> tuple[float, float, float]:
     node = Node(big_site(2 * pairs), store, ManualClock())
     engine = Engine(node)
     await engine.start()
@@ -42,11 +42,12 @@ async def _calls(store: EventStore, pairs: int, calls_each: int) -> tuple[float,
             await engine.execute(c.AnswerCall(call=call, device=b))  # type: ignore[arg-type]
             await engine.execute(c.ClearConnection(call=call, device=a))  # type: ignore[arg-type]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(i) for i in range(pairs)))
-    took = time.perf_counter() - started
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu
     await engine.stop()
-    return pairs * calls_each / took, node.state.seq / took
+    calls = pairs * calls_each
+    return calls / took, node.state.seq / took, 1e6 * cpu / calls
 
 
 def engine_alone(reps: int) -> list[Row]:
@@ -68,6 +69,14 @@ def engine_alone(reps: int) -> list[Row]:
                 statistics.median(r[1] for r in results),
                 "events/s",
                 target_events,
+            )
+        )
+        rows.append(
+            (
+                f"CPU time per two-party call (the process, all threads), {name}",
+                statistics.median(r[2] for r in results),
+                "us/call",
+                None,
             )
         )
     return rows

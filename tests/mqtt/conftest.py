@@ -46,6 +46,7 @@ from cti.app.config import load_site
 from cti.app.engine import Engine
 from cti.app.node import Node
 from cti.mqtt.broker import free_port, mosquitto_binary, wait_listening
+from cti.mqtt.client import MqttClient
 from cti.mqtt.face.service import MqttFace
 from cti.mqtt.passwords import mosquitto_hash
 from cti.site.model import Site
@@ -142,6 +143,27 @@ class Mosquitto:
             )
         await wait_listening(self.host, self.port, timeout=TIMEOUT)
 
+    @property
+    def passwords(self) -> Path:
+        """The password file :meth:`signed_in_only` writes (rewrite it and SIGHUP to change)."""
+        return self.conf.parent / "passwords"
+
+    async def signed_in_only(self, accounts: dict[str, str], *, online: str | None = None) -> None:
+        """Restart knowing only ``accounts`` (user: password, in a password file), no
+        anonymous clients; ``online``: then, signed in as the first account, a node of that
+        name's retained online status (a phone-sim link starts without waiting for it)."""
+        passwords = self.passwords
+        passwords.write_text("".join(f"{u}:{mosquitto_hash(pw)}\n" for u, pw in accounts.items()))
+        self.stop()
+        self.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
+        await self.start()
+        if online is not None:
+            user, password = next(iter(accounts.items()))
+            async with MqttClient(
+                self.host, self.port, "st", username=user, password=password
+            ) as client:
+                await retain_online(client, online)
+
     def kill(self) -> None:
         """SIGKILL: no clean shutdown, every connection drops, retained messages are lost."""
         assert self.proc is not None, "not running"
@@ -160,6 +182,13 @@ class Mosquitto:
             self.proc.kill()
             self.proc.wait(TIMEOUT)
             self.proc = None
+
+
+async def retain_online(client: MqttClient, node: str) -> None:
+    """Publish node ``node``'s retained online status and wait for the broker to take it."""
+    acked = asyncio.Event()
+    client.publish(f"cti/{node}/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+    await asyncio.wait_for(acked.wait(), 10)
 
 
 class Nats:

@@ -16,7 +16,7 @@ from cti.app.config import EXAMPLE_SITE
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import MqttClient
 from cti.store.sqlite import SqliteStore
-from tests.mqtt.conftest import REPO, Mosquitto, Nats, site_with_tester
+from tests.mqtt.conftest import REPO, Mosquitto, Nats, retain_online, site_with_tester
 
 
 async def cti(*argv: str, password: str = "x", module: str = "cti.cli") -> tuple[int, str, str]:
@@ -102,9 +102,7 @@ async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> Non
     await mosquitto.start()
     status = MqttClient(mosquitto.host, mosquitto.port, "status")
     await status.connect()
-    acked = asyncio.Event()
-    status.publish("cti/branch/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
-    await asyncio.wait_for(acked.wait(), 10)
+    await retain_online(status, "branch")
     await status.disconnect()
     scenario = str(REPO / "phone_sim" / "scenarios" / "call-07-transfer.yaml")
     proc = await asyncio.create_subprocess_exec(

@@ -23,7 +23,6 @@ import pytest
 from cti.cli import main
 from cti.mqtt.client import ConnectionRefused, MqttClient
 from cti.mqtt.client.connection import refusal
-from cti.mqtt.passwords import mosquitto_hash
 from phone_sim.cli import main as phone_sim
 from tests.mqtt.conftest import Mosquitto, Nats
 
@@ -210,17 +209,7 @@ async def test_phone_sim_load_names_the_account_refused(mosquitto: Mosquitto) ->
     """`load` on several nodes signs in once per node (``--user 'phone-sim@{node}'``): the
     line names the account the broker refused, branch's, which it does not know (it named
     the first node's, phone-sim@node1, whose sign-in had worked)."""
-    passwords = mosquitto.conf.parent / "passwords"
-    passwords.write_text(f"phone-sim@node1:{mosquitto_hash('Sim-2026!')}\n")
-    mosquitto.stop()
-    mosquitto.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
-    await mosquitto.start()
-    async with MqttClient(
-        mosquitto.host, mosquitto.port, "st", username="phone-sim@node1", password="Sim-2026!"
-    ) as c:
-        acked = asyncio.Event()  # node1's retained status: its link starts without waiting
-        c.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
-        await asyncio.wait_for(acked.wait(), 10)
+    await mosquitto.signed_in_only({"phone-sim@node1": "Sim-2026!"}, online="node1")
     url = mosquitto.url
     code, err = await _run(
         *("phone_sim.cli", "--mqtt-url", url, "--user", "phone-sim@{node}"),

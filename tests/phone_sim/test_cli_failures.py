@@ -23,7 +23,7 @@ from cti.mqtt.client import MqttClient
 from cti.mqtt.face.service import MqttFace
 from phone_sim import runner
 from phone_sim.cli import main as phone_sim
-from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto
+from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto, retain_online
 
 
 def one_line(err: str) -> str:
@@ -90,9 +90,7 @@ async def test_a_connection_lost_while_setting_up_is_no_scenario_failure(
     await node.connect()
     proc: asyncio.subprocess.Process | None = None
     try:
-        acked = asyncio.Event()
-        node.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
-        await asyncio.wait_for(acked.wait(), 10)
+        await retain_online(node, "node1")
         await node.subscribe([("cti/node1/users/+/requests/#", 1)], required=True)
         proc = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "phone_sim.cli", "--mqtt-url", broker.url),
@@ -204,27 +202,17 @@ async def test_a_refused_reconnect_ends_the_reconnecting(broker: Mosquitto) -> N
     stops trying and its next request raises that refusal, which phone-sim says as such."""
     import signal
 
-    from cti.mqtt.client import ConnectionRefused, Endpoint, MqttClient
+    from cti.mqtt.client import ConnectionRefused, Endpoint
     from cti.mqtt.passwords import mosquitto_hash
     from phone_sim.cli import interrupted
     from phone_sim.link import Interrupted
     from phone_sim.link.mqtt import MqttLink
 
-    passwords = broker.conf.parent / "passwords"
-    passwords.write_text(f"sim:{mosquitto_hash('Old-2026!')}\n")
-    broker.stop()
-    broker.configure(allow_anonymous=False, extra=f"password_file {passwords}\n")
-    await broker.start()
-    async with MqttClient(
-        broker.host, broker.port, "st", username="sim", password="Old-2026!"
-    ) as c:
-        acked = asyncio.Event()  # a node's retained status: the link starts without waiting
-        c.publish("cti/node1/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
-        await asyncio.wait_for(acked.wait(), 10)
+    await broker.signed_in_only({"sim": "Old-2026!"}, online="node1")
     link = MqttLink(Endpoint(broker.host, broker.port, "sim", "Old-2026!"), "node1")
     await link.start()
     try:
-        passwords.write_text(f"sim:{mosquitto_hash('New-2026!')}\n")
+        broker.passwords.write_text(f"sim:{mosquitto_hash('New-2026!')}\n")
         assert broker.proc is not None
         broker.proc.send_signal(signal.SIGHUP)  # re-checks connected clients: ours goes
         keeper = link._keeper

@@ -56,24 +56,40 @@ def parse_fields(fields: list[str]) -> dict[str, Any]:
 
 
 async def connected(
-    broker: Endpoint, client_id: str, on_message: Callable[[p.Message], None]
+    broker: Endpoint,
+    client_id: str,
+    on_message: Callable[[p.Message], None],
+    subscriptions: list[tuple[str, int]],
 ) -> MqttClient:
-    """A connection to the first member of the broker cluster that takes one (a failed
-    connect has sent nothing: trying the next cannot repeat a request)."""
+    """A connection to the first member of the broker cluster that takes one and grants
+    ``subscriptions`` (nothing has been published yet: trying the next cannot repeat a
+    request). A NATS member refuses a subscription while it elects its JetStream leaders;
+    the last member's SubscriptionRefused is raised."""
     failed: OSError | TimeoutError | None = None
     for index in range(len(broker.members)):
         client = broker.member(index).client(client_id, on_message=on_message)
         try:
             await client.connect()
-            return client
         except ConnectionRefused as exc:
             if exc.credentials:  # about who we are: another member would say the same
                 raise
             failed = exc  # busy, unavailable: another member may take us
+            continue
         except (OSError, TimeoutError) as exc:
             failed = exc
+            continue
         except p.ProtocolError as exc:  # something else listens there: try the next
             failed = ConnectionError(f"no MQTT broker answered: {exc}")
+            continue
+        try:
+            # Refused, we would be deaf to the reply: say so now, not after the timeout.
+            await client.subscribe(subscriptions, required=True)
+            return client
+        except SubscriptionRefused as exc:
+            failed = exc
+        except (OSError, TimeoutError) as exc:
+            failed = exc
+        await client.disconnect()
     assert failed is not None
     raise failed
 
@@ -94,10 +110,8 @@ async def call(broker: Endpoint, node: str, service: str, fields: dict[str, Any]
         if not reply.done():
             reply.set_result(message.payload)
 
-    client = await connected(broker, me, on_message)
+    client = await connected(broker, me, on_message, [(inbox, 1)])
     try:
-        # A refused SUBACK would leave us deaf to the reply: say so now, not after the timeout.
-        await client.subscribe([(inbox, 1)], required=True)
         topic = topics.request(account, service, secure=broker.tls is not None)
         if client.version == 5:
             props = {p.RESPONSE_TOPIC: inbox, p.CORRELATION_DATA: b"1", p.MESSAGE_EXPIRY: 10}

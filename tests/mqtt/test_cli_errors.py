@@ -4,6 +4,7 @@ what was refused, at once (tests/test_cli_errors.py has the cases that need no b
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
@@ -15,6 +16,7 @@ import pytest
 from cti.app.config import EXAMPLE_SITE
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import MqttClient
+from cti.mqtt.client import protocol as p
 from cti.store.sqlite import SqliteStore
 from tests.mqtt.conftest import REPO, Mosquitto, Nats, retain_online, site_with_tester
 
@@ -204,3 +206,34 @@ async def test_phone_sim_says_the_subscription_was_refused(nats_deaf_330: Nats) 
         r"cti/node1/users/330/inbox/phone-sim-console-330-[0-9a-f]{8}: is --node node1 right\?\n",
         err,
     ), err
+
+
+async def test_a_refused_subscription_sends_the_request_to_the_next_member(
+    nats_deaf_330: Nats, mosquitto: Mosquitto
+) -> None:
+    """``--mqtt-url A,B``: member A takes the connection but refuses the reply topic's
+    subscription (a NATS member does so while it elects its JetStream leaders); nothing was
+    published there, so the tool tries B, which takes both, and the request is answered
+    there once (it said "refused" after A alone). The node is stood in for on B."""
+    asked: list[str] = []
+
+    def answer(message: p.Message) -> None:
+        asked.append(message.topic)
+        reply_to = message.properties[p.RESPONSE_TOPIC]
+        assert isinstance(reply_to, str)
+        node.publish(reply_to, b'{"ok":true,"result":{"answered":"B"}}')
+
+    node = MqttClient(mosquitto.host, mosquitto.port, "node", on_message=answer)
+    await node.connect()
+    try:
+        await node.subscribe([("cti/node1/users/+/requests/#", 1)], required=True)
+        url = f"{nats_deaf_330.url},{mosquitto.url}"
+        code, out, err = await cti(
+            *("request", "--mqtt-url", url, "--user", "330", "snapshotDevice", "device=330"),
+            password="Right-2026!",
+        )
+    finally:
+        await node.disconnect()
+    assert code == 0, err
+    assert json.loads(out)["result"] == {"answered": "B"}
+    assert asked == ["cti/node1/users/330/requests/snapshotDevice"]

@@ -184,6 +184,9 @@ def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:
         return f"the broker at {url} refused {who} on reconnecting while {doing}: {cause}"
     if isinstance(cause, TimeoutError):
         return f"no reply from node {node} while {doing}: is it running?"
+    if isinstance(cause, SubscriptionRefused):  # granted before: not a wrong --node
+        topics = ", ".join(cause.topics)
+        return f"the broker at {url} refused the subscription to {topics} while {doing}"
     return f"lost the connection to the node's broker at {url} while {doing}: {cause}"
 
 

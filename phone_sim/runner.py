@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from cti.mqtt.client import Endpoint
+from cti.mqtt.client import Endpoint, SubscriptionRefused
 from phone_sim.link.base import Interrupted, Unreachable
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.scenario import ScenarioError, ScenarioFailed, load, run
@@ -36,11 +36,13 @@ async def run_files(endpoint: Endpoint, node: str, files: list[Path], console: C
         sim = Simulator(MqttLink(endpoint, node, name="run"))
         try:
             await sim.start()
-        except Unreachable as exc:  # after the first: the broker went away during the run
-            if not ran:
+        except (Unreachable, SubscriptionRefused) as exc:
+            if not ran:  # at the start: cannot reach, or the wrong node (phone_sim/cli.py)
                 raise
+            # After the first: the broker went away, or refused what it granted before (a
+            # NATS cluster electing leaders), during the run: broken off, not a wrong --node.
             doing = f"connecting for {scenario.name} after {ran} scenario(s)"
-            raise Interrupted(doing, exc.cause) from exc
+            raise Interrupted(doing, exc.cause if isinstance(exc, Unreachable) else exc) from exc
         reqs = ", ".join(scenario.requirements)
         console.print(f"[bold]{scenario.name}[/] [dim]{reqs} ({scenario.source})[/]")
         try:

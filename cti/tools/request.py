@@ -64,8 +64,10 @@ async def connected(
     """A connection to the first member of the broker cluster that takes one and grants
     ``subscriptions`` (nothing has been published yet: trying the next cannot repeat a
     request). A NATS member refuses a subscription while it elects its JetStream leaders;
-    the last member's SubscriptionRefused is raised."""
+    a refusal of the subscription is raised rather than another member's failure (the broker
+    answered: it is the more telling)."""
     failed: OSError | TimeoutError | None = None
+    refused: SubscriptionRefused | None = None
     for index in range(len(broker.members)):
         client = broker.member(index).client(client_id, on_message=on_message)
         try:
@@ -86,10 +88,17 @@ async def connected(
             await client.subscribe(subscriptions, required=True)
             return client
         except SubscriptionRefused as exc:
-            failed = exc
+            refused = exc
         except (OSError, TimeoutError) as exc:
             failed = exc
+        except p.ProtocolError as exc:  # a SUBACK that is not MQTT: try the next
+            failed = ConnectionError(f"the broker's answer was not MQTT: {exc}")
+        except BaseException:
+            await client.disconnect()
+            raise
         await client.disconnect()
+    if refused is not None:
+        raise refused
     assert failed is not None
     raise failed
 

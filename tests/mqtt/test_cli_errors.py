@@ -237,3 +237,19 @@ async def test_a_refused_subscription_sends_the_request_to_the_next_member(
     assert code == 0, err
     assert json.loads(out)["result"] == {"answered": "B"}
     assert asked == ["cti/node1/users/330/requests/snapshotDevice"]
+
+
+async def test_a_refused_subscription_is_said_even_if_the_next_member_is_down(
+    nats_deaf_330: Nats,
+) -> None:
+    """Member A refuses the reply topic's subscription, member B cannot be reached: the tool
+    says A's refusal (the broker answered: "no broker" after B would hide it)."""
+    url = f"{nats_deaf_330.url},mqtt://127.0.0.1:{free_port()}"
+    code, out, err = await cti(
+        *("request", "--mqtt-url", url, "--user", "330", "snapshotDevice", "device=330"),
+        password="Right-2026!",
+    )
+    assert (code, out) == (1, ""), err
+    assert err.startswith("cti request: the broker refused the subscription to the reply topic "), (
+        err
+    )

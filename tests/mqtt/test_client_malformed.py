@@ -86,3 +86,33 @@ async def test_cti_request_where_no_mqtt_broker_answers_is_one_line(answer: byte
     assert (code, out) == (3, ""), err
     assert err.startswith(f"cti request: no broker at mqtt://127.0.0.1:{port}: "), err
     assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+async def test_a_suback_of_more_codes_than_filters_is_no_refusal_to_name() -> None:
+    """A SUBACK whose codes do not match the filters one to one (two codes, the second a
+    refusal, for the one reply topic): which filter was refused cannot be told, so it is a
+    protocol error; `cti request` says so in one line (it raised an IndexError naming the
+    refused topic: a traceback)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # CONNECT
+        writer.write(CONNACK_V5)
+        subscribe = await reader.read(1024)
+        pid = subscribe[2:4]  # after the fixed header's type and one-byte length
+        writer.write(bytes([0x90, 0x05]) + pid + bytes([0x00, 0x01, 0x80]))
+        await writer.drain()
+        await reader.read(1024)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        code, out, err = await cti(
+            "request", "--mqtt-url", f"mqtt://127.0.0.1:{port}", "--user", "330", "snapshotDevice"
+        )
+    finally:
+        server.close()
+    assert (code, out) == (3, ""), err
+    assert err.startswith(f"cti request: no broker at mqtt://127.0.0.1:{port}: "), err
+    assert "not MQTT" in err and "2 codes for 1 filters" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err

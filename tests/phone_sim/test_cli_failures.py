@@ -230,3 +230,21 @@ async def test_a_refused_reconnect_ends_the_reconnecting(broker: Mosquitto) -> N
         )
     finally:
         await link.close()
+
+
+def test_a_subscription_refused_after_the_first_scenario_is_a_broken_off_run() -> None:
+    """A link started for a later scenario whose subscription the broker now refuses (a NATS
+    cluster electing leaders; the same node's topics were granted for the scenarios before)
+    is said as the run broken off, with what was going on, not as a wrong --node."""
+    from cti.mqtt.client import SubscriptionRefused
+    from phone_sim.cli import interrupted
+    from phone_sim.link import Interrupted
+
+    refused = SubscriptionRefused(["cti/node1/users/phone-sim/inbox/run-1a2b"])
+    line = interrupted(
+        Interrupted("connecting for Transfer after 2 scenario(s)", refused), "node1", "U", "sim"
+    )
+    assert line == (
+        "the broker at U refused the subscription to cti/node1/users/phone-sim/inbox/run-1a2b"
+        " while connecting for Transfer after 2 scenario(s)"
+    )

@@ -373,6 +373,8 @@ class MqttClient:
         finally:
             self._subacks.pop(pid, None)
         codes = p.suback_codes(body, self.version)
+        if required and len(codes) != len(filters):  # which one was refused is unknowable
+            raise p.ProtocolError(f"a SUBACK of {len(codes)} codes for {len(filters)} filters")
         if required and any(code >= 0x80 for code in codes):
             refused = [
                 topic for (topic, _), code in zip(filters, codes, strict=False) if code >= 0x80

@@ -260,9 +260,10 @@ class WebFace:
             reader, writer = streams
             try:
                 # The browser may have gone during the dial (closed, the sign-in deadline,
-                # dropped for not reading): its CONNECT would cost the broker a password
-                # check for nobody. Nothing is written; the broker sees the connection close.
-                if ws.state is not State.OPEN:
+                # dropped for not reading: its transport aborted, the state not yet changed):
+                # its CONNECT would cost the broker a password check for nobody. Nothing is
+                # written; the broker sees the connection close.
+                if ws.state is not State.OPEN or ws.transport.is_closing():
                     log.info("web.closed_during_dial", address=_peer(ws.remote_address))
                     return
                 await pump(ws, reader, writer, gate, connect)

@@ -72,19 +72,19 @@ def _port(*, zero: bool) -> Any:
 def accounts_of(
     config: Config, data_dir: Path, where: str = "sqlite"
 ) -> tuple[list[Account], bool]:
-    """The node's accounts: from its log if it has one (True), else the site's seeds."""
-    from rich.console import Console
-
+    """The node's accounts: from its log if it has one (True), else the site's seeds. The
+    log is read as the node reads it, from its latest snapshot: after retention (`cti
+    archive`) the events before it are in the archive only."""
     from cti.accounts.model import Account
     from cti.store import location
 
     node = config.site.node
     if location.exists(where, data_dir, node):
-        from cti.tools.replay import replay_with_progress
+        from cti.app.node import replay
 
         store = location.open_reader(where, data_dir, node)
         try:
-            state = replay_with_progress(store, Console(stderr=True))
+            state = replay(store)
         finally:
             store.close()
         return list(state.accounts.accounts.values()), True

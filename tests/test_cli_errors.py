@@ -384,3 +384,16 @@ def test_demo_keeps_off_a_nodes_log(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     with SqliteStore(tmp_path / "node1.db") as log:
         assert log.last_seq() == before
+
+
+def test_users_help_says_where_a_new_password_comes_from(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`cti users add` and `set-password` take the password from CTI_NEW_PASSWORD or a prompt,
+    never the command line: their help says so (it was told only by the error without a
+    terminal)."""
+    with pytest.raises(SystemExit):
+        main(["users", "--help"])
+    listed = " ".join(capsys.readouterr().out.split())
+    assert "a new account with an initial password (CTI_NEW_PASSWORD, else asked)" in listed
+    assert "set a password (CTI_NEW_PASSWORD, else asked)" in listed

@@ -11,6 +11,7 @@ same directory: it keeps the files in step when accounts change (specs/security.
 from __future__ import annotations
 
 import argparse
+import shlex
 import socket
 import sys
 from pathlib import Path
@@ -72,19 +73,19 @@ def _port(*, zero: bool) -> Any:
 def accounts_of(
     config: Config, data_dir: Path, where: str = "sqlite"
 ) -> tuple[list[Account], bool]:
-    """The node's accounts: from its log if it has one (True), else the site's seeds."""
-    from rich.console import Console
-
+    """The node's accounts: from its log if it has one (True), else the site's seeds. The
+    log is read as the node reads it, from its latest snapshot: after retention (`cti
+    archive`) the events before it are in the archive only."""
     from cti.accounts.model import Account
     from cti.store import location
 
     node = config.site.node
     if location.exists(where, data_dir, node):
-        from cti.tools.replay import replay_with_progress
+        from cti.app.node import replay
 
         store = location.open_reader(where, data_dir, node)
         try:
-            state = replay_with_progress(store, Console(stderr=True))
+            state = replay(store)
         finally:
             store.close()
         return list(state.accounts.accounts.values()), True
@@ -115,7 +116,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
     from cti.mqtt.broker_files import BrokerFiles, node_secret, write_private
     from cti.store import location
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # commands to copy: never wrapped
     for flag, given in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
         if given is not None and not given.is_file():  # else Mosquitto fails at its restart
             print(f"cti broker-config: {flag} {given}: no such file", file=sys.stderr)
@@ -176,6 +177,22 @@ def run_broker_config(args: argparse.Namespace) -> int:
         "  mosquitto read the files (chgrp mosquitto), restart it, and run\n"
         f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}{shared}"
         + (f" --site {args.site}" if args.site else "")
+        + _store_flag(args.store)
         + f" --data-dir {args.data_dir}"
     )
     return 0
+
+
+def _store_flag(store: str) -> str:
+    """``--store`` for the `cti serve` to run next: the PostgreSQL log, else it would make
+    an SQLite one in --data-dir. A password in it is not printed (PGPASSWORD, ~/.pgpass)."""
+    from cti.store import location
+
+    if not location.is_postgres(store):
+        return ""
+    from psycopg import conninfo
+
+    from cti.store.postgres import where
+
+    shown = where(store) if conninfo.conninfo_to_dict(store).get("password") else store
+    return f" --store {shlex.quote(shown)}"

@@ -61,13 +61,18 @@ def add_parser(sub: Any) -> None:
     endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every account: role, devices, licences, state")
-    add = actions.add_parser("add", help="a new account with an initial password")
+    add = actions.add_parser(
+        "add", help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)"
+    )
     add.add_argument("name", help="a user's internal number, or an integrator's name")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     add.add_argument("--display-name", default="", help="default: the device's name")
     add.add_argument("--devices", nargs="*", default=None, help="default: the number itself")
     add.add_argument("--licences", nargs="*", default=[], choices=[x.value for x in Licence])
-    setpw = actions.add_parser("set-password", help="set a password; changed at next sign-in")
+    setpw = actions.add_parser(
+        "set-password",
+        help="set a password (CTI_NEW_PASSWORD, else asked); changed at next sign-in",
+    )
     setpw.add_argument("name")
     reset = actions.add_parser("reset", help="a new random password, printed once")
     reset.add_argument("name")

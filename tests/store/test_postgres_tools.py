@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,8 @@ def test_users_and_broker_config_on_a_stopped_postgres_node(
     config = ["broker-config", "--store", pg_dsn, "--data-dir", str(tmp_path / "data")]
     assert main([*config, "--out", str(out)]) == 0
     assert "334:" in (out / "passwords").read_text()
+    # The cti serve it says to run next is on this log, not an SQLite file of --data-dir,
+    # in one line to copy.
+    assert f"--store {shlex.quote(pg_dsn)} --data-dir {tmp_path / 'data'}\n" in (
+        capsys.readouterr().out
+    )

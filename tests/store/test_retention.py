@@ -151,3 +151,18 @@ def test_an_mqtt_replay_from_before_the_log_is_refused(log: Path) -> None:
         page = face._replay({"fromSeq": first}, TESTER)["result"]
         assert page["events"][0]["seq"] == first
         assert page["complete"] is True
+
+
+def test_broker_config_after_retention_takes_the_accounts_from_the_snapshot(
+    log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cti broker-config` reads the accounts of a node whose log was archived from the
+    snapshot the archive left, as the node does: it replayed from seq 1 and stopped with
+    `give the archive (--archive DIR)`, an option it does not have."""
+    assert main(["archive", "--data-dir", str(log), "--keep", "5"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "conf"
+    config = ["broker-config", "--data-dir", str(log), "--out", str(out), "--tls-port", "0"]
+    assert main(config) == 0
+    assert "accounts from the node's log" in flat(capsys.readouterr().out)
+    assert TESTER in (out / "acl.plain").read_text()  # seeded into the log, not the site file

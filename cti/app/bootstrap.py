@@ -35,6 +35,7 @@ from cti.app.keys import with_conference_key
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
+from cti.calls.state import SwitchState
 from cti.chat.chat_db import ChatDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
@@ -54,7 +55,7 @@ from cti.ops.health import Probe, StandbyProbe
 from cti.ops.http import HttpFace
 from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
-from cti.site import SiteError
+from cti.site import Site, SiteError
 from cti.store import EventStore, StoreError, location
 from cti.voicemail.audio_db import AudioStore
 from cti.voicemail.audio_sweep import AudioSweeper
@@ -231,6 +232,16 @@ async def _stopping(what: str, stop: Awaitable[None]) -> None:
         log.exception("node.stop_failed", part=what)
 
 
+def unconfigured_devices(site: Site, switch: SwitchState) -> list[str]:
+    """Devices whose settings the log holds (do-not-disturb, forwarding, a redial list: only a
+    configured device has them) but ``site`` does not configure, sorted."""
+    return sorted(
+        number
+        for number, runtime in switch.devices.items()
+        if number not in site.devices and (runtime.dnd or runtime.forwarding or runtime.redial)
+    )
+
+
 async def start(
     options: ServeOptions,
     clock: Clock | None = None,
@@ -264,6 +275,16 @@ async def start(
         clock = clock or SystemClock()
         node = Node(site, store, clock)  # replays the log
         heap.settle()  # what the replay built stays: no full collection traverses it again
+        strangers = unconfigured_devices(site, node.state.calls)
+        if strangers:  # phones removed from the site, or another site's log (both node1?)
+            log.warning(
+                "node.log_has_unconfigured_devices",
+                node=site.node,
+                count=len(strangers),
+                devices=strangers[:5],
+                hint="phones removed from the site keep their settings in the log; if this is"
+                " another site's log, give each site its own --data-dir (or node name)",
+            )
         took_over = None
         postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None
         if postgres is not None and postgres.standing_by:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from cti.calls import commands as c
 from cti.calls import events as ev
 from cti.calls.records_db import CallRecordsDb
 from cti.calls.values import Cause, ConnectionState
-from cti.cli import main
+from cti.cli import build_parser, main
 from cti.store import SqliteStore
 from cti.tools.calls import event_line
 from cti.voicemail.events import GreetingPlayed
@@ -100,6 +101,20 @@ def test_help_exits_zero(argv: list[str], capsys: pytest.CaptureFixture[str]) ->
         main(argv)
     assert exc.value.code == 0
     assert "usage: cti" in capsys.readouterr().out
+
+
+def test_every_argument_of_cti_has_help() -> None:
+    """``cti X --help`` explains every argument (``cti trace``'s call had no help)."""
+    missing = []
+    todo: list[tuple[str, argparse.ArgumentParser]] = [("cti", build_parser())]
+    while todo:
+        name, parser = todo.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo += [(f"{name} {sub}", p) for sub, p in action.choices.items()]
+            elif action.help is None:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
 
 
 def test_an_event_of_calls_show_is_its_mqtt_document_as_key_value() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from pathlib import Path
@@ -9,13 +10,17 @@ from pathlib import Path
 import pytest
 
 from cti.app.clock import ManualClock
-from cti.app.committed import decode
+from cti.app.committed import Committed, decode
 from cti.app.config import load_site
 from cti.app.node import Accepted, Node
 from cti.calls import commands as c
+from cti.calls import events as ev
 from cti.calls.records_db import CallRecordsDb
-from cti.cli import main
+from cti.calls.values import Cause, ConnectionState
+from cti.cli import build_parser, main
 from cti.store import SqliteStore
+from cti.tools.calls import event_line
+from cti.voicemail.events import GreetingPlayed
 
 EVENT_LINE = re.compile(r"^\s*(\d+) (\w+)", re.MULTILINE)
 
@@ -98,6 +103,59 @@ def test_help_exits_zero(argv: list[str], capsys: pytest.CaptureFixture[str]) ->
     assert "usage: cti" in capsys.readouterr().out
 
 
+def test_every_argument_of_cti_has_help() -> None:
+    """``cti X --help`` explains every argument (``cti trace``'s call had no help)."""
+    missing = []
+    todo: list[tuple[str, argparse.ArgumentParser]] = [("cti", build_parser())]
+    while todo:
+        name, parser = todo.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo += [(f"{name} {sub}", p) for sub, p in action.choices.items()]
+            elif action.help is None:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+def test_an_event_of_calls_show_is_its_mqtt_document_as_key_value() -> None:
+    """Lists in brackets; a text with spaces, quotes or nothing in it as its JSON string, so
+    a line always splits into its fields; true and false as in JSON."""
+    transferred = ev.Transferred(
+        call=1,
+        cause=Cause.TRANSFER,
+        local=(ev.Local("331", ConnectionState.CONNECTED), ev.Local("a:b", ConnectionState.NULL)),
+        secondary_call=2,
+        transferring="330",
+        transferred_to="332",
+        moved=("332", "333"),
+    )
+    assert event_line(Committed(7, 0, transferred)).split() == [
+        "7",
+        "1970-01-01T00:00:00.000Z",
+        "transferred",
+        "call=1",
+        "cause=transfer",
+        "secondaryCall=2",
+        "transferring=330",
+        "transferredTo=332",
+        "moved=[332,333]",
+        'connections=[331:connected,"a:b":null]',
+    ]
+    greeting = GreetingPlayed(
+        mailbox="331",
+        call=3,
+        caller="",
+        device="330",
+        text='Bernd "B" is out',
+        recording=False,
+        reason="recordingOff",
+    )
+    assert event_line(Committed(12, 0, greeting)) == (
+        '      12 1970-01-01T00:00:00.000Z greetingPlayed mailbox=331 call=3 caller="" '
+        'device=330 text="Bernd \\"B\\" is out" recording=false reason=recordingOff'
+    )
+
+
 def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([])
@@ -143,14 +201,35 @@ def test_calls_lists_records_and_shows_a_call(
     assert "330 331" in text and "normalClearing" in text
     assert main(["calls", "--data-dir", str(tmp_path), "show", "1"]) == 0
     out = capsys.readouterr().out
-    kinds = re.findall(r"^\s+\d+ \S+ (\w+)\(", out, re.MULTILINE)
-    assert kinds == [
-        "ServiceInitiated",
-        "Originated",
-        "Delivered",
-        "Established",
-        "ConnectionCleared",
-        "CallCleared",
+    # Each event in the names and values of its MQTT document (specs/mqtt.md), not a repr.
+    events = [line.split() for line in out.splitlines() if EVENT_LINE.match(line)]
+    assert [e[:3] for e in events] == [
+        [str(seq), "2026-01-01T00:00:00.000Z", kind]
+        for seq, kind in enumerate(
+            [
+                "serviceInitiated",
+                "originated",
+                "delivered",
+                "established",
+                "connectionCleared",
+                "callCleared",
+            ],
+            start=1,
+        )
+    ]
+    assert events[2][3:] == [
+        "call=1",
+        "cause=newCall",
+        "alerting=331",
+        "calling=330",
+        "called=331",
+        "connections=[330:connected,331:alerting]",
+    ]  # redirecting and group are null: left out
+    assert events[4][3:] == [
+        "call=1",
+        "cause=normalClearing",
+        "device=330",
+        "connections=[330:null,331:connected]",
     ]
     assert main(["calls", "--data-dir", str(tmp_path), "show", "9"]) == 1
     err = capsys.readouterr().err  # an error is one line on stderr, named like every command's

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cti.api.documents import iso
-from cti.app.committed import decode
+from cti.api.documents import dumps, event_doc, iso
+from cti.app.committed import Committed, decode
 from cti.app.config import load_site
 from cti.calls.records import CallRecord
 from cti.calls.records_db import CallRecordsDb
@@ -34,7 +36,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     last = checked(at_least(1))
     listing.add_argument("--last", type=last, default=20, help="how many (default 20)")
     show = what.add_parser("show", help="one call: its record and every event of it")
-    show.add_argument("call", type=call_id)
+    show.add_argument(
+        "call", type=call_id, help="the call's id (the first column of cti calls list)"
+    )
 
 
 def call_id(text: str) -> int:
@@ -88,10 +92,38 @@ def run_calls(args: argparse.Namespace) -> int:
                     getattr(item.event, "secondary_call", None),
                 )
                 if record.call in calls:
-                    console.print(f"{item.seq:>8} {iso(item.ts_ms)} {item.event!r}")
+                    console.print(event_line(item), markup=False, soft_wrap=True)
         return 0
     finally:
         db.close()
+
+
+# A text shown as it is after ``key=``; any other (empty, spaces, quotes, brackets, control
+# characters) is shown as its JSON string, so a line always splits into its fields.
+_BARE = re.compile(r"[\w.+*#@/-]+")
+
+
+def event_line(item: Committed) -> str:
+    """One event of ``cti calls show``: its ``seq``, time and event name, then its other fields
+    as ``key=value`` in the names and values of the event's MQTT document
+    (:func:`cti.api.documents.event_doc`); a field that is null is left out, and the
+    connections after the event are ``[device:state,...]``."""
+    doc = event_doc(item)
+    head = f"{doc.pop('seq'):>8} {doc.pop('ts')} {doc.pop('event')}"
+    connections = doc.pop("connections", None)
+    fields = [f"{key}={_value(value)}" for key, value in doc.items() if value is not None]
+    if connections is not None:
+        local = ",".join(f"{_value(c['device'])}:{_value(c['state'])}" for c in connections)
+        fields.append(f"connections=[{local}]")
+    return " ".join([head, *fields])
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return value if _BARE.fullmatch(value) else dumps(value).decode()
+    if isinstance(value, list):
+        return "[" + ",".join(_value(v) for v in value) + "]"
+    return dumps(value).decode()  # a number, true or false
 
 
 def _table(records: list[CallRecord]) -> Table:

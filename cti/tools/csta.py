@@ -75,7 +75,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         )
         p.add_argument("--user", default="cti", help="ACSE user name (default cti)")
         p.add_argument("--password", default="cti", help="ACSE password (default cti)")
-        p.add_argument("--framing", choices=["siemens", "length2"], default="siemens")
+        p.add_argument(
+            "--framing",
+            choices=["siemens", "length2"],
+            default="siemens",
+            help="the link's framing, as the site's [csta] framing (default siemens; "
+            "specs/site.md)",
+        )
 
 
 def _log_level(text: str) -> str:

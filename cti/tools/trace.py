@@ -45,7 +45,9 @@ STATE_COLOURS = {
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trace = sub.add_parser("trace", help="one call from the log as a ladder diagram (SVG)")
-    trace.add_argument("call", type=call_id)
+    trace.add_argument(
+        "call", type=call_id, help="the call's id (the first column of cti calls list)"
+    )
     trace.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
     trace.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
     add_store_option(trace)

@@ -39,6 +39,9 @@ class UsageError(Exception):
     """One line for the operator."""
 
 
+ACCOUNT = "the account's name (as cti users list shows it)"
+
+
 def add_parser(sub: Any) -> None:
     users = sub.add_parser(
         "users",
@@ -65,22 +68,38 @@ def add_parser(sub: Any) -> None:
         "add", help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)"
     )
     add.add_argument("name", help="a user's internal number, or an integrator's name")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
+    add.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.USER.value,
+        help="user (default), admin, integrator or monitor (specs/security.md)",
+    )
     add.add_argument("--display-name", default="", help="default: the device's name")
     add.add_argument("--devices", nargs="*", default=None, help="default: the number itself")
-    add.add_argument("--licences", nargs="*", default=[], choices=[x.value for x in Licence])
+    add.add_argument(
+        "--licences",
+        nargs="*",
+        default=[],
+        choices=[x.value for x in Licence],
+        help="what the account may use (USER-05; default: none)",
+    )
     setpw = actions.add_parser(
         "set-password",
         help="set a password (CTI_NEW_PASSWORD, else asked); changed at next sign-in",
     )
-    setpw.add_argument("name")
+    setpw.add_argument("name", help=ACCOUNT)
     reset = actions.add_parser("reset", help="a new random password, printed once")
-    reset.add_argument("name")
+    reset.add_argument("name", help=ACCOUNT)
     lic = actions.add_parser("licences", help="set the licences of an account (USER-05)")
-    lic.add_argument("name")
-    lic.add_argument("licences", nargs="*", choices=[x.value for x in Licence])
+    lic.add_argument("name", help=ACCOUNT)
+    lic.add_argument(
+        "licences",
+        nargs="*",
+        choices=[x.value for x in Licence],
+        help="all the licences it has from now on (none given: none)",
+    )
     remove = actions.add_parser("remove", help="remove an account")
-    remove.add_argument("name")
+    remove.add_argument("name", help=ACCOUNT)
 
 
 def new_password(env: dict[str, str] | None = None) -> str:

@@ -131,6 +131,24 @@ def test_csta_address_log_level_and_an_absent_link(capsys: pytest.CaptureFixture
     assert err.startswith(f"cti csta: cannot reach the CSTA link at 127.0.0.1:{port}: "), err
 
 
+def test_csta_says_a_silent_link_in_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A listener that takes the connection and never answers the AARQ: a timeout in words
+    (it is an OSError too, once told as `cannot reach ...: TimeoutError`)."""
+    import socket
+
+    import cti.tools.csta
+
+    monkeypatch.setattr(cti.tools.csta, "TIMEOUT", 0.2)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody reads
+        port = silent.getsockname()[1]
+        assert main(["csta", "call", f"127.0.0.1:{port}", "330", "331"]) == 1
+    assert one_line(capsys.readouterr().err) == (
+        f"cti csta: the CSTA link at 127.0.0.1:{port} did not answer within 0.2 s"
+    )
+
+
 def test_request_with_a_missing_ca_file_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

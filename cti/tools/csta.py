@@ -3,20 +3,35 @@
 ``cti csta monitor HOST:PORT DEVICE…`` associates, starts a monitor per device and prints one
 line per event report until Ctrl-C, then releases the association.
 ``cti csta call HOST:PORT FROM TO`` places a makeCall and prints the result.
+
+Both sign in as ``--user`` (default ``cti``, the ``[csta]`` section's user) with the password
+in ``CTI_PASSWORD`` (or ``--password``, which ``ps`` shows), as every tool does; without either
+the ``[csta]`` default ``cti``, for the user ``cti`` only. What goes wrong is one line in
+words on stderr: the refused step and the CSTA error name, never a class name.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cti.mqtt.client.endpoint import PASSWORD_ENV, add_password, password_of
 
 if TYPE_CHECKING:  # the codec (pyasn1) loads only when a csta command runs, not for `cti -h`
     from cti.csta.client import CstaClient, EventReport
     from cti.csta.codec.framing import Style
+
+T = TypeVar("T")
+
+DEFAULT_USER = "cti"  # the [csta] section's defaults (specs/site.md): loopback only
+DEFAULT_PASSWORD = "cti"
+TIMEOUT = 10.0  # seconds the switch has to answer each step
 
 # Event fields worth a column, in this order, and how they are labelled.
 KEY_FIELDS = (
@@ -73,8 +88,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             default="warning",
             help="debug, info, warning, error or critical",
         )
-        p.add_argument("--user", default="cti", help="ACSE user name (default cti)")
-        p.add_argument("--password", default="cti", help="ACSE password (default cti)")
+        p.add_argument(
+            "--user",
+            default=DEFAULT_USER,
+            help=f"an account of the node, or the [csta] section's user (default {DEFAULT_USER})",
+        )
+        add_password(
+            p,
+            otherwise=f"; without either, the [csta] default {DEFAULT_PASSWORD} for the user "
+            f"{DEFAULT_USER}",
+        )
         p.add_argument(
             "--framing",
             choices=["siemens", "length2"],
@@ -100,29 +123,77 @@ def parse_address(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def credentials(
+    user: str, given: str | None, env: Mapping[str, str] = os.environ
+) -> tuple[str, str]:
+    """The password to sign in ``user`` with and where it came from, in words: ``--password``,
+    else ``CTI_PASSWORD`` (as every tool reads it), else the ``[csta]`` default for its
+    default user. ValueError for another user without a password."""
+    password = password_of(given, env)
+    if password is not None:
+        return password, "given with --password" if given is not None else f"from {PASSWORD_ENV}"
+    if user == DEFAULT_USER:
+        return DEFAULT_PASSWORD, f"the default {DEFAULT_PASSWORD} ({PASSWORD_ENV} is not set)"
+    raise ValueError(f"give the password of {user} in {PASSWORD_ENV}")
+
+
+class Failed(Exception):
+    """A step the switch refused or did not answer; the text says which and why, in words."""
+
+
+def csta_error(branch: str, value: Any) -> str:
+    """A universalFailure ``(branch, value)`` for people: the CSTA error name, its branch."""
+    if isinstance(value, str):
+        return f"{value} ({branch})"
+    return branch if value is None else f"{branch} {value}"
+
+
+async def _step(what: str, step: Awaitable[T]) -> T:
+    """``step``'s result, or Failed saying what the switch did to ``what``."""
+    from cti.csta.client import CstaRefused, CstaRejected
+
+    try:
+        return await step
+    except CstaRefused as exc:
+        raise Failed(f"the switch refused {what}: {csta_error(exc.branch, exc.value)}") from None
+    except CstaRejected as exc:
+        problem, detail = exc.problem
+        raise Failed(f"the switch rejected {what}: {detail} ({problem} problem)") from None
+    except TimeoutError:
+        raise Failed(f"the switch did not answer {what} within {TIMEOUT:g} s") from None
+
+
 def run_csta(args: argparse.Namespace) -> int:
     from cti.csta.client import AssociationRefused, CstaClient, CstaClientError
 
     try:
         host, port = parse_address(args.address)
+        password, source = credentials(args.user, args.password)
     except ValueError as exc:
         print(f"cti csta: {exc}", file=sys.stderr)
         return 2
     framing: Style = args.framing  # argparse choices: siemens or length2
-    client = CstaClient(host, port, args.user, args.password, framing)
+    client = CstaClient(host, port, args.user, password, framing, timeout=TIMEOUT)
+    where = f"the CSTA link at {host}:{port}"
     try:
         if args.csta_command == "call":
             return asyncio.run(_call(client, args.calling, args.called))
         return asyncio.run(_monitor(client, args.devices))
-    except AssociationRefused as exc:  # its text says it all (a wrong password, say)
+    except AssociationRefused as exc:  # its text says why (a wrong password, say); never it
+        print(f"cti csta: {exc}; user {args.user}, password {source}", file=sys.stderr)
+        return 1
+    except Failed as exc:
         print(f"cti csta: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:  # no link there: say where, in words
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        print(f"cti csta: cannot reach the CSTA link at {host}:{port}: {reason}", file=sys.stderr)
+    except CstaClientError as exc:  # the link closed or aborted, ...: the client's words
+        print(f"cti csta: {where}: {exc}", file=sys.stderr)
         return 1
-    except (CstaClientError, TimeoutError) as exc:
-        print(f"cti csta: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except TimeoutError:  # an OSError too: connecting, associating or releasing
+        print(f"cti csta: {where} did not answer within {TIMEOUT:g} s", file=sys.stderr)
+        return 1
+    except OSError as exc:  # no link there: say where, in words
+        reason = exc.strerror or str(exc) or "the connection failed"
+        print(f"cti csta: cannot reach {where}: {reason}", file=sys.stderr)
         return 1
 
 
@@ -130,9 +201,12 @@ async def _call(client: CstaClient, calling: str, called: str) -> int:
     from cti.csta.ids import device_id
 
     async with client:
-        result = await client.invoke(
-            "makeCall",
-            {"callingDevice": device_id(calling), "calledDirectoryNumber": device_id(called)},
+        result = await _step(
+            f"makeCall {calling} -> {called}",
+            client.invoke(
+                "makeCall",
+                {"callingDevice": device_id(calling), "calledDirectoryNumber": device_id(called)},
+            ),
         )
     call, device = _connection(result["callingDevice"])
     print(f"makeCall {calling} -> {called}: call {call} at {device}", flush=True)
@@ -154,7 +228,7 @@ async def _monitor(client: CstaClient, devices: list[str]) -> int:
 async def _report_until_stopped(client: CstaClient, devices: list[str], stop: asyncio.Event) -> int:
     where: dict[bytes, str] = {}
     for device in devices:
-        where[await client.monitor_start(device)] = device
+        where[await _step(f"monitorStart {device}", client.monitor_start(device))] = device
         print(f"monitoring {device}", flush=True)
     stopper = asyncio.ensure_future(stop.wait())
     closed = asyncio.ensure_future(client.closed.wait())

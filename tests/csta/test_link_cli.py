@@ -1,5 +1,6 @@
 """`cti serve` starts the CSTA link next to the MQTT face; `cti csta call` and `cti csta
-monitor` talk to it as child processes (CALL-01, CALL-03)."""
+monitor` talk to it as child processes (CALL-01, CALL-03): signed in as every tool signs in
+(the password in CTI_PASSWORD), saying what went wrong in one line of words."""
 
 from __future__ import annotations
 
@@ -32,8 +33,12 @@ async def _serve(broker: Mosquitto, tmp_path: Path, servers: list[Server]) -> in
     return port
 
 
-async def _cli(*args: str) -> asyncio.subprocess.Process:
+async def _cli(*args: str, password: str | None = None) -> asyncio.subprocess.Process:
+    """``cti csta ARGS`` with ``password`` in CTI_PASSWORD (none: not set, whatever ours is)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    env.pop("CTI_PASSWORD", None)
+    if password is not None:
+        env["CTI_PASSWORD"] = password
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cti.cli", "csta", *args,
         cwd=REPO, env=env, stdin=subprocess.DEVNULL,
@@ -86,16 +91,91 @@ async def test_csta_call_with_wrong_password_fails(
     call = await _cli("call", f"127.0.0.1:{port}", "330", "331", "--password", "wrong")
     _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 1
-    # One clear line, not the bare ACSE diagnostic ('acse-service-user', 13) (issue 18 item 9).
+    # One clear line, not the bare ACSE diagnostic ('acse-service-user', 13) (issue 18 item 9),
+    # with who signed in and where the password came from (never the password).
     assert err.decode().splitlines() == [
         "cti csta: association refused: authentication failed (unknown user, wrong password, "
-        "or an account that must change its password first; the switch's log says which)"
+        "or an account that must change its password first; the switch's log says which); "
+        "user cti, password given with --password"
     ]
+    refused = await servers[0].wait_line(lambda text: "csta.association_refused" in text)
+    assert "user=cti" in refused and "wrong" not in refused.replace("wrongPassword", "")
     # Ctrl-C on `cti serve` closes the CSTA listener with everything else
     servers[0].signal(signal.SIGINT)
     assert await servers[0].wait() == 0
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+async def test_csta_takes_the_password_from_cti_password(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """As every tool (README "Every client signs in"): the account in --user, its password in
+    CTI_PASSWORD, not on the command line where `ps` shows it (USER-01)."""
+    port = await _serve(broker, tmp_path, servers)
+    address = f"127.0.0.1:{port}"
+    # the example office's integrator account: it acts for every device
+    call = await _cli(
+        "call", address, "330", "331", "--user", "phone-sim", password="PhoneSim-2026!"
+    )
+    out, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 0, err.decode()
+    assert out.decode().strip() == "makeCall 330 -> 331: call 1 at 330"
+    # the [csta] user too: a CTI_PASSWORD that is not its password is refused, and said so
+    call = await _cli("call", address, "332", "333", password="PhoneSim-2026!")
+    _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 1
+    assert err.decode().rstrip("\n").endswith("; user cti, password from CTI_PASSWORD"), err
+    refused = await servers[0].wait_line(lambda text: "csta.association_refused" in text)
+    assert "user=cti" in refused and "PhoneSim-2026!" not in refused  # never the password
+    # an account without a password given: no guess (a failure the link would count)
+    call = await _cli("call", address, "331", "332", "--user", "331")
+    _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 2
+    assert err.decode().splitlines() == ["cti csta: give the password of 331 in CTI_PASSWORD"]
+
+
+async def test_a_refused_step_is_said_in_words_with_its_csta_error(
+    broker: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """The switch's universalFailure as its CSTA error name, the step it refused: no Python
+    class name (`CstaRefused: operation/...`)."""
+    port = await _serve(broker, tmp_path, servers)
+    address = f"127.0.0.1:{port}"
+    call = await _cli("call", address, "999", "331")  # no such device
+    _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 1
+    assert err.decode().splitlines() == [
+        "cti csta: the switch refused makeCall 999 -> 331: invalidCallingDeviceID (operation)"
+    ]
+    monitor = await _cli("monitor", address, "330", "999")
+    out, err = await asyncio.wait_for(monitor.communicate(), TIMEOUT)
+    assert monitor.returncode == 1
+    assert out.decode().splitlines() == ["monitoring 330"]
+    assert err.decode().splitlines() == [
+        "cti csta: the switch refused monitorStart 999: invalidMonitorObject (operation)"
+    ]
+
+
+async def test_a_link_that_closes_is_said_in_words() -> None:
+    """A listener that closes each connection at once (no AARE): where, and what happened."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener:
+        call = await _cli("call", f"127.0.0.1:{port}", "330", "331")
+        _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 1
+    assert err.decode().splitlines() == [
+        f"cti csta: the CSTA link at 127.0.0.1:{port}: connection closed by the switch"
+    ]
 
 
 def _site(tmp_path: Path, csta: str) -> Path:

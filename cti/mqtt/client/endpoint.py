@@ -54,6 +54,22 @@ def parse_urls(text: str) -> list[tuple[str, int]]:
     return [(host, port) for _, host, port in broker_urls(text)]
 
 
+def password_of(given: str | None, env: Mapping[str, str] = os.environ) -> str | None:
+    """The password a tool signs in with: ``--password`` if given, else ``CTI_PASSWORD``;
+    None if neither."""
+    return given if given is not None else env.get(PASSWORD_ENV)
+
+
+def add_password(parser: argparse.ArgumentParser, *, otherwise: str = "") -> None:
+    """The ``--password`` option of every tool that signs in (read by :func:`password_of`);
+    ``otherwise`` says what the tool does without either."""
+    parser.add_argument(
+        "--password",
+        default=None,
+        help=f"its password (better: the {PASSWORD_ENV} variable){otherwise}",
+    )
+
+
 @attrs.frozen
 class Endpoint:
     host: str
@@ -97,8 +113,8 @@ class Endpoint:
             tls = Tls(ca_file)
         elif ca_file is not None:
             raise ValueError("--ca-file is for mqtts:// URLs")
-        if password is None and username is not None:
-            password = env.get(PASSWORD_ENV)
+        if username is not None:
+            password = password_of(password, env)
         return cls(host, port, username, password, tls, others)
 
     def client(self, client_id: str, **options: Any) -> MqttClient:
@@ -124,9 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, user: str | None = None) -
     parser.add_argument(
         "--user", default=user, help=f"the account to sign in as (default: {user or 'none'})"
     )
-    parser.add_argument(
-        "--password", default=None, help=f"its password (better: the {PASSWORD_ENV} variable)"
-    )
+    add_password(parser)
     parser.add_argument("--ca-file", type=Path, default=None, help="CA of an mqtts:// broker")
 
 

@@ -16,7 +16,7 @@ from cti import log
 from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefused, endpoint
 from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
-from phone_sim.link.base import Interrupted, Unreachable
+from phone_sim.link.base import Interrupted, NoStatus, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
 
 
@@ -116,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         who = f"refused {user}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
+    except NoStatus as exc:  # at the start of `load`: nothing to call there, nothing ran
+        for silent in exc.nodes:
+            errors.print(f"[red]phone-sim: {escape(no_status(silent, args.mqtt_url))}[/]")
+        return 1  # as a load run that completed no call (specs/phone-sim.md)
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
         line = subscription_refused(exc, args.mqtt_url, nodes)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
@@ -169,6 +173,16 @@ def subscription_refused(exc: SubscriptionRefused, url: str, nodes: list[str]) -
     )
     hint = f": is --node {node} right?" if node is not None else ""
     return f"the broker at {url} refused the subscription to {', '.join(exc.topics)}{hint}"
+
+
+def no_status(node: str, url: str) -> str:
+    """A node that published no retained status while the link waited for it at the start,
+    in one line, asked as `run` (no reply: is it running?) and a refused subscription
+    (is --node right?) ask."""
+    return (
+        f"node {node} publishes no status ({Topics(node).status}) on the broker at {url}: "
+        f"is --node {node} right? is it running?"
+    )
 
 
 def interrupted(exc: Interrupted, node: str, url: str, user: str | None) -> str:

@@ -2,7 +2,8 @@
 redraw as the node reports changes; typed lines are what the person does.
 
     lift | hangup | dial 331 | press dss:331 | answer | hold | consult 332 | transfer ...
-(any verb of the scenario language without the phone number; `help` lists them)."""
+(any verb of the scenario language without the phone number; `help` lists every command,
+from the tables parse_line reads: ALIASES, VERBS, OWN)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from cti.mqtt.client import Endpoint
 from phone_sim.link.base import Interrupted, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.model.actions import VERBS
+from phone_sim.scenario.parse import PHRASES, step_words
 from phone_sim.sim import Simulator
 
 LED_STYLE = {"off": "dim", "on": "bold green", "flash": "bold red blink", "wink": "yellow blink"}
+#: The console's short words for verbs of the scenario language (VERBS); the verbs work too.
 ALIASES = {
     "lift": "lifts",
     "hangup": "hangs-up",
@@ -44,15 +47,57 @@ ALIASES = {
 }
 
 
+QUIT = ("quit", "exit")
+HELP = "help"
+OWN = (HELP, *QUIT)  # the console's own commands, not actions of the phone
+
+
+def commands() -> list[str]:
+    """Every command the console accepts, for `help`: per verb of VERBS (the table
+    parse_line checks) its short words and the verb itself as a scenario writes it
+    (`hangs up`), then the console's own (OWN)."""
+    spelled = {token: phrase for phrase, token in PHRASES}
+    listed = [
+        "/".join([*(w for w, v in ALIASES.items() if v == verb), spelled.get(verb, verb)])
+        for verb in VERBS
+    ]
+    return [*listed, HELP, "/".join(QUIT)]
+
+
+def help_text() -> str:
+    return "commands: " + ", ".join(commands())
+
+
 def parse_line(line: str) -> tuple[str, list[str]] | None:
-    """A typed line as (verb, args); None for an empty line."""
-    words = line.split()
+    """A typed line as (verb, args); None for an empty line. Split as a scenario's step is:
+    `hangs up`, `keys pin 123456`, `presence meeting "Board room"`."""
+    words = step_words(line.strip())
     if not words:
         return None
     verb = ALIASES.get(words[0], words[0])
     if verb not in VERBS:
         raise Refusal("invalidParameterValue", f"unknown command {words[0]!r} (type help)")
     return verb, words[1:]
+
+
+async def command(sim: Simulator, number: str, line: str) -> str | None:
+    """Do a typed line at phone ``number``: the note to show under the phone, None to quit.
+    A lost connection or no reply raises Interrupted, saying which line."""
+    typed = line.strip()
+    if typed in QUIT:
+        return None
+    if typed == HELP:
+        return help_text()
+    try:
+        parsed = parse_line(typed)
+        if parsed is None:
+            return ""
+        await sim.act(number, parsed[0], *parsed[1])
+    except Refusal as exc:
+        return f"refused: {exc}"
+    except (ConnectionError, TimeoutError) as exc:
+        raise Interrupted(f"{number} did '{typed}' in the console", exc) from exc
+    return f"ok: {typed}"
 
 
 def render(sim: Simulator, number: str, note: str = "") -> Panel:
@@ -93,20 +138,10 @@ async def run_console(endpoint: Endpoint, node: str, number: str, console: Conso
         sim.watchers.append(lambda _: live.update(render(sim, number, note), refresh=True))
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line or line.strip() in ("quit", "exit"):
+            said = await command(sim, number, line) if line else None
+            if said is None:
                 break
-            if line.strip() == "help":
-                note = "commands: " + ", ".join(sorted(ALIASES)) + " (or the verbs of specs)"
-            else:
-                try:
-                    parsed = parse_line(line)
-                    if parsed is not None:
-                        await sim.act(number, parsed[0], *parsed[1])
-                        note = f"ok: {line.strip()}"
-                except Refusal as exc:
-                    note = f"refused: {exc}"
-                except (ConnectionError, TimeoutError) as exc:
-                    raise Interrupted(f"{number} did '{line.strip()}' in the console", exc) from exc
+            note = said or note  # an empty line leaves the note
             live.update(render(sim, number, note), refresh=True)
     await sim.close()
     return 0

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from cti.mqtt.client import Endpoint
-from phone_sim.link.base import Link, Refusal
+from phone_sim.link.base import Link, NoStatus, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
 
@@ -295,6 +295,14 @@ async def load_nodes(
         for sim in sims.values():
             await sim.start()
             started_sims.append(sim)
+        # A node that publishes no status has no phones to call: say so, run nothing.
+        silent = [
+            sim.link.node
+            for sim in sims.values()
+            if isinstance(sim.link, MqttLink) and not sim.link.status_seen
+        ]
+        if silent:
+            raise NoStatus(silent)
         with progress:
             bars = {node: progress.add_task(node, total=total, info="") for node in sims}
             await asyncio.gather(*(run(node, sim, bars[node]) for node, sim in sims.items()))
@@ -309,7 +317,8 @@ async def load_nodes(
 
 async def run_load(endpoints: Mapping[str, Endpoint], plan: LoadPlan, console: Console) -> int:
     """`phone-sim load` against each node (name -> where and as whom) at once: 0 if every
-    node's run completed calls without an error."""
+    node's run completed calls without an error. Raises NoStatus, before anything ran, if a
+    node publishes no status (phone_sim/cli.py says so)."""
     links: dict[str, Link] = {
         node: MqttLink(endpoint, node, name=f"load-{node}") for node, endpoint in endpoints.items()
     }

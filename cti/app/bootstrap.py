@@ -172,12 +172,17 @@ class DemoUser:
 
 
 def demo_users(node: Node, users: Sequence[UserSpec]) -> list[DemoUser]:
-    """The example office's accounts whose site-file password still signs them in (one
-    changed since is not shown): what `make run` prints so a newcomer can try it."""
+    """The site's demo accounts whose site-file password still signs them in (one changed
+    since is not shown): what `make run` prints so a newcomer can try it. A demo account has
+    the password the example office gives that account, public in the repository (the load
+    site's phone-sim has it too); a password of the operator's own is never shown."""
+    public = {(spec.name, spec.password) for spec in load_config().users}
     out = []
     for spec in users:
         account = node.state.accounts.account(spec.name)
         if spec.password is None or account is None or account.broker_password is None:
+            continue
+        if (spec.name, spec.password) not in public:
             continue
         if mosquitto_verify(spec.password, account.broker_password):
             out.append(DemoUser(spec.name, spec.password, str(account.role)))
@@ -203,7 +208,7 @@ class Running:
     web: WebFace | None = None
     faces: list[Face] = attrs.field(factory=list)  # in start order
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
-    demo_users: list[DemoUser] = attrs.field(factory=list)  # the example office's sign-ins
+    demo_users: list[DemoUser] = attrs.field(factory=list)  # the demo accounts' sign-ins
     log_name: str = ""  # the log for the banner: the file, or the database and node
     lease: LeaseWatch | None = None  # PostgreSQL: resolves its ``fenced`` when taken over
     chat: ChatService | None = None  # instant messaging (IM-01..03), its own store
@@ -353,8 +358,7 @@ async def start(
     running.lease = lease
     if took_over is not None:
         running.notes.append(took_over)
-    if options.site is None:
-        running.demo_users = demo_users(node, config.users)
+    running.demo_users = demo_users(node, config.users)
     try:
         await engine.start()
         if lease is not None:

@@ -10,9 +10,12 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from cti.accounts.model import Role
 from cti.app.bootstrap import DemoUser, Running, ServeOptions, StartupError, start
 from cti.app.standby import Standby
 from cti.site import PHONE_KINDS
+
+SIM_USER = "phone-sim"  # the account phone-sim signs in with unless told --user
 
 
 async def serve(options: ServeOptions) -> int:
@@ -98,6 +101,17 @@ def banner(running: Running) -> str:
     demo = {u.name: u for u in running.demo_users}
     people = [u for u in running.demo_users if u.name in phones]
     a, b = [*(u.name for u in people), *phones, "330", "331"][:2]  # two phones for examples
+    # Who signs in for them: the phone's own account, else the integrator the site seeds
+    # (the load site has no people, only phone-sim); placeholders where it seeds none.
+    accounts = running.node.state.accounts
+    integrators = sorted(
+        name
+        for name, account in accounts.accounts.items()
+        if account.role == Role.INTEGRATOR and account.can_sign_in
+    )
+    sim = SIM_USER if SIM_USER in integrators else next(iter(integrators), None)
+    you = a if accounts.account(a) is not None or sim is None else sim
+    sim_user = {None: " --user <integrator>", SIM_USER: ""}.get(sim, f" --user {sim}")
     bindir = "" if sys.prefix == sys.base_prefix else f"{sys.prefix}/bin/"
     lines = [
         f"[bold green]cti[/] node [bold]{site.node}[/]: {len(site.devices)} devices, "
@@ -132,17 +146,16 @@ def banner(running: Running) -> str:
     lines += [f"  note         {escape(note)}" for note in running.notes]
     if demo:
         lines.append("  demo users   " + " · ".join(_who(u) for u in running.demo_users))
-    sim = demo.get("phone-sim")
     lines += [
         "  sign in      every client signs in; users see their own devices, everyone's lamps "
         "(specs/security.md)",
-        f"  watch        mosquitto_sub -h {mqtt.host} -p {mqtt.port} -u {a} -P "
-        f"{_secret(demo, a)} -v -t 'cti/{site.node}/lamps/+' -t 'cti/{site.node}/devices/{a}/#'",
+        f"  watch        mosquitto_sub -h {mqtt.host} -p {mqtt.port} -u {you} -P "
+        f"{_secret(demo, you)} -v -t 'cti/{site.node}/lamps/+' -t 'cti/{site.node}/devices/{a}/#'",
         f"  requests     cti/{site.node}/users/<you>/requests/<service>  (see specs/mqtt.md)",
-        f"  place a call CTI_PASSWORD={_secret(demo, a)} {bindir}cti request --mqtt-url {where} "
-        f"--user {a} makeCall calling={a} called={b}",
-        f"  phones       CTI_PASSWORD={_secret(demo, 'phone-sim')} {bindir}phone-sim "
-        f"--mqtt-url {where}{'' if sim else ' --user <integrator>'} console {a}"
+        f"  place a call CTI_PASSWORD={_secret(demo, you)} {bindir}cti request --mqtt-url {where} "
+        f"--user {you} makeCall calling={a} called={b}",
+        f"  phones       CTI_PASSWORD={_secret(demo, sim or SIM_USER)} {bindir}phone-sim "
+        f"--mqtt-url {where}{sim_user} console {a}"
         "   (or: load, run, phones)",
         "Ctrl-C stops.",
     ]

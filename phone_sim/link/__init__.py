@@ -4,9 +4,18 @@ from phone_sim.link.base import (
     EventsListener,
     Interrupted,
     Link,
+    NoStatus,
     Refusal,
     StateListener,
     Unreachable,
 )
 
-__all__ = ["EventsListener", "Interrupted", "Link", "Refusal", "StateListener", "Unreachable"]
+__all__ = [
+    "EventsListener",
+    "Interrupted",
+    "Link",
+    "NoStatus",
+    "Refusal",
+    "StateListener",
+    "Unreachable",
+]

@@ -32,6 +32,16 @@ class Unreachable(Exception):
         self.cause = cause
 
 
+class NoStatus(Exception):
+    """At the start, the nodes of ``nodes`` published no retained status (``cti/NODE/status``)
+    while the link waited for it: no node of that name on this broker (a wrong ``--node``),
+    or one that never ran there. Nothing was run."""
+
+    def __init__(self, nodes: list[str]) -> None:
+        super().__init__(", ".join(nodes))
+        self.nodes = nodes
+
+
 class Interrupted(Exception):
     """A run broken off after the link had started: ``cause`` is the ConnectionError (the
     connection to the broker lost, or the broker refusing us on the reconnect) or the

@@ -31,6 +31,7 @@ from phone_sim.link.base import Doc, EventsListener, StateListener, Unreachable
 log = structlog.get_logger(__name__)
 REQUEST_EXPIRY = 10  # seconds: a request stuck in the broker is dropped, not run late
 TIMEOUT = 10.0
+STATUS_WAIT = TIMEOUT  # seconds a connect waits for the node's retained status (`_synced`)
 DEFAULT_USER = "phone-sim"  # the example office's integrator account for phone_sim
 
 
@@ -52,6 +53,9 @@ class MqttLink:
         self._pending: dict[bytes, asyncio.Future[Doc]] = {}
         self._ids = itertools.count(1)
         self._synced: asyncio.Event | None = None
+        # Whether the node's retained status (cti/{node}/status) ever arrived: a node that
+        # publishes none is not there (a wrong --node) or has never run on this broker.
+        self.status_seen = False
         self._closing = False
         self._keeper: asyncio.Task[None] | None = None
         # Messages on topics the link does not own (the physical-phone inputs).
@@ -115,8 +119,8 @@ class MqttLink:
                 with contextlib.suppress(OSError, TimeoutError, ConnectionError):
                     await client.disconnect()
             raise
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._synced.wait(), TIMEOUT)
+        with contextlib.suppress(TimeoutError):  # no status: status_seen tells the caller
+            await asyncio.wait_for(self._synced.wait(), STATUS_WAIT)
 
     async def _keep_connected(self) -> None:
         while not self._closing:
@@ -241,6 +245,7 @@ class MqttLink:
             if future is not None and not future.done():
                 future.set_result(doc)
         elif topic == self.topics.status:
+            self.status_seen = True
             if self._synced is not None:
                 self._synced.set()
         elif self.topics.device_of_state(topic) is not None:

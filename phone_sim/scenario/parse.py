@@ -43,7 +43,7 @@ STATUSES = (
     "off-hook",
     "on-hook",
 )
-_PHRASES = (
+PHRASES = (  # two words of a step that are one verb or check: typed either way
     ("hangs up", "hangs-up"),
     ("picks up", "picks-up"),
     ("talking to", "talking-to"),
@@ -96,10 +96,11 @@ class Scenario:
         return found
 
 
-def _words(text: str) -> list[str]:
+def step_words(text: str) -> list[str]:
+    """A step's words: PHRASES joined (`hangs up` is `hangs-up`), quoted text one word."""
     quoted = re.findall(r'"([^"]*)"', text)
     text = re.sub(r'"[^"]*"', "\x00", text)  # quoted text stays as written
-    for phrase, token in _PHRASES:
+    for phrase, token in PHRASES:
         text = text.replace(phrase, token)
     words = text.split()
     out, q = [], iter(quoted)
@@ -109,7 +110,7 @@ def _words(text: str) -> list[str]:
 
 
 def parse_step(text: str) -> Step:
-    words = _words(text.strip())
+    words = step_words(text.strip())
     if not words:
         raise ScenarioError("empty step")
     if words[0] == "advance":

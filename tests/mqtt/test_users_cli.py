@@ -20,7 +20,7 @@ from cti.cli import main
 from cti.mqtt.broker import free_port
 from cti.mqtt.passwords import mosquitto_verify
 from cti.store import SqliteStore
-from tests.mqtt.conftest import CtiClient, Server
+from tests.mqtt.conftest import REPO, CtiClient, Server
 
 BROKER_LINE = re.compile(r"MQTT broker\s+mqtt://127\.0\.0\.1:(\d+)\b")
 NEW = "Lager-2026!"
@@ -109,6 +109,54 @@ async def test_on_a_running_node_and_the_demo_users_banner(
         assert reply["error"]["code"] == "passwordChangeRequired"
     server.signal(signal.SIGTERM)
     assert await server.wait() == 0
+
+
+async def test_the_banner_of_another_site_names_the_accounts_it_seeds(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    """The load site seeds only its integrator phone-sim, with the example office's public
+    demo password: the banner shows it as the example office's does (demo users, and the
+    watch, call and phone-sim lines sign in as phone-sim: 400 has no account). It showed
+    `'<password>'`, `--user 400` and `--user <integrator>`. A site's own integrator with a
+    password of its own is named, its password never shown."""
+    load = (REPO / "cti" / "sites" / "load.toml").read_text("utf-8")
+    own = tmp_path / "own.toml"
+    assert 'name = "phone-sim"' in load and 'password = "PhoneSim-2026!"' in load
+    own.write_text(
+        load.replace('name = "phone-sim"', 'name = "bridge"').replace(
+            "PhoneSim-2026!", "Bridge-Own-2026?"
+        ),
+        "utf-8",
+    )
+    for site, password, user in [
+        (REPO / "cti" / "sites" / "load.toml", "'PhoneSim-2026!'", ""),
+        (own, "'<password>'", " --user bridge"),
+    ]:
+        data = tmp_path / site.stem
+        server = Server(
+            *("--broker", "embedded", "--broker-port", str(free_port()), "--tls-port", "0"),
+            *("--csta-port", "0", "--data-dir", str(data), "--site", str(site)),
+        )
+        servers.append(server)
+        await server.start()
+        await server.wait_line(lambda text: text.startswith("Ctrl-C stops."))
+        banner = server.output
+        who = "phone-sim" if not user else "bridge"
+        assert "<integrator>" not in banner and "--user 400" not in banner, banner
+        assert f"-u {who} -P {password} -v -t" in banner
+        assert (
+            f"CTI_PASSWORD={password} " in banner and f"--user {who} makeCall calling=400" in banner
+        )
+        assert re.search(
+            rf"CTI_PASSWORD={re.escape(password)} \S*phone-sim --mqtt-url \S+{user} console 400",
+            banner,
+        ), banner
+        if user:
+            assert "demo users" not in banner and "Bridge-Own-2026?" not in banner
+        else:
+            assert "demo users   phone-sim PhoneSim-2026! (integrator)" in banner
+        server.signal(signal.SIGTERM)
+        assert await server.wait() == 0
 
 
 async def _cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from cti.mqtt.client import MqttClient
 from cti.mqtt.face.service import MqttFace
 from phone_sim import runner
 from phone_sim.cli import main as phone_sim
+from phone_sim.link import mqtt as mqtt_link
 from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto, retain_online
 
 
@@ -118,6 +119,30 @@ async def test_a_connection_lost_while_setting_up_is_no_scenario_failure(
         f"phone-sim: lost the connection to the node's broker at {broker.url} while setting "
         f"up the devices of Setup ({scenario}): connection to the broker lost"
     ), last
+
+
+async def test_load_on_a_node_that_publishes_no_status_says_so(
+    broker: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`load --node branch` where no node branch publishes its retained status (a wrong
+    --node, or a node not running): one line naming the node and asking, as `run` and a
+    refused subscription ask, exit 1 (a load run that completed no call), nothing run. It
+    was a report of 0 calls and "skipped (no idle party)" with no word why. node1's status
+    is there: only branch is named."""
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 0.5)  # its absence is all this waits for
+    node1 = MqttClient(broker.host, broker.port, "node1")
+    await node1.connect()
+    await retain_online(node1, "node1")
+    await node1.disconnect()
+    argv = ["--mqtt-url", broker.url, "--node", "node1", "--node", "branch"]
+    argv += ["load", "--calls-per-second", "5", "--duration", "1"]
+    assert await asyncio.to_thread(phone_sim, argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no report: nothing ran
+    assert one_line(err) == (
+        f"phone-sim: node branch publishes no status (cti/branch/status) on the broker at "
+        f"{broker.url}: is --node branch right? is it running?"
+    )
 
 
 class _NotMqtt(socketserver.BaseRequestHandler):

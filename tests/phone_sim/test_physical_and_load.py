@@ -16,10 +16,11 @@ from cti.calls.commands import AnswerCall, ClearConnection, SetDoNotDisturb
 from cti.mqtt.broker import free_port
 from cti.mqtt.client import Endpoint
 from cti.mqtt.face.service import MqttFace
-from phone_sim.console import parse_line, render
+from phone_sim.console import ALIASES, OWN, command, parse_line, render
 from phone_sim.link.base import Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.load import LoadPlan, load_with
+from phone_sim.model.actions import VERBS
 from phone_sim.physical import PhonePanel
 from phone_sim.sim import Simulator
 from tests.mqtt.conftest import TESTER, TIMEOUT, CtiClient
@@ -80,6 +81,29 @@ async def test_console_lines_and_screen(local_office: Office) -> None:
     screen = out.file.getvalue()  # type: ignore[attr-defined]
     assert "Call from" in screen and "Anna Berger" in screen
     assert "ringer ring" in screen and "dss:330" in screen
+
+
+async def test_console_help_lists_every_command_it_takes(local_office: Office) -> None:
+    """`help` lists every command the console takes, generated from the tables its parser
+    reads, and nothing else. It listed the short words only (no `dnd`, `help` or `quit`,
+    though `dnd on` worked) and ended "(or the verbs of specs)"; the two-word verbs of the
+    scenario language (`hangs up`, `keys pin`) it did not take at all."""
+    sim = local_office.sim
+    note = await command(sim, "330", "help")
+    assert note is not None and note.startswith("commands: ") and "specs" not in note
+    listed = [w for entry in note.removeprefix("commands: ").split(", ") for w in entry.split("/")]
+    assert {"dnd", "help", "quit", "exit", "hangs up", "keys pin"} <= set(listed)
+    taken = {parse_line(w)[0] for w in listed if w not in OWN}  # type: ignore[index]
+    assert taken == set(VERBS) and set(ALIASES) | set(OWN) <= set(listed)
+    assert parse_line("keys pin 123456") == ("keys-pin", ["123456"])
+    assert parse_line('presence meeting "Board room"') == ("presence", ["meeting", "Board room"])
+    assert await command(sim, "330", "dnd on") == "ok: dnd on"
+    assert sim.phone("330").dnd
+    assert await command(sim, "330", "lift") == "ok: lift"
+    assert await command(sim, "330", "hangs up") == "ok: hangs up"
+    assert not sim.phone("330").off_hook
+    assert (await command(sim, "330", "dance") or "").startswith("refused: invalidParameterValue")
+    assert await command(sim, "330", " quit ") is None
 
 
 async def test_load_generator_runs_a_mix_without_errors(face: MqttFace) -> None:

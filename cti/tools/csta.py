@@ -191,6 +191,11 @@ def run_csta(args: argparse.Namespace) -> int:
     except TimeoutError:  # an OSError too: connecting, associating or releasing
         print(f"cti csta: {where} did not answer within {TIMEOUT:g} s", file=sys.stderr)
         return 1
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+        # The switch hung up with our request unread: the kernel's reset, the same event as
+        # a close seen first (which is LinkClosed).
+        print(f"cti csta: {where}: connection closed by the switch", file=sys.stderr)
+        return 1
     except OSError as exc:  # no link there: say where, in words
         reason = exc.strerror or str(exc) or "the connection failed"
         print(f"cti csta: cannot reach {where}: {reason}", file=sys.stderr)

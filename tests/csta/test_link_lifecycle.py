@@ -10,13 +10,13 @@ import types
 import pytest
 
 from cti.app.config import CstaSettings
-from cti.csta.client import AssociationRefused, CstaClient, CstaRefused
+from cti.csta.client import AssociationRefused, CstaClient
 from cti.csta.codec.errors import CodecError
 from cti.csta.codec.framing import encode_frame
 from cti.csta.link import server as server_module
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.csta.link.session import Session
-from cti.tools.csta import _monitor
+from cti.tools.csta import Failed, _monitor
 from tests.csta.conftest import TIMEOUT, Link, Raw
 
 
@@ -117,7 +117,7 @@ async def test_client_refused_association_closes(link: Link) -> None:
 
 async def test_cli_monitor_closes_the_client_when_monitor_start_fails(link: Link) -> None:
     client = link.client()
-    with pytest.raises(CstaRefused):
+    with pytest.raises(Failed, match="the switch refused monitorStart 999: invalidMonitorObject"):
         await _monitor(client, ["999"])
     assert client.closed.is_set()
     assert client._writer is not None and client._writer.is_closing()

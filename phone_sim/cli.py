@@ -116,10 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         who = f"refused {user}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
-    except NoStatus as exc:  # at the start of `load`: nothing to call there, nothing ran
+    except NoStatus as exc:  # at the start: no node there, nothing ran
         for silent in exc.nodes:
             errors.print(f"[red]phone-sim: {escape(no_status(silent, args.mqtt_url))}[/]")
-        return 1  # as a load run that completed no call (specs/phone-sim.md)
+        # load: as a run that completed no call; console, phones: a wrong --node, as a
+        # number the node does not configure (specs/phone-sim.md)
+        return 1 if args.command == "load" else 2
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
         line = subscription_refused(exc, args.mqtt_url, nodes)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")

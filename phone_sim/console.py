@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cti.mqtt.client import Endpoint
-from phone_sim.link.base import Interrupted, Refusal
+from phone_sim.link.base import Interrupted, NoStatus, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.model.actions import VERBS
 from phone_sim.scenario.parse import PHRASES, step_words
@@ -124,8 +124,12 @@ def render(sim: Simulator, number: str, note: str = "") -> Panel:
 
 
 async def run_console(endpoint: Endpoint, node: str, number: str, console: Console) -> int:
-    sim = Simulator(MqttLink(endpoint, node, name=f"console-{number}"))
+    link = MqttLink(endpoint, node, name=f"console-{number}")
+    sim = Simulator(link)
     await sim.start()
+    if not link.status_seen:  # no node there: "not configured" would mislead
+        await sim.close()
+        raise NoStatus([node])
     if number not in sim.kinds and not number.startswith("+"):
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[red]phone-sim: {number} is not configured on {node}[/]"

@@ -20,7 +20,7 @@ import orjson
 from rich.console import Console
 
 from cti.mqtt.client import Endpoint
-from phone_sim.link.base import Refusal
+from phone_sim.link.base import NoStatus, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
 
@@ -123,6 +123,9 @@ async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console:
     link = MqttLink(endpoint, node, name="phones")
     sim = Simulator(link)
     await sim.start()
+    if not link.status_seen:  # no node there: "not configured" would mislead
+        await sim.close()
+        raise NoStatus([node])
     hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
     unknown = [n for n in hosted if n not in sim.kinds]
     if unknown or not hosted:

@@ -145,6 +145,25 @@ async def test_load_on_a_node_that_publishes_no_status_says_so(
     )
 
 
+@pytest.mark.parametrize("command", [["console", "330"], ["phones", "330"]])
+async def test_console_and_phones_on_a_node_that_publishes_no_status_say_so(
+    broker: Mosquitto,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """The same line for `console` and `phones` on a --node nobody serves, exit 2 as a wrong
+    argument (they said "330 is not configured on branch", which reads as the node's word)."""
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 0.5)
+    argv = ["--mqtt-url", broker.url, "--node", "branch", *command]
+    assert await asyncio.to_thread(phone_sim, argv) == 2
+    _, err = capsys.readouterr()
+    assert one_line(err) == (
+        f"phone-sim: node branch publishes no status (cti/branch/status) on the broker at "
+        f"{broker.url}: is --node branch right? is it running?"
+    )
+
+
 class _NotMqtt(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.request.recv(1024)

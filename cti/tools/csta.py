@@ -90,14 +90,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         )
         p.add_argument(
             "--user",
-            default=DEFAULT_USER,
-            help=f"an account of the node, or the [csta] section's user (default {DEFAULT_USER})",
+            default=None,
+            help="an account of the node, its password in CTI_PASSWORD (default: the [csta]"
+            f" section's user {DEFAULT_USER}, with --password or {DEFAULT_PASSWORD};"
+            " CTI_PASSWORD is not read for it)",
         )
-        add_password(
-            p,
-            otherwise=f"; without either, the [csta] default {DEFAULT_PASSWORD} for the user "
-            f"{DEFAULT_USER}",
-        )
+        add_password(p, otherwise=f"; for the [csta] user: --password, else {DEFAULT_PASSWORD}")
         p.add_argument(
             "--framing",
             choices=["siemens", "length2"],
@@ -124,16 +122,22 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def credentials(
-    user: str, given: str | None, env: Mapping[str, str] = os.environ
-) -> tuple[str, str]:
-    """The password to sign in ``user`` with and where it came from, in words: ``--password``,
-    else ``CTI_PASSWORD`` (as every tool reads it), else the ``[csta]`` default for its
-    default user. ValueError for another user without a password."""
+    user: str | None, given: str | None, env: Mapping[str, str] = os.environ
+) -> tuple[str, str, str]:
+    """Who signs in, the password and where it came from, in words. An account named with
+    ``--user``: ``--password``, else ``CTI_PASSWORD`` (as every tool reads it), else
+    ValueError (no guess the link would count as a failure). No ``--user``: the ``[csta]``
+    section's default user, with ``--password`` or its default password; CTI_PASSWORD is
+    left alone then (it holds an account's password, which that user never has: sent, it
+    would only be refused and slow the link for the address)."""
+    if user is None:
+        if given is not None:
+            return DEFAULT_USER, given, "given with --password"
+        return DEFAULT_USER, DEFAULT_PASSWORD, f"the default {DEFAULT_PASSWORD}"
     password = password_of(given, env)
     if password is not None:
-        return password, "given with --password" if given is not None else f"from {PASSWORD_ENV}"
-    if user == DEFAULT_USER:
-        return DEFAULT_PASSWORD, f"the default {DEFAULT_PASSWORD} ({PASSWORD_ENV} is not set)"
+        source = "given with --password" if given is not None else f"from {PASSWORD_ENV}"
+        return user, password, source
     raise ValueError(f"give the password of {user} in {PASSWORD_ENV}")
 
 
@@ -168,19 +172,19 @@ def run_csta(args: argparse.Namespace) -> int:
 
     try:
         host, port = parse_address(args.address)
-        password, source = credentials(args.user, args.password)
+        user, password, source = credentials(args.user, args.password)
     except ValueError as exc:
         print(f"cti csta: {exc}", file=sys.stderr)
         return 2
     framing: Style = args.framing  # argparse choices: siemens or length2
-    client = CstaClient(host, port, args.user, password, framing, timeout=TIMEOUT)
+    client = CstaClient(host, port, user, password, framing, timeout=TIMEOUT)
     where = f"the CSTA link at {host}:{port}"
     try:
         if args.csta_command == "call":
             return asyncio.run(_call(client, args.calling, args.called))
         return asyncio.run(_monitor(client, args.devices))
     except AssociationRefused as exc:  # its text says why (a wrong password, say); never it
-        print(f"cti csta: {exc}; user {args.user}, password {source}", file=sys.stderr)
+        print(f"cti csta: {exc}; user {user}, password {source}", file=sys.stderr)
         return 1
     except Failed as exc:
         print(f"cti csta: {exc}", file=sys.stderr)

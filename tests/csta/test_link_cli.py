@@ -123,8 +123,14 @@ async def test_csta_takes_the_password_from_cti_password(
     out, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 0, err.decode()
     assert out.decode().strip() == "makeCall 330 -> 331: call 1 at 330"
-    # the [csta] user too: a CTI_PASSWORD that is not its password is refused, and said so
+    # without --user, the [csta] user with its default password: CTI_PASSWORD (an account's,
+    # exported for the other tools) is not sent to it, where it could only be refused
     call = await _cli("call", address, "332", "333", password="PhoneSim-2026!")
+    out, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 0, err.decode()
+    assert out.decode().strip() == "makeCall 332 -> 333: call 2 at 332"
+    # named with --user, the [csta] user too takes CTI_PASSWORD: a wrong one is said so
+    call = await _cli("call", address, "332", "333", "--user", "cti", password="PhoneSim-2026!")
     _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 1
     assert err.decode().rstrip("\n").endswith("; user cti, password from CTI_PASSWORD"), err

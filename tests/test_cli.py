@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,9 @@ def test_an_event_of_calls_show_is_its_mqtt_document_as_key_value() -> None:
         '      12 1970-01-01T00:00:00.000Z greetingPlayed mailbox=331 call=3 caller="" '
         'device=330 text="Bernd \\"B\\" is out" recording=false reason=recordingOff'
     )
+    # split as a shell splits words: each field whole, its text unquoted
+    fields = shlex.split(event_line(Committed(12, 0, greeting)))
+    assert fields[6:8] == ["device=330", 'text=Bernd "B" is out'] and len(fields) == 10
 
 
 def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -92,7 +92,9 @@ def run_calls(args: argparse.Namespace) -> int:
                     getattr(item.event, "secondary_call", None),
                 )
                 if record.call in calls:
-                    console.print(event_line(item), markup=False, soft_wrap=True)
+                    console.print(  # the log's own text: no markup, emoji codes or highlighting
+                        event_line(item), markup=False, emoji=False, highlight=False, soft_wrap=True
+                    )
         return 0
     finally:
         db.close()

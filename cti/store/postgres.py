@@ -129,6 +129,30 @@ def where(dsn: str) -> str:
     return f"postgresql://{f'{user}@' if user else ''}{host}{f':{port}' if port else ''}/{db}"
 
 
+def without_password(dsn: str) -> str:
+    """``dsn`` (a postgresql:// URL) as given but for its password: the one after the user
+    name and a ``password`` query parameter. Everything else (hosts, the schema in
+    ``options``, ``sslmode``) stays as written, so a command built from it opens the same
+    log; if a password would still be read from the result, :func:`where` instead."""
+    scheme, sep, rest = dsn.partition("://")
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if at:
+        user = userinfo.partition(":")[0]
+        authority = f"{user}@{hosts}" if user else hosts
+    path, mark, query = tail.partition("?")
+    if mark:
+        kept = [item for item in query.split("&") if item.partition("=")[0] != "password"]
+        tail = path + ("?" + "&".join(kept) if kept else "")
+    out = f"{scheme}{sep}{authority}{slash}{tail}"
+    try:
+        if conninfo.conninfo_to_dict(out).get("password") is None:
+            return out
+    except psycopg.Error:
+        pass
+    return where(dsn)
+
+
 def check_dsn(dsn: str) -> str:
     """Raise ValueError unless ``dsn`` is a PostgreSQL URL libpq can parse (no connection)."""
     if not dsn.startswith(("postgresql://", "postgres://")):

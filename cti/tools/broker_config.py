@@ -192,7 +192,8 @@ def _store_flag(store: str) -> str:
         return ""
     from psycopg import conninfo
 
-    from cti.store.postgres import where
+    from cti.store.postgres import without_password
 
-    shown = where(store) if conninfo.conninfo_to_dict(store).get("password") else store
+    has_password = conninfo.conninfo_to_dict(store).get("password")
+    shown = without_password(store) if has_password else store
     return f" --store {shlex.quote(shown)}"

@@ -113,3 +113,34 @@ def test_users_and_broker_config_on_a_stopped_postgres_node(
     assert f"--store {shlex.quote(pg_dsn)} --data-dir {tmp_path / 'data'}\n" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (
+            "postgres://u:pw@h:5433/db?sslmode=verify-full&options=-csearch_path%3Dsite2",
+            "postgres://u@h:5433/db?sslmode=verify-full&options=-csearch_path%3Dsite2",
+        ),
+        (
+            "postgresql://u@h/db?host=/var/run/postgresql&password=x",
+            "postgresql://u@h/db?host=/var/run/postgresql",
+        ),
+        ("postgresql://u:pw@h1,h2/db", "postgresql://u@h1,h2/db"),
+        ("postgresql://u:pw@[::1]:5432/db", "postgresql://u@[::1]:5432/db"),
+        ("postgresql://u:p%40w@h/db", "postgresql://u@h/db"),
+        ("postgresql://:pw@h/db", "postgresql://h/db"),
+        # a password left where the cut does not look: the database alone, as in messages
+        ("postgresql://u:pw@h?password=x", "postgresql://u@h/u"),
+    ],
+)
+def test_broker_config_s_hint_keeps_the_store_but_its_password(given: str, shown: str) -> None:
+    """The `cti serve --store` that cti broker-config says to run next opens the same log:
+    the schema in options, sslmode, every host; only the password goes (it printed user,
+    host, port and database alone, so a node followed the hint into another schema)."""
+    from psycopg import conninfo
+
+    from cti.store.postgres import without_password
+
+    assert without_password(given) == shown
+    assert conninfo.conninfo_to_dict(shown).get("password") is None

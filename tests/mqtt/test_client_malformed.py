@@ -107,6 +107,11 @@ async def test_a_suback_of_more_codes_than_filters_is_no_refusal_to_name() -> No
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
+        client = MqttClient("127.0.0.1", port, "suback", keepalive=60)
+        await client.connect()
+        with pytest.raises(p.ProtocolError, match="2 codes for 1 filters"):
+            await client.subscribe([("t", 1)], required=True)
+        assert not client.connected  # a protocol error ends the connection
         code, out, err = await cti(
             "request", "--mqtt-url", f"mqtt://127.0.0.1:{port}", "--user", "330", "snapshotDevice"
         )

@@ -374,7 +374,9 @@ class MqttClient:
             self._subacks.pop(pid, None)
         codes = p.suback_codes(body, self.version)
         if required and len(codes) != len(filters):  # which one was refused is unknowable
-            raise p.ProtocolError(f"a SUBACK of {len(codes)} codes for {len(filters)} filters")
+            error = p.ProtocolError(f"a SUBACK of {len(codes)} codes for {len(filters)} filters")
+            await self._close(ConnectionLost(str(error)))  # a ProtocolError ends the connection
+            raise error
         if required and any(code >= 0x80 for code in codes):
             refused = [
                 topic for (topic, _), code in zip(filters, codes, strict=False) if code >= 0x80

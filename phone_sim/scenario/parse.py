@@ -96,13 +96,21 @@ class Scenario:
         return found
 
 
+_JOINED = {tuple(phrase.split()): token for phrase, token in PHRASES}
+
+
 def step_words(text: str) -> list[str]:
-    """A step's words: PHRASES joined (`hangs up` is `hangs-up`), quoted text one word."""
+    """A step's words: two whole words of PHRASES joined (`hangs up` is `hangs-up`, whatever
+    the spaces between; `exchanges pinned` stays), quoted text one word."""
     quoted = re.findall(r'"([^"]*)"', text)
     text = re.sub(r'"[^"]*"', "\x00", text)  # quoted text stays as written
-    for phrase, token in PHRASES:
-        text = text.replace(phrase, token)
-    words = text.split()
+    words: list[str] = []
+    for word in text.split():
+        token = _JOINED.get((words[-1], word)) if words else None
+        if token is not None:
+            words[-1] = token
+        else:
+            words.append(word)
     out, q = [], iter(quoted)
     for w in words:
         out.append(w.replace("\x00", next(q)) if "\x00" in w else w)

@@ -96,6 +96,10 @@ async def test_console_help_lists_every_command_it_takes(local_office: Office) -
     taken = {parse_line(w)[0] for w in listed if w not in OWN}  # type: ignore[index]
     assert taken == set(VERBS) and set(ALIASES) | set(OWN) <= set(listed)
     assert parse_line("keys pin 123456") == ("keys-pin", ["123456"])
+    # whole words, whatever the spaces: joined as words, never inside one (`pinned`)
+    assert parse_line("keys   pin 123456") == ("keys-pin", ["123456"])
+    with pytest.raises(Refusal, match="'exchanges'"):
+        parse_line("exchanges pinned")
     assert parse_line('presence meeting "Board room"') == ("presence", ["meeting", "Board room"])
     assert await command(sim, "330", "dnd on") == "ok: dnd on"
     assert sim.phone("330").dnd

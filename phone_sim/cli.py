@@ -117,8 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
         return 3
     except NoStatus as exc:  # at the start: no node there, nothing ran
-        for silent in exc.nodes:
-            errors.print(f"[red]phone-sim: {escape(no_status(silent, args.mqtt_url))}[/]")
+        for silent, state in exc.states.items():
+            line = no_status(silent, state, args.mqtt_url)
+            errors.print(f"[red]phone-sim: {escape(line)}[/]")
         # load: as a run that completed no call; console, phones: a wrong --node, as a
         # number the node does not configure (specs/phone-sim.md)
         return 1 if args.command == "load" else 2
@@ -177,12 +178,17 @@ def subscription_refused(exc: SubscriptionRefused, url: str, nodes: list[str]) -
     return f"the broker at {url} refused the subscription to {', '.join(exc.topics)}{hint}"
 
 
-def no_status(node: str, url: str) -> str:
-    """A node that published no retained status while the link waited for it at the start,
-    in one line, asked as `run` (no reply: is it running?) and a refused subscription
-    (is --node right?) ask."""
+def no_status(node: str, state: str | None, url: str) -> str:
+    """A node without an online status at the start, in one line: none published (asked as
+    `run` asks, no reply: is it running?, and a refused subscription, is --node right?), or
+    its own last word (``state``: "offline", a stopped node)."""
+    topic = Topics(node).status
+    if state is not None:
+        return (
+            f"node {node} is {state} (its status, {topic}, on the broker at {url}): is it running?"
+        )
     return (
-        f"node {node} publishes no status ({Topics(node).status}) on the broker at {url}: "
+        f"node {node} publishes no status ({topic}) on the broker at {url}: "
         f"is --node {node} right? is it running?"
     )
 

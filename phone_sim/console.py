@@ -127,9 +127,9 @@ async def run_console(endpoint: Endpoint, node: str, number: str, console: Conso
     link = MqttLink(endpoint, node, name=f"console-{number}")
     sim = Simulator(link)
     await sim.start()
-    if not link.status_seen:  # no node there: "not configured" would mislead
+    if not link.node_online:  # no node there: "not configured" would mislead
         await sim.close()
-        raise NoStatus([node])
+        raise NoStatus({node: link.node_state})
     if number not in sim.kinds and not number.startswith("+"):
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[red]phone-sim: {number} is not configured on {node}[/]"

@@ -295,12 +295,13 @@ async def load_nodes(
         for sim in sims.values():
             await sim.start()
             started_sims.append(sim)
-        # A node that publishes no status has no phones to call: say so, run nothing.
-        silent = [
-            sim.link.node
+        # A node that is not online (no status, or its last word "offline") has no phones
+        # to call: say so, run nothing.
+        silent = {
+            sim.link.node: sim.link.node_state
             for sim in sims.values()
-            if isinstance(sim.link, MqttLink) and not sim.link.status_seen
-        ]
+            if isinstance(sim.link, MqttLink) and not sim.link.node_online
+        }
         if silent:
             raise NoStatus(silent)
         with progress:

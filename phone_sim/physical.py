@@ -123,9 +123,9 @@ async def run_phones(endpoint: Endpoint, node: str, numbers: list[str], console:
     link = MqttLink(endpoint, node, name="phones")
     sim = Simulator(link)
     await sim.start()
-    if not link.status_seen:  # no node there: "not configured" would mislead
+    if not link.node_online:  # no node there: "not configured" would mislead
         await sim.close()
-        raise NoStatus([node])
+        raise NoStatus({node: link.node_state})
     hosted = numbers or sorted(n for n, k in sim.kinds.items() if k.endswith("_phone"))
     unknown = [n for n in hosted if n not in sim.kinds]
     if unknown or not hosted:

@@ -33,13 +33,14 @@ class Unreachable(Exception):
 
 
 class NoStatus(Exception):
-    """At the start, the nodes of ``nodes`` published no retained status (``cti/NODE/status``)
-    while the link waited for it: no node of that name on this broker (a wrong ``--node``),
-    or one that never ran there. Nothing was run."""
+    """At the start, a node of ``states`` had no online status (``cti/NODE/status``) while
+    the link waited for it: none at all (None: no node of that name on this broker, a wrong
+    ``--node``, or one that never ran there) or its own last word, "offline" (stopped).
+    Nothing was run."""
 
-    def __init__(self, nodes: list[str]) -> None:
-        super().__init__(", ".join(nodes))
-        self.nodes = nodes
+    def __init__(self, states: dict[str, str | None]) -> None:
+        super().__init__(", ".join(states))
+        self.states = states
 
 
 class Interrupted(Exception):

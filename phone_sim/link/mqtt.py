@@ -56,6 +56,8 @@ class MqttLink:
         # Whether the node's retained status (cti/{node}/status) ever arrived: a node that
         # publishes none is not there (a wrong --node) or has never run on this broker.
         self.status_seen = False
+        # The node's state in its retained status ("online", "offline"; None: none seen).
+        self.node_state: str | None = None
         self._closing = False
         self._keeper: asyncio.Task[None] | None = None
         # Messages on topics the link does not own (the physical-phone inputs).
@@ -70,6 +72,11 @@ class MqttLink:
 
     def listen(self, on_events: EventsListener, on_state: StateListener) -> None:
         self._on_events, self._on_state = on_events, on_state
+
+    @property
+    def node_online(self) -> bool:
+        """The node's retained status says online (read while starting, kept up to date)."""
+        return self.node_state == "online"
 
     async def start(self) -> None:
         """Connect to the first member that takes us; raises the broker's ConnectionRefused
@@ -246,6 +253,11 @@ class MqttLink:
                 future.set_result(doc)
         elif topic == self.topics.status:
             self.status_seen = True
+            try:
+                state = orjson.loads(message.payload).get("state") if message.payload else None
+            except (orjson.JSONDecodeError, AttributeError):  # not the node's document
+                state = None
+            self.node_state = state if isinstance(state, str) else None
             if self._synced is not None:
                 self._synced.set()
         elif self.topics.device_of_state(topic) is not None:

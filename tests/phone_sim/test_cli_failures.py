@@ -164,6 +164,29 @@ async def test_console_and_phones_on_a_node_that_publishes_no_status_say_so(
     )
 
 
+async def test_load_on_a_stopped_node_says_it_is_offline(
+    broker: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node whose retained status is its own last word, offline (stopped, or its will
+    after a kill): one line saying so, nothing run (its flows timed out one by one, errors
+    in a report)."""
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 5)
+    node = MqttClient(broker.host, broker.port, "node1")
+    await node.connect()
+    acked = asyncio.Event()
+    node.publish("cti/node1/status", b'{"state":"offline"}', retain=True, on_ack=acked.set)
+    await asyncio.wait_for(acked.wait(), 10)
+    await node.disconnect()
+    argv = ["--mqtt-url", broker.url, "load", "--calls-per-second", "5", "--duration", "1"]
+    assert await asyncio.to_thread(phone_sim, argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert one_line(err) == (
+        f"phone-sim: node node1 is offline (its status, cti/node1/status, on the broker at "
+        f"{broker.url}): is it running?"
+    )
+
+
 class _NotMqtt(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.request.recv(1024)

@@ -196,7 +196,7 @@ async def test_phones_with_nothing_to_host_is_one_line(
         kinds = {"391": "conference_bridge"}
         closed = False
         node, connects, watchers = "branch", 0, []
-        status_seen = True  # the node is there; it just has no phones
+        node_online = True  # the node is there; it just has no phones
 
         async def subscribe(self, topic: str) -> None:
             pass

@@ -362,6 +362,12 @@ async def start(
     if took_over is not None:
         running.notes.append(took_over)
     running.demo_users = demo_users(node, config.users)
+    if options.site is not None and running.demo_users:  # a site of the operator's own
+        names = ", ".join(u.name for u in running.demo_users)
+        running.notes.append(
+            f"the example office's public demo passwords sign in {names}: fine for a test"
+            " site, else change them (cti users set-password NAME)"
+        )
     try:
         await engine.start()
         if lease is not None:

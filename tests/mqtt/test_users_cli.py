@@ -153,8 +153,14 @@ async def test_the_banner_of_another_site_names_the_accounts_it_seeds(
         ), banner
         if user:
             assert "demo users" not in banner and "Bridge-Own-2026?" not in banner
+            assert "public demo passwords" not in banner
         else:
             assert "demo users   phone-sim PhoneSim-2026! (integrator)" in banner
+            # not the example office: the operator is told those passwords are public
+            assert (
+                "note         the example office's public demo passwords sign in phone-sim: "
+                "fine for a test site, else change them" in banner
+            ), banner
         server.signal(signal.SIGTERM)
         assert await server.wait() == 0
 

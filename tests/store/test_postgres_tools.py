@@ -144,3 +144,17 @@ def test_broker_config_s_hint_keeps_the_store_but_its_password(given: str, shown
 
     assert without_password(given) == shown
     assert conninfo.conninfo_to_dict(shown).get("password") is None
+
+
+def test_broker_config_s_hint_leaves_a_store_from_cti_store_to_it() -> None:
+    """A store that came from CTI_STORE is left out of the hint: `cti serve` reads it too,
+    with its password, which a printed --store (without it) would override."""
+    from cti.tools.broker_config import _store_flag
+
+    dsn = "postgresql://cti:secret@db/cti"
+    assert _store_flag(dsn, {"CTI_STORE": dsn}) == ""
+    assert _store_flag(dsn, {}) == " --store postgresql://cti@db/cti"
+    assert _store_flag(dsn, {"CTI_STORE": "postgresql://other@db/cti"}) == (
+        " --store postgresql://cti@db/cti"
+    )
+    assert _store_flag("sqlite", {}) == ""

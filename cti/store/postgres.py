@@ -108,12 +108,12 @@ _FENCE = (
     " FROM cti_logs WHERE node = %s"
 )
 _FENCE_SHARED = _FENCE.format(mode="_shared")
+_FENCE_EXCLUSIVE = _FENCE.format(mode="")
 # The fence reads the term in a statement after the one that waited for it, which sees what
 # a takeover committed meanwhile only at READ COMMITTED (a snapshot per statement): a server,
 # database or role default of REPEATABLE READ would let a fenced write pass. Every session of
 # the store and the chat sets it, whatever the defaults say.
 READ_COMMITTED = "SET default_transaction_isolation = 'read committed'"
-_FENCE_EXCLUSIVE = _FENCE.format(mode="")
 
 
 def where(dsn: str) -> str:

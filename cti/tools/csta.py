@@ -4,10 +4,11 @@
 line per event report until Ctrl-C, then releases the association.
 ``cti csta call HOST:PORT FROM TO`` places a makeCall and prints the result.
 
-Both sign in as ``--user`` (default ``cti``, the ``[csta]`` section's user) with the password
-in ``CTI_PASSWORD`` (or ``--password``, which ``ps`` shows), as every tool does; without either
-the ``[csta]`` default ``cti``, for the user ``cti`` only. What goes wrong is one line in
-words on stderr: the refused step and the CSTA error name, never a class name.
+Both sign in as the account named with ``--user``, its password in ``CTI_PASSWORD`` (or
+``--password``, which ``ps`` shows), as every tool does; without ``--user``, as the ``[csta]``
+section's user ``cti`` with ``--password`` or its default ``cti`` (CTI_PASSWORD, an account's,
+is not sent to it). What goes wrong is one line in words on stderr: the refused step and the
+CSTA error name, never a class name.
 """
 
 from __future__ import annotations

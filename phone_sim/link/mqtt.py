@@ -53,10 +53,8 @@ class MqttLink:
         self._pending: dict[bytes, asyncio.Future[Doc]] = {}
         self._ids = itertools.count(1)
         self._synced: asyncio.Event | None = None
-        # Whether the node's retained status (cti/{node}/status) ever arrived: a node that
-        # publishes none is not there (a wrong --node) or has never run on this broker.
-        self.status_seen = False
-        # The node's state in its retained status ("online", "offline"; None: none seen).
+        # The node's state in its retained status, cti/{node}/status ("online", "offline";
+        # None: none arrived, no node of that name (a wrong --node) or one never run here).
         self.node_state: str | None = None
         self._closing = False
         self._keeper: asyncio.Task[None] | None = None
@@ -126,7 +124,7 @@ class MqttLink:
                 with contextlib.suppress(OSError, TimeoutError, ConnectionError):
                     await client.disconnect()
             raise
-        with contextlib.suppress(TimeoutError):  # no status: status_seen tells the caller
+        with contextlib.suppress(TimeoutError):  # no status: node_state tells the caller
             await asyncio.wait_for(self._synced.wait(), STATUS_WAIT)
 
     async def _keep_connected(self) -> None:
@@ -252,7 +250,6 @@ class MqttLink:
             if future is not None and not future.done():
                 future.set_result(doc)
         elif topic == self.topics.status:
-            self.status_seen = True
             try:
                 state = orjson.loads(message.payload).get("state") if message.payload else None
             except (orjson.JSONDecodeError, AttributeError):  # not the node's document

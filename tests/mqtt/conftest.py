@@ -184,10 +184,12 @@ class Mosquitto:
             self.proc = None
 
 
-async def retain_online(client: MqttClient, node: str) -> None:
-    """Publish node ``node``'s retained online status and wait for the broker to take it."""
+async def retain_online(client: MqttClient, node: str, state: str = "online") -> None:
+    """Publish node ``node``'s retained status (``state``: online, or offline as a stopped
+    node's) and wait for the broker to take it."""
     acked = asyncio.Event()
-    client.publish(f"cti/{node}/status", b'{"state":"online"}', retain=True, on_ack=acked.set)
+    body = f'{{"state":"{state}"}}'.encode()
+    client.publish(f"cti/{node}/status", body, retain=True, on_ack=acked.set)
     await asyncio.wait_for(acked.wait(), 10)
 
 

@@ -33,7 +33,12 @@ async def cti(*argv: str, password: str = "x", module: str = "cti.cli") -> tuple
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:  # timed out or cancelled: no child left running
+            proc.kill()
+            await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
@@ -107,18 +112,12 @@ async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> Non
     await retain_online(status, "branch")
     await status.disconnect()
     scenario = str(REPO / "phone_sim" / "scenarios" / "call-07-transfer.yaml")
-    proc = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "phone_sim.cli", "--mqtt-url", mosquitto.url, "--node", "branch"),
-        *("run", scenario),
-        cwd=REPO,
-        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "CTI_PASSWORD": "x"},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    code, _, err = await cti(
+        *("--mqtt-url", mosquitto.url, "--node", "branch", "run", scenario),
+        module="phone_sim.cli",
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 2, err
-    last = err.decode().splitlines()[-1]
+    assert code == 2, err
+    last = err.splitlines()[-1]
     assert last.startswith(
         "phone-sim: the broker refused a request to node branch: is --node branch right?"
     ), last

@@ -9,11 +9,8 @@ here can be made to answer "server busy" or a 3.1.1 code to an MQTT 5 CONNECT, s
 
 from __future__ import annotations
 
-import asyncio
-import os
 import socket
 import socketserver
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +22,8 @@ from cti.mqtt.client import ConnectionRefused, MqttClient
 from cti.mqtt.client.connection import refusal
 from phone_sim.cli import main as phone_sim
 from tests.mqtt.conftest import Mosquitto, Nats
+from tests.mqtt.test_cli_errors import cti
+from tests.test_cli_errors import one_line
 
 #: (protocol level -> CONNACK code) per test: 5 is MQTT 5, 4 is 3.1.1.
 Answers = dict[int, int]
@@ -88,11 +87,6 @@ def start(started: list[RefusingBroker], answers: Answers) -> RefusingBroker:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     started.append(server)
     return server
-
-
-def one_line(err: str) -> str:
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err.rstrip("\n")
 
 
 @pytest.mark.parametrize(
@@ -222,17 +216,7 @@ async def test_phone_sim_load_names_the_account_refused(mosquitto: Mosquitto) ->
 
 
 async def _run(module: str, *argv: str, env: dict[str, str]) -> tuple[int, str]:
-    """A command line in a process of its own (its own event loop): exit code, stderr."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        *argv,
-        env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", **env},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return proc.returncode, one_line(err.decode())
+    """A command line in a process of its own (its own event loop): exit code, its one line
+    on stderr."""
+    code, _, err = await cti(*argv, password=env["CTI_PASSWORD"], module=module)
+    return code, one_line(err)

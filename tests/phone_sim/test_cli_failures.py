@@ -25,11 +25,7 @@ from phone_sim import runner
 from phone_sim.cli import main as phone_sim
 from phone_sim.link import mqtt as mqtt_link
 from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto, retain_online
-
-
-def one_line(err: str) -> str:
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    return err.rstrip("\n")
+from tests.test_cli_errors import one_line
 
 
 async def test_a_connection_lost_during_a_run_names_the_step(
@@ -129,7 +125,8 @@ async def test_load_on_a_node_that_publishes_no_status_says_so(
     refused subscription ask, exit 1 (a load run that completed no call), nothing run. It
     was a report of 0 calls and "skipped (no idle party)" with no word why. node1's status
     is there: only branch is named."""
-    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 0.5)  # its absence is all this waits for
+    # Long enough for node1's status to come (else node1 too is silent), short for branch's.
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 2)
     node1 = MqttClient(broker.host, broker.port, "node1")
     await node1.connect()
     await retain_online(node1, "node1")
@@ -173,9 +170,7 @@ async def test_load_on_a_stopped_node_says_it_is_offline(
     monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 5)
     node = MqttClient(broker.host, broker.port, "node1")
     await node.connect()
-    acked = asyncio.Event()
-    node.publish("cti/node1/status", b'{"state":"offline"}', retain=True, on_ack=acked.set)
-    await asyncio.wait_for(acked.wait(), 10)
+    await retain_online(node, "node1", "offline")
     await node.disconnect()
     argv = ["--mqtt-url", broker.url, "load", "--calls-per-second", "5", "--duration", "1"]
     assert await asyncio.to_thread(phone_sim, argv) == 1

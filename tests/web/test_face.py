@@ -26,6 +26,7 @@ from cti.mqtt.broker import free_port
 from cti.mqtt.client import protocol as p
 from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
 from tests.mqtt.conftest import Mosquitto
+from tests.mqtt.conftest import mosquitto as mosquitto  # the fixture: runs with -v, its log
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -530,14 +531,14 @@ async def test_the_broker_is_dialled_only_for_a_connect_that_passed(
     try:
         async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
             await half.send(sign_in("331", "web-331-0123456789ab")[:9])  # never completed
-            for first in (
-                sign_in("331", "web-332-0123456789ab"),  # another account's client id
-                p.PINGREQ,  # not a CONNECT
-                "\x10\x00",  # a text frame
+            for first, code in (
+                (sign_in("331", "web-332-0123456789ab"), 1008),  # another account's client id
+                (p.PINGREQ, 1008),  # not a CONNECT
+                ("\x10\x00", 1003),  # a text frame
             ):
                 async with websocket(face) as ws:
                     await ws.send(first)
-                    assert await closed_code(ws) in (1003, 1008)
+                    assert await closed_code(ws) == code
             assert fake_broker.connections == 0
             await signed_in(user)  # the one CONNECT that passes: dialled
             expired.set()  # the sign-in deadline closes the two that never finished
@@ -593,18 +594,6 @@ async def test_a_websocket_gone_during_the_dial_costs_the_broker_no_sign_in(
         await face.stop()
 
 
-@pytest.fixture
-async def mosquitto(tmp_path: Path) -> AsyncIterator[Mosquitto]:
-    """A private mosquitto run with -v: its log has a "New connection from" line for every TCP
-    connection it accepts, before any byte of MQTT."""
-    server = Mosquitto(tmp_path)
-    await server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 async def test_a_real_broker_sees_no_connection_from_sockets_that_never_signed_in(
     mosquitto: Mosquitto,
 ) -> None:
@@ -631,10 +620,14 @@ async def test_a_real_broker_sees_no_connection_from_sockets_that_never_signed_i
         await until(lambda: len(accepted()) == 1, "mosquitto did not log the start's probe")
         async with websocket(face) as idle, websocket(face) as half, websocket(face) as user:
             await half.send(sign_in("331", "web-331-0123456789ab")[:9])
-            for first in (sign_in("331", "cti-node1"), p.PINGREQ, "\x10\x00"):
+            for first, code in (
+                (sign_in("331", "cti-node1"), 1008),
+                (p.PINGREQ, 1008),
+                ("\x10\x00", 1003),  # a text frame
+            ):
                 async with websocket(face) as ws:
                     await ws.send(first)
-                    assert await closed_code(ws) in (1003, 1008)
+                    assert await closed_code(ws) == code
             await user.send(sign_in("331", "web-331-0123456789ab"))
             async with asyncio.timeout(TIMEOUT):
                 connack = await user.recv()

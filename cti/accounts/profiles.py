@@ -39,9 +39,9 @@ MAX_LABEL = 63
 # The part before the @: dot-separated runs of what RFC 5322 (and RFC 6531 for non-ASCII)
 # allows unquoted. Quoted local parts ("john doe"@...) are not taken.
 _ATOM = r"[^\s\x00-\x1f\x7f\"(),:;<>@\[\\\].]+"
-_LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
+_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")  # fullmatch, as _LABEL
 # A domain label: letters and digits of any script, hyphens inside (xn--... included).
-_LABEL = re.compile(r"^[^\W_]+(?:-+[^\W_]+)*$")
+_LABEL = re.compile(r"[^\W_]+(?:-+[^\W_]+)*")
 
 
 def canonical_email(text: str) -> str:
@@ -54,10 +54,10 @@ def canonical_email(text: str) -> str:
         problem = "it needs a name before an '@' and a domain after it"
     elif len(address) > MAX_EMAIL or len(local) > MAX_LOCAL or len(domain) > MAX_DOMAIN:
         problem = f"at most {MAX_LOCAL} characters before the '@' and {MAX_EMAIL} in all"
-    elif not _LOCAL.match(local):
+    elif not _LOCAL.fullmatch(local):
         problem = f"{local!r} is not a mailbox name (no spaces, quotes or '@'; dots between)"
     elif len(labels) < 2 or not all(
-        _LABEL.match(label) and len(label) <= MAX_LABEL for label in labels
+        _LABEL.fullmatch(label) and len(label) <= MAX_LABEL for label in labels
     ):
         problem = f"{domain!r} is not a domain name (like example.com)"
     elif len(labels[-1]) < 2 or labels[-1].isdigit():

@@ -44,7 +44,7 @@ REFUSALS = frozenset(
     }
 )
 # Account names travel in topics (cti/{node}/users/{name}/...): no wildcards, no slashes.
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # fullmatch: "$" takes a "\n"
 RESERVED_PREFIX = "cti-"  # the broker account of a node is cti-{node} (specs/security.md)
 SITE_ROLES = (Role.USER, Role.ADMIN)  # accounts of the site's people, named by their number
 
@@ -82,7 +82,7 @@ def set_dial_method(d: Decision[NodeState], c: cmd.SetDialMethod) -> None:
 def check_account(site: Site, seed: cmd.AccountSeed) -> None:
     """An account the site can have: a topic-safe name; a person's account is named by their
     number (USER-01) and acts as phones or MULAP groups of the site."""
-    if not NAME.match(seed.name):
+    if not NAME.fullmatch(seed.name):
         raise Refusal(
             "invalidAccountName",
             f"{seed.name!r}: 1 to 32 letters, digits, '.', '_' or '-', starting with one of "

@@ -20,6 +20,7 @@ import attrs
 import structlog
 
 from cti.accounts.model import Account
+from cti.accounts.services import NAME
 from cti.app.follower import FollowerHealth, supervised
 from cti.app.node import Node
 from cti.mqtt import access
@@ -84,6 +85,19 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)  # and the lock with it
 
 
+def _valid(accounts: Iterable[Account]) -> list[Account]:
+    """The accounts whose names the broker's files can hold. A log written before names were
+    checked whole may keep one ending in a line break: its lines would give its rights to
+    another user name (or break the password file), so it is left out, and said."""
+    kept = []
+    for account in accounts:
+        if NAME.fullmatch(account.name):
+            kept.append(account)
+        else:
+            log.warning("broker_files.account_left_out", account=account.name, why="invalid name")
+    return kept
+
+
 def combine(directory: Path) -> bool:
     """Write the broker's files of a shared ``directory`` from every node's files under
     ``nodes/``, in node order; True if any changed. Call it holding the lock."""
@@ -137,7 +151,7 @@ class BrokerFiles:
         return access.node_user(self.site.node)
 
     def texts(self, accounts: Iterable[Account]) -> dict[Path, str]:
-        accounts, node, own = list(accounts), self.site.node, self.own_directory
+        accounts, node, own = _valid(accounts), self.site.node, self.own_directory
         shared = self.shared
         return {
             own / "passwords": access.password_file(accounts, node, self._node_hash, shared=shared),

@@ -13,7 +13,7 @@ import re
 
 SEPARATOR = "@"
 # A node name is a topic level and part of broker user names: no `/`, `+`, `#`, `@`, spaces.
-NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+NODE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")  # fullmatch: "$" takes a "\n"
 
 
 def qualified(name: str, node: str) -> str:

@@ -215,3 +215,20 @@ def test_authorization_matrix(user: str, device: str, target: str, what: str) ->
         assert device in own
     if account.role is Role.USER and device not in own:
         assert not allowed
+
+
+@pytest.mark.parametrize("name", ["331\n", "integrator\n", "a\nb"])
+async def test_an_account_name_with_a_line_break_is_refused(name: str) -> None:
+    """USER-01: a name is one line of topic-safe characters. "331\\n" would be a second
+    account whose block in the broker's ACL file reads ``user 331``: the ordinary user 331
+    would get its rights from the broker while the node shows it as a user."""
+    node = seeded()
+    engine = Engine(node)
+    await engine.start()
+    try:
+        fields = {"name": name, "password": "Start-2026!x", "role": "integrator"}
+        made = await api.execute(engine, parse_action("createAccount", fields), "330")
+        assert made["error"]["code"] == "invalidAccountName", made
+        assert set(node.state.accounts.accounts.keys()) == set(seeded().state.accounts.accounts)
+    finally:
+        await engine.stop()

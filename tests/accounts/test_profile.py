@@ -504,6 +504,8 @@ def test_email_addresses_are_kept_trimmed_with_a_lower_case_domain(typed: str, k
         '"anna"@example.com',
         "a" * 65 + "@example.com",
         "anna@" + "a" * 64 + ".com",
+        "anna\n@example.com",
+        "anna@example\n.com",
     ],
 )
 def test_what_is_not_an_email_address(typed: str) -> None:

@@ -527,6 +527,12 @@ def test_load_example_site() -> None:
             {"location": {**LOCATION, "country_code": "999"}},
             "[location]: unknown country code 999",
         ),
+        # a line break after a name: "$" alone would let it through into broker files
+        (
+            {"node": "node1\n"},
+            "node 'node1\\n': letters, digits, '-' and '_' only (at most 32), first a letter"
+            " or digit: it is a topic level and part of broker user names",
+        ),
     ],
 )
 def test_site_validation_names_the_offending_key(extra: dict[str, Any], message: str) -> None:

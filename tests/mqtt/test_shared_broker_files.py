@@ -12,9 +12,10 @@ import functools
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
-from cti.accounts.model import Account
+from cti.accounts.model import Account, Role
 from cti.app.bootstrap import ServeOptions, StartupError, start
 from cti.app.config import load_config
 from cti.app.config.site_file import site_from_dict
@@ -189,3 +190,21 @@ def test_a_node_name_must_fit_topics_and_user_names(node: str) -> None:
 def test_node_names_that_fit() -> None:
     for node in ("node1", "branch", "Site_2-b", "n" * 32):
         assert site_from_dict(site_dict(node=node)).node == node
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_account_named_with_a_line_break_gets_no_lines(tmp_path: Path, shared: bool) -> None:
+    """A log from before names were checked whole may hold "331\\n" (an integrator): its ACL
+    block would read ``user 331`` and give the ordinary user 331 its rights; it is left out."""
+    site, accounts = site_and_accounts(OFFICE)
+    user = next(a for a in accounts if a.name == "331")
+    stray = attrs.evolve(user, name="331\n", role=Role.INTEGRATOR)
+    broker = BrokerFiles(tmp_path, site, "secret", shared)
+    broker.write((*accounts, stray))
+    own = broker.own_directory
+    clean = BrokerFiles(tmp_path / "clean", site, "secret", shared)
+    clean.write(accounts)
+    for name in ("acl.plain", "acl.tls"):
+        assert (own / name).read_text() == (clean.own_directory / name).read_text()
+    lines = (own / "passwords").read_text().splitlines()
+    assert lines[1:] == (clean.own_directory / "passwords").read_text().splitlines()[1:]

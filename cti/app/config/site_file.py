@@ -111,7 +111,7 @@ def site_from_dict(raw: Mapping[str, Any]) -> Site:
     if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
         raise SiteError("pickup_groups must be a list of lists of phone numbers")
     node = _text(raw, "node", "the site file", "node1")
-    if not NODE_NAME.match(node):
+    if not NODE_NAME.fullmatch(node):
         raise SiteError(
             f"node {node!r}: letters, digits, '-' and '_' only (at most 32), first a letter "
             "or digit: it is a topic level and part of broker user names"

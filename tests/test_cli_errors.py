@@ -350,7 +350,7 @@ def test_users_init_makes_the_log_of_a_node_that_has_never_run(
     assert main(["users", "--data-dir", str(data), "--init", "add", "334"]) == 0
     assert (data / "node1.db").exists()
     capsys.readouterr()
-    assert main(["users", "--data-dir", str(data), "list"]) == 0
+    assert main(["users", "list", "--data-dir", str(data)]) == 0  # either side of it
     listed = capsys.readouterr().out
     assert "334" in listed and "Anna Berger" in listed
 

@@ -28,6 +28,7 @@ from rich.table import Table
 from cti.accounts.model import Licence, Role
 from cti.mqtt.client import endpoint
 from cti.ops.environment import add_store_option
+from cti.tools.options import shared_options
 
 if TYPE_CHECKING:
     from cti.app.node import Node
@@ -51,21 +52,15 @@ def add_parser(sub: Any) -> None:
         "without the node's log is refused: --init makes the log of a node that has never run, "
         "with the site's [[users]] first, as `cti serve` would (specs/security.md).",
     )
-    users.add_argument("--site", type=Path, default=None, help="site file (default: example)")
-    users.add_argument(
-        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
-    )
-    add_store_option(users)
-    users.add_argument(
-        "--init",
-        action="store_true",
-        help="the node has never run: make its log (and --data-dir) instead of refusing",
-    )
-    endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
+    shared = shared_options(users, _where)  # before or after the subcommand
     actions = users.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every account: role, devices, licences, state")
+    actions.add_parser(
+        "list", parents=[shared], help="every account: role, devices, licences, state"
+    )
     add = actions.add_parser(
-        "add", help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)"
+        "add",
+        parents=[shared],
+        help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)",
     )
     add.add_argument("name", help="a user's internal number, or an integrator's name")
     add.add_argument(
@@ -85,12 +80,17 @@ def add_parser(sub: Any) -> None:
     )
     setpw = actions.add_parser(
         "set-password",
+        parents=[shared],
         help="set a password (CTI_NEW_PASSWORD, else asked); changed at next sign-in",
     )
     setpw.add_argument("name", help=ACCOUNT)
-    reset = actions.add_parser("reset", help="a new random password, printed once")
+    reset = actions.add_parser(
+        "reset", parents=[shared], help="a new random password, printed once"
+    )
     reset.add_argument("name", help=ACCOUNT)
-    lic = actions.add_parser("licences", help="set the licences of an account (USER-05)")
+    lic = actions.add_parser(
+        "licences", parents=[shared], help="set the licences of an account (USER-05)"
+    )
     lic.add_argument("name", help=ACCOUNT)
     lic.add_argument(
         "licences",
@@ -98,8 +98,23 @@ def add_parser(sub: Any) -> None:
         choices=[x.value for x in Licence],
         help="all the licences it has from now on (none given: none)",
     )
-    remove = actions.add_parser("remove", help="remove an account")
+    remove = actions.add_parser("remove", parents=[shared], help="remove an account")
     remove.add_argument("name", help=ACCOUNT)
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    """The node and how to reach it: options of `cti users` and of each of its subcommands."""
+    p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
+    p.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
+    )
+    add_store_option(p)
+    p.add_argument(
+        "--init",
+        action="store_true",
+        help="the node has never run: make its log (and --data-dir) instead of refusing",
+    )
+    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
 
 
 def new_password(env: dict[str, str] | None = None) -> str:

@@ -350,9 +350,17 @@ def test_users_init_makes_the_log_of_a_node_that_has_never_run(
     assert main(["users", "--data-dir", str(data), "--init", "add", "334"]) == 0
     assert (data / "node1.db").exists()
     capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "40")  # into a pipe: the table whole, all the same
     assert main(["users", "list", "--data-dir", str(data)]) == 0  # either side of it
     listed = capsys.readouterr().out
-    assert "334" in listed and "Anna Berger" in listed
+    assert "334" in listed
+    rows = {cells[0]: cells for line in listed.splitlines() if (cells := table_row(line))}
+    assert rows["330"] == ["330", "Anna Berger", "admin", "330", "conference voicemail", "ok"]
+
+
+def table_row(line: str) -> list[str]:
+    """The cells of a row of a rich table ([] for a line of its frame or header)."""
+    return [cell.strip() for cell in line.split("│")[1:-1]]
 
 
 def test_archive_of_a_mistyped_data_dir_makes_nothing(

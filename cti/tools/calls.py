@@ -24,6 +24,7 @@ from cti.calls.records_db import CallRecordsDb
 from cti.ops.environment import add_store_option, at_least, checked
 from cti.store import StoreError, location
 from cti.tools.options import shared_options
+from cti.tools.output import print_table
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,13 +74,13 @@ def run_calls(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.action == "list":
-            console.print(_table(db.records(last=args.last)))
+            print_table(console, _table(db.records(last=args.last)))
             return 0
         record = db.record(args.call)
         if record is None:
             errors.print(f"[red]cti calls: no call {args.call} in the records[/]")
             return 1
-        console.print(_table([record]))
+        print_table(console, _table([record]))
         try:
             log = location.open_reader(args.store, args.data_dir, site.node)
         except StoreError as exc:

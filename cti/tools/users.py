@@ -29,6 +29,7 @@ from cti.accounts.model import Licence, Role
 from cti.mqtt.client import endpoint
 from cti.ops.environment import add_store_option
 from cti.tools.options import shared_options
+from cti.tools.output import print_table
 
 if TYPE_CHECKING:
     from cti.app.node import Node
@@ -208,7 +209,7 @@ def show(console: Console, service: str, reply: Any, password: str | None) -> in
                 " ".join(row["licences"]),
                 state if row["canSignIn"] else "no password",
             )
-        console.print(table)
+        print_table(console, table)
     elif password is not None:
         console.print(f"new password (to be changed at the first sign-in): {password}")
     else:

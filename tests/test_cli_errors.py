@@ -159,6 +159,28 @@ def test_request_with_a_missing_ca_file_says_so(
     assert one_line(capsys.readouterr().err) == f"cti request: --ca-file {ca}: no such file"
 
 
+def test_users_and_request_exit_alike_without_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No broker where the running node's should be: exit 3 from both (`cti users` exited 2,
+    a usage error's code; specs/mqtt.md). Without --user it is one, 2 from both."""
+    from cti.store import SqliteStore
+
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}"]
+    with SqliteStore(tmp_path / "node1.db"):  # the node "runs": it holds its log
+        assert main(["users", "--data-dir", str(tmp_path), *url, "--user", "330", "list"]) == 3
+        err = one_line(capsys.readouterr().err)
+        assert err.startswith(f"cti users: node node1 runs, but not reachable at {url[1]}: "), err
+        assert main(["users", "--data-dir", str(tmp_path), *url, "list"]) == 2
+        assert one_line(capsys.readouterr().err) == (
+            "cti users: node node1 is running: sign in as an administrator (--user, CTI_PASSWORD)"
+        )
+    assert main(["request", *url, "--user", "330", "listAccounts"]) == 3
+    assert one_line(capsys.readouterr().err).startswith(f"cti request: no broker at {url[1]}: ")
+    assert main(["request", *url, "listAccounts"]) == 2
+    capsys.readouterr()
+
+
 def test_serve_checks_the_certificate_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

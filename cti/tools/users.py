@@ -8,6 +8,9 @@ A password for an account comes from ``CTI_NEW_PASSWORD`` or a prompt, never the
 It never makes a log by itself: a ``--data-dir`` (``--store``, ``--site``) where the node has no
 log is refused, so a mistyped directory cannot quietly become a second, empty node whose
 accounts nobody uses. ``--init`` makes the log of a node that has never run (specs/security.md).
+
+Exit codes as `cti request`'s for the same failures: 1 refused (by the node, or its broker's
+ACL) or no reply, 2 a wrong argument, 3 no broker or the connection refused.
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ NEW_PASSWORD_ENV = "CTI_NEW_PASSWORD"
 
 
 class UsageError(Exception):
-    """One line for the operator."""
+    """One line for the operator: a wrong argument, exit 2."""
+
+
+class Failed(Exception):
+    """The running node could not be asked, one line: ``code`` is `cti request`'s exit code
+    for the same failure (1 refused or no reply, 3 no broker or the connection refused)."""
+
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.code = code
 
 
 ACCOUNT = "the account's name (as cti users list shows it)"
@@ -251,6 +263,9 @@ def run_users(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"cti users: {exc}", file=sys.stderr)
         return 2
+    except Failed as exc:
+        print(f"cti users: {exc}", file=sys.stderr)
+        return exc.code
     return show(console, service, reply, password)
 
 
@@ -283,11 +298,14 @@ async def _online(args: argparse.Namespace, node: str, service: str, fields: dic
         raise UsageError(
             f"node {node} is running: sign in as an administrator (--user, CTI_PASSWORD)"
         )
+    # Exit codes as `cti request`'s for the same failures (specs/mqtt.md).
     try:
         return await call(broker, node, service, fields)
     except ConnectionRefused as exc:
-        raise UsageError(refused(exc, broker.username, args.mqtt_url)) from None
+        raise Failed(refused(exc, broker.username, args.mqtt_url), 3) from None
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
-        raise UsageError(subscription_refused(exc, node)) from None
-    except (OSError, TimeoutError, NoReply) as exc:
-        raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None
+        raise Failed(subscription_refused(exc, node), 1) from None
+    except (OSError, TimeoutError) as exc:
+        raise Failed(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}", 3) from None
+    except NoReply as exc:  # the broker took the request (or refused it): no reply, as there
+        raise Failed(str(exc), 1) from None

@@ -66,6 +66,9 @@ def add_parser(sub: Any) -> None:
         "with the site's [[users]] first, as `cti serve` would (specs/security.md).",
     )
     shared = shared_options(users, _where)  # before or after the subcommand
+    # As `cti request`: what went wrong is the tool's own one line; the MQTT client's warning
+    # (a refused publish ends the connection) only came before it.
+    users.set_defaults(log_level="error")
     actions = users.add_subparsers(dest="action", required=True)
     actions.add_parser(
         "list", parents=[shared], help="every account: role, devices, licences, state"

@@ -37,6 +37,7 @@ from bench import (
     web,
 )
 from bench.sections import Row
+from cti.tools.output import print_table
 
 # As `cti serve` does (cti/log.py): a logger is resolved once, not on every call.
 structlog.configure(
@@ -122,6 +123,19 @@ def run_section(key: str, progress: Progress) -> list[list[object]]:
     return [list(row) for row in rows]
 
 
+def print_results(console: Console, results: dict[str, list[list[object]]]) -> None:
+    """The table of ``results`` (section name -> its rows): a row a line, also into a pipe
+    (`make bench | tee`), where rich wrapped each cell into a column of a few characters."""
+    table = Table(title="cti benchmarks (median of repetitions where repeated)")
+    for col in ("section", "measure", "value", "unit", "target"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for section, rows in results.items():
+        for name, value, unit, target in rows:
+            table.add_row(section, str(name), f"{value:,.1f}", str(unit), str(target or ""))
+            section = ""
+    print_table(console, table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -144,14 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             results[NAMES[key]] = run_section(key, progress)
             when[NAMES[key]] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             progress.update(task, advance=1)
-    table = Table(title="cti benchmarks (median of repetitions where repeated)")
-    for col in ("section", "measure", "value", "unit", "target"):
-        table.add_column(col, justify="right" if col == "value" else "left")
-    for section, rows in results.items():
-        for name, value, unit, target in rows:
-            table.add_row(section, str(name), f"{value:,.1f}", str(unit), str(target or ""))
-            section = ""
-    console.print(table)
+    print_results(console, results)
     out = Path("bench/results.json")
     previous: dict[str, Any] = {}
     if len(keys) < len(NAMES):  # a partial run: the other sections' last rows stay

@@ -54,6 +54,7 @@ from cti.csta.ids import connection, device_id
 from cti.csta.link.server import CstaServer
 from cti.site.model import DeviceKind
 from cti.store import SqliteStore
+from cti.tools.output import print_table
 
 LOAD_SITE = Path(cti.sites.__file__).parent / "load.toml"
 PASSWORD = "bench-link-password"  # loopback only
@@ -368,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         table.add_column(col, justify="right" if col == "value" else "left")
     for name, value, unit, _ in rows:
         table.add_row(str(name), f"{value:,.1f}", str(unit))
-    console.print(table)
+    print_table(console, table)
     return 0
 
 

@@ -72,6 +72,7 @@ from cti.mqtt.client import protocol as p
 from cti.mqtt.face.service import MqttFace
 from cti.site.model import DeviceKind
 from cti.store import SqliteStore
+from cti.tools.output import print_table
 
 SIGN_IN_AT_ONCE = 16  # concurrent CONNECTs per UI process: mosquitto verifies one at a time
 BROKER_RSS_LIMIT_MB = 4_000  # give up rather than let a broker queueing for slow UIs eat the RAM
@@ -530,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.add_column(col, justify="right" if col == "value" else "left")
     for name, value, unit, target in run(plan=plan):
         table.add_row(name, f"{value:,.1f}", unit, target or "")
-    Console().print(table)
+    print_table(Console(), table)
     return 0
 
 

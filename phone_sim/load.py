@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from cti.mqtt.client import Endpoint
+from cti.tools.output import print_table
 from phone_sim.link.base import Link, NoStatus, Refusal
 from phone_sim.link.mqtt import MqttLink
 from phone_sim.sim import Simulator
@@ -312,7 +313,7 @@ async def load_nodes(
             await sim.close()
     elapsed = time.perf_counter() - started
     for node, got in stats.items():
-        console.print(report(got, plan, elapsed, node))
+        print_table(console, report(got, plan, elapsed, node))
     return stats
 
 

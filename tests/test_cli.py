@@ -185,25 +185,29 @@ def test_demo_has_its_own_place_and_a_second_writer_is_one_clear_line(
     assert main(["replay", "--data-dir", "data"]) == 0  # readers are welcome (lock released)
 
 
-def test_calls_lists_records_and_shows_a_call(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """cti calls list / show read the call records read model and the log."""
-    monkeypatch.setenv("COLUMNS", "200")  # the table fits the terminal; give it room
-    log = SqliteStore(tmp_path / "node1.db")
+def a_call_of_330_to_331(data: Path) -> None:
+    """Call 1, answered and cleared, in a log and the call records in ``data``."""
+    log = SqliteStore(data / "node1.db")
     node = Node(load_site(), log, ManualClock())
     made = node.execute(c.MakeCall(calling="330", called="331"))
     assert isinstance(made, Accepted)
     node.execute(c.AnswerCall(call=1, device="331"))
     node.execute(c.ClearCall(call=1))
-    records = CallRecordsDb(tmp_path / "node1.calls.db", log.epoch)
+    records = CallRecordsDb(data / "node1.calls.db", log.epoch)
     records.apply([decode(r) for r in log.read(1)])
     records.close()
     log.close()
+
+
+def test_calls_lists_records_and_shows_a_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cti calls list / show read the call records read model and the log."""
+    a_call_of_330_to_331(tmp_path)
     assert main(["calls", "--data-dir", str(tmp_path), "list"]) == 0
     text = flat(capsys.readouterr().out)
     assert "330 331" in text and "normalClearing" in text
-    assert main(["calls", "--data-dir", str(tmp_path), "show", "1"]) == 0
+    assert main(["calls", "show", "1", "--data-dir", str(tmp_path)]) == 0  # either side
     out = capsys.readouterr().out
     # Each event in the names and values of its MQTT document (specs/mqtt.md), not a repr.
     events = [line.split() for line in out.splitlines() if EVENT_LINE.match(line)]
@@ -245,3 +249,93 @@ def test_calls_lists_records_and_shows_a_call(
         main(["calls", "--data-dir", str(tmp_path), "list", "--last", "-1"])
     assert exc.value.code == 2
     assert "argument --last: -1: give 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "group, action",
+    [
+        ("calls", ["list"]),
+        ("calls", ["show", "1"]),
+        ("users", ["list"]),
+        ("users", ["reset", "334"]),
+    ],
+)
+def test_a_groups_options_go_before_or_after_its_subcommand(group: str, action: list[str]) -> None:
+    """`cti calls show 1 --data-dir X` as `cti calls --data-dir X show 1` (it was refused:
+    "unrecognized arguments"); not given after the subcommand, the value given before it stays
+    (a subcommand's default would overwrite it); given on both sides, the later wins."""
+    parse = build_parser().parse_args
+    options = ["--data-dir", "X", "--site", "s.toml", "--store", "sqlite"]
+    before = parse([group, *options, *action])
+    after = parse([group, *action, *options])
+    for args in (before, after):
+        assert (args.data_dir, args.site, args.store) == (Path("X"), Path("s.toml"), "sqlite")
+    both = parse([group, "--data-dir", "A", "--site", "s.toml", *action, "--data-dir", "B"])
+    assert (both.data_dir, both.site) == (Path("B"), Path("s.toml"))
+    neither = parse([group, *action])
+    assert (neither.data_dir, neither.site, neither.store) == (Path("data"), None, None)
+
+
+def test_users_takes_its_broker_and_init_options_after_the_subcommand() -> None:
+    parse = build_parser().parse_args
+    url = "mqtt://127.0.0.1:1884"
+    after = parse(["users", "list", "--init", "--mqtt-url", url, "--user", "330"])
+    assert (after.init, after.mqtt_url, after.user) == (True, url, "330")
+    before = parse(["users", "--init", "--mqtt-url", url, "--user", "330", "list"])
+    assert (before.init, before.mqtt_url, before.user) == (True, url, "330")
+    neither = parse(["users", "list"])
+    assert (neither.init, neither.mqtt_url, neither.user) == (False, "mqtt://127.0.0.1:1883", None)
+
+
+@pytest.mark.parametrize("group, action", [("calls", "show"), ("users", "add")])
+def test_a_subcommands_help_shows_its_groups_options_as_the_group_does(
+    group: str, action: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # one line per option
+
+    def options(argv: list[str]) -> set[str]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        out = capsys.readouterr().out
+        lines = [" ".join(line.split()) for line in out.splitlines()]
+        return {line for line in lines if line.startswith("--")}
+
+    shared = options([group])
+    assert any(line.startswith("--data-dir DATA_DIR ") for line in shared), shared
+    assert shared <= options([group, action])  # the same options with the same help
+
+
+@pytest.mark.parametrize("action", [["list"], ["show", "1"]])
+def test_calls_prints_its_table_whole_into_a_pipe(
+    action: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not a terminal (a pipe, `cti calls list | grep 331`): the table at its natural width,
+    the header and each record one line (rich fitted it into COLUMNS, else 80, and wrapped
+    every cell over several lines)."""
+    monkeypatch.setenv("COLUMNS", "40")
+    a_call_of_330_to_331(tmp_path)
+    assert main(["calls", "--data-dir", str(tmp_path), *action]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = [cells(line) for line in lines if line.startswith("┃")]
+    assert header == [["call", "started", "from", "to", "answered by", "parties", "ended", "how"]]
+    rows = [cells(line) for line in lines if line.startswith("│")]
+    assert rows == [
+        [
+            "1",
+            "2026-01-01T00:00:00.000Z",
+            "330",
+            "331",
+            "331",
+            "330 331",
+            "2026-01-01T00:00:00.000Z",
+            "normalClearing",
+        ]
+    ]
+
+
+def cells(line: str) -> list[str]:
+    """The cells of one line of a rich table."""
+    return [cell.strip() for cell in re.split("[│┃]", line)[1:-1]]

@@ -126,7 +126,7 @@ def test_csta_address_log_level_and_an_absent_link(capsys: pytest.CaptureFixture
     assert main(["csta", "call", "127.0.0.1:70000", "330", "331"]) == 2
     assert "port 1-65535" in one_line(capsys.readouterr().err)
     port = free_port()  # nothing listens there
-    assert main(["csta", "monitor", f"127.0.0.1:{port}", "330"]) == 1
+    assert main(["csta", "monitor", f"127.0.0.1:{port}", "330"]) == 3  # as no broker
     err = one_line(capsys.readouterr().err)
     assert err.startswith(f"cti csta: cannot reach the CSTA link at 127.0.0.1:{port}: "), err
 
@@ -143,7 +143,7 @@ def test_csta_says_a_silent_link_in_words(
     monkeypatch.setattr(cti.tools.csta, "TIMEOUT", 0.2)
     with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody reads
         port = silent.getsockname()[1]
-        assert main(["csta", "call", f"127.0.0.1:{port}", "330", "331"]) == 1
+        assert main(["csta", "call", f"127.0.0.1:{port}", "330", "331"]) == 3
     assert one_line(capsys.readouterr().err) == (
         f"cti csta: the CSTA link at 127.0.0.1:{port} did not answer within 0.2 s"
     )
@@ -157,6 +157,28 @@ def test_request_with_a_missing_ca_file_says_so(
     argv = ["--mqtt-url", "mqtts://127.0.0.1:8883", "--user", "330", "--ca-file", str(ca)]
     assert main(["request", *argv, "snapshotDevice", "device=330"]) == 2
     assert one_line(capsys.readouterr().err) == f"cti request: --ca-file {ca}: no such file"
+
+
+def test_users_and_request_exit_alike_without_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No broker where the running node's should be: exit 3 from both (`cti users` exited 2,
+    a usage error's code; specs/mqtt.md). Without --user it is one, 2 from both."""
+    from cti.store import SqliteStore
+
+    url = ["--mqtt-url", f"mqtt://127.0.0.1:{free_port()}"]
+    with SqliteStore(tmp_path / "node1.db"):  # the node "runs": it holds its log
+        assert main(["users", "--data-dir", str(tmp_path), *url, "--user", "330", "list"]) == 3
+        err = one_line(capsys.readouterr().err)
+        assert err.startswith(f"cti users: node node1 runs, but not reachable at {url[1]}: "), err
+        assert main(["users", "--data-dir", str(tmp_path), *url, "list"]) == 2
+        assert one_line(capsys.readouterr().err) == (
+            "cti users: node node1 is running: sign in as an administrator (--user, CTI_PASSWORD)"
+        )
+    assert main(["request", *url, "--user", "330", "listAccounts"]) == 3
+    assert one_line(capsys.readouterr().err).startswith(f"cti request: no broker at {url[1]}: ")
+    assert main(["request", *url, "listAccounts"]) == 2
+    capsys.readouterr()
 
 
 def test_serve_checks_the_certificate_files(
@@ -350,9 +372,17 @@ def test_users_init_makes_the_log_of_a_node_that_has_never_run(
     assert main(["users", "--data-dir", str(data), "--init", "add", "334"]) == 0
     assert (data / "node1.db").exists()
     capsys.readouterr()
-    assert main(["users", "--data-dir", str(data), "list"]) == 0
+    monkeypatch.setenv("COLUMNS", "40")  # into a pipe: the table whole, all the same
+    assert main(["users", "list", "--data-dir", str(data)]) == 0  # either side of it
     listed = capsys.readouterr().out
-    assert "334" in listed and "Anna Berger" in listed
+    assert "334" in listed
+    rows = {cells[0]: cells for line in listed.splitlines() if (cells := table_row(line))}
+    assert rows["330"] == ["330", "Anna Berger", "admin", "330", "conference voicemail", "ok"]
+
+
+def table_row(line: str) -> list[str]:
+    """The cells of a row of a rich table ([] for a line of its frame or header)."""
+    return [cell.strip() for cell in line.split("│")[1:-1]]
 
 
 def test_archive_of_a_mistyped_data_dir_makes_nothing(

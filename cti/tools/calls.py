@@ -23,22 +23,31 @@ from cti.calls.records import CallRecord
 from cti.calls.records_db import CallRecordsDb
 from cti.ops.environment import add_store_option, at_least, checked
 from cti.store import StoreError, location
+from cti.tools.options import shared_options
+from cti.tools.output import print_table
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     calls = sub.add_parser("calls", help="call records of a node: list them, show one call")
-    calls.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
-    calls.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
-    add_store_option(calls)
+    shared = shared_options(calls, _where)  # before or after the subcommand
     what = calls.add_subparsers(dest="action", required=True)
-    listing = what.add_parser("list", help="the newest calls, one line each")
+    listing = what.add_parser("list", parents=[shared], help="the newest calls, one line each")
     # From 1: SQLite reads LIMIT -1 as no limit at all.
     last = checked(at_least(1))
     listing.add_argument("--last", type=last, default=20, help="how many (default 20)")
-    show = what.add_parser("show", help="one call: its record and every event of it")
+    show = what.add_parser(
+        "show", parents=[shared], help="one call: its record and every event of it"
+    )
     show.add_argument(
         "call", type=call_id, help="the call's id (the first column of cti calls list)"
     )
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    """The node's files: options of `cti calls` and of each of its subcommands."""
+    p.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
+    p.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+    add_store_option(p)
 
 
 def call_id(text: str) -> int:
@@ -65,13 +74,13 @@ def run_calls(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.action == "list":
-            console.print(_table(db.records(last=args.last)))
+            print_table(console, _table(db.records(last=args.last)))
             return 0
         record = db.record(args.call)
         if record is None:
             errors.print(f"[red]cti calls: no call {args.call} in the records[/]")
             return 1
-        console.print(_table([record]))
+        print_table(console, _table([record]))
         try:
             log = location.open_reader(args.store, args.data_dir, site.node)
         except StoreError as exc:

@@ -8,7 +8,9 @@ Both sign in as the account named with ``--user``, its password in ``CTI_PASSWOR
 ``--password``, which ``ps`` shows), as every tool does; without ``--user``, as the ``[csta]``
 section's user ``cti`` with ``--password`` or its default ``cti`` (CTI_PASSWORD, an account's,
 is not sent to it). What goes wrong is one line in words on stderr: the refused step and the
-CSTA error name, never a class name.
+CSTA error name, never a class name. Exit codes as `cti request`'s for the same failures: 3
+no link, or the association refused; 1 a step refused, or the link lost after it; 2 a wrong
+argument.
 """
 
 from __future__ import annotations
@@ -180,31 +182,40 @@ def run_csta(args: argparse.Namespace) -> int:
     framing: Style = args.framing  # argparse choices: siemens or length2
     client = CstaClient(host, port, user, password, framing, timeout=TIMEOUT)
     where = f"the CSTA link at {host}:{port}"
+    # Exit codes as `cti request`'s for the same failures: 3 before the association (no
+    # link there, or it refused the association: a wrong password), 1 after it (a step
+    # refused, or the link lost), 2 a wrong argument (above).
     try:
         if args.csta_command == "call":
             return asyncio.run(_call(client, args.calling, args.called))
         return asyncio.run(_monitor(client, args.devices))
     except AssociationRefused as exc:  # its text says why (a wrong password, say); never it
         print(f"cti csta: {exc}; user {user}, password {source}", file=sys.stderr)
-        return 1
+        return 3
     except Failed as exc:
         print(f"cti csta: {exc}", file=sys.stderr)
         return 1
     except CstaClientError as exc:  # the link closed or aborted, ...: the client's words
         print(f"cti csta: {where}: {exc}", file=sys.stderr)
-        return 1
+        return _lost(client)
     except TimeoutError:  # an OSError too: connecting, associating or releasing
         print(f"cti csta: {where} did not answer within {TIMEOUT:g} s", file=sys.stderr)
-        return 1
+        return _lost(client)
     except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
         # The switch hung up with our request unread: the kernel's reset, the same event as
         # a close seen first (which is LinkClosed).
         print(f"cti csta: {where}: connection closed by the switch", file=sys.stderr)
-        return 1
+        return _lost(client)
     except OSError as exc:  # no link there: say where, in words
         reason = exc.strerror or str(exc) or "the connection failed"
         print(f"cti csta: cannot reach {where}: {reason}", file=sys.stderr)
-        return 1
+        return _lost(client)
+
+
+def _lost(client: CstaClient) -> int:
+    """The exit code of a link that failed: 1 once associated (a request's connection lost,
+    as `cti request`'s no reply), 3 before (no link to be had there, as its no broker)."""
+    return 1 if client.associated else 3
 
 
 async def _call(client: CstaClient, calling: str, called: str) -> int:

@@ -8,6 +8,9 @@ A password for an account comes from ``CTI_NEW_PASSWORD`` or a prompt, never the
 It never makes a log by itself: a ``--data-dir`` (``--store``, ``--site``) where the node has no
 log is refused, so a mistyped directory cannot quietly become a second, empty node whose
 accounts nobody uses. ``--init`` makes the log of a node that has never run (specs/security.md).
+
+Exit codes as `cti request`'s for the same failures: 1 refused (by the node, or its broker's
+ACL) or no reply, 2 a wrong argument, 3 no broker or the connection refused.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from rich.table import Table
 from cti.accounts.model import Licence, Role
 from cti.mqtt.client import endpoint
 from cti.ops.environment import add_store_option
+from cti.tools.options import shared_options
+from cti.tools.output import print_table
 
 if TYPE_CHECKING:
     from cti.app.node import Node
@@ -36,7 +41,16 @@ NEW_PASSWORD_ENV = "CTI_NEW_PASSWORD"
 
 
 class UsageError(Exception):
-    """One line for the operator."""
+    """One line for the operator: a wrong argument, exit 2."""
+
+
+class Failed(Exception):
+    """The running node could not be asked, one line: ``code`` is `cti request`'s exit code
+    for the same failure (1 refused or no reply, 3 no broker or the connection refused)."""
+
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.code = code
 
 
 ACCOUNT = "the account's name (as cti users list shows it)"
@@ -51,21 +65,18 @@ def add_parser(sub: Any) -> None:
         "without the node's log is refused: --init makes the log of a node that has never run, "
         "with the site's [[users]] first, as `cti serve` would (specs/security.md).",
     )
-    users.add_argument("--site", type=Path, default=None, help="site file (default: example)")
-    users.add_argument(
-        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
-    )
-    add_store_option(users)
-    users.add_argument(
-        "--init",
-        action="store_true",
-        help="the node has never run: make its log (and --data-dir) instead of refusing",
-    )
-    endpoint.add_arguments(users)  # used when the node runs: sign in as an administrator
+    shared = shared_options(users, _where)  # before or after the subcommand
+    # As `cti request`: what went wrong is the tool's own one line; the MQTT client's warning
+    # (a refused publish ends the connection) only came before it.
+    users.set_defaults(log_level="error")
     actions = users.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="every account: role, devices, licences, state")
+    actions.add_parser(
+        "list", parents=[shared], help="every account: role, devices, licences, state"
+    )
     add = actions.add_parser(
-        "add", help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)"
+        "add",
+        parents=[shared],
+        help="a new account with an initial password (CTI_NEW_PASSWORD, else asked)",
     )
     add.add_argument("name", help="a user's internal number, or an integrator's name")
     add.add_argument(
@@ -85,12 +96,17 @@ def add_parser(sub: Any) -> None:
     )
     setpw = actions.add_parser(
         "set-password",
+        parents=[shared],
         help="set a password (CTI_NEW_PASSWORD, else asked); changed at next sign-in",
     )
     setpw.add_argument("name", help=ACCOUNT)
-    reset = actions.add_parser("reset", help="a new random password, printed once")
+    reset = actions.add_parser(
+        "reset", parents=[shared], help="a new random password, printed once"
+    )
     reset.add_argument("name", help=ACCOUNT)
-    lic = actions.add_parser("licences", help="set the licences of an account (USER-05)")
+    lic = actions.add_parser(
+        "licences", parents=[shared], help="set the licences of an account (USER-05)"
+    )
     lic.add_argument("name", help=ACCOUNT)
     lic.add_argument(
         "licences",
@@ -98,8 +114,23 @@ def add_parser(sub: Any) -> None:
         choices=[x.value for x in Licence],
         help="all the licences it has from now on (none given: none)",
     )
-    remove = actions.add_parser("remove", help="remove an account")
+    remove = actions.add_parser("remove", parents=[shared], help="remove an account")
     remove.add_argument("name", help=ACCOUNT)
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    """The node and how to reach it: options of `cti users` and of each of its subcommands."""
+    p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
+    p.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
+    )
+    add_store_option(p)
+    p.add_argument(
+        "--init",
+        action="store_true",
+        help="the node has never run: make its log (and --data-dir) instead of refusing",
+    )
+    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
 
 
 def new_password(env: dict[str, str] | None = None) -> str:
@@ -193,7 +224,7 @@ def show(console: Console, service: str, reply: Any, password: str | None) -> in
                 " ".join(row["licences"]),
                 state if row["canSignIn"] else "no password",
             )
-        console.print(table)
+        print_table(console, table)
     elif password is not None:
         console.print(f"new password (to be changed at the first sign-in): {password}")
     else:
@@ -235,6 +266,9 @@ def run_users(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"cti users: {exc}", file=sys.stderr)
         return 2
+    except Failed as exc:
+        print(f"cti users: {exc}", file=sys.stderr)
+        return exc.code
     return show(console, service, reply, password)
 
 
@@ -267,11 +301,14 @@ async def _online(args: argparse.Namespace, node: str, service: str, fields: dic
         raise UsageError(
             f"node {node} is running: sign in as an administrator (--user, CTI_PASSWORD)"
         )
+    # Exit codes as `cti request`'s for the same failures (specs/mqtt.md).
     try:
         return await call(broker, node, service, fields)
     except ConnectionRefused as exc:
-        raise UsageError(refused(exc, broker.username, args.mqtt_url)) from None
+        raise Failed(refused(exc, broker.username, args.mqtt_url), 3) from None
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
-        raise UsageError(subscription_refused(exc, node)) from None
-    except (OSError, TimeoutError, NoReply) as exc:
-        raise UsageError(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}") from None
+        raise Failed(subscription_refused(exc, node), 1) from None
+    except (OSError, TimeoutError) as exc:
+        raise Failed(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}", 3) from None
+    except NoReply as exc:  # the broker took the request (or refused it): no reply, as there
+        raise Failed(str(exc), 1) from None

@@ -90,7 +90,7 @@ async def test_csta_call_with_wrong_password_fails(
     port = await _serve(broker, tmp_path, servers)
     call = await _cli("call", f"127.0.0.1:{port}", "330", "331", "--password", "wrong")
     _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
-    assert call.returncode == 1
+    assert call.returncode == 3  # as cti request's refused sign-in (it was 1)
     # One clear line, not the bare ACSE diagnostic ('acse-service-user', 13) (issue 18 item 9),
     # with who signed in and where the password came from (never the password).
     assert err.decode().splitlines() == [
@@ -132,7 +132,7 @@ async def test_csta_takes_the_password_from_cti_password(
     # named with --user, the [csta] user too takes CTI_PASSWORD: a wrong one is said so
     call = await _cli("call", address, "332", "333", "--user", "cti", password="PhoneSim-2026!")
     _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
-    assert call.returncode == 1
+    assert call.returncode == 3
     assert err.decode().rstrip("\n").endswith("; user cti, password from CTI_PASSWORD"), err
     refused = await servers[0].wait_line(lambda text: "csta.association_refused" in text)
     assert "user=cti" in refused and "PhoneSim-2026!" not in refused  # never the password
@@ -168,7 +168,8 @@ async def test_a_refused_step_is_said_in_words_with_its_csta_error(
 
 
 async def test_a_link_that_closes_is_said_in_words() -> None:
-    """A listener that closes each connection at once (no AARE): where, and what happened."""
+    """A listener that closes each connection at once (no AARE): where, and what happened;
+    exit 3, no link to be had there (as `cti request`'s no broker; it was 1)."""
 
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.close()
@@ -178,9 +179,38 @@ async def test_a_link_that_closes_is_said_in_words() -> None:
     async with listener:
         call = await _cli("call", f"127.0.0.1:{port}", "330", "331")
         _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
-    assert call.returncode == 1
+    assert call.returncode == 3
     assert err.decode().splitlines() == [
         f"cti csta: the CSTA link at 127.0.0.1:{port}: connection closed by the switch"
+    ]
+
+
+async def test_a_link_lost_after_the_association_exits_1() -> None:
+    """A switch that accepts the association, then closes the link on the makeCall: the
+    request's connection lost, exit 1 as `cti request`'s no reply (before the association,
+    3: no link there)."""
+    from cti.csta import codec
+    from cti.csta.codec.framing import encode_frame
+
+    async def accept_then_hang_up(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        for answer in (encode_frame(codec.encode_acse(codec.aare(True))), None):
+            head = await reader.readexactly(3)  # a siemens frame: the AARQ, then the makeCall
+            await reader.readexactly((head[1] & 0x7F) << 8 | head[2])
+            if answer is not None:
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(accept_then_hang_up, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener:
+        call = await _cli("call", f"127.0.0.1:{port}", "330", "331")
+        _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+    assert call.returncode == 1, err.decode()
+    assert err.decode().splitlines() == [
+        f"cti csta: the CSTA link at 127.0.0.1:{port}: link closed"
     ]
 
 

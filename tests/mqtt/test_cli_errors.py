@@ -81,6 +81,39 @@ async def test_a_refused_sign_in_is_said_in_words(mosquitto: Mosquitto) -> None:
     assert err.count("\n") == 1 and "wrong user name or password?" in err, err
 
 
+async def test_cti_users_whose_request_the_broker_refuses_exits_as_cti_request(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """A running node "branch" (its log held) asked on a broker whose ACL opens node1's
+    topics only: the broker refuses the request's publish. `cti users` says it as `cti
+    request` does, exit 1 like it (it said "node branch runs, but not reachable", exit 2)."""
+    acl = tmp_path / "acl"
+    acl.write_text("user 330\ntopic readwrite cti/node1/#\n")
+    mosquitto.stop()
+    mosquitto.configure(extra=f"acl_file {acl}\n")
+    await mosquitto.start()
+    site = tmp_path / "branch.toml"
+    example = (REPO / "cti" / "sites" / EXAMPLE_SITE).read_text("utf-8")
+    site.write_text(example.replace('node = "node1"', 'node = "branch"'), "utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    url = ["--mqtt-url", mosquitto.url, "--user", "330"]
+    store = SqliteStore(data / "branch.db")  # the node "runs": it holds its log
+    try:
+        code, out, err = await cti(
+            *("users", "--site", str(site), "--data-dir", str(data), *url, "list")
+        )
+    finally:
+        store.close()
+    assert (code, out) == (1, ""), err
+    assert err == (  # one line: no warning of the MQTT client before it
+        "cti users: the broker refused the request to "
+        "cti/branch/users/330/requests/listAccounts: is node branch right?\n"
+    )
+    code, _, err = await cti("request", *url, "--site", str(site), "listAccounts")
+    assert code == 1 and "is node branch right?" in err, err
+
+
 async def test_serve_names_the_broker_files_it_cannot_write(tmp_path: Path) -> None:
     """--broker-files where no directory can be: which option's directory, one line, exit 1
     (not a bare "[Errno 20] Not a directory: PATH")."""
@@ -169,7 +202,8 @@ async def test_cti_users_on_a_running_node_says_the_subscription_was_refused(
     nats_deaf_330: Nats, tmp_path: Path
 ) -> None:
     """`cti users` asks a running node (one holds its log) through `cti request`'s code: the
-    same line, not "node node1 runs, but not reachable" after the timeout."""
+    same line, not "node node1 runs, but not reachable" after the timeout, and the same exit
+    code, 1 (it was 2, a usage error's)."""
     data = tmp_path / "data"
     data.mkdir()
     store = SqliteStore(data / "node1.db")  # the node "runs": it holds its log
@@ -181,7 +215,7 @@ async def test_cti_users_on_a_running_node_says_the_subscription_was_refused(
         )
     finally:
         store.close()
-    assert code == 2, err
+    assert code == 1, err
     assert re.fullmatch(
         "cti users: the broker refused the subscription to the reply topic "
         r"cti/node1/users/330/inbox/cti-request-[0-9a-f]{8}: is node node1 right\?\n",

@@ -20,6 +20,7 @@ import pytest
 from cti.cli import main
 from cti.mqtt.client import ConnectionRefused, MqttClient
 from cti.mqtt.client.connection import refusal
+from cti.store import SqliteStore
 from phone_sim.cli import main as phone_sim
 from tests.mqtt.conftest import Mosquitto, Nats
 from tests.mqtt.test_cli_errors import cti
@@ -148,6 +149,27 @@ def test_cti_request_tells_a_busy_broker_from_a_refused_account(
         "(reason 0x86: bad user name or password)"
     )
     assert (busy.levels, bad.levels, never.levels) == ([5, 5], [5], [])
+
+
+def test_cti_users_exits_as_cti_request_for_a_busy_broker_and_a_refused_account(
+    refusing: list[RefusingBroker], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`cti users` on a running node (it holds its log): the same lines and the same exit
+    code as `cti request`, 3 (it exited 2, as for a wrong argument)."""
+    busy = start(refusing, {5: 0x89})
+    bad = start(refusing, {5: 0x86})
+    with SqliteStore(tmp_path / "node1.db"):  # the node "runs"
+        users = ["users", "--data-dir", str(tmp_path), "--user", "330", "list"]
+        assert main([*users, "--mqtt-url", busy.url]) == 3
+        assert one_line(capsys.readouterr().err) == (
+            f"cti users: the broker at {busy.url} would not take the connection: "
+            "broker refused the connection (reason 0x89: server busy)"
+        )
+        assert main([*users, "--mqtt-url", bad.url]) == 3
+        assert one_line(capsys.readouterr().err) == (
+            "cti users: the broker refused 330: broker refused the connection "
+            "(reason 0x86: bad user name or password)"
+        )
 
 
 def test_phone_sim_tells_a_busy_broker_from_a_refused_account(

@@ -164,6 +164,11 @@ class CstaClient:
         self._released: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def associated(self) -> bool:
+        """The switch accepted the association (which may have ended since)."""
+        return self._task is not None
+
     async def __aenter__(self) -> CstaClient:
         await self.associate()
         return self

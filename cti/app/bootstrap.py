@@ -35,7 +35,7 @@ from cti.app.keys import with_conference_key
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
-from cti.calls.state import SwitchState
+from cti.calls.services.devices import unconfigured_devices
 from cti.chat.chat_db import ChatDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
@@ -55,7 +55,7 @@ from cti.ops.health import Probe, StandbyProbe
 from cti.ops.http import HttpFace
 from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
-from cti.site import Site, SiteError
+from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
 from cti.voicemail.audio_db import AudioStore
 from cti.voicemail.audio_sweep import AudioSweeper
@@ -238,16 +238,6 @@ async def _stopping(what: str, stop: Awaitable[None]) -> None:
         await stop
     except Exception:
         log.exception("node.stop_failed", part=what)
-
-
-def unconfigured_devices(site: Site, switch: SwitchState) -> list[str]:
-    """Devices whose settings the log holds (do-not-disturb, forwarding, a redial list: only a
-    configured device has them) but ``site`` does not configure, sorted."""
-    return sorted(
-        number
-        for number, runtime in switch.devices.items()
-        if number not in site.devices and (runtime.dnd or runtime.forwarding or runtime.redial)
-    )
 
 
 async def start(

@@ -67,6 +67,13 @@ if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location
     from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
+# Which of the two it is only the operator knows: forgetting another site's devices would
+# lose that site's settings (specs/operations.md, "Devices removed from the site").
+UNCONFIGURED_HINT = (
+    "if this is another site's log, give each site its own --data-dir (or node name); if "
+    "these phones were removed from the site, forget their settings: cti devices forget "
+    "--unconfigured"
+)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
 
 
@@ -280,8 +287,7 @@ async def start(
                 node=site.node,
                 count=len(strangers),
                 devices=strangers[:5],
-                hint="phones removed from the site keep their settings in the log; if this is"
-                " another site's log, give each site its own --data-dir (or node name)",
+                hint=UNCONFIGURED_HINT,
             )
         took_over = None
         postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None

@@ -217,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cti.tools.broker_config import add_parser as add_broker_config_parser
     from cti.tools.calls import add_parser as add_calls_parser
     from cti.tools.csta import add_parser as add_csta_parser
+    from cti.tools.devices import add_parser as add_devices_parser
     from cti.tools.trace import add_parser as add_trace_parser
     from cti.tools.users import add_parser as add_users_parser
 
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_calls_parser(sub)
     add_trace_parser(sub)
     add_users_parser(sub)
+    add_devices_parser(sub)
     add_broker_config_parser(sub)
     request = sub.add_parser(
         "request", help="send one request to a running node over MQTT and print the reply"
@@ -405,6 +407,10 @@ def _run(args: argparse.Namespace) -> int:
         from cti.tools.users import run_users
 
         return run_users(args)
+    if args.command == "devices":
+        from cti.tools.devices import run_devices
+
+        return run_devices(args)
     if args.command == "csta":
         from cti.tools.csta import run_csta
 

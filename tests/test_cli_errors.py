@@ -45,9 +45,10 @@ def usage_error(
     [
         ["demo", "--data-dir", "{file}"],
         ["users", "--data-dir", "{file}", "list"],
+        ["devices", "--data-dir", "{file}", "forget", "330"],
         ["broker-config", "--data-dir", "{file}", "--out", "{out}"],
     ],
-    ids=["demo", "users", "broker-config"],
+    ids=["demo", "users", "devices", "broker-config"],
 )
 def test_a_data_dir_that_is_a_file_is_one_line(
     argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -35,7 +35,7 @@ from cti.app.keys import with_conference_key
 from cti.app.node import Node
 from cti.app.standby import LeaseWatch, Standby
 from cti.calls.records_db import CallRecordsDb
-from cti.calls.state import SwitchState
+from cti.calls.services.devices import unconfigured_devices
 from cti.chat.chat_db import ChatDb
 from cti.csta.link.server import CstaServer, UnsafeSettings
 from cti.directory.callerid import resolve_caller
@@ -55,7 +55,7 @@ from cti.ops.health import Probe, StandbyProbe
 from cti.ops.http import HttpFace
 from cti.ops.metrics import NodeMetrics
 from cti.ops.threshold import DiskThreshold
-from cti.site import Site, SiteError
+from cti.site import SiteError
 from cti.store import EventStore, StoreError, location
 from cti.voicemail.audio_db import AudioStore
 from cti.voicemail.audio_sweep import AudioSweeper
@@ -67,6 +67,13 @@ if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location
     from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
+# Which of the two it is only the operator knows: forgetting another site's devices would
+# lose that site's settings (specs/operations.md, "Devices removed from the site").
+UNCONFIGURED_HINT = (
+    "if this is another site's log, give each site its own --data-dir (or node name); if "
+    "these phones were removed from the site, forget their settings: cti devices forget "
+    "--unconfigured"
+)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
 
 
@@ -240,16 +247,6 @@ async def _stopping(what: str, stop: Awaitable[None]) -> None:
         log.exception("node.stop_failed", part=what)
 
 
-def unconfigured_devices(site: Site, switch: SwitchState) -> list[str]:
-    """Devices whose settings the log holds (do-not-disturb, forwarding, a redial list: only a
-    configured device has them) but ``site`` does not configure, sorted."""
-    return sorted(
-        number
-        for number, runtime in switch.devices.items()
-        if number not in site.devices and (runtime.dnd or runtime.forwarding or runtime.redial)
-    )
-
-
 async def start(
     options: ServeOptions,
     clock: Clock | None = None,
@@ -290,8 +287,7 @@ async def start(
                 node=site.node,
                 count=len(strangers),
                 devices=strangers[:5],
-                hint="phones removed from the site keep their settings in the log; if this is"
-                " another site's log, give each site its own --data-dir (or node name)",
+                hint=UNCONFIGURED_HINT,
             )
         took_over = None
         postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None

@@ -225,6 +225,28 @@ class FireTimer(Command):
     purpose: TimerPurpose
 
 
+class ForgottenDevices(TypedDict):
+    """The devices whose settings were forgotten (those that had none are left out)."""
+
+    forgotten: list[str]
+
+
+@attrs.frozen(kw_only=True)
+class ForgetDevices(Command):
+    """An administrator forgets what the switch keeps of devices the site no longer
+    configures (do-not-disturb, forwarding, a redial list): phones removed from the site file
+    keep them in the log otherwise (specs/operations.md). Names ``devices``, or with
+    ``unconfigured`` every device the site does not configure that has any. Administration of
+    the switch state, not an ECMA-269 service: not in COMMAND_TYPES below (CSTA adapters)."""
+
+    SERVICE: ClassVar[str] = "forgetDevices"
+    ADMIN: ClassVar[bool] = True
+    RESULT: ClassVar[type] = ForgottenDevices
+    devices: tuple[str, ...] = ()
+    unconfigured: bool = False
+
+
+# The ECMA-269 services and phone inputs (what CSTA adapters offer).
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.SERVICE: cls
     for cls in (

@@ -180,6 +180,18 @@ class DoNotDisturb(Event):
 
 
 @attrs.frozen(kw_only=True)
+class DeviceForgotten(Event):
+    """What the switch kept of ``device`` (do-not-disturb, forwarding, its redial list) is
+    gone: an administrator forgot a device the site no longer configures (forgetDevices)."""
+
+    KIND: ClassVar[str] = "deviceForgotten"
+    device: str
+
+    def devices(self) -> tuple[str, ...]:
+        return (self.device,)
+
+
+@attrs.frozen(kw_only=True)
 class TimerSet(Event):
     """A switch timer; the scheduler fires it as a command, so replay needs no clock."""
 
@@ -227,6 +239,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DigitsGenerated,
         Forwarding,
         DoNotDisturb,
+        DeviceForgotten,
         TimerSet,
         TimerCleared,
     )

@@ -228,6 +228,16 @@ def _dnd(state: SwitchState, event: ev.Event) -> SwitchState:
     return SwitchState(state.calls, devices, state.timers, state.next_call_id)
 
 
+def _forgotten(state: SwitchState, event: ev.Event) -> SwitchState:
+    """The device's settings go, and with them its entry (forgetDevices refuses a device in a
+    call, so it has none; were there one, it would stay)."""
+    assert isinstance(event, ev.DeviceForgotten)
+    rt = state.device(event.device)
+    runtime = DeviceRuntime(rt.calls, False, immutables.Map(), ())
+    devices = _set_device(state.devices, event.device, runtime)
+    return SwitchState(state.calls, devices, state.timers, state.next_call_id)
+
+
 def _timer_set(state: SwitchState, event: ev.Event) -> SwitchState:
     assert isinstance(event, ev.TimerSet)
     timers = state.timers.set(event.key, event.due_ms)
@@ -257,6 +267,7 @@ HANDLERS: dict[type[ev.Event], Callable[[SwitchState, Any], SwitchState]] = {
     ev.DigitsGenerated: _generic,  # the connections stay as they are
     ev.Forwarding: _forwarding,
     ev.DoNotDisturb: _dnd,
+    ev.DeviceForgotten: _forgotten,
     ev.TimerSet: _timer_set,
     ev.TimerCleared: _timer_cleared,
 }

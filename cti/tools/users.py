@@ -252,7 +252,7 @@ def run_users(args: argparse.Namespace) -> int:
         try:
             store = location.open_writer(args.store, args.data_dir, site.node)
         except StoreLocked:  # the node runs: ask it
-            reply = asyncio.run(_online(args, site.node, service, fields))
+            reply = asyncio.run(online(args, site.node, service, fields))
         else:
             try:
                 # PINs from the node's own key, as `cti serve` derives them (not the
@@ -272,9 +272,13 @@ def run_users(args: argparse.Namespace) -> int:
     return show(console, service, reply, password)
 
 
-def existing_log(store: str, data_dir: Path, node: str) -> None:
+NEVER_RAN = "--init makes the log of a node that has never run"
+
+
+def existing_log(store: str, data_dir: Path, node: str, never_ran: str = NEVER_RAN) -> None:
     """StoreError (one line, exit 1) unless ``node`` has a log there: an administrator's
-    tool never starts a node's log by itself."""
+    tool never starts a node's log by itself. ``never_ran`` ends the line: what to do about
+    a node that has never run."""
     from cti.store import StoreError, location
 
     if data_dir.exists() and not data_dir.is_dir():
@@ -283,13 +287,12 @@ def existing_log(store: str, data_dir: Path, node: str) -> None:
         return
     where = location.describe(store, data_dir, node)
     flags = "--store or --site" if location.is_postgres(store) else "--data-dir"
-    raise StoreError(
-        f"no event log at {where}: not the node's {flags}? "
-        "(--init makes the log of a node that has never run)"
-    )
+    raise StoreError(f"no event log at {where}: not the node's {flags}? ({never_ran})")
 
 
-async def _online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
+async def online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
+    """The request sent to the running node ``node`` over MQTT, signed in as ``--user``
+    (an administrator); UsageError for what the operator can fix."""
     from cti.mqtt.client import ConnectionRefused, SubscriptionRefused
     from cti.tools.request import NoReply, call, refused, subscription_refused
 

@@ -189,6 +189,7 @@ def test_the_public_services_are_exactly_these() -> None:
         "disconnectConferenceParticipant",
         "enterVoicemailPin",
         "fetchVoicemailAudio",
+        "forgetDevices",
         "generateDigits",
         "getChatConversations",
         "getChatMessages",

@@ -209,6 +209,8 @@ async def test_what_a_node_answers_and_publishes_follows_the_contract(tmp_path: 
         ("createAccount", {"name": "bridge", "password": "Bridge-2026!", "role": "monitor"}),
         ("removeAccount", {"name": "bridge"}),
         ("listAccounts", {}),
+        ("forgetDevices", {"devices": ["330"]}),  # refused: the site configures 330
+        ("forgetDevices", {"unconfigured": True}),  # nothing to forget here
         # favourites (DIR-05): contacts, the account 332 itself as a colleague
         ("addFavourite", {"user": "332", "groupName": "Team", "colleague": "332"}),
         (

@@ -65,7 +65,7 @@ ANY_EVENT = st.one_of(*(builds(cls) for cls in EVENT_TYPES.values()))
 def test_every_event_type_has_a_kind_and_a_strategy() -> None:
     """Each event class is registered under its name and can be generated."""
     assert set(ev.EVENT_TYPES.items()) <= set(EVENT_TYPES.items())
-    assert len(ev.EVENT_TYPES) == 18
+    assert len(ev.EVENT_TYPES) == 19
     for kind, cls in EVENT_TYPES.items():
         assert kind == cls.KIND
         builds(cls)  # raises TypeError for a field type the strategies do not know

@@ -34,6 +34,8 @@ taken away (the heir promoted).
 v9-conferences: v7-conferences made again (with this file's PIN key, no longer the empty
 one), then wrong PINs keyed by MULAP 340's assigned phone, counted against it, not the group number
 (conferencePinRejected v2 with ``strikes``).
+v10-devices: v1, then 332 with do-not-disturb and forwarding besides its redial list, removed
+from the site file, and forgotten by an administrator (forgetDevices: deviceForgotten).
 v4-directory: v3, then personal directories (DIR-01: contacts added, an import in two
 contactsImported chunks, a re-import updating one, an imported contact edited, one deleted, an
 account removed with its contacts).
@@ -54,6 +56,7 @@ DND, forwarding, redial lists and changed user settings.
     python -m tests.frozen.make_log v6-voicemail tests/frozen/v6-voicemail/node1.db
     python -m tests.frozen.make_log v7-conferences tests/frozen/v7-conferences/node1.db
     python -m tests.frozen.make_log v8-voicemail tests/frozen/v8-voicemail/node1.db
+    python -m tests.frozen.make_log v10-devices tests/frozen/v10-devices/node1.db
 """
 
 from __future__ import annotations
@@ -175,6 +178,8 @@ def make(path: Path, version: str = "v1") -> None:
         voicemail(do, node.clock)  # type: ignore[arg-type]
     if version == "v8-voicemail":
         playback_timer(do, node)
+    if version == "v10-devices":
+        node = forget_a_removed_phone(do, node)
     node.store.close()
 
 
@@ -487,6 +492,21 @@ def alone_and_licences(do: Callable[[Command], int], node: Node) -> None:
     guest = do(c.Dial(device="+4930888003", digits="391"))
     pin = pins.pin(KEY, 3, pins.GUEST, conf.guest_round)
     do(c.GenerateDigits(call=guest, device="+4930888003", digits=pin))  # aloneTimeoutCancelled
+
+
+def forget_a_removed_phone(do: Callable[[Command], int], node: Node) -> Node:
+    """332 (a redial list from the day) gets DND and forwarding, leaves the site file, and an
+    administrator forgets it; the node goes on with the site without it."""
+    do(c.SetDoNotDisturb(device="332", on=True))
+    fwd = ForwardingType.IMMEDIATE
+    do(c.SetForwarding(device="332", forwarding_type=fwd, on=True, destination="351"))
+    site = node.site
+    devices = {n: d for n, d in site.devices.items() if n != "332"}
+    without = attrs.evolve(site, devices=devices, pickup_groups=(("330", "331"),))
+    node = Node(without, node.store, node.clock)
+    outcome = node.execute(c.ForgetDevices(devices=("332",)))
+    assert isinstance(outcome, Accepted) and outcome.result == {"forgotten": ["332"]}
+    return node
 
 
 if __name__ == "__main__":

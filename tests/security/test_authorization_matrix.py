@@ -161,6 +161,7 @@ SERVICES = {
         Service("updateAccount", admin=True),
         Service("removeAccount", admin=True),
         Service("setPassword", admin=True),
+        Service("forgetDevices", admin=True),
         Service("snapshotDevice", query=True, acts=("device",)),
         Service("snapshotCall", query=True, on_call=True),
         Service("getDoNotDisturb", query=True, acts=("device",)),
@@ -276,6 +277,7 @@ def fields_of(
             "colleague": "330",
         },
         "getFavourites": lambda: {"user": draw(st.one_of(name, st.just(user)))},
+        "forgetDevices": lambda: {"devices": [draw(device)]},
         "listAccounts": lambda: {},
         "replay": lambda: {"fromSeq": draw(st.integers(1, 50)), "limit": 20},
     }

@@ -1,6 +1,6 @@
 """The tools that open a node's log work on a PostgreSQL log too (`--store` or `CTI_STORE`):
-`cti replay`, `cti archive` (retention, specs/store.md), `cti users` on a stopped node and
-`cti broker-config`; a running writer keeps `cti archive` off its log."""
+`cti replay`, `cti archive` (retention, specs/store.md), `cti users` and `cti devices` on a
+stopped node and `cti broker-config`; a running writer keeps `cti archive` off its log."""
 
 from __future__ import annotations
 
@@ -113,6 +113,30 @@ def test_users_and_broker_config_on_a_stopped_postgres_node(
     assert f"--store {shlex.quote(pg_dsn)} --data-dir {tmp_path / 'data'}\n" in (
         capsys.readouterr().out
     )
+
+
+def test_devices_forget_on_a_stopped_postgres_node(
+    pg_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cti devices forget` on a node's log in PostgreSQL: the load site does not configure
+    331, whose DND the example office's log holds (specs/operations.md)."""
+    load = str(Path(__file__).parents[2] / "cti" / "sites" / "load.toml")
+    args = ["devices", "--site", load, "--store", pg_dsn, "--data-dir", str(tmp_path / "data")]
+    assert main([*args, "forget", "331"]) == 1  # no log yet: nothing made
+    assert "cti devices: no event log at " in flat(capsys.readouterr().err)
+    assert not PostgresStore.exists(pg_dsn, "node1")
+    with PostgresStore(pg_dsn, "node1") as store:
+        assert (
+            Node(load_site(), store, ManualClock())
+            .execute(c.SetDoNotDisturb(device="331", on=True))
+            .ok
+        )
+    assert main([*args, "forget", "--unconfigured"]) == 0
+    assert capsys.readouterr().out == "forgotten: 331\n"
+    with PostgresStore(pg_dsn, "node1") as store:
+        assert [r.kind for r in store.read(1)] == ["doNotDisturb", "deviceForgotten"]
+        assert not Node(load_site(load), store, ManualClock()).state.calls.devices
+    assert not (tmp_path / "data" / "node1.db").exists()
 
 
 @pytest.mark.parametrize(

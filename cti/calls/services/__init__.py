@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cti.calls import commands as cmd
-from cti.calls.services import basic, digits, features, holding, redirect
+from cti.calls.services import basic, devices, digits, features, holding, redirect
 
 SERVICES: dict[type[cmd.Command], Callable[[Any, Any], None]] = {
     cmd.MakeCall: basic.make_call,
@@ -35,4 +35,5 @@ SERVICES: dict[type[cmd.Command], Callable[[Any, Any], None]] = {
     cmd.SetDoNotDisturb: features.set_do_not_disturb,
     cmd.FireTimer: features.fire_timer,
     cmd.GenerateDigits: digits.generate_digits,
+    cmd.ForgetDevices: devices.forget_devices,
 }

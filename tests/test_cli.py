@@ -258,6 +258,7 @@ def test_calls_lists_records_and_shows_a_call(
         ("calls", ["show", "1"]),
         ("users", ["list"]),
         ("users", ["reset", "334"]),
+        ("devices", ["forget", "330"]),
     ],
 )
 def test_a_groups_options_go_before_or_after_its_subcommand(group: str, action: list[str]) -> None:
@@ -287,7 +288,9 @@ def test_users_takes_its_broker_and_init_options_after_the_subcommand() -> None:
     assert (neither.init, neither.mqtt_url, neither.user) == (False, "mqtt://127.0.0.1:1883", None)
 
 
-@pytest.mark.parametrize("group, action", [("calls", "show"), ("users", "add")])
+@pytest.mark.parametrize(
+    "group, action", [("calls", "show"), ("users", "add"), ("devices", "forget")]
+)
 def test_a_subcommands_help_shows_its_groups_options_as_the_group_does(
     group: str, action: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from cti.mqtt.client import endpoint
 from cti.ops.environment import add_store_option
+from cti.tools.options import shared_options
 
 
 def add_parser(sub: Any) -> None:
@@ -29,15 +30,11 @@ def add_parser(sub: Any) -> None:
         "CTI_PASSWORD); a stopped node's log is changed here. Give the --site the node runs "
         "with: what it configures is kept (specs/operations.md).",
     )
-    devices.add_argument("--site", type=Path, default=None, help="site file (default: example)")
-    devices.add_argument(
-        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
-    )
-    add_store_option(devices)
-    endpoint.add_arguments(devices)  # used when the node runs: sign in as an administrator
+    shared = shared_options(devices, _where)  # before or after the subcommand
     actions = devices.add_subparsers(dest="action", required=True)
     forget = actions.add_parser(
         "forget",
+        parents=[shared],
         help="forget the do-not-disturb, forwarding and redial list of removed devices",
         description="Refused, changing nothing, for a device the site configures or one in a "
         "call; a device with nothing kept is left as it is.",
@@ -48,6 +45,16 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="every device the site does not configure (what `cti serve` warns of)",
     )
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    """The node and how to reach it: options of `cti devices` and of its subcommands."""
+    p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
+    p.add_argument(
+        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
+    )
+    add_store_option(p)
+    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
 
 
 def fields_of(args: argparse.Namespace) -> dict[str, Any]:

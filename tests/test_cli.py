@@ -64,6 +64,18 @@ def test_demo_in_memory_prints_the_event_stream(capsys: pytest.CaptureFixture[st
     assert seqs == list(range(1, last + 1))  # every event printed once, in order
 
 
+def test_demo_prints_each_event_on_one_line_into_a_pipe(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cti demo --memory | grep transferred` finds whole events (rich wrapped them at 80
+    columns, or COLUMNS, outside a terminal)."""
+    monkeypatch.setenv("COLUMNS", "40")
+    assert main(["demo", "--memory"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    transferred = [line for line in lines if re.match(r"^\s*\d+ transferred\b", line)]
+    assert transferred and all("cause=" in line and "local=(" in line for line in transferred)
+
+
 def test_demo_to_sqlite_then_replay_reports_the_same_events(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

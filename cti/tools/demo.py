@@ -21,7 +21,7 @@ from cti.calls import events as ev
 from cti.calls.values import ForwardingType
 from cti.store import EventStore, MemoryStore, SqliteStore, StoreError
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # an event a line, also in a pipe (grep)
 
 
 def _describe(committed: Committed) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import shlex
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
@@ -27,7 +29,7 @@ from cti.api.journal import JournalService
 from cti.api.voicemail import AUDIO as VOICEMAIL_AUDIO
 from cti.app import heap
 from cti.app.clock import Clock, SystemClock
-from cti.app.config import Config, UserSpec, load_config
+from cti.app.config import EXAMPLE_SITE, Config, UserSpec, load_config
 from cti.app.engine import Engine
 from cti.app.feed import LogReader
 from cti.app.follower import FollowerHealth, ReadModel, follow
@@ -67,14 +69,21 @@ if TYPE_CHECKING:  # psycopg loads only for a PostgreSQL log (cti/store/location
     from cti.store.postgres import PostgresStore
 
 log = structlog.get_logger(__name__)
-# Which of the two it is only the operator knows: forgetting another site's devices would
-# lose that site's settings (specs/operations.md, "Devices removed from the site").
-UNCONFIGURED_HINT = (
-    "if this is another site's log, give each site its own --data-dir (or node name); if "
-    "these phones were removed from the site, forget their settings: cti devices forget "
-    "--unconfigured"
-)
 CONNECT_WAIT = 10.0  # seconds start() waits for the broker before it reports "not yet"
+
+
+def unconfigured_hint(options: ServeOptions) -> str:
+    """Which of the two it is only the operator knows: forgetting another site's devices
+    would lose that site's settings (specs/operations.md, "Devices removed from the site").
+    The command names this node's own site and log: on a stopped node `cti devices` decides
+    by the --site it is given."""
+    site = options.site or resources.files("cti.sites").joinpath(EXAMPLE_SITE)
+    where = f"--site {shlex.quote(str(site))} --data-dir {shlex.quote(str(options.data_dir))}"
+    return (
+        "if this is another site's log, give each site its own --data-dir (or node name); if "
+        "these phones were removed from the site, forget their settings: "
+        f"cti devices {where}{location.store_flag(options.store)} forget --unconfigured"
+    )
 
 
 class StartupError(Exception):
@@ -287,7 +296,7 @@ async def start(
                 node=site.node,
                 count=len(strangers),
                 devices=strangers[:5],
-                hint=UNCONFIGURED_HINT,
+                hint=unconfigured_hint(options),
             )
         took_over = None
         postgres = cast("PostgresStore", store) if location.is_postgres(options.store) else None

@@ -3,6 +3,10 @@ connection string (``--store`` / ``CTI_STORE``, specs/store.md and specs/configu
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
+from collections.abc import Mapping
 from pathlib import Path
 
 from cti.store.base import EventStore, RetainedStore
@@ -71,3 +75,22 @@ def open_reader(store: str, data_dir: Path, node: str) -> EventStore:
     from cti.store.sqlite import SqliteStore
 
     return SqliteStore.open_readonly(data_dir / f"{node}.db")
+
+
+def store_flag(store: str, environ: Mapping[str, str] = os.environ) -> str:
+    """``--store`` for a command printed to run next (`cti serve`, `cti devices`): the
+    PostgreSQL log, else it would make an SQLite one in --data-dir. A password in it is
+    not printed (PGPASSWORD, ~/.pgpass). Empty when it came from CTI_STORE: the tools read
+    that too, password and all, which a printed flag (without it) would override."""
+    if not is_postgres(store):
+        return ""
+    with contextlib.suppress(ValueError):
+        if parse(environ.get("CTI_STORE", "").strip()) == store:
+            return ""
+    from psycopg import conninfo
+
+    from cti.store.postgres import without_password
+
+    has_password = conninfo.conninfo_to_dict(store).get("password")
+    shown = without_password(store) if has_password else store
+    return f" --store {shlex.quote(shown)}"

@@ -11,12 +11,8 @@ same directory: it keeps the files in step when accounts change (specs/security.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import shlex
 import socket
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -180,28 +176,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
         "  mosquitto read the files (chgrp mosquitto), restart it, and run\n"
         f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}{shared}"
         + (f" --site {args.site}" if args.site else "")
-        + _store_flag(args.store)
+        + location.store_flag(args.store)
         + f" --data-dir {args.data_dir}"
     )
     return 0
-
-
-def _store_flag(store: str, environ: Mapping[str, str] = os.environ) -> str:
-    """``--store`` for the `cti serve` to run next: the PostgreSQL log, else it would make
-    an SQLite one in --data-dir. A password in it is not printed (PGPASSWORD, ~/.pgpass).
-    None when it came from CTI_STORE: `cti serve` reads that too, password and all, which
-    a printed flag (without it) would override."""
-    from cti.store import location
-
-    if not location.is_postgres(store):
-        return ""
-    with contextlib.suppress(ValueError):
-        if location.parse(environ.get("CTI_STORE", "").strip()) == store:
-            return ""
-    from psycopg import conninfo
-
-    from cti.store.postgres import without_password
-
-    has_password = conninfo.conninfo_to_dict(store).get("password")
-    shown = without_password(store) if has_password else store
-    return f" --store {shlex.quote(shown)}"

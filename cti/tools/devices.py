@@ -12,7 +12,6 @@ lock), a running node is asked over MQTT, signed in as an administrator (``--use
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ def add_parser(sub: Any) -> None:
         "with: what it configures is kept (specs/operations.md).",
     )
     shared = shared_options(devices, _where)  # before or after the subcommand
+    # As `cti users`: what went wrong is the tool's own one line, not the MQTT client's warning.
+    devices.set_defaults(log_level="error")
     actions = devices.add_subparsers(dest="action", required=True)
     forget = actions.add_parser(
         "forget",
@@ -87,31 +88,30 @@ def show(reply: Any, fields: dict[str, Any]) -> int:
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from cti.app.clock import SystemClock
     from cti.app.config import load_config
-    from cti.app.keys import with_conference_key
-    from cti.app.node import Node
-    from cti.store import StoreLocked, location
-    from cti.tools.users import UsageError, existing_log, offline, online
+    from cti.tools.users import Failed, UsageError, ask, existing_log
 
-    service = "forgetDevices"
     try:
         site = load_config(args.site).site
         # never makes a node's log
         existing_log(args.store, args.data_dir, site.node, "a node that never ran keeps nothing")
         fields = fields_of(args)
-        try:
-            store = location.open_writer(args.store, args.data_dir, site.node)
-        except StoreLocked:  # the node runs: ask it
-            reply = asyncio.run(online(args, site.node, service, fields))
-        else:
-            try:
-                # the node's own PIN key, as `cti serve` (no warning of a process key here)
-                node = Node(with_conference_key(site, args.data_dir), store, SystemClock())
-                reply = asyncio.run(offline(node, service, fields))
-            finally:
-                store.close()
+        reply = ask(args, site, "forgetDevices", fields, lambda _: _site_given(args))
     except UsageError as exc:
         print(f"cti devices: {exc}", file=sys.stderr)
         return 2
+    except Failed as exc:
+        print(f"cti devices: {exc}", file=sys.stderr)
+        return exc.code
     return show(reply, fields)
+
+
+def _site_given(args: argparse.Namespace) -> None:
+    """On a stopped node this decides what is configured: by the built-in example office,
+    taken by default, it would forget every phone of the site the log is really from."""
+    from cti.tools.users import UsageError
+
+    if args.site is None:
+        raise UsageError(
+            "the node is stopped: give the --site it runs with (what it configures is kept)"
+        )

@@ -22,6 +22,7 @@ import os
 import secrets
 import string
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ from cti.tools.output import print_table
 
 if TYPE_CHECKING:
     from cti.app.node import Node
+    from cti.site import Site
 
 NEW_PASSWORD_ENV = "CTI_NEW_PASSWORD"
 
@@ -234,35 +236,18 @@ def show(console: Console, service: str, reply: Any, password: str | None) -> in
 
 def run_users(args: argparse.Namespace) -> int:
     from cti.app.bootstrap import seed_accounts
-    from cti.app.clock import SystemClock
     from cti.app.config import load_config
-    from cti.app.keys import with_conference_key
-    from cti.app.node import Node
-    from cti.store import StoreLocked, location
 
     console = Console(highlight=False)
     try:
         config = load_config(args.site)
-        site = config.site
         if args.init:
             args.data_dir.mkdir(parents=True, exist_ok=True)
         else:  # before a password prompt: nothing to ask for on the wrong directory
-            existing_log(args.store, args.data_dir, site.node)
+            existing_log(args.store, args.data_dir, config.site.node)
         service, fields, password = request_of(args)
-        try:
-            store = location.open_writer(args.store, args.data_dir, site.node)
-        except StoreLocked:  # the node runs: ask it
-            reply = asyncio.run(online(args, site.node, service, fields))
-        else:
-            try:
-                # PINs from the node's own key, as `cti serve` derives them (not the
-                # process's random one, nor its warning on an administrator's terminal)
-                keyed = with_conference_key(site, args.data_dir)
-                node = Node(keyed, store, SystemClock())
-                seed_accounts(node, config.users)  # as `cti serve` would: the site's first
-                reply = asyncio.run(offline(node, service, fields))
-            finally:
-                store.close()
+        # as `cti serve` would: the site's accounts first
+        reply = ask(args, config.site, service, fields, lambda n: seed_accounts(n, config.users))
     except UsageError as exc:
         print(f"cti users: {exc}", file=sys.stderr)
         return 2
@@ -270,6 +255,35 @@ def run_users(args: argparse.Namespace) -> int:
         print(f"cti users: {exc}", file=sys.stderr)
         return exc.code
     return show(console, service, reply, password)
+
+
+def ask(
+    args: argparse.Namespace,
+    site: Site,
+    service: str,
+    fields: dict[str, Any],
+    prepare: Callable[[Node], object] | None = None,
+) -> Any:
+    """The node's reply to ``service``: over MQTT when it runs (its log is locked; Failed or
+    UsageError when it cannot be asked), else decided here on its log, after ``prepare``."""
+    from cti.app.clock import SystemClock
+    from cti.app.keys import with_conference_key
+    from cti.app.node import Node
+    from cti.store import StoreLocked, location
+
+    try:
+        store = location.open_writer(args.store, args.data_dir, site.node)
+    except StoreLocked:  # the node runs: ask it
+        return asyncio.run(online(args, site.node, service, fields))
+    try:
+        # PINs from the node's own key, as `cti serve` derives them (not the process's
+        # random one, nor its warning on an administrator's terminal)
+        node = Node(with_conference_key(site, args.data_dir), store, SystemClock())
+        if prepare is not None:
+            prepare(node)
+        return asyncio.run(offline(node, service, fields))
+    finally:
+        store.close()
 
 
 NEVER_RAN = "--init makes the log of a node that has never run"

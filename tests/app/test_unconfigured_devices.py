@@ -6,6 +6,7 @@ its log without a word). The node starts, and says so once (found following the 
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,7 +74,7 @@ async def test_serve_says_so_once_at_start(tmp_path: Path, mosquitto: Mosquitto)
 
 
 async def test_the_warning_names_the_command_that_forgets(
-    tmp_path: Path, mosquitto: Mosquitto
+    tmp_path: Path, mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
     _example_log(data)
@@ -82,8 +83,31 @@ async def test_the_warning_names_the_command_that_forgets(
         running = await start(options)
         await running.stop()
     [warned] = [e for e in logs if e["event"] == "node.log_has_unconfigured_devices"]
-    assert "cti devices forget --unconfigured" in warned["hint"]
     assert "another site's log" in warned["hint"]  # which of the two, only the operator knows
+    # The command as this node runs: its own site and log, which a stopped node's forgetting
+    # is decided by (the built-in example's would forget every phone of the load site).
+    command = f"cti devices --site {LOAD_SITE} --data-dir {data} forget --unconfigured"
+    assert warned["hint"].endswith(f": {command}")
+    assert await cti(shlex.split(command)[1:]) == 1  # decided: 330 is still in its call
+    assert "330 is in call 1" in capsys.readouterr().out
+
+
+async def test_cti_devices_on_a_stopped_node_wants_its_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --site the built-in example office would decide what is configured: refused,
+    exit 2, nothing recorded."""
+    data = tmp_path / "data"
+    _example_log(data)
+    with SqliteStore(data / "node1.db") as store:
+        before = store.last_seq()
+    assert await cti(["devices", "--data-dir", str(data), "forget", "--unconfigured"]) == 2
+    assert capsys.readouterr().err == (
+        "cti devices: the node is stopped: give the --site it runs with (what it configures is"
+        " kept)\n"
+    )
+    with SqliteStore(data / "node1.db") as store:
+        assert store.last_seq() == before
 
 
 async def test_cti_devices_forget_on_a_stopped_node_ends_the_warning(

@@ -42,7 +42,8 @@ async def test_on_a_running_node_over_mqtt(tmp_path: Path, servers: list[Server]
     data = tmp_path / "data"
     _example_log(data)  # 331 with DND, 330 with a redial list and a failed call
     server, lines, url = await _serve(data, servers)
-    assert any(WARNING in line and "cti devices forget --unconfigured" in line for line in lines)
+    hint = f"cti devices --site {LOAD_SITE} --data-dir {data} forget --unconfigured"
+    assert any(WARNING in line and hint in line for line in lines), lines
     base = ["devices", "--site", str(LOAD_SITE), "--data-dir", str(data), "--mqtt-url", url]
     password = "PhoneSim-2026!"  # the load site's integrator
 
@@ -52,6 +53,18 @@ async def test_on_a_running_node_over_mqtt(tmp_path: Path, servers: list[Server]
         "cti devices: node node1 is running: sign in as an administrator (--user, CTI_PASSWORD)"
     )
     user = [*base, "--user", "phone-sim"]
+    # The node cannot be asked: one line each, exit 3 as `cti users` and `cti request`.
+    nowhere = f"mqtt://127.0.0.1:{free_port()}"
+    code, out, err = await cti(
+        *user, "forget", "--unconfigured", "--mqtt-url", nowhere, password=password
+    )
+    assert (code, out) == (3, ""), err
+    assert err.startswith(f"cti devices: node node1 runs, but not reachable at {nowhere}: ")
+    assert len(err.splitlines()) == 1, err
+    code, out, err = await cti(*user, "forget", "--unconfigured", password="Wrong-2026!")
+    assert (code, out) == (3, ""), err
+    assert err.startswith("cti devices: the broker refused phone-sim: ")
+    assert len(err.splitlines()) == 1, err
     code, out, err = await cti(*user, "forget", "--unconfigured", password=password)
     assert (code, out) == (
         1,

@@ -173,12 +173,12 @@ def test_broker_config_s_hint_keeps_the_store_but_its_password(given: str, shown
 def test_broker_config_s_hint_leaves_a_store_from_cti_store_to_it() -> None:
     """A store that came from CTI_STORE is left out of the hint: `cti serve` reads it too,
     with its password, which a printed --store (without it) would override."""
-    from cti.tools.broker_config import _store_flag
+    from cti.store.location import store_flag
 
     dsn = "postgresql://cti:secret@db/cti"
-    assert _store_flag(dsn, {"CTI_STORE": dsn}) == ""
-    assert _store_flag(dsn, {}) == " --store postgresql://cti@db/cti"
-    assert _store_flag(dsn, {"CTI_STORE": "postgresql://other@db/cti"}) == (
+    assert store_flag(dsn, {"CTI_STORE": dsn}) == ""
+    assert store_flag(dsn, {}) == " --store postgresql://cti@db/cti"
+    assert store_flag(dsn, {"CTI_STORE": "postgresql://other@db/cti"}) == (
         " --store postgresql://cti@db/cti"
     )
-    assert _store_flag("sqlite", {}) == ""
+    assert store_flag("sqlite", {}) == ""

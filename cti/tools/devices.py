@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from cti.mqtt.client import endpoint
-from cti.ops.environment import add_store_option
 from cti.tools.options import shared_options
+from cti.tools.users import node_options
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +27,7 @@ def add_parser(sub: Any) -> None:
         "CTI_PASSWORD); a stopped node's log is changed here. Give the --site the node runs "
         "with: what it configures is kept (specs/operations.md).",
     )
-    shared = shared_options(devices, _where)  # before or after the subcommand
+    shared = shared_options(devices, node_options)  # before or after the subcommand
     # As `cti users`: what went wrong is the tool's own one line, not the MQTT client's warning.
     devices.set_defaults(log_level="error")
     actions = devices.add_subparsers(dest="action", required=True)
@@ -46,16 +44,6 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="every device the site does not configure (what `cti serve` warns of)",
     )
-
-
-def _where(p: argparse.ArgumentParser) -> None:
-    """The node and how to reach it: options of `cti devices` and of its subcommands."""
-    p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
-    p.add_argument(
-        "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
-    )
-    add_store_option(p)
-    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
 
 
 def fields_of(args: argparse.Namespace) -> dict[str, Any]:

@@ -120,19 +120,23 @@ def add_parser(sub: Any) -> None:
     remove.add_argument("name", help=ACCOUNT)
 
 
-def _where(p: argparse.ArgumentParser) -> None:
-    """The node and how to reach it: options of `cti users` and of each of its subcommands."""
+def node_options(p: argparse.ArgumentParser) -> None:
+    """The node and how to reach it (`cti users`, `cti devices` and their subcommands)."""
     p.add_argument("--site", type=Path, default=None, help="site file (default: example)")
     p.add_argument(
         "--data-dir", type=Path, default=Path("data"), help="the node's (default ./data)"
     )
     add_store_option(p)
+    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
+
+
+def _where(p: argparse.ArgumentParser) -> None:
+    node_options(p)
     p.add_argument(
         "--init",
         action="store_true",
         help="the node has never run: make its log (and --data-dir) instead of refusing",
     )
-    endpoint.add_arguments(p)  # used when the node runs: sign in as an administrator
 
 
 def new_password(env: dict[str, str] | None = None) -> str:

@@ -39,11 +39,6 @@ from bench import (
 from bench.sections import Row
 from cti.tools.output import print_table
 
-# As `cti serve` does (cti/log.py): a logger is resolved once, not on every call.
-structlog.configure(
-    wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-    cache_logger_on_first_use=True,
-)
 REPLAY_EVENTS = int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000"))
 
 
@@ -137,6 +132,13 @@ def print_results(console: Console, results: dict[str, list[list[object]]]) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
+    # As `cti serve` does (cti/log.py): a logger is resolved once, not on every call. Here,
+    # not at import: a test importing this module (print_results) would filter every later
+    # test's info logs (structlog's configuration is global).
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=True,
+    )
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "sections",

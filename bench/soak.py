@@ -26,7 +26,6 @@ from cti.app.node import Node
 from cti.calls import commands as c
 from cti.store import SqliteStore
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 GROWTH_LIMIT = 1.15  # final RSS may exceed the post-warm-up RSS by 15 % at most
 
 
@@ -76,6 +75,7 @@ async def soak(minutes: float, path: Path, console: Console) -> int:
 
 
 def main() -> int:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     minutes = float(os.environ.get("SOAK_MINUTES", "5"))
     with tempfile.TemporaryDirectory() as d:
         return asyncio.run(soak(minutes, Path(d) / "soak.db", Console()))

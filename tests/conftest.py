@@ -28,6 +28,14 @@ def office() -> Office:
     return Office()
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """No module may configure structlog when imported: the configuration is global, and a
+    filtering one (bench/__main__.py's, imported for its table) hid the info logs that later
+    tests assert, depending on which tests ran first in a worker."""
+    if structlog.is_configured():
+        raise pytest.UsageError("a module imported by the tests configured structlog at import")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The command lines' ``main`` configure structlog globally, caching loggers on first use

@@ -17,6 +17,7 @@ administrators (``ADMIN``) and which licence it needs (``LICENCE``).
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from cti.accounts.commands import SetPasswordHash
@@ -102,8 +103,13 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
             )
     if action.ON_CALL is not None:
         call = state.calls.call(getattr(action, action.ON_CALL))
-        if call is None or not any(p.device in own for p in call.parties):
+        if call is None or not in_call(own, [p.device for p in call.parties]):
             raise Refusal("notYourDevice", f"{principal} is not in that call")
+
+
+def in_call(own: Collection[str], parties: Iterable[str]) -> bool:
+    """A call is a user's while one of their devices (``own``) is among its ``parties``."""
+    return any(device in own for device in parties)
 
 
 def readable(site: Site, state: NodeState, principal: str) -> frozenset[str] | None:

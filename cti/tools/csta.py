@@ -299,6 +299,9 @@ def format_report(report: EventReport, where: dict[bytes, str]) -> str:
     when = report.logged if report.logged is not None else report.received
     seconds, millis = divmod(round(when * 1000), 1000)
     stamp = time.strftime("%H:%M:%S", time.localtime(seconds))
+    if report.ended:  # the switch's monitorStop: this account may no longer monitor it
+        device = where.get(report.xref, report.xref.hex())
+        return f"{stamp}.{millis:03d}  {device:<6}  monitorStop         ended by the switch"
     call = next((_connection(value[f])[0] for f in CONNECTION_FIELDS if f in value), "-")
     parts = [
         f"{stamp}.{millis:03d}",

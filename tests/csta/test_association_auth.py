@@ -15,7 +15,7 @@ import attrs
 import pytest
 import structlog
 
-from cti.accounts.commands import AccountSeed, SeedAccounts, SetPasswordHash
+from cti.accounts.commands import AccountSeed, SeedAccounts, UpdateAccount
 from cti.accounts.model import Role
 from cti.app.clock import ManualClock
 from cti.app.config.users import UserSpec
@@ -245,24 +245,23 @@ async def test_an_integrator_account_acts_for_every_device(link: Link) -> None:
         await app.invoke("setDoNotDisturb", {"device": device_id("333"), "doNotDisturbOn": True})
 
 
-async def test_a_password_reset_during_the_association_stops_its_services(link: Link) -> None:
-    """Each service is authorized against the account as it is then: an administrator who
-    sets a new password (must change) stops what the association may do."""
+async def test_each_service_is_authorized_against_the_account_as_it_is_then(
+    link: Link,
+) -> None:
+    """An administrator who takes phone 331 from the account stops what the association may
+    do with it at its next invoke (a new password or a removal ends the association:
+    tests/csta/test_monitor_rights.py)."""
     await seed(link)
     async with client(link, "331") as app:
-        await app.invoke("snapshotDevice", {"snapshotObject": device_id("331")})
-        account = link.node.state.accounts.account("331")
-        assert account is not None and account.password and account.broker_password
-        reset = SetPasswordHash(
-            name="331",
-            password=account.password,
-            broker_password=account.broker_password,
-            must_change=True,
-        )
-        assert (await link.engine.execute(reset)).ok
+        await app.invoke("makeCall", make_call("331", "332"))
+        assert (await link.engine.execute(UpdateAccount(name="331", devices=("334",)))).ok
         with pytest.raises(CstaRefused) as refused:
-            await app.invoke("makeCall", make_call("331", "332"))
-        assert (refused.value.branch, refused.value.value) == ("operation", "securityViolation")
+            await app.invoke("makeCall", make_call("331", "330"))
+        assert (refused.value.branch, refused.value.value) == (
+            "operation",
+            "privilegeViolationSpecifiedDevice",
+        )
+        await app.invoke("makeCall", make_call("334", "330"))
 
 
 @pytest.mark.parametrize(

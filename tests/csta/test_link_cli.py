@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -254,3 +255,45 @@ async def test_default_password_on_a_public_host_refuses_to_start(
     line = await server.wait_line(lambda text: "CSTA link refused" in text)
     assert "not loopback" in line and "default" in line, server.output
     assert await server.wait() == 1
+
+
+async def test_removing_the_account_ends_its_csta_monitor(
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """USER-01, specs/security.md "CSTA": an administrator removes account 331 over MQTT
+    (`cti users remove`, as on any running node) while `cti csta monitor` runs as 331: the
+    switch aborts the association, as the broker's reload ends 331's MQTT sessions."""
+    port = free_port()
+    data = tmp_path / "data"
+    server = Server(
+        *("--broker", "embedded", "--broker-port", str(free_port()), "--tls-port", "0"),
+        *("--csta-port", str(port), "--data-dir", str(data)),
+    )
+    servers.append(server)
+    await server.start()
+    broker_line = re.compile(r"MQTT broker\s+(mqtt://127\.0\.0\.1:\d+)\b")
+    line = await server.wait_line(lambda text: broker_line.search(text) is not None)
+    mqtt = broker_line.search(line).group(1)  # type: ignore[union-attr]
+    await server.wait_line(lambda text: "Ctrl-C stops." in text)
+    monitor = await _cli(
+        "monitor", f"127.0.0.1:{port}", "331", "--user", "331", password="Bernd-2026!"
+    )
+    try:
+        await _line(monitor, "monitoring 331")
+        remove = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cti.cli", "users", "--data-dir", str(data),
+            "--mqtt-url", mqtt, "--user", "330", "remove", "331",
+            cwd=REPO, env={**os.environ, "CTI_PASSWORD": "Anna-2026!", "NO_COLOR": "1"},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(remove.communicate(), TIMEOUT)
+        assert remove.returncode == 0, out.decode()
+        await _line(monitor, "link closed by the switch")
+        assert await asyncio.wait_for(monitor.wait(), TIMEOUT) == 1
+        ended = await server.wait_line(lambda text: "csta.association_ended" in text)
+        assert "principal=331" in ended and "reason=accountRemoved" in ended
+    finally:
+        if monitor.returncode is None:
+            monitor.kill()
+            await monitor.wait()

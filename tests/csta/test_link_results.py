@@ -85,11 +85,11 @@ async def test_a_failing_report_does_not_stop_later_reports(
         original = session_module.reports
         failures: list[str] = []
 
-        def reports_failing_once(item: Any, monitors: Any) -> Any:
+        def reports_failing_once(item: Any, monitors: Any, rights: Any) -> Any:
             if not failures:
                 failures.append(item.event.KIND)
                 raise RuntimeError("report renderer bug")
-            return original(item, monitors)
+            return original(item, monitors, rights)
 
         monkeypatch.setattr(session_module, "reports", reports_failing_once)
         # two batches queued before the flush runs; the first one's report fails

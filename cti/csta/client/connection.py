@@ -2,7 +2,8 @@
 
 Used by ``cti csta`` and the tests; it speaks exactly what :mod:`cti.csta.link.server` expects
 (ACSE password authentication as in :func:`cti.csta.codec.aarq`) and answers the switch's
-systemStatus invoke itself.
+systemStatus invoke itself, and its monitorStop (a monitor it ended: queued in ``events``, in
+order with the reports, as an :class:`EventReport` whose ``ended`` is true).
 """
 
 from __future__ import annotations
@@ -102,17 +103,29 @@ class AssociationRefused(CstaClientError):
         self.reason = text.split(" (")[0]
 
 
+MONITOR_STOP = "monitorStop"
+
+
 class LinkClosed(CstaClientError):
     """The connection ended (ABRT, EOF, release)."""
 
 
 @attrs.frozen
 class EventReport:
+    """An event report of the monitor ``xref``; or, named ``monitorStop`` (category and value
+    empty), the switch's monitorStop invoke: it ended that monitor (the account may no longer
+    have it, specs/csta.md) and no report of it follows."""
+
     xref: bytes
     category: str
     name: str
     value: dict[str, Any]
     received: float  # time.time() at arrival
+
+    @property
+    def ended(self) -> bool:
+        """The switch ended the monitor (its monitorStop), rather than reporting an event."""
+        return self.name == MONITOR_STOP
 
     @property
     def logged(self) -> float | None:
@@ -332,6 +345,12 @@ class CstaClient:
                 codec.encode_rose(ReturnResult(pdu.invoke_id, "systemStatus", ("noData", None)))
             )
             self.system_status.set()
+        elif pdu.opcode == MONITOR_STOP:  # the switch ended a monitor: in order with reports
+            self.send(
+                codec.encode_rose(ReturnResult(pdu.invoke_id, MONITOR_STOP, ("noData", None)))
+            )
+            xref = pdu.argument["crossRefIdentifier"]
+            self.events.put_nowait(EventReport(xref, "", MONITOR_STOP, {}, time.time()))
         else:
             self.send(codec.encode_rose(Reject(pdu.invoke_id, ("invoke", "unrecognizedOperation"))))
 

@@ -7,7 +7,9 @@ checked against the node's accounts, or against the ``[csta]`` section's own acc
 - an account of the node that can sign in, whose argon2 hash verifies the password: the
   association acts as that account; every service it sends is authorized against it
   (cti.accounts.access). An account whose password an administrator set (``must_change``) is
-  refused until its owner has changed it over MQTT.
+  refused until its owner has changed it over MQTT. The association lasts while that sign-in
+  holds: removing the account, or a new password (changed or reset), aborts it
+  (cti.csta.link.session.Session.end_if_signed_out).
 
 Verifying is slow on purpose (argon2id: memory-hard), so it runs in a worker thread, at most
 ``checks`` at a time. An unknown user, or an account without a password, costs the same
@@ -40,6 +42,9 @@ class Verdict:
     accepted: bool
     principal: str | None = None  # the account; None: the [csta] account (integrator)
     reason: str = ""  # unknownUser, noPassword, wrongPassword, passwordChangeRequired
+    # the account as it signed in (its password hash among it): the session compares the
+    # account with it whenever the accounts change (Session.end_if_signed_out)
+    account: Account | None = attrs.field(default=None, repr=False)
 
     @property
     def hint(self) -> str:
@@ -94,4 +99,4 @@ async def authenticate(
         return Verdict(False, reason="wrongPassword")
     if current.must_change:
         return Verdict(False, reason="passwordChangeRequired")
-    return Verdict(True, principal=current.name)
+    return Verdict(True, principal=current.name, account=current)

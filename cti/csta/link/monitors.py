@@ -2,7 +2,9 @@
 
 A device monitor reports the events of its device; a call monitor (monitorStart on a call
 object, ECMA-269's call-type monitor) every event of its call, follows it when a transfer or
-conference merges it into another call, and ends with it (after its callCleared).
+conference merges it into another call, and ends with it (after its callCleared). A monitor
+the association's account may no longer have is revoked (:mod:`cti.csta.link.rights`): it
+ends and its id waits in ``ended`` for the session to tell the application (monitorStop).
 MonitorFilter semantics (ECMA-269 12.2.x): a set bit *suppresses* that event class, the empty
 filter means every event; changeMonitorFilter replaces it. Cross-reference ids are 4-byte octet
 strings, unique per server so a trace of several links never shows the same id for two
@@ -85,6 +87,7 @@ class Monitors:
         self._by_device: dict[str, list[Monitor]] = {}
         self._by_call: dict[int, list[Monitor]] = {}
         self.groups = GroupCalls(site) if site is not None else None
+        self.ended: list[Monitor] = []  # revoked, the application not told yet (oldest first)
 
     def __len__(self) -> int:
         return len(self._by_xref)
@@ -139,6 +142,17 @@ class Monitors:
             self.groups.forget(device)  # its last monitor: the group's calls are not needed
         return monitor
 
+    def revoke(self, monitor: Monitor) -> None:
+        """End ``monitor`` for want of rights; the session tells the application (``ended``)."""
+        if monitor.xref in self._by_xref:  # not twice
+            self.stop(monitor.xref)
+            self.ended.append(monitor)
+
+    def take_ended(self) -> list[Monitor]:
+        """The ids revoked since the last call, oldest first (and forgets them)."""
+        ended, self.ended = self.ended, []
+        return ended
+
     def change_filter(self, xref: bytes, monitor_filter: dict[str, Any]) -> Monitor:
         """changeMonitorFilter: the monitor's filter becomes ``monitor_filter`` from now on."""
         monitor = self._get(xref)
@@ -158,8 +172,12 @@ class Monitors:
         self._by_xref.clear()
         self._by_device.clear()
         self._by_call.clear()
+        self.ended.clear()
         if self.groups is not None:
             self.groups.clear()
+
+    def all(self) -> list[Monitor]:
+        return list(self._by_xref.values())
 
     def on(self, device: str) -> list[Monitor]:
         return self._by_device.get(device, [])

@@ -8,7 +8,10 @@ A MULAP group's calls also go to the monitors of the group number, as the group'
 (:mod:`cti.csta.link.mulap`). Forwarding and doNotDisturb go to the monitors of their device.
 Timer events are internal and never reported. Every report carries the event's own time in
 the log (its commit time, not the time it is sent) as CSTACommonArguments security
-timestamp, as HiPath / OpenScape Business switches do.
+timestamp, as HiPath / OpenScape Business switches do. With the association's ``rights``
+(:mod:`cti.csta.link.rights`), a monitor whose account may no longer read its device, or
+whose account has no device among the event's parties (a call monitor), gets no report: it
+is revoked.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from cti.app.committed import Committed
 from cti.calls import events as ev
 from cti.calls.values import Cause, ConnectionState
 from cti.csta.ids import connection, device_id, subject
-from cti.csta.link.monitors import Monitors
+from cti.csta.link.monitors import Monitor, Monitors
 from cti.csta.link.mulap import as_group
+from cti.csta.link.rights import Rights
 
 Fields = dict[str, Any]
 LOGICAL = {"doNotDisturb", "forwarding"}
@@ -253,9 +257,10 @@ def _body(item: Committed, render: Callable[[Any], Fields]) -> Fields:
     return body
 
 
-def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
+def reports(item: Committed, monitors: Monitors, rights: Rights | None = None) -> Iterator[Fields]:
     """CSTAEventReportArgument values for the committed event at the monitors of one
-    association."""
+    association; with ``rights`` (refreshed), only at the monitors the association's account
+    may still have, the others are revoked (``monitors.ended``)."""
     event = item.event
     render = _RENDER.get(type(event))
     if render is None or event.KIND in SKIPPED:
@@ -266,7 +271,7 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
         # first, so a failing report below cannot make them miss one
         views = monitors.groups.advance(event) if monitors.groups is not None else []
         for entry in event.local:
-            targets = [m for m in monitors.on(entry.device) if m.wants(name)]
+            targets = _targets(monitors, entry.device, name, rights)
             if not targets:
                 continue
             value = dict(_body(item, render))
@@ -275,7 +280,7 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
         for view in views:
-            targets = [m for m in monitors.on(view.group) if m.wants(name)]
+            targets = _targets(monitors, view.group, name, rights)
             if not targets:
                 continue
             value = as_group(_body(item, render), view)
@@ -283,14 +288,33 @@ def reports(item: Committed, monitors: Monitors) -> Iterator[Fields]:
                 value["localConnectionInfo"] = str(view.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
+        theirs: bool | None = None  # the account has a device among the event's parties
         for call in _calls_of(event):  # call monitors: once each, no local device
             for monitor in monitors.on_call(call):
+                if rights is not None:
+                    if theirs is None:
+                        theirs = rights.reads_call(event.devices())
+                    if not theirs:
+                        monitors.revoke(monitor)
+                        continue
                 if monitor.wants(name):
                     yield _report(monitor.xref, name, _body(item, render))
     elif isinstance(event, ev.DoNotDisturb | ev.Forwarding):
-        for monitor in monitors.on(event.device):
-            if monitor.wants(name):
-                yield _report(monitor.xref, name, _body(item, render))
+        for monitor in _targets(monitors, event.device, name, rights):
+            yield _report(monitor.xref, name, _body(item, render))
+
+
+def _targets(monitors: Monitors, device: str, name: str, rights: Rights | None) -> list[Monitor]:
+    """The monitors of ``device`` that want ``name``; none, and all of them revoked, when the
+    account may no longer read the device."""
+    found = monitors.on(device)
+    if not found:
+        return found
+    if rights is not None and not rights.reads_device(device):
+        for monitor in list(found):
+            monitors.revoke(monitor)
+        return []
+    return [m for m in found if m.wants(name)]
 
 
 def _calls_of(event: ev.CallEvent) -> tuple[int, ...]:

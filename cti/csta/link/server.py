@@ -1,7 +1,9 @@
 """The CSTA link's TCP server: one task per connection (a :class:`Session`), shared limits.
 
 Event reports come from the node's commit listener, after the events are durable, in seq
-order, to every associated session with a monitor on a device concerned.
+order, to every associated session with a monitor on a device concerned. The same listener
+notices a change of the node's accounts and has every association whose account's sign-in no
+longer holds aborted (removed, a new password), as the broker's reload ends MQTT sessions.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class CstaServer:
         self._server: asyncio.Server | None = None
         reader = LogReader(engine.node.feed, store or engine.node.store.sibling(readonly=True))
         self.reports = LiveFollower("csta-reports", reader, self._deliver)
+        self._accounts = engine.node.state.accounts.accounts  # as the sessions last saw them
 
     @property
     def address(self) -> tuple[str, int]:
@@ -197,8 +200,13 @@ class CstaServer:
         self.reports.catch_up()
 
     def _deliver(self, batch: Sequence[Committed]) -> None:
+        accounts = self.engine.node.state.accounts.accounts
+        changed = accounts is not self._accounts  # a new map on every change: else O(1)
+        self._accounts = accounts
         for session in list(self.sessions):
             try:
+                if changed:
+                    session.end_if_signed_out()
                 session.on_commit(batch)
             except Exception:  # one association's failure costs that association only
                 log.exception("csta.report_failed", peer=session.peer)

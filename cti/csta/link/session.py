@@ -5,7 +5,10 @@ connection is closed, X.227), ``associated`` (ROSE flows; RLRQ -> RLRE and close
 ``closed``. After accepting, the switch invokes systemStatus(normal), as the PBX family does.
 An AARQ's credentials are checked against the node's accounts or the ``[csta]`` account
 (:mod:`auth`); failures from one address are answered ever later (:mod:`throttle`), and the
-association's account (its principal) goes with every service it sends.
+association's account (its principal) goes with every service it sends. Its rights are asked
+again before reports are written (:mod:`rights`): a monitor it may no longer have ends, and
+the switch invokes monitorStop to say so. When the account's sign-in no longer holds (removed,
+its password changed or reset) the association is aborted (:meth:`Session.end_if_signed_out`).
 Per X.880 a broken PDU is answered with a Reject and the association carries on: the framing
 still tells where the next PDU starts; ``max_rejects`` Rejects in a row end it (ABRT). Frames
 are size-limited (tighter before the association) and the session yields to the event loop
@@ -27,6 +30,7 @@ import structlog
 
 from cti.accounts.model import Account
 from cti.app.node import Committed
+from cti.calls import events as ev
 from cti.csta import codec
 from cti.csta.codec import Invoke, Reject, ReturnError, ReturnResult
 from cti.csta.codec.errors import CodecError, FramingError
@@ -35,6 +39,7 @@ from cti.csta.link.auth import authenticate
 from cti.csta.link.monitors import Monitors
 from cti.csta.link.negotiation import negotiate, responding_value
 from cti.csta.link.reports import reports
+from cti.csta.link.rights import Rights
 from cti.csta.link.services import Executed, NotOffered, Services
 from cti.csta.refusals import ServiceRefused
 
@@ -61,9 +66,11 @@ class Session:
         self.state = "awaiting"
         self.user = ""
         self.principal: str | None = None  # the account; None: the [csta] account
+        self.signed_in: Account | None = None  # the account as it was when it associated
         self.csta_version: str | None = None  # negotiated in the AARQ / AARE (negotiation)
         self.monitors = Monitors(self.limits.max_monitors, server.engine.node.site)
         self.services = Services(server.engine, self.monitors)  # principal: on association
+        self.rights = Rights(server.engine.node, None)  # the principal's: on association
         self.framing: Style = server.framing
         self._ids = itertools.count(1)
         self._status_invoke: int | None = None
@@ -99,6 +106,8 @@ class Session:
                     async with asyncio.timeout_at(self._deadline):
                         data = await self.reader.read(READ_CHUNK)
                 self.heard_ms = self.clock.now_ms()
+                if self.state == "closed":  # aborted meanwhile (end_if_signed_out, stop)
+                    break
                 if not data:  # EOF; a truncated frame still buffered is dropped with it
                     self.log.info("csta.eof", pending=decoder.pending)
                     break
@@ -244,8 +253,10 @@ class Session:
         )
         self.send(codec.encode_acse(accepted))
         self.state, self.user, self.principal = "associated", user, verdict.principal
+        self.signed_in = verdict.account
         self.csta_version = negotiated.version
         self.services.principal = verdict.principal
+        self.rights = Rights(self.server.engine.node, verdict.principal)
         self.log = self.log.bind(user=user)
         self.log.info("csta.associated", principal=verdict.principal, version=negotiated.version)
         self._status_invoke = self.next_id()
@@ -279,6 +290,28 @@ class Session:
 
     def _account(self, name: str) -> Account | None:
         return self.server.engine.node.state.accounts.account(name)
+
+    def end_if_signed_out(self) -> None:
+        """Abort the association (ABRT authentication-failure) if its account's sign-in no
+        longer holds: the account was removed, or its password changed or was reset (an
+        administrator's, which must be changed first). The server asks after every change of
+        the accounts, as Mosquitto re-checks its clients when the broker reloads."""
+        signed = self.signed_in
+        if signed is None or not self.associated:
+            return
+        current = self._account(signed.name)
+        if current is signed:
+            return
+        if current is None:
+            reason = "accountRemoved"
+        elif current.must_change:
+            reason = "passwordReset"
+        elif current.password != signed.password or not current.can_sign_in:
+            reason = "passwordChanged"
+        else:
+            return  # another change (name, devices, role): the rights are checked as used
+        self.log.warning("csta.association_ended", principal=signed.name, reason=reason)
+        self.abort("authentication-failure")
 
     async def pause_until(self, due_ms: int) -> None:
         """Wait until the throttle's clock reaches ``due_ms``, or the connection closes."""
@@ -314,7 +347,8 @@ class Session:
         if isinstance(pdu, Invoke):
             await self.on_invoke(pdu)
             return
-        if pdu.invoke_id is None or self._outstanding.pop(pdu.invoke_id, None) is None:
+        operation = None if pdu.invoke_id is None else self._outstanding.pop(pdu.invoke_id, None)
+        if operation is None:
             # a Reject of something we never invoked (or without invoke id): nothing to settle
             if isinstance(pdu, Reject):
                 self.log.warning(
@@ -325,13 +359,20 @@ class Session:
             self._status_invoke = None
             self.status_acknowledged.set()
         if isinstance(pdu, ReturnError):
-            self.log.warning("csta.system_status_error", parameter=pdu.parameter)
+            self.log.warning("csta.peer_error", operation=operation, parameter=pdu.parameter)
         elif isinstance(pdu, Reject):
-            self.log.warning("csta.rejected_by_peer", invoke_id=pdu.invoke_id, problem=pdu.problem)
+            self.log.warning(
+                "csta.rejected_by_peer",
+                operation=operation,
+                invoke_id=pdu.invoke_id,
+                problem=pdu.problem,
+            )
 
     async def on_invoke(self, pdu: Invoke) -> None:
         operation = str(pdu.opcode)
         self.flush_reports()  # what was committed before this invoke meets today's monitors
+        if self.state == "closed":  # its account signed out meanwhile (end_if_signed_out)
+            return
         self._answering = True
         try:
             executed = await self.services.invoke(operation, pdu.argument)
@@ -401,6 +442,13 @@ class Session:
         A report that cannot be rendered or encoded (a bug) is logged and dropped; the others,
         and every later batch, still go out."""
         self.server.catch_up()
+        if self.state == "closed":
+            return
+        monitors, rights = self.monitors, self.rights
+        if rights.refresh():  # the account changed: monitors it may no longer have end now
+            for monitor in rights.revoked(monitors):
+                monitors.revoke(monitor)
+            self._tell_ended()
         while self._unreported and self.state != "closed":
             batch = self._unreported.popleft()
             if before is not None and batch[-1].seq >= before:
@@ -408,18 +456,47 @@ class Session:
                 batch = [item for item in batch if item.seq < before]
                 self._unreported.appendleft(keep)
             for item in batch:
+                event = item.event
                 try:
-                    for report in reports(item, self.monitors):
+                    for report in reports(item, monitors, rights):
                         try:
                             self.send_rose(Invoke(self.next_id(), "cSTAEventReport", report))
                         except Exception:
-                            self.log.exception("csta.report_unencodable", kind=item.event.KIND)
+                            self.log.exception("csta.report_unencodable", kind=event.KIND)
                 except Exception:
-                    self.log.exception("csta.report_failed", kind=item.event.KIND)
-                self.monitors.followed(item.event)  # call monitors follow or end, reported or not
+                    self.log.exception("csta.report_failed", kind=event.KIND)
+                monitors.followed(event)  # call monitors follow or end, reported or not
+                if isinstance(event, ev.CallEvent):
+                    for monitor in rights.left(event, monitors):
+                        monitors.revoke(monitor)
+                if monitors.ended:
+                    self._tell_ended()
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()
+
+    def _tell_ended(self) -> None:
+        """Invoke monitorStop for each monitor revoked (ECMA-269 Monitor Stop, invoked by the
+        switching function): the application learns that no report of it follows."""
+        for monitor in self.monitors.take_ended():
+            self.log.info(
+                "csta.monitor_revoked",
+                xref=monitor.xref.hex(),
+                device=monitor.device,
+                call=monitor.call,
+            )
+            invoke = self.next_id()
+            self._expect("monitorStop", invoke)
+            self.send_rose(Invoke(invoke, "monitorStop", {"crossRefIdentifier": monitor.xref}))
+
+    def _expect(self, operation: str, invoke_id: int) -> None:
+        """Await the application's answer to our invoke; an application that never answers
+        costs at most ``max_monitors`` entries (the oldest are forgotten: a late answer to one
+        is then Rejected as unrecognized)."""
+        outstanding = self._outstanding
+        while len(outstanding) > self.limits.max_monitors:
+            del outstanding[next(iter(outstanding))]
+        outstanding[invoke_id] = operation
 
     # -- writing ------------------------------------------------------------------------------
     def next_id(self) -> int:

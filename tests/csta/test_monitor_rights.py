@@ -1,0 +1,303 @@
+"""A monitor lasts while its account may have it (specs/csta.md "Monitors and the account's
+rights", specs/security.md "CSTA"; USER-01), over real TCP: rights are asked again before
+reports are written, a monitor the account may no longer have ends with the switch's
+monitorStop, and an association whose account was removed or got a new password is aborted,
+as the broker ends that account's MQTT sessions.
+
+Each scenario reads exactly what the application received: ``reports`` invokes systemStatus
+as a fence (everything committed before it is written before its result)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import pytest
+import structlog
+
+from cti.accounts.commands import RemoveAccount, SetPasswordHash, UpdateAccount
+from cti.accounts.passwords import hash_password
+from cti.calls import commands as c
+from cti.csta.client import CstaClient, CstaRefused
+from cti.csta.ids import connection, device_id
+from cti.mqtt.passwords import mosquitto_hash
+from tests.csta.conftest import TIMEOUT, Link
+from tests.csta.test_association_auth import client, seed
+
+PROVIDER_AUTHENTICATION_FAILURE = {
+    "abort-source": 1,  # acse-service-provider: the switch
+    "abort-diagnostic": "authentication-failure",
+}
+PRIVILEGE = ("operation", "privilegeViolationSpecifiedDevice")
+
+
+async def reports(app: CstaClient) -> list[tuple[bytes, str, str]]:
+    """Every report (and monitorStop) the switch sent so far, as (xref, name, cause or "")."""
+    await app.invoke("systemStatus", {"systemStatus": "normal"})
+    got = []
+    while not app.events.empty():
+        report = app.events.get_nowait()
+        got.append((report.xref, report.name, str(report.value.get("cause", ""))))
+    return got
+
+
+async def ok(link: Link, command: Any) -> None:
+    assert (await link.engine.execute(command)).ok, command
+
+
+async def refused(app: CstaClient, operation: str, argument: Any) -> tuple[str, str]:
+    with pytest.raises(CstaRefused) as raised:
+        await app.invoke(operation, argument)
+    return (raised.value.branch, raised.value.value)
+
+
+async def call_monitor(app: CstaClient, call: int) -> bytes:
+    started = await app.invoke("monitorStart", {"monitorObject": ("callObject", connection(call))})
+    xref: bytes = started["crossRefIdentifier"]
+    return xref
+
+
+async def aborted(app: CstaClient) -> dict[str, Any] | None:
+    await asyncio.wait_for(app.closed.wait(), TIMEOUT)
+    return app.abort
+
+
+@functools.cache
+def new_password(must_change: bool) -> SetPasswordHash:
+    """A new password for 331: an administrator's reset (must_change) or its owner's change."""
+    password = "Reset-2026!" if must_change else "Bernd-2027?"
+    return SetPasswordHash(
+        name="331",
+        password=hash_password(password),
+        broker_password=mosquitto_hash(password),
+        must_change=must_change,
+    )
+
+
+# -- call monitors: a call is theirs while one of their devices is in it -----------------------
+async def test_a_call_monitor_ends_when_a_single_step_transfer_takes_the_user_out(
+    link: Link,
+) -> None:
+    """The reviewer's first repro: 331 leaves call 1 (single-step transfer to 333); its call
+    monitor reports the transfer, then the switch stops it; 333 answering and 330 holding are
+    no longer 331's to see."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        phone = await app.monitor_start("331")
+        xref = await call_monitor(app, 1)
+        with structlog.testing.capture_logs() as logs:
+            to_333 = {"activeCall": connection(1, "331"), "transferredTo": device_id("333")}
+            result = await app.invoke("singleStepTrans", to_333)
+            assert result == {"transferredCall": connection(1, "333")}
+            await ok(link, c.AnswerCall(call=1, device="333"))
+            await ok(link, c.HoldCall(call=1, device="330"))
+            assert await reports(app) == [
+                (phone, "transferred", "singleStepTransfer"),
+                (xref, "transferred", "singleStepTransfer"),
+                (xref, "monitorStop", ""),
+            ]
+        revoked = [e for e in logs if e["event"] == "csta.monitor_revoked"]
+        assert [(e["xref"], e["call"], e["device"]) for e in revoked] == [(xref.hex(), 1, None)]
+        # as snapshotCall says: not theirs; the monitor is gone
+        assert await refused(app, "snapshotCall", {"snapshotObject": connection(1)}) == PRIVILEGE
+        assert await refused(app, "monitorStop", {"crossRefIdentifier": xref}) == (
+            "operation",
+            "invalidMonitorCrossRefID",
+        )
+        await ok(link, c.RetrieveCall(call=1, device="330"))
+        assert await reports(app) == []
+        # 331's phone is still its own: the device monitor goes on
+        await ok(link, c.MakeCall(calling="332", called="331"))
+        assert await reports(app) == [(phone, "delivered", "newCall")]
+
+
+async def test_a_call_monitor_ends_when_the_user_transfers_the_call_away(link: Link) -> None:
+    """A consultation transfer by 331: the monitor of its first call reports the hold, the
+    transfer that merges the consultation call into it, and ends: 331 is in neither now."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        consult = {"existingCall": connection(1, "331"), "consultedDevice": device_id("332")}
+        await app.invoke("consultationCall", consult)
+        await ok(link, c.AnswerCall(call=2, device="332"))
+        transfer = {"heldCall": connection(1, "331"), "activeCall": connection(2, "331")}
+        await app.invoke("transferCall", transfer)
+        await ok(link, c.HoldCall(call=1, device="332"))
+        assert await reports(app) == [
+            (xref, "held", "consultation"),
+            (xref, "transferred", "transfer"),
+            (xref, "monitorStop", ""),
+        ]
+
+
+async def test_a_call_monitor_stays_while_the_user_is_in_the_call(link: Link) -> None:
+    """The positive control: 331 stays in call 1 through hold, a transfer that brings 332 in
+    and the far end hanging up; its call monitor reports all of it up to callCleared and
+    ends there as every call monitor does, without monitorStop."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        await app.invoke("answerCall", {"callToBeAnswered": connection(1, "331")})
+        await ok(link, c.ConsultationCall(call=1, device="330", consulted="332"))
+        await ok(link, c.AnswerCall(call=2, device="332"))
+        await ok(link, c.TransferCall(device="330", held_call=1, active_call=2))
+        await ok(link, c.ClearConnection(call=1, device="332"))
+        assert await reports(app) == [
+            (xref, "established", "newCall"),
+            (xref, "held", "consultation"),
+            (xref, "transferred", "transfer"),
+            (xref, "connectionCleared", "normalClearing"),
+            (xref, "callCleared", "normalClearing"),
+        ]
+        assert await refused(app, "monitorStop", {"crossRefIdentifier": xref}) == (
+            "operation",
+            "invalidMonitorCrossRefID",
+        )
+
+
+async def test_an_integrators_call_monitor_follows_the_call_wherever_it_goes(
+    link: Link,
+) -> None:
+    """Integrators (and the [csta] account) read every call: nothing is revoked for them."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "bridge") as app:
+        xref = await call_monitor(app, 1)
+        await ok(link, c.SingleStepTransferCall(call=1, device="331", to="333"))
+        await ok(link, c.AnswerCall(call=1, device="333"))
+        assert await reports(app) == [
+            (xref, "transferred", "singleStepTransfer"),
+            (xref, "delivered", "singleStepTransfer"),
+            (xref, "established", "singleStepTransfer"),
+        ]
+
+
+# -- the account changes --------------------------------------------------------------------------
+async def test_removing_the_account_aborts_its_association(link: Link) -> None:
+    """The reviewer's second repro: 331 monitors its phone and is removed. The association
+    is aborted at once; 332's stays and keeps its reports."""
+    await seed(link)
+    async with client(link, "331") as app, client(link, "332") as other:
+        await app.monitor_start("331")
+        kept = await other.monitor_start("332")
+        with structlog.testing.capture_logs() as logs:
+            await ok(link, RemoveAccount(name="331"))
+            assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        ended = [e for e in logs if e["event"] == "csta.association_ended"]
+        assert [(e["principal"], e["reason"]) for e in ended] == [("331", "accountRemoved")]
+        await ok(link, c.MakeCall(calling="330", called="331"))
+        await ok(link, c.MakeCall(calling="333", called="332"))
+        assert app.events.empty()  # nothing came before the ABRT, nothing after
+        assert [name for _, name, _ in await reports(other)] == ["delivered"]
+        assert all(xref == kept for xref, _, _ in await reports(other))
+    assert len(link.server.sessions) == 0
+
+
+@pytest.mark.parametrize(
+    ("must_change", "reason"),
+    [(True, "passwordReset"), (False, "passwordChanged")],
+)
+async def test_a_new_password_aborts_the_association(
+    link: Link, must_change: bool, reason: str
+) -> None:
+    """An administrator's reset (must change) or the owner's change: the sign-in the
+    association rests on no longer holds, as for the account's MQTT sessions."""
+    await seed(link)
+    async with client(link, "331") as app:
+        await app.monitor_start("331")
+        with structlog.testing.capture_logs() as logs:
+            await ok(link, new_password(must_change))
+            assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        ended = [e for e in logs if e["event"] == "csta.association_ended"]
+        assert [e["reason"] for e in ended] == [reason]
+        await ok(link, c.MakeCall(calling="330", called="331"))
+        assert app.events.empty()
+
+
+async def test_a_reset_with_the_same_hash_still_aborts(link: Link) -> None:
+    """must_change alone (an administrator setting the password the account had): the
+    account may do nothing until it is changed, so the association ends too."""
+    await seed(link)
+    account = link.node.state.accounts.account("331")
+    assert account is not None and account.password and account.broker_password
+    async with client(link, "331") as app:
+        reset = SetPasswordHash(
+            name="331",
+            password=account.password,
+            broker_password=account.broker_password,
+            must_change=True,
+        )
+        await ok(link, reset)
+        assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+
+
+async def test_update_account_taking_the_device_away_ends_its_monitors(link: Link) -> None:
+    """An administrator gives account 331 phone 334 instead of 331: its monitor of 331 and
+    its monitor of a call 331 is in end with monitorStop at once; the association stays and
+    may monitor 334."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    async with client(link, "331") as app:
+        device = await app.monitor_start("331")
+        call = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await ok(link, UpdateAccount(name="331", devices=("334",)))
+        assert await reports(app) == [(device, "monitorStop", ""), (call, "monitorStop", "")]
+        await ok(link, c.AnswerCall(call=1, device="331"))
+        await ok(link, c.MakeCall(calling="332", called="331"))
+        assert await reports(app) == []
+        assert not app.closed.is_set()
+        snapshot = {"snapshotObject": device_id("331")}
+        assert await refused(app, "snapshotDevice", snapshot) == PRIVILEGE
+        assert (
+            await refused(
+                app, "monitorStart", {"monitorObject": ("deviceObject", device_id("331"))}
+            )
+            == PRIVILEGE
+        )
+        now = await app.monitor_start("334")
+        await ok(link, c.MakeCall(calling="333", called="334"))
+        assert await reports(app) == [(now, "delivered", "newCall")]
+
+
+async def test_update_account_that_keeps_the_device_keeps_the_monitor(link: Link) -> None:
+    """The positive control: a change that leaves 331 its phone (a new display name, a second
+    phone) ends nothing; the monitor's reports go on."""
+    await seed(link)
+    async with client(link, "331") as app:
+        xref = await app.monitor_start("331")
+        await ok(link, UpdateAccount(name="331", display_name="Bernd B.", devices=("331", "334")))
+        await ok(link, c.MakeCall(calling="330", called="331"))
+        assert await reports(app) == [(xref, "delivered", "newCall")]
+        assert not app.closed.is_set()
+
+
+async def test_cti_csta_monitor_prints_the_switchs_monitor_stop(link: Link) -> None:
+    """The client queues the switch's monitorStop with the reports (``ended``) and answers
+    it; ``cti csta monitor`` shows it as a line of its own."""
+    from cti.tools.csta import format_report
+
+    await seed(link)
+    async with client(link, "331") as app:
+        xref = await app.monitor_start("331")
+        await ok(link, UpdateAccount(name="331", devices=("334",)))
+        report = await app.next_event()
+        assert (report.xref, report.ended, report.category, report.value) == (xref, True, "", {})
+        assert format_report(report, {xref: "331"}).split()[1:] == [
+            "331",
+            "monitorStop",
+            "ended",
+            "by",
+            "the",
+            "switch",
+        ]
+        await app.invoke("systemStatus", {"systemStatus": "normal"})  # the link goes on
+        (session,) = link.server.sessions
+        assert "monitorStop" not in session._outstanding.values()  # our answer was taken

@@ -267,8 +267,10 @@ def _rss_mb(pid: int | None) -> float:
 
 
 def entitled(store: SqliteStore, node: Node, numbers: Sequence[str], after: int) -> set[Any]:
-    """Every (user, seq) of the log after ``after`` that the user may read: the events of
-    their own devices (what replay gives them, access.readable), internal ones never."""
+    """Every (user, seq) of the log after ``after`` that the user's UI receives: the events
+    on their own devices' topics (access.readable; a person's own presence, profile and
+    mailbox events are on ``users/{user}/events`` instead, which the UIs do not subscribe),
+    internal ones never."""
     owners: dict[str, list[str]] = defaultdict(list)
     for user in numbers:
         scope = readable(node.site, node.state, user)
@@ -281,7 +283,9 @@ def entitled(store: SqliteStore, node: Node, numbers: Sequence[str], after: int)
         for record in records:
             event = decode(record).event
             if not event.INTERNAL:
-                out.update((u, record.seq) for d in event.devices() for u in owners.get(d, ()))
+                out.update(
+                    (u, record.seq) for d in event.topic_devices() for u in owners.get(d, ())
+                )
         seq = records[-1].seq + 1
     return out
 

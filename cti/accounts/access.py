@@ -12,7 +12,16 @@ administrators (``ADMIN``) and which licence it needs (``LICENCE``).
   user has changed an administrator-set password, nothing else (USER-01);
 - ``SELF`` names the field with the account a request is about: its owner may send it; with
   ``ADMIN`` administrators may too (profiles), without it no one else but integrators (and
-  monitors, for queries) may (favourites, DIR-05).
+  monitors, for queries) may (favourites, DIR-05);
+- what a request acts on may be an account's own although no field names it: the mailbox whose
+  phone menu or playback is on the call (VM-02, VM-03). The state says whose (the contexts'
+  ``owners``, cti.domain): only that account may, besides controlling the device (a MULAP
+  group's account controls its members' phones, not their mailboxes); integrators, and
+  monitors for queries, as ever.
+
+What a user reads back (:func:`readable`, :func:`may_read`) is what the broker lets them read
+live: their devices' events, and their own events (``Event.OWNER``: presence, profile,
+mailbox), which are on their own event topic and nobody else's, whoever controls the phone.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from cti.accounts.commands import SetPasswordHash
 from cti.accounts.model import Account, Licence, Role
-from cti.kernel.messages import Command, Query
+from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
 from cti.site import Site
 
@@ -51,8 +60,17 @@ def controlled(site: Site, account: Account) -> frozenset[str]:
     return frozenset(out)
 
 
-def authorize(site: Site, state: NodeState, principal: str, action: Command | Query) -> None:
-    """Refuse ``action`` unless the account ``principal`` may send it."""
+def authorize(
+    site: Site,
+    state: NodeState,
+    principal: str,
+    action: Command | Query,
+    *,
+    owned_by: str | None = None,
+) -> None:
+    """Refuse ``action`` unless the account ``principal`` may send it. ``owned_by``: the
+    account whose own thing the action acts on, as the state says (cti.domain.authorize finds
+    it), that a user must be."""
     account = state.accounts.account(principal)
     if account is None:
         raise Refusal("notPermitted", f"there is no account {principal}")
@@ -105,6 +123,13 @@ def authorize(site: Site, state: NodeState, principal: str, action: Command | Qu
         call = state.calls.call(getattr(action, action.ON_CALL))
         if call is None or not in_call(own, [p.device for p in call.parties]):
             raise Refusal("notYourDevice", f"{principal} is not in that call")
+    if owned_by is not None and owned_by != principal:
+        # Controlling the phone is not being its person: 340's group phone 331 is still
+        # Bernd's, and so is the mailbox whose menu or playback is on it (VM-02, VM-03).
+        raise Refusal(
+            "notPermitted",
+            f"{principal} may use {action.SERVICE} on their own mailbox only",
+        )
 
 
 def in_call(own: Collection[str], parties: Iterable[str]) -> bool:
@@ -113,8 +138,9 @@ def in_call(own: Collection[str], parties: Iterable[str]) -> bool:
 
 
 def readable(site: Site, state: NodeState, principal: str) -> frozenset[str] | None:
-    """The devices whose events ``principal`` may read back (replay); None: every device
-    (integrators, monitors). Raises Refusal for an account that may read nothing yet."""
+    """The devices whose events ``principal`` may read back (replay, with :func:`may_read`);
+    None: every event (integrators, monitors). Raises Refusal for an account that may read
+    nothing yet."""
     account = state.accounts.account(principal)
     if account is None:
         raise Refusal("notPermitted", f"there is no account {principal}")
@@ -123,6 +149,18 @@ def readable(site: Site, state: NodeState, principal: str) -> frozenset[str] | N
     if account.role in (Role.INTEGRATOR, Role.MONITOR):
         return None
     return controlled(site, account)
+
+
+def may_read(scope: frozenset[str] | None, principal: str, event: Event) -> bool:
+    """Whether ``principal``, who reads the devices ``scope`` (:func:`readable`), reads
+    ``event`` back: as the broker lets them read it live, an account's own event on their own
+    event topic only (PRES-04, VM-02), any other on the topics of its devices."""
+    if scope is None:
+        return True
+    owner = event.owned_by()
+    if owner is not None and owner == principal:
+        return True
+    return not scope.isdisjoint(event.topic_devices())
 
 
 def traceable(state: NodeState, principal: str) -> None:

@@ -103,6 +103,9 @@ class ProfileChanged(Event):
 
     KIND: ClassVar[str] = "profileChanged"
     VERSION: ClassVar[int] = 2  # 2: presence_visibility of three levels (PRES-04)
+    # On the owner's own event topic: voicemailToEmail and the visibility are theirs (others
+    # see the profile document, which leaves voicemailToEmail out).
+    OWNER: ClassVar[str] = "name"
     name: str  # the account
     mobile: str | None  # E.164
     external: str | None  # E.164

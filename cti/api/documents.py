@@ -60,6 +60,20 @@ _FIELDS = {
 }
 
 
+# The events of an account's own (Event.OWNER: presence, profile, mailbox), by kind: the key
+# naming the owner, on whose own event topic (users/{owner}/events) they are published instead
+# of the topic of the owner's number, and the key naming a device that hears it and whose
+# topic carries it too (HEARD_BY: a greeting's caller, a message's phone), or None.
+OWNED: dict[str, tuple[str, str | None]] = {
+    cls.KIND: (
+        camel(cls.OWNER),
+        camel(heard) if (heard := getattr(cls, "HEARD_BY", None)) else None,
+    )
+    for cls in EVENT_TYPES.values()
+    if cls.OWNER is not None
+}
+
+
 # INTERNAL events that the operator view's `trace` gives (specs/web.md#timers-in-the-ladder):
 # the switch's call timers (no answer) say only which device's timer ran on which call and
 # when it was due, nothing the account's call events do not imply. No other INTERNAL kind:

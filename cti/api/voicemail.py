@@ -35,7 +35,6 @@ from typing import Any, ClassVar
 import attrs
 
 from cti.accounts import passwords
-from cti.accounts.access import authorize
 from cti.api import replies
 from cti.app.engine import Executor
 from cti.app.node import Accepted, Node, Outcome, Refused
@@ -43,7 +42,7 @@ from cti.calls.commands import ConnectionResult, GenerateDigits, MakeCall
 from cti.calls.decision import CallDecision
 from cti.directory.commands import AddContact, ContactIdResult
 from cti.directory.model import MAX_NAME
-from cti.domain import decide, evolve
+from cti.domain import authorize, decide, evolve
 from cti.kernel.messages import Command, NoResult
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.voicemail import pins, wav

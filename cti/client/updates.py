@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import attrs
 
 from cti.api.chat import ChatMessageDoc, ChatReadDoc
-from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
+from cti.api.documents import OWNED, DeviceStateDoc, LampDoc, StatusDoc
 from cti.api.journal import JournalCountsDoc
 
 __all__ = [
@@ -200,8 +200,17 @@ def device_events(doc: dict[str, Any], devices: Collection[str]) -> list[DeviceE
     The node publishes a call event on the topic of every device in its ``connections``
     (the parties before and after it), with that device's state there; any other event on
     the topic of the one device it names (``device``: forwarding, doNotDisturb; ``user``:
-    assignedPhoneSet, dialMethodSet; ``name``: profileChanged)."""
+    assignedPhoneSet, dialMethodSet). A person's own events (presence, profile, mailbox) are
+    on their own event topic, no device's, but a greeting or message heard on a device that is
+    not the owner's number is on that device's too."""
     seq, name = doc["seq"], doc["event"]
+    owned = OWNED.get(name)
+    if owned is not None:
+        owner_key, heard_key = owned
+        heard = doc.get(heard_key) if heard_key is not None else None
+        if isinstance(heard, str) and heard != doc.get(owner_key) and heard in devices:
+            return [DeviceEvent(heard, seq, name, doc, replayed=True)]
+        return []
     connections = doc.get("connections")
     if isinstance(connections, list):
         return [

@@ -14,6 +14,7 @@ from cti.domain.model import (
     INTERNAL_KINDS,
     QUERY_TYPES,
     answer,
+    authorize,
     decide,
     evolve,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "QUERY_TYPES",
     "NodeState",
     "answer",
+    "authorize",
     "decide",
     "evolve",
     "snapshot",

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from cti.accounts.access import authorize
+from cti.accounts import access
 from cti.accounts.context import CONTEXT as ACCOUNTS
 from cti.calls.context import CONTEXT as CALLS
 from cti.conferences.context import CONTEXT as CONFERENCES
@@ -17,7 +17,7 @@ from cti.domain.state import SETTERS, NodeState
 from cti.favourites.context import CONTEXT as FAVOURITES
 from cti.journal.context import CONTEXT as JOURNAL
 from cti.kernel.codec import EventCodec
-from cti.kernel.context import Context, DigitReceiver, Handler, QueryHandler, Reaction
+from cti.kernel.context import Context, DigitReceiver, Handler, Owner, QueryHandler, Reaction
 from cti.kernel.decision import Decision
 from cti.kernel.messages import Command, Event, Query
 from cti.kernel.refusal import Refusal
@@ -41,6 +41,7 @@ _DECIDE: dict[type[Command], tuple[type[Decision[Any]], Handler]] = {}
 _ANSWER: dict[type[Query], QueryHandler] = {}
 _REACT: dict[type[Event], tuple[Reaction, ...]] = {}
 _DIGITS: dict[str, DigitReceiver] = {}
+_OWNERS: dict[type[Command] | type[Query], Owner] = {}
 
 
 def _compose() -> None:
@@ -80,6 +81,10 @@ def _compose() -> None:
             if kind in _DIGITS:
                 raise TypeError(f"devices of kind {kind} are served by two contexts")
             _DIGITS[kind] = receiver
+        for message, owner in ctx.owners.items():
+            if message in _OWNERS:
+                raise TypeError(f"two contexts say whose {message.SERVICE} is")
+            _OWNERS[message] = owner
     for event_type in _REACT:
         if event_type not in _EVOLVE:
             raise TypeError(f"a reaction to {event_type.KIND}, which no context records")
@@ -108,6 +113,15 @@ def timers(state: NodeState) -> list[tuple[int, Command]]:
 def evolve(state: NodeState, event: Event) -> NodeState:
     """Where an event changes state: the owning context's evolve, on its part only."""
     return _EVOLVE[type(event)](state, event)
+
+
+def authorize(site: Site, state: NodeState, principal: str, action: Command | Query) -> None:
+    """Refuse ``action`` unless the account ``principal`` may send it
+    (cti.accounts.access.authorize), with the account whose own thing it acts on as the
+    contexts' ``owners`` find it in ``state`` (the mailbox of a phone menu: VM-02, VM-03)."""
+    owner_of = _OWNERS.get(type(action))
+    owned_by = owner_of(site, state, action) if owner_of is not None else None
+    access.authorize(site, state, principal, action, owned_by=owned_by)
 
 
 def decide(

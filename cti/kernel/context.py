@@ -33,6 +33,12 @@ Reaction = Callable[[Decision[Any], Any], None]
 # own for these digits, because they may be a PIN; the receiver records what they meant and may
 # refuse them (then the generateDigits request is refused).
 DigitReceiver = Callable[[Decision[Any], int, str, str, str], None]
+# Whose own thing a command or query acts on, found in the state rather than named by a field
+# (the mailbox whose phone menu or playback is on the call): (site, node state, message) ->
+# the account, or None. Only that account may send it, besides controlling the device
+# (cti.accounts.access.authorize); a context may say so of another context's message
+# (generateDigits into the voicemail's menu).
+Owner = Callable[[Any, Any, Any], str | None]
 
 
 @attrs.frozen
@@ -62,3 +68,4 @@ class Context(Generic[S]):
     timers: Timers | None = None  # what the node fires when its clock reaches them
     reactions: Mapping[type[Event], Reaction] = attrs.field(factory=dict)
     digit_receivers: Mapping[str, DigitReceiver] = attrs.field(factory=dict)  # by device kind
+    owners: Mapping[type[Command] | type[Query], Owner] = attrs.field(factory=dict)

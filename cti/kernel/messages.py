@@ -50,11 +50,28 @@ class Event:
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
     INTERNAL: ClassVar[bool] = False
+    # A field naming the account whose own event this is (a person's presence, profile,
+    # mailbox): published on that account's event topic (``users/{owner}/events``) and read
+    # back by that account alone, never on the topic of the device of that number, which
+    # other accounts may read too (a MULAP group's, a shared phone's: specs/security.md).
+    OWNER: ClassVar[str | None] = None
 
     def devices(self) -> tuple[str, ...]:
-        """The devices this event is about: whose event topic and monitors receive it and
-        whose state documents it may change."""
+        """The devices this event is about: whose monitors receive it and whose state
+        documents it may change (the owner's number included)."""
         return ()
+
+    def owned_by(self) -> str | None:
+        """The account whose own event this is (``OWNER``); None: no one's own."""
+        return None if self.OWNER is None else str(getattr(self, self.OWNER))
+
+    def topic_devices(self) -> tuple[str, ...]:
+        """The devices whose event topics carry it: :meth:`devices` but the owner's number,
+        whose copy goes to the owner's own event topic instead (the caller's phone still
+        hears a greeting, the phone a message plays on still sees it play)."""
+        devices = self.devices()
+        owner = self.owned_by()
+        return devices if owner is None else tuple(d for d in devices if d != owner)
 
 
 @attrs.frozen

@@ -67,6 +67,7 @@ def readers_topics(topics: Topics) -> list[str]:
         f"{b}/calls/+/events",
         f"{b}/events",
         f"{b}/users/+/presence",
+        f"{b}/users/+/events",
     ]
 
 
@@ -84,6 +85,9 @@ def everyones(topics: Topics, user: str, *, tls: bool) -> list[str]:
         f"read {b}/profiles/+",
         f"read {b}/presence/+",  # within each user's visibility (PRES-04)
         f"read {b}/users/{user}/presence",
+        # One's own events (presence, profile, mailbox): never on a device's topic, which a
+        # MULAP group or a shared phone lets other accounts read (PRES-04, VM-02).
+        f"read {b}/users/{user}/events",
         # Below too (`.../requests/{service}/x`): such a request gets an error reply
         # rather than a silent drop by the broker.
         f"write {b}/users/{user}/requests/#",

@@ -29,6 +29,11 @@ class Topics:
     def device_events(self, device: str) -> str:
         return f"{self.base}/devices/{device}/events"
 
+    def user_events(self, user: str) -> str:
+        """A user's own events (their presence, profile, mailbox): for that user alone, unlike
+        their phone's topic, which a MULAP group or a shared phone lets others read."""
+        return f"{self.base}/users/{user}/events"
+
     def call_events(self, call: int) -> str:
         return f"{self.base}/calls/{call}/events"
 
@@ -52,6 +57,7 @@ class Topics:
             f"{b}/devices/+/state",
             f"{b}/devices/+/events",
             f"{b}/calls/+/events",
+            f"{b}/users/+/events",
             f"{b}/lamps/+",
             f"{b}/profiles/+",
             f"{b}/users/+/favourites",

@@ -1,5 +1,7 @@
 """Events of the presence context: facts in the log, so replay and restart keep them (PRES-05).
-Each names the user: it reaches the user's own event topic (``devices/{user}/events``)."""
+Each names the user, whose own event it is (``OWNER``): it reaches the user's own event topic
+(``users/{user}/events``, which only the user reads, PRES-04), never the topic of the phone of
+that number, which a MULAP group or a shared phone lets other accounts read."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from cti.presence.model import Status, TargetKind
 
 @attrs.frozen(kw_only=True)
 class PresenceEvent(Event):
+    OWNER: ClassVar[str] = "user"
     user: str  # the user's internal number
 
     def devices(self) -> tuple[str, ...]:

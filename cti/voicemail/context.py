@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from cti.calls.commands import GenerateDigits
 from cti.calls.decision import CallDecision
 from cti.kernel.context import Context
 from cti.site.model import DeviceKind
-from cti.voicemail import codec, events, evolve, queries, reactions, services, timers
+from cti.voicemail import codec, commands, events, evolve, queries, reactions, services, timers
 from cti.voicemail.state import VoicemailState
 
 CONTEXT: Context[VoicemailState] = Context(
@@ -21,4 +22,10 @@ CONTEXT: Context[VoicemailState] = Context(
     digit_receivers={DeviceKind.VOICEMAIL: reactions.digits},
     timers=timers.timers,
     upcasters=events.UPCASTERS,
+    # A mailbox is its owner's, whoever controls the phone its menu or playback is on.
+    owners={
+        queries.FetchVoicemailAudio: queries.audio_owner,
+        commands.CheckedPin: services.pin_owner,
+        GenerateDigits: services.keys_owner,
+    },
 )

@@ -1,7 +1,10 @@
 """Events of the voicemail context: facts in the log. Each names the mailbox (its owner's
-number): it reaches the owner's event topic (``devices/{user}/events``); the greeting also
-reaches the caller's device. No PIN is ever in one: ``voicemailPinSet`` carries the argon2id
-hash and is INTERNAL (recorded and replayed, never published)."""
+number, ``OWNER``): it reaches the owner's own event topic (``users/{user}/events``, which only
+the owner reads, VM-02), never the topic of the phone of that number, which a MULAP group or a
+shared phone lets other accounts read. The greeting also reaches the caller's device, a message
+played also the phone it plays on (``device``, when not the owner's number). No PIN is ever in
+one: ``voicemailPinSet`` carries the argon2id hash and is INTERNAL (recorded and replayed,
+never published)."""
 
 from __future__ import annotations
 
@@ -15,10 +18,15 @@ from cti.voicemail.model import Audio, VoicemailFolder
 
 @attrs.frozen(kw_only=True)
 class MailboxEvent(Event):
+    OWNER: ClassVar[str] = "mailbox"
+    # A field naming the device that hears it (the caller a greeting is played to, the phone
+    # a message plays on): that device's topic carries it too, unless it is the owner's number.
+    HEARD_BY: ClassVar[str | None] = None
     mailbox: str  # the owner's internal number
 
     def devices(self) -> tuple[str, ...]:
-        return (self.mailbox,)
+        heard = None if self.HEARD_BY is None else getattr(self, self.HEARD_BY)
+        return (self.mailbox,) if heard in (None, self.mailbox) else (self.mailbox, heard)
 
 
 @attrs.frozen(kw_only=True)
@@ -29,15 +37,13 @@ class GreetingPlayed(MailboxEvent):
     ``reason`` says why (``recordingOff`` VM-06, ``mailboxFull`` VM-02)."""
 
     KIND: ClassVar[str] = "greetingPlayed"
+    HEARD_BY: ClassVar[str] = "device"
     call: int
     caller: str  # the calling number as presented
     device: str  # the caller's device in the call (who hears it)
     text: str
     recording: bool
     reason: str | None = None
-
-    def devices(self) -> tuple[str, ...]:
-        return (self.mailbox, self.device) if self.device != self.mailbox else (self.mailbox,)
 
 
 @attrs.frozen(kw_only=True)
@@ -153,6 +159,7 @@ class MessagePlaying(MailboxEvent):
     (``fetchVoicemailAudio``)."""
 
     KIND: ClassVar[str] = "messagePlaying"
+    HEARD_BY: ClassVar[str] = "device"
     VERSION: ClassVar[int] = 2  # 2: until (VM-04's playback ends when the message is over)
     message: int
     call: int
@@ -163,9 +170,6 @@ class MessagePlaying(MailboxEvent):
     # VM-04: when the message is over (ms UTC), the node ends the call it placed for it;
     # None in the phone menu (the caller goes on with the menu), and in version 1.
     until: int | None = None
-
-    def devices(self) -> tuple[str, ...]:
-        return (self.mailbox, self.device) if self.device != self.mailbox else (self.mailbox,)
 
 
 @attrs.frozen(kw_only=True)

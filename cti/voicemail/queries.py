@@ -82,7 +82,9 @@ def get_mailbox(site: Site, state: NodeState, q: GetMailbox) -> MailboxResult:
 @attrs.frozen(kw_only=True)
 class FetchVoicemailAudio(Query):
     """The audio being played to ``device`` on ``call`` (the phone menu, or the call the
-    system placed for playVoicemailMessage, VM-04): the API answers exactly the stored bytes."""
+    system placed for playVoicemailMessage, VM-04): the API answers exactly the stored bytes.
+    Only the mailbox's owner (or an integrator: the phone) may ask; another account that
+    controls the phone (a MULAP group's, its members' phones) is refused notPermitted."""
 
     SERVICE: ClassVar[str] = "fetchVoicemailAudio"
     ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)
@@ -90,6 +92,19 @@ class FetchVoicemailAudio(Query):
     RESULT: ClassVar[Any] = AudioReply
     call: int
     device: str
+
+
+def audio_owner(site: Site, state: NodeState, q: FetchVoicemailAudio) -> str | None:
+    """Whose message is played to ``q.device`` on ``q.call`` (the phone menu's mailbox, or
+    VM-04's playback's); None: nothing. Only that account may fetch it (cti.domain), not
+    whoever else controls the phone: a MULAP group's account its members' phones (VM-02)."""
+    menu = state.voicemail.menus.get(q.call)
+    if menu is not None and menu.device == q.device:
+        return menu.mailbox
+    playback = state.voicemail.playbacks.get(q.call)
+    if playback is not None and playback.device == q.device:
+        return playback.mailbox
+    return None
 
 
 def fetch_audio(site: Site, state: NodeState, q: FetchVoicemailAudio) -> AudioResult:

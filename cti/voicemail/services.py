@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from cti.accounts.access import controlled
 from cti.accounts.model import Licence, Visibility
+from cti.calls.commands import GenerateDigits
 from cti.calls.decision import CallDecision
 from cti.calls.routing import clear_call
 from cti.calls.state import Call
@@ -22,6 +23,7 @@ from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal, invalid_field
 from cti.presence import view as presence
 from cti.presence.model import Status
+from cti.site import Site
 from cti.site.model import EXTERNAL_KINDS
 from cti.site.numbers import InvalidNumber
 from cti.voicemail import commands as cmd
@@ -214,6 +216,31 @@ def menu_mailbox(d: Decision[NodeState], call_id: int, device: str) -> str:
     user = d.site.mulap_of(device) or device
     _mailbox(d, user)
     return user
+
+
+def menu_owner(site: Site, state: NodeState, call_id: int, device: str) -> str | None:
+    """Whose mailbox the phone menu ``device`` is in on ``call_id`` is, or the one a PIN
+    keyed now enters (:func:`menu_mailbox`); None: no menu is there. Only that account may
+    key its PIN or its keys, whoever else controls the phone (VM-02, VM-03)."""
+    menu = state.voicemail.menus.get(call_id)
+    if menu is not None:
+        return menu.mailbox if menu.device == device else None
+    call = state.calls.call(call_id)
+    if call is None or site.voicemail is None or call.called != site.voicemail:
+        return None
+    return site.mulap_of(device) or device
+
+
+def pin_owner(site: Site, state: NodeState, c: cmd.CheckedPin) -> str | None:
+    """The mailbox a PIN keyed on ``c.call`` opens (cti.domain: only its owner may key it)."""
+    return menu_owner(site, state, c.call, c.device)
+
+
+def keys_owner(site: Site, state: NodeState, c: GenerateDigits) -> str | None:
+    """The mailbox whose phone menu DTMF keyed on ``c.call`` reaches: its keys play, delete
+    and set the presence (cti.voicemail.menu); only its owner may key them. None: no menu."""
+    menu = state.voicemail.menus.get(c.call)
+    return menu.mailbox if menu is not None and menu.device == c.device else None
 
 
 def _menu_of(d: Decision[NodeState], call_id: int, device: str) -> str:

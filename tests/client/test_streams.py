@@ -63,11 +63,27 @@ def test_a_replayed_call_event_is_what_each_parties_topic_carries() -> None:
 def test_other_events_go_to_the_one_device_they_name() -> None:
     dnd = {"seq": 3, "ts": "x", "event": "doNotDisturb", "device": "331", "on": True}
     phone = {"seq": 4, "ts": "x", "event": "assignedPhoneSet", "user": "340", "phone": "338"}
-    profile = {"seq": 5, "ts": "x", "event": "profileChanged", "name": "331", "mobile": None}
     assert [(e.device, e.doc, e.call) for e in device_events(dnd, {"331"})] == [("331", dnd, None)]
     assert [e.device for e in device_events(phone, {"340"})] == ["340"]
-    assert [e.device for e in device_events(profile, {"331"})] == ["331"]
     assert device_events(dnd, {"330"}) == device_events(phone, {"331"}) == []
+
+
+def test_a_persons_own_events_are_no_devices_but_where_they_are_heard() -> None:
+    """Presence, profile and mailbox events are on the owner's own event topic, never on the
+    phone of that number (a MULAP group's account reads it too, PRES-04, VM-02): a filled gap
+    gives a watched device none of them, as its topic did not carry them; a greeting or a
+    message heard on a device other than the owner's number is on that device's topic."""
+    profile = {"seq": 5, "ts": "x", "event": "profileChanged", "name": "331", "mobile": None}
+    presence = {"seq": 6, "ts": "x", "event": "presenceChanged", "user": "331", "status": "meeting"}
+    menu = {"seq": 7, "ts": "x", "event": "menuEntered", "mailbox": "340", "device": "337"}
+    own = {"seq": 8, "ts": "x", "event": "messagePlaying", "mailbox": "331", "device": "331"}
+    heard = {"seq": 9, "ts": "x", "event": "messagePlaying", "mailbox": "340", "device": "337"}
+    greeting = {"seq": 10, "ts": "x", "event": "greetingPlayed", "mailbox": "331", "device": "330"}
+    for doc in (profile, presence, menu, own):
+        assert device_events(doc, {"331", "337", "340"}) == [], doc["event"]
+    assert [e.device for e in device_events(heard, {"331", "337", "340"})] == ["337"]
+    assert [e.device for e in device_events(greeting, {"330", "331"})] == ["330"]
+    assert device_events(greeting, {"331"}) == []
 
 
 def test_live_events_come_once_per_device() -> None:

@@ -312,6 +312,9 @@ export class Session {
       `${u}/inbox/${this.tab}/#`,
       `${b}/devices/${this.user}/state`,
       `${b}/devices/${this.user}/events`,
+      // The user's own events (presence, profile, mailbox): never on the phone's topic,
+      // which a MULAP group's account reads too (specs/security.md).
+      `${u}/events`,
       `${u}/presence`,
       `${u}/favourites`,
       `${u}/journal`,

@@ -233,7 +233,14 @@ class Outbox:
                         )
                     )
         else:
-            out.extend((self._device_topics(d)[2], body) for d in event.devices() if d in devices)
+            # A person's own event (presence, profile, mailbox) goes to their own event topic,
+            # not to their phone's, which other accounts may read (a MULAP group's member).
+            out.extend(
+                (self._device_topics(d)[2], body) for d in event.topic_devices() if d in devices
+            )
+            owner = event.owned_by()
+            if owner is not None:
+                out.append((self.topics.user_events(owner), body))
         return out
 
     def _retained_of(self, device: str, *, every: bool = False) -> list[tuple[str, bytes, bool]]:

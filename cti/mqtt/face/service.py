@@ -451,12 +451,13 @@ class MqttFace:
 
     def _replay(self, doc: dict[str, Any], user: str) -> dict[str, Any]:
         """A page of the log's events from ``fromSeq``: all of them for integrators and
-        monitors, a user's own devices' for a user (the page may then hold fewer than
-        ``limit``; ``nextSeq`` says where to go on)."""
+        monitors; for a user what their topics carried: their devices' events and their own
+        (presence, profile, mailbox), not those of another person whose phone they control
+        (the page may then hold fewer than ``limit``; ``nextSeq`` says where to go on)."""
         scope = access.readable(self.node.site, self.node.state, user)
 
         def wanted(item: Any) -> bool:
-            return scope is None or not scope.isdisjoint(item.event.devices())
+            return access.may_read(scope, user, item.event)
 
         return self._page(doc, wanted)
 

@@ -60,20 +60,7 @@ def test_the_devices_of_another_site_are_found(tmp_path: Path) -> None:
         store.close()
 
 
-async def test_serve_says_so_once_at_start(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    data = tmp_path / "data"
-    _example_log(data)
-    options = ServeOptions(site=LOAD_SITE, data_dir=data, mqtt_url=mosquitto.url, csta_port=0)
-    with structlog.testing.capture_logs() as logs:
-        running = await start(options)
-        await running.stop()
-    warned = [e for e in logs if e["event"] == "node.log_has_unconfigured_devices"]
-    assert len(warned) == 1, logs
-    assert warned[0]["count"] == 2 and warned[0]["devices"] == ["330", "331"]
-    assert warned[0]["log_level"] == "warning"
-
-
-async def test_the_warning_names_the_command_that_forgets(
+async def test_serve_says_so_once_at_start_naming_the_command_that_forgets(
     tmp_path: Path, mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
@@ -83,6 +70,8 @@ async def test_the_warning_names_the_command_that_forgets(
         running = await start(options)
         await running.stop()
     [warned] = [e for e in logs if e["event"] == "node.log_has_unconfigured_devices"]
+    assert warned["count"] == 2 and warned["devices"] == ["330", "331"]
+    assert warned["log_level"] == "warning"
     assert "another site's log" in warned["hint"]  # which of the two, only the operator knows
     # The command as this node runs: its own site and log, which a stopped node's forgetting
     # is decided by (the built-in example's would forget every phone of the load site).

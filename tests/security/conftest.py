@@ -16,11 +16,12 @@ Nothing here sleeps for timing: every wait is for a condition, bounded by a time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import tomllib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +121,20 @@ class SecureNode:
         return json.loads(self.running.mqtt.outbox.retained[topic])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def secure_node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecureNode]:
+@contextlib.asynccontextmanager
+async def running_secure_node(
+    directory: Path, edit: Callable[[str], str] | None = None
+) -> AsyncIterator[SecureNode]:
+    """The example office (its site file ``edit``ed if given) as ``cti serve --broker
+    embedded`` runs it, in ``directory``, until the block ends."""
     if mosquitto_binary() is None:  # a missing broker fails the suite, it never skips it
         pytest.fail("mosquitto is not installed: apt-get install -y mosquitto (see README)")
-    directory = tmp_path_factory.mktemp("secure-node")
+    path = site_file(directory)
+    if edit is not None:
+        path.write_text(edit(path.read_text()))
     data = directory / "data"
     options = ServeOptions(
-        site=site_file(directory),
+        site=path,
         data_dir=data,
         broker="embedded",
         broker_port=free_port(),
@@ -141,6 +148,12 @@ async def secure_node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
         yield SecureNode(running, data)
     finally:
         await running.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def secure_node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecureNode]:
+    async with running_secure_node(tmp_path_factory.mktemp("secure-node")) as node:
+        yield node
 
 
 async def sign_in(

@@ -14,7 +14,6 @@ rules are tests/voicemail/test_mulap_member.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -24,10 +23,8 @@ import pytest
 import pytest_asyncio
 
 from cti.api.documents import OWNED
-from cti.app.bootstrap import ServeOptions, start
-from cti.mqtt.broker import free_port, mosquitto_binary
-from tests.mqtt.conftest import TESTER, TIMEOUT
-from tests.security.conftest import SecureNode, settled, site_file, topic
+from tests.mqtt.conftest import TESTER
+from tests.security.conftest import SecureNode, running_secure_node, settled, topic
 from tests.voicemail.helpers import tone
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -46,28 +43,14 @@ BERNDS_OWN = {  # every kind of Bernd's own events the scenario publishes
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def member_node(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecureNode]:
-    if mosquitto_binary() is None:  # a missing broker fails the suite, it never skips it
-        pytest.fail("mosquitto is not installed: apt-get install -y mosquitto (see README)")
+    def with_331_in_340(text: str) -> str:
+        assert text.count('members = ["337", "338"]') == 1
+        return text.replace('members = ["337", "338"]', 'members = ["331", "337", "338"]')
+
     directory = tmp_path_factory.mktemp("member-node")
-    path = site_file(directory)
-    text = path.read_text()
-    assert text.count('members = ["337", "338"]') == 1
-    path.write_text(text.replace('members = ["337", "338"]', 'members = ["331", "337", "338"]'))
-    options = ServeOptions(
-        site=path,
-        data_dir=directory / "data",
-        broker="embedded",
-        broker_port=free_port(),
-        tls_port=free_port(),
-        csta_port=0,
-    )
-    running = await start(options)
-    try:
-        assert running.node.site.mulap_of("331") == "340"
-        await asyncio.wait_for(running.mqtt.connected.wait(), TIMEOUT)
-        yield SecureNode(running, directory / "data")
-    finally:
-        await running.stop()
+    async with running_secure_node(directory, with_331_in_340) as node:
+        assert node.running.node.site.mulap_of("331") == "340"
+        yield node
 
 
 def bernds_own(doc: Any) -> bool:

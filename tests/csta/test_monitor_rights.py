@@ -23,7 +23,7 @@ from cti.csta.client import CstaClient, CstaRefused
 from cti.csta.ids import connection, device_id
 from cti.mqtt.passwords import mosquitto_hash
 from tests.csta.conftest import TIMEOUT, Link
-from tests.csta.test_association_auth import client, seed
+from tests.csta.test_association_auth import client, make_call, seed
 
 PROVIDER_AUTHENTICATION_FAILURE = {
     "abort-source": 1,  # acse-service-provider: the switch
@@ -159,6 +159,86 @@ async def test_a_call_monitor_stays_while_the_user_is_in_the_call(link: Link) ->
             "operation",
             "invalidMonitorCrossRefID",
         )
+
+
+@pytest.mark.parametrize("hangs_up", ["331", "330"])
+async def test_hanging_up_a_two_party_call_ends_the_monitor_with_call_cleared(
+    link: Link, hangs_up: str
+) -> None:
+    """The reviewer's hang-up repro: whoever hangs up a two-party call ends it, so 331's call
+    monitor gets connectionCleared and callCleared and ends there, without monitorStop (the
+    ConnectionCleared that takes 331 out and the CallCleared come in one batch; callCleared
+    names no party). Before the fix 331's own hang-up got monitorStop instead of callCleared."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        with structlog.testing.capture_logs() as logs:
+            if hangs_up == "331":
+                await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+            else:
+                await ok(link, c.ClearConnection(call=1, device="330"))
+            assert await reports(app) == [
+                (xref, "connectionCleared", "normalClearing"),
+                (xref, "callCleared", "normalClearing"),
+            ]
+        assert [e for e in logs if e["event"] == "csta.monitor_revoked"] == []
+        assert await refused(app, "monitorStop", {"crossRefIdentifier": xref}) == (
+            "operation",
+            "invalidMonitorCrossRefID",
+        )
+
+
+async def test_hanging_up_a_call_that_still_rings_ends_the_monitor_with_call_cleared(
+    link: Link,
+) -> None:
+    """331 calls 330 and gives up before 330 answers: the call ends (330 only rang), so its
+    call monitor gets connectionCleared and callCleared, not monitorStop."""
+    await seed(link)
+    async with client(link, "331") as app:
+        await app.invoke("makeCall", make_call("331", "330"))
+        xref = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        assert await reports(app) == [
+            (xref, "connectionCleared", "normalClearing"),
+            (xref, "callCleared", "normalClearing"),
+        ]
+
+
+async def test_hanging_up_a_failed_call_ends_the_monitor_with_call_cleared(link: Link) -> None:
+    """331 calls 332, which does not disturb: the call fails; 331 hangs up and the call ends,
+    so its call monitor gets callCleared (331 was its last party), not monitorStop."""
+    await seed(link)
+    await ok(link, c.SetDoNotDisturb(device="332", on=True))
+    async with client(link, "331") as app:
+        await app.invoke("makeCall", make_call("331", "332"))
+        xref = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        assert await reports(app) == [(xref, "callCleared", "normalClearing")]
+
+
+async def test_hanging_up_while_the_others_talk_on_ends_the_monitor_with_monitor_stop(
+    link: Link,
+) -> None:
+    """331 leaves a three-party conference; 330 and 332 talk on: 331's call monitor reports
+    its own connectionCleared, then the switch stops it; 330 hanging up later is not 331's."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    await ok(link, c.ConsultationCall(call=1, device="330", consulted="332"))
+    await ok(link, c.AnswerCall(call=2, device="332"))
+    await ok(link, c.ConferenceCall(device="330", held_call=1, active_call=2))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        await ok(link, c.ClearConnection(call=1, device="330"))
+        assert await reports(app) == [
+            (xref, "connectionCleared", "normalClearing"),
+            (xref, "monitorStop", ""),
+        ]
 
 
 async def test_an_integrators_call_monitor_follows_the_call_wherever_it_goes(

@@ -9,8 +9,10 @@ own rule (:func:`cti.accounts.access.readable`, that of snapshotDevice and repla
 
 - a **device monitor** reports while its device is among the account's readable devices;
 - a **call monitor** reports an event while one of the account's devices is a party of it
-  (before or after it: the event's ``local`` list), and ends once none of them is left in
-  the call after an event.
+  (before or after it: the event's ``local`` list; callCleared, which names no party, always),
+  and ends once none of them is left in the call after the batch of events that took the
+  last one out (a decision's events are committed in one batch: when they end the call,
+  callCleared ends the monitor instead).
 
 A monitor that fails is stopped and the application is told with the switch's own monitorStop
 invoke (ECMA-269 Monitor Stop, which either side may invoke); see :meth:`Session.flush_reports`.
@@ -93,8 +95,10 @@ class Rights:
         return out
 
     def left(self, event: ev.CallEvent, monitors: Monitors) -> list[Monitor]:
-        """After ``event`` (reported, and followed by the monitors): the call monitors of its
-        call when none of the account's devices is in the call any more."""
+        """After ``event``, the latest of its call in a committed batch (reported, and followed
+        by the monitors): the call monitors of its call when none of the account's devices is
+        in the call any more. A call that ended in the batch has no monitors left (its
+        callCleared ended them)."""
         if self.scope is None:
             return []
         watching = monitors.on_call(event.call)

@@ -455,6 +455,7 @@ class Session:
                 keep = [item for item in batch if item.seq >= before]
                 batch = [item for item in batch if item.seq < before]
                 self._unreported.appendleft(keep)
+            last: dict[int, ev.CallEvent] = {}  # call -> its latest event in the batch
             for item in batch:
                 event = item.event
                 try:
@@ -467,10 +468,18 @@ class Session:
                     self.log.exception("csta.report_failed", kind=event.KIND)
                 monitors.followed(event)  # call monitors follow or end, reported or not
                 if isinstance(event, ev.CallEvent):
-                    for monitor in rights.left(event, monitors):
-                        monitors.revoke(monitor)
+                    last[event.call] = event
                 if monitors.ended:
                     self._tell_ended()
+            # A call monitor whose account has left the call ends once the batch is written:
+            # a decision commits its events in one batch, so a hang-up that ends the call has
+            # reported its callCleared by now (and ended the monitor without monitorStop),
+            # while one that leaves the others talking ends it here.
+            for event in last.values():
+                for monitor in rights.left(event, monitors):
+                    monitors.revoke(monitor)
+            if monitors.ended:
+                self._tell_ended()
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()

@@ -17,6 +17,9 @@ own rule (:func:`cti.accounts.access.readable`, that of snapshotDevice and repla
 A monitor that fails is stopped and the application is told with the switch's own monitorStop
 invoke (ECMA-269 Monitor Stop, which either side may invoke); see :meth:`Session.flush_reports`.
 
+A change of the account that leaves its readable devices as they were (a profile, presence
+visibility, display name, licence) checks nothing again.
+
 Cost: ``readable`` runs only when the account (a new immutable object on every change) or the
 site differ from the last time; otherwise :meth:`refresh` is one map lookup and two identity
 comparisons per flush. Per report a device monitor costs one set lookup, a call monitor one
@@ -49,10 +52,13 @@ class Rights:
         self.principal = principal
         self.scope: frozenset[str] | None = None
         self._basis: tuple[object, object] | None = None  # (account, site) of ``scope``
+        self.refresh()  # the rights it associated with
 
     def refresh(self) -> bool:
-        """Read the account and the site again; True if they changed since the last time
-        (the scope was recomputed: monitors checked before may no longer pass)."""
+        """Read the account and the site again; True if the devices the account may read
+        changed since the last time (monitors checked before may no longer pass). Any other
+        change of the account (its profile, presence visibility, display name, licences) is
+        a new account object too, but leaves the scope, and so the monitors, as they were."""
         principal = self.principal
         if principal is None:  # the [csta] account: an integrator
             return False
@@ -62,11 +68,12 @@ class Rights:
         if basis is not None and basis[0] is account and basis[1] is node.site:
             return False
         self._basis = (account, node.site)
+        before = self.scope
         try:
             self.scope = readable(node.site, node.state, principal)
         except Refusal:  # removed, or must change its password: reads nothing
             self.scope = NOTHING
-        return True
+        return self.scope != before
 
     def reads_device(self, device: str) -> bool:
         scope = self.scope
@@ -78,8 +85,9 @@ class Rights:
 
     def revoked(self, monitors: Monitors) -> list[Monitor]:
         """The monitors the account may no longer have (after :meth:`refresh` said its rights
-        changed): device monitors of devices it may not read, call monitors of calls none of
-        its devices is in now (a call already gone is left to its callCleared)."""
+        changed, once every queued report is written, so the node's calls are those the
+        monitors were told of): device monitors of devices it may not read, call monitors of
+        calls none of its devices is in now (a call already gone is left to its callCleared)."""
         if self.scope is None:
             return []
         calls = self.node.state.calls

@@ -419,13 +419,15 @@ async def test_removing_the_account_aborts_its_association(link: Link) -> None:
         with structlog.testing.capture_logs() as logs:
             await ok(link, RemoveAccount(name="331"))
             assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        # the ABRT came alone: no monitorStop for the monitor the removal took away
+        assert app.events.empty()
         ended = [e for e in logs if e["event"] == "csta.association_ended"]
         assert [(e["principal"], e["reason"]) for e in ended] == [("331", "accountRemoved")]
+        # 331's session is closed: it writes nothing more (Session.send)
+        assert [s.state for s in link.server.sessions if s.principal == "331"] in ([], ["closed"])
         await ok(link, c.MakeCall(calling="330", called="331"))
         await ok(link, c.MakeCall(calling="333", called="332"))
-        assert app.events.empty()  # nothing came before the ABRT, nothing after
-        assert [name for _, name, _ in await reports(other)] == ["delivered"]
-        assert all(xref == kept for xref, _, _ in await reports(other))
+        assert await reports(other) == [(kept, "delivered", "newCall")]
     assert len(link.server.sessions) == 0
 
 
@@ -444,10 +446,10 @@ async def test_a_new_password_aborts_the_association(
         with structlog.testing.capture_logs() as logs:
             await ok(link, new_password(must_change))
             assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        assert app.events.empty()  # the ABRT came alone
         ended = [e for e in logs if e["event"] == "csta.association_ended"]
         assert [e["reason"] for e in ended] == [reason]
-        await ok(link, c.MakeCall(calling="330", called="331"))
-        assert app.events.empty()
+        assert [s.state for s in link.server.sessions] in ([], ["closed"])
 
 
 async def test_a_reset_with_the_same_hash_still_aborts(link: Link) -> None:
@@ -516,8 +518,10 @@ async def test_cti_csta_monitor_prints_the_switchs_monitor_stop(link: Link) -> N
     await seed(link)
     async with client(link, "331") as app:
         xref = await app.monitor_start("331")
-        await ok(link, UpdateAccount(name="331", devices=("334",)))
-        report = await app.next_event()
+        with structlog.testing.capture_logs() as logs:
+            await ok(link, UpdateAccount(name="331", devices=("334",)))
+            report = await app.next_event()
+            await app.invoke("systemStatus", {"systemStatus": "normal"})  # the link goes on
         assert (report.xref, report.ended, report.category, report.value) == (xref, True, "", {})
         assert format_report(report, {xref: "331"}).split()[1:] == [
             "331",
@@ -527,9 +531,13 @@ async def test_cti_csta_monitor_prints_the_switchs_monitor_stop(link: Link) -> N
             "the",
             "switch",
         ]
-        await app.invoke("systemStatus", {"systemStatus": "normal"})  # the link goes on
         (session,) = link.server.sessions
-        assert "monitorStop" not in session._outstanding.values()  # our answer was taken
+        assert "monitorStop" not in session._outstanding.values()  # answered ...
+        # ... with a ReturnResult: the switch logs a Reject (csta.rejected_by_peer) or a
+        # ReturnError (csta.peer_error) of its invoke
+        assert [e["event"] for e in logs if e["event"].startswith("csta.")] == [
+            "csta.monitor_revoked"
+        ]
 
 
 async def test_a_device_taken_away_during_the_users_make_call_follows_its_result(

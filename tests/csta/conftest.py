@@ -130,8 +130,8 @@ class Raw:
                 return frames
             self.frames += self.decoder.feed(data)
 
-    async def associate(self, password: str = SETTINGS.password) -> None:
-        self.send(codec.encode_acse(codec.aarq("cti", password)))
+    async def associate(self, password: str = SETTINGS.password, user: str = "cti") -> None:
+        self.send(codec.encode_acse(codec.aarq(user, password)))
         kind, body = codec.decode_acse(await self.frame())
         assert (kind, body["result"]) == ("aare", 0)
         status = codec.decode_rose(await self.frame())

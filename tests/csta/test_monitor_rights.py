@@ -16,14 +16,16 @@ from typing import Any
 import pytest
 import structlog
 
-from cti.accounts.commands import RemoveAccount, SetPasswordHash, UpdateAccount
+from cti.accounts.commands import RemoveAccount, SetPasswordHash, SetProfileChecked, UpdateAccount
+from cti.accounts.model import Licence, Visibility
 from cti.accounts.passwords import hash_password
 from cti.calls import commands as c
+from cti.csta import codec
 from cti.csta.client import CstaClient, CstaRefused
 from cti.csta.ids import connection, device_id
 from cti.mqtt.passwords import mosquitto_hash
-from tests.csta.conftest import TIMEOUT, Link
-from tests.csta.test_association_auth import client, seed
+from tests.csta.conftest import TIMEOUT, Link, Raw
+from tests.csta.test_association_auth import PASSWORDS, client, make_call, seed
 
 PROVIDER_AUTHENTICATION_FAILURE = {
     "abort-source": 1,  # acse-service-provider: the switch
@@ -161,6 +163,86 @@ async def test_a_call_monitor_stays_while_the_user_is_in_the_call(link: Link) ->
         )
 
 
+@pytest.mark.parametrize("hangs_up", ["331", "330"])
+async def test_hanging_up_a_two_party_call_ends_the_monitor_with_call_cleared(
+    link: Link, hangs_up: str
+) -> None:
+    """The reviewer's hang-up repro: whoever hangs up a two-party call ends it, so 331's call
+    monitor gets connectionCleared and callCleared and ends there, without monitorStop (the
+    ConnectionCleared that takes 331 out and the CallCleared come in one batch; callCleared
+    names no party). Before the fix 331's own hang-up got monitorStop instead of callCleared."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        with structlog.testing.capture_logs() as logs:
+            if hangs_up == "331":
+                await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+            else:
+                await ok(link, c.ClearConnection(call=1, device="330"))
+            assert await reports(app) == [
+                (xref, "connectionCleared", "normalClearing"),
+                (xref, "callCleared", "normalClearing"),
+            ]
+        assert [e for e in logs if e["event"] == "csta.monitor_revoked"] == []
+        assert await refused(app, "monitorStop", {"crossRefIdentifier": xref}) == (
+            "operation",
+            "invalidMonitorCrossRefID",
+        )
+
+
+async def test_hanging_up_a_call_that_still_rings_ends_the_monitor_with_call_cleared(
+    link: Link,
+) -> None:
+    """331 calls 330 and gives up before 330 answers: the call ends (330 only rang), so its
+    call monitor gets connectionCleared and callCleared, not monitorStop."""
+    await seed(link)
+    async with client(link, "331") as app:
+        await app.invoke("makeCall", make_call("331", "330"))
+        xref = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        assert await reports(app) == [
+            (xref, "connectionCleared", "normalClearing"),
+            (xref, "callCleared", "normalClearing"),
+        ]
+
+
+async def test_hanging_up_a_failed_call_ends_the_monitor_with_call_cleared(link: Link) -> None:
+    """331 calls 332, which does not disturb: the call fails; 331 hangs up and the call ends,
+    so its call monitor gets callCleared (331 was its last party), not monitorStop."""
+    await seed(link)
+    await ok(link, c.SetDoNotDisturb(device="332", on=True))
+    async with client(link, "331") as app:
+        await app.invoke("makeCall", make_call("331", "332"))
+        xref = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        assert await reports(app) == [(xref, "callCleared", "normalClearing")]
+
+
+async def test_hanging_up_while_the_others_talk_on_ends_the_monitor_with_monitor_stop(
+    link: Link,
+) -> None:
+    """331 leaves a three-party conference; 330 and 332 talk on: 331's call monitor reports
+    its own connectionCleared, then the switch stops it; 330 hanging up later is not 331's."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    await ok(link, c.ConsultationCall(call=1, device="330", consulted="332"))
+    await ok(link, c.AnswerCall(call=2, device="332"))
+    await ok(link, c.ConferenceCall(device="330", held_call=1, active_call=2))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        await app.invoke("clearConnection", {"connectionToBeCleared": connection(1, "331")})
+        await ok(link, c.ClearConnection(call=1, device="330"))
+        assert await reports(app) == [
+            (xref, "connectionCleared", "normalClearing"),
+            (xref, "monitorStop", ""),
+        ]
+
+
 async def test_an_integrators_call_monitor_follows_the_call_wherever_it_goes(
     link: Link,
 ) -> None:
@@ -179,6 +261,153 @@ async def test_an_integrators_call_monitor_follows_the_call_wherever_it_goes(
         ]
 
 
+# -- other changes of the account: a call monitor keeps its reports, in order ----------------
+# Changes of account 331 that leave it its phone 331: its profile (presence visibility), its
+# display name, its licences, a second phone. Only the last changes the devices it may read.
+UNRELATED = {
+    "profile": SetProfileChecked(name="331", presence_visibility=Visibility.INTERNAL_ONLY),
+    "displayName": UpdateAccount(name="331", display_name="Bernd B."),
+    "licences": UpdateAccount(name="331", licences=(Licence.VOICEMAIL,)),
+    "secondPhone": UpdateAccount(name="331", devices=("331", "334")),
+}
+
+
+async def in_one_batch(link: Link, *commands: Any) -> None:
+    """Commands committed together by the writer (no report flushed in between)."""
+    outcomes = await asyncio.gather(*(link.engine.execute(command) for command in commands))
+    assert all(outcome.ok for outcome in outcomes), outcomes
+
+
+@pytest.mark.parametrize("change", list(UNRELATED), ids=list(UNRELATED))
+async def test_an_account_change_with_a_transfer_keeps_the_transfer_reports(
+    link: Link, change: str
+) -> None:
+    """The reviewer's batch repro: 331's single-step transfer to 333 and a change of 331's
+    account committed in one batch. The reports come as without the change: the transfer to
+    both monitors, then the call monitor's monitorStop (before the fix: the monitorStop first,
+    checked against the call as it was after the transfer, and the call monitor's report
+    lost)."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        phone = await app.monitor_start("331")
+        xref = await call_monitor(app, 1)
+        assert await reports(app) == []
+        await in_one_batch(
+            link, c.SingleStepTransferCall(call=1, device="331", to="333"), UNRELATED[change]
+        )
+        assert await reports(app) == [
+            (phone, "transferred", "singleStepTransfer"),
+            (xref, "transferred", "singleStepTransfer"),
+            (xref, "monitorStop", ""),
+        ]
+
+
+@pytest.mark.parametrize("change", ["profile", "displayName", "licences"])
+async def test_a_change_that_keeps_the_devices_keeps_the_call_monitor(
+    link: Link, change: str
+) -> None:
+    """The control: 331 stays in call 1; the change ends nothing, 330's hold is reported."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    async with client(link, "331") as app:
+        xref = await call_monitor(app, 1)
+        await ok(link, UNRELATED[change])
+        await ok(link, c.HoldCall(call=1, device="330"))
+        assert await reports(app) == [(xref, "held", "normal")]
+
+
+class SyncApp:
+    """An application written for HiPath, associated as 331: it sends an invoke and takes the
+    next PDU as its answer. ``call`` returns every PDU up to a systemStatus fence, named;
+    ``results`` keeps what each ReturnResult carried."""
+
+    def __init__(self, raw: Raw) -> None:
+        self.raw = raw
+        self.next_id = 100
+        self.results: dict[int, Any] = {}
+
+    def invoke(self, operation: str, argument: Any) -> int:
+        self.next_id += 1
+        self.raw.send(codec.encode_rose(codec.Invoke(self.next_id, operation, argument)))
+        return self.next_id
+
+    async def call(self, operation: str, argument: Any) -> list[tuple[Any, ...]]:
+        self.invoke(operation, argument)
+        fence = self.invoke("systemStatus", {"systemStatus": "normal"})
+        got: list[tuple[Any, ...]] = []
+        while True:
+            pdu = await self.raw.rose()
+            if isinstance(pdu, codec.ReturnResult) and pdu.invoke_id == fence:
+                return got
+            if isinstance(pdu, codec.Invoke) and pdu.opcode == "cSTAEventReport":
+                _, (name, _) = pdu.argument["eventSpecificInfo"]
+                got.append(("report", pdu.argument["crossRefIdentifier"], name))
+            elif isinstance(pdu, codec.Invoke):
+                got.append(("invoke", str(pdu.opcode), pdu.argument.get("crossRefIdentifier")))
+            elif isinstance(pdu, codec.ReturnResult) and pdu.invoke_id is not None:
+                self.results[pdu.invoke_id] = pdu.result
+                got.append(("result", pdu.invoke_id))
+            elif isinstance(pdu, codec.ReturnError):
+                got.append(("error", pdu.invoke_id, pdu.parameter))
+            else:
+                got.append(("other", pdu))
+
+    async def monitor_start(self, monitored: tuple[str, Any]) -> bytes:
+        started = self.next_id + 1
+        assert await self.call("monitorStart", {"monitorObject": monitored}) == [
+            ("result", started)
+        ]
+        xref: bytes = self.results[started]["crossRefIdentifier"]
+        return xref
+
+
+async def sync_app(link: Link) -> SyncApp:
+    raw = await Raw.connect(link.port)
+    await raw.associate(PASSWORDS["331"], user="331")
+    return SyncApp(raw)
+
+
+def committed_after(link: Link, monkeypatch: pytest.MonkeyPatch, service: type, then: Any) -> None:
+    """``then`` is committed right after 331's ``service``, while the association still
+    carries the invoke out (before its result is written)."""
+    execute = link.engine.execute
+
+    async def and_then(command: Any, principal: str | None = None) -> Any:
+        outcome = await execute(command, principal)
+        if isinstance(command, service) and principal == "331":
+            assert (await execute(then)).ok  # an administrator's, or the node's
+        return outcome
+
+    monkeypatch.setattr(link.engine, "execute", and_then)
+
+
+@pytest.mark.parametrize("change", ["profile", "secondPhone"])
+async def test_a_change_during_the_users_transfer_follows_its_result(
+    link: Link, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The reviewer's invoke repro: 331's application invokes singleStepTrans while 331's
+    account changes. The next PDU is the invoke's ReturnResult, then the call monitor's
+    transferred report, then monitorStop (before the fix: monitorStop came first, taken by
+    the application for its answer, and the transferred report was lost)."""
+    await seed(link)
+    await ok(link, c.MakeCall(calling="330", called="331"))
+    await ok(link, c.AnswerCall(call=1, device="331"))
+    app = await sync_app(link)
+    xref = await app.monitor_start(("callObject", connection(1)))
+    committed_after(link, monkeypatch, c.SingleStepTransferCall, UNRELATED[change])
+    to_333 = {"activeCall": connection(1, "331"), "transferredTo": device_id("333")}
+    sent = app.next_id + 1
+    assert await app.call("singleStepTrans", to_333) == [
+        ("result", sent),
+        ("report", xref, "transferred"),
+        ("invoke", "monitorStop", xref),
+    ]
+    app.raw.close()
+
+
 # -- the account changes --------------------------------------------------------------------------
 async def test_removing_the_account_aborts_its_association(link: Link) -> None:
     """The reviewer's second repro: 331 monitors its phone and is removed. The association
@@ -190,13 +419,15 @@ async def test_removing_the_account_aborts_its_association(link: Link) -> None:
         with structlog.testing.capture_logs() as logs:
             await ok(link, RemoveAccount(name="331"))
             assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        # the ABRT came alone: no monitorStop for the monitor the removal took away
+        assert app.events.empty()
         ended = [e for e in logs if e["event"] == "csta.association_ended"]
         assert [(e["principal"], e["reason"]) for e in ended] == [("331", "accountRemoved")]
+        # 331's session is closed: it writes nothing more (Session.send)
+        assert [s.state for s in link.server.sessions if s.principal == "331"] in ([], ["closed"])
         await ok(link, c.MakeCall(calling="330", called="331"))
         await ok(link, c.MakeCall(calling="333", called="332"))
-        assert app.events.empty()  # nothing came before the ABRT, nothing after
-        assert [name for _, name, _ in await reports(other)] == ["delivered"]
-        assert all(xref == kept for xref, _, _ in await reports(other))
+        assert await reports(other) == [(kept, "delivered", "newCall")]
     assert len(link.server.sessions) == 0
 
 
@@ -215,10 +446,10 @@ async def test_a_new_password_aborts_the_association(
         with structlog.testing.capture_logs() as logs:
             await ok(link, new_password(must_change))
             assert await aborted(app) == PROVIDER_AUTHENTICATION_FAILURE
+        assert app.events.empty()  # the ABRT came alone
         ended = [e for e in logs if e["event"] == "csta.association_ended"]
         assert [e["reason"] for e in ended] == [reason]
-        await ok(link, c.MakeCall(calling="330", called="331"))
-        assert app.events.empty()
+        assert [s.state for s in link.server.sessions] in ([], ["closed"])
 
 
 async def test_a_reset_with_the_same_hash_still_aborts(link: Link) -> None:
@@ -287,8 +518,10 @@ async def test_cti_csta_monitor_prints_the_switchs_monitor_stop(link: Link) -> N
     await seed(link)
     async with client(link, "331") as app:
         xref = await app.monitor_start("331")
-        await ok(link, UpdateAccount(name="331", devices=("334",)))
-        report = await app.next_event()
+        with structlog.testing.capture_logs() as logs:
+            await ok(link, UpdateAccount(name="331", devices=("334",)))
+            report = await app.next_event()
+            await app.invoke("systemStatus", {"systemStatus": "normal"})  # the link goes on
         assert (report.xref, report.ended, report.category, report.value) == (xref, True, "", {})
         assert format_report(report, {xref: "331"}).split()[1:] == [
             "331",
@@ -298,6 +531,45 @@ async def test_cti_csta_monitor_prints_the_switchs_monitor_stop(link: Link) -> N
             "the",
             "switch",
         ]
-        await app.invoke("systemStatus", {"systemStatus": "normal"})  # the link goes on
         (session,) = link.server.sessions
-        assert "monitorStop" not in session._outstanding.values()  # our answer was taken
+        assert "monitorStop" not in session._outstanding.values()  # answered ...
+        # ... with a ReturnResult: the switch logs a Reject (csta.rejected_by_peer) or a
+        # ReturnError (csta.peer_error) of its invoke
+        assert [e["event"] for e in logs if e["event"].startswith("csta.")] == [
+            "csta.monitor_revoked"
+        ]
+
+
+async def test_a_device_taken_away_during_the_users_make_call_follows_its_result(
+    link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's third repro: an administrator gives account 331 phone 334 instead of
+    331 right after 331's makeCall is committed. The application's next PDU is the makeCall
+    result; then the switch stops the monitor of 331 (its reports of the call are no longer
+    331's to see). Before the fix the monitorStop came first."""
+    await seed(link)
+    app = await sync_app(link)
+    phone = await app.monitor_start(("deviceObject", device_id("331")))
+    committed_after(link, monkeypatch, c.MakeCall, UpdateAccount(name="331", devices=("334",)))
+    sent = app.next_id + 1
+    assert await app.call("makeCall", make_call("331", "332")) == [
+        ("result", sent),
+        ("invoke", "monitorStop", phone),
+    ]
+    app.raw.close()
+
+
+async def test_a_device_taken_away_during_a_refused_invoke_follows_its_error(
+    link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for an invoke the node refuses (331 holds a call that does not exist): the
+    ReturnError is the next PDU, the monitorStop follows it."""
+    await seed(link)
+    app = await sync_app(link)
+    phone = await app.monitor_start(("deviceObject", device_id("331")))
+    committed_after(link, monkeypatch, c.HoldCall, UpdateAccount(name="331", devices=("334",)))
+    sent = app.next_id + 1
+    got = await app.call("holdCall", {"callToBeHeld": connection(9, "331")})
+    assert [pdu[:2] for pdu in got] == [("error", sent), ("invoke", "monitorStop")]
+    assert got[1] == ("invoke", "monitorStop", phone)
+    app.raw.close()

@@ -10,8 +10,8 @@ Timer events are internal and never reported. Every report carries the event's o
 the log (its commit time, not the time it is sent) as CSTACommonArguments security
 timestamp, as HiPath / OpenScape Business switches do. With the association's ``rights``
 (:mod:`cti.csta.link.rights`), a monitor whose account may no longer read its device, or
-whose account has no device among the event's parties (a call monitor), gets no report: it
-is revoked.
+whose account has no device among the event's parties (a call monitor; callCleared, which
+names no party, excepted), gets no report: it is revoked.
 """
 
 from __future__ import annotations
@@ -288,12 +288,16 @@ def reports(item: Committed, monitors: Monitors, rights: Rights | None = None) -
                 value["localConnectionInfo"] = str(view.state)
             for monitor in targets:
                 yield _report(monitor.xref, name, value)
+        # callCleared carries only the callID and cause, and ends the call's monitors: it goes
+        # to all of them (the account's device may have left in the same decision: a hang-up
+        # that ends a two-party call, specs/csta.md "Monitors and the account's rights")
+        checked = None if isinstance(event, ev.CallCleared) else rights
         theirs: bool | None = None  # the account has a device among the event's parties
         for call in _calls_of(event):  # call monitors: once each, no local device
             for monitor in monitors.on_call(call):
-                if rights is not None:
+                if checked is not None:
                     if theirs is None:
-                        theirs = rights.reads_call(event.devices())
+                        theirs = checked.reads_call(event.devices())
                     if not theirs:
                         monitors.revoke(monitor)
                         continue

@@ -9,11 +9,16 @@ own rule (:func:`cti.accounts.access.readable`, that of snapshotDevice and repla
 
 - a **device monitor** reports while its device is among the account's readable devices;
 - a **call monitor** reports an event while one of the account's devices is a party of it
-  (before or after it: the event's ``local`` list), and ends once none of them is left in
-  the call after an event.
+  (before or after it: the event's ``local`` list; callCleared, which names no party, always),
+  and ends once none of them is left in the call after the batch of events that took the
+  last one out (a decision's events are committed in one batch: when they end the call,
+  callCleared ends the monitor instead).
 
 A monitor that fails is stopped and the application is told with the switch's own monitorStop
 invoke (ECMA-269 Monitor Stop, which either side may invoke); see :meth:`Session.flush_reports`.
+
+A change of the account that leaves its readable devices as they were (a profile, presence
+visibility, display name, licence) checks nothing again.
 
 Cost: ``readable`` runs only when the account (a new immutable object on every change) or the
 site differ from the last time; otherwise :meth:`refresh` is one map lookup and two identity
@@ -47,10 +52,13 @@ class Rights:
         self.principal = principal
         self.scope: frozenset[str] | None = None
         self._basis: tuple[object, object] | None = None  # (account, site) of ``scope``
+        self.refresh()  # the rights it associated with
 
     def refresh(self) -> bool:
-        """Read the account and the site again; True if they changed since the last time
-        (the scope was recomputed: monitors checked before may no longer pass)."""
+        """Read the account and the site again; True if the devices the account may read
+        changed since the last time (monitors checked before may no longer pass). Any other
+        change of the account (its profile, presence visibility, display name, licences) is
+        a new account object too, but leaves the scope, and so the monitors, as they were."""
         principal = self.principal
         if principal is None:  # the [csta] account: an integrator
             return False
@@ -60,11 +68,12 @@ class Rights:
         if basis is not None and basis[0] is account and basis[1] is node.site:
             return False
         self._basis = (account, node.site)
+        before = self.scope
         try:
             self.scope = readable(node.site, node.state, principal)
         except Refusal:  # removed, or must change its password: reads nothing
             self.scope = NOTHING
-        return True
+        return self.scope != before
 
     def reads_device(self, device: str) -> bool:
         scope = self.scope
@@ -76,8 +85,9 @@ class Rights:
 
     def revoked(self, monitors: Monitors) -> list[Monitor]:
         """The monitors the account may no longer have (after :meth:`refresh` said its rights
-        changed): device monitors of devices it may not read, call monitors of calls none of
-        its devices is in now (a call already gone is left to its callCleared)."""
+        changed, once every queued report is written, so the node's calls are those the
+        monitors were told of): device monitors of devices it may not read, call monitors of
+        calls none of its devices is in now (a call already gone is left to its callCleared)."""
         if self.scope is None:
             return []
         calls = self.node.state.calls
@@ -93,8 +103,10 @@ class Rights:
         return out
 
     def left(self, event: ev.CallEvent, monitors: Monitors) -> list[Monitor]:
-        """After ``event`` (reported, and followed by the monitors): the call monitors of its
-        call when none of the account's devices is in the call any more."""
+        """After ``event``, the latest of its call in a committed batch (reported, and followed
+        by the monitors): the call monitors of its call when none of the account's devices is
+        in the call any more. A call that ended in the batch has no monitors left (its
+        callCleared ended them)."""
         if self.scope is None:
             return []
         watching = monitors.on_call(event.call)

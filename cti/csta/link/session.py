@@ -79,6 +79,7 @@ class Session:
         self._unreported: deque[Sequence[Committed]] = deque()
         self._flush_scheduled = False
         self._answering = False  # an invoke is being carried out: its reports wait for it
+        self._recheck = False  # the account's devices changed: check the monitors (flush_reports)
         self._rejects = 0  # consecutive Rejects sent (reset by any usable PDU)
         self._closed = asyncio.Event()
         # One deadline from connect for the whole pre-association phase: a peer dripping a
@@ -388,16 +389,20 @@ class Session:
             # The result, then the reports of the events it caused (applications written for
             # HiPath take the next PDU after their invoke as its answer); reports of what
             # others committed before it still go first.
+            # A monitor ended meanwhile is told of right after the result (monitorStop is an
+            # invoke: sent before the result, it would be taken for the answer).
             data = self.render_result(pdu.invoke_id, operation, executed)
             self.flush_reports(before=executed.first_seq)
             self.send(data)
             self._answering = False
+            self._tell_ended()
             self.flush_reports()
             return
         finally:
             self._answering = False
-        self.flush_reports()
+        self.flush_reports(tell=False)
         self.send(codec.encode_rose(reply))
+        self._tell_ended()
 
     def render_result(self, invoke_id: int, operation: str, executed: Executed) -> bytes:
         """The encoded ReturnResult of a carried-out invoke.
@@ -437,24 +442,31 @@ class Session:
         if not self._answering:  # else they follow the invoke's result
             self.flush_reports()
 
-    def flush_reports(self, before: int | None = None) -> None:
+    def flush_reports(self, before: int | None = None, tell: bool = True) -> None:
         """Write the queued reports (with ``before``: only those of events before that seq).
         A report that cannot be rendered or encoded (a bug) is logged and dropped; the others,
-        and every later batch, still go out."""
+        and every later batch, still go out.
+
+        Monitors revoked on the way are told of (monitorStop) after the reports before them,
+        unless ``tell`` is False or ``before`` is given: the flush ahead of an invoke's answer
+        keeps them in ``monitors.ended`` for :meth:`on_invoke` to tell after the answer.
+        When the account's readable devices changed, every monitor is checked against them
+        once the queue is written (before, a call monitor would be checked against the call
+        as it is after reports still queued)."""
         self.server.catch_up()
         if self.state == "closed":
             return
         monitors, rights = self.monitors, self.rights
-        if rights.refresh():  # the account changed: monitors it may no longer have end now
-            for monitor in rights.revoked(monitors):
-                monitors.revoke(monitor)
-            self._tell_ended()
+        if rights.refresh():  # the account's devices changed: check every monitor below
+            self._recheck = True
+        tell = tell and before is None
         while self._unreported and self.state != "closed":
             batch = self._unreported.popleft()
             if before is not None and batch[-1].seq >= before:
                 keep = [item for item in batch if item.seq >= before]
                 batch = [item for item in batch if item.seq < before]
                 self._unreported.appendleft(keep)
+            last: dict[int, ev.CallEvent] = {}  # call -> its latest event in the batch
             for item in batch:
                 event = item.event
                 try:
@@ -467,13 +479,27 @@ class Session:
                     self.log.exception("csta.report_failed", kind=event.KIND)
                 monitors.followed(event)  # call monitors follow or end, reported or not
                 if isinstance(event, ev.CallEvent):
-                    for monitor in rights.left(event, monitors):
-                        monitors.revoke(monitor)
-                if monitors.ended:
+                    last[event.call] = event
+                if tell and monitors.ended:
                     self._tell_ended()
+            # A call monitor whose account has left the call ends once the batch is written:
+            # a decision commits its events in one batch, so a hang-up that ends the call has
+            # reported its callCleared by now (and ended the monitor without monitorStop),
+            # while one that leaves the others talking ends it here.
+            for event in last.values():
+                for monitor in rights.left(event, monitors):
+                    monitors.revoke(monitor)
+            if tell and monitors.ended:
+                self._tell_ended()
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()
+        if self._recheck and self.state != "closed":
+            self._recheck = False
+            for monitor in rights.revoked(monitors):
+                monitors.revoke(monitor)
+        if tell and monitors.ended:
+            self._tell_ended()
 
     def _tell_ended(self) -> None:
         """Invoke monitorStop for each monitor revoked (ECMA-269 Monitor Stop, invoked by the

@@ -83,8 +83,9 @@ def get_mailbox(site: Site, state: NodeState, q: GetMailbox) -> MailboxResult:
 class FetchVoicemailAudio(Query):
     """The audio being played to ``device`` on ``call`` (the phone menu, or the call the
     system placed for playVoicemailMessage, VM-04): the API answers exactly the stored bytes.
-    Only the mailbox's owner (or an integrator: the phone) may ask; another account that
-    controls the phone (a MULAP group's, its members' phones) is refused notPermitted."""
+    Only the mailbox's owner (or an integrator: the phone; a monitor, which reads all) may
+    ask; another account that controls the phone (a MULAP group's, its members' phones) is
+    refused notPermitted."""
 
     SERVICE: ClassVar[str] = "fetchVoicemailAudio"
     ACTS_AS: ClassVar[tuple[str, ...]] = ("device",)

@@ -87,8 +87,9 @@ def test_vm_04_the_group_cannot_fetch_a_message_played_on_a_members_own_phone(
     tmp_path: Path,
 ) -> None:
     """340 controls phone 331 and is in the call (so getMailbox was its only refusal before):
-    the audio played there is Bernd's, refused notPermitted; Bernd and phone-sim (the phone)
-    get exactly the stored bytes."""
+    the audio played there is Bernd's, refused notPermitted; Bernd, phone-sim (the phone) and
+    the monitor account (a recorder: it reads everything, specs/security.md) get exactly the
+    stored bytes."""
     vm = member_office(tmp_path)
     call = message_for_bernd(vm)
     asked = {"call": call, "device": "331"}
@@ -98,7 +99,7 @@ def test_vm_04_the_group_cannot_fetch_a_message_played_on_a_members_own_phone(
         "message": "340 may use fetchVoicemailAudio on their own mailbox only",
     }
     assert vm.error("getMailbox", principal="340", user="331") == "notPermitted"
-    for who in ("331", "phone-sim"):
+    for who in ("331", "phone-sim", "monitor"):
         got = vm.ok("fetchVoicemailAudio", principal=who, **asked)
         assert base64.b64decode(got["audio"]) == tone(3.0), who
 

@@ -206,10 +206,13 @@ _TIMER_EVENTS = (ev.TimerSet, ev.TimerCleared)
 
 def touched_devices(events: Iterable[ev.Event], site: Site | None = None) -> set[str]:
     """Devices whose view may have changed through these events (with ``site``: also the
-    mobility users whose mobile took part and the MULAP groups whose phones did)."""
+    mobility users whose mobile took part and the MULAP groups whose phones did). A person's
+    own events (presence, profile, mailbox) change no device view: the phone of their number
+    is left out, or its state, which others read (a MULAP group's account), would be
+    republished with their seq and tell when, say, their voicemail was used."""
     out: set[str] = set()
     for event in events:
-        out.update(event.devices())
+        out.update(event.topic_devices())
         if isinstance(event, _TIMER_EVENTS):
             # Internal, never published, yet about a device: its state's seq covers them,
             # so a command whose last event sets a timer is seen done (specs/mqtt.md).

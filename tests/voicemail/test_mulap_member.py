@@ -20,6 +20,7 @@ from cti.accounts.model import Visibility
 from cti.app.config import load_config
 from cti.calls import commands as c
 from cti.calls import events as ev
+from cti.calls.views import touched_devices
 from cti.kernel.messages import Event
 from cti.presence.commands import SetPresence
 from cti.presence.model import Status
@@ -177,3 +178,23 @@ def test_vm_03_a_members_phone_in_the_groups_menu_keys_for_the_group_alone(
     assert vm.error("fetchVoicemailAudio", principal="331", **at) == "notPermitted"
     got = vm.ok("fetchVoicemailAudio", principal="340", **at)
     assert base64.b64decode(got["audio"]) == tone(3.0)
+
+
+def test_vm_02_bernds_own_events_leave_the_state_the_group_reads_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """Bernd handles his voicemail and presence from a client, no call on 331: phone 331's
+    state document (which 340 reads) and 340's are not republished, and keep their seq — a
+    new seq with the same content would tell 340 when his mailbox was used."""
+    vm = member_office(tmp_path)
+    vm.office.do(c.ClearCall(call=message_for_bernd(vm)))
+    node = vm.node
+    before = node.state.seq
+    seqs = {device: node.device_seq(device) for device in ("331", "340")}
+    vm.ok("moveVoicemailMessage", principal="331", user="331", message=1, folder="new")
+    vm.ok("deleteVoicemailMessage", principal="331", user="331", message=1)
+    vm.office.do(SetPresence(user="331", status=Status.MEETING, info="Arzt"))
+    events = [x.event for x in vm.office.committed() if x.seq > before]
+    assert {e.owned_by() for e in events} == {"331"}, events  # only his own
+    assert touched_devices(events, node.site) == set()
+    assert {device: node.device_seq(device) for device in ("331", "340")} == seqs

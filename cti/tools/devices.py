@@ -84,7 +84,7 @@ def run_devices(args: argparse.Namespace) -> int:
         # never makes a node's log
         existing_log(args.store, args.data_dir, site.node, "a node that never ran keeps nothing")
         fields = fields_of(args)
-        reply = ask(args, site, "forgetDevices", fields, lambda _: _site_given(args))
+        reply = ask(args, site, "forgetDevices", fields, stopped=lambda: _site_given(args))
     except UsageError as exc:
         print(f"cti devices: {exc}", file=sys.stderr)
         return 2

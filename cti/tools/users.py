@@ -267,9 +267,12 @@ def ask(
     service: str,
     fields: dict[str, Any],
     prepare: Callable[[Node], object] | None = None,
+    stopped: Callable[[], object] | None = None,
 ) -> Any:
     """The node's reply to ``service``: over MQTT when it runs (its log is locked; Failed or
-    UsageError when it cannot be asked), else decided here on its log, after ``prepare``."""
+    UsageError when it cannot be asked), else decided here on its log, after ``prepare``.
+    ``stopped`` runs first when the node is found stopped, before anything is made (it may
+    refuse with UsageError)."""
     from cti.app.clock import SystemClock
     from cti.app.keys import with_conference_key
     from cti.app.node import Node
@@ -280,6 +283,8 @@ def ask(
     except StoreLocked:  # the node runs: ask it
         return asyncio.run(online(args, site.node, service, fields))
     try:
+        if stopped is not None:
+            stopped()
         # PINs from the node's own key, as `cti serve` derives them (not the process's
         # random one, nor its warning on an administrator's terminal)
         node = Node(with_conference_key(site, args.data_dir), store, SystemClock())

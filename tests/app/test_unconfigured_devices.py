@@ -90,6 +90,7 @@ async def test_cti_devices_on_a_stopped_node_wants_its_site(
     _example_log(data)
     with SqliteStore(data / "node1.db") as store:
         before = store.last_seq()
+    files = sorted(data.iterdir())
     assert await cti(["devices", "--data-dir", str(data), "forget", "--unconfigured"]) == 2
     assert capsys.readouterr().err == (
         "cti devices: the node is stopped: give the --site it runs with (what it configures is"
@@ -97,6 +98,7 @@ async def test_cti_devices_on_a_stopped_node_wants_its_site(
     )
     with SqliteStore(data / "node1.db") as store:
         assert store.last_seq() == before
+    assert sorted(data.iterdir()) == files  # nothing made (the example's conference key)
 
 
 async def test_cti_devices_forget_on_a_stopped_node_ends_the_warning(

@@ -77,8 +77,10 @@ def unconfigured_hint(options: ServeOptions) -> str:
     would lose that site's settings (specs/operations.md, "Devices removed from the site").
     The command names this node's own site and log: on a stopped node `cti devices` decides
     by the --site it is given."""
-    site = options.site or resources.files("cti.sites").joinpath(EXAMPLE_SITE)
-    where = f"--site {shlex.quote(str(site))} --data-dir {shlex.quote(str(options.data_dir))}"
+    # Absolute: the operator runs it from another directory (systemd's WorkingDirectory).
+    site = options.site.resolve() if options.site else resources.files("cti.sites") / EXAMPLE_SITE
+    data_dir = options.data_dir.resolve()
+    where = f"--site {shlex.quote(str(site))} --data-dir {shlex.quote(str(data_dir))}"
     return (
         "if this is another site's log, give each site its own --data-dir (or node name); if "
         "these phones were removed from the site, forget their settings: "

@@ -28,12 +28,14 @@ def office() -> Office:
     return Office()
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _no_logging_configured_at_import() -> None:
     """No module may configure structlog when imported: the configuration is global, and a
     filtering one (bench/__main__.py's, imported for its table) hid the info logs that later
-    tests assert, depending on which tests ran first in a worker."""
+    tests assert, depending on which tests ran first in a worker. (A fixture, not a
+    collection hook: under xdist a hook's error is an INTERNALERROR without its words.)"""
     if structlog.is_configured():
-        raise pytest.UsageError("a module imported by the tests configured structlog at import")
+        pytest.fail("a module imported by the tests configured structlog at import", False)
 
 
 @pytest.fixture(autouse=True)

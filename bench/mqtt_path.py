@@ -128,6 +128,7 @@ async def load(
     assert all(code < 0x80 for code in granted), f"subscriptions refused: {granted.hex()}"
     request = Requester(port, node, login)
     await request.start()
+    out.put({"ready": 1.0})  # connected and subscribed: the node's process may measure now
 
     async def worker(i: int, calls: int) -> None:
         a, b = pair(i)
@@ -259,6 +260,8 @@ async def end_to_end(tmp: Path) -> list[Row]:
         go: multiprocessing.Queue[int] = ctx.Queue()
         proc = ctx.Process(target=_load_process, args=(broker.port, site.node, out, go))
         proc.start()
+        ready = await _get(out)  # its start-up must not run beside the first raw baseline
+        assert "ready" in ready, ready
         profile = _profiler()
         rounds: list[Round] = []
         for _ in range(ROUNDS):

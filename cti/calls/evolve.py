@@ -200,6 +200,12 @@ def _merged(state: SwitchState, event: ev.Event) -> SwitchState:
             if answered:
                 offers[dev] = Offer(answered[0], dev, Cause.TRANSFER, event.transferring)
         call = _changed(call, offers=tuple(offers.items()))
+    merged = state.calls.get(event.secondary_call) if event.secondary_call else None
+    if call.group is None and merged is not None and merged.group is not None:
+        # The consultation call was offered to a MULAP group (its phones may still ring for
+        # it): the call it merged into is the group's now (CALL-14; the group's monitor and
+        # view follow it).
+        call = _changed(call, group=merged.group)
     return _apply_call_event(state, event, call, drop_call=event.secondary_call)
 
 

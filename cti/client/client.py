@@ -1,4 +1,5 @@
-"""The UI client: sign in, send requests, watch devices and lamps (specs/client.md).
+"""The UI client: sign in, send requests, watch devices, your own events and lamps
+(specs/client.md).
 
 Built on aiomqtt, not on the node's own MQTT client (cti/mqtt/client/): UI developers get a
 maintained, well-known library with its documentation and community; the node's client

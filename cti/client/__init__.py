@@ -1,6 +1,7 @@
 """A typed asyncio client for UIs of a cti node (specs/client.md): sign in, send requests,
-watch your devices' states and events and everyone's busy lamps, with gaps after a lost
-connection filled from the node's log: every event once, in ``seq`` order.
+watch your devices' states and events, your own events (presence, profile, mailbox) and
+everyone's busy lamps, with gaps after a lost connection filled from the node's log: every
+event once, in ``seq`` order.
 
 ::
 
@@ -32,6 +33,7 @@ from cti.client.updates import (
     JournalCounts,
     Lamp,
     Online,
+    OwnEvent,
     Reset,
     Status,
     Update,
@@ -57,6 +59,7 @@ __all__ = [
     "NoReply",
     "NotConnected",
     "Online",
+    "OwnEvent",
     "Refused",
     "Reset",
     "SignInRefused",

@@ -1,4 +1,5 @@
-"""The UI client: sign in, send requests, watch devices and lamps (specs/client.md).
+"""The UI client: sign in, send requests, watch devices, your own events and lamps
+(specs/client.md).
 
 Built on aiomqtt, not on the node's own MQTT client (cti/mqtt/client/): UI developers get a
 maintained, well-known library with its documentation and community; the node's client
@@ -50,6 +51,7 @@ from cti.client.updates import (
     JournalCounts,
     Lamp,
     Online,
+    OwnEvent,
     Reset,
     Status,
     Update,
@@ -311,6 +313,7 @@ class CtiClient:
             while topics := [
                 t
                 for t in self._device_topics(self._streams.devices)
+                + self._own_topics()
                 + sorted(self._lamps)
                 + sorted(self._documents)
                 if t not in subscribed
@@ -723,18 +726,31 @@ class CtiClient:
         if not new:
             return
         self._streams.devices.update(new)
+        await self._subscribe_streams(self._device_topics(new))
+
+    async def watch_own(self) -> None:
+        """Receive the signed-in user's own events (``users/{user}/events``: presence,
+        profile, mailbox) as :class:`OwnEvent` updates, from now on and after every reconnect:
+        each once, in ``seq`` order, gaps filled from the log as for :meth:`watch`."""
+        if self.account in self._streams.owners:
+            return
+        self._streams.owners.add(self.account)
+        await self._subscribe_streams(self._own_topics())
+
+    async def _subscribe_streams(self, topics: list[str]) -> None:
+        """Subscribe to the topics of newly watched streams, and fill what they missed."""
         conn = self._conn
         if conn is None:
             return  # the next connection subscribes
-        # Events of the new devices published before the subscription is in place are only
+        # Events of the new streams published before the subscription is in place are only
         # in the log: hold, subscribe, fill from the log, release.
-        # A fill in progress must not release (and let live events of the other devices
+        # A fill in progress must not release (and let live events of the other streams
         # move `covered` past what the new ones missed) before the subscription is in place.
         self._streams.hold()
         self._subscribing += 1
         try:
             with contextlib.suppress(aiomqtt.MqttError):  # lost: the next connection subscribes
-                await conn.subscribe([(t, 1) for t in self._device_topics(new)])
+                await conn.subscribe([(t, 1) for t in topics])
         finally:
             self._subscribing -= 1
             self._sync_wanted.set()
@@ -751,8 +767,8 @@ class CtiClient:
                 await conn.subscribe([(t, 1) for t in new])
 
     async def updates(self) -> AsyncIterator[Update]:
-        """Every update in order: states, events (each once, in ``seq`` order per device,
-        gaps filled from the log after a reconnect), lamps, the node's status, and
+        """Every update in order: states, events (each once, in ``seq`` order per device and
+        of your own, gaps filled from the log after a reconnect), lamps, the node's status, and
         :class:`Connected` / :class:`Disconnected` / :class:`Reset`. Ends when the client is
         closed; raises :class:`SignInRefused` if a reconnect is refused. One consumer."""
         while True:
@@ -771,6 +787,9 @@ class CtiClient:
             for d in sorted(devices)
             for t in (self.topics.device_state(d), self.topics.device_events(d))
         ]
+
+    def _own_topics(self) -> list[str]:
+        return [self.topics.user_events(u) for u in sorted(self._streams.owners)]
 
     def _emit(self, *updates: Update) -> None:
         for update in updates:
@@ -827,6 +846,8 @@ class CtiClient:
                 return DeviceState(rest[1], cast(DeviceStateDoc, doc))
             if len(rest) == 3 and rest[0] == "devices" and rest[2] == "events":
                 return DeviceEvent(rest[1], int(doc["seq"]), str(doc["event"]), doc)
+            if len(rest) == 3 and rest[0] == "users" and rest[2] == "events":
+                return OwnEvent(rest[1], int(doc["seq"]), str(doc["event"]), doc)
         except (KeyError, TypeError, ValueError):
             log.warning("cti_client.bad_document", topic=topic)
         return None
@@ -914,7 +935,7 @@ class CtiClient:
             self._sync_wanted.set()
             return None
         start = streams.start(status["seq"])
-        if not streams.devices:  # nothing whose events could be missing
+        if not streams.devices and not streams.owners:  # nothing whose events could be missing
             return streams.release([], start - 1)
         events: list[dict[str, Any]] = []
         while True:

@@ -25,10 +25,12 @@ __all__ = [
     "Disconnected",
     "Lamp",
     "Online",
+    "OwnEvent",
     "Reset",
     "Status",
     "Update",
     "device_events",
+    "own_events",
 ]
 
 
@@ -73,6 +75,22 @@ class DeviceEvent:
         """The call of a call event; None for device events (forwarding, doNotDisturb ...)."""
         call = self.doc.get("call")
         return call if isinstance(call, int) else None
+
+
+@attrs.frozen
+class OwnEvent:
+    """An event of the signed-in user's own, as their ``users/{user}/events`` topic carries it
+    (:meth:`~cti.client.CtiClient.watch_own`): presence (``presenceChanged``,
+    ``returnTimePassed``, ``presenceForwardingSet``), ``profileChanged`` and every mailbox
+    event (``messageRecorded``, ``messageWaiting``, ``messagePlaying`` ...), in the
+    call-topic form of specs/mqtt.md."""
+
+    user: str  # the owner: the signed-in account
+    seq: int
+    event: str
+    doc: dict[str, Any]
+    # Taken from the log (the replay request) to fill a gap, not received live.
+    replayed: bool = False
 
 
 @attrs.frozen
@@ -181,6 +199,7 @@ class Online:
 Update = (
     DeviceState
     | DeviceEvent
+    | OwnEvent
     | Lamp
     | Status
     | Reset
@@ -229,3 +248,16 @@ def device_events(doc: dict[str, Any], devices: Collection[str]) -> list[DeviceE
         if isinstance(device, str):
             return [DeviceEvent(device, seq, name, doc, replayed=True)] if device in devices else []
     return []
+
+
+def own_events(doc: dict[str, Any], owners: Collection[str]) -> list[OwnEvent]:
+    """A replayed event as the own event topic of its owner carries it (the same call-topic
+    form), if it is an own event (``OWNED``: presence, profile, mailbox) of one of
+    ``owners``."""
+    owned = OWNED.get(doc["event"])
+    if owned is None:
+        return []
+    owner = doc.get(owned[0])
+    if not isinstance(owner, str) or owner not in owners:
+        return []
+    return [OwnEvent(owner, doc["seq"], doc["event"], doc, replayed=True)]

@@ -195,8 +195,12 @@ async def _ring_and_clear(anna: CtiClient) -> int:
 
 
 def _call_cleared(call: int) -> Callable[[Update], bool]:
+    """The call's last event on Bernd's phone: callCleared, after his connectionCleared.
+    (Waiting for connectionCleared only raced: the relay cut before callCleared came sent it
+    through the gap fill, replayed, and the test saw a replayed event of a live call.)"""
+
     def check(u: Update) -> bool:
-        return isinstance(u, DeviceEvent) and u.call == call and u.event == "connectionCleared"
+        return isinstance(u, DeviceEvent) and u.call == call and u.event == "callCleared"
 
     return check
 

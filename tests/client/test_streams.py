@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from cti.api.documents import DeviceStateDoc, LampDoc, StatusDoc
-from cti.client import CtiClient, DeviceEvent, DeviceState, Lamp
+from cti.client import CtiClient, DeviceEvent, DeviceState, Lamp, OwnEvent
 from cti.client.streams import Streams
-from cti.client.updates import device_events
+from cti.client.updates import device_events, own_events
 
 
 def call_event(seq: int, name: str, **states: str) -> dict[str, Any]:
@@ -197,3 +197,38 @@ def test_a_refused_first_replay_goes_on_from_the_status_not_from_the_start_of_th
     released = cti._release_unfilled()
     assert seqs(released) == [("DeviceState", 38)]
     assert (cti._streams.covered, cti._streams.holding) == (40, False)
+
+
+def test_own_events_are_a_stream_of_their_own_filled_from_the_owners_events_in_a_replay() -> None:
+    """watch_own(): the replayed events of the owner (``OWNED``: the owner field of presence,
+    profile, mailbox events) come as OwnEvents in seq order with the held live ones, each
+    once; another user's own events and device events are not the owner's stream. A message
+    played on the owner's phone is on both streams, each once."""
+    presence = {"seq": 5, "ts": "x", "event": "presenceChanged", "user": "331", "status": "away"}
+    others = {"seq": 6, "ts": "x", "event": "presenceChanged", "user": "332", "status": "away"}
+    waiting = {"seq": 7, "ts": "x", "event": "messageWaiting", "mailbox": "331", "on": True}
+    profile = {"seq": 8, "ts": "x", "event": "profileChanged", "name": "331", "mobile": None}
+    heard = {"seq": 9, "ts": "x", "event": "messagePlaying", "mailbox": "331", "device": "337"}
+    dnd = {"seq": 10, "ts": "x", "event": "doNotDisturb", "device": "331", "on": True}
+    assert own_events(others, {"331"}) == own_events(dnd, {"331"}) == []
+    [own] = own_events(presence, {"331"})
+    assert own == OwnEvent("331", 5, "presenceChanged", presence, replayed=True)
+
+    streams = synced("331", "337", covered=4)
+    streams.owners.add("331")
+    streams.hold()  # a reconnect
+    assert streams.live(OwnEvent("331", 8, "profileChanged", profile)) == []  # held
+    released = streams.release([presence, others, waiting, profile, heard, dnd], published=10)
+    assert [(type(u).__name__, u.seq, u.replayed) for u in released] == [
+        ("OwnEvent", 5, True),
+        ("OwnEvent", 7, True),
+        ("OwnEvent", 8, False),  # the live copy wins over its replayed twin
+        ("DeviceEvent", 9, True),  # heard on 337: that device's stream too
+        ("OwnEvent", 9, True),
+        ("DeviceEvent", 10, True),
+    ]
+    assert streams.covered == 10
+    # Republished after a node restart: already delivered, on either stream.
+    assert streams.live(OwnEvent("331", 9, "messagePlaying", heard)) == []
+    later = OwnEvent("331", 11, "presenceChanged", {**presence, "seq": 11})
+    assert streams.live(later) == [later] and streams.covered == 11

@@ -154,3 +154,24 @@ async def test_trace_gives_no_internal_event_but_the_timers(node: Running) -> No
     internal = {e["event"] for e in traced} & set(INTERNAL_KINDS)
     assert internal <= {"timerSet", "timerCleared"}, internal
     assert pin_hash not in repr(traced) and "135790" not in repr(traced)
+
+
+async def test_an_admins_device_trace_holds_no_persons_own_events(node: Running) -> None:
+    """PRES-04: Clara's presence with its private note is hers (users/332/events); an
+    administrator's trace of her phone 332 gives the phone's events, not hers (presence.md
+    refuses administrators a user's presence); the DND her status turns on is the phone's."""
+    from cti.presence.commands import SetPresence
+    from cti.presence.model import Status
+
+    note = "Zahnarzt Dr. Kern"
+    assert (
+        await node.engine.execute(SetPresence(user="332", status=Status.DO_NOT_DISTURB, info=note))
+    ).ok
+    broker = node.broker
+    assert broker is not None
+    url = f"mqtt://{broker.host}:{broker.port}"
+    async with CtiClient(url, user="330", password=PASSWORDS["330"]) as anna:
+        of_332 = await trace_all(anna, device="332")
+    assert "doNotDisturb" in {e["event"] for e in of_332}  # the phone's own: positive control
+    assert not [e for e in of_332 if e["event"] == "presenceChanged"]
+    assert note not in repr(of_332)

@@ -488,7 +488,10 @@ class MqttFace:
             )
         if not isinstance(device, str) or not 0 < len(device) <= 64:
             raise BadRequest("invalidParameterValue", "device must be a device number")
-        return self._page(doc, lambda item: device in item.event.devices())
+        # What the device's own event topic carried: a person's own events (presence,
+        # profile, mailbox) are theirs, not their phone's (PRES-04; replay gives them to
+        # integrators and monitors, who read every user's).
+        return self._page(doc, lambda item: device in item.event.topic_devices())
 
     def _page(
         self,

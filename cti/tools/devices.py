@@ -77,7 +77,7 @@ def show(reply: Any, fields: dict[str, Any]) -> int:
 
 def run_devices(args: argparse.Namespace) -> int:
     from cti.app.config import load_config
-    from cti.tools.users import Failed, UsageError, ask, existing_log
+    from cti.tools.users import Failed, ask, existing_log
 
     try:
         site = load_config(args.site).site
@@ -85,10 +85,7 @@ def run_devices(args: argparse.Namespace) -> int:
         existing_log(args.store, args.data_dir, site.node, "a node that never ran keeps nothing")
         fields = fields_of(args)
         reply = ask(args, site, "forgetDevices", fields, stopped=lambda: _site_given(args))
-    except UsageError as exc:
-        print(f"cti devices: {exc}", file=sys.stderr)
-        return 2
-    except Failed as exc:
+    except Failed as exc:  # a UsageError too
         print(f"cti devices: {exc}", file=sys.stderr)
         return exc.code
     return show(reply, fields)

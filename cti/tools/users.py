@@ -42,17 +42,22 @@ if TYPE_CHECKING:
 NEW_PASSWORD_ENV = "CTI_NEW_PASSWORD"
 
 
-class UsageError(Exception):
-    """One line for the operator: a wrong argument, exit 2."""
-
-
 class Failed(Exception):
-    """The running node could not be asked, one line: ``code`` is `cti request`'s exit code
-    for the same failure (1 refused or no reply, 3 no broker or the connection refused)."""
+    """One line for the operator and the exit code: `cti request`'s for the same failure (1
+    refused or no reply, 3 no broker or the connection refused)."""
 
-    def __init__(self, line: str, code: int) -> None:
+    code = 1
+
+    def __init__(self, line: str, code: int | None = None) -> None:
         super().__init__(line)
-        self.code = code
+        if code is not None:
+            self.code = code
+
+
+class UsageError(Failed):
+    """A wrong argument: exit 2."""
+
+    code = 2
 
 
 ACCOUNT = "the account's name (as cti users list shows it)"
@@ -252,10 +257,7 @@ def run_users(args: argparse.Namespace) -> int:
         service, fields, password = request_of(args)
         # as `cti serve` would: the site's accounts first
         reply = ask(args, config.site, service, fields, lambda n: seed_accounts(n, config.users))
-    except UsageError as exc:
-        print(f"cti users: {exc}", file=sys.stderr)
-        return 2
-    except Failed as exc:
+    except Failed as exc:  # a UsageError too
         print(f"cti users: {exc}", file=sys.stderr)
         return exc.code
     return show(console, service, reply, password)

@@ -261,7 +261,7 @@ class Session:
         self.log = self.log.bind(user=user)
         self.log.info("csta.associated", principal=verdict.principal, version=negotiated.version)
         self._status_invoke = self.next_id()
-        self._outstanding[self._status_invoke] = "systemStatus"
+        self._expect("systemStatus", self._status_invoke)
         self.send_rose(Invoke(self._status_invoke, "systemStatus", {"systemStatus": "normal"}))
         self._keeper = asyncio.create_task(self._keep_alive(), name=f"csta-keepalive-{self.peer}")
 
@@ -280,7 +280,7 @@ class Session:
                     continue  # heard from it meanwhile
                 probed = self.clock.now_ms()
                 invoke = self.next_id()
-                self._outstanding[invoke] = "systemStatus"
+                self._expect("systemStatus", invoke)
                 self.send_rose(Invoke(invoke, "systemStatus", {"systemStatus": "normal"}))
                 await self.clock.sleep_until(probed + timeout)
                 if self.associated and self.heard_ms < probed:
@@ -447,8 +447,8 @@ class Session:
         A report that cannot be rendered or encoded (a bug) is logged and dropped; the others,
         and every later batch, still go out.
 
-        Monitors revoked on the way are told of (monitorStop) after the reports before them,
-        unless ``tell`` is False or ``before`` is given: the flush ahead of an invoke's answer
+        Monitors revoked on the way are told of (monitorStop) once the queue is written (no
+        report of theirs follows a revocation), unless ``tell`` is False or ``before`` is given: the flush ahead of an invoke's answer
         keeps them in ``monitors.ended`` for :meth:`on_invoke` to tell after the answer.
         When the account's readable devices changed, every monitor is checked against them
         once the queue is written (before, a call monitor would be checked against the call
@@ -480,8 +480,6 @@ class Session:
                 monitors.followed(event)  # call monitors follow or end, reported or not
                 if isinstance(event, ev.CallEvent):
                     last[event.call] = event
-                if tell and monitors.ended:
-                    self._tell_ended()
             # A call monitor whose account has left the call ends once the batch is written:
             # a decision commits its events in one batch, so a hang-up that ends the call has
             # reported its callCleared by now (and ended the monitor without monitorStop),
@@ -489,8 +487,6 @@ class Session:
             for event in last.values():
                 for monitor in rights.left(event, monitors):
                     monitors.revoke(monitor)
-            if tell and monitors.ended:
-                self._tell_ended()
             if before is not None and self._unreported and self._unreported[0][0].seq >= before:
                 return  # the rest follows the result
         self._unreported.clear()

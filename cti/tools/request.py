@@ -165,6 +165,25 @@ def subscription_refused(exc: SubscriptionRefused, node: str) -> str:
     return f"the broker refused the subscription to the reply topic {topic}: is node {node} right?"
 
 
+#: What `call` raises when the node cannot be asked (OSError: no broker, or lost).
+CALL_FAILURES = (ConnectionRefused, OSError, TimeoutError, NoReply)
+
+
+def failure(
+    exc: BaseException, user: str | None, url: str, node: str, unreachable: str
+) -> tuple[str, int]:
+    """One of CALL_FAILURES as one line and the exit code the tools share for it: 3 no broker
+    or the connection refused, 1 the subscription refused (the broker answered) or no reply.
+    ``unreachable`` says where the broker was not reached."""
+    if isinstance(exc, ConnectionRefused):
+        return refused(exc, user, url), 3
+    if isinstance(exc, SubscriptionRefused):  # a ConnectionError, but the broker answered
+        return subscription_refused(exc, node), 1
+    if isinstance(exc, NoReply):  # the broker took the request (or refused it): no reply
+        return str(exc), 1
+    return f"{unreachable}: {exc}", 3
+
+
 async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:
     """Print the reply; exit 1 if refused (the request, the subscription to its reply) or no
     reply, 2 for a usage error, 3 if no broker or the connection refused."""
@@ -179,17 +198,10 @@ async def request(args: argparse.Namespace, node: str, service: str, fields: lis
         return 2
     try:
         doc = await call(broker, node, service, body)
-    except ConnectionRefused as exc:
-        print(f"cti request: {refused(exc, broker.username, args.mqtt_url)}", file=sys.stderr)
-        return 3
-    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
-        print(f"cti request: {subscription_refused(exc, node)}", file=sys.stderr)
-        return 1
-    except (OSError, TimeoutError) as exc:
-        print(f"cti request: no broker at {args.mqtt_url}: {exc}", file=sys.stderr)
-        return 3
-    except NoReply as exc:
-        print(f"cti request: {exc}", file=sys.stderr)
-        return 1
+    except CALL_FAILURES as exc:
+        where = f"no broker at {args.mqtt_url}"
+        line, code = failure(exc, broker.username, args.mqtt_url, node, where)
+        print(f"cti request: {line}", file=sys.stderr)
+        return code
     print(json.dumps(doc, indent=2, ensure_ascii=False))
     return 0 if isinstance(doc, dict) and doc.get("ok") else 1

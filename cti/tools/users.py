@@ -318,8 +318,7 @@ def existing_log(store: str, data_dir: Path, node: str, never_ran: str = NEVER_R
 async def online(args: argparse.Namespace, node: str, service: str, fields: dict[str, Any]) -> Any:
     """The request sent to the running node ``node`` over MQTT, signed in as ``--user``
     (an administrator); UsageError for what the operator can fix."""
-    from cti.mqtt.client import ConnectionRefused, SubscriptionRefused
-    from cti.tools.request import NoReply, call, refused, subscription_refused
+    from cti.tools.request import CALL_FAILURES, call, failure
 
     try:
         broker = endpoint.from_arguments(args)
@@ -332,11 +331,6 @@ async def online(args: argparse.Namespace, node: str, service: str, fields: dict
     # Exit codes as `cti request`'s for the same failures (specs/mqtt.md).
     try:
         return await call(broker, node, service, fields)
-    except ConnectionRefused as exc:
-        raise Failed(refused(exc, broker.username, args.mqtt_url), 3) from None
-    except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered
-        raise Failed(subscription_refused(exc, node), 1) from None
-    except (OSError, TimeoutError) as exc:
-        raise Failed(f"node {node} runs, but not reachable at {args.mqtt_url}: {exc}", 3) from None
-    except NoReply as exc:  # the broker took the request (or refused it): no reply, as there
-        raise Failed(str(exc), 1) from None
+    except CALL_FAILURES as exc:
+        where = f"node {node} runs, but not reachable at {args.mqtt_url}"
+        raise Failed(*failure(exc, broker.username, args.mqtt_url, node, where)) from None

@@ -448,8 +448,9 @@ class Session:
         and every later batch, still go out.
 
         Monitors revoked on the way are told of (monitorStop) once the queue is written (no
-        report of theirs follows a revocation), unless ``tell`` is False or ``before`` is given: the flush ahead of an invoke's answer
-        keeps them in ``monitors.ended`` for :meth:`on_invoke` to tell after the answer.
+        report of theirs follows a revocation), unless ``tell`` is False or ``before`` is
+        given: the flush ahead of an invoke's answer keeps them in ``monitors.ended`` for
+        :meth:`on_invoke` to tell after the answer.
         When the account's readable devices changed, every monitor is checked against them
         once the queue is written (before, a call monitor would be checked against the call
         as it is after reports still queued)."""

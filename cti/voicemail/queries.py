@@ -99,23 +99,19 @@ def audio_owner(site: Site, state: NodeState, q: FetchVoicemailAudio) -> str | N
     """Whose message is played to ``q.device`` on ``q.call`` (the phone menu's mailbox, or
     VM-04's playback's); None: nothing. Only that account may fetch it (cti.domain), not
     whoever else controls the phone: a MULAP group's account its members' phones (VM-02)."""
-    menu = state.voicemail.menus.get(q.call)
-    if menu is not None and menu.device == q.device:
-        return menu.mailbox
-    playback = state.voicemail.playbacks.get(q.call)
-    if playback is not None and playback.device == q.device:
-        return playback.mailbox
-    return None
+    vm = state.voicemail
+    at = vm.menu_at(q.call, q.device) or vm.playback_at(q.call, q.device)
+    return None if at is None else at.mailbox
 
 
 def fetch_audio(site: Site, state: NodeState, q: FetchVoicemailAudio) -> AudioResult:
     vm = state.voicemail
     mailbox, message = None, None
-    menu = vm.menus.get(q.call)
-    playback = vm.playbacks.get(q.call)
-    if menu is not None and menu.device == q.device and menu.open:
+    menu = vm.menu_at(q.call, q.device)
+    playback = vm.playback_at(q.call, q.device)
+    if menu is not None and menu.open:
         mailbox, message = menu.mailbox, menu.current
-    elif playback is not None and playback.device == q.device and playback.played:
+    elif playback is not None and playback.played:
         mailbox, message = playback.mailbox, playback.message
     msg = None if mailbox is None or message is None else vm.of(mailbox).messages.get(message)
     if msg is None:

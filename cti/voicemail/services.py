@@ -222,9 +222,9 @@ def menu_owner(site: Site, state: NodeState, call_id: int, device: str) -> str |
     """Whose mailbox the phone menu ``device`` is in on ``call_id`` is, or the one a PIN
     keyed now enters (:func:`menu_mailbox`); None: no menu is there. Only that account may
     key its PIN or its keys, whoever else controls the phone (VM-02, VM-03)."""
-    menu = state.voicemail.menus.get(call_id)
-    if menu is not None:
-        return menu.mailbox if menu.device == device else None
+    if call_id in state.voicemail.menus:
+        menu = state.voicemail.menu_at(call_id, device)
+        return None if menu is None else menu.mailbox
     call = state.calls.call(call_id)
     if call is None or site.voicemail is None or call.called != site.voicemail:
         return None
@@ -239,8 +239,8 @@ def pin_owner(site: Site, state: NodeState, c: cmd.CheckedPin) -> str | None:
 def keys_owner(site: Site, state: NodeState, c: GenerateDigits) -> str | None:
     """The mailbox whose phone menu DTMF keyed on ``c.call`` reaches: its keys play, delete
     and set the presence (cti.voicemail.menu); only its owner may key them. None: no menu."""
-    menu = state.voicemail.menus.get(c.call)
-    return menu.mailbox if menu is not None and menu.device == c.device else None
+    menu = state.voicemail.menu_at(c.call, c.device)
+    return None if menu is None else menu.mailbox
 
 
 def _menu_of(d: Decision[NodeState], call_id: int, device: str) -> str:

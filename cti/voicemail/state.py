@@ -25,6 +25,16 @@ class VoicemailState:
     def of(self, user: str) -> Mailbox:
         return self.mailboxes.get(user, NO_MAILBOX)
 
+    def menu_at(self, call: int, device: str) -> Menu | None:
+        """The phone menu ``device`` is in on ``call``, if any."""
+        menu = self.menus.get(call)
+        return menu if menu is not None and menu.device == device else None
+
+    def playback_at(self, call: int, device: str) -> Playback | None:
+        """The playback (VM-04) on ``call`` to ``device``, if any."""
+        playback = self.playbacks.get(call)
+        return playback if playback is not None and playback.device == device else None
+
     def throttle(self, mailbox: str, caller: str) -> Throttle:
         return self.throttles.get(throttle_key(mailbox, caller), NO_THROTTLE)
 

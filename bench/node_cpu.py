@@ -67,6 +67,10 @@ class Sink:
         if "/inbox/" in topic:
             self.replies.append(payload)
 
+    def publish_many(self, messages: list[tuple[str, bytes, bool]], **_: Any) -> None:
+        for topic, payload, retain in messages:
+            self.publish(topic, payload, retain=retain)
+
 
 COUNTED: set[str] = set()  # the parts asked for (--only)
 

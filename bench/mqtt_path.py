@@ -14,7 +14,11 @@ import cProfile
 import json
 import multiprocessing
 import os
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -220,6 +224,31 @@ def _profiler() -> cProfile.Profile | None:
     return profile
 
 
+def _sampler(round_no: int) -> subprocess.Popen[bytes] | None:
+    """``BENCH_PYSPY=PREFIX``: py-spy samples the node's process during throughput round
+    ``round_no`` into ``PREFIX.roundN.txt`` (collapsed stacks; `python -m bench.profile
+    PREFIX.round*.txt` sums them up). Sampling from outside costs the node little, unlike
+    cProfile, whose cost per call distorts a profile this flat."""
+    prefix = os.environ.get("BENCH_PYSPY")
+    if not prefix:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = f"{prefix}.round{round_no}.txt"
+    command = [spy, "record", "--pid", str(os.getpid()), "--format", "raw", "--output", out]
+    # --nonblocking: the node is not paused for each sample (what it costs is measured too).
+    command += ["--rate", "250", "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _stop_sampler(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+    _, err = spy.communicate(timeout=30)
+    if spy.returncode not in (0, -signal.SIGINT):
+        raise RuntimeError(f"py-spy failed: {err.decode(errors='replace').strip()}")
+
+
 def _cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a process (the broker child), from /proc."""
     if pid is None:
@@ -264,7 +293,7 @@ async def end_to_end(tmp: Path) -> list[Row]:
         assert "ready" in ready, ready
         profile = _profiler()
         rounds: list[Round] = []
-        for _ in range(ROUNDS):
+        for round_no in range(1, ROUNDS + 1):
             # The machine's speed drifts over seconds: each round is compared with the raw
             # baseline measured just before it, while the node is idle.
             raw = await raw_baseline(broker.port, login, raw_topic, broker.pid)
@@ -273,8 +302,10 @@ async def end_to_end(tmp: Path) -> list[Row]:
                 _cpu_seconds(broker.pid),
                 face.client.published,
             )
+            spy = _sampler(round_no)
             go.put(1)
             ui = await _get(out)
+            _stop_sampler(spy)
             calls = ui["calls"]
             rounds.append(
                 Round(

@@ -143,8 +143,9 @@ def replay(events: list[Committed]) -> float:
     return time.process_time() - cpu
 
 
-def requests(calls: int) -> tuple[float, str]:
-    """CPU seconds of ``calls`` make/answer/clear rounds through the face; the replies' digest."""
+def requests(calls: int) -> tuple[float, str, int]:
+    """CPU seconds of ``calls`` make/answer/clear rounds through the face; the replies' digest
+    and number."""
     loop = asyncio.new_event_loop()
     try:
         engine, sink, workers = loop.run_until_complete(_face(calls))
@@ -154,7 +155,7 @@ def requests(calls: int) -> tuple[float, str]:
         loop.run_until_complete(engine.stop())
     finally:
         loop.close()
-    return took, sink.hash.hexdigest()
+    return took, sink.hash.hexdigest(), sink.published
 
 
 async def _face(calls: int) -> tuple[Engine, Sink, Callable[[], Awaitable[None]]]:
@@ -198,7 +199,9 @@ async def _face(calls: int) -> tuple[Engine, Sink, Callable[[], Awaitable[None]]
             await request("clearConnection", f'{{"call": {call}, "device": "{a}"}}')
 
     async def workers() -> None:
-        await asyncio.gather(*(worker(i, calls // PAIRS) for i in range(PAIRS)))
+        # Every one of ``calls`` made: fewer than PAIRS calls gave each worker none.
+        n = min(PAIRS, calls)
+        await asyncio.gather(*(worker(i, calls // n + (i < calls % n)) for i in range(n)))
 
     return engine, sink, workers
 
@@ -225,7 +228,7 @@ def main() -> None:
         if "evolve" in only:
             per_call["evolve"].append(replay(events))
         if "requests" in only:
-            took, replies = requests(args.calls)
+            took, replies, answered = requests(args.calls)
             per_call["requests"].append(took)
     for name, values in per_call.items():
         us = [1e6 * v / args.calls for v in values]
@@ -236,6 +239,7 @@ def main() -> None:
     print(f"outbox: {messages} messages for {args.calls} calls, {len(events)} events")
     print(f"outbox digest {' '.join(sorted(digests))}")
     if "requests" in only:
+        print(f"requests: {answered} replies for {args.calls} calls")
         print(f"requests digest (last run) {replies}")
 
 

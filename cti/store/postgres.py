@@ -277,8 +277,14 @@ class PostgresStore:
     def _bound(self) -> None:
         """A follower's session (not the writer's: it holds the lock, a takeover waits for
         its end anyway): ended by the server when idle in a transaction or its machine gone
-        (FOLLOWER_IDLE_IN_TRANSACTION, keepalive), so it never holds the log's row for long."""
-        settings = (("idle_in_transaction_session_timeout", FOLLOWER_IDLE_IN_TRANSACTION),)
+        (FOLLOWER_IDLE_IN_TRANSACTION, keepalive), so it never holds the log's row for long.
+        Its commits do not wait for the server's WAL flush: a follower's meta keys are its
+        position (the outbox's), which a crash may only set back (the events are published
+        again, at least once), and the outbox saves it on the event loop."""
+        settings = (
+            ("idle_in_transaction_session_timeout", FOLLOWER_IDLE_IN_TRANSACTION),
+            ("synchronous_commit", "off"),
+        )
         for setting, value in settings + _KEEPALIVE:
             self._conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
 

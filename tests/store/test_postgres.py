@@ -149,6 +149,11 @@ def test_siblings_never_append_and_close_with_the_writer(pg_dsn: str) -> None:
     store.append(events(1, 2))
     follower.set_meta("follower.x", "2")
     assert store.get_meta("follower.x") == "2" and reader.read(1) == events(1, 2)
+    # The follower's position is saved without waiting for the server's WAL flush (a crash
+    # only sets it back: published again); the log's own commits still wait for it.
+    show = "SHOW synchronous_commit"
+    assert follower._conn.execute(show).fetchone() == ("off",)
+    assert store._conn.execute(show).fetchone() == ("on",)
     store.close()
     for sibling in (follower, reader):
         with pytest.raises(StoreError, match="closed"):

@@ -481,6 +481,11 @@ def test_sqlite_sibling_connections_share_the_writer(tmp_path: Path) -> None:
         assert store.get_meta("follower.x") == "3"
         with pytest.raises(SequenceGap):
             store.append(events(2, 1))
+        # The follower's position is saved on the event loop without waiting for an fsync
+        # (a crash only sets it back: published again); the log's own commits still fsync.
+        pragma = "PRAGMA synchronous"
+        assert sibling._conn.execute(pragma).fetchone() == (1,)  # NORMAL
+        assert store._conn.execute(pragma).fetchone() == (2,)  # FULL
         sibling.close()
 
 

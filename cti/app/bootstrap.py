@@ -47,7 +47,7 @@ from cti.journal.journal_db import JournalDb
 from cti.mqtt import certs
 from cti.mqtt.access import node_user
 from cti.mqtt.broker import BrokerUnavailable, EmbeddedBroker, TlsListener
-from cti.mqtt.broker_files import BrokerAccess, BrokerFiles, node_secret
+from cti.mqtt.broker_files import BrokerAccess, BrokerFiles, ask_reload, node_secret
 from cti.mqtt.certs import CertFiles
 from cti.mqtt.client import parse_urls
 from cti.mqtt.face.service import MqttFace
@@ -318,12 +318,14 @@ async def start(
             )
         if files is not None:
             try:
-                files.write(node.state.accounts.accounts.values())  # before the broker reads
+                changed = files.write(node.state.accounts.accounts.values())  # before it reads
             except OSError as exc:  # say which option's directory, not just a bare path
                 why = exc.strerror or str(exc)
                 raise StartupError(
                     f"cannot write the broker files in {files.directory}: {why}"
                 ) from None
+            if changed and options.broker != "embedded":  # the embedded one starts after
+                ask_reload(files)  # an upgrade's grants, accounts changed while stopped
         version = 5
         more: list[tuple[str, int]] = []  # other members of the broker cluster
         if options.broker == "embedded":

@@ -3,7 +3,9 @@
 Written at start-up (before the embedded broker starts) and again by :class:`BrokerAccess`, a
 follower of the log, whenever an account changes: a change is in force once it is durable.
 The embedded broker is then reloaded (SIGHUP); an operator's own broker is told to in the log
-(specs/security.md). The node's own account has a secret kept in the data directory.
+(specs/security.md), at start too. A file is rewritten only when its text changes, and the
+node's own account (a secret kept in the data directory) keeps the hash the file holds while
+the secret verifies against it, so a start that changes nothing writes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from cti.accounts.services import NAME
 from cti.app.follower import FollowerHealth, supervised
 from cti.app.node import Node
 from cti.mqtt import access
-from cti.mqtt.passwords import mosquitto_hash
+from cti.mqtt.passwords import kept_or_new_hash
 from cti.site import Site
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,19 @@ def node_secret(data_dir: Path, node: str) -> str:
     with os.fdopen(fd, "w") as out:
         out.write(secret + "\n")
     return secret
+
+
+def stored_hash(path: Path, user: str) -> str | None:
+    """``user``'s hash in the password file at ``path`` (None: no file, unreadable, no line)."""
+    try:
+        text = path.read_text()
+    except (OSError, ValueError):  # ValueError: not UTF-8, so not a file of ours
+        return None
+    for line in text.splitlines():
+        name, colon, stored = line.partition(":")
+        if colon and name == user:
+            return stored
+    return None
 
 
 def write_private(path: Path, text: str, mode: int = 0o600) -> None:
@@ -132,7 +147,9 @@ class BrokerFiles:
     _node_hash: str = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self._node_hash = mosquitto_hash(self.node_password)
+        # Salted anew only if the file's line does not verify (a new secret, a first start).
+        stored = stored_hash(self.own_directory / "passwords", self.node_user)
+        self._node_hash = kept_or_new_hash(self.node_password, stored)
 
     @property
     def passwords(self) -> Path:
@@ -192,6 +209,17 @@ class BrokerFiles:
             )
 
 
+def ask_reload(files: BrokerFiles) -> None:
+    """Tell the operator their broker reads the changed files only once reloaded."""
+    log.warning(
+        "broker.files_changed",
+        directory=str(files.directory),
+        action=(
+            "reload your broker (SIGHUP): until then it checks the previous accounts and grants"
+        ),
+    )
+
+
 class BrokerAccess:
     """Follows the node's accounts into the broker's files; ``reload`` makes the broker
     read them (None: an operator's broker, which the log line asks them to reload)."""
@@ -240,9 +268,5 @@ class BrokerAccess:
             self.reload()
             log.info("broker.reloaded", directory=str(self.files.directory))
         else:
-            log.warning(
-                "broker.files_changed",
-                directory=str(self.files.directory),
-                action="reload your broker (SIGHUP) to apply the accounts' change",
-            )
+            ask_reload(self.files)
         return True

@@ -37,3 +37,18 @@ def mosquitto_verify(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(expected, actual)
+
+
+def kept_or_new_hash(password: str, stored: str | None) -> str:
+    """``stored`` if it is a hash of ``password`` at today's iterations, else a newly salted one.
+
+    The node's own line in the broker's password file stays as it was while its password does:
+    a start that changes nothing else leaves the file byte for byte, so the node can tell an
+    operator's broker needs no reload. A hash of fewer (or more) iterations is replaced."""
+    if (
+        stored is not None
+        and stored.startswith(f"$7${ITERATIONS}$")
+        and mosquitto_verify(password, stored)
+    ):
+        return stored
+    return mosquitto_hash(password)

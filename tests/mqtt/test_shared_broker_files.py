@@ -61,7 +61,7 @@ _files: dict[tuple[Path, Path], BrokerFiles] = {}
 
 
 def write(directory: Path, path: Path, accounts: tuple[Account, ...] | None = None) -> bool:
-    """As the node's one BrokerFiles does (the node's own hash is salted once per start)."""
+    """As the node's one BrokerFiles does (its own hash is kept while the file holds it)."""
     key = (directory, path)
     if key not in _files:
         _files[key] = files(directory, path)

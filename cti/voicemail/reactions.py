@@ -3,7 +3,8 @@ and what it does with DTMF keyed towards it (Context.digit_receivers).
 
 - the voicemail answered a call (``established`` at the voicemail device): for the mailbox of
   the number the caller asked for, its greeting (``greetingPlayed``, VM-01/06/08); dialled
-  straight by a user with a mailbox, the menu asks for the PIN (``menuEntered``);
+  straight, the menu of the number the call presents asks for the PIN (``menuEntered``), when
+  that number has a mailbox;
 - the phone the system called for a playback answered (VM-04): the message plays there
   (``messagePlaying``; the first playback moves it to old);
 - the call ended or the caller left it: the menu closes (``menuClosed``), the playback ends
@@ -26,7 +27,7 @@ from cti.kernel.decision import Decision
 from cti.kernel.refusal import Refusal
 from cti.voicemail import events as ev
 from cti.voicemail import menu
-from cti.voicemail.services import greeting, has_mailbox
+from cti.voicemail.services import dialled_mailbox, greeting, has_mailbox
 
 if TYPE_CHECKING:
     from cti.domain.state import NodeState
@@ -55,7 +56,7 @@ def established(d: Decision[NodeState], e: calls_events.Established) -> None:
         if call.called in d.site.devices and has_mailbox(d.state, d.site, call.called):
             greeting(d, call, caller, call.called)
         return
-    user = d.site.mulap_of(caller) or caller
+    user = dialled_mailbox(d.site, d.state, call, caller)  # a member phone: its line's
     if has_mailbox(d.state, d.site, user):
         d.emit(ev.MenuEntered(mailbox=user, call=e.call, device=caller))
 

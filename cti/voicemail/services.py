@@ -2,8 +2,9 @@
 
 Which mailbox a call at the voicemail device is for comes from the call itself: the number the
 caller asked for (``called``), however the call then reached the voicemail (forwarded,
-deflected, status-forwarded, no answer); a call dialled straight to the voicemail number is its
-caller's own menu.
+deflected, status-forwarded, no answer); a call dialled straight to the voicemail number is the
+menu of the number the call presents (:func:`dialled_mailbox`): a MULAP member phone's own line
+its owner's mailbox, the group's line the group's.
 """
 
 from __future__ import annotations
@@ -203,17 +204,38 @@ def record_message(d: Decision[NodeState], c: cmd.RecordMessage) -> None:
     d.result = {"message": box.next_id}
 
 
+def presented(site: Site, call: Call, device: str) -> str:
+    """The number ``device`` calls as in ``call``: the call's calling number when it is the
+    device's own or one the device presents (its MULAP group on the group's line, CALL-14; its
+    mobility user on the mobile, CALL-15), else the device's own number."""
+    calling = call.calling
+    return calling if calling == device or calling == site.shown_by(device) else device
+
+
+def dialled_mailbox(site: Site, state: NodeState, call: Call, device: str) -> str:
+    """The mailbox whose menu a call dialled straight to the voicemail number is for
+    ``device``: the number's the call presents (:func:`presented`), so a MULAP member phone on
+    its own line reaches its owner's mailbox and on the group's line the group's. A member
+    phone without a mailbox of its own (a team phone: 337 in the example office) reaches the
+    group's on its own line too, the only mailbox it can mean."""
+    number = presented(site, call, device)
+    group = site.mulap_of(device)
+    if number == device and group is not None and not has_mailbox(state, site, device):
+        return group
+    return number
+
+
 def menu_mailbox(d: Decision[NodeState], call_id: int, device: str) -> str:
-    """The mailbox whose menu ``device`` is in on ``call_id``: the caller's own, for a call
-    dialled straight to the voicemail number (the PIN is asked all the same: caller ID never
-    opens a mailbox)."""
-    _call, redirected = at_voicemail(d, call_id, device)
+    """The mailbox whose menu ``device`` is in on ``call_id``: for a call dialled straight to
+    the voicemail number, that of the number it presents (:func:`dialled_mailbox`; the PIN is
+    asked all the same: caller ID never opens a mailbox)."""
+    call, redirected = at_voicemail(d, call_id, device)
     menu = d.state.voicemail.menus.get(call_id)
     if menu is not None and menu.device == device:
         return menu.mailbox
     if redirected is not None:
         raise Refusal("menuNotOpen", f"call {call_id} reached the voicemail to leave a message")
-    user = d.site.mulap_of(device) or device
+    user = dialled_mailbox(d.site, d.state, call, device)
     _mailbox(d, user)
     return user
 
@@ -228,7 +250,7 @@ def menu_owner(site: Site, state: NodeState, call_id: int, device: str) -> str |
     call = state.calls.call(call_id)
     if call is None or site.voicemail is None or call.called != site.voicemail:
         return None
-    return site.mulap_of(device) or device
+    return dialled_mailbox(site, state, call, device)
 
 
 def pin_owner(site: Site, state: NodeState, c: cmd.CheckedPin) -> str | None:

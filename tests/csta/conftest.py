@@ -22,6 +22,7 @@ from cti.csta.client import CstaClient, EventReport
 from cti.csta.codec.framing import FrameDecoder, Style, encode_frame
 from cti.csta.ids import device_id
 from cti.csta.link.server import CstaServer, Limits
+from cti.site import Site
 from cti.store import MemoryStore
 
 TIMEOUT = 5.0
@@ -52,10 +53,11 @@ class Link:
 
 @asynccontextmanager
 async def running_link(
-    limits: Limits | None = None, settings: CstaSettings = SETTINGS
+    limits: Limits | None = None, settings: CstaSettings = SETTINGS, site: Site | None = None
 ) -> AsyncIterator[Link]:
+    """``site``: another than the example office."""
     clock = ManualClock()
-    node = Node(load_site(), MemoryStore(), clock)
+    node = Node(site or load_site(), MemoryStore(), clock)
     engine = Engine(node)
     await engine.start()
     server = CstaServer(engine, settings, limits)

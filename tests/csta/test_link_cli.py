@@ -211,7 +211,7 @@ async def test_a_link_lost_after_the_association_exits_1() -> None:
         _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 1, err.decode()
     assert err.decode().splitlines() == [
-        f"cti csta: the CSTA link at 127.0.0.1:{port}: link closed"
+        f"cti csta: the CSTA link at 127.0.0.1:{port}: connection closed by the switch"
     ]
 
 

@@ -1,7 +1,9 @@
 """`cti csta`: a small CSTA application for integrators (specs/csta.md).
 
 ``cti csta monitor HOST:PORT DEVICE…`` associates, starts a monitor per device and prints one
-line per event report until Ctrl-C, then releases the association.
+line per event report until Ctrl-C, then releases the association; or until the switch has
+ended every one of its monitors (monitorStop: the account may no longer monitor them), which
+is a failure: one line, exit 1.
 ``cti csta call HOST:PORT FROM TO`` places a makeCall and prints the result.
 
 Both sign in as the account named with ``--user``, its password in ``CTI_PASSWORD`` (or
@@ -9,7 +11,8 @@ Both sign in as the account named with ``--user``, its password in ``CTI_PASSWOR
 section's user ``cti`` with ``--password`` or its default ``cti`` (CTI_PASSWORD, an account's,
 is not sent to it). What goes wrong is one line in words on stderr: the refused step and the
 CSTA error name, never a class name. Exit codes as `cti request`'s for the same failures: 3
-no link, or the association refused; 1 a step refused, or the link lost after it; 2 a wrong
+no link, or the association refused; 1 a step refused, every monitor ended by the switch, or
+the link lost after the association (an ABRT included, its reason in words); 2 a wrong
 argument.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -184,7 +188,7 @@ def run_csta(args: argparse.Namespace) -> int:
     where = f"the CSTA link at {host}:{port}"
     # Exit codes as `cti request`'s for the same failures: 3 before the association (no
     # link there, or it refused the association: a wrong password), 1 after it (a step
-    # refused, or the link lost), 2 a wrong argument (above).
+    # refused, every monitor ended by the switch, or the link lost), 2 a wrong argument.
     try:
         if args.csta_command == "call":
             return asyncio.run(_call(client, args.calling, args.called))
@@ -247,27 +251,45 @@ async def _monitor(client: CstaClient, devices: list[str]) -> int:
 
 
 async def _report_until_stopped(client: CstaClient, devices: list[str], stop: asyncio.Event) -> int:
+    from cti.csta.client import CstaClientError, LinkClosed
+
     where: dict[bytes, str] = {}
     for device in devices:
         where[await _step(f"monitorStart {device}", client.monitor_start(device))] = device
         print(f"monitoring {device}", flush=True)
+    live = set(where)  # the monitors the switch has not ended
     stopper = asyncio.ensure_future(stop.wait())
     closed = asyncio.ensure_future(client.closed.wait())
     try:
-        while True:
-            getter = asyncio.ensure_future(client.events.get())
-            await asyncio.wait([getter, stopper, closed], return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                print(format_report(getter.result(), where), flush=True)
-                continue
-            getter.cancel()
-            break
-        if closed.done():
-            print("link closed by the switch", flush=True)
-            return 1
+        while live and not stop.is_set():
+            # Reports already queued are printed before a close is heeded: a monitorStop
+            # read just before the switch's ABRT is still said.
+            if client.events.empty():
+                getter = asyncio.ensure_future(client.events.get())
+                await asyncio.wait([getter, stopper, closed], return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                report = getter.result()
+            else:
+                report = client.events.get_nowait()
+            print(format_report(report, where), flush=True)
+            if report.ended:
+                live.discard(report.xref)
     finally:
         stopper.cancel()
         closed.cancel()
+    if not live:
+        # Nothing is left to report: say so and end (exit 1, as a refused step) rather than
+        # wait on a link that brings nothing more; released first, as after Ctrl-C.
+        with contextlib.suppress(CstaClientError, OSError, TimeoutError):
+            await client.release()
+        raise Failed(
+            f"the switch ended every monitor ({', '.join(dict.fromkeys(where.values()))}) with "
+            "monitorStop: the account may no longer monitor them"
+        )
+    if client.closed.is_set():  # an ABRT (its reason), or the connection closed or reset
+        raise LinkClosed(client.lost or "connection closed by the switch")
     await client.release()
     print("released", flush=True)
     return 0

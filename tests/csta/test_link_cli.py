@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cti.mqtt.broker import free_port
-from tests.mqtt.conftest import REPO, Mosquitto, Server, broker, servers  # noqa: F401
+from tests.mqtt.conftest import REPO, Mosquitto, Server, broker, mosquitto, servers  # noqa: F401
 
 TIMEOUT = 15.0
 
@@ -211,7 +211,7 @@ async def test_a_link_lost_after_the_association_exits_1() -> None:
         _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
     assert call.returncode == 1, err.decode()
     assert err.decode().splitlines() == [
-        f"cti csta: the CSTA link at 127.0.0.1:{port}: link closed"
+        f"cti csta: the CSTA link at 127.0.0.1:{port}: connection closed by the switch"
     ]
 
 
@@ -257,13 +257,9 @@ async def test_default_password_on_a_public_host_refuses_to_start(
     assert await server.wait() == 1
 
 
-async def test_removing_the_account_ends_its_csta_monitor(
-    tmp_path: Path,
-    servers: list[Server],  # noqa: F811
-) -> None:
-    """USER-01, specs/security.md "CSTA": an administrator removes account 331 over MQTT
-    (`cti users remove`, as on any running node) while `cti csta monitor` runs as 331: the
-    switch aborts the association, as the broker's reload ends 331's MQTT sessions."""
+async def _serve_embedded(tmp_path: Path, servers: list[Server]) -> tuple[int, str, Path]:  # noqa: F811
+    """`cti serve` with its own broker, as an administrator runs it: the CSTA port, the MQTT
+    URL (for `cti users` and `cti request`) and the data directory."""
     port = free_port()
     data = tmp_path / "data"
     server = Server(
@@ -276,23 +272,137 @@ async def test_removing_the_account_ends_its_csta_monitor(
     line = await server.wait_line(lambda text: broker_line.search(text) is not None)
     mqtt = broker_line.search(line).group(1)  # type: ignore[union-attr]
     await server.wait_line(lambda text: "Ctrl-C stops." in text)
+    return port, mqtt, data
+
+
+async def _admin(*args: str) -> None:
+    """``cti ARGS`` as administrator 330 (its password in CTI_PASSWORD); it must succeed."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cti.cli", *args,
+        cwd=REPO, env={**os.environ, "CTI_PASSWORD": "Anna-2026!", "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode == 0, out.decode()
+
+
+async def _devices_of_331(mqtt: str, *devices: str) -> None:
+    """An administrator gives account 331 these devices instead of its own (updateAccount)."""
+    listed = ",".join(f'"{device}"' for device in devices)
+    await _admin(
+        "request", "--mqtt-url", mqtt, "--user", "330",
+        "updateAccount", "name=331", f"devices:=[{listed}]",
+    )  # fmt: skip
+
+
+async def _finish(proc: asyncio.subprocess.Process) -> tuple[int, list[str], list[str]]:
+    """The exit code, and the stdout and stderr lines still to come, once ``proc`` ends."""
+    out, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode().splitlines(), err.decode().splitlines()
+
+
+def _report(line: str) -> str:
+    """A report line without its time (the event's, as the switch logged it)."""
+    stamp, _, rest = line.rstrip("\n").partition("  ")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", stamp), line
+    return rest
+
+
+async def test_csta_monitor_ends_when_the_switch_ends_its_last_monitor(
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """USER-01, specs/csta.md "Monitors and the account's rights": an administrator takes
+    devices away from account 331 while `cti csta monitor` runs as 331. A monitor ended by
+    the switch's monitorStop is one line, and the command goes on with the others; once the
+    switch has ended the last, nothing is left to report: one line saying so on stderr, exit 1
+    (it used to wait for ever)."""
+    port, mqtt, _ = await _serve_embedded(tmp_path, servers)
+    await _devices_of_331(mqtt, "331", "334")
+    monitor = await _cli(
+        "monitor", f"127.0.0.1:{port}", "331", "334", "--user", "331", password="Bernd-2026!"
+    )
+    try:
+        await _line(monitor, "monitoring 334")
+        await _devices_of_331(mqtt, "334")  # 331 is no longer its own: its monitor ends
+        line = await _line(monitor, "monitorStop")
+        assert _report(line) == "331     monitorStop         ended by the switch"
+        # the monitor of 334 goes on: a call to 334 is reported
+        call = await _cli("call", f"127.0.0.1:{port}", "330", "334")
+        _, err = await asyncio.wait_for(call.communicate(), TIMEOUT)
+        assert call.returncode == 0, err.decode()
+        line = await _line(monitor, " delivered ")
+        assert _report(line).startswith("334     delivered "), line
+        assert monitor.returncode is None
+        await _devices_of_331(mqtt, "331")  # 334 taken away too: nothing left to monitor
+        code, out, err = await _finish(monitor)
+        assert [_report(line) for line in out if "monitorStop" in line] == [
+            "334     monitorStop         ended by the switch"
+        ]
+        assert "monitorStop" in out[-1], out  # no report after the last monitorStop
+        assert err == [
+            "cti csta: the switch ended every monitor (331, 334) with monitorStop: the account "
+            "may no longer monitor them"
+        ]
+        assert code == 1
+    finally:
+        if monitor.returncode is None:
+            monitor.kill()
+            await monitor.wait()
+
+
+async def test_removing_the_account_ends_its_csta_monitor(
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """USER-01, specs/security.md "CSTA": an administrator removes account 331 over MQTT
+    (`cti users remove`, as on any running node) while `cti csta monitor` runs as 331: the
+    switch aborts the association, as the broker's reload ends 331's MQTT sessions. The
+    command says so in one line on stderr, with the ABRT's reason in words, and exits 1."""
+    port, mqtt, data = await _serve_embedded(tmp_path, servers)
     monitor = await _cli(
         "monitor", f"127.0.0.1:{port}", "331", "--user", "331", password="Bernd-2026!"
     )
     try:
         await _line(monitor, "monitoring 331")
-        remove = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cti.cli", "users", "--data-dir", str(data),
-            "--mqtt-url", mqtt, "--user", "330", "remove", "331",
-            cwd=REPO, env={**os.environ, "CTI_PASSWORD": "Anna-2026!", "NO_COLOR": "1"},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(remove.communicate(), TIMEOUT)
-        assert remove.returncode == 0, out.decode()
-        await _line(monitor, "link closed by the switch")
-        assert await asyncio.wait_for(monitor.wait(), TIMEOUT) == 1
-        ended = await server.wait_line(lambda text: "csta.association_ended" in text)
+        await _admin(
+            "users", "--data-dir", str(data), "--mqtt-url", mqtt, "--user", "330", "remove", "331"
+        )
+        code, out, err = await _finish(monitor)
+        assert out == []
+        assert err == [
+            f"cti csta: the CSTA link at 127.0.0.1:{port}: aborted by the switch: authentication "
+            "failure (the account was removed, or its password changed or reset)"
+        ]
+        assert code == 1
+        ended = await servers[0].wait_line(lambda text: "csta.association_ended" in text)
         assert "principal=331" in ended and "reason=accountRemoved" in ended
+    finally:
+        if monitor.returncode is None:
+            monitor.kill()
+            await monitor.wait()
+
+
+async def test_a_link_lost_while_monitoring_is_said_in_words(
+    mosquitto: Mosquitto,  # noqa: F811
+    tmp_path: Path,
+    servers: list[Server],  # noqa: F811
+) -> None:
+    """The node dies (SIGKILL: no ABRT, the kernel closes its end of the connection) while
+    `cti csta monitor` runs: one line on stderr, exit 1 (the link lost after the
+    association), no traceback and no wait."""
+    port = await _serve(mosquitto, tmp_path, servers)
+    monitor = await _cli("monitor", f"127.0.0.1:{port}", "330")
+    try:
+        await _line(monitor, "monitoring 330")
+        await servers[0].kill()
+        code, out, err = await _finish(monitor)
+        assert out == []
+        assert err == [
+            f"cti csta: the CSTA link at 127.0.0.1:{port}: connection closed by the switch"
+        ]
+        assert code == 1
     finally:
         if monitor.returncode is None:
             monitor.kill()

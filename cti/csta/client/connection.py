@@ -105,6 +105,26 @@ class AssociationRefused(CstaClientError):
 
 MONITOR_STOP = "monitorStop"
 
+# X.227 ABRT-diagnostic, read for people: what this switch means by each it sends is in
+# specs/csta.md ("Association and authentication", "Framing, limits and robustness").
+ABORT_REASONS: dict[str, str] = {
+    "no-reason-given": "no reason given (the switch stopping, or the association idle too long)",
+    "protocol-error": "protocol error (the switch could not read what it was sent)",
+    "authentication-failure": "authentication failure (the account was removed, or its "
+    "password changed or reset)",
+    "authentication-required": "authentication required",
+    "authentication-mechanism-name-not-recognized": "authentication mechanism not recognized",
+    "authentication-mechanism-name-required": "authentication mechanism required",
+}
+
+
+def abort_text(body: dict[str, Any]) -> str:
+    """An ABRT's fields (``{'abort-source': 1, 'abort-diagnostic': ...}``) as one line."""
+    diagnostic = body.get("abort-diagnostic")
+    if diagnostic is None:
+        return "aborted by the switch"
+    return f"aborted by the switch: {ABORT_REASONS.get(str(diagnostic), str(diagnostic))}"
+
 
 class LinkClosed(CstaClientError):
     """The connection ended (ABRT, EOF, release)."""
@@ -168,6 +188,9 @@ class CstaClient:
         self.system_status = asyncio.Event()  # the switch's systemStatus arrived
         self.closed = asyncio.Event()
         self.abort: dict[str, Any] | None = None  # the ABRT that ended the link, if any
+        # What ended the link, in words (an ABRT's reason, the switch's close or reset);
+        # None while it lasts, or when we closed it.
+        self.lost: str | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._decoder = FrameDecoder(framing)
@@ -232,7 +255,7 @@ class CstaClient:
     async def invoke(self, operation: str, argument: Any) -> Any:
         """The operation's result; raises CstaRefused / CstaRejected / LinkClosed."""
         if self.closed.is_set():
-            raise LinkClosed("link closed")
+            raise LinkClosed(self.lost or "link closed")
         invoke_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[invoke_id] = future
@@ -304,6 +327,7 @@ class CstaClient:
                 self._dispatch(await self._next_frame())
         except (LinkClosed, FramingError, OSError, CodecError) as exc:
             log.debug("csta_client.closed", reason=str(exc))
+            self.lost = _lost_text(exc)
         finally:
             self._closed()
 
@@ -314,7 +338,7 @@ class CstaClient:
                 self._released.set_result(None)
             elif kind == "abrt":
                 self.abort = body
-                raise LinkClosed(f"aborted: {body}")
+                raise LinkClosed(abort_text(body))
             return
         try:
             pdu = codec.decode_rose(frame)
@@ -358,6 +382,17 @@ class CstaClient:
         self.closed.set()
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(LinkClosed("link closed"))
+                future.set_exception(LinkClosed(self.lost or "link closed"))
         if self._released is not None and not self._released.done():
             self._released.set_result(None)  # a close after RLRQ is a release too
+
+
+def _lost_text(exc: Exception) -> str:
+    """What ended the read loop, in words (LinkClosed's are already)."""
+    if isinstance(exc, LinkClosed):
+        return str(exc)
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the switch"
+    if isinstance(exc, OSError):
+        return f"connection lost: {exc.strerror or exc}"
+    return f"unreadable data from the switch: {exc}"  # a framing or codec error

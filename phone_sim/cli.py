@@ -16,6 +16,7 @@ from cti import log
 from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefused, endpoint
 from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
+from cti.tools.options import shared_options
 from phone_sim.link.base import Interrupted, NoStatus, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
 
@@ -24,24 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phone-sim", description="Simulated phones for a running `cti serve` (over MQTT)."
     )
-    endpoint.add_arguments(parser, user=DEFAULT_USER)
-    parser.add_argument(
-        "--node",
-        action="append",
-        default=None,
-        help="node name (base topic cti/NODE; default node1); `load` takes several "
-        "(repeat --node) and drives them at once; a {node} in --user stands for each",
-    )
-    parser.add_argument(
-        "--log-level",
-        type=checked(choice(*LOG_LEVELS)),
-        default="warning",
-        help="debug, info, warning, error or critical",
-    )
+    shared = shared_options(parser, _shared)  # before or after the subcommand, as cti's
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run scenario files (YAML/TOML) against the node")
+    run = sub.add_parser(
+        "run", parents=[shared], help="run scenario files (YAML/TOML) against the node"
+    )
     run.add_argument("files", nargs="+", type=Path)
-    load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
+    load = sub.add_parser(
+        "load", parents=[shared], help="generate a realistic call mix and report rate/latency"
+    )
     load.add_argument(
         "--devices",
         type=checked(at_least(2)),
@@ -58,13 +50,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", type=checked(positive), default=30.0, help="seconds (default 30)"
     )
     load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
-    console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
+    console = sub.add_parser(
+        "console", parents=[shared], help="one phone in the terminal: display, LEDs, keys"
+    )
     console.add_argument("number", help="the phone's number, e.g. 330")
     phones = sub.add_parser(
-        "phones", help="host phones whose hook/dial/keys and display/LEDs are MQTT topics"
+        "phones",
+        parents=[shared],
+        help="host phones whose hook/dial/keys and display/LEDs are MQTT topics",
     )
     phones.add_argument("numbers", nargs="*", help="phones to host (default: every phone)")
     return parser
+
+
+def _shared(parser: argparse.ArgumentParser) -> None:
+    """The broker, the node and the logging: options of phone-sim and of each subcommand."""
+    endpoint.add_arguments(parser, user=DEFAULT_USER)
+    parser.add_argument(
+        "--node",
+        action="append",
+        default=None,
+        help="node name (base topic cti/NODE; default node1); `load` takes several "
+        "(repeat --node) and drives them at once; a {node} in --user stands for each",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=checked(choice(*LOG_LEVELS)),
+        default="warning",
+        help="debug, info, warning, error or critical",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -142,6 +142,31 @@ async def test_load_on_a_node_that_publishes_no_status_says_so(
     )
 
 
+async def test_load_takes_its_nodes_from_both_sides_of_the_subcommand(
+    broker: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--node before and after `load` drives every node given, in the order given, with
+    --mqtt-url after the subcommand as well: node1 publishes its status, branch (before) and
+    east (after) do not, so each of those two has its line, in that order (the --node after
+    the subcommand replaced those before it; after the subcommand, the options were refused
+    as unrecognized)."""
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 2)
+    node1 = MqttClient(broker.host, broker.port, "node1")
+    await node1.connect()
+    await retain_online(node1, "node1")
+    await node1.disconnect()
+    argv = ["--node", "node1", "--node", "branch", "load", "--calls-per-second", "5"]
+    argv += ["--node", "east", "--mqtt-url", broker.url, "--duration", "1"]
+    assert await asyncio.to_thread(phone_sim, argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no report: nothing ran
+    assert err.splitlines() == [
+        f"phone-sim: node {node} publishes no status (cti/{node}/status) on the broker at "
+        f"{broker.url}: is --node {node} right? is it running?"
+        for node in ("branch", "east")
+    ]
+
+
 @pytest.mark.parametrize("command", [["console", "330"], ["phones", "330"]])
 async def test_console_and_phones_on_a_node_that_publishes_no_status_say_so(
     broker: Mosquitto,

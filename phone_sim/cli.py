@@ -16,6 +16,8 @@ from cti import log
 from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefused, endpoint
 from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
+from cti.tools.options import shared_options
+from cti.tools.request import exit_code
 from phone_sim.link.base import Interrupted, NoStatus, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
 
@@ -24,24 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phone-sim", description="Simulated phones for a running `cti serve` (over MQTT)."
     )
-    endpoint.add_arguments(parser, user=DEFAULT_USER)
-    parser.add_argument(
-        "--node",
-        action="append",
-        default=None,
-        help="node name (base topic cti/NODE; default node1); `load` takes several "
-        "(repeat --node) and drives them at once; a {node} in --user stands for each",
-    )
-    parser.add_argument(
-        "--log-level",
-        type=checked(choice(*LOG_LEVELS)),
-        default="warning",
-        help="debug, info, warning, error or critical",
-    )
+    shared = shared_options(parser, _shared)  # before or after the subcommand, as cti's
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run scenario files (YAML/TOML) against the node")
+    run = sub.add_parser(
+        "run", parents=[shared], help="run scenario files (YAML/TOML) against the node"
+    )
     run.add_argument("files", nargs="+", type=Path)
-    load = sub.add_parser("load", help="generate a realistic call mix and report rate/latency")
+    load = sub.add_parser(
+        "load", parents=[shared], help="generate a realistic call mix and report rate/latency"
+    )
     load.add_argument(
         "--devices",
         type=checked(at_least(2)),
@@ -58,13 +51,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", type=checked(positive), default=30.0, help="seconds (default 30)"
     )
     load.add_argument("--seed", type=int, default=None, help="repeatable call mix")
-    console = sub.add_parser("console", help="one phone in the terminal: display, LEDs, keys")
+    console = sub.add_parser(
+        "console", parents=[shared], help="one phone in the terminal: display, LEDs, keys"
+    )
     console.add_argument("number", help="the phone's number, e.g. 330")
     phones = sub.add_parser(
-        "phones", help="host phones whose hook/dial/keys and display/LEDs are MQTT topics"
+        "phones",
+        parents=[shared],
+        help="host phones whose hook/dial/keys and display/LEDs are MQTT topics",
     )
     phones.add_argument("numbers", nargs="*", help="phones to host (default: every phone)")
     return parser
+
+
+def _shared(parser: argparse.ArgumentParser) -> None:
+    """The broker, the node and the logging: options of phone-sim and of each subcommand."""
+    endpoint.add_arguments(parser, user=DEFAULT_USER)
+    parser.add_argument(
+        "--node",
+        action="append",
+        default=None,
+        help="node name (base topic cti/NODE; default node1); `load` takes several "
+        "(repeat --node) and drives them at once; a {node} in --user stands for each",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=checked(choice(*LOG_LEVELS)),
+        default="warning",
+        help="debug, info, warning, error or critical",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,22 +130,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         user = exc.user or broker.username
         who = f"refused {user}" if exc.credentials else "would not take the connection"
         errors.print(f"[red]phone-sim: the broker at {args.mqtt_url} {who}: {escape(str(exc))}[/]")
-        return 3
+        return exit_code(exc)
     except NoStatus as exc:  # at the start: no node there, nothing ran
         for silent, state in exc.states.items():
             line = no_status(silent, state, args.mqtt_url)
             errors.print(f"[red]phone-sim: {escape(line)}[/]")
-        # load: as a run that completed no call; console, phones: a wrong --node, as a
-        # number the node does not configure (specs/phone-sim.md)
-        return 1 if args.command == "load" else 2
+        # As `cti request` given a node that does not answer: no reply (specs/phone-sim.md).
+        return 1
     except SubscriptionRefused as exc:  # a ConnectionError, but the broker answered: its ACL
         line = subscription_refused(exc, args.mqtt_url, nodes)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
-        return 2
+        return exit_code(exc)
     except Interrupted as exc:  # after the start, with what was going on
         line = interrupted(exc, node, args.mqtt_url, broker.username)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
-        return 2 if _publish_refused(exc.cause) else 3
+        return _exit_code(exc.cause)
     except BrokenPipeError as exc:  # a ConnectionError, but of our output's reader
         errors.print(f"[red]phone-sim: {escape(_os_error(exc))}[/]")
         return 1
@@ -138,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         doing = DOING[args.command].format(node=node, number=getattr(args, "number", ""))
         line = interrupted(Interrupted(doing, exc), node, args.mqtt_url, broker.username)
         errors.print(f"[red]phone-sim: {escape(line)}[/]")
-        return 2 if _publish_refused(exc) else 3
+        return _exit_code(exc)
     except OSError as exc:  # anything else of the machine's: a file, the terminal
         errors.print(f"[red]phone-sim: {escape(_os_error(exc))}[/]")
         return 1
@@ -159,6 +173,14 @@ def _os_error(exc: OSError) -> str:
     if exc.filename is not None and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc) or type(exc).__name__
+
+
+def _exit_code(cause: BaseException) -> int:
+    """The exit code of `cti request` for what broke a run off (cti/tools/request.py): 1 the
+    broker refused (a request's publish, a subscription) or no reply, 3 the connection lost
+    or refused. After the start a TimeoutError is a reply that did not come, `cti request`'s
+    NoReply (there it is a connect's: no broker)."""
+    return 1 if isinstance(cause, TimeoutError) else exit_code(cause)
 
 
 def _publish_refused(exc: BaseException) -> bool:

@@ -169,19 +169,32 @@ def subscription_refused(exc: SubscriptionRefused, node: str) -> str:
 CALL_FAILURES = (ConnectionRefused, OSError, TimeoutError, NoReply)
 
 
+def exit_code(exc: BaseException) -> int:
+    """The exit code the tools (`cti request`, `cti users`, `cti devices`, `phone-sim`)
+    share for a failure to ask the node: 1 the broker answered but refused (the subscription,
+    the request's publish) or no reply came; 3 no broker, the connection refused or lost.
+    (2, a usage error, is each tool's own.)"""
+    if isinstance(exc, ConnectionRefused):  # a ConnectionError: before the others
+        return 3
+    if isinstance(exc, (SubscriptionRefused, NoReply)):  # the broker answered
+        return 1
+    if isinstance(exc, ConnectionLost) and exc.refused is not None:
+        return 1  # a PUBACK refused the request (the ACL) and the broker ended the connection
+    return 3
+
+
 def failure(
     exc: BaseException, user: str | None, url: str, node: str, unreachable: str
 ) -> tuple[str, int]:
-    """One of CALL_FAILURES as one line and the exit code the tools share for it: 3 no broker
-    or the connection refused, 1 the subscription refused (the broker answered) or no reply.
-    ``unreachable`` says where the broker was not reached."""
+    """One of CALL_FAILURES as one line and its :func:`exit_code`. ``unreachable`` says
+    where the broker was not reached."""
     if isinstance(exc, ConnectionRefused):
-        return refused(exc, user, url), 3
+        return refused(exc, user, url), exit_code(exc)
     if isinstance(exc, SubscriptionRefused):  # a ConnectionError, but the broker answered
-        return subscription_refused(exc, node), 1
+        return subscription_refused(exc, node), exit_code(exc)
     if isinstance(exc, NoReply):  # the broker took the request (or refused it): no reply
-        return str(exc), 1
-    return f"{unreachable}: {exc}", 3
+        return str(exc), exit_code(exc)
+    return f"{unreachable}: {exc}", exit_code(exc)
 
 
 async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:

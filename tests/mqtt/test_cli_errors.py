@@ -131,7 +131,8 @@ async def test_serve_names_the_broker_files_it_cannot_write(tmp_path: Path) -> N
 async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> None:
     """phone-sim's first request to a node whose topics the broker does not open to it is
     refused (the connection ends): not "cannot reach the node's broker" but the node named,
-    exit 2 (an argument is wrong). A retained status of node "branch" lets it start at once."""
+    exit 1 as `cti request` for a refused request (it was 2, a usage error's). A retained
+    status of node "branch" lets it start at once; --node after the subcommand."""
     acl = mosquitto.conf.parent / "acl"
     acl.write_text(
         "topic write cti/branch/status\n"  # anonymous: the status below
@@ -146,10 +147,10 @@ async def test_phone_sim_on_another_node_is_told_so(mosquitto: Mosquitto) -> Non
     await status.disconnect()
     scenario = str(REPO / "phone_sim" / "scenarios" / "call-07-transfer.yaml")
     code, _, err = await cti(
-        *("--mqtt-url", mosquitto.url, "--node", "branch", "run", scenario),
+        *("--mqtt-url", mosquitto.url, "run", scenario, "--node", "branch"),
         module="phone_sim.cli",
     )
-    assert code == 2, err
+    assert code == 1, err
     last = err.splitlines()[-1]
     assert last.startswith(
         "phone-sim: the broker refused a request to node branch: is --node branch right?"
@@ -225,15 +226,16 @@ async def test_cti_users_on_a_running_node_says_the_subscription_was_refused(
 
 async def test_phone_sim_says_the_subscription_was_refused(nats_deaf_330: Nats) -> None:
     """phone-sim's link subscribes at the start; a refusal is said as one (not "cannot reach
-    the node's broker", nor ignored until requests time out), exit 2 as a refused request:
-    the account may not read that node's topics."""
+    the node's broker", nor ignored until requests time out), exit 1 as `cti request` for a
+    refused subscription (it was 2, a usage error's): the account may not read that node's
+    topics. The broker and the account given after the subcommand."""
     url = nats_deaf_330.url
     code, _, err = await cti(
-        *("--mqtt-url", url, "--user", "330", "console", "330"),
+        *("console", "330", "--mqtt-url", url, "--user", "330"),
         password="Right-2026!",
         module="phone_sim.cli",
     )
-    assert code == 2, err
+    assert code == 1, err
     assert re.fullmatch(
         f"phone-sim: the broker at {re.escape(url)} refused the subscription to "
         r"cti/node1/users/330/inbox/phone-sim-console-330-[0-9a-f]{8}: is --node node1 right\?\n",

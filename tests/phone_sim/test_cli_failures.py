@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
-from cti.mqtt.client import MqttClient
+from cti.mqtt.client import ConnectionLost, MqttClient, SubscriptionRefused
 from cti.mqtt.face.service import MqttFace
 from phone_sim import runner
 from phone_sim.cli import main as phone_sim
 from phone_sim.link import mqtt as mqtt_link
+from phone_sim.link.base import Interrupted
 from tests.mqtt.conftest import REPO, TESTER, TESTER_PASSWORD, Mosquitto, retain_online
 from tests.test_cli_errors import one_line
 
@@ -142,6 +143,31 @@ async def test_load_on_a_node_that_publishes_no_status_says_so(
     )
 
 
+async def test_load_takes_its_nodes_from_both_sides_of_the_subcommand(
+    broker: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--node before and after `load` drives every node given, in the order given, with
+    --mqtt-url after the subcommand as well: node1 publishes its status, branch (before) and
+    east (after) do not, so each of those two has its line, in that order (the --node after
+    the subcommand replaced those before it; after the subcommand, the options were refused
+    as unrecognized)."""
+    monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 2)
+    node1 = MqttClient(broker.host, broker.port, "node1")
+    await node1.connect()
+    await retain_online(node1, "node1")
+    await node1.disconnect()
+    argv = ["--node", "node1", "--node", "branch", "load", "--calls-per-second", "5"]
+    argv += ["--node", "east", "--mqtt-url", broker.url, "--duration", "1"]
+    assert await asyncio.to_thread(phone_sim, argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no report: nothing ran
+    assert err.splitlines() == [
+        f"phone-sim: node {node} publishes no status (cti/{node}/status) on the broker at "
+        f"{broker.url}: is --node {node} right? is it running?"
+        for node in ("branch", "east")
+    ]
+
+
 @pytest.mark.parametrize("command", [["console", "330"], ["phones", "330"]])
 async def test_console_and_phones_on_a_node_that_publishes_no_status_say_so(
     broker: Mosquitto,
@@ -149,11 +175,13 @@ async def test_console_and_phones_on_a_node_that_publishes_no_status_say_so(
     capsys: pytest.CaptureFixture[str],
     command: list[str],
 ) -> None:
-    """The same line for `console` and `phones` on a --node nobody serves, exit 2 as a wrong
-    argument (they said "330 is not configured on branch", which reads as the node's word)."""
+    """The same line for `console` and `phones` on a --node nobody serves (they said "330 is
+    not configured on branch", which reads as the node's word), exit 1 as `load` and as `cti
+    request` when no reply comes (it was 2, a usage error's). The options after the
+    subcommand, as before it."""
     monkeypatch.setattr(mqtt_link, "STATUS_WAIT", 0.5)
-    argv = ["--mqtt-url", broker.url, "--node", "branch", *command]
-    assert await asyncio.to_thread(phone_sim, argv) == 2
+    argv = [*command, "--mqtt-url", broker.url, "--node", "branch"]
+    assert await asyncio.to_thread(phone_sim, argv) == 1
     _, err = capsys.readouterr()
     assert one_line(err) == (
         f"phone-sim: node branch publishes no status (cti/branch/status) on the broker at "
@@ -233,22 +261,35 @@ def test_no_mqtt_at_the_address_is_no_broker_to_reach(
         ),
         (
             TimeoutError(),
-            3,
+            1,  # no reply, as `cti request`'s
             "phone-sim: no reply from node node1 while running the scenarios on node node1: "
             "is it running?",
         ),
+        (
+            Interrupted("connecting for T after 1 scenario(s)", SubscriptionRefused(["cti/x"])),
+            1,  # refused, as `cti request`'s subscription (it was 3)
+            "phone-sim: the broker at mqtt://127.0.0.1:1883 refused the subscription to cti/x "
+            "while connecting for T after 1 scenario(s)",
+        ),
+        (
+            Interrupted("step 1 '330 calls 331' of T", ConnectionLost("lost", refused=0x87)),
+            1,  # the request refused, as `cti request`'s (it was 2)
+            "phone-sim: the broker refused a request to node node1: is --node node1 right? "
+            "(while step 1 '330 calls 331' of T: lost)",
+        ),
     ],
-    ids=["file", "disk", "pipe", "reset", "timeout"],
+    ids=["file", "disk", "pipe", "reset", "timeout", "subscription", "publish"],
 )
 def test_other_errors_are_not_called_an_unreachable_broker(
-    error: OSError,
+    error: Exception,
     code: int,
     line: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """An error of the machine that reaches main() is said as it is, exit 1; a connection
-    error or timeout after the start is one of the run, with what the command was doing."""
+    error or timeout after the start is one of the run, with what the command was doing:
+    exit 3 the connection lost, 1 no reply (as `cti request`; it was 3)."""
 
     async def fails(*args: Any) -> int:
         raise error

@@ -329,6 +329,23 @@ def test_the_mulap_number_summarises_its_group_calls(office: Office) -> None:
     assert (x.call, x.via, x.peer, x.summary) == (made, "337", "331", Summary.OUTGOING)
 
 
+def test_the_mulap_number_shows_a_members_consultation_only_on_the_groups_line(
+    office: Office,
+) -> None:
+    """CALL-14, CALL-05: a member consulting on its own line (337 called 332 as itself) does
+    not make the consultation the group's: 340 stays idle. Consulting on the group's line (a
+    call to 340 that 338 answered) shows both calls on 340, via 338."""
+    own = office.talking("337", "332")
+    office.do(c.ConsultationCall(call=own, device="337", consulted="333"))
+    assert view(office, "340").connections == ()
+    assert view(office, "340").summary is Summary.IDLE
+    group = office.call_of(c.MakeCall(calling="330", called="340"))
+    office.do(c.AnswerCall(call=group, device="338"))
+    consult = office.call_of(c.ConsultationCall(call=group, device="338", consulted="331"))
+    shown = [(x.call, x.state, x.via) for x in view(office, "340").connections]
+    assert shown == [(group, CS.HOLD, "338"), (consult, CS.CONNECTED, "338")]
+
+
 def test_the_mulap_numbers_ringing_call_hides_the_caller(office: Office) -> None:
     """CALL-10: in the MULAP number's state document a ringing group call shows no caller,
     like any ringing connection; the lamp only the summary."""

@@ -549,7 +549,9 @@ def test_rule6_strikes_count_against_the_phone_not_a_number_others_present_too()
             key(o, call, "337", wrong * 6)
     assert o.state.conferences.strikes["337"].count == 6
     assert "340" not in o.state.conferences.strikes
-    talk = o.talking("338", "330")
+    # 338 answers a call to the group: its consultation is on the group's line, presenting 340.
+    talk = o.call_of(cc.MakeCall(calling="330", called="340"))
+    o.do(cc.AnswerCall(call=talk, device="338"))
     events = o.do(cc.ConsultationCall(call=talk, device="338", consulted="391"))
     seat = o.last_result["call"]
     assert events[-1] == f"dialInStarted call={seat} caller=340"  # not locked out

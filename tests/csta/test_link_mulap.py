@@ -155,6 +155,20 @@ async def test_a_member_phones_own_calls_are_not_the_groups(link: Link) -> None:
     await trace.client.close()
 
 
+async def test_a_member_consulting_on_its_own_line_is_not_the_groups(link: Link) -> None:
+    """330 dials 337 itself; 337 consults 332 and transfers: the consultation is on the phone's
+    own line (it presents 337), so the group's monitor sees none of it."""
+    trace = await _trace(link, "340")
+    call = await trace.make_call("330", "337")
+    await trace.answer(call, "337")
+    second = await trace.consult(call, "337", "332")
+    await trace.answer(second, "332")
+    await trace.two_calls("transferCall", call, second, "337")
+    await trace.clear(call, "332")
+    assert _take(trace) == []
+    await trace.client.close()
+
+
 async def test_caller_hanging_up_while_the_group_rings(link: Link) -> None:
     trace = await _trace(link, "340")
     call = await trace.make_call("330", "340")

@@ -281,6 +281,36 @@ def test_vm_03_the_same_phone_on_the_group_line_opens_the_groups_mailbox(
     assert (bernd["new"], bernd["pinIsDefault"]) == (1, True)
 
 
+def test_vm_03_a_members_consultation_to_the_voicemail_opens_the_mailbox_of_its_line(
+    tmp_path: Path,
+) -> None:
+    """CALL-05, CALL-14: Bernd's phone 331 talks to 330 on its own line (330 dialled 331) and
+    consults 351: the consultation presents 331, so the menu is Bernd's and the group may not
+    key his PIN. A call to the group 340 that 331 answers is the group's line: consulting 351
+    from it presents 340 and opens the group's menu, which Bernd may not key."""
+    vm = member_office(tmp_path)
+    own = vm.office.talking("330", "331")
+    seq = vm.node.state.seq
+    menu = vm.office.call_of(c.ConsultationCall(call=own, device="331", consulted=VM))
+    assert vm.node.state.calls.call(menu).calling == "331"
+    assert vm.events_since(seq)[-1] == f"menuEntered mailbox=331 call={menu} device=331"
+    at = {"call": menu, "device": "331"}
+    assert vm.error("enterVoicemailPin", principal="340", **at, pin="123456") == "notPermitted"
+    assert vm.ok("enterVoicemailPin", principal="331", **at, pin="123456")["open"]
+    vm.office.do(c.ClearCall(call=menu))
+    vm.office.do(c.ClearCall(call=own))
+
+    group = vm.office.call_of(c.MakeCall(calling="330", called="340"))
+    vm.office.do(c.AnswerCall(call=group, device="331"))
+    seq = vm.node.state.seq
+    menu = vm.office.call_of(c.ConsultationCall(call=group, device="331", consulted=VM))
+    assert vm.node.state.calls.call(menu).calling == "340"
+    assert vm.events_since(seq)[-1] == f"menuEntered mailbox=340 call={menu} device=331"
+    at = {"call": menu, "device": "331"}
+    assert vm.error("enterVoicemailPin", principal="331", **at, pin="123456") == "notPermitted"
+    assert vm.ok("enterVoicemailPin", principal="340", **at, pin="123456")["open"]
+
+
 def test_vm_03_the_member_phone_lifted_and_dialled_presents_itself(tmp_path: Path) -> None:
     """The phone's own keys: 331 goes off-hook and dials 351, a call of its own line, so the
     menu is Bernd's."""

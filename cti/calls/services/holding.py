@@ -120,6 +120,16 @@ def check_consultation(site: Site, state: SwitchState, call: Call, device: str) 
     refuse(consultation_refusal(site, state, call, device))
 
 
+def line_of(site: Site, call: Call, device: str) -> str:
+    """The number ``device`` is on in ``call``: its MULAP group's when the call is the group's
+    (offered to the group or made as it, as the group's view and CSTA monitor count it), else
+    the device's own (CALL-14). A member phone keeps its own line besides the group's."""
+    group = site.mulap_of(device)
+    if group is not None and (call.group == group or call.calling == group):
+        return group
+    return device
+
+
 def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
     call, _ = d.connection(c.call, c.device)
     check_consultation(d.site, d.switch, call, c.device)
@@ -134,7 +144,9 @@ def consultation_call(d: Decision, c: cmd.ConsultationCall) -> None:
             cause=Cause.CONSULTATION,
             local=(ev.Local(c.device, ConnectionState.INITIATED),),
             device=c.device,
-            calling=d.site.mulap_of(c.device) or c.device,  # a MULAP member presents the group
+            # The consultation is on the held call's line, as on a real MULAP phone: the
+            # group's number only when the held call is the group's.
+            calling=line_of(d.site, call, c.device),
             called=dest,
         )
     )

@@ -61,6 +61,12 @@ class Call:
     def others(self, device: str) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if p.device != device)
 
+    def is_groups(self, group: str) -> bool:
+        """Is this the MULAP ``group``'s call (offered to it or made as it), not a member
+        phone's own (CALL-14)? What the group's view, its CSTA monitor and a member's
+        consultation go by."""
+        return self.group == group or self.calling == group
+
 
 @attrs.frozen
 class Forward:

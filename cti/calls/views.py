@@ -187,7 +187,7 @@ def _group_connections(
     chosen: dict[int, tuple[Call, str]] = {}
     for member in members:
         for call, st in state.connections(member):
-            if call.group != group and call.calling != group:
+            if not call.is_groups(group):
                 continue
             held = chosen.get(call.id)
             if held is None or (

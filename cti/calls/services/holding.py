@@ -125,7 +125,7 @@ def line_of(site: Site, call: Call, device: str) -> str:
     (offered to the group or made as it, as the group's view and CSTA monitor count it), else
     the device's own (CALL-14). A member phone keeps its own line besides the group's."""
     group = site.mulap_of(device)
-    if group is not None and (call.group == group or call.calling == group):
+    if group is not None and call.is_groups(group):
         return group
     return device
 

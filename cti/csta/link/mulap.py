@@ -139,7 +139,7 @@ def group_calls(site: Site, calls: SwitchState, group: str) -> list[tuple[int, C
     found: dict[int, ConnectionState] = {}
     for member in members:
         for call, _ in calls.connections(member):
-            if call.id not in found and (call.group == group or call.calling == group):
+            if call.id not in found and call.is_groups(group):
                 found[call.id] = group_state(p.state for p in call.parties if p.device in members)
     return sorted((c, s) for c, s in found.items() if s is not NULL)
 

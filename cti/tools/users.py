@@ -98,8 +98,9 @@ def add_parser(sub: Any) -> None:
         "--licences",
         nargs="*",
         default=[],
-        choices=[x.value for x in Licence],
-        help="what the account may use (USER-05; default: none)",
+        type=_licence,
+        metavar="LICENCE",
+        help=f"what the account may use: {LICENCES} (USER-05; default: none)",
     )
     setpw = actions.add_parser(
         "set-password",
@@ -118,11 +119,23 @@ def add_parser(sub: Any) -> None:
     lic.add_argument(
         "licences",
         nargs="*",
-        choices=[x.value for x in Licence],
-        help="all the licences it has from now on (none given: none)",
+        type=_licence,
+        metavar="LICENCE",
+        help=f"all the licences it has from now on: {LICENCES} (none given: none)",
     )
     remove = actions.add_parser("remove", parents=[shared], help="remove an account")
     remove.add_argument("name", help=ACCOUNT)
+
+
+LICENCES = ", ".join(x.value for x in Licence)
+
+
+def _licence(value: str) -> str:
+    # A type check, not choices=: argparse (3.11) checks an empty "*" positional's default
+    # against choices, so `cti users licences 331` (take every licence away) was refused.
+    if value not in {x.value for x in Licence}:
+        raise argparse.ArgumentTypeError(f"no licence {value!r} (licences: {LICENCES})")
+    return value
 
 
 def node_options(p: argparse.ArgumentParser) -> None:

@@ -66,6 +66,15 @@ def test_on_a_stopped_node(
         "conference",
         "mobility",
     }
+    # None given: none (USER-05): the last licences taken away, not refused by argparse.
+    assert main([*args, "licences", "334"]) == 0
+    assert accounts(data)["334"].licences == frozenset()
+    with pytest.raises(SystemExit) as usage:
+        main([*args, "licences", "334", "fax"])
+    assert usage.value.code == 2
+    assert "no licence 'fax' (licences: voicemail, conference, mobility)" in (
+        capsys.readouterr().err
+    )
     assert main([*args, "remove", "334"]) == 0
     assert "334" not in accounts(data)
     assert main([*args, "remove", "334"]) == 1

@@ -325,10 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _run(args)
-    except (StoreError, SiteError) as exc:  # the user's to fix: one line, no traceback
+    except StoreError as exc:  # the user's to fix: one line, no traceback
         print(f"cti {args.command}: {exc}", file=sys.stderr)
         return 1
-    except CliError as exc:
+    except (SiteError, CliError) as exc:  # a wrong site file or flag: trying again cannot help
         print(f"cti {args.command}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the user named (--data-dir, --out, ...): one line

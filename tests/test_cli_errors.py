@@ -211,8 +211,10 @@ def test_serve_prints_a_start_up_error_unwrapped(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 1
-    assert one_line(proc.stderr).startswith(f"cti serve: {site}: FileNotFoundError")
+    # A site file that is not there is a configuration error: exit 2, which a supervisor
+    # does not retry (deploy/cti.service: RestartPreventExitStatus=2).
+    assert proc.returncode == 2
+    assert one_line(proc.stderr) == f"cti serve: {site}: no such file or directory"
 
 
 def test_phone_sim_refuses_bad_values_before_reaching_a_broker(
@@ -446,3 +448,16 @@ def test_users_help_says_where_a_new_password_comes_from(
     listed = " ".join(capsys.readouterr().out.split())
     assert "a new account with an initial password (CTI_NEW_PASSWORD, else asked)" in listed
     assert "set a password (CTI_NEW_PASSWORD, else asked)" in listed
+
+
+def test_a_tool_with_a_wrong_site_file_exits_2_and_makes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A site file that is not TOML is the user's to fix, as a wrong flag is: one line, exit 2
+    (for `cti serve` under systemd: not retried), before the data directory is touched."""
+    site = tmp_path / "office.toml"
+    site.write_text("devices = [")
+    data = tmp_path / "data"
+    assert main(["users", "--site", str(site), "--data-dir", str(data), "--init", "list"]) == 2
+    assert one_line(capsys.readouterr().err).startswith(f"cti users: {site}: not TOML: ")
+    assert not data.exists()

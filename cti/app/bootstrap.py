@@ -89,7 +89,13 @@ def unconfigured_hint(options: ServeOptions) -> str:
 
 
 class StartupError(Exception):
-    """The node cannot start as asked; the message is one line for the operator."""
+    """The node cannot start as asked; the message is one line for the operator.
+    ``configuration``: the site file is wrong, so starting again cannot help (`cti serve`
+    exits 2, which a supervisor does not retry; else 1)."""
+
+    def __init__(self, message: str, *, configuration: bool = False) -> None:
+        super().__init__(message)
+        self.configuration = configuration
 
 
 class Face(Protocol):
@@ -269,7 +275,7 @@ async def start(
     try:
         config = load_config(options.site)
     except SiteError as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(str(exc), configuration=True) from None
     site = config.site
     try:
         options.data_dir.mkdir(parents=True, exist_ok=True)

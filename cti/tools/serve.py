@@ -41,7 +41,7 @@ async def serve(options: ServeOptions) -> int:
     except StartupError as exc:
         signalled.cancel()
         console.print(f"[red]cti serve: {escape(str(exc))}[/]", soft_wrap=True)
-        return 1
+        return 2 if exc.configuration else 1
     console.print(banner(running), soft_wrap=True)  # copyable commands, not wrapped
     failed = running.engine.failed
     assert failed is not None

@@ -314,7 +314,7 @@ def test_load_site_missing_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.toml"
     with pytest.raises(SiteError) as err:
         load_site(path)
-    assert str(err.value).startswith(f"{path}: FileNotFoundError")
+    assert str(err.value) == f"{path}: no such file or directory"
 
 
 def test_load_site_bad_toml_names_the_file(tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ def test_load_site_bad_toml_names_the_file(tmp_path: Path) -> None:
     path.write_text('node = "n1"\n[location\n', encoding="utf-8")
     with pytest.raises(SiteError) as err:
         load_site(path)
-    assert str(err.value).startswith(f"{path}: TOMLDecodeError")
+    assert str(err.value).startswith(f"{path}: not TOML: ")
 
 
 def test_load_site_inconsistent_file_names_file_and_entry(tmp_path: Path) -> None:

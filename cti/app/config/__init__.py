@@ -78,6 +78,10 @@ def load_config(path: str | Path | None = None) -> Config:
         where = path or f"built-in {EXAMPLE_SITE}"
         if isinstance(exc, SiteError):
             raise SiteError(f"{where}: {exc}") from exc
+        if isinstance(exc, OSError) and exc.strerror:  # "no such file", not the errno's repr
+            raise SiteError(f"{where}: {exc.strerror.lower()}") from exc
+        if isinstance(exc, tomllib.TOMLDecodeError):
+            raise SiteError(f"{where}: not TOML: {exc}") from exc
         raise SiteError(f"{where}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -308,6 +308,11 @@ class CliError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # What the node and the tools create (the data directory, the logs with their password
+    # hashes, the read models, voicemail audio, archives) is never readable by every user of
+    # the machine, whatever the umask: 0640 files, 0750 directories at most. A stricter
+    # umask stays.
+    os.umask(os.umask(0o027) | 0o027)
     args = build_parser().parse_args(argv)
     if args.command == "serve" or hasattr(args, "store"):
         try:

@@ -98,6 +98,23 @@ class StartupError(Exception):
         self.configuration = configuration
 
 
+def _warn_if_open(data_dir: Path) -> None:
+    """An existing data directory other users may enter (made by an older version, or by
+    hand) holds password hashes in its logs: say so, with the fix; not changed behind the
+    operator's back."""
+    try:
+        mode = data_dir.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o007:
+        log.warning(
+            "data_dir.open_to_all_users",
+            path=str(data_dir),
+            mode=oct(mode & 0o777),
+            action=f"chmod o-rwx {data_dir.resolve()}",
+        )
+
+
 class Face(Protocol):
     """Something the node serves or feeds while it runs."""
 
@@ -281,6 +298,7 @@ async def start(
         options.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StartupError(f"cannot create the data directory {options.data_dir}: {exc}") from None
+    _warn_if_open(options.data_dir)
     try:
         site = with_conference_key(site, options.data_dir)  # PINs are derived with it
     except OSError as exc:

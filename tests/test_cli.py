@@ -19,6 +19,7 @@ from cti.calls import events as ev
 from cti.calls.records_db import CallRecordsDb
 from cti.calls.values import Cause, ConnectionState
 from cti.cli import build_parser, main
+from cti.mqtt.face.outbox import POSITION_KEY
 from cti.store import SqliteStore
 from cti.tools.calls import event_line
 from cti.voicemail.events import GreetingPlayed
@@ -261,6 +262,43 @@ def test_calls_lists_records_and_shows_a_call(
         main(["calls", "--data-dir", str(tmp_path), "list", "--last", "-1"])
     assert exc.value.code == 2
     assert "argument --last: -1: give 1 or more" in capsys.readouterr().err
+
+
+def test_an_archived_calls_events_are_read_from_the_archive_or_said_to_be_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After `cti archive` took a call's events out of the log, `cti calls show` and `cti
+    trace` read them from --archive; without it they say where they went (they showed the
+    record with no events, and trace drew "no events", exit 0)."""
+    a_call_of_330_to_331(tmp_path)
+    capsys.readouterr()  # the node's log lines
+    assert main(["calls", "show", "1", "--data-dir", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    with SqliteStore(tmp_path / "node1.db") as log:
+        node = Node(load_site(), log, ManualClock())
+        node.execute(c.SetDoNotDisturb(device="330", on=True))  # the log goes on after it
+        log.set_meta(POSITION_KEY, str(log.last_seq()))  # the broker has every event
+        last = log.last_seq()
+    records = CallRecordsDb(tmp_path / "node1.calls.db", log.epoch)
+    with SqliteStore.open_readonly(tmp_path / "node1.db") as reader:
+        records.apply([decode(r) for r in reader.read(7)])
+    records.close()
+    assert main(["archive", "--data-dir", str(tmp_path), "--keep", "0"]) == 0
+    capsys.readouterr()
+    for argv in (["calls", "show", "1"], ["trace", "1"]):
+        assert main([*argv, "--data-dir", str(tmp_path)]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert flat(captured.err) == (
+            f"cti {argv[0]}: call 1: events 1..6 are archived (the log starts at seq {last}):"
+            " give the archive directory (--archive DIR)"
+        )
+    archived = ["--data-dir", str(tmp_path), "--archive", str(tmp_path / "archive")]
+    assert main(["calls", "show", "1", *archived]) == 0
+    assert capsys.readouterr().out == shown  # the same record and event lines as before
+    assert main(["trace", "1", *archived]) == 0
+    svg = capsys.readouterr().out
+    assert "callCleared" in svg and "no events" not in svg
 
 
 @pytest.mark.parametrize(

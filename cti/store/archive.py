@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from cti.store.base import StoredEvent, StoreError
+from cti.store.base import EventStore, StoredEvent, StoreError
 
 
 class ArchiveError(StoreError):
@@ -149,3 +149,30 @@ def _sync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def span(
+    log: EventStore, first: int, last: int, directory: Path | None = None
+) -> Iterator[StoredEvent]:
+    """The stored events ``first``..``last`` of ``log``, those archived before its first event
+    read from the archives in ``directory`` (of the log's epoch, checked for a gap); without
+    ``directory``, archived events are an ArchiveError that says to give it (`cti calls show`,
+    `cti trace` of an old call)."""
+    start = log.first_seq()
+    if first < start:
+        if directory is None:
+            raise ArchiveError(
+                f"events {first}..{min(last, start - 1)} are archived (the log starts at seq "
+                f"{start}): give the archive directory (--archive DIR)"
+            )
+        held = [m for m in manifests(directory, log.epoch) if m.last < start]
+        chain(held, start)  # every archived event there, from seq 1, none missing
+        wanted = [m for m in held if m.last >= first and m.first <= last]
+        for event in events(directory, wanted):
+            if first <= event.seq <= last:
+                yield event
+        first = start
+    for event in log.iter_from(first, batch=1000):
+        if event.seq > last:
+            break
+        yield event

@@ -22,7 +22,7 @@ from cti.app.config import load_site
 from cti.calls.records import CallRecord
 from cti.calls.records_db import CallRecordsDb
 from cti.ops.environment import add_store_option, at_least, checked
-from cti.store import StoreError, location
+from cti.store import StoreError, archive, location
 from cti.tools.options import shared_options
 from cti.tools.output import print_table
 
@@ -41,6 +41,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     show.add_argument(
         "call", type=call_id, help="the call's id (the first column of cti calls list)"
     )
+    show.add_argument("--archive", type=Path, default=None, help=ARCHIVE_HELP)
+
+
+ARCHIVE_HELP = "the archives (cti archive) of a call whose events left the log"
 
 
 def _where(p: argparse.ArgumentParser) -> None:
@@ -80,7 +84,6 @@ def run_calls(args: argparse.Namespace) -> int:
         if record is None:
             errors.print(f"[red]cti calls: no call {args.call} in the records[/]")
             return 1
-        print_table(console, _table([record]))
         try:
             log = location.open_reader(args.store, args.data_dir, site.node)
         except StoreError as exc:
@@ -92,18 +95,22 @@ def run_calls(args: argparse.Namespace) -> int:
                     f"[red]cti calls: the records were made from another log than {log_name}[/]"
                 )
                 return 1
-            for raw in log.iter_from(record.first_seq, batch=1000):
-                if raw.seq > record.last_seq:
-                    break
-                item = decode(raw)
-                calls = (
-                    getattr(item.event, "call", None),
-                    getattr(item.event, "secondary_call", None),
+            try:
+                stored = list(archive.span(log, record.first_seq, record.last_seq, args.archive))
+            except StoreError as exc:  # archived, and no (or a broken) --archive
+                errors.print(f"[red]cti calls: call {record.call}: {escape(str(exc))}[/]")
+                return 1
+        print_table(console, _table([record]))
+        for raw in stored:
+            item = decode(raw)
+            calls = (
+                getattr(item.event, "call", None),
+                getattr(item.event, "secondary_call", None),
+            )
+            if record.call in calls:
+                console.print(  # the log's own text: no markup, emoji codes or highlighting
+                    event_line(item), markup=False, emoji=False, highlight=False, soft_wrap=True
                 )
-                if record.call in calls:
-                    console.print(  # the log's own text: no markup, emoji codes or highlighting
-                        event_line(item), markup=False, emoji=False, highlight=False, soft_wrap=True
-                    )
         return 0
     finally:
         db.close()

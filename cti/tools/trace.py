@@ -24,8 +24,8 @@ from cti.app.config import load_site
 from cti.calls import events as ev
 from cti.calls.records_db import CallRecordsDb
 from cti.ops.environment import add_store_option
-from cti.store import EventStore, StoreError, location
-from cti.tools.calls import call_id
+from cti.store import StoreError, archive, location
+from cti.tools.calls import ARCHIVE_HELP, call_id
 
 SVG = "http://www.w3.org/2000/svg"
 COLUMN = 150  # px between device lifelines
@@ -51,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     trace.add_argument("--site", type=Path, default=None, help="site file (for the node name)")
     trace.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
     add_store_option(trace)
+    trace.add_argument("--archive", type=Path, default=None, help=ARCHIVE_HELP)
     trace.add_argument(
         "--out", type=Path, default=None, help="write the SVG here (default: standard output)"
     )
@@ -77,7 +78,12 @@ def run_trace(args: argparse.Namespace) -> int:
             if db.epoch() != log.epoch:
                 print("cti trace: the records were made from another log", file=sys.stderr)
                 return 1
-            items = call_events(read(log, record.first_seq, record.last_seq), args.call)
+            try:
+                stored = list(archive.span(log, record.first_seq, record.last_seq, args.archive))
+            except StoreError as exc:  # archived, and no (or a broken) --archive
+                print(f"cti trace: call {args.call}: {exc}", file=sys.stderr)
+                return 1
+            items = call_events([decode(raw) for raw in stored], args.call)
     finally:
         db.close()
     svg = ladder_svg(args.call, items)
@@ -86,15 +92,6 @@ def run_trace(args: argparse.Namespace) -> int:
     else:
         args.out.write_text(svg, encoding="utf-8")
     return 0
-
-
-def read(log: EventStore, first: int, last: int) -> list[Committed]:
-    out = []
-    for raw in log.iter_from(first, batch=1000):
-        if raw.seq > last:
-            break
-        out.append(decode(raw))
-    return out
 
 
 def call_events(items: Iterable[Committed], call: int) -> list[Committed]:

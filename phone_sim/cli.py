@@ -17,7 +17,7 @@ from cti.mqtt.client import ConnectionLost, ConnectionRefused, SubscriptionRefus
 from cti.mqtt.topics import Topics
 from cti.ops.environment import LOG_LEVELS, at_least, checked, choice, positive
 from cti.tools.options import shared_options
-from cti.tools.request import exit_code
+from cti.tools.request import exit_code, in_words
 from phone_sim.link.base import Interrupted, NoStatus, Unreachable
 from phone_sim.link.mqtt import DEFAULT_USER
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Unreachable as exc:  # at the start: nothing has run yet
         errors.print(
             f"[red]phone-sim: cannot reach the node's broker at {args.mqtt_url}: "
-            f"{escape(str(exc))}[/]"
+            f"{escape(in_words(exc.cause))}[/]"
         )
         return 3
     except ConnectionRefused as exc:  # at the start: told by its reason code

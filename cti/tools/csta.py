@@ -211,8 +211,9 @@ def run_csta(args: argparse.Namespace) -> int:
         print(f"cti csta: {where}: connection closed by the switch", file=sys.stderr)
         return _lost(client)
     except OSError as exc:  # no link there: say where, in words
-        reason = exc.strerror or str(exc) or "the connection failed"
-        print(f"cti csta: cannot reach {where}: {reason}", file=sys.stderr)
+        from cti.tools.request import in_words
+
+        print(f"cti csta: cannot reach {where}: {in_words(exc)}", file=sys.stderr)
         return _lost(client)
 
 

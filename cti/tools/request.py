@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import socket
+import ssl
 import sys
 import uuid
 from collections.abc import Callable
@@ -183,6 +186,23 @@ def exit_code(exc: BaseException) -> int:
     return 3
 
 
+def in_words(exc: BaseException) -> str:
+    """Why a connection failed, for a person: ``Connection refused``, not asyncio's
+    ``[Errno 111] Connect call failed ('127.0.0.1', 1)``; an untrusted certificate with what
+    to do about it."""
+    cause = exc.__cause__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        exc = cause
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = exc.verify_message or "not verified"
+        return f"its certificate is not trusted ({why}): give its CA with --ca-file"
+    if isinstance(exc, socket.gaierror):  # a name that does not resolve: the resolver's words
+        return f"{exc.strerror or exc}"
+    if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, TimeoutError):
+        return os.strerror(exc.errno)
+    return str(exc) or type(exc).__name__
+
+
 def failure(
     exc: BaseException, user: str | None, url: str, node: str, unreachable: str
 ) -> tuple[str, int]:
@@ -194,7 +214,7 @@ def failure(
         return subscription_refused(exc, node), exit_code(exc)
     if isinstance(exc, NoReply):  # the broker took the request (or refused it): no reply
         return str(exc), exit_code(exc)
-    return f"{unreachable}: {exc}", exit_code(exc)
+    return f"{unreachable}: {in_words(exc)}", exit_code(exc)
 
 
 async def request(args: argparse.Namespace, node: str, service: str, fields: list[str]) -> int:

@@ -79,8 +79,7 @@ async def test_unreachable_broker_is_a_clear_error(url_after: bool) -> None:
     scenario = str(SCENARIOS / "call-04-hold-retrieve.yaml")
     code, out = await phone_sim(url, "run", scenario, url_after=url_after)
     assert code == 3, out
-    assert out.startswith(f"phone-sim: cannot reach the node's broker at {url}: "), out
-    assert out.count("\n") == 1, out
+    assert out == f"phone-sim: cannot reach the node's broker at {url}: Connection refused\n"
 
 
 async def test_only_load_drives_several_nodes() -> None:

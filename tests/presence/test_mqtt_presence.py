@@ -76,11 +76,14 @@ async def test_pres04_pres05_users_see_each_other_only_within_visibility(
             "Canteen",
             "notVisible",
         )
+        await a2.ok("setPresence", user=A, status="meeting", info="Still hidden")
         await settled(b)
         leaked = [
             m.doc for m in b.messages[mark:] if "Canteen" in str(m.doc) or "lunch" in str(m.doc)
         ]
         assert leaked == []
+        # Not even when: what B sees of A stays the same document, its seq and time too.
+        assert [m.doc for m in b.messages[mark:] if m.topic == topic("presence", A)] == []
         # B never reads A's own topic (the broker's ACL), whatever B subscribed to.
         assert b.on(topic("users", A, "presence")) == []
         assert b.on(topic("users", B, "presence"))  # positive control: B's own arrives
@@ -88,7 +91,11 @@ async def test_pres04_pres05_users_see_each_other_only_within_visibility(
         # Internal only: inside the site it shows again (external reach is VM-08's).
         show = await a.ok("setProfile", presenceVisibility="internalOnly")
         again = await b.wait_for(topic("presence", A), later(show["seq"]))
-        assert (again["visible"], again["status"], again["info"]) == (True, "lunch", "Canteen")
+        assert (again["visible"], again["status"], again["info"]) == (
+            True,
+            "meeting",
+            "Still hidden",
+        )
 
         # DND from the phone is presence DND for everyone who may see it (one truth).
         dnd = await a.ok("setDoNotDisturb", device=A, on=True)

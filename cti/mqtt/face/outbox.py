@@ -326,9 +326,11 @@ class Outbox:
         self.retained[topic] = body
         return topic, body, True
 
-    def _presence_of(self, user: str) -> list[tuple[str, bytes, bool]]:
-        """A user's presence (PRES-04/05): their own document and what others see of it;
-        none for a number that is no presence user."""
+    def _presence_of(self, user: str, *, every: bool = False) -> list[tuple[str, bytes, bool]]:
+        """A user's presence (PRES-04/05): their own document and, if it says something new
+        (or ``every``), what others see of it; none for a number that is no presence user.
+        What others see of a hidden user stays the same document, its seq and time too: a new
+        one at each of their changes would tell everyone when they changed (PRES-04)."""
         if presence_view.user_device(self.site, user) is None:
             return []
         state, now = self.node.state, self.node.clock.now_ms()
@@ -336,12 +338,12 @@ class Outbox:
             (
                 self.topics.own_presence(user),
                 payloads.presence(self.site, state, user, state.seq, now, own=True),
-            ),
-            (
-                self.topics.presence(user),
-                payloads.presence(self.site, state, user, state.seq, now, own=False),
-            ),
+            )
         ]
+        public = self.topics.presence(user)
+        body = payloads.presence(self.site, state, user, state.seq, now, own=False)
+        if every or not same_document(self.retained.get(public), body):
+            out.append((public, body))
         for topic, body in out:
             self.retained[topic] = body
         return [(topic, body, True) for topic, body in out]
@@ -364,7 +366,7 @@ class Outbox:
                 ):
                     client.publish(topic, body, retain=True)
         for user in sorted(self.site.devices):
-            for topic, body, _ in self._presence_of(user):
+            for topic, body, _ in self._presence_of(user, every=True):
                 client.publish(topic, body, retain=True)
 
     def _ack(self, run: int) -> None:

@@ -15,7 +15,11 @@ from collections.abc import AsyncIterator, Sequence
 from cti.app.committed import Committed, decode
 from cti.store import EventStore
 
-TAIL = 10_000  # events kept in memory: between TAIL and 2 * TAIL (a few MB)
+# Events kept in memory: between TAIL and 2 * TAIL, and always the newest batch whole (the
+# one followers that keep up are reading). Not more: every full collection of the cyclic
+# garbage collector walks them all (~5 tracked objects an event), and under load it ran
+# twice a second: 14 ms a pause with 10,000 events, 5 ms with 2,000 (BENCHMARKS.md).
+TAIL = 2_000
 PAGE = 5_000  # the most events handed to a follower at once
 
 
@@ -35,7 +39,7 @@ class CommitFeed:
         self._tail.extend(batch)
         self.last_seq = batch[-1].seq
         if len(self._tail) > 2 * self.capacity:  # trim in halves: amortised O(1) per event
-            del self._tail[: len(self._tail) - self.capacity]
+            del self._tail[: len(self._tail) - max(self.capacity, len(batch))]
         if self._next is not None and not self._next.done():
             self._next.set_result(None)
         self._next = None

@@ -26,10 +26,13 @@ from cti.accounts.services import NAME
 from cti.app.follower import FollowerHealth, supervised
 from cti.app.node import Node
 from cti.mqtt import access
+from cti.mqtt.files import replace_file
 from cti.mqtt.passwords import kept_or_new_hash
 from cti.site import Site
 
 log = structlog.get_logger(__name__)
+
+BROKER_READS = 0o640  # the files the broker reads: its user reads them through their group
 
 
 def node_secret(data_dir: Path, node: str) -> str:
@@ -63,14 +66,8 @@ def stored_hash(path: Path, user: str) -> str | None:
 
 
 def write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` atomically: a broker reloading meanwhile reads the old or the new."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` atomically, mode ``mode``, keeping its owner and group (cti.mqtt.files)."""
+    replace_file(path, text, mode)
 
 
 def _replace_if_changed(path: Path, text: str) -> bool:
@@ -79,8 +76,8 @@ def _replace_if_changed(path: Path, text: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    # Readable by the owner's group: an operator's broker may run as another user.
-    write_private(path, text, 0o640)
+    # Readable by the group (kept on a rewrite): an operator's broker may run as another user.
+    write_private(path, text, BROKER_READS)
     return True
 
 

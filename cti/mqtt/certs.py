@@ -1,8 +1,11 @@
 """The certificates of the embedded broker's TLS listener, made at the first start.
 
 A private CA (``ca.crt``: give it to clients, they verify the broker with it) and a server
-certificate for the names the broker is reached by (``server.crt``, ``server.key``), both in the
-node's data directory; keys are written mode 0600. An operator's own files may be used instead
+certificate for the names the broker is reached by (``server.crt``, ``server.key``), in the
+node's data directory (``cti broker-config``: in its ``--out`` directory's ``tls/``). The key is
+written mode 0640, never world-readable: an operator's Mosquitto, dropping privileges to its
+own user, reads it through the group (``chgrp -R mosquitto``), which a rewrite keeps; the
+certificates are public (0644). An operator's own files may be used instead
 (``--tls-cert``/``--tls-key``/``--tls-ca``). Made with the cryptography package.
 """
 
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,8 +22,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from cti.mqtt.files import replace_file
+
 VALID_DAYS = 3650
 DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
+KEY_MODE = 0o640  # the broker's user reads it through the group; never the world
+CERT_MODE = 0o644
 
 
 @attrs.frozen
@@ -35,15 +41,12 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    data = key.private_bytes(
+def _key_bytes(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
 
 
 def _alt_names(names: Iterable[str]) -> list[x509.GeneralName]:
@@ -106,8 +109,8 @@ def ensure(directory: Path, node: str, names: Iterable[str] = DEFAULT_NAMES) -> 
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    _write_key(files.key, key)
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    replace_file(files.key, _key_bytes(key), KEY_MODE)
+    replace_file(files.cert, cert.public_bytes(serialization.Encoding.PEM), CERT_MODE)
     # The CA key is not kept: nothing else is ever signed with it (a new CA comes with new files).
-    files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    replace_file(files.ca, ca.public_bytes(serialization.Encoding.PEM), CERT_MODE)
     return files

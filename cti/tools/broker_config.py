@@ -173,7 +173,7 @@ def run_broker_config(args: argparse.Namespace) -> int:
         console.print(f"  TLS on port {tls.port}: {verify}")
     console.print(
         f"  then: `include_dir {out}` in mosquitto.conf (it loads only cti.conf there), let\n"
-        "  mosquitto read the files (chgrp mosquitto), restart it, and run\n"
+        f"  mosquitto read the files (chgrp -R mosquitto {out}), restart it, and run\n"
         f"  cti serve --mqtt-url mqtt://HOST:{args.port} --broker-files {out}{shared}"
         + (f" --site {args.site}" if args.site else "")
         + location.store_flag(args.store)

@@ -83,9 +83,11 @@ async def test_tls_verified_with_the_generated_ca(
         await MqttClient("127.0.0.1", tls_port, "t5", tls=wrong_name).connect()
 
 
-def test_certificates_are_made_once_with_private_keys_private(tmp_path: Path) -> None:
+def test_certificates_are_made_once_with_the_key_never_world_readable(tmp_path: Path) -> None:
+    """The key is 0640: the broker's user may read it through the group, nobody else."""
     first = certs.ensure(tmp_path, "node1")
-    assert (first.key.stat().st_mode & 0o777) == 0o600
+    assert (first.key.stat().st_mode & 0o777) == 0o640
+    assert (first.cert.stat().st_mode & 0o777) == (first.ca.stat().st_mode & 0o777) == 0o644
     again = certs.ensure(tmp_path, "node1")
     assert again == first and again.ca.read_bytes() == first.ca.read_bytes()
 

@@ -46,6 +46,14 @@ def change_first() -> Refusal:
     )
 
 
+def service_of(action: Command | Query) -> str:
+    """The service a refusal names: the one the client sent (an INTERNAL command's
+    ``ASKED_AS``: setPassword, not setPasswordHash, which no client ever sends)."""
+    if isinstance(action, Command) and action.ASKED_AS is not None:
+        return action.ASKED_AS
+    return action.SERVICE
+
+
 def controlled(site: Site, account: Account) -> frozenset[str]:
     """The devices a user acts as: their numbers, their groups' phones, their mobiles."""
     out: set[str] = set()
@@ -96,20 +104,21 @@ def authorize(
         if isinstance(action, Query):
             return
         raise Refusal("notPermitted", f"{principal} may read, not change (monitor account)")
+    service = service_of(action)
     if action.ADMIN:
         if role is not Role.ADMIN:
-            raise Refusal("notPermitted", f"{action.SERVICE} is for administrators")
+            raise Refusal("notPermitted", f"{service} is for administrators")
         return
     if owner_field is not None and not owner:
         # What is an account's own and no administration (favourites): its owner's alone.
         raise Refusal(
             "notPermitted",
-            f"{principal} may use {action.SERVICE} for their own account only",
+            f"{principal} may use {service} for their own account only",
             {"field": owner_field},
         )
     licence: Licence | None = getattr(action, "LICENCE", None)
     if licence is not None and licence not in account.licences:
-        raise Refusal("notLicensed", f"{action.SERVICE} needs the {licence} licence (USER-05)")
+        raise Refusal("notLicensed", f"{service} needs the {licence} licence (USER-05)")
     own = controlled(site, account)
     for field in action.ACTS_AS:
         number = getattr(action, field)
@@ -128,7 +137,7 @@ def authorize(
         # Bernd's, and so is the mailbox whose menu or playback is on it (VM-02, VM-03).
         raise Refusal(
             "notPermitted",
-            f"{principal} may use {action.SERVICE} on their own mailbox only",
+            f"{principal} may use {service} on their own mailbox only",
         )
 
 

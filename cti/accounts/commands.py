@@ -46,6 +46,7 @@ class SeedAccounts(Command):
 class CreateAccount(Command):
     SERVICE: ClassVar[str] = "createAccountHashed"
     INTERNAL: ClassVar[bool] = True
+    ASKED_AS: ClassVar[str | None] = "createAccount"
     ADMIN: ClassVar[bool] = True
     account: AccountSeed
 
@@ -54,6 +55,9 @@ class CreateAccount(Command):
 class SetPasswordHash(Command):
     SERVICE: ClassVar[str] = "setPasswordHash"
     INTERNAL: ClassVar[bool] = True
+    # Refused to a non-administrator only when it sets must_change, i.e. for setPassword:
+    # the owner's changePassword (must_change False) passes as the owner's (access.py).
+    ASKED_AS: ClassVar[str | None] = "setPassword"
     ADMIN: ClassVar[bool] = True
     SELF: ClassVar[str | None] = "name"  # and the account's owner (changePassword)
     name: str

@@ -28,6 +28,9 @@ class Command:
     ON_CALL: ClassVar[str | None] = None  # a field naming a call the sender must be in
     SELF: ClassVar[str | None] = None  # a field naming an account: its owner may send it too
     RESULT: ClassVar[Any] = NoResult  # the type of the service's result (the API contract)
+    # The client's service an INTERNAL command carries out (setPassword for setPasswordHash):
+    # what its refusals name, as no client ever sent the internal one.
+    ASKED_AS: ClassVar[str | None] = None
 
 
 @attrs.frozen(kw_only=True)

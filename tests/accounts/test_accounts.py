@@ -3,13 +3,21 @@ only as hashes, and every request authorized against the sender's account."""
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cti.accounts import passwords
 from cti.accounts.access import controlled
-from cti.accounts.commands import RemoveAccount, SeedAccounts, SetDialMethod, UpdateAccount
+from cti.accounts.commands import (
+    CreateAccount,
+    RemoveAccount,
+    SeedAccounts,
+    SetDialMethod,
+    SetPasswordHash,
+    UpdateAccount,
+)
 from cti.accounts.model import Licence, Role
 from cti.api import execute as api
 from cti.api.requests import parse_action
@@ -115,6 +123,27 @@ def test_who_may_do_what() -> None:
     ).ok
     unknown = refusal(node, c.SetDoNotDisturb(device="330", on=True), "nobody")
     assert unknown.name == "notPermitted"
+
+
+def test_the_writers_refusal_names_the_service_the_client_sent() -> None:
+    """Defence in depth (specs/security.md, "Passwords"): the API refuses a user's
+    setPassword and createAccount before hashing; should the sender's role change in between,
+    the node's own check of the internal command refuses it and names setPassword or
+    createAccount (what the client sent), not setPasswordHash or createAccountHashed."""
+    node = seeded()
+    seed = SEEDS.accounts[0]
+    hashes = {"password": seed.password or "", "broker_password": seed.broker_password or ""}
+    reset = SetPasswordHash(name="332", must_change=True, **hashes)
+    create = CreateAccount(
+        account=attrs.evolve(seed, name="hack", role=Role.MONITOR, devices=(), licences=frozenset())
+    )
+    for command, service in ((reset, "setPassword"), (create, "createAccount")):
+        refused = refusal(node, command, "331")
+        assert (refused.name, refused.message) == (
+            "notPermitted",
+            f"{service} is for administrators",
+        )
+        assert node.execute(command, "330").ok
 
 
 def test_the_last_administrator_stays() -> None:

@@ -155,12 +155,7 @@ def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
         ok = isinstance(value, bool)
     elif hint is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
-        whole = ok or (isinstance(value, float) and value.is_integer())
-        if whole and abs(value) > MAX_INT:
-            raise BadRequest(
-                "invalidParameterValue",
-                f"{camel(name)} is out of range: an integer from {-MAX_INT} to {MAX_INT}",
-            )
+        _check_range(name, value)
     elif hint is str:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             value = str(value)  # a number typed as a JSON number is still that number
@@ -177,6 +172,23 @@ def _check(name: str, value: Any, hint: Any, max_text: int = MAX_TEXT) -> Any:
     return value
 
 
+def _check_range(name: str, value: Any) -> None:
+    """An integer (or a whole float: orjson reads a longer literal so) beyond what JSON
+    carries exactly is refused as out of range, not as "not an integer"."""
+    whole = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if whole and abs(value) > MAX_INT:
+        raise BadRequest(
+            "invalidParameterValue",
+            f"{camel(name)} is out of range: an integer from {-MAX_INT} to {MAX_INT}",
+        )
+
+
+def unknown_field(key: str) -> BadRequest:
+    return BadRequest("invalidParameterValue", f"unknown field {key!r}")
+
+
 @functools.cache
 def fields_of(cls: type) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Field types, attrs fields and camelCase aliases of a request class (computed once)."""
@@ -190,7 +202,7 @@ def _fields(cls: type, doc: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in doc.items():
         name = aliases.get(key, key)
         if name not in by_name:
-            raise BadRequest("invalidParameterValue", f"unknown field {key!r}")
+            raise unknown_field(key)
         max_text = by_name[name].metadata.get("max_length", MAX_TEXT)
         values[name] = _check(name, value, hints[name], max_text)
     for name, field in by_name.items():
@@ -211,3 +223,57 @@ def parse_action(service: str, doc: Mapping[str, Any]) -> Action:
 def parse_request(service: str, payload: bytes) -> Action:
     """A request as it arrives over a wire: JSON bytes."""
     return parse_action(service, parse_json(payload, payload_limit(service)))
+
+
+# -- replay and trace (answered from the log by the MQTT face, cti/mqtt/face/service.py) ----
+REPLAY_LIMIT = 1000  # events a replay or trace page holds at most
+PAGE_SERVICES: dict[str, frozenset[str]] = {  # each one's fields (the reply address aside)
+    "replay": frozenset({"fromSeq", "from_seq", "limit"}),
+    "trace": frozenset({"fromSeq", "from_seq", "limit", "call", "device"}),
+}
+
+
+@attrs.frozen
+class PageRequest:
+    """A replay's or trace's fields, checked: ``limit`` already at most REPLAY_LIMIT; a
+    trace has exactly one of ``call`` and ``device``."""
+
+    from_seq: int = 1
+    limit: int = REPLAY_LIMIT
+    call: int | None = None
+    device: str | None = None
+
+
+def _seq_field(name: str, value: Any) -> int:
+    _check_range(name, value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BadRequest("invalidParameterValue", f"{name} must be a non-negative integer")
+    return value
+
+
+def parse_page(service: str, doc: Mapping[str, Any]) -> PageRequest:
+    """The fields of a ``replay`` or ``trace`` request, as strict as any other service's:
+    an unknown field (a typo like ``fromseq`` would otherwise replay from seq 1) and an
+    integer beyond what JSON carries exactly are refused with the same words."""
+    known = PAGE_SERVICES[service]
+    for key in doc:
+        if key not in known:
+            raise unknown_field(key)
+    start = _seq_field("fromSeq", doc.get("fromSeq", doc.get("from_seq", 1)))
+    limit = _seq_field("limit", doc.get("limit", REPLAY_LIMIT))
+    if limit == 0:  # a client asking again from nextSeq until complete would never finish
+        raise BadRequest("invalidParameterValue", "limit must be at least 1")
+    page = PageRequest(start, min(limit, REPLAY_LIMIT))
+    if service == "replay":
+        return page
+    call, device = doc.get("call"), doc.get("device")
+    if (call is None) == (device is None):
+        raise BadRequest("invalidParameterValue", "give either call or device")
+    if call is not None:
+        _check_range("call", call)
+        if not isinstance(call, int) or isinstance(call, bool) or call <= 0:
+            raise BadRequest("invalidParameterValue", "call must be a positive integer")
+        return attrs.evolve(page, call=call)
+    if not isinstance(device, str) or not 0 < len(device) <= 64:
+        raise BadRequest("invalidParameterValue", "device must be a device number")
+    return attrs.evolve(page, device=device)

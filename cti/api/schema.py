@@ -37,7 +37,7 @@ from cti.api.documents import (
     camel,
 )
 from cti.api.journal import JournalCountsDoc
-from cti.api.requests import MAX_TEXT, SERVICES
+from cti.api.requests import MAX_INT, MAX_TEXT, REPLAY_LIMIT, SERVICES
 from cti.calls.events import CallEvent
 from cti.calls.values import ConnectionState
 from cti.chat.model import REFUSALS as CHAT_REFUSALS
@@ -284,28 +284,33 @@ def contract() -> Schema:
     defs["document.voicemail"] = b.of(VoicemailDoc)
     defs["chat.chatMessage"] = b.of(ChatMessageDoc)
     defs["chat.chatRead"] = b.of(ChatReadDoc)
+    # replay's and trace's fields (cti/api/requests.py, parse_page): any other is refused.
+    page_fields = {
+        "fromSeq": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        "limit": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_INT,
+            "description": f"at most {REPLAY_LIMIT} are given",
+        },
+    }
     defs["request.replay"] = {
         "type": "object",
-        "properties": {
-            "fromSeq": {"type": "integer", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "description": "at most 1000 are given"},
-            **REPLY_ADDRESS,
-        },
-        "additionalProperties": True,
+        "properties": {**page_fields, **REPLY_ADDRESS},
+        "additionalProperties": False,
     }
     defs["request.trace"] = {
         "type": "object",
         "description": "administrators, monitors, integrators: one call's or one device's "
         "events from the log (the operator view); exactly one of call and device",
         "properties": {
-            "call": {"type": "integer", "minimum": 1},
+            "call": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
             "device": {"type": "string", "minLength": 1, "maxLength": 64},
-            "fromSeq": {"type": "integer", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "description": "at most 1000 are given"},
+            **page_fields,
             **REPLY_ADDRESS,
         },
         "oneOf": [{"required": ["call"]}, {"required": ["device"]}],
-        "additionalProperties": True,
+        "additionalProperties": False,
     }
     defs["reply.replay"] = {
         "oneOf": [

@@ -117,6 +117,8 @@ class SqliteStore:
         lock: it reads pages of the log and (unless ``readonly``) keeps its own meta keys,
         but never appends; it is closed with this store."""
         self._check_open("sibling")
+        if self._writer is not None:  # a sibling's sibling: the writer's, closed with it
+            return self._writer.sibling(readonly=readonly or self.readonly)
         other = SqliteStore.__new__(SqliteStore)
         other._setup(self.path, readonly=readonly or self.readonly)
         if not other.readonly:

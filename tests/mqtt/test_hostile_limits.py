@@ -171,7 +171,8 @@ def test_a_replay_page_ends_at_its_byte_bound_and_paging_loses_nothing(
         seen: list[int] = []
         start, pages = 1, 0
         while True:
-            page = face._replay({"fromSeq": start, "limit": 1000}, TESTER)["result"]
+            read = face._paged("replay", {"fromSeq": start, "limit": 1000}, TESTER)
+            page = asyncio.run(read)["result"]
             seen += [e["seq"] for e in page["events"]]
             pages += 1
             if page["complete"]:

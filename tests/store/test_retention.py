@@ -4,6 +4,7 @@ go on from there (issue 18: the log grew without bound; specs/store.md, "Retenti
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -143,12 +144,12 @@ def test_an_mqtt_replay_from_before_the_log_is_refused(log: Path) -> None:
         first = store.first_seq()
         face = MqttFace(Engine(Node(load_site(), store, ManualClock())), store, "127.0.0.1", 1)
         with pytest.raises(BadRequest) as refused:
-            face._replay({"fromSeq": 1}, TESTER)
+            asyncio.run(face._paged("replay", {"fromSeq": 1}, TESTER))
         assert (refused.value.code, refused.value.message) == (
             "invalidParameterValue",
             f"events before seq {first} are archived: from {first}",
         )
-        page = face._replay({"fromSeq": first}, TESTER)["result"]
+        page = asyncio.run(face._paged("replay", {"fromSeq": first}, TESTER))["result"]
         assert page["events"][0]["seq"] == first
         assert page["complete"] is True
 

@@ -11,6 +11,7 @@ import functools
 import json
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -20,10 +21,18 @@ from cti.api import documents as payloads
 from cti.api import execute as replies
 from cti.api.chat import ChatService
 from cti.api.journal import JournalService, journal_users
-from cti.api.requests import BadRequest, parse_action, parse_json, payload_limit
+from cti.api.requests import (
+    PAGE_SERVICES,
+    BadRequest,
+    PageRequest,
+    parse_action,
+    parse_json,
+    parse_page,
+    payload_limit,
+)
 from cti.app.engine import Engine
 from cti.app.follower import supervised
-from cti.app.node import decode
+from cti.app.node import Committed, decode
 from cti.domain import INTERNAL_KINDS
 from cti.kernel.refusal import Refusal
 from cti.mqtt.access import node_client_id, node_user
@@ -35,8 +44,12 @@ from cti.mqtt.topics import Request, Topics
 from cti.store import EventStore, StoreError
 
 log = structlog.get_logger(__name__)
-REPLAY_LIMIT = 1000
 REPLY_KEYS = frozenset({"reply_to", "replyTo", "correlation"})
+# replay and trace pages of one account being read (or waiting for the pages thread) at once:
+# more are refused resourceBusy, so one account cannot keep the thread for itself; a few, not
+# one, because an account may have several sessions (browser tabs, a UI's gap fill and its
+# history view) that page at the same moment.
+PAGES_PER_ACCOUNT = 4
 
 
 def reply_address(doc: dict[str, Any]) -> tuple[str | None, bytes | None]:
@@ -115,6 +128,11 @@ class MqttFace:
         self.announce = True  # stop() marks the node offline (not when fenced)
         # The connection whose retained request messages from before it subscribed are in.
         self._settled: MqttClient | None = None
+        # replay's and trace's pages are read in a thread of their own, on a connection of
+        # their own: ``store`` is the outbox's, used on the loop (_paged).
+        self._pages = store.sibling(readonly=True)
+        self._pages_executor: ThreadPoolExecutor | None = None
+        self._paging: dict[str, int] = {}  # pages being read (or waiting for the thread)
 
     name = "mqtt"
 
@@ -309,6 +327,9 @@ class MqttFace:
         for task in list(self._tasks):  # requests still being answered
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pages_executor is not None:  # a page being read ends before the store closes
+            executor, self._pages_executor = self._pages_executor, None
+            await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
@@ -408,10 +429,8 @@ class MqttFace:
                 )
             checked = True
             fields = {k: v for k, v in doc.items() if k not in REPLY_KEYS}
-            if request.service == "replay":
-                body = self._replay(fields, request.user)
-            elif request.service == "trace":
-                body = self._trace(fields, request.user)
+            if request.service in PAGE_SERVICES:
+                body = await self._paged(request.service, fields, request.user)
             else:
                 action = parse_action(request.service, fields)
                 body = await replies.execute(
@@ -449,89 +468,71 @@ class MqttFace:
                 props[p.CORRELATION_DATA] = correlation
         self.client.publish(reply_to, payloads.dumps(body), props=props or None)
 
-    def _replay(self, doc: dict[str, Any], user: str) -> dict[str, Any]:
-        """A page of the log's events from ``fromSeq``: all of them for integrators and
-        monitors; for a user what their topics carried: their devices' events and their own
-        (presence, profile, mailbox), not those of another person whose phone they control
-        (the page may then hold fewer than ``limit``; ``nextSeq`` says where to go on)."""
-        scope = access.readable(self.node.site, self.node.state, user)
+    async def _paged(self, service: str, doc: dict[str, Any], user: str) -> dict[str, Any]:
+        """A page of the log's events for ``replay`` or ``trace``, read, decoded and filtered
+        in the pages thread (on the loop a 1,000-event page held every other request up),
+        at most PAGES_PER_ACCOUNT at a time per account: more meanwhile are refused
+        ``resourceBusy``, so one account cannot queue the thread full (specs/mqtt.md).
 
-        def wanted(item: Any) -> bool:
-            return access.may_read(scope, user, item.event)
+        replay: all events for integrators and monitors; for a user what their topics
+        carried: their devices' events and their own (presence, profile, mailbox), not those
+        of another person whose phone they control (the page may then hold fewer than
+        ``limit``; ``nextSeq`` says where to go on). trace, the operator view (issue 17): one
+        call's or one device's events, for administrators, monitors and integrators
+        (``access.traceable``); users are refused and replay their own devices' events."""
+        state = self.node.state
+        wanted: Callable[[Committed], bool]
+        internal: frozenset[str] = frozenset()
+        if service == "replay":
+            scope = access.readable(self.node.site, state, user)  # on the loop: reads the state
+            page = parse_page(service, doc)
 
-        return self._page(doc, wanted)
+            def wanted(item: Committed) -> bool:
+                return access.may_read(scope, user, item.event)
 
-    def _trace(self, doc: dict[str, Any], user: str) -> dict[str, Any]:
-        """The operator view (issue 17): a page of the log's events of one call or of one
-        device, for administrators, monitors and integrators (``access.traceable``); users
-        are refused and replay their own devices' events."""
-        access.traceable(self.node.state, user)
-        call, device = doc.get("call"), doc.get("device")
-        if (call is None) == (device is None):
-            raise BadRequest("invalidParameterValue", "give either call or device")
-        if call is not None:
-            if not isinstance(call, int) or isinstance(call, bool) or not 0 < call < 2**62:
-                raise BadRequest("invalidParameterValue", "call must be a positive integer")
-            # The call's own events, and the transfer or conference that merged it into
-            # another (a consultation call's end): a client follows `secondaryCall` there;
-            # with the switch's timers on the call (INTERNAL, never published: trace only).
-            return self._page(
-                doc,
-                lambda item: (
-                    call
-                    in (
-                        getattr(item.event, "call", None),
-                        getattr(item.event, "secondary_call", None),
+        else:
+            access.traceable(state, user)
+            page = parse_page(service, doc)
+            call, device = page.call, page.device
+            if call is not None:
+                # The call's own events, and the transfer or conference that merged it into
+                # another (a consultation call's end): a client follows `secondaryCall` there;
+                # with the switch's timers on the call (INTERNAL, never published: trace only).
+                def wanted(item: Committed) -> bool:
+                    event = item.event
+                    return call in (
+                        getattr(event, "call", None),
+                        getattr(event, "secondary_call", None),
                     )
-                ),
-                internal=payloads.TRACE_INTERNAL_KINDS,
-            )
-        if not isinstance(device, str) or not 0 < len(device) <= 64:
-            raise BadRequest("invalidParameterValue", "device must be a device number")
-        # What the device's own event topic carried: a person's own events (presence,
-        # profile, mailbox) are theirs, not their phone's (PRES-04; replay gives them to
-        # integrators and monitors, who read every user's).
-        return self._page(doc, lambda item: device in item.event.topic_devices())
 
-    def _page(
-        self,
-        doc: dict[str, Any],
-        wanted: Callable[[Any], bool],
-        *,
-        internal: frozenset[str] = frozenset(),
-    ) -> dict[str, Any]:
-        """A page of the log's events that ``wanted`` keeps; INTERNAL ones only of the kinds
-        in ``internal``."""
-        start = doc.get("fromSeq", doc.get("from_seq", 1))
-        limit = doc.get("limit", REPLAY_LIMIT)
-        for name, value in (("fromSeq", start), ("limit", limit)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise BadRequest("invalidParameterValue", f"{name} must be a non-negative integer")
-            if value >= 2**62:
-                raise BadRequest("invalidParameterValue", f"{name} must be below 2**62")
-        if limit == 0:
-            raise BadRequest("invalidParameterValue", "limit must be at least 1")
-        first = self.store.first_seq()
-        if first > 1 and start < first:  # retention moved them out (specs/store.md)
+                internal = payloads.TRACE_INTERNAL_KINDS
+            else:
+                # What the device's own event topic carried: a person's own events (presence,
+                # profile, mailbox) are theirs, not their phone's (PRES-04; replay gives them
+                # to integrators and monitors, who read every user's).
+                def wanted(item: Committed) -> bool:
+                    return device in item.event.topic_devices()
+
+        reading = self._paging.get(user, 0)
+        if reading >= PAGES_PER_ACCOUNT:
             raise BadRequest(
-                "invalidParameterValue", f"events before seq {first} are archived: from {first}"
+                "resourceBusy",
+                f"{reading} replay or trace pages of {user} are being read: ask again once a"
+                " reply is in",
             )
-        limit = min(limit, REPLAY_LIMIT)
-        records = self.store.read(max(start, 1), limit)
-        events: list[dict[str, Any]] = []
-        size = 0
-        next_seq = records[-1].seq + 1 if records else max(start, 1)
-        for record in records:
-            if size > REPLY_BYTES:  # the reply stays below the broker's packet limit
-                next_seq = record.seq
-                break
-            if record.kind in INTERNAL_KINDS and record.kind not in internal:
-                continue
-            item = decode(record)
-            if wanted(item):
-                event = payloads.event_doc(item)
-                events.append(event)
-                size += len(payloads.dumps(event))
+        self._paging[user] = reading + 1
+        try:
+            loop = asyncio.get_running_loop()
+            events, next_seq = await loop.run_in_executor(
+                self._pages_thread(), read_page, self._pages, page, wanted, internal
+            )
+        finally:
+            left = self._paging.pop(user) - 1
+            if left:
+                self._paging[user] = left
+        # From here to the publish in _handle nothing awaits: the outbox publishes nothing in
+        # between, so every event after publishedSeq is published after this reply
+        # (specs/mqtt.md), as when the whole page was read on the loop.
         last = self.store.last_seq()
         return {
             "ok": True,
@@ -544,6 +545,45 @@ class MqttFace:
                 "complete": next_seq > last,
             },
         }
+
+    def _pages_thread(self) -> ThreadPoolExecutor:
+        """The one thread that reads pages: the only user of ``_pages`` (an SQLite connection
+        must not be used by two threads at once); made anew after ``stop``."""
+        if self._pages_executor is None:
+            self._pages_executor = ThreadPoolExecutor(1, thread_name_prefix="cti-pages")
+        return self._pages_executor
+
+
+def read_page(
+    store: EventStore,
+    page: PageRequest,
+    wanted: Callable[[Committed], bool],
+    internal: frozenset[str],
+) -> tuple[list[dict[str, Any]], int]:
+    """The events of a page that ``wanted`` keeps (INTERNAL ones only of the kinds in
+    ``internal``) and the seq to go on from; in the pages thread, on its own connection."""
+    start = page.from_seq
+    first = store.first_seq()
+    if first > 1 and start < first:  # retention moved them out (specs/store.md)
+        raise BadRequest(
+            "invalidParameterValue", f"events before seq {first} are archived: from {first}"
+        )
+    records = store.read(max(start, 1), page.limit)
+    events: list[dict[str, Any]] = []
+    size = 0
+    next_seq = records[-1].seq + 1 if records else max(start, 1)
+    for record in records:
+        if size > REPLY_BYTES:  # the reply stays below the broker's packet limit
+            next_seq = record.seq
+            break
+        if record.kind in INTERNAL_KINDS and record.kind not in internal:
+            continue
+        item = decode(record)
+        if wanted(item):
+            event = payloads.event_doc(item)
+            events.append(event)
+            size += len(payloads.dumps(event))
+    return events, next_seq
 
 
 def _publish(client: MqttClient, topic: str, body: bytes, retain: bool) -> None:

@@ -97,16 +97,22 @@ class LogReader:
     def _from_store(self, from_seq: int, limit: int) -> list[Committed]:
         return [decode(r) for r in self.store.read(from_seq, limit)] if limit > 0 else []
 
+    async def read_off_loop(self, from_seq: int) -> list[Committed]:
+        """As :meth:`read`, but a page from the store is read in a worker thread, so a
+        follower that fell behind the tail never holds the event loop (the reader's store
+        connection must then be used by nothing else meanwhile)."""
+        events = self.feed.read(from_seq, self.page)
+        if events is not None:
+            return events
+        return await asyncio.to_thread(self._from_store, from_seq, self._store_limit(from_seq))
+
     async def batches(self, from_seq: int) -> AsyncIterator[list[Committed]]:
         """Every committed event from ``from_seq`` on, in order, in batches; waits for more
         when it has given everything (runs until cancelled). Pages from the store are read in
         a worker thread, so a follower catching up never holds the event loop."""
         next_seq = max(from_seq, 1)
         while True:
-            batch = self.feed.read(next_seq, self.page)
-            if batch is None:
-                limit = self._store_limit(next_seq)
-                batch = await asyncio.to_thread(self._from_store, next_seq, limit)
+            batch = await self.read_off_loop(next_seq)
             if batch:
                 yield batch
                 next_seq = batch[-1].seq + 1

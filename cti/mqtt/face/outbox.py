@@ -117,8 +117,10 @@ class Outbox:
     def __init__(self, node: Node, store: EventStore, topics: Topics) -> None:
         self.node = node
         self.site = node.site
-        self.store = store  # a connection of its own: reads pages, writes the position
-        self.reader = LogReader(node.feed, store)
+        self.store = store  # a connection of its own: the position, on the loop
+        # Pages older than the in-memory tail (after a reconnect, or behind under load) are
+        # read in a worker thread, on a connection nothing else uses.
+        self.reader = LogReader(node.feed, store.sibling(readonly=True))
         self.topics = topics
         self.acked = int(store.get_meta(POSITION_KEY) or 0)
         self._saved = self.acked
@@ -144,7 +146,7 @@ class Outbox:
         next_seq = self.acked + 1
         self.publish_all_states(client)
         while client.connected:
-            batch = self.reader.read(next_seq)
+            batch = await self.reader.read_off_loop(next_seq)
             if not batch:
                 await self._wait(client, self.node.feed.wait_beyond(next_seq - 1))
                 continue

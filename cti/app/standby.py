@@ -165,7 +165,7 @@ class LeaseWatch:
         if silent <= self.timeout:
             return True
         why = (
-            f"its lease could not be confirmed for {silent:.0f} s, longer than the "
+            f"its lease could not be confirmed for {silent:.1f} s, longer than the "
             f"{self.timeout:g} s after which a standby may take over ({error})"
         )
         log.error("lease.timed_out", reason=why)

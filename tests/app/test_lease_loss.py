@@ -155,7 +155,7 @@ async def test_healthz_shows_the_store_down_while_the_lease_is_unknown(
         assert not running.lease.ended
         clock.advance(LEASE_TIMEOUT + 1)
         why = await asyncio.wait_for(running.lease.lost, 3 * TIMEOUT)
-        assert why.startswith(f"its lease could not be confirmed for {LEASE_TIMEOUT + 1:.0f} s")
+        assert why.startswith(f"its lease could not be confirmed for {LEASE_TIMEOUT + 1:.1f} s")
         assert not await running.lease.holds()  # nor would the MQTT face connect again
         assert not running.lease.fenced.done()  # no one said it was taken: it is unknown
     finally:
@@ -205,7 +205,7 @@ async def test_an_idle_node_that_lost_its_postgres_exits_1_with_one_line(
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines[-1].startswith(
         f"cti serve: lost its PostgreSQL log {where(proxy.dsn)}: its lease could not be "
-        f"confirmed for {LEASE_TIMEOUT + 1:.0f} s, longer than the {LEASE_TIMEOUT:g} s after "
+        f"confirmed for {LEASE_TIMEOUT + 1:.1f} s, longer than the {LEASE_TIMEOUT:g} s after "
         "which a standby may take over ("
     ), lines
     assert [line for line in lines if line.startswith("cti serve:")] == lines[-1:], lines

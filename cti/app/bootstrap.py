@@ -254,7 +254,8 @@ class Running:
     notes: list[str] = attrs.field(factory=list)  # what the operator should know (banner)
     demo_users: list[DemoUser] = attrs.field(factory=list)  # the demo accounts' sign-ins
     log_name: str = ""  # the log for the banner: the file, or the database and node
-    lease: LeaseWatch | None = None  # PostgreSQL: resolves its ``fenced`` when taken over
+    # PostgreSQL: resolves its ``fenced`` when taken over, ``lost`` when out of reach too long
+    lease: LeaseWatch | None = None
     chat: ChatService | None = None  # instant messaging (IM-01..03), its own store
 
     async def stop(self) -> None:
@@ -363,7 +364,7 @@ async def start(
         metrics = NodeMetrics()
         engine = Engine(node, observer=metrics)
         # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
-        lease = None if postgres is None else LeaseWatch(postgres.sibling(readonly=True))
+        lease = None if postgres is None else LeaseWatch(postgres.sibling(readonly=True), clock)
         disk = DiskWatch(options.data_dir, options.disk_low)
         outbox = store.sibling()  # the outbox's: pages of the log and its position
         started = iso(clock.now_ms())
@@ -531,6 +532,7 @@ async def _start_http(running: Running, options: ServeOptions) -> None:
         csta_wanted,
         followers,
         running.disk,
+        running.lease,
     )
     running.metrics.watch(probe)
     http = HttpFace(options.http_host, options.http_port, running.metrics, probe)

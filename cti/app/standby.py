@@ -6,7 +6,9 @@ seconds. The lock is free once the active writer's session ends (its process die
 server cut it); then this process takes it under the next term, applies what is left of the
 log and starts like any node. The active node, for its part, checks its lease every
 ``LEASE_CHECK`` seconds (and before every MQTT connect): once another writer has a newer
-term, or its own session lost the lock, it is *fenced* and stops without publishing.
+term, or its own session lost the lock, it is *fenced* and stops without publishing. While
+the database does not answer, the lease is unknown (/healthz: the store is down); unknown for
+longer than a standby needs to take it over (``LEASE_TIMEOUT``), the writer stops as well.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from cti.app.clock import Clock
 from cti.app.follower import supervised
 from cti.app.node import Node
 from cti.store import StoreError
@@ -28,6 +31,9 @@ log = structlog.get_logger(__name__)
 POLL = 0.2  # seconds between tries of the lock, each with a catch-up of the log
 RETRY = 1.0  # seconds before trying again after the database did not answer
 LEASE_CHECK = 0.5  # seconds between the active writer's checks of its lease
+# Seconds a caller waits for a lease check's answer before it counts as unknown (the check
+# itself may wait LEASE_LOCK_TIMEOUT for a lock, a reconnect CONNECT_TIMEOUT).
+CHECK_WAIT = 3.0
 
 
 class Standby:
@@ -84,19 +90,30 @@ class Standby:
 
 class LeaseWatch:
     """A Face of the active writer: ``fenced`` resolves (with one line) once its lease is
-    lost; ``holds()`` asks now (the MQTT face, before it connects as the node)."""
+    lost, ``lost`` once it could not be confirmed for longer than ``timeout`` (the database
+    out of reach: a standby may hold it by now); ``holds()`` asks now (the MQTT face, before
+    it connects as the node). ``error`` says why the lease is unknown, while it is (/healthz
+    shows the store down)."""
 
     name = "lease"
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: PostgresStore, clock: Clock) -> None:
+        from cti.store.postgres import LEASE_TIMEOUT  # psycopg: only for a PostgreSQL log
+
         self.store = store  # a sibling's connection of the writer: the writer's may be busy
-        self.fenced: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._lock = asyncio.Lock()  # one question at a time on the connection
+        self.clock, self.timeout = clock, LEASE_TIMEOUT
+        loop = asyncio.get_running_loop()
+        self.fenced: asyncio.Future[str] = loop.create_future()
+        self.lost: asyncio.Future[str] = loop.create_future()
+        self.error: str | None = None
+        self._confirmed_ms = clock.now_ms()  # the node's clock: tests move it by hand
+        # The check in flight, shared by every caller: one question at a time on the
+        # connection, and one that hangs (a dead network) is waited for, not asked again.
+        self._check: asyncio.Future[str | None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        # Supervised like the followers: a failure is logged and the watch goes on (holds()
-        # already answers "yes" while the database does not answer).
+        # Supervised like the followers: a failure is logged and the watch goes on.
         self._task = asyncio.create_task(supervised(self.name, self._watch), name="lease")
 
     async def stop(self) -> None:
@@ -105,21 +122,55 @@ class LeaseWatch:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    @property
+    def ended(self) -> bool:
+        return self.fenced.done() or self.lost.done()
+
     async def holds(self) -> bool:
-        """Whether this writer still holds the log (an unreachable database: yes, until the
-        writer's own writes fail; fencing is decided by the database, never by a guess)."""
-        if self.fenced.done():
+        """Whether this writer still holds the log. Unknown (the database does not answer):
+        yes for ``timeout`` seconds after the last confirmation, as long as no standby can
+        have taken it (fencing is decided by the database, never by a guess); no after."""
+        if self.ended:
             return False
-        async with self._lock:
-            try:
-                why = await asyncio.to_thread(self.store.lease_lost)
-            except StoreError as exc:
-                log.warning("lease.unknown", error=str(exc))
-                return True
-        if why is not None and not self.fenced.done():
+        if self._check is None or self._check.done():
+            self._check = asyncio.ensure_future(asyncio.to_thread(self.store.lease_lost))
+            # Its failure may come after every caller stopped waiting (answered "unknown").
+            self._check.add_done_callback(lambda f: f.cancelled() or f.exception())
+        try:
+            async with asyncio.timeout(CHECK_WAIT):
+                why = await asyncio.shield(self._check)
+        except TimeoutError:
+            return self._unknown(
+                f"the lease check on {self.store.where} got no answer within {CHECK_WAIT:g} s"
+            )
+        except StoreError as exc:
+            return self._unknown(str(exc))
+        if self.ended:  # decided by another caller meanwhile
+            return False
+        if why is not None:
             log.error("lease.lost", reason=why)
             self.fenced.set_result(why)
-        return why is None
+            return False
+        if self.error is not None:
+            log.info("lease.confirmed")
+        self.error = None
+        self._confirmed_ms = self.clock.now_ms()
+        return True
+
+    def _unknown(self, error: str) -> bool:
+        if self.error is None:  # once per outage, not at every check
+            log.warning("lease.unknown", error=error)
+        self.error = error
+        silent = (self.clock.now_ms() - self._confirmed_ms) / 1000
+        if silent <= self.timeout:
+            return True
+        why = (
+            f"its lease could not be confirmed for {silent:.1f} s, longer than the "
+            f"{self.timeout:g} s after which a standby may take over ({error})"
+        )
+        log.error("lease.timed_out", reason=why)
+        self.lost.set_result(why)
+        return False
 
     async def _watch(self) -> None:
         while await self.holds():

@@ -39,6 +39,12 @@ class StoreHealth(Protocol):
     store_error: str | None
 
 
+class LeaseHealth(Protocol):
+    """Why the writer's lease on its PostgreSQL log is unknown, while it is (LeaseWatch)."""
+
+    error: str | None
+
+
 @attrs.frozen
 class Part:
     name: str
@@ -68,6 +74,7 @@ class Probe:
     csta_wanted: bool  # configured to listen (not disabled by port 0)
     followers: Sequence[tuple[str, FollowerHealth]]
     disk: DiskWatch
+    lease: LeaseHealth | None = None  # PostgreSQL: the store is down while it is unknown
 
     def outbox_lag(self) -> Lag:
         """Events committed but not yet acknowledged by the broker, and the age of the oldest."""
@@ -88,12 +95,17 @@ class Probe:
 
     def parts(self) -> list[Part]:
         engine = self.engine
+        # A refused batch, or a lease the database does not confirm (it does not answer:
+        # the node's next write would fail, and it stops after LEASE_TIMEOUT).
+        store_error = self.store.store_error
+        if store_error is None and self.lease is not None:
+            store_error = self.lease.error
         parts = [
             Part("engine", engine.running, detail={"seq": self.node.state.seq}),
             Part(
                 "store",
-                self.store.store_error is None,
-                detail={"error": self.store.store_error} if self.store.store_error else {},
+                store_error is None,
+                detail={"error": store_error} if store_error else {},
             ),
             Part(
                 "mqtt",

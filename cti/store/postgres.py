@@ -79,11 +79,19 @@ _SCHEMA = (
     "CREATE TABLE cti_meta (node text NOT NULL, key text NOT NULL, value text NOT NULL,"
     " PRIMARY KEY (node, key))",
 )
+# The server's TCP keepalive of the writer's session: idle seconds, then probes this far
+# apart, this many unanswered before it ends the session (and frees the lock).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
 _KEEPALIVE = (
-    ("tcp_keepalives_idle", "10"),
-    ("tcp_keepalives_interval", "5"),
-    ("tcp_keepalives_count", "3"),
+    ("tcp_keepalives_idle", str(KEEPALIVE_IDLE)),
+    ("tcp_keepalives_interval", str(KEEPALIVE_INTERVAL)),
+    ("tcp_keepalives_count", str(KEEPALIVE_COUNT)),
 )
+#: Seconds after which a standby may hold a lease the writer cannot confirm: the server ends
+#: a writer's session it stops hearing from after its probes go unanswered, as soon as
+#: 3 x 5 s after the last answered one (at most 10 + 15 s after its last traffic). A writer
+#: that cannot confirm its lease for longer stops (cti/app/standby.py, LeaseWatch).
+LEASE_TIMEOUT = float(KEEPALIVE_INTERVAL * KEEPALIVE_COUNT)
 _SELECT = (
     "SELECT seq, ts_ms, kind, data, version FROM cti_events"
     " WHERE node = %s AND seq >= %s ORDER BY seq LIMIT %s"

@@ -12,13 +12,16 @@ from rich.markup import escape
 
 from cti.accounts.model import Role
 from cti.app.bootstrap import DemoUser, Running, ServeOptions, StartupError, start
+from cti.app.clock import Clock
 from cti.app.standby import Standby
 from cti.site import PHONE_KINDS
+from cti.store import StoreError, StoreLost
 
 SIM_USER = "phone-sim"  # the account phone-sim signs in with unless told --user
 
 
-async def serve(options: ServeOptions) -> int:
+async def serve(options: ServeOptions, clock: Clock | None = None) -> int:
+    """Run the node until a signal (0) or until it cannot go on (1); ``clock``: tests'."""
     # Errors are one line each, never wrapped at the terminal's width: a journal or a pipe
     # keeps them whole (specs/architecture.md: a StartupError is one line).
     console = Console(stderr=True, highlight=False)
@@ -28,7 +31,7 @@ async def serve(options: ServeOptions) -> int:
         loop.add_signal_handler(sig, stop.set)
     signalled: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
     starting = asyncio.ensure_future(
-        start(options, on_standby=lambda s: console.print(standby_banner(s), soft_wrap=True))
+        start(options, clock, on_standby=lambda s: console.print(standby_banner(s), soft_wrap=True))
     )
     await asyncio.wait([signalled, starting], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
     if not starting.done():  # stopped while standing by
@@ -48,7 +51,7 @@ async def serve(options: ServeOptions) -> int:
     ended: asyncio.Future[object] = failed  # type: ignore[assignment]
     waits = [signalled, ended]
     if running.lease is not None:
-        waits.append(running.lease.fenced)  # type: ignore[arg-type]
+        waits += [running.lease.fenced, running.lease.lost]  # type: ignore[list-item]
     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     signalled.cancel()
     fenced = await _fenced(running)
@@ -64,13 +67,27 @@ async def serve(options: ServeOptions) -> int:
         return 1
     console.print("stopping ...")
     await running.stop()
-    if running.engine.failure is not None:  # never a half-alive node: exit for a restart
-        console.print(
-            f"[red]cti serve: the node failed: {running.engine.failure!r}[/]", soft_wrap=True
-        )
+    failure = failure_line(running)
+    if failure is not None:  # never a half-alive node: exit for a restart
+        # One line in words, the last one (the traceback is in the log, engine.failed).
+        console.print(f"[red]cti serve: {escape(failure)}[/]", soft_wrap=True)
         return 1
     console.print(f"stopped at seq {running.node.state.seq}")
     return 0
+
+
+def failure_line(running: Running) -> str | None:
+    """Why the node stopped by itself, in words (after ``cti serve: ``); None if asked to."""
+    lease, failure = running.lease, running.engine.failure
+    if lease is not None and lease.lost.done():
+        return f"lost its PostgreSQL log {lease.store.where}: {lease.lost.result()}"
+    if isinstance(failure, StoreLost) and lease is not None:
+        return f"lost its PostgreSQL log {lease.store.where}: {failure}"
+    if isinstance(failure, StoreError):
+        return f"the node failed: {failure}"
+    if failure is not None:
+        return f"the node failed: {type(failure).__name__}: {failure}"
+    return None
 
 
 async def _fenced(running: Running) -> str | None:
@@ -79,7 +96,7 @@ async def _fenced(running: Running) -> str | None:
     lease = running.lease
     if lease is None:
         return None
-    if not lease.fenced.done() and running.engine.failure is not None:
+    if not lease.ended and running.engine.failure is not None:
         await lease.holds()
     return lease.fenced.result() if lease.fenced.done() else None
 

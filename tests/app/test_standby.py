@@ -44,7 +44,7 @@ async def test_a_standby_follows_the_log_and_takes_over_with_the_same_state(
         assert asyncio.get_running_loop().time() < deadline, "the standby did not follow"
         await asyncio.sleep(0.02)  # polling a condition, bounded: not a timing sleep
     assert not waiting.done()
-    lease = LeaseWatch(active_store.sibling(readonly=True))
+    lease = LeaseWatch(active_store.sibling(readonly=True), ManualClock())
     assert await lease.holds()
     active_store._conn.close()  # as a SIGKILL: the session ends, the lock is free
     await asyncio.wait_for(waiting, TIMEOUT)
@@ -84,7 +84,7 @@ async def test_the_lease_watch_survives_a_failure_and_still_fences(
         return real()
 
     monkeypatch.setattr(sibling, "lease_lost", lease_lost_failing_once)
-    lease = LeaseWatch(sibling)
+    lease = LeaseWatch(sibling, ManualClock())
     with structlog.testing.capture_logs() as logs:
         await lease.start()
         try:
@@ -109,7 +109,7 @@ async def test_a_lease_check_behind_a_lock_queue_is_unknown_not_stuck(pg_dsn: st
     site = load_site()
     active_store = PostgresStore(pg_dsn, site.node)
     Node(site, active_store, ManualClock())
-    lease = LeaseWatch(active_store.sibling(readonly=True))
+    lease = LeaseWatch(active_store.sibling(readonly=True), ManualClock())
     with psycopg.connect(pg_dsn) as other, structlog.testing.capture_logs() as logs:
         other.execute("LOCK TABLE cti_logs IN ACCESS EXCLUSIVE MODE")  # held until rollback
         assert await asyncio.wait_for(lease.holds(), 3 * TIMEOUT)

@@ -466,3 +466,33 @@ def test_a_tool_with_a_wrong_site_file_exits_2_and_makes_nothing(
     assert main(["users", "--site", str(site), "--data-dir", str(data), "--init", "list"]) == 2
     assert one_line(capsys.readouterr().err).startswith(f"cti users: {site}: not TOML: ")
     assert not data.exists()
+
+
+async def test_why_a_connection_failed_is_said_in_words() -> None:
+    """What the tools print after "no broker at URL:" (cti request, cti users, phone-sim,
+    cti csta): the system's words for an errno, not asyncio's "Connect call failed", and a
+    TLS handshake with a port that is no TLS one said as that (its errno is OpenSSL's: it
+    read "Operation not permitted")."""
+    import asyncio
+    import ssl
+
+    from cti.tools.request import in_words
+
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 1)")
+    assert in_words(refused) == "Connection refused"
+
+    async def plain(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")  # no TLS server speaks first so
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(plain, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(ssl.SSLError) as failed:
+            await asyncio.open_connection("127.0.0.1", port, ssl=ssl.create_default_context())
+    finally:
+        server.close()
+    assert in_words(failed.value) == (
+        "the TLS handshake failed (WRONG_VERSION_NUMBER): is that port a TLS one (mqtts://)?"
+    )

@@ -90,8 +90,8 @@ def unconfigured_hint(options: ServeOptions) -> str:
 
 class StartupError(Exception):
     """The node cannot start as asked; the message is one line for the operator.
-    ``configuration``: the site file is wrong, so starting again cannot help (`cti serve`
-    exits 2, which a supervisor does not retry; else 1)."""
+    ``configuration``: the site file or the options are wrong, so starting again cannot help
+    (`cti serve` exits 2, which a supervisor does not retry; else 1)."""
 
     def __init__(self, message: str, *, configuration: bool = False) -> None:
         super().__init__(message)
@@ -339,7 +339,8 @@ async def start(
         if options.shared_broker and (files is None or not files.shared):
             raise StartupError(
                 "--shared-broker is for your own broker: give --broker-files (the shared "
-                "directory), not --broker embedded"
+                "directory), not --broker embedded",
+                configuration=True,
             )
         if files is not None:
             try:
@@ -385,8 +386,10 @@ async def start(
         store.close()  # with its siblings
         if broker is not None:
             await broker.stop()
-        if isinstance(exc, ValueError | StoreError | OSError | BrokerUnavailable):
-            raise StartupError(str(exc)) from None  # a bad URL, log, broker, data directory
+        if isinstance(exc, ValueError):  # a bad URL, broker files of another layout
+            raise StartupError(str(exc), configuration=True) from None
+        if isinstance(exc, StoreError | OSError | BrokerUnavailable):
+            raise StartupError(str(exc)) from None  # a log, broker, data directory
         raise
     running = Running(
         config, log_path, store, node, engine, broker, mqtt, files, None, metrics, disk
@@ -606,7 +609,7 @@ def seed_accounts(node: Node, users: Sequence[UserSpec]) -> None:
         return
     outcome = node.execute(SeedAccounts(accounts=tuple(u.seed() for u in missing)))
     if not outcome.ok:
-        raise StartupError(f"the site's [[users]] cannot be created: {outcome}")
+        raise StartupError(f"the site's [[users]] cannot be created: {outcome}", configuration=True)
     log.info("accounts.seeded", accounts=[u.name for u in missing])
 
 
@@ -627,7 +630,7 @@ async def _start_csta(running: Running, options: ServeOptions) -> None:
     try:
         await csta.start()
     except UnsafeSettings as exc:
-        raise StartupError(f"CSTA link refused to start: {exc}") from None
+        raise StartupError(f"CSTA link refused to start: {exc}", configuration=True) from None
     except OSError as exc:
         if options.csta_port is not None:  # asked for on the command line: a hard error
             raise StartupError(

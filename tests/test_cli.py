@@ -293,6 +293,11 @@ def test_an_archived_calls_events_are_read_from_the_archive_or_said_to_be_there(
             f"cti {argv[0]}: call 1: events 1..6 are archived (the log starts at seq {last}):"
             " give the archive directory (--archive DIR)"
         )
+    wrong = ["--data-dir", str(tmp_path), "--archive", str(tmp_path)]  # not the archive's
+    assert main(["calls", "show", "1", *wrong]) == 1
+    assert (
+        flat(capsys.readouterr().err) == f"cti calls: call 1: no archive of this log in {tmp_path}"
+    )
     archived = ["--data-dir", str(tmp_path), "--archive", str(tmp_path / "archive")]
     assert main(["calls", "show", "1", *archived]) == 0
     assert capsys.readouterr().out == shown  # the same record and event lines as before

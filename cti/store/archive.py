@@ -166,6 +166,8 @@ def span(
                 f"{start}): give the archive directory (--archive DIR)"
             )
         held = [m for m in manifests(directory, log.epoch) if m.last < start]
+        if not held:  # a wrong directory, or another node's or log's archives
+            raise ArchiveError(f"no archive of this log in {directory}")
         chain(held, start)  # every archived event there, from seq 1, none missing
         wanted = [m for m in held if m.last >= first and m.first <= last]
         for event in events(directory, wanted):

@@ -154,6 +154,12 @@ def test_siblings_never_append_and_close_with_the_writer(pg_dsn: str) -> None:
     show = "SHOW synchronous_commit"
     assert follower._conn.execute(show).fetchone() == ("off",)
     assert store._conn.execute(show).fetchone() == ("on",)
+    # Every connection ends within seconds when the server vanishes without a reset (a
+    # partition), not after TCP's minutes: the outbox's save on the event loop would wait.
+    for conn in (store._conn, follower._conn, reader._conn):
+        options = {o.keyword: o.val for o in conn.pgconn.info or [] if o.val is not None}
+        assert options[b"tcp_user_timeout"] == b"15000"
+        assert (options[b"keepalives"], options[b"keepalives_idle"]) == (b"1", b"10")
     store.close()
     for sibling in (follower, reader):
         with pytest.raises(StoreError, match="closed"):

@@ -82,13 +82,6 @@ _SCHEMA = (
 # The server's TCP keepalive of the writer's session: idle seconds, then probes this far
 # apart, this many unanswered before it ends the session (and frees the lock).
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
-CLIENT_KEEPALIVE: dict[str, int] = {
-    "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 15_000,  # ms: data unacknowledged that long ends the connection
-}
 _KEEPALIVE = (
     ("tcp_keepalives_idle", str(KEEPALIVE_IDLE)),
     ("tcp_keepalives_interval", str(KEEPALIVE_INTERVAL)),
@@ -287,7 +280,11 @@ class PostgresStore:
                 # the connection with an error within seconds, not TCP's minutes: a call on
                 # the event loop (the outbox's position) must not hold it that long, nor the
                 # lease check keep waiting (LEASE_TIMEOUT).
-                **CLIENT_KEEPALIVE,
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                tcp_user_timeout=15_000,  # ms: data unacknowledged that long ends it
             )
             conn.execute(READ_COMMITTED)
             return conn

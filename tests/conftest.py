@@ -54,6 +54,16 @@ def _isolated_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real_configure(**saved)
 
 
+@pytest.fixture(autouse=True)
+def _umask_restored() -> Iterator[None]:
+    """``cti.cli.main`` sets the process umask (at least 027, specs/security.md "Files"); a
+    test calling it in-process must not change the modes of what later tests create."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture
 def pg_dsn() -> Iterator[str]:
     """A PostgreSQL connection string to a private schema (tests/postgres.py); fails, never

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -26,6 +25,7 @@ from cti.csta.ids import connection, device_id
 from cti.csta.link.throttle import Throttle
 from cti.csta.refusals import ERROR_TABLE
 from tests.csta.conftest import SETTINGS, TIMEOUT, Link, Raw
+from tests.waiting import until
 
 PASSWORDS = {
     "331": "Bernd-2026!",  # user: acts as 331
@@ -74,14 +74,6 @@ async def aare_of(raw: Raw, user: str, password: str) -> dict[str, Any]:
 
 def refusals(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in logs if e["event"] == "csta.association_refused"]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(wait(), TIMEOUT)
 
 
 def make_call(calling: str, called: str) -> dict[str, Any]:

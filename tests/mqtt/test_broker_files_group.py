@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -33,6 +33,7 @@ from cti.mqtt.broker_files import BrokerFiles
 from cti.mqtt.files import replace_file
 from tests.mqtt.conftest import TIMEOUT, CtiClient
 from tests.mqtt.test_shared_broker_files import OFFICE, site_and_accounts
+from tests.waiting import until
 
 BROKER_READS = ("passwords", "acl.plain", "acl.tls")
 ANNA = "Anna-2026!"  # 330 of the example office, an administrator
@@ -299,12 +300,3 @@ async def signs_in(port: int, user: str, password: str, log: Path) -> None:
             if loop.time() > deadline:
                 pytest.fail(f"{user} is refused ({exc}): {log.read_text()}")
             await asyncio.sleep(0.05)
-
-
-async def until(check: Callable[[], bool]) -> None:
-    """Wait for a file the node writes on its own task (polled, bounded by TIMEOUT)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
-    while not check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)

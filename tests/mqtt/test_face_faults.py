@@ -11,7 +11,6 @@ StoreError there); everything else is real: the broker, the node, the log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 from structlog.testing import capture_logs
@@ -20,14 +19,7 @@ from cti.calls import commands as c
 from cti.mqtt.face.outbox import POSITION_KEY
 from cti.store import StoreError
 from tests.mqtt.conftest import BASE, TESTER_PASSWORD, TIMEOUT, CtiClient, Mosquitto, NodeFace
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Until ``condition`` holds (the saver ticks on its own; there is no event to wait on)."""
-    async with asyncio.timeout(TIMEOUT):
-        while not condition():
-            await asyncio.sleep(0.01)
-    assert condition(), what
+from tests.waiting import until
 
 
 async def test_a_full_disk_while_saving_the_position_costs_the_face_nothing(

@@ -94,7 +94,7 @@ async def test_standby_takes_over_a_sigkilled_active_under_load(
         await a.wait_line(lambda line: "log postgresql://" in line)
         await watch.wait_for(STATUS, lambda d: d["state"] == "online")
         await b.start()
-        line = await b.wait_line(lambda line: "standby" in line)
+        line = await b.wait_line(lambda line: ": standby, log " in line)
         assert "active writer pid" in line and "(term 1)" in line, line
         doc = await healthz(b)
         assert doc["status"] == "standby" and doc["active"]["term"] == 1, doc
@@ -222,7 +222,7 @@ async def test_a_returning_old_primary_is_fenced_and_exits(
         first = (await ui.wait_for(STATUS, lambda d: d["state"] == "online"))["started"]
         before = await ui.ok("setDoNotDisturb", device="330", on=True)
         await b.start()
-        await b.wait_line(lambda line: "standby" in line)
+        await b.wait_line(lambda line: ": standby, log " in line)
         # A pause (a stalled VM, a network partition) long enough for the database to end
         # the writer's session: the lock is free, the standby takes over under term 2.
         a.signal(signal.SIGSTOP)
@@ -250,7 +250,7 @@ async def test_a_returning_old_primary_is_fenced_and_exits(
         again = Server(*a.args[4:])
         servers.append(again)
         await again.start()
-        line = await again.wait_line(lambda line: "standby" in line)
+        line = await again.wait_line(lambda line: ": standby, log " in line)
         assert f"at seq {after['seq']}; active writer pid" in line and "(term 2)" in line, line
         again.signal(signal.SIGTERM)
         assert await again.wait() == 0

@@ -19,7 +19,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import attrs
@@ -32,6 +32,7 @@ from cti.mqtt.broker import free_port, mosquitto_binary, wait_listening
 from cti.store.postgres import PostgresStore
 from tests.mqtt.conftest import REPO, TIMEOUT, CtiClient, Server
 from tests.security.conftest import REFUSED, sign_in
+from tests.waiting import until
 
 OFFICE = REPO / "cti" / "sites" / "example.toml"
 BRANCH = REPO / "cti" / "sites" / "branch.toml"
@@ -217,15 +218,6 @@ async def test_an_account_made_on_one_site_signs_in_there_after_the_reload(sites
     assert await sign_in("127.0.0.1", sites.port, "331@node1", BERND) is None
     assert await sign_in("127.0.0.1", sites.port, "232@node1", "Inge-2026!") in REFUSED
     assert "\n331@node1:" in passwords.read_text()
-
-
-async def until(check: Callable[[], bool]) -> None:
-    """Wait for a file a node writes on its own task (polled, bounded by TIMEOUT)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
-    while not check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_phone_sim_load_drives_both_nodes_at_once(sites: Sites) -> None:

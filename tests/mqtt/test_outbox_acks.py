@@ -38,6 +38,7 @@ from cti.mqtt.face.outbox import POSITION_KEY
 from cti.mqtt.face.service import MqttFace
 from cti.store import SqliteStore
 from tests.mqtt.conftest import BASE, TIMEOUT, CtiClient, Mosquitto, seed_tester
+from tests.waiting import until
 
 EVENTS = f"{BASE}/events"  # every published event, one JSON array per batch
 STATUS = f"{BASE}/status"
@@ -51,17 +52,6 @@ def stored_position(path: Path) -> int:
     tool would, so it works while a life runs and after it crashed)."""
     with SqliteStore.open_readonly(path) as log:
         return int(log.get_meta(POSITION_KEY) or 0)
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Until ``condition`` holds, at most TIMEOUT. Polled: most conditions here are state of
-    the node or the proxy that changes inside their tasks, with nothing to await on."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not within {TIMEOUT} s: {what}") from None
 
 
 # -- the proxy ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import contextlib
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from cti.mqtt.client import protocol as p
 from cti.web.face import MAX_WRITE_BUFFER, Upstream, WebFace, client_address, is_loopback
 from tests.mqtt.conftest import Mosquitto
 from tests.mqtt.conftest import mosquitto as mosquitto  # the fixture: runs with -v, its log
+from tests.waiting import until
 
 
 async def get(face: WebFace, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -204,14 +205,6 @@ def websocket(face: WebFace, **headers: str) -> connect:
         subprotocols=["mqtt"],  # type: ignore[list-item]
         additional_headers=headers,
     )
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for ``condition``, bounded (polling a condition, not sleeping for timing)."""
-    deadline = asyncio.get_running_loop().time() + TIMEOUT
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, what
-        await asyncio.sleep(0.01)
 
 
 async def closed_code(ws: ClientConnection) -> int | None:

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from cti.app.committed import Committed, decode
+from cti.app.threads import finished
 from cti.store import EventStore
 
 # Events kept in memory: between TAIL and 2 * TAIL, and always the newest batch whole (the
@@ -104,7 +105,12 @@ class LogReader:
         events = self.feed.read(from_seq, self.page)
         if events is not None:
             return events
-        return await asyncio.to_thread(self._from_store, from_seq, self._store_limit(from_seq))
+        limit = self._store_limit(from_seq)
+        # Waited for even when cancelled: the store may be closed right after (a stop), and
+        # SQLite crashes the process when its connection is closed under a read.
+        return await finished(
+            asyncio.ensure_future(asyncio.to_thread(self._from_store, from_seq, limit))
+        )
 
     async def batches(self, from_seq: int) -> AsyncIterator[list[Committed]]:
         """Every committed event from ``from_seq`` on, in order, in batches; waits for more

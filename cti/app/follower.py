@@ -28,6 +28,7 @@ import structlog
 
 from cti.app.committed import Committed
 from cti.app.feed import LogReader
+from cti.app.threads import finished
 
 log = structlog.get_logger(__name__)
 FIRST_PAUSE = 0.2  # seconds before the first restart; doubles up to MAX_PAUSE
@@ -128,18 +129,9 @@ async def follow(model: ReadModel, reader: LogReader, health: FollowerHealth | N
 
 
 async def _finish(work: asyncio.Future[None]) -> None:
-    """Wait for work running in a thread, which cannot be cancelled: however often the waiter
-    is cancelled meanwhile, return (or raise CancelledError) only once the thread is done, so
-    nobody closes the model under it."""
-    interrupted = False
-    while not work.done():
-        try:
-            await asyncio.shield(work)
-        except asyncio.CancelledError:
-            interrupted = True
-    if interrupted:
-        raise asyncio.CancelledError
-    work.result()  # the work's own failure, if any
+    """Wait for work running in a thread (cti.app.threads.finished), so nobody closes the
+    model under it."""
+    await finished(work)
 
 
 class LiveFollower:

@@ -99,7 +99,9 @@ class MemoryStore:
         self._meta[key] = value
 
     def sibling(self, *, readonly: bool = False) -> MemoryStore:
-        return self  # one thread, one object: nothing to keep apart
+        # The same object: its reads are list slices, safe from a follower's worker thread
+        # under the GIL, and there is no connection to keep apart.
+        return self
 
     def close(self) -> None:
         self._closed = True

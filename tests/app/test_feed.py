@@ -5,6 +5,11 @@ batch behind never reads the disk)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +17,7 @@ from cti.app.committed import Committed
 from cti.app.feed import CommitFeed, LogReader
 from cti.calls import events as ev
 from cti.domain import CODEC
-from cti.store import StoredEvent
+from cti.store import SqliteStore, StoredEvent
 from cti.store.memory import MemoryStore
 
 
@@ -67,3 +72,32 @@ def test_a_batch_bigger_than_the_tail_stays_whole() -> None:
     assert feed.first_seq == 16 and feed.read(16, 100) == [committed(s) for s in range(16, 66)]
     feed.extend([committed(66)])  # a small one after it: back to the capacity
     assert feed.first_seq == 57 and feed.read(57, 100) == [committed(s) for s in range(57, 67)]
+
+
+async def test_a_cancelled_page_read_waits_for_its_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follower stopped while its page is read from the store (the outbox at a SIGTERM):
+    the cancellation waits for the read's thread, so the store closed right after is not
+    closed under it (SQLite then crashed the whole process)."""
+    store = SqliteStore(tmp_path / "e.db")
+    store.append([stored(committed(s)) for s in range(1, 11)])
+    reader = LogReader(CommitFeed(10, capacity=5), store.sibling(readonly=True))
+    entered, release = threading.Event(), threading.Event()
+    from_store = LogReader._from_store
+
+    def gated(self: LogReader, from_seq: int, limit: int) -> list[Committed]:
+        entered.set()
+        assert release.wait(10), "the test never released the read"
+        return from_store(self, from_seq, limit)
+
+    monkeypatch.setattr(LogReader, "_from_store", gated)
+    task = asyncio.create_task(reader.read_off_loop(1))
+    await asyncio.to_thread(entered.wait, 10)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=0.2)
+    assert not done  # still waiting for the thread, though cancelled
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    store.close()  # safe now: no thread reads it

@@ -8,7 +8,8 @@ log and starts like any node. The active node, for its part, checks its lease ev
 ``LEASE_CHECK`` seconds (and before every MQTT connect): once another writer has a newer
 term, or its own session lost the lock, it is *fenced* and stops without publishing. While
 the database does not answer, the lease is unknown (/healthz: the store is down); unknown for
-longer than a standby needs to take it over (``LEASE_TIMEOUT``), the writer stops as well.
+so long that a standby could soon take it over (``LEASE_TIMEOUT`` after the last answer, the
+earliest), the writer stops first.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ LEASE_CHECK = 0.5  # seconds between the active writer's checks of its lease
 # Seconds a caller waits for a lease check's answer before it counts as unknown (the check
 # itself may wait LEASE_LOCK_TIMEOUT for a lock, a reconnect CONNECT_TIMEOUT).
 CHECK_WAIT = 3.0
+MARGIN = 1.0  # seconds the writer stops before the earliest takeover, at least
 
 
 class Standby:
@@ -101,12 +103,17 @@ class LeaseWatch:
         from cti.store.postgres import LEASE_TIMEOUT  # psycopg: only for a PostgreSQL log
 
         self.store = store  # a sibling's connection of the writer: the writer's may be busy
-        self.clock, self.timeout = clock, LEASE_TIMEOUT
+        # The writer stops before a standby can take over: LEASE_TIMEOUT after the last
+        # answered check at the earliest. It learns of a silence up to a check's wait and
+        # the pause between checks late, and a confirmation counts from when it was asked.
+        self.takeover = LEASE_TIMEOUT
+        self.clock, self.timeout = clock, LEASE_TIMEOUT - CHECK_WAIT - LEASE_CHECK - MARGIN
         loop = asyncio.get_running_loop()
         self.fenced: asyncio.Future[str] = loop.create_future()
         self.lost: asyncio.Future[str] = loop.create_future()
         self.error: str | None = None
         self._confirmed_ms = clock.now_ms()  # the node's clock: tests move it by hand
+        self._asked_ms = self._confirmed_ms  # when the check in flight was asked
         # The check in flight, shared by every caller: one question at a time on the
         # connection, and one that hangs (a dead network) is waited for, not asked again.
         self._check: asyncio.Future[str | None] | None = None
@@ -133,6 +140,7 @@ class LeaseWatch:
         if self.ended:
             return False
         if self._check is None or self._check.done():
+            self._asked_ms = self.clock.now_ms()
             self._check = asyncio.ensure_future(asyncio.to_thread(self.store.lease_lost))
             # Its failure may come after every caller stopped waiting (answered "unknown").
             self._check.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -154,7 +162,7 @@ class LeaseWatch:
         if self.error is not None:
             log.info("lease.confirmed")
         self.error = None
-        self._confirmed_ms = self.clock.now_ms()
+        self._confirmed_ms = self._asked_ms  # it held then; later is not known
         return True
 
     def _unknown(self, error: str) -> bool:
@@ -165,8 +173,8 @@ class LeaseWatch:
         if silent <= self.timeout:
             return True
         why = (
-            f"its lease could not be confirmed for {silent:.1f} s, longer than the "
-            f"{self.timeout:g} s after which a standby may take over ({error})"
+            f"its lease could not be confirmed for {silent:.1f} s; a standby may take it over "
+            f"{self.takeover:g} s after the last confirmation ({error})"
         )
         log.error("lease.timed_out", reason=why)
         self.lost.set_result(why)

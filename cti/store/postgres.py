@@ -88,9 +88,9 @@ _KEEPALIVE = (
     ("tcp_keepalives_count", str(KEEPALIVE_COUNT)),
 )
 #: Seconds after which a standby may hold a lease the writer cannot confirm: the server ends
-#: a writer's session it stops hearing from after its probes go unanswered, as soon as
-#: 3 x 5 s after the last answered one (at most 10 + 15 s after its last traffic). A writer
-#: that cannot confirm its lease for longer stops (cti/app/standby.py, LeaseWatch).
+#: a writer's session it stops hearing from once 3 probes 5 s apart went unanswered, the
+#: first sent after 10 s of silence, or sooner if one was due: as soon as 15 s after the
+#: last answer (at most 10 + 15 s). A writer stops before that (cti/app/standby.py).
 LEASE_TIMEOUT = float(KEEPALIVE_INTERVAL * KEEPALIVE_COUNT)
 _SELECT = (
     "SELECT seq, ts_ms, kind, data, version FROM cti_events"
@@ -281,9 +281,9 @@ class PostgresStore:
                 # the event loop (the outbox's position) must not hold it that long, nor the
                 # lease check keep waiting (LEASE_TIMEOUT).
                 keepalives=1,
-                keepalives_idle=10,
-                keepalives_interval=5,
-                keepalives_count=3,
+                keepalives_idle=KEEPALIVE_IDLE,
+                keepalives_interval=KEEPALIVE_INTERVAL,
+                keepalives_count=KEEPALIVE_COUNT,
                 tcp_user_timeout=15_000,  # ms: data unacknowledged that long ends it
             )
             conn.execute(READ_COMMITTED)

@@ -345,6 +345,8 @@ async def start(
         if files is not None:
             try:
                 changed = files.write(node.state.accounts.accounts.values())  # before it reads
+            except ValueError as exc:  # shared or not, other than the options say
+                raise StartupError(str(exc), configuration=True) from None
             except OSError as exc:  # say which option's directory, not just a bare path
                 why = exc.strerror or str(exc)
                 raise StartupError(
@@ -361,7 +363,10 @@ async def start(
             await broker.start()
             host, port, version = broker.host, broker.port, broker.version
         else:
-            (host, port), *more = parse_urls(options.mqtt_url)
+            try:
+                (host, port), *more = parse_urls(options.mqtt_url)
+            except ValueError as exc:
+                raise StartupError(str(exc), configuration=True) from None
         metrics = NodeMetrics()
         engine = Engine(node, observer=metrics)
         # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
@@ -386,9 +391,7 @@ async def start(
         store.close()  # with its siblings
         if broker is not None:
             await broker.stop()
-        if isinstance(exc, ValueError):  # a bad URL, broker files of another layout
-            raise StartupError(str(exc), configuration=True) from None
-        if isinstance(exc, StoreError | OSError | BrokerUnavailable):
+        if isinstance(exc, ValueError | StoreError | OSError | BrokerUnavailable):
             raise StartupError(str(exc)) from None  # a log, broker, data directory
         raise
     running = Running(

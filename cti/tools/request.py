@@ -198,7 +198,9 @@ def in_words(exc: BaseException) -> str:
         return f"its certificate is not trusted ({why}): give its CA with --ca-file"
     if isinstance(exc, ssl.SSLError):  # its errno is OpenSSL's, not the system's
         why = exc.reason or str(exc)
-        return f"the TLS handshake failed ({why}): is that port a TLS one (mqtts://)?"
+        if why in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
+            return f"the TLS handshake failed ({why}): is that port a TLS one (mqtts://)?"
+        return f"the TLS handshake failed ({why})"
     if isinstance(exc, socket.gaierror):  # a name that does not resolve: the resolver's words
         return f"{exc.strerror or exc}"
     if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, TimeoutError):

@@ -166,6 +166,18 @@ async def test_shared_broker_needs_the_shared_directory(tmp_path: Path) -> None:
         with pytest.raises(StartupError, match="--shared-broker is for your own broker") as err:
             await start(options)
         assert err.value.configuration  # `cti serve` exits 2: not retried by systemd
+    # A shared directory named without --shared-broker: the options' to fix, exit 2 too.
+    (broker_files / "nodes").mkdir(parents=True)
+    alone = ServeOptions(
+        data_dir=tmp_path / "data",
+        broker="external",
+        broker_files=broker_files,
+        mqtt_url="mqtt://127.0.0.1:1",
+        csta_port=0,
+    )
+    with pytest.raises(StartupError, match="start this node with --shared-broker") as err:
+        await start(alone)
+    assert err.value.configuration
 
 
 def test_sign_in_names() -> None:

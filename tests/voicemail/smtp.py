@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import socket
@@ -12,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests import waiting
 
 TIMEOUT = 20.0
 
@@ -66,10 +67,5 @@ class SmtpServer:
 
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    """Until ``condition`` holds, bounded by ``timeout`` (no event to wait on)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"not within {timeout} s: {what}") from None
+    """tests.waiting.until, bounded by the mail tests' longer TIMEOUT (an SMTP round trip)."""
+    await waiting.until(condition, what, timeout)

@@ -26,7 +26,10 @@ import pytest
 from cti.mqtt.broker import free_port, wait_listening
 from cti.mqtt.client import MqttClient
 
-READY = 30.0  # seconds a cluster may take to elect its JetStream meta leader and make streams
+# Seconds a cluster may take to elect its JetStream meta leader and make streams, or new
+# leaders after a member's death: seconds alone, but a full test run on two cores once took
+# longer than 30.
+READY = 60.0
 
 
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "nats-broker.conf"
@@ -142,16 +145,22 @@ class NatsCluster:
         until then a QoS 1 publish to a surviving member may time out (specs/mqtt.md)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY
+        missing = "no answer yet"
         while True:
             try:
-                if await self._leaders_running():
+                found = await self._leaders_running()
+                if found is None:
                     return
-            except (OSError, TimeoutError, ValueError):
-                pass  # not up yet: asked again below
-            assert loop.time() < deadline, f"no JetStream leaders in {READY} s"
-            await asyncio.sleep(0.1)  # polling a condition, bounded: not a timing sleep
+                missing = found
+            except (OSError, TimeoutError, ValueError) as exc:
+                missing = f"not up yet: {exc!r}"  # asked again below
+            assert loop.time() < deadline, f"no JetStream leaders in {READY} s: {missing}"
+            # Polling a condition, bounded: not a timing sleep. Each poll connects a probe to
+            # every member, which is work for the cluster electing leaders: not too often.
+            await asyncio.sleep(0.5)
 
-    async def _leaders_running(self) -> bool:
+    async def _leaders_running(self) -> str | None:
+        """None when every group has a leader among the running members, else what lacks one."""
         names = {m.name for m in self.running}
         for member in self.running:
             probe = MqttClient(member.host, member.port, f"probe-{member.name}")
@@ -161,20 +170,22 @@ class NatsCluster:
             doc = await asyncio.to_thread(member.jsz, "?accounts=true&streams=true&consumers=true")
             meta = doc.get("meta_cluster")
             if not isinstance(meta, dict) or meta.get("leader") not in names:
-                return False
+                return f"{member.name}: meta leader {meta and meta.get('leader')!r}"
             details = doc.get("account_details") or []
             streams = [s for a in details for s in a.get("stream_detail") or []]
             if {s["name"] for s in streams} < {"$MQTT_sess", "$MQTT_msgs", "$MQTT_rmsgs"}:
-                return False
+                return f"{member.name}: streams {sorted(s['name'] for s in streams)}"
             groups = [s for s in streams] + [
                 c
                 for s in streams
                 if s["name"] == "$MQTT_msgs"
                 for c in s.get("consumer_detail") or []
             ]
-            if any(g.get("cluster", {}).get("leader") not in names for g in groups):
-                return False
-        return True
+            for g in groups:
+                leader = g.get("cluster", {}).get("leader")
+                if leader not in names:
+                    return f"{member.name}: {g.get('name')!r} has leader {leader!r}"
+        return None
 
     def stop(self) -> None:
         for member in self.members:

@@ -277,9 +277,9 @@ class PostgresStore:
                 connect_timeout=CONNECT_TIMEOUT,
                 application_name=self._application,
                 # A server that vanished without a reset (a partition: packets dropped) ends
-                # the connection with an error within seconds, not TCP's minutes: a call on
-                # the event loop (the outbox's position) must not hold it that long, nor the
-                # lease check keep waiting (LEASE_TIMEOUT).
+                # the connection with an error within seconds, not TCP's minutes: nothing
+                # (a read on the event loop, a stop waiting for a save, the lease check)
+                # waits for it longer than the lease allows (LEASE_TIMEOUT).
                 keepalives=1,
                 keepalives_idle=KEEPALIVE_IDLE,
                 keepalives_interval=KEEPALIVE_INTERVAL,
@@ -297,7 +297,7 @@ class PostgresStore:
         (FOLLOWER_IDLE_IN_TRANSACTION, keepalive), so it never holds the log's row for long.
         Its commits do not wait for the server's WAL flush: a follower's meta keys are its
         position (the outbox's), which a crash may only set back (the events are published
-        again, at least once), and the outbox saves it on the event loop."""
+        again, at least once), and the outbox saves it every 0.2 s."""
         settings = (
             ("idle_in_transaction_session_timeout", FOLLOWER_IDLE_IN_TRANSACTION),
             ("synchronous_commit", "off"),

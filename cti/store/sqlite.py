@@ -122,10 +122,9 @@ class SqliteStore:
         other = SqliteStore.__new__(SqliteStore)
         other._setup(self.path, readonly=readonly or self.readonly)
         if not other.readonly:
-            # Its meta keys are a follower's position (the outbox's), saved on the event loop
-            # every 0.2 s: a power cut may only set it back (events published again, at least
-            # once), so its commits skip the WAL's fsync, which stood the loop still each time.
-            # The writer's next commit (FULL) syncs them with its own.
+            # Its meta keys are a follower's position (the outbox's), saved every 0.2 s: a
+            # power cut may only set it back (events published again, at least once), so its
+            # commits skip the WAL's fsync. The writer's next commit (FULL) syncs them too.
             other._conn.execute("PRAGMA synchronous=NORMAL")
         other._epoch = self._epoch
         other._select = self._select

@@ -4,13 +4,15 @@ The disk fills just after the broker acknowledged events: saving the outbox posi
 in the face's saver task and again in the ``finally`` of a broker disconnect. Both failures
 are logged (``mqtt.position_not_saved``) and the face goes on: it reconnects to the restarted
 broker, keeps publishing, and saves its position again once there is space. The failure is
-injected into the outbox's store at that moment (what SQLite raises on a full disk becomes a
-StoreError there); everything else is real: the broker, the node, the log.
+injected into the connection the outbox saves its position on, at that moment (what SQLite
+raises on a full disk becomes a StoreError there); everything else is real: the broker, the
+node, the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from structlog.testing import capture_logs
@@ -27,15 +29,16 @@ async def test_a_full_disk_while_saving_the_position_costs_the_face_nothing(
 ) -> None:
     nf = node_face
     face, outbox_store = nf.face, nf.reader
+    position = face.outbox._position  # the saver's own connection (in its worker thread)
     failures: list[str] = []
-    save = outbox_store.set_meta
+    save = position.set_meta
 
     def full_disk(key: str, value: str) -> None:
         failures.append(value)
         raise StoreError("database or disk is full")
 
     with capture_logs() as logs:
-        monkeypatch.setattr(outbox_store, "set_meta", full_disk)
+        monkeypatch.setattr(position, "set_meta", full_disk)
         assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
         await until(lambda: face.outbox.acked == nf.node.state.seq, "the broker took the event")
         await until(lambda: bool(failures), "the saver tried to save the position")
@@ -46,7 +49,7 @@ async def test_a_full_disk_while_saving_the_position_costs_the_face_nothing(
         await asyncio.wait_for(face.connected.wait(), TIMEOUT)
         assert face._runner is None or not face._runner.done()
 
-        monkeypatch.setattr(outbox_store, "set_meta", save)  # space again
+        monkeypatch.setattr(position, "set_meta", save)  # space again
         async with CtiClient(broker.host, broker.port, password=TESTER_PASSWORD) as ui:
             assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=False))).ok
             state = await ui.wait_for(f"{BASE}/devices/330/state", lambda d: not d["dnd"])
@@ -58,3 +61,39 @@ async def test_a_full_disk_while_saving_the_position_costs_the_face_nothing(
     not_saved = [e for e in logs if e["event"] == "mqtt.position_not_saved"]
     assert len(not_saved) >= 2 and all(e["log_level"] == "error" for e in not_saved)
     assert "database or disk is full" in not_saved[0]["error"]
+
+
+async def test_a_position_save_that_hangs_holds_neither_the_loop_nor_a_second_save(
+    broker: Mosquitto, node_face: NodeFace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox's position is saved in a worker thread on a connection of its own: a
+    database that stops answering (a partition: the save waits for TCP) holds neither the
+    event loop, which goes on committing and publishing, nor a queue of saves behind it. It
+    was saved on the loop, which stood still for as long as the save hung."""
+    nf = node_face
+    face = nf.face
+    position = face.outbox._position
+    save = position.set_meta
+    entered, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def hanging(key: str, value: str) -> None:
+        calls.append(value)
+        entered.set()
+        assert release.wait(3 * TIMEOUT), "the test never released the save"
+        save(key, value)
+
+    monkeypatch.setattr(position, "set_meta", hanging)
+    assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+    await asyncio.to_thread(entered.wait, TIMEOUT)
+    try:
+        # The save hangs; the loop commits, publishes and has the broker's PUBACK meanwhile.
+        assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=False))).ok
+        await until(lambda: face.outbox.acked == nf.node.state.seq, "published while it hangs")
+        assert len(calls) == 1  # not asked again behind the hanging one
+    finally:
+        release.set()
+    await until(
+        lambda: nf.reader.get_meta(POSITION_KEY) == str(nf.node.state.seq),
+        "the position saved once the database answers",
+    )

@@ -117,7 +117,10 @@ class Outbox:
     def __init__(self, node: Node, store: EventStore, topics: Topics) -> None:
         self.node = node
         self.site = node.site
-        self.store = store  # a connection of its own: the position, on the loop
+        self.store = store  # a connection of the face's, read on the loop
+        # The position is saved in a worker thread (MqttFace), on a connection only it uses:
+        # a database that stops answering (a partition) must not hold the event loop.
+        self._position = store.sibling()
         # Pages older than the in-memory tail (after a reconnect, or behind under load) are
         # read in a worker thread, on a connection nothing else uses.
         self.reader = LogReader(node.feed, store.sibling(readonly=True))
@@ -380,6 +383,9 @@ class Outbox:
         self._progress.set()
 
     def save_position(self) -> None:
-        if self.acked != self._saved:
-            self.store.set_meta(POSITION_KEY, str(self.acked))
-            self._saved = self.acked
+        """Store the acknowledged position if it moved (in a worker thread: ``acked`` moves
+        on the loop meanwhile, so the value saved is the one read here)."""
+        acked = self.acked
+        if acked != self._saved:
+            self._position.set_meta(POSITION_KEY, str(acked))
+            self._saved = acked

@@ -33,6 +33,7 @@ from cti.api.requests import (
 from cti.app.engine import Engine
 from cti.app.follower import supervised
 from cti.app.node import Committed, decode
+from cti.app.threads import finished
 from cti.domain import INTERNAL_KINDS
 from cti.kernel.refusal import Refusal
 from cti.mqtt.access import node_client_id, node_user
@@ -133,6 +134,7 @@ class MqttFace:
         self._pages = store.sibling(readonly=True)
         self._pages_executor: ThreadPoolExecutor | None = None
         self._paging: dict[str, int] = {}  # pages being read (or waiting for the thread)
+        self._saving: asyncio.Future[None] | None = None  # the outbox position being saved
 
     name = "mqtt"
 
@@ -247,17 +249,32 @@ class MqttFace:
                 if client.connected:  # the outbox failed: this connection must not linger
                     with contextlib.suppress(ConnectionError, OSError, TimeoutError):
                         await client.disconnect()
-                self._save_position_now()
+                await self._save_position_last()
                 # The member that dropped us is tried last: it may be the one that died.
                 self._next_member()
 
     def _save_position_now(self) -> None:
-        """Store the outbox position; a store that cannot (disk full) is logged and tried again
-        later: publishing goes on, a crash meanwhile only repeats events (at least once)."""
+        """Store the outbox position (in a worker thread); a store that cannot (disk full) is
+        logged and tried again later: publishing goes on, a crash meanwhile only repeats
+        events (at least once)."""
         try:
             self.outbox.save_position()
         except StoreError as exc:
             log.error("mqtt.position_not_saved", acked=self.outbox.acked, error=str(exc))
+
+    def _save_position_soon(self) -> None:
+        """Start a save in a worker thread, unless one is still running (a database that does
+        not answer: it is waited for, not asked again behind it)."""
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.ensure_future(asyncio.to_thread(self._save_position_now))
+
+    async def _save_position_last(self) -> None:
+        """A save of the final position, after the one still running; waited for even when
+        cancelled, so the store is not closed under it (a stop)."""
+        if self._saving is not None and not self._saving.done():
+            await finished(self._saving)
+        self._saving = asyncio.ensure_future(asyncio.to_thread(self._save_position_now))
+        await finished(self._saving)
 
     def _publish_status(self, client: MqttClient) -> None:
         self._announced = self.outbox.acked
@@ -291,9 +308,7 @@ class MqttFace:
         ticks = 0
         while client.connected:
             await asyncio.sleep(0.2)
-            # On the loop, not in a thread: the outbox's store connection is also used here
-            # (reads, the final save on stop), and two threads must not interleave on it.
-            self._save_position_now()
+            self._save_position_soon()
             try:
                 self._publish_journal(client)
             except Exception:  # the counts wait for the next change; the rest goes on
@@ -334,7 +349,7 @@ class MqttFace:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
             self._runner = None
-        self._save_position_now()
+        await self._save_position_last()
 
     # -- what arrives ---------------------------------------------------------------------------
     def _on_message(self, client: MqttClient, message: p.Message) -> None:

@@ -97,3 +97,31 @@ async def test_a_position_save_that_hangs_holds_neither_the_loop_nor_a_second_sa
         lambda: nf.reader.get_meta(POSITION_KEY) == str(nf.node.state.seq),
         "the position saved once the database answers",
     )
+
+
+async def test_a_save_that_fails_as_no_store_would_is_logged_and_tried_again(
+    broker: Mosquitto, node_face: NodeFace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in the saver's thread (not a StoreError, which the save logs itself) is logged
+    whole, not left in its future ("exception was never retrieved"), and the next tick saves."""
+    nf = node_face
+    position = nf.face.outbox._position
+    save = position.set_meta
+    faults: list[str] = []
+
+    def once(key: str, value: str) -> None:
+        if not faults:
+            faults.append(value)
+            raise RuntimeError("a fault of the saver")
+        save(key, value)
+
+    monkeypatch.setattr(position, "set_meta", once)
+    with capture_logs() as logs:
+        assert (await nf.engine.execute(c.SetDoNotDisturb(device="330", on=True))).ok
+        await until(
+            lambda: nf.reader.get_meta(POSITION_KEY) == str(nf.node.state.seq),
+            "saved on a later tick",
+        )
+    failed = [e for e in logs if e["event"] == "mqtt.position_save_failed"]
+    assert len(failed) == 1 and failed[0]["log_level"] == "error", logs
+    assert isinstance(failed[0]["exc_info"], RuntimeError)

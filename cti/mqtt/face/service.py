@@ -76,6 +76,13 @@ def client_id(node: str, password: str | None) -> str:
     return node_user(node)
 
 
+def _log_save_failure(save: asyncio.Future[None]) -> None:
+    """A save that failed other than as a store (which it logs itself): a fault, logged
+    whole; the next tick tries again."""
+    if not save.cancelled() and (exc := save.exception()) is not None:
+        log.error("mqtt.position_save_failed", exc_info=exc)
+
+
 class MqttFace:
     def __init__(
         self,
@@ -267,6 +274,7 @@ class MqttFace:
         not answer: it is waited for, not asked again behind it)."""
         if self._saving is None or self._saving.done():
             self._saving = asyncio.ensure_future(asyncio.to_thread(self._save_position_now))
+            self._saving.add_done_callback(_log_save_failure)
 
     async def _save_position_last(self) -> None:
         """A save of the final position, after the one still running; waited for even when

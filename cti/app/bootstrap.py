@@ -372,7 +372,9 @@ async def start(
         # PostgreSQL: a writer can lose its log to a standby while it runs (fencing).
         lease = None if postgres is None else LeaseWatch(postgres.sibling(readonly=True), clock)
         disk = DiskWatch(options.data_dir, options.disk_low)
-        outbox = store.sibling()  # the outbox's: pages of the log and its position
+        # The MQTT face's, read on its loop; its outbox reads pages and saves its position
+        # on connections of their own, in worker threads.
+        outbox = store.sibling()
         started = iso(clock.now_ms())
         mqtt = MqttFace(
             engine,

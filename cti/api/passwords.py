@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator
 from typing import Any, ClassVar, Final
 
 import attrs
@@ -32,6 +31,7 @@ from cti.accounts.access import authorize
 from cti.accounts.commands import AccountSeed, CreateAccount, SetPasswordHash
 from cti.accounts.model import Licence, Role
 from cti.api.hashing import HASHING
+from cti.api.in_progress import PerAccount
 from cti.app.engine import Executor
 from cti.app.node import Node, Outcome, Refused
 from cti.kernel.messages import Command, NoResult
@@ -86,7 +86,7 @@ REQUESTS: tuple[type[PasswordRequest], ...] = (
 
 # Password requests in progress, per node and account: the hashing each may cause is bounded.
 MAX_PER_ACCOUNT: Final = 1
-_IN_PROGRESS: weakref.WeakKeyDictionary[Node, dict[str, int]] = weakref.WeakKeyDictionary()
+_IN_PROGRESS: weakref.WeakKeyDictionary[Node, PerAccount] = weakref.WeakKeyDictionary()
 
 
 def _hashes(password: str) -> tuple[str, str]:
@@ -121,27 +121,20 @@ def _command(engine: Executor, request: PasswordRequest, hashed: str, broker: st
     )
 
 
-@contextlib.contextmanager
-def _one_at_a_time(node: Node, principal: str, service: str) -> Iterator[None]:
+def _one_at_a_time(
+    node: Node, principal: str, service: str
+) -> contextlib.AbstractContextManager[None]:
     """Hold one of ``principal``'s password requests in progress; refuse ``resourceBusy``
     beyond ``MAX_PER_ACCOUNT`` (at once: a queue would let one account occupy the hashing)."""
-    counts = _IN_PROGRESS.setdefault(node, {})
-    held = counts.get(principal, 0)
-    if held >= MAX_PER_ACCOUNT:
-        raise Refusal(
+    bound = _IN_PROGRESS.setdefault(node, PerAccount(MAX_PER_ACCOUNT))
+    return bound.slot(
+        principal,
+        lambda _: Refusal(
             "resourceBusy",
             f"{service}: {principal} has a password request in progress: "
             "try again once it is answered",
-        )
-    counts[principal] = held + 1
-    try:
-        yield
-    finally:
-        left = counts[principal] - 1
-        if left:
-            counts[principal] = left
-        else:
-            del counts[principal]
+        ),
+    )
 
 
 async def prepare(

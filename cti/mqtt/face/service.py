@@ -20,6 +20,7 @@ from cti.accounts import access
 from cti.api import documents as payloads
 from cti.api import execute as replies
 from cti.api.chat import ChatService
+from cti.api.in_progress import PerAccount
 from cti.api.journal import JournalService, journal_users
 from cti.api.requests import (
     PAGE_SERVICES,
@@ -140,7 +141,7 @@ class MqttFace:
         # their own: ``store`` is the outbox's, used on the loop (_paged).
         self._pages = store.sibling(readonly=True)
         self._pages_executor: ThreadPoolExecutor | None = None
-        self._paging: dict[str, int] = {}  # pages being read (or waiting for the thread)
+        self._paging = PerAccount(PAGES_PER_ACCOUNT)  # pages being read, or waiting to be
         self._saving: asyncio.Future[None] | None = None  # the outbox position being saved
 
     name = "mqtt"
@@ -536,23 +537,18 @@ class MqttFace:
                 def wanted(item: Committed) -> bool:
                     return device in item.event.topic_devices()
 
-        reading = self._paging.get(user, 0)
-        if reading >= PAGES_PER_ACCOUNT:
-            raise BadRequest(
+        def busy(reading: int) -> BadRequest:
+            return BadRequest(
                 "resourceBusy",
                 f"{reading} replay or trace pages of {user} are being read: ask again once a"
                 " reply is in",
             )
-        self._paging[user] = reading + 1
-        try:
+
+        with self._paging.slot(user, busy):
             loop = asyncio.get_running_loop()
             events, next_seq = await loop.run_in_executor(
                 self._pages_thread(), read_page, self._pages, page, wanted, internal
             )
-        finally:
-            left = self._paging.pop(user) - 1
-            if left:
-                self._paging[user] = left
         # From here to the publish in _handle nothing awaits: the outbox publishes nothing in
         # between, so every event after publishedSeq is published after this reply
         # (specs/mqtt.md), as when the whole page was read on the loop.
